@@ -1,0 +1,37 @@
+# `make run` and `make test` each build .venv from nothing when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format bench clean
+
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m safetycli.demo
+
+test: $(STAMP)
+	$(BIN)/ruff check safetycli tests bench
+	$(BIN)/ruff format --check safetycli tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check safetycli tests bench
+	$(BIN)/ruff format --check safetycli tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format safetycli tests bench
+	$(BIN)/ruff check --fix safetycli tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from safetycli.cli import main
+
+main()

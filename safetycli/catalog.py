@@ -1,0 +1,77 @@
+"""Where protocols come from: the shipped ones, and the production's own in its workspace.
+
+An id names exactly one protocol: a workspace protocol that reuses a shipped id is a problem, not
+a silent override, so nobody runs a different checklist than the one they think they run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safetycli.errors import SafetyError
+from safetycli.protocol import Protocol, check_file
+from safetycli.yamlsource import Problem
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def shipped_dir() -> Path:
+    """Installed wheels carry the protocols inside the package; a source checkout has them at
+    the top of the repository."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_checklists"
+    return packaged if packaged.is_dir() else here.parent / "checklists"
+
+
+def protocol_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+@dataclass
+class Catalog:
+    protocols: dict[str, Protocol] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def get(self, protocol_id: str) -> Protocol:
+        if protocol_id in self.protocols:
+            return self.protocols[protocol_id]
+        for problem in self.problems:
+            if Path(problem.path).stem == protocol_id:
+                raise SafetyError(
+                    f"protocol `{protocol_id}` has problems: run `safetycli checklists validate`"
+                )
+        known = ", ".join(sorted(self.protocols)) or "none"
+        raise SafetyError(
+            f"unknown protocol `{protocol_id}`: known protocols are {known} "
+            "(see `safetycli checklists list`)"
+        )
+
+
+def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
+    catalog = Catalog()
+    sources = [(shipped_dir(), True)]
+    if workspace_checklists is not None:
+        sources.append((workspace_checklists, False))
+    for folder, shipped in sources:
+        for path in protocol_files(folder):
+            catalog.files.append(path)
+            try:
+                protocol, problems = check_file(path, shipped=shipped)
+            except OSError as err:
+                catalog.problems.append(Problem(str(path), 1, 1, f"cannot read: {err.strerror}"))
+                continue
+            catalog.problems.extend(problems)
+            if protocol is None:
+                continue
+            if protocol.id in catalog.protocols:
+                other = catalog.protocols[protocol.id].origin.path
+                catalog.problems.append(
+                    Problem(str(path), 1, 1, f"protocol id `{protocol.id}` is already used by {other}")
+                )
+                continue
+            catalog.protocols[protocol.id] = protocol
+    return catalog

@@ -1,0 +1,50 @@
+"""The `safetycli` command: thin Typer commands over the core modules.
+
+Command modules import only Typer at the top; each command imports the core it needs when it runs,
+so `safetycli --help` starts as fast as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from safetycli.cli import checklists, workspace_cmd
+
+app = typer.Typer(
+    name="safetycli",
+    help="On-set firearm and rehearsal safety: protocols, sign-offs, holds and a tamper-evident log.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+app.add_typer(checklists.app, name="checklists")
+workspace_cmd.register(app)
+
+
+def main() -> None:
+    """Entry point: domain errors become one line and their exit code; nothing else leaks."""
+    from safetycli.errors import SafetyError
+
+    try:
+        app()
+    except SafetyError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing was lost; anything confirmed is in the log", err=True)
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - the last line of defence: never a traceback
+        if os.environ.get("SAFETYCLI_DEBUG"):
+            raise
+        typer.echo(
+            f"error: internal error ({type(err).__name__}); nothing recorded was lost. "
+            "Set SAFETYCLI_DEBUG=1 to see details and report it.",
+            err=True,
+        )
+        sys.exit(70)

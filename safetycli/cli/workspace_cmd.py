@@ -1,0 +1,30 @@
+"""`safetycli init`: create a production's workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safetycli.cli.common import Home
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+
+
+def init(
+    production: Annotated[
+        str, typer.Option("--production", "-p", help="The production's name, shown on reports.")
+    ] = "Untitled production",
+    home: Home = None,
+) -> None:
+    """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
+    from safetycli.ledger import Ledger
+    from safetycli.workspace import init_workspace
+
+    ws = init_workspace(home, production)
+    with Ledger.open(ws.db_path) as ledger:
+        ledger.append("workspace.created", {"production": production})
+    typer.echo(f"Workspace created at {ws.root}")
+    typer.echo("Next: add the producer first: safetycli crew add NAME --role producer")

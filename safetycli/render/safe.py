@@ -1,0 +1,45 @@
+"""User text (names, notes, YAML prompts) is data: never markup, never terminal control, never a
+spreadsheet formula. Each output format has one function here that makes a value safe for it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 controls except newline, DEL, and C1 controls (ESC starts ANSI sequences; CSI is \x9b).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _show(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def visible(value: Any) -> str:
+    """Control characters shown as `\\x1b` text, so a name cannot clear or recolour a screen."""
+    return _CONTROL.sub(_show, str(value))
+
+
+def one_line(value: Any) -> str:
+    return visible(value).replace("\n", " ")
+
+
+def markup(value: Any) -> str:
+    """For Rich: brackets escaped so `[bold]` in a name prints as typed."""
+    from rich.markup import escape
+
+    return escape(visible(value))
+
+
+def csv_cell(value: Any) -> str | int | float:
+    """Spreadsheets run cells that start with = + - @ tab or CR: prefix those with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return one_line(text)
