@@ -1,0 +1,539 @@
+"""The crew roster and PIN-proven identity: who may sign, and proof that it was them.
+
+Who signed is the whole point of a sign-off, so identity follows the same rule as everything else:
+the roster is not a table anyone edits, it is derived by replaying `crew.*` events from the log.
+Every roster change needs a producer's PIN (except the very first producer, who has nobody to ask),
+and every sign-in attempt, good or bad, is an event: a reviewer sees who tried to sign as whom.
+
+PINs are short, so the stored hash is the secret worth protecting: it lives only in the ledger's
+`credentials` table (kept out of the exported, reported event log), as a salted scrypt hash. The
+event that set it carries a fingerprint of the stored string, so a credential row swapped behind the
+log's back is refused at sign-in instead of quietly letting someone else's PIN through. The
+fingerprint is useless for guessing PINs offline: it hashes the salt too, and the salt is not in the
+log.
+
+Lock-out is derived, not stored: a person is locked while their newest events since the last reset
+(a successful sign-in, a producer's unlock or PIN change, being added) hold five wrong PINs. That
+makes it exact even when several processes guess in parallel, and a producer's `crew.unlocked`
+event is all it takes to clear it.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from safetycli.errors import SafetyError
+from safetycli.ledger import Ledger
+from safetycli.render.safe import one_line
+from safetycli.roles import ROLES
+
+# scrypt cost: about 40 ms and 16 MiB per check on a laptop. Slow enough that guessing a 4-digit
+# PIN offline from a stolen hash takes minutes rather than milliseconds, fast enough that a crew
+# member signing does not notice. Module-level so tests can make it cheap; the parameters travel
+# inside each stored hash, so old hashes keep working when these change.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+HASH_BYTES = 32
+_SCHEME = "scrypt"
+
+LOCK_AFTER = 5
+PIN_MIN, PIN_MAX = 4, 12
+NAME_MAX = 80
+
+# Event kinds (the contract other modules and reviewers read).
+ADDED = "crew.added"
+PIN_SET = "crew.pin-set"
+UNLOCKED = "crew.unlocked"
+REMOVED = "crew.removed"
+AUTH_OK = "auth.ok"
+AUTH_FAILED = "auth.failed"
+AUTH_LOCKED = "auth.locked"
+ROSTER_KINDS = (ADDED, PIN_SET, UNLOCKED, REMOVED)
+
+# Reasons recorded in auth.failed. Only a wrong PIN counts towards lock-out: the lock exists to stop
+# PIN guessing, and the other refusals never test the PIN.
+WRONG_PIN = "wrong-pin"
+UNKNOWN = "unknown-name"
+GONE = "removed"
+NOT_ROLE = "role"
+LOCKED = "locked"
+MISMATCH = "stored-pin-mismatch"
+
+# Events after which the count of wrong PINs starts again from zero.
+_RESETS = (AUTH_OK, UNLOCKED, PIN_SET, ADDED)
+_COUNTED = (AUTH_FAILED, *_RESETS)
+_WINDOW = LOCK_AFTER * 4
+
+_PIN_RE = re.compile(r"[0-9]+")
+# A run of digits typed where a name belongs is probably a PIN in the wrong field: never record it.
+_PIN_LIKE = re.compile(r"[0-9]{4,}")
+_BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+class AuthError(SafetyError):
+    """A refused sign-in. `reason` is what the log recorded; `final` is True when typing the PIN
+    again cannot help (unknown, removed, locked, wrong role, tampered credential), so a prompt
+    loop knows when to stop asking."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.final = reason != WRONG_PIN
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person on the roster, as the log says now."""
+
+    name: str
+    roles: tuple[str, ...]
+    active: bool
+    locked: bool
+    failures: int = 0  # wrong PINs in a row since the last reset
+    added_at: str = ""
+
+    def holds(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass
+class _Entry:
+    """A roster entry while replaying: carries the fingerprint that Member never shows."""
+
+    name: str
+    roles: tuple[str, ...]
+    active: bool
+    fingerprint: str
+    added_seq: int
+    added_at: str
+
+
+# --- names, roles and PINs --------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    """Case-insensitive identity of a name; NFKC also folds look-alikes such as full-width
+    letters, so `Ｓam` cannot sit on the roster next to `Sam`."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def clean_name(name: str) -> str:
+    """The name as it will be shown and signed: NFC, single spaces, 1 to 80 characters, and no
+    control or invisible format characters (a zero-width space or a right-to-left override
+    would let two different people look like the same signer)."""
+    text = " ".join(unicodedata.normalize("NFC", name).split())
+    if not text:
+        raise SafetyError("a crew member needs a name")
+    if len(text) > NAME_MAX:
+        raise SafetyError(f"a name can be at most {NAME_MAX} characters (this one has {len(text)})")
+    for char in text:
+        if unicodedata.category(char) in _BAD_NAME_CATEGORIES:
+            raise SafetyError(
+                f"the name {one_line(text)!r} contains a control or invisible character "
+                f"(U+{ord(char):04X}): type the name plainly"
+            )
+    return text
+
+
+def check_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """Known roles only, each once, in the order given; a typo gets a suggestion."""
+    out: list[str] = []
+    for role in roles:
+        role = role.strip()
+        if role not in ROLES:
+            near = difflib.get_close_matches(role.lower(), list(ROLES), n=1)
+            hint = f" (did you mean `{near[0]}`?)" if near else ""
+            raise SafetyError(
+                f"unknown role `{one_line(role)}`{hint}: roles are {', '.join(ROLES)} "
+                "(see `safetycli crew roles`)"
+            )
+        if role not in out:
+            out.append(role)
+    if not out:
+        raise SafetyError("a crew member needs at least one role (--role ROLE)")
+    return tuple(out)
+
+
+def validate_pin(pin: str) -> None:
+    """4 to 12 digits, not one digit repeated: long enough to survive a few guesses before the
+    lock-out, short enough to type with gloves on."""
+    if not _PIN_RE.fullmatch(pin):
+        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits, 0-9 only")
+    if not PIN_MIN <= len(pin) <= PIN_MAX:
+        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits (this one has {len(pin)})")
+    if len(set(pin)) == 1:
+        raise SafetyError("a PIN cannot be one digit repeated: choose another")
+
+
+def hash_pin(pin: str) -> str:
+    """`scrypt$N$r$p$salt$hash` (base64): the parameters travel with the hash so they can rise."""
+    salt = os.urandom(SALT_BYTES)
+    digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
+    return "$".join(
+        (_SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest))
+    )
+
+
+def check_pin(pin: str, encoded: str) -> bool:
+    """True only for the PIN that made `encoded`; a malformed or absurd hash is never a match
+    (the bounds keep a planted hash from asking for gigabytes of memory)."""
+    try:
+        scheme, n_text, r_text, p_text, salt_text, digest_text = encoded.split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        salt = base64.b64decode(salt_text, validate=True)
+        expected = base64.b64decode(digest_text, validate=True)
+    except ValueError:
+        return False
+    if scheme != _SCHEME or not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32):
+        return False
+    if not 1 <= p <= 16 or not 16 <= len(expected) <= 64:
+        return False
+    actual = _scrypt(pin, salt, n, r, p, len(expected))
+    return hmac.compare_digest(actual, expected)
+
+
+def fingerprint(encoded: str) -> str:
+    """What the log keeps of a stored PIN hash: enough to notice a swap, nothing to guess with."""
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
+
+
+def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    maxmem = 128 * r * (n + p + 2) + 1024 * 1024
+    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+# --- the roster, replayed from the log ---------------------------------------------------------
+
+
+def _replay(ledger: Ledger) -> dict[str, _Entry]:
+    """Every person ever added (removed ones too, so sign-in can say why it is refused).
+
+    Replay also resolves the races the ledger's API cannot prevent (two processes appending what
+    each checked alone): an unapproved add to a roster that already has people is void, and so is
+    removing the last producer. The process whose write lost notices and says so.
+    """
+    entries: dict[str, _Entry] = {}
+    for event in ledger.events(kinds=ROSTER_KINDS):
+        data = event.data
+        name = str(data.get("name", ""))
+        key = _key(name)
+        entry = entries.get(key)
+        if event.kind == ADDED:
+            anyone = any(e.active for e in entries.values())
+            if anyone and not data.get("approved_by"):
+                continue
+            entries[key] = _Entry(
+                name=name,
+                roles=tuple(data.get("roles", ())),
+                active=True,
+                fingerprint=str(data.get("pin_fingerprint", "")),
+                added_seq=event.seq,
+                added_at=event.at,
+            )
+        elif entry is None or not entry.active:
+            continue
+        elif event.kind == PIN_SET:
+            entry.fingerprint = str(data.get("pin_fingerprint", ""))
+        elif event.kind == REMOVED:
+            others = [e for e in entries.values() if e.active and "producer" in e.roles]
+            if "producer" in entry.roles and all(e is entry for e in others):
+                continue
+            entry.active = False
+    return entries
+
+
+def _failures(ledger: Ledger, name: str) -> int:
+    """Wrong PINs in a row for `name` since the last reset, capped at LOCK_AFTER.
+
+    Reads the person's newest events through the indexed `latest`; other refusals (wrong role,
+    already locked) are skipped without breaking the run. Only a long run of those fills the
+    window, and then the count walks forward from the last reset instead.
+    """
+    window = ledger.latest(person=name, kinds=_COUNTED, limit=_WINDOW)
+    count = 0
+    for event in window:
+        if event.kind != AUTH_FAILED:
+            return count
+        if event.data.get("reason") == WRONG_PIN:
+            count += 1
+            if count >= LOCK_AFTER:
+                return count
+    if len(window) < _WINDOW:
+        return count
+    reset = ledger.latest(person=name, kinds=_RESETS, limit=1)
+    count = 0
+    for event in ledger.events(
+        person=name, kinds=[AUTH_FAILED], after=reset[0].seq if reset else 0
+    ):
+        if event.data.get("reason") == WRONG_PIN:
+            count += 1
+            if count >= LOCK_AFTER:
+                break
+    return count
+
+
+def _member(ledger: Ledger, entry: _Entry) -> Member:
+    failures = _failures(ledger, entry.name) if entry.active else 0
+    return Member(
+        name=entry.name,
+        roles=entry.roles,
+        active=entry.active,
+        locked=failures >= LOCK_AFTER,
+        failures=failures,
+        added_at=entry.added_at,
+    )
+
+
+def roster(ledger: Ledger) -> list[Member]:
+    """Active members, in the order they were (last) added."""
+    entries = sorted((e for e in _replay(ledger).values() if e.active), key=lambda e: e.added_seq)
+    return [_member(ledger, e) for e in entries]
+
+
+def _shown(name: str) -> str:
+    """A typed name fit for a message or the log: one line, no control characters, and never a
+    PIN typed into the name field by mistake."""
+    text = one_line(name.strip())[:NAME_MAX]
+    return _PIN_LIKE.sub("####", text)
+
+
+def _not_found(name: str) -> SafetyError:
+    return SafetyError(f"nobody called {_shown(name)} on the roster: see `safetycli crew list`")
+
+
+def find(ledger: Ledger, name: str) -> Member:
+    """The active member with this name, matched case-insensitively."""
+    entry = _replay(ledger).get(_key(name))
+    if entry is None or not entry.active:
+        raise _not_found(name)
+    return _member(ledger, entry)
+
+
+def producers(ledger: Ledger) -> list[Member]:
+    return [m for m in roster(ledger) if m.holds("producer")]
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+
+
+def _unlock_hint(name: str) -> str:
+    return (
+        f"{name} is locked after {LOCK_AFTER} wrong PINs: "
+        f"a producer must run `safetycli crew unlock {name}`"
+    )
+
+
+def authenticate(
+    ledger: Ledger,
+    name: str,
+    pin: str,
+    *,
+    role: str | None,
+    purpose: str,
+    run: str | None = None,
+) -> Member:
+    """Prove that `name` (holding `role`, if given) is the one at the keyboard, or refuse.
+
+    Every attempt lands in the log: `auth.ok`, or `auth.failed` with the reason (never the PIN).
+    The order of checks matters: a locked person is refused before the PIN is looked at, so the
+    sixth try cannot succeed even with the right PIN, and a role mismatch is refused before the
+    PIN is tested, so the refusal says nothing about whether the PIN was right.
+    """
+    entry = _replay(ledger).get(_key(name))
+
+    def refuse(reason: str, message: str, person: str) -> AuthError:
+        data = {"name": person, "role": role, "purpose": purpose, "reason": reason}
+        ledger.append(AUTH_FAILED, data, run=run, person=person)
+        return AuthError(message, reason)
+
+    if entry is None:
+        raise refuse(UNKNOWN, str(_not_found(name)), _shown(name))
+    who = entry.name
+    if not entry.active:
+        raise refuse(GONE, f"{who} was removed from the roster and can no longer sign", who)
+    if _failures(ledger, who) >= LOCK_AFTER:
+        raise refuse(LOCKED, _unlock_hint(who), who)
+    if role is not None and role not in entry.roles:
+        raise refuse(NOT_ROLE, f"{who} is not on the roster as {one_line(role)}", who)
+    stored = ledger.credential(who)
+    if stored is None or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):
+        raise refuse(
+            MISMATCH,
+            f"the stored PIN for {who} does not match the log: run `safetycli verify` and tell "
+            "the producer",
+            who,
+        )
+    if not check_pin(pin, stored):
+        ledger.append(
+            AUTH_FAILED,
+            {"name": who, "role": role, "purpose": purpose, "reason": WRONG_PIN},
+            run=run,
+            person=who,
+        )
+        # Counted after the append, so parallel guesses all see each other.
+        failures = _failures(ledger, who)
+        if failures >= LOCK_AFTER:
+            last = ledger.latest(person=who, kinds=(AUTH_LOCKED, *_RESETS), limit=1)
+            if not last or last[0].kind != AUTH_LOCKED:
+                ledger.append(AUTH_LOCKED, {"name": who, "failures": failures}, run=run, person=who)
+            raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
+        left = LOCK_AFTER - failures
+        tries = "try" if left == 1 else "tries"
+        raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
+    # Right PIN; but if parallel wrong guesses locked the person meanwhile, the lock wins.
+    if _failures(ledger, who) >= LOCK_AFTER:
+        raise refuse(LOCKED, _unlock_hint(who), who)
+    ledger.append(AUTH_OK, {"name": who, "role": role, "purpose": purpose}, run=run, person=who)
+    return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
+
+
+def _approve(ledger: Ledger, approver: tuple[str, str] | None, what: str) -> Member:
+    if approver is None:
+        raise SafetyError(
+            f"{what} needs a producer's approval (--approve-by PRODUCER and their PIN)"
+        )
+    name, pin = approver
+    return authenticate(ledger, name, pin, role="producer", purpose=f"approve {what}")
+
+
+# --- roster changes ------------------------------------------------------------------------------
+
+
+def check_add(ledger: Ledger, name: str, roles: Iterable[str]) -> tuple[str, tuple[str, ...], bool]:
+    """Everything about an addition that needs no PIN: the clean name, the roles, and whether it
+    is the first member (so the CLI can refuse before asking anyone to type a PIN)."""
+    clean = clean_name(name)
+    checked = check_roles(roles)
+    entries = _replay(ledger)
+    first = not any(e.active for e in entries.values())
+    existing = entries.get(_key(clean))
+    if existing is not None and existing.active:
+        raise SafetyError(f"{existing.name} is already on the roster: see `safetycli crew list`")
+    if first and "producer" not in checked:
+        raise SafetyError(
+            "the first crew member must be a producer (--role producer): producers approve "
+            "every later roster change"
+        )
+    return clean, checked, first
+
+
+def add_member(
+    ledger: Ledger,
+    name: str,
+    roles: Iterable[str],
+    pin: str,
+    approver: tuple[str, str] | None,
+) -> Member:
+    """Add someone to the roster. The first member is a producer who needs no approval; everyone
+    after needs a producer's name and PIN. A removed person can be added again, with a new PIN."""
+    clean, checked, first = check_add(ledger, name, roles)
+    validate_pin(pin)
+    approved_by = None if first else _approve(ledger, approver, f"adding {clean}").name
+    encoded = hash_pin(pin)
+    data = {
+        "name": clean,
+        "roles": list(checked),
+        "approved_by": approved_by,
+        "pin_fingerprint": fingerprint(encoded),
+    }
+    ledger.append(ADDED, data, person=clean, credential=(clean, encoded))
+    entry = _replay(ledger).get(_key(clean))
+    if entry is None or not entry.active or entry.fingerprint != data["pin_fingerprint"]:
+        raise SafetyError(
+            f"{clean} was not added: someone changed the roster at the same moment; "
+            "see `safetycli crew list` and try again"
+        )
+    return _member(ledger, entry)
+
+
+def set_pin(
+    ledger: Ledger,
+    name: str,
+    new_pin: str,
+    *,
+    old_pin: str | None = None,
+    approver: tuple[str, str] | None = None,
+) -> Member:
+    """A new PIN, proven by the member's current PIN or approved by a producer. A producer's
+    change also clears a lock-out: they are vouching for the person at the keyboard."""
+    member = find(ledger, name)
+    validate_pin(new_pin)
+    if (old_pin is None) == (approver is None):
+        raise SafetyError(
+            f"changing the PIN for {member.name} needs either their current PIN or a producer's "
+            "approval (one of them, not both)"
+        )
+    if old_pin is not None:
+        by = authenticate(ledger, member.name, old_pin, role=None, purpose="change own PIN").name
+    else:
+        by = _approve(ledger, approver, f"a new PIN for {member.name}").name
+    encoded = hash_pin(new_pin)
+    fp = fingerprint(encoded)
+    ledger.append(
+        PIN_SET,
+        {"name": member.name, "by": by, "pin_fingerprint": fp},
+        person=member.name,
+        credential=(member.name, encoded),
+    )
+    entry = _replay(ledger).get(_key(member.name))
+    if entry is None or not entry.active or entry.fingerprint != fp:
+        raise SafetyError(
+            f"the PIN for {member.name} was not changed: the roster changed at the same moment; "
+            "see `safetycli crew list` and try again"
+        )
+    return _member(ledger, entry)
+
+
+def check_unlock(ledger: Ledger, name: str) -> Member:
+    """The member to unlock, refused before anyone types a PIN if there is nothing to do."""
+    member = find(ledger, name)
+    if not member.locked:
+        raise SafetyError(f"{member.name} is not locked: nothing to unlock")
+    return member
+
+
+def unlock(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Member:
+    """A producer lets a locked-out person sign again."""
+    member = check_unlock(ledger, name)
+    by = _approve(ledger, approver, f"unlocking {member.name}").name
+    ledger.append(UNLOCKED, {"name": member.name, "by": by}, person=member.name)
+    return find(ledger, member.name)
+
+
+def check_remove(ledger: Ledger, name: str) -> Member:
+    """The member to remove, refused before anyone types a PIN if they are the last producer."""
+    member = find(ledger, name)
+    if member.holds("producer") and [m.name for m in producers(ledger)] == [member.name]:
+        raise SafetyError(
+            f"{member.name} is the last producer on the roster: add another producer first"
+        )
+    return member
+
+
+def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Member:
+    """Take someone off the roster: their past signatures stay in the log; they cannot sign again.
+    The last producer stays, or nobody could ever approve a change again."""
+    member = check_remove(ledger, name)
+    by = _approve(ledger, approver, f"removing {member.name}").name
+    ledger.append(REMOVED, {"name": member.name, "by": by}, person=member.name)
+    entry = _replay(ledger).get(_key(member.name))
+    if entry is None or entry.active:
+        raise SafetyError(
+            f"{member.name} was not removed: they would have been the last producer; "
+            "see `safetycli crew list`"
+        )
+    return Member(entry.name, entry.roles, active=False, locked=False, added_at=entry.added_at)
