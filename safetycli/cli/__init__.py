@@ -10,12 +10,29 @@ import os
 import sys
 
 import typer
+from typer.core import TyperGroup
 
-from safetycli.cli import checklists, workspace_cmd
+from safetycli.cli import checklists, crew, log_cmd, run_cmd, workspace_cmd
+
+
+class _Group(TyperGroup):
+    """Every command runs inside this group's invoke: the one place where a domain error becomes
+    its line on stderr and its exit code, the same from the console script and under CliRunner."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        from safetycli.errors import SafetyError
+
+        try:
+            return super().invoke(ctx)
+        except SafetyError as err:
+            typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(err.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_Group,
     name="safetycli",
-    help="On-set firearm and rehearsal safety: protocols, sign-offs, holds and a tamper-evident log.",
+    help="On-set firearm safety: protocols, sign-offs, holds and a tamper-evident log.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -24,7 +41,10 @@ app = typer.Typer(
 )
 
 app.add_typer(checklists.app, name="checklists")
+app.add_typer(crew.app, name="crew")
+app.add_typer(log_cmd.app, name="log")
 workspace_cmd.register(app)
+run_cmd.register(app)
 
 
 def main() -> None:

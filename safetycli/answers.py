@@ -1,0 +1,89 @@
+"""The answers file: a scripted crew for training, demos and tests.
+
+Same rules as the keyboard: a wrong PIN is refused and recorded, a critical "no" raises a hold.
+Every mistake in the file is reported at its line, before anything is written to the log where
+possible (malformed structure), or at the item where it is used (a wrong answer type).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safetycli.errors import EXIT_OPEN, SafetyError
+from safetycli.yamlsource import YamlDoc, load_yaml
+
+TOP_KEYS = ("context", "signers", "answers", "takes", "readbacks", "witnesses")
+
+
+class Incomplete(SafetyError):
+    """The file has no answer for the next question: the run stays open (exit 4)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_OPEN)
+
+
+@dataclass
+class AnswersFile:
+    path: str
+    doc: YamlDoc
+    context: dict[str, Any] = field(default_factory=dict)
+    signers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+    takes: int = 1
+    readbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    witnesses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def at(self, *loc: str | int) -> str:
+        line, col = self.doc.where(tuple(loc))
+        return f"{self.path}:{line}:{col}"
+
+    def fail(self, loc: tuple[str | int, ...], message: str) -> SafetyError:
+        return SafetyError(f"{self.at(*loc)}: {message}")
+
+
+def _mapping(af: AnswersFile, data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise af.fail((key,), f"`{key}` must be a mapping of names to values")
+    return value
+
+
+def load_answers(path: Path) -> AnswersFile:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SafetyError(f"cannot read answers file {path}: {err.strerror}") from None
+    doc = load_yaml(path, raw)
+    if doc.problems:
+        raise SafetyError(str(doc.problems[0]))
+    af = AnswersFile(str(path), doc)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise af.fail((), "an answers file is a mapping with `signers:` and `answers:`")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise af.fail((key,), f"unknown key `{key}`; allowed: {', '.join(TOP_KEYS)}")
+    af.context = _mapping(af, data, "context")
+    for role, signer in _mapping(af, data, "signers").items():
+        if not isinstance(signer, dict) or "name" not in signer or "pin" not in signer:
+            raise af.fail(("signers", role), f"signer `{role}` needs `name:` and `pin:`")
+        extra = set(signer) - {"name", "pin"}
+        if extra:
+            raise af.fail(("signers", role), f"unknown key `{sorted(extra)[0]}` for `{role}`")
+        af.signers[role] = (str(signer["name"]), str(signer["pin"]))
+    af.answers = _mapping(af, data, "answers")
+    takes = data.get("takes", 1)
+    if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 200:
+        raise af.fail(("takes",), "`takes` must be a whole number from 1 to 200")
+    af.takes = takes
+    for key in ("readbacks", "witnesses"):
+        table = _mapping(af, data, key)
+        for item_id, by_role in table.items():
+            if not isinstance(by_role, dict):
+                raise af.fail((key, item_id), f"`{key}.{item_id}` must map roles to answers")
+        setattr(af, key, table)
+    return af

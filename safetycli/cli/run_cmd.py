@@ -1,0 +1,286 @@
+"""`run`, `resume`, `hold`, `clear`, `status`: the walk-through and stop-work commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from safetycli.cli.common import FormatOption, Home, TableOrJson
+
+if TYPE_CHECKING:
+    from safetycli.ledger import Ledger
+    from safetycli.protocol import Protocol
+    from safetycli.session import Frontend
+    from safetycli.workspace import Workspace
+
+AnswersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--answers",
+        help="Answer from a YAML file instead of the keyboard (training, demos, tests).",
+    ),
+]
+PinStdin = Annotated[
+    bool,
+    typer.Option("--pin-stdin", help="Read PINs from standard input, one a line (for scripts)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("resume")(resume)
+    app.command("hold")(hold)
+    app.command("clear")(clear)
+    app.command("status")(status)
+
+
+def _protocol(ws: Workspace, protocol_id: str) -> Protocol:
+    from safetycli.catalog import load_catalog
+
+    return load_catalog(ws.checklists).get(protocol_id)
+
+
+def _frontend(protocol: Protocol, answers: Path | None, context: dict[str, Any]) -> Frontend:
+    from safetycli.cli.common import console
+    from safetycli.cli.terminal import TerminalFrontend
+
+    if answers is None:
+        return TerminalFrontend(console(), protocol)
+    from safetycli.answers import load_answers
+    from safetycli.session import FileFrontend, parse_fact
+
+    answers_file = load_answers(answers)
+    for name, value in answers_file.context.items():
+        if name not in protocol.context:
+            raise answers_file.fail(("context", name), f"`{protocol.id}` asks no fact `{name}`")
+        context.setdefault(name, parse_fact(name, protocol.context[name], value))
+    return FileFrontend(answers_file, "")
+
+
+def _walk(
+    ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend, answers: Path | None
+) -> None:
+    """Drive the run and turn where it stopped into the documented exit code."""
+    from safetycli.cli.common import console
+    from safetycli.cli.terminal import TerminalFrontend
+    from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
+    from safetycli.session import FileFrontend, drive
+
+    again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
+    if isinstance(frontend, FileFrontend):
+        frontend.resume_hint = f"resume with: {again}"
+    try:
+        state = drive(ledger, protocol, run_id, frontend)
+    except (KeyboardInterrupt, EOFError, typer.Abort):
+        typer.echo(
+            f"\nPaused: run {run_id} is left open and nothing confirmed is lost. "
+            f"Continue with: {again}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_OPEN) from None
+    except SafetyError as err:
+        if err.exit_code == EXIT_OPEN:
+            typer.echo(f"Left open: {err.message}", err=True)
+            raise typer.Exit(EXIT_OPEN) from None
+        raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
+    if isinstance(frontend, FileFrontend):
+        if state.status == "held":
+            TerminalFrontend(console(), protocol).hold_panel(state, state.open_hold)
+        else:
+            typer.echo(f"Run {run_id}: {state.status}")
+    if state.status == "held":
+        raise typer.Exit(EXIT_HELD)
+    if state.status != "complete":
+        raise typer.Exit(EXIT_OPEN)
+
+
+def run(
+    protocol_id: Annotated[
+        str, typer.Argument(metavar="PROTOCOL", help="Protocol id, e.g. firearm-scene.")
+    ],
+    scene: Annotated[str, typer.Option("--scene", help="The scene, e.g. 12A.")],
+    day: Annotated[
+        str | None, typer.Option("--day", help="Shooting day, YYYY-MM-DD (default: today).")
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="A fact the protocol asks at start."),
+    ] = None,
+    answers: AnswersOpt = None,
+    home: Home = None,
+) -> None:
+    """Walk the crew through a protocol for a scene: roll call, then every check in order.
+
+    Exit 0 complete, 3 stopped on a hold, 4 left open (resumable), 2 bad input."""
+    from safetycli.cli.common import console, workspace
+    from safetycli.ledger import Ledger
+    from safetycli.render.safe import markup
+    from safetycli.session import parse_day, parse_sets, start_run
+
+    ws = workspace(home)
+    protocol = _protocol(ws, protocol_id)
+    day_text = parse_day(day)
+    context = parse_sets(protocol, sets or [])
+    frontend = _frontend(protocol, answers, context)
+    with Ledger.open(ws.db_path) as ledger:
+        if answers is None:
+            console().rule(
+                f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
+            )
+        run_id = start_run(ledger, protocol, frontend, scene=scene, day=day_text, context=context)
+        if answers is None:
+            console().print(f"Run [bold]{run_id}[/bold] started. Ctrl-C pauses it safely.")
+        _walk(ledger, protocol, run_id, frontend, answers)
+
+
+def resume(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
+    answers: AnswersOpt = None,
+    home: Home = None,
+) -> None:
+    """Continue an open run at the first check not yet done (after Ctrl-C, a crash, or a
+    cleared hold, whose failed check is asked again)."""
+    from safetycli.cli.common import workspace
+    from safetycli.ledger import Ledger
+    from safetycli.session import load_state
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        state = load_state(ledger, run_id)
+        protocol = _protocol(ws, state.protocol["id"])
+        frontend = _frontend(protocol, answers, dict(state.context))
+        _walk(ledger, protocol, run_id, frontend, answers)
+
+
+def _read_pin(pin_stdin: bool, prompt: str) -> str:
+    import sys
+
+    if pin_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            from safetycli.errors import SafetyError
+
+            raise SafetyError("--pin-stdin: standard input ended before every PIN was given")
+        return line.strip()
+    return typer.prompt(prompt, hide_input=True)
+
+
+def hold(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
+    reason: Annotated[str, typer.Option("--reason", help="What is wrong, in plain words.")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
+    ] = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Stop work on an open run. Anyone on the roster may, with their PIN, without question."""
+    from safetycli import crew, runner
+    from safetycli.cli.common import console, workspace
+    from safetycli.cli.terminal import TerminalFrontend
+    from safetycli.errors import SafetyError
+    from safetycli.ledger import Ledger
+    from safetycli.session import load_state
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        state = load_state(ledger, run_id)
+        protocol = _protocol(ws, state.protocol["id"])
+        if state.status != "open":
+            raise SafetyError(f"run {run_id} is {state.status}: only an open run can be held")
+        if not reason.strip():
+            raise SafetyError("a hold needs a reason: --reason TEXT")
+        name = by or typer.prompt("Your name")
+        member = crew.find(ledger, name)
+        role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
+        pin = _read_pin(pin_stdin, f"{member.name}, your PIN")
+        crew.authenticate(ledger, member.name, pin, role=role, purpose="hold", run=run_id)
+        for event in ledger.append_many(
+            runner.raise_hold(state, runner.Signer(member.name, role), reason)
+        ):
+            state.apply(event)
+        TerminalFrontend(console(), protocol).hold_panel(state, state.open_hold)
+
+
+def clear(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
+    note: Annotated[str, typer.Option("--note", help="What was found and what was done.")],
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            metavar="ROLE=NAME",
+            help="Who clears for a role (default: who is signed in for it in this run).",
+        ),
+    ] = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Clear a hold: each role the protocol names confirms in person with their PIN. Then
+    `safetycli resume RUN_ID` asks the failed check again."""
+    from safetycli import crew, runner
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+    from safetycli.ledger import Ledger
+    from safetycli.session import load_state
+
+    named: dict[str, str] = {}
+    for pair in by or []:
+        role, sep, name = pair.partition("=")
+        if not sep or not name.strip():
+            raise SafetyError(f"--by {pair!r}: write ROLE=NAME, e.g. --by armorer='Sam Ortiz'")
+        named[role.strip()] = name.strip()
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        state = load_state(ledger, run_id)
+        protocol = _protocol(ws, state.protocol["id"])
+        if state.status != "held":
+            raise SafetyError(f"run {run_id} is {state.status}, not held: nothing to clear")
+        if not note.strip():
+            raise SafetyError("clearing a hold needs a note: what was found and what was done")
+        clearers = []
+        for role in protocol.hold.cleared_by:
+            name = named.get(role) or state.signed_in.get(role)
+            if name is None:
+                name = typer.prompt(f"{role}: your name")
+            member = crew.find(ledger, name)
+            pin = _read_pin(pin_stdin, f"{member.name} ({role}), your PIN to clear the hold")
+            crew.authenticate(ledger, member.name, pin, role=role, purpose="clear hold", run=run_id)
+            clearers.append(runner.Signer(member.name, role))
+        ledger.append_many(runner.clear_hold(protocol, state, clearers, note))
+    typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
+
+
+def status(
+    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    home: Home = None,
+) -> None:
+    """The set now: open and held runs, outstanding holds, who is signed in where."""
+    from safetycli.cli.common import console, print_json, workspace
+    from safetycli.ledger import Ledger
+    from safetycli.render.safe import markup
+    from safetycli.review import set_status
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        runs = set_status(ledger)
+    if fmt is TableOrJson.json:
+        print_json(runs)
+        return
+    out = console()
+    if not runs:
+        out.print("No open or held runs.")
+        return
+    for entry in runs:
+        held = entry["status"] == "held"
+        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
+        out.print(
+            f"{label} {entry['id']}  {markup(entry['protocol'])}  scene {markup(entry['scene'])}"
+            f"  {entry['day']}"
+        )
+        if entry["hold"]:
+            out.print(f"   hold: {markup(entry['hold']['reason'])}")
+        signed = ", ".join(f"{r}: {n}" for r, n in entry["signed_in"].items()) or "nobody yet"
+        out.print(f"   signed in: {markup(signed)}")

@@ -1,0 +1,195 @@
+"""The walk-through at the keyboard: plain questions, hidden PINs, a HOLD nobody can miss.
+
+Implements the session's Frontend with Typer's prompts (they work in a real terminal, under a
+pseudo-terminal and under Typer's test runner) and Rich output. Every piece of protocol or crew
+text is escaped before Rich sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from safetycli import runner
+from safetycli.protocol import Fact, Protocol
+from safetycli.render.safe import markup, visible
+from safetycli.runner import Ask, NotApplicable, RunState
+
+OUTCOME_MARKS = {
+    "confirmed": ("OK", "green"),
+    "refused": ("REFUSED", "bold red"),
+    "not-applicable": ("N/A", "yellow"),
+    "skipped-by-condition": ("SKIPPED", "dim"),
+}
+
+
+def role_name(role: str) -> str:
+    return {"first_ad": "1st AD", "dp": "DP"}.get(role, role.replace("_", " "))
+
+
+class TerminalFrontend:
+    def __init__(self, console: Console, protocol: Protocol) -> None:
+        self.out = console
+        self.protocol = protocol
+
+    # --- input ------------------------------------------------------------------------------------
+
+    def fact(self, name: str, fact: Fact) -> Any:
+        question = visible(fact.ask)
+        if fact.type == "bool":
+            return typer.confirm(question, default=None)
+        if fact.type == "int":
+            return typer.prompt(question, type=int)
+        if fact.type == "choice":
+            options = fact.options or []
+            for i, option in enumerate(options, 1):
+                self.out.print(f"  {i}. {markup(option)}")
+            while True:
+                raw = typer.prompt(f"{question} (number or name)")
+                for i, option in enumerate(options, 1):
+                    if raw.strip().lower() in (option.lower(), str(i)):
+                        return option
+                self.out.print(f"[yellow]Choose one of 1 to {len(options)}.[/yellow]")
+        return typer.prompt(question)
+
+    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]:
+        default = candidates[0] if len(candidates) == 1 else None
+        hint = f" (on the roster: {', '.join(candidates)})" if len(candidates) > 1 else ""
+        name = typer.prompt(f"{role_name(role)}: your name{visible(hint)}", default=default)
+        pin = typer.prompt(f"{visible(name)}, your PIN", hide_input=True)
+        return name, pin
+
+    def pin(self, name: str, role: str, why: str) -> str:
+        return typer.prompt(
+            f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
+        )
+
+    def refused(self, message: str) -> None:
+        self.out.print(f"[bold red]Refused:[/bold red] {markup(message)}")
+
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any:
+        item = step.item
+        if step.meaning == "performed":
+            self._header(step, protocol)
+        who = f"{visible(step.name)} ({role_name(step.role)})"
+        if step.meaning == "witnessed":
+            self.out.print(
+                f"  Witness: {markup(step.name)} ({role_name(step.role)}), "
+                "did you see this yourself?"
+            )
+            return typer.confirm(f"{who}: seen and confirmed", default=None)
+        if step.meaning == "read-back":
+            self.out.print(
+                f"  Read-back: {markup(step.name)} ({role_name(step.role)}), "
+                "say back what you were told."
+            )
+            return self._value(item, f"{who}: what you heard", allow_na=False)
+        return self._value(item, f"{who}", allow_na=item.allow_na and not item.critical)
+
+    def _value(self, item: Any, who: str, *, allow_na: bool) -> Any:
+        na = " (or na)" if allow_na else ""
+        while True:
+            if item.kind == "confirm":
+                raw = typer.prompt(f"{who}: yes or no{na}")
+            elif item.kind == "count":
+                raw = typer.prompt(f"{who}: the number{na}")
+            elif item.kind == "choice":
+                for i, option in enumerate(item.options or [], 1):
+                    self.out.print(f"    {i}. {markup(option)}")
+                raw = typer.prompt(f"{who}: number or name{na}")
+            else:
+                raw = typer.prompt(f"{who}: your answer{na}")
+            if allow_na and raw.strip().lower() in ("na", "n/a"):
+                reason = typer.prompt("Why does it not apply here?")
+                if reason.strip():
+                    return NotApplicable(reason)
+                continue
+            try:
+                return runner.check_answer(item, raw)
+            except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
+                self.out.print(f"[yellow]{markup(str(err))}[/yellow]")
+
+    def another_take(self, step: runner.AnotherTake) -> bool:
+        self.out.print(f"\n[bold]Take {step.take} is done.[/bold]")
+        return typer.confirm("1st AD: another take? (no wraps the scene)", default=False)
+
+    def _header(self, step: Ask, protocol: Protocol) -> None:
+        number, total = runner.position(protocol, step)
+        take = f" · take {step.take}" if step.take else ""
+        self.out.print()
+        self.out.rule(
+            f"[bold]{markup(step.phase.title)}[/bold]{take} · check {number} of {total}",
+            style="cyan",
+        )
+        self.out.print(f"[bold]{markup(step.item.ask)}[/bold]")
+        notes = [f"signs: {role_name(step.role)} {markup(step.name)}"]
+        if step.item.witness:
+            notes.append("witnessed by: " + ", ".join(role_name(r) for r in step.item.witness))
+        if step.item.readback:
+            notes.append("read back by: " + ", ".join(role_name(r) for r in step.item.readback))
+        self.out.print("  " + " · ".join(notes))
+        if step.item.critical:
+            self.out.print("  [bold red]STOPS WORK IF IT FAILS[/bold red]")
+
+    # --- output -----------------------------------------------------------------------------------
+
+    def show(self, kind: str, **details: Any) -> None:
+        if kind == "roll-call":
+            roles = ", ".join(role_name(r) for r in details["roles"])
+            self.out.print(f"\n[bold]Roll call:[/bold] {roles} sign in with name and PIN.")
+        elif kind == "signed-in":
+            self.out.print(
+                f"  [green]Signed in:[/green] {markup(details['name'])} "
+                f"as {role_name(details['role'])}"
+            )
+        elif kind == "skipped":
+            step = details["step"]
+            self.out.print(f"  [dim]Skipped: {markup(step.item.ask)} ({markup(step.reason)})[/dim]")
+        elif kind == "item.done":
+            data = details["event"].data
+            if data["outcome"] == "skipped-by-condition":
+                return
+            label, style = OUTCOME_MARKS[data["outcome"]]
+            reason = f": {markup(data['reason'])}" if data.get("reason") else ""
+            self.out.print(f"  [{style}]{label}[/{style}]{reason}")
+        elif kind == "take.next":
+            self.out.print(f"\n[bold]Take {details['event'].data['take']}[/bold]")
+        elif kind == "takes.wrapped":
+            self.out.print(f"  Wrapped after {details['event'].data['takes']} take(s).")
+        elif kind == "held":
+            self.hold_panel(details["state"], details["hold"])
+        elif kind == "complete":
+            state = details["state"]
+            self.out.print(
+                Panel(
+                    Text(f"COMPLETE: every check of run {state.run_id} is done and signed."),
+                    style="bold green",
+                    expand=True,
+                )
+            )
+        elif kind == "aborted":
+            self.out.print(f"[bold]Run {details['state'].run_id} was aborted.[/bold]")
+
+    def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
+        if hold is None:
+            return
+        body = Text()
+        body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
+        body.append("What failed: ")
+        body.append(visible(hold.reason) + "\n")
+        if hold.raised_by:
+            body.append(
+                f"Raised by: {visible(hold.raised_by['name'])} "
+                f"({role_name(hold.raised_by['role'])})\n"
+            )
+        clear_roles = " and ".join(role_name(r) for r in self.protocol.hold.cleared_by)
+        body.append(f"To clear: {clear_roles}, each in person with their PIN:\n")
+        body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
+        body.append(f"then:  safetycli resume {state.run_id}")
+        self.out.print(
+            Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2))
+        )

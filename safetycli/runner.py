@@ -1,0 +1,616 @@
+"""The walk-through as a pure state machine: (protocol, events) -> next step; answer -> events.
+
+No I/O, no terminal, no clock: the CLI, the answers-file mode and the tests all drive the same
+machine, and a run's state is always what replaying its events gives. That is what makes a run
+survive a kill -9: the log holds every answer, and replay puts the cursor back on the first item not
+yet done.
+
+Events of a run (all carry `run`; signatures carry `person`):
+  run.started     {protocol: {id, version, sha256}, scene, day, context}
+  run.signed-in   {name, role}                     roll call: this person signs for this role
+  item.performed  {phase, take, item, answer, name, role, ok, reason}
+  item.witnessed  {phase, take, item, name, role, ok}
+  item.read-back  {phase, take, item, name, role, answer, ok, reason}
+  item.done       {phase, take, item, outcome, reason, by}   outcome: confirmed | refused |
+                                                      not-applicable | skipped-by-condition
+  take.next       {group, take}                    the AD called another take
+  takes.wrapped   {group, takes}                   the AD wrapped the takes of this group
+  hold.raised     {phase, take, item, reason, raised_by, clear_roles}
+  hold.cleared    {note, cleared_by: [{name, role}]}
+  run.completed   {}
+  run.aborted     {reason, by}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from safetycli.errors import SafetyError
+from safetycli.ledger import Event, NewEvent
+from safetycli.protocol import Item, Phase, Protocol, parse_when
+
+Key = tuple[str, int | None, str]  # (phase id, take or None, item id)
+
+OPEN, HELD, COMPLETE, ABORTED = "open", "held", "complete", "aborted"
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    role: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """The answer 'this item does not apply here', always with a reason."""
+
+    reason: str
+
+
+@dataclass
+class Progress:
+    """One attempt at one item: who has signed what so far."""
+
+    performed: dict[str, Any] | None = None
+    witnessed: list[dict[str, Any]] = field(default_factory=list)
+    read_back: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Hold:
+    seq: int
+    raised_at: str
+    key: Key | None
+    reason: str
+    raised_by: dict[str, str] | None
+    cleared_seq: int | None = None
+    cleared_at: str | None = None
+    cleared_by: list[dict[str, str]] | None = None
+    note: str | None = None
+
+
+@dataclass
+class RunState:
+    run_id: str
+    protocol: dict[str, Any] = field(default_factory=dict)
+    scene: str = ""
+    day: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
+    ended_at: str | None = None
+    signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
+    progress: dict[Key, Progress] = field(default_factory=dict)
+    takes: dict[str, int] = field(default_factory=dict)  # group -> current take
+    wrapped: set[str] = field(default_factory=set)
+    holds: list[Hold] = field(default_factory=list)
+    completed: bool = False
+    aborted: dict[str, Any] | None = None
+    last_seq: int = 0
+
+    @property
+    def open_hold(self) -> Hold | None:
+        for hold in self.holds:
+            if hold.cleared_seq is None:
+                return hold
+        return None
+
+    @property
+    def status(self) -> str:
+        if self.aborted is not None:
+            return ABORTED
+        if self.open_hold is not None:
+            return HELD
+        if self.completed:
+            return COMPLETE
+        return OPEN
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state; replay is just this, in log order."""
+        data = event.data
+        kind = event.kind
+        self.last_seq = event.seq
+        if kind == "run.started":
+            self.protocol = data["protocol"]
+            self.scene = data["scene"]
+            self.day = data["day"]
+            self.context = dict(data.get("context", {}))
+            self.started_at = event.at
+        elif kind == "run.signed-in":
+            self.signed_in[data["role"]] = data["name"]
+        elif kind in ("item.performed", "item.witnessed", "item.read-back", "item.done"):
+            key: Key = (data["phase"], data["take"], data["item"])
+            progress = self.progress.setdefault(key, Progress())
+            if kind == "item.performed":
+                progress.performed = data
+            elif kind == "item.witnessed":
+                progress.witnessed.append(data)
+            elif kind == "item.read-back":
+                progress.read_back.append(data)
+            else:
+                progress.outcome = data["outcome"]
+                progress.reason = data.get("reason")
+        elif kind == "take.next":
+            self.takes[data["group"]] = data["take"]
+        elif kind == "takes.wrapped":
+            self.wrapped.add(data["group"])
+        elif kind == "hold.raised":
+            key_or_none = (data["phase"], data["take"], data["item"]) if data.get("item") else None
+            self.holds.append(
+                Hold(event.seq, event.at, key_or_none, data["reason"], data.get("raised_by"))
+            )
+        elif kind == "hold.cleared":
+            hold = self.open_hold
+            if hold is not None:
+                hold.cleared_seq = event.seq
+                hold.cleared_at = event.at
+                hold.cleared_by = data["cleared_by"]
+                hold.note = data["note"]
+                if hold.key is not None:
+                    # The failed item is asked again from the start: a fresh attempt.
+                    self.progress.pop(hold.key, None)
+        elif kind == "run.completed":
+            self.completed = True
+            self.ended_at = event.at
+        elif kind == "run.aborted":
+            self.aborted = data
+            self.ended_at = event.at
+
+
+def replay(run_id: str, events: Iterable[Event]) -> RunState:
+    state = RunState(run_id)
+    for event in events:
+        state.apply(event)
+    if not state.protocol:
+        raise SafetyError(f"unknown run `{run_id}`: see `safetycli log list`")
+    return state
+
+
+# --- steps: what the machine needs next -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollCall:
+    """Roles that must sign in (name + PIN) before the walk-through can go on."""
+
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An item whose condition is false: recorded as skipped, nobody is asked."""
+
+    phase: Phase
+    item: Item
+    take: int | None
+    reason: str
+
+    @property
+    def key(self) -> Key:
+        return (self.phase.id, self.take, self.item.id)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Someone must answer for an item: the signer (`performed`), a witness or a read-back."""
+
+    phase: Phase
+    item: Item
+    take: int | None
+    meaning: str  # performed | witnessed | read-back
+    role: str
+    name: str
+    needs_pin: bool
+    answer: Any = None  # the signer's answer, for witnesses and read-backs to check against
+
+    @property
+    def key(self) -> Key:
+        return (self.phase.id, self.take, self.item.id)
+
+
+@dataclass(frozen=True)
+class AnotherTake:
+    group: str
+    take: int
+    phases: tuple[Phase, ...]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Everything is done: the run can be marked complete."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Held or aborted: nothing proceeds."""
+
+    status: str
+    hold: Hold | None
+
+
+Step = RollCall | Skip | Ask | AnotherTake | Finish | Stopped
+
+
+def blocks(protocol: Protocol) -> list[list[Phase]]:
+    """Phases in order, consecutive per-take phases grouped: one take runs through the group."""
+    out: list[list[Phase]] = []
+    for phase in protocol.phases:
+        if phase.repeat == "per_take" and out and out[-1][0].repeat == "per_take":
+            out[-1].append(phase)
+        else:
+            out.append([phase])
+    return out
+
+
+def _condition_false(phase: Phase, item: Item, context: dict[str, Any]) -> str | None:
+    for expr in (phase.when, item.when):
+        if expr:
+            cond = parse_when(expr)
+            if cond is not None and not cond.holds(context):
+                return f"only when {expr}"
+    return None
+
+
+def applicable(protocol: Protocol, context: dict[str, Any]) -> list[tuple[Phase, Item]]:
+    return [(p, i) for p, i in protocol.items() if _condition_false(p, i, context) is None]
+
+
+def roles_needed(protocol: Protocol, context: dict[str, Any]) -> list[str]:
+    """Roles that will sign, witness or read back something in this run, in protocol order."""
+    needed: set[str] = set()
+    for _, item in applicable(protocol, context):
+        needed.add(item.by)
+        needed.update(item.witness)
+        needed.update(item.readback)
+    return [role for role in protocol.roles if role in needed]
+
+
+def next_step(protocol: Protocol, state: RunState) -> Step:
+    if state.status in (HELD, ABORTED):
+        return Stopped(state.status, state.open_hold)
+    if state.completed:
+        return Stopped(COMPLETE, None)
+    missing = tuple(r for r in roles_needed(protocol, state.context) if r not in state.signed_in)
+    if missing:
+        return RollCall(missing)
+    for block in blocks(protocol):
+        per_take = block[0].repeat == "per_take"
+        group = block[0].id
+        if per_take and group in state.wrapped:
+            continue
+        take = state.takes.get(group, 1) if per_take else None
+        for phase in block:
+            for item in phase.items:
+                step = _item_step(phase, item, take, state)
+                if step is not None:
+                    return step
+        if per_take:
+            return AnotherTake(group, take or 1, tuple(block))
+    return Finish()
+
+
+def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> Step | None:
+    key: Key = (phase.id, take, item.id)
+    progress = state.progress.get(key)
+    if progress is not None and progress.outcome is not None:
+        return None
+    if progress is None or progress.performed is None:
+        reason = _condition_false(phase, item, state.context)
+        if reason is not None:
+            return Skip(phase, item, take, reason)
+        return Ask(phase, item, take, "performed", item.by, state.signed_in[item.by], item.critical)
+    answer = progress.performed["answer"]
+    done_witness = {w["role"] for w in progress.witnessed}
+    for role in item.witness:
+        if role not in done_witness:
+            return Ask(phase, item, take, "witnessed", role, state.signed_in[role], True, answer)
+    done_readback = {r["role"] for r in progress.read_back}
+    for role in item.readback:
+        if role not in done_readback:
+            return Ask(phase, item, take, "read-back", role, state.signed_in[role], True, answer)
+    return None  # unreachable: the last signature is written together with item.done
+
+
+# --- answers: what an answer adds to the log ------------------------------------------------------
+
+
+def check_answer(item: Item, value: Any) -> Any:
+    """Normalise a typed or file answer for the item's kind; SafetyError if it cannot be one."""
+    if item.kind == "confirm":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("y", "yes", "true", "confirm", "confirmed"):
+            return True
+        if text in ("n", "no", "false", "refuse", "refused"):
+            return False
+        raise SafetyError(f"`{item.id}` needs yes or no, not {value!r}")
+    if item.kind == "count":
+        if isinstance(value, bool):
+            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}") from None
+        if number < 0:
+            raise SafetyError(f"`{item.id}` needs a count of zero or more, not {number}")
+        return number
+    if item.kind == "choice":
+        options = item.options or []
+        text = str(value).strip()
+        for option in options:
+            if text.lower() == option.lower():
+                return option
+        if text.isdigit() and 1 <= int(text) <= len(options):
+            return options[int(text) - 1]
+        raise SafetyError(f"`{item.id}` needs one of: {', '.join(options)}; not {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise SafetyError(f"`{item.id}` needs a written answer")
+    return text
+
+
+def judge(item: Item, answer: Any) -> str | None:
+    """Why this answer fails the item, or None when it passes."""
+    if item.kind == "confirm" and answer is False:
+        return "answered no"
+    if item.kind == "count":
+        if item.expect is not None and answer != item.expect:
+            return f"counted {answer}, expected {item.expect}"
+        if item.min is not None and answer < item.min:
+            return f"counted {answer}, at least {item.min} required"
+        if item.max is not None and answer > item.max:
+            return f"counted {answer}, at most {item.max} allowed"
+    if item.kind == "choice" and item.fail_on and answer in item.fail_on:
+        return f"answered {answer}"
+    return None
+
+
+def _same_answer(item: Item, said: Any, heard: Any) -> bool:
+    if item.kind == "text":
+        return " ".join(str(said).split()).lower() == " ".join(str(heard).split()).lower()
+    return bool(said == heard)
+
+
+def _base(step: Ask | Skip) -> dict[str, Any]:
+    return {"phase": step.phase.id, "take": step.take, "item": step.item.id}
+
+
+def _done(
+    state: RunState,
+    step: Ask | Skip,
+    outcome: str,
+    reason: str | None,
+    by: Signer | None,
+    protocol: Protocol,
+    *,
+    stop: bool = False,
+) -> list[NewEvent]:
+    """The item's outcome; a refused critical item, a read-back mismatch or a count outside its
+    bounds also raises a hold (`stop`), because each means the firearm's state is not what the
+    crew believes it is."""
+    out = [
+        NewEvent(
+            "item.done",
+            {**_base(step), "outcome": outcome, "reason": reason, "by": by and by.as_json()},
+            run=state.run_id,
+        )
+    ]
+    if outcome == "refused" and (step.item.critical or stop):
+        out.append(
+            NewEvent(
+                "hold.raised",
+                {
+                    **_base(step),
+                    "reason": f"{step.item.ask} -- {reason}",
+                    "raised_by": by and by.as_json(),
+                    "clear_roles": list(protocol.hold.cleared_by),
+                },
+                run=state.run_id,
+            )
+        )
+    return out
+
+
+def skip(protocol: Protocol, state: RunState, step: Skip) -> list[NewEvent]:
+    return _done(state, step, "skipped-by-condition", step.reason, None, protocol)
+
+
+def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[NewEvent]:
+    """The events one answer adds: the signature, and when it settles the item, the outcome (and a
+    hold if a critical item failed), all to be appended in one transaction."""
+    item = step.item
+    signer = Signer(step.name, step.role)
+    progress = state.progress.get(step.key, Progress())
+    if step.meaning == "performed":
+        if isinstance(value, NotApplicable):
+            if not item.allow_na or item.critical:
+                raise SafetyError(f"`{item.id}` cannot be marked not applicable")
+            if not value.reason.strip():
+                raise SafetyError("not applicable needs a reason")
+            return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
+        value = check_answer(item, value)
+        failure = judge(item, value)
+        event = NewEvent(
+            "item.performed",
+            {
+                **_base(step),
+                "answer": value,
+                **signer.as_json(),
+                "ok": failure is None,
+                "reason": failure,
+            },
+            run=state.run_id,
+            person=step.name,
+        )
+        if failure is not None:
+            out_of_bounds = item.kind == "count"
+            return [
+                event,
+                *_done(state, step, "refused", failure, signer, protocol, stop=out_of_bounds),
+            ]
+        last = not item.witness and not item.readback
+        return [event, *(_done(state, step, "confirmed", None, signer, protocol) if last else [])]
+
+    performer = progress.performed or {}
+    by = Signer(performer.get("name", ""), performer.get("role", item.by))
+    if step.meaning == "witnessed":
+        ok = check_answer_confirm(value)
+        event = NewEvent(
+            "item.witnessed",
+            {**_base(step), **signer.as_json(), "ok": ok},
+            run=state.run_id,
+            person=step.name,
+        )
+        if not ok:
+            reason = f"{step.role} {step.name} did not confirm it"
+            return [event, *_done(state, step, "refused", reason, by, protocol)]
+        remaining = [
+            r
+            for r in item.witness
+            if r != step.role and r not in {w["role"] for w in progress.witnessed}
+        ]
+        last = not remaining and not item.readback
+    else:
+        heard = check_answer(item, value)
+        ok = _same_answer(item, step.answer, heard)
+        reason = None if ok else f"read-back mismatch: {step.role} said {heard}, not {step.answer}"
+        event = NewEvent(
+            "item.read-back",
+            {**_base(step), **signer.as_json(), "answer": heard, "ok": ok, "reason": reason},
+            run=state.run_id,
+            person=step.name,
+        )
+        if not ok:
+            return [event, *_done(state, step, "refused", reason, by, protocol, stop=True)]
+        remaining = [
+            r
+            for r in item.readback
+            if r != step.role and r not in {x["role"] for x in progress.read_back}
+        ]
+        last = not remaining
+    return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
+
+
+def check_answer_confirm(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("y", "yes", "true"):
+        return True
+    if text in ("n", "no", "false"):
+        return False
+    raise SafetyError(f"a witness answers yes or no, not {value!r}")
+
+
+def another_take(state: RunState, step: AnotherTake, more: bool) -> list[NewEvent]:
+    if more:
+        return [
+            NewEvent("take.next", {"group": step.group, "take": step.take + 1}, run=state.run_id)
+        ]
+    return [NewEvent("takes.wrapped", {"group": step.group, "takes": step.take}, run=state.run_id)]
+
+
+def finish(state: RunState) -> list[NewEvent]:
+    return [NewEvent("run.completed", {}, run=state.run_id)]
+
+
+def start(
+    protocol: Protocol, run_id: str, scene: str, day: str, context: dict[str, Any]
+) -> list[NewEvent]:
+    origin = protocol.origin
+    return [
+        NewEvent(
+            "run.started",
+            {
+                "protocol": {
+                    "id": protocol.id,
+                    "version": protocol.version,
+                    "sha256": origin.sha256,
+                },
+                "scene": scene,
+                "day": day,
+                "context": context,
+            },
+            run=run_id,
+        )
+    ]
+
+
+def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
+    for other_role, other in state.signed_in.items():
+        if other.casefold() == name.casefold() and other_role != role:
+            raise SafetyError(
+                f"{name} is already signed in as {other_role} in this run: one person signs "
+                "for one role, so every two-person check has two people"
+            )
+    return [NewEvent("run.signed-in", {"name": name, "role": role}, run=state.run_id, person=name)]
+
+
+def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+    if state.status != OPEN:
+        raise SafetyError(
+            f"run {state.run_id} is {state.status}: only an open run can be put on hold"
+        )
+    if not reason.strip():
+        raise SafetyError("a hold needs a reason: --reason TEXT")
+    return [
+        NewEvent(
+            "hold.raised",
+            {
+                "phase": None,
+                "take": None,
+                "item": None,
+                "reason": reason.strip(),
+                "raised_by": by.as_json(),
+                "clear_roles": [],
+            },
+            run=state.run_id,
+            person=by.name,
+        )
+    ]
+
+
+def clear_hold(
+    protocol: Protocol, state: RunState, clearers: list[Signer], note: str
+) -> list[NewEvent]:
+    if state.status != HELD:
+        raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
+    if not note.strip():
+        raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    roles = {c.role for c in clearers}
+    missing = [r for r in protocol.hold.cleared_by if r not in roles]
+    if missing:
+        raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
+    names = [c.name.casefold() for c in clearers]
+    if len(set(names)) != len(names):
+        raise SafetyError("each clearing role must be a different person")
+    return [
+        NewEvent(
+            "hold.cleared",
+            {"note": note.strip(), "cleared_by": [c.as_json() for c in clearers]},
+            run=state.run_id,
+        )
+    ]
+
+
+def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+    if state.status in (COMPLETE, ABORTED):
+        raise SafetyError(f"run {state.run_id} is already {state.status}")
+    return [
+        NewEvent(
+            "run.aborted", {"reason": reason, "by": by.as_json()}, run=state.run_id, person=by.name
+        )
+    ]
+
+
+def position(protocol: Protocol, step: Ask | Skip) -> tuple[int, int]:
+    """(number of this item, items in the protocol) for the progress line."""
+    ids = [item.id for _, item in protocol.items()]
+    return ids.index(step.item.id) + 1, len(ids)

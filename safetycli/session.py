@@ -1,0 +1,288 @@
+"""Drives the pure runner against the real log and the real roster.
+
+A `Frontend` supplies answers and PINs (the terminal, or an answers file) and is told what
+happened. The loop is the same for both: replay the run, ask the runner for the next step, get the
+answer, check PINs with the crew module, append the runner's events in one transaction, repeat.
+Every answer is durable before the next question is asked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+from typing import Protocol as Interface
+
+from safetycli import crew, runner
+from safetycli.answers import AnswersFile, Incomplete
+from safetycli.errors import SafetyError
+from safetycli.ledger import Ledger, NewEvent
+from safetycli.protocol import Fact, Protocol
+from safetycli.runner import Ask, NotApplicable, RunState
+
+
+class Frontend(Interface):
+    def fact(self, name: str, fact: Fact) -> Any: ...
+    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]: ...
+    def pin(self, name: str, role: str, why: str) -> str: ...
+    def refused(self, message: str) -> None: ...
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any: ...
+    def another_take(self, step: runner.AnotherTake) -> bool: ...
+    def show(self, kind: str, **details: Any) -> None: ...
+
+
+# --- context facts -------------------------------------------------------------------------------
+
+
+def parse_fact(name: str, fact: Fact, value: Any) -> Any:
+    """A fact from --set, a file or the keyboard, typed as the protocol declares it."""
+    if fact.type == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("y", "yes", "true", "1"):
+            return True
+        if text in ("n", "no", "false", "0"):
+            return False
+        raise SafetyError(f"fact `{name}` is yes or no, not {value!r}")
+    if fact.type == "int":
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise SafetyError(f"fact `{name}` is a whole number, not {value!r}") from None
+        if (fact.min is not None and number < fact.min) or (
+            fact.max is not None and number > fact.max
+        ):
+            raise SafetyError(f"fact `{name}` must be between {fact.min} and {fact.max}")
+        return number
+    if fact.type == "choice":
+        for option in fact.options or []:
+            if str(value).strip().lower() == option.lower():
+                return option
+        raise SafetyError(f"fact `{name}` is one of {', '.join(fact.options or [])}")
+    text = str(value).strip()
+    if not text:
+        raise SafetyError(f"fact `{name}` needs a value")
+    return text
+
+
+def parse_sets(protocol: Protocol, sets: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in sets:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep:
+            raise SafetyError(f"--set {pair!r}: write KEY=VALUE, e.g. --set blanks=yes")
+        if key not in protocol.context:
+            known = ", ".join(protocol.context) or "none"
+            raise SafetyError(f"--set {key}: `{protocol.id}` asks no such fact (it asks: {known})")
+        out[key] = parse_fact(key, protocol.context[key], value)
+    return out
+
+
+def parse_day(day: str | None) -> str:
+    if day is None:
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(day).isoformat()
+    except ValueError:
+        raise SafetyError(f"--day {day!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23") from None
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def load_state(ledger: Ledger, run_id: str) -> RunState:
+    return runner.replay(run_id, ledger.events(run=run_id))
+
+
+def new_run_id(ledger: Ledger) -> str:
+    while True:
+        run_id = "r-" + secrets.token_hex(3)
+        if next(ledger.events(run=run_id), None) is None:
+            return run_id
+
+
+def start_run(
+    ledger: Ledger,
+    protocol: Protocol,
+    frontend: Frontend,
+    *,
+    scene: str,
+    day: str,
+    context: dict[str, Any],
+) -> str:
+    scene = scene.strip()
+    if not scene:
+        raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
+    for name, fact in protocol.context.items():
+        if name not in context:
+            context[name] = parse_fact(name, fact, frontend.fact(name, fact))
+    run_id = new_run_id(ledger)
+    ledger.append_many(runner.start(protocol, run_id, scene, day, context))
+    return run_id
+
+
+def authenticate(
+    ledger: Ledger, frontend: Frontend, name: str, role: str, why: str, run_id: str
+) -> None:
+    """Ask for the PIN until it is right; a lock-out (or a scripted frontend) ends the attempt."""
+    while True:
+        pin = frontend.pin(name, role, why)
+        try:
+            crew.authenticate(ledger, name, pin, role=role, purpose=why, run=run_id)
+            return
+        except SafetyError as err:
+            member = crew.find(ledger, name)
+            if member.locked or "not on the roster" in err.message:
+                raise
+            frontend.refused(err.message)
+
+
+def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
+    candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
+    while True:
+        name, pin = frontend.sign_in(role, candidates)
+        try:
+            member = crew.find(ledger, name)
+            if role not in member.roles:
+                raise SafetyError(f"{member.name} is not on the roster as {role}")
+            runner.sign_in(state, role, member.name)  # one person, one role: check before the PIN
+            crew.authenticate(
+                ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
+            )
+        except SafetyError as err:
+            if "locked" in err.message:
+                raise
+            frontend.refused(err.message)
+            continue
+        ledger.append_many(runner.sign_in(state, role, member.name))
+        frontend.show("signed-in", name=member.name, role=role)
+        return
+
+
+def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -> RunState:
+    """Walk the run until it completes, stops on a hold, or the frontend has no more answers."""
+    state = load_state(ledger, run_id)
+    if state.protocol.get("sha256") != protocol.origin.sha256:
+        raise SafetyError(
+            f"run {run_id} used {protocol.id} v{state.protocol.get('version')} with different "
+            "text than the protocol file has now; finish it with the text it started with"
+        )
+    while True:
+        step = runner.next_step(protocol, state)
+        events: list[NewEvent] = []
+        if isinstance(step, runner.Stopped):
+            frontend.show(step.status, state=state, hold=step.hold)
+            return state
+        if isinstance(step, runner.Finish):
+            events = runner.finish(state)
+        elif isinstance(step, runner.RollCall):
+            frontend.show("roll-call", roles=step.roles)
+            for role in step.roles:
+                _sign_in(ledger, frontend, state, role)
+                state = load_state(ledger, run_id)
+            continue
+        elif isinstance(step, runner.Skip):
+            events = runner.skip(protocol, state, step)
+            frontend.show("skipped", step=step)
+        elif isinstance(step, runner.AnotherTake):
+            events = runner.another_take(state, step, frontend.another_take(step))
+        else:
+            value = frontend.answer(step, state, protocol)
+            if not isinstance(value, NotApplicable):
+                value = (
+                    value if step.meaning == "witnessed" else runner.check_answer(step.item, value)
+                )
+            if step.needs_pin:
+                authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
+            events = runner.answer(protocol, state, step, value)
+        for event in ledger.append_many(events):
+            state.apply(event)
+            if event.kind in ("item.done", "hold.raised", "take.next", "takes.wrapped"):
+                frontend.show(event.kind, event=event, state=state)
+
+
+def _why(step: Ask) -> str:
+    if step.meaning == "performed":
+        return "critical check"
+    return "witness" if step.meaning == "witnessed" else "read-back"
+
+
+# --- the answers-file frontend (core: no terminal) -----------------------------------------------
+
+
+class FileFrontend:
+    """Answers from a file; a wrong PIN or a wrong answer type is bad input (exit 2), a missing
+    answer leaves the run open (exit 4)."""
+
+    def __init__(self, answers: AnswersFile, resume_hint: str) -> None:
+        self.file = answers
+        self.resume_hint = resume_hint
+        self.log: list[tuple[str, dict[str, Any]]] = []
+
+    def fact(self, name: str, fact: Fact) -> Any:
+        if name in self.file.context:
+            return self.file.context[name]
+        raise SafetyError(
+            f"{self.file.path}: no value for `{name}` ({fact.ask}); add it under `context:` "
+            f"or pass --set {name}=..."
+        )
+
+    def _signer(self, role: str) -> tuple[str, str]:
+        if role not in self.file.signers:
+            raise Incomplete(
+                f"{self.file.path}: nobody signs as {role}: add `{role}: {{name: ..., pin: ...}}` "
+                f"under `signers:`; {self.resume_hint}"
+            )
+        return self.file.signers[role]
+
+    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]:
+        return self._signer(role)
+
+    def pin(self, name: str, role: str, why: str) -> str:
+        return self._signer(role)[1]
+
+    def refused(self, message: str) -> None:
+        raise SafetyError(message)
+
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any:
+        item = step.item
+        if step.meaning == "witnessed":
+            value = self.file.witnesses.get(item.id, {}).get(step.role, True)
+            try:
+                return runner.check_answer_confirm(value)
+            except SafetyError as err:
+                raise self.file.fail(("witnesses", item.id, step.role), err.message) from None
+        if step.meaning == "read-back":
+            table = self.file.readbacks.get(item.id, {})
+            if step.role in table:
+                return self._checked(("readbacks", item.id, step.role), step, table[step.role])
+            return step.answer
+        if item.id not in self.file.answers:
+            raise Incomplete(
+                f"no answer for `{item.id}` ({item.ask}) in {self.file.path}; "
+                f"the run is left open: {self.resume_hint}"
+            )
+        value = self.file.answers[item.id]
+        if isinstance(value, dict):
+            if set(value) == {"na"} and isinstance(value["na"], str):
+                if not item.allow_na or item.critical:
+                    raise self.file.fail(
+                        ("answers", item.id), f"`{item.id}` cannot be marked not applicable"
+                    )
+                return NotApplicable(value["na"])
+            raise self.file.fail(("answers", item.id), "write an answer, or {na: reason}")
+        return self._checked(("answers", item.id), step, value)
+
+    def _checked(self, loc: tuple[str | int, ...], step: Ask, value: Any) -> Any:
+        try:
+            return runner.check_answer(step.item, value)
+        except SafetyError as err:
+            raise self.file.fail(loc, err.message) from None
+
+    def another_take(self, step: runner.AnotherTake) -> bool:
+        return step.take < self.file.takes
+
+    def show(self, kind: str, **details: Any) -> None:
+        self.log.append((kind, details))
