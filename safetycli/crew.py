@@ -136,12 +136,13 @@ def clean_name(name: str) -> str:
         raise SafetyError("a crew member needs a name")
     if len(text) > NAME_MAX:
         raise SafetyError(f"a name can be at most {NAME_MAX} characters (this one has {len(text)})")
-    for char in text:
-        if unicodedata.category(char) in _BAD_NAME_CATEGORIES:
-            raise SafetyError(
-                f"the name {one_line(text)!r} contains a control or invisible character "
-                f"(U+{ord(char):04X}): type the name plainly"
-            )
+    bad = [c for c in text if unicodedata.category(c) in _BAD_NAME_CATEGORIES]
+    if bad:
+        shown = "".join(f"\\u{ord(c):04x}" if c in bad else c for c in text)
+        raise SafetyError(
+            f"the name `{shown}` contains a control or invisible character "
+            f"(U+{ord(bad[0]):04X}): type the name plainly"
+        )
     return text
 
 

@@ -1,0 +1,264 @@
+"""`safetycli crew`: the roster, and the PINs that prove who signed.
+
+Thin over `safetycli.crew`: this module asks for names and PINs (hidden, or from stdin for
+scripts) and prints; every rule lives in the core. Everything a user can get wrong is checked
+before anyone is asked to type a PIN, so a refused command never costs a PIN try.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safetycli.cli.common import FormatOption, Home, ListFormat, TableOrJson
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from safetycli.ledger import Ledger
+
+app = typer.Typer(
+    help="The crew roster: who may sign, in which roles, with which PIN.", no_args_is_help=True
+)
+
+ApproveBy = Annotated[
+    str | None,
+    typer.Option(
+        "--approve-by",
+        metavar="PRODUCER",
+        help="The producer approving this change (default: the only producer, if there is one).",
+        show_default=False,
+    ),
+]
+PinStdin = Annotated[
+    bool,
+    typer.Option(
+        "--pin-stdin",
+        help="Read PINs from stdin, one a line, instead of asking (for scripts).",
+    ),
+]
+MemberName = Annotated[str, typer.Argument(metavar="NAME", help="The crew member's name.")]
+
+
+class _Pins:
+    """Where PINs come from: hidden prompts at a keyboard, or stdin lines in the documented
+    order. PINs go nowhere but into the core: never echoed, never in an error message."""
+
+    def __init__(self, from_stdin: bool) -> None:
+        self.from_stdin = from_stdin
+        self.line = 0
+
+    def _read(self, what: str) -> str:
+        import sys
+
+        from safetycli.errors import SafetyError
+
+        self.line += 1
+        text = sys.stdin.readline()
+        if not text:
+            raise SafetyError(f"--pin-stdin: expected {what} on line {self.line} of stdin")
+        return text.strip()
+
+    def new(self, name: str) -> str:
+        from safetycli.crew import validate_pin
+        from safetycli.render.safe import one_line
+
+        if self.from_stdin:
+            pin = self._read(f"the new PIN for {one_line(name)}")
+        else:
+            pin = typer.prompt(
+                f"New PIN for {one_line(name)} (4-12 digits)",
+                hide_input=True,
+                confirmation_prompt="Type it again",
+            )
+        validate_pin(pin)
+        return pin
+
+    def existing(self, name: str, why: str) -> str:
+        from safetycli.render.safe import one_line
+
+        if self.from_stdin:
+            return self._read(f"{why}'s PIN ({one_line(name)})")
+        return typer.prompt(f"PIN for {one_line(name)} ({why})", hide_input=True)
+
+
+def _open(home: Path | None) -> Ledger:
+    from safetycli.cli.common import workspace
+    from safetycli.ledger import Ledger
+
+    return Ledger.open(workspace(home).db_path, create=False)
+
+
+def _producer(ledger: Ledger, approve_by: str | None) -> str:
+    """The approving producer's roster name, checked before their PIN is asked for."""
+    from safetycli import crew
+    from safetycli.errors import SafetyError
+
+    if approve_by is None:
+        names = [m.name for m in crew.producers(ledger)]
+        if len(names) != 1:
+            raise SafetyError(
+                f"there are {len(names)} producers on the roster: name the one approving "
+                "with --approve-by PRODUCER"
+            )
+        return names[0]
+    member = crew.find(ledger, approve_by)
+    if not member.holds("producer"):
+        raise SafetyError(
+            f"{member.name} is not on the roster as producer: only a producer approves"
+        )
+    return member.name
+
+
+def _roles_text(roles: tuple[str, ...]) -> str:
+    return ", ".join(roles)
+
+
+@app.command("add")
+def add(
+    name: MemberName,
+    role: Annotated[
+        list[str],
+        typer.Option("--role", "-r", help="A role (repeat for more); see `safetycli crew roles`."),
+    ],
+    approve_by: ApproveBy = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Add a crew member. The first member must be a producer; everyone after needs a producer's
+    approval. With --pin-stdin: line 1 the new PIN, line 2 the approving producer's PIN."""
+    from safetycli import crew
+    from safetycli.cli.common import domain_errors
+    from safetycli.render.safe import one_line
+
+    with domain_errors(), _open(home) as ledger:
+        clean, roles, first = crew.check_add(ledger, name, role)
+        producer = None if first else _producer(ledger, approve_by)
+        pins = _Pins(pin_stdin)
+        pin = pins.new(clean)
+        approver = None if producer is None else (producer, pins.existing(producer, "producer"))
+        member = crew.add_member(ledger, clean, roles, pin, approver)
+    typer.echo(f"Added {one_line(member.name)} to the roster as {_roles_text(member.roles)}.")
+    if first:
+        typer.echo(
+            "Next: add the crew, each approved by the producer: safetycli crew add NAME --role ROLE"
+        )
+
+
+@app.command("list")
+def list_(
+    fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table,
+    home: Home = None,
+) -> None:
+    """The roster: names, roles, and whether each person is active or locked out."""
+    from safetycli import crew
+    from safetycli.cli.common import domain_errors, print_csv, print_json, print_table
+
+    with domain_errors(), _open(home) as ledger:
+        members = crew.roster(ledger)
+    if fmt is ListFormat.json:
+        print_json([{"name": m.name, "roles": list(m.roles), "locked": m.locked} for m in members])
+        return
+    rows = [[m.name, _roles_text(m.roles), "locked" if m.locked else "active"] for m in members]
+    if fmt is ListFormat.csv:
+        print_csv(["name", "roles", "status"], rows)
+        return
+    print_table("Crew", ["name", "roles", "status"], rows)
+    if not members:
+        typer.echo(
+            "nobody on the roster yet: add the producer first: "
+            "safetycli crew add NAME --role producer",
+            err=True,
+        )
+
+
+@app.command("roles")
+def roles(fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table) -> None:
+    """The roles a crew member can hold, and what each one does on set."""
+    from safetycli.cli.common import print_json, print_table
+    from safetycli.roles import ROLES
+
+    if fmt is TableOrJson.json:
+        print_json([{"role": role, "does": does} for role, does in ROLES.items()])
+        return
+    print_table("Roles", ["role", "does on set"], [[role, does] for role, does in ROLES.items()])
+
+
+@app.command("set-pin")
+def set_pin(
+    name: MemberName,
+    approve_by: Annotated[
+        str | None,
+        typer.Option(
+            "--approve-by",
+            metavar="PRODUCER",
+            help="A producer approves instead of the member's current PIN (e.g. it is forgotten).",
+            show_default=False,
+        ),
+    ] = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Give a crew member a new PIN, proven by their current PIN or a producer's. With
+    --pin-stdin: line 1 the new PIN, line 2 the current PIN (or the approving producer's)."""
+    from safetycli import crew
+    from safetycli.cli.common import domain_errors
+    from safetycli.render.safe import one_line
+
+    with domain_errors(), _open(home) as ledger:
+        member = crew.find(ledger, name)
+        producer = None if approve_by is None else _producer(ledger, approve_by)
+        pins = _Pins(pin_stdin)
+        pin = pins.new(member.name)
+        if producer is None:
+            old = pins.existing(member.name, "current PIN")
+            member = crew.set_pin(ledger, member.name, pin, old_pin=old)
+        else:
+            approver = (producer, pins.existing(producer, "producer"))
+            member = crew.set_pin(ledger, member.name, pin, approver=approver)
+    typer.echo(f"New PIN set for {one_line(member.name)}.")
+
+
+@app.command("unlock")
+def unlock(
+    name: MemberName,
+    approve_by: ApproveBy = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Let a locked-out crew member sign again (a producer's PIN). With --pin-stdin: line 1 the
+    approving producer's PIN."""
+    from safetycli import crew
+    from safetycli.cli.common import domain_errors
+    from safetycli.render.safe import one_line
+
+    with domain_errors(), _open(home) as ledger:
+        member = crew.check_unlock(ledger, name)
+        producer = _producer(ledger, approve_by)
+        approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
+        member = crew.unlock(ledger, member.name, approver)
+    typer.echo(f"Unlocked {one_line(member.name)}: they can sign again.")
+
+
+@app.command("remove")
+def remove(
+    name: MemberName,
+    approve_by: ApproveBy = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Take a crew member off the roster (a producer's PIN): their past signatures stay in the
+    log; they cannot sign again. With --pin-stdin: line 1 the approving producer's PIN."""
+    from safetycli import crew
+    from safetycli.cli.common import domain_errors
+    from safetycli.render.safe import one_line
+
+    with domain_errors(), _open(home) as ledger:
+        member = crew.check_remove(ledger, name)
+        producer = _producer(ledger, approve_by)
+        approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
+        member = crew.remove(ledger, member.name, approver)
+    typer.echo(
+        f"Removed {one_line(member.name)} from the roster: their past signatures stay in the log."
+    )
