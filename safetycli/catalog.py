@@ -52,12 +52,19 @@ class Catalog:
 
 
 def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
+    """Every protocol the tool would load. Files with problems are left out (their problems are
+    in `problems`); nothing here raises for a bad or unreadable file."""
     catalog = Catalog()
     sources = [(shipped_dir(), True)]
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
     for folder, shipped in sources:
-        for path in protocol_files(folder):
+        try:
+            paths = protocol_files(folder)
+        except OSError as err:
+            catalog.problems.append(Problem(str(folder), 1, 1, f"cannot read: {err.strerror}"))
+            continue
+        for path in paths:
             catalog.files.append(path)
             try:
                 protocol, problems = check_file(path, shipped=shipped)
@@ -68,10 +75,20 @@ def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
             if protocol is None:
                 continue
             if protocol.id in catalog.protocols:
-                other = catalog.protocols[protocol.id].origin.path
                 catalog.problems.append(
-                    Problem(str(path), 1, 1, f"protocol id `{protocol.id}` is already used by {other}")
+                    id_clash(path, protocol, catalog.protocols[protocol.id].origin.path)
                 )
                 continue
             catalog.protocols[protocol.id] = protocol
     return catalog
+
+
+def id_clash(path: Path, protocol: Protocol, other: Path) -> Problem:
+    """Two files claim one id: the later one is refused, pointing at its `id:` line."""
+    line, col = protocol.origin.id_pos
+    return Problem(
+        str(path),
+        line,
+        col,
+        f"protocol id `{protocol.id}` is already used by {other}: give this protocol its own id",
+    )

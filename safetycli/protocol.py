@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from safetycli.roles import ROLES
-from safetycli.yamlsource import Problem, YamlDoc, load_yaml
+from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
 
 ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 NAME_RE = r"^[a-z][a-z0-9_]*$"
@@ -126,6 +126,7 @@ class ProtocolSource:
     path: Path
     sha256: str
     shipped: bool
+    id_pos: tuple[int, int] = (1, 1)  # line, column of its `id:` value, for messages about it
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -157,8 +158,13 @@ class Condition:
 
 
 def _same(actual: Any, expected: str | None) -> bool:
-    if isinstance(actual, bool):
-        return str(actual).lower() == str(expected).lower()
+    if isinstance(actual, bool):  # `blanks == yes` reads as YAML would read `yes`
+        word = str(expected).lower()
+        return (
+            (word in ("true", "yes", "on", "y"))
+            if actual
+            else (word in ("false", "no", "off", "n"))
+        )
     return str(actual) == str(expected)
 
 
@@ -177,61 +183,426 @@ def parse_when(expr: str) -> Condition | None:
 
 # --- validation ----------------------------------------------------------------------------------
 
-_TOP_KEYS = list(Protocol.model_fields)
-_KEYS_BY_DEPTH = {
-    "protocol": [k for k in Protocol.model_fields],
+_KEYS = {
+    "protocol": list(Protocol.model_fields),
     "phase": list(Phase.model_fields),
     "item": list(Item.model_fields),
     "fact": list(Fact.model_fields),
     "hold": list(HoldRule.model_fields),
 }
 
+# What to write when a required key is missing, said the way an author needs it.
+_MISSING_HINT = {
+    "id": "give it a short id in lowercase with dashes, e.g. `id: safety-meeting`",
+    "title": "give it a title the crew will read",
+    "version": "start at `version: 1` and raise it with every change",
+    "summary": "say in one line what this protocol covers",
+    "sources": 'list the bulletins or rules it follows, e.g. `sources: ["..."]`',
+    "roles": "list the roles that sign it, e.g. `roles: [first_ad, armorer, actor]`",
+    "hold": "say who clears a hold, e.g. `hold: {cleared_by: [armorer, first_ad]}`",
+    "phases": "add the phases of the checklist, each with its `items`",
+    "ask": "write the question the crew answers",
+    "by": "name the role that signs it",
+    "type": "use one of bool, int, text, choice",
+    "cleared_by": "name the roles who clear a hold, e.g. `cleared_by: [armorer, first_ad]`",
+}
+
+_ROLE_LISTS = ("roles", "witness", "readback", "cleared_by")
+_TRUE = ("true", "yes", "on", "y")
+_FALSE = ("false", "no", "off", "n")
+
 
 def _keys_for(loc: tuple[str | int, ...]) -> list[str]:
     if len(loc) == 1:
-        return _KEYS_BY_DEPTH["protocol"]
+        return _KEYS["protocol"]
     if loc[0] == "phases" and len(loc) == 3:
-        return _KEYS_BY_DEPTH["phase"]
+        return _KEYS["phase"]
     if loc[0] == "phases" and len(loc) == 5:
-        return _KEYS_BY_DEPTH["item"]
+        return _KEYS["item"]
     if loc[0] == "context" and len(loc) == 3:
-        return _KEYS_BY_DEPTH["fact"]
+        return _KEYS["fact"]
     if loc[0] == "hold":
-        return _KEYS_BY_DEPTH["hold"]
+        return _KEYS["hold"]
     return []
 
 
-def _loc_text(loc: tuple[str | int, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+def _describe(value: Any) -> str:
+    """What a wrong value looks like, in the author's words."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    return f"`{shown(value)}`"
 
 
-def _pydantic_problems(doc: YamlDoc, error: ValidationError) -> None:
-    for err in error.errors(include_url=False):
-        loc = tuple(err["loc"])
-        field = str(loc[-1]) if loc else "protocol"
+def _suggest_id(value: Any) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")[:64].strip("-")
+    return slug or "safety-meeting"
+
+
+def _is_role_value(loc: tuple[str | int, ...]) -> bool:
+    if loc and loc[-1] == "by":
+        return True
+    return len(loc) >= 2 and isinstance(loc[-1], int) and loc[-2] in _ROLE_LISTS
+
+
+class _Checker:
+    """Every problem in one document, each pointing at the node that causes it."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+        self.data = _as_dict(doc.data)
+
+    # -- names for places, the way an author thinks of them ------------------------------------
+
+    def where_text(self, loc: tuple[str | int, ...]) -> str:
+        if not loc:
+            return "the protocol"
+        if loc[0] == "phases" and len(loc) >= 2 and isinstance(loc[1], int):
+            phase = self.named(self.data.get("phases"), loc[1], "phase")
+            if len(loc) >= 4 and loc[2] == "items" and isinstance(loc[3], int):
+                items = _as_dict(_at(self.data.get("phases"), loc[1])).get("items")
+                return self.named(items, loc[3], "item") + (
+                    "" if _has_id(items, loc[3]) else f" of {phase}"
+                )
+            return phase
+        if loc[0] == "context" and len(loc) >= 2:
+            return f"fact `{shown(loc[1])}`"
+        return f"`{'.'.join(str(part) for part in loc)}`"
+
+    @staticmethod
+    def named(entries: Any, index: int, noun: str) -> str:
+        if _has_id(entries, index):
+            return f"{noun} `{shown(entries[index]['id'])}`"
+        return f"{noun} {index + 1}"
+
+    @staticmethod
+    def label(loc: tuple[str | int, ...]) -> str:
+        """`field`, or `field` entry N for a list entry."""
+        if not loc:
+            return "the protocol"
+        if isinstance(loc[-1], int):
+            parent = str(loc[-2]) if len(loc) >= 2 else "list"
+            return f"`{parent}` entry {loc[-1] + 1}"
+        return f"`{loc[-1]}`"
+
+    # -- structure: pydantic's findings, reworded ---------------------------------------------
+
+    def pydantic(self, error: ValidationError) -> None:
+        for err in error.errors(include_url=False):
+            self.one_pydantic(tuple(err["loc"]), err)
+
+    def one_pydantic(self, loc: tuple[str | int, ...], err: Any) -> None:  # noqa: C901
+        doc = self.doc
         kind = err["type"]
+        value = err.get("input")
+        ctx = err.get("ctx") or {}
+        field = str(loc[-1]) if loc else "protocol"
+        label = self.label(loc)
+        is_items = len(loc) == 3 and loc[0] == "phases" and loc[2] == "items"
         if kind == "extra_forbidden":
             known = _keys_for(loc)
             near = difflib.get_close_matches(field, known, n=1)
-            hint = f"; did you mean `{near[0]}`?" if near else f"; allowed: {', '.join(known)}"
-            doc.problem(loc, f"unknown key `{field}`{hint}", key=True)
+            hint = f"did you mean `{near[0]}`?" if near else f"allowed here: {', '.join(known)}"
+            doc.problem(loc, f"unknown key `{shown(field)}`: {hint}", key=True)
+        elif is_items and (kind == "missing" or value in (None, [])):
+            doc.problem(loc, f"{self.where_text(loc[:2])} has no items: add at least one")
         elif kind == "missing":
-            doc.problem(loc[:-1], f"missing `{field}` in {_loc_text(loc[:-1]) or 'the protocol'}")
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            doc.problem(loc, f"`{field}` must be one of {expected}")
+            hint = _MISSING_HINT.get(field)
+            where = self.where_text(loc[:-1])
+            doc.problem(loc[:-1], f"missing `{field}` in {where}" + (f": {hint}" if hint else ""))
+        elif kind == "string_pattern_mismatch" and loc and loc[-1] == "[key]":
+            doc.problem(
+                loc[:-1],
+                f"fact name `{shown(value)}` is not valid: use lowercase letters, digits and "
+                "underscores, starting with a letter",
+                key=True,
+            )
+        elif kind == "string_pattern_mismatch" and _is_role_value(loc):
+            return  # the role checks below report it, with a suggestion
         elif kind == "string_pattern_mismatch":
+            what = {1: "protocol id", 3: "phase id", 5: "item id"}.get(len(loc), label)
             doc.problem(
                 loc,
-                f"`{field}` {err['input']!r} is not a valid id: use lowercase letters, digits and "
-                + ("underscores" if err["ctx"]["pattern"] == NAME_RE else "dashes"),
+                f"{what} `{shown(value)}` is not valid: use lowercase letters, digits and "
+                f"dashes, e.g. `{_suggest_id(value)}`",
             )
-        elif kind == "too_short" and isinstance(err.get("input"), list):
-            doc.problem(loc, f"`{field}` is empty: it needs at least one entry")
-        elif isinstance(loc[-1:], tuple) and loc and isinstance(loc[-1], int):
-            doc.problem(loc, f"{_loc_text(loc[:-1])} entry {loc[-1] + 1}: {err['msg'].lower()}")
+        elif kind == "literal_error":
+            expected = str(ctx.get("expected", "")).replace("'", "")
+            doc.problem(loc, f"{label} is {_describe(value)}: use one of {expected}")
+        elif kind == "too_short" and isinstance(value, list):
+            doc.problem(loc, f"{label} is empty: it needs at least one entry")
+        elif kind == "string_too_short":
+            doc.problem(loc, f"{label} is empty: write it out")
+        elif kind == "string_too_long":
+            doc.problem(
+                loc, f"{label} is longer than {ctx.get('max_length')} characters: shorten it"
+            )
+        elif kind == "string_type" and field == "by" and isinstance(value, list):
+            doc.problem(loc, "`by` names one role, not a list: put the others in `witness`")
+        elif kind == "string_type":
+            quote = ": put it in quotes" if isinstance(value, bool | int | float) else ""
+            doc.problem(loc, f"{label} must be text, not {_describe(value)}{quote}")
+        elif kind == "list_type" and isinstance(value, str):
+            doc.problem(loc, f"{label} must be a list: write `[{shown(value)}]`")
+        elif kind == "list_type":
+            doc.problem(loc, f"{label} must be a list, not {_describe(value)}")
+        elif kind in ("dict_type", "model_type"):
+            doc.problem(loc, self.not_a_map(loc, value))
+        elif kind in ("int_type", "int_parsing", "int_from_float"):
+            doc.problem(loc, f"{label} must be a whole number, not {_describe(value)}")
+        elif kind in ("bool_type", "bool_parsing"):
+            doc.problem(loc, f"{label} must be true or false, not {_describe(value)}")
+        elif kind == "greater_than_equal":
+            doc.problem(loc, f"{label} must be at least {ctx.get('ge')}")
         else:
-            doc.problem(loc, f"`{field}`: {err['msg'].lower()}")
+            doc.problem(loc, f"{label}: {str(err['msg']).lower()}")
+
+    def not_a_map(self, loc: tuple[str | int, ...], value: Any) -> str:
+        found = _describe(value)
+        if loc == ("context",):
+            return f"`context` must be a map of facts, not {found}: e.g. `blanks: {{type: bool}}`"
+        if loc == ("hold",):
+            return f"`hold` must be a map, not {found}: e.g. `hold: {{cleared_by: [armorer]}}`"
+        if len(loc) == 2 and loc[0] == "context":
+            example = "`{type: bool, ask: ...}`"
+            return f"{self.where_text(loc)} must be a map, not {found}: e.g. {example}"
+        if len(loc) == 2 and loc[0] == "phases":
+            keys = "`id:`, `title:` and `items:`"
+            return f"phase {int(loc[1]) + 1} must be a map with {keys}, not {found}"
+        if len(loc) == 4 and loc[0] == "phases":
+            where = f"item {int(loc[3]) + 1} of {self.where_text(loc[:2])}"
+            return f"{where} must be a map with `id:`, `ask:` and `by:`, not {found}"
+        return f"{self.label(loc)} must be a map, not {found}"
+
+    # -- rules the model cannot express -------------------------------------------------------
+
+    def semantics(self) -> None:
+        """Guarded so they run on structurally broken data without repeating its problems."""
+        data = self.data
+        roles_raw = data.get("roles")
+        # With no usable `roles:` list its own problem is reported; checking every signer
+        # against it would bury that one line under dozens of consequences.
+        self.roles: set[str] | None = None
+        if isinstance(roles_raw, list) and roles_raw:
+            self.roles = {r for r in roles_raw if isinstance(r, str)}
+            self.role_list("roles", ("roles",), roles_raw, vocabulary=True)
+        context = data.get("context", {})
+        self.facts: dict[str, Any] | None = context if isinstance(context, dict) else None
+        for name, fact in (self.facts or {}).items():
+            self.fact(name, fact)
+        hold = _as_dict(data.get("hold"))
+        self.role_list("cleared_by", ("hold", "cleared_by"), hold.get("cleared_by"))
+
+        phase_ids: dict[str, tuple[int, int]] = {}
+        item_ids: dict[str, tuple[int, int]] = {}
+        for p, phase in enumerate(_as_list(data.get("phases"))):
+            if not isinstance(phase, dict):
+                continue
+            ploc: tuple[str | int, ...] = ("phases", p)
+            self.unique(phase.get("id"), (*ploc, "id"), phase_ids, "phase id")
+            if "when" in phase:
+                self.when((*ploc, "when"), phase["when"])
+            for i, item in enumerate(_as_list(phase.get("items"))):
+                if isinstance(item, dict):
+                    self.item((*ploc, "items", i), item, item_ids)
+
+    def unique(
+        self, value: Any, loc: tuple[str | int, ...], seen: dict[str, tuple[int, int]], what: str
+    ) -> None:
+        if not isinstance(value, str):
+            return
+        if value in seen:
+            first = seen[value][0]
+            self.doc.problem(loc, f"duplicate {what} `{shown(value)}` (first at line {first})")
+        else:
+            seen[value] = self.doc.where(loc)
+
+    def role(self, loc: tuple[str | int, ...], role: Any) -> None:
+        if self.roles is None or not isinstance(role, str) or role in self.roles:
+            return
+        near = difflib.get_close_matches(role, sorted(self.roles), n=1)
+        if near:
+            hint = f"did you mean `{near[0]}`?"
+        else:
+            hint = f"add it there or use one of {', '.join(sorted(self.roles))}"
+        self.doc.problem(loc, f"role `{shown(role)}` is not in this protocol's `roles:`: {hint}")
+
+    def role_list(
+        self, key: str, loc: tuple[str | int, ...], values: Any, *, vocabulary: bool = False
+    ) -> None:
+        seen: set[str] = set()
+        for i, role in enumerate(_as_list(values)):
+            if not isinstance(role, str):
+                continue
+            if role in seen:
+                self.doc.problem((*loc, i), f"role `{shown(role)}` is listed twice in `{key}`")
+            seen.add(role)
+            if not vocabulary:
+                self.role((*loc, i), role)
+            elif role not in ROLES:
+                near = difflib.get_close_matches(role, list(ROLES), n=1)
+                hint = f"did you mean `{near[0]}`?" if near else f"known roles: {', '.join(ROLES)}"
+                self.doc.problem((*loc, i), f"unknown role `{shown(role)}`: {hint}")
+
+    def fact(self, name: str, fact: Any) -> None:
+        if not isinstance(fact, dict):
+            return
+        loc = ("context", name)
+        kind = fact.get("type")
+        options = fact.get("options")
+        if kind == "choice":
+            if not isinstance(options, list) or len(options) < 2:
+                self.doc.problem(
+                    loc, f"fact `{shown(name)}` is a choice: give it two or more `options`"
+                )
+            elif len({str(o) for o in options}) != len(options):
+                self.doc.problem((*loc, "options"), "`options` has the same entry twice")
+        elif "options" in fact:
+            self.doc.problem((*loc, "options"), "`options` only belong on a choice fact", key=True)
+        for bound in ("min", "max"):
+            if kind != "int" and bound in fact:
+                self.doc.problem((*loc, bound), f"`{bound}` only belongs on an int fact", key=True)
+        lo, hi = fact.get("min"), fact.get("max")
+        if _is_int(lo) and _is_int(hi) and lo > hi:
+            self.doc.problem((*loc, "max"), f"`max` ({hi}) is below `min` ({lo})")
+
+    def when(self, loc: tuple[str | int, ...], expr: Any) -> None:
+        if not isinstance(expr, str):
+            return
+        cond = parse_when(expr)
+        if cond is None:
+            self.doc.problem(
+                loc,
+                f"cannot read `when: {shown(expr)}`: write `fact`, `not fact`, "
+                "`fact == value` or `fact != value`",
+            )
+            return
+        if self.facts is None:  # `context:` itself is broken and already reported
+            return
+        if cond.fact not in self.facts:
+            near = difflib.get_close_matches(cond.fact, list(self.facts), n=1)
+            if near:
+                hint = f"did you mean `{near[0]}`?"
+            elif self.facts:
+                hint = f"declared facts: {', '.join(self.facts)}"
+            else:
+                hint = "`context:` declares no facts; add it there"
+            self.doc.problem(loc, f"`when` names `{cond.fact}`, which is not in `context:`: {hint}")
+            return
+        fact = _as_dict(self.facts[cond.fact])
+        if cond.op is None:
+            return
+        kind, value = fact.get("type"), str(cond.value)
+        options = [str(o) for o in _as_list(fact.get("options"))]
+        if kind == "choice" and options and value not in options:
+            self.doc.problem(
+                loc,
+                f"`{shown(value)}` is not one of the options of `{cond.fact}` "
+                f"({', '.join(shown(o) for o in options)})",
+            )
+        elif kind == "bool" and value.lower() not in _TRUE + _FALSE:
+            self.doc.problem(
+                loc,
+                f"`{cond.fact}` is yes or no: write `when: {cond.fact}` or `when: not {cond.fact}`",
+            )
+        elif kind == "int" and not re.fullmatch(r"-?\d+", value):
+            self.doc.problem(loc, f"`{cond.fact}` is a number: compare it with a whole number")
+
+    def item(
+        self, loc: tuple[str | int, ...], item: dict[str, Any], item_ids: dict[str, tuple[int, int]]
+    ) -> None:
+        doc = self.doc
+        self.unique(item.get("id"), (*loc, "id"), item_ids, "item id")
+        kind = item.get("kind", "confirm")
+        by = item.get("by")
+        self.role((*loc, "by"), by)
+        for key in ("witness", "readback"):
+            self.role_list(key, (*loc, key), item.get(key))
+            for j, role in enumerate(_as_list(item.get(key))):
+                if isinstance(role, str) and role == by:
+                    doc.problem(
+                        (*loc, key, j), f"`{role}` signs this item, so cannot also {key} it"
+                    )
+        if "when" in item:
+            self.when((*loc, "when"), item["when"])
+        if not item.get("source") and not item.get("why"):
+            doc.problem(
+                loc, "give this item a `source` or a `why`: the crew should know the reason"
+            )
+
+        options = _as_list(item.get("options"))
+        if kind == "choice":
+            if len(options) < 2:
+                doc.problem(loc, "a choice item needs `options` with at least two entries")
+            elif len({str(o) for o in options}) != len(options):
+                doc.problem((*loc, "options"), "`options` has the same entry twice")
+            for j, fail in enumerate(_as_list(item.get("fail_on"))):
+                if options and fail not in options:
+                    doc.problem(
+                        (*loc, "fail_on", j), f"`{shown(fail)}` is not one of this item's options"
+                    )
+        else:
+            for key in ("options", "fail_on"):
+                if key in item:
+                    doc.problem((*loc, key), f"`{key}` only belongs on a choice item", key=True)
+        if kind != "count":
+            for key in ("min", "max", "expect"):
+                if key in item:
+                    doc.problem((*loc, key), f"`{key}` only belongs on a count item", key=True)
+        else:
+            self.bounds(loc, item)
+
+        if item.get("critical") is True:
+            if item.get("allow_na") is True:
+                doc.problem(
+                    (*loc, "allow_na"), "a critical item can never be marked not applicable"
+                )
+            try:
+                model = Item.model_validate(item)
+            except ValidationError:
+                return  # its structural problems are reported already
+            if not model.can_fail():
+                doc.problem((*loc, "critical"), _CANNOT_FAIL[model.kind])
+
+    def bounds(self, loc: tuple[str | int, ...], item: dict[str, Any]) -> None:
+        lo, hi, exp = item.get("min"), item.get("max"), item.get("expect")
+        for key, value in (("min", lo), ("max", hi), ("expect", exp)):
+            if _is_int(value) and value < 0:
+                self.doc.problem((*loc, key), f"`{key}` cannot be negative ({value})")
+        if _is_int(lo) and _is_int(hi) and lo > hi:
+            self.doc.problem((*loc, "max"), f"`max` ({hi}) is below `min` ({lo})")
+        elif _is_int(exp) and ((_is_int(lo) and exp < lo) or (_is_int(hi) and exp > hi)):
+            span = f"{lo if _is_int(lo) else ''}..{hi if _is_int(hi) else ''}"
+            self.doc.problem((*loc, "expect"), f"`expect` ({exp}) is outside `min`..`max` ({span})")
+
+
+_CANNOT_FAIL = {
+    "text": "`critical` on a text item no answer can fail: add a `witness` or a `readback`, "
+    "or remove `critical`",
+    "count": "`critical` on a count no number can fail: add `min`, `max` or `expect`, "
+    "or remove `critical`",
+    "choice": "`critical` on a choice no option can fail: add `fail_on`, or remove `critical`",
+    "confirm": "`critical` on an item no answer can fail: remove `critical`",
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _at(entries: Any, index: int) -> Any:
+    return entries[index] if isinstance(entries, list) and 0 <= index < len(entries) else None
+
+
+def _has_id(entries: Any, index: int) -> bool:
+    return isinstance(_as_dict(_at(entries, index)).get("id"), str)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -242,165 +613,40 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _semantic_problems(doc: YamlDoc) -> None:
-    """Rules the model cannot express; guarded so they run even on structurally broken data."""
-    data = _as_dict(doc.data)
-    roles_raw = _as_list(data.get("roles"))
-    roles = {r for r in roles_raw if isinstance(r, str)}
-    facts = _as_dict(data.get("context"))
-
-    seen_roles: set[str] = set()
-    for i, role in enumerate(roles_raw):
-        if not isinstance(role, str):
-            continue
-        if role in seen_roles:
-            doc.problem(("roles", i), f"role `{role}` is listed twice")
-        seen_roles.add(role)
-        if role not in ROLES:
-            near = difflib.get_close_matches(role, list(ROLES), n=1)
-            hint = f"did you mean `{near[0]}`?" if near else f"known roles: {', '.join(ROLES)}"
-            doc.problem(("roles", i), f"unknown role `{role}`: {hint}")
-
-    def check_role(loc: tuple[str | int, ...], role: Any) -> None:
-        if isinstance(role, str) and role not in roles:
-            doc.problem(loc, f"role `{role}` is not declared in `roles:` at the top")
-
-    for i, role in enumerate(_as_list(_as_dict(data.get("hold")).get("cleared_by"))):
-        check_role(("hold", "cleared_by", i), role)
-
-    for name, fact in facts.items():
-        fact = _as_dict(fact)
-        loc = ("context", name)
-        if fact.get("type") == "choice" and not _as_list(fact.get("options")):
-            doc.problem(loc, f"fact `{name}` is a choice: give its `options`")
-        if fact.get("type") != "choice" and "options" in fact:
-            doc.problem((*loc, "options"), "`options` only belong on a choice fact", key=True)
-        for bound in ("min", "max"):
-            if fact.get("type") != "int" and bound in fact:
-                doc.problem((*loc, bound), f"`{bound}` only belongs on an int fact", key=True)
-
-    def check_when(loc: tuple[str | int, ...], expr: Any) -> None:
-        if not isinstance(expr, str):
-            return
-        cond = parse_when(expr)
-        if cond is None:
-            doc.problem(loc, f"cannot read `when: {expr}`: write `fact`, `not fact`, `fact == value`")
-            return
-        if cond.fact not in facts:
-            declared = ", ".join(facts) or "none"
-            doc.problem(loc, f"`when` names `{cond.fact}`, not a fact in `context:` ({declared})")
-            return
-        fact = _as_dict(facts[cond.fact])
-        options = _as_list(fact.get("options"))
-        if cond.op and fact.get("type") == "choice" and options and cond.value not in options:
-            doc.problem(loc, f"`{cond.value}` is not one of the options of `{cond.fact}`")
-
-    phase_ids: dict[str, int] = {}
-    item_ids: dict[str, tuple[int, int]] = {}
-    for p, phase in enumerate(_as_list(data.get("phases"))):
-        phase = _as_dict(phase)
-        ploc: tuple[str | int, ...] = ("phases", p)
-        pid = phase.get("id")
-        if isinstance(pid, str):
-            if pid in phase_ids:
-                doc.problem((*ploc, "id"), f"duplicate phase id `{pid}`")
-            phase_ids.setdefault(pid, p)
-        if "when" in phase:
-            check_when((*ploc, "when"), phase["when"])
-        for i, item in enumerate(_as_list(phase.get("items"))):
-            item = _as_dict(item)
-            _item_problems(doc, (*ploc, "items", i), item, check_role, check_when, item_ids)
-
-
-def _item_problems(
-    doc: YamlDoc,
-    loc: tuple[str | int, ...],
-    item: dict[str, Any],
-    check_role: Any,
-    check_when: Any,
-    item_ids: dict[str, tuple[int, int]],
-) -> None:
-    iid = item.get("id")
-    if isinstance(iid, str):
-        if iid in item_ids:
-            line = item_ids[iid][0]
-            doc.problem((*loc, "id"), f"duplicate item id `{iid}` (first at line {line})")
-        else:
-            item_ids[iid] = doc.where((*loc, "id"))
-    kind = item.get("kind", "confirm")
-    by = item.get("by")
-    check_role((*loc, "by"), by)
-    for key in ("witness", "readback"):
-        for j, role in enumerate(_as_list(item.get(key))):
-            check_role((*loc, key, j), role)
-            if role == by:
-                doc.problem((*loc, key, j), f"`{role}` signs this item, so cannot also {key} it")
-    if "when" in item:
-        check_when((*loc, "when"), item["when"])
-    if not item.get("source") and not item.get("why"):
-        doc.problem(loc, "give this item a `source` or a `why`: the crew should know the reason")
-
-    options = _as_list(item.get("options"))
-    if kind == "choice":
-        if len(options) < 2:
-            doc.problem(loc, "a choice item needs `options` with at least two entries")
-        if len({str(o) for o in options}) != len(options):
-            doc.problem((*loc, "options"), "`options` has the same entry twice")
-        for j, fail in enumerate(_as_list(item.get("fail_on"))):
-            if fail not in options:
-                doc.problem((*loc, "fail_on", j), f"`{fail}` is not one of this item's options")
-    else:
-        for key in ("options", "fail_on"):
-            if key in item:
-                doc.problem((*loc, key), f"`{key}` only belongs on a choice item", key=True)
-    if kind != "count":
-        for key in ("min", "max", "expect"):
-            if key in item:
-                doc.problem((*loc, key), f"`{key}` only belongs on a count item", key=True)
-    else:
-        lo, hi, exp = item.get("min"), item.get("max"), item.get("expect")
-        ints = [v for v in (lo, hi, exp) if v is not None]
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
-            if lo is not None and hi is not None and lo > hi:
-                doc.problem((*loc, "max"), f"`max` ({hi}) is below `min` ({lo})")
-            if exp is not None and ((lo is not None and exp < lo) or (hi is not None and exp > hi)):
-                doc.problem((*loc, "expect"), f"`expect` ({exp}) is outside `min`..`max`")
-            if any(v < 0 for v in ints):
-                doc.problem(loc, "counts cannot be negative")
-
-    if item.get("critical") is True:
-        if item.get("allow_na") is True:
-            doc.problem((*loc, "allow_na"), "a critical item can never be marked not applicable")
-        try:
-            model = Item.model_validate(item)
-        except ValidationError:
-            return
-        if not model.can_fail():
-            doc.problem(
-                (*loc, "critical"),
-                "`critical` on an item no answer can fail: add bounds, `expect`, `fail_on`, "
-                "a witness or a readback",
-            )
-
-
 def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Protocol | None:
-    """Validate loaded YAML; return the protocol only when there are no problems at all."""
-    if doc.data is None:  # unreadable: syntax error, empty or binary; already reported
+    """Validate loaded YAML; return the protocol only when there are no problems at all.
+
+    Every problem found lands in `doc.problems`, sorted by position."""
+    if doc.data is None:  # unreadable (syntax error, empty, binary) and reported; or plain `null`
+        if not doc.problems:
+            doc.add(1, 1, EMPTY_FILE)
+        doc.problems.sort(key=lambda pr: (pr.line, pr.col))
         return None
     if not isinstance(doc.data, dict):
-        doc.problem((), "a protocol is a mapping of keys (`id:`, `title:`, `phases:` ...)")
+        line, col = doc.where(())
+        doc.add(
+            line,
+            col,
+            "a protocol is a map of keys (`id:`, `title:`, `phases:` ...), "
+            f"not {_describe(doc.data)}",
+        )
+        doc.problems.sort(key=lambda pr: (pr.line, pr.col))
         return None
+    checker = _Checker(doc)
     model: Protocol | None = None
     try:
         model = Protocol.model_validate(doc.data)
     except ValidationError as err:
-        _pydantic_problems(doc, err)
-    _semantic_problems(doc)
+        checker.pydantic(err)
+    checker.semantics()
+    doc.problems.sort(key=lambda pr: (pr.line, pr.col))
     if doc.problems or model is None:
-        doc.problems.sort(key=lambda pr: (pr.line, pr.col))
         return None
     model._origin = ProtocolSource(
-        path=Path(doc.path), sha256=hashlib.sha256(raw).hexdigest(), shipped=shipped
+        path=Path(doc.path),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        shipped=shipped,
+        id_pos=doc.where(("id",)),
     )
     return model
 
@@ -408,7 +654,7 @@ def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Pr
 def check_file(path: Path, *, shipped: bool = False) -> tuple[Protocol | None, list[Problem]]:
     """Load and validate one protocol file. OSError propagates: an unreadable path is not a
     problem *in* a protocol, and the CLI reports it with a different exit code."""
-    raw = path.read_bytes()
+    raw = read_source(path)
     doc = load_yaml(path, raw)
     protocol = validate_doc(doc, shipped=shipped, raw=raw)
     return protocol, list(doc.problems)

@@ -4,10 +4,18 @@ PyYAML's `safe_load` throws away where each value came from and silently keeps t
 duplicate keys. A protocol author needs `path:line:col` for every problem, so we compose the node
 tree ourselves (safe loader only, the C one when present), keep each node's position, and build
 plain Python data from it. Anything malformed becomes a `Problem`, never an exception.
+
+Three guards keep hostile or broken input from hurting the process:
+- size: at most `MAX_BYTES` are read, whatever the file's length;
+- depth: parser events are walked first (iteratively, safe at any depth) because libyaml's
+  composer recurses in C and crashes the interpreter at about 100,000 levels;
+- expansion: aliases are expanded into at most `MAX_NODES` values ("billion laughs"), no deeper
+  than `MAX_DEPTH`, and an alias inside its own anchor is reported rather than followed forever.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +27,36 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 1_000_000  # a protocol is a page or two; anything bigger is a mistake
 MAX_DEPTH = 64  # protocols nest five levels; libyaml's composer crashes on very deep input
 MAX_NODES = 100_000  # guards against alias bombs ("billion laughs")
+SHOWN = 60  # longest piece of file content quoted back in a message
+EMPTY_FILE = "the file is empty: a protocol starts with `id:`, `title:` and `phases:`"
 
 Path_ = tuple[str | int, ...]
+
+# Characters YAML 1.1 accepts in a stream (tab, newlines, printable Unicode); anything else is
+# reported with its exact position before libyaml gets a chance to report "position 1234".
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# For messages: control characters shown as escapes so a message is always one visible line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_READ_AS = {
+    f"{_TAG}int": "a whole number",
+    f"{_TAG}float": "a number",
+    f"{_TAG}timestamp": "a date",
+    f"{_TAG}bool": "true or false",
+}
+
+
+def visible(value: Any) -> str:
+    """`value` as one visible line: control characters and line breaks become escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def shown(value: Any) -> str:
+    """A piece of the file quoted in a message: one line, clipped to a readable length."""
+    text = visible(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 @dataclass(frozen=True, order=True)
@@ -33,7 +69,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return f"{visible(self.path)}:{self.line}:{self.col}: {visible(self.message)}"
 
 
 @dataclass
@@ -47,7 +83,7 @@ class YamlDoc:
     problems: list[Problem] = field(default_factory=list)
 
     def where(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
-        """Position of `loc`, or of its nearest ancestor that exists (a missing key: its mapping)."""
+        """Position of `loc`, or of its nearest existing ancestor (a missing key: its mapping)."""
         loc = tuple(loc)
         if key and loc in self.key_marks:
             return self.key_marks[loc]
@@ -59,34 +95,50 @@ class YamlDoc:
 
     def problem(self, loc: Path_, message: str, *, key: bool = False) -> Problem:
         line, col = self.where(loc, key=key)
+        return self.add(line, col, message)
+
+    def add(self, line: int, col: int, message: str) -> Problem:
         found = Problem(self.path, line, col, message)
         self.problems.append(found)
         return found
 
 
-def _pos(mark: yaml.Mark | None) -> tuple[int, int]:
+def _pos(mark: Any) -> tuple[int, int]:
     if mark is None:
         return (1, 1)
     return (mark.line + 1, mark.column + 1)
 
 
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
 def _decode(raw: bytes, doc: YamlDoc) -> str | None:
     if not raw.strip():
-        doc.problem((), "the file is empty: a protocol starts with `id:`, `title:` and `phases:`")
+        doc.add(1, 1, EMPTY_FILE)
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        doc.add(1, 1, "the file is saved as UTF-16: save it as UTF-8 and try again")
         return None
     if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        doc.problems.append(Problem(doc.path, line, 1, "not a text file (binary data found)"))
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        doc.add(line, 1, "not a text file (binary data found): a protocol is a YAML text file")
         return None
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        doc.problems.append(
-            Problem(doc.path, line, col, "not UTF-8 text: save the file as UTF-8 and try again")
-        )
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = len(raw[raw.rfind(b"\n", 0, err.start) + 1 : err.start].decode("utf-8", "replace"))
+        doc.add(line, col + 1, "not UTF-8 text: save the file as UTF-8 and try again")
         return None
+    bad = _NOT_YAML.search(text)
+    if bad:
+        line, col = _line_col(text, bad.start())
+        code = f"U+{ord(bad.group()):04X}"
+        doc.add(line, col, f"a control character ({code}) YAML does not allow here: remove it")
+        return None
+    return text
 
 
 def _too_deep(text: str, doc: YamlDoc) -> bool:
@@ -97,24 +149,74 @@ def _too_deep(text: str, doc: YamlDoc) -> bool:
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = _pos(event.start_mark)
-                doc.problems.append(
-                    Problem(doc.path, line, col, f"nested more than {MAX_DEPTH} levels deep")
-                )
+                doc.add(line, col, f"nested more than {MAX_DEPTH} levels deep: a protocol needs 5")
                 return True
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return False
 
 
+def _syntax_message(err: yaml.YAMLError, text: str, line: int, col: int) -> str:
+    """libyaml's wording, translated for someone who edits YAML by hand now and then."""
+    problem = str(getattr(err, "problem", None) or "")
+    context = str(getattr(err, "context", None) or "")
+    cmark = getattr(err, "context_mark", None)
+    cline, ccol = _pos(cmark)
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here[: max(col, len(here) - len(here.lstrip()))]:
+        return "a tab character here: indent with spaces only"
+    if "another document" in problem:
+        return "a second YAML document (`---`) in one file: keep one protocol per file"
+    if "duplicate anchor" in context:
+        return f"this anchor (`&name`) is already defined at line {cline}: rename one"
+    if "undefined alias" in problem:
+        return "this alias (`*name`) has no anchor (`&name`) above it"
+    if "flow sequence" in context:
+        return f"the `[` at line {cline}, column {ccol} is not closed: add `]` or a missing `,`"
+    if "flow mapping" in context:
+        return f"the `{{` at line {cline}, column {ccol} is not closed: add `}}` or a missing `,`"
+    if "quoted scalar" in context and "end of stream" in problem:
+        return f"the quote at line {cline}, column {ccol} is never closed"
+    if "mapping values are not allowed" in problem:
+        return (
+            "unexpected `:` here: put text that contains `: ` in quotes, or check the indentation"
+        )
+    if "cannot start any token" in problem:
+        char = here[col - 1 : col] if 0 < col <= len(here) else ""
+        return f"a value cannot start with `{shown(char)}`: put the text in quotes"
+    if "expected key" in problem or "expected '-' indicator" in problem:
+        return (
+            f"this line's indentation does not match the block that starts at line {cline}: "
+            "line it up with its neighbours"
+        )
+    message = f"YAML syntax: {problem or str(err).splitlines()[0]}"
+    if context and cmark is not None:
+        context = context.removeprefix("while ")
+        message += f" ({context} at line {cline}, column {ccol})"
+    return message
+
+
 def _yaml_error(err: yaml.YAMLError, doc: YamlDoc, text: str) -> None:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     line, col = _pos(mark)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    message = f"YAML syntax: {problem}"
-    lines = text.splitlines()
-    if 0 < line <= len(lines) and "\t" in lines[line - 1][: col + 1]:
-        message = "YAML syntax: a tab character here; indent with spaces only"
-    doc.problems.append(Problem(doc.path, line, col, message))
+    if isinstance(err, yaml.reader.ReaderError):  # _decode screens characters; belt and braces
+        line, col = _line_col(text, min(max(err.position, 0), len(text)))
+        doc.add(line, col, f"YAML cannot read this character: {shown(err.reason)}")
+        return
+    message = _syntax_message(err, text, line, col)
+    if not message.startswith("YAML syntax"):
+        message = f"YAML syntax: {message}"
+    doc.add(line, col, message)
+
+
+class _Stop(Exception):
+    """The document cannot be built further; `message` says why, at `pos`."""
+
+    def __init__(self, pos: tuple[int, int], message: str) -> None:
+        super().__init__(message)
+        self.pos = pos
+        self.message = message
 
 
 class _Builder:
@@ -124,22 +226,52 @@ class _Builder:
         self.loader = loader
         self.doc = doc
         self.nodes = 0
+        self.open: set[int] = set()  # collections being built: an alias to one of them is a loop
 
     def build(self, node: yaml.Node, loc: Path_) -> Any:
         self.nodes += 1
+        pos = _pos(node.start_mark)
         if self.nodes > MAX_NODES:
-            raise _TooBig
-        self.doc.value_marks[loc] = _pos(node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
+            raise _Stop((1, 1), f"the file expands to over {MAX_NODES:,} values (aliases included)")
+        if len(loc) > MAX_DEPTH:  # only reachable through aliases; plain nesting is caught earlier
+            raise _Stop(pos, f"aliases nest this more than {MAX_DEPTH} levels deep")
+        self.doc.value_marks[loc] = pos
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, pos)
+        if id(node) in self.open:
+            self.doc.add(*pos, "this anchor is used inside its own value (an endless loop)")
+            return None
+        expected = f"{_TAG}map" if isinstance(node, yaml.MappingNode) else f"{_TAG}seq"
+        if node.tag != expected:
+            self.doc.add(*pos, self._tag_message(node.tag))
+            return None
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, loc)
             return [self.build(child, (*loc, i)) for i, child in enumerate(node.value)]
+        finally:
+            self.open.discard(id(node))
+
+    @staticmethod
+    def _tag_message(tag: str) -> str:
+        name = tag.replace(_TAG, "!!")
+        return f"YAML tag `{shown(name)}` is not allowed: a protocol holds plain values only"
+
+    def _scalar(self, node: yaml.ScalarNode, pos: tuple[int, int]) -> Any:
+        if node.tag == f"{_TAG}value":  # a lone `=`: PyYAML resolves it but cannot construct it
+            return node.value
+        if node.tag not in _SCALAR_TAGS:
+            self.doc.add(*pos, self._tag_message(node.tag))
+            return None
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as err:
-            line, col = _pos(node.start_mark)
-            reason = getattr(err, "problem", None) or "cannot read this value"
-            self.doc.problems.append(Problem(self.doc.path, line, col, reason))
+        except Exception:  # noqa: BLE001 - ValueError, OverflowError, ...: a value, not a crash
+            kind = _READ_AS.get(node.tag, "a value")
+            self.doc.add(
+                *pos,
+                f"cannot read `{shown(node.value)}` as {kind}: put it in quotes if it is text",
+            )
             return None
 
     def _mapping(self, node: yaml.MappingNode, loc: Path_) -> dict[str, Any]:
@@ -147,24 +279,16 @@ class _Builder:
         for key_node, value_node in node.value:
             key_pos = _pos(key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
-                self.doc.problems.append(
-                    Problem(self.doc.path, *key_pos, "a key must be a plain word, not a list or map")
-                )
+                self.doc.add(*key_pos, "a key must be a plain word, not a list or map")
                 continue
             key = key_node.value
-            if key == "<<":
-                self.doc.problems.append(
-                    Problem(self.doc.path, *key_pos, "merge keys (`<<`) are not allowed here")
-                )
+            if key == "<<" and key_node.tag == f"{_TAG}merge":
+                self.doc.add(*key_pos, "merge keys (`<<`) are not allowed: write the keys out")
                 continue
             if key in out:
                 first = self.doc.key_marks.get((*loc, key), key_pos)
-                self.doc.problems.append(
-                    Problem(
-                        self.doc.path,
-                        *key_pos,
-                        f"duplicate key `{key}` (first at line {first[0]}); remove one",
-                    )
+                self.doc.add(
+                    *key_pos, f"duplicate key `{shown(key)}` (first at line {first[0]}): remove one"
                 )
                 continue
             self.doc.key_marks[(*loc, key)] = key_pos
@@ -172,19 +296,22 @@ class _Builder:
         return out
 
 
-class _TooBig(Exception):
-    pass
+def read_source(path: Path | str) -> bytes:
+    """At most `MAX_BYTES + 1` bytes of `path`: enough to tell a protocol from something too big,
+    without reading a huge file into memory. OSError propagates (the caller reports it)."""
+    with open(path, "rb") as handle:
+        return handle.read(MAX_BYTES + 1)
 
 
 def load_yaml(path: Path | str, raw: bytes | None = None) -> YamlDoc:
-    """Read one YAML document; problems land in `doc.problems`, never as exceptions."""
-    shown = str(path)
-    doc = YamlDoc(path=shown)
+    """Read one YAML document; problems land in `doc.problems`, never as exceptions (except
+    OSError when `raw` is not given and the file cannot be read)."""
+    doc = YamlDoc(path=str(path))
     if raw is None:
-        raw = Path(path).read_bytes()
+        raw = read_source(path)
     if len(raw) > MAX_BYTES:
-        doc.problems.append(
-            Problem(shown, 1, 1, f"file too large ({len(raw):,} bytes; the limit is {MAX_BYTES:,})")
+        doc.add(
+            1, 1, f"file too large (over {MAX_BYTES:,} bytes): a protocol is a few pages of text"
         )
         return doc
     text = _decode(raw, doc)
@@ -196,18 +323,18 @@ def load_yaml(path: Path | str, raw: bytes | None = None) -> YamlDoc:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            if node is None:
-                doc.problem((), "the file has no content: a protocol starts with `id:`")
+            if node is None or (node.tag == f"{_TAG}null" and isinstance(node, yaml.ScalarNode)):
+                doc.add(1, 1, EMPTY_FILE)
                 return doc
             doc.data = _Builder(loader, doc).build(node, ())
         finally:
             loader.dispose()
     except yaml.YAMLError as err:
         _yaml_error(err, doc, text)
-    except _TooBig:
-        doc.problems.append(
-            Problem(shown, 1, 1, f"too many values (over {MAX_NODES:,}, aliases included)")
-        )
-    except RecursionError:
-        doc.problems.append(Problem(shown, 1, 1, "nested too deeply to read"))
+    except _Stop as stop:
+        doc.data = None
+        doc.add(*stop.pos, stop.message)
+    except RecursionError:  # pragma: no cover - the depth guards make this unreachable
+        doc.data = None
+        doc.add(1, 1, "nested too deeply to read")
     return doc

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, TableOrJson
+from safetycli.cli.common import FormatOption, Home, TableOrJson, fail
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
 
-app = typer.Typer(help="The protocols: list, show as the crew sees them, validate.", no_args_is_help=True)
+app = typer.Typer(
+    help="The protocols: list, show as the crew sees them, validate.", no_args_is_help=True
+)
 
 
 def _catalog(home: Path | None) -> Catalog:
@@ -24,7 +26,9 @@ def _catalog(home: Path | None) -> Catalog:
 
 
 @app.command("list")
-def list_(fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table, home: Home = None) -> None:
+def list_(
+    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table, home: Home = None
+) -> None:
     """The shipped protocols and the production's own, with their versions."""
     from safetycli.cli.common import print_json, print_table
 
@@ -63,15 +67,21 @@ def list_(fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table, home:
 
 @app.command("show")
 def show(
-    protocol_id: Annotated[str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")],
+    protocol_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")
+    ],
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
     home: Home = None,
 ) -> None:
     """The protocol as the crew will see it: phases, questions, who signs, what stops work."""
     from safetycli.cli.common import console, print_json
+    from safetycli.errors import SafetyError
     from safetycli.render.protocol_view import protocol_json, protocol_lines
 
-    protocol = _catalog(home).get(protocol_id)
+    try:
+        protocol = _catalog(home).get(protocol_id)
+    except SafetyError as err:
+        raise fail(err.message, err.exit_code) from None
     if fmt is TableOrJson.json:
         print_json(protocol_json(protocol))
         return
@@ -88,45 +98,72 @@ def validate(
     ] = None,
     home: Home = None,
 ) -> None:
-    """Check protocol files; print `path:line:col: message` for every problem."""
-    from safetycli.catalog import protocol_files, shipped_dir
+    """Check protocol files; print `path:line:col: message` for every problem.
+
+    Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
+    from safetycli.catalog import id_clash, protocol_files, shipped_dir
     from safetycli.protocol import check_file
+    from safetycli.render.safe import one_line
     from safetycli.workspace import optional_workspace
 
-    files: list[Path] = []
     unreadable = 0
-    if not paths:
-        files = protocol_files(shipped_dir())
+
+    def cannot_read(path: Path, why: str | None) -> None:
+        nonlocal unreadable
+        unreadable += 1
+        typer.echo(f"error: cannot read {one_line(path)}: {why or 'unknown reason'}", err=True)
+
+    targets = list(paths or [])
+    if not targets:
+        targets.append(shipped_dir())
         ws = optional_workspace(home)
-        if ws:
-            files += protocol_files(ws.checklists)
-    for path in paths or []:
-        if path.is_dir():
-            files += protocol_files(path)
-        elif path.is_file():
-            files.append(path)
-        else:
-            typer.echo(f"error: cannot read {path}: no such file or folder", err=True)
-            unreadable += 1
+        if ws and ws.checklists.is_dir():
+            targets.append(ws.checklists)
+    files: list[Path] = []
+    for target in targets:
+        try:
+            if target.is_dir():
+                found = protocol_files(target)
+                if paths and not found:
+                    typer.echo(f"note: no .yaml or .yml files in {one_line(target)}", err=True)
+                files += found
+            elif target.is_file():
+                files.append(target)
+            elif target.exists():
+                cannot_read(target, "not a regular file or folder")
+            else:
+                cannot_read(target, "no such file or folder")
+        except OSError as err:
+            cannot_read(target, err.strerror)
+
     problems = 0
+    bad_files = 0
+    seen: set[Path] = set()
     ids: dict[str, Path] = {}
     for path in files:
+        key = path.resolve()
+        if key in seen:  # named twice (a file and its folder): check it once
+            continue
+        seen.add(key)
         try:
             protocol, found = check_file(path)
         except OSError as err:
-            typer.echo(f"error: cannot read {path}: {err.strerror}", err=True)
-            unreadable += 1
+            cannot_read(path, err.strerror)
             continue
+        if protocol is not None and protocol.id in ids:
+            found = [id_clash(path, protocol, ids[protocol.id])]
+        elif protocol is not None:
+            ids[protocol.id] = path
         for problem in found:
             typer.echo(str(problem))
         problems += len(found)
-        if protocol is not None:
-            if protocol.id in ids:
-                typer.echo(f"{path}:1:1: protocol id `{protocol.id}` is already used by {ids[protocol.id]}")
-                problems += 1
-            ids.setdefault(protocol.id, path)
-    verdict = "all valid" if not problems else f"{problems} problem(s)"
-    typer.echo(f"checked {len(files)} file(s): {verdict}", err=True)
+        bad_files += bool(found)
+
+    checked = f"checked {len(seen)} file(s)"
+    verdict = f"{problems} problem(s) in {bad_files} file(s)" if problems else "all valid"
+    if unreadable:
+        verdict += f"; {unreadable} path(s) could not be read"
+    typer.echo(f"{checked}: {verdict}", err=True)
     if unreadable:
         raise typer.Exit(2)
     if problems:

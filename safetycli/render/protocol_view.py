@@ -4,24 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from safetycli.protocol import Item, Protocol
+from safetycli.protocol import Item, Protocol, parse_when
 from safetycli.render.safe import markup
 
+_ABBREVIATIONS = {"ad": "AD", "dp": "DP", "upm": "UPM"}
 
-def _role(role: str) -> str:
-    return role.replace("_", " ")
+
+def role_name(role: str) -> str:
+    """`first_ad` -> `first AD`: the role as people say it on set."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in role.split("_"))
 
 
 def _roles(roles: list[str]) -> str:
-    return ", ".join(_role(r) for r in roles)
+    names = [role_name(r) for r in roles]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def item_notes(item: Item) -> list[str]:
-    notes = [f"signs: {_role(item.by)}"]
+def condition_text(protocol: Protocol, expr: str) -> str:
+    """`blanks` -> `blanks is yes`; `mode != EMPTY` -> `mode is not EMPTY`."""
+    cond = parse_when(expr)
+    if cond is None:  # cannot happen for a validated protocol
+        return expr
+    fact = protocol.context.get(cond.fact)
+    if cond.op is not None:
+        return f"{cond.fact} is {'not ' if cond.op == '!=' else ''}{cond.value}"
+    kind = fact.type if fact is not None else "bool"
+    said = {"bool": ("yes", "no"), "int": ("more than 0", "0")}.get(kind, ("given", "not given"))
+    return f"{cond.fact} is {said[1] if cond.negate else said[0]}"
+
+
+def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
+    """Who signs, who must be there, what the answer looks like, when it applies."""
+    notes = [f"signed by {role_name(item.by)}"]
     if item.witness:
-        notes.append(f"witnessed by: {_roles(item.witness)}")
+        notes.append(f"witnessed by {_roles(item.witness)}")
     if item.readback:
-        notes.append(f"read back by: {_roles(item.readback)}")
+        notes.append(f"read back by {_roles(item.readback)}")
     if item.kind == "count":
         bounds = []
         if item.expect is not None:
@@ -30,15 +50,18 @@ def item_notes(item: Item) -> list[str]:
             bounds.append(f"at least {item.min}")
         if item.max is not None:
             bounds.append(f"at most {item.max}")
-        notes.append("a count" + (f" ({', '.join(bounds)})" if bounds else ""))
+        notes.append("a number" + (f" ({', '.join(bounds)})" if bounds else ""))
     if item.kind == "choice" and item.options:
         notes.append("one of: " + " / ".join(item.options))
         if item.fail_on:
             notes.append("fails on: " + " / ".join(item.fail_on))
+    if item.kind == "confirm":
+        notes.append("yes or no")
     if item.kind == "text":
-        notes.append("written answer")
+        notes.append("a written answer")
     if item.when:
-        notes.append(f"only when: {item.when}")
+        shown = condition_text(protocol, item.when) if protocol else item.when
+        notes.append(f"only when {shown}")
     if item.allow_na:
         notes.append("may be marked not applicable, with a reason")
     return notes
@@ -47,27 +70,42 @@ def item_notes(item: Item) -> list[str]:
 def protocol_lines(protocol: Protocol) -> list[str]:
     """Rich-markup lines; every piece of YAML text is escaped."""
     lines = [
-        f"[bold]{markup(protocol.title)}[/bold]  ({markup(protocol.id)} v{protocol.version})",
+        f"[bold]{markup(protocol.title)}[/bold]  ({markup(protocol.id)}, version "
+        f"{protocol.version})",
         markup(protocol.summary),
         f"Roles: {markup(_roles(protocol.roles))}",
-        f"A hold is cleared by: {markup(_roles(protocol.hold.cleared_by))}, each with their PIN",
+        "[bold red]STOPS WORK[/bold red]: if one of these checks fails, work stops until "
+        f"{markup(_roles(protocol.hold.cleared_by))} each clear the hold with their PIN.",
     ]
     if protocol.context:
         lines.append("")
         lines.append("[bold]Asked at the start[/bold]")
         for name, fact in protocol.context.items():
-            lines.append(f"  {markup(name)}: {markup(fact.ask)}")
+            answer = {"bool": "yes or no", "int": "a number", "text": "a written answer"}
+            kind = answer.get(fact.type, " / ".join(fact.options or []))
+            lines.append(f"  {markup(name)}: {markup(fact.ask)}  [dim]({markup(kind)})[/dim]")
     number = 0
-    for phase in protocol.phases:
+    total = len(protocol.phases)
+    for index, phase in enumerate(protocol.phases, start=1):
         lines.append("")
-        repeat = "  [repeated before every take]" if phase.repeat == "per_take" else ""
-        when = f"  (only when: {markup(phase.when)})" if phase.when else ""
-        lines.append(f"[bold underline]{markup(phase.title)}[/bold underline]{markup(repeat)}{when}")
+        extras = []
+        if phase.repeat == "per_take":
+            extras.append("repeated for every take")
+        if phase.when:
+            extras.append(f"only when {condition_text(protocol, phase.when)}")
+        tail = f"  ({markup('; '.join(extras))})" if extras else ""
+        heading = f"Phase {index} of {total}: {markup(phase.title)}"
+        lines.append(f"[bold underline]{heading}[/bold underline]{tail}")
         for item in phase.items:
             number += 1
             stop = "  [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
             lines.append(f"  {number:>2}. {markup(item.ask)}{stop}")
-            lines.append(f"      [dim]{markup('; '.join(item_notes(item)))}[/dim]")
+            notes = "; ".join(item_notes(item, protocol))
+            lines.append(f"      [dim]{markup(notes)}  {markup(f'[{item.id}]')}[/dim]")
+            if item.why:
+                lines.append(f"      [dim]why: {markup(item.why)}[/dim]")
+            if item.source:
+                lines.append(f"      [dim]source: {markup(item.source)}[/dim]")
     lines.append("")
     lines.append("Sources: " + markup("; ".join(protocol.sources)))
     return lines
