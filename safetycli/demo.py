@@ -1,0 +1,100 @@
+"""`make run`: a fresh demo workspace and crew, and a walk-through of firearm-scene.
+
+The PINs are printed because this is a demo; a real workspace never shows one. Without a terminal
+(piped, CI) the walk-through answers itself from a generated all-pass answers file, so `make run`
+never hangs waiting for a keyboard that is not there.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+DEMO_DIR = Path("demo-workspace")
+MARKER = ".safetycli-demo"
+PROTOCOL = "firearm-scene"
+PRODUCER = ("Pat Morgan", "producer", "902144")
+CREW = [
+    ("Sam Ortiz", "armorer", "4821"),
+    ("Dana Reyes", "first_ad", "1170"),
+    ("Alex Kim", "actor", "5532"),
+    ("Jo Park", "dp", "6643"),
+]
+
+
+def all_pass_answers(protocol: Any, signers: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """Answers that pass every check: what a scene where everything is right looks like."""
+    answers: dict[str, Any] = {}
+    for _, item in protocol.items():
+        if item.kind == "confirm":
+            answers[item.id] = True
+        elif item.kind == "count":
+            answers[item.id] = item.expect if item.expect is not None else (item.min or 0)
+        elif item.kind == "choice":
+            answers[item.id] = next(o for o in item.options if o not in (item.fail_on or []))
+        else:
+            answers[item.id] = "Recorded by the demo"
+    context = {
+        name: False if fact.type == "bool" else None for name, fact in protocol.context.items()
+    }
+    return {
+        "context": {k: v for k, v in context.items() if v is not None},
+        "signers": {role: {"name": name, "pin": pin} for name, role, pin in signers},
+        "answers": answers,
+        "takes": 1,
+    }
+
+
+def main() -> None:
+    import yaml
+    from rich.console import Console
+    from rich.table import Table
+
+    from safetycli import crew
+    from safetycli.catalog import load_catalog
+    from safetycli.cli import main as cli_main
+    from safetycli.ledger import Ledger
+    from safetycli.workspace import init_workspace
+
+    out = Console()
+    if DEMO_DIR.exists():
+        if not (DEMO_DIR / MARKER).exists():
+            sys.exit(f"error: {DEMO_DIR} exists and is not a demo workspace; move it away first")
+        shutil.rmtree(DEMO_DIR)
+    ws = init_workspace(DEMO_DIR, "Demo production")
+    (DEMO_DIR / MARKER).write_text("created by `make run`; deleted by the next one\n")
+    with Ledger.open(ws.db_path) as ledger:
+        ledger.append("workspace.created", {"production": "Demo production"})
+        name, role, pin = PRODUCER
+        crew.add_member(ledger, name, [role], pin, None)
+        for member, member_role, member_pin in CREW:
+            crew.add_member(ledger, member, [member_role], member_pin, (name, pin))
+
+    table = Table(title="Demo crew (PINs shown for the demo only)")
+    for column in ("name", "role", "PIN"):
+        table.add_column(column)
+    for member, member_role, member_pin in [PRODUCER, *CREW]:
+        table.add_row(member, member_role, member_pin)
+    out.print(table)
+    out.print(f"Workspace: {ws.root}\n")
+
+    args = ["run", PROTOCOL, "--scene", "Demo 1", "--home", str(ws.root)]
+    if not sys.stdin.isatty():
+        protocol = load_catalog(ws.checklists).get(PROTOCOL)
+        answers = ws.root / "demo-answers.yaml"
+        answers.write_text(yaml.safe_dump(all_pass_answers(protocol, CREW), sort_keys=False))
+        out.print("No keyboard here: answering from the demo answers file.\n")
+        args += ["--answers", str(answers)]
+    else:
+        out.print(
+            "Each person signs in with the PIN above. Answer y/n, numbers or choices; "
+            "Ctrl-C pauses and `resume` continues.\n"
+        )
+    sys.argv = ["safetycli", *args]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
