@@ -210,7 +210,8 @@ def fingerprint(encoded: str) -> str:
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
     maxmem = 128 * r * (n + p + 2) + 1024 * 1024
-    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
+    secret = pin.encode("utf-8", "surrogatepass")  # odd bytes on stdin are a wrong PIN, not a crash
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
 
 
 def _b64(raw: bytes) -> str:

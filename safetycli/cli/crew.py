@@ -55,7 +55,10 @@ class _Pins:
         from safetycli.errors import SafetyError
 
         self.line += 1
-        text = sys.stdin.readline()
+        try:
+            text = sys.stdin.readline()
+        except UnicodeDecodeError:
+            raise SafetyError(f"--pin-stdin: line {self.line} of stdin is not text") from None
         if not text:
             raise SafetyError(f"--pin-stdin: expected {what} on line {self.line} of stdin")
         return text.strip()
@@ -120,7 +123,12 @@ def add(
     name: MemberName,
     role: Annotated[
         list[str],
-        typer.Option("--role", "-r", help="A role (repeat for more); see `safetycli crew roles`."),
+        typer.Option(
+            "--role",
+            "-r",
+            metavar="ROLE",
+            help="A role (repeat for more); see `safetycli crew roles`.",
+        ),
     ],
     approve_by: ApproveBy = None,
     pin_stdin: PinStdin = False,
