@@ -1,0 +1,198 @@
+"""Shared helpers for the walk-through tests: a crew on the roster, answers files, expectations.
+
+PIN hashes carry their own scrypt parameters, so a roster written here with a cheap cost is also
+checked cheaply by a `safetycli` subprocess: the tests stay fast without any test hook in the
+product.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from safetycli import crew
+from safetycli.catalog import load_catalog
+from safetycli.ledger import Ledger
+from safetycli.protocol import Item, Phase, Protocol, parse_when
+
+# name, PIN
+PRODUCER = ("Pat Producer", "9182")
+ARMORER = ("Sam Ortiz", "4821")
+FIRST_AD = ("Dana Reyes", "1170")
+ACTOR = ("Alex Kim", "5532")
+DP = ("Jo Park", "7741")
+CREW: dict[str, tuple[str, str]] = {
+    "armorer": ARMORER,
+    "first_ad": FIRST_AD,
+    "actor": ACTOR,
+    "dp": DP,
+}
+PINS: dict[str, str] = dict((PRODUCER, *CREW.values()))
+
+# Facts for the shipped firearm scene: blanks make the longest run (round counts, read-backs).
+BLANKS = {"blanks": True, "dummies": False}
+NO_BLANKS = {"blanks": False, "dummies": False}
+
+CHEAP_SCRYPT_N = 2**8
+
+
+@contextmanager
+def cheap_pins() -> Iterator[None]:
+    """Hash new PINs with a tiny scrypt cost (the cost travels inside each stored hash)."""
+    saved = crew.SCRYPT_N
+    crew.SCRYPT_N = CHEAP_SCRYPT_N
+    try:
+        yield
+    finally:
+        crew.SCRYPT_N = saved
+
+
+def add_crew(db_path: Path) -> None:
+    """A producer, then the armorer, 1st AD, actor and DP, each with one role and a PIN."""
+    with cheap_pins(), Ledger.open(db_path) as ledger:
+        crew.add_member(ledger, PRODUCER[0], ["producer"], PRODUCER[1], None)
+        for role, (name, pin) in CREW.items():
+            crew.add_member(ledger, name, [role], pin, PRODUCER)
+
+
+def make_workspace(root: Path, production: str = "Walk-through Tests") -> Path:
+    """A fresh workspace with the crew on its roster; returns its folder."""
+    from safetycli.workspace import init_workspace
+
+    ws = init_workspace(root, production)
+    add_crew(ws.db_path)
+    return ws.root
+
+
+def protocol(protocol_id: str = "firearm-scene") -> Protocol:
+    return load_catalog().get(protocol_id)
+
+
+def passing_answer(item: Item) -> Any:
+    """An answer that passes the item: yes, a count inside its bounds, a safe option, text."""
+    if item.kind == "confirm":
+        return True
+    if item.kind == "count":
+        if item.expect is not None:
+            return item.expect
+        return item.min if item.min is not None else 2 if item.max is None else min(2, item.max)
+    if item.kind == "choice":
+        return next(o for o in item.options or [] if o not in (item.fail_on or []))
+    return f"noted for {item.id}"
+
+
+def failing_answer(item: Item) -> Any:
+    """An answer that fails the item (a critical one then raises a hold)."""
+    if item.kind == "confirm":
+        return False
+    if item.kind == "count":
+        if item.expect is not None:
+            return item.expect + 1
+        if item.min is not None:
+            return item.min - 1
+        assert item.max is not None, f"no number fails {item.id}"
+        return item.max + 1
+    if item.kind == "choice":
+        assert item.fail_on, f"no option fails {item.id}"
+        return item.fail_on[0]
+    raise AssertionError(f"no text fails {item.id}")
+
+
+def all_pass_answers(proto: Protocol) -> dict[str, Any]:
+    return {item.id: passing_answer(item) for _, item in proto.items()}
+
+
+def answers_doc(
+    protocol_id: str = "firearm-scene",
+    *,
+    context: dict[str, Any] | None = None,
+    takes: int = 1,
+    answers: dict[str, Any] | None = None,
+    drop: tuple[str, ...] = (),
+    signers: dict[str, tuple[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An answers file's content: every item passes unless `answers` overrides it or `drop`
+    leaves it out."""
+    proto = protocol(protocol_id)
+    given = {**all_pass_answers(proto), **(answers or {})}
+    for item_id in drop:
+        given.pop(item_id)
+    doc: dict[str, Any] = {
+        "context": dict(BLANKS if context is None else context),
+        "signers": {
+            role: {"name": name, "pin": pin}
+            for role, (name, pin) in (signers if signers is not None else CREW).items()
+        },
+        "answers": given,
+        "takes": takes,
+    }
+    doc.update(extra)
+    return doc
+
+
+def write_answers(path: Path, protocol_id: str = "firearm-scene", **kwargs: Any) -> Path:
+    """Write an answers file (YAML) for a protocol; see `answers_doc` for the options."""
+    path.write_text(
+        yaml.safe_dump(answers_doc(protocol_id, **kwargs), sort_keys=False), encoding="utf-8"
+    )
+    return path
+
+
+def expected_keys(
+    proto: Protocol, context: dict[str, Any], takes: int
+) -> list[tuple[str, int | None, str]]:
+    """Every (phase, take, item) a complete run confirms, in the order the run asks them.
+
+    Worked out from the protocol text alone (not from the runner), so it can check the runner:
+    consecutive per-take phases run together once per take; a false `when` drops an item."""
+
+    def holds(expr: str | None) -> bool:
+        cond = parse_when(expr) if expr else None
+        return cond is None or cond.holds(context)
+
+    groups: list[list[Phase]] = []
+    for phase in proto.phases:
+        if phase.repeat == "per_take" and groups and groups[-1][0].repeat == "per_take":
+            groups[-1].append(phase)
+        else:
+            groups.append([phase])
+    out: list[tuple[str, int | None, str]] = []
+    for group in groups:
+        for take in range(1, takes + 1) if group[0].repeat == "per_take" else [None]:
+            for phase in group:
+                out.extend(
+                    (phase.id, take, item.id)
+                    for item in phase.items
+                    if holds(phase.when) and holds(item.when)
+                )
+    return out
+
+
+def signoff_key(signoff: dict[str, Any]) -> tuple[str, int | None, str]:
+    return (signoff["phase"], signoff["take"], signoff["item"])
+
+
+def safetycli_argv() -> list[str]:
+    """The command that starts safetycli from this interpreter's environment."""
+    script = Path(sys.executable).parent / "safetycli"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "safetycli"]
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYCLI_")}
+    env.update(SAFETYCLI_HOME=str(home), NO_COLOR="1", COLUMNS="120", TERM="dumb")
+    return env
+
+
+def parse_json(text: str) -> Any:
+    return json.loads(text)
