@@ -132,11 +132,13 @@ def authenticate(
         try:
             crew.authenticate(ledger, name, pin, role=role, purpose=why, run=run_id)
             return
-        except SafetyError as err:
-            member = crew.find(ledger, name)
-            if member.locked or "not on the roster" in err.message:
+        except crew.AuthError as err:
+            if err.final:  # locked, removed, tampered: typing again cannot help
                 raise
             frontend.refused(err.message)
+
+
+FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 
 
 def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
@@ -152,7 +154,9 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
                 ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
             )
         except SafetyError as err:
-            if "locked" in err.message:
+            # At the name prompt a wrong name or role is worth another try; a lock-out or a
+            # tampered credential is not.
+            if isinstance(err, crew.AuthError) and err.reason in FINAL_AT_SIGN_IN:
                 raise
             frontend.refused(err.message)
             continue

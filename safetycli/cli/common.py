@@ -4,11 +4,9 @@ domain error into one line on stderr with its exit code. Heavy imports stay insi
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,12 +28,12 @@ Home = Annotated[
 ]
 
 
-class TableOrJson(str, enum.Enum):
+class TableOrJson(enum.StrEnum):
     table = "table"
     json = "json"
 
 
-class ListFormat(str, enum.Enum):
+class ListFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -67,19 +65,6 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr; return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
-
-
-@contextlib.contextmanager
-def domain_errors() -> Iterator[None]:
-    """`with domain_errors():` around a command's body turns a SafetyError into its one line and
-    exit code right there, so the command behaves the same under CliRunner (which calls `app`
-    and bypasses `main()`) as from the console script."""
-    from safetycli.errors import SafetyError
-
-    try:
-        yield
-    except SafetyError as err:
-        raise fail(err.message, err.exit_code) from None
 
 
 def workspace(home: Path | None) -> Workspace:

@@ -137,10 +137,9 @@ def add(
     """Add a crew member. The first member must be a producer; everyone after needs a producer's
     approval. With --pin-stdin: line 1 the new PIN, line 2 the approving producer's PIN."""
     from safetycli import crew
-    from safetycli.cli.common import domain_errors
     from safetycli.render.safe import one_line
 
-    with domain_errors(), _open(home) as ledger:
+    with _open(home) as ledger:
         clean, roles, first = crew.check_add(ledger, name, role)
         producer = None if first else _producer(ledger, approve_by)
         pins = _Pins(pin_stdin)
@@ -161,9 +160,9 @@ def list_(
 ) -> None:
     """The roster: names, roles, and whether each person is active or locked out."""
     from safetycli import crew
-    from safetycli.cli.common import domain_errors, print_csv, print_json, print_table
+    from safetycli.cli.common import print_csv, print_json, print_table
 
-    with domain_errors(), _open(home) as ledger:
+    with _open(home) as ledger:
         members = crew.roster(ledger)
     if fmt is ListFormat.json:
         print_json([{"name": m.name, "roles": list(m.roles), "locked": m.locked} for m in members])
@@ -211,10 +210,9 @@ def set_pin(
     """Give a crew member a new PIN, proven by their current PIN or a producer's. With
     --pin-stdin: line 1 the new PIN, line 2 the current PIN (or the approving producer's)."""
     from safetycli import crew
-    from safetycli.cli.common import domain_errors
     from safetycli.render.safe import one_line
 
-    with domain_errors(), _open(home) as ledger:
+    with _open(home) as ledger:
         member = crew.find(ledger, name)
         producer = None if approve_by is None else _producer(ledger, approve_by)
         pins = _Pins(pin_stdin)
@@ -238,10 +236,9 @@ def unlock(
     """Let a locked-out crew member sign again (a producer's PIN). With --pin-stdin: line 1 the
     approving producer's PIN."""
     from safetycli import crew
-    from safetycli.cli.common import domain_errors
     from safetycli.render.safe import one_line
 
-    with domain_errors(), _open(home) as ledger:
+    with _open(home) as ledger:
         member = crew.check_unlock(ledger, name)
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
@@ -259,10 +256,9 @@ def remove(
     """Take a crew member off the roster (a producer's PIN): their past signatures stay in the
     log; they cannot sign again. With --pin-stdin: line 1 the approving producer's PIN."""
     from safetycli import crew
-    from safetycli.cli.common import domain_errors
     from safetycli.render.safe import one_line
 
-    with domain_errors(), _open(home) as ledger:
+    with _open(home) as ledger:
         member = crew.check_remove(ledger, name)
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
