@@ -207,6 +207,7 @@ _MISSING_HINT = {
     "cleared_by": "name the roles who clear a hold, e.g. `cleared_by: [armorer, first_ad]`",
 }
 
+EMPTY_PROTOCOL = f"{EMPTY_FILE}: a protocol starts with `id:`, `title:` and `phases:`"
 _ROLE_LISTS = ("roles", "witness", "readback", "cleared_by")
 _TRUE = ("true", "yes", "on", "y")
 _FALSE = ("false", "no", "off", "n")
@@ -300,6 +301,8 @@ class _Checker:
 
     def one_pydantic(self, loc: tuple[str | int, ...], err: Any) -> None:  # noqa: C901
         doc = self.doc
+        if loc in doc.unreadable:  # the loader has said why this value is missing
+            return
         kind = err["type"]
         value = err.get("input")
         ctx = err.get("ctx") or {}
@@ -527,8 +530,9 @@ class _Checker:
             self.role_list(key, (*loc, key), item.get(key))
             for j, role in enumerate(_as_list(item.get(key))):
                 if isinstance(role, str) and role == by:
+                    verb = "read back" if key == "readback" else key
                     doc.problem(
-                        (*loc, key, j), f"`{role}` signs this item, so cannot also {key} it"
+                        (*loc, key, j), f"`{role}` signs this item, so cannot also {verb} it"
                     )
         if "when" in item:
             self.when((*loc, "when"), item["when"])
@@ -620,6 +624,10 @@ def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Pr
     if doc.data is None:  # unreadable (syntax error, empty, binary) and reported; or plain `null`
         if not doc.problems:
             doc.add(1, 1, EMPTY_FILE)
+        doc.problems[:] = [
+            Problem(pr.path, pr.line, pr.col, EMPTY_PROTOCOL) if pr.message == EMPTY_FILE else pr
+            for pr in doc.problems
+        ]
         doc.problems.sort(key=lambda pr: (pr.line, pr.col))
         return None
     if not isinstance(doc.data, dict):

@@ -28,15 +28,14 @@ MAX_BYTES = 1_000_000  # a protocol is a page or two; anything bigger is a mista
 MAX_DEPTH = 64  # protocols nest five levels; libyaml's composer crashes on very deep input
 MAX_NODES = 100_000  # guards against alias bombs ("billion laughs")
 SHOWN = 60  # longest piece of file content quoted back in a message
-EMPTY_FILE = "the file is empty: a protocol starts with `id:`, `title:` and `phases:`"
+TOO_MANY = f"the file holds over {MAX_NODES:,} values (aliases expanded): is this the right file?"
+EMPTY_FILE = "the file is empty"  # protocol.py adds what a protocol starts with
 
 Path_ = tuple[str | int, ...]
 
 # Characters YAML 1.1 accepts in a stream (tab, newlines, printable Unicode); anything else is
 # reported with its exact position before libyaml gets a chance to report "position 1234".
 _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# For messages: control characters shown as escapes so a message is always one visible line.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -48,9 +47,24 @@ _READ_AS = {
 }
 
 
+def _escape(char: str) -> str:
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
 def visible(value: Any) -> str:
-    """`value` as one visible line: control characters and line breaks become escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    """`value` as one visible line: line breaks, terminal controls and invisible format
+    characters (BOM, bidi overrides) become escapes, so a message cannot hide or rewrite text."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
 def shown(value: Any) -> str:
@@ -81,6 +95,9 @@ class YamlDoc:
     value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Values the loader could not read (left as None) and already reported: later checks skip
+    # them, so one mistake gives one line.
+    unreadable: set[Path_] = field(default_factory=set)
 
     def where(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
         """Position of `loc`, or of its nearest existing ancestor (a missing key: its mapping)."""
@@ -122,8 +139,7 @@ def _decode(raw: bytes, doc: YamlDoc) -> str | None:
         doc.add(1, 1, "the file is saved as UTF-16: save it as UTF-8 and try again")
         return None
     if b"\x00" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
-        doc.add(line, 1, "not a text file (binary data found): a protocol is a YAML text file")
+        doc.add(1, 1, "not a text file (binary data found): expected YAML text")
         return None
     try:
         text = raw.decode("utf-8")
@@ -132,6 +148,7 @@ def _decode(raw: bytes, doc: YamlDoc) -> str | None:
         col = len(raw[raw.rfind(b"\n", 0, err.start) + 1 : err.start].decode("utf-8", "replace"))
         doc.add(line, col + 1, "not UTF-8 text: save the file as UTF-8 and try again")
         return None
+    text = text.removeprefix("\ufeff")  # libyaml counts columns after a BOM; so do editors
     bad = _NOT_YAML.search(text)
     if bad:
         line, col = _line_col(text, bad.start())
@@ -141,17 +158,25 @@ def _decode(raw: bytes, doc: YamlDoc) -> str | None:
     return text
 
 
-def _too_deep(text: str, doc: YamlDoc) -> bool:
-    """Walk parser events (iterative, safe at any depth) before composing (recursive)."""
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _too_big(text: str, doc: YamlDoc) -> bool:
+    """Walk parser events (iterative, safe at any depth) before composing (recursive, and slow
+    on a long flat list): too deep or too many values is reported here, at its first event."""
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+    for count, event in enumerate(yaml.parse(text, Loader=_Loader)):
+        if count > MAX_NODES * 2:  # every value is one event, every collection two
+            doc.add(1, 1, TOO_MANY)
+            return True
+        if isinstance(event, _OPEN):
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = _pos(event.start_mark)
                 doc.add(line, col, f"nested more than {MAX_DEPTH} levels deep: a protocol needs 5")
                 return True
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        elif isinstance(event, _CLOSE):
             depth -= 1
     return False
 
@@ -232,17 +257,19 @@ class _Builder:
         self.nodes += 1
         pos = _pos(node.start_mark)
         if self.nodes > MAX_NODES:
-            raise _Stop((1, 1), f"the file expands to over {MAX_NODES:,} values (aliases included)")
+            raise _Stop((1, 1), TOO_MANY)
         if len(loc) > MAX_DEPTH:  # only reachable through aliases; plain nesting is caught earlier
             raise _Stop(pos, f"aliases nest this more than {MAX_DEPTH} levels deep")
         self.doc.value_marks[loc] = pos
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, pos)
+            return self._scalar(node, loc, pos)
         if id(node) in self.open:
+            self.doc.unreadable.add(loc)
             self.doc.add(*pos, "this anchor is used inside its own value (an endless loop)")
             return None
         expected = f"{_TAG}map" if isinstance(node, yaml.MappingNode) else f"{_TAG}seq"
         if node.tag != expected:
+            self.doc.unreadable.add(loc)
             self.doc.add(*pos, self._tag_message(node.tag))
             return None
         self.open.add(id(node))
@@ -258,15 +285,17 @@ class _Builder:
         name = tag.replace(_TAG, "!!")
         return f"YAML tag `{shown(name)}` is not allowed: a protocol holds plain values only"
 
-    def _scalar(self, node: yaml.ScalarNode, pos: tuple[int, int]) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, loc: Path_, pos: tuple[int, int]) -> Any:
         if node.tag == f"{_TAG}value":  # a lone `=`: PyYAML resolves it but cannot construct it
             return node.value
         if node.tag not in _SCALAR_TAGS:
+            self.doc.unreadable.add(loc)
             self.doc.add(*pos, self._tag_message(node.tag))
             return None
         try:
             return self.loader.construct_object(node, deep=True)
         except Exception:  # noqa: BLE001 - ValueError, OverflowError, ...: a value, not a crash
+            self.doc.unreadable.add(loc)
             kind = _READ_AS.get(node.tag, "a value")
             self.doc.add(
                 *pos,
@@ -310,15 +339,13 @@ def load_yaml(path: Path | str, raw: bytes | None = None) -> YamlDoc:
     if raw is None:
         raw = read_source(path)
     if len(raw) > MAX_BYTES:
-        doc.add(
-            1, 1, f"file too large (over {MAX_BYTES:,} bytes): a protocol is a few pages of text"
-        )
+        doc.add(1, 1, f"file too large (over {MAX_BYTES:,} bytes): is this the right file?")
         return doc
     text = _decode(raw, doc)
     if text is None:
         return doc
     try:
-        if _too_deep(text, doc):
+        if _too_big(text, doc):
             return doc
         loader = _Loader(text)
         try:
