@@ -28,6 +28,7 @@ class Incomplete(SafetyError):
 class AnswersFile:
     path: str
     doc: YamlDoc
+    lines: list[str] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     signers: dict[str, tuple[str, str]] = field(default_factory=dict)
     answers: dict[str, Any] = field(default_factory=dict)
@@ -35,12 +36,22 @@ class AnswersFile:
     readbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     witnesses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def at(self, *loc: str | int) -> str:
-        line, col = self.doc.where(tuple(loc))
+    def at(self, *loc: str | int, key: bool = False) -> str:
+        line, col = self.doc.where(tuple(loc), key=key)
         return f"{self.path}:{line}:{col}"
 
-    def fail(self, loc: tuple[str | int, ...], message: str) -> SafetyError:
-        return SafetyError(f"{self.at(*loc)}: {message}")
+    def typed(self, loc: tuple[str | int, ...]) -> str:
+        """The characters of a plain scalar as they stand in the file. YAML turns some plain text
+        into numbers (`0123` is octal 83, `18:30` is 1110 in base 60); a text answer or a PIN
+        means what the person typed."""
+        line, col = self.doc.where(loc)
+        source = self.lines[line - 1][col - 1 :] if 0 < line <= len(self.lines) else ""
+        return source.split(" #")[0].split(",")[0].split("}")[0].strip()
+
+    def fail(self, loc: tuple[str | int, ...], message: str, *, key: bool = False) -> SafetyError:
+        """The error at `loc`: its value, or with `key` the key itself (for a key that is wrong,
+        the line the user has to change is the key's, not the line of its value)."""
+        return SafetyError(f"{self.at(*loc, key=key)}: {message}")
 
 
 def _mapping(af: AnswersFile, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -52,6 +63,23 @@ def _mapping(af: AnswersFile, data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def _pin(af: AnswersFile, role: str, value: Any) -> str:
+    """The PIN as typed. YAML reads an unquoted `0123` as the octal number 83: a file like that
+    would be refused as a wrong PIN again and again until the person is locked out, so say what
+    happened instead."""
+    if isinstance(value, str):
+        return value
+    loc = ("signers", role, "pin")
+    if isinstance(value, int) and not isinstance(value, bool):
+        typed = af.typed(loc)
+        if typed == str(value):
+            return typed
+        raise af.fail(
+            loc, f'YAML reads this PIN as the number {value}; put it in quotes: pin: "{typed}"'
+        )
+    raise af.fail(loc, f'the PIN for `{role}` is digits in quotes, e.g. pin: "4821"')
+
+
 def load_answers(path: Path) -> AnswersFile:
     try:
         raw = path.read_bytes()
@@ -60,21 +88,23 @@ def load_answers(path: Path) -> AnswersFile:
     doc = load_yaml(path, raw)
     if doc.problems:
         raise SafetyError(str(doc.problems[0]))
-    af = AnswersFile(str(path), doc)
+    af = AnswersFile(str(path), doc, raw.decode("utf-8", "replace").splitlines())
     data = doc.data
     if not isinstance(data, dict):
         raise af.fail((), "an answers file is a mapping with `signers:` and `answers:`")
     for key in data:
         if key not in TOP_KEYS:
-            raise af.fail((key,), f"unknown key `{key}`; allowed: {', '.join(TOP_KEYS)}")
+            raise af.fail((key,), f"unknown key `{key}`; allowed: {', '.join(TOP_KEYS)}", key=True)
     af.context = _mapping(af, data, "context")
     for role, signer in _mapping(af, data, "signers").items():
         if not isinstance(signer, dict) or "name" not in signer or "pin" not in signer:
             raise af.fail(("signers", role), f"signer `{role}` needs `name:` and `pin:`")
-        extra = set(signer) - {"name", "pin"}
+        extra = sorted(set(signer) - {"name", "pin"})
         if extra:
-            raise af.fail(("signers", role), f"unknown key `{sorted(extra)[0]}` for `{role}`")
-        af.signers[role] = (str(signer["name"]), str(signer["pin"]))
+            raise af.fail(
+                ("signers", role, extra[0]), f"unknown key `{extra[0]}` for `{role}`", key=True
+            )
+        af.signers[role] = (str(signer["name"]), _pin(af, role, signer["pin"]))
     af.answers = _mapping(af, data, "answers")
     takes = data.get("takes", 1)
     if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 200:

@@ -280,6 +280,9 @@ class FileFrontend:
         return self._checked(("answers", item.id), step, value)
 
     def _checked(self, loc: tuple[str | int, ...], step: Ask, value: Any) -> Any:
+        if step.item.kind != "confirm" and isinstance(value, int | float | date):
+            # Read what was typed: YAML makes `0123` octal 83 and `18:30` the number 1110.
+            value = self.file.typed(loc)
         try:
             return runner.check_answer(step.item, value)
         except SafetyError as err:

@@ -240,15 +240,36 @@ def clear(
             raise SafetyError(f"run {run_id} is {state.status}, not held: nothing to clear")
         if not note.strip():
             raise SafetyError("clearing a hold needs a note: what was found and what was done")
+        roles = list(protocol.hold.cleared_by)
+        for role in named:
+            if role not in roles:
+                raise SafetyError(
+                    f"--by {role}=...: a hold on this run is cleared by {' and '.join(roles)}, "
+                    f"not by {role}"
+                )
+        # Who clears for each role, all checked before anyone types a PIN: a refusal that
+        # comes after the first PIN would cost that person a try and leave them wondering.
         clearers = []
-        for role in protocol.hold.cleared_by:
+        for role in roles:
             name = named.get(role) or state.signed_in.get(role)
             if name is None:
                 name = typer.prompt(f"{role}: your name")
             member = crew.find(ledger, name)
-            pin = _read_pin(pin_stdin, f"{member.name} ({role}), your PIN to clear the hold")
-            crew.authenticate(ledger, member.name, pin, role=role, purpose="clear hold", run=run_id)
+            if not member.holds(role):
+                raise SafetyError(f"{member.name} is not on the roster as {role}")
             clearers.append(runner.Signer(member.name, role))
+        names = [c.name.casefold() for c in clearers]
+        if len(set(names)) != len(names):
+            raise SafetyError(
+                "each clearing role must be a different person: name them with --by ROLE=NAME"
+            )
+        for clearer in clearers:
+            pin = _read_pin(
+                pin_stdin, f"{clearer.name} ({clearer.role}), your PIN to clear the hold"
+            )
+            crew.authenticate(
+                ledger, clearer.name, pin, role=clearer.role, purpose="clear hold", run=run_id
+            )
         ledger.append_many(runner.clear_hold(protocol, state, clearers, note))
     typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
 

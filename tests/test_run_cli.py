@@ -1,0 +1,534 @@
+"""`run`, `resume`, `hold`, `clear`, `status` and `log` from the outside, with answers files: the
+exit codes, the one-line errors, and what a producer then reads in the log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from safetycli import crew
+from safetycli.catalog import shipped_dir
+from safetycli.cli import app
+from safetycli.ledger import Ledger
+from tests.walk_helpers import (
+    ACTOR,
+    ARMORER,
+    BLANKS,
+    CREW,
+    FIRST_AD,
+    NO_BLANKS,
+    PRODUCER,
+    add_crew,
+    expected_keys,
+    protocol,
+    signoff_key,
+    write_answers,
+)
+
+DAY = "2026-11-23"
+SHOW_KEYS = {"id", "protocol", "scene", "day", "status", "context", "signoffs", "holds"}
+SIGNOFF_KEYS = {"seq", "at", "phase", "item", "answer", "by", "witnesses"}
+HOLD_KEYS = {"item", "raised_at", "reason", "cleared_at", "cleared_by", "note"}
+LIST_KEYS = {"id", "protocol", "scene", "day", "status", "started_at", "ended_at", "holds"}
+
+
+@pytest.fixture(autouse=True)
+def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
+
+
+@pytest.fixture
+def crewed(home: Path) -> Path:
+    """A workspace with a producer, armorer, 1st AD, actor and DP on the roster."""
+    add_crew(home / "log.db")
+    return home
+
+
+def invoke(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
+    result = cli.invoke(app, args, input=input)
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def refused(cli: CliRunner, args: list[str], input: str | None = None) -> str:
+    """Exit 2 and exactly one line on stderr; returns that line without `error: `."""
+    result = invoke(cli, args, input)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0].removeprefix("error: ")
+
+
+def run(
+    cli: CliRunner, answers: Path, *, expect: int, extra: tuple[str, ...] = ()
+) -> tuple[str, Result]:
+    """`safetycli run firearm-scene` from an answers file; returns the new run's id."""
+    before = {r["id"] for r in log_list(cli)}
+    result = invoke(
+        cli,
+        ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(answers), *extra],
+    )
+    assert result.exit_code == expect, result.output
+    (run_id,) = {r["id"] for r in log_list(cli)} - before
+    return run_id, result
+
+
+def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result:
+    result = invoke(cli, ["resume", run_id, "--answers", str(answers)])
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def log_list(cli: CliRunner) -> list[dict[str, Any]]:
+    result = invoke(cli, ["log", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def log_show(cli: CliRunner, run_id: str) -> dict[str, Any]:
+    result = invoke(cli, ["log", "show", run_id, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def status_text(cli: CliRunner) -> str:
+    result = invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def keys_of(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
+    return [signoff_key(s) for s in detail["signoffs"]]
+
+
+# --- a whole run ---------------------------------------------------------------------------------
+
+
+def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path / "all-pass.yaml", context=BLANKS, takes=2)
+    run_id, result = run(cli, answers, expect=0)
+    assert result.stdout.strip() == f"Run {run_id}: complete"
+
+    (listed,) = log_list(cli)
+    assert set(listed) >= LIST_KEYS
+    assert (listed["id"], listed["protocol"], listed["scene"], listed["day"]) == (
+        run_id,
+        "firearm-scene",
+        "12A",
+        DAY,
+    )
+    assert (listed["status"], listed["holds"]) == ("complete", 0)
+    assert listed["started_at"] <= listed["ended_at"]
+
+    detail = log_show(cli, run_id)
+    assert set(detail) >= SHOW_KEYS
+    shipped = (shipped_dir() / "firearm-scene.yaml").read_bytes()
+    assert detail["protocol"] == {
+        "id": "firearm-scene",
+        "version": protocol().version,
+        "sha256": hashlib.sha256(shipped).hexdigest(),
+    }
+    assert (detail["status"], detail["scene"], detail["day"]) == ("complete", "12A", DAY)
+    assert detail["context"] == BLANKS
+    assert detail["holds"] == []
+    assert keys_of(detail) == expected_keys(protocol(), BLANKS, takes=2)
+    for signoff in detail["signoffs"]:
+        assert set(signoff) >= SIGNOFF_KEYS
+        assert set(signoff["by"]) >= {"name", "role"}
+    seqs = [s["seq"] for s in detail["signoffs"]]
+    assert seqs == sorted(seqs)
+    shown = next(s for s in detail["signoffs"] if s["item"] == "shown-clear" and s["take"] == 2)
+    assert shown["by"] == {"name": ARMORER[0], "role": "armorer"}
+    assert [(w["name"], w["role"]) for w in shown["witnesses"]] == [
+        (FIRST_AD[0], "first_ad"),
+        (CREW["dp"][0], "dp"),
+        (ACTOR[0], "actor"),
+    ]
+    assert status_text(cli).strip() == "No open or held runs."
+
+
+def test_resuming_a_complete_run_changes_nothing(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path / "a.yaml", context=NO_BLANKS)
+    run_id, _ = run(cli, answers, expect=0)
+    before = log_show(cli, run_id)
+    result = resume(cli, run_id, answers, expect=0)
+    assert result.stdout.strip() == f"Run {run_id}: complete"
+    assert log_show(cli, run_id) == before
+
+
+# --- holds ---------------------------------------------------------------------------------------
+
+
+def test_a_critical_no_exits_3_with_the_run_held(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"})
+    run_id, result = run(cli, answers, expect=3)
+    assert "HOLD" in result.stdout and "STOP WORK" in result.stdout
+    assert "Safety meeting held where the scene will be shot" in result.stdout
+    assert f"safetycli clear {run_id}" in result.stdout
+
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "held"
+    (hold,) = detail["holds"]
+    assert set(hold) >= HOLD_KEYS
+    assert hold["item"] == "meeting-held"
+    assert "answered no" in hold["reason"]
+    assert (hold["cleared_at"], hold["cleared_by"], hold["note"]) == (None, None, None)
+    # Nothing after the failed check was asked.
+    assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-held")
+    assert detail["signoffs"][-1]["answer"] is False
+    (listed,) = log_list(cli)
+    assert (listed["status"], listed["holds"]) == ("held", 1)
+
+    status = status_text(cli)
+    assert f"HELD  {run_id}  firearm-scene  scene 12A  {DAY}" in status
+    assert "hold: Safety meeting held where the scene will be shot" in status
+    assert "answered no" in status
+
+    # Resuming does not get past a hold that nobody cleared.
+    before = log_show(cli, run_id)
+    resume(cli, run_id, write_answers(tmp_path / "ok.yaml"), expect=3)
+    assert log_show(cli, run_id)["signoffs"] == before["signoffs"]
+
+
+def test_the_named_roles_clear_a_hold_and_resume_asks_the_failed_check_again(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    run_id, _ = run(
+        cli, write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"}), expect=3
+    )
+    note = "meeting held again with the whole unit"
+    result = invoke(
+        cli,
+        ["clear", run_id, "--note", note, "--pin-stdin"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Hold cleared on run {run_id}" in result.stdout
+    assert f"safetycli resume {run_id}" in result.stdout
+    assert f"open {run_id}" in status_text(cli)
+
+    resume(cli, run_id, write_answers(tmp_path / "ok.yaml"), expect=0)
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "complete"
+    (hold,) = detail["holds"]
+    assert hold["note"] == note
+    assert hold["cleared_by"] == [
+        {"name": ARMORER[0], "role": "armorer"},
+        {"name": FIRST_AD[0], "role": "first_ad"},
+    ]
+    assert hold["raised_at"] < hold["cleared_at"]
+    meeting = [s for s in detail["signoffs"] if s["item"] == "meeting-held"]
+    assert [(s["answer"], s["outcome"]) for s in meeting] == [
+        (False, "refused"),
+        (True, "confirmed"),
+    ]
+    assert meeting[0]["seq"] < meeting[1]["seq"]
+    # Every other check was signed once.
+    others = [k for k in keys_of(detail) if k[2] != "meeting-held"]
+    assert len(others) == len(set(others))
+
+
+def test_clearing_needs_the_roles_the_protocol_names(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    run_id, _ = run(
+        cli, write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"}), expect=3
+    )
+    wrong_person = refused(
+        cli,
+        ["clear", run_id, "--note", "fixed", "--by", f"armorer={FIRST_AD[0]}", "--pin-stdin"],
+        input=f"{FIRST_AD[1]}\n{FIRST_AD[1]}\n",
+    )
+    assert wrong_person == f"{FIRST_AD[0]} is not on the roster as armorer"
+    no_such_role = refused(
+        cli,
+        ["clear", run_id, "--note", "fixed", "--by", f"actor={ACTOR[0]}", "--pin-stdin"],
+        input=f"{ACTOR[1]}\n",
+    )
+    assert no_such_role == (
+        "--by actor=...: a hold on this run is cleared by armorer and first_ad, not by actor"
+    )
+    with Ledger.open(crewed / "log.db") as ledger:
+        crew.add_member(ledger, "Robin Lee", ["armorer", "first_ad"], "3141", PRODUCER)
+    same_person = refused(
+        cli,
+        [
+            "clear",
+            run_id,
+            "--note",
+            "fixed",
+            "--by",
+            "first_ad=Robin Lee",
+            "--by",
+            "armorer=Robin Lee",
+            "--pin-stdin",
+        ],
+        input="3141\n3141\n",
+    )
+    assert same_person.startswith("each clearing role must be a different person")
+    wrong_pin = refused(
+        cli, ["clear", run_id, "--note", "fixed", "--pin-stdin"], input=f"{ARMORER[1]}\n0000\n"
+    )
+    assert wrong_pin.startswith(f"wrong PIN for {FIRST_AD[0]}")
+    assert refused(cli, ["clear", run_id, "--note", "  ", "--pin-stdin"], input="").startswith(
+        "clearing a hold needs a note"
+    )
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "held"
+    assert detail["holds"][0]["cleared_at"] is None
+
+
+def test_clear_on_a_run_that_is_not_held_is_refused(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    run_id, _ = run(cli, write_answers(tmp_path / "a.yaml", context=NO_BLANKS), expect=0)
+    message = refused(
+        cli,
+        ["clear", run_id, "--note", "nothing", "--pin-stdin"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    assert message == f"run {run_id} is complete, not held: nothing to clear"
+
+
+def test_anyone_on_the_roster_holds_an_open_run(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, _ = run(cli, partial, expect=4)
+    assert refused(
+        cli,
+        ["hold", run_id, "--reason", "smoke on set", "--by", ACTOR[0], "--pin-stdin"],
+        input="2468\n",
+    ).startswith(f"wrong PIN for {ACTOR[0]}")
+    assert refused(
+        cli, ["hold", run_id, "--reason", "x", "--by", "Nobody Here", "--pin-stdin"], input="1234\n"
+    ).startswith("nobody called Nobody Here on the roster")
+    assert refused(
+        cli, ["hold", run_id, "--reason", " ", "--by", ACTOR[0], "--pin-stdin"], input="5532\n"
+    ).startswith("a hold needs a reason")
+    assert log_show(cli, run_id)["status"] == "open"
+
+    result = invoke(
+        cli,
+        ["hold", run_id, "--reason", "smoke on set", "--by", ACTOR[0], "--pin-stdin"],
+        input=f"{ACTOR[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "HOLD" in result.stdout and "smoke on set" in result.stdout
+    assert f"Raised by: {ACTOR[0]} (actor)" in result.stdout
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "held"
+    (hold,) = detail["holds"]
+    assert (hold["item"], hold["reason"], hold["cleared_at"]) == (None, "smoke on set", None)
+    status = status_text(cli)
+    assert run_id in status and "HELD" in status and "hold: smoke on set" in status
+
+    again = refused(
+        cli,
+        ["hold", run_id, "--reason", "again", "--by", ACTOR[0], "--pin-stdin"],
+        input=f"{ACTOR[1]}\n",
+    )
+    assert again == f"run {run_id} is held: only an open run can be held"
+
+    result = invoke(
+        cli,
+        ["clear", run_id, "--note", "smoke gone", "--pin-stdin"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
+    keys = keys_of(log_show(cli, run_id))
+    assert keys == expected_keys(protocol(), BLANKS, takes=1)
+
+
+# --- answers files -------------------------------------------------------------------------------
+
+
+def test_a_missing_answer_leaves_the_run_open_with_exit_4(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, result = run(cli, partial, expect=4)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Left open: no answer for `meeting-covered`")
+    assert f"safetycli resume {run_id} --answers {partial}" in line
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "open"
+    assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
+
+    full = write_answers(tmp_path / "full.yaml")
+    resume(cli, run_id, full, expect=0)
+    after = log_show(cli, run_id)
+    assert after["signoffs"][: len(detail["signoffs"])] == detail["signoffs"]
+    assert keys_of(after) == expected_keys(protocol(), BLANKS, takes=1)
+
+
+def test_a_wrong_pin_in_the_file_is_one_line_naming_the_person_and_the_open_run(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    signers = {**CREW, "first_ad": (FIRST_AD[0], "9999")}
+    bad = write_answers(tmp_path / "bad-pin.yaml", signers=signers)
+    before = {r["id"] for r in log_list(cli)}
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(bad)]
+    )
+    (run_id,) = {r["id"] for r in log_list(cli)} - before
+    assert message == (
+        f"wrong PIN for {FIRST_AD[0]} (4 tries left before lock-out) "
+        f"(run {run_id} is left open: safetycli resume {run_id} --answers {bad})"
+    )
+    assert log_show(cli, run_id)["status"] == "open"
+    with Ledger.open(crewed / "log.db") as ledger:
+        failed = [e.data for e in ledger.events(run=run_id, kinds=["auth.failed"])]
+    assert failed == [
+        {"name": FIRST_AD[0], "role": "first_ad", "purpose": "sign-in", "reason": "wrong-pin"}
+    ]
+    resume(cli, run_id, write_answers(tmp_path / "good.yaml"), expect=0)
+
+
+def test_a_malformed_answers_file_exits_2_with_the_line_at_fault(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "context: {blanks: true, dummies: false}\n"
+        "signers:\n"
+        "  armorer: {name: Sam Ortiz, pin: '4821'}\n"
+        "answer:\n"
+        "  meeting-held: yes\n",
+        encoding="utf-8",
+    )
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert message == (
+        f"{path}:4:1: unknown key `answer`; "
+        "allowed: context, signers, answers, takes, readbacks, witnesses"
+    )
+    assert log_list(cli) == []  # refused before anything was written
+
+    path.write_text("signers:\n  armorer: {name: Sam Ortiz}\n", encoding="utf-8")
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert message == f"{path}:2:12: signer `armorer` needs `name:` and `pin:`"
+
+    path.write_text("answers: [meeting-held: yes\n", encoding="utf-8")
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert message.startswith(f"{path}:")
+    assert log_list(cli) == []
+
+
+def test_an_answer_of_the_wrong_kind_is_refused_at_its_line(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    path = write_answers(tmp_path / "words.yaml", answers={"firearms-issued": "two"})
+    line = next(
+        n
+        for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if text.strip().startswith("firearms-issued:")
+    )
+    before = {r["id"] for r in log_list(cli)}
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    (run_id,) = {r["id"] for r in log_list(cli)} - before
+    assert message.startswith(f"{path}:{line}:")
+    assert "`firearms-issued` needs a whole number, not 'two'" in message
+    assert f"run {run_id} is left open" in message
+
+
+def test_numbers_yaml_would_misread_are_taken_as_typed(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    # Unquoted, YAML reads 0123 as octal 83 and 18:30 as 1110 (base 60).
+    with Ledger.open(crewed / "log.db") as ledger:
+        crew.set_pin(ledger, FIRST_AD[0], "0123", approver=PRODUCER)
+    path = write_answers(
+        tmp_path / "plain.yaml",
+        answers={"key-holders": "@TIME@"},
+        signers={**CREW, "first_ad": (FIRST_AD[0], "@PIN@")},
+    )
+    text = path.read_text(encoding="utf-8").replace("'@TIME@'", "18:30")
+    path.write_text(text.replace("'@PIN@'", "0123"), encoding="utf-8")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "@PIN@" in t)
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert message == (
+        f"{path}:{line}:{text.splitlines()[line - 1].index('@PIN@')}: "
+        'YAML reads this PIN as the number 83; put it in quotes: pin: "0123"'
+    )
+    assert log_list(cli) == []  # refused before a run started: no PIN try was spent
+
+    path.write_text(text.replace("'@PIN@'", "'0123'"), encoding="utf-8")
+    run_id, _ = run(cli, path, expect=0)
+    (keys,) = [s for s in log_show(cli, run_id)["signoffs"] if s["item"] == "key-holders"]
+    assert keys["answer"] == "18:30"
+
+
+def test_the_answers_file_context_must_be_facts_the_protocol_asks(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    path = write_answers(tmp_path / "ctx.yaml", context={**BLANKS, "smoke": True})
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert "asks no fact `smoke`" in message
+    assert log_list(cli) == []
+
+
+# --- bad input on the command line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["run", "no-such-protocol", "--scene", "1"],
+            "unknown protocol `no-such-protocol`: known protocols are",
+        ),
+        (
+            ["run", "firearm-scene", "--scene", "1", "--day", "23/11/2026"],
+            "--day '23/11/2026' is not a date: use YYYY-MM-DD, e.g. 2026-11-23",
+        ),
+        (
+            ["run", "firearm-scene", "--scene", "1", "--day", "2026-02-30"],
+            "--day '2026-02-30' is not a date",
+        ),
+        (
+            ["run", "firearm-scene", "--scene", "1", "--set", "smoke=yes"],
+            "--set smoke: `firearm-scene` asks no such fact (it asks: blanks, dummies)",
+        ),
+        (
+            ["run", "firearm-scene", "--scene", "1", "--set", "blanks"],
+            "--set 'blanks': write KEY=VALUE, e.g. --set blanks=yes",
+        ),
+        (
+            ["run", "firearm-scene", "--scene", "1", "--set", "blanks=perhaps"],
+            "fact `blanks` is yes or no, not 'perhaps'",
+        ),
+        (["resume", "r-000000"], "unknown run `r-000000`: see `safetycli log list`"),
+        (["clear", "r-000000", "--note", "x"], "unknown run `r-000000`"),
+        (["log", "show", "r-000000"], "unknown run `r-000000`"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    cli: CliRunner, crewed: Path, args: list[str], expected: str
+) -> None:
+    assert refused(cli, args).startswith(expected)
+    assert log_list(cli) == []
