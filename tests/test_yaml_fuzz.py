@@ -7,6 +7,7 @@ exception) at about 100,000 levels, which would take pytest down with it rather 
 
 from __future__ import annotations
 
+import copy
 import math
 import subprocess
 import sys
@@ -240,7 +241,7 @@ def valid_protocol(draw: st.DrawFn) -> dict:
         "phases": phases,
     }
     if facts:
-        data["context"] = {name: FACTS[name] for name in facts}
+        data["context"] = {name: copy.deepcopy(FACTS[name]) for name in facts}
     return data
 
 
