@@ -174,6 +174,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             "text than the protocol file has now; finish it with the text it started with"
         )
     while True:
+        _catch_up(ledger, state, frontend)
         step = runner.next_step(protocol, state)
         events: list[NewEvent] = []
         if isinstance(step, runner.Stopped):
@@ -191,7 +192,10 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             events = runner.skip(protocol, state, step)
             frontend.show("skipped", step=step)
         elif isinstance(step, runner.AnotherTake):
-            events = runner.another_take(state, step, frontend.another_take(step))
+            more = frontend.another_take(step)
+            if _moved(ledger, protocol, state, step, frontend):
+                continue
+            events = runner.another_take(state, step, more)
         else:
             value = frontend.answer(step, state, protocol)
             if not isinstance(value, NotApplicable):
@@ -200,11 +204,39 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 )
             if step.needs_pin:
                 authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
+            if _moved(ledger, protocol, state, step, frontend):
+                continue
             events = runner.answer(protocol, state, step, value)
-        for event in ledger.append_many(events):
-            state.apply(event)
-            if event.kind in ("item.done", "hold.raised", "take.next", "takes.wrapped"):
-                frontend.show(event.kind, event=event, state=state)
+        ledger.append_many(events)
+
+
+# Events the frontend is told about as they land, whoever wrote them.
+SHOWN_EVENTS = ("item.done", "hold.raised", "take.next", "takes.wrapped")
+
+
+def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:
+    """Fold in this run's events since the state was last brought up to date: this process's
+    own, and any another process wrote meanwhile (a hold raised on another laptop, a second
+    terminal on the same run). Read back from the log rather than applied from memory, so an
+    event another process slipped in between two of ours is never skipped."""
+    for event in ledger.events(run=state.run_id, after=state.last_seq):
+        state.apply(event)
+        if event.kind in SHOWN_EVENTS:
+            frontend.show(event.kind, event=event, state=state)
+
+
+def _moved(
+    ledger: Ledger, protocol: Protocol, state: RunState, step: runner.Step, frontend: Frontend
+) -> bool:
+    """True when the run moved on while someone was answering `step` (the answer is then not
+    recorded): say, a hold raised from another laptop. Without this check an answer typed
+    after `safetycli hold` would still land, and the walk-through would carry on past a stop."""
+    _catch_up(ledger, state, frontend)
+    now = runner.next_step(protocol, state)
+    if now == step:
+        return False
+    frontend.show("moved", step=step, now=now, state=state)
+    return True
 
 
 def _why(step: Ask) -> str:

@@ -532,3 +532,40 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     assert refused(cli, args).startswith(expected)
     assert log_list(cli) == []
+
+
+# --- another laptop -------------------------------------------------------------------------------
+
+
+def test_a_hold_raised_elsewhere_stops_a_walk_through_in_progress(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """The AD's terminal is waiting on an answer when the actor holds the run from their own
+    laptop: the answer typed afterwards is not recorded and the walk-through stops."""
+    from safetycli.answers import load_answers
+    from safetycli.session import FileFrontend, drive, start_run
+
+    class Crew(FileFrontend):
+        def answer(self, step: Any, state: Any, proto: Any) -> Any:
+            value = super().answer(step, state, proto)
+            if step.item.id == "meeting-covered" and step.meaning == "performed":
+                held = invoke(
+                    cli,
+                    ["hold", state.run_id, "--reason", "smoke on set", "--by", ACTOR[0]]
+                    + ["--pin-stdin"],
+                    input=f"{ACTOR[1]}\n",
+                )
+                assert held.exit_code == 0, held.output
+            return value
+
+    frontend = Crew(load_answers(write_answers(tmp_path / "a.yaml")), "")
+    proto = protocol()
+    with Ledger.open(crewed / "log.db") as ledger:
+        run_id = start_run(ledger, proto, frontend, scene="12A", day=DAY, context=dict(BLANKS))
+        state = drive(ledger, proto, run_id, frontend)
+    assert state.status == "held"
+    assert [kind for kind, _ in frontend.log][-2:] == ["moved", "held"]
+    detail = log_show(cli, run_id)
+    assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
+    assert detail["holds"][0]["reason"] == "smoke on set"
+    assert detail["status"] == "held"

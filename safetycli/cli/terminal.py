@@ -171,6 +171,17 @@ class TerminalFrontend:
                     expand=True,
                 )
             )
+        elif kind == "moved":
+            now = details["now"]
+            why = (
+                f"the run is {now.status} now"
+                if isinstance(now, runner.Stopped)
+                else "it was answered elsewhere"
+            )
+            self.out.print(
+                f"[bold yellow]Not recorded:[/bold yellow] the run moved on while that answer "
+                f"was given ({why})."
+            )
         elif kind == "aborted":
             self.out.print(f"[bold]Run {details['state'].run_id} was aborted.[/bold]")
 
