@@ -35,13 +35,18 @@ def condition_text(protocol: Protocol, expr: str) -> str:
     return f"{cond.fact} is {said[1] if cond.negate else said[0]}"
 
 
-def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
-    """Who signs, who must be there, what the answer looks like, when it applies."""
-    notes = [f"signed by {role_name(item.by)}"]
+def item_people(item: Item) -> list[str]:
+    """Who signs, and who must be there in person."""
+    people = [f"signed by {role_name(item.by)}"]
     if item.witness:
-        notes.append(f"witnessed by {_roles(item.witness)}")
+        people.append(f"witnessed by {_roles(item.witness)}")
     if item.readback:
-        notes.append(f"read back by {_roles(item.readback)}")
+        people.append(f"read back by {_roles(item.readback)}")
+    return people
+
+
+def item_answer(item: Item) -> list[str]:
+    """What the answer looks like, and what fails it."""
     if item.kind == "count":
         bounds = []
         if item.expect is not None:
@@ -50,38 +55,49 @@ def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
             bounds.append(f"at least {item.min}")
         if item.max is not None:
             bounds.append(f"at most {item.max}")
-        notes.append("a number" + (f" ({', '.join(bounds)})" if bounds else ""))
-    if item.kind == "choice" and item.options:
-        notes.append("one of: " + " / ".join(item.options))
+        notes = ["answer: a number" + (f" ({', '.join(bounds)})" if bounds else "")]
+    elif item.kind == "choice":
+        notes = ["answer: one of " + " / ".join(item.options or [])]
         if item.fail_on:
-            notes.append("fails on: " + " / ".join(item.fail_on))
-    if item.kind == "confirm":
-        notes.append("yes or no")
-    if item.kind == "text":
-        notes.append("a written answer")
-    if item.when:
-        shown = condition_text(protocol, item.when) if protocol else item.when
-        notes.append(f"only when {shown}")
+            notes.append("fails on " + " / ".join(item.fail_on))
+    elif item.kind == "text":
+        notes = ["answer: in writing"]
+    else:
+        notes = ["answer: yes or no"]
     if item.allow_na:
         notes.append("may be marked not applicable, with a reason")
     return notes
 
 
+def item_condition(item: Item, protocol: Protocol | None = None) -> str | None:
+    if not item.when:
+        return None
+    return "only when " + (condition_text(protocol, item.when) if protocol else item.when)
+
+
+def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
+    """Who signs, who must be there, what the answer looks like, when it applies."""
+    condition = item_condition(item, protocol)
+    return item_people(item) + item_answer(item) + ([condition] if condition else [])
+
+
 def protocol_lines(protocol: Protocol) -> list[str]:
     """Rich-markup lines; every piece of YAML text is escaped."""
+    clearers = protocol.hold.cleared_by
+    clear = "clears" if len(clearers) == 1 else "each clear"
     lines = [
         f"[bold]{markup(protocol.title)}[/bold]  ({markup(protocol.id)}, version "
         f"{protocol.version})",
         markup(protocol.summary),
         f"Roles: {markup(_roles(protocol.roles))}",
-        "[bold red]STOPS WORK[/bold red]: if one of these checks fails, work stops until "
-        f"{markup(_roles(protocol.hold.cleared_by))} each clear the hold with their PIN.",
+        "[bold red]STOPS WORK[/bold red] marks a check that stops all work if it fails, until "
+        f"{markup(_roles(clearers))} {clear} the hold with their PIN.",
     ]
     if protocol.context:
         lines.append("")
         lines.append("[bold]Asked at the start[/bold]")
         for name, fact in protocol.context.items():
-            answer = {"bool": "yes or no", "int": "a number", "text": "a written answer"}
+            answer = {"bool": "yes or no", "int": "a number", "text": "in writing"}
             kind = answer.get(fact.type, " / ".join(fact.options or []))
             lines.append(f"  {markup(name)}: {markup(fact.ask)}  [dim]({markup(kind)})[/dim]")
     number = 0
@@ -99,9 +115,12 @@ def protocol_lines(protocol: Protocol) -> list[str]:
         for item in phase.items:
             number += 1
             stop = "  [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
-            lines.append(f"  {number:>2}. {markup(item.ask)}{stop}")
-            notes = "; ".join(item_notes(item, protocol))
-            lines.append(f"      [dim]{markup(notes)}  {markup(f'[{item.id}]')}[/dim]")
+            condition = item_condition(item, protocol)
+            when = f"  [bold]({markup(condition)})[/bold]" if condition else ""
+            lines.append(f"  {number:>2}. {markup(item.ask)}{when}{stop}")
+            people = "; ".join(item_people(item))
+            lines.append(f"      {markup(people)}  [dim]{markup(f'[{item.id}]')}[/dim]")
+            lines.append(f"      [dim]{markup('; '.join(item_answer(item)))}[/dim]")
             if item.why:
                 lines.append(f"      [dim]why: {markup(item.why)}[/dim]")
             if item.source:
