@@ -14,6 +14,7 @@ can drop them, which is what the chain is for.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -131,9 +132,20 @@ def _m2_credentials(db: sqlite3.Connection) -> None:
     )
 
 
+def _m3_review_indexes(db: sqlite3.Connection) -> None:
+    # Producers ask about one shooting day of a long season: find that day's run starts through
+    # an index on the day they record, instead of reading every run start (review.py matches this
+    # expression exactly, or SQLite would not use the index).
+    db.execute(
+        "CREATE INDEX events_started_day ON events(json_extract(data, '$.day'), seq)"
+        " WHERE kind = 'run.started'"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("create events", _m1_events),
     ("create credentials", _m2_credentials),
+    ("index run starts by shooting day", _m3_review_indexes),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -366,6 +378,45 @@ class Ledger:
     @staticmethod
     def _bad(count: int, prev: str, seq: int, why: str) -> VerifyResult:
         return VerifyResult(False, count, count, prev, seq, why)
+
+    # --- bulk writing (generators and imports) ---------------------------------------------------
+
+    def append_bulk(
+        self, timed: Iterable[tuple[str, NewEvent]], *, batch: int = 50_000
+    ) -> tuple[int, str]:
+        """Append events that carry their own timestamps, `batch` to a transaction; returns the
+        new head. Same canonical text and chain hash as `append_many`, so `verify` cannot tell
+        the difference. For data generators (bench/season.py writes a million events with it)
+        and imports, never for sign-offs: those take their time from the clock, one durable
+        transaction each, through `append_many`."""
+        db = self.db
+        events = iter(timed)
+        while True:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                seq, prev = self.head()
+                rows: list[tuple[Any, ...]] = []
+                for at, event in itertools.islice(events, batch):
+                    seq += 1
+                    data_text = canonical_json(event.data)
+                    text = _event_text(seq, at, event.kind, event.run, event.person, data_text)
+                    digest = chain_hash(prev, text)
+                    rows.append(
+                        (seq, at, event.kind, event.run, event.person, data_text, prev, digest)
+                    )
+                    prev = digest
+                db.executemany(
+                    "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            if len(rows) < batch:
+                return seq, prev
 
 
 def parse_head(text: str) -> tuple[int | None, str]:

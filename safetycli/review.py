@@ -1,26 +1,282 @@
-"""Projections for people reviewing the log: run summaries, one run's full record, the set now.
+"""Projections for people reviewing the log: run lists, one run's full record, the set now, and the
+producer's report.
 
-Everything here is derived from the log by replay; nothing is stored. The JSON shapes of
-`run_detail` and `run_summary` are a contract (DESIGN.md) that scripts depend on: add keys, never
-rename or remove them.
+Everything here is derived from the log; nothing is stored. The JSON shapes of `run_detail` and
+`summary` are a contract (DESIGN.md) that scripts depend on: add keys, never rename or remove them.
+
+How it scales. A season's log holds a million events, and a producer asks about one day. So
+listing never replays runs: run starts are found through an index on the shooting day of
+`run.started` events (ledger migration 3), scene and protocol are compared in SQL, and each
+candidate's status comes from its handful of lifecycle events (holds, completion, abort), read
+through the run index and folded exactly as `RunState` folds them. Only `run_detail` and the
+report replay a run's events, and only for the runs they show. The cost of a day's list or report
+depends on that day, not on the length of the log, and results stream: nothing loads the whole log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from safetycli.errors import SafetyError
 from safetycli.ledger import Event, Ledger
+from safetycli.roles import ROLES
 from safetycli.runner import RunState, replay
 
 AUTH_KINDS = ("auth.failed", "auth.locked")
+SIGNATURE_KINDS = ("item.performed", "item.witnessed", "item.read-back")
+STATUSES = ("open", "held", "complete", "aborted")
+_MEANING = {
+    "item.performed": "performed",
+    "item.witnessed": "witnessed",
+    "item.read-back": "read-back",
+}
+# The lifecycle events that decide a run's status; a few per run, whatever its length.
+_LIFECYCLE = ("hold.raised", "hold.cleared", "run.completed", "run.aborted")
+# Must match the expression of the `events_started_day` index exactly, or SQLite will not use it.
+_DAY = "json_extract(data, '$.day')"
+
+Progress = Callable[[int, int], None]
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def parse_day(text: str, option: str = "--day") -> str:
+    """A shooting day as YYYY-MM-DD, or the one-line error the CLI prints (exit 2)."""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise SafetyError(
+            f"{option} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23"
+        ) from None
+
+
+def _fold(name: str) -> str:
+    """How the roster compares names (crew.py): case-insensitive, NFKC, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a list or report covers. Every field is optional; all given ones must match."""
+
+    day_from: str | None = None
+    day_to: str | None = None
+    scene: str | None = None
+    status: str | None = None
+    protocol: str | None = None
+    person: str | None = None
+    role: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        day: str | None = None,
+        from_day: str | None = None,
+        to_day: str | None = None,
+        scene: str | None = None,
+        status: str | None = None,
+        protocol: str | None = None,
+        person: str | None = None,
+        role: str | None = None,
+    ) -> RunFilter:
+        """Check what the user typed and say plainly what is wrong (SafetyError, exit 2)."""
+        if day is not None and (from_day is not None or to_day is not None):
+            raise SafetyError("give either --day or --from/--to, not both")
+        lo = hi = parse_day(day) if day is not None else None
+        if from_day is not None:
+            lo = parse_day(from_day, "--from")
+        if to_day is not None:
+            hi = parse_day(to_day, "--to")
+        if lo is not None and hi is not None and lo > hi:
+            raise SafetyError(f"--from {lo} is after --to {hi}: nothing can match")
+        if status is not None:
+            status = status.strip().lower()
+            if status not in STATUSES:
+                raise SafetyError(
+                    f"--status {status!r} is not a run status: use one of {', '.join(STATUSES)}"
+                )
+        if role is not None:
+            role = role.strip()
+            if role not in ROLES:
+                raise SafetyError(f"--role {role!r} is not a role: roles are {', '.join(ROLES)}")
+        for option, value in (("--scene", scene), ("--protocol", protocol), ("--person", person)):
+            if value is not None and not value.strip():
+                raise SafetyError(f"{option} needs a value")
+        return cls(
+            day_from=lo,
+            day_to=hi,
+            scene=scene.strip() if scene is not None else None,
+            status=status,
+            protocol=protocol.strip() if protocol is not None else None,
+            person=person.strip() if person is not None else None,
+            role=role,
+        )
+
+
+# --- run lists, without replay -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Start:
+    run: str
+    seq: int
+    at: str
+    data: dict[str, Any]
+
+
+def _starts(ledger: Ledger, f: RunFilter, *, newest_first: bool) -> Iterator[_Start]:
+    """`run.started` events matching the day, scene and protocol filters, through the day index."""
+    import json
+
+    where = ["kind = 'run.started'"]
+    params: list[Any] = []
+    if f.day_from is not None and f.day_from == f.day_to:
+        where.append(f"{_DAY} = ?")
+        params.append(f.day_from)
+    else:
+        if f.day_from is not None:
+            where.append(f"{_DAY} >= ?")
+            params.append(f.day_from)
+        if f.day_to is not None:
+            where.append(f"{_DAY} <= ?")
+            params.append(f.day_to)
+    if f.scene is not None:
+        where.append("json_extract(data, '$.scene') = ? COLLATE NOCASE")
+        params.append(f.scene)
+    if f.protocol is not None:
+        where.append("json_extract(data, '$.protocol.id') = ?")
+        params.append(f.protocol)
+    order = "DESC" if newest_first else "ASC"
+    cursor = ledger.db.execute(
+        f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
+        f" ORDER BY {_DAY} {order}, seq {order}",
+        params,
+    )
+    while batch := cursor.fetchmany(500):
+        for run, seq, at, data in batch:
+            yield _Start(run, seq, at, json.loads(data))
+
+
+def _lifecycle(ledger: Ledger, run_id: str) -> tuple[str, int, str | None]:
+    """(status, holds, ended_at) from the run's lifecycle events, folded as `RunState.apply` does:
+    a clearance clears the oldest open hold, or nothing when none is open."""
+    open_holds = holds = 0
+    completed = aborted = False
+    ended_at: str | None = None
+    rows = ledger.db.execute(
+        "SELECT kind, at FROM events WHERE run = ? AND kind IN (?, ?, ?, ?) ORDER BY seq",
+        (run_id, *_LIFECYCLE),
+    )
+    for kind, at in rows:
+        if kind == "hold.raised":
+            holds += 1
+            open_holds += 1
+        elif kind == "hold.cleared":
+            open_holds = max(0, open_holds - 1)
+        elif kind == "run.completed":
+            completed, ended_at = True, at
+        else:
+            aborted, ended_at = True, at
+    if aborted:
+        status = "aborted"
+    elif open_holds:
+        status = "held"
+    elif completed:
+        status = "complete"
+    else:
+        status = "open"
+    return status, holds, ended_at
+
+
+def _names(ledger: Ledger, person: str) -> list[str]:
+    """The spellings of a person in the log: the roster matches names case-insensitively, so
+    `--person sam ortiz` finds Sam Ortiz."""
+    want = _fold(person)
+    found = {person}
+    for (name,) in ledger.db.execute(
+        "SELECT DISTINCT json_extract(data, '$.name') FROM events WHERE kind = 'crew.added'"
+    ):
+        if isinstance(name, str) and _fold(name) == want:
+            found.add(name)
+    return sorted(found)
+
+
+def _people_in(ledger: Ledger, run_id: str) -> Iterator[tuple[str, str | None]]:
+    """(name, role) of everyone who signed in, raised or cleared a hold in the run."""
+    import json
+
+    for kind, data_text in ledger.db.execute(
+        "SELECT kind, data FROM events WHERE run = ? AND kind IN"
+        " ('run.signed-in', 'hold.raised', 'hold.cleared') ORDER BY seq",
+        (run_id,),
+    ):
+        data = json.loads(data_text)
+        if kind == "run.signed-in":
+            yield data["name"], data["role"]
+        elif kind == "hold.raised":
+            if data.get("raised_by"):
+                yield data["raised_by"]["name"], data["raised_by"]["role"]
+        else:
+            for who in data.get("cleared_by") or []:
+                yield who["name"], who["role"]
+
+
+def _took_part(ledger: Ledger, run_id: str, names: list[str] | None, role: str | None) -> bool:
+    """--person: the person appears in the run (signed in, signed, witnessed, read back, held,
+    cleared a hold, or tried a PIN); --role: someone signed for the role; both: that person in
+    that role."""
+    people = list(_people_in(ledger, run_id))
+    if role is not None:
+        return any(r == role and (names is None or n in names) for n, r in people)
+    assert names is not None
+    if any(n in names for n, _ in people):
+        return True
+    marks = ",".join("?" * len(names))
+    # `+person` keeps SQLite on the run index: a person's events span the whole season.
+    row = ledger.db.execute(
+        f"SELECT 1 FROM events WHERE run = ? AND +person IN ({marks}) LIMIT 1", (run_id, *names)
+    ).fetchone()
+    return row is not None
+
+
+def summary_of(start: _Start, status: str, holds: int, ended_at: str | None) -> dict[str, Any]:
+    data = start.data
+    return {
+        "id": start.run,
+        "protocol": data["protocol"]["id"],
+        "scene": data["scene"],
+        "day": data["day"],
+        "status": status,
+        "started_at": start.at,
+        "ended_at": ended_at,
+        "holds": holds,
+    }
+
+
+def run_summaries(ledger: Ledger, filters: RunFilter | None = None) -> Iterator[dict[str, Any]]:
+    """Runs matching the filters, newest shooting day first (then newest start), streamed."""
+    f = filters or RunFilter()
+    names = _names(ledger, f.person) if f.person is not None else None
+    for start in _starts(ledger, f, newest_first=True):
+        if (names is not None or f.role is not None) and not _took_part(
+            ledger, start.run, names, f.role
+        ):
+            continue
+        status, holds, ended_at = _lifecycle(ledger, start.run)
+        if f.status is not None and status != f.status:
+            continue
+        yield summary_of(start, status, holds, ended_at)
 
 
 def run_ids(ledger: Ledger) -> list[str]:
     """Every run, newest first."""
-    ids = [e.run for e in ledger.events(kinds=["run.started"]) if e.run]
-    ids.reverse()
-    return ids
+    return [s["id"] for s in run_summaries(ledger)]
 
 
 def run_events(ledger: Ledger, run_id: str) -> list[Event]:
@@ -28,6 +284,7 @@ def run_events(ledger: Ledger, run_id: str) -> list[Event]:
 
 
 def summary(state: RunState) -> dict[str, Any]:
+    """The list entry of a replayed run (the same keys `run_summaries` gives without replay)."""
     return {
         "id": state.run_id,
         "protocol": state.protocol.get("id"),
@@ -40,13 +297,18 @@ def summary(state: RunState) -> dict[str, Any]:
     }
 
 
-def run_summaries(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    for run_id in run_ids(ledger):
-        yield summary(replay(run_id, ledger.events(run=run_id)))
+# --- one run, in full ----------------------------------------------------------------------------
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 def run_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
-    """One run, in order: every sign-off with its witnesses and read-backs, holds, exceptions."""
+    """One run, in order: every sign-off with its witnesses and read-backs, holds and how long work
+    stopped, outcomes, failed PINs, and any signature by someone not signed in for it."""
     events = run_events(ledger, run_id)
     state = replay(run_id, events)
     signoffs: list[dict[str, Any]] = []
@@ -54,9 +316,31 @@ def run_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
     outcomes: list[dict[str, Any]] = []
     failed_pins: list[dict[str, Any]] = []
     sign_ins: list[dict[str, Any]] = []
+    rolled: set[tuple[str, str]] = set()
+    signatures = 0
+    not_signed_in: list[dict[str, Any]] = []
+    timeline: list[dict[str, Any]] = []
     for event in events:
         data = event.data
+        timeline.append(
+            {"seq": event.seq, "at": event.at, "kind": event.kind, "person": event.person, **data}
+        )
         key = (data.get("phase"), data.get("take"), data.get("item"))
+        if event.kind in SIGNATURE_KINDS:
+            signatures += 1
+            if (data["name"], data["role"]) not in rolled:
+                not_signed_in.append(
+                    {
+                        "seq": event.seq,
+                        "at": event.at,
+                        "phase": data["phase"],
+                        "take": data["take"],
+                        "item": data["item"],
+                        "meaning": _MEANING[event.kind],
+                        "name": data["name"],
+                        "role": data["role"],
+                    }
+                )
         if event.kind == "item.performed":
             entry = {
                 "seq": event.seq,
@@ -104,15 +388,18 @@ def run_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
                 }
             )
         elif event.kind == "run.signed-in":
+            rolled.add((data["name"], data["role"]))
             sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
         elif event.kind in AUTH_KINDS:
             failed_pins.append(
                 {
+                    "seq": event.seq,
                     "at": event.at,
                     "kind": event.kind,
                     "name": data.get("name", event.person),
                     "role": data.get("role"),
                     "purpose": data.get("purpose"),
+                    "reason": data.get("reason", "locked out"),
                 }
             )
     holds = [
@@ -126,6 +413,8 @@ def run_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
             "cleared_at": h.cleared_at,
             "cleared_by": h.cleared_by,
             "note": h.note,
+            # How long work stopped; None while the hold is still on.
+            "stopped_seconds": seconds_between(h.raised_at, h.cleared_at),
         }
         for h in state.holds
     ]
@@ -141,20 +430,26 @@ def run_detail(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "signed_in": sign_ins,
         "signoffs": signoffs,
         "outcomes": outcomes,
+        "refused": [o for o in outcomes if o["outcome"] == "refused"],
         "not_applicable": [o for o in outcomes if o["outcome"] == "not-applicable"],
         "holds": holds,
         "failed_pins": failed_pins,
         "aborted": state.aborted,
+        "signatures": signatures,
+        "not_signed_in": not_signed_in,
+        "timeline": timeline,
     }
 
 
 def set_status(ledger: Ledger) -> list[dict[str, Any]]:
-    """Open and held runs with their outstanding hold and who is signed in for each role."""
+    """Open and held runs with their outstanding hold and who is signed in for each role.
+
+    Only the runs still open or held are replayed; the rest are ruled out by their lifecycle."""
     out = []
-    for run_id in run_ids(ledger):
-        state = replay(run_id, ledger.events(run=run_id))
-        if state.status not in ("open", "held"):
+    for entry in run_summaries(ledger):
+        if entry["status"] not in ("open", "held"):
             continue
+        state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
         out.append(
             {
@@ -171,3 +466,195 @@ def set_status(ledger: Ledger) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# --- the producer's report -----------------------------------------------------------------------
+
+
+def _period(f: RunFilter) -> dict[str, str | None]:
+    return {"from": f.day_from, "to": f.day_to}
+
+
+def _outside_runs(ledger: Ledger, f: RunFilter) -> Iterator[Event]:
+    """Failed PINs, lock-outs and unlocks that belong to no run (approving a roster change,
+    changing a PIN), on the calendar days (UTC) of the period."""
+    where = ["kind IN ('auth.failed', 'auth.locked', 'crew.unlocked')", "run IS NULL"]
+    params: list[Any] = []
+    if f.day_from is not None:
+        where.append("substr(at, 1, 10) >= ?")
+        params.append(f.day_from)
+    if f.day_to is not None:
+        where.append("substr(at, 1, 10) <= ?")
+        params.append(f.day_to)
+    import json
+
+    cursor = ledger.db.execute(
+        "SELECT seq, at, kind, run, person, data, prev_hash, hash FROM events"
+        f" WHERE {' AND '.join(where)} ORDER BY seq",
+        params,
+    )
+    for seq, at, kind, run, person, data, prev, digest in cursor:
+        yield Event(seq, at, kind, run, person, json.loads(data), prev, digest)
+
+
+def build_report(
+    ledger: Ledger,
+    filters: RunFilter,
+    *,
+    production: str = "",
+    generated_at: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The producer's report for a day or a period: exceptions first, then every run in order
+    with its signers, and the log's head so a printed copy anchors the chain.
+
+    Read inside one read transaction: the head printed at the foot is exactly the log the report
+    was made from, even while the crew keeps signing on another laptop."""
+    from safetycli.ledger import now_utc
+
+    f = RunFilter(day_from=filters.day_from, day_to=filters.day_to)
+    db = ledger.db
+    db.execute("BEGIN")
+    try:
+        head_seq, head_hash = ledger.head()
+        starts = [s.run for s in _starts(ledger, f, newest_first=False)]
+        exceptions: dict[str, Any] = {
+            "holds": [],
+            "refused": [],
+            "not_applicable": [],
+            "unfinished": [],
+            "failed_pins": [],
+            "lockouts": [],
+            "not_signed_in": {"checked": 0, "found": []},
+        }
+        runs: list[dict[str, Any]] = []
+        totals = dict.fromkeys(STATUSES, 0)
+        for done, run_id in enumerate(starts, 1):
+            d = run_detail(ledger, run_id)
+            _collect(d, exceptions, runs)
+            totals[d["status"]] += 1
+            if progress is not None:
+                progress(done, len(starts))
+        for event in _outside_runs(ledger, f):
+            _outside(event, exceptions)
+    finally:
+        db.execute("COMMIT")
+    exceptions["failed_pins"].sort(key=lambda e: e["seq"])
+    exceptions["lockouts"].sort(key=lambda e: e["seq"])
+    counts = {
+        "runs": len(runs),
+        **totals,
+        "signatures": exceptions["not_signed_in"]["checked"],
+        "holds": len(exceptions["holds"]),
+        "refused": len(exceptions["refused"]),
+        "not_applicable": len(exceptions["not_applicable"]),
+        "failed_pins": len(exceptions["failed_pins"]),
+        "lockouts": sum(1 for e in exceptions["lockouts"] if e["kind"] == "auth.locked"),
+        "not_signed_in": len(exceptions["not_signed_in"]["found"]),
+    }
+    head = f"{head_seq}:{head_hash}"
+    return {
+        "production": production,
+        "period": _period(f),
+        "generated_at": generated_at or now_utc(),
+        "counts": counts,
+        "exceptions": exceptions,
+        "runs": runs,
+        "head": {"seq": head_seq, "hash": head_hash},
+        "verify_command": f"safetycli verify --expect-head {head}",
+    }
+
+
+def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run": d["id"],
+        "day": d["day"],
+        "scene": d["scene"],
+        "protocol": d["protocol"].get("id"),
+    }
+
+
+def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    ref = _run_ref(d)
+    for hold in d["holds"]:
+        exceptions["holds"].append({**ref, **hold})
+    for outcome in d["refused"]:
+        exceptions["refused"].append({**ref, **outcome})
+    for outcome in d["not_applicable"]:
+        exceptions["not_applicable"].append({**ref, **outcome})
+    if d["status"] != "complete":
+        why = None
+        if d["status"] == "aborted" and d["aborted"]:
+            by = d["aborted"].get("by") or {}
+            why = f"aborted by {by.get('name', '?')} ({by.get('role', '?')}): " + str(
+                d["aborted"].get("reason", "")
+            )
+        elif d["status"] == "held":
+            open_hold = next(h for h in d["holds"] if h["cleared_at"] is None)
+            why = f"held since {open_hold['raised_at']}: {open_hold['reason']}"
+        exceptions["unfinished"].append(
+            {
+                **ref,
+                "status": d["status"],
+                "started_at": d["started_at"],
+                "ended_at": d["ended_at"],
+                "why": why,
+                "signoffs": len(d["signoffs"]),
+            }
+        )
+    for failed in d["failed_pins"]:
+        bucket = "lockouts" if failed["kind"] == "auth.locked" else "failed_pins"
+        exceptions[bucket].append({**ref, **failed})
+    check = exceptions["not_signed_in"]
+    check["checked"] += d["signatures"]
+    for entry in d["not_signed_in"]:
+        check["found"].append({**ref, **entry})
+    also: list[dict[str, str]] = []
+    rolled = {(s["name"], s["role"]) for s in d["signed_in"]}
+    for hold in d["holds"]:
+        for who in [hold["raised_by"], *(hold["cleared_by"] or [])]:
+            if who and (who["name"], who["role"]) not in rolled and who not in also:
+                also.append(who)
+    runs.append(
+        {
+            "id": d["id"],
+            "protocol": d["protocol"],
+            "scene": d["scene"],
+            "day": d["day"],
+            "status": d["status"],
+            "context": d["context"],
+            "started_at": d["started_at"],
+            "ended_at": d["ended_at"],
+            "signers": d["signed_in"],
+            "also_signed": also,
+            "signoffs": len(d["signoffs"]),
+            "signatures": d["signatures"],
+            "holds": len(d["holds"]),
+            "refused": len(d["refused"]),
+            "not_applicable": len(d["not_applicable"]),
+            "failed_pins": len(d["failed_pins"]),
+        }
+    )
+
+
+def _outside(event: Event, exceptions: dict[str, Any]) -> None:
+    data = event.data
+    entry = {
+        "run": None,
+        "day": event.at[:10],
+        "scene": None,
+        "protocol": None,
+        "seq": event.seq,
+        "at": event.at,
+        "kind": event.kind,
+        "name": data.get("name", event.person),
+        "role": data.get("role"),
+        "purpose": data.get("purpose"),
+        "reason": data.get("reason"),
+    }
+    if event.kind == "auth.failed":
+        exceptions["failed_pins"].append(entry)
+    elif event.kind == "auth.locked":
+        exceptions["lockouts"].append({**entry, "reason": "locked out"})
+    else:
+        exceptions["lockouts"].append({**entry, "reason": f"unlocked by {data.get('by', '?')}"})

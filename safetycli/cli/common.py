@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -107,3 +108,130 @@ def print_table(title: str | None, header: list[str], rows: list[list[Any]]) -> 
     for row in rows:
         table.add_row(*(markup("" if v is None else v) for v in row))
     console().print(table)
+
+
+# --- shared output options for listing and report commands (one definition, every command) -------
+
+
+class ReportFormat(enum.StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+    csv = "csv"
+
+
+ListFormatOpt = Annotated[ListFormat, FormatOption()]
+OutputFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of standard output.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
+
+def stdout_is_terminal() -> bool:
+    """One place to ask, so tests can see what a person at a terminal sees."""
+    return sys.stdout.isatty()
+
+
+def stream_json_list(items: Iterable[Any]) -> None:
+    """A JSON array printed item by item, byte for byte what `print_json(list(items))` prints,
+    without holding the list."""
+    import json
+
+    out = sys.stdout
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        out.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+    out.flush()
+
+
+def emit_listing(
+    fmt: ListFormat, title: str, header: list[str], records: Iterable[dict[str, Any]]
+) -> None:
+    """Print records the way every listing command does: JSON (all keys), CSV (header columns,
+    formulas neutralised) or a table (Rich on a terminal; tab-separated lines when piped, never
+    cut at 80 columns). JSON and CSV stream: nothing holds the whole listing."""
+    if fmt is ListFormat.json:
+        stream_json_list(records)
+        return
+    if fmt is ListFormat.csv:
+        import csv
+
+        from safetycli.render.safe import csv_cell
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        for record in records:
+            writer.writerow([csv_cell(record.get(k)) for k in header])
+        return
+    if not stdout_is_terminal():
+        from safetycli.render.safe import one_line
+
+        out = sys.stdout
+        out.write("\t".join(header) + "\n")
+        for record in records:
+            cells = (one_line("" if record.get(k) is None else record.get(k)) for k in header)
+            out.write("\t".join(cells) + "\n")
+        out.flush()
+        return
+    rows = [[record.get(k) for k in header] for record in records]
+    if not rows:
+        typer.echo(f"No {title.lower()}.")
+        return
+    _rich_table(title, header, rows)
+
+
+def _rich_table(title: str | None, header: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
+    from safetycli.render.safe import markup
+
+    table = Table(title=markup(title) if title else None, show_lines=False)
+    for name in header:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*(markup("" if v is None else v) for v in row))
+    console().print(table)
+
+
+def print_segments(lines: Iterable[list[tuple[str, str]]]) -> None:
+    """Lines of (text, style) segments: styled with Rich on a terminal (no markup is parsed),
+    plain text when piped."""
+    if not stdout_is_terminal():
+        out = sys.stdout
+        for line in lines:
+            out.write("".join(text for text, _ in line) + "\n")
+        out.flush()
+        return
+    from rich.text import Text
+
+    con = console()
+    for line in lines:
+        con.print(Text.assemble(*line), soft_wrap=False)
+
+
+def write_output(text: str, path: Path | None) -> None:
+    """To the file named by -o (written whole, then moved into place, so a half-written report
+    never exists), or to standard output."""
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from safetycli.errors import SafetyError
+
+    path = path.expanduser()
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise SafetyError(f"cannot write {path}: {err.strerror}") from None

@@ -1,40 +1,71 @@
-"""`safetycli log list` and `log show`: find a run, read its whole record."""
+"""`safetycli log list` and `log show`: find runs, read one run's whole record."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, TableOrJson
+from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson
 
 app = typer.Typer(
     help="Review the log: list runs, show one run's full record.", no_args_is_help=True
 )
 
+LIST_COLUMNS = ["id", "day", "scene", "protocol", "status", "holds", "started_at", "ended_at"]
+
+
+def _opt(flag: str, help_text: str, metavar: str) -> typer.models.OptionInfo:
+    return typer.Option(flag, help=help_text, metavar=metavar, show_default=False)
+
 
 @app.command("list")
 def list_(
-    fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table,
+    day: Annotated[str | None, _opt("--day", "Runs of this shooting day.", "YYYY-MM-DD")] = None,
+    from_day: Annotated[
+        str | None, _opt("--from", "Runs from this shooting day on.", "YYYY-MM-DD")
+    ] = None,
+    to_day: Annotated[
+        str | None, _opt("--to", "Runs up to this shooting day.", "YYYY-MM-DD")
+    ] = None,
+    scene: Annotated[str | None, _opt("--scene", "Runs of this scene.", "SCENE")] = None,
+    status: Annotated[
+        str | None, _opt("--status", "open, held, complete or aborted.", "STATUS")
+    ] = None,
+    protocol: Annotated[str | None, _opt("--protocol", "Runs of this protocol.", "ID")] = None,
+    person: Annotated[
+        str | None,
+        _opt(
+            "--person",
+            "Runs this person took part in (signed in, signed, held, cleared, tried a PIN).",
+            "NAME",
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        _opt("--role", "Runs where someone (with --person: that person) signed as ROLE.", "ROLE"),
+    ] = None,
+    fmt: ListFormatOpt = ListFormat.table,
     home: Home = None,
 ) -> None:
-    """Runs, newest first."""
-    from safetycli.cli.common import print_csv, print_json, print_table, workspace
+    """Runs, newest shooting day first. Filters combine: every one given must match."""
+    from safetycli.cli.common import emit_listing, workspace
     from safetycli.ledger import Ledger
-    from safetycli.review import run_summaries
+    from safetycli.review import RunFilter, run_summaries
 
+    filters = RunFilter.build(
+        day=day,
+        from_day=from_day,
+        to_day=to_day,
+        scene=scene,
+        status=status,
+        protocol=protocol,
+        person=person,
+        role=role,
+    )
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        runs = list(run_summaries(ledger))
-    if fmt is ListFormat.json:
-        print_json(runs)
-        return
-    header = ["id", "day", "scene", "protocol", "status", "holds", "started_at", "ended_at"]
-    rows = [[r[k] for k in header] for r in runs]
-    if fmt is ListFormat.csv:
-        print_csv(header, rows)
-    else:
-        print_table("Runs", header, rows)
+    with Ledger.open(ws.db_path, create=False) as ledger:
+        emit_listing(fmt, "Runs", LIST_COLUMNS, run_summaries(ledger, filters))
 
 
 @app.command("show")
@@ -43,72 +74,19 @@ def show(
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
     home: Home = None,
 ) -> None:
-    """One run in order: every sign-off, witness, read-back, hold and note."""
-    from safetycli.cli.common import console, print_json, workspace
+    """One run in order: every sign-off with who, as which role, what it means and when;
+    witnesses and read-backs; holds and how long work stopped; not-applicable items; failed
+    PINs."""
+    from safetycli.cli.common import print_json, print_segments, workspace
     from safetycli.ledger import Ledger
     from safetycli.review import run_detail
 
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        detail = run_detail(ledger, run_id)
+    with Ledger.open(ws.db_path, create=False) as ledger:
+        detail = run_detail(ledger, run_id.strip())
     if fmt is TableOrJson.json:
         print_json(detail)
         return
-    out = console()
-    for line in _timeline(detail):
-        out.print(line)
+    from safetycli.render.timeline import timeline
 
-
-def _who(person: dict[str, Any] | None) -> str:
-    from safetycli.render.safe import markup
-
-    if not person:
-        return "-"
-    return f"{markup(person['name'])} ({markup(person['role'])})"
-
-
-def _timeline(d: dict[str, Any]) -> list[str]:
-    from safetycli.render.safe import markup
-
-    lines = [
-        f"[bold]Run {markup(d['id'])}[/bold]: {markup(d['protocol']['id'])} "
-        f"v{d['protocol']['version']} · scene {markup(d['scene'])} · day {d['day']} · "
-        f"[bold]{d['status'].upper()}[/bold]",
-        f"started {d['started_at']}" + (f", ended {d['ended_at']}" if d["ended_at"] else ""),
-    ]
-    if d["context"]:
-        facts = ", ".join(f"{k}={v}" for k, v in d["context"].items())
-        lines.append(f"facts: {markup(facts)}")
-    if d["signed_in"]:
-        lines.append("signed in: " + ", ".join(_who(s) for s in d["signed_in"]))
-    for hold in d["holds"]:
-        cleared = (
-            f"cleared {hold['cleared_at']} by {', '.join(_who(c) for c in hold['cleared_by'])}: "
-            f"{markup(hold['note'])}"
-            if hold["cleared_at"]
-            else "[bold red]NOT CLEARED[/bold red]"
-        )
-        lines.append(
-            f"[bold red]HOLD[/bold red] {hold['raised_at']} {markup(hold['reason'])} · {cleared}"
-        )
-    lines.append("")
-    for s in d["signoffs"]:
-        take = f" take {s['take']}" if s["take"] else ""
-        lines.append(
-            f"{s['at']}  {markup(s['phase'])}{take} · {markup(s['item'])} = "
-            f"{markup(s['answer'])} · {_who(s['by'])} · {s['outcome'] or 'in progress'}"
-        )
-        for w in s["witnesses"]:
-            lines.append(f"    witnessed by {_who(w)}: {'yes' if w['ok'] else 'NO'}")
-        for r in s["readbacks"]:
-            lines.append(f"    read back by {_who(r)}: {markup(r['answer'])}")
-        if s["reason"]:
-            lines.append(f"    [red]{markup(s['reason'])}[/red]")
-    for o in d["outcomes"]:
-        if o["outcome"] in ("not-applicable", "skipped-by-condition"):
-            lines.append(
-                f"{o['at']}  {markup(o['item'])}: {o['outcome']} ({markup(o['reason'] or '')})"
-            )
-    for f in d["failed_pins"]:
-        lines.append(f"{f['at']}  wrong PIN: {markup(f['name'])} ({f['role']}, {f['purpose']})")
-    return lines
+    print_segments(timeline(detail))

@@ -43,3 +43,17 @@ def csv_cell(value: Any) -> str | int | float:
     if text.startswith(_FORMULA_START):
         text = "'" + text
     return one_line(text)
+
+
+# The ASCII characters Markdown (CommonMark/GFM) gives a meaning to inside a line: emphasis, code,
+# links and images (`[`), raw HTML and entities, table cells, strikethrough, a heading's closing
+# `#`. A backslash makes each literal. Values never start a line, so `-`, `+` and `1.` are safe.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&#])")
+
+
+def md(value: Any) -> str:
+    """For Markdown: one line, no control characters, every markup character escaped, so a name
+    like `<script>` or `[x](y)` reads as typed and a `|` cannot break a table."""
+    if value is None:
+        return ""
+    return _MARKDOWN.sub(r"\\\1", one_line(value))

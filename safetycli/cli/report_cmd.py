@@ -1,0 +1,115 @@
+"""`safetycli report`: the producer's report for a shooting day or a period, exceptions first."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import typer
+
+from safetycli.cli.common import FormatOption, Home, OutputFile, ReportFormat
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def report(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--day",
+            metavar="YYYY-MM-DD",
+            help="The shooting day (default: today).",
+            show_default=False,
+        ),
+    ] = None,
+    from_day: Annotated[
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First shooting day of a period."),
+    ] = None,
+    to_day: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last shooting day of a period."),
+    ] = None,
+    fmt: Annotated[ReportFormat, FormatOption()] = ReportFormat.md,
+    output: OutputFile = None,
+    home: Home = None,
+) -> None:
+    """The producer's report: exceptions first (holds and how they were cleared, refused and
+    not-applicable items, runs left open or aborted, failed PINs and lock-outs, signatures by
+    anyone not signed in), then every run with its signers, then the log's head to check later
+    with `safetycli verify --expect-head SEQ:HASH`."""
+    import sys
+    from datetime import date
+
+    from safetycli.cli.common import workspace, write_output
+    from safetycli.ledger import Ledger
+    from safetycli.review import RunFilter, build_report
+
+    if day is None and from_day is None and to_day is None:
+        day = date.today().isoformat()
+    filters = RunFilter.build(day=day, from_day=from_day, to_day=to_day)
+    ws = workspace(home)
+    with Ledger.open(ws.db_path, create=False) as ledger, contextlib.ExitStack() as stack:
+        progress = None
+        if sys.stderr.isatty():
+            progress = stack.enter_context(_progress_bar())
+        data = build_report(ledger, filters, production=ws.production, progress=progress)
+    from safetycli.render import report as render
+
+    if fmt is ReportFormat.json:
+        text = render.to_json(data)
+    elif fmt is ReportFormat.html:
+        text = render.to_html(data)
+    elif fmt is ReportFormat.csv:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(render.CSV_HEADER)
+        writer.writerows(render.csv_rows(data))
+        text = buffer.getvalue()
+    else:
+        text = render.to_markdown(data)
+    write_output(text, output)
+    if output is not None:
+        typer.echo(f"Report written to {output}", err=True)
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A transient bar on stderr while the runs are read. It appears only once the work has
+    taken half a second, so a day's report (a fraction of that) never flickers one."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from safetycli.cli.common import console
+
+    bar = Progress(
+        TextColumn("reading runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("runs", total=None)
+    begun = time.monotonic()
+    shown = False
+
+    def tick(done: int, total: int) -> None:
+        nonlocal shown
+        if not shown and time.monotonic() - begun > 0.5 and done < total:
+            bar.start()
+            shown = True
+        if shown:
+            bar.update(task, completed=done, total=total)
+
+    try:
+        yield tick
+    finally:
+        if shown:
+            bar.stop()

@@ -1,0 +1,388 @@
+"""The producer's report in Markdown, HTML, JSON and CSV, from `review.build_report`.
+
+Every value from the log is data: Markdown escapes it (`safe.md`), HTML goes through Jinja2 with
+autoescaping and a finaliser that shows control characters as text, CSV neutralises formulas
+(`safe.csv_cell`). The HTML is one self-contained file with its own CSS and a Content Security
+Policy that allows no script at all: a mailed report cannot run anything even if escaping failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from safetycli.render import fmt
+from safetycli.render.safe import csv_cell, md
+
+TITLE = "Firearm safety report"
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A GFM table; the cells are already escaped."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out.extend("| " + " | ".join(row) + " |" for row in rows)
+    return out
+
+
+def _section(lines: list[str], title: str, header: list[str], rows: list[list[str]]) -> None:
+    lines.append(f"### {title} ({len(rows)})")
+    lines.append("")
+    lines.extend(_table(header, rows) if rows else ["None."])
+    lines.append("")
+
+
+def _run_cell(e: dict[str, Any]) -> str:
+    if e.get("run") is None:
+        return "outside any run"
+    return f"{md(e['run'])} · scene {md(e['scene'])}"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    ex = report["exceptions"]
+    c = report["counts"]
+    production = f"{md(report['production'])}: " if report["production"] else ""
+    lines = [
+        f"# {TITLE}: {production}{md(fmt.period(report))}",
+        "",
+        f"{fmt.count(c['runs'], 'run')}: {c['complete']} complete, {c['held']} held, "
+        f"{c['open']} open, {c['aborted']} aborted. {fmt.count(c['signatures'], 'signature')}. "
+        "Times are UTC. "
+        f"Made {md(report['generated_at'])} from the log up to event {report['head']['seq']}.",
+        "",
+        "## Exceptions",
+        "",
+    ]
+    _section(
+        lines,
+        "Holds: work stopped",
+        ["Run", "Item", "Raised", "By", "Reason", "Cleared", "Cleared by", "Note", "Stopped"],
+        [
+            [
+                _run_cell(h),
+                md(fmt.item_ref(h)),
+                md(fmt.clock(h["raised_at"], h["day"])),
+                md(fmt.who(h["raised_by"])),
+                md(h["reason"]),
+                md(fmt.clock(h["cleared_at"], h["day"])) or "**NOT CLEARED**",
+                md(fmt.whos(h["cleared_by"])),
+                md(h["note"]),
+                md(fmt.duration(h["stopped_seconds"])),
+            ]
+            for h in ex["holds"]
+        ],
+    )
+    _section(
+        lines,
+        "Refused items",
+        ["Run", "Item", "At", "Signed by", "Why"],
+        [
+            [
+                _run_cell(r),
+                md(fmt.item_ref(r)),
+                md(fmt.clock(r["at"], r["day"])),
+                md(fmt.who(r["by"])),
+                md(r["reason"]),
+            ]
+            for r in ex["refused"]
+        ],
+    )
+    _section(
+        lines,
+        "Not applicable",
+        ["Run", "Item", "At", "Marked by", "Reason"],
+        [
+            [
+                _run_cell(n),
+                md(fmt.item_ref(n)),
+                md(fmt.clock(n["at"], n["day"])),
+                md(fmt.who(n["by"])),
+                md(n["reason"]),
+            ]
+            for n in ex["not_applicable"]
+        ],
+    )
+    _section(
+        lines,
+        "Runs left open or aborted",
+        ["Run", "Protocol", "Status", "Started", "Sign-offs", "Why"],
+        [
+            [
+                _run_cell(u),
+                md(u["protocol"]),
+                f"**{md(u['status'].upper())}**",
+                md(fmt.clock(u["started_at"], u["day"])),
+                str(u["signoffs"]),
+                md(u["why"] or "left open: resume it or abort it"),
+            ]
+            for u in ex["unfinished"]
+        ],
+    )
+    _section(
+        lines,
+        "Failed PIN attempts",
+        ["Run", "At", "Who", "For", "What happened"],
+        [
+            [
+                _run_cell(p),
+                md(fmt.clock(p["at"], p["day"])),
+                md(fmt.who(p)),
+                md(p["purpose"]),
+                md(fmt.pin_reason(p["reason"])),
+            ]
+            for p in ex["failed_pins"]
+        ],
+    )
+    _section(
+        lines,
+        "Lock-outs",
+        ["Run", "At", "Who", "What happened"],
+        [
+            [
+                _run_cell(lock),
+                md(fmt.clock(lock["at"], lock["day"])),
+                md(fmt.who(lock)),
+                md(lock["reason"]),
+            ]
+            for lock in ex["lockouts"]
+        ],
+    )
+    check = ex["not_signed_in"]
+    lines.append("### Signatures by someone not signed in for the item")
+    lines.append("")
+    found = len(check["found"])
+    lines.append((f"**{found} found.** " if found else "") + _unsigned_sentence(report))
+    if check["found"]:
+        lines.append("")
+        lines.extend(
+            _table(
+                ["Run", "Item", "At", "Signed as", "Meaning"],
+                [
+                    [
+                        _run_cell(u),
+                        md(fmt.item_ref(u)),
+                        md(fmt.clock(u["at"], u["day"])),
+                        md(fmt.who(u)),
+                        md(u["meaning"]),
+                    ]
+                    for u in check["found"]
+                ],
+            )
+        )
+    lines += ["", "## Runs", ""]
+    if not report["runs"]:
+        lines.append("No runs in this period.")
+    for n, run in enumerate(report["runs"], 1):
+        p = run["protocol"]
+        ended = fmt.clock(run["ended_at"], run["day"]) or "not ended"
+        lines.append(
+            f"### {n}. {md(run['day'])} · scene {md(run['scene'])} · {md(p.get('id'))} "
+            f"v{md(p.get('version'))} · {md(run['status'].upper())}"
+        )
+        lines.append("")
+        lines.append(
+            f"Run `{md(run['id'])}`, {md(fmt.clock(run['started_at'], run['day']))} to "
+            f"{md(ended)}; {fmt.count(run['signoffs'], 'sign-off')}, "
+            f"{fmt.count(run['holds'], 'hold')}. "
+            f"Protocol sha256 {md(str(p.get('sha256', ''))[:16])}."
+        )
+        lines.append("")
+        signers = "; ".join(f"{md(s['role'])}: {md(s['name'])}" for s in run["signers"])
+        lines.append(f"Signed in: {signers or 'nobody'}")
+        if run["also_signed"]:
+            lines.append("")
+            lines.append(f"Also held or cleared a hold: {md(fmt.whos(run['also_signed']))}")
+        lines.append("")
+    head = f"{report['head']['seq']}:{report['head']['hash']}"
+    lines += [
+        "---",
+        "",
+        f"Log head: event {report['head']['seq']}, hash `{head.split(':')[1]}`.",
+        "",
+        "Keep this report. To prove later that nothing up to here was rewritten, run:",
+        "",
+        f"    {report['verify_command']}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _unsigned_sentence(report: dict[str, Any]) -> str:
+    check = report["exceptions"]["not_signed_in"]
+    runs = report["counts"]["runs"]
+    if check["found"]:
+        return (
+            f"Among {check['checked']} signatures in {runs} runs, these were made by someone not "
+            "on the run's roll call for that role: the log records them, but the walk-through "
+            "should never have let them happen. Find out how."
+        )
+    return (
+        f"None found: each of the {check['checked']} signatures in {runs} runs was checked "
+        "against the run's roll call (who signed in, for which role, before signing)."
+    )
+
+
+# --- JSON and CSV --------------------------------------------------------------------------------
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_HEADER = [
+    "section",
+    "day",
+    "run",
+    "scene",
+    "protocol",
+    "item",
+    "at",
+    "name",
+    "role",
+    "status",
+    "detail",
+    "cleared_at",
+    "cleared_by",
+    "note",
+    "stopped_minutes",
+]
+
+
+def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
+    """One flat table: a row per exception, then a row per run, then the log head. Cells are
+    made safe for spreadsheets (`csv_cell`)."""
+    ex = report["exceptions"]
+
+    def row(section: str, e: dict[str, Any], **cells: Any) -> list[Any]:
+        base = {
+            "section": section,
+            "day": e.get("day"),
+            "run": e.get("run"),
+            "scene": e.get("scene"),
+            "protocol": e.get("protocol"),
+        }
+        base.update(cells)
+        return [csv_cell(base.get(k)) for k in CSV_HEADER]
+
+    for h in ex["holds"]:
+        stopped = h["stopped_seconds"]
+        yield row(
+            "hold",
+            h,
+            item=fmt.item_ref(h),
+            at=h["raised_at"],
+            name=(h["raised_by"] or {}).get("name"),
+            role=(h["raised_by"] or {}).get("role"),
+            status="cleared" if h["cleared_at"] else "not cleared",
+            detail=h["reason"],
+            cleared_at=h["cleared_at"],
+            cleared_by=fmt.whos(h["cleared_by"]) if h["cleared_by"] else None,
+            note=h["note"],
+            stopped_minutes=None if stopped is None else round(stopped / 60, 1),
+        )
+    for section, key in (("refused", "refused"), ("not-applicable", "not_applicable")):
+        for e in ex[key]:
+            by = e["by"] or {}
+            yield row(
+                section,
+                e,
+                item=fmt.item_ref(e),
+                at=e["at"],
+                name=by.get("name"),
+                role=by.get("role"),
+                status=e["outcome"],
+                detail=e["reason"],
+            )
+    for u in ex["unfinished"]:
+        yield row("unfinished", u, at=u["started_at"], status=u["status"], detail=u["why"])
+    for section, key in (("failed-pin", "failed_pins"), ("lockout", "lockouts")):
+        for p in ex[key]:
+            yield row(
+                section,
+                p,
+                at=p["at"],
+                name=p["name"],
+                role=p["role"],
+                status=p["kind"],
+                detail=fmt.pin_reason(p["reason"]),
+                note=p["purpose"],
+            )
+    for u in ex["not_signed_in"]["found"]:
+        yield row(
+            "not-signed-in",
+            u,
+            item=fmt.item_ref(u),
+            at=u["at"],
+            name=u["name"],
+            role=u["role"],
+            status=u["meaning"],
+        )
+    for run in report["runs"]:
+        yield row(
+            "run",
+            {**run, "run": run["id"], "protocol": run["protocol"].get("id")},
+            at=run["started_at"],
+            status=run["status"],
+            detail="; ".join(f"{s['role']}: {s['name']}" for s in run["signers"]),
+            cleared_at=run["ended_at"],
+        )
+    yield row(
+        "log-head",
+        {},
+        detail=f"{report['head']['seq']}:{report['head']['hash']}",
+        note=report["verify_command"],
+    )
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ }}` passes here before autoescaping: control characters become visible text
+    (`\\x1b`), so a note cannot hide itself or garble the page; trusted Markup passes as is."""
+    from markupsafe import Markup
+
+    from safetycli.render.safe import visible
+
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    return visible(value)
+
+
+def environment() -> Any:
+    """The Jinja2 environment: templates packaged inside safetycli, autoescape always on."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("safetycli.render", "templates"),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        clock=fmt.clock,
+        duration=fmt.duration,
+        who=fmt.who,
+        whos=fmt.whos,
+        item_ref=fmt.item_ref,
+        pin_reason=fmt.pin_reason,
+        count=fmt.count,
+    )
+    return env
+
+
+def to_html(report: dict[str, Any]) -> str:
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        r=report,
+        title=TITLE,
+        period=fmt.period(report),
+        unsigned_sentence=_unsigned_sentence(report),
+    )
