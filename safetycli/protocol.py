@@ -31,7 +31,7 @@ KINDS = ("confirm", "count", "text", "choice")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Fact(_Strict):

@@ -18,11 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 1_000_000  # a protocol is a page or two; anything bigger is a mistake
 MAX_DEPTH = 64  # protocols nest five levels; libyaml's composer crashes on very deep input
@@ -158,25 +157,38 @@ def _decode(raw: bytes, doc: YamlDoc) -> str | None:
     return text
 
 
-_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+def _yaml() -> Any:
+    """PyYAML, imported on first use: commands that import the protocol model without reading
+    a file (`status`, `log`) do not pay for it."""
+    import yaml
+
+    return yaml
+
+
+def _loader_class() -> Any:
+    """The C safe loader when libyaml is there (fast), else the pure-Python safe loader."""
+    pyyaml = _yaml()
+    return getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 
 def _too_big(text: str, doc: YamlDoc) -> bool:
     """Walk parser events (iterative, safe at any depth) before composing (recursive, and slow
     on a long flat list): too deep or too many values is reported here, at its first event."""
+    pyyaml = _yaml()
+    opening = (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)
+    closing = (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)
     depth = 0
-    for count, event in enumerate(yaml.parse(text, Loader=_Loader)):
+    for count, event in enumerate(pyyaml.parse(text, Loader=_loader_class())):
         if count > MAX_NODES * 2:  # every value is one event, every collection two
             doc.add(1, 1, TOO_MANY)
             return True
-        if isinstance(event, _OPEN):
+        if isinstance(event, opening):
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = _pos(event.start_mark)
                 doc.add(line, col, f"nested more than {MAX_DEPTH} levels deep: a protocol needs 5")
                 return True
-        elif isinstance(event, _CLOSE):
+        elif isinstance(event, closing):
             depth -= 1
     return False
 
@@ -225,7 +237,7 @@ def _syntax_message(err: yaml.YAMLError, text: str, line: int, col: int) -> str:
 def _yaml_error(err: yaml.YAMLError, doc: YamlDoc, text: str) -> None:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     line, col = _pos(mark)
-    if isinstance(err, yaml.reader.ReaderError):  # _decode screens characters; belt and braces
+    if isinstance(err, _yaml().reader.ReaderError):  # _decode screens characters; belt and braces
         line, col = _line_col(text, min(max(err.position, 0), len(text)))
         doc.add(line, col, f"YAML cannot read this character: {shown(err.reason)}")
         return
@@ -250,10 +262,12 @@ class _Builder:
     def __init__(self, loader: Any, doc: YamlDoc) -> None:
         self.loader = loader
         self.doc = doc
+        self.yaml = _yaml()
         self.nodes = 0
         self.open: set[int] = set()  # collections being built: an alias to one of them is a loop
 
     def build(self, node: yaml.Node, loc: Path_) -> Any:
+        pyyaml = self.yaml
         self.nodes += 1
         pos = _pos(node.start_mark)
         if self.nodes > MAX_NODES:
@@ -261,20 +275,20 @@ class _Builder:
         if len(loc) > MAX_DEPTH:  # only reachable through aliases; plain nesting is caught earlier
             raise _Stop(pos, f"aliases nest this more than {MAX_DEPTH} levels deep")
         self.doc.value_marks[loc] = pos
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, pyyaml.ScalarNode):
             return self._scalar(node, loc, pos)
         if id(node) in self.open:
             self.doc.unreadable.add(loc)
             self.doc.add(*pos, "this anchor is used inside its own value (an endless loop)")
             return None
-        expected = f"{_TAG}map" if isinstance(node, yaml.MappingNode) else f"{_TAG}seq"
+        expected = f"{_TAG}map" if isinstance(node, pyyaml.MappingNode) else f"{_TAG}seq"
         if node.tag != expected:
             self.doc.unreadable.add(loc)
             self.doc.add(*pos, self._tag_message(node.tag))
             return None
         self.open.add(id(node))
         try:
-            if isinstance(node, yaml.MappingNode):
+            if isinstance(node, pyyaml.MappingNode):
                 return self._mapping(node, loc)
             return [self.build(child, (*loc, i)) for i, child in enumerate(node.value)]
         finally:
@@ -304,10 +318,11 @@ class _Builder:
             return None
 
     def _mapping(self, node: yaml.MappingNode, loc: Path_) -> dict[str, Any]:
+        pyyaml = self.yaml
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_pos = _pos(key_node.start_mark)
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, pyyaml.ScalarNode):
                 self.doc.add(*key_pos, "a key must be a plain word, not a list or map")
                 continue
             key = key_node.value
@@ -344,19 +359,20 @@ def load_yaml(path: Path | str, raw: bytes | None = None) -> YamlDoc:
     text = _decode(raw, doc)
     if text is None:
         return doc
+    pyyaml = _yaml()
     try:
         if _too_big(text, doc):
             return doc
-        loader = _Loader(text)
+        loader = _loader_class()(text)
         try:
             node = loader.get_single_node()
-            if node is None or (node.tag == f"{_TAG}null" and isinstance(node, yaml.ScalarNode)):
+            if node is None or (node.tag == f"{_TAG}null" and isinstance(node, pyyaml.ScalarNode)):
                 doc.add(1, 1, EMPTY_FILE)
                 return doc
             doc.data = _Builder(loader, doc).build(node, ())
         finally:
             loader.dispose()
-    except yaml.YAMLError as err:
+    except pyyaml.YAMLError as err:
         _yaml_error(err, doc, text)
     except _Stop as stop:
         doc.data = None
