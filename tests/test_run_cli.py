@@ -290,6 +290,32 @@ def test_clearing_needs_the_roles_the_protocol_names(
     assert detail["holds"][0]["cleared_at"] is None
 
 
+def test_at_the_keyboard_a_mistyped_pin_is_asked_again(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, _ = run(cli, partial, expect=4)
+    # No --by and no --pin-stdin: the name and the hidden PIN are asked, a typo asked again.
+    result = invoke(
+        cli, ["hold", run_id, "--reason", "smoke on set"], input=f"{ACTOR[0]}\n2468\n{ACTOR[1]}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Refused: wrong PIN for {ACTOR[0]} (4 tries left before lock-out)" in result.stderr
+    assert log_show(cli, run_id)["status"] == "held"
+
+    result = invoke(
+        cli,
+        ["clear", run_id, "--note", "smoke gone"],
+        input=f"{ARMORER[1]}\n2468\n{FIRST_AD[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Refused: wrong PIN for {FIRST_AD[0]} (4 tries left before lock-out)" in result.stderr
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert [c["name"] for c in hold["cleared_by"]] == [ARMORER[0], FIRST_AD[0]]
+    for pin in (ACTOR[1], ARMORER[1], FIRST_AD[1], "2468"):
+        assert pin not in result.output
+
+
 def test_clear_on_a_run_that_is_not_held_is_refused(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:

@@ -167,6 +167,31 @@ def _read_pin(pin_stdin: bool, prompt: str) -> str:
     return typer.prompt(prompt, hide_input=True)
 
 
+def _prove(
+    ledger: Ledger,
+    name: str,
+    role: str,
+    purpose: str,
+    run_id: str,
+    pin_stdin: bool,
+    prompt: str,
+) -> None:
+    """The PIN for `name` in `role`, asked again after a typo at the keyboard (as the
+    walk-through does: each wrong try is recorded and counts towards the lock-out). From
+    --pin-stdin a wrong PIN is final: a script cannot retype it."""
+    from safetycli import crew
+
+    while True:
+        pin = _read_pin(pin_stdin, prompt)
+        try:
+            crew.authenticate(ledger, name, pin, role=role, purpose=purpose, run=run_id)
+            return
+        except crew.AuthError as err:
+            if pin_stdin or err.final:
+                raise
+            typer.echo(f"Refused: {err.message}", err=True)
+
+
 def hold(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
     reason: Annotated[str, typer.Option("--reason", help="What is wrong, in plain words.")],
@@ -195,8 +220,8 @@ def hold(
         name = by or typer.prompt("Your name")
         member = crew.find(ledger, name)
         role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
-        pin = _read_pin(pin_stdin, f"{member.name}, your PIN")
-        crew.authenticate(ledger, member.name, pin, role=role, purpose="hold", run=run_id)
+        _prove(ledger, member.name, role, "hold", run_id, pin_stdin, f"{member.name}, your PIN")
+        state = load_state(ledger, run_id)  # as it is now, after the time it took to type a PIN
         for event in ledger.append_many(
             runner.raise_hold(state, runner.Signer(member.name, role), reason)
         ):
@@ -264,12 +289,16 @@ def clear(
                 "each clearing role must be a different person: name them with --by ROLE=NAME"
             )
         for clearer in clearers:
-            pin = _read_pin(
-                pin_stdin, f"{clearer.name} ({clearer.role}), your PIN to clear the hold"
+            _prove(
+                ledger,
+                clearer.name,
+                clearer.role,
+                "clear hold",
+                run_id,
+                pin_stdin,
+                f"{clearer.name} ({clearer.role}), your PIN to clear the hold",
             )
-            crew.authenticate(
-                ledger, clearer.name, pin, role=clearer.role, purpose="clear hold", run=run_id
-            )
+        state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         ledger.append_many(runner.clear_hold(protocol, state, clearers, note))
     typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
 

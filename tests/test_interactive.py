@@ -1,0 +1,290 @@
+"""The walk-through at a real keyboard: `safetycli` in a pseudo-terminal, driven by pexpect the way
+a crew would type. Hidden PINs go through getpass on the terminal, exactly as on set.
+
+One scene, start to finish: a wrong PIN at roll call is refused and asked again; witnesses
+confirm; the actor reads back the wrong state, which stops work with a HOLD; the armorer and the
+1st AD clear it; `resume` asks the failed check again; two takes; complete; the log verifies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from safetycli.cli import app
+from safetycli.ledger import Ledger
+from safetycli.protocol import Item
+from tests.walk_helpers import (
+    ACTOR,
+    ARMORER,
+    FIRST_AD,
+    PINS,
+    make_workspace,
+    passing_answer,
+    protocol,
+    safetycli_argv,
+    subprocess_env,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY = "2026-11-23"
+WRONG_PIN = "2468"
+
+# The prompts of safetycli/cli/terminal.py, as they end on the screen.
+NAME = r"(?P<role>[^\n]+): your name(?: \(on the roster: [^)\n]*\))?(?: \[[^\]\n]*\])?: $"
+SIGN_IN_PIN = r"(?:^|\n)(?P<name>[^\n,]+), your PIN: $"
+PIN = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\), PIN for this (?P<why>[a-z -]+): $"
+CLEAR_PIN = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\), your PIN to clear the hold: $"
+WITNESS = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): seen and confirmed \[y/n\]: $"
+READ_BACK = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): what you heard: [a-z ]+: $"
+ANSWER = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): (?P<hint>yes or no|the number|number or name|your answer)(?: \(or na\))?: $"  # noqa: E501
+ANOTHER_TAKE = r"1st AD: another take\? \(no wraps the scene\) \[y/N\]: $"
+FACT = r"(?:^|\n)(?P<ask>[^\n]+\?) \[y/n\]: $"
+CHECK = re.compile(r"check (\d+) of (\d+)")
+
+
+@dataclass
+class Crew:
+    """Answers every prompt the way a careful crew would, and remembers what it saw.
+
+    `script` maps a (prompt kind, item id) to the one answer to give instead, once."""
+
+    child: pexpect.spawn
+    items: list[Item]
+    script: dict[tuple[str, str], str] = field(default_factory=dict)
+    wrong_pins: list[str] = field(default_factory=list)  # names to give one wrong PIN first
+    takes: list[str] = field(default_factory=list)  # answers to "another take?", then "n"
+    item: Item | None = None
+    said: dict[str, str] = field(default_factory=dict)  # item id -> what its signer answered
+    seen: list[tuple[str, str | None, dict[str, str]]] = field(default_factory=list)
+    transcript: str = ""
+
+    def scripted(self, kind: str, default: str) -> str:
+        key = (kind, self.item.id if self.item else "")
+        return self.script.pop(key, default)
+
+    def run(self, until: str) -> str:
+        """Answer prompts until `until` (a regex) shows; returns the text up to it."""
+        patterns = {
+            "name": NAME,
+            "sign-in-pin": SIGN_IN_PIN,
+            "pin": PIN,
+            "clear-pin": CLEAR_PIN,
+            "witness": WITNESS,
+            "read-back": READ_BACK,
+            "answer": ANSWER,
+            "another-take": ANOTHER_TAKE,
+            "fact": FACT,
+            "until": until,
+        }
+        kinds = list(patterns)
+        child = self.child
+        while True:
+            index = child.expect([patterns[k] for k in kinds])
+            kind = kinds[index]
+            before = child.before or ""
+            self.transcript += before + (child.after if isinstance(child.after, str) else "")
+            checks = CHECK.findall(before)
+            if checks:
+                self.item = self.items[int(checks[-1][0]) - 1]
+            groups = {k: v for k, v in child.match.groupdict().items() if v is not None}
+            self.seen.append((kind, self.item.id if self.item else None, groups))
+            if kind == "until":
+                return before
+            self.respond(kind, groups)
+
+    def respond(self, kind: str, groups: dict[str, str]) -> None:
+        child = self.child
+        if kind == "name":
+            child.sendline("")  # the only person on the roster for the role is offered
+        elif kind in ("sign-in-pin", "pin", "clear-pin"):
+            name = groups["name"].strip()
+            pin = PINS[name]
+            if name in self.wrong_pins:
+                self.wrong_pins.remove(name)
+                pin = WRONG_PIN
+            child.waitnoecho(timeout=5)  # never type a PIN into an echoing terminal
+            child.sendline(pin)
+        elif kind == "witness":
+            child.sendline(self.scripted("witness", "y"))
+        elif kind == "read-back":
+            assert self.item is not None
+            child.sendline(self.scripted("read-back", self.said[self.item.id]))
+        elif kind == "answer":
+            assert self.item is not None
+            answer = self.scripted("answer", str(passing_answer(self.item)))
+            self.said[self.item.id] = answer
+            child.sendline(answer)
+        elif kind == "another-take":
+            child.sendline(self.takes.pop(0) if self.takes else "n")
+        elif kind == "fact":
+            child.sendline("n")
+
+
+def spawn(home: Path, *args: str) -> pexpect.spawn:
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], *args],
+        env=subprocess_env(home),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 120),
+    )
+    # pexpect waits 50 ms before every send in case echo is still on; PINs wait for echo to be
+    # off instead (Crew.respond), so the other answers need no delay.
+    child.delaybeforesend = None
+    return child
+
+
+def finished(child: pexpect.spawn) -> tuple[str, int]:
+    child.expect(pexpect.EOF)
+    rest = child.before or ""
+    child.close()
+    assert child.exitstatus is not None, f"killed by signal {child.signalstatus}"
+    return rest, child.exitstatus
+
+
+def show(home: Path, run_id: str) -> dict[str, Any]:
+    import json
+
+    result = CliRunner().invoke(
+        app, ["log", "show", run_id, "--format", "json", "--home", str(home)]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def verify(home: Path) -> None:
+    """The chain is intact: `safetycli verify` exits 0 when the command exists, and the ledger's
+    own check agrees either way."""
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    if "verify" in commands:
+        result = CliRunner().invoke(app, ["verify", "--home", str(home)])
+        assert result.exit_code == 0, result.output
+    with Ledger.open(home / "log.db") as ledger:
+        outcome = ledger.verify()
+    assert outcome.ok, outcome
+
+
+def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
+    home = make_workspace(tmp_path / "ws")
+    proto = protocol("firearm-scene")
+    items = [item for _, item in proto.items()]
+
+    # --- the run: roll call with one wrong PIN, then checks until the read-back goes wrong ---
+    child = spawn(home, "run", "firearm-scene", "--scene", "14", "--day", DAY, "--set", "blanks=no")
+    crew = Crew(
+        child,
+        items,
+        script={("answer", "state-announced"): "EMPTY", ("read-back", "state-announced"): "BLANKS"},
+        wrong_pins=[FIRST_AD[0]],
+    )
+    crew.run(r"STOP WORK\. Nothing proceeds until the hold is cleared\.")
+    tail, status = finished(child)
+    assert status == 3
+    text = crew.transcript + tail
+    run_id = re.search(r"Run (r-[0-9a-f]{6}) started\.", text).group(1)  # type: ignore[union-attr]
+
+    # The dummies fact was asked (blanks came from --set) and answered.
+    facts = [g["ask"] for kind, _, g in crew.seen if kind == "fact"]
+    assert facts == ["Will any firearm hold dummy rounds in this scene?"]
+    # Roll call: the wrong PIN is refused with the tries left, and the name asked again.
+    assert f"Refused: wrong PIN for {FIRST_AD[0]} (4 tries left before lock-out)" in text
+    roll = [g["role"] for kind, _, g in crew.seen if kind == "name"]
+    assert roll == ["1st AD", "1st AD", "armorer", "actor", "DP"]
+    assert f"Signed in: {FIRST_AD[0]} as 1st AD" in text
+    # A witness confirms in person, with their own PIN.
+    witness = [(item, g["name"]) for kind, item, g in crew.seen if kind == "witness"]
+    assert witness[0] == ("armorer-present", FIRST_AD[0])
+    assert ("shown-clear", ACTOR[0]) in witness
+    pins = [(g["name"], g["why"]) for kind, _, g in crew.seen if kind == "pin"]
+    assert (FIRST_AD[0], "witness") in pins and (ACTOR[0], "read-back") in pins
+    # The mismatch stops work, on screen, with what to do next.
+    assert "REFUSED: read-back mismatch: actor said BLANKS, not EMPTY" in text
+    assert f"safetycli clear {run_id}" in text and f"safetycli resume {run_id}" in text
+    # Hidden means hidden: no PIN was ever shown on the screen.
+    for pin in (*PINS.values(), WRONG_PIN):
+        assert pin not in text
+
+    held = show(home, run_id)
+    assert held["status"] == "held"
+    assert held["holds"][0]["item"] == "state-announced"
+
+    # --- the armorer and the 1st AD clear the hold, each with their own PIN ---
+    child = spawn(home, "clear", run_id, "--note", "actor re-briefed; firearm shown clear again")
+    clearing = Crew(child, items)
+    clearing.run(rf"Hold cleared on run {run_id}\.")
+    _, status = finished(child)
+    assert status == 0
+    assert [(g["name"], g["role"]) for k, _, g in clearing.seen if k == "clear-pin"] == [
+        (ARMORER[0], "armorer"),
+        (FIRST_AD[0], "first_ad"),
+    ]
+
+    # --- resume: the failed check is asked again first; two takes; complete ---
+    child = spawn(home, "resume", run_id)
+    again = Crew(child, items, takes=["y"])
+    again.run(rf"COMPLETE: every check of run {run_id} is done and signed\.")
+    _, status = finished(child)
+    assert status == 0
+    first = next(item for kind, item, _ in again.seen if kind == "answer")
+    assert first == "state-announced"
+    takes = [kind for kind, _, _ in again.seen if kind == "another-take"]
+    assert takes == ["another-take", "another-take"]
+
+    done = show(home, run_id)
+    assert done["status"] == "complete"
+    announced = [s for s in done["signoffs"] if s["item"] == "state-announced"]
+    assert [(s["take"], s["answer"], s["outcome"]) for s in announced] == [
+        (1, "EMPTY", "refused"),
+        (1, "EMPTY", "confirmed"),
+        (2, "EMPTY", "confirmed"),
+    ]
+    assert [r["answer"] for r in announced[0]["readbacks"]] == ["BLANKS"]
+    (hold,) = done["holds"]
+    assert hold["note"] == "actor re-briefed; firearm shown clear again"
+    assert [c["role"] for c in hold["cleared_by"]] == ["armorer", "first_ad"]
+    with Ledger.open(home / "log.db") as ledger:
+        failed = [e.data for e in ledger.events(run=run_id, kinds=["auth.failed"])]
+    assert failed == [
+        {"name": FIRST_AD[0], "role": "first_ad", "purpose": "sign-in", "reason": "wrong-pin"}
+    ]
+    verify(home)
+
+
+def test_ctrl_c_pauses_a_run_and_resume_continues_at_the_same_question(tmp_path: Path) -> None:
+    home = make_workspace(tmp_path / "ws")
+    proto = protocol("firearm-scene")
+    all_items = [item for _, item in proto.items()]
+    args = ("--scene", "3", "--day", DAY, "--set", "blanks=no", "--set", "dummies=no")
+    child = spawn(home, "run", "firearm-scene", *args)
+    crew = Crew(child, all_items)
+    crew.run(r"How many firearms are out for this scene\?")
+    child.expect(ANSWER)
+    child.sendcontrol("c")
+    tail, status = finished(child)
+    assert status == 4
+    run_id = re.search(r"Run (r-[0-9a-f]{6}) started\.", crew.transcript).group(1)  # type: ignore[union-attr]
+    assert f"Paused: run {run_id} is left open and nothing confirmed is lost" in tail
+    assert f"Continue with: safetycli resume {run_id}" in tail
+    before = show(home, run_id)
+    assert [s["item"] for s in before["signoffs"]] == ["armorer-present", "no-live-ammunition"]
+
+    child = spawn(home, "resume", run_id)
+    again = Crew(child, all_items)
+    again.run(rf"COMPLETE: every check of run {run_id} is done and signed\.")
+    _, status = finished(child)
+    assert status == 0
+    assert next(item for kind, item, _ in again.seen if kind == "answer") == "firearms-issued"
+    after = show(home, run_id)
+    assert after["signoffs"][:2] == before["signoffs"]
+    verify(home)
