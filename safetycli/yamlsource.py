@@ -15,6 +15,7 @@ Three guards keep hostile or broken input from hurting the process:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,8 @@ Path_ = tuple[str | int, ...]
 
 # Characters YAML 1.1 accepts in a stream (tab, newlines, printable Unicode); anything else is
 # reported with its exact position before libyaml gets a chance to report "position 1234".
-_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Compiled on first use: the wide ranges take a few milliseconds, which `status` need not pay.
+_NOT_YAML = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -125,6 +127,11 @@ def _pos(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
+@functools.cache
+def _not_yaml() -> re.Pattern[str]:
+    return re.compile(_NOT_YAML)
+
+
 def _line_col(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
@@ -148,7 +155,7 @@ def _decode(raw: bytes, doc: YamlDoc) -> str | None:
         doc.add(line, col + 1, "not UTF-8 text: save the file as UTF-8 and try again")
         return None
     text = text.removeprefix("\ufeff")  # libyaml counts columns after a BOM; so do editors
-    bad = _NOT_YAML.search(text)
+    bad = _not_yaml().search(text)
     if bad:
         line, col = _line_col(text, bad.start())
         code = f"U+{ord(bad.group()):04X}"
