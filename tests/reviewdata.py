@@ -280,3 +280,44 @@ def build(home: Path) -> Production:
             runner.abort(state, runner.Signer(DANA[0], "first_ad"), "Actor locked out; scene cut")
         )
     return prod
+
+
+# A crew member whose name is markup in every format we write, and one whose name would run a
+# script if a page ever rendered it as HTML; notes and reasons holding terminal escapes.
+EVIL = ('[bold red]Boss[/] =HYPERLINK("x") <script>alert(1)</script>', ["armorer"], "6284")
+IMG = ("<img src=x onerror=\"document.title='pwned'\">", ["actor"], "7395")
+EVIL_SCENE = '=cmd|"/c calc"!A1'
+EVIL_REASON = "Muzzle swept the crew \x1b[2J\x1b[31mSEE ME"
+EVIL_NOTE = '=HYPERLINK("http://example.invalid","click") re-briefed \x1b[2J'
+EVIL_TEXT = "@SUM(1+1) [link](http://example.invalid) *bold* `code`"
+HOSTILE_DAY = "2026-03-05"
+
+
+def add_hostile(prod: Production) -> str:
+    """On HOSTILE_DAY: EVIL (armorer) and IMG (actor) sign a run for scene EVIL_SCENE; EVIL stops
+    work by hand with EVIL_REASON, and the hold is cleared with EVIL_NOTE. Returns the run id."""
+    with Ledger.open(prod.db) as ledger:
+        add(ledger, EVIL)
+        add(ledger, IMG)
+    answers = {
+        k: v for k, v in {**ANSWERS, "firearms-listed": EVIL_TEXT}.items() if k != "state-announced"
+    }
+    run_id = run(
+        prod,
+        "hostile",
+        day=HOSTILE_DAY,
+        scene=EVIL_SCENE,
+        answers=answers,
+        who=signers(armorer=EVIL, first_ad=DANA, actor=IMG),
+        expect=4,
+    )
+    held = prod.invoke(
+        ["hold", run_id, "--reason", EVIL_REASON, "--by", EVIL[0], "--pin-stdin"],
+        input=f"{EVIL[2]}\n",
+    )
+    assert held.exit_code == 0, held.output
+    cleared = prod.invoke(
+        ["clear", run_id, "--note", EVIL_NOTE, "--pin-stdin"], input=f"{EVIL[2]}\n{DANA[2]}\n"
+    )
+    assert cleared.exit_code == 0, cleared.output
+    return run_id
