@@ -69,9 +69,11 @@ def verify(home: Path) -> None:
     assert outcome.ok, outcome
 
 
-def run_and_kill(home: Path, answers: Path, scene: str, after: int, stagger: float) -> int:
+def run_and_kill(
+    home: Path, answers: Path, scene: str, after: int, stagger: float
+) -> tuple[int, int]:
     """Start a run, SIGKILL it once `after` events have landed (plus `stagger` seconds); returns
-    how many events it had written when it died."""
+    how many events it had written when it died, and its return code."""
     db = home / "log.db"
     watch = sqlite3.connect(db, timeout=15)
     try:
@@ -100,9 +102,8 @@ def run_and_kill(home: Path, answers: Path, scene: str, after: int, stagger: flo
         finally:
             process.kill()
             process.wait()
-        assert process.returncode == -signal.SIGKILL, "the run finished before it was killed"
         (written,) = watch.execute("SELECT count(*) FROM events WHERE seq > ?", (base,)).fetchone()
-        return int(written)
+        return int(written), process.returncode
     finally:
         watch.close()
 
@@ -128,16 +129,26 @@ def test_a_run_killed_at_20_points_is_finished_by_resume_each_time(tmp_path: Pat
 
     points: list[int] = []
     for n in range(KILLS):
-        # From just after run.started to just before the end, spread evenly.
-        after = 1 + n * (length - 12) // (KILLS - 1)
+        # From just after run.started to near the end, spread evenly.
+        after = 1 + n * (length - 20) // (KILLS - 1)
         stagger = (n % 4) * 0.0007
-        written = run_and_kill(home, answers, f"K{n}", after, stagger)
+        for attempt in range(3):
+            scene = f"K{n}.{attempt}"
+            written, returncode = run_and_kill(home, answers, scene, after, stagger)
+            runs = json.loads(cli(home, "log", "list", "--format", "json").stdout)
+            run_id = next(r["id"] for r in runs if r["scene"] == scene)
+            before = show(home, run_id)
+            if before["status"] != "complete":
+                break
+            # The machine was busy and the run got to its end before the kill landed: that
+            # proves nothing, so try again a little earlier.
+            after, stagger = max(1, after * 4 // 5), 0.0
+        else:
+            pytest.fail(f"kill {n}: the run finished before every kill, last at {after} events")
+        assert before["status"] == "open", (n, written)
+        assert returncode == -signal.SIGKILL, (n, written, returncode)
         points.append(written)
         before_chain = chain(home / "log.db")
-        runs = json.loads(cli(home, "log", "list", "--format", "json").stdout)
-        run_id = next(r["id"] for r in runs if r["scene"] == f"K{n}")
-        before = show(home, run_id)
-        assert before["status"] == "open", (n, written)
 
         result = cli(home, "resume", run_id, "--answers", str(answers))
         assert result.exit_code == 0, (n, written, result.output)
