@@ -23,7 +23,7 @@ from safetycli.runner import Ask, NotApplicable, RunState
 
 class Frontend(Interface):
     def fact(self, name: str, fact: Fact) -> Any: ...
-    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]: ...
+    def sign_in(self, role: str, candidates: list[str]) -> str: ...
     def pin(self, name: str, role: str, why: str) -> str: ...
     def refused(self, message: str) -> None: ...
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any: ...
@@ -144,12 +144,15 @@ FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
     candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
     while True:
-        name, pin = frontend.sign_in(role, candidates)
+        name = frontend.sign_in(role, candidates)
         try:
+            # The name, the role and one person for one role are checked before the PIN is
+            # asked: a typo in a name should not cost anyone a PIN try.
             member = crew.find(ledger, name)
             if role not in member.roles:
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
-            runner.sign_in(state, role, member.name)  # one person, one role: check before the PIN
+            runner.sign_in(state, role, member.name)
+            pin = frontend.pin(member.name, role, "sign-in")
             crew.authenticate(
                 ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
             )
@@ -273,8 +276,8 @@ class FileFrontend:
             )
         return self.file.signers[role]
 
-    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]:
-        return self._signer(role)
+    def sign_in(self, role: str, candidates: list[str]) -> str:
+        return self._signer(role)[0]
 
     def pin(self, name: str, role: str, why: str) -> str:
         return self._signer(role)[1]

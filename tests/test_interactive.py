@@ -62,6 +62,7 @@ class Crew:
     script: dict[tuple[str, str], str] = field(default_factory=dict)
     wrong_pins: list[str] = field(default_factory=list)  # names to give one wrong PIN first
     takes: list[str] = field(default_factory=list)  # answers to "another take?", then "n"
+    typos: dict[str, str] = field(default_factory=dict)  # role as shown -> a name to mistype
     item: Item | None = None
     said: dict[str, str] = field(default_factory=dict)  # item id -> what its signer answered
     seen: list[tuple[str, str | None, dict[str, str]]] = field(default_factory=list)
@@ -104,7 +105,8 @@ class Crew:
     def respond(self, kind: str, groups: dict[str, str]) -> None:
         child = self.child
         if kind == "name":
-            child.sendline("")  # the only person on the roster for the role is offered
+            # The only person on the roster for the role is offered: Enter takes it.
+            child.sendline(self.typos.pop(groups["role"], ""))
         elif kind in ("sign-in-pin", "pin", "clear-pin"):
             name = groups["name"].strip()
             pin = PINS[name]
@@ -187,6 +189,7 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
         items,
         script={("answer", "state-announced"): "EMPTY", ("read-back", "state-announced"): "BLANKS"},
         wrong_pins=[FIRST_AD[0]],
+        typos={"armorer": "Sam Ortis"},
     )
     crew.run(r"STOP WORK\. Nothing proceeds until the hold is cleared\.")
     tail, status = finished(child)
@@ -199,8 +202,22 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     assert facts == ["Will any firearm hold dummy rounds in this scene?"]
     # Roll call: the wrong PIN is refused with the tries left, and the name asked again.
     assert f"Refused: wrong PIN for {FIRST_AD[0]} (4 tries left before lock-out)" in text
-    roll = [g["role"] for kind, _, g in crew.seen if kind == "name"]
-    assert roll == ["1st AD", "1st AD", "armorer", "actor", "DP"]
+    roll = [(kind, g.get("role", g.get("name"))) for kind, _, g in crew.seen[:12]]
+    assert roll == [
+        ("fact", None),
+        ("name", "1st AD"),
+        ("sign-in-pin", FIRST_AD[0]),  # wrong
+        ("name", "1st AD"),
+        ("sign-in-pin", FIRST_AD[0]),
+        ("name", "armorer"),  # a typo in the name: refused before any PIN is asked
+        ("name", "armorer"),
+        ("sign-in-pin", ARMORER[0]),
+        ("name", "actor"),
+        ("sign-in-pin", ACTOR[0]),
+        ("name", "DP"),
+        ("sign-in-pin", "Jo Park"),
+    ]
+    assert "Refused: nobody called Sam Ortis on the roster" in text
     assert f"Signed in: {FIRST_AD[0]} as 1st AD" in text
     # A witness confirms in person, with their own PIN.
     witness = [(item, g["name"]) for kind, item, g in crew.seen if kind == "witness"]

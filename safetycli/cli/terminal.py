@@ -56,16 +56,18 @@ class TerminalFrontend:
                 self.out.print(f"[yellow]Choose one of 1 to {len(options)}.[/yellow]")
         return typer.prompt(question)
 
-    def sign_in(self, role: str, candidates: list[str]) -> tuple[str, str]:
+    def sign_in(self, role: str, candidates: list[str]) -> str:
         default = candidates[0] if len(candidates) == 1 else None
         hint = f" (on the roster: {', '.join(candidates)})" if len(candidates) > 1 else ""
-        name = typer.prompt(f"{role_name(role)}: your name{visible(hint)}", default=default)
-        pin = typer.prompt(f"{visible(name)}, your PIN", hide_input=True)
-        return name, pin
+        return str(typer.prompt(f"{role_name(role)}: your name{visible(hint)}", default=default))
 
     def pin(self, name: str, role: str, why: str) -> str:
-        return typer.prompt(
-            f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
+        if why == "sign-in":
+            return str(typer.prompt(f"{visible(name)}, your PIN", hide_input=True))
+        return str(
+            typer.prompt(
+                f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
+            )
         )
 
     def refused(self, message: str) -> None:
