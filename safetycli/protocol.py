@@ -426,7 +426,11 @@ class _Checker:
             return
         if value in seen:
             first = seen[value][0]
-            self.doc.problem(loc, f"duplicate {what} `{shown(value)}` (first at line {first})")
+            self.doc.problem(
+                loc,
+                f"duplicate {what} `{shown(value)}` (first at line {first}): "
+                f"give each {what.split()[0]} its own id",
+            )
         else:
             seen[value] = self.doc.where(loc)
 
@@ -448,7 +452,9 @@ class _Checker:
             if not isinstance(role, str):
                 continue
             if role in seen:
-                self.doc.problem((*loc, i), f"role `{shown(role)}` is listed twice in `{key}`")
+                self.doc.problem(
+                    (*loc, i), f"role `{shown(role)}` is listed twice in `{key}`: remove one"
+                )
             seen.add(role)
             if not vocabulary:
                 self.role((*loc, i), role)
@@ -471,7 +477,7 @@ class _Checker:
             elif len({str(o) for o in options}) != len(options):
                 self.doc.problem((*loc, "options"), "`options` has the same entry twice")
         elif "options" in fact:
-            self.doc.problem((*loc, "options"), "`options` only belong on a choice fact", key=True)
+            self.doc.problem((*loc, "options"), "`options` only belongs on a choice fact", key=True)
         for bound in ("min", "max"):
             if kind != "int" and bound in fact:
                 self.doc.problem((*loc, bound), f"`{bound}` only belongs on an int fact", key=True)
@@ -510,8 +516,8 @@ class _Checker:
         if kind == "choice" and options and value not in options:
             self.doc.problem(
                 loc,
-                f"`{shown(value)}` is not one of the options of `{cond.fact}` "
-                f"({', '.join(shown(o) for o in options)})",
+                f"`when` compares `{cond.fact}` with `{shown(value)}`, which is not one of its "
+                f"options ({', '.join(shown(o) for o in options)})",
             )
         elif kind == "bool" and value.lower() not in _TRUE + _FALSE:
             self.doc.problem(
@@ -533,10 +539,8 @@ class _Checker:
             self.role_list(key, (*loc, key), item.get(key))
             for j, role in enumerate(_as_list(item.get(key))):
                 if isinstance(role, str) and role == by:
-                    verb = "read back" if key == "readback" else key
-                    doc.problem(
-                        (*loc, key, j), f"`{role}` signs this item, so cannot also {verb} it"
-                    )
+                    verb = "read it back" if key == "readback" else "witness it"
+                    doc.problem((*loc, key, j), f"`{role}` signs this item, so cannot also {verb}")
         if "when" in item:
             self.when((*loc, "when"), item["when"])
         if not item.get("source") and not item.get("why"):
@@ -553,7 +557,9 @@ class _Checker:
             for j, fail in enumerate(_as_list(item.get("fail_on"))):
                 if options and fail not in options:
                     doc.problem(
-                        (*loc, "fail_on", j), f"`{shown(fail)}` is not one of this item's options"
+                        (*loc, "fail_on", j),
+                        f"`fail_on` names `{shown(fail)}`, "
+                        "which is not one of this item's `options`",
                     )
         else:
             for key in ("options", "fail_on"):
@@ -569,7 +575,8 @@ class _Checker:
         if item.get("critical") is True:
             if item.get("allow_na") is True:
                 doc.problem(
-                    (*loc, "allow_na"), "a critical item can never be marked not applicable"
+                    (*loc, "allow_na"),
+                    "a critical item can never be marked not applicable: remove `allow_na`",
                 )
             try:
                 model = Item.model_validate(item)
@@ -591,12 +598,14 @@ class _Checker:
 
 
 _CANNOT_FAIL = {
-    "text": "`critical` on a text item no answer can fail: add a `witness` or a `readback`, "
-    "or remove `critical`",
-    "count": "`critical` on a count no number can fail: add `min`, `max` or `expect`, "
-    "or remove `critical`",
-    "choice": "`critical` on a choice no option can fail: add `fail_on`, or remove `critical`",
-    "confirm": "`critical` on an item no answer can fail: remove `critical`",
+    "text": "a written answer cannot fail, so `critical` would never stop work: "
+    "add a `witness` or a `readback`, or remove `critical`",
+    "count": "a count with no `min`, `max` or `expect` cannot fail, so `critical` would never "
+    "stop work: add one, or remove `critical`",
+    "choice": "a choice with no `fail_on` cannot fail, so `critical` would never stop work: "
+    "add `fail_on`, or remove `critical`",
+    "confirm": "no answer can fail this item, so `critical` would never stop work: "
+    "remove `critical`",
 }
 
 

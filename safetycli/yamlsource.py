@@ -193,7 +193,12 @@ def _too_big(text: str, doc: YamlDoc) -> bool:
             depth += 1
             if depth > MAX_DEPTH:
                 line, col = _pos(event.start_mark)
-                doc.add(line, col, f"nested more than {MAX_DEPTH} levels deep: a protocol needs 5")
+                doc.add(
+                    line,
+                    col,
+                    f"nested more than {MAX_DEPTH} levels deep (a protocol needs 5): "
+                    "is this the right file?",
+                )
                 return True
         elif isinstance(event, closing):
             depth -= 1
@@ -280,7 +285,11 @@ class _Builder:
         if self.nodes > MAX_NODES:
             raise _Stop((1, 1), TOO_MANY)
         if len(loc) > MAX_DEPTH:  # only reachable through aliases; plain nesting is caught earlier
-            raise _Stop(pos, f"aliases nest this more than {MAX_DEPTH} levels deep")
+            raise _Stop(
+                pos,
+                f"through its aliases this nests more than {MAX_DEPTH} levels deep: "
+                "use fewer aliases",
+            )
         self.doc.value_marks[loc] = pos
         if isinstance(node, pyyaml.ScalarNode):
             return self._scalar(node, loc, pos)
@@ -304,7 +313,7 @@ class _Builder:
     @staticmethod
     def _tag_message(tag: str) -> str:
         name = tag.replace(_TAG, "!!")
-        return f"YAML tag `{shown(name)}` is not allowed: a protocol holds plain values only"
+        return f"YAML tag `{shown(name)}` is not allowed: remove it (a protocol holds plain values)"
 
     def _scalar(self, node: yaml.ScalarNode, loc: Path_, pos: tuple[int, int]) -> Any:
         if node.tag == f"{_TAG}value":  # a lone `=`: PyYAML resolves it but cannot construct it

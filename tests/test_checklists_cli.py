@@ -39,7 +39,8 @@ def run(cli: CliRunner, *args: str) -> Result:
 
 HOW_WE_WILL_KNOW = {
     "misspelled-key.yaml": "16:9: unknown key `witnes`: did you mean `witness`?",
-    "duplicate-item-id.yaml": "20:13: duplicate item id `meeting-held` (first at line 13)",
+    "duplicate-item-id.yaml": "20:13: duplicate item id `meeting-held` (first at line 13): "
+    "give each item its own id",
     "undeclared-role.yaml": "15:13: role `dp` is not in this protocol's `roles:`: "
     "add it there or use one of armorer, first_ad",
     "undeclared-fact.yaml": "19:15: `when` names `blank`, which is not in `context:`: "

@@ -24,7 +24,9 @@ MINIMAL = (VALID / "minimal.yaml").read_text(encoding="utf-8")
 
 EXPECTED: dict[str, list[str]] = {
     "misspelled-key.yaml": ["16:9: unknown key `witnes`: did you mean `witness`?"],
-    "duplicate-item-id.yaml": ["20:13: duplicate item id `meeting-held` (first at line 13)"],
+    "duplicate-item-id.yaml": [
+        "20:13: duplicate item id `meeting-held` (first at line 13): give each item its own id"
+    ],
     "undeclared-role.yaml": [
         "15:13: role `dp` is not in this protocol's `roles:`: "
         "add it there or use one of armorer, first_ad",
@@ -49,7 +51,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "unsafe-tag.yaml": [
         "2:8: YAML tag `!!python/object/apply:os.system` is not allowed: "
-        "a protocol holds plain values only"
+        "remove it (a protocol holds plain values)"
     ],
     "missing-keys.yaml": [
         "1:1: missing `version` in the protocol: start at `version: 1` and raise it with every "
@@ -68,15 +70,15 @@ EXPECTED: dict[str, list[str]] = {
         "e.g. `every-problem`",
         "2:8: `title` is empty: write it out",
         "3:10: `version` must be at least 1",
-        "6:35: role `actor` is listed twice in `roles`",
+        "6:35: role `actor` is listed twice in `roles`: remove one",
         "9:9: fact `mode` is a choice: give it two or more `options`",
-        "20:19: `critical` on a text item no answer can fail: add a `witness` or a `readback`, "
-        "or remove `critical`",
+        "20:19: a written answer cannot fail, so `critical` would never stop work: "
+        "add a `witness` or a `readback`, or remove `critical`",
         "27:14: `max` (2) is below `min` (6)",
         "28:9: `options` only belongs on a choice item",
         "30:9: a choice item needs `options` with at least two entries",
-        "35:20: `armorer` signs this item, so cannot also read back it",
-        "37:9: duplicate phase id `prep` (first at line 13)",
+        "35:20: `armorer` signs this item, so cannot also read it back",
+        "37:9: duplicate phase id `prep` (first at line 13): give each phase its own id",
         "39:12: phase `prep` has no items: add at least one",
         "42:13: `repeat` is `every_take`: use one of once or per_take",
         "44:9: give this item a `source` or a `why`: the crew should know the reason",
@@ -159,9 +161,9 @@ def test_problems_are_one_line_each_and_point_inside_the_file() -> None:
     [
         (b"a: 2024-02-30\n", "1:4: cannot read `2024-02-30` as a date: put it in quotes if it is text"),
         (b"a: !!int abc\n", "1:4: cannot read `abc` as a whole number: put it in quotes if it is text"),
-        (b"a: !!set {x, y}\n", "1:4: YAML tag `!!set` is not allowed: a protocol holds plain values only"),
-        (b"a: !!binary aGk=\n", "1:4: YAML tag `!!binary` is not allowed: a protocol holds plain values only"),
-        (b"a: !local x\n", "1:4: YAML tag `!local` is not allowed: a protocol holds plain values only"),
+        (b"a: !!set {x, y}\n", "1:4: YAML tag `!!set` is not allowed: remove it (a protocol holds plain values)"),
+        (b"a: !!binary aGk=\n", "1:4: YAML tag `!!binary` is not allowed: remove it (a protocol holds plain values)"),
+        (b"a: !local x\n", "1:4: YAML tag `!local` is not allowed: remove it (a protocol holds plain values)"),
         (b"a: &x [1, *x]\n", "1:4: this anchor is used inside its own value (an endless loop)"),
         (b"b: {x: 1}\nc:\n  <<: *b\n", "3:7: YAML syntax: this alias (`*name`) has no anchor (`&name`) above it"),
         (b"b: &b {x: 1}\nc:\n  <<: *b\n", "3:3: merge keys (`<<`) are not allowed: write the keys out"),
@@ -233,14 +235,15 @@ def test_aliases_cannot_nest_past_the_depth_limit() -> None:
     lines += [f"a{i}: &a{i} " + "[" * 40 + f"*a{i - 1}" + "]" * 40 for i in range(1, 4)]
     doc = load_yaml("deep.yaml", "\n".join(lines).encode())
     assert [str(p) for p in doc.problems] == [
-        f"deep.yaml:1:33: aliases nest this more than {MAX_DEPTH} levels deep"
+        f"deep.yaml:1:33: through its aliases this nests more than {MAX_DEPTH} levels deep: use fewer aliases"
     ]
 
 
 def test_plain_nesting_past_the_limit_is_reported_where_it_goes_too_deep() -> None:
     doc = load_yaml("deep.yaml", b"a: " + b"[" * (MAX_DEPTH + 5) + b"]" * (MAX_DEPTH + 5))
     assert [str(p) for p in doc.problems] == [
-        f"deep.yaml:1:{3 + MAX_DEPTH}: nested more than {MAX_DEPTH} levels deep: a protocol needs 5"
+        f"deep.yaml:1:{3 + MAX_DEPTH}: nested more than {MAX_DEPTH} levels deep (a protocol needs 5): "
+        "is this the right file?"
     ]
 
 
@@ -275,14 +278,14 @@ def test_aliases_that_repeat_plain_values_are_fine() -> None:
         ("ask: Ready to go?", "ask: 12", ["14:14: `ask` must be text, not a number: put it in quotes"]),
         ("ask: Ready to go?", "ask:", ["14:13: `ask` must be text, not empty"]),
         ("critical: true", "critical: maybe", ["16:19: `critical` must be true or false, not `maybe`"]),
-        ("critical: true", "critical: true\n        allow_na: true", ["17:19: a critical item can never be marked not applicable"]),
+        ("critical: true", "critical: true\n        allow_na: true", ["17:19: a critical item can never be marked not applicable: remove `allow_na`"]),
         ("id: ready", "id: Ready Now", ["13:13: item id `Ready Now` is not valid: use lowercase letters, digits and dashes, e.g. `ready-now`"]),
         ("id: only-phase", "id: only_phase", ["10:9: phase id `only_phase` is not valid: use lowercase letters, digits and dashes, e.g. `only-phase`"]),
         ("id: ready", "id: " + "a" * 65, ["13:13: `id` is longer than 64 characters: shorten it"]),
         ("        why: The smallest thing that can stop work.\n", "", ["13:9: give this item a `source` or a `why`: the crew should know the reason"]),
         ("hold:\n  cleared_by: [first_ad]", "hold: first_ad", ["7:7: `hold` must be a map, not `first_ad`: e.g. `hold: {cleared_by: [armorer]}`"]),
         ("cleared_by: [first_ad]", "cleared_by: [first_ad, actor]", ["8:26: role `actor` is not in this protocol's `roles:`: add it there or use one of first_ad"]),
-        ("cleared_by: [first_ad]", "cleared_by: [first_ad, first_ad]", ["8:26: role `first_ad` is listed twice in `cleared_by`"]),
+        ("cleared_by: [first_ad]", "cleared_by: [first_ad, first_ad]", ["8:26: role `first_ad` is listed twice in `cleared_by`: remove one"]),
         ("    items:\n", "    repeat: sometimes\n    items:\n", ["12:13: `repeat` is `sometimes`: use one of once or per_take"]),
         ("      - id: ready", "      - just text\n      - id: ready", ["13:9: item 1 of phase `only-phase` must be a map with `id:`, `ask:` and `by:`, not `just text`"]),
         ("phases:\n", "phases:\n  -\n", ["10:4: phase 1 must be a map with `id:`, `title:` and `items:`, not empty"]),
@@ -290,7 +293,7 @@ def test_aliases_that_repeat_plain_values_are_fine() -> None:
         ("hold:", "context:\n  Blanks: {type: bool, ask: Blanks?}\nhold:", ["8:3: fact name `Blanks` is not valid: use lowercase letters, digits and underscores, starting with a letter"]),
         ("hold:", "context:\n  blanks: {type: boolean, ask: Blanks?}\nhold:", ["8:18: `type` is `boolean`: use one of bool, int, text or choice"]),
         ("hold:", "context:\n  blanks: yes\nhold:", ["8:11: fact `blanks` must be a map, not true/false: e.g. `{type: bool, ask: ...}`"]),
-        ("hold:", "context:\n  blanks: {type: bool, ask: Blanks?, options: [a, b]}\nhold:", ["8:38: `options` only belong on a choice fact"]),
+        ("hold:", "context:\n  blanks: {type: bool, ask: Blanks?, options: [a, b]}\nhold:", ["8:38: `options` only belongs on a choice fact"]),
         ("hold:", "context:\n  crew: {type: text, ask: Crew?, min: 1}\nhold:", ["8:34: `min` only belongs on an int fact"]),
         ("hold:", "context:\n  crew: {type: int, ask: Crew?, min: 5, max: 1}\nhold:", ["8:46: `max` (1) is below `min` (5)"]),
         ("hold:", "context:\n  load: {type: choice, ask: Load?, options: [A, A]}\nhold:", ["8:45: `options` has the same entry twice"]),
@@ -318,12 +321,12 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
     ("body", "context", "expected"),
     [
         ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, why: w}\n", "",
-         ["13:62: `critical` on a count no number can fail: add `min`, `max` or `expect`, or remove `critical`"]),
+         ["13:62: a count with no `min`, `max` or `expect` cannot fail, so `critical` would never stop work: add one, or remove `critical`"]),
         ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, expect: 6, why: w}\n", "", []),
         ("      - {id: c, kind: choice, ask: C, options: [A, B], by: first_ad, critical: true, why: w}\n", "",
-         ["13:80: `critical` on a choice no option can fail: add `fail_on`, or remove `critical`"]),
+         ["13:80: a choice with no `fail_on` cannot fail, so `critical` would never stop work: add `fail_on`, or remove `critical`"]),
         ("      - {id: c, kind: choice, ask: C, options: [A, B], fail_on: [C], by: first_ad, why: w}\n", "",
-         ["13:66: `C` is not one of this item's options"]),
+         ["13:66: `fail_on` names `C`, which is not one of this item's `options`"]),
         ("      - {id: c, kind: choice, ask: C, options: [A, A], by: first_ad, why: w}\n", "",
          ["13:48: `options` has the same entry twice"]),
         ("      - {id: c, kind: text, ask: C, fail_on: [A], by: first_ad, why: w}\n", "",
@@ -339,7 +342,7 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
          ["15:45: cannot read `when: blanks and more`: write `fact`, `not fact`, `fact == value` or `fact != value`"]),
         ("      - {id: n, ask: N, by: first_ad, when: load == BLANKS, why: w}\n", LOAD, []),
         ("      - {id: n, ask: N, by: first_ad, when: load != LIVE, why: w}\n", LOAD,
-         ["15:45: `LIVE` is not one of the options of `load` (EMPTY, BLANKS)"]),
+         ["15:45: `when` compares `load` with `LIVE`, which is not one of its options (EMPTY, BLANKS)"]),
         ("      - {id: n, ask: N, by: first_ad, when: crew == many, why: w}\n", CREW,
          ["15:45: `crew` is a number: compare it with a whole number"]),
         ("      - {id: n, ask: N, by: first_ad, when: blanks, why: w}\n", "",
@@ -358,7 +361,7 @@ def test_broken_roles_list_is_one_problem_not_one_per_signer() -> None:
 def test_a_value_the_loader_rejected_is_not_reported_twice() -> None:
     text = minimal("title: Smallest valid protocol", "title: !!python/name:os.system")
     assert problems_in(text) == [
-        "2:8: YAML tag `!!python/name:os.system` is not allowed: a protocol holds plain values only"
+        "2:8: YAML tag `!!python/name:os.system` is not allowed: remove it (a protocol holds plain values)"
     ]
 
 

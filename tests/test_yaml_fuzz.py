@@ -335,7 +335,8 @@ def test_deep_nesting_is_one_problem_not_a_crash(
     path.write_bytes(content)
     assert len(content) <= MAX_BYTES  # it must reach the parser, not stop at the size guard
     assert run_isolated(path) == [
-        f"{path}:{position}: nested more than {MAX_DEPTH} levels deep: a protocol needs 5"
+        f"{path}:{position}: nested more than {MAX_DEPTH} levels deep (a protocol needs 5): "
+        "is this the right file?"
     ]
 
 
