@@ -102,11 +102,10 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 
     def tick(done: int, total: int) -> None:
         nonlocal shown
+        bar.update(task, completed=done, total=total)
         if not shown and time.monotonic() - begun > 0.5 and done < total:
             bar.start()
             shown = True
-        if shown:
-            bar.update(task, completed=done, total=total)
 
     try:
         yield tick

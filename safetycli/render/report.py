@@ -51,7 +51,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"{fmt.count(c['runs'], 'run')}: {c['complete']} complete, {c['held']} held, "
         f"{c['open']} open, {c['aborted']} aborted. {fmt.count(c['signatures'], 'signature')}. "
         "Times are UTC. "
-        f"Made {md(report['generated_at'])} from the log up to event {report['head']['seq']}.",
+        f"Made {md(fmt.clock(report['generated_at']))} UTC from the log up to event "
+        f"{report['head']['seq']}.",
         "",
         "## Exceptions",
         "",
