@@ -45,9 +45,12 @@ class Catalog:
                     f"protocol `{protocol_id}` has problems: run `safetycli checklists validate`"
                 )
         known = ", ".join(sorted(self.protocols)) or "none"
+        broken = len({problem.path for problem in self.problems})
+        where = "see `safetycli checklists list`"
+        if broken:  # it may be one of them, under another file name
+            where += f"; {broken} file(s) with problems: run `safetycli checklists validate`"
         raise SafetyError(
-            f"unknown protocol `{protocol_id}`: known protocols are {known} "
-            "(see `safetycli checklists list`)"
+            f"unknown protocol `{protocol_id}`: known protocols are {known} ({where})"
         )
 
 

@@ -441,6 +441,7 @@ def test_catalog_get_explains_unknown_and_broken_ids(shipped: Path, tmp_path: Pa
     with pytest.raises(SafetyError) as unknown:
         cat.get("nope")
     assert unknown.value.message == (
-        "unknown protocol `nope`: known protocols are minimal (see `safetycli checklists list`)"
+        "unknown protocol `nope`: known protocols are minimal (see `safetycli checklists list`; "
+        "1 file(s) with problems: run `safetycli checklists validate`)"
     )
     assert unknown.value.exit_code == 2
