@@ -99,7 +99,7 @@ def load_answers(path: Path) -> AnswersFile:
     for role, signer in _mapping(af, data, "signers").items():
         if not isinstance(signer, dict) or "name" not in signer or "pin" not in signer:
             raise af.fail(("signers", role), f"signer `{role}` needs `name:` and `pin:`")
-        extra = sorted(set(signer) - {"name", "pin"})
+        extra = sorted(set(signer) - {"name", "pin"}, key=str)
         if extra:
             raise af.fail(
                 ("signers", role, extra[0]), f"unknown key `{extra[0]}` for `{role}`", key=True
