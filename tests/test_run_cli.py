@@ -515,6 +515,13 @@ def test_the_answers_file_context_must_be_facts_the_protocol_asks(
         cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
     )
     assert "asks no fact `smoke`" in message
+    path = write_answers(tmp_path / "ctx.yaml", context={"blanks": "maybe", "dummies": False})
+    line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "maybe" in t)
+    message = refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    )
+    assert message.startswith(f"{path}:{line}:")
+    assert message.endswith("fact `blanks` is yes or no, not 'maybe'")
     assert log_list(cli) == []
 
 

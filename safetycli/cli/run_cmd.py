@@ -49,13 +49,18 @@ def _frontend(protocol: Protocol, answers: Path | None, context: dict[str, Any])
     if answers is None:
         return TerminalFrontend(console(), protocol)
     from safetycli.answers import load_answers
+    from safetycli.errors import SafetyError
     from safetycli.session import FileFrontend, parse_fact
 
     answers_file = load_answers(answers)
     for name, value in answers_file.context.items():
         if name not in protocol.context:
             raise answers_file.fail(("context", name), f"`{protocol.id}` asks no fact `{name}`")
-        context.setdefault(name, parse_fact(name, protocol.context[name], value))
+        if name not in context:
+            try:
+                context[name] = parse_fact(name, protocol.context[name], value)
+            except SafetyError as err:
+                raise answers_file.fail(("context", name), err.message) from None
     return FileFrontend(answers_file, "")
 
 
