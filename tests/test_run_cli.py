@@ -602,3 +602,16 @@ def test_a_hold_raised_elsewhere_stops_a_walk_through_in_progress(
     assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
     assert detail["holds"][0]["reason"] == "smoke on set"
     assert detail["status"] == "held"
+
+
+def test_stopping_at_a_starting_question_records_nothing_and_exits_2(
+    cli: CliRunner, crewed: Path
+) -> None:
+    # At the keyboard, the facts are asked before the run starts; no answer (end of input,
+    # Ctrl-C) leaves nothing to resume.
+    message = refused(cli, ["run", "firearm-scene", "--scene", "1", "--set", "blanks=no"], input="")
+    assert message == (
+        "stopped before the run started: nothing was recorded "
+        "(facts can be given with --set KEY=VALUE)"
+    )
+    assert log_list(cli) == []

@@ -120,6 +120,7 @@ def run(
 
     Exit 0 complete, 3 stopped on a hold, 4 left open (resumable), 2 bad input."""
     from safetycli.cli.common import console, workspace
+    from safetycli.errors import SafetyError
     from safetycli.ledger import Ledger
     from safetycli.render.safe import markup
     from safetycli.session import parse_day, parse_sets, start_run
@@ -134,7 +135,18 @@ def run(
             console().rule(
                 f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
             )
-        run_id = start_run(ledger, protocol, frontend, scene=scene, day=day_text, context=context)
+        try:
+            run_id = start_run(
+                ledger, protocol, frontend, scene=scene, day=day_text, context=context
+            )
+        except (KeyboardInterrupt, EOFError, typer.Abort):
+            # Stopped at a starting question: there is no run to resume, so this is not exit 4;
+            # and click's own "Aborted!" would exit 1, which means "problems found".
+            typer.echo("")  # end the prompt's line
+            raise SafetyError(
+                "stopped before the run started: nothing was recorded (facts can be given "
+                "with --set KEY=VALUE)"
+            ) from None
         if answers is None:
             console().print(f"Run [bold]{run_id}[/bold] started. Ctrl-C pauses it safely.")
         _walk(ledger, protocol, run_id, frontend, answers)
