@@ -12,7 +12,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from safetycli.cli import checklists, crew, log_cmd, report_cmd, run_cmd, workspace_cmd
+from safetycli.cli import checklists, crew, log_cmd, report_cmd, run_cmd, verify_cmd, workspace_cmd
 
 
 class _Group(TyperGroup):
@@ -46,6 +46,7 @@ app.add_typer(log_cmd.app, name="log")
 workspace_cmd.register(app)
 run_cmd.register(app)
 report_cmd.register(app)
+verify_cmd.register(app)
 
 
 def main() -> None:
