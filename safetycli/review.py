@@ -277,8 +277,8 @@ def run_summaries(ledger: Ledger, filters: RunFilter | None = None) -> Iterator[
 
 
 def run_ids(ledger: Ledger) -> list[str]:
-    """Every run, newest first."""
-    return [s["id"] for s in run_summaries(ledger)]
+    """Every run, newest shooting day first."""
+    return [s.run for s in _starts(ledger, RunFilter(), newest_first=True)]
 
 
 def run_events(ledger: Ledger, run_id: str) -> list[Event]:

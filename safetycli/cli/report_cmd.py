@@ -64,14 +64,7 @@ def report(
     elif fmt is ReportFormat.html:
         text = render.to_html(data)
     elif fmt is ReportFormat.csv:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(render.CSV_HEADER)
-        writer.writerows(render.csv_rows(data))
-        text = buffer.getvalue()
+        text = render.to_csv(data)
     else:
         text = render.to_markdown(data)
     write_output(text, output)

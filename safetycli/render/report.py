@@ -338,6 +338,17 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     )
 
 
+def to_csv(report: dict[str, Any]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(report))
+    return buffer.getvalue()
+
+
 # --- HTML ----------------------------------------------------------------------------------------
 
 
