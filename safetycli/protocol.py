@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, ValidationError
 
 from safetycli.roles import ROLES
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
@@ -62,9 +62,11 @@ class Item(_Strict):
     by: Name
     witness: list[Name] = []
     readback: list[Name] = []
-    critical: bool = False
+    # Strict: `critical: "true"` or `critical: 1` must be refused, not read as true, or the rules
+    # that only apply to critical items would be skipped for it.
+    critical: StrictBool = False
     when: str | None = None
-    allow_na: bool = False
+    allow_na: StrictBool = False
     options: list[Text] | None = None
     fail_on: list[Text] | None = None
     min: int | None = None
@@ -79,8 +81,8 @@ class Item(_Strict):
             return True
         if self.kind == "confirm":
             return True
-        if self.kind == "count":
-            return self.min is not None or self.max is not None or self.expect is not None
+        if self.kind == "count":  # counts are never negative, so `min: 0` fails nothing
+            return bool(self.min) or self.max is not None or self.expect is not None
         if self.kind == "choice":
             return bool(self.fail_on)
         return False
@@ -363,6 +365,8 @@ class _Checker:
             doc.problem(loc, self.not_a_map(loc, value))
         elif kind in ("int_type", "int_parsing", "int_from_float"):
             doc.problem(loc, f"{label} must be a whole number, not {_describe(value)}")
+        elif kind in ("bool_type", "bool_parsing") and str(value).lower() in _TRUE + _FALSE:
+            doc.problem(loc, f"{label} must be true or false, without quotes")
         elif kind in ("bool_type", "bool_parsing"):
             doc.problem(loc, f"{label} must be true or false, not {_describe(value)}")
         elif kind == "greater_than_equal":
@@ -418,6 +422,7 @@ class _Checker:
             for i, item in enumerate(_as_list(phase.get("items"))):
                 if isinstance(item, dict):
                     self.item((*ploc, "items", i), item, item_ids)
+                    self.never((*ploc, "items", i, "when"), phase.get("when"), item.get("when"))
 
     def unique(
         self, value: Any, loc: tuple[str | int, ...], seen: dict[str, tuple[int, int]], what: str
@@ -527,6 +532,29 @@ class _Checker:
         elif kind == "int" and not re.fullmatch(r"-?\d+", value):
             self.doc.problem(loc, f"`{cond.fact}` is a number: compare it with a whole number")
 
+    def never(self, loc: tuple[str | int, ...], phase_when: Any, item_when: Any) -> None:
+        """An item whose condition contradicts its phase's would silently never be asked."""
+        if not isinstance(phase_when, str) or not isinstance(item_when, str):
+            return
+        outer, inner = parse_when(phase_when), parse_when(item_when)
+        if outer is None or inner is None or outer.fact != inner.fact:
+            return
+        if outer.op is None and inner.op is None:
+            clash = outer.negate != inner.negate
+        elif outer.op is not None and inner.op is not None:
+            same_value = str(outer.value).lower() == str(inner.value).lower()
+            clash = (outer.op == inner.op == "==" and not same_value) or (
+                outer.op != inner.op and same_value
+            )
+        else:
+            clash = False
+        if clash:
+            self.doc.problem(
+                loc,
+                f"this item can never be asked: its phase runs only when `{phase_when}`, and "
+                f"the item only when `{item_when}`",
+            )
+
     def item(
         self, loc: tuple[str | int, ...], item: dict[str, Any], item_ids: dict[str, tuple[int, int]]
     ) -> None:
@@ -554,7 +582,14 @@ class _Checker:
                 doc.problem(loc, "a choice item needs `options` with at least two entries")
             elif len({str(o) for o in options}) != len(options):
                 doc.problem((*loc, "options"), "`options` has the same entry twice")
-            for j, fail in enumerate(_as_list(item.get("fail_on"))):
+            fail_on = _as_list(item.get("fail_on"))
+            if options and fail_on and {str(o) for o in options} <= {str(f) for f in fail_on}:
+                doc.problem(
+                    (*loc, "fail_on"),
+                    "`fail_on` lists every option, so no answer could pass: remove the ones "
+                    "that are safe",
+                )
+            for j, fail in enumerate(fail_on):
                 if options and fail not in options:
                     doc.problem(
                         (*loc, "fail_on", j),
@@ -600,8 +635,8 @@ class _Checker:
 _CANNOT_FAIL = {
     "text": "a written answer cannot fail, so `critical` would never stop work: "
     "add a `witness` or a `readback`, or remove `critical`",
-    "count": "a count with no `min`, `max` or `expect` cannot fail, so `critical` would never "
-    "stop work: add one, or remove `critical`",
+    "count": "a count with no `max`, no `expect` and no `min` above 0 cannot fail, so "
+    "`critical` would never stop work: add one, or remove `critical`",
     "choice": "a choice with no `fail_on` cannot fail, so `critical` would never stop work: "
     "add `fail_on`, or remove `critical`",
     "confirm": "no answer can fail this item, so `critical` would never stop work: "

@@ -321,7 +321,16 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
     ("body", "context", "expected"),
     [
         ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, why: w}\n", "",
-         ["13:62: a count with no `min`, `max` or `expect` cannot fail, so `critical` would never stop work: add one, or remove `critical`"]),
+         ["13:62: a count with no `max`, no `expect` and no `min` above 0 cannot fail, so `critical` would never stop work: add one, or remove `critical`"]),
+        ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, min: 0, why: w}\n", "",
+         ["13:62: a count with no `max`, no `expect` and no `min` above 0 cannot fail, so `critical` would never stop work: add one, or remove `critical`"]),
+        ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, min: 1, why: w}\n", "", []),
+        ("      - {id: c, kind: choice, ask: C, options: [A, B], fail_on: [B, A], by: first_ad, why: w}\n", "",
+         ["13:65: `fail_on` lists every option, so no answer could pass: remove the ones that are safe"]),
+        ("      - {id: t, kind: text, ask: T, by: first_ad, critical: \"true\", why: w}\n", "",
+         ["13:61: `critical` must be true or false, without quotes"]),
+        ("      - {id: t, kind: text, ask: T, by: first_ad, critical: 1, why: w}\n", "",
+         ["13:61: `critical` must be true or false, not a number"]),
         ("      - {id: n, kind: count, ask: N, by: first_ad, critical: true, expect: 6, why: w}\n", "", []),
         ("      - {id: c, kind: choice, ask: C, options: [A, B], by: first_ad, critical: true, why: w}\n", "",
          ["13:80: a choice with no `fail_on` cannot fail, so `critical` would never stop work: add `fail_on`, or remove `critical`"]),
@@ -351,6 +360,27 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
 )  # fmt: skip
 def test_item_rules(body: str, context: str, expected: list[str]) -> None:
     assert problems_in(item(body, context)) == expected
+
+
+@pytest.mark.parametrize(
+    ("phase_when", "item_when", "context", "expected"),
+    [
+        ("blanks", "not blanks", BLANKS,
+         ["16:45: this item can never be asked: its phase runs only when `blanks`, and the item only when `not blanks`"]),
+        ("load == EMPTY", "load == BLANKS", LOAD,
+         ["16:45: this item can never be asked: its phase runs only when `load == EMPTY`, and the item only when `load == BLANKS`"]),
+        ("load == EMPTY", "load != EMPTY", LOAD,
+         ["16:45: this item can never be asked: its phase runs only when `load == EMPTY`, and the item only when `load != EMPTY`"]),
+        ("blanks", "blanks", BLANKS, []),
+        ("load != EMPTY", "load == BLANKS", LOAD, []),
+    ],
+)  # fmt: skip
+def test_item_that_its_phase_never_reaches(
+    phase_when: str, item_when: str, context: str, expected: list[str]
+) -> None:
+    body = f"      - {{id: n, ask: N, by: first_ad, when: {item_when}, why: w}}\n"
+    text = item(body, context).replace("    items:\n", f"    when: {phase_when}\n    items:\n", 1)
+    assert problems_in(text) == expected
 
 
 def test_broken_roles_list_is_one_problem_not_one_per_signer() -> None:
