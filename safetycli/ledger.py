@@ -43,6 +43,10 @@ class LogDamaged(SafetyError):
     `verify` reports the log as altered (exit 1), because that is what a replaced file means."""
 
 
+class RunMoved(Exception):
+    """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -271,13 +275,28 @@ class Ledger:
         return self.append_many([NewEvent(kind, data, run, person)], credential=credential)[0]
 
     def append_many(
-        self, new: Iterable[NewEvent], *, credential: tuple[str, str] | None = None
+        self,
+        new: Iterable[NewEvent],
+        *,
+        credential: tuple[str, str] | None = None,
+        if_run_at: tuple[str, int] | None = None,
     ) -> list[Event]:
-        """Append events atomically, in order; all are durable when this returns, or none are."""
+        """Append events atomically, in order; all are durable when this returns, or none are.
+
+        `if_run_at=(run, seq)`: append only if that run's newest event is still `seq`, checked
+        under the write lock, so an answer decided on a stale view of the run (a hold raised from
+        another laptop meanwhile) is never recorded; raises RunMoved instead."""
         out: list[Event] = []
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if if_run_at is not None:
+                run, seen = if_run_at
+                newest = db.execute(
+                    "SELECT coalesce(max(seq), 0) FROM events WHERE run = ?", (run,)
+                ).fetchone()[0]
+                if newest != seen:
+                    raise RunMoved(run)
             row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = row if row else (0, GENESIS)
             for event in new:

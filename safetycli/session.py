@@ -9,14 +9,16 @@ Every answer is durable before the next question is asked.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 from typing import Protocol as Interface
 
 from safetycli import crew, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.errors import SafetyError
-from safetycli.ledger import Ledger, NewEvent
+from safetycli.ledger import Ledger, NewEvent, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
 
@@ -196,9 +198,15 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             frontend.show("skipped", step=step)
         elif isinstance(step, runner.AnotherTake):
             more = frontend.another_take(step)
-            if _moved(ledger, protocol, state, step, frontend):
-                continue
-            events = runner.another_take(state, step, more)
+            _append_if_unmoved(
+                ledger,
+                protocol,
+                state,
+                step,
+                frontend,
+                partial(runner.another_take, step=step, more=more),
+            )
+            continue
         else:
             value = frontend.answer(step, state, protocol)
             if not isinstance(value, NotApplicable):
@@ -207,9 +215,15 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 )
             if step.needs_pin:
                 authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
-            if _moved(ledger, protocol, state, step, frontend):
-                continue
-            events = runner.answer(protocol, state, step, value)
+            _append_if_unmoved(
+                ledger,
+                protocol,
+                state,
+                step,
+                frontend,
+                partial(runner.answer, protocol, step=step, value=value),
+            )
+            continue
         ledger.append_many(events)
 
 
@@ -240,6 +254,24 @@ def _moved(
         return False
     frontend.show("moved", step=step, now=now, state=state)
     return True
+
+
+def _append_if_unmoved(
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    step: runner.Step,
+    frontend: Frontend,
+    events: Callable[..., list[NewEvent]],
+) -> None:
+    """Record an answer only if the run is still where it was when the question was asked; the
+    check and the append happen under one write lock (`if_run_at`), so nothing can slip between."""
+    while not _moved(ledger, protocol, state, step, frontend):
+        try:
+            ledger.append_many(events(state=state), if_run_at=(state.run_id, state.last_seq))
+            return
+        except RunMoved:
+            continue  # another process wrote to this run just now: look again
 
 
 def _why(step: Ask) -> str:

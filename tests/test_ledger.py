@@ -26,6 +26,7 @@ from safetycli.ledger import (
     Ledger,
     LogDamaged,
     NewEvent,
+    RunMoved,
     VerifyResult,
     _event_text,
     canonical_json,
@@ -661,3 +662,27 @@ def test_missing_log_is_not_created_on_request(tmp_path: Path) -> None:
     with pytest.raises(SafetyError, match="no log at"):
         Ledger.open(tmp_path / "none.db", create=False)
     assert not (tmp_path / "none.db").exists()
+
+
+def test_conditional_append_refuses_a_stale_view_of_the_run(tmp_path: Path) -> None:
+    """An answer decided before another laptop raised a hold must not land after it."""
+    with Ledger.open(tmp_path / "log.db") as ledger:
+        first = ledger.append("run.started", {"n": 1}, run="r-1")
+        ledger.append("other.run", {}, run="r-2")  # other runs moving on do not matter
+        ledger.append_many(
+            [NewEvent("item.done", {"n": 2}, run="r-1")], if_run_at=("r-1", first.seq)
+        )
+        seen = ledger.head()[0] - 1  # the view before that last append of r-1
+        ledger.append("hold.raised", {}, run="r-1")  # written "from another laptop"
+        before = ledger.count()
+        with pytest.raises(RunMoved):
+            ledger.append_many(
+                [NewEvent("item.done", {"n": 3}, run="r-1")], if_run_at=("r-1", seen)
+            )
+        assert ledger.count() == before
+        assert [e.kind for e in ledger.events(run="r-1")] == [
+            "run.started",
+            "item.done",
+            "hold.raised",
+        ]
+        assert ledger.verify().ok
