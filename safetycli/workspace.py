@@ -68,9 +68,13 @@ def find_workspace(home: Path | str | None = None) -> Workspace:
 
 
 def optional_workspace(home: Path | str | None = None) -> Workspace | None:
-    """For commands that work without a workspace (listing shipped protocols)."""
-    try:
+    """For commands that work without a workspace (listing shipped protocols). A workspace the
+    user named (--home, SAFETYCLI_HOME) must exist: silently listing only the shipped protocols
+    would hide the production's own."""
+    if home is not None or os.environ.get(ENV_HOME):
         return find_workspace(home)
+    try:
+        return find_workspace(None)
     except SafetyError:
         return None
 

@@ -351,3 +351,12 @@ def test_every_command_has_help(cli: CliRunner, command: str, summary: str) -> N
     assert result.exit_code == 0
     assert result.stdout.startswith(f"Usage: safetycli checklists {command} [OPTIONS]")
     assert summary in " ".join(result.stdout.split())
+
+
+def test_a_named_workspace_that_does_not_exist_is_an_error(cli: CliRunner, tmp_path: Path) -> None:
+    """Listing only the shipped protocols would hide the production's own: say so instead."""
+    missing = tmp_path / "no-such-workspace"
+    for args in (["list"], ["show", "firearm-scene"], ["validate"]):
+        result = cli.invoke(app, ["checklists", *args, "--home", str(missing)])
+        assert result.exit_code == 2, args
+        assert f"no workspace at {missing}" in result.output
