@@ -198,13 +198,19 @@ def valid_item(draw: st.DrawFn, item_id: str, roles: list[str], facts: list[str]
         options = draw(st.lists(WORDS, min_size=2, max_size=4, unique=True))
         item["options"] = options
         if draw(st.booleans()):
-            item["fail_on"] = draw(st.lists(st.sampled_from(options), min_size=1, unique=True))
+            item["fail_on"] = draw(
+                st.lists(
+                    st.sampled_from(options), min_size=1, max_size=len(options) - 1, unique=True
+                )
+            )
     can_fail = (
         kind == "confirm"
         or "witness" in item
         or "readback" in item
         or "fail_on" in item
-        or any(k in item for k in ("min", "max", "expect"))
+        or bool(item.get("min"))  # counts are never negative: `min: 0` fails nothing
+        or "max" in item
+        or "expect" in item
     )
     item["critical"] = can_fail and draw(st.booleans())
     if not item["critical"] and draw(st.booleans()):
