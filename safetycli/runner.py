@@ -391,10 +391,13 @@ def _done(
     protocol: Protocol,
     *,
     stop: bool = False,
+    raised_by: Signer | None = None,
 ) -> list[NewEvent]:
     """The item's outcome; a refused critical item, a read-back mismatch or a count outside its
     bounds also raises a hold (`stop`), because each means the firearm's state is not what the
-    crew believes it is."""
+    crew believes it is. The hold names who stopped it (`raised_by`: a refusing witness or the
+    read-back that did not match), which is not always who performed the item (`by`)."""
+    raiser = raised_by or by
     out = [
         NewEvent(
             "item.done",
@@ -409,10 +412,11 @@ def _done(
                 {
                     **_base(step),
                     "reason": f"{step.item.ask} -- {reason}",
-                    "raised_by": by and by.as_json(),
+                    "raised_by": raiser and raiser.as_json(),
                     "clear_roles": list(protocol.hold.cleared_by),
                 },
                 run=state.run_id,
+                person=raiser.name if raiser else None,
             )
         )
     return out
@@ -470,7 +474,10 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         )
         if not ok:
             reason = f"{step.role} {step.name} did not confirm it"
-            return [event, *_done(state, step, "refused", reason, by, protocol)]
+            return [
+                event,
+                *_done(state, step, "refused", reason, by, protocol, raised_by=signer),
+            ]
         remaining = [
             r
             for r in item.witness
@@ -488,7 +495,10 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
             person=step.name,
         )
         if not ok:
-            return [event, *_done(state, step, "refused", reason, by, protocol, stop=True)]
+            return [
+                event,
+                *_done(state, step, "refused", reason, by, protocol, stop=True, raised_by=signer),
+            ]
         remaining = [
             r
             for r in item.readback

@@ -358,6 +358,10 @@ def test_a_witness_who_did_not_see_it_holds_a_critical_item(proto: Protocol) -> 
     events = walk.answer(False)
     assert walk.kinds(events) == ["item.witnessed", "item.done", "hold.raised"]
     assert "armorer Sam Ortiz did not confirm it" in events[2].data["reason"]
+    # The hold is the witness's: they stopped it, not the 1st AD who performed the item.
+    assert events[2].data["raised_by"] == {"name": "Sam Ortiz", "role": "armorer"}
+    assert events[2].person == "Sam Ortiz"
+    assert events[1].data["by"]["role"] == "first_ad"
     assert walk.state.status == "held"
 
 
@@ -429,6 +433,7 @@ def test_a_read_back_mismatch_holds_even_a_non_critical_item(proto: Protocol) ->
     assert walk.kinds(events) == ["item.read-back", "item.done", "hold.raised"]
     assert events[0].data["ok"] is False
     assert events[1].data["reason"] == "read-back mismatch: actor said BLANKS, not EMPTY"
+    assert events[2].data["raised_by"]["role"] == "actor"
     assert walk.state.status == "held"
 
 
