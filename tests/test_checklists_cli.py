@@ -183,7 +183,7 @@ def test_list_when_piped_prints_plain_rows(cli: CliRunner) -> None:
     result = run(cli, "list")
     assert result.exit_code == 0
     assert result.stdout == (
-        "id\tversion\ttitle\titems\tfrom\n"
+        "id\tversion\ttitle\titems\torigin\n"
         "full-feature\t3\tFull feature: [PPE] and more\t6\tshipped\n"
         "minimal\t1\tSmallest valid protocol\t1\tshipped\n"
     )

@@ -76,8 +76,8 @@ def test_first_member_then_approved_members(cli: CliRunner, home: Path) -> None:
     )
     assert out == "Added Sam Ortiz to the roster as armorer, actor.\n"
     assert roster_json(cli) == [
-        {"name": "Pat Producer", "roles": ["producer"], "locked": False},
-        {"name": "Sam Ortiz", "roles": ["armorer", "actor"], "locked": False},
+        {"name": "Pat Producer", "roles": ["producer"], "locked": False, "status": "active"},
+        {"name": "Sam Ortiz", "roles": ["armorer", "actor"], "locked": False, "status": "active"},
     ]
 
 
@@ -188,7 +188,12 @@ def test_lockout_and_only_a_producer_unlocks(cli: CliRunner, crewed: Path) -> No
         "Sam Ortiz is locked after 5 wrong PINs: a producer must run "
         "`safetycli crew unlock Sam Ortiz`"
     )
-    assert roster_json(cli)[1] == {"name": "Sam Ortiz", "roles": ["armorer"], "locked": True}
+    assert roster_json(cli)[1] == {
+        "name": "Sam Ortiz",
+        "roles": ["armorer"],
+        "locked": True,
+        "status": "locked",
+    }
     assert "Sam Ortiz\tarmorer\tlocked" in ok(cli, ["crew", "list"])
     assert (
         refused(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, TableOrJson, fail
+from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson, fail
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
@@ -29,11 +29,9 @@ def _catalog(home: Path | None) -> "Catalog":
 
 
 @app.command("list")
-def list_(
-    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table, home: Home = None
-) -> None:
+def list_(fmt: ListFormatOpt = ListFormat.table, home: Home = None) -> None:
     """The shipped protocols and the production's own, with their versions."""
-    from safetycli.cli.common import print_json, print_table
+    from safetycli.cli.common import emit_listing
 
     catalog = _catalog(home)
     rows = []
@@ -52,14 +50,7 @@ def list_(
                 "items": len(protocol.items()),
             }
         )
-    if fmt is TableOrJson.json:
-        print_json(rows)
-    else:
-        print_table(
-            "Protocols",
-            ["id", "version", "title", "items", "from"],
-            [[r["id"], r["version"], r["title"], r["items"], r["origin"]] for r in rows],
-        )
+    emit_listing(fmt, "Protocols", ["id", "version", "title", "items", "origin"], rows)
     if catalog.problems:
         typer.echo(
             f"warning: {len(catalog.problems)} problem(s) in protocol files; "

@@ -80,36 +80,6 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_csv(header: list[str], rows: list[list[Any]]) -> None:
-    import csv
-
-    from safetycli.render.safe import csv_cell
-
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-
-
-def print_table(title: str | None, header: list[str], rows: list[list[Any]]) -> None:
-    """A Rich table on a terminal; plain tab-separated lines when piped (never cut at 80)."""
-    from safetycli.render.safe import markup, one_line
-
-    if not sys.stdout.isatty():
-        typer.echo("\t".join(header))
-        for row in rows:
-            typer.echo("\t".join(one_line("" if v is None else v) for v in row))
-        return
-    from rich.table import Table
-
-    table = Table(title=markup(title) if title else None, show_lines=False)
-    for name in header:
-        table.add_column(name)
-    for row in rows:
-        table.add_row(*(markup("" if v is None else v) for v in row))
-    console().print(table)
-
-
 # --- shared output options for listing and report commands (one definition, every command) -------
 
 
@@ -170,7 +140,7 @@ def emit_listing(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         for record in records:
-            writer.writerow([csv_cell(record.get(k)) for k in header])
+            writer.writerow([csv_cell(_flat(record.get(k))) for k in header])
         return
     if not stdout_is_terminal():
         from safetycli.render.safe import one_line
@@ -178,15 +148,24 @@ def emit_listing(
         out = sys.stdout
         out.write("\t".join(header) + "\n")
         for record in records:
-            cells = (one_line("" if record.get(k) is None else record.get(k)) for k in header)
+            cells = (one_line(_flat(record.get(k))) for k in header)
             out.write("\t".join(cells) + "\n")
         out.flush()
         return
-    rows = [[record.get(k) for k in header] for record in records]
+    rows = [[_flat(record.get(k)) for k in header] for record in records]
     if not rows:
         typer.echo(f"No {title.lower()}.")
         return
     _rich_table(title, header, rows)
+
+
+def _flat(value: Any) -> Any:
+    """A list (a person's roles) as one cell: `armorer, first_ad`; JSON keeps the list."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return value
 
 
 def _rich_table(title: str | None, header: list[str], rows: list[list[Any]]) -> None:

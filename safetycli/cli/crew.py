@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, TableOrJson
+from safetycli.cli.common import FormatOption, Home, ListFormat
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -160,18 +160,20 @@ def list_(
 ) -> None:
     """The roster: names, roles, and whether each person is active or locked out."""
     from safetycli import crew
-    from safetycli.cli.common import print_csv, print_json, print_table
+    from safetycli.cli.common import emit_listing
 
     with _open(home) as ledger:
         members = crew.roster(ledger)
-    if fmt is ListFormat.json:
-        print_json([{"name": m.name, "roles": list(m.roles), "locked": m.locked} for m in members])
-        return
-    rows = [[m.name, _roles_text(m.roles), "locked" if m.locked else "active"] for m in members]
-    if fmt is ListFormat.csv:
-        print_csv(["name", "roles", "status"], rows)
-        return
-    print_table("Crew", ["name", "roles", "status"], rows)
+    records = [
+        {
+            "name": m.name,
+            "roles": list(m.roles),
+            "locked": m.locked,
+            "status": "locked" if m.locked else "active",
+        }
+        for m in members
+    ]
+    emit_listing(fmt, "Crew", ["name", "roles", "status"], records)
     if not members:
         typer.echo(
             "nobody on the roster yet: add the producer first: "
@@ -181,15 +183,13 @@ def list_(
 
 
 @app.command("roles")
-def roles(fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table) -> None:
+def roles(fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table) -> None:
     """The roles a crew member can hold, and what each one does on set."""
-    from safetycli.cli.common import print_json, print_table
+    from safetycli.cli.common import emit_listing
     from safetycli.roles import ROLES
 
-    if fmt is TableOrJson.json:
-        print_json([{"role": role, "does": does} for role, does in ROLES.items()])
-        return
-    print_table("Roles", ["role", "does on set"], [[role, does] for role, does in ROLES.items()])
+    records = [{"role": role, "does": does} for role, does in ROLES.items()]
+    emit_listing(fmt, "Roles", ["role", "does"], records)
 
 
 @app.command("set-pin")
