@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, ValidationError
 
+from safetycli.conditions import FALSE_WORDS, TRUE_WORDS, parse_when
 from safetycli.roles import ROLES
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
 
@@ -134,58 +135,6 @@ class ProtocolSource:
     id_pos: tuple[int, int] = (1, 1)  # line, column of its `id:` value, for messages about it
 
 
-# --- conditions ----------------------------------------------------------------------------------
-
-_WHEN_RE = re.compile(r"^\s*(?:(not)\s+)?([a-z][a-z0-9_]*)\s*(?:(==|!=)\s*(.+?))?\s*$")
-
-
-@dataclass(frozen=True)
-class Condition:
-    fact: str
-    negate: bool = False
-    op: str | None = None
-    value: str | None = None
-
-    def holds(self, context: dict[str, Any]) -> bool:
-        actual = context.get(self.fact)
-        if self.op is None:
-            result = bool(actual)
-        else:
-            result = _same(actual, self.value)
-            if self.op == "!=":
-                result = not result
-        return not result if self.negate else result
-
-    def __str__(self) -> str:
-        if self.op is None:
-            return f"{'not ' if self.negate else ''}{self.fact}"
-        return f"{self.fact} {self.op} {self.value}"
-
-
-def _same(actual: Any, expected: str | None) -> bool:
-    if isinstance(actual, bool):  # `blanks == yes` reads as YAML would read `yes`
-        word = str(expected).lower()
-        return (
-            (word in ("true", "yes", "on", "y"))
-            if actual
-            else (word in ("false", "no", "off", "n"))
-        )
-    return str(actual) == str(expected)
-
-
-def parse_when(expr: str) -> Condition | None:
-    """`fact`, `not fact`, `fact == value` or `fact != value`; None if it is none of those."""
-    match = _WHEN_RE.match(expr)
-    if not match:
-        return None
-    negate, fact, op, value = match.groups()
-    if negate and op:
-        return None
-    if value is not None:
-        value = value.strip().strip("\"'")
-    return Condition(fact=fact, negate=bool(negate), op=op, value=value)
-
-
 # --- validation ----------------------------------------------------------------------------------
 
 _KEYS = {
@@ -212,10 +161,9 @@ _MISSING_HINT = {
     "cleared_by": "name the roles who clear a hold, e.g. `cleared_by: [armorer, first_ad]`",
 }
 
+YES_OR_NO = TRUE_WORDS + FALSE_WORDS
 EMPTY_PROTOCOL = f"{EMPTY_FILE}: a protocol starts with `id:`, `title:` and `phases:`"
 _ROLE_LISTS = ("roles", "witness", "readback", "cleared_by")
-_TRUE = ("true", "yes", "on", "y")
-_FALSE = ("false", "no", "off", "n")
 
 
 def _keys_for(loc: tuple[str | int, ...]) -> list[str]:
@@ -365,7 +313,7 @@ class _Checker:
             doc.problem(loc, self.not_a_map(loc, value))
         elif kind in ("int_type", "int_parsing", "int_from_float"):
             doc.problem(loc, f"{label} must be a whole number, not {_describe(value)}")
-        elif kind in ("bool_type", "bool_parsing") and str(value).lower() in _TRUE + _FALSE:
+        elif kind in ("bool_type", "bool_parsing") and str(value).lower() in YES_OR_NO:
             doc.problem(loc, f"{label} must be true or false, without quotes")
         elif kind in ("bool_type", "bool_parsing"):
             doc.problem(loc, f"{label} must be true or false, not {_describe(value)}")
@@ -524,7 +472,7 @@ class _Checker:
                 f"`when` compares `{cond.fact}` with `{shown(value)}`, which is not one of its "
                 f"options ({', '.join(shown(o) for o in options)})",
             )
-        elif kind == "bool" and value.lower() not in _TRUE + _FALSE:
+        elif kind == "bool" and value.lower() not in YES_OR_NO:
             self.doc.problem(
                 loc,
                 f"`{cond.fact}` is yes or no: write `when: {cond.fact}` or `when: not {cond.fact}`",

@@ -451,13 +451,14 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
 def set_status(ledger: Ledger) -> list[dict[str, Any]]:
     """Open and held runs with their outstanding hold and who is signed in for each role.
 
-    Only the runs still open or held are replayed; the rest are ruled out by their lifecycle."""
-    from safetycli.runner import replay
-
+    Only the runs still open or held are replayed; the rest are ruled out by their lifecycle,
+    so a quiet set (nothing open) never loads the runner at all."""
     out = []
     for entry in run_summaries(ledger):
         if entry["status"] not in ("open", "held"):
             continue
+        from safetycli.runner import replay
+
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
         out.append(

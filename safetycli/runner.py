@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from safetycli.conditions import parse_when
 from safetycli.errors import SafetyError
 from safetycli.ledger import Event, NewEvent
-from safetycli.protocol import Item, Phase, Protocol, parse_when
+
+if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
+    from safetycli.protocol import Item, Phase, Protocol
 
 Key = tuple[str, int | None, str]  # (phase id, take or None, item id)
 

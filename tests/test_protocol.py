@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from safetycli import catalog as catalog_mod
+from safetycli.conditions import Condition, parse_when
 from safetycli.errors import SafetyError
-from safetycli.protocol import Condition, check_file, parse_when, validate_doc
+from safetycli.protocol import check_file, validate_doc
 from safetycli.yamlsource import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protocols"

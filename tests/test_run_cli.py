@@ -217,7 +217,7 @@ def test_the_named_roles_clear_a_hold_and_resume_asks_the_failed_check_again(
     assert result.exit_code == 0, result.output
     assert f"Hold cleared on run {run_id}" in result.stdout
     assert f"safetycli resume {run_id}" in result.stdout
-    assert f"open {run_id}" in status_text(cli)
+    assert f"open  {run_id}" in status_text(cli)
 
     resume(cli, run_id, write_answers(tmp_path / "ok.yaml"), expect=0)
     detail = log_show(cli, run_id)

@@ -5,8 +5,7 @@ scripts) and prints; every rule lives in the core. Everything a user can get wro
 before anyone is asked to type a PIN, so a refused command never costs a PIN try.
 """
 
-from __future__ import annotations
-
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,8 +13,6 @@ import typer
 from safetycli.cli.common import FormatOption, Home, ListFormat
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from safetycli.ledger import Ledger
 
 app = typer.Typer(
@@ -86,14 +83,14 @@ class _Pins:
         return typer.prompt(f"PIN for {one_line(name)} ({why})", hide_input=True)
 
 
-def _open(home: Path | None) -> Ledger:
+def _open(home: Path | None) -> "Ledger":
     from safetycli.cli.common import workspace
     from safetycli.ledger import Ledger
 
     return Ledger.open(workspace(home).db_path, create=False)
 
 
-def _producer(ledger: Ledger, approve_by: str | None) -> str:
+def _producer(ledger: "Ledger", approve_by: str | None) -> str:
     """The approving producer's roster name, checked before their PIN is asked for."""
     from safetycli import crew
     from safetycli.errors import SafetyError

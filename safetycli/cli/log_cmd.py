@@ -1,7 +1,5 @@
 """`safetycli log list` and `log show`: find runs, read one run's whole record."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

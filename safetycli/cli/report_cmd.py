@@ -1,7 +1,5 @@
 """`safetycli report`: the producer's report for a shooting day or a period, exceptions first."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Annotated

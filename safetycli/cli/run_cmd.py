@@ -1,7 +1,5 @@
 """`run`, `resume`, `hold`, `clear`, `status`: the walk-through and stop-work commands."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,13 +34,13 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def _protocol(ws: Workspace, protocol_id: str) -> Protocol:
+def _protocol(ws: "Workspace", protocol_id: str) -> "Protocol":
     from safetycli.catalog import load_catalog
 
     return load_catalog(ws.checklists).get(protocol_id)
 
 
-def _frontend(protocol: Protocol, answers: Path | None, context: dict[str, Any]) -> Frontend:
+def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any]) -> "Frontend":
     from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend
 
@@ -65,7 +63,7 @@ def _frontend(protocol: Protocol, answers: Path | None, context: dict[str, Any])
 
 
 def _walk(
-    ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend, answers: Path | None
+    ledger: "Ledger", protocol: "Protocol", run_id: str, frontend: "Frontend", answers: Path | None
 ) -> None:
     """Drive the run and turn where it stopped into the documented exit code."""
     from safetycli.cli.common import console
@@ -185,7 +183,7 @@ def _read_pin(pin_stdin: bool, prompt: str) -> str:
 
 
 def _prove(
-    ledger: Ledger,
+    ledger: "Ledger",
     name: str,
     role: str,
     purpose: str,
@@ -325,9 +323,9 @@ def status(
     home: Home = None,
 ) -> None:
     """The set now: open and held runs, outstanding holds, who is signed in where."""
-    from safetycli.cli.common import console, print_json, workspace
+    from safetycli.cli.common import print_json, stdout_is_terminal, workspace
     from safetycli.ledger import Ledger
-    from safetycli.render.safe import markup
+    from safetycli.render.safe import one_line
     from safetycli.review import set_status
 
     ws = workspace(home)
@@ -336,18 +334,34 @@ def status(
     if fmt is TableOrJson.json:
         print_json(runs)
         return
-    out = console()
     if not runs:
-        out.print("No open or held runs.")
+        typer.echo("No open or held runs.")
         return
+    lines = []
     for entry in runs:
-        held = entry["status"] == "held"
-        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
-        out.print(
-            f"{label} {entry['id']}  {markup(entry['protocol'])}  scene {markup(entry['scene'])}"
-            f"  {entry['day']}"
-        )
-        if entry["hold"]:
-            out.print(f"   hold: {markup(entry['hold']['reason'])}")
         signed = ", ".join(f"{r}: {n}" for r, n in entry["signed_in"].items()) or "nobody yet"
+        lines.append(
+            (
+                entry["status"] == "held",
+                f"{entry['id']}  {entry['protocol']}  scene {entry['scene']}  {entry['day']}",
+                entry["hold"]["reason"] if entry["hold"] else None,
+                signed,
+            )
+        )
+    if not stdout_is_terminal():  # plain text for pipes and scripts; Rich only for people
+        for held, head, reason, signed in lines:
+            typer.echo(one_line(f"{'HELD' if held else 'open'}  {head}"))
+            if reason:
+                typer.echo(one_line(f"   hold: {reason}"))
+            typer.echo(one_line(f"   signed in: {signed}"))
+        return
+    from safetycli.cli.common import console
+    from safetycli.render.safe import markup
+
+    out = console()
+    for held, head, reason, signed in lines:
+        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
+        out.print(f"{label} {markup(head)}")
+        if reason:
+            out.print(f"   hold: {markup(reason)}")
         out.print(f"   signed in: {markup(signed)}")

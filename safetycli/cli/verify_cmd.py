@@ -4,8 +4,9 @@ Exit 0 intact, 1 altered (the log is evidence: a missing, replaced or damaged fi
 altered), 2 bad input. The verdict goes to stdout in either format, so a script can read it.
 """
 
-from __future__ import annotations
-
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,10 +14,6 @@ import typer
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from contextlib import ExitStack
-    from pathlib import Path
-
     from safetycli.ledger import VerifyResult
 
 
@@ -93,7 +90,7 @@ def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:
     return update
 
 
-def _summary(result: VerifyResult, expect_head: str | None, path: Path) -> list[str]:
+def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> list[str]:
     head = f"{result.head_seq}:{result.head}"
     if result.ok:
         noun = "event" if result.events == 1 else "events"

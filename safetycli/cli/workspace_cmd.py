@@ -1,7 +1,5 @@
 """`safetycli init`: create a production's workspace."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

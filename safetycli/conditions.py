@@ -1,0 +1,58 @@
+"""`when` conditions: `fact`, `not fact`, `fact == value`, `fact != value`.
+
+Kept apart from the protocol model so the walk-through and the review commands can evaluate
+conditions without importing pydantic (start-up time of `safetycli status`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+TRUE_WORDS = ("true", "yes", "on", "y")
+FALSE_WORDS = ("false", "no", "off", "n")
+
+_WHEN_RE = re.compile(r"^\s*(?:(not)\s+)?([a-z][a-z0-9_]*)\s*(?:(==|!=)\s*(.+?))?\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    fact: str
+    negate: bool = False
+    op: str | None = None
+    value: str | None = None
+
+    def holds(self, context: dict[str, Any]) -> bool:
+        actual = context.get(self.fact)
+        if self.op is None:
+            result = bool(actual)
+        else:
+            result = _same(actual, self.value)
+            if self.op == "!=":
+                result = not result
+        return not result if self.negate else result
+
+    def __str__(self) -> str:
+        if self.op is None:
+            return f"{'not ' if self.negate else ''}{self.fact}"
+        return f"{self.fact} {self.op} {self.value}"
+
+
+def _same(actual: Any, expected: str | None) -> bool:
+    if isinstance(actual, bool):  # `blanks == yes` reads as YAML would read `yes`
+        word = str(expected).lower()
+        return (word in TRUE_WORDS) if actual else (word in FALSE_WORDS)
+    return str(actual) == str(expected)
+
+
+def parse_when(expr: str) -> Condition | None:
+    """`fact`, `not fact`, `fact == value` or `fact != value`; None if it is none of those."""
+    match = _WHEN_RE.match(expr)
+    if not match:
+        return None
+    negate, fact, op, value = match.groups()
+    if negate and op:
+        return None
+    if value is not None:
+        value = value.strip().strip("\"'")
+    return Condition(fact=fact, negate=bool(negate), op=op, value=value)
