@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-season clean
 
 STAMP := $(VENV)/.installed
 
@@ -32,6 +32,11 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/signoff.py
+
+# A season's log (1,000,000 events, about 3 minutes): list, report and verify against it.
+bench-season: $(STAMP)
+	$(BIN)/python bench/season.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

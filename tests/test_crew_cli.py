@@ -290,3 +290,13 @@ def test_two_processes_adding_at_once_both_land(home: Path) -> None:
         result = ledger.verify()
         assert result.ok, result.reason
         assert [e.kind for e in ledger.events()].count("crew.added") == 5
+
+
+def test_input_ending_at_a_pin_question_is_a_clear_refusal(cli: CliRunner, home: Path) -> None:
+    """Ctrl-C or end of input at a hidden prompt: exit 2 with one line, never click's "Aborted!"
+    and exit 1 (which means "problems found"), and nobody half-added to the roster."""
+    result = invoke(cli, ["crew", "add", "Pat Producer", "--role", "producer"], input="")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "Aborted" not in result.output  # type: ignore[attr-defined]
+    assert "stopped at a question" in result.stderr  # type: ignore[attr-defined]
+    assert json.loads(ok(cli, ["crew", "list", "--format", "json"])) == []

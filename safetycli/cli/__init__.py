@@ -27,6 +27,15 @@ class _Group(TyperGroup):
         except SafetyError as err:
             typer.echo(f"error: {err.message}", err=True)
             raise typer.Exit(err.exit_code) from None
+        except typer.Abort:
+            # Ctrl-C or end of input at a question. Click would print "Aborted!" and exit 1,
+            # which here means "problems found"; a walk-through handles its own pause (exit 4).
+            typer.echo(
+                "\nerror: stopped at a question (Ctrl-C or end of input): the command did not "
+                "finish; run it again",
+                err=True,
+            )
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(
