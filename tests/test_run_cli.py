@@ -615,3 +615,50 @@ def test_stopping_at_a_starting_question_records_nothing_and_exits_2(
         "(facts can be given with --set KEY=VALUE)"
     )
     assert log_list(cli) == []
+
+
+def test_a_run_that_will_not_be_finished_is_aborted_by_the_first_ad(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, _ = run(cli, partial, expect=4)
+    # Only a 1st AD or a producer ends a run; anyone else is told to hold instead.
+    message = refused(cli, ["abort", run_id, "--reason", "scene cut", "--by", ACTOR[0]])
+    assert message == (
+        f"{ACTOR[0]} cannot abort a run: only a 1st AD or a producer can "
+        "(anyone can stop work with `safetycli hold`)"
+    )
+    assert refused(cli, ["abort", run_id, "--reason", " ", "--by", FIRST_AD[0]]) == (
+        "aborting a run needs a reason: --reason TEXT"
+    )
+    result = invoke(
+        cli,
+        ["abort", run_id, "--reason", "scene cut", "--by", FIRST_AD[0], "--pin-stdin"],
+        input=f"{FIRST_AD[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Run {run_id} aborted by {FIRST_AD[0]} (first_ad)" in result.stdout
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "aborted"
+    assert detail["aborted"]["reason"] == "scene cut"
+    assert run_id not in status_text(cli)
+    # Nothing goes on in an aborted run, and it cannot be aborted twice.
+    full = write_answers(tmp_path / "full.yaml")
+    assert refused(cli, ["resume", run_id, "--answers", str(full)]) == (
+        f"run {run_id} was aborted (scene cut): it cannot be resumed; start a new run"
+    )
+    assert log_show(cli, run_id)["signoffs"] == detail["signoffs"]
+    assert refused(cli, ["abort", run_id, "--reason", "again", "--by", FIRST_AD[0]]) == (
+        f"run {run_id} is already aborted: nothing to abort"
+    )
+
+
+def test_a_wrong_pin_does_not_abort(cli: CliRunner, crewed: Path, tmp_path: Path) -> None:
+    run_id, _ = run(cli, write_answers(tmp_path / "p.yaml", drop=("meeting-covered",)), expect=4)
+    result = invoke(
+        cli,
+        ["abort", run_id, "--reason", "x", "--by", PRODUCER[0], "--pin-stdin"],
+        input="0000\n",
+    )
+    assert result.exit_code == 2
+    assert log_show(cli, run_id)["status"] == "open"

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("resume")(resume)
     app.command("hold")(hold)
     app.command("clear")(clear)
+    app.command("abort")(abort)
     app.command("status")(status)
 
 
@@ -164,6 +165,13 @@ def resume(
     ws = workspace(home)
     with Ledger.open(ws.db_path) as ledger:
         state = load_state(ledger, run_id)
+        if state.status == "aborted":
+            from safetycli.errors import SafetyError
+
+            reason = (state.aborted or {}).get("reason", "")
+            raise SafetyError(
+                f"run {run_id} was aborted ({reason}): it cannot be resumed; start a new run"
+            )
         protocol = _protocol(ws, state.protocol["id"])
         frontend = _frontend(protocol, answers, dict(state.context))
         _walk(ledger, protocol, run_id, frontend, answers)
@@ -316,6 +324,49 @@ def clear(
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         ledger.append_many(runner.clear_hold(protocol, state, clearers, note))
     typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
+
+
+ABORT_ROLES = ("first_ad", "producer")
+
+
+def abort(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the run will not be finished, in plain words.")
+    ],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
+    ] = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """End a run that will not be finished (scene cut, moved to another day): the 1st AD or a
+    producer, with their PIN. Its record stays in the log and reports show it as aborted; an
+    uncleared hold on it stays uncleared."""
+    from safetycli import crew, runner
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+    from safetycli.ledger import Ledger
+    from safetycli.session import load_state
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        state = load_state(ledger, run_id)
+        if state.status in ("complete", "aborted"):
+            raise SafetyError(f"run {run_id} is already {state.status}: nothing to abort")
+        if not reason.strip():
+            raise SafetyError("aborting a run needs a reason: --reason TEXT")
+        member = crew.find(ledger, by or typer.prompt("Your name"))
+        role = next((r for r in ABORT_ROLES if r in member.roles), None)
+        if role is None:
+            raise SafetyError(
+                f"{member.name} cannot abort a run: only a 1st AD or a producer can "
+                "(anyone can stop work with `safetycli hold`)"
+            )
+        _prove(ledger, member.name, role, "abort", run_id, pin_stdin, f"{member.name}, your PIN")
+        state = load_state(ledger, run_id)
+        ledger.append_many(runner.abort(state, runner.Signer(member.name, role), reason.strip()))
+    typer.echo(f"Run {run_id} aborted by {member.name} ({role}). Its record stays in the log.")
 
 
 def status(
