@@ -1,5 +1,7 @@
 """`run`, `resume`, `hold`, `clear`, `status`: the walk-through and stop-work commands."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +12,7 @@ from safetycli.cli.common import FormatOption, Home, TableOrJson
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
     from safetycli.protocol import Protocol
+    from safetycli.runner import RunState
     from safetycli.session import Frontend
     from safetycli.workspace import Workspace
 
@@ -33,6 +36,19 @@ def register(app: typer.Typer) -> None:
     app.command("clear")(clear)
     app.command("abort")(abort)
     app.command("status")(status)
+
+
+@contextmanager
+def _open_run(home: Path | None, run_id: str) -> Iterator[tuple["Workspace", "Ledger", "RunState"]]:
+    """The workspace, its open log, and the run as replayed from it: what every command that
+    acts on an existing run starts from."""
+    from safetycli.cli.common import workspace
+    from safetycli.ledger import Ledger
+    from safetycli.session import load_state
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        yield ws, ledger, load_state(ledger, run_id)
 
 
 def _protocol(ws: "Workspace", protocol_id: str) -> "Protocol":
@@ -158,13 +174,8 @@ def resume(
 ) -> None:
     """Continue an open run at the first check not yet done (after Ctrl-C, a crash, or a
     cleared hold, whose failed check is asked again)."""
-    from safetycli.cli.common import workspace
-    from safetycli.ledger import Ledger
-    from safetycli.session import load_state
 
-    ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        state = load_state(ledger, run_id)
+    with _open_run(home, run_id) as (ws, ledger, state):
         if state.status == "aborted":
             from safetycli.errors import SafetyError
 
@@ -226,15 +237,12 @@ def hold(
 ) -> None:
     """Stop work on an open run. Anyone on the roster may, with their PIN, without question."""
     from safetycli import crew, runner
-    from safetycli.cli.common import console, workspace
+    from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
     from safetycli.session import load_state
 
-    ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        state = load_state(ledger, run_id)
+    with _open_run(home, run_id) as (ws, ledger, state):
         protocol = _protocol(ws, state.protocol["id"])
         if state.status != "open":
             raise SafetyError(f"run {run_id} is {state.status}: only an open run can be held")
@@ -269,9 +277,7 @@ def clear(
     """Clear a hold: each role the protocol names confirms in person with their PIN. Then
     `safetycli resume RUN_ID` asks the failed check again."""
     from safetycli import crew, runner
-    from safetycli.cli.common import workspace
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
     from safetycli.session import load_state
 
     named: dict[str, str] = {}
@@ -280,9 +286,7 @@ def clear(
         if not sep or not name.strip():
             raise SafetyError(f"--by {pair!r}: write ROLE=NAME, e.g. --by armorer='Sam Ortiz'")
         named[role.strip()] = name.strip()
-    ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        state = load_state(ledger, run_id)
+    with _open_run(home, run_id) as (ws, ledger, state):
         protocol = _protocol(ws, state.protocol["id"])
         if state.status != "held":
             raise SafetyError(f"run {run_id} is {state.status}, not held: nothing to clear")
@@ -344,14 +348,10 @@ def abort(
     producer, with their PIN. Its record stays in the log and reports show it as aborted; an
     uncleared hold on it stays uncleared."""
     from safetycli import crew, runner
-    from safetycli.cli.common import workspace
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
     from safetycli.session import load_state
 
-    ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        state = load_state(ledger, run_id)
+    with _open_run(home, run_id) as (ws, ledger, state):
         if state.status in ("complete", "aborted"):
             raise SafetyError(f"run {run_id} is already {state.status}: nothing to abort")
         if not reason.strip():
