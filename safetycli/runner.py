@@ -17,6 +17,7 @@ Events of a run (all carry `run`; signatures carry `person`):
   takes.wrapped   {group, takes}                   the AD wrapped the takes of this group
   hold.raised     {phase, take, item, reason, raised_by, clear_roles}
   hold.cleared    {note, cleared_by: [{name, role}]}
+  run.resumed     {}                               a later sitting: everyone signs in again
   run.completed   {}
   run.aborted     {reason, by}
 """
@@ -89,6 +90,7 @@ class RunState:
     started_at: str | None = None
     ended_at: str | None = None
     signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
+    clear_roles: list[str] = field(default_factory=list)  # who clears a hold, fixed at start
     progress: dict[Key, Progress] = field(default_factory=dict)
     takes: dict[str, int] = field(default_factory=dict)  # group -> current take
     wrapped: set[str] = field(default_factory=set)
@@ -103,6 +105,22 @@ class RunState:
             if hold.cleared_seq is None:
                 return hold
         return None
+
+    def _restart_after(self, hold: Hold) -> None:
+        """What a cleared hold sends back to be checked again: every check signed only in part
+        (its signatures were given before work stopped), the failed check, and, in a phase
+        repeated per take, every check of that phase for that take, because the firearm may have
+        been handled while the problem was put right."""
+        for key, progress in list(self.progress.items()):
+            part_signed = progress.outcome is None
+            same_phase_take = (
+                hold.key is not None
+                and hold.key[1] is not None
+                and key[0] == hold.key[0]
+                and key[1] == hold.key[1]
+            )
+            if part_signed or key == hold.key or same_phase_take:
+                del self.progress[key]
 
     @property
     def status(self) -> str:
@@ -124,9 +142,14 @@ class RunState:
             self.scene = data["scene"]
             self.day = data["day"]
             self.context = dict(data.get("context", {}))
+            self.clear_roles = list(data.get("clear_roles", []))
             self.started_at = event.at
         elif kind == "run.signed-in":
             self.signed_in[data["role"]] = data["name"]
+        elif kind == "run.resumed":
+            # Sign-ins last one sitting: whoever picks the run up again signs in again, so
+            # nobody answers as a person who signed in hours ago on another laptop.
+            self.signed_in = {}
         elif kind in ("item.performed", "item.witnessed", "item.read-back", "item.done"):
             key: Key = (data["phase"], data["take"], data["item"])
             progress = self.progress.setdefault(key, Progress())
@@ -155,9 +178,7 @@ class RunState:
                 hold.cleared_at = event.at
                 hold.cleared_by = data["cleared_by"]
                 hold.note = data["note"]
-                if hold.key is not None:
-                    # The failed item is asked again from the start: a fresh attempt.
-                    self.progress.pop(hold.key, None)
+                self._restart_after(hold)
         elif kind == "run.completed":
             self.completed = True
             self.ended_at = event.at
@@ -511,6 +532,25 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
 
 
+def fails(step: Ask, value: Any) -> bool:
+    """Whether this answer fails the item. A failing answer is recorded at once, without waiting
+    for a PIN: stopping work is always safe, and a "no" must never vanish because someone did
+    not type their PIN after it."""
+    if isinstance(value, NotApplicable):
+        return False
+    if step.meaning == "witnessed":
+        return not check_answer_confirm(value)
+    heard = check_answer(step.item, value)
+    if step.meaning == "read-back":
+        return not _same_answer(step.item, step.answer, heard)
+    return judge(step.item, heard) is not None
+
+
+def resumed(state: RunState) -> list[NewEvent]:
+    """Picking an open run up again: everyone who signs from here signs in again."""
+    return [NewEvent("run.resumed", {}, run=state.run_id)]
+
+
 def check_answer_confirm(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -535,7 +575,12 @@ def finish(state: RunState) -> list[NewEvent]:
 
 
 def start(
-    protocol: Protocol, run_id: str, scene: str, day: str, context: dict[str, Any]
+    protocol: Protocol,
+    run_id: str,
+    scene: str,
+    day: str,
+    context: dict[str, Any],
+    mode: str = "keyboard",
 ) -> list[NewEvent]:
     origin = protocol.origin
     return [
@@ -550,6 +595,8 @@ def start(
                 "scene": scene,
                 "day": day,
                 "context": context,
+                "clear_roles": list(protocol.hold.cleared_by),
+                "mode": mode,
             },
             run=run_id,
         )
@@ -590,15 +637,23 @@ def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     ]
 
 
+def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
+    """Who clears a hold on this run: the roles its protocol named when the run started (so an
+    edited protocol file cannot change who must clear a hold already raised)."""
+    if state.clear_roles or protocol is None:
+        return list(state.clear_roles)
+    return list(protocol.hold.cleared_by)  # a run recorded before runs kept their own
+
+
 def clear_hold(
-    protocol: Protocol, state: RunState, clearers: list[Signer], note: str
+    protocol: Protocol | None, state: RunState, clearers: list[Signer], note: str
 ) -> list[NewEvent]:
     if state.status != HELD:
         raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
     roles = {c.role for c in clearers}
-    missing = [r for r in protocol.hold.cleared_by if r not in roles]
+    missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
         raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
     names = [c.name.casefold() for c in clearers]
@@ -616,6 +671,12 @@ def clear_hold(
 def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     if state.status in (COMPLETE, ABORTED):
         raise SafetyError(f"run {state.run_id} is already {state.status}")
+    if state.status == HELD:
+        # Aborting must not be a way round a hold: whoever clears holds clears it first.
+        raise SafetyError(
+            f"run {state.run_id} is held: clear the hold first (safetycli clear "
+            f"{state.run_id} --note ...), then abort it"
+        )
     return [
         NewEvent(
             "run.aborted", {"reason": reason, "by": by.as_json()}, run=state.run_id, person=by.name

@@ -121,7 +121,8 @@ def start_run(
         if name not in context:
             context[name] = parse_fact(name, fact, frontend.fact(name, fact))
     run_id = new_run_id(ledger)
-    ledger.append_many(runner.start(protocol, run_id, scene, day, context))
+    mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
+    ledger.append_many(runner.start(protocol, run_id, scene, day, context, mode))
     return run_id
 
 
@@ -181,12 +182,12 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
     while True:
         _catch_up(ledger, state, frontend)
         step = runner.next_step(protocol, state)
-        events: list[NewEvent] = []
         if isinstance(step, runner.Stopped):
             frontend.show(step.status, state=state, hold=step.hold)
             return state
         if isinstance(step, runner.Finish):
-            events = runner.finish(state)
+            _append_if_unmoved(ledger, protocol, state, step, frontend, runner.finish)
+            continue
         elif isinstance(step, runner.RollCall):
             frontend.show("roll-call", roles=step.roles)
             for role in step.roles:
@@ -194,8 +195,11 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 state = load_state(ledger, run_id)
             continue
         elif isinstance(step, runner.Skip):
-            events = runner.skip(protocol, state, step)
             frontend.show("skipped", step=step)
+            _append_if_unmoved(
+                ledger, protocol, state, step, frontend, partial(runner.skip, protocol, step=step)
+            )
+            continue
         elif isinstance(step, runner.AnotherTake):
             more = frontend.another_take(step)
             _append_if_unmoved(
@@ -208,12 +212,13 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             )
             continue
         else:
+            _still_may_sign(ledger, step.name)
             value = frontend.answer(step, state, protocol)
             if not isinstance(value, NotApplicable):
                 value = (
                     value if step.meaning == "witnessed" else runner.check_answer(step.item, value)
                 )
-            if step.needs_pin:
+            if step.needs_pin and not runner.fails(step, value):
                 authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
             _append_if_unmoved(
                 ledger,
@@ -224,7 +229,24 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 partial(runner.answer, protocol, step=step, value=value),
             )
             continue
-        ledger.append_many(events)
+
+
+def _still_may_sign(ledger: Ledger, name: str) -> None:
+    """A check that asks no PIN is signed by whoever signed in for the role: only while that
+    person is still on the roster and not locked out."""
+    member = crew.find(ledger, name)  # refuses someone removed since they signed in
+    if member.locked:
+        raise SafetyError(
+            f"{member.name} is locked out after wrong PINs and cannot sign: a producer must run "
+            f"`safetycli crew unlock {member.name}`"
+        )
+
+
+def resume_run(ledger: Ledger, run_id: str) -> None:
+    """Mark a new sitting of an open run, so the walk-through starts with a roll call."""
+    state = load_state(ledger, run_id)
+    if state.status == runner.OPEN and state.signed_in:
+        ledger.append_many(runner.resumed(state))
 
 
 # Events the frontend is told about as they land, whoever wrote them.

@@ -224,7 +224,9 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     assert witness[0] == ("armorer-present", FIRST_AD[0])
     assert ("shown-clear", ACTOR[0]) in witness
     pins = [(g["name"], g["why"]) for kind, _, g in crew.seen if kind == "pin"]
-    assert (FIRST_AD[0], "witness") in pins and (ACTOR[0], "read-back") in pins
+    assert (FIRST_AD[0], "witness") in pins
+    # The actor's read-back did not match: that stops work at once, with no PIN to wait for.
+    assert (ACTOR[0], "read-back") not in pins
     # The mismatch stops work, on screen, with what to do next.
     assert "REFUSED: read-back mismatch: actor said BLANKS, not EMPTY" in text
     assert f"safetycli clear {run_id}" in text and f"safetycli resume {run_id}" in text
@@ -247,14 +249,22 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
         (FIRST_AD[0], "first_ad"),
     ]
 
-    # --- resume: the failed check is asked again first; two takes; complete ---
+    # --- resume: everyone signs in again, then the whole "before each take" phase of take 1
+    # is checked again (the firearm was handled while the problem was put right); two takes ---
     child = spawn(home, "resume", run_id)
     again = Crew(child, items, takes=["y"])
     again.run(rf"COMPLETE: every check of run {run_id} is done and signed\.")
     _, status = finished(child)
     assert status == 0
+    assert again.seen[0][0] == "name"  # a new sitting starts with the roll call
     first = next(item for kind, item, _ in again.seen if kind == "answer")
-    assert first == "state-announced"
+    assert first == "blocking-unchanged"
+    shown = [s for s in show(home, run_id)["signoffs"] if s["item"] == "shown-clear"]
+    assert [(s["take"], s["outcome"]) for s in shown] == [
+        (1, "confirmed"),
+        (1, "confirmed"),
+        (2, "confirmed"),
+    ]
     takes = [kind for kind, _, _ in again.seen if kind == "another-take"]
     assert takes == ["another-take", "another-take"]
 

@@ -408,18 +408,66 @@ def test_a_hold_is_cleared_only_by_the_named_roles_each_a_different_person(proto
         runner.clear_hold(proto, open_walk.state, [armorer, Signer("Dana Reyes", "first_ad")], "x")
 
 
-def test_a_hold_anyone_raises_stops_the_run_and_clearing_it_goes_on_where_it_was(
+def test_a_hold_anyone_raises_stops_the_run_and_a_part_signed_check_starts_again(
     proto: Protocol,
 ) -> None:
     walk = started(proto)
-    walk.passing()
-    before = walk.ask()
+    first = walk.ask()
+    walk.passing()  # the 1st AD has signed; the armorer has not witnessed it yet
+    assert walk.ask().meaning == "witnessed"
     walk.commit(None, runner.raise_hold(walk.state, Signer("Alex Kim", "actor"), "smoke on set"))
     step = walk.step()
     assert isinstance(step, Stopped) and step.hold is not None
     assert (step.hold.key, step.hold.reason) == (None, "smoke on set")
     walk.clear("smoke cleared")
-    assert walk.ask() == before
+    # A witness must not confirm a showing done before work stopped: the check starts over.
+    assert walk.ask() == first
+
+
+def test_a_hold_in_a_take_sends_that_phase_of_the_take_back_to_be_checked(
+    proto: Protocol,
+) -> None:
+    walk = started(proto)
+    walk.until("state-announced")
+    walk.answer("EMPTY")
+    walk.answer("BLANKS")  # the read-back does not match: hold
+    assert walk.state.status == "held"
+    walk.clear("firearm re-checked, state agreed")
+    # Every check of "before each take" for take 1 is asked again, from shown-clear on.
+    step = walk.ask()
+    assert (step.phase.id, step.take, step.item.id) == ("take-before", 1, "shown-clear")
+
+
+def test_the_roles_that_clear_a_hold_are_fixed_when_the_run_starts(proto: Protocol) -> None:
+    walk = started(proto)
+    assert walk.state.clear_roles == ["armorer", "first_ad"]
+    edited = proto.model_copy(
+        update={"hold": proto.hold.model_copy(update={"cleared_by": ["first_ad"]})}
+    )
+    walk.answer(False)  # critical "no": hold
+    with pytest.raises(SafetyError, match="cleared by armorer too"):
+        runner.clear_hold(edited, walk.state, [Signer("Dana Reyes", "first_ad")], "AD alone")
+
+
+def test_a_held_run_cannot_be_aborted_until_the_hold_is_cleared(proto: Protocol) -> None:
+    walk = started(proto)
+    walk.answer(False)  # critical "no": hold
+    with pytest.raises(SafetyError, match="clear the hold first"):
+        runner.abort(walk.state, Signer("Dana Reyes", "first_ad"), "moving on")
+
+
+def test_a_failing_answer_needs_no_pin_and_a_passing_one_does(proto: Protocol) -> None:
+    walk = started(proto)
+    step = walk.ask()
+    assert step.needs_pin
+    assert runner.fails(step, False) and not runner.fails(step, True)
+
+
+def test_a_resumed_run_starts_with_a_roll_call(proto: Protocol) -> None:
+    walk = started(proto)
+    walk.passing()
+    walk.commit(None, runner.resumed(walk.state))
+    assert isinstance(walk.step(), RollCall)
 
 
 def test_a_read_back_mismatch_holds_even_a_non_critical_item(proto: Protocol) -> None:

@@ -173,7 +173,8 @@ def resume(
     home: Home = None,
 ) -> None:
     """Continue an open run at the first check not yet done (after Ctrl-C, a crash, or a
-    cleared hold, whose failed check is asked again)."""
+    cleared hold, whose failed check is asked again). Everyone signs in again first."""
+    from safetycli.session import resume_run
 
     with _open_run(home, run_id) as (ws, ledger, state):
         if state.status == "aborted":
@@ -185,6 +186,7 @@ def resume(
             )
         protocol = _protocol(ws, state.protocol["id"])
         frontend = _frontend(protocol, answers, dict(state.context))
+        resume_run(ledger, run_id)
         _walk(ledger, protocol, run_id, frontend, answers)
 
 
@@ -238,16 +240,18 @@ def hold(
     """Stop work on an open run. Anyone on the roster may, with their PIN, without question."""
     from safetycli import crew, runner
     from safetycli.cli.common import console
-    from safetycli.cli.terminal import TerminalFrontend
+    from safetycli.cli.terminal import hold_panel
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
 
-    with _open_run(home, run_id) as (ws, ledger, state):
-        protocol = _protocol(ws, state.protocol["id"])
+    # No protocol file is read: stopping work must not depend on a file someone can break.
+    with _open_run(home, run_id) as (_, ledger, state):
         if state.status != "open":
             raise SafetyError(f"run {run_id} is {state.status}: only an open run can be held")
         if not reason.strip():
             raise SafetyError("a hold needs a reason: --reason TEXT")
+        if pin_stdin and not by:
+            raise SafetyError("with --pin-stdin, say who you are with --by NAME")
         name = by or typer.prompt("Your name")
         member = crew.find(ledger, name)
         role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
@@ -257,7 +261,7 @@ def hold(
             runner.raise_hold(state, runner.Signer(member.name, role), reason)
         ):
             state.apply(event)
-        TerminalFrontend(console(), protocol).hold_panel(state, state.open_hold)
+        hold_panel(console(), state, state.open_hold, runner.clearing_roles(None, state))
 
 
 def clear(
@@ -286,13 +290,24 @@ def clear(
         if not sep or not name.strip():
             raise SafetyError(f"--by {pair!r}: write ROLE=NAME, e.g. --by armorer='Sam Ortiz'")
         named[role.strip()] = name.strip()
-    with _open_run(home, run_id) as (ws, ledger, state):
-        protocol = _protocol(ws, state.protocol["id"])
-        if state.status != "held":
+    from safetycli.ledger import RunMoved
+    from safetycli.render.safe import one_line
+
+    # The roles the run recorded when it started: editing the protocol file cannot change them.
+    with _open_run(home, run_id) as (_, ledger, state):
+        if state.status != "held" or state.open_hold is None:
             raise SafetyError(f"run {run_id} is {state.status}, not held: nothing to clear")
         if not note.strip():
             raise SafetyError("clearing a hold needs a note: what was found and what was done")
-        roles = list(protocol.hold.cleared_by)
+        shown = state.open_hold
+        raiser = shown.raised_by or {}
+        typer.echo(
+            one_line(
+                f"Hold on run {run_id}: {shown.reason}"
+                + (f" (raised by {raiser['name']}, {raiser['role']})" if raiser else "")
+            )
+        )
+        roles = runner.clearing_roles(None, state)
         for role in named:
             if role not in roles:
                 raise SafetyError(
@@ -304,6 +319,8 @@ def clear(
         clearers = []
         for role in roles:
             name = named.get(role) or state.signed_in.get(role)
+            if name is None and pin_stdin:
+                raise SafetyError(f"with --pin-stdin, name who clears for {role}: --by {role}=NAME")
             if name is None:
                 name = typer.prompt(f"{role}: your name")
             member = crew.find(ledger, name)
@@ -326,7 +343,19 @@ def clear(
                 f"{clearer.name} ({clearer.role}), your PIN to clear the hold",
             )
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
-        ledger.append_many(runner.clear_hold(protocol, state, clearers, note))
+        moved = SafetyError(
+            f"run {run_id} changed while the PINs were typed: nothing was cleared; "
+            "look at it again (safetycli status) and clear again"
+        )
+        if state.open_hold is None or state.open_hold.seq != shown.seq:
+            raise moved
+        try:
+            ledger.append_many(
+                runner.clear_hold(None, state, clearers, note),
+                if_run_at=(run_id, state.last_seq),
+            )
+        except RunMoved:
+            raise moved from None
     typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
 
 

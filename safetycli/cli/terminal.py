@@ -188,21 +188,25 @@ class TerminalFrontend:
             self.out.print(f"[bold]Run {details['state'].run_id} was aborted.[/bold]")
 
     def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
-        if hold is None:
-            return
-        body = Text()
-        body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
-        body.append("What failed: ")
-        body.append(visible(hold.reason) + "\n")
-        if hold.raised_by:
-            body.append(
-                f"Raised by: {visible(hold.raised_by['name'])} "
-                f"({role_name(hold.raised_by['role'])})\n"
-            )
-        clear_roles = " and ".join(role_name(r) for r in self.protocol.hold.cleared_by)
-        body.append(f"To clear: {clear_roles}, each in person with their PIN:\n")
-        body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
-        body.append(f"then:  safetycli resume {state.run_id}")
-        self.out.print(
-            Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2))
+        hold_panel(self.out, state, hold, runner.clearing_roles(self.protocol, state))
+
+
+def hold_panel(
+    out: Console, state: RunState, hold: runner.Hold | None, clear_roles: list[str]
+) -> None:
+    """The full-width red panel nobody can miss: what failed, who raised it, who clears it."""
+    if hold is None:
+        return
+    body = Text()
+    body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
+    body.append("What failed: ")
+    body.append(visible(hold.reason) + "\n")
+    if hold.raised_by:
+        body.append(
+            f"Raised by: {visible(hold.raised_by['name'])} ({role_name(hold.raised_by['role'])})\n"
         )
+    roles = " and ".join(role_name(r) for r in clear_roles)
+    body.append(f"To clear: {roles}, each in person with their PIN:\n")
+    body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
+    body.append(f"then:  safetycli resume {state.run_id}")
+    out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
