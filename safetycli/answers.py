@@ -7,12 +7,16 @@ possible (malformed structure), or at the item where it is used (a wrong answer 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetycli.errors import EXIT_OPEN, SafetyError
 from safetycli.yamlsource import YamlDoc, load_yaml
+
+if TYPE_CHECKING:
+    from safetycli.protocol import Protocol
 
 TOP_KEYS = ("context", "signers", "answers", "takes", "readbacks", "witnesses")
 
@@ -117,3 +121,30 @@ def load_answers(path: Path) -> AnswersFile:
                 raise af.fail((key, item_id), f"`{key}.{item_id}` must map roles to answers")
         setattr(af, key, table)
     return af
+
+
+def check_against(answers: AnswersFile, protocol: Protocol) -> None:
+    """Every item and role the file names must exist in the protocol: a misspelt witness who
+    was meant to refuse would otherwise be read as the default "yes", and the run would pass."""
+    items = {item.id: item for _, item in protocol.items()}
+
+    def unknown_item(section: str, item_id: str) -> SafetyError:
+        near = difflib.get_close_matches(str(item_id), list(items), n=1)
+        hint = f"; did you mean `{near[0]}`?" if near else ""
+        return answers.fail((section, item_id), f"`{protocol.id}` has no item `{item_id}`{hint}")
+
+    for item_id in answers.answers:
+        if item_id not in items:
+            raise unknown_item("answers", item_id)
+    for section, kind in (("witnesses", "witness"), ("readbacks", "readback")):
+        for item_id, by_role in getattr(answers, section).items():
+            if item_id not in items:
+                raise unknown_item(section, item_id)
+            allowed = getattr(items[item_id], kind)
+            for role in by_role:
+                if role not in allowed:
+                    who = ", ".join(allowed) or "nobody"
+                    raise answers.fail(
+                        (section, item_id, role),
+                        f"`{item_id}` has no {kind} `{role}` (its {kind}: {who})",
+                    )

@@ -46,7 +46,7 @@ CLEAR_PIN = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\), your PIN to clear
 WITNESS = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): seen and confirmed \[y/n\]: $"
 READ_BACK = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): what you heard: [a-z ]+: $"
 ANSWER = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\): (?P<hint>yes or no|the number|number or name|your answer)(?: \(or na\))?: $"  # noqa: E501
-ANOTHER_TAKE = r"1st AD: another take\? \(no wraps the scene\) \[y/N\]: $"
+ANOTHER_TAKE = r"1st AD: another take\? \(no wraps the scene\) \[y/n\]: $"
 FACT = r"(?:^|\n)(?P<ask>[^\n]+\?) \[y/n\]: $"
 CHECK = re.compile(r"check (\d+) of (\d+)")
 

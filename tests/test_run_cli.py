@@ -662,3 +662,123 @@ def test_a_wrong_pin_does_not_abort(cli: CliRunner, crewed: Path, tmp_path: Path
     )
     assert result.exit_code == 2
     assert log_show(cli, run_id)["status"] == "open"
+
+
+# --- fixes from the first review: stopping work never waits, and nobody signs as someone else ---
+
+
+def test_a_critical_no_is_recorded_even_if_no_pin_follows(crewed: Path, tmp_path: Path) -> None:
+    """A "no" stops work at once: it must not vanish because the PIN after it was never typed."""
+    from safetycli.answers import load_answers
+    from safetycli.session import FileFrontend, drive, start_run
+
+    class WalksAwayAtThePin(FileFrontend):
+        def pin(self, name: str, role: str, why: str) -> str:
+            if why == "critical check":
+                raise KeyboardInterrupt  # Ctrl-C at the PIN prompt
+            return super().pin(name, role, why)
+
+    answers = write_answers(tmp_path / "no.yaml", answers={"armorer-present": False})
+    frontend = WalksAwayAtThePin(load_answers(answers), "")
+    with Ledger.open(crewed / "log.db") as ledger:
+        run_id = start_run(ledger, protocol(), frontend, scene="9", day=DAY, context=dict(BLANKS))
+        state = drive(ledger, protocol(), run_id, frontend)
+    assert state.status == "held"
+    assert state.open_hold is not None and "answered no" in state.open_hold.reason
+
+
+def test_resume_starts_with_a_roll_call_and_a_locked_signer_cannot_sign(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("firearms-issued",))
+    run_id, _ = run(cli, partial, expect=4)
+    signed = len(log_show(cli, run_id)["signoffs"])
+    for _ in range(5):  # the armorer mistypes a PIN five times elsewhere: locked out
+        invoke(
+            cli,
+            ["hold", run_id, "--reason", "x", "--by", ARMORER[0], "--pin-stdin"],
+            input="0000\n",
+        )
+    full = write_answers(tmp_path / "full.yaml")
+    message = refused(cli, ["resume", run_id, "--answers", str(full)])
+    assert "locked" in message and ARMORER[0] in message
+    detail = log_show(cli, run_id)
+    assert len(detail["signoffs"]) == signed  # nothing signed in the locked armorer's name
+    with Ledger.open(crewed / "log.db") as ledger:
+        kinds = [e.kind for e in ledger.events(run=run_id) if not e.kind.startswith("auth.")]
+    assert "run.resumed" in kinds
+    assert kinds[kinds.index("run.resumed") + 1] == "run.signed-in"
+
+
+def test_hold_and_clear_do_not_depend_on_the_protocol_file(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """Stopping work must not depend on a file someone can break; who clears is fixed at start."""
+    own = crewed / "checklists" / "own-scene.yaml"
+    text = (shipped_dir() / "firearm-scene.yaml").read_text(encoding="utf-8")
+    own.write_text(text.replace("id: firearm-scene", "id: own-scene", 1), encoding="utf-8")
+    answers = write_answers(tmp_path / "own.yaml", drop=("firearms-issued",))
+    result = invoke(
+        cli, ["run", "own-scene", "--scene", "3", "--day", DAY, "--answers", str(answers)]
+    )
+    assert result.exit_code == 4, result.output
+    run_id = log_list(cli)[0]["id"]
+    # Someone "simplifies" the protocol so the 1st AD alone clears, then breaks it entirely.
+    own.write_text(text.replace("cleared_by: [armorer, first_ad]", "cleared_by: [first_ad]"))
+    result = invoke(
+        cli,
+        ["hold", run_id, "--reason", "smoke", "--by", ACTOR[0], "--pin-stdin"],
+        input=f"{ACTOR[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    own.write_text("not: [a protocol")
+    result = invoke(
+        cli,
+        ["clear", run_id, "--note", "AD alone", "--pin-stdin"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    assert result.exit_code == 0, result.output
+    # The run's own rule still asked the armorer and the 1st AD, and showed what was cleared.
+    assert f"Hold on run {run_id}: smoke (raised by {ACTOR[0]}, actor)" in result.stdout
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert [c["role"] for c in hold["cleared_by"]] == ["armorer", "first_ad"]
+
+
+def test_a_held_run_is_not_aborted_and_scripts_must_name_who_acts(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    held = write_answers(tmp_path / "held.yaml", answers={"armorer-present": False})
+    run_id, _ = run(cli, held, expect=3)
+    message = refused(cli, ["abort", run_id, "--reason", "moving on", "--by", FIRST_AD[0]])
+    assert message == (
+        f"run {run_id} is held: clear the hold first (safetycli clear {run_id} --note ...), "
+        "then abort it"
+    )
+    assert log_show(cli, run_id)["status"] == "held"
+    open_id, _ = run(cli, write_answers(tmp_path / "p.yaml", drop=("firearms-issued",)), expect=4)
+    assert refused(cli, ["hold", open_id, "--reason", "x", "--pin-stdin"], input="1170\n") == (
+        "with --pin-stdin, say who you are with --by NAME"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"witnesses": {"shown-clr": {"dp": False}}},
+         "`firearm-scene` has no item `shown-clr`; did you mean `shown-clear`?"),
+        ({"witnesses": {"shown-clear": {"DP": False}}},
+         "`shown-clear` has no witness `DP` (its witness: first_ad, dp, actor)"),
+        ({"readbacks": {"state-anounced": {"actor": "BLANKS"}}},
+         "`firearm-scene` has no item `state-anounced`; did you mean `state-announced`?"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_witness_or_read_back_in_an_answers_file_is_refused(
+    cli: CliRunner, crewed: Path, tmp_path: Path, extra: dict[str, Any], expected: str
+) -> None:
+    """A witness meant to refuse must not become the default "yes" because of a typo."""
+    answers = write_answers(tmp_path / "typo.yaml", **extra)
+    before = log_list(cli)
+    message = refused(cli, ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)])
+    assert message.endswith(expected), message
+    assert message.startswith(f"{answers}:")
+    assert log_list(cli) == before  # refused before anything was written

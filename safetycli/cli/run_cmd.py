@@ -63,11 +63,12 @@ def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any
 
     if answers is None:
         return TerminalFrontend(console(), protocol)
-    from safetycli.answers import load_answers
+    from safetycli.answers import check_against, load_answers
     from safetycli.errors import SafetyError
     from safetycli.session import FileFrontend, parse_fact
 
     answers_file = load_answers(answers)
+    check_against(answers_file, protocol)
     for name, value in answers_file.context.items():
         if name not in protocol.context:
             raise answers_file.fail(("context", name), f"`{protocol.id}` asks no fact `{name}`")
@@ -383,6 +384,7 @@ def abort(
     with _open_run(home, run_id) as (ws, ledger, state):
         if state.status in ("complete", "aborted"):
             raise SafetyError(f"run {run_id} is already {state.status}: nothing to abort")
+        runner.abort(state, runner.Signer("", ""), reason)  # refuses a held run before any PIN
         if not reason.strip():
             raise SafetyError("aborting a run needs a reason: --reason TEXT")
         member = crew.find(ledger, by or typer.prompt("Your name"))

@@ -117,7 +117,8 @@ class TerminalFrontend:
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         self.out.print(f"\n[bold]Take {step.take} is done.[/bold]")
-        return typer.confirm("1st AD: another take? (no wraps the scene)", default=False)
+        # No default: a stray Enter must not wrap the takes and skip the next take's checks.
+        return typer.confirm("1st AD: another take? (no wraps the scene)", default=None)
 
     def _header(self, step: Ask, protocol: Protocol) -> None:
         number, total = runner.position(protocol, step)
