@@ -77,13 +77,19 @@ class Walk:
     held_at_end: bool = False
 
 
-def _answer(item: Item, blanks: bool) -> Any:
+# Counts a real scene would give, so those that must add up do (12 issued = 6 + 6 + 0).
+_COUNTS = {"blanks-issued": 12, "blanks-returned": 6, "blanks-fired": 6}
+
+
+def _answer(item: Item, blanks: bool, expected: int | None = None) -> Any:
     if item.kind == "confirm":
         return True
     if item.kind == "count":
+        if isinstance(item.expect, str):
+            return expected or 0
         if item.expect is not None:
             return item.expect
-        return max(item.min or 0, 2 if blanks else 1)
+        return _COUNTS.get(item.id, max(item.min or 0, 2 if blanks else 1))
     if item.kind == "choice":
         options = [o for o in item.options or [] if o not in (item.fail_on or [])]
         preferred = "BLANKS" if blanks else "EMPTY"
@@ -183,7 +189,11 @@ def simulate(
             emit(runner.another_take(state, step, step.take < takes))
         else:
             if step.meaning == "performed":
-                value = _answer(step.item, bool(context.get("blanks")))
+                value = _answer(
+                    step.item,
+                    bool(context.get("blanks")),
+                    runner.expected_count(protocol, state, step),
+                )
                 if step.item.id == refuse and not refused and step.item.kind == "confirm":
                     value, refused = False, True
             elif step.meaning == "witnessed":

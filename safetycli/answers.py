@@ -148,3 +148,31 @@ def check_against(answers: AnswersFile, protocol: Protocol) -> None:
                         (section, item_id, role),
                         f"`{item_id}` has no {kind} `{role}` (its {kind}: {who})",
                     )
+
+
+def passing_answers(protocol: Protocol, text: str = "Recorded") -> dict[str, Any]:
+    """Answers that pass every check, counts that add up included: what a scene where all is
+    right looks like (the demo, training files, tests). A count whose `expect` names earlier
+    counts gets their sum; if that would be negative, the first count it names is raised."""
+    from safetycli.conditions import parse_sum
+
+    out: dict[str, Any] = {}
+    for _, item in protocol.items():
+        if item.kind == "confirm":
+            out[item.id] = True
+        elif item.kind == "choice":
+            out[item.id] = next(o for o in item.options or [] if o not in (item.fail_on or []))
+        elif item.kind == "text":
+            out[item.id] = f"{text}: {item.id}"
+        elif isinstance(item.expect, int):
+            out[item.id] = item.expect
+        elif isinstance(item.expect, str):
+            terms = parse_sum(item.expect) or []
+            value = sum(sign * int(out.get(name, 0)) for sign, name in terms)
+            if value < 0 and terms and terms[0][0] == 1:
+                out[terms[0][1]] = int(out.get(terms[0][1], 0)) - value
+                value = 0
+            out[item.id] = max(value, 0)
+        else:
+            out[item.id] = item.min if item.min is not None else min(2, item.max or 2)
+    return out

@@ -56,3 +56,22 @@ def parse_when(expr: str) -> Condition | None:
     if value is not None:
         value = value.strip().strip("\"'")
     return Condition(fact=fact, negate=bool(negate), op=op, value=value)
+
+
+# --- counts that must add up ---------------------------------------------------------------------
+
+_TERM_SPLIT = re.compile(r"\s+([+-])\s+")
+_ITEM_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def parse_sum(expr: str) -> list[tuple[int, str]] | None:
+    """`loaded - fired` or `issued - returned - fired`: signed item ids, or None if it is not
+    that. Operators need spaces around them, because item ids contain dashes."""
+    parts = _TERM_SPLIT.split(" " + expr.strip())
+    first = parts[0].strip()
+    terms = [(1, first)]
+    for op, name in zip(parts[1::2], parts[2::2], strict=True):
+        terms.append((1 if op == "+" else -1, name.strip()))
+    if not all(_ITEM_ID.match(name) for _, name in terms):
+        return None
+    return terms

@@ -26,16 +26,9 @@ CREW = [
 
 def all_pass_answers(protocol: Any, signers: list[tuple[str, str, str]]) -> dict[str, Any]:
     """Answers that pass every check: what a scene where everything is right looks like."""
-    answers: dict[str, Any] = {}
-    for _, item in protocol.items():
-        if item.kind == "confirm":
-            answers[item.id] = True
-        elif item.kind == "count":
-            answers[item.id] = item.expect if item.expect is not None else (item.min or 0)
-        elif item.kind == "choice":
-            answers[item.id] = next(o for o in item.options if o not in (item.fail_on or []))
-        else:
-            answers[item.id] = "Recorded by the demo"
+    from safetycli.answers import passing_answers
+
+    answers = passing_answers(protocol, "Recorded by the demo")
     context = {
         name: False if fact.type == "bool" else None for name, fact in protocol.context.items()
     }

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
 
-from safetycli.conditions import FALSE_WORDS, TRUE_WORDS, parse_when
+from safetycli.conditions import FALSE_WORDS, TRUE_WORDS, parse_sum, parse_when
 from safetycli.roles import ROLES
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
 
@@ -72,7 +80,8 @@ class Item(_Strict):
     fail_on: list[Text] | None = None
     min: int | None = None
     max: int | None = None
-    expect: int | None = None
+    # A number, or a sum of earlier counts that this one must equal (`loaded - fired`).
+    expect: StrictInt | str | None = None
     source: Text | None = None
     why: Text | None = None
 
@@ -360,6 +369,7 @@ class _Checker:
 
         phase_ids: dict[str, tuple[int, int]] = {}
         item_ids: dict[str, tuple[int, int]] = {}
+        earlier: dict[str, Any] = {}  # item id -> kind, for counts that must add up
         for p, phase in enumerate(_as_list(data.get("phases"))):
             if not isinstance(phase, dict):
                 continue
@@ -371,6 +381,8 @@ class _Checker:
                 if isinstance(item, dict):
                     self.item((*ploc, "items", i), item, item_ids)
                     self.never((*ploc, "items", i, "when"), phase.get("when"), item.get("when"))
+                    self.adds_up((*ploc, "items", i, "expect"), item, earlier)
+                    earlier.setdefault(str(item.get("id")), item.get("kind", "confirm"))
 
     def unique(
         self, value: Any, loc: tuple[str | int, ...], seen: dict[str, tuple[int, int]], what: str
@@ -567,6 +579,29 @@ class _Checker:
                 return  # its structural problems are reported already
             if not model.can_fail():
                 doc.problem((*loc, "critical"), _CANNOT_FAIL[model.kind])
+
+    def adds_up(
+        self, loc: tuple[str | int, ...], item: dict[str, Any], earlier: dict[str, Any]
+    ) -> None:
+        """`expect: loaded - fired` names counts asked before this one."""
+        expr = item.get("expect")
+        if not isinstance(expr, str) or item.get("kind") != "count":
+            return
+        terms = parse_sum(expr)
+        if terms is None:
+            self.doc.problem(
+                loc,
+                f"cannot read `expect: {shown(expr)}`: write a number, or earlier counts joined "
+                "by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`",
+            )
+            return
+        for _, name in terms:
+            if name not in earlier:
+                self.doc.problem(
+                    loc, f"`expect` names `{name}`, which is not an item before this one"
+                )
+            elif earlier[name] != "count":
+                self.doc.problem(loc, f"`expect` names `{name}`, which is not a count")
 
     def bounds(self, loc: tuple[str | int, ...], item: dict[str, Any]) -> None:
         lo, hi, exp = item.get("min"), item.get("max"), item.get("expect")

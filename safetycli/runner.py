@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from safetycli.conditions import parse_when
+from safetycli.conditions import parse_sum, parse_when
 from safetycli.errors import SafetyError
 from safetycli.ledger import Event, NewEvent
 
@@ -380,12 +380,48 @@ def check_answer(item: Item, value: Any) -> Any:
     return text
 
 
-def judge(item: Item, answer: Any) -> str | None:
-    """Why this answer fails the item, or None when it passes."""
+def expected_count(protocol: Protocol, state: RunState, step: Ask) -> int | None:
+    """What a count with `expect: loaded - fired` must be in this run: the sum of the earlier
+    counts' answers, from the same take for a check repeated per take, and summed over every
+    take when a once-only check names a per-take count. None when a count it names was not
+    taken (its condition was false, or it was marked not applicable)."""
+    expr = step.item.expect
+    if not isinstance(expr, str):
+        return None
+    terms = parse_sum(expr)
+    if terms is None:
+        return None
+    phase_of = {item.id: phase for phase, item in protocol.items()}
+    total = 0
+    for sign, name in terms:
+        phase = phase_of[name]
+        answers = [
+            progress.performed["answer"]
+            for (phase_id, take, item_id), progress in state.progress.items()
+            if item_id == name
+            and phase_id == phase.id
+            and progress.performed is not None
+            and (step.take is None or phase.repeat == "once" or take == step.take)
+        ]
+        if not answers:
+            return None
+        total += sign * sum(answers)
+    return total
+
+
+def judge(item: Item, answer: Any, expected: int | None = None) -> str | None:
+    """Why this answer fails the item, or None when it passes. `expected` is the run's own sum
+    for a count whose `expect` names other counts (see `expected_count`)."""
     if item.kind == "confirm" and answer is False:
         return "answered no"
     if item.kind == "count":
-        if item.expect is not None and answer != item.expect:
+        if isinstance(item.expect, str) and expected is not None and answer != expected:
+            gap = expected - answer
+            return (
+                f"does not add up: counted {answer}, but {item.expect} makes {expected} "
+                f"({abs(gap)} {'missing' if gap > 0 else 'too many'})"
+            )
+        if isinstance(item.expect, int) and answer != item.expect:
             return f"counted {answer}, expected {item.expect}"
         if item.min is not None and answer < item.min:
             return f"counted {answer}, at least {item.min} required"
@@ -464,7 +500,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
                 raise SafetyError("not applicable needs a reason")
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
-        failure = judge(item, value)
+        failure = judge(item, value, expected_count(protocol, state, step))
         event = NewEvent(
             "item.performed",
             {
@@ -532,7 +568,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
 
 
-def fails(step: Ask, value: Any) -> bool:
+def fails(protocol: Protocol, state: RunState, step: Ask, value: Any) -> bool:
     """Whether this answer fails the item. A failing answer is recorded at once, without waiting
     for a PIN: stopping work is always safe, and a "no" must never vanish because someone did
     not type their PIN after it."""
@@ -543,7 +579,7 @@ def fails(step: Ask, value: Any) -> bool:
     heard = check_answer(step.item, value)
     if step.meaning == "read-back":
         return not _same_answer(step.item, step.answer, heard)
-    return judge(step.item, heard) is not None
+    return judge(step.item, heard, expected_count(protocol, state, step)) is not None
 
 
 def resumed(state: RunState) -> list[NewEvent]:

@@ -218,7 +218,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 value = (
                     value if step.meaning == "witnessed" else runner.check_answer(step.item, value)
                 )
-            if step.needs_pin and not runner.fails(step, value):
+            if step.needs_pin and not runner.fails(protocol, state, step, value):
                 authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
             _append_if_unmoved(
                 ledger,

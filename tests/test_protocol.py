@@ -343,6 +343,17 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
          ["13:37: `fail_on` only belongs on a choice item"]),
         ("      - {id: n, kind: count, ask: N, by: first_ad, min: -1, expect: 9, max: 3, why: w}\n", "",
          ["13:57: `min` cannot be negative (-1)", "13:69: `expect` (9) is outside `min`..`max` (-1..3)"]),
+        ("      - {id: a, kind: count, ask: A, by: first_ad, why: w}\n"
+         "      - {id: n, kind: count, ask: N, by: first_ad, expect: a - b, why: w}\n", "",
+         ["14:60: `expect` names `b`, which is not an item before this one"]),
+        ("      - {id: a, ask: A, by: first_ad, why: w}\n"
+         "      - {id: n, kind: count, ask: N, by: first_ad, expect: a, why: w}\n", "",
+         ["14:60: `expect` names `a`, which is not a count"]),
+        ("      - {id: n, kind: count, ask: N, by: first_ad, expect: a-, why: w}\n", "",
+         ["13:60: cannot read `expect: a-`: write a number, or earlier counts joined by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`"]),
+        ("      - {id: a, kind: count, ask: A, by: first_ad, why: w}\n"
+         "      - {id: b, kind: count, ask: B, by: first_ad, why: w}\n"
+         "      - {id: n, kind: count, ask: N, by: first_ad, expect: a - b, critical: true, why: w}\n", "", []),
         ("      - {id: n, ask: N, by: first_ad, expect: 1, why: w}\n", "",
          ["13:39: `expect` only belongs on a count item"]),
         ("      - {id: n, ask: N, by: first_ad, when: blanks, why: w}\n", BLANKS, []),

@@ -782,3 +782,30 @@ def test_a_misspelt_witness_or_read_back_in_an_answers_file_is_refused(
     assert message.endswith(expected), message
     assert message.startswith(f"{answers}:")
     assert log_list(cli) == before  # refused before anything was written
+
+
+def test_counts_that_do_not_add_up_stop_work(cli: CliRunner, crewed: Path, tmp_path: Path) -> None:
+    """PROTOCOL-FACTS: any count that does not add up is a hold. Six loaded, two fired, none
+    unfired: four blanks are unaccounted for, whatever anyone answers to a yes/no about it."""
+    answers = write_answers(
+        tmp_path / "short.yaml",
+        answers={"rounds-counted": 6, "rounds-fired": 2, "rounds-unfired": 0},
+    )
+    run_id, _ = run(cli, answers, expect=3)
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert hold["item"] == "rounds-unfired"
+    assert hold["reason"].endswith(
+        "does not add up: counted 0, but rounds-counted - rounds-fired makes 4 (4 missing)"
+    )
+
+
+def test_the_wrap_count_adds_up_issued_returned_fired_and_spoiled(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    good = {"blanks-issued": 12, "blanks-returned": 0, "blanks-fired": 1, "blanks-spoiled": 11}
+    run(cli, write_answers(tmp_path / "ok.yaml", answers=good), expect=0)
+    short = {**good, "blanks-spoiled": 0}
+    run_id, _ = run(cli, write_answers(tmp_path / "short.yaml", answers=short), expect=3)
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert hold["item"] == "blanks-spoiled"
+    assert "(11 missing)" in hold["reason"]

@@ -471,3 +471,14 @@ def test_meeting_after_a_blocking_change_walks_the_changes(meeting: Protocol) ->
     stop_work(meeting.item("changes-walked"))
     assert asked(meeting, "changes-walked", {**MEETING, "occasion": "blocking changed"})
     assert not asked(meeting, "changes-walked", MEETING)
+
+
+def test_firearm_scene_checks_that_the_round_counts_add_up(scene: Protocol) -> None:
+    """Any count that does not add up is a hold: the tool does the sum, not a yes/no."""
+    unfired = scene.item("rounds-unfired")
+    assert (unfired.expect, unfired.critical) == ("rounds-counted - rounds-fired", True)
+    spoiled = scene.item("blanks-spoiled")
+    assert (spoiled.expect, spoiled.critical) == (
+        "blanks-issued - blanks-returned - blanks-fired",
+        True,
+    )

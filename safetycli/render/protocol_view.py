@@ -49,7 +49,9 @@ def item_answer(item: Item) -> list[str]:
     """What the answer looks like, and what fails it."""
     if item.kind == "count":
         bounds = []
-        if item.expect is not None:
+        if isinstance(item.expect, str):
+            bounds.append(f"must add up: {item.expect}")
+        elif item.expect is not None:
             bounds.append(f"must be {item.expect}")
         if item.min is not None:
             bounds.append(f"at least {item.min}")
