@@ -4,6 +4,7 @@ the tool has, and nothing it lacks; every command must say what it does in --hel
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import typer.main
 
@@ -53,3 +54,16 @@ def test_readme_command_table_matches_the_tool() -> None:
 def test_readme_shows_the_two_setup_commands() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make run" in text and "make test" in text
+
+
+def test_the_readme_protocol_example_is_a_valid_protocol(tmp_path: Path) -> None:
+    """Authors copy the README's example: it must pass the validator as printed."""
+    from safetycli.protocol import check_file
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nid: ") + len("```yaml\n")
+    example = tmp_path / "example.yaml"
+    example.write_text(text[start : text.index("```", start)], encoding="utf-8")
+    protocol, problems = check_file(example)
+    assert [str(p) for p in problems] == []
+    assert protocol is not None and protocol.item("rounds-unfired").critical
