@@ -90,21 +90,29 @@ class TerminalFrontend:
                 "say back what you were told."
             )
             return self._value(item, f"{who}: what you heard", allow_na=False)
-        return self._value(item, f"{who}", allow_na=item.allow_na and not item.critical)
+        # With a read-back to follow, the signer's answer is typed hidden: the actor must say
+        # back what they heard, not read it off the screen.
+        if item.readback:
+            self.out.print(
+                "  [dim]Typed hidden: it is said back without being read off the screen.[/dim]"
+            )
+        return self._value(
+            item, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
+        )
 
-    def _value(self, item: Any, who: str, *, allow_na: bool) -> Any:
+    def _value(self, item: Any, who: str, *, allow_na: bool, hidden: bool = False) -> Any:
         na = " (or na)" if allow_na else ""
         while True:
             if item.kind == "confirm":
-                raw = typer.prompt(f"{who}: yes or no{na}")
+                raw = typer.prompt(f"{who}: yes or no{na}", hide_input=hidden)
             elif item.kind == "count":
-                raw = typer.prompt(f"{who}: the number{na}")
+                raw = typer.prompt(f"{who}: the number{na}", hide_input=hidden)
             elif item.kind == "choice":
                 for i, option in enumerate(item.options or [], 1):
                     self.out.print(f"    {i}. {markup(option)}")
-                raw = typer.prompt(f"{who}: number or name{na}")
+                raw = typer.prompt(f"{who}: number or name{na}", hide_input=hidden)
             else:
-                raw = typer.prompt(f"{who}: your answer{na}")
+                raw = typer.prompt(f"{who}: your answer{na}", hide_input=hidden)
             if allow_na and raw.strip().lower() in ("na", "n/a"):
                 reason = typer.prompt("Why does it not apply here?")
                 if reason.strip():
