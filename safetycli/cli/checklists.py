@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson, fail
+from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
@@ -69,13 +69,9 @@ def show(
 ) -> None:
     """The protocol as the crew will see it: phases, questions, who signs, what stops work."""
     from safetycli.cli.common import console, print_json
-    from safetycli.errors import SafetyError
     from safetycli.render.protocol_view import protocol_json, protocol_lines
 
-    try:
-        protocol = _catalog(home).get(protocol_id)
-    except SafetyError as err:
-        raise fail(err.message, err.exit_code) from None
+    protocol = _catalog(home).get(protocol_id)
     if fmt is TableOrJson.json:
         print_json(protocol_json(protocol))
         return

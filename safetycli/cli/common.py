@@ -62,12 +62,6 @@ def console(stderr: bool = False) -> Console:
     )
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one line on stderr; return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def workspace(home: Path | None) -> Workspace:
     from safetycli.workspace import find_workspace
 
