@@ -453,7 +453,8 @@ class Ledger:
             return altered(
                 1,
                 f"no event in the log has the hash {expect_hash}: the log was rewritten after that"
-                " head was printed (give SEQ:HASH to say from which event on)",
+                " head was printed, or the head is from another workspace's report (check it;"
+                " give SEQ:HASH to say from which event on)",
             )
         if chain.first_bad_seq is not None and chain.first_bad_seq <= expect_seq:
             return chain  # the chain itself breaks first
