@@ -29,6 +29,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from machine import cpu_model
+
 from safetycli.ledger import Ledger, NewEvent, migrate
 
 ROLES = ["armorer", "first_ad", "actor", "prop_master"]
@@ -184,14 +186,7 @@ def bench_memory(small: Path, large: Path) -> dict[str, dict[str, float]]:
 
 
 def machine(folder: Path) -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

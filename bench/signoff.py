@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model
+
 from safetycli import crew, runner
 from safetycli.catalog import load_catalog
 from safetycli.ledger import Ledger, migrate
@@ -45,14 +47,7 @@ WARMUP = 30
 
 
 def machine() -> dict[str, Any]:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     return {
         "cores": os.cpu_count(),
         "cpu": model,

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model
+
 BARE_APP = '''\
 import typer
 
@@ -55,14 +57,7 @@ def safetycli_command() -> list[str]:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or model
+    model = cpu_model()
     cores = os.cpu_count()
     py = platform.python_version()
     return f"{cores} cores, {model}, Python {py} ({platform.system()} {platform.release()})"

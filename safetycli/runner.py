@@ -704,15 +704,19 @@ def clear_hold(
     ]
 
 
-def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+def check_abortable(state: RunState) -> None:
     if state.status in (COMPLETE, ABORTED):
-        raise SafetyError(f"run {state.run_id} is already {state.status}")
+        raise SafetyError(f"run {state.run_id} is already {state.status}: nothing to abort")
     if state.status == HELD:
         # Aborting must not be a way round a hold: whoever clears holds clears it first.
         raise SafetyError(
             f"run {state.run_id} is held: clear the hold first (safetycli clear "
             f"{state.run_id} --note ...), then abort it"
         )
+
+
+def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+    check_abortable(state)
     return [
         NewEvent(
             "run.aborted", {"reason": reason, "by": by.as_json()}, run=state.run_id, person=by.name

@@ -23,6 +23,9 @@ AnswersOpt = Annotated[
         help="Answer from a YAML file instead of the keyboard (training, demos, tests).",
     ),
 ]
+ByName = Annotated[
+    str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
+]
 PinStdin = Annotated[
     bool,
     typer.Option("--pin-stdin", help="Read PINs from standard input, one a line (for scripts)."),
@@ -232,9 +235,7 @@ def _prove(
 def hold(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
     reason: Annotated[str, typer.Option("--reason", help="What is wrong, in plain words.")],
-    by: Annotated[
-        str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
-    ] = None,
+    by: ByName = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
@@ -368,9 +369,7 @@ def abort(
     reason: Annotated[
         str, typer.Option("--reason", help="Why the run will not be finished, in plain words.")
     ],
-    by: Annotated[
-        str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
-    ] = None,
+    by: ByName = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
@@ -382,9 +381,7 @@ def abort(
     from safetycli.session import load_state
 
     with _open_run(home, run_id) as (ws, ledger, state):
-        if state.status in ("complete", "aborted"):
-            raise SafetyError(f"run {run_id} is already {state.status}: nothing to abort")
-        runner.abort(state, runner.Signer("", ""), reason)  # refuses a held run before any PIN
+        runner.check_abortable(state)  # before any PIN: a refusal must not cost a try
         if not reason.strip():
             raise SafetyError("aborting a run needs a reason: --reason TEXT")
         member = crew.find(ledger, by or typer.prompt("Your name"))
