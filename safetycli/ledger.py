@@ -74,6 +74,19 @@ def _event_text(
     )
 
 
+_INSERT = (
+    "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _chained_row(seq: int, at: str, prev: str, event: NewEvent) -> tuple[Any, ...]:
+    """The stored row of an event: the one place writes apply the chain's definition."""
+    data_text = canonical_json(event.data)
+    digest = chain_hash(prev, _event_text(seq, at, event.kind, event.run, event.person, data_text))
+    return (seq, at, event.kind, event.run, event.person, data_text, prev, digest)
+
+
 def chain_hash(prev_hash: str, event_text: str) -> str:
     return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
@@ -304,16 +317,9 @@ class Ledger:
             seq, prev = row if row else (0, GENESIS)
             for event in new:
                 seq += 1
-                at = now_utc()
-                data_text = canonical_json(event.data)
-                digest = chain_hash(
-                    prev, _event_text(seq, at, event.kind, event.run, event.person, data_text)
-                )
-                db.execute(
-                    "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, at, event.kind, event.run, event.person, data_text, prev, digest),
-                )
+                row = _chained_row(seq, now_utc(), prev, event)
+                db.execute(_INSERT, row)
+                at, digest = row[1], row[7]
                 out.append(
                     Event(seq, at, event.kind, event.run, event.person, event.data, prev, digest)
                 )
@@ -496,18 +502,9 @@ class Ledger:
                 rows: list[tuple[Any, ...]] = []
                 for at, event in itertools.islice(events, batch):
                     seq += 1
-                    data_text = canonical_json(event.data)
-                    text = _event_text(seq, at, event.kind, event.run, event.person, data_text)
-                    digest = chain_hash(prev, text)
-                    rows.append(
-                        (seq, at, event.kind, event.run, event.person, data_text, prev, digest)
-                    )
-                    prev = digest
-                db.executemany(
-                    "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                    rows.append(_chained_row(seq, at, prev, event))
+                    prev = rows[-1][7]
+                db.executemany(_INSERT, rows)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
