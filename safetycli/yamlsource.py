@@ -178,31 +178,65 @@ def _loader_class() -> Any:
     return getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 
+TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep (a protocol needs 5): is this the right file?"
+)
+
+
 def _too_big(text: str, doc: YamlDoc) -> bool:
     """Walk parser events (iterative, safe at any depth) before composing (recursive, and slow
     on a long flat list): too deep or too many values is reported here, at its first event."""
     pyyaml = _yaml()
     opening = (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)
     closing = (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)
-    depth = 0
-    for count, event in enumerate(pyyaml.parse(text, Loader=_loader_class())):
-        if count > MAX_NODES * 2:  # every value is one event, every collection two
-            doc.add(1, 1, TOO_MANY)
-            return True
-        if isinstance(event, opening):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line, col = _pos(event.start_mark)
-                doc.add(
-                    line,
-                    col,
-                    f"nested more than {MAX_DEPTH} levels deep (a protocol needs 5): "
-                    "is this the right file?",
-                )
+    flow: list[bool] = []  # one entry per open collection: is it `[...]`/`{...}`?
+    try:
+        for count, event in enumerate(pyyaml.parse(text, Loader=_loader_class())):
+            if count > MAX_NODES * 2:  # every value is one event, every collection two
+                doc.add(1, 1, TOO_MANY)
                 return True
-        elif isinstance(event, closing):
-            depth -= 1
+            if isinstance(event, opening):
+                flow.append(bool(event.flow_style))
+                if len(flow) > MAX_DEPTH:
+                    doc.add(*_pos(event.start_mark), TOO_DEEP)
+                    return True
+            elif isinstance(event, closing):
+                flow.pop()
+    except pyyaml.YAMLError as err:
+        # The scanner reads ahead of the parser, and some libyaml builds refuse deep flow
+        # nesting there, in their own words, before our guard sees the 65th level. Whoever
+        # stops first, the author is told the same thing at the same place.
+        block_depth = flow.count(False)
+        where = _flow_too_deep(text, getattr(err, "problem_mark", None), block_depth)
+        if where is None:
+            raise
+        doc.add(*where, TOO_DEEP)
+        return True
     return False
+
+
+def _flow_too_deep(text: str, mark: Any, block_depth: int) -> tuple[int, int] | None:
+    """Where `[` and `{`, inside `block_depth` open block collections, first make more than
+    MAX_DEPTH levels before the parser stopped at `mark`; None when they do not (a plain syntax
+    error). Quotes are ignored: this only decides which of two reports a file that already
+    failed to parse gets."""
+    if mark is None:
+        return None
+    stop_line, stop_col = mark.line, mark.column
+    depth = block_depth
+    for line_no, line in enumerate(text.split("\n")):
+        if line_no > stop_line:
+            break
+        for col, char in enumerate(line):
+            if line_no == stop_line and col > stop_col:
+                break
+            if char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return (line_no + 1, col + 1)
+            elif char in "]}":
+                depth = max(block_depth, depth - 1)
+    return None
 
 
 def _syntax_message(err: yaml.YAMLError, text: str, line: int, col: int) -> str:

@@ -1,8 +1,9 @@
 """The HTML day report as a person sees it: opened in a real browser (headless Chromium), the
 exceptions come before the runs, hostile names are text, and nothing on the page ran a script.
 
-Chromium is installed by CI (`.ci/run`). Without it the test skips on a developer's machine, but
-fails under CI (the `CI` environment variable set), so the check can never silently vanish there.
+`make test` installs Chromium when it is missing (scripts/require-test-tools) and runs pytest with
+SAFETYCLI_REQUIRE_BROWSER set: there, and under CI, a missing browser fails the test rather than
+skipping it, so the check can never silently vanish. A bare `pytest` elsewhere may skip it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    if "CI" in os.environ:
-        pytest.fail("chromium is missing under CI: .ci/run installs it (apt-get install chromium)")
+    if "CI" in os.environ or os.environ.get("SAFETYCLI_REQUIRE_BROWSER"):
+        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
     pytest.skip("chromium is not installed (CI installs it: apt-get install chromium)")
 
 
