@@ -31,7 +31,8 @@ from pathlib import Path
 
 from machine import cpu_model
 
-from safetycli.ledger import Ledger, NewEvent, migrate
+from safetycli.events import NewEvent
+from safetycli.ledger import Ledger, migrate
 
 ROLES = ["armorer", "first_ad", "actor", "prop_master"]
 ITEMS = ["meeting-held", "shown-clear", "state-announced", "rounds-counted", "barrel-checked"]

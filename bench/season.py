@@ -41,7 +41,8 @@ from machine import cpu_model
 
 from safetycli import runner
 from safetycli.catalog import load_catalog
-from safetycli.ledger import Event, Ledger, NewEvent
+from safetycli.events import Event, NewEvent
+from safetycli.ledger import Ledger
 from safetycli.protocol import Item, Protocol
 from safetycli.workspace import init_workspace
 

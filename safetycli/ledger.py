@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from safetycli.errors import SafetyError
+from safetycli.events import Event, NewEvent
 
 GENESIS = "0" * 64
 BUSY_TIMEOUT_MS = 15_000
@@ -89,28 +90,6 @@ def _chained_row(seq: int, at: str, prev: str, event: NewEvent) -> tuple[Any, ..
 
 def chain_hash(prev_hash: str, event_text: str) -> str:
     return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Event:
-    seq: int
-    at: str
-    kind: str
-    run: str | None
-    person: str | None
-    data: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event not yet in the log (what the runner and crew modules produce)."""
-
-    kind: str
-    data: dict[str, Any]
-    run: str | None = None
-    person: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from safetycli.errors import SafetyError
-from safetycli.ledger import Event, Ledger
+from safetycli.events import Event
+from safetycli.ledger import Ledger
 from safetycli.roles import ROLES
 
 if TYPE_CHECKING:

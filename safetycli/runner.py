@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetycli.conditions import parse_sum, parse_when
 from safetycli.errors import SafetyError
-from safetycli.ledger import Event, NewEvent
+from safetycli.events import Event, NewEvent
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol

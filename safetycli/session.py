@@ -18,7 +18,8 @@ from typing import Protocol as Interface
 from safetycli import crew, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.errors import SafetyError
-from safetycli.ledger import Ledger, NewEvent, RunMoved
+from safetycli.events import NewEvent
+from safetycli.ledger import Ledger, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
 

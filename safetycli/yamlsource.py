@@ -178,9 +178,7 @@ def _loader_class() -> Any:
     return getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 
-TOO_DEEP = (
-    f"nested more than {MAX_DEPTH} levels deep (a protocol needs 5): is this the right file?"
-)
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a protocol needs 5): is this the right file?"
 
 
 def _too_big(text: str, doc: YamlDoc) -> bool:

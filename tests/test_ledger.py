@@ -48,11 +48,15 @@ def sha(prev: str, text: str) -> str:
     return hashlib.sha256((prev + text).encode("utf-8")).hexdigest()
 
 
+# The ledger stores any declared kind; these stand for "some events".
+KINDS_USED = ("item.performed", "item.done", "take.next")
+
+
 def fill(path: Path, count: int = N) -> None:
     with Ledger.open(path) as ledger:
         for i in range(1, count + 1):
             ledger.append(
-                f"kind.{i % 3}",
+                KINDS_USED[i % 3],
                 {
                     "i": i,
                     "note": f'take "{i}" \\ — Zoë ✓',
@@ -465,7 +469,7 @@ WRITER = textwrap.dedent(
         time.sleep(0.001)
     with Ledger.open(path) as ledger:
         for i in range(200):
-            ledger.append("test.append", {"i": i}, person=who)
+            ledger.append("auth.ok", {"i": i}, person=who)
     """
 )
 
@@ -489,14 +493,14 @@ def test_two_processes_appending_at_once_stay_in_one_chain(tmp_path: Path) -> No
 
 def test_append_many_is_all_or_nothing(log_path: Path) -> None:
     def events() -> Iterator[NewEvent]:
-        yield NewEvent("ok", {"n": 1})
+        yield NewEvent("take.next", {"n": 1})
         raise RuntimeError("the crew walked away")
 
     with Ledger.open(log_path) as ledger:
         with pytest.raises(RuntimeError):
             ledger.append_many(events())
         assert ledger.count() == N
-        assert [e.seq for e in ledger.append_many([NewEvent("a", {}), NewEvent("b", {})])] == [
+        assert [e.seq for e in ledger.append_many([NewEvent("run.resumed", {}), NewEvent("run.completed", {})])] == [
             N + 1,
             N + 2,
         ]
@@ -562,14 +566,14 @@ def test_appended_event_hash_follows_the_definition(
 ) -> None:
     with Ledger.open(tmp_path / "prop.db") as ledger:
         seq, prev = ledger.head()
-        event = ledger.append("prop", data, run="r-1", person=person)
+        event = ledger.append("item.done", data, run="r-1", person=person)
         stored = next(ledger.events(after=seq))
     assert stored == event
     text = json.dumps(
         {
             "seq": seq + 1,
             "at": event.at,
-            "kind": "prop",
+            "kind": "item.done",
             "run": "r-1",
             "person": person,
             "data": data,
@@ -672,7 +676,7 @@ def test_conditional_append_refuses_a_stale_view_of_the_run(tmp_path: Path) -> N
     """An answer decided before another laptop raised a hold must not land after it."""
     with Ledger.open(tmp_path / "log.db") as ledger:
         first = ledger.append("run.started", {"n": 1}, run="r-1")
-        ledger.append("other.run", {}, run="r-2")  # other runs moving on do not matter
+        ledger.append("run.resumed", {}, run="r-2")  # other runs moving on do not matter
         ledger.append_many(
             [NewEvent("item.done", {"n": 2}, run="r-1")], if_run_at=("r-1", first.seq)
         )

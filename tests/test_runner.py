@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from safetycli import runner
 from safetycli.answers import passing_answers
 from safetycli.errors import SafetyError
-from safetycli.ledger import Event, NewEvent
+from safetycli.events import Event, NewEvent
 from safetycli.protocol import Item, Protocol, check_file
 from safetycli.runner import (
     AnotherTake,

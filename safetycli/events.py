@@ -1,0 +1,94 @@
+"""The event vocabulary every module shares: what the log holds, kind by kind.
+
+The log is the only source of truth, so its event kinds are the product's real schema: the runner,
+the roster, review and the renderers all read and write them. They are declared here, once; a
+kind that is not declared cannot be built (`NewEvent` refuses it), so a typo in a kind name fails
+the first test that writes it instead of writing an event nobody folds.
+
+Kept free of I/O and heavy imports: `status` and `--help` import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# --- a run (all carry `run`; signatures carry `person`) ---------------------------------------
+RUN_STARTED = "run.started"
+RUN_SIGNED_IN = "run.signed-in"
+RUN_RESUMED = "run.resumed"
+RUN_COMPLETED = "run.completed"
+RUN_ABORTED = "run.aborted"
+ITEM_PERFORMED = "item.performed"
+ITEM_WITNESSED = "item.witnessed"
+ITEM_READ_BACK = "item.read-back"
+ITEM_DONE = "item.done"
+TAKE_NEXT = "take.next"
+TAKES_WRAPPED = "takes.wrapped"
+HOLD_RAISED = "hold.raised"
+HOLD_CLEARED = "hold.cleared"
+
+# --- the workspace ----------------------------------------------------------------------------
+WORKSPACE_CREATED = "workspace.created"
+
+# --- the roster and sign-in attempts -------------------------------------------------------------
+CREW_ADDED = "crew.added"
+CREW_PIN_SET = "crew.pin-set"
+CREW_UNLOCKED = "crew.unlocked"
+CREW_REMOVED = "crew.removed"
+AUTH_OK = "auth.ok"
+AUTH_FAILED = "auth.failed"
+AUTH_LOCKED = "auth.locked"
+
+SIGNATURE_KINDS = (ITEM_PERFORMED, ITEM_WITNESSED, ITEM_READ_BACK)
+ITEM_KINDS = (*SIGNATURE_KINDS, ITEM_DONE)
+# The few events per run that decide its status, whatever its length.
+LIFECYCLE_KINDS = (HOLD_RAISED, HOLD_CLEARED, RUN_COMPLETED, RUN_ABORTED)
+ROSTER_KINDS = (CREW_ADDED, CREW_PIN_SET, CREW_UNLOCKED, CREW_REMOVED)
+AUTH_KINDS = (AUTH_OK, AUTH_FAILED, AUTH_LOCKED)
+
+RUN_KINDS = (
+    RUN_STARTED,
+    RUN_SIGNED_IN,
+    RUN_RESUMED,
+    RUN_COMPLETED,
+    RUN_ABORTED,
+    *ITEM_KINDS,
+    TAKE_NEXT,
+    TAKES_WRAPPED,
+    HOLD_RAISED,
+    HOLD_CLEARED,
+)
+KINDS = frozenset((WORKSPACE_CREATED, *RUN_KINDS, *ROSTER_KINDS, *AUTH_KINDS))
+
+
+class UndeclaredKind(ValueError):
+    """An event kind that is not declared here: a programming error, never user input."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as stored: its place in the chain and the chain's hashes."""
+
+    seq: int
+    at: str
+    kind: str
+    run: str | None
+    person: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event not yet in the log (what the runner and crew modules produce)."""
+
+    kind: str
+    data: dict[str, Any]
+    run: str | None = None
+    person: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UndeclaredKind(f"event kind {self.kind!r} is not declared in safetycli.events")
