@@ -62,16 +62,43 @@ def parse_when(expr: str) -> Condition | None:
 
 _TERM_SPLIT = re.compile(r"\s+([+-])\s+")
 _ITEM_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_TODAY = re.compile(r"^today\(\s*([a-z0-9]+(?:-[a-z0-9]+)*)\s*\)$")
+
+RUN, DAY = "run", "day"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One signed term of an `expect` sum: an earlier count of this run (`scope` RUN), or the
+    total of a count over the other runs of the same shooting day (`today(id)`, scope DAY): how
+    the daily close-out is checked against what the day's scene runs recorded."""
+
+    sign: int
+    item: str
+    scope: str = RUN
+
+
+def parse_expect(expr: str) -> list[Term] | None:
+    """`loaded - fired`, `issued - returned - fired` or `today(blanks-issued)`: signed terms, or
+    None if it is not that. Operators need spaces around them, because item ids contain dashes."""
+    parts = _TERM_SPLIT.split(" " + expr.strip())
+    signed = [("+", parts[0]), *zip(parts[1::2], parts[2::2], strict=True)]
+    terms = []
+    for op, raw in signed:
+        name = raw.strip()
+        day = _TODAY.match(name)
+        if day:
+            terms.append(Term(1 if op == "+" else -1, day.group(1), DAY))
+        elif _ITEM_ID.match(name):
+            terms.append(Term(1 if op == "+" else -1, name))
+        else:
+            return None
+    return terms
 
 
 def parse_sum(expr: str) -> list[tuple[int, str]] | None:
-    """`loaded - fired` or `issued - returned - fired`: signed item ids, or None if it is not
-    that. Operators need spaces around them, because item ids contain dashes."""
-    parts = _TERM_SPLIT.split(" " + expr.strip())
-    first = parts[0].strip()
-    terms = [(1, first)]
-    for op, name in zip(parts[1::2], parts[2::2], strict=True):
-        terms.append((1 if op == "+" else -1, name.strip()))
-    if not all(_ITEM_ID.match(name) for _, name in terms):
+    """The terms of `expect` that name counts of the same run (see `parse_expect`)."""
+    terms = parse_expect(expr)
+    if terms is None:
         return None
-    return terms
+    return [(t.sign, t.item) for t in terms if t.scope == RUN]

@@ -25,7 +25,7 @@ from pydantic import (
     ValidationError,
 )
 
-from safetycli.conditions import FALSE_WORDS, TRUE_WORDS, parse_sum, parse_when
+from safetycli.conditions import DAY, FALSE_WORDS, TRUE_WORDS, parse_expect, parse_when
 from safetycli.roles import ROLES
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
 
@@ -101,7 +101,10 @@ class Item(_Strict):
 class Phase(_Strict):
     id: Id
     title: Text
-    repeat: Literal["once", "per_take"] = "once"
+    # once; per_take: for every take until the 1st AD wraps; after_break: not in the flow, asked
+    # again after every resume and every pause longer than the protocol's `pause_minutes`
+    # (custody checks: where were the firearms and rounds, a new sweep for live rounds).
+    repeat: Literal["once", "per_take", "after_break"] = "once"
     when: str | None = None
     items: list[Item] = Field(min_length=1)
 
@@ -115,6 +118,8 @@ class Protocol(_Strict):
     roles: list[Name] = Field(min_length=1)
     context: dict[Name, Fact] = {}
     hold: HoldRule
+    # A pause in the walk-through longer than this (minutes) asks the `after_break` phases again.
+    pause_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     phases: list[Phase] = Field(min_length=1)
 
     _origin: ProtocolSource | None = PrivateAttr(default=None)
@@ -328,6 +333,8 @@ class _Checker:
             doc.problem(loc, f"{label} must be true or false, not {_describe(value)}")
         elif kind == "greater_than_equal":
             doc.problem(loc, f"{label} must be at least {ctx.get('ge')}")
+        elif kind == "less_than_equal":
+            doc.problem(loc, f"{label} must be at most {ctx.get('le')}")
         else:
             doc.problem(loc, f"{label}: {str(err['msg']).lower()}")
 
@@ -367,6 +374,14 @@ class _Checker:
         hold = _as_dict(data.get("hold"))
         self.role_list("cleared_by", ("hold", "cleared_by"), hold.get("cleared_by"))
 
+        phases = _as_list(data.get("phases"))
+        breaks = [p for p in phases if isinstance(p, dict) and p.get("repeat") == "after_break"]
+        if "pause_minutes" in data and not breaks:
+            self.doc.problem(
+                ("pause_minutes",),
+                "`pause_minutes` needs a phase with `repeat: after_break` to ask after a pause",
+                key=True,
+            )
         phase_ids: dict[str, tuple[int, int]] = {}
         item_ids: dict[str, tuple[int, int]] = {}
         earlier: dict[str, Any] = {}  # item id -> kind, for counts that must add up
@@ -583,25 +598,29 @@ class _Checker:
     def adds_up(
         self, loc: tuple[str | int, ...], item: dict[str, Any], earlier: dict[str, Any]
     ) -> None:
-        """`expect: loaded - fired` names counts asked before this one."""
+        """`expect: loaded - fired` names counts asked before this one; `today(id)` names a
+        count of the day's other runs, which may come from any protocol."""
         expr = item.get("expect")
         if not isinstance(expr, str) or item.get("kind") != "count":
             return
-        terms = parse_sum(expr)
+        terms = parse_expect(expr)
         if terms is None:
             self.doc.problem(
                 loc,
                 f"cannot read `expect: {shown(expr)}`: write a number, or earlier counts joined "
-                "by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`",
+                "by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`, or "
+                "`today(blanks-issued)` for the day's other runs",
             )
             return
-        for _, name in terms:
-            if name not in earlier:
+        for term in terms:
+            if term.scope == DAY:
+                continue
+            if term.item not in earlier:
                 self.doc.problem(
-                    loc, f"`expect` names `{name}`, which is not an item before this one"
+                    loc, f"`expect` names `{term.item}`, which is not an item before this one"
                 )
-            elif earlier[name] != "count":
-                self.doc.problem(loc, f"`expect` names `{name}`, which is not a count")
+            elif earlier[term.item] != "count":
+                self.doc.problem(loc, f"`expect` names `{term.item}`, which is not a count")
 
     def bounds(self, loc: tuple[str | int, ...], item: dict[str, Any]) -> None:
         lo, hi, exp = item.get("min"), item.get("max"), item.get("expect")

@@ -81,7 +81,7 @@ EXPECTED: dict[str, list[str]] = {
         "35:20: `armorer` signs this item, so cannot also read it back",
         "37:9: duplicate phase id `prep` (first at line 13): give each phase its own id",
         "39:12: phase `prep` has no items: add at least one",
-        "42:13: `repeat` is `every_take`: use one of once or per_take",
+        "42:13: `repeat` is `every_take`: use one of once, per_take or after_break",
         "44:9: give this item a `source` or a `why`: the crew should know the reason",
         "47:15: `blanks` is yes or no: write `when: blanks` or `when: not blanks`",
     ],
@@ -193,7 +193,7 @@ def test_key_with_control_characters_is_shown_as_escapes() -> None:
     shown = [str(p) for p in doc.problems if "unknown key" in str(p)]
     assert shown == [
         "f.yaml:2:1: unknown key `a\\x0ab\\x1b[2J`: allowed here: "
-        "id, title, version, summary, sources, roles, context, hold, phases"
+        "id, title, version, summary, sources, roles, context, hold, pause_minutes, phases"
     ]
 
 
@@ -287,7 +287,11 @@ def test_aliases_that_repeat_plain_values_are_fine() -> None:
         ("hold:\n  cleared_by: [first_ad]", "hold: first_ad", ["7:7: `hold` must be a map, not `first_ad`: e.g. `hold: {cleared_by: [armorer]}`"]),
         ("cleared_by: [first_ad]", "cleared_by: [first_ad, actor]", ["8:26: role `actor` is not in this protocol's `roles:`: add it there or use one of first_ad"]),
         ("cleared_by: [first_ad]", "cleared_by: [first_ad, first_ad]", ["8:26: role `first_ad` is listed twice in `cleared_by`: remove one"]),
-        ("    items:\n", "    repeat: sometimes\n    items:\n", ["12:13: `repeat` is `sometimes`: use one of once or per_take"]),
+        ("    items:\n", "    repeat: sometimes\n    items:\n", ["12:13: `repeat` is `sometimes`: use one of once, per_take or after_break"]),
+        ("hold:", "pause_minutes: 20\nhold:", ["7:1: `pause_minutes` needs a phase with `repeat: after_break` to ask after a pause"]),
+        ("hold:", "pause_minutes: 0\nhold:", ["7:1: `pause_minutes` needs a phase with `repeat: after_break` to ask after a pause", "7:16: `pause_minutes` must be at least 1"]),
+        ("hold:", "pause_minutes: 2000\nhold:", ["7:1: `pause_minutes` needs a phase with `repeat: after_break` to ask after a pause", "7:16: `pause_minutes` must be at most 1440"]),
+        ("    items:\n", "    repeat: after_break\n    items:\n", []),
         ("      - id: ready", "      - just text\n      - id: ready", ["13:9: item 1 of phase `only-phase` must be a map with `id:`, `ask:` and `by:`, not `just text`"]),
         ("phases:\n", "phases:\n  -\n", ["10:4: phase 1 must be a map with `id:`, `title:` and `items:`, not empty"]),
         ("hold:", "context: [blanks]\nhold:", ["7:10: `context` must be a map of facts, not a list: e.g. `blanks: {type: bool}`"]),
@@ -350,7 +354,14 @@ CREW = '  crew: {type: int, ask: "Crew?"}\n'
          "      - {id: n, kind: count, ask: N, by: first_ad, expect: a, why: w}\n", "",
          ["14:60: `expect` names `a`, which is not a count"]),
         ("      - {id: n, kind: count, ask: N, by: first_ad, expect: a-, why: w}\n", "",
-         ["13:60: cannot read `expect: a-`: write a number, or earlier counts joined by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`"]),
+         ["13:60: cannot read `expect: a-`: write a number, or earlier counts joined by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`, or `today(blanks-issued)` for the day's other runs"]),
+        # today(id): a count of the day's other runs, from any protocol, so not checked here.
+        ("      - {id: n, kind: count, ask: N, by: first_ad, expect: today(blanks-issued), critical: true, why: w}\n", "", []),
+        ("      - {id: a, kind: count, ask: A, by: first_ad, why: w}\n"
+         "      - {id: n, kind: count, ask: N, by: first_ad, expect: today(a) - a - b, why: w}\n", "",
+         ["14:60: `expect` names `b`, which is not an item before this one"]),
+        ("      - {id: n, kind: count, ask: N, by: first_ad, expect: today(Bad Id), why: w}\n", "",
+         ["13:60: cannot read `expect: today(Bad Id)`: write a number, or earlier counts joined by ` + ` and ` - ` (spaces around them), e.g. `loaded - fired`, or `today(blanks-issued)` for the day's other runs"]),
         ("      - {id: a, kind: count, ask: A, by: first_ad, why: w}\n"
          "      - {id: b, kind: count, ask: B, by: first_ad, why: w}\n"
          "      - {id: n, kind: count, ask: N, by: first_ad, expect: a - b, critical: true, why: w}\n", "", []),
