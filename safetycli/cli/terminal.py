@@ -17,6 +17,7 @@ from rich.text import Text
 from safetycli import runner
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
+from safetycli.roles import role_name
 from safetycli.runner import Ask, NotApplicable, RunState
 
 OUTCOME_MARKS = {
@@ -25,10 +26,6 @@ OUTCOME_MARKS = {
     "not-applicable": ("N/A", "yellow"),
     "skipped-by-condition": ("SKIPPED", "dim"),
 }
-
-
-def role_name(role: str) -> str:
-    return {"first_ad": "1st AD", "dp": "DP"}.get(role, role.replace("_", " "))
 
 
 class TerminalFrontend:
