@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 from typing import Protocol as Interface
 
-from safetycli import crew, runner
+from safetycli import crew, days, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.errors import SafetyError
 from safetycli.events import NewEvent
@@ -84,12 +84,9 @@ def parse_sets(protocol: Protocol, sets: list[str]) -> dict[str, Any]:
 
 
 def parse_day(day: str | None) -> str:
-    if day is None:
-        return date.today().isoformat()
-    try:
-        return date.fromisoformat(day).isoformat()
-    except ValueError:
-        raise SafetyError(f"--day {day!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23") from None
+    """`run --day`, today when not given; the parsing itself is `days.parse_day`, shared with
+    the review commands."""
+    return days.today() if day is None else days.parse_day(day)
 
 
 # --- the loop ------------------------------------------------------------------------------------
