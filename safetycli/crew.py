@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from safetycli.errors import SafetyError
 from safetycli.ledger import Ledger
+from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 from safetycli.roles import ROLES
 
@@ -102,7 +103,7 @@ class Member:
     failures: int = 0  # wrong PINs in a row since the last reset
     added_at: str = ""
 
-    def holds(self, role: str) -> bool:
+    def has_role(self, role: str) -> bool:
         return role in self.roles
 
 
@@ -121,10 +122,7 @@ class _Entry:
 # --- names, roles and PINs --------------------------------------------------------------------
 
 
-def _key(name: str) -> str:
-    """Case-insensitive identity of a name; NFKC also folds look-alikes such as full-width
-    letters, so `Ｓam` cannot sit on the roster next to `Sam`."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+_key = fold_name  # one name, one person: the same folding as reports and reviews
 
 
 def clean_name(name: str) -> str:
@@ -326,7 +324,7 @@ def find(ledger: Ledger, name: str) -> Member:
 
 
 def producers(ledger: Ledger) -> list[Member]:
-    return [m for m in roster(ledger) if m.holds("producer")]
+    return [m for m in roster(ledger) if m.has_role("producer")]
 
 
 # --- sign-in -------------------------------------------------------------------------------------
@@ -519,7 +517,7 @@ def unlock(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
 def check_remove(ledger: Ledger, name: str) -> Member:
     """The member to remove, refused before anyone types a PIN if they are the last producer."""
     member = find(ledger, name)
-    if member.holds("producer") and [m.name for m in producers(ledger)] == [member.name]:
+    if member.has_role("producer") and [m.name for m in producers(ledger)] == [member.name]:
         raise SafetyError(
             f"{member.name} is the last producer on the roster: add another producer first"
         )

@@ -41,3 +41,16 @@ ROLES: dict[str, str] = {
 
 def describe(role: str) -> str:
     return ROLES.get(role, "")
+
+
+# How people say a role on set: the same words on the screen, in `checklists show` and in reports.
+_SPOKEN = {"first_ad": "1st AD"}
+_WORDS = {"ad": "AD", "dp": "DP", "upm": "UPM"}
+
+
+def role_name(role: str) -> str:
+    """`first_ad` -> `1st AD`, `safety_rep` -> `safety rep`: one spelling of a role wherever
+    people read it, so a prompt and the printed protocol never disagree."""
+    if role in _SPOKEN:
+        return _SPOKEN[role]
+    return " ".join(_WORDS.get(word, word) for word in role.split("_"))

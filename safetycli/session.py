@@ -1,27 +1,96 @@
 """Drives the pure runner against the real log and the real roster.
 
 A `Frontend` supplies answers and PINs (the terminal, or an answers file) and is told what
-happened. The loop is the same for both: replay the run, ask the runner for the next step, get the
-answer, check PINs with the crew module, append the runner's events in one transaction, repeat.
-Every answer is durable before the next question is asked.
+happened through typed notices. The loop is the same for both: replay the run, ask the runner for
+the next step, get the answer, check PINs with the crew module, append the runner's events in one
+transaction, repeat. Every answer is durable before the next question is asked.
+
+An answer is normalised once, by the frontend, with `normalise`: the frontend is where a typo can
+be asked again (the keyboard) or pointed at by its line (an answers file). The loop passes on what
+the frontend returns as it is.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import Any
 from typing import Protocol as Interface
 
-from safetycli import crew, runner
+from safetycli import crew, days, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.errors import SafetyError
-from safetycli.events import NewEvent
+from safetycli.events import Event, NewEvent
 from safetycli.ledger import Ledger, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
+
+# An answer as the log records it: yes/no, a count, a choice or text, or "not applicable".
+Answer = bool | int | str | NotApplicable
+
+
+def normalise(step: Ask, value: Any) -> Answer:
+    """What was typed or written, as the value the log records for this step: yes or no from a
+    witness, the item's kind otherwise. SafetyError when it cannot be one, with a message the
+    frontend shows (the keyboard asks again, an answers file points at the line)."""
+    if step.meaning == "witnessed":
+        return runner.check_answer_confirm(value)
+    return runner.check_answer(step.item, value)
+
+
+# --- what the frontend is told -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollCallNotice:
+    """These roles sign in (name and PIN) before anything else is asked."""
+
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignedInNotice:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class SkippedNotice:
+    """An item whose condition is false is about to be recorded as skipped."""
+
+    step: runner.Skip
+
+
+@dataclass(frozen=True)
+class EventNotice:
+    """An event of this run landed in the log (see `SHOWN_EVENTS`), written by this process or
+    another: what the crew sees is what the log holds."""
+
+    event: Event
+    state: RunState
+
+
+@dataclass(frozen=True)
+class StoppedNotice:
+    """The walk-through ends here: the run is held, aborted or complete."""
+
+    status: str
+    state: RunState
+    hold: runner.Hold | None
+
+
+@dataclass(frozen=True)
+class MovedNotice:
+    """The answer to `step` was not recorded: the run moved on (to `now`) while it was given."""
+
+    step: runner.Step
+    now: runner.Step
+    state: RunState
+
+
+Notice = RollCallNotice | SignedInNotice | SkippedNotice | EventNotice | StoppedNotice | MovedNotice
 
 
 class Frontend(Interface):
@@ -29,9 +98,12 @@ class Frontend(Interface):
     def sign_in(self, role: str, candidates: list[str]) -> str: ...
     def pin(self, name: str, role: str, why: str) -> str: ...
     def refused(self, message: str) -> None: ...
-    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any: ...
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
+        """The answer to `step`, already through `normalise` (or NotApplicable)."""
+        ...
+
     def another_take(self, step: runner.AnotherTake) -> bool: ...
-    def show(self, kind: str, **details: Any) -> None: ...
+    def show(self, notice: Notice) -> None: ...
 
 
 # --- context facts -------------------------------------------------------------------------------
@@ -84,12 +156,9 @@ def parse_sets(protocol: Protocol, sets: list[str]) -> dict[str, Any]:
 
 
 def parse_day(day: str | None) -> str:
-    if day is None:
-        return date.today().isoformat()
-    try:
-        return date.fromisoformat(day).isoformat()
-    except ValueError:
-        raise SafetyError(f"--day {day!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23") from None
+    """`run --day`, today when not given; the parsing itself is `days.parse_day`, shared with
+    the review commands."""
+    return days.today() if day is None else days.parse_day(day)
 
 
 # --- the loop ------------------------------------------------------------------------------------
@@ -168,8 +237,13 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
             frontend.refused(err.message)
             continue
         ledger.append_many(runner.sign_in(state, role, member.name))
-        frontend.show("signed-in", name=member.name, role=role)
+        frontend.show(SignedInNotice(member.name, role))
         return
+
+
+# What an answered step adds to the log, given the run as it is at the moment of appending: the
+# run may have moved while the question was open, so the events are built only once it has not.
+Record = Callable[[RunState], list[NewEvent]]
 
 
 def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -> RunState:
@@ -184,52 +258,50 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
         _catch_up(ledger, state, frontend)
         step = runner.next_step(protocol, state)
         if isinstance(step, runner.Stopped):
-            frontend.show(step.status, state=state, hold=step.hold)
+            frontend.show(StoppedNotice(step.status, state, step.hold))
             return state
-        if isinstance(step, runner.Finish):
-            _append_if_unmoved(ledger, protocol, state, step, frontend, runner.finish)
-            continue
-        elif isinstance(step, runner.RollCall):
-            frontend.show("roll-call", roles=step.roles)
+        if isinstance(step, runner.RollCall):
+            frontend.show(RollCallNotice(step.roles))
             for role in step.roles:
                 _sign_in(ledger, frontend, state, role)
                 state = load_state(ledger, run_id)
             continue
-        elif isinstance(step, runner.Skip):
-            frontend.show("skipped", step=step)
-            _append_if_unmoved(
-                ledger, protocol, state, step, frontend, partial(runner.skip, protocol, step=step)
-            )
-            continue
-        elif isinstance(step, runner.AnotherTake):
-            more = frontend.another_take(step)
-            _append_if_unmoved(
-                ledger,
-                protocol,
-                state,
-                step,
-                frontend,
-                partial(runner.another_take, step=step, more=more),
-            )
-            continue
-        else:
-            _still_may_sign(ledger, step.name)
-            value = frontend.answer(step, state, protocol)
-            if not isinstance(value, NotApplicable):
-                value = (
-                    value if step.meaning == "witnessed" else runner.check_answer(step.item, value)
-                )
-            if step.needs_pin and not runner.fails(protocol, state, step, value):
-                authenticate(ledger, frontend, step.name, step.role, _why(step), run_id)
-            _append_if_unmoved(
-                ledger,
-                protocol,
-                state,
-                step,
-                frontend,
-                partial(runner.answer, protocol, step=step, value=value),
-            )
-            continue
+        record = _respond(ledger, protocol, state, step, frontend)
+        _append_if_unmoved(ledger, protocol, state, step, frontend, record)
+
+
+def _respond(
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    step: runner.Finish | runner.Skip | runner.AnotherTake | Ask,
+    frontend: Frontend,
+) -> Record:
+    """Get from the crew what `step` needs (nothing, for a skip or the finish) and say what it
+    will record."""
+    if isinstance(step, runner.Finish):
+        return runner.finish
+    if isinstance(step, runner.Skip):
+        frontend.show(SkippedNotice(step))
+        return lambda fresh: runner.skip(protocol, fresh, step)
+    if isinstance(step, runner.AnotherTake):
+        more = frontend.another_take(step)
+        return lambda fresh: runner.another_take(fresh, step, more)
+    value = _answer(ledger, protocol, state, step, frontend)
+    return lambda fresh: runner.answer(protocol, fresh, step, value)
+
+
+def _answer(
+    ledger: Ledger, protocol: Protocol, state: RunState, step: Ask, frontend: Frontend
+) -> Answer:
+    """The answer, and the PIN when the step needs one. The PIN comes after the answer and only
+    for one that passes: a failing answer stops work, which is recorded at once and never waits
+    for a PIN."""
+    _still_may_sign(ledger, step.name)
+    value = frontend.answer(step, state, protocol)
+    if step.needs_pin and not runner.fails(protocol, state, step, value):
+        authenticate(ledger, frontend, step.name, step.role, _why(step), state.run_id)
+    return value
 
 
 def _still_may_sign(ledger: Ledger, name: str) -> None:
@@ -262,7 +334,7 @@ def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:
     for event in ledger.events(run=state.run_id, after=state.last_seq):
         state.apply(event)
         if event.kind in SHOWN_EVENTS:
-            frontend.show(event.kind, event=event, state=state)
+            frontend.show(EventNotice(event, state))
 
 
 def _moved(
@@ -275,7 +347,7 @@ def _moved(
     now = runner.next_step(protocol, state)
     if now == step:
         return False
-    frontend.show("moved", step=step, now=now, state=state)
+    frontend.show(MovedNotice(step, now, state))
     return True
 
 
@@ -285,13 +357,13 @@ def _append_if_unmoved(
     state: RunState,
     step: runner.Step,
     frontend: Frontend,
-    events: Callable[..., list[NewEvent]],
+    record: Record,
 ) -> None:
     """Record an answer only if the run is still where it was when the question was asked; the
     check and the append happen under one write lock (`if_run_at`), so nothing can slip between."""
     while not _moved(ledger, protocol, state, step, frontend):
         try:
-            ledger.append_many(events(state=state), if_run_at=(state.run_id, state.last_seq))
+            ledger.append_many(record(state), if_run_at=(state.run_id, state.last_seq))
             return
         except RunMoved:
             continue  # another process wrote to this run just now: look again
@@ -313,7 +385,7 @@ class FileFrontend:
     def __init__(self, answers: AnswersFile, resume_hint: str) -> None:
         self.file = answers
         self.resume_hint = resume_hint
-        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.log: list[Notice] = []  # what the walk-through said, for the caller and tests
 
     def fact(self, name: str, fact: Fact) -> Any:
         if name in self.file.context:
@@ -340,19 +412,19 @@ class FileFrontend:
     def refused(self, message: str) -> None:
         raise SafetyError(message)
 
-    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any:
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         item = step.item
         if step.meaning == "witnessed":
             value = self.file.witnesses.get(item.id, {}).get(step.role, True)
             try:
-                return runner.check_answer_confirm(value)
+                return normalise(step, value)
             except SafetyError as err:
                 raise self.file.fail(("witnesses", item.id, step.role), err.message) from None
         if step.meaning == "read-back":
             table = self.file.readbacks.get(item.id, {})
             if step.role in table:
                 return self._checked(("readbacks", item.id, step.role), step, table[step.role])
-            return step.answer
+            return step.answer  # the signer's, as recorded
         if item.id not in self.file.answers:
             raise Incomplete(
                 f"no answer for `{item.id}` ({item.ask}) in {self.file.path}; "
@@ -369,17 +441,17 @@ class FileFrontend:
             raise self.file.fail(("answers", item.id), "write an answer, or {na: reason}")
         return self._checked(("answers", item.id), step, value)
 
-    def _checked(self, loc: tuple[str | int, ...], step: Ask, value: Any) -> Any:
+    def _checked(self, loc: tuple[str | int, ...], step: Ask, value: Any) -> Answer:
         if step.item.kind != "confirm" and isinstance(value, int | float | date):
             # Read what was typed: YAML makes `0123` octal 83 and `18:30` the number 1110.
             value = self.file.typed(loc)
         try:
-            return runner.check_answer(step.item, value)
+            return normalise(step, value)
         except SafetyError as err:
             raise self.file.fail(loc, err.message) from None
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         return step.take < self.file.takes
 
-    def show(self, kind: str, **details: Any) -> None:
-        self.log.append((kind, details))
+    def show(self, notice: Notice) -> None:
+        self.log.append(notice)

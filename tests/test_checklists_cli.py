@@ -231,8 +231,8 @@ def test_list_still_lists_the_good_ones_and_warns_about_the_rest(
 FULL_SHOWN = """\
 Full feature: [PPE] and more  (full-feature, version 3)
 A protocol that uses every kind of item and condition.
-Roles: first AD, armorer, actor and DP
-STOPS WORK marks a check that stops all work if it fails, until armorer and first AD each clear \
+Roles: 1st AD, armorer, actor and DP
+STOPS WORK marks a check that stops all work if it fails, until armorer and 1st AD each clear \
 the hold with their PIN.
 
 Asked at the start
@@ -241,11 +241,11 @@ Asked at the start
 
 Phase 1 of 3: Safety meeting
    1. Safety meeting held where the scene is shot?  STOPS WORK IF IT FAILS
-      signed by first AD; witnessed by armorer  [meeting-held]
+      signed by 1st AD; witnessed by armorer  [meeting-held]
       answer: yes or no
       source: Bulletin #1
    2. Who attended?
-      signed by first AD  [attendance]
+      signed by 1st AD  [attendance]
       answer: in writing
       why: A record of who was briefed.
 
@@ -265,7 +265,7 @@ Phase 2 of 3: Before each take  (repeated for every take)
 
 Phase 3 of 3: Dry run without blanks  (only when blanks is no)
    6. Dry run walked through?
-      signed by first AD  [dry-run-done]
+      signed by 1st AD  [dry-run-done]
       answer: yes or no
       why: Everyone knows the moves.
 
@@ -283,7 +283,7 @@ def test_show_reads_as_the_crew_walks_it(cli: CliRunner) -> None:
 def test_show_one_person_clears_a_hold(cli: CliRunner) -> None:
     result = run(cli, "show", "minimal")
     assert result.exit_code == 0
-    assert "until first AD clears the hold with their PIN." in result.stdout.splitlines()[3]
+    assert "until 1st AD clears the hold with their PIN." in result.stdout.splitlines()[3]
 
 
 def test_show_json_gives_phases_and_items_in_order(cli: CliRunner) -> None:

@@ -576,7 +576,7 @@ def test_a_hold_raised_elsewhere_stops_a_walk_through_in_progress(
     """The AD's terminal is waiting on an answer when the actor holds the run from their own
     laptop: the answer typed afterwards is not recorded and the walk-through stops."""
     from safetycli.answers import load_answers
-    from safetycli.session import FileFrontend, drive, start_run
+    from safetycli.session import FileFrontend, MovedNotice, StoppedNotice, drive, start_run
 
     class Crew(FileFrontend):
         def answer(self, step: Any, state: Any, proto: Any) -> Any:
@@ -597,7 +597,9 @@ def test_a_hold_raised_elsewhere_stops_a_walk_through_in_progress(
         run_id = start_run(ledger, proto, frontend, scene="12A", day=DAY, context=dict(BLANKS))
         state = drive(ledger, proto, run_id, frontend)
     assert state.status == "held"
-    assert [kind for kind, _ in frontend.log][-2:] == ["moved", "held"]
+    moved, stopped = frontend.log[-2:]
+    assert isinstance(moved, MovedNotice) and isinstance(stopped, StoppedNotice)
+    assert stopped.status == "held"
     detail = log_show(cli, run_id)
     assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
     assert detail["holds"][0]["reason"] == "smoke on set"

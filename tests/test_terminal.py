@@ -10,7 +10,16 @@ import typer
 from rich.console import Console
 
 from safetycli.cli.terminal import TerminalFrontend
-from safetycli.runner import Ask, RunState
+from safetycli.events import Event
+from safetycli.runner import Ask, RunState, Skip, Stopped
+from safetycli.session import (
+    EventNotice,
+    MovedNotice,
+    RollCallNotice,
+    SignedInNotice,
+    SkippedNotice,
+    StoppedNotice,
+)
 from tests.walk_helpers import protocol
 
 
@@ -39,3 +48,44 @@ def test_an_answer_to_be_read_back_is_typed_hidden(
     frontend = TerminalFrontend(Console(file=io.StringIO()), proto)
     frontend.answer(step, RunState("r-test"), proto)
     assert seen == [hidden]
+
+
+def _event(kind: str, **data: Any) -> Event:
+    return Event(1, "2026-11-23T10:00:00Z", kind, "r-test", None, data, "", "")
+
+
+def test_each_notice_reads_as_the_crew_sees_it() -> None:
+    """What the walk-through says between questions, one line per notice; the events nobody
+    needs to see (a skip's own item.done, a hold's event before its panel) say nothing."""
+    step, proto = _ask("bore-checked")
+    skip = Skip(step.phase, step.item, step.take, "only when blanks")
+    state = RunState("r-test")
+    screen = io.StringIO()
+    frontend = TerminalFrontend(Console(file=screen, width=100, no_color=True), proto)
+    for notice in (
+        RollCallNotice(("first_ad", "dp", "safety_rep")),
+        SignedInNotice("Dana Reyes", "first_ad"),
+        SkippedNotice(skip),
+        EventNotice(_event("item.done", outcome="skipped-by-condition"), state),
+        EventNotice(_event("item.done", outcome="refused", reason="answered no"), state),
+        EventNotice(_event("hold.raised", reason="answered no"), state),
+        EventNotice(_event("take.next", take=2), state),
+        EventNotice(_event("takes.wrapped", takes=2), state),
+        MovedNotice(step, Stopped("held", None), state),
+        MovedNotice(step, step, state),
+        StoppedNotice("aborted", state, None),
+    ):
+        frontend.show(notice)
+    assert screen.getvalue().splitlines() == [
+        "",
+        "Roll call: 1st AD, DP, safety rep sign in with name and PIN.",
+        "  Signed in: Dana Reyes as 1st AD",
+        f"  Skipped: {step.item.ask} (only when blanks)",
+        "  REFUSED: answered no",
+        "",
+        "Take 2",
+        "  Wrapped after 2 take(s).",
+        "Not recorded: the run moved on while that answer was given (the run is held now).",
+        "Not recorded: the run moved on while that answer was given (it was answered elsewhere).",
+        "Run r-test was aborted.",
+    ]

@@ -104,7 +104,7 @@ def _producer(ledger: "Ledger", approve_by: str | None) -> str:
             )
         return names[0]
     member = crew.find(ledger, approve_by)
-    if not member.holds("producer"):
+    if not member.has_role("producer"):
         raise SafetyError(
             f"{member.name} is not on the roster as producer: only a producer approves"
         )

@@ -326,7 +326,7 @@ def clear(
             if name is None:
                 name = typer.prompt(f"{role}: your name")
             member = crew.find(ledger, name)
-            if not member.holds(role):
+            if not member.has_role(role):
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
             clearers.append(runner.Signer(member.name, role))
         names = [c.name.casefold() for c in clearers]

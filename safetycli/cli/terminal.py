@@ -17,7 +17,19 @@ from rich.text import Text
 from safetycli import runner
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
+from safetycli.roles import role_name
 from safetycli.runner import Ask, NotApplicable, RunState
+from safetycli.session import (
+    Answer,
+    EventNotice,
+    MovedNotice,
+    Notice,
+    RollCallNotice,
+    SignedInNotice,
+    SkippedNotice,
+    StoppedNotice,
+    normalise,
+)
 
 OUTCOME_MARKS = {
     "confirmed": ("OK", "green"),
@@ -25,10 +37,6 @@ OUTCOME_MARKS = {
     "not-applicable": ("N/A", "yellow"),
     "skipped-by-condition": ("SKIPPED", "dim"),
 }
-
-
-def role_name(role: str) -> str:
-    return {"first_ad": "1st AD", "dp": "DP"}.get(role, role.replace("_", " "))
 
 
 class TerminalFrontend:
@@ -73,7 +81,7 @@ class TerminalFrontend:
     def refused(self, message: str) -> None:
         self.out.print(f"[bold red]Refused:[/bold red] {markup(message)}")
 
-    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Any:
+    def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         item = step.item
         if step.meaning == "performed":
             self._header(step, protocol)
@@ -89,7 +97,7 @@ class TerminalFrontend:
                 f"  Read-back: {markup(step.name)} ({role_name(step.role)}), "
                 "say back what you were told."
             )
-            return self._value(item, f"{who}: what you heard", allow_na=False)
+            return self._value(step, f"{who}: what you heard", allow_na=False)
         # With a read-back to follow, the signer's answer is typed hidden: the actor must say
         # back what they heard, not read it off the screen.
         if item.readback:
@@ -97,10 +105,12 @@ class TerminalFrontend:
                 "  [dim]Typed hidden: it is said back without being read off the screen.[/dim]"
             )
         return self._value(
-            item, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
+            step, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
         )
 
-    def _value(self, item: Any, who: str, *, allow_na: bool, hidden: bool = False) -> Any:
+    def _value(self, step: Ask, who: str, *, allow_na: bool, hidden: bool = False) -> Answer:
+        """Asked until it is an answer: a typo is explained and asked again, never a crash."""
+        item = step.item
         na = " (or na)" if allow_na else ""
         while True:
             if item.kind == "confirm":
@@ -119,7 +129,7 @@ class TerminalFrontend:
                     return NotApplicable(reason)
                 continue
             try:
-                return runner.check_answer(item, raw)
+                return normalise(step, raw)
             except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
                 self.out.print(f"[yellow]{markup(str(err))}[/yellow]")
 
@@ -148,53 +158,54 @@ class TerminalFrontend:
 
     # --- output -----------------------------------------------------------------------------------
 
-    def show(self, kind: str, **details: Any) -> None:
-        if kind == "roll-call":
-            roles = ", ".join(role_name(r) for r in details["roles"])
-            self.out.print(f"\n[bold]Roll call:[/bold] {roles} sign in with name and PIN.")
-        elif kind == "signed-in":
-            self.out.print(
-                f"  [green]Signed in:[/green] {markup(details['name'])} "
-                f"as {role_name(details['role'])}"
-            )
-        elif kind == "skipped":
-            step = details["step"]
-            self.out.print(f"  [dim]Skipped: {markup(step.item.ask)} ({markup(step.reason)})[/dim]")
-        elif kind == "item.done":
-            data = details["event"].data
+    def show(self, notice: Notice) -> None:
+        match notice:
+            case RollCallNotice(roles=roles):
+                said = ", ".join(role_name(r) for r in roles)
+                self.out.print(f"\n[bold]Roll call:[/bold] {said} sign in with name and PIN.")
+            case SignedInNotice(name=name, role=role):
+                self.out.print(f"  [green]Signed in:[/green] {markup(name)} as {role_name(role)}")
+            case SkippedNotice(step=step):
+                self.out.print(
+                    f"  [dim]Skipped: {markup(step.item.ask)} ({markup(step.reason)})[/dim]"
+                )
+            case EventNotice(event=event):
+                self._event(event.kind, event.data)
+            case StoppedNotice(status="held", state=state, hold=hold):
+                self.hold_panel(state, hold)
+            case StoppedNotice(status="complete", state=state):
+                self.out.print(
+                    Panel(
+                        Text(f"COMPLETE: every check of run {state.run_id} is done and signed."),
+                        style="bold green",
+                        expand=True,
+                    )
+                )
+            case StoppedNotice(status="aborted", state=state):
+                self.out.print(f"[bold]Run {state.run_id} was aborted.[/bold]")
+            case MovedNotice(now=now):
+                why = (
+                    f"the run is {now.status} now"
+                    if isinstance(now, runner.Stopped)
+                    else "it was answered elsewhere"
+                )
+                self.out.print(
+                    f"[bold yellow]Not recorded:[/bold yellow] the run moved on while that answer "
+                    f"was given ({why})."
+                )
+
+    def _event(self, kind: str, data: dict[str, Any]) -> None:
+        """An event as it lands: an item's outcome, the next take, the takes wrapped."""
+        if kind == "item.done":
             if data["outcome"] == "skipped-by-condition":
-                return
+                return  # already said by the SkippedNotice
             label, style = OUTCOME_MARKS[data["outcome"]]
             reason = f": {markup(data['reason'])}" if data.get("reason") else ""
             self.out.print(f"  [{style}]{label}[/{style}]{reason}")
         elif kind == "take.next":
-            self.out.print(f"\n[bold]Take {details['event'].data['take']}[/bold]")
+            self.out.print(f"\n[bold]Take {data['take']}[/bold]")
         elif kind == "takes.wrapped":
-            self.out.print(f"  Wrapped after {details['event'].data['takes']} take(s).")
-        elif kind == "held":
-            self.hold_panel(details["state"], details["hold"])
-        elif kind == "complete":
-            state = details["state"]
-            self.out.print(
-                Panel(
-                    Text(f"COMPLETE: every check of run {state.run_id} is done and signed."),
-                    style="bold green",
-                    expand=True,
-                )
-            )
-        elif kind == "moved":
-            now = details["now"]
-            why = (
-                f"the run is {now.status} now"
-                if isinstance(now, runner.Stopped)
-                else "it was answered elsewhere"
-            )
-            self.out.print(
-                f"[bold yellow]Not recorded:[/bold yellow] the run moved on while that answer "
-                f"was given ({why})."
-            )
-        elif kind == "aborted":
-            self.out.print(f"[bold]Run {details['state'].run_id} was aborted.[/bold]")
+            self.out.print(f"  Wrapped after {data['takes']} take(s).")
 
     def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
         hold_panel(self.out, state, hold, runner.clearing_roles(self.protocol, state))

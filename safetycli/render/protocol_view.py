@@ -6,13 +6,7 @@ from typing import Any
 
 from safetycli.protocol import Item, Protocol, parse_when
 from safetycli.render.safe import markup
-
-_ABBREVIATIONS = {"ad": "AD", "dp": "DP", "upm": "UPM"}
-
-
-def role_name(role: str) -> str:
-    """`first_ad` -> `first AD`: the role as people say it on set."""
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in role.split("_"))
+from safetycli.roles import role_name
 
 
 def _roles(roles: list[str]) -> str:
