@@ -5,8 +5,8 @@ machine, and a run's state is always what replaying its events gives. That is wh
 survive a kill -9: the log holds every answer, and replay puts the cursor back on the first item not
 yet done.
 
-Events of a run (all carry `run`; signatures carry `person`):
-  run.started     {protocol: {id, version, sha256}, scene, day, context}
+Events of a run (all carry `run`; signatures carry `person`), each a type in events.py:
+  run.started     {protocol: {id, version, sha256}, scene, day, context, clear_roles, mode}
   run.signed-in   {name, role}                     roll call: this person signs for this role
   item.performed  {phase, take, item, answer, name, role, ok, reason}
   item.witnessed  {phase, take, item, name, role, ok}
@@ -30,7 +30,37 @@ from typing import TYPE_CHECKING, Any
 
 from safetycli.conditions import parse_sum, parse_when
 from safetycli.errors import SafetyError
-from safetycli.events import Event, NewEvent
+from safetycli.events import (
+    HOLD_CLEARED,
+    HOLD_RAISED,
+    ITEM_KINDS,
+    ITEM_PERFORMED,
+    ITEM_READ_BACK,
+    ITEM_WITNESSED,
+    RUN_ABORTED,
+    RUN_COMPLETED,
+    RUN_RESUMED,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+    TAKE_NEXT,
+    TAKES_WRAPPED,
+    Event,
+    HoldCleared,
+    HoldRaised,
+    ItemDone,
+    ItemPerformed,
+    ItemReadBack,
+    ItemWitnessed,
+    NewEvent,
+    RunAborted,
+    RunCompleted,
+    RunResumed,
+    RunStarted,
+    SignedIn,
+    Signer,
+    TakeNext,
+    TakesWrapped,
+)
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
@@ -38,15 +68,6 @@ if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need n
 Key = tuple[str, int | None, str]  # (phase id, take or None, item id)
 
 OPEN, HELD, COMPLETE, ABORTED = "open", "held", "complete", "aborted"
-
-
-@dataclass(frozen=True)
-class Signer:
-    name: str
-    role: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"name": self.name, "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -137,41 +158,41 @@ class RunState:
         data = event.data
         kind = event.kind
         self.last_seq = event.seq
-        if kind == "run.started":
+        if kind == RUN_STARTED:
             self.protocol = data["protocol"]
             self.scene = data["scene"]
             self.day = data["day"]
             self.context = dict(data.get("context", {}))
             self.clear_roles = list(data.get("clear_roles", []))
             self.started_at = event.at
-        elif kind == "run.signed-in":
+        elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
-        elif kind == "run.resumed":
+        elif kind == RUN_RESUMED:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
             # nobody answers as a person who signed in hours ago on another laptop.
             self.signed_in = {}
-        elif kind in ("item.performed", "item.witnessed", "item.read-back", "item.done"):
+        elif kind in ITEM_KINDS:
             key: Key = (data["phase"], data["take"], data["item"])
             progress = self.progress.setdefault(key, Progress())
-            if kind == "item.performed":
+            if kind == ITEM_PERFORMED:
                 progress.performed = data
-            elif kind == "item.witnessed":
+            elif kind == ITEM_WITNESSED:
                 progress.witnessed.append(data)
-            elif kind == "item.read-back":
+            elif kind == ITEM_READ_BACK:
                 progress.read_back.append(data)
             else:
                 progress.outcome = data["outcome"]
                 progress.reason = data.get("reason")
-        elif kind == "take.next":
+        elif kind == TAKE_NEXT:
             self.takes[data["group"]] = data["take"]
-        elif kind == "takes.wrapped":
+        elif kind == TAKES_WRAPPED:
             self.wrapped.add(data["group"])
-        elif kind == "hold.raised":
+        elif kind == HOLD_RAISED:
             key_or_none = (data["phase"], data["take"], data["item"]) if data.get("item") else None
             self.holds.append(
                 Hold(event.seq, event.at, key_or_none, data["reason"], data.get("raised_by"))
             )
-        elif kind == "hold.cleared":
+        elif kind == HOLD_CLEARED:
             hold = self.open_hold
             if hold is not None:
                 hold.cleared_seq = event.seq
@@ -179,10 +200,10 @@ class RunState:
                 hold.cleared_by = data["cleared_by"]
                 hold.note = data["note"]
                 self._restart_after(hold)
-        elif kind == "run.completed":
+        elif kind == RUN_COMPLETED:
             self.completed = True
             self.ended_at = event.at
-        elif kind == "run.aborted":
+        elif kind == RUN_ABORTED:
             self.aborted = data
             self.ended_at = event.at
 
@@ -438,8 +459,9 @@ def _same_answer(item: Item, said: Any, heard: Any) -> bool:
     return bool(said == heard)
 
 
-def _base(step: Ask | Skip) -> dict[str, Any]:
-    return {"phase": step.phase.id, "take": step.take, "item": step.item.id}
+def _at(state: RunState, step: Ask | Skip) -> dict[str, Any]:
+    """Where an item event belongs: the run, and the phase, take and item."""
+    return {"run": state.run_id, "phase": step.phase.id, "take": step.take, "item": step.item.id}
 
 
 def _done(
@@ -457,28 +479,15 @@ def _done(
     bounds also raises a hold (`stop`), because each means the firearm's state is not what the
     crew believes it is. The hold names who stopped it (`raised_by`: a refusing witness or the
     read-back that did not match), which is not always who performed the item (`by`)."""
-    raiser = raised_by or by
-    out = [
-        NewEvent(
-            "item.done",
-            {**_base(step), "outcome": outcome, "reason": reason, "by": by and by.as_json()},
-            run=state.run_id,
-        )
-    ]
+    out = [ItemDone(**_at(state, step), outcome=outcome, reason=reason, by=by).new()]
     if outcome == "refused" and (step.item.critical or stop):
-        out.append(
-            NewEvent(
-                "hold.raised",
-                {
-                    **_base(step),
-                    "reason": f"{step.item.ask} -- {reason}",
-                    "raised_by": raiser and raiser.as_json(),
-                    "clear_roles": list(protocol.hold.cleared_by),
-                },
-                run=state.run_id,
-                person=raiser.name if raiser else None,
-            )
+        hold = HoldRaised(
+            **_at(state, step),
+            reason=f"{step.item.ask} -- {reason}",
+            raised_by=raised_by or by,
+            clear_roles=tuple(protocol.hold.cleared_by),
         )
+        out.append(hold.new())
     return out
 
 
@@ -501,18 +510,14 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
         failure = judge(item, value, expected_count(protocol, state, step))
-        event = NewEvent(
-            "item.performed",
-            {
-                **_base(step),
-                "answer": value,
-                **signer.as_json(),
-                "ok": failure is None,
-                "reason": failure,
-            },
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemPerformed(
+            **_at(state, step),
+            answer=value,
+            name=signer.name,
+            role=signer.role,
+            ok=failure is None,
+            reason=failure,
+        ).new()
         if failure is not None:
             out_of_bounds = item.kind == "count"
             return [
@@ -526,12 +531,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     by = Signer(performer.get("name", ""), performer.get("role", item.by))
     if step.meaning == "witnessed":
         ok = check_answer_confirm(value)
-        event = NewEvent(
-            "item.witnessed",
-            {**_base(step), **signer.as_json(), "ok": ok},
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemWitnessed(**_at(state, step), **signer.as_json(), ok=ok).new()
         if not ok:
             reason = f"{step.role} {step.name} did not confirm it"
             return [
@@ -548,12 +548,9 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         heard = check_answer(item, value)
         ok = _same_answer(item, step.answer, heard)
         reason = None if ok else f"read-back mismatch: {step.role} said {heard}, not {step.answer}"
-        event = NewEvent(
-            "item.read-back",
-            {**_base(step), **signer.as_json(), "answer": heard, "ok": ok, "reason": reason},
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemReadBack(
+            **_at(state, step), **signer.as_json(), answer=heard, ok=ok, reason=reason
+        ).new()
         if not ok:
             return [
                 event,
@@ -584,7 +581,7 @@ def fails(protocol: Protocol, state: RunState, step: Ask, value: Any) -> bool:
 
 def resumed(state: RunState) -> list[NewEvent]:
     """Picking an open run up again: everyone who signs from here signs in again."""
-    return [NewEvent("run.resumed", {}, run=state.run_id)]
+    return [RunResumed(run=state.run_id).new()]
 
 
 def check_answer_confirm(value: Any) -> bool:
@@ -600,14 +597,12 @@ def check_answer_confirm(value: Any) -> bool:
 
 def another_take(state: RunState, step: AnotherTake, more: bool) -> list[NewEvent]:
     if more:
-        return [
-            NewEvent("take.next", {"group": step.group, "take": step.take + 1}, run=state.run_id)
-        ]
-    return [NewEvent("takes.wrapped", {"group": step.group, "takes": step.take}, run=state.run_id)]
+        return [TakeNext(run=state.run_id, group=step.group, take=step.take + 1).new()]
+    return [TakesWrapped(run=state.run_id, group=step.group, takes=step.take).new()]
 
 
 def finish(state: RunState) -> list[NewEvent]:
-    return [NewEvent("run.completed", {}, run=state.run_id)]
+    return [RunCompleted(run=state.run_id).new()]
 
 
 def start(
@@ -618,25 +613,16 @@ def start(
     context: dict[str, Any],
     mode: str = "keyboard",
 ) -> list[NewEvent]:
-    origin = protocol.origin
-    return [
-        NewEvent(
-            "run.started",
-            {
-                "protocol": {
-                    "id": protocol.id,
-                    "version": protocol.version,
-                    "sha256": origin.sha256,
-                },
-                "scene": scene,
-                "day": day,
-                "context": context,
-                "clear_roles": list(protocol.hold.cleared_by),
-                "mode": mode,
-            },
-            run=run_id,
-        )
-    ]
+    started = RunStarted(
+        run=run_id,
+        protocol={"id": protocol.id, "version": protocol.version, "sha256": protocol.origin.sha256},
+        scene=scene,
+        day=day,
+        context=context,
+        clear_roles=tuple(protocol.hold.cleared_by),
+        mode=mode,
+    )
+    return [started.new()]
 
 
 def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
@@ -646,31 +632,18 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
                 f"{name} is already signed in as {other_role} in this run: one person signs "
                 "for one role, so every two-person check has two people"
             )
-    return [NewEvent("run.signed-in", {"name": name, "role": role}, run=state.run_id, person=name)]
+    return [SignedIn(run=state.run_id, name=name, role=role).new()]
 
 
 def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+    """A hold raised by hand on the whole run; the run's own clearing roles apply to it."""
     if state.status != OPEN:
         raise SafetyError(
             f"run {state.run_id} is {state.status}: only an open run can be put on hold"
         )
     if not reason.strip():
         raise SafetyError("a hold needs a reason: --reason TEXT")
-    return [
-        NewEvent(
-            "hold.raised",
-            {
-                "phase": None,
-                "take": None,
-                "item": None,
-                "reason": reason.strip(),
-                "raised_by": by.as_json(),
-                "clear_roles": [],
-            },
-            run=state.run_id,
-            person=by.name,
-        )
-    ]
+    return [HoldRaised(run=state.run_id, reason=reason.strip(), raised_by=by).new()]
 
 
 def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
@@ -695,13 +668,7 @@ def clear_hold(
     names = [c.name.casefold() for c in clearers]
     if len(set(names)) != len(names):
         raise SafetyError("each clearing role must be a different person")
-    return [
-        NewEvent(
-            "hold.cleared",
-            {"note": note.strip(), "cleared_by": [c.as_json() for c in clearers]},
-            run=state.run_id,
-        )
-    ]
+    return [HoldCleared(run=state.run_id, note=note.strip(), cleared_by=tuple(clearers)).new()]
 
 
 def check_abortable(state: RunState) -> None:
@@ -717,11 +684,7 @@ def check_abortable(state: RunState) -> None:
 
 def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     check_abortable(state)
-    return [
-        NewEvent(
-            "run.aborted", {"reason": reason, "by": by.as_json()}, run=state.run_id, person=by.name
-        )
-    ]
+    return [RunAborted(run=state.run_id, reason=reason, by=by).new()]
 
 
 def position(protocol: Protocol, step: Ask | Skip) -> tuple[int, int]:
