@@ -31,14 +31,10 @@ from typing import TYPE_CHECKING, Any
 from safetycli.conditions import parse_sum, parse_when
 from safetycli.errors import SafetyError
 from safetycli.events import (
-    HOLD_CLEARED,
-    HOLD_RAISED,
     ITEM_KINDS,
     ITEM_PERFORMED,
     ITEM_READ_BACK,
     ITEM_WITNESSED,
-    RUN_ABORTED,
-    RUN_COMPLETED,
     RUN_RESUMED,
     RUN_SIGNED_IN,
     RUN_STARTED,
@@ -61,13 +57,10 @@ from safetycli.events import (
     TakeNext,
     TakesWrapped,
 )
+from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
-
-Key = tuple[str, int | None, str]  # (phase id, take or None, item id)
-
-OPEN, HELD, COMPLETE, ABORTED = "open", "held", "complete", "aborted"
 
 
 @dataclass(frozen=True)
@@ -78,27 +71,15 @@ class NotApplicable:
 
 
 @dataclass
-class Progress:
-    """One attempt at one item: who has signed what so far."""
+class Attempt:
+    """One attempt at one item: who has signed what so far. A cleared hold discards the attempt
+    at the failed item, and the next one starts empty."""
 
     performed: dict[str, Any] | None = None
     witnessed: list[dict[str, Any]] = field(default_factory=list)
     read_back: list[dict[str, Any]] = field(default_factory=list)
     outcome: str | None = None
     reason: str | None = None
-
-
-@dataclass
-class Hold:
-    seq: int
-    raised_at: str
-    key: Key | None
-    reason: str
-    raised_by: dict[str, str] | None
-    cleared_seq: int | None = None
-    cleared_at: str | None = None
-    cleared_by: list[dict[str, str]] | None = None
-    note: str | None = None
 
 
 @dataclass
@@ -109,31 +90,45 @@ class RunState:
     day: str = ""
     context: dict[str, Any] = field(default_factory=dict)
     started_at: str | None = None
-    ended_at: str | None = None
     signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
     clear_roles: list[str] = field(default_factory=list)  # who clears a hold, fixed at start
-    progress: dict[Key, Progress] = field(default_factory=dict)
+    progress: dict[Key, Attempt] = field(default_factory=dict)
     takes: dict[str, int] = field(default_factory=dict)  # group -> current take
     wrapped: set[str] = field(default_factory=set)
-    holds: list[Hold] = field(default_factory=list)
-    completed: bool = False
-    aborted: dict[str, Any] | None = None
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)  # holds, completion, abort
     last_seq: int = 0
 
     @property
+    def holds(self) -> list[Hold]:
+        return self.lifecycle.holds
+
+    @property
     def open_hold(self) -> Hold | None:
-        for hold in self.holds:
-            if hold.cleared_seq is None:
-                return hold
-        return None
+        return self.lifecycle.open_hold
+
+    @property
+    def completed(self) -> bool:
+        return self.lifecycle.completed
+
+    @property
+    def aborted(self) -> dict[str, Any] | None:
+        return self.lifecycle.aborted
+
+    @property
+    def ended_at(self) -> str | None:
+        return self.lifecycle.ended_at
+
+    @property
+    def status(self) -> str:
+        return self.lifecycle.status
 
     def _restart_after(self, hold: Hold) -> None:
         """What a cleared hold sends back to be checked again: every check signed only in part
         (its signatures were given before work stopped), the failed check, and, in a phase
         repeated per take, every check of that phase for that take, because the firearm may have
         been handled while the problem was put right."""
-        for key, progress in list(self.progress.items()):
-            part_signed = progress.outcome is None
+        for key, attempt in list(self.progress.items()):
+            part_signed = attempt.outcome is None
             same_phase_take = (
                 hold.key is not None
                 and hold.key[1] is not None
@@ -142,16 +137,6 @@ class RunState:
             )
             if part_signed or key == hold.key or same_phase_take:
                 del self.progress[key]
-
-    @property
-    def status(self) -> str:
-        if self.aborted is not None:
-            return ABORTED
-        if self.open_hold is not None:
-            return HELD
-        if self.completed:
-            return COMPLETE
-        return OPEN
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state; replay is just this, in log order."""
@@ -173,39 +158,24 @@ class RunState:
             self.signed_in = {}
         elif kind in ITEM_KINDS:
             key: Key = (data["phase"], data["take"], data["item"])
-            progress = self.progress.setdefault(key, Progress())
+            attempt = self.progress.setdefault(key, Attempt())
             if kind == ITEM_PERFORMED:
-                progress.performed = data
+                attempt.performed = data
             elif kind == ITEM_WITNESSED:
-                progress.witnessed.append(data)
+                attempt.witnessed.append(data)
             elif kind == ITEM_READ_BACK:
-                progress.read_back.append(data)
+                attempt.read_back.append(data)
             else:
-                progress.outcome = data["outcome"]
-                progress.reason = data.get("reason")
+                attempt.outcome = data["outcome"]
+                attempt.reason = data.get("reason")
         elif kind == TAKE_NEXT:
             self.takes[data["group"]] = data["take"]
         elif kind == TAKES_WRAPPED:
             self.wrapped.add(data["group"])
-        elif kind == HOLD_RAISED:
-            key_or_none = (data["phase"], data["take"], data["item"]) if data.get("item") else None
-            self.holds.append(
-                Hold(event.seq, event.at, key_or_none, data["reason"], data.get("raised_by"))
-            )
-        elif kind == HOLD_CLEARED:
-            hold = self.open_hold
-            if hold is not None:
-                hold.cleared_seq = event.seq
-                hold.cleared_at = event.at
-                hold.cleared_by = data["cleared_by"]
-                hold.note = data["note"]
-                self._restart_after(hold)
-        elif kind == RUN_COMPLETED:
-            self.completed = True
-            self.ended_at = event.at
-        elif kind == RUN_ABORTED:
-            self.aborted = data
-            self.ended_at = event.at
+        else:
+            cleared = self.lifecycle.apply(kind, event.seq, event.at, data)
+            if cleared is not None:
+                self._restart_after(cleared)
 
 
 def replay(run_id: str, events: Iterable[Event]) -> RunState:
@@ -342,20 +312,20 @@ def next_step(protocol: Protocol, state: RunState) -> Step:
 
 def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> Step | None:
     key: Key = (phase.id, take, item.id)
-    progress = state.progress.get(key)
-    if progress is not None and progress.outcome is not None:
+    attempt = state.progress.get(key)
+    if attempt is not None and attempt.outcome is not None:
         return None
-    if progress is None or progress.performed is None:
+    if attempt is None or attempt.performed is None:
         reason = _condition_false(phase, item, state.context)
         if reason is not None:
             return Skip(phase, item, take, reason)
         return Ask(phase, item, take, "performed", item.by, state.signed_in[item.by], item.critical)
-    answer = progress.performed["answer"]
-    done_witness = {w["role"] for w in progress.witnessed}
+    answer = attempt.performed["answer"]
+    done_witness = {w["role"] for w in attempt.witnessed}
     for role in item.witness:
         if role not in done_witness:
             return Ask(phase, item, take, "witnessed", role, state.signed_in[role], True, answer)
-    done_readback = {r["role"] for r in progress.read_back}
+    done_readback = {r["role"] for r in attempt.read_back}
     for role in item.readback:
         if role not in done_readback:
             return Ask(phase, item, take, "read-back", role, state.signed_in[role], True, answer)
@@ -417,11 +387,11 @@ def expected_count(protocol: Protocol, state: RunState, step: Ask) -> int | None
     for sign, name in terms:
         phase = phase_of[name]
         answers = [
-            progress.performed["answer"]
-            for (phase_id, take, item_id), progress in state.progress.items()
+            attempt.performed["answer"]
+            for (phase_id, take, item_id), attempt in state.progress.items()
             if item_id == name
             and phase_id == phase.id
-            and progress.performed is not None
+            and attempt.performed is not None
             and (step.take is None or phase.repeat == "once" or take == step.take)
         ]
         if not answers:
@@ -500,7 +470,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     hold if a critical item failed), all to be appended in one transaction."""
     item = step.item
     signer = Signer(step.name, step.role)
-    progress = state.progress.get(step.key, Progress())
+    attempt = state.progress.get(step.key, Attempt())
     if step.meaning == "performed":
         if isinstance(value, NotApplicable):
             if not item.allow_na or item.critical:
@@ -527,7 +497,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         last = not item.witness and not item.readback
         return [event, *(_done(state, step, "confirmed", None, signer, protocol) if last else [])]
 
-    performer = progress.performed or {}
+    performer = attempt.performed or {}
     by = Signer(performer.get("name", ""), performer.get("role", item.by))
     if step.meaning == "witnessed":
         ok = check_answer_confirm(value)
@@ -541,7 +511,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         remaining = [
             r
             for r in item.witness
-            if r != step.role and r not in {w["role"] for w in progress.witnessed}
+            if r != step.role and r not in {w["role"] for w in attempt.witnessed}
         ]
         last = not remaining and not item.readback
     else:
@@ -559,7 +529,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         remaining = [
             r
             for r in item.readback
-            if r != step.role and r not in {x["role"] for x in progress.read_back}
+            if r != step.role and r not in {x["role"] for x in attempt.read_back}
         ]
         last = not remaining
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
