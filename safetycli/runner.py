@@ -605,14 +605,18 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
     return [SignedIn(run=state.run_id, name=name, role=role).new()]
 
 
-def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
-    """A hold raised by hand on the whole run; the run's own clearing roles apply to it."""
+def check_holdable(state: RunState, reason: str) -> None:
+    """Whether a hold can be raised by hand: checked before anyone types a PIN, so a refusal does
+    not cost a try, and again when the hold is written."""
     if state.status != OPEN:
-        raise SafetyError(
-            f"run {state.run_id} is {state.status}: only an open run can be put on hold"
-        )
+        raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
     if not reason.strip():
         raise SafetyError("a hold needs a reason: --reason TEXT")
+
+
+def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+    """A hold raised by hand on the whole run; the run's own clearing roles apply to it."""
+    check_holdable(state, reason)
     return [HoldRaised(run=state.run_id, reason=reason.strip(), raised_by=by).new()]
 
 
@@ -624,20 +628,36 @@ def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
     return list(protocol.hold.cleared_by)  # a run recorded before runs kept their own
 
 
-def clear_hold(
-    protocol: Protocol | None, state: RunState, clearers: list[Signer], note: str
-) -> list[NewEvent]:
-    if state.status != HELD:
+def check_clearable(state: RunState, note: str) -> Hold:
+    """The hold to clear, if the note says what was done: checked before anyone is asked who
+    clears, and again when the clearance is written."""
+    hold = state.open_hold
+    if hold is None or state.status != HELD:
         raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    return hold
+
+
+def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Signer]) -> None:
+    """Every clearing role is there, each a different person: checked before anyone types a
+    PIN, and again when the clearance is written."""
     roles = {c.role for c in clearers}
     missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
         raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
     names = [c.name.casefold() for c in clearers]
     if len(set(names)) != len(names):
-        raise SafetyError("each clearing role must be a different person")
+        raise SafetyError(
+            "each clearing role must be a different person: name them with --by ROLE=NAME"
+        )
+
+
+def clear_hold(
+    protocol: Protocol | None, state: RunState, clearers: list[Signer], note: str
+) -> list[NewEvent]:
+    check_clearable(state, note)
+    check_clearers(protocol, state, clearers)
     return [HoldCleared(run=state.run_id, note=note.strip(), cleared_by=tuple(clearers)).new()]
 
 
