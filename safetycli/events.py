@@ -360,28 +360,28 @@ class CrewAdded(Declared):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CrewPinSet(Declared):
-    KIND = CREW_PIN_SET
+class _RosterChange(Declared):
+    """A change to `name`'s entry, approved `by` a producer (or, for a PIN, by the person)."""
+
     PERSON = "name"
     name: str
     by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewPinSet(_RosterChange):
+    KIND = CREW_PIN_SET
     pin_fingerprint: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CrewUnlocked(Declared):
+class CrewUnlocked(_RosterChange):
     KIND = CREW_UNLOCKED
-    PERSON = "name"
-    name: str
-    by: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CrewRemoved(Declared):
+class CrewRemoved(_RosterChange):
     KIND = CREW_REMOVED
-    PERSON = "name"
-    name: str
-    by: str
 
 
 # --- sign-in attempts: in a run or not (roster changes are approved outside any run) --------------
