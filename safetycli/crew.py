@@ -31,6 +31,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from safetycli.errors import SafetyError
+from safetycli.events import (
+    AUTH_FAILED,
+    AUTH_LOCKED,
+    AUTH_OK,
+    CREW_ADDED,
+    CREW_PIN_SET,
+    CREW_REMOVED,
+    CREW_UNLOCKED,
+    ROSTER_KINDS,
+    AuthFailed,
+    AuthLocked,
+    AuthOk,
+    CrewAdded,
+    CrewPinSet,
+    CrewRemoved,
+    CrewUnlocked,
+    Declared,
+)
 from safetycli.ledger import Ledger
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
@@ -51,16 +69,6 @@ LOCK_AFTER = 5
 PIN_MIN, PIN_MAX = 4, 12
 NAME_MAX = 80
 
-# Event kinds (the contract other modules and reviewers read).
-ADDED = "crew.added"
-PIN_SET = "crew.pin-set"
-UNLOCKED = "crew.unlocked"
-REMOVED = "crew.removed"
-AUTH_OK = "auth.ok"
-AUTH_FAILED = "auth.failed"
-AUTH_LOCKED = "auth.locked"
-ROSTER_KINDS = (ADDED, PIN_SET, UNLOCKED, REMOVED)
-
 # Reasons recorded in auth.failed. Only a wrong PIN counts towards lock-out: the lock exists to stop
 # PIN guessing, and the other refusals never test the PIN.
 WRONG_PIN = "wrong-pin"
@@ -71,7 +79,7 @@ LOCKED = "locked"
 MISMATCH = "stored-pin-mismatch"
 
 # Events after which the count of wrong PINs starts again from zero.
-_RESETS = (AUTH_OK, UNLOCKED, PIN_SET, ADDED)
+_RESETS = (AUTH_OK, CREW_UNLOCKED, CREW_PIN_SET, CREW_ADDED)
 _COUNTED = (AUTH_FAILED, *_RESETS)
 _WINDOW = LOCK_AFTER * 4
 
@@ -219,6 +227,11 @@ def _b64(raw: bytes) -> str:
 # --- the roster, replayed from the log ---------------------------------------------------------
 
 
+def _write(ledger: Ledger, event: Declared, credential: tuple[str, str] | None = None) -> None:
+    new = event.new()
+    ledger.append(new.kind, new.data, run=new.run, person=new.person, credential=credential)
+
+
 def _replay(ledger: Ledger) -> dict[str, _Entry]:
     """Every person ever added (removed ones too, so sign-in can say why it is refused).
 
@@ -232,7 +245,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
         name = str(data.get("name", ""))
         key = _key(name)
         entry = entries.get(key)
-        if event.kind == ADDED:
+        if event.kind == CREW_ADDED:
             anyone = any(e.active for e in entries.values())
             if anyone and not data.get("approved_by"):
                 continue
@@ -246,9 +259,9 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             )
         elif entry is None or not entry.active:
             continue
-        elif event.kind == PIN_SET:
+        elif event.kind == CREW_PIN_SET:
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
-        elif event.kind == REMOVED:
+        elif event.kind == CREW_REMOVED:
             others = [e for e in entries.values() if e.active and "producer" in e.roles]
             if "producer" in entry.roles and all(e is entry for e in others):
                 continue
@@ -356,8 +369,7 @@ def authenticate(
     entry = _replay(ledger).get(_key(name))
 
     def refuse(reason: str, message: str, person: str) -> AuthError:
-        data = {"name": person, "role": role, "purpose": purpose, "reason": reason}
-        ledger.append(AUTH_FAILED, data, run=run, person=person)
+        _write(ledger, AuthFailed(run=run, name=person, role=role, purpose=purpose, reason=reason))
         return AuthError(message, reason)
 
     if entry is None:
@@ -378,18 +390,13 @@ def authenticate(
             who,
         )
     if not check_pin(pin, stored):
-        ledger.append(
-            AUTH_FAILED,
-            {"name": who, "role": role, "purpose": purpose, "reason": WRONG_PIN},
-            run=run,
-            person=who,
-        )
+        _write(ledger, AuthFailed(run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN))
         # Counted after the append, so parallel guesses all see each other.
         failures = _failures(ledger, who)
         if failures >= LOCK_AFTER:
             last = ledger.latest(person=who, kinds=(AUTH_LOCKED, *_RESETS), limit=1)
             if not last or last[0].kind != AUTH_LOCKED:
-                ledger.append(AUTH_LOCKED, {"name": who, "failures": failures}, run=run, person=who)
+                _write(ledger, AuthLocked(run=run, name=who, failures=failures))
             raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
         left = LOCK_AFTER - failures
         tries = "try" if left == 1 else "tries"
@@ -397,7 +404,7 @@ def authenticate(
     # Right PIN; but if parallel wrong guesses locked the person meanwhile, the lock wins.
     if _failures(ledger, who) >= LOCK_AFTER:
         raise refuse(LOCKED, _unlock_hint(who), who)
-    ledger.append(AUTH_OK, {"name": who, "role": role, "purpose": purpose}, run=run, person=who)
+    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose))
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
 
 
@@ -444,15 +451,12 @@ def add_member(
     validate_pin(pin)
     approved_by = None if first else _approve(ledger, approver, f"adding {clean}").name
     encoded = hash_pin(pin)
-    data = {
-        "name": clean,
-        "roles": list(checked),
-        "approved_by": approved_by,
-        "pin_fingerprint": fingerprint(encoded),
-    }
-    ledger.append(ADDED, data, person=clean, credential=(clean, encoded))
+    added = CrewAdded(
+        name=clean, roles=checked, approved_by=approved_by, pin_fingerprint=fingerprint(encoded)
+    )
+    _write(ledger, added, credential=(clean, encoded))
     entry = _replay(ledger).get(_key(clean))
-    if entry is None or not entry.active or entry.fingerprint != data["pin_fingerprint"]:
+    if entry is None or not entry.active or entry.fingerprint != added.pin_fingerprint:
         raise SafetyError(
             f"{clean} was not added: someone changed the roster at the same moment; "
             "see `safetycli crew list` and try again"
@@ -483,10 +487,9 @@ def set_pin(
         by = _approve(ledger, approver, f"a new PIN for {member.name}").name
     encoded = hash_pin(new_pin)
     fp = fingerprint(encoded)
-    ledger.append(
-        PIN_SET,
-        {"name": member.name, "by": by, "pin_fingerprint": fp},
-        person=member.name,
+    _write(
+        ledger,
+        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp),
         credential=(member.name, encoded),
     )
     entry = _replay(ledger).get(_key(member.name))
@@ -510,7 +513,7 @@ def unlock(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     """A producer lets a locked-out person sign again."""
     member = check_unlock(ledger, name)
     by = _approve(ledger, approver, f"unlocking {member.name}").name
-    ledger.append(UNLOCKED, {"name": member.name, "by": by}, person=member.name)
+    _write(ledger, CrewUnlocked(name=member.name, by=by))
     return find(ledger, member.name)
 
 
@@ -529,7 +532,7 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     The last producer stays, or nobody could ever approve a change again."""
     member = check_remove(ledger, name)
     by = _approve(ledger, approver, f"removing {member.name}").name
-    ledger.append(REMOVED, {"name": member.name, "by": by}, person=member.name)
+    _write(ledger, CrewRemoved(name=member.name, by=by))
     entry = _replay(ledger).get(_key(member.name))
     if entry is None or entry.active:
         raise SafetyError(

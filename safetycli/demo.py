@@ -48,6 +48,7 @@ def main() -> None:
     from safetycli import crew
     from safetycli.catalog import load_catalog
     from safetycli.cli import main as cli_main
+    from safetycli.events import WorkspaceCreated
     from safetycli.ledger import Ledger
     from safetycli.workspace import init_workspace
 
@@ -59,7 +60,7 @@ def main() -> None:
     ws = init_workspace(DEMO_DIR, "Demo production")
     (DEMO_DIR / MARKER).write_text("created by `make run`; deleted by the next one\n")
     with Ledger.open(ws.db_path) as ledger:
-        ledger.append("workspace.created", {"production": "Demo production"})
+        ledger.append_many([WorkspaceCreated(production="Demo production").new()])
         name, role, pin = PRODUCER
         crew.add_member(ledger, name, [role], pin, None)
         for member, member_role, member_pin in CREW:

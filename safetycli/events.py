@@ -10,8 +10,9 @@ Kept free of I/O and heavy imports: `status` and `--help` import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Self
 
 # --- a run (all carry `run`; signatures carry `person`) ---------------------------------------
 RUN_STARTED = "run.started"
@@ -92,3 +93,325 @@ class NewEvent:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise UndeclaredKind(f"event kind {self.kind!r} is not declared in safetycli.events")
+
+
+# --- the declared types: one frozen dataclass per kind, with its payload --------------------------
+#
+# The field names are the payload's keys, so `payload()` is the dict the log stores (and hashes),
+# key for key, and `from_event` reads one back. Logs written by older versions must still replay:
+# a key older logs lack has a default here, and nothing is ever renamed.
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs, as every payload names them: `{name, role}`."""
+
+    name: str
+    role: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "role": self.role}
+
+
+def _signer(value: Mapping[str, Any] | None) -> Signer | None:
+    return None if value is None else Signer(value["name"], value["role"])
+
+
+def _signers(value: Iterable[Mapping[str, Any]]) -> tuple[Signer, ...]:
+    return tuple(Signer(v["name"], v["role"]) for v in value)
+
+
+def _parsed(parse: Callable[[Any], Any], **default: Any) -> Any:
+    """A field whose stored form is not its value's (a Signer is stored as a dict, a tuple as a
+    list): `parse` turns the stored form back."""
+    return field(metadata={"parse": parse}, **default)
+
+
+def _stored(value: Any) -> Any:
+    """The JSON form of a field's value: what the log held before these types existed."""
+    if isinstance(value, Signer):
+        return value.as_json()
+    if isinstance(value, tuple):
+        return [_stored(v) for v in value]
+    return value
+
+
+# Fields that travel beside the payload, never inside it.
+_ENVELOPE = frozenset({"run"})
+
+TYPES: dict[str, type[Declared]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Declared:
+    """One declared event kind: its fields are its payload. `PERSON` names the field that says
+    who acted (the event's indexed `person`), or None when the event has no single actor."""
+
+    KIND: ClassVar[str]
+    PERSON: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "KIND" in cls.__dict__:
+            if cls.KIND not in KINDS or cls.KIND in TYPES:
+                raise UndeclaredKind(f"{cls.__name__}: kind {cls.KIND!r} undeclared or taken")
+            TYPES[cls.KIND] = cls
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            f.name: _stored(getattr(self, f.name)) for f in fields(self) if f.name not in _ENVELOPE
+        }
+
+    def person(self) -> str | None:
+        who = getattr(self, self.PERSON) if self.PERSON else None
+        return who.name if isinstance(who, Signer) else who
+
+    def new(self) -> NewEvent:
+        """The event to append."""
+        return NewEvent(self.KIND, self.payload(), getattr(self, "run", None), self.person())
+
+    @classmethod
+    def from_event(cls, event: Event | NewEvent) -> Self:
+        if event.kind != cls.KIND:
+            raise ValueError(f"a {event.kind} event is not a {cls.KIND} event")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in _ENVELOPE:
+                values[f.name] = getattr(event, f.name)
+            elif f.name in event.data:
+                parse = f.metadata.get("parse")
+                raw = event.data[f.name]
+                values[f.name] = parse(raw) if parse else raw
+        return cls(**values)
+
+
+def parse(event: Event | NewEvent) -> Declared:
+    """The declared type of any event in the log."""
+    declared = TYPES.get(event.kind)
+    if declared is None:
+        raise UndeclaredKind(f"event kind {event.kind!r} is not declared in safetycli.events")
+    return declared.from_event(event)
+
+
+# --- a run ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _InRun(Declared):
+    run: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AtItem(_InRun):
+    """Where in the run: a phase, the take (None outside per-take phases), an item."""
+
+    phase: str
+    take: int | None
+    item: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(_InRun):
+    """`protocol` is {id, version, sha256}: the exact YAML the crew saw. `clear_roles` fixes who
+    clears a hold at start; `mode` is how it is answered (keyboard or file). Both are absent
+    from runs recorded before they existed."""
+
+    KIND = RUN_STARTED
+    protocol: dict[str, Any]
+    scene: str
+    day: str
+    context: dict[str, Any]
+    clear_roles: tuple[str, ...] = _parsed(tuple, default=())
+    mode: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedIn(_InRun):
+    """Roll call: this person signs for this role for the rest of the sitting."""
+
+    KIND = RUN_SIGNED_IN
+    PERSON = "name"
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResumed(_InRun):
+    """A later sitting: everyone signs in again."""
+
+    KIND = RUN_RESUMED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCompleted(_InRun):
+    KIND = RUN_COMPLETED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunAborted(_InRun):
+    KIND = RUN_ABORTED
+    PERSON = "by"
+    reason: str
+    by: Signer = _parsed(_signer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPerformed(_AtItem):
+    """The signer's answer; `ok` and `reason` say whether it failed the item and why."""
+
+    KIND = ITEM_PERFORMED
+    PERSON = "name"
+    answer: Any
+    name: str
+    role: str
+    ok: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemWitnessed(_AtItem):
+    KIND = ITEM_WITNESSED
+    PERSON = "name"
+    name: str
+    role: str
+    ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemReadBack(_AtItem):
+    KIND = ITEM_READ_BACK
+    PERSON = "name"
+    name: str
+    role: str
+    answer: Any
+    ok: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemDone(_AtItem):
+    """The item settled: confirmed, refused, not-applicable or skipped-by-condition. `by` is who
+    performed it (None when skipped); no `person`, as it adds no signature."""
+
+    KIND = ITEM_DONE
+    outcome: str
+    reason: str | None
+    by: Signer | None = _parsed(_signer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakeNext(_InRun):
+    KIND = TAKE_NEXT
+    group: str
+    take: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakesWrapped(_InRun):
+    KIND = TAKES_WRAPPED
+    group: str
+    takes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldRaised(_InRun):
+    """Stop work. On a failed item it names the item; raised by hand (`safetycli hold`) it names
+    none. `clear_roles` is empty when the run's own roles apply."""
+
+    KIND = HOLD_RAISED
+    PERSON = "raised_by"
+    phase: str | None = None
+    take: int | None = None
+    item: str | None = None
+    reason: str
+    raised_by: Signer | None = _parsed(_signer)
+    clear_roles: tuple[str, ...] = _parsed(tuple, default=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldCleared(_InRun):
+    """No `person`: a clearance is signed by several people at once, all in `cleared_by`."""
+
+    KIND = HOLD_CLEARED
+    note: str
+    cleared_by: tuple[Signer, ...] = _parsed(_signers)
+
+
+# --- the workspace and the roster -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceCreated(Declared):
+    KIND = WORKSPACE_CREATED
+    production: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewAdded(Declared):
+    """`approved_by` is None only for the first producer. The PIN's hash is never here: only a
+    fingerprint of the stored string (see crew.py)."""
+
+    KIND = CREW_ADDED
+    PERSON = "name"
+    name: str
+    roles: tuple[str, ...] = _parsed(tuple)
+    approved_by: str | None
+    pin_fingerprint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _RosterChange(Declared):
+    """A change to `name`'s entry, approved `by` a producer (or, for a PIN, by the person)."""
+
+    PERSON = "name"
+    name: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewPinSet(_RosterChange):
+    KIND = CREW_PIN_SET
+    pin_fingerprint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewUnlocked(_RosterChange):
+    KIND = CREW_UNLOCKED
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewRemoved(_RosterChange):
+    KIND = CREW_REMOVED
+
+
+# --- sign-in attempts: in a run or not (roster changes are approved outside any run) --------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Auth(Declared):
+    PERSON = "name"
+    run: str | None = None
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthOk(_Auth):
+    KIND = AUTH_OK
+    role: str | None
+    purpose: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthFailed(_Auth):
+    """`reason` is one of crew.py's refusal reasons; never the PIN."""
+
+    KIND = AUTH_FAILED
+    role: str | None
+    purpose: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthLocked(_Auth):
+    KIND = AUTH_LOCKED
+    failures: int

@@ -5,8 +5,8 @@ machine, and a run's state is always what replaying its events gives. That is wh
 survive a kill -9: the log holds every answer, and replay puts the cursor back on the first item not
 yet done.
 
-Events of a run (all carry `run`; signatures carry `person`):
-  run.started     {protocol: {id, version, sha256}, scene, day, context}
+Events of a run (all carry `run`; signatures carry `person`), each a type in events.py:
+  run.started     {protocol: {id, version, sha256}, scene, day, context, clear_roles, mode}
   run.signed-in   {name, role}                     roll call: this person signs for this role
   item.performed  {phase, take, item, answer, name, role, ok, reason}
   item.witnessed  {phase, take, item, name, role, ok}
@@ -30,23 +30,37 @@ from typing import TYPE_CHECKING, Any
 
 from safetycli.conditions import parse_sum, parse_when
 from safetycli.errors import SafetyError
-from safetycli.events import Event, NewEvent
+from safetycli.events import (
+    ITEM_KINDS,
+    ITEM_PERFORMED,
+    ITEM_READ_BACK,
+    ITEM_WITNESSED,
+    RUN_RESUMED,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+    TAKE_NEXT,
+    TAKES_WRAPPED,
+    Event,
+    HoldCleared,
+    HoldRaised,
+    ItemDone,
+    ItemPerformed,
+    ItemReadBack,
+    ItemWitnessed,
+    NewEvent,
+    RunAborted,
+    RunCompleted,
+    RunResumed,
+    RunStarted,
+    SignedIn,
+    Signer,
+    TakeNext,
+    TakesWrapped,
+)
+from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
-
-Key = tuple[str, int | None, str]  # (phase id, take or None, item id)
-
-OPEN, HELD, COMPLETE, ABORTED = "open", "held", "complete", "aborted"
-
-
-@dataclass(frozen=True)
-class Signer:
-    name: str
-    role: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"name": self.name, "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -57,27 +71,15 @@ class NotApplicable:
 
 
 @dataclass
-class Progress:
-    """One attempt at one item: who has signed what so far."""
+class Attempt:
+    """One attempt at one item: who has signed what so far. A cleared hold discards the attempt
+    at the failed item, and the next one starts empty."""
 
     performed: dict[str, Any] | None = None
     witnessed: list[dict[str, Any]] = field(default_factory=list)
     read_back: list[dict[str, Any]] = field(default_factory=list)
     outcome: str | None = None
     reason: str | None = None
-
-
-@dataclass
-class Hold:
-    seq: int
-    raised_at: str
-    key: Key | None
-    reason: str
-    raised_by: dict[str, str] | None
-    cleared_seq: int | None = None
-    cleared_at: str | None = None
-    cleared_by: list[dict[str, str]] | None = None
-    note: str | None = None
 
 
 @dataclass
@@ -88,31 +90,45 @@ class RunState:
     day: str = ""
     context: dict[str, Any] = field(default_factory=dict)
     started_at: str | None = None
-    ended_at: str | None = None
     signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
     clear_roles: list[str] = field(default_factory=list)  # who clears a hold, fixed at start
-    progress: dict[Key, Progress] = field(default_factory=dict)
+    progress: dict[Key, Attempt] = field(default_factory=dict)
     takes: dict[str, int] = field(default_factory=dict)  # group -> current take
     wrapped: set[str] = field(default_factory=set)
-    holds: list[Hold] = field(default_factory=list)
-    completed: bool = False
-    aborted: dict[str, Any] | None = None
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)  # holds, completion, abort
     last_seq: int = 0
 
     @property
+    def holds(self) -> list[Hold]:
+        return self.lifecycle.holds
+
+    @property
     def open_hold(self) -> Hold | None:
-        for hold in self.holds:
-            if hold.cleared_seq is None:
-                return hold
-        return None
+        return self.lifecycle.open_hold
+
+    @property
+    def completed(self) -> bool:
+        return self.lifecycle.completed
+
+    @property
+    def aborted(self) -> dict[str, Any] | None:
+        return self.lifecycle.aborted
+
+    @property
+    def ended_at(self) -> str | None:
+        return self.lifecycle.ended_at
+
+    @property
+    def status(self) -> str:
+        return self.lifecycle.status
 
     def _restart_after(self, hold: Hold) -> None:
         """What a cleared hold sends back to be checked again: every check signed only in part
         (its signatures were given before work stopped), the failed check, and, in a phase
         repeated per take, every check of that phase for that take, because the firearm may have
         been handled while the problem was put right."""
-        for key, progress in list(self.progress.items()):
-            part_signed = progress.outcome is None
+        for key, attempt in list(self.progress.items()):
+            part_signed = attempt.outcome is None
             same_phase_take = (
                 hold.key is not None
                 and hold.key[1] is not None
@@ -122,69 +138,44 @@ class RunState:
             if part_signed or key == hold.key or same_phase_take:
                 del self.progress[key]
 
-    @property
-    def status(self) -> str:
-        if self.aborted is not None:
-            return ABORTED
-        if self.open_hold is not None:
-            return HELD
-        if self.completed:
-            return COMPLETE
-        return OPEN
-
     def apply(self, event: Event) -> None:
         """Fold one event into the state; replay is just this, in log order."""
         data = event.data
         kind = event.kind
         self.last_seq = event.seq
-        if kind == "run.started":
+        if kind == RUN_STARTED:
             self.protocol = data["protocol"]
             self.scene = data["scene"]
             self.day = data["day"]
             self.context = dict(data.get("context", {}))
             self.clear_roles = list(data.get("clear_roles", []))
             self.started_at = event.at
-        elif kind == "run.signed-in":
+        elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
-        elif kind == "run.resumed":
+        elif kind == RUN_RESUMED:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
             # nobody answers as a person who signed in hours ago on another laptop.
             self.signed_in = {}
-        elif kind in ("item.performed", "item.witnessed", "item.read-back", "item.done"):
+        elif kind in ITEM_KINDS:
             key: Key = (data["phase"], data["take"], data["item"])
-            progress = self.progress.setdefault(key, Progress())
-            if kind == "item.performed":
-                progress.performed = data
-            elif kind == "item.witnessed":
-                progress.witnessed.append(data)
-            elif kind == "item.read-back":
-                progress.read_back.append(data)
+            attempt = self.progress.setdefault(key, Attempt())
+            if kind == ITEM_PERFORMED:
+                attempt.performed = data
+            elif kind == ITEM_WITNESSED:
+                attempt.witnessed.append(data)
+            elif kind == ITEM_READ_BACK:
+                attempt.read_back.append(data)
             else:
-                progress.outcome = data["outcome"]
-                progress.reason = data.get("reason")
-        elif kind == "take.next":
+                attempt.outcome = data["outcome"]
+                attempt.reason = data.get("reason")
+        elif kind == TAKE_NEXT:
             self.takes[data["group"]] = data["take"]
-        elif kind == "takes.wrapped":
+        elif kind == TAKES_WRAPPED:
             self.wrapped.add(data["group"])
-        elif kind == "hold.raised":
-            key_or_none = (data["phase"], data["take"], data["item"]) if data.get("item") else None
-            self.holds.append(
-                Hold(event.seq, event.at, key_or_none, data["reason"], data.get("raised_by"))
-            )
-        elif kind == "hold.cleared":
-            hold = self.open_hold
-            if hold is not None:
-                hold.cleared_seq = event.seq
-                hold.cleared_at = event.at
-                hold.cleared_by = data["cleared_by"]
-                hold.note = data["note"]
-                self._restart_after(hold)
-        elif kind == "run.completed":
-            self.completed = True
-            self.ended_at = event.at
-        elif kind == "run.aborted":
-            self.aborted = data
-            self.ended_at = event.at
+        else:
+            cleared = self.lifecycle.apply(kind, event.seq, event.at, data)
+            if cleared is not None:
+                self._restart_after(cleared)
 
 
 def replay(run_id: str, events: Iterable[Event]) -> RunState:
@@ -321,20 +312,20 @@ def next_step(protocol: Protocol, state: RunState) -> Step:
 
 def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> Step | None:
     key: Key = (phase.id, take, item.id)
-    progress = state.progress.get(key)
-    if progress is not None and progress.outcome is not None:
+    attempt = state.progress.get(key)
+    if attempt is not None and attempt.outcome is not None:
         return None
-    if progress is None or progress.performed is None:
+    if attempt is None or attempt.performed is None:
         reason = _condition_false(phase, item, state.context)
         if reason is not None:
             return Skip(phase, item, take, reason)
         return Ask(phase, item, take, "performed", item.by, state.signed_in[item.by], item.critical)
-    answer = progress.performed["answer"]
-    done_witness = {w["role"] for w in progress.witnessed}
+    answer = attempt.performed["answer"]
+    done_witness = {w["role"] for w in attempt.witnessed}
     for role in item.witness:
         if role not in done_witness:
             return Ask(phase, item, take, "witnessed", role, state.signed_in[role], True, answer)
-    done_readback = {r["role"] for r in progress.read_back}
+    done_readback = {r["role"] for r in attempt.read_back}
     for role in item.readback:
         if role not in done_readback:
             return Ask(phase, item, take, "read-back", role, state.signed_in[role], True, answer)
@@ -396,11 +387,11 @@ def expected_count(protocol: Protocol, state: RunState, step: Ask) -> int | None
     for sign, name in terms:
         phase = phase_of[name]
         answers = [
-            progress.performed["answer"]
-            for (phase_id, take, item_id), progress in state.progress.items()
+            attempt.performed["answer"]
+            for (phase_id, take, item_id), attempt in state.progress.items()
             if item_id == name
             and phase_id == phase.id
-            and progress.performed is not None
+            and attempt.performed is not None
             and (step.take is None or phase.repeat == "once" or take == step.take)
         ]
         if not answers:
@@ -438,8 +429,9 @@ def _same_answer(item: Item, said: Any, heard: Any) -> bool:
     return bool(said == heard)
 
 
-def _base(step: Ask | Skip) -> dict[str, Any]:
-    return {"phase": step.phase.id, "take": step.take, "item": step.item.id}
+def _at(state: RunState, step: Ask | Skip) -> dict[str, Any]:
+    """Where an item event belongs: the run, and the phase, take and item."""
+    return {"run": state.run_id, "phase": step.phase.id, "take": step.take, "item": step.item.id}
 
 
 def _done(
@@ -457,28 +449,15 @@ def _done(
     bounds also raises a hold (`stop`), because each means the firearm's state is not what the
     crew believes it is. The hold names who stopped it (`raised_by`: a refusing witness or the
     read-back that did not match), which is not always who performed the item (`by`)."""
-    raiser = raised_by or by
-    out = [
-        NewEvent(
-            "item.done",
-            {**_base(step), "outcome": outcome, "reason": reason, "by": by and by.as_json()},
-            run=state.run_id,
-        )
-    ]
+    out = [ItemDone(**_at(state, step), outcome=outcome, reason=reason, by=by).new()]
     if outcome == "refused" and (step.item.critical or stop):
-        out.append(
-            NewEvent(
-                "hold.raised",
-                {
-                    **_base(step),
-                    "reason": f"{step.item.ask} -- {reason}",
-                    "raised_by": raiser and raiser.as_json(),
-                    "clear_roles": list(protocol.hold.cleared_by),
-                },
-                run=state.run_id,
-                person=raiser.name if raiser else None,
-            )
+        hold = HoldRaised(
+            **_at(state, step),
+            reason=f"{step.item.ask} -- {reason}",
+            raised_by=raised_by or by,
+            clear_roles=tuple(protocol.hold.cleared_by),
         )
+        out.append(hold.new())
     return out
 
 
@@ -491,7 +470,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     hold if a critical item failed), all to be appended in one transaction."""
     item = step.item
     signer = Signer(step.name, step.role)
-    progress = state.progress.get(step.key, Progress())
+    attempt = state.progress.get(step.key, Attempt())
     if step.meaning == "performed":
         if isinstance(value, NotApplicable):
             if not item.allow_na or item.critical:
@@ -501,18 +480,14 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
         failure = judge(item, value, expected_count(protocol, state, step))
-        event = NewEvent(
-            "item.performed",
-            {
-                **_base(step),
-                "answer": value,
-                **signer.as_json(),
-                "ok": failure is None,
-                "reason": failure,
-            },
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemPerformed(
+            **_at(state, step),
+            answer=value,
+            name=signer.name,
+            role=signer.role,
+            ok=failure is None,
+            reason=failure,
+        ).new()
         if failure is not None:
             out_of_bounds = item.kind == "count"
             return [
@@ -522,16 +497,11 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         last = not item.witness and not item.readback
         return [event, *(_done(state, step, "confirmed", None, signer, protocol) if last else [])]
 
-    performer = progress.performed or {}
+    performer = attempt.performed or {}
     by = Signer(performer.get("name", ""), performer.get("role", item.by))
     if step.meaning == "witnessed":
         ok = check_answer_confirm(value)
-        event = NewEvent(
-            "item.witnessed",
-            {**_base(step), **signer.as_json(), "ok": ok},
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemWitnessed(**_at(state, step), **signer.as_json(), ok=ok).new()
         if not ok:
             reason = f"{step.role} {step.name} did not confirm it"
             return [
@@ -541,19 +511,16 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         remaining = [
             r
             for r in item.witness
-            if r != step.role and r not in {w["role"] for w in progress.witnessed}
+            if r != step.role and r not in {w["role"] for w in attempt.witnessed}
         ]
         last = not remaining and not item.readback
     else:
         heard = check_answer(item, value)
         ok = _same_answer(item, step.answer, heard)
         reason = None if ok else f"read-back mismatch: {step.role} said {heard}, not {step.answer}"
-        event = NewEvent(
-            "item.read-back",
-            {**_base(step), **signer.as_json(), "answer": heard, "ok": ok, "reason": reason},
-            run=state.run_id,
-            person=step.name,
-        )
+        event = ItemReadBack(
+            **_at(state, step), **signer.as_json(), answer=heard, ok=ok, reason=reason
+        ).new()
         if not ok:
             return [
                 event,
@@ -562,7 +529,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
         remaining = [
             r
             for r in item.readback
-            if r != step.role and r not in {x["role"] for x in progress.read_back}
+            if r != step.role and r not in {x["role"] for x in attempt.read_back}
         ]
         last = not remaining
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
@@ -584,7 +551,7 @@ def fails(protocol: Protocol, state: RunState, step: Ask, value: Any) -> bool:
 
 def resumed(state: RunState) -> list[NewEvent]:
     """Picking an open run up again: everyone who signs from here signs in again."""
-    return [NewEvent("run.resumed", {}, run=state.run_id)]
+    return [RunResumed(run=state.run_id).new()]
 
 
 def check_answer_confirm(value: Any) -> bool:
@@ -600,14 +567,12 @@ def check_answer_confirm(value: Any) -> bool:
 
 def another_take(state: RunState, step: AnotherTake, more: bool) -> list[NewEvent]:
     if more:
-        return [
-            NewEvent("take.next", {"group": step.group, "take": step.take + 1}, run=state.run_id)
-        ]
-    return [NewEvent("takes.wrapped", {"group": step.group, "takes": step.take}, run=state.run_id)]
+        return [TakeNext(run=state.run_id, group=step.group, take=step.take + 1).new()]
+    return [TakesWrapped(run=state.run_id, group=step.group, takes=step.take).new()]
 
 
 def finish(state: RunState) -> list[NewEvent]:
-    return [NewEvent("run.completed", {}, run=state.run_id)]
+    return [RunCompleted(run=state.run_id).new()]
 
 
 def start(
@@ -618,25 +583,16 @@ def start(
     context: dict[str, Any],
     mode: str = "keyboard",
 ) -> list[NewEvent]:
-    origin = protocol.origin
-    return [
-        NewEvent(
-            "run.started",
-            {
-                "protocol": {
-                    "id": protocol.id,
-                    "version": protocol.version,
-                    "sha256": origin.sha256,
-                },
-                "scene": scene,
-                "day": day,
-                "context": context,
-                "clear_roles": list(protocol.hold.cleared_by),
-                "mode": mode,
-            },
-            run=run_id,
-        )
-    ]
+    started = RunStarted(
+        run=run_id,
+        protocol={"id": protocol.id, "version": protocol.version, "sha256": protocol.origin.sha256},
+        scene=scene,
+        day=day,
+        context=context,
+        clear_roles=tuple(protocol.hold.cleared_by),
+        mode=mode,
+    )
+    return [started.new()]
 
 
 def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
@@ -646,31 +602,22 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
                 f"{name} is already signed in as {other_role} in this run: one person signs "
                 "for one role, so every two-person check has two people"
             )
-    return [NewEvent("run.signed-in", {"name": name, "role": role}, run=state.run_id, person=name)]
+    return [SignedIn(run=state.run_id, name=name, role=role).new()]
+
+
+def check_holdable(state: RunState, reason: str) -> None:
+    """Whether a hold can be raised by hand: checked before anyone types a PIN, so a refusal does
+    not cost a try, and again when the hold is written."""
+    if state.status != OPEN:
+        raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
+    if not reason.strip():
+        raise SafetyError("a hold needs a reason: --reason TEXT")
 
 
 def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
-    if state.status != OPEN:
-        raise SafetyError(
-            f"run {state.run_id} is {state.status}: only an open run can be put on hold"
-        )
-    if not reason.strip():
-        raise SafetyError("a hold needs a reason: --reason TEXT")
-    return [
-        NewEvent(
-            "hold.raised",
-            {
-                "phase": None,
-                "take": None,
-                "item": None,
-                "reason": reason.strip(),
-                "raised_by": by.as_json(),
-                "clear_roles": [],
-            },
-            run=state.run_id,
-            person=by.name,
-        )
-    ]
+    """A hold raised by hand on the whole run; the run's own clearing roles apply to it."""
+    check_holdable(state, reason)
+    return [HoldRaised(run=state.run_id, reason=reason.strip(), raised_by=by).new()]
 
 
 def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
@@ -681,27 +628,37 @@ def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
     return list(protocol.hold.cleared_by)  # a run recorded before runs kept their own
 
 
-def clear_hold(
-    protocol: Protocol | None, state: RunState, clearers: list[Signer], note: str
-) -> list[NewEvent]:
-    if state.status != HELD:
+def check_clearable(state: RunState, note: str) -> Hold:
+    """The hold to clear, if the note says what was done: checked before anyone is asked who
+    clears, and again when the clearance is written."""
+    hold = state.open_hold
+    if hold is None or state.status != HELD:
         raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    return hold
+
+
+def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Signer]) -> None:
+    """Every clearing role is there, each a different person: checked before anyone types a
+    PIN, and again when the clearance is written."""
     roles = {c.role for c in clearers}
     missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
         raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
     names = [c.name.casefold() for c in clearers]
     if len(set(names)) != len(names):
-        raise SafetyError("each clearing role must be a different person")
-    return [
-        NewEvent(
-            "hold.cleared",
-            {"note": note.strip(), "cleared_by": [c.as_json() for c in clearers]},
-            run=state.run_id,
+        raise SafetyError(
+            "each clearing role must be a different person: name them with --by ROLE=NAME"
         )
-    ]
+
+
+def clear_hold(
+    protocol: Protocol | None, state: RunState, clearers: list[Signer], note: str
+) -> list[NewEvent]:
+    check_clearable(state, note)
+    check_clearers(protocol, state, clearers)
+    return [HoldCleared(run=state.run_id, note=note.strip(), cleared_by=tuple(clearers)).new()]
 
 
 def check_abortable(state: RunState) -> None:
@@ -717,11 +674,7 @@ def check_abortable(state: RunState) -> None:
 
 def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     check_abortable(state)
-    return [
-        NewEvent(
-            "run.aborted", {"reason": reason, "by": by.as_json()}, run=state.run_id, person=by.name
-        )
-    ]
+    return [RunAborted(run=state.run_id, reason=reason, by=by).new()]
 
 
 def position(protocol: Protocol, step: Ask | Skip) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from typing import Protocol as Interface
 from safetycli import crew, days, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.errors import SafetyError
-from safetycli.events import Event, NewEvent
+from safetycli.events import HOLD_RAISED, ITEM_DONE, TAKE_NEXT, TAKES_WRAPPED, Event, NewEvent
 from safetycli.ledger import Ledger, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
@@ -323,7 +323,7 @@ def resume_run(ledger: Ledger, run_id: str) -> None:
 
 
 # Events the frontend is told about as they land, whoever wrote them.
-SHOWN_EVENTS = ("item.done", "hold.raised", "take.next", "takes.wrapped")
+SHOWN_EVENTS = (ITEM_DONE, HOLD_RAISED, TAKE_NEXT, TAKES_WRAPPED)
 
 
 def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:

@@ -248,10 +248,7 @@ def hold(
 
     # No protocol file is read: stopping work must not depend on a file someone can break.
     with _open_run(home, run_id) as (_, ledger, state):
-        if state.status != "open":
-            raise SafetyError(f"run {run_id} is {state.status}: only an open run can be held")
-        if not reason.strip():
-            raise SafetyError("a hold needs a reason: --reason TEXT")
+        runner.check_holdable(state, reason)  # before any PIN: a refusal must not cost a try
         if pin_stdin and not by:
             raise SafetyError("with --pin-stdin, say who you are with --by NAME")
         name = by or typer.prompt("Your name")
@@ -297,11 +294,7 @@ def clear(
 
     # The roles the run recorded when it started: editing the protocol file cannot change them.
     with _open_run(home, run_id) as (_, ledger, state):
-        if state.status != "held" or state.open_hold is None:
-            raise SafetyError(f"run {run_id} is {state.status}, not held: nothing to clear")
-        if not note.strip():
-            raise SafetyError("clearing a hold needs a note: what was found and what was done")
-        shown = state.open_hold
+        shown = runner.check_clearable(state, note)
         raiser = shown.raised_by or {}
         typer.echo(
             one_line(
@@ -329,11 +322,7 @@ def clear(
             if not member.has_role(role):
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
             clearers.append(runner.Signer(member.name, role))
-        names = [c.name.casefold() for c in clearers]
-        if len(set(names)) != len(names):
-            raise SafetyError(
-                "each clearing role must be a different person: name them with --by ROLE=NAME"
-            )
+        runner.check_clearers(None, state, clearers)
         for clearer in clearers:
             _prove(
                 ledger,

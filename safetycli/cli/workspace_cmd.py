@@ -18,11 +18,12 @@ def init(
     home: Home = None,
 ) -> None:
     """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
+    from safetycli.events import WorkspaceCreated
     from safetycli.ledger import Ledger
     from safetycli.workspace import init_workspace
 
     ws = init_workspace(home, production)
     with Ledger.open(ws.db_path) as ledger:
-        ledger.append("workspace.created", {"production": production})
+        ledger.append_many([WorkspaceCreated(production=production).new()])
     typer.echo(f"Workspace created at {ws.root}")
     typer.echo("Next: add the producer first: safetycli crew add NAME --role producer")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from safetycli import events
 from safetycli.render import fmt
 from safetycli.render.safe import one_line
 
@@ -78,11 +79,11 @@ def _status_style(status: str) -> str:
 
 def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
     kind = e["kind"]
-    if kind == "run.started":
+    if kind == events.RUN_STARTED:
         return [_t("run started")]
-    if kind == "run.signed-in":
+    if kind == events.RUN_SIGNED_IN:
         return [_t("signed in  "), *_who(e["name"], e["role"])]
-    if kind == "item.performed":
+    if kind == events.ITEM_PERFORMED:
         line = [
             _t("performed  "),
             *_where(e),
@@ -94,14 +95,14 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
         if not e.get("ok", True):
             line.append(_t(f" · {e.get('reason')}", "red"))
         return line
-    if kind == "item.witnessed":
+    if kind == events.ITEM_WITNESSED:
         return [
             _t("  witnessed by "),
             *_who(e["name"], e["role"]),
             _t(": "),
             _t("yes", "green") if e["ok"] else _t("NO", "bold red"),
         ]
-    if kind == "item.read-back":
+    if kind == events.ITEM_READ_BACK:
         line = [
             _t("  read back by "),
             *_who(e["name"], e["role"]),
@@ -111,7 +112,7 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
         if not e.get("ok", True):
             line.append(_t(f" · {e.get('reason')}", "bold red"))
         return line
-    if kind == "item.done":
+    if kind == events.ITEM_DONE:
         outcome = e["outcome"]
         line = [_t(f"{outcome:<10} ", _OUTCOME_STYLE.get(outcome, "")), *_where(e)]
         if outcome in ("not-applicable", "refused") and e.get("reason"):
@@ -119,7 +120,7 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
         if outcome == "not-applicable" and e.get("by"):
             line += [_t(" · by "), *_who(e["by"].get("name"), e["by"].get("role"))]
         return line
-    if kind == "hold.raised":
+    if kind == events.HOLD_RAISED:
         open_holds.append(e["at"])
         by = e.get("raised_by") or {}
         where = _where(e) if e.get("item") else [_t("whole run")]
@@ -132,20 +133,20 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
             _t(": "),
             _t(e["reason"], "bold red"),
         ]
-    if kind == "hold.cleared":
+    if kind == events.HOLD_CLEARED:
         raised = open_holds.popleft() if open_holds else None
         stopped = fmt.duration(_seconds(raised, e["at"])) if raised else "?"
         line: Line = [_t("HOLD cleared", "bold green"), _t(" by ")]
         for n, who in enumerate(e.get("cleared_by") or []):
             line += [_t(", " if n else ""), *_who(who["name"], who["role"])]
         return [*line, _t(": "), _t(e["note"]), _t(f" · work stopped {stopped}", "bold")]
-    if kind == "take.next":
+    if kind == events.TAKE_NEXT:
         return [_t(f"take {e['take']} called ({e['group']})", "bold")]
-    if kind == "takes.wrapped":
+    if kind == events.TAKES_WRAPPED:
         return [_t(f"takes wrapped after take {e['takes']} ({e['group']})")]
-    if kind == "run.completed":
+    if kind == events.RUN_COMPLETED:
         return [_t("run COMPLETE", "bold green")]
-    if kind == "run.aborted":
+    if kind == events.RUN_ABORTED:
         by = e.get("by") or {}
         return [
             _t("run ABORTED", "bold white on red"),
@@ -154,21 +155,21 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
             _t(": "),
             _t(e.get("reason")),
         ]
-    if kind == "auth.failed":
+    if kind == events.AUTH_FAILED:
         return [
             _t("PIN refused", "bold red"),
             _t(" "),
             *_who(e.get("name", e.get("person")), e.get("role")),
             _t(f" for {e.get('purpose')}: {fmt.pin_reason(e.get('reason'))}"),
         ]
-    if kind == "auth.locked":
+    if kind == events.AUTH_LOCKED:
         return [
             _t("LOCKED OUT", "bold white on red"),
             _t(" "),
             *_who(e.get("name", e.get("person")), None),
             _t(f" after {e.get('failures')} wrong PINs"),
         ]
-    if kind == "auth.ok":
+    if kind == events.AUTH_OK:
         return None
     return [_t(kind, "dim")]
 
@@ -211,8 +212,8 @@ def _summary(d: dict[str, Any]) -> list[Line]:
         lines.append([_t(f"Not applicable ({len(d['not_applicable'])}):", "bold")])
         for o in d["not_applicable"]:
             lines.append([_t(f"  {fmt.item_ref(o)} by {fmt.who(o['by'])}: "), _t(o["reason"])])
-    failed = [f for f in d["failed_pins"] if f["kind"] == "auth.failed"]
-    locked = [f for f in d["failed_pins"] if f["kind"] == "auth.locked"]
+    failed = [f for f in d["failed_pins"] if f["kind"] == events.AUTH_FAILED]
+    locked = [f for f in d["failed_pins"] if f["kind"] == events.AUTH_LOCKED]
     if failed or locked:
         lines.append(
             [_t(f"Failed PIN attempts: {len(failed)}; lock-outs: {len(locked)}", "bold red")]

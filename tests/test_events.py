@@ -1,0 +1,433 @@
+"""The event vocabulary: every kind the product writes is declared, and each declared type writes
+exactly the payload the log has always held (the log's JSON is hashed, so old logs must replay)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from safetycli import crew, events
+from safetycli.catalog import load_catalog
+from safetycli.cli import app
+from safetycli.events import Event, NewEvent, Signer, UndeclaredKind
+from safetycli.ledger import Ledger
+from safetycli.protocol import Protocol
+from safetycli.runner import applicable
+from tests.walk_helpers import (
+    CHEAP_SCRYPT_N,
+    CREW,
+    FIRST_AD,
+    PRODUCER,
+    add_crew,
+    failing_answer,
+    write_answers,
+)
+
+# --- (a) an undeclared kind cannot be written ----------------------------------------------------
+
+
+def test_an_undeclared_kind_cannot_be_built_or_parsed() -> None:
+    with pytest.raises(UndeclaredKind, match="run.strated"):
+        NewEvent("run.strated", {}, run="r1")
+    stored = Event(1, "2026-11-23T10:00:00Z", "hold.rasied", "r1", None, {}, "", "")
+    with pytest.raises(UndeclaredKind, match="hold.rasied"):
+        events.parse(stored)
+
+
+def test_every_declared_kind_has_exactly_one_type() -> None:
+    assert set(events.TYPES) == events.KINDS
+    assert all(t.KIND == kind for kind, t in events.TYPES.items())
+
+
+# --- (c) each type writes today's payload and reads it back ---------------------------------------
+
+SAM = Signer("Sam Ortiz", "armorer")
+DANA = Signer("Dana Reyes", "first_ad")
+AT = {"phase": "before-take", "take": 2, "item": "shown-clear"}
+
+# Each type, built as the product builds it, and the event the log has always held for it: the
+# dicts are written out by hand so that a change of a key or a value fails here, not in an old log.
+SAMPLES: list[tuple[events.Declared, NewEvent]] = [
+    (
+        events.RunStarted(
+            run="r1",
+            protocol={"id": "firearm-scene", "version": 1, "sha256": "ab12"},
+            scene="12A",
+            day="2026-11-23",
+            context={"blanks": True},
+            clear_roles=("armorer", "first_ad"),
+            mode="file",
+        ),
+        NewEvent(
+            "run.started",
+            {
+                "protocol": {"id": "firearm-scene", "version": 1, "sha256": "ab12"},
+                "scene": "12A",
+                "day": "2026-11-23",
+                "context": {"blanks": True},
+                "clear_roles": ["armorer", "first_ad"],
+                "mode": "file",
+            },
+            "r1",
+        ),
+    ),
+    (
+        events.SignedIn(run="r1", name="Sam Ortiz", role="armorer"),
+        NewEvent("run.signed-in", {"name": "Sam Ortiz", "role": "armorer"}, "r1", "Sam Ortiz"),
+    ),
+    (events.RunResumed(run="r1"), NewEvent("run.resumed", {}, "r1")),
+    (events.RunCompleted(run="r1"), NewEvent("run.completed", {}, "r1")),
+    (
+        events.RunAborted(run="r1", reason="scene cut", by=DANA),
+        NewEvent(
+            "run.aborted",
+            {"reason": "scene cut", "by": {"name": "Dana Reyes", "role": "first_ad"}},
+            "r1",
+            "Dana Reyes",
+        ),
+    ),
+    (
+        events.ItemPerformed(
+            run="r1", **AT, answer=False, name="Sam Ortiz", role="armorer", ok=False, reason="no"
+        ),
+        NewEvent(
+            "item.performed",
+            {
+                **AT,
+                "answer": False,
+                "name": "Sam Ortiz",
+                "role": "armorer",
+                "ok": False,
+                "reason": "no",
+            },
+            "r1",
+            "Sam Ortiz",
+        ),
+    ),
+    (
+        events.ItemWitnessed(run="r1", **AT, name="Dana Reyes", role="first_ad", ok=True),
+        NewEvent(
+            "item.witnessed",
+            {**AT, "name": "Dana Reyes", "role": "first_ad", "ok": True},
+            "r1",
+            "Dana Reyes",
+        ),
+    ),
+    (
+        events.ItemReadBack(
+            run="r1", **AT, name="Alex Kim", role="actor", answer="EMPTY", ok=True, reason=None
+        ),
+        NewEvent(
+            "item.read-back",
+            {
+                **AT,
+                "name": "Alex Kim",
+                "role": "actor",
+                "answer": "EMPTY",
+                "ok": True,
+                "reason": None,
+            },
+            "r1",
+            "Alex Kim",
+        ),
+    ),
+    (
+        events.ItemDone(run="r1", **AT, outcome="confirmed", reason=None, by=SAM),
+        NewEvent(
+            "item.done",
+            {
+                **AT,
+                "outcome": "confirmed",
+                "reason": None,
+                "by": {"name": "Sam Ortiz", "role": "armorer"},
+            },
+            "r1",
+        ),
+    ),
+    (
+        events.ItemDone(
+            run="r1", **AT, outcome="skipped-by-condition", reason="only when blanks", by=None
+        ),
+        NewEvent(
+            "item.done",
+            {**AT, "outcome": "skipped-by-condition", "reason": "only when blanks", "by": None},
+            "r1",
+        ),
+    ),
+    (
+        events.TakeNext(run="r1", group="before-take", take=3),
+        NewEvent("take.next", {"group": "before-take", "take": 3}, "r1"),
+    ),
+    (
+        events.TakesWrapped(run="r1", group="before-take", takes=3),
+        NewEvent("takes.wrapped", {"group": "before-take", "takes": 3}, "r1"),
+    ),
+    (
+        events.HoldRaised(
+            run="r1",
+            **AT,
+            reason="Shown clear? -- answered no",
+            raised_by=SAM,
+            clear_roles=("armorer",),
+        ),
+        NewEvent(
+            "hold.raised",
+            {
+                **AT,
+                "reason": "Shown clear? -- answered no",
+                "raised_by": {"name": "Sam Ortiz", "role": "armorer"},
+                "clear_roles": ["armorer"],
+            },
+            "r1",
+            "Sam Ortiz",
+        ),
+    ),
+    (
+        events.HoldRaised(run="r1", reason="smoke on set", raised_by=DANA),
+        NewEvent(
+            "hold.raised",
+            {
+                "phase": None,
+                "take": None,
+                "item": None,
+                "reason": "smoke on set",
+                "raised_by": {"name": "Dana Reyes", "role": "first_ad"},
+                "clear_roles": [],
+            },
+            "r1",
+            "Dana Reyes",
+        ),
+    ),
+    (
+        events.HoldCleared(run="r1", note="fixed", cleared_by=(SAM, DANA)),
+        NewEvent(
+            "hold.cleared",
+            {
+                "note": "fixed",
+                "cleared_by": [
+                    {"name": "Sam Ortiz", "role": "armorer"},
+                    {"name": "Dana Reyes", "role": "first_ad"},
+                ],
+            },
+            "r1",
+        ),
+    ),
+    (
+        events.WorkspaceCreated(production="Night Shoot"),
+        NewEvent("workspace.created", {"production": "Night Shoot"}),
+    ),
+    (
+        events.CrewAdded(
+            name="Sam Ortiz", roles=("armorer",), approved_by="Pat", pin_fingerprint="f00d"
+        ),
+        NewEvent(
+            "crew.added",
+            {
+                "name": "Sam Ortiz",
+                "roles": ["armorer"],
+                "approved_by": "Pat",
+                "pin_fingerprint": "f00d",
+            },
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.CrewPinSet(name="Sam Ortiz", by="Pat", pin_fingerprint="beef"),
+        NewEvent(
+            "crew.pin-set",
+            {"name": "Sam Ortiz", "by": "Pat", "pin_fingerprint": "beef"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.CrewUnlocked(name="Sam Ortiz", by="Pat"),
+        NewEvent("crew.unlocked", {"name": "Sam Ortiz", "by": "Pat"}, person="Sam Ortiz"),
+    ),
+    (
+        events.CrewRemoved(name="Sam Ortiz", by="Pat"),
+        NewEvent("crew.removed", {"name": "Sam Ortiz", "by": "Pat"}, person="Sam Ortiz"),
+    ),
+    (
+        events.AuthOk(run="r1", name="Sam Ortiz", role="armorer", purpose="sign in"),
+        NewEvent(
+            "auth.ok",
+            {"name": "Sam Ortiz", "role": "armorer", "purpose": "sign in"},
+            "r1",
+            "Sam Ortiz",
+        ),
+    ),
+    (
+        events.AuthFailed(
+            name="Sam Ortiz", role=None, purpose="change own PIN", reason="wrong-pin"
+        ),
+        NewEvent(
+            "auth.failed",
+            {"name": "Sam Ortiz", "role": None, "purpose": "change own PIN", "reason": "wrong-pin"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.AuthLocked(run="r1", name="Sam Ortiz", failures=5),
+        NewEvent("auth.locked", {"name": "Sam Ortiz", "failures": 5}, "r1", "Sam Ortiz"),
+    ),
+]
+
+
+def test_the_samples_cover_every_declared_type() -> None:
+    assert {type(built) for built, _ in SAMPLES} == set(events.TYPES.values())
+
+
+@pytest.mark.parametrize(("built", "stored"), SAMPLES, ids=lambda x: getattr(x, "KIND", ""))
+def test_each_type_writes_the_payload_the_log_holds_and_reads_it_back(
+    built: events.Declared, stored: NewEvent
+) -> None:
+    assert built.new() == stored
+    assert type(built).from_event(stored) == built
+    assert events.parse(stored).new() == stored
+
+
+def test_a_run_started_before_runs_kept_their_clearing_roles_still_parses() -> None:
+    old = NewEvent(
+        "run.started",
+        {
+            "protocol": {"id": "p", "version": 1, "sha256": "x"},
+            "scene": "1",
+            "day": "d",
+            "context": {},
+        },
+        "r0",
+    )
+    started = events.RunStarted.from_event(old)
+    assert (started.clear_roles, started.mode) == ((), None)
+
+
+def test_a_type_reads_only_its_own_kind() -> None:
+    with pytest.raises(ValueError, match="not a run.completed event"):
+        events.RunCompleted.from_event(NewEvent("run.resumed", {}, "r1"))
+
+
+# --- (b) what walking the shipped protocols writes ------------------------------------------------
+
+# Declared kinds these walks do not write, each with the reason (none today: a new kind either
+# gets a step in the walk or a line here).
+NOT_WALKED: dict[str, str] = {}
+EXTRA_CREW = {"safety_rep": ("Lou Grant", "6203"), "stunt_coordinator": ("Kit Moss", "8154")}
+SIGNERS = {**CREW, **EXTRA_CREW}
+
+
+def _context(proto: Protocol) -> dict[str, Any]:
+    """Every fact yes (or its first option), so as many checks as possible are asked."""
+    out: dict[str, Any] = {}
+    for name, fact in proto.context.items():
+        assert fact.type in ("bool", "choice"), f"{proto.id}: add a value for {fact.type} facts"
+        out[name] = True if fact.type == "bool" else (fact.options or [""])[0]
+    return out
+
+
+class _Walker:
+    def __init__(self, home: Path, tmp: Path) -> None:
+        self.cli = CliRunner()
+        self.home = home
+        self.tmp = tmp
+
+    def invoke(self, args: list[str], *, expect: int, input: str | None = None) -> str:
+        result = self.cli.invoke(app, [*args, "--home", str(self.home)], input=input)
+        assert result.exit_code == expect, (args, result.output)
+        return result.output
+
+    def answers(self, proto: Protocol, name: str, **answers: Any) -> Path:
+        return write_answers(
+            self.tmp / f"{proto.id}-{name}.yaml",
+            proto.id,
+            context=_context(proto),
+            takes=2,
+            signers={role: SIGNERS[role] for role in proto.roles},
+            **answers,
+        )
+
+    def run(self, proto: Protocol, name: str, *, expect: int, **answers: Any) -> str:
+        """A new run of `proto` from an answers file; returns its id."""
+        path = self.answers(proto, name, **answers)
+        self.invoke(["run", proto.id, "--scene", name, "--answers", str(path)], expect=expect)
+        with Ledger.open(self.home / "log.db") as ledger:
+            (newest,) = ledger.latest(kinds=[events.RUN_STARTED])
+        assert newest.run is not None
+        return newest.run
+
+
+def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
+    """For each shipped protocol: a run where all is right (two takes where it has takes), and
+    one stopped on its first critical check, cleared by the named roles and resumed to the end.
+    Then one run left open, a refused PIN on it and the 1st AD aborting it."""
+    walker = _Walker(home, tmp)
+    for proto in load_catalog(None).protocols.values():
+        walker.run(proto, "all-right", expect=0)
+        context = _context(proto)
+        first = next(i for _, i in applicable(proto, context) if i.critical and i.can_fail())
+        run_id = walker.run(proto, "held", expect=3, answers={first.id: failing_answer(first)})
+        # Whoever signed in for a clearing role clears for it: the run's signers.
+        clearers = "".join(f"{SIGNERS[role][1]}\n" for role in proto.hold.cleared_by)
+        walker.invoke(
+            ["clear", run_id, "--note", "put right", "--pin-stdin"], expect=0, input=clearers
+        )
+        passing = walker.answers(proto, "resumed")
+        walker.invoke(["resume", run_id, "--answers", str(passing)], expect=0)
+    scene = load_catalog(None).get("firearm-scene")
+    open_run = walker.run(scene, "open", expect=4, drop=("meeting-covered",))
+    hold = ["hold", open_run, "--reason", "smoke", "--by", FIRST_AD[0], "--pin-stdin"]
+    walker.invoke(hold, expect=2, input="0000\n")
+    abort = ["abort", open_run, "--reason", "scene cut", "--by", FIRST_AD[0], "--pin-stdin"]
+    walker.invoke(abort, expect=0, input=f"{FIRST_AD[1]}\n")
+
+
+def _roster_episode(home: Path) -> None:
+    """What the roster writes outside any run: a lock-out, an unlock, a new PIN, a removal."""
+    name = EXTRA_CREW["stunt_coordinator"][0]
+    with Ledger.open(home / "log.db") as ledger:
+        for _ in range(crew.LOCK_AFTER):
+            with pytest.raises(crew.AuthError):
+                crew.authenticate(ledger, name, "0000", role=None, purpose="test")
+        crew.unlock(ledger, name, PRODUCER)
+        crew.set_pin(ledger, name, "2580", approver=PRODUCER)
+        crew.remove(ledger, name, PRODUCER)
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
+    """The log after walking every shipped protocol and a roster episode."""
+    tmp = tmp_path_factory.mktemp("walked")
+    home = tmp / "ws"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(crew, "SCRYPT_N", CHEAP_SCRYPT_N)
+        mp.setenv("NO_COLOR", "1")
+        assert CliRunner().invoke(app, ["init", "--home", str(home)]).exit_code == 0
+        add_crew(home / "log.db")
+        with Ledger.open(home / "log.db") as ledger:
+            for role, (name, pin) in EXTRA_CREW.items():
+                crew.add_member(ledger, name, [role], pin, PRODUCER)
+        _walk_every_shipped_protocol(home, tmp)
+        _roster_episode(home)
+        with Ledger.open(home / "log.db") as ledger:
+            yield list(ledger.events())
+
+
+def test_walking_the_shipped_protocols_writes_every_declared_kind_and_nothing_else(
+    walked: list[Event],
+) -> None:
+    written = {e.kind for e in walked}
+    assert written <= events.KINDS, written - events.KINDS
+    assert set(events.RUN_KINDS) <= written, set(events.RUN_KINDS) - written
+    assert events.KINDS - written == set(NOT_WALKED)
+
+
+def test_every_event_written_reads_back_as_its_type_and_writes_the_same_again(
+    walked: list[Event],
+) -> None:
+    for event in walked:
+        assert events.parse(event).new() == NewEvent(
+            event.kind, event.data, event.run, event.person
+        ), event
