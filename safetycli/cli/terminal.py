@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from safetycli import events as ev
 from safetycli import runner
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
@@ -196,15 +197,15 @@ class TerminalFrontend:
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         """An event as it lands: an item's outcome, the next take, the takes wrapped."""
-        if kind == "item.done":
+        if kind == ev.ITEM_DONE:
             if data["outcome"] == "skipped-by-condition":
                 return  # already said by the SkippedNotice
             label, style = OUTCOME_MARKS[data["outcome"]]
             reason = f": {markup(data['reason'])}" if data.get("reason") else ""
             self.out.print(f"  [{style}]{label}[/{style}]{reason}")
-        elif kind == "take.next":
+        elif kind == ev.TAKE_NEXT:
             self.out.print(f"\n[bold]Take {data['take']}[/bold]")
-        elif kind == "takes.wrapped":
+        elif kind == ev.TAKES_WRAPPED:
             self.out.print(f"  Wrapped after {data['takes']} take(s).")
 
     def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
