@@ -20,7 +20,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -80,6 +80,19 @@ def _event_text(
 _COLUMNS = ("seq", "at", "kind", "run", "person", "data", "prev_hash", "hash")
 _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """Placeholders for `IN (...)`: one per value, so values never enter the SQL text."""
+    return ",".join("?" * len(values))
+
+
+def _and_given(where: list[str], params: list[Any], *filters: tuple[str, Any]) -> None:
+    """Add each `(condition, value)` whose value is given; None means that filter is off."""
+    for condition, value in filters:
+        if value is not None:
+            where.append(condition)
+            params.append(value)
 
 
 def _chained_row(seq: int, at: str, prev: str, event: NewEvent) -> tuple[Any, ...]:
@@ -338,15 +351,10 @@ class Ledger:
         """Events in log order, filtered in SQL; streamed, never loaded whole."""
         where = ["seq > ?"]
         params: list[Any] = [after]
-        if run is not None:
-            where.append("run = ?")
-            params.append(run)
-        if person is not None:
-            where.append("person = ?")
-            params.append(person)
+        _and_given(where, params, ("run = ?", run), ("person = ?", person))
         if kinds is not None:
             kinds = list(kinds)
-            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            where.append(f"kind IN ({_marks(kinds)})")
             params.extend(kinds)
         sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq"
         return self._rows(sql, tuple(params))
@@ -356,7 +364,7 @@ class Ledger:
     ) -> list[Event]:
         """The most recent events of some kinds (newest first), e.g. a person's last PIN tries."""
         kinds = list(kinds)
-        where = [f"kind IN ({','.join('?' * len(kinds))})"]
+        where = [f"kind IN ({_marks(kinds)})"]
         params: list[Any] = list(kinds)
         if person is not None:
             where.insert(0, "person = ?")
@@ -385,21 +393,15 @@ class Ledger:
         where = [_IS_RUN_START]
         params: list[Any] = []
         if day_from is not None and day_from == day_to:
-            where.append(f"{_DAY} = ?")
-            params.append(day_from)
+            _and_given(where, params, (f"{_DAY} = ?", day_from))
         else:
-            if day_from is not None:
-                where.append(f"{_DAY} >= ?")
-                params.append(day_from)
-            if day_to is not None:
-                where.append(f"{_DAY} <= ?")
-                params.append(day_to)
-        if scene is not None:
-            where.append("json_extract(data, '$.scene') = ? COLLATE NOCASE")
-            params.append(scene)
-        if protocol is not None:
-            where.append("json_extract(data, '$.protocol.id') = ?")
-            params.append(protocol)
+            _and_given(where, params, (f"{_DAY} >= ?", day_from), (f"{_DAY} <= ?", day_to))
+        _and_given(
+            where,
+            params,
+            ("json_extract(data, '$.scene') = ? COLLATE NOCASE", scene),
+            ("json_extract(data, '$.protocol.id') = ?", protocol),
+        )
         order = "DESC" if newest_first else "ASC"
         cursor = self.db.execute(
             f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
@@ -412,9 +414,9 @@ class Ledger:
 
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
         """Through the run index; the data is not read, so a list pays no JSON for it."""
-        marks = ",".join("?" * len(LIFECYCLE_KINDS))
         yield from self.db.execute(
-            f"SELECT kind, at FROM events WHERE run = ? AND kind IN ({marks}) ORDER BY seq",
+            f"SELECT kind, at FROM events WHERE run = ? AND kind IN ({_marks(LIFECYCLE_KINDS)})"
+            " ORDER BY seq",
             (run, *LIFECYCLE_KINDS),
         )
 
@@ -429,17 +431,18 @@ class Ledger:
     def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
         kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
         for kind, data in self.db.execute(
-            "SELECT kind, data FROM events WHERE run = ? AND kind IN (?, ?, ?) ORDER BY seq",
+            f"SELECT kind, data FROM events WHERE run = ? AND kind IN ({_marks(kinds)})"
+            " ORDER BY seq",
             (run, *kinds),
         ):
             yield kind, json.loads(data)
 
     def has_events_by(self, run: str, names: Iterable[str]) -> bool:
         names = list(names)
-        marks = ",".join("?" * len(names))
         # `+person` keeps SQLite on the run index: a person's events span the whole season.
         row = self.db.execute(
-            f"SELECT 1 FROM events WHERE run = ? AND +person IN ({marks}) LIMIT 1", (run, *names)
+            f"SELECT 1 FROM events WHERE run = ? AND +person IN ({_marks(names)}) LIMIT 1",
+            (run, *names),
         ).fetchone()
         return row is not None
 
@@ -447,14 +450,14 @@ class Ledger:
         self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
     ) -> Iterator[Event]:
         kinds = list(kinds)
-        where = [f"kind IN ({','.join('?' * len(kinds))})", "run IS NULL"]
+        where = [f"kind IN ({_marks(kinds)})", "run IS NULL"]
         params: list[Any] = list(kinds)
-        if day_from is not None:
-            where.append("substr(at, 1, 10) >= ?")
-            params.append(day_from)
-        if day_to is not None:
-            where.append("substr(at, 1, 10) <= ?")
-            params.append(day_to)
+        _and_given(
+            where,
+            params,
+            ("substr(at, 1, 10) >= ?", day_from),
+            ("substr(at, 1, 10) <= ?", day_to),
+        )
         return self._rows(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
 
     @contextmanager
