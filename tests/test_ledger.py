@@ -518,12 +518,8 @@ def test_append_many_is_all_or_nothing(log_path: Path) -> None:
         with pytest.raises(RuntimeError):
             ledger.append_many(events())
         assert ledger.count() == N
-        assert [
-            e.seq
-            for e in ledger.append_many(
-                [NewEvent("run.resumed", {}), NewEvent("run.completed", {})]
-            )
-        ] == [
+        two = [NewEvent("run.resumed", {}), NewEvent("run.completed", {})]
+        assert [e.seq for e in ledger.append_many(two)] == [
             N + 1,
             N + 2,
         ]
