@@ -872,3 +872,20 @@ def test_the_day_index_keeps_the_text_old_logs_hold(tmp_path: Path) -> None:
         "CREATE INDEX events_started_day ON events(json_extract(data, '$.day'), seq)"
         " WHERE kind = 'run.started'"
     )
+
+
+def test_bulk_append_commits_batch_by_batch_and_chains_like_append(tmp_path: Path) -> None:
+    def timed(n: int, fail_at: int | None = None) -> Iterator[tuple[str, NewEvent]]:
+        for i in range(n):
+            if i == fail_at:
+                raise RuntimeError("generator broke")
+            yield f"2026-03-03T09:00:{i:02d}.000000Z", NewEvent("take.next", {"n": i}, run="r-1")
+
+    with Ledger.open(tmp_path / "log.db") as ledger:
+        assert ledger.append_bulk(timed(5), batch=2) == ledger.head()
+        assert [e.at[17:19] for e in ledger.events()] == ["00", "01", "02", "03", "04"]
+        with pytest.raises(RuntimeError):
+            ledger.append_bulk(timed(5, fail_at=3), batch=2)  # the second batch is not written
+        assert ledger.count() == 7
+        assert not ledger.db.in_transaction
+        assert ledger.verify().ok
