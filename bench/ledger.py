@@ -31,7 +31,7 @@ from pathlib import Path
 
 from machine import cpu_model
 
-from safetycli.events import NewEvent
+from safetycli.events import ITEM_PERFORMED, NewEvent
 from safetycli.ledger import Ledger, migrate
 
 ROLES = ["armorer", "first_ad", "actor", "prop_master"]
@@ -41,7 +41,7 @@ ITEMS = ["meeting-held", "shown-clear", "state-announced", "rounds-counted", "ba
 def sign_off(i: int) -> NewEvent:
     """A sign-off shaped like the runner's: item, answer, phase, role, witnesses."""
     return NewEvent(
-        "item.answered",
+        ITEM_PERFORMED,
         {
             "answer": "yes" if i % 7 else 12,
             "item": ITEMS[i % len(ITEMS)],
@@ -76,7 +76,7 @@ def bench_append(folder: Path, count: int) -> dict[str, float]:
     bare.execute("PRAGMA journal_mode = WAL")
     bare.execute("PRAGMA synchronous = FULL")
     migrate(bare)  # the very same table, indexes and triggers
-    row = ("2026-11-23T09:00:00.000000Z", "item.answered", "r-1", "Sam Ortiz", "{}", "0" * 64)
+    row = ("2026-11-23T09:00:00.000000Z", ITEM_PERFORMED, "r-1", "Sam Ortiz", "{}", "0" * 64)
     timed: dict[str, list[float]] = {"append": [], "bare": []}
     clock = time.perf_counter
     for i in range(-50, count):  # the first 50 of each warm the caches and are not counted

@@ -20,7 +20,8 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -28,24 +29,24 @@ from pathlib import Path
 from typing import Any, Self
 
 from safetycli.errors import SafetyError
-from safetycli.events import Event, NewEvent
+from safetycli.events import (
+    CREW_ADDED,
+    HOLD_CLEARED,
+    HOLD_RAISED,
+    LIFECYCLE_KINDS,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+    Event,
+    NewEvent,
+)
+from safetycli.storage import GENESIS, LogDamaged, RunMoved, RunStart, VerifyResult, parse_head
 
-GENESIS = "0" * 64
 BUSY_TIMEOUT_MS = 15_000
 # verify reads in batches: memory stays flat however long the log grows.
 VERIFY_BATCH = 1_000
 # Below this many events one process verifies faster than starting workers would.
 PARALLEL_MIN_EVENTS = 250_000
 MAX_WORKERS = 8
-
-
-class LogDamaged(SafetyError):
-    """The file is not a readable SQLite log. Other commands report it as an error (exit 2);
-    `verify` reports the log as altered (exit 1), because that is what a replaced file means."""
-
-
-class RunMoved(Exception):
-    """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
 
 
 def canonical_json(value: Any) -> str:
@@ -75,10 +76,23 @@ def _event_text(
     )
 
 
-_INSERT = (
-    "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# The events table's columns, in the order rows are written and read.
+_COLUMNS = ("seq", "at", "kind", "run", "person", "data", "prev_hash", "hash")
+_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """Placeholders for `IN (...)`: one per value, so values never enter the SQL text."""
+    return ",".join("?" * len(values))
+
+
+def _and_given(where: list[str], params: list[Any], *filters: tuple[str, Any]) -> None:
+    """Add each `(condition, value)` whose value is given; None means that filter is off."""
+    for condition, value in filters:
+        if value is not None:
+            where.append(condition)
+            params.append(value)
 
 
 def _chained_row(seq: int, at: str, prev: str, event: NewEvent) -> tuple[Any, ...]:
@@ -92,29 +106,23 @@ def chain_hash(prev_hash: str, event_text: str) -> str:
     return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    """What verify found. `events` and `head` say how far the chain holds together (all of it
-    when ok; the events before `first_bad_seq` when an event breaks it). When only an expected
-    head is wrong, the chain itself holds: they describe the log as it is now, so the two heads
-    can be compared."""
+@contextmanager
+def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
+    """One transaction around the block: committed when it ends, rolled back when it raises.
 
-    ok: bool
-    events: int
-    head_seq: int
-    head: str
-    first_bad_seq: int | None
-    reason: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "head": self.head,
-            "head_seq": self.head_seq,
-            "first_bad_seq": self.first_bad_seq,
-            "reason": self.reason,
-        }
+    `write` takes the write lock at BEGIN (BEGIN IMMEDIATE): a writer reads the head (or the
+    schema version) and writes after it, and a lock taken only at the first write could find
+    another process's event there. A reader takes a plain BEGIN: all it reads sees one log."""
+    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        # SQLite may already have rolled back (disk full): a second ROLLBACK would raise
+        # and hide the error that matters.
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 # --- schema migrations: named, ordered, each applied with its version bump in one transaction ---
@@ -154,14 +162,17 @@ def _m2_credentials(db: sqlite3.Connection) -> None:
     )
 
 
+# A run start's shooting day, and what makes an event a run start. Migration 3 indexes this very
+# text, and logs migrated long ago keep the text they were given: `run_starts` must use it exactly,
+# or SQLite would not use the index.
+_DAY = "json_extract(data, '$.day')"
+_IS_RUN_START = f"kind = '{RUN_STARTED}'"
+
+
 def _m3_review_indexes(db: sqlite3.Connection) -> None:
     # Producers ask about one shooting day of a long season: find that day's run starts through
-    # an index on the day they record, instead of reading every run start (review.py matches this
-    # expression exactly, or SQLite would not use the index).
-    db.execute(
-        "CREATE INDEX events_started_day ON events(json_extract(data, '$.day'), seq)"
-        " WHERE kind = 'run.started'"
-    )
+    # an index on the day they record, instead of reading every run start.
+    db.execute(f"CREATE INDEX events_started_day ON events({_DAY}, seq) WHERE {_IS_RUN_START}")
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -182,21 +193,12 @@ def migrate(db: sqlite3.Connection) -> int:
         )
     for version in range(start, SCHEMA_VERSION):
         _, step = MIGRATIONS[version]
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             # Another process may have migrated while we waited for the lock.
             if db.execute("PRAGMA user_version").fetchone()[0] > version:
-                db.execute("ROLLBACK")
-                continue
+                continue  # nothing was written: committing ends the transaction like a rollback
             step(db)
             db.execute(f"PRAGMA user_version = {version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            # SQLite may already have rolled back (disk full): a second ROLLBACK would raise
-            # and hide the error that matters.
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
     return start
 
 
@@ -217,7 +219,10 @@ def _use_wal(db: sqlite3.Connection) -> None:
 
 
 class Ledger:
-    """One open log. Use as a context manager; every append is durable when it returns."""
+    """One open log. Use as a context manager; every append is durable when it returns.
+
+    The workspace's store: it offers every capability in `storage`; review and verify ask for
+    those protocols, never for this class, so the central store can serve them too."""
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
@@ -283,46 +288,41 @@ class Ledger:
         another laptop meanwhile) is never recorded; raises RunMoved instead."""
         out: list[Event] = []
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            if if_run_at is not None:
-                run, seen = if_run_at
-                newest = db.execute(
-                    "SELECT coalesce(max(seq), 0) FROM events WHERE run = ?", (run,)
-                ).fetchone()[0]
-                if newest != seen:
-                    raise RunMoved(run)
-            row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = row if row else (0, GENESIS)
-            for event in new:
-                seq += 1
-                row = _chained_row(seq, now_utc(), prev, event)
-                db.execute(_INSERT, row)
-                at, digest = row[1], row[7]
-                out.append(
-                    Event(seq, at, event.kind, event.run, event.person, event.data, prev, digest)
-                )
-                prev = digest
-            if credential is not None:
-                db.execute(
-                    "INSERT INTO credentials (person, secret) VALUES (?, ?)"
-                    " ON CONFLICT(person) DO UPDATE SET secret = excluded.secret",
-                    credential,
-                )
-            db.execute("COMMIT")
+            with transaction(db):
+                if if_run_at is not None:
+                    run, seen = if_run_at
+                    newest = db.execute(
+                        "SELECT coalesce(max(seq), 0) FROM events WHERE run = ?", (run,)
+                    ).fetchone()[0]
+                    if newest != seen:
+                        raise RunMoved(run)
+                seq, prev = self.head()
+                for event in new:
+                    seq += 1
+                    row = _chained_row(seq, now_utc(), prev, event)
+                    db.execute(_INSERT, row)
+                    at, digest = row[1], row[7]
+                    out.append(
+                        Event(
+                            seq, at, event.kind, event.run, event.person, event.data, prev, digest
+                        )
+                    )
+                    prev = digest
+                if credential is not None:
+                    db.execute(
+                        "INSERT INTO credentials (person, secret) VALUES (?, ?)"
+                        " ON CONFLICT(person) DO UPDATE SET secret = excluded.secret",
+                        credential,
+                    )
         except UnicodeEncodeError:
             # Lone surrogates: what Python makes of bytes that are not UTF-8 in argv or a
-            # terminal. They cannot be stored or hashed; say so instead of crashing.
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            # terminal. They cannot be stored or hashed; say so instead of crashing (the
+            # transaction has rolled back).
             raise SafetyError(
                 "some text is not valid Unicode (bytes that are not UTF-8?): nothing was recorded;"
                 " type it again"
             ) from None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return out
 
     # --- reading ---------------------------------------------------------------------------------
@@ -340,8 +340,6 @@ class Ledger:
             for seq, at, kind, run, person, data, prev, digest in batch:
                 yield Event(seq, at, kind, run, person, json.loads(data), prev, digest)
 
-    _COLUMNS = "seq, at, kind, run, person, data, prev_hash, hash"
-
     def events(
         self,
         *,
@@ -353,17 +351,12 @@ class Ledger:
         """Events in log order, filtered in SQL; streamed, never loaded whole."""
         where = ["seq > ?"]
         params: list[Any] = [after]
-        if run is not None:
-            where.append("run = ?")
-            params.append(run)
-        if person is not None:
-            where.append("person = ?")
-            params.append(person)
+        _and_given(where, params, ("run = ?", run), ("person = ?", person))
         if kinds is not None:
             kinds = list(kinds)
-            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            where.append(f"kind IN ({_marks(kinds)})")
             params.extend(kinds)
-        sql = f"SELECT {self._COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq"
         return self._rows(sql, tuple(params))
 
     def latest(
@@ -371,15 +364,12 @@ class Ledger:
     ) -> list[Event]:
         """The most recent events of some kinds (newest first), e.g. a person's last PIN tries."""
         kinds = list(kinds)
-        where = [f"kind IN ({','.join('?' * len(kinds))})"]
+        where = [f"kind IN ({_marks(kinds)})"]
         params: list[Any] = list(kinds)
         if person is not None:
             where.insert(0, "person = ?")
             params.insert(0, person)
-        sql = (
-            f"SELECT {self._COLUMNS} FROM events WHERE {' AND '.join(where)}"
-            " ORDER BY seq DESC LIMIT ?"
-        )
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
         return list(self._rows(sql, (*params, limit)))
 
     def credential(self, person: str) -> str | None:
@@ -387,6 +377,95 @@ class Ledger:
             "SELECT secret FROM credentials WHERE person = ?", (person,)
         ).fetchone()
         return row[0] if row else None
+
+    # --- review: what producers ask across a season (storage.ReviewIndex) -----------------------
+
+    def run_starts(
+        self,
+        *,
+        day_from: str | None = None,
+        day_to: str | None = None,
+        scene: str | None = None,
+        protocol: str | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[RunStart]:
+        """Through the day index (migration 3); scene and protocol are compared in SQL."""
+        where = [_IS_RUN_START]
+        params: list[Any] = []
+        if day_from is not None and day_from == day_to:
+            _and_given(where, params, (f"{_DAY} = ?", day_from))
+        else:
+            _and_given(where, params, (f"{_DAY} >= ?", day_from), (f"{_DAY} <= ?", day_to))
+        _and_given(
+            where,
+            params,
+            ("json_extract(data, '$.scene') = ? COLLATE NOCASE", scene),
+            ("json_extract(data, '$.protocol.id') = ?", protocol),
+        )
+        order = "DESC" if newest_first else "ASC"
+        cursor = self.db.execute(
+            f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
+            f" ORDER BY {_DAY} {order}, seq {order}",
+            params,
+        )
+        while batch := cursor.fetchmany(500):
+            for run, seq, at, data in batch:
+                yield RunStart(run, seq, at, json.loads(data))
+
+    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        """Through the run index; the data is not read, so a list pays no JSON for it."""
+        yield from self.db.execute(
+            f"SELECT kind, at FROM events WHERE run = ? AND kind IN ({_marks(LIFECYCLE_KINDS)})"
+            " ORDER BY seq",
+            (run, *LIFECYCLE_KINDS),
+        )
+
+    def crew_names(self) -> Iterator[str]:
+        for (name,) in self.db.execute(
+            "SELECT DISTINCT json_extract(data, '$.name') FROM events WHERE kind = ?",
+            (CREW_ADDED,),
+        ):
+            if isinstance(name, str):  # only a raw edit stores a name that is not text
+                yield name
+
+    def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
+        for kind, data in self.db.execute(
+            f"SELECT kind, data FROM events WHERE run = ? AND kind IN ({_marks(kinds)})"
+            " ORDER BY seq",
+            (run, *kinds),
+        ):
+            yield kind, json.loads(data)
+
+    def has_events_by(self, run: str, names: Iterable[str]) -> bool:
+        names = list(names)
+        # `+person` keeps SQLite on the run index: a person's events span the whole season.
+        row = self.db.execute(
+            f"SELECT 1 FROM events WHERE run = ? AND +person IN ({_marks(names)}) LIMIT 1",
+            (run, *names),
+        ).fetchone()
+        return row is not None
+
+    def outside_runs(
+        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+    ) -> Iterator[Event]:
+        kinds = list(kinds)
+        where = [f"kind IN ({_marks(kinds)})", "run IS NULL"]
+        params: list[Any] = list(kinds)
+        _and_given(
+            where,
+            params,
+            ("substr(at, 1, 10) >= ?", day_from),
+            ("substr(at, 1, 10) <= ?", day_to),
+        )
+        return self._rows(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[int, str]]:
+        """A read transaction: in WAL mode it sees the log as of its first read (the head),
+        whatever other processes append meanwhile."""
+        with transaction(self.db, write=False):
+            yield self.head()
 
     # --- verification ----------------------------------------------------------------------------
 
@@ -475,8 +554,7 @@ class Ledger:
         db = self.db
         events = iter(timed)
         while True:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(db):
                 seq, prev = self.head()
                 rows: list[tuple[Any, ...]] = []
                 for at, event in itertools.islice(events, batch):
@@ -484,11 +562,6 @@ class Ledger:
                     rows.append(_chained_row(seq, at, prev, event))
                     prev = rows[-1][7]
                 db.executemany(_INSERT, rows)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
             if len(rows) < batch:
                 return seq, prev
 
@@ -509,9 +582,6 @@ class _Span:
     bad_seq: int | None = None
     reason: str | None = None
     match: int | None = None  # first seq whose hash starts with the expected head (no SEQ given)
-
-
-_SELECT = "SELECT seq, at, kind, run, person, data, prev_hash, hash FROM events"
 
 
 def _lenient_text(raw: bytes) -> str:
@@ -766,19 +836,3 @@ def _worker(argv: list[str]) -> None:
     span = _scan(db, int(lo) if lo else None, int(hi) if hi else None, prefix or None, tick)
     out.write(f"r {json.dumps(asdict(span))}\n")
     out.flush()
-
-
-def parse_head(text: str) -> tuple[int | None, str]:
-    """`HASH` or `SEQ:HASH` (as reports print it); at least 12 hex digits of the hash."""
-    seq_text, _, digest = text.strip().rpartition(":")
-    digest = digest.lower()
-    if len(digest) < 12 or any(c not in "0123456789abcdef" for c in digest):
-        raise SafetyError(
-            f"--expect-head {text!r} is not a log head: give the hash a report printed "
-            "(SEQ:HASH or at least 12 hex digits)"
-        )
-    if not seq_text:
-        return None, digest
-    if not seq_text.isdigit():
-        raise SafetyError(f"--expect-head {text!r}: the part before `:` must be a sequence number")
-    return int(seq_text), digest

@@ -4,13 +4,16 @@ producer's report.
 Everything here is derived from the log; nothing is stored. The JSON shapes of `run_detail` and
 `summary` are a contract (DESIGN.md) that scripts depend on: add keys, never rename or remove them.
 
+Review reads the log only through `storage.ReviewSource`, never through SQL or the SQLite class, so
+the central store can serve it too.
+
 How it scales. A season's log holds a million events, and a producer asks about one day. So
-listing never replays runs: run starts are found through an index on the shooting day of
-`run.started` events (ledger migration 3), scene and protocol are compared in SQL, and each
-candidate's status comes from its handful of lifecycle events (holds, completion, abort), read
-through the run index and folded exactly as `RunState` folds them. Only `run_detail` and the
-report replay a run's events, and only for the runs they show. The cost of a day's list or report
-depends on that day, not on the length of the log, and results stream: nothing loads the whole log.
+listing never replays runs: run starts are found by shooting day, scene and protocol through the
+store's index (`ReviewIndex.run_starts`), and each candidate's status comes from its handful of
+lifecycle events (holds, completion, abort), folded exactly as `RunState` folds them. Only
+`run_detail` and the report replay a run's events, and only for the runs they show. The cost of a
+day's list or report depends on that day, not on the length of the log, and results stream:
+nothing loads the whole log.
 """
 
 from __future__ import annotations
@@ -21,26 +24,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from safetycli import events as ev
 from safetycli.errors import SafetyError
 from safetycli.events import Event
-from safetycli.ledger import Ledger
 from safetycli.roles import ROLES
+from safetycli.storage import ReviewSource, RunStart
 
 if TYPE_CHECKING:
     from safetycli.runner import RunState
 
-AUTH_KINDS = ("auth.failed", "auth.locked")
-SIGNATURE_KINDS = ("item.performed", "item.witnessed", "item.read-back")
 STATUSES = ("open", "held", "complete", "aborted")
+# A run's failed PINs and lock-outs (a successful sign-in is no exception).
+_FAILED_PIN_KINDS = (ev.AUTH_FAILED, ev.AUTH_LOCKED)
+# Outside runs, an unlock also belongs with the lock-outs.
+_OUTSIDE_RUN_KINDS = (ev.AUTH_FAILED, ev.AUTH_LOCKED, ev.CREW_UNLOCKED)
 _MEANING = {
-    "item.performed": "performed",
-    "item.witnessed": "witnessed",
-    "item.read-back": "read-back",
+    ev.ITEM_PERFORMED: "performed",
+    ev.ITEM_WITNESSED: "witnessed",
+    ev.ITEM_READ_BACK: "read-back",
 }
-# The lifecycle events that decide a run's status; a few per run, whatever its length.
-_LIFECYCLE = ("hold.raised", "hold.cleared", "run.completed", "run.aborted")
-# Must match the expression of the `events_started_day` index exactly, or SQLite will not use it.
-_DAY = "json_extract(data, '$.day')"
 
 Progress = Callable[[int, int], None]
 
@@ -125,64 +127,31 @@ class RunFilter:
 # --- run lists, without replay -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Start:
-    run: str
-    seq: int
-    at: str
-    data: dict[str, Any]
-
-
-def _starts(ledger: Ledger, f: RunFilter, *, newest_first: bool) -> Iterator[_Start]:
-    """`run.started` events matching the day, scene and protocol filters, through the day index."""
-    import json
-
-    where = ["kind = 'run.started'"]
-    params: list[Any] = []
-    if f.day_from is not None and f.day_from == f.day_to:
-        where.append(f"{_DAY} = ?")
-        params.append(f.day_from)
-    else:
-        if f.day_from is not None:
-            where.append(f"{_DAY} >= ?")
-            params.append(f.day_from)
-        if f.day_to is not None:
-            where.append(f"{_DAY} <= ?")
-            params.append(f.day_to)
-    if f.scene is not None:
-        where.append("json_extract(data, '$.scene') = ? COLLATE NOCASE")
-        params.append(f.scene)
-    if f.protocol is not None:
-        where.append("json_extract(data, '$.protocol.id') = ?")
-        params.append(f.protocol)
-    order = "DESC" if newest_first else "ASC"
-    cursor = ledger.db.execute(
-        f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
-        f" ORDER BY {_DAY} {order}, seq {order}",
-        params,
+def _starts(ledger: ReviewSource, f: RunFilter, *, newest_first: bool) -> Iterator[RunStart]:
+    """Run starts matching the day, scene and protocol filters (the rest need more than the
+    start)."""
+    return ledger.run_starts(
+        day_from=f.day_from,
+        day_to=f.day_to,
+        scene=f.scene,
+        protocol=f.protocol,
+        newest_first=newest_first,
     )
-    while batch := cursor.fetchmany(500):
-        for run, seq, at, data in batch:
-            yield _Start(run, seq, at, json.loads(data))
 
 
-def _lifecycle(ledger: Ledger, run_id: str) -> tuple[str, int, str | None]:
+def _lifecycle(ledger: ReviewSource, run_id: str) -> tuple[str, int, str | None]:
     """(status, holds, ended_at) from the run's lifecycle events, folded as `RunState.apply` does:
     a clearance clears the oldest open hold, or nothing when none is open."""
     open_holds = holds = 0
     completed = aborted = False
     ended_at: str | None = None
-    rows = ledger.db.execute(
-        "SELECT kind, at FROM events WHERE run = ? AND kind IN (?, ?, ?, ?) ORDER BY seq",
-        (run_id, *_LIFECYCLE),
-    )
-    for kind, at in rows:
-        if kind == "hold.raised":
+    for kind, at in ledger.lifecycle(run_id):
+        if kind == ev.HOLD_RAISED:
             holds += 1
             open_holds += 1
-        elif kind == "hold.cleared":
+        elif kind == ev.HOLD_CLEARED:
             open_holds = max(0, open_holds - 1)
-        elif kind == "run.completed":
+        elif kind == ev.RUN_COMPLETED:
             completed, ended_at = True, at
         else:
             aborted, ended_at = True, at
@@ -197,32 +166,23 @@ def _lifecycle(ledger: Ledger, run_id: str) -> tuple[str, int, str | None]:
     return status, holds, ended_at
 
 
-def _names(ledger: Ledger, person: str) -> list[str]:
+def _names(ledger: ReviewSource, person: str) -> list[str]:
     """The spellings of a person in the log: the roster matches names case-insensitively, so
     `--person sam ortiz` finds Sam Ortiz."""
     want = _fold(person)
     found = {person}
-    for (name,) in ledger.db.execute(
-        "SELECT DISTINCT json_extract(data, '$.name') FROM events WHERE kind = 'crew.added'"
-    ):
-        if isinstance(name, str) and _fold(name) == want:
+    for name in ledger.crew_names():
+        if _fold(name) == want:
             found.add(name)
     return sorted(found)
 
 
-def _people_in(ledger: Ledger, run_id: str) -> Iterator[tuple[str, str | None]]:
+def _people_in(ledger: ReviewSource, run_id: str) -> Iterator[tuple[str, str | None]]:
     """(name, role) of everyone who signed in, raised or cleared a hold in the run."""
-    import json
-
-    for kind, data_text in ledger.db.execute(
-        "SELECT kind, data FROM events WHERE run = ? AND kind IN"
-        " ('run.signed-in', 'hold.raised', 'hold.cleared') ORDER BY seq",
-        (run_id,),
-    ):
-        data = json.loads(data_text)
-        if kind == "run.signed-in":
+    for kind, data in ledger.people_events(run_id):
+        if kind == ev.RUN_SIGNED_IN:
             yield data["name"], data["role"]
-        elif kind == "hold.raised":
+        elif kind == ev.HOLD_RAISED:
             if data.get("raised_by"):
                 yield data["raised_by"]["name"], data["raised_by"]["role"]
         else:
@@ -230,7 +190,9 @@ def _people_in(ledger: Ledger, run_id: str) -> Iterator[tuple[str, str | None]]:
                 yield who["name"], who["role"]
 
 
-def _took_part(ledger: Ledger, run_id: str, names: list[str] | None, role: str | None) -> bool:
+def _took_part(
+    ledger: ReviewSource, run_id: str, names: list[str] | None, role: str | None
+) -> bool:
     """--person: the person appears in the run (signed in, signed, witnessed, read back, held,
     cleared a hold, or tried a PIN); --role: someone signed for the role; both: that person in
     that role."""
@@ -240,15 +202,10 @@ def _took_part(ledger: Ledger, run_id: str, names: list[str] | None, role: str |
     assert names is not None
     if any(n in names for n, _ in people):
         return True
-    marks = ",".join("?" * len(names))
-    # `+person` keeps SQLite on the run index: a person's events span the whole season.
-    row = ledger.db.execute(
-        f"SELECT 1 FROM events WHERE run = ? AND +person IN ({marks}) LIMIT 1", (run_id, *names)
-    ).fetchone()
-    return row is not None
+    return ledger.has_events_by(run_id, names)
 
 
-def summary_of(start: _Start, status: str, holds: int, ended_at: str | None) -> dict[str, Any]:
+def summary_of(start: RunStart, status: str, holds: int, ended_at: str | None) -> dict[str, Any]:
     data = start.data
     return {
         "id": start.run,
@@ -262,7 +219,9 @@ def summary_of(start: _Start, status: str, holds: int, ended_at: str | None) -> 
     }
 
 
-def run_summaries(ledger: Ledger, filters: RunFilter | None = None) -> Iterator[dict[str, Any]]:
+def run_summaries(
+    ledger: ReviewSource, filters: RunFilter | None = None
+) -> Iterator[dict[str, Any]]:
     """Runs matching the filters, newest shooting day first (then newest start), streamed."""
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
@@ -277,12 +236,12 @@ def run_summaries(ledger: Ledger, filters: RunFilter | None = None) -> Iterator[
         yield summary_of(start, status, holds, ended_at)
 
 
-def run_ids(ledger: Ledger) -> list[str]:
+def run_ids(ledger: ReviewSource) -> list[str]:
     """Every run, newest shooting day first."""
     return [s.run for s in _starts(ledger, RunFilter(), newest_first=True)]
 
 
-def run_events(ledger: Ledger, run_id: str) -> list[Event]:
+def run_events(ledger: ReviewSource, run_id: str) -> list[Event]:
     return list(ledger.events(run=run_id))
 
 
@@ -309,7 +268,7 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[str, Any]:
+def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> dict[str, Any]:
     """One run, in order: every sign-off with its witnesses and read-backs, holds and how long work
     stopped, outcomes, failed PINs, and any signature by someone not signed in for it.
     `timeline=False` leaves out the copy of every event (the report has no use for it)."""
@@ -334,7 +293,7 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
                 | data
             )
         key = (data.get("phase"), data.get("take"), data.get("item"))
-        if event.kind in SIGNATURE_KINDS:
+        if event.kind in ev.SIGNATURE_KINDS:
             signatures += 1
             if (data["name"], data["role"]) not in rolled:
                 not_signed_in.append(
@@ -349,7 +308,7 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
                         "role": data["role"],
                     }
                 )
-        if event.kind == "item.performed":
+        if event.kind == ev.ITEM_PERFORMED:
             entry = {
                 "seq": event.seq,
                 "at": event.at,
@@ -366,11 +325,11 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
             }
             signoffs.append(entry)
             open_items[key] = entry
-        elif event.kind == "item.witnessed" and key in open_items:
+        elif event.kind == ev.ITEM_WITNESSED and key in open_items:
             open_items[key]["witnesses"].append(
                 {"name": data["name"], "role": data["role"], "ok": data["ok"], "at": event.at}
             )
-        elif event.kind == "item.read-back" and key in open_items:
+        elif event.kind == ev.ITEM_READ_BACK and key in open_items:
             open_items[key]["readbacks"].append(
                 {
                     "name": data["name"],
@@ -380,7 +339,7 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
                     "at": event.at,
                 }
             )
-        elif event.kind == "item.done":
+        elif event.kind == ev.ITEM_DONE:
             if key in open_items:
                 open_items.pop(key)["outcome"] = data["outcome"]
             outcomes.append(
@@ -395,10 +354,10 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
                     "by": data.get("by"),
                 }
             )
-        elif event.kind == "run.signed-in":
+        elif event.kind == ev.RUN_SIGNED_IN:
             rolled.add((data["name"], data["role"]))
             sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
-        elif event.kind in AUTH_KINDS:
+        elif event.kind in _FAILED_PIN_KINDS:
             failed_pins.append(
                 {
                     "seq": event.seq,
@@ -449,7 +408,7 @@ def run_detail(ledger: Ledger, run_id: str, *, timeline: bool = True) -> dict[st
     }
 
 
-def set_status(ledger: Ledger) -> list[dict[str, Any]]:
+def set_status(ledger: ReviewSource) -> list[dict[str, Any]]:
     """Open and held runs with their outstanding hold and who is signed in for each role.
 
     Only the runs still open or held are replayed; the rest are ruled out by their lifecycle,
@@ -486,30 +445,8 @@ def _period(f: RunFilter) -> dict[str, str | None]:
     return {"from": f.day_from, "to": f.day_to}
 
 
-def _outside_runs(ledger: Ledger, f: RunFilter) -> Iterator[Event]:
-    """Failed PINs, lock-outs and unlocks that belong to no run (approving a roster change,
-    changing a PIN), on the calendar days (UTC) of the period."""
-    where = ["kind IN ('auth.failed', 'auth.locked', 'crew.unlocked')", "run IS NULL"]
-    params: list[Any] = []
-    if f.day_from is not None:
-        where.append("substr(at, 1, 10) >= ?")
-        params.append(f.day_from)
-    if f.day_to is not None:
-        where.append("substr(at, 1, 10) <= ?")
-        params.append(f.day_to)
-    import json
-
-    cursor = ledger.db.execute(
-        "SELECT seq, at, kind, run, person, data, prev_hash, hash FROM events"
-        f" WHERE {' AND '.join(where)} ORDER BY seq",
-        params,
-    )
-    for seq, at, kind, run, person, data, prev, digest in cursor:
-        yield Event(seq, at, kind, run, person, json.loads(data), prev, digest)
-
-
 def build_report(
-    ledger: Ledger,
+    ledger: ReviewSource,
     filters: RunFilter,
     *,
     production: str = "",
@@ -524,10 +461,7 @@ def build_report(
     from safetycli.ledger import now_utc
 
     f = RunFilter(day_from=filters.day_from, day_to=filters.day_to)
-    db = ledger.db
-    db.execute("BEGIN")
-    try:
-        head_seq, head_hash = ledger.head()
+    with ledger.snapshot() as (head_seq, head_hash):
         starts = [s.run for s in _starts(ledger, f, newest_first=False)]
         exceptions: dict[str, Any] = {
             "holds": [],
@@ -546,10 +480,10 @@ def build_report(
             totals[d["status"]] += 1
             if progress is not None:
                 progress(done, len(starts))
-        for event in _outside_runs(ledger, f):
+        # Failed PINs, lock-outs and unlocks that belong to no run (approving a roster change,
+        # changing a PIN), on the calendar days (UTC) of the period.
+        for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
-    finally:
-        db.execute("COMMIT")
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -560,7 +494,7 @@ def build_report(
         "refused": len(exceptions["refused"]),
         "not_applicable": len(exceptions["not_applicable"]),
         "failed_pins": len(exceptions["failed_pins"]),
-        "lockouts": sum(1 for e in exceptions["lockouts"] if e["kind"] == "auth.locked"),
+        "lockouts": sum(1 for e in exceptions["lockouts"] if e["kind"] == ev.AUTH_LOCKED),
         "not_signed_in": len(exceptions["not_signed_in"]["found"]),
     }
     head = f"{head_seq}:{head_hash}"
@@ -614,7 +548,7 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
             }
         )
     for failed in d["failed_pins"]:
-        bucket = "lockouts" if failed["kind"] == "auth.locked" else "failed_pins"
+        bucket = "lockouts" if failed["kind"] == ev.AUTH_LOCKED else "failed_pins"
         exceptions[bucket].append({**ref, **failed})
     check = exceptions["not_signed_in"]
     check["checked"] += d["signatures"]
@@ -663,9 +597,9 @@ def _outside(event: Event, exceptions: dict[str, Any]) -> None:
         "purpose": data.get("purpose"),
         "reason": data.get("reason"),
     }
-    if event.kind == "auth.failed":
+    if event.kind == ev.AUTH_FAILED:
         exceptions["failed_pins"].append(entry)
-    elif event.kind == "auth.locked":
+    elif event.kind == ev.AUTH_LOCKED:
         exceptions["lockouts"].append({**entry, "reason": "locked out"})
     else:
         exceptions["lockouts"].append({**entry, "reason": f"unlocked by {data.get('by', '?')}"})

@@ -5,6 +5,7 @@ holds, whether it checks in one process or splits the log among workers."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import sqlite3
 import subprocess
@@ -20,6 +21,13 @@ from hypothesis import strategies as st
 
 from safetycli import ledger as ledger_module
 from safetycli.errors import SafetyError
+from safetycli.events import (
+    AUTH_FAILED,
+    CREW_ADDED,
+    HOLD_RAISED,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+)
 from safetycli.ledger import (
     GENESIS,
     MIGRATIONS,
@@ -32,6 +40,16 @@ from safetycli.ledger import (
     canonical_json,
     migrate,
     parse_head,
+    transaction,
+)
+from safetycli.storage import (
+    Appender,
+    ReviewIndex,
+    ReviewSource,
+    RunReader,
+    RunStart,
+    Snapshot,
+    Verifier,
 )
 
 N = 12  # with three workers the log splits at 4 and 8: cases at 1, 4, 5, 8, 12 cross every edge
@@ -694,4 +712,180 @@ def test_conditional_append_refuses_a_stale_view_of_the_run(tmp_path: Path) -> N
             "item.done",
             "hold.raised",
         ]
+        assert ledger.verify().ok
+
+
+def test_another_process_migrating_first_leaves_nothing_to_do(tmp_path: Path) -> None:
+    """migrate reads the version again once it holds the write lock: a step another process
+    applied while it waited is not applied twice."""
+    path = tmp_path / "log.db"
+    fill(path, 2)
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX events_started_day")
+        db.execute("PRAGMA user_version = 2")
+    db = sqlite3.connect(path, isolation_level=None)
+
+    def first(sql: str) -> None:
+        if sql == "BEGIN IMMEDIATE":  # before this lock is taken, another process migrates
+            db.set_trace_callback(None)
+            migrate(sqlite3.connect(path, isolation_level=None))
+
+    db.set_trace_callback(first)
+    assert migrate(db) == 2  # would raise "index events_started_day already exists"
+    assert not db.in_transaction
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+# --- one transaction helper ----------------------------------------------------------------------
+
+
+def test_a_transaction_that_raises_leaves_nothing_half_written(log_path: Path) -> None:
+    with Ledger.open(log_path) as ledger:
+        db = ledger.db
+        seq, prev = ledger.head()
+        row = ledger_module._chained_row(
+            seq + 1, "2026-03-03T09:00:00Z", prev, NewEvent("take.next", {})
+        )
+        with pytest.raises(RuntimeError, match="power cut"):
+            with transaction(db):
+                db.execute(ledger_module._INSERT, row)
+                db.execute("INSERT INTO credentials (person, secret) VALUES ('Dana', 's')")
+                raise RuntimeError("power cut")
+        assert not db.in_transaction
+        assert ledger.head() == (seq, prev)
+        assert ledger.credential("Dana") is None
+        with transaction(db):  # and a block that ends commits
+            db.execute(ledger_module._INSERT, row)
+        assert ledger.head() == (seq + 1, row[7])
+    assert verify(log_path).ok
+
+
+def test_a_transaction_sqlite_already_rolled_back_raises_the_error_that_matters(
+    log_path: Path,
+) -> None:
+    with Ledger.open(log_path) as ledger:
+        with pytest.raises(sqlite3.OperationalError, match="disk full"):
+            with transaction(ledger.db):
+                ledger.db.execute("ROLLBACK")  # what SQLite does itself on a full disk
+                raise sqlite3.OperationalError("disk full")
+        assert not ledger.db.in_transaction
+        assert ledger.count() == N
+
+
+def test_a_snapshot_sees_one_log_while_others_append(log_path: Path) -> None:
+    """A report read in a snapshot prints the head of the very log it was made from."""
+    with Ledger.open(log_path) as ledger, Ledger.open(log_path) as other_laptop:
+        with ledger.snapshot() as head:
+            other_laptop.append("hold.raised", {"reason": "meanwhile"}, run="r-1")
+            assert head == ledger.head() == (N, head_of(log_path, N))
+            assert [e.seq for e in ledger.events(after=N - 1)] == [N]
+        assert ledger.head()[0] == N + 1
+
+
+# --- the storage interface -----------------------------------------------------------------------
+
+CAPABILITIES = (Appender, RunReader, ReviewIndex, Snapshot, Verifier, ReviewSource)
+
+
+@pytest.mark.parametrize("capability", CAPABILITIES, ids=lambda c: c.__name__)
+def test_the_sqlite_ledger_offers_each_capability_as_declared(capability: type) -> None:
+    """isinstance only looks for the names; the signatures must match too, so code written
+    against the protocol can call the Ledger with every parameter the protocol names."""
+    assert issubclass(Ledger, capability)
+    for name, member in vars(capability).items():
+        if name.startswith("_") or not callable(member):
+            continue
+        want = inspect.signature(member).parameters
+        have = inspect.signature(getattr(Ledger, name)).parameters
+        for param in want.values():
+            assert param.name in have, f"Ledger.{name} has no {param.name}"
+            assert (have[param.name].kind, have[param.name].default) == (
+                param.kind,
+                param.default,
+            ), f"Ledger.{name}({param.name})"
+        extra = [p for n, p in have.items() if n not in want]
+        assert all(p.default is not p.empty for p in extra), f"Ledger.{name} needs more"
+
+
+def test_every_method_of_the_interface_works_on_the_sqlite_ledger(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "log.db") as ledger:
+        appender: Appender = ledger
+        reader: RunReader = ledger
+        index: ReviewIndex = ledger
+        snapshot: Snapshot = ledger
+        verifier: Verifier = ledger
+
+        assert appender.head() == (0, GENESIS)
+        signer = {"name": "Sam Ortiz", "role": "armorer"}
+        start = {"day": "2026-03-03", "scene": "12A", "protocol": {"id": "firearm-scene"}}
+        started = appender.append(RUN_STARTED, start, run="r-1")
+        appender.append(
+            CREW_ADDED, {"name": "Sam Ortiz"}, person="Sam Ortiz", credential=("Sam Ortiz", "s")
+        )
+        _, held = appender.append_many(
+            [
+                NewEvent(RUN_SIGNED_IN, signer, run="r-1", person="Sam Ortiz"),
+                NewEvent(HOLD_RAISED, {"raised_by": signer}, run="r-1", person="Sam Ortiz"),
+            ],
+            if_run_at=("r-1", started.seq),
+        )
+        failed = appender.append(AUTH_FAILED, {"name": "Dana Reyes"}, person="Dana Reyes")
+        assert appender.head() == (failed.seq, failed.hash)
+
+        assert [e.kind for e in reader.events(run="r-1", after=started.seq)] == [
+            RUN_SIGNED_IN,
+            HOLD_RAISED,
+        ]
+        assert list(
+            index.run_starts(
+                day_from="2026-03-01",
+                day_to="2026-03-03",
+                scene="12a",
+                protocol="firearm-scene",
+                newest_first=False,
+            )
+        ) == [RunStart("r-1", started.seq, started.at, start)]
+        assert list(index.run_starts(day_from="2026-03-04")) == []
+        assert list(index.lifecycle("r-1")) == [(HOLD_RAISED, held.at)]
+        assert list(index.crew_names()) == ["Sam Ortiz"]
+        assert [kind for kind, _ in index.people_events("r-1")] == [RUN_SIGNED_IN, HOLD_RAISED]
+        assert index.has_events_by("r-1", ["Sam Ortiz"])
+        assert not index.has_events_by("r-1", ["Dana Reyes"])
+        day = failed.at[:10]
+        assert list(index.outside_runs([AUTH_FAILED], day_from=day, day_to=day)) == [failed]
+        assert list(index.outside_runs([AUTH_FAILED], day_to="2000-01-01")) == []
+        with snapshot.snapshot() as head:
+            assert head == (failed.seq, failed.hash)
+        result = verifier.verify(expect_head=f"{head[0]}:{head[1]}", progress=None, workers=1)
+        assert result.ok and result.events == failed.seq
+
+
+def test_the_day_index_keeps_the_text_old_logs_hold(tmp_path: Path) -> None:
+    """Logs migrated by earlier versions hold this very index: `run_starts` must keep matching
+    its expression, so the text must not drift."""
+    db = sqlite3.connect(tmp_path / "log.db", isolation_level=None)
+    migrate(db)
+    (sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'events_started_day'"
+    ).fetchone()
+    assert sql == (
+        "CREATE INDEX events_started_day ON events(json_extract(data, '$.day'), seq)"
+        " WHERE kind = 'run.started'"
+    )
+
+
+def test_bulk_append_commits_batch_by_batch_and_chains_like_append(tmp_path: Path) -> None:
+    def timed(n: int, fail_at: int | None = None) -> Iterator[tuple[str, NewEvent]]:
+        for i in range(n):
+            if i == fail_at:
+                raise RuntimeError("generator broke")
+            yield f"2026-03-03T09:00:{i:02d}.000000Z", NewEvent("take.next", {"n": i}, run="r-1")
+
+    with Ledger.open(tmp_path / "log.db") as ledger:
+        assert ledger.append_bulk(timed(5), batch=2) == ledger.head()
+        assert [e.at[17:19] for e in ledger.events()] == ["00", "01", "02", "03", "04"]
+        with pytest.raises(RuntimeError):
+            ledger.append_bulk(timed(5, fail_at=3), batch=2)  # the second batch is not written
+        assert ledger.count() == 7
+        assert not ledger.db.in_transaction
         assert ledger.verify().ok

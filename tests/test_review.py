@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from safetycli import crew
+from safetycli import crew, review
 from safetycli.cli import common
 from safetycli.ledger import SCHEMA_VERSION, Ledger
 from safetycli.review import RunFilter, _starts, run_summaries, summary
@@ -308,3 +308,10 @@ def test_json_list_streams_the_same_bytes_as_a_whole_list(
     assert streamed == capsys.readouterr().out
     common.stream_json_list(iter([]))
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_review_reads_the_log_only_through_the_storage_interface() -> None:
+    """No SQL and no SQLite class in review: the central store must be able to serve it."""
+    source = Path(review.__file__).read_text(encoding="utf-8")
+    for sqlite_only in ("SELECT", "execute(", ".db.", "sqlite", "BEGIN", "COMMIT", "Ledger"):
+        assert sqlite_only not in source, sqlite_only

@@ -14,7 +14,7 @@ import typer
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 
 if TYPE_CHECKING:
-    from safetycli.ledger import VerifyResult
+    from safetycli.storage import Verifier, VerifyResult
 
 
 def register(app: typer.Typer) -> None:
@@ -36,10 +36,8 @@ def verify(
     home: Home = None,
 ) -> None:
     """Recompute the log's hash chain: 0 if intact; 1 if altered, naming the first bad event."""
-    from contextlib import ExitStack
-
     from safetycli.cli.common import print_json, workspace
-    from safetycli.ledger import GENESIS, Ledger, LogDamaged, VerifyResult, parse_head
+    from safetycli.storage import GENESIS, LogDamaged, VerifyResult, parse_head
 
     if expect_head is not None:
         parse_head(expect_head)  # a mistyped head is bad input (exit 2), before any work
@@ -47,9 +45,11 @@ def verify(
     if not path.is_file():
         result = VerifyResult(False, 0, 0, GENESIS, 1, f"the log file {path} is missing")
     else:
+        from safetycli.ledger import Ledger  # the workspace's store; the rest is the interface
+
         try:
-            with Ledger.open(path, create=False) as ledger, ExitStack() as stack:
-                result = ledger.verify(expect_head=expect_head, progress=_progress(stack))
+            with Ledger.open(path, create=False) as ledger:
+                result = _check(ledger, expect_head)
         except LogDamaged as err:
             result = VerifyResult(False, 0, 0, GENESIS, 1, err.message)
     if fmt is TableOrJson.json:
@@ -60,6 +60,12 @@ def verify(
         for line in _summary(result, expect_head, path):
             typer.echo(visible(line))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _check(log: "Verifier", expect_head: str | None) -> "VerifyResult":
+    """Verify any store that offers `storage.Verifier` (the central one, too), with a bar."""
+    with ExitStack() as stack:
+        return log.verify(expect_head=expect_head, progress=_progress(stack))
 
 
 def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:

@@ -1,0 +1,202 @@
+"""What the rest of safetycli may ask of a log store, split by capability.
+
+Today the only store is the workspace's SQLite file (`ledger.Ledger`); a central PostgreSQL store
+comes later. Code that reviews or verifies the log types its parameter as one of these protocols,
+never as the SQLite class, so the second store plugs in without touching it. Each protocol is one
+capability (append, read a run, the review indexes, a consistent view, verify), the way
+pyeventsourcing splits its recorders: a consumer names only what it uses, and a store that cannot
+offer a capability (a read-only mirror cannot append) still serves the consumers that do not.
+
+The result and error types of the interface live here too, so a consumer imports nothing of
+SQLite. Kept light: `status` and `--help` import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from safetycli.errors import SafetyError
+from safetycli.events import Event, NewEvent
+
+# The hash an empty log's head has, and the first event's prev_hash: part of the chain's
+# definition, so every store and every verifier agree on it.
+GENESIS = "0" * 64
+
+
+class LogDamaged(SafetyError):
+    """The store is not a readable log. Other commands report it as an error (exit 2);
+    `verify` reports the log as altered (exit 1), because that is what a replaced file means."""
+
+
+class RunMoved(Exception):
+    """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What verify found. `events` and `head` say how far the chain holds together (all of it
+    when ok; the events before `first_bad_seq` when an event breaks it). When only an expected
+    head is wrong, the chain itself holds: they describe the log as it is now, so the two heads
+    can be compared."""
+
+    ok: bool
+    events: int
+    head_seq: int
+    head: str
+    first_bad_seq: int | None
+    reason: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "head": self.head,
+            "head_seq": self.head_seq,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A `run.started` event with only what a run list shows: lists never replay runs."""
+
+    run: str
+    seq: int
+    at: str
+    data: dict[str, Any]
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """`HASH` or `SEQ:HASH` (as reports print it); at least 12 hex digits of the hash."""
+    seq_text, _, digest = text.strip().rpartition(":")
+    digest = digest.lower()
+    if len(digest) < 12 or any(c not in "0123456789abcdef" for c in digest):
+        raise SafetyError(
+            f"--expect-head {text!r} is not a log head: give the hash a report printed "
+            "(SEQ:HASH or at least 12 hex digits)"
+        )
+    if not seq_text:
+        return None, digest
+    if not seq_text.isdigit():
+        raise SafetyError(f"--expect-head {text!r}: the part before `:` must be a sequence number")
+    return int(seq_text), digest
+
+
+@runtime_checkable
+class Appender(Protocol):
+    """Adds events at the end of the one chain, durably; the only way anything is recorded."""
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest event; (0, GENESIS) for an empty log."""
+        ...
+
+    def append(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        run: str | None = None,
+        person: str | None = None,
+        credential: tuple[str, str] | None = None,
+    ) -> Event: ...
+
+    def append_many(
+        self,
+        new: Iterable[NewEvent],
+        *,
+        credential: tuple[str, str] | None = None,
+        if_run_at: tuple[str, int] | None = None,
+    ) -> list[Event]:
+        """All or none, in order. `if_run_at=(run, seq)` raises RunMoved unless the run's newest
+        event is still `seq` when the write happens: an answer decided on a stale view of the run
+        (a hold raised from another laptop meanwhile) is never recorded."""
+        ...
+
+
+@runtime_checkable
+class RunReader(Protocol):
+    """Reads events in log order, streamed: a run is replayed from its events."""
+
+    def events(self, *, run: str | None = None, after: int = 0) -> Iterator[Event]:
+        """Events with seq > `after`, of one run when `run` is given."""
+        ...
+
+
+@runtime_checkable
+class ReviewIndex(Protocol):
+    """The questions review asks across a season. Each is answered from an index, so a day's
+    list or report costs what that day holds, not what the whole log holds."""
+
+    def run_starts(
+        self,
+        *,
+        day_from: str | None = None,
+        day_to: str | None = None,
+        scene: str | None = None,
+        protocol: str | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[RunStart]:
+        """Run starts of the shooting days `day_from`..`day_to` (inclusive; None: open), of that
+        scene (case-insensitive) and protocol id, ordered by shooting day, then by start."""
+        ...
+
+    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        """(kind, at) of the run's `events.LIFECYCLE_KINDS` events, in order: its status
+        without a replay."""
+        ...
+
+    def crew_names(self) -> Iterator[str]:
+        """Every name `crew.added` recorded, once each: the spellings a person filter matches."""
+        ...
+
+    def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(kind, data) of the run's sign-ins, holds raised and holds cleared, in order: the
+        events that name who took part in which role."""
+        ...
+
+    def has_events_by(self, run: str, names: Iterable[str]) -> bool:
+        """Whether any event of the run is by one of these people (as its `person`)."""
+        ...
+
+    def outside_runs(
+        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+    ) -> Iterator[Event]:
+        """Events of these kinds that belong to no run, recorded on the calendar days (UTC)
+        `day_from`..`day_to` (inclusive; None: open), in log order."""
+        ...
+
+
+@runtime_checkable
+class Snapshot(Protocol):
+    """A consistent view for a report: everything read inside sees the same log."""
+
+    def snapshot(self) -> AbstractContextManager[tuple[int, str]]:
+        """Enter to get the head of the log the view sees: the head a report prints must be
+        exactly the log it was made from, even while the crew keeps signing elsewhere."""
+        ...
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Recomputes the hash chain: the proof that the log was not altered."""
+
+    def verify(
+        self,
+        *,
+        expect_head: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
+    ) -> VerifyResult:
+        """`expect_head` (`[SEQ:]HASH` from a printed report) also proves nothing up to it was
+        rewritten; `progress(done, total)` is called as it goes; `workers` changes the speed,
+        never the answer."""
+        ...
+
+
+@runtime_checkable
+class ReviewSource(RunReader, ReviewIndex, Snapshot, Protocol):
+    """Everything review reads: lists, one run in full, the set now, the report."""
