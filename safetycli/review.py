@@ -18,15 +18,16 @@ nothing loads the whole log.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from safetycli import events as ev
+from safetycli.days import parse_day
 from safetycli.errors import SafetyError
 from safetycli.events import Event
+from safetycli.names import fold_name
 from safetycli.roles import ROLES
 from safetycli.storage import ReviewSource, RunStart
 
@@ -48,21 +49,6 @@ Progress = Callable[[int, int], None]
 
 
 # --- filters -------------------------------------------------------------------------------------
-
-
-def parse_day(text: str, option: str = "--day") -> str:
-    """A shooting day as YYYY-MM-DD, or the one-line error the CLI prints (exit 2)."""
-    try:
-        return date.fromisoformat(text.strip()).isoformat()
-    except ValueError:
-        raise SafetyError(
-            f"{option} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23"
-        ) from None
-
-
-def _fold(name: str) -> str:
-    """How the roster compares names (crew.py): case-insensitive, NFKC, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 @dataclass(frozen=True)
@@ -140,39 +126,23 @@ def _starts(ledger: ReviewSource, f: RunFilter, *, newest_first: bool) -> Iterat
 
 
 def _lifecycle(ledger: ReviewSource, run_id: str) -> tuple[str, int, str | None]:
-    """(status, holds, ended_at) from the run's lifecycle events, folded as `RunState.apply` does:
-    a clearance clears the oldest open hold, or nothing when none is open."""
-    open_holds = holds = 0
-    completed = aborted = False
-    ended_at: str | None = None
+    """(status, holds, ended_at) from the run's lifecycle events alone, through the same fold
+    `RunState` uses, so a listed status is always the status the runner acts on."""
+    from safetycli.lifecycle import Lifecycle
+
+    fold = Lifecycle()
     for kind, at in ledger.lifecycle(run_id):
-        if kind == ev.HOLD_RAISED:
-            holds += 1
-            open_holds += 1
-        elif kind == ev.HOLD_CLEARED:
-            open_holds = max(0, open_holds - 1)
-        elif kind == ev.RUN_COMPLETED:
-            completed, ended_at = True, at
-        else:
-            aborted, ended_at = True, at
-    if aborted:
-        status = "aborted"
-    elif open_holds:
-        status = "held"
-    elif completed:
-        status = "complete"
-    else:
-        status = "open"
-    return status, holds, ended_at
+        fold.apply(kind, 0, at)
+    return fold.status, len(fold.holds), fold.ended_at
 
 
 def _names(ledger: ReviewSource, person: str) -> list[str]:
     """The spellings of a person in the log: the roster matches names case-insensitively, so
     `--person sam ortiz` finds Sam Ortiz."""
-    want = _fold(person)
+    want = fold_name(person)
     found = {person}
     for name in ledger.crew_names():
-        if _fold(name) == want:
+        if fold_name(name) == want:
             found.add(name)
     return sorted(found)
 
