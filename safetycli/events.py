@@ -28,6 +28,12 @@ TAKE_NEXT = "take.next"
 TAKES_WRAPPED = "takes.wrapped"
 HOLD_RAISED = "hold.raised"
 HOLD_CLEARED = "hold.cleared"
+ITEM_CORRECTED = "item.corrected"
+RUN_PAUSED = "run.paused"
+
+# --- the production: facts about more than one run ------------------------------------------
+SCENE_HELD = "scene.held"
+SCENE_CLEARED = "scene.cleared"
 
 # --- the workspace ----------------------------------------------------------------------------
 WORKSPACE_CREATED = "workspace.created"
@@ -59,8 +65,13 @@ RUN_KINDS = (
     TAKES_WRAPPED,
     HOLD_RAISED,
     HOLD_CLEARED,
+    ITEM_CORRECTED,
+    RUN_PAUSED,
 )
-KINDS = frozenset((WORKSPACE_CREATED, *RUN_KINDS, *ROSTER_KINDS, *AUTH_KINDS))
+# Events that stop work somewhere: an answer decided before one of these landed is looked at again.
+STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
+PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED)
+KINDS = frozenset((WORKSPACE_CREATED, *RUN_KINDS, *PRODUCTION_KINDS, *ROSTER_KINDS, *AUTH_KINDS))
 
 
 class UndeclaredKind(ValueError):
@@ -333,6 +344,61 @@ class HoldCleared(_InRun):
     """No `person`: a clearance is signed by several people at once, all in `cleared_by`."""
 
     KIND = HOLD_CLEARED
+    note: str
+    cleared_by: tuple[Signer, ...] = _parsed(_signers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemCorrected(_AtItem):
+    """An earlier answer put right (a typo in a count at wrap): the original stays in the log,
+    this event says what replaces it, why, and who agreed (the signer and the 1st AD, each with
+    their PIN). `recheck` lists the checks whose sums used the old answer: they are asked again."""
+
+    KIND = ITEM_CORRECTED
+    answer: Any
+    was: Any
+    note: str
+    by: tuple[Signer, ...] = _parsed(_signers)
+    recheck: tuple[tuple[str, int | None, str], ...] = _parsed(
+        lambda keys: tuple(tuple(k) for k in keys), default=()
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPaused(_InRun):
+    """The walk-through stood still longer than the protocol allows (`pause_minutes`): its
+    after-break checks come first, because nobody knows where the firearms were meanwhile."""
+
+    KIND = RUN_PAUSED
+    minutes: int
+
+
+# --- the production -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SceneHeld(Declared):
+    """Stop-work on a whole scene, called on the set with no run id. Anyone may call it, on the
+    roster or not, and no PIN is needed: `authenticated` says whether the caller proved who they
+    are, and `role` is None for someone not on the roster."""
+
+    KIND = SCENE_HELD
+    PERSON = "name"
+    scene: str
+    day: str | None
+    reason: str
+    name: str
+    role: str | None
+    authenticated: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class SceneCleared(Declared):
+    """The stop-work `hold` (its seq) lifted, each clearing role in person with their PIN."""
+
+    KIND = SCENE_CLEARED
+    scene: str
+    hold: int
     note: str
     cleared_by: tuple[Signer, ...] = _parsed(_signers)
 

@@ -34,8 +34,10 @@ from safetycli.events import (
     HOLD_CLEARED,
     HOLD_RAISED,
     LIFECYCLE_KINDS,
+    PRODUCTION_KINDS,
     RUN_SIGNED_IN,
     RUN_STARTED,
+    STOP_KINDS,
     Event,
     NewEvent,
 )
@@ -280,12 +282,15 @@ class Ledger:
         *,
         credential: tuple[str, str] | None = None,
         if_run_at: tuple[str, int] | None = None,
+        if_no_stop_after: int | None = None,
     ) -> list[Event]:
         """Append events atomically, in order; all are durable when this returns, or none are.
 
         `if_run_at=(run, seq)`: append only if that run's newest event is still `seq`, checked
         under the write lock, so an answer decided on a stale view of the run (a hold raised from
-        another laptop meanwhile) is never recorded; raises RunMoved instead."""
+        another laptop meanwhile) is never recorded; raises RunMoved instead. `if_no_stop_after`:
+        likewise unless a stop-work of any run or scene was written after that seq (through the
+        kind index: a few rows, however long the log)."""
         out: list[Event] = []
         db = self.db
         try:
@@ -297,6 +302,14 @@ class Ledger:
                     ).fetchone()[0]
                     if newest != seen:
                         raise RunMoved(run)
+                if if_no_stop_after is not None:
+                    stopped = db.execute(
+                        f"SELECT 1 FROM events WHERE kind IN ({_marks(STOP_KINDS)}) AND seq > ?"
+                        " LIMIT 1",
+                        (*STOP_KINDS, if_no_stop_after),
+                    ).fetchone()
+                    if stopped is not None:
+                        raise RunMoved(if_run_at[0] if if_run_at else "")
                 seq, prev = self.head()
                 for event in new:
                     seq += 1
@@ -371,6 +384,11 @@ class Ledger:
             params.insert(0, person)
         sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
         return list(self._rows(sql, (*params, limit)))
+
+    def production_events(self) -> Iterator[Event]:
+        """Events about the production rather than one run (stop-work on a scene), through the
+        kind index: a handful, however long the log."""
+        return self.events(kinds=PRODUCTION_KINDS)
 
     def credential(self, person: str) -> str | None:
         row = self.db.execute(

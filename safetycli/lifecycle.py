@@ -27,13 +27,16 @@ _NO_DATA: Mapping[str, Any] = {}
 @dataclass
 class Hold:
     """One hold, as raised and (once cleared) as cleared. `key` is the item that failed, or None
-    for a hold raised by hand on the whole run."""
+    for a hold raised by hand on the whole run. `phase` and `take` say where the run stood: a
+    hold raised by hand during a take sends that take's phase back, as a failed check does."""
 
     seq: int
     raised_at: str
     key: Key | None
     reason: str
     raised_by: dict[str, str] | None
+    phase: str | None = None
+    take: int | None = None
     cleared_seq: int | None = None
     cleared_at: str | None = None
     cleared_by: list[dict[str, str]] | None = None
@@ -69,8 +72,11 @@ class Lifecycle:
         status and the number of holds may leave out `data`."""
         if kind == HOLD_RAISED:
             item = data.get("item")
-            key = (data["phase"], data["take"], item) if item else None
-            self.holds.append(Hold(seq, at, key, data.get("reason", ""), data.get("raised_by")))
+            phase, take = data.get("phase"), data.get("take")
+            key = (phase, take, item) if item else None
+            self.holds.append(
+                Hold(seq, at, key, data.get("reason", ""), data.get("raised_by"), phase, take)
+            )
         elif kind == HOLD_CLEARED:
             hold = self.open_hold
             if hold is not None:

@@ -11,12 +11,14 @@ Scene names are compared as the crew would: `12a` and ` 12A ` are the same scene
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from typing import Protocol as Interface
 
 from safetycli import events as ev
 from safetycli.events import Event
+from safetycli.lifecycle import HELD, OPEN, Lifecycle
 
 
 def scene_key(scene: str) -> str:
@@ -82,7 +84,7 @@ class ProductionState:
                     scene=data["scene"],
                     day=data.get("day"),
                     reason=data["reason"],
-                    raised_by=data["raised_by"],
+                    raised_by={"name": data["name"], "role": data.get("role")},
                     authenticated=bool(data.get("authenticated")),
                 )
             )
@@ -101,11 +103,173 @@ class ProductionState:
         ]
 
 
-PRODUCTION_KINDS = (ev.SCENE_HELD, ev.SCENE_CLEARED)
-
-
 def fold(events: Iterable[Event]) -> ProductionState:
     state = ProductionState()
     for event in events:
         state.apply(event)
     return state
+
+
+@dataclass(frozen=True)
+class SceneStop:
+    """Why a run must not go on although its own events say it may: its scene is held, by a
+    stop-work on the scene (`hold_seq`) or by another run of the scene on hold (`run`). Says how
+    to lift it, in the words the crew will type."""
+
+    scene: str
+    reason: str
+    raised_by: Mapping[str, Any] | None
+    authenticated: bool
+    raised_at: str
+    run: str | None = None
+    hold_seq: int | None = None
+
+    @property
+    def clear_command(self) -> str:
+        if self.run is not None:
+            return f'safetycli clear {self.run} --note "what was found and done"'
+        return f'safetycli clear --scene "{self.scene}" --note "what was found and done"'
+
+    def line(self) -> str:
+        """One line for a refusal: what holds the scene, and how to clear it."""
+        if self.run is not None:
+            return (
+                f"scene {self.scene} is held: run {self.run} is on hold ({self.reason}); nothing "
+                f"starts or goes on in this scene until that hold is cleared: {self.clear_command}"
+            )
+        who = ""
+        if self.raised_by:
+            role = self.raised_by.get("role")
+            who = f" by {self.raised_by.get('name')}" + (f" ({role})" if role else "")
+            if not self.authenticated:
+                who += ", no PIN"
+        return (
+            f"scene {self.scene} is held: stop-work called{who} ({self.reason}); nothing starts "
+            f"or goes on in this scene until the armorer and the 1st AD clear it: "
+            f"{self.clear_command}"
+        )
+
+
+@dataclass(frozen=True)
+class Outside:
+    """What a run must know from beyond its own events, handed to the pure runner as data before
+    each step: stop-work on its scene, and counts the day's other runs recorded (for
+    `expect: today(blanks-issued)`)."""
+
+    stops: tuple[SceneStop, ...] = ()
+    day_totals: Mapping[str, int] = field(default_factory=dict)
+
+
+# --- reading it from the log ---------------------------------------------------------------------
+
+
+class Source(Interface):
+    """What the production state is read from (the SQLite ledger; later the central store)."""
+
+    def events(self, *, run: str | None = None, after: int = 0) -> Iterator[Event]: ...
+    def production_events(self) -> Iterator[Event]: ...
+    def run_starts(
+        self,
+        *,
+        day_from: str | None = None,
+        day_to: str | None = None,
+        scene: str | None = None,
+        protocol: str | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[Any]: ...
+    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]: ...
+
+
+def load(source: Source) -> ProductionState:
+    return fold(source.production_events())
+
+
+def scene_stops(
+    source: Source, scene: str, *, except_run: str | None = None
+) -> tuple[SceneStop, ...]:
+    """Everything that holds `scene` now: stop-work called on it, and its other runs on hold.
+    A held run stops its whole scene: starting a second run must not be a way round a hold."""
+    stops = [
+        SceneStop(
+            scene=h.scene,
+            reason=h.reason,
+            raised_by=h.raised_by,
+            authenticated=h.authenticated,
+            raised_at=h.raised_at,
+            hold_seq=h.seq,
+        )
+        for h in load(source).open_scene_holds(scene)
+    ]
+    for start in source.run_starts(scene=scene.strip()):
+        if start.run == except_run or scene_key(start.data["scene"]) != scene_key(scene):
+            continue
+        quick = Lifecycle()
+        for kind, at in source.lifecycle(start.run):
+            quick.apply(kind, 0, at)
+        if quick.status != HELD:
+            continue
+        full = Lifecycle()  # only for a held run: read its holds' reasons
+        for event in source.events(run=start.run):
+            full.apply(event.kind, event.seq, event.at, event.data)
+        hold = full.open_hold
+        if hold is not None:
+            stops.append(
+                SceneStop(
+                    scene=start.data["scene"],
+                    reason=hold.reason,
+                    raised_by=hold.raised_by,
+                    authenticated=True,
+                    raised_at=hold.raised_at,
+                    run=start.run,
+                )
+            )
+    return tuple(stops)
+
+
+def day_totals(
+    source: Source, day: str, items: Iterable[str], *, except_run: str | None = None
+) -> dict[str, int]:
+    """Each count in `items` added up over the runs of shooting day `day` (but `except_run`):
+    the latest answer per check and take, corrections applied. What the daily close-out is
+    checked against (`expect: today(blanks-issued)`)."""
+    wanted = set(items)
+    totals = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return totals
+    for start in source.run_starts(day_from=day, day_to=day):
+        if start.run == except_run:
+            continue
+        answers: dict[tuple[Any, ...], int] = {}
+        for event in source.events(run=start.run):
+            data = event.data
+            if event.kind in (ev.ITEM_PERFORMED, ev.ITEM_CORRECTED) and data["item"] in wanted:
+                if isinstance(data["answer"], int) and not isinstance(data["answer"], bool):
+                    answers[(data["phase"], data["take"], data["item"])] = data["answer"]
+        for (_, _, item), value in answers.items():
+            totals[item] += value
+    return totals
+
+
+def outside(
+    source: Source, scene: str, day: str, day_items: Iterable[str], *, run: str | None
+) -> Outside:
+    """Everything beyond `run` that it must answer to, read now."""
+    return Outside(
+        stops=scene_stops(source, scene, except_run=run),
+        day_totals=day_totals(source, day, day_items, except_run=run),
+    )
+
+
+def open_runs(source: Source, scene: str, protocol_id: str) -> list[Any]:
+    """Runs of this protocol for this scene still open (not complete, aborted or held): a
+    second one for the same scene is usually a run someone forgot to resume."""
+    found = []
+    for start in source.run_starts(scene=scene.strip(), protocol=protocol_id):
+        if scene_key(start.data["scene"]) != scene_key(scene):
+            continue
+        quick = Lifecycle()
+        for kind, at in source.lifecycle(start.run):
+            quick.apply(kind, 0, at)
+        if quick.status == OPEN:
+            found.append(start)
+    return found

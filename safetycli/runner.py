@@ -18,8 +18,14 @@ Events of a run (all carry `run`; signatures carry `person`), each a type in eve
   hold.raised     {phase, take, item, reason, raised_by, clear_roles}
   hold.cleared    {note, cleared_by: [{name, role}]}
   run.resumed     {}                               a later sitting: everyone signs in again
+  run.paused      {minutes}                        it stood still longer than pause_minutes
+  item.corrected  {phase, take, item, answer, was, note, by, recheck}
   run.completed   {}
   run.aborted     {reason, by}
+
+A run also answers to what happens beyond it (`production.Outside`, handed in by the session): a
+stop-work on its scene, or another run of its scene on hold, stops it too; and a daily count may
+be checked against what the day's other runs recorded (`expect: today(blanks-issued)`).
 """
 
 from __future__ import annotations
@@ -28,13 +34,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from safetycli.conditions import parse_sum, parse_when
+from safetycli.conditions import DAY, RUN, parse_expect, parse_when
 from safetycli.errors import SafetyError
 from safetycli.events import (
+    ITEM_CORRECTED,
+    ITEM_DONE,
     ITEM_KINDS,
     ITEM_PERFORMED,
     ITEM_READ_BACK,
     ITEM_WITNESSED,
+    RUN_PAUSED,
     RUN_RESUMED,
     RUN_SIGNED_IN,
     RUN_STARTED,
@@ -43,6 +52,7 @@ from safetycli.events import (
     Event,
     HoldCleared,
     HoldRaised,
+    ItemCorrected,
     ItemDone,
     ItemPerformed,
     ItemReadBack,
@@ -50,6 +60,7 @@ from safetycli.events import (
     NewEvent,
     RunAborted,
     RunCompleted,
+    RunPaused,
     RunResumed,
     RunStarted,
     SignedIn,
@@ -58,6 +69,8 @@ from safetycli.events import (
     TakesWrapped,
 )
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
+from safetycli.names import fold_name
+from safetycli.production import Outside, SceneStop
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
@@ -97,6 +110,17 @@ class RunState:
     wrapped: set[str] = field(default_factory=set)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)  # holds, completion, abort
     last_seq: int = 0
+    last_at: str | None = None
+    # Where the run stands inside a repeated phase (phase id, take): a hold raised by hand there
+    # sends that phase of that take back. None outside repeated phases.
+    position: tuple[str, int] | None = None
+    breaks: int = 0  # resumes and long pauses so far: each asks the after-break checks again
+    # Everyone who signed in at any sitting, by folded name: one person, one role per run.
+    roles_of: dict[str, str] = field(default_factory=dict)
+    rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
+    # Not from the log: set by the session when something beyond the run stopped the walk-through
+    # (a stop-work on its scene, or another run of the scene on hold).
+    scene_stop: SceneStop | None = None
 
     @property
     def holds(self) -> list[Hold]:
@@ -129,12 +153,7 @@ class RunState:
         been handled while the problem was put right."""
         for key, attempt in list(self.progress.items()):
             part_signed = attempt.outcome is None
-            same_phase_take = (
-                hold.key is not None
-                and hold.key[1] is not None
-                and key[0] == hold.key[0]
-                and key[1] == hold.key[1]
-            )
+            same_phase_take = hold.take is not None and (key[0], key[1]) == (hold.phase, hold.take)
             if part_signed or key == hold.key or same_phase_take:
                 del self.progress[key]
 
@@ -143,6 +162,7 @@ class RunState:
         data = event.data
         kind = event.kind
         self.last_seq = event.seq
+        self.last_at = event.at
         if kind == RUN_STARTED:
             self.protocol = data["protocol"]
             self.scene = data["scene"]
@@ -152,12 +172,29 @@ class RunState:
             self.started_at = event.at
         elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
+            self.roles_of.setdefault(fold_name(data["name"]), data["role"])
         elif kind == RUN_RESUMED:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
             # nobody answers as a person who signed in hours ago on another laptop.
             self.signed_in = {}
+            self.breaks += 1
+        elif kind == RUN_PAUSED:
+            self.breaks += 1
+        elif kind == ITEM_CORRECTED:
+            key = (data["phase"], data["take"], data["item"])
+            corrected = self.progress.get(key)
+            if corrected is not None and corrected.performed is not None:
+                corrected.performed = {**corrected.performed, "answer": data["answer"]}
+            for raw in data.get("recheck", []):
+                sent_back: Key = (raw[0], raw[1], raw[2])
+                self.progress.pop(sent_back, None)
+                if sent_back not in self.rechecks:
+                    self.rechecks.append(sent_back)
         elif kind in ITEM_KINDS:
-            key: Key = (data["phase"], data["take"], data["item"])
+            key = (data["phase"], data["take"], data["item"])
+            self.position = None if key[1] is None else (key[0], key[1])
+            if kind == ITEM_DONE and key in self.rechecks:
+                self.rechecks.remove(key)
             attempt = self.progress.setdefault(key, Attempt())
             if kind == ITEM_PERFORMED:
                 attempt.performed = data
@@ -170,8 +207,10 @@ class RunState:
                 attempt.reason = data.get("reason")
         elif kind == TAKE_NEXT:
             self.takes[data["group"]] = data["take"]
+            self.position = (data["group"], data["take"])
         elif kind == TAKES_WRAPPED:
             self.wrapped.add(data["group"])
+            self.position = None
         else:
             cleared = self.lifecycle.apply(kind, event.seq, event.at, data)
             if cleared is not None:
@@ -243,19 +282,24 @@ class Finish:
 
 @dataclass(frozen=True)
 class Stopped:
-    """Held or aborted: nothing proceeds."""
+    """Held or aborted: nothing proceeds. `scene` is set when the stop comes from beyond the run
+    (a stop-work on its scene, or another run of the scene on hold): the run itself is open."""
 
     status: str
     hold: Hold | None
+    scene: SceneStop | None = None
 
 
 Step = RollCall | Skip | Ask | AnotherTake | Finish | Stopped
 
 
 def blocks(protocol: Protocol) -> list[list[Phase]]:
-    """Phases in order, consecutive per-take phases grouped: one take runs through the group."""
+    """Phases in order, consecutive per-take phases grouped: one take runs through the group.
+    After-break phases are not in the flow: `next_step` asks them after a break."""
     out: list[list[Phase]] = []
     for phase in protocol.phases:
+        if phase.repeat == "after_break":
+            continue
         if phase.repeat == "per_take" and out and out[-1][0].repeat == "per_take":
             out[-1].append(phase)
         else:
@@ -286,14 +330,32 @@ def roles_needed(protocol: Protocol, context: dict[str, Any]) -> list[str]:
     return [role for role in protocol.roles if role in needed]
 
 
-def next_step(protocol: Protocol, state: RunState) -> Step:
+def next_step(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
     if state.status in (HELD, ABORTED):
         return Stopped(state.status, state.open_hold)
     if state.completed:
         return Stopped(COMPLETE, None)
+    if outside is not None and outside.stops:
+        return Stopped(HELD, None, outside.stops[0])
     missing = tuple(r for r in roles_needed(protocol, state.context) if r not in state.signed_in)
     if missing:
         return RollCall(missing)
+    where = {item.id: phase for phase, item in protocol.items()}
+    # Checks a correction sent back come first: their sums used the answer that was wrong.
+    for _, take, item_id in sorted(state.rechecks, key=_protocol_order(protocol)):
+        phase = where[item_id]
+        step = _item_step(phase, protocol.item(item_id), take, state)
+        if step is not None:
+            return step
+    # After a resume or a long pause: where were the firearms and rounds meanwhile? (Not before
+    # the first check: nothing had been handed out yet.)
+    if state.breaks and state.progress:
+        for phase in protocol.phases:
+            if phase.repeat == "after_break":
+                for item in phase.items:
+                    step = _item_step(phase, item, state.breaks, state)
+                    if step is not None:
+                        return step
     for block in blocks(protocol):
         per_take = block[0].repeat == "per_take"
         group = block[0].id
@@ -308,6 +370,11 @@ def next_step(protocol: Protocol, state: RunState) -> Step:
         if per_take:
             return AnotherTake(group, take or 1, tuple(block))
     return Finish()
+
+
+def _protocol_order(protocol: Protocol) -> Any:
+    order = {item.id: i for i, (_, item) in enumerate(protocol.items())}
+    return lambda key: (order.get(key[2], 0), key[1] or 0)
 
 
 def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> Step | None:
@@ -371,32 +438,44 @@ def check_answer(item: Item, value: Any) -> Any:
     return text
 
 
-def expected_count(protocol: Protocol, state: RunState, step: Ask) -> int | None:
+def expected_count(
+    protocol: Protocol,
+    state: RunState,
+    item: Item,
+    take: int | None,
+    outside: Outside | None = None,
+) -> int | None:
     """What a count with `expect: loaded - fired` must be in this run: the sum of the earlier
     counts' answers, from the same take for a check repeated per take, and summed over every
-    take when a once-only check names a per-take count. None when a count it names was not
-    taken (its condition was false, or it was marked not applicable)."""
-    expr = step.item.expect
+    take when a once-only check names a per-take count; `today(id)` adds that count over the
+    day's other runs (`outside`). None when a count it names was not taken (its condition was
+    false, or it was marked not applicable), or the day's runs are not known."""
+    expr = item.expect
     if not isinstance(expr, str):
         return None
-    terms = parse_sum(expr)
+    terms = parse_expect(expr)
     if terms is None:
         return None
     phase_of = {item.id: phase for phase, item in protocol.items()}
     total = 0
-    for sign, name in terms:
-        phase = phase_of[name]
+    for term in terms:
+        if term.scope == DAY:
+            if outside is None:
+                return None
+            total += term.sign * outside.day_totals.get(term.item, 0)
+            continue
+        phase = phase_of[term.item]
         answers = [
             attempt.performed["answer"]
-            for (phase_id, take, item_id), attempt in state.progress.items()
-            if item_id == name
+            for (phase_id, at_take, item_id), attempt in state.progress.items()
+            if item_id == term.item
             and phase_id == phase.id
             and attempt.performed is not None
-            and (step.take is None or phase.repeat == "once" or take == step.take)
+            and (take is None or phase.repeat == "once" or at_take == take)
         ]
         if not answers:
             return None
-        total += sign * sum(answers)
+        total += term.sign * sum(answers)
     return total
 
 
@@ -465,12 +544,16 @@ def skip(protocol: Protocol, state: RunState, step: Skip) -> list[NewEvent]:
     return _done(state, step, "skipped-by-condition", step.reason, None, protocol)
 
 
-def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[NewEvent]:
+def answer(
+    protocol: Protocol, state: RunState, step: Ask, value: Any, outside: Outside | None = None
+) -> list[NewEvent]:
     """The events one answer adds: the signature, and when it settles the item, the outcome (and a
     hold if a critical item failed), all to be appended in one transaction."""
     item = step.item
     signer = Signer(step.name, step.role)
     attempt = state.progress.get(step.key, Attempt())
+    if step.meaning != "performed" and attempt.performed is not None:
+        _not_own_check(step, attempt.performed["name"])
     if step.meaning == "performed":
         if isinstance(value, NotApplicable):
             if not item.allow_na or item.critical:
@@ -479,7 +562,7 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
                 raise SafetyError("not applicable needs a reason")
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
-        failure = judge(item, value, expected_count(protocol, state, step))
+        failure = judge(item, value, expected_count(protocol, state, item, step.take, outside))
         event = ItemPerformed(
             **_at(state, step),
             answer=value,
@@ -535,7 +618,20 @@ def answer(protocol: Protocol, state: RunState, step: Ask, value: Any) -> list[N
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
 
 
-def fails(protocol: Protocol, state: RunState, step: Ask, value: Any) -> bool:
+def _not_own_check(step: Ask, performer: str) -> None:
+    """Nobody witnesses or reads back a check they performed: a two-person check has two people,
+    in every sitting (sign-in already keeps one person to one role in a run)."""
+    if fold_name(step.name) == fold_name(performer):
+        verb = "witness" if step.meaning == "witnessed" else "read back"
+        raise SafetyError(
+            f"{step.name} performed `{step.item.id}` and cannot also {verb} it: someone else "
+            "in that role signs in"
+        )
+
+
+def fails(
+    protocol: Protocol, state: RunState, step: Ask, value: Any, outside: Outside | None = None
+) -> bool:
     """Whether this answer fails the item. A failing answer is recorded at once, without waiting
     for a PIN: stopping work is always safe, and a "no" must never vanish because someone did
     not type their PIN after it."""
@@ -546,7 +642,8 @@ def fails(protocol: Protocol, state: RunState, step: Ask, value: Any) -> bool:
     heard = check_answer(step.item, value)
     if step.meaning == "read-back":
         return not _same_answer(step.item, step.answer, heard)
-    return judge(step.item, heard, expected_count(protocol, state, step)) is not None
+    expected = expected_count(protocol, state, step.item, step.take, outside)
+    return judge(step.item, heard, expected) is not None
 
 
 def resumed(state: RunState) -> list[NewEvent]:
@@ -596,12 +693,20 @@ def start(
 
 
 def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
+    """One person signs for one role in a run, across every sitting: someone who signed as the
+    armorer before lunch cannot come back as the 1st AD and witness their own check."""
     for other_role, other in state.signed_in.items():
-        if other.casefold() == name.casefold() and other_role != role:
+        if fold_name(other) == fold_name(name) and other_role != role:
             raise SafetyError(
                 f"{name} is already signed in as {other_role} in this run: one person signs "
                 "for one role, so every two-person check has two people"
             )
+    earlier = state.roles_of.get(fold_name(name))
+    if earlier is not None and earlier != role:
+        raise SafetyError(
+            f"{name} signed for {earlier} earlier in this run: one person signs for one role in "
+            "a run, so every two-person check has two people"
+        )
     return [SignedIn(run=state.run_id, name=name, role=role).new()]
 
 
@@ -615,9 +720,18 @@ def check_holdable(state: RunState, reason: str) -> None:
 
 
 def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
-    """A hold raised by hand on the whole run; the run's own clearing roles apply to it."""
+    """A hold raised by hand on the whole run; the run's own clearing roles apply to it. Raised
+    during a take, it names where the run stood, so clearing it sends that take's phase back
+    (the firearm may have been handled while work was stopped)."""
     check_holdable(state, reason)
-    return [HoldRaised(run=state.run_id, reason=reason.strip(), raised_by=by).new()]
+    phase, take = state.position or (None, None)
+    hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
+    return [hold.new()]
+
+
+def paused(state: RunState, minutes: int) -> list[NewEvent]:
+    """The walk-through stood still `minutes`: the after-break checks come next."""
+    return [RunPaused(run=state.run_id, minutes=minutes).new()]
 
 
 def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
@@ -659,6 +773,147 @@ def clear_hold(
     check_clearable(state, note)
     check_clearers(protocol, state, clearers)
     return [HoldCleared(run=state.run_id, note=note.strip(), cleared_by=tuple(clearers)).new()]
+
+
+# --- corrections: an earlier answer put right, the original kept --------------------------------
+
+CORRECTION_SECOND = ("first_ad", "producer")  # who agrees with the signer: the 1st AD, or a
+# producer when the signer is the 1st AD (every correction has two people)
+
+
+@dataclass(frozen=True)
+class CorrectionTarget:
+    phase: Phase
+    item: Item
+    take: int | None
+    was: Any
+    signer: Signer  # who gave the answer being corrected
+    second_role: str  # who agrees with them
+
+    @property
+    def key(self) -> Key:
+        return (self.phase.id, self.take, self.item.id)
+
+
+def correction_target(
+    protocol: Protocol, state: RunState, item_id: str, take: int | None
+) -> CorrectionTarget:
+    """What a correction would change, checked before anyone types a PIN. Only an accepted
+    count, text or choice nobody else confirmed can be corrected: a "yes" that was wrong, or a
+    check someone witnessed or heard read back, is checked again by stopping work instead."""
+    if state.status not in (OPEN, HELD):
+        raise SafetyError(
+            f"run {state.run_id} is {state.status}: only an open or held run can be corrected"
+        )
+    try:
+        item = protocol.item(item_id)
+    except KeyError:
+        raise SafetyError(
+            f"`{protocol.id}` has no check `{item_id}`: see `safetycli log show {state.run_id}`"
+        ) from None
+    phase = next(p for p, i in protocol.items() if i.id == item_id)
+    if phase.repeat == "once" and take is not None:
+        raise SafetyError(f"`{item_id}` is asked once per run: leave out --take")
+    if phase.repeat != "once" and take is None:
+        takes = sorted(
+            k[1] for k, a in state.progress.items() if k[2] == item_id and a.performed is not None
+        )
+        if len(takes) != 1:
+            shown = ", ".join(str(t) for t in takes) or "none yet"
+            raise SafetyError(f"`{item_id}` is asked every take (answered: {shown}): add --take N")
+        take = takes[0]
+    attempt = state.progress.get((phase.id, take, item_id))
+    if attempt is None or attempt.performed is None or attempt.outcome is None:
+        raise SafetyError(f"`{item_id}` has no answer to correct yet in run {state.run_id}")
+    if attempt.outcome != "confirmed":
+        raise SafetyError(
+            f"`{item_id}` was {attempt.outcome}, not accepted: a failed check is asked again once "
+            "its hold is cleared, so there is nothing to correct"
+        )
+    if item.kind == "confirm":
+        raise SafetyError(
+            f"`{item_id}` is a yes-or-no check: a wrong yes is not corrected afterwards; stop work "
+            f"with `safetycli hold {state.run_id} --reason ...` so it is checked again"
+        )
+    if item.witness or item.readback:
+        raise SafetyError(
+            f"`{item_id}` was confirmed by others too, so it cannot be corrected afterwards; stop "
+            f"work with `safetycli hold {state.run_id} --reason ...` so it is checked again"
+        )
+    signer = Signer(attempt.performed["name"], attempt.performed["role"])
+    second = CORRECTION_SECOND[1] if signer.role == CORRECTION_SECOND[0] else CORRECTION_SECOND[0]
+    return CorrectionTarget(phase, item, take, attempt.performed["answer"], signer, second)
+
+
+def _sent_back(protocol: Protocol, state: RunState, key: Key) -> list[Key]:
+    """Every settled check whose sum used the corrected answer, directly or through another
+    sum (blanks-fired is the sum of rounds-fired, blanks-spoiled uses blanks-fired)."""
+    phase_of = {item.id: phase for phase, item in protocol.items()}
+    out: list[Key] = []
+    todo = [key]
+    while todo:
+        changed = todo.pop()
+        for phase, item in protocol.items():
+            terms = parse_expect(item.expect) if isinstance(item.expect, str) else None
+            if not terms or not any(t.scope == RUN and t.item == changed[2] for t in terms):
+                continue
+            per_take_pair = phase.repeat != "once" and phase_of[changed[2]].repeat != "once"
+            for done, attempt in state.progress.items():
+                if done[2] != item.id or attempt.outcome not in ("confirmed", "refused"):
+                    continue
+                if per_take_pair and done[1] != changed[1]:
+                    continue  # a per-take sum uses its own take only
+                if done not in out and done != key:
+                    out.append(done)
+                    todo.append(done)
+    return out
+
+
+def correct(
+    protocol: Protocol,
+    state: RunState,
+    target: CorrectionTarget,
+    value: Any,
+    note: str,
+    by: list[Signer],
+    outside: Outside | None = None,
+) -> list[NewEvent]:
+    """The correction event: the new answer, the one it replaces, why, and who agreed. Sums
+    that used the old answer are sent back (`recheck`), so they are asked again with the new
+    one; a new answer that fails its own check is refused (that is a hold, not a correction)."""
+    if not note.strip():
+        raise SafetyError("a correction needs a note: what was wrong and how it was found")
+    value = check_answer(target.item, value)
+    if value == target.was:
+        raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")
+    failure = judge(
+        target.item, value, expected_count(protocol, state, target.item, target.take, outside)
+    )
+    if failure is not None:
+        raise SafetyError(
+            f"{value} would fail `{target.item.id}` too ({failure}): if that is what happened, "
+            f"stop work with `safetycli hold {state.run_id} --reason ...`"
+        )
+    roles = {s.role for s in by}
+    if target.signer.role not in roles or target.second_role not in roles:
+        raise SafetyError(
+            f"a correction is agreed by {target.signer.name} ({target.signer.role}) and the "
+            f"{target.second_role}, each with their PIN"
+        )
+    if len({fold_name(s.name) for s in by}) != len(by):
+        raise SafetyError("a correction is agreed by two different people")
+    corrected = ItemCorrected(
+        run=state.run_id,
+        phase=target.phase.id,
+        take=target.take,
+        item=target.item.id,
+        answer=value,
+        was=target.was,
+        note=note.strip(),
+        by=tuple(by),
+        recheck=tuple(_sent_back(protocol, state, target.key)),
+    )
+    return [corrected.new()]
 
 
 def check_abortable(state: RunState) -> None:

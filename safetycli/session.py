@@ -15,12 +15,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from typing import Protocol as Interface
 
-from safetycli import crew, days, runner
+from safetycli import crew, days, production, runner
 from safetycli.answers import AnswersFile, Incomplete
+from safetycli.conditions import DAY, parse_expect
 from safetycli.errors import SafetyError
 from safetycli.events import HOLD_RAISED, ITEM_DONE, TAKE_NEXT, TAKES_WRAPPED, Event, NewEvent
 from safetycli.ledger import Ledger, RunMoved
@@ -74,11 +75,13 @@ class EventNotice:
 
 @dataclass(frozen=True)
 class StoppedNotice:
-    """The walk-through ends here: the run is held, aborted or complete."""
+    """The walk-through ends here: the run is held, aborted or complete; or its scene is held
+    (`scene`: a stop-work on the scene, or another of its runs on hold)."""
 
     status: str
     state: RunState
     hold: runner.Hold | None
+    scene: production.SceneStop | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,11 @@ class Frontend(Interface):
         ...
 
     def another_take(self, step: runner.AnotherTake) -> bool: ...
+    def second_run(self, open_runs: list[str], scene: str) -> bool:
+        """Whether to start another run although these runs of the protocol for the scene are
+        still open (usually one somebody forgot to resume)."""
+        ...
+
     def show(self, notice: Notice) -> None: ...
 
 
@@ -184,16 +192,50 @@ def start_run(
     day: str,
     context: dict[str, Any],
 ) -> str:
-    scene = scene.strip()
+    """Record a new run, once everything that would stop it at once has been ruled out: its
+    scene is not held, it is not a second open run of the same checklist by mistake, and every
+    role it needs has someone on the roster who can sign. Nothing is recorded otherwise."""
+    scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
+    stops = production.scene_stops(ledger, scene)
+    if stops:
+        raise SafetyError(stops[0].line())
+    already = [start.run for start in production.open_runs(ledger, scene, protocol.id)]
+    if already and not frontend.second_run(already, scene):
+        raise SafetyError(
+            f"not started: resume the open run with `safetycli resume {already[-1]}`, or end it "
+            f"with `safetycli abort {already[-1]} --reason ...`"
+        )
     for name, fact in protocol.context.items():
         if name not in context:
             context[name] = parse_fact(name, fact, frontend.fact(name, fact))
+    check_roster(ledger, protocol, context)
     run_id = new_run_id(ledger)
     mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
     ledger.append_many(runner.start(protocol, run_id, scene, day, context, mode))
     return run_id
+
+
+def check_roster(ledger: Ledger, protocol: Protocol, context: dict[str, Any]) -> None:
+    """Every role the run needs has someone on the roster who can sign for it now: otherwise the
+    roll call would wait for a person who does not exist. One line says who to add or unlock."""
+    from safetycli.roles import role_name
+
+    members = crew.roster(ledger)
+    for role in runner.roles_needed(protocol, context):
+        able = [m for m in members if m.has_role(role)]
+        if not able:
+            raise SafetyError(
+                f"nobody on the roster can sign as {role_name(role)}, and `{protocol.id}` needs "
+                f'one: a producer adds someone with `safetycli crew add "NAME" --role {role}`'
+            )
+        if all(m.locked for m in able):
+            names = ", ".join(m.name for m in able)
+            raise SafetyError(
+                f"everyone on the roster as {role_name(role)} ({names}) is locked out after wrong "
+                f'PINs: a producer unlocks them with `safetycli crew unlock "NAME"`'
+            )
 
 
 def authenticate(
@@ -216,6 +258,13 @@ FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 
 def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
     candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
+    if not candidates:  # removed since the run started: asking for a name would never end
+        from safetycli.roles import role_name
+
+        raise SafetyError(
+            f"nobody on the roster can sign as {role_name(role)} any more: a producer adds "
+            f'someone with `safetycli crew add "NAME" --role {role}`, then resume'
+        )
     while True:
         name = frontend.sign_in(role, candidates)
         try:
@@ -241,13 +290,15 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
         return
 
 
-# What an answered step adds to the log, given the run as it is at the moment of appending: the
-# run may have moved while the question was open, so the events are built only once it has not.
-Record = Callable[[RunState], list[NewEvent]]
+# What an answered step adds to the log, given the run (and what holds beyond it) as they are at
+# the moment of appending: the run may have moved while the question was open, so the events are
+# built only once it has not.
+Record = Callable[[RunState, production.Outside], list[NewEvent]]
 
 
 def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -> RunState:
-    """Walk the run until it completes, stops on a hold, or the frontend has no more answers."""
+    """Walk the run until it completes, stops on a hold (its own or its scene's), or the frontend
+    has no more answers. When the scene stopped it, `state.scene_stop` says why."""
     state = load_state(ledger, run_id)
     if state.protocol.get("sha256") != protocol.origin.sha256:
         raise SafetyError(
@@ -256,9 +307,12 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
         )
     while True:
         _catch_up(ledger, state, frontend)
-        step = runner.next_step(protocol, state)
+        _note_pause(ledger, protocol, state, frontend)
+        outside, _ = look_outside(ledger, protocol, state)
+        step = runner.next_step(protocol, state, outside)
         if isinstance(step, runner.Stopped):
-            frontend.show(StoppedNotice(step.status, state, step.hold))
+            state.scene_stop = step.scene
+            frontend.show(StoppedNotice(step.status, state, step.hold, step.scene))
             return state
         if isinstance(step, runner.RollCall):
             frontend.show(RollCallNotice(step.roles))
@@ -266,8 +320,55 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 _sign_in(ledger, frontend, state, role)
                 state = load_state(ledger, run_id)
             continue
-        record = _respond(ledger, protocol, state, step, frontend)
+        record = _respond(ledger, protocol, state, step, frontend, outside)
         _append_if_unmoved(ledger, protocol, state, step, frontend, record)
+
+
+def day_items(protocol: Protocol) -> list[str]:
+    """The counts of other runs this protocol's sums name (`today(id)`)."""
+    names: list[str] = []
+    for _, item in protocol.items():
+        for term in (parse_expect(item.expect) if isinstance(item.expect, str) else None) or []:
+            if term.scope == DAY and term.item not in names:
+                names.append(term.item)
+    return names
+
+
+def look_outside(
+    ledger: Ledger, protocol: Protocol, state: RunState
+) -> tuple[production.Outside, int]:
+    """What beyond this run it must answer to, and the log's head when that was read: an answer
+    is recorded only if no stop-work landed anywhere after it (`if_no_stop_after`)."""
+    seen, _ = ledger.head()
+    found = production.outside(
+        ledger, state.scene, state.day, day_items(protocol), run=state.run_id
+    )
+    return found, seen
+
+
+def clock() -> datetime:
+    """Now, in UTC (tests move it forward to make a lunch break)."""
+    return datetime.now(UTC)
+
+
+def _note_pause(ledger: Ledger, protocol: Protocol, state: RunState, frontend: Frontend) -> None:
+    """A walk-through that stood still longer than the protocol's `pause_minutes` (the laptop
+    left at a question over lunch) records the pause: its after-break checks come next, because
+    nobody knows where the firearms and rounds were meanwhile."""
+    limit = protocol.pause_minutes
+    if limit is None or state.last_at is None or state.status != runner.OPEN:
+        return
+    if not state.progress or not any(p.repeat == "after_break" for p in protocol.phases):
+        return
+    last = datetime.fromisoformat(state.last_at.replace("Z", "+00:00"))
+    minutes = int((clock() - last).total_seconds() // 60)
+    if minutes < limit:
+        return
+    try:
+        ledger.append_many(runner.paused(state, minutes), if_run_at=(state.run_id, state.last_seq))
+    except RunMoved:
+        pass  # something else was written just now: the run did not stand still after all
+    _catch_up(ledger, state, frontend)
 
 
 def _respond(
@@ -276,30 +377,36 @@ def _respond(
     state: RunState,
     step: runner.Finish | runner.Skip | runner.AnotherTake | Ask,
     frontend: Frontend,
+    outside: production.Outside,
 ) -> Record:
     """Get from the crew what `step` needs (nothing, for a skip or the finish) and say what it
     will record."""
     if isinstance(step, runner.Finish):
-        return runner.finish
+        return lambda fresh, _: runner.finish(fresh)
     if isinstance(step, runner.Skip):
         frontend.show(SkippedNotice(step))
-        return lambda fresh: runner.skip(protocol, fresh, step)
+        return lambda fresh, _: runner.skip(protocol, fresh, step)
     if isinstance(step, runner.AnotherTake):
         more = frontend.another_take(step)
-        return lambda fresh: runner.another_take(fresh, step, more)
-    value = _answer(ledger, protocol, state, step, frontend)
-    return lambda fresh: runner.answer(protocol, fresh, step, value)
+        return lambda fresh, _: runner.another_take(fresh, step, more)
+    value = _answer(ledger, protocol, state, step, frontend, outside)
+    return lambda fresh, now: runner.answer(protocol, fresh, step, value, now)
 
 
 def _answer(
-    ledger: Ledger, protocol: Protocol, state: RunState, step: Ask, frontend: Frontend
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    step: Ask,
+    frontend: Frontend,
+    outside: production.Outside,
 ) -> Answer:
     """The answer, and the PIN when the step needs one. The PIN comes after the answer and only
     for one that passes: a failing answer stops work, which is recorded at once and never waits
     for a PIN."""
     _still_may_sign(ledger, step.name)
     value = frontend.answer(step, state, protocol)
-    if step.needs_pin and not runner.fails(protocol, state, step, value):
+    if step.needs_pin and not runner.fails(protocol, state, step, value, outside):
         authenticate(ledger, frontend, step.name, step.role, _why(step), state.run_id)
     return value
 
@@ -339,16 +446,20 @@ def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:
 
 def _moved(
     ledger: Ledger, protocol: Protocol, state: RunState, step: runner.Step, frontend: Frontend
-) -> bool:
-    """True when the run moved on while someone was answering `step` (the answer is then not
-    recorded): say, a hold raised from another laptop. Without this check an answer typed
-    after `safetycli hold` would still land, and the walk-through would carry on past a stop."""
+) -> tuple[production.Outside, int] | None:
+    """None when the run moved on while someone was answering `step` (the answer is then not
+    recorded): say, a hold raised from another laptop, a stop-work on the scene, or a lunch
+    break at the question. Without this check an answer typed after `safetycli hold` would
+    still land, and the walk-through would carry on past a stop. Otherwise what holds beyond the
+    run now, and the head of the log it was read at."""
     _catch_up(ledger, state, frontend)
-    now = runner.next_step(protocol, state)
+    _note_pause(ledger, protocol, state, frontend)
+    outside, seen = look_outside(ledger, protocol, state)
+    now = runner.next_step(protocol, state, outside)
     if now == step:
-        return False
+        return outside, seen
     frontend.show(MovedNotice(step, now, state))
-    return True
+    return None
 
 
 def _append_if_unmoved(
@@ -359,14 +470,20 @@ def _append_if_unmoved(
     frontend: Frontend,
     record: Record,
 ) -> None:
-    """Record an answer only if the run is still where it was when the question was asked; the
-    check and the append happen under one write lock (`if_run_at`), so nothing can slip between."""
-    while not _moved(ledger, protocol, state, step, frontend):
+    """Record an answer only if the run is still where it was when the question was asked, and
+    no stop-work landed anywhere since; the check and the append happen under one write lock
+    (`if_run_at`, `if_no_stop_after`), so nothing can slip between."""
+    while (looked := _moved(ledger, protocol, state, step, frontend)) is not None:
+        outside, seen = looked
         try:
-            ledger.append_many(record(state), if_run_at=(state.run_id, state.last_seq))
+            ledger.append_many(
+                record(state, outside),
+                if_run_at=(state.run_id, state.last_seq),
+                if_no_stop_after=seen,
+            )
             return
         except RunMoved:
-            continue  # another process wrote to this run just now: look again
+            continue  # another process wrote just now: look again
 
 
 def _why(step: Ask) -> str:
@@ -452,6 +569,13 @@ class FileFrontend:
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         return step.take < self.file.takes
+
+    def second_run(self, open_runs: list[str], scene: str) -> bool:
+        raise SafetyError(
+            f"run {open_runs[-1]} of this checklist for scene {scene} is still open: an answers "
+            f"file does not start a second one; resume it (`safetycli resume {open_runs[-1]} "
+            f"--answers ...`) or end it (`safetycli abort {open_runs[-1]} --reason ...`)"
+        )
 
     def show(self, notice: Notice) -> None:
         self.log.append(notice)

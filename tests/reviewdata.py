@@ -182,10 +182,11 @@ def build(home: Path) -> Production:
     2026-03-02  clean        scene 12A  complete, two takes, weather not applicable
                 held-cleared scene 14   a refused meeting: hold, cleared by armorer + AD, resumed
     2026-03-03  open         scene 12A  Riley as armorer, left open (no answer for the list)
-                held         scene 20   state NOT VERIFIED: hold still on
                 meeting      scene 20   test-meeting protocol, complete
+                held         scene 20   state NOT VERIFIED: hold still on (which holds scene
+                                        20: no run of it starts until it is cleared)
     2026-03-04  wrong-pin    scene 31   the actor's PIN is wrong: refused, run left open
-                aborted      scene 31   aborted by the AD after a lock-out of Jo Park
+                aborted      scene 32   aborted by the AD after a lock-out of Jo Park
     """
     prod = Production(home)
     result = prod.cli.invoke(app, ["init", "--home", str(home), "--production", "Night Train"])
@@ -239,21 +240,21 @@ def build(home: Path) -> Production:
     run(prod, "open", day="2026-03-03", scene="12A", answers=open_answers, who=crew_b, expect=4)
     run(
         prod,
-        "held",
-        day="2026-03-03",
-        scene="20",
-        answers={**ANSWERS, "state-announced": "NOT VERIFIED: stop"},
-        who=crew_a,
-        expect=3,
-    )
-    run(
-        prod,
         "meeting",
         day="2026-03-03",
         scene="20",
         answers={"held": True},
         who=signers(first_ad=RILEY),
         protocol="test-meeting",
+    )
+    run(
+        prod,
+        "held",
+        day="2026-03-03",
+        scene="20",
+        answers={**ANSWERS, "state-announced": "NOT VERIFIED: stop"},
+        who=crew_a,
+        expect=3,
     )
 
     wrong = {**crew_a, "actor": {"name": ALEX[0], "pin": "0000"}}
@@ -262,7 +263,7 @@ def build(home: Path) -> Production:
         prod,
         "aborted",
         day="2026-03-04",
-        scene="31",
+        scene="32",
         answers=open_answers,
         who=signers(armorer=SAM, first_ad=DANA, actor=JO),
         expect=4,

@@ -274,6 +274,71 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         events.AuthLocked(run="r1", name="Sam Ortiz", failures=5),
         NewEvent("auth.locked", {"name": "Sam Ortiz", "failures": 5}, "r1", "Sam Ortiz"),
     ),
+    (
+        events.ItemCorrected(
+            run="r1",
+            phase="wrap",
+            take=None,
+            item="blanks-returned",
+            answer=6,
+            was=5,
+            note="typed 5 for 6",
+            by=(SAM, DANA),
+            recheck=(("wrap", None, "blanks-spoiled"),),
+        ),
+        NewEvent(
+            "item.corrected",
+            {
+                "phase": "wrap",
+                "take": None,
+                "item": "blanks-returned",
+                "answer": 6,
+                "was": 5,
+                "note": "typed 5 for 6",
+                "by": [SAM.as_json(), DANA.as_json()],
+                "recheck": [["wrap", None, "blanks-spoiled"]],
+            },
+            "r1",
+        ),
+    ),
+    (
+        events.RunPaused(run="r1", minutes=45),
+        NewEvent("run.paused", {"minutes": 45}, "r1"),
+    ),
+    (
+        events.SceneHeld(
+            scene="12A",
+            day="2026-11-23",
+            reason="actor asked for a re-check",
+            name="Alex Kim",
+            role="actor",
+            authenticated=False,
+        ),
+        NewEvent(
+            "scene.held",
+            {
+                "scene": "12A",
+                "day": "2026-11-23",
+                "reason": "actor asked for a re-check",
+                "name": "Alex Kim",
+                "role": "actor",
+                "authenticated": False,
+            },
+            person="Alex Kim",
+        ),
+    ),
+    (
+        events.SceneCleared(scene="12A", hold=7, note="re-checked", cleared_by=(SAM, DANA)),
+        NewEvent(
+            "scene.cleared",
+            {
+                "scene": "12A",
+                "hold": 7,
+                "note": "re-checked",
+                "cleared_by": [SAM.as_json(), DANA.as_json()],
+            },
+        ),
+    ),
 ]
 
 

@@ -115,10 +115,10 @@ def test_each_run_in_order_with_its_signers(prod: Production) -> None:
         "2026-03-02 · scene 12A · test-scene v3 · COMPLETE",
         "2026-03-02 · scene 14 · test-scene v3 · COMPLETE",
         "2026-03-03 · scene 12A · test-scene v3 · OPEN",
-        "2026-03-03 · scene 20 · test-scene v3 · HELD",
         "2026-03-03 · scene 20 · test-meeting v1 · COMPLETE",
+        "2026-03-03 · scene 20 · test-scene v3 · HELD",
         "2026-03-04 · scene 31 · test-scene v3 · OPEN",
-        "2026-03-04 · scene 31 · test-scene v3 · ABORTED",
+        "2026-03-04 · scene 32 · test-scene v3 · ABORTED",
     ]
     assert "Signed in: first\\_ad: Riley Chen" in runs
     assert "Signed in: first\\_ad: Dana Reyes; armorer: Riley Chen; actor: Jo Park" in runs

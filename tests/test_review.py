@@ -53,8 +53,8 @@ def test_newest_shooting_day_first_then_newest_start(prod: Production) -> None:
     assert ids(prod) == [
         "aborted",
         "wrong-pin",
-        "meeting",
         "held",
+        "meeting",
         "open",
         "held-cleared",
         "clean",
@@ -86,17 +86,17 @@ def test_statuses_and_holds_match_a_full_replay_of_every_run(prod: Production) -
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--day", "2026-03-03"], ["meeting", "held", "open"]),
+        (["--day", "2026-03-03"], ["held", "meeting", "open"]),
         (["--day", "2026-03-05"], []),
-        (["--from", "2026-03-03"], ["aborted", "wrong-pin", "meeting", "held", "open"]),
+        (["--from", "2026-03-03"], ["aborted", "wrong-pin", "held", "meeting", "open"]),
         (["--to", "2026-03-02"], ["held-cleared", "clean"]),
         (
             ["--from", "2026-03-02", "--to", "2026-03-03"],
-            ["meeting", "held", "open"] + ["held-cleared", "clean"],
+            ["held", "meeting", "open"] + ["held-cleared", "clean"],
         ),
         (["--scene", "12A"], ["open", "clean"]),
         (["--scene", "12a"], ["open", "clean"]),
-        (["--scene", "20", "--day", "2026-03-03"], ["meeting", "held"]),
+        (["--scene", "20", "--day", "2026-03-03"], ["held", "meeting"]),
         (["--status", "held"], ["held"]),
         (["--status", "open"], ["wrong-pin", "open"]),
         (["--status", "COMPLETE"], ["meeting", "held-cleared", "clean"]),
@@ -295,7 +295,7 @@ def test_an_older_log_gains_the_day_index_when_opened(prod: Production, tmp_path
         assert ledger.verify().ok
     assert version == SCHEMA_VERSION >= 3
     assert "events_started_day" in names
-    assert listed == [prod.runs[k] for k in ("meeting", "held", "open")]
+    assert listed == [prod.runs[k] for k in ("held", "meeting", "open")]
 
 
 def test_json_list_streams_the_same_bytes_as_a_whole_list(

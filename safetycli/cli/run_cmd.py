@@ -88,7 +88,7 @@ def _walk(
 ) -> None:
     """Drive the run and turn where it stopped into the documented exit code."""
     from safetycli.cli.common import console
-    from safetycli.cli.terminal import TerminalFrontend
+    from safetycli.cli.terminal import TerminalFrontend, scene_panel
     from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
     from safetycli.session import FileFrontend, drive
 
@@ -110,11 +110,13 @@ def _walk(
             raise typer.Exit(EXIT_OPEN) from None
         raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
     if isinstance(frontend, FileFrontend):
-        if state.status == "held":
+        if state.scene_stop is not None:
+            scene_panel(console(), state.scene_stop, resume=run_id)
+        elif state.status == "held":
             TerminalFrontend(console(), protocol).hold_panel(state, state.open_hold)
         else:
             typer.echo(f"Run {run_id}: {state.status}")
-    if state.status == "held":
+    if state.status == "held" or state.scene_stop is not None:
         raise typer.Exit(EXIT_HELD)
     if state.status != "complete":
         raise typer.Exit(EXIT_OPEN)
@@ -177,59 +179,27 @@ def resume(
     home: Home = None,
 ) -> None:
     """Continue an open run at the first check not yet done (after Ctrl-C, a crash, or a
-    cleared hold, whose failed check is asked again). Everyone signs in again first."""
-    from safetycli.session import resume_run
+    cleared hold, whose failed check is asked again). Everyone signs in again first, and the
+    checks after a break come first. Refused while its scene is held."""
+    from safetycli import production
+    from safetycli.errors import SafetyError
+    from safetycli.session import check_roster, resume_run
 
     with _open_run(home, run_id) as (ws, ledger, state):
         if state.status == "aborted":
-            from safetycli.errors import SafetyError
-
             reason = (state.aborted or {}).get("reason", "")
             raise SafetyError(
                 f"run {run_id} was aborted ({reason}): it cannot be resumed; start a new run"
             )
+        others = production.scene_stops(ledger, state.scene, except_run=run_id)
+        if others and state.status != "held":
+            raise SafetyError(others[0].line())
         protocol = _protocol(ws, state.protocol["id"])
         frontend = _frontend(protocol, answers, dict(state.context))
+        if state.status == "open":
+            check_roster(ledger, protocol, state.context)
         resume_run(ledger, run_id)
         _walk(ledger, protocol, run_id, frontend, answers)
-
-
-def _read_pin(pin_stdin: bool, prompt: str) -> str:
-    import sys
-
-    if pin_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            from safetycli.errors import SafetyError
-
-            raise SafetyError("--pin-stdin: standard input ended before every PIN was given")
-        return line.strip()
-    return typer.prompt(prompt, hide_input=True)
-
-
-def _prove(
-    ledger: "Ledger",
-    name: str,
-    role: str,
-    purpose: str,
-    run_id: str,
-    pin_stdin: bool,
-    prompt: str,
-) -> None:
-    """The PIN for `name` in `role`, asked again after a typo at the keyboard (as the
-    walk-through does: each wrong try is recorded and counts towards the lock-out). From
-    --pin-stdin a wrong PIN is final: a script cannot retype it."""
-    from safetycli import crew
-
-    while True:
-        pin = _read_pin(pin_stdin, prompt)
-        try:
-            crew.authenticate(ledger, name, pin, role=role, purpose=purpose, run=run_id)
-            return
-        except crew.AuthError as err:
-            if pin_stdin or err.final:
-                raise
-            typer.echo(f"Refused: {err.message}", err=True)
 
 
 def hold(
@@ -242,6 +212,7 @@ def hold(
     """Stop work on an open run. Anyone on the roster may, with their PIN, without question."""
     from safetycli import crew, runner
     from safetycli.cli.common import console
+    from safetycli.cli.signers import prove
     from safetycli.cli.terminal import hold_panel
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
@@ -254,7 +225,7 @@ def hold(
         name = by or typer.prompt("Your name")
         member = crew.find(ledger, name)
         role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
-        _prove(ledger, member.name, role, "hold", run_id, pin_stdin, f"{member.name}, your PIN")
+        prove(ledger, member.name, role, "hold", run_id, pin_stdin, f"{member.name}, your PIN")
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type a PIN
         for event in ledger.append_many(
             runner.raise_hold(state, runner.Signer(member.name, role), reason)
@@ -280,15 +251,11 @@ def clear(
     """Clear a hold: each role the protocol names confirms in person with their PIN. Then
     `safetycli resume RUN_ID` asks the failed check again."""
     from safetycli import crew, runner
+    from safetycli.cli.signers import parse_by, prove_all
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
 
-    named: dict[str, str] = {}
-    for pair in by or []:
-        role, sep, name = pair.partition("=")
-        if not sep or not name.strip():
-            raise SafetyError(f"--by {pair!r}: write ROLE=NAME, e.g. --by armorer='Sam Ortiz'")
-        named[role.strip()] = name.strip()
+    named = parse_by(by)
     from safetycli.ledger import RunMoved
     from safetycli.render.safe import one_line
 
@@ -323,16 +290,7 @@ def clear(
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
             clearers.append(runner.Signer(member.name, role))
         runner.check_clearers(None, state, clearers)
-        for clearer in clearers:
-            _prove(
-                ledger,
-                clearer.name,
-                clearer.role,
-                "clear hold",
-                run_id,
-                pin_stdin,
-                f"{clearer.name} ({clearer.role}), your PIN to clear the hold",
-            )
+        prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing="clear the hold")
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         moved = SafetyError(
             f"run {run_id} changed while the PINs were typed: nothing was cleared; "
@@ -366,6 +324,7 @@ def abort(
     producer, with their PIN. Its record stays in the log and reports show it as aborted; an
     uncleared hold on it stays uncleared."""
     from safetycli import crew, runner
+    from safetycli.cli.signers import prove
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
 
@@ -380,7 +339,7 @@ def abort(
                 f"{member.name} cannot abort a run: only a 1st AD or a producer can "
                 "(anyone can stop work with `safetycli hold`)"
             )
-        _prove(ledger, member.name, role, "abort", run_id, pin_stdin, f"{member.name}, your PIN")
+        prove(ledger, member.name, role, "abort", run_id, pin_stdin, f"{member.name}, your PIN")
         state = load_state(ledger, run_id)
         ledger.append_many(runner.abort(state, runner.Signer(member.name, role), reason.strip()))
     typer.echo(f"Run {run_id} aborted by {member.name} ({role}). Its record stays in the log.")

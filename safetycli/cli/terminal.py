@@ -16,6 +16,7 @@ from rich.text import Text
 
 from safetycli import events as ev
 from safetycli import runner
+from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
 from safetycli.roles import role_name
@@ -139,6 +140,15 @@ class TerminalFrontend:
         # No default: a stray Enter must not wrap the takes and skip the next take's checks.
         return typer.confirm("1st AD: another take? (no wraps the scene)", default=None)
 
+    def second_run(self, open_runs: list[str], scene: str) -> bool:
+        listed = ", ".join(open_runs)
+        self.out.print(
+            f"[bold yellow]Still open for scene {markup(scene)}:[/bold yellow] {listed}. "
+            f"To carry on there: safetycli resume {open_runs[-1]}"
+        )
+        # No default: a stray Enter must not start a duplicate run.
+        return typer.confirm("Start another run of this checklist anyway?", default=None)
+
     def _header(self, step: Ask, protocol: Protocol) -> None:
         number, total = runner.position(protocol, step)
         take = f" · take {step.take}" if step.take else ""
@@ -172,6 +182,8 @@ class TerminalFrontend:
                 )
             case EventNotice(event=event):
                 self._event(event.kind, event.data)
+            case StoppedNotice(scene=SceneStop() as stop, state=state):
+                scene_panel(self.out, stop, resume=state.run_id)
             case StoppedNotice(status="held", state=state, hold=hold):
                 self.hold_panel(state, hold)
             case StoppedNotice(status="complete", state=state):
@@ -185,11 +197,14 @@ class TerminalFrontend:
             case StoppedNotice(status="aborted", state=state):
                 self.out.print(f"[bold]Run {state.run_id} was aborted.[/bold]")
             case MovedNotice(now=now):
-                why = (
-                    f"the run is {now.status} now"
-                    if isinstance(now, runner.Stopped)
-                    else "it was answered elsewhere"
-                )
+                if isinstance(now, runner.Stopped) and now.scene is not None:
+                    why = f"scene {visible(now.scene.scene)} is held now"
+                elif isinstance(now, runner.Stopped):
+                    why = f"the run is {now.status} now"
+                elif isinstance(now, Ask) and now.phase.repeat == "after_break":
+                    why = "it stood still too long: the checks after a break come first"
+                else:
+                    why = "it was answered elsewhere"
                 self.out.print(
                     f"[bold yellow]Not recorded:[/bold yellow] the run moved on while that answer "
                     f"was given ({why})."
@@ -230,4 +245,31 @@ def hold_panel(
     body.append(f"To clear: {roles}, each in person with their PIN:\n")
     body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
     body.append(f"then:  safetycli resume {state.run_id}")
+    out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+
+
+def scene_panel(out: Console, stop: SceneStop, *, resume: str | None = None) -> None:
+    """The same red panel for a scene held from beyond this run: a stop-work called on the set,
+    or another run of the scene on hold."""
+    body = Text()
+    body.append(
+        f"STOP WORK on scene {visible(stop.scene)}. Nothing proceeds until it is cleared.\n\n",
+        style="bold",
+    )
+    if stop.run is not None:
+        body.append(f"Run {stop.run} of this scene is on hold: ")
+    else:
+        body.append("Stop-work called on the scene: ")
+    body.append(visible(stop.reason) + "\n")
+    if stop.raised_by:
+        role = stop.raised_by.get("role")
+        body.append(f"Raised by: {visible(str(stop.raised_by.get('name')))}")
+        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
+        body.append("" if stop.authenticated else ", without a PIN")
+        body.append("\n")
+    who = "whoever clears that run's holds" if stop.run else "armorer and 1st AD"
+    body.append(f"To clear: {who}, each in person with their PIN:\n")
+    body.append(f"  {visible(stop.clear_command)}\n")
+    if resume:
+        body.append(f"then:  safetycli resume {resume}")
     out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))

@@ -1,0 +1,118 @@
+"""Who acts, proven by PIN, for the commands outside the walk-through (hold, clear, abort,
+correct): the names for each role, all checked before anyone types a PIN (a refusal after the
+first PIN would cost that person a try), then each PIN in turn."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from safetycli.events import Signer
+    from safetycli.ledger import Ledger
+
+
+def parse_by(pairs: Sequence[str] | None) -> dict[str, str]:
+    """`--by ROLE=NAME`, repeated."""
+    from safetycli.errors import SafetyError
+
+    named: dict[str, str] = {}
+    for pair in pairs or []:
+        role, sep, name = pair.partition("=")
+        if not sep or not name.strip():
+            raise SafetyError(f"--by {pair!r}: write ROLE=NAME, e.g. --by armorer='Sam Ortiz'")
+        named[role.strip()] = name.strip()
+    return named
+
+
+def who_acts(
+    ledger: Ledger,
+    roles: Sequence[str],
+    named: Mapping[str, str],
+    *,
+    pin_stdin: bool,
+    what: str,
+    defaults: Mapping[str, str] | None = None,
+) -> list[Signer]:
+    """One roster member for each role: named with --by, else who is signed in for it (the
+    `defaults`), else asked at the keyboard. Each must hold the role, and be a different person."""
+    from safetycli import crew
+    from safetycli.errors import SafetyError
+    from safetycli.events import Signer
+    from safetycli.names import fold_name
+    from safetycli.roles import role_name
+
+    for role in named:
+        if role not in roles:
+            wanted = " and ".join(roles)
+            raise SafetyError(f"--by {role}=...: {what} by {wanted}, not by {role}")
+    signers: list[Signer] = []
+    for role in roles:
+        name = named.get(role) or (defaults or {}).get(role)
+        if name is None and pin_stdin:
+            raise SafetyError(f"with --pin-stdin, name who acts for {role}: --by {role}=NAME")
+        if name is None:
+            name = typer.prompt(f"{role_name(role)}: your name")
+        member = crew.find(ledger, name)
+        if not member.has_role(role):
+            raise SafetyError(f"{member.name} is not on the roster as {role}")
+        signers.append(Signer(member.name, role))
+    folded = [fold_name(s.name) for s in signers]
+    if len(set(folded)) != len(folded):
+        raise SafetyError("each role must be a different person: name them with --by ROLE=NAME")
+    return signers
+
+
+def read_pin(pin_stdin: bool, prompt: str) -> str:
+    if pin_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            from safetycli.errors import SafetyError
+
+            raise SafetyError("--pin-stdin: standard input ended before every PIN was given")
+        return line.strip()
+    return str(typer.prompt(prompt, hide_input=True))
+
+
+def prove(
+    ledger: Ledger,
+    name: str,
+    role: str,
+    purpose: str,
+    run_id: str | None,
+    pin_stdin: bool,
+    prompt: str,
+) -> None:
+    """The PIN for `name` in `role`, asked again after a typo at the keyboard (as the
+    walk-through does: each wrong try is recorded and counts towards the lock-out). From
+    --pin-stdin a wrong PIN is final: a script cannot retype it."""
+    from safetycli import crew
+
+    while True:
+        pin = read_pin(pin_stdin, prompt)
+        try:
+            crew.authenticate(ledger, name, pin, role=role, purpose=purpose, run=run_id)
+            return
+        except crew.AuthError as err:
+            if pin_stdin or err.final:
+                raise
+            typer.echo(f"Refused: {err.message}", err=True)
+
+
+def prove_all(
+    ledger: Ledger,
+    signers: Sequence[Signer],
+    purpose: str,
+    run_id: str | None,
+    pin_stdin: bool,
+    *,
+    doing: str,
+) -> None:
+    """Each signer's PIN in turn, asked as "NAME (role), your PIN to DOING"; the log records
+    `purpose` with each attempt."""
+    for signer in signers:
+        prompt = f"{signer.name} ({signer.role}), your PIN to {doing}"
+        prove(ledger, signer.name, signer.role, purpose, run_id, pin_stdin, prompt)
