@@ -150,14 +150,17 @@ def check_against(answers: AnswersFile, protocol: Protocol) -> None:
                     )
 
 
-def passing_answers(protocol: Protocol, text: str = "Recorded") -> dict[str, Any]:
+def passing_answers(protocol: Protocol, text: str = "Recorded", takes: int = 1) -> dict[str, Any]:
     """Answers that pass every check, counts that add up included: what a scene where all is
     right looks like (the demo, training files, tests). A count whose `expect` names earlier
-    counts gets their sum; if that would be negative, the first count it names is raised."""
-    from safetycli.conditions import parse_sum
+    counts gets their sum (a per-take count named by a once-only one counts `takes` times, as
+    the same answers are given every take); if that would be negative, the first count it names
+    is raised. Counts of the day's other runs (`today(id)`) are taken to be none."""
+    from safetycli.conditions import RUN, parse_expect
 
     out: dict[str, Any] = {}
-    for _, item in protocol.items():
+    repeat = {item.id: phase.repeat for phase, item in protocol.items()}
+    for phase, item in protocol.items():
         if item.kind == "confirm":
             out[item.id] = True
         elif item.kind == "choice":
@@ -167,10 +170,16 @@ def passing_answers(protocol: Protocol, text: str = "Recorded") -> dict[str, Any
         elif isinstance(item.expect, int):
             out[item.id] = item.expect
         elif isinstance(item.expect, str):
-            terms = parse_sum(item.expect) or []
-            value = sum(sign * int(out.get(name, 0)) for sign, name in terms)
-            if value < 0 and terms and terms[0][0] == 1:
-                out[terms[0][1]] = int(out.get(terms[0][1], 0)) - value
+            terms = [t for t in parse_expect(item.expect) or [] if t.scope == RUN]
+            once = phase.repeat == "once"
+
+            def times(name: str, once: bool = once) -> int:
+                return takes if once and repeat.get(name) == "per_take" else 1
+
+            value = sum(t.sign * int(out.get(t.item, 0)) * times(t.item) for t in terms)
+            if value < 0 and terms and terms[0].sign == 1:
+                first = terms[0].item
+                out[first] = int(out.get(first, 0)) - value // times(first)
                 value = 0
             out[item.id] = max(value, 0)
         else:

@@ -260,9 +260,9 @@ def outside(
     )
 
 
-def open_runs(source: Source, scene: str, protocol_id: str) -> list[Any]:
-    """Runs of this protocol for this scene still open (not complete, aborted or held): a
-    second one for the same scene is usually a run someone forgot to resume."""
+def open_runs(source: Source, scene: str, protocol_id: str | None = None) -> list[Any]:
+    """Runs for this scene (of this protocol, when given) still open: not complete, aborted or
+    held. A second one for the same scene is usually a run someone forgot to resume."""
     found = []
     for start in source.run_starts(scene=scene.strip(), protocol=protocol_id):
         if scene_key(start.data["scene"]) != scene_key(scene):
@@ -273,3 +273,62 @@ def open_runs(source: Source, scene: str, protocol_id: str) -> list[Any]:
         if quick.status == OPEN:
             found.append(start)
     return found
+
+
+# --- stop-work on a scene, and lifting it -----------------------------------------------------
+
+
+def hold_scene(
+    scene: str, day: str | None, reason: str, name: str, role: str | None, authenticated: bool
+) -> list[ev.NewEvent]:
+    """Stop work on a whole scene. Never waits for a PIN: whoever sees danger stops work."""
+    from safetycli.errors import SafetyError
+
+    scene = " ".join(scene.split())
+    if not scene:
+        raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
+    if not reason.strip():
+        raise SafetyError("a hold needs a reason: --reason TEXT")
+    held = ev.SceneHeld(
+        scene=scene,
+        day=day,
+        reason=reason.strip(),
+        name=name,
+        role=role,
+        authenticated=authenticated,
+    )
+    return [held.new()]
+
+
+def check_scene_clearable(state: ProductionState, scene: str, note: str) -> list[SceneHold]:
+    """The stop-work holds on `scene` to lift, if the note says what was done: checked before
+    anyone is asked who clears."""
+    from safetycli.errors import SafetyError
+
+    holds = state.open_scene_holds(scene)
+    if not holds:
+        raise SafetyError(
+            f"scene {scene} has no stop-work to clear (a run on hold is cleared with "
+            "`safetycli clear RUN_ID`; see `safetycli status`)"
+        )
+    if not note.strip():
+        raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    return holds
+
+
+def clear_scene(
+    state: ProductionState, scene: str, note: str, clearers: list[ev.Signer]
+) -> list[ev.NewEvent]:
+    """Lift every stop-work on the scene, each clearing role in person."""
+    from safetycli.errors import SafetyError
+
+    holds = check_scene_clearable(state, scene, note)
+    missing = [r for r in SCENE_CLEAR_ROLES if r not in {c.role for c in clearers}]
+    if missing:
+        raise SafetyError(f"a stop-work on a scene is cleared by {', '.join(missing)} too")
+    return [
+        ev.SceneCleared(
+            scene=hold.scene, hold=hold.seq, note=note.strip(), cleared_by=tuple(clearers)
+        ).new()
+        for hold in holds
+    ]

@@ -132,6 +132,12 @@ class Protocol(_Strict):
     def items(self) -> list[tuple[Phase, Item]]:
         return [(phase, item) for phase in self.phases for item in phase.items]
 
+    def phase(self, phase_id: str) -> Phase:
+        for phase in self.phases:
+            if phase.id == phase_id:
+                return phase
+        raise KeyError(phase_id)
+
     def item(self, item_id: str) -> Item:
         for _, item in self.items():
             if item.id == item_id:

@@ -869,6 +869,32 @@ def _sent_back(protocol: Protocol, state: RunState, key: Key) -> list[Key]:
     return out
 
 
+def check_correction(
+    protocol: Protocol,
+    state: RunState,
+    target: CorrectionTarget,
+    value: Any,
+    note: str,
+    outside: Outside | None = None,
+) -> Any:
+    """The new answer, normalised, if it may replace the old one: checked before anyone types a
+    PIN, and again when the correction is written. A new answer that fails its own check is
+    refused: that is a hold, not a correction."""
+    if not note.strip():
+        raise SafetyError("a correction needs a note: what was wrong and how it was found")
+    value = check_answer(target.item, value)
+    if value == target.was:
+        raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")
+    expected = expected_count(protocol, state, target.item, target.take, outside)
+    failure = judge(target.item, value, expected)
+    if failure is not None:
+        raise SafetyError(
+            f"{value} would fail `{target.item.id}` too ({failure}): if that is what happened, "
+            f"stop work with `safetycli hold {state.run_id} --reason ...`"
+        )
+    return value
+
+
 def correct(
     protocol: Protocol,
     state: RunState,
@@ -878,27 +904,17 @@ def correct(
     by: list[Signer],
     outside: Outside | None = None,
 ) -> list[NewEvent]:
-    """The correction event: the new answer, the one it replaces, why, and who agreed. Sums
-    that used the old answer are sent back (`recheck`), so they are asked again with the new
-    one; a new answer that fails its own check is refused (that is a hold, not a correction)."""
-    if not note.strip():
-        raise SafetyError("a correction needs a note: what was wrong and how it was found")
-    value = check_answer(target.item, value)
-    if value == target.was:
-        raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")
-    failure = judge(
-        target.item, value, expected_count(protocol, state, target.item, target.take, outside)
-    )
-    if failure is not None:
+    """The correction event: the new answer, the one it replaces, why, and who agreed (the
+    person who gave the answer, and the 1st AD). Sums that used the old answer are sent back
+    (`recheck`), so they are asked again with the new one."""
+    value = check_correction(protocol, state, target, value, note, outside)
+    who = {(fold_name(s.name), s.role) for s in by}
+    if (fold_name(target.signer.name), target.signer.role) not in who or target.second_role not in {
+        s.role for s in by
+    }:
         raise SafetyError(
-            f"{value} would fail `{target.item.id}` too ({failure}): if that is what happened, "
-            f"stop work with `safetycli hold {state.run_id} --reason ...`"
-        )
-    roles = {s.role for s in by}
-    if target.signer.role not in roles or target.second_role not in roles:
-        raise SafetyError(
-            f"a correction is agreed by {target.signer.name} ({target.signer.role}) and the "
-            f"{target.second_role}, each with their PIN"
+            f"a correction is agreed by {target.signer.name} ({target.signer.role}), who gave "
+            f"the answer, and the {target.second_role}, each with their PIN"
         )
     if len({fold_name(s.name) for s in by}) != len(by):
         raise SafetyError("a correction is agreed by two different people")

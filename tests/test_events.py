@@ -4,13 +4,14 @@ exactly the payload the log has always held (the log's JSON is hashed, so old lo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from safetycli import crew, events
+from safetycli import crew, events, session
 from safetycli.catalog import load_catalog
 from safetycli.cli import app
 from safetycli.events import Event, NewEvent, Signer, UndeclaredKind
@@ -447,6 +448,63 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
     walker.invoke(hold, expect=2, input="0000\n")
     abort = ["abort", open_run, "--reason", "scene cut", "--by", FIRST_AD[0], "--pin-stdin"]
     walker.invoke(abort, expect=0, input=f"{FIRST_AD[1]}\n")
+    _scene_episode(walker)
+    _correction_episode(walker, scene)
+
+
+def _scene_episode(walker: _Walker) -> None:
+    """Stop-work called on a scene by someone not on the roster; the scene's runs are refused
+    until the armorer and the 1st AD lift it."""
+    walker.invoke(
+        ["hold", "--scene", "stopped", "--reason", "smell of smoke", "--by", "A Visitor"],
+        expect=0,
+    )
+    scene = load_catalog(None).get("firearm-scene")
+    path = walker.answers(scene, "stopped")
+    walker.invoke(["run", "firearm-scene", "--scene", "stopped", "--answers", str(path)], expect=2)
+    pins = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
+    who = ["--by", f"armorer={SIGNERS['armorer'][0]}", "--by", f"first_ad={SIGNERS['first_ad'][0]}"]
+    clear = ["clear", "--scene", "stopped", "--note", "no fire", *who, "--pin-stdin"]
+    walker.invoke(clear, expect=0, input=pins)
+
+
+def _correction_episode(walker: _Walker, scene: Protocol) -> None:
+    """A typo at wrap holds the run; the armorer and the 1st AD correct it, clear the hold, and
+    the resumed run completes. Then a run whose walk-through stands still for two hours."""
+    counts = {
+        "rounds-counted": 2,
+        "rounds-fired": 1,
+        "rounds-unfired": 1,
+        "blanks-issued": 12,
+        "blanks-fired": 2,
+        "blanks-returned": 9,  # 10 came back: a typo
+        "blanks-spoiled": 0,
+    }
+    run_id = walker.run(scene, "typo", expect=3, answers=counts)
+    pins = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
+    fix = ["correct", run_id, "blanks-returned", "--answer", "10", "--note", "typed 9 for 10"]
+    walker.invoke([*fix, "--pin-stdin"], expect=0, input=pins)
+    walker.invoke(
+        ["clear", run_id, "--note", "count was a typo", "--pin-stdin"], expect=0, input=pins
+    )
+    walker.invoke(["resume", run_id, "--answers", str(walker.answers(scene, "typo"))], expect=0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(session, "clock", _LunchAfterFirstCheck())
+        walker.run(scene, "lunch", expect=0)
+
+
+class _LunchAfterFirstCheck:
+    """A clock that jumps two hours once, after the first check: the crew went to lunch."""
+
+    def __init__(self) -> None:
+        self.jumped = False
+
+    def __call__(self) -> datetime:
+        now = datetime.now(UTC)
+        if self.jumped:
+            return now
+        self.jumped = True
+        return now + timedelta(hours=2)
 
 
 def _roster_episode(home: Path) -> None:

@@ -24,6 +24,8 @@ from tests.walk_helpers import (
     NO_BLANKS,
     PRODUCER,
     add_crew,
+    after_break,
+    break_keys,
     expected_keys,
     protocol,
     signoff_key,
@@ -380,8 +382,10 @@ def test_anyone_on_the_roster_holds_an_open_run(
     )
     assert result.exit_code == 0, result.output
     resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
-    keys = keys_of(log_show(cli, run_id))
-    assert keys == expected_keys(protocol(), BLANKS, takes=1)
+    flow, breaks = after_break(protocol(), keys_of(log_show(cli, run_id)))
+    assert flow == expected_keys(protocol(), BLANKS, takes=1)
+    # Resumed after the hold: where were the firearms meanwhile? asked first, once.
+    assert breaks == break_keys(protocol(), BLANKS, 1)
 
 
 # --- answers files -------------------------------------------------------------------------------
@@ -403,7 +407,12 @@ def test_a_missing_answer_leaves_the_run_open_with_exit_4(
     resume(cli, run_id, full, expect=0)
     after = log_show(cli, run_id)
     assert after["signoffs"][: len(detail["signoffs"])] == detail["signoffs"]
-    assert keys_of(after) == expected_keys(protocol(), BLANKS, takes=1)
+    flow, breaks = after_break(protocol(), keys_of(after))
+    assert flow == expected_keys(protocol(), BLANKS, takes=1)
+    assert breaks == break_keys(protocol(), BLANKS, 1)
+    # ...and they come first after the resume, before the check the run stopped at.
+    resumed = keys_of(after)[len(detail["signoffs"]) :]
+    assert resumed[: len(breaks)] == breaks
 
 
 def test_a_wrong_pin_in_the_file_is_one_line_naming_the_person_and_the_open_run(
@@ -810,7 +819,14 @@ def test_counts_that_do_not_add_up_stop_work(cli: CliRunner, crewed: Path, tmp_p
 def test_the_wrap_count_adds_up_issued_returned_fired_and_spoiled(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
-    good = {"blanks-issued": 12, "blanks-returned": 0, "blanks-fired": 1, "blanks-spoiled": 11}
+    take = {"rounds-counted": 2, "rounds-fired": 1, "rounds-unfired": 1}
+    good = {
+        **take,
+        "blanks-issued": 12,
+        "blanks-returned": 0,
+        "blanks-fired": 1,
+        "blanks-spoiled": 11,
+    }
     run(cli, write_answers(tmp_path / "ok.yaml", answers=good), expect=0)
     short = {**good, "blanks-spoiled": 0}
     run_id, _ = run(cli, write_answers(tmp_path / "short.yaml", answers=short), expect=3)

@@ -110,8 +110,8 @@ def failing_answer(item: Item) -> Any:
     raise AssertionError(f"no text fails {item.id}")
 
 
-def all_pass_answers(proto: Protocol) -> dict[str, Any]:
-    return passing_answers(proto, "noted for")
+def all_pass_answers(proto: Protocol, takes: int = 1) -> dict[str, Any]:
+    return passing_answers(proto, "noted for", takes)
 
 
 def answers_doc(
@@ -127,7 +127,7 @@ def answers_doc(
     """An answers file's content: every item passes unless `answers` overrides it or `drop`
     leaves it out."""
     proto = protocol(protocol_id)
-    given = {**all_pass_answers(proto), **(answers or {})}
+    given = {**all_pass_answers(proto, takes), **(answers or {})}
     for item_id in drop:
         given.pop(item_id)
     doc: dict[str, Any] = {
@@ -151,6 +151,35 @@ def write_answers(path: Path, protocol_id: str = "firearm-scene", **kwargs: Any)
     return path
 
 
+def after_break(
+    proto: Protocol, keys: list[tuple[str, int | None, str]]
+) -> tuple[list[tuple[str, int | None, str]], list[tuple[str, int | None, str]]]:
+    """(the run's own flow, the after-break checks) of a list of signed keys: the after-break
+    checks come wherever the run was resumed or stood still, so they are compared apart."""
+    breaks = {phase.id for phase in proto.phases if phase.repeat == "after_break"}
+    flow = [k for k in keys if k[0] not in breaks]
+    return flow, [k for k in keys if k[0] in breaks]
+
+
+def break_keys(
+    proto: Protocol, context: dict[str, Any], breaks: int
+) -> list[tuple[str, int | None, str]]:
+    """The after-break checks a run asks after `breaks` resumes or pauses (those that apply)."""
+
+    def holds(expr: str | None) -> bool:
+        cond = parse_when(expr) if expr else None
+        return cond is None or cond.holds(context)
+
+    return [
+        (phase.id, n, item.id)
+        for n in range(1, breaks + 1)
+        for phase in proto.phases
+        if phase.repeat == "after_break" and holds(phase.when)
+        for item in phase.items
+        if holds(item.when)
+    ]
+
+
 def expected_keys(
     proto: Protocol, context: dict[str, Any], takes: int
 ) -> list[tuple[str, int | None, str]]:
@@ -165,6 +194,8 @@ def expected_keys(
 
     groups: list[list[Phase]] = []
     for phase in proto.phases:
+        if phase.repeat == "after_break":
+            continue  # asked only after a resume or a long pause
         if phase.repeat == "per_take" and groups and groups[-1][0].repeat == "per_take":
             groups[-1].append(phase)
         else:

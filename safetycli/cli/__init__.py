@@ -12,7 +12,16 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from safetycli.cli import checklists, crew, log_cmd, report_cmd, run_cmd, verify_cmd, workspace_cmd
+from safetycli.cli import (
+    checklists,
+    correct_cmd,
+    crew,
+    log_cmd,
+    report_cmd,
+    run_cmd,
+    verify_cmd,
+    workspace_cmd,
+)
 
 
 class _Group(TyperGroup):
@@ -54,6 +63,7 @@ app.add_typer(crew.app, name="crew")
 app.add_typer(log_cmd.app, name="log")
 workspace_cmd.register(app)
 run_cmd.register(app)
+correct_cmd.register(app)
 report_cmd.register(app)
 verify_cmd.register(app)
 

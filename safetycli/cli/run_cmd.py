@@ -202,14 +202,42 @@ def resume(
         _walk(ledger, protocol, run_id, frontend, answers)
 
 
+SceneOpt = Annotated[
+    str | None,
+    typer.Option("--scene", help="Stop work on every run of this scene (no run id needed)."),
+]
+
+
 def hold(
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
-    reason: Annotated[str, typer.Option("--reason", help="What is wrong, in plain words.")],
+    run_id: Annotated[str | None, typer.Argument(metavar="[RUN_ID]")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="What is wrong, in plain words.")] = "",
+    scene: SceneOpt = None,
+    day: Annotated[
+        str | None, typer.Option("--day", help="With --scene: the shooting day, YYYY-MM-DD.")
+    ] = None,
     by: ByName = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
-    """Stop work on an open run. Anyone on the roster may, with their PIN, without question."""
+    """Stop work: on an open run (anyone on the roster, with their PIN, without question), or
+    on a whole scene with --scene (anyone at all, no PIN: the record says it was not checked)."""
+    from safetycli.errors import SafetyError
+
+    if (run_id is None) == (scene is None):
+        raise SafetyError(
+            "name the run (safetycli hold RUN_ID --reason ...) or the scene "
+            "(safetycli hold --scene 12A --reason ...), one of the two"
+        )
+    if scene is not None:
+        from safetycli.cli.scene_cmd import hold_scene
+
+        hold_scene(home, scene, day, reason, by)
+        return
+    assert run_id is not None
+    _hold_run(run_id, reason, by, pin_stdin, home)
+
+
+def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: Path | None) -> None:
     from safetycli import crew, runner
     from safetycli.cli.common import console
     from safetycli.cli.signers import prove
@@ -235,8 +263,11 @@ def hold(
 
 
 def clear(
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
-    note: Annotated[str, typer.Option("--note", help="What was found and what was done.")],
+    run_id: Annotated[str | None, typer.Argument(metavar="[RUN_ID]")] = None,
+    note: Annotated[str, typer.Option("--note", help="What was found and what was done.")] = "",
+    scene: Annotated[
+        str | None, typer.Option("--scene", help="Lift the stop-work on this scene.")
+    ] = None,
     by: Annotated[
         list[str] | None,
         typer.Option(
@@ -249,7 +280,27 @@ def clear(
     home: Home = None,
 ) -> None:
     """Clear a hold: each role the protocol names confirms in person with their PIN. Then
-    `safetycli resume RUN_ID` asks the failed check again."""
+    `safetycli resume RUN_ID` asks the failed check again. With --scene: the armorer and the
+    1st AD lift a stop-work on the scene."""
+    from safetycli.errors import SafetyError
+
+    if (run_id is None) == (scene is None):
+        raise SafetyError(
+            "name the run (safetycli clear RUN_ID --note ...) or the scene "
+            "(safetycli clear --scene 12A --note ...), one of the two"
+        )
+    if scene is not None:
+        from safetycli.cli.scene_cmd import clear_scene
+
+        clear_scene(home, scene, note, by, pin_stdin)
+        return
+    assert run_id is not None
+    _clear_run(run_id, note, by, pin_stdin, home)
+
+
+def _clear_run(
+    run_id: str, note: str, by: list[str] | None, pin_stdin: bool, home: Path | None
+) -> None:
     from safetycli import crew, runner
     from safetycli.cli.signers import parse_by, prove_all
     from safetycli.errors import SafetyError

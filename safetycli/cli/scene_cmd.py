@@ -1,0 +1,88 @@
+"""`hold --scene` and `clear --scene`: stop-work on a whole scene, called on the set with no run
+id, and lifting it. The rules live in `production.py`; this only asks and prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: str | None) -> None:
+    """Anyone may stop work, on the roster or not, locked out or not: no PIN is asked, and the
+    record says so. Every run of the scene stops at its next step."""
+    from safetycli import crew, production
+    from safetycli.cli.common import console, workspace
+    from safetycli.cli.terminal import scene_panel
+    from safetycli.days import parse_day
+    from safetycli.errors import SafetyError
+    from safetycli.ledger import Ledger
+
+    day_text = parse_day(day) if day is not None else None
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        production.hold_scene(scene, day_text, reason, "-", None, False)  # refuse bad input first
+        typed = by or typer.prompt("Your name (anyone may stop work)")
+        try:
+            member = crew.find(ledger, typed)
+            name, role = member.name, member.roles[0]
+        except SafetyError:  # not on the roster: stopping work must not depend on it
+            name, role = crew.clean_name(typed), None
+        events = production.hold_scene(scene, day_text, reason, name, role, False)
+        (held,) = ledger.append_many(events)
+        stop = production.SceneStop(
+            scene=held.data["scene"],
+            reason=held.data["reason"],
+            raised_by={"name": name, "role": role},
+            authenticated=False,
+            raised_at=held.at,
+            hold_seq=held.seq,
+        )
+        scene_panel(console(), stop)
+        running = [
+            s.run
+            for s in ledger.run_starts(scene=held.data["scene"])
+            if production.scene_key(s.data["scene"]) == production.scene_key(held.data["scene"])
+        ]
+    if running:
+        typer.echo(f"Every run of scene {held.data['scene']} stops at its next step.")
+
+
+def clear_scene(
+    home: Path | None, scene: str, note: str, by: list[str] | None, pin_stdin: bool
+) -> None:
+    """The armorer and the 1st AD lift the stop-work on a scene, each with their PIN."""
+    from safetycli import production
+    from safetycli.cli.common import workspace
+    from safetycli.cli.signers import parse_by, prove_all, who_acts
+    from safetycli.errors import SafetyError
+    from safetycli.ledger import Ledger
+    from safetycli.render.safe import one_line
+
+    named = parse_by(by)
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        state = production.load(ledger)
+        holds = production.check_scene_clearable(state, scene, note)
+        for hold in holds:
+            who = hold.raised_by.get("name")
+            typer.echo(one_line(f"Stop-work on scene {hold.scene}: {hold.reason} (by {who})"))
+        clearers = who_acts(
+            ledger,
+            production.SCENE_CLEAR_ROLES,
+            named,
+            pin_stdin=pin_stdin,
+            what="a stop-work on a scene is cleared",
+        )
+        prove_all(ledger, clearers, "clear scene hold", None, pin_stdin, doing="clear the hold")
+        now = production.load(ledger)  # as it is now, after the time it took to type PINs
+        if [h.seq for h in now.open_scene_holds(scene)] != [h.seq for h in holds]:
+            raise SafetyError(
+                f"the stop-work on scene {scene} changed while the PINs were typed: nothing was "
+                "cleared; look at it again (safetycli status) and clear again"
+            )
+        ledger.append_many(production.clear_scene(now, scene, note, clearers))
+        waiting = [start.run for start in production.open_runs(ledger, scene)]
+    typer.echo(f"Stop-work on scene {holds[0].scene} cleared.")
+    for run_id in waiting:
+        typer.echo(f"Continue with: safetycli resume {run_id}")
