@@ -175,7 +175,9 @@ def _took_part(
     return ledger.has_events_by(run_id, names)
 
 
-def summary_of(start: RunStart, status: str, holds: int, ended_at: str | None) -> dict[str, Any]:
+def summary_of(
+    start: RunStart, status: str, holds: int, ended_at: str | None, scene_held: bool = False
+) -> dict[str, Any]:
     data = start.data
     return {
         "id": start.run,
@@ -186,15 +188,27 @@ def summary_of(start: RunStart, status: str, holds: int, ended_at: str | None) -
         "started_at": start.at,
         "ended_at": ended_at,
         "holds": holds,
+        # Its scene is under a stop-work called on the set, or the run itself is held.
+        "scene_held": scene_held or status == "held",
     }
+
+
+def _stopped_scenes(ledger: ReviewSource) -> set[str]:
+    """Scenes under a stop-work called on the set (`hold --scene`), folded for comparing."""
+    from safetycli import production
+
+    return {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
 
 
 def run_summaries(
     ledger: ReviewSource, filters: RunFilter | None = None
 ) -> Iterator[dict[str, Any]]:
     """Runs matching the filters, newest shooting day first (then newest start), streamed."""
+    from safetycli.production import scene_key
+
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
+    stopped = _stopped_scenes(ledger)
     for start in _starts(ledger, f, newest_first=True):
         if (names is not None or f.role is not None) and not _took_part(
             ledger, start.run, names, f.role
@@ -203,7 +217,8 @@ def run_summaries(
         status, holds, ended_at = _lifecycle(ledger, start.run)
         if f.status is not None and status != f.status:
             continue
-        yield summary_of(start, status, holds, ended_at)
+        held_scene = scene_key(start.data["scene"]) in stopped
+        yield summary_of(start, status, holds, ended_at, held_scene)
 
 
 def run_ids(ledger: ReviewSource) -> list[str]:
@@ -226,6 +241,7 @@ def summary(state: RunState) -> dict[str, Any]:
         "started_at": state.started_at,
         "ended_at": state.ended_at,
         "holds": len(state.holds),
+        "scene_held": state.status == "held",
     }
 
 
@@ -254,6 +270,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     rolled: set[tuple[str, str]] = set()
     signatures = 0
     not_signed_in: list[dict[str, Any]] = []
+    corrections: list[dict[str, Any]] = []
     story: list[dict[str, Any]] = []
     for event in events:
         data = event.data
@@ -324,6 +341,24 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                     "by": data.get("by"),
                 }
             )
+        elif event.kind == ev.ITEM_CORRECTED:
+            correction = {
+                "seq": event.seq,
+                "at": event.at,
+                "phase": data["phase"],
+                "take": data["take"],
+                "item": data["item"],
+                "was": data["was"],
+                "answer": data["answer"],
+                "note": data["note"],
+                "by": data["by"],
+                "recheck": [list(k) for k in data.get("recheck", [])],
+            }
+            corrections.append(correction)
+            for signoff in reversed(signoffs):  # the answer it puts right: the latest for the key
+                if (signoff["phase"], signoff["take"], signoff["item"]) == key:
+                    signoff["corrected"] = correction
+                    break
         elif event.kind == ev.RUN_SIGNED_IN:
             rolled.add((data["name"], data["role"]))
             sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
@@ -342,8 +377,8 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     holds = [
         {
             "item": h.key[2] if h.key else None,
-            "phase": h.key[0] if h.key else None,
-            "take": h.key[1] if h.key else None,
+            "phase": h.phase,
+            "take": h.take,
             "raised_at": h.raised_at,
             "raised_by": h.raised_by,
             "reason": h.reason,
@@ -374,15 +409,20 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         "aborted": state.aborted,
         "signatures": signatures,
         "not_signed_in": not_signed_in,
+        "corrections": corrections,
         "timeline": story,
     }
 
 
-def set_status(ledger: ReviewSource) -> list[dict[str, Any]]:
-    """Open and held runs with their outstanding hold and who is signed in for each role.
+def set_status(ledger: ReviewSource) -> dict[str, Any]:
+    """The set now: every stop-work on a scene, then the open and held runs with their hold (or
+    what holds their scene) and who is signed in for each role.
 
     Only the runs still open or held are replayed; the rest are ruled out by their lifecycle,
     so a quiet set (nothing open) never loads the runner at all."""
+    from safetycli import production
+
+    stops = [h.as_json() for h in production.load(ledger).open_scene_holds()]
     out = []
     for entry in run_summaries(ledger):
         if entry["status"] not in ("open", "held"):
@@ -391,9 +431,11 @@ def set_status(ledger: ReviewSource) -> list[dict[str, Any]]:
 
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
+        scene_stops = production.scene_stops(ledger, state.scene, except_run=state.run_id)
         out.append(
             {
                 **summary(state),
+                "scene_held": bool(scene_stops) or hold is not None,
                 "signed_in": dict(state.signed_in),
                 "hold": None
                 if hold is None
@@ -403,9 +445,10 @@ def set_status(ledger: ReviewSource) -> list[dict[str, Any]]:
                     "raised_by": hold.raised_by,
                     "item": hold.key[2] if hold.key else None,
                 },
+                "scene_stop": scene_stops[0].line() if scene_stops else None,
             }
         )
-    return out
+    return {"scene_holds": stops, "runs": out}
 
 
 # --- the producer's report -----------------------------------------------------------------------
@@ -441,6 +484,8 @@ def build_report(
             "failed_pins": [],
             "lockouts": [],
             "not_signed_in": {"checked": 0, "found": []},
+            "scene_holds": _scene_holds(ledger, f),
+            "corrections": [],
         }
         runs: list[dict[str, Any]] = []
         totals = dict.fromkeys(STATUSES, 0)
@@ -466,6 +511,8 @@ def build_report(
         "failed_pins": len(exceptions["failed_pins"]),
         "lockouts": sum(1 for e in exceptions["lockouts"] if e["kind"] == ev.AUTH_LOCKED),
         "not_signed_in": len(exceptions["not_signed_in"]["found"]),
+        "scene_holds": len(exceptions["scene_holds"]),
+        "corrections": len(exceptions["corrections"]),
     }
     head = f"{head_seq}:{head_hash}"
     return {
@@ -478,6 +525,26 @@ def build_report(
         "head": {"seq": head_seq, "hash": head_hash},
         "verify_command": f"safetycli verify --expect-head {head}",
     }
+
+
+def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
+    """Stop-work called on a scene: those raised in the period (by their shooting day, or the
+    calendar day they were raised when none was given), and any still on, whenever raised."""
+    from safetycli import production
+
+    out = []
+    for hold in production.load(ledger).scene_holds:
+        day = hold.day or hold.raised_at[:10]
+        inside = (f.day_from is None or day >= f.day_from) and (f.day_to is None or day <= f.day_to)
+        if inside or hold.is_open:
+            out.append(
+                {
+                    **hold.as_json(),
+                    "day": day,
+                    "stopped_seconds": seconds_between(hold.raised_at, hold.cleared_at),
+                }
+            )
+    return out
 
 
 def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
@@ -497,6 +564,8 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
         exceptions["refused"].append({**ref, **outcome})
     for outcome in d["not_applicable"]:
         exceptions["not_applicable"].append({**ref, **outcome})
+    for correction in d["corrections"]:
+        exceptions["corrections"].append({**ref, **correction})
     if d["status"] != "complete":
         why = None
         if d["status"] == "aborted" and d["aborted"]:

@@ -201,5 +201,15 @@ class Verifier(Protocol):
 
 
 @runtime_checkable
-class ReviewSource(RunReader, ReviewIndex, Snapshot, Protocol):
+class ProductionReader(Protocol):
+    """Facts about the production rather than one run (stop-work on a scene): what the
+    production-wide state (`production.ProductionState`) is folded from."""
+
+    def production_events(self) -> Iterator[Event]:
+        """The events of `events.PRODUCTION_KINDS`, in log order."""
+        ...
+
+
+@runtime_checkable
+class ReviewSource(RunReader, ReviewIndex, Snapshot, ProductionReader, Protocol):
     """Everything review reads: lists, one run in full, the set now, the report."""

@@ -44,6 +44,7 @@ from safetycli.ledger import (
 )
 from safetycli.storage import (
     Appender,
+    ProductionReader,
     ReviewIndex,
     ReviewSource,
     RunReader,
@@ -784,7 +785,15 @@ def test_a_snapshot_sees_one_log_while_others_append(log_path: Path) -> None:
 
 # --- the storage interface -----------------------------------------------------------------------
 
-CAPABILITIES = (Appender, RunReader, ReviewIndex, Snapshot, Verifier, ReviewSource)
+CAPABILITIES = (
+    Appender,
+    RunReader,
+    ReviewIndex,
+    Snapshot,
+    Verifier,
+    ProductionReader,
+    ReviewSource,
+)
 
 
 @pytest.mark.parametrize("capability", CAPABILITIES, ids=lambda c: c.__name__)

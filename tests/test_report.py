@@ -51,9 +51,11 @@ def test_exceptions_come_before_the_runs_and_every_kind_is_named(prod: Productio
     md = report(prod, *PERIOD)
     headings = re.findall(r"^#+ .*$", md, flags=re.MULTILINE)
     assert headings[0] == "# Firearm safety report: Night Train: 2026-03-01 to 2026-03-31"
-    assert headings[1:10] == [
+    assert headings[1:12] == [
         "## Exceptions",
         "### Holds: work stopped (3)",
+        "### Stop-work on a scene (0)",
+        "### Corrections: answers put right afterwards (0)",
         "### Refused items (3)",
         "### Not applicable (1)",
         "### Runs left open or aborted (4)",
@@ -145,7 +147,7 @@ def test_default_is_today_and_an_empty_day_says_so(prod: Production) -> None:
     md = report(prod)
     assert f"# Firearm safety report: Night Train: {date.today().isoformat()}" in md
     assert "No runs in this period." in md
-    assert md.count("None.") == 6
+    assert md.count("None.") == 8
 
 
 # --- JSON and CSV --------------------------------------------------------------------------------
@@ -166,6 +168,8 @@ def test_json_report(prod: Production, season: dict) -> None:  # type: ignore[ty
         "failed_pins": 6,
         "lockouts": 1,
         "not_signed_in": 0,
+        "scene_holds": 0,
+        "corrections": 0,
     }
     hold = season["exceptions"]["holds"][0]
     assert hold["run"] == prod.runs["held-cleared"]

@@ -63,7 +63,7 @@ def test_newest_shooting_day_first_then_newest_start(prod: Production) -> None:
 
 def test_json_is_the_documented_contract(prod: Production) -> None:
     runs = prod.json(["log", "list"])
-    assert all(set(r) == LIST_KEYS for r in runs)
+    assert all(set(r) == LIST_KEYS | {"scene_held"} for r in runs)
     clean = next(r for r in runs if r["id"] == prod.runs["clean"])
     assert clean["protocol"] == "test-scene"
     assert clean["scene"] == "12A"
@@ -258,10 +258,13 @@ def test_show_unknown_run_is_one_line_exit_2(prod: Production) -> None:
 
 
 def test_status_still_lists_open_and_held_runs(prod: Production) -> None:
-    runs = prod.json(["status"])
+    status = prod.json(["status"])
+    runs = status["runs"]
     assert {r["id"] for r in runs} == {prod.runs[k] for k in ("open", "held", "wrong-pin")}
     held = next(r for r in runs if r["status"] == "held")
     assert held["hold"]["item"] == "state-announced"
+    assert held["scene_held"] is True
+    assert status["scene_holds"] == []
 
 
 # --- how it scales -------------------------------------------------------------------------------

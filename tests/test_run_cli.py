@@ -159,7 +159,7 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
         (CREW["dp"][0], "dp"),
         (ACTOR[0], "actor"),
     ]
-    assert status_text(cli).strip() == "No open or held runs."
+    assert status_text(cli).strip() == "No open or held runs, and no scene held."
 
 
 def test_resuming_a_complete_run_changes_nothing(

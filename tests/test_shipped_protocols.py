@@ -483,3 +483,203 @@ def test_firearm_scene_checks_that_the_round_counts_add_up(scene: Protocol) -> N
         "blanks-issued - blanks-returned - blanks-fired",
         True,
     )
+
+
+# --- issue 9, item 7: dummies, the state against the plan, custody after a break, day sums -------
+
+REAL_DUMMIES = {"real_firearm": True, "blanks": False, "dummies": True}
+REAL_NO_DUMMIES = {"real_firearm": True, "blanks": False, "dummies": False}
+REPLICA_DUMMIES = {"real_firearm": False, "blanks": False, "dummies": True}
+
+
+def has_reason(item: Item) -> None:
+    assert (item.source or "").strip() or (item.why or "").strip(), item.id
+
+
+def test_rehearsal_dummies_come_from_the_counted_stock_and_are_checked_one_by_one(
+    rehearsal: Protocol,
+) -> None:
+    assert rehearsal.context["dummies"].type == "bool"
+    source = rehearsal.item("dummies-source")
+    checked = rehearsal.item("dummies-checked")
+    for item in (source, checked):
+        stop_work(item)
+        has_reason(item)
+        assert item.by == "armorer", item.id
+        # Asked whenever a real firearm holds dummies; not without dummies or with replicas.
+        assert asked(rehearsal, item.id, REAL_DUMMIES), item.id
+        assert not asked(rehearsal, item.id, REAL_NO_DUMMIES), item.id
+        assert not asked(rehearsal, item.id, REPLICA_DUMMIES), item.id
+        # Before the first run-through, not once per run-through after the firearm is handed over.
+        assert phase_of(rehearsal, item.id).repeat == "once", item.id
+        first_run = next(i for i, p in enumerate(rehearsal.phases) if p.repeat == "per_take")
+        assert rehearsal.phases.index(phase_of(rehearsal, item.id)) < first_run
+    assert "counted" in source.ask.lower() and "stock" in source.ask.lower()
+    assert "first_ad" in source.witness
+    ask = checked.ask.lower()
+    assert "one by one" in ask
+    for word in ("rattle", "hole", "primer"):
+        assert word in ask
+    # Faithful to "Rust": the bag kept in a car, and the dummies only shaken.
+    assert "car" in (source.source or "").lower()
+    assert "shaken" in (checked.source or "").lower()
+
+
+def test_rehearsal_state_matches_the_plan_right_after_it_is_announced(
+    rehearsal: Protocol,
+) -> None:
+    announced = rehearsal.item("state-announced")
+    plan = rehearsal.item("state-matches-plan")
+    stop_work(plan)
+    has_reason(plan)
+    assert plan.by == "first_ad"
+    assert "plan" in plan.ask.lower() and "meeting" in plan.ask.lower()
+    phase = phase_of(rehearsal, "state-matches-plan")
+    assert phase is phase_of(rehearsal, "state-announced")
+    assert phase.repeat == "per_take"
+    ids = [item.id for item in phase.items]
+    assert ids.index("state-matches-plan") == ids.index("state-announced") + 1
+    assert "actor" in announced.readback
+    assert asked(rehearsal, "state-matches-plan", REAL_DUMMIES)
+    assert asked(rehearsal, "state-matches-plan", REAL_NO_DUMMIES)
+
+
+def test_the_scene_state_also_matches_the_plan(scene: Protocol) -> None:
+    plan = scene.item("state-matches-plan")
+    stop_work(plan)
+    phase = phase_of(scene, "state-matches-plan")
+    ids = [item.id for item in phase.items]
+    assert ids.index("state-matches-plan") == ids.index("state-announced") + 1
+
+
+@pytest.mark.parametrize(
+    ("protocol_id", "context"),
+    [
+        ("firearm-scene", {"blanks": False, "dummies": True}),
+        ("rehearsal", REAL_DUMMIES),
+    ],
+)
+def test_after_a_break_custody_and_a_live_round_sweep_are_checked_again(
+    protocols: dict[str, Protocol], protocol_id: str, context: dict[str, object]
+) -> None:
+    protocol = protocols[protocol_id]
+    assert protocol.pause_minutes is not None and 1 <= protocol.pause_minutes <= 60
+    breaks = [p for p in protocol.phases if p.repeat == "after_break"]
+    assert len(breaks) == 1
+    (phase,) = breaks
+    ids = [item.id for item in phase.items]
+    # Where the firearms and rounds were comes first, then the sweep, then the dummies.
+    assert ids[:2] == ["custody-kept", "live-sweep-again"]
+    custody = protocol.item("custody-kept")
+    sweep = protocol.item("live-sweep-again")
+    for item in (custody, sweep):
+        stop_work(item)
+        has_reason(item)
+        assert item.by == "armorer"
+        assert "first_ad" in item.witness, item.id  # two people, as for the first sweep
+        assert asked(protocol, item.id, context), item.id
+    for word in ("locked", "armorer", "cart"):
+        assert word in custody.ask.lower()
+    assert "lunch" in (custody.source or "").lower()
+    assert "live" in sweep.ask.lower()
+    rechecked = protocol.item("dummies-rechecked")
+    stop_work(rechecked)
+    assert "one by one" in rechecked.ask.lower()
+    assert asked(protocol, "dummies-rechecked", context)
+    assert not asked(protocol, "dummies-rechecked", {**context, "dummies": False})
+
+
+def test_rehearsal_with_replicas_only_has_no_custody_checks(rehearsal: Protocol) -> None:
+    for item_id in ("custody-kept", "live-sweep-again", "dummies-rechecked"):
+        assert not asked(rehearsal, item_id, REPLICA_DUMMIES), item_id
+
+
+def test_armory_after_a_break_asks_whether_the_storage_stayed_locked(armory: Protocol) -> None:
+    assert armory.pause_minutes is not None
+    (phase,) = [p for p in armory.phases if p.repeat == "after_break"]
+    assert phase.items, "an after-break phase with nothing to ask"
+    for item in phase.items:
+        stop_work(item)
+        has_reason(item)
+    assert "locked" in armory.item("storage-kept-locked").ask.lower()
+
+
+def test_armory_close_of_day_counts_add_up_against_the_days_runs(
+    protocols: dict[str, Protocol], armory: Protocol
+) -> None:
+    from safetycli.conditions import DAY, parse_expect
+
+    day_sums = {
+        "blanks-issued-today": "today(blanks-issued)",
+        "blanks-returned-today": "today(blanks-returned)",
+        "blanks-fired-today": "today(blanks-fired)",
+    }
+    for item_id, expect in day_sums.items():
+        item = armory.item(item_id)
+        assert (item.kind, item.expect) == ("count", expect), item_id
+        stop_work(item)
+        has_reason(item)
+        assert phase_of(armory, item_id).id == "end-of-day"
+        assert asked(armory, item_id, {"blanks": True, "dummies": False})
+    spoiled = armory.item("blanks-spoiled-today")
+    assert spoiled.expect == "blanks-issued-today - blanks-returned-today - blanks-fired-today"
+    stop_work(spoiled)
+    # Every count a day sum names is recorded, as a count, by the scene and rehearsal runs.
+    named = {
+        term.item
+        for _, item in armory.items()
+        if isinstance(item.expect, str)
+        for term in parse_expect(item.expect) or []
+        if term.scope == DAY
+    }
+    assert named == {"blanks-issued", "blanks-returned", "blanks-fired"}
+    for protocol_id in ("firearm-scene", "rehearsal"):
+        for item_id in named:
+            assert protocols[protocol_id].item(item_id).kind == "count", (protocol_id, item_id)
+
+
+def test_armory_close_of_day_counts_add_up_against_the_start_of_day(armory: Protocol) -> None:
+    start = {item.id for item in armory.phase("start-of-day").items}
+    for item_id, morning in (
+        ("firearms-counted-close", "firearms-counted"),
+        ("blanks-counted-close", "blanks-counted"),
+        ("dummies-counted-close", "dummies-counted"),
+    ):
+        item = armory.item(item_id)
+        assert item.kind == "count"
+        assert isinstance(item.expect, str) and morning in item.expect, item_id
+        assert morning in start
+        stop_work(item)
+        has_reason(item)
+    # Blanks in storage at close: the morning's, less what was fired or spoiled today.
+    assert armory.item("blanks-counted-close").expect == (
+        "blanks-counted - blanks-fired-today - blanks-spoiled-today"
+    )
+    assert armory.item("dummies-counted-close").expect == "dummies-counted"
+    assert not asked(armory, "dummies-counted-close", {"blanks": True, "dummies": False})
+
+
+def test_armory_close_of_day_has_no_incident_of_today_without_a_fix(armory: Protocol) -> None:
+    fixed = armory.item("incidents-fixed")
+    stop_work(fixed)
+    has_reason(fixed)
+    assert phase_of(armory, "incidents-fixed").id == "end-of-day"
+    ask = fixed.ask.lower()
+    for word in ("misfire", "near miss", "complaint", "today", "fix"):
+        assert word in ask, word
+    assert "first_ad" in fixed.witness
+    assert "misfire" in (fixed.source or "").lower()
+    assert asked(armory, "incidents-fixed", {"blanks": False, "dummies": False})
+    # Written down first (what happened), then confirmed fixed.
+    ids = [item.id for item in armory.phase("end-of-day").items]
+    assert ids.index("incidents-today") < ids.index("incidents-fixed")
+
+
+@pytest.mark.parametrize("protocol_id", ["firearm-scene", "rehearsal", "daily-armory"])
+def test_the_version_2_protocols_say_where_every_item_comes_from(
+    protocols: dict[str, Protocol], protocol_id: str
+) -> None:
+    protocol = protocols[protocol_id]
+    assert protocol.version == 2
+    for _, item in protocol.items():
+        has_reason(item)

@@ -19,6 +19,7 @@ from safetycli.cli import (
     log_cmd,
     report_cmd,
     run_cmd,
+    status_cmd,
     verify_cmd,
     workspace_cmd,
 )
@@ -64,6 +65,7 @@ app.add_typer(log_cmd.app, name="log")
 workspace_cmd.register(app)
 run_cmd.register(app)
 correct_cmd.register(app)
+status_cmd.register(app)
 report_cmd.register(app)
 verify_cmd.register(app)
 

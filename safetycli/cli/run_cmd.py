@@ -1,4 +1,4 @@
-"""`run`, `resume`, `hold`, `clear`, `status`: the walk-through and stop-work commands."""
+"""`run`, `resume`, `hold`, `clear`, `abort`: the walk-through and stop-work commands."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, TableOrJson
+from safetycli.cli.common import Home
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -38,7 +38,6 @@ def register(app: typer.Typer) -> None:
     app.command("hold")(hold)
     app.command("clear")(clear)
     app.command("abort")(abort)
-    app.command("status")(status)
 
 
 @contextmanager
@@ -394,52 +393,3 @@ def abort(
         state = load_state(ledger, run_id)
         ledger.append_many(runner.abort(state, runner.Signer(member.name, role), reason.strip()))
     typer.echo(f"Run {run_id} aborted by {member.name} ({role}). Its record stays in the log.")
-
-
-def status(
-    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
-    home: Home = None,
-) -> None:
-    """The set now: open and held runs, outstanding holds, who is signed in where."""
-    from safetycli.cli.common import print_json, stdout_is_terminal, workspace
-    from safetycli.ledger import Ledger
-    from safetycli.render.safe import one_line
-    from safetycli.review import set_status
-
-    ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
-        runs = set_status(ledger)
-    if fmt is TableOrJson.json:
-        print_json(runs)
-        return
-    if not runs:
-        typer.echo("No open or held runs.")
-        return
-    lines = []
-    for entry in runs:
-        signed = ", ".join(f"{r}: {n}" for r, n in entry["signed_in"].items()) or "nobody yet"
-        lines.append(
-            (
-                entry["status"] == "held",
-                f"{entry['id']}  {entry['protocol']}  scene {entry['scene']}  {entry['day']}",
-                entry["hold"]["reason"] if entry["hold"] else None,
-                signed,
-            )
-        )
-    if not stdout_is_terminal():  # plain text for pipes and scripts; Rich only for people
-        for held, head, reason, signed in lines:
-            typer.echo(one_line(f"{'HELD' if held else 'open'}  {head}"))
-            if reason:
-                typer.echo(one_line(f"   hold: {reason}"))
-            typer.echo(one_line(f"   signed in: {signed}"))
-        return
-    from safetycli.cli.common import console
-    from safetycli.render.safe import markup
-
-    out = console()
-    for held, head, reason, signed in lines:
-        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
-        out.print(f"{label} {markup(head)}")
-        if reason:
-            out.print(f"   hold: {markup(reason)}")
-        out.print(f"   signed in: {markup(signed)}")

@@ -78,6 +78,41 @@ def to_markdown(report: dict[str, Any]) -> str:
     )
     _section(
         lines,
+        "Stop-work on a scene",
+        ["Scene", "Raised", "By", "Reason", "Cleared", "Cleared by", "Note", "Stopped"],
+        [
+            [
+                f"scene {md(h['scene'])}",
+                md(fmt.clock(h["raised_at"], h["day"])),
+                md(fmt.who(h["raised_by"])) + ("" if h["authenticated"] else " (no PIN)"),
+                md(h["reason"]),
+                md(fmt.clock(h["cleared_at"], h["day"])) or "**NOT CLEARED**",
+                md(fmt.whos(h["cleared_by"])),
+                md(h["note"]),
+                md(fmt.duration(h["stopped_seconds"])),
+            ]
+            for h in ex["scene_holds"]
+        ],
+    )
+    _section(
+        lines,
+        "Corrections: answers put right afterwards",
+        ["Run", "Item", "At", "Was", "Now", "Agreed by", "Note"],
+        [
+            [
+                _run_cell(c),
+                md(fmt.item_ref(c)),
+                md(fmt.clock(c["at"], c["day"])),
+                md(fmt.answer(c["was"])),
+                md(fmt.answer(c["answer"])),
+                md(fmt.whos(c["by"])),
+                md(c["note"]),
+            ]
+            for c in ex["corrections"]
+        ],
+    )
+    _section(
+        lines,
         "Refused items",
         ["Run", "Item", "At", "Signed by", "Why"],
         [
@@ -284,6 +319,32 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             note=h["note"],
             stopped_minutes=None if stopped is None else round(stopped / 60, 1),
         )
+    for h in ex["scene_holds"]:
+        stopped = h["stopped_seconds"]
+        yield row(
+            "scene-hold",
+            {"day": h["day"], "scene": h["scene"]},
+            at=h["raised_at"],
+            name=(h["raised_by"] or {}).get("name"),
+            role=(h["raised_by"] or {}).get("role"),
+            status=("cleared" if h["cleared_at"] else "not cleared")
+            + ("" if h["authenticated"] else ", no PIN"),
+            detail=h["reason"],
+            cleared_at=h["cleared_at"],
+            cleared_by=fmt.whos(h["cleared_by"]) if h["cleared_by"] else None,
+            note=h["note"],
+            stopped_minutes=None if stopped is None else round(stopped / 60, 1),
+        )
+    for c in ex["corrections"]:
+        yield row(
+            "correction",
+            c,
+            item=fmt.item_ref(c),
+            at=c["at"],
+            name=fmt.whos(c["by"]),
+            status=f"{fmt.answer(c['was'])} -> {fmt.answer(c['answer'])}",
+            note=c["note"],
+        )
     for section, key in (("refused", "refused"), ("not-applicable", "not_applicable")):
         for e in ex[key]:
             by = e["by"] or {}
@@ -386,6 +447,7 @@ def environment() -> Any:
         item_ref=fmt.item_ref,
         pin_reason=fmt.pin_reason,
         count=fmt.count,
+        answer=fmt.answer,
     )
     return env
 

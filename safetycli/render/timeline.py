@@ -140,6 +140,25 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
         for n, who in enumerate(e.get("cleared_by") or []):
             line += [_t(", " if n else ""), *_who(who["name"], who["role"])]
         return [*line, _t(": "), _t(e["note"]), _t(f" · work stopped {stopped}", "bold")]
+    if kind == events.ITEM_CORRECTED:
+        line = [
+            _t("CORRECTED ", "bold yellow"),
+            *_where(e),
+            _t(f": {fmt.answer(e['was'])} -> "),
+            _t(fmt.answer(e["answer"]), "bold"),
+            _t(" · agreed by "),
+        ]
+        for n, who in enumerate(e.get("by") or []):
+            line += [_t(", " if n else ""), *_who(who["name"], who["role"])]
+        line += [_t(": "), _t(e["note"])]
+        if e.get("recheck"):
+            asked = ", ".join(str(k[2]) for k in e["recheck"])
+            line.append(_t(f" · asked again: {asked}", "dim"))
+        return line
+    if kind == events.RUN_RESUMED:
+        return [_t("resumed: a new sitting (everyone signs in again)")]
+    if kind == events.RUN_PAUSED:
+        return [_t(f"paused {e['minutes']} min: the after-break checks come first", "bold")]
     if kind == events.TAKE_NEXT:
         return [_t(f"take {e['take']} called ({e['group']})", "bold")]
     if kind == events.TAKES_WRAPPED:
@@ -206,6 +225,17 @@ def _summary(d: dict[str, Any]) -> list[Line]:
                     _t(" · "),
                     *cleared,
                     _t(f" · work stopped {fmt.duration(h['stopped_seconds'])}", "bold"),
+                ]
+            )
+    if d.get("corrections"):
+        lines.append([_t(f"Corrections ({len(d['corrections'])}):", "bold")])
+        for c in d["corrections"]:
+            lines.append(
+                [
+                    _t(f"  {fmt.item_ref(c)}: {fmt.answer(c['was'])} -> "),
+                    _t(fmt.answer(c["answer"]), "bold"),
+                    _t(f" by {fmt.whos(c['by'])}: "),
+                    _t(c["note"]),
                 ]
             )
     if d["not_applicable"]:

@@ -1,0 +1,84 @@
+"""`status`: the set now, for the 1st AD and the monitor at video village. A stop-work on a scene
+comes first, then every open or held run; a run whose scene is held says so."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from safetycli.cli.common import FormatOption, Home, TableOrJson
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)
+
+
+def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
+    """(held?, headline, detail lines): the same words on a terminal and in a pipe."""
+    out: list[tuple[bool, str, list[str]]] = []
+    for hold in now["scene_holds"]:
+        who = hold["raised_by"] or {}
+        role = f" ({who['role']})" if who.get("role") else ""
+        checked = "" if hold["authenticated"] else ", no PIN"
+        out.append(
+            (
+                True,
+                f"scene {hold['scene']}  stop-work since {hold['raised_at'][:16].replace('T', ' ')}"
+                " UTC",
+                [
+                    f"hold: {hold['reason']} (by {who.get('name')}{role}{checked})",
+                    f'clear: safetycli clear --scene "{hold["scene"]}" --note "..." '
+                    "(armorer and 1st AD)",
+                ],
+            )
+        )
+    for entry in now["runs"]:
+        signed = ", ".join(f"{r}: {n}" for r, n in entry["signed_in"].items()) or "nobody yet"
+        details = []
+        if entry["hold"]:
+            details.append(f"hold: {entry['hold']['reason']}")
+        elif entry["scene_stop"]:
+            details.append(entry["scene_stop"])
+        details.append(f"signed in: {signed}")
+        head = f"{entry['id']}  {entry['protocol']}  scene {entry['scene']}  {entry['day']}"
+        out.append((bool(entry["scene_held"]), head, details))
+    return out
+
+
+def status(
+    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    home: Home = None,
+) -> None:
+    """The set now: stop-work on any scene, open and held runs, outstanding holds, who is signed
+    in where."""
+    from safetycli.cli.common import print_json, stdout_is_terminal, workspace
+    from safetycli.ledger import Ledger
+    from safetycli.render.safe import one_line
+    from safetycli.review import set_status
+
+    ws = workspace(home)
+    with Ledger.open(ws.db_path) as ledger:
+        now = set_status(ledger)
+    if fmt is TableOrJson.json:
+        print_json(now)
+        return
+    lines = _lines(now)
+    if not lines:
+        typer.echo("No open or held runs, and no scene held.")
+        return
+    if not stdout_is_terminal():  # plain text for pipes and scripts; Rich only for people
+        for held, head, details in lines:
+            typer.echo(one_line(f"{'HELD' if held else 'open'}  {head}"))
+            for detail in details:
+                typer.echo(one_line(f"   {detail}"))
+        return
+    from safetycli.cli.common import console
+    from safetycli.render.safe import markup
+
+    out = console()
+    for held, head, details in lines:
+        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
+        out.print(f"{label} {markup(head)}")
+        for detail in details:
+            out.print(f"   {markup(detail)}")
