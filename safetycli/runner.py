@@ -111,9 +111,10 @@ class RunState:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)  # holds, completion, abort
     last_seq: int = 0
     last_at: str | None = None
-    # Where the run stands inside a repeated phase (phase id, take): a hold raised by hand there
-    # sends that phase of that take back. None outside repeated phases.
-    position: tuple[str, int] | None = None
+    # Where the run has been, in order: (phase id, take) of each item event and each take
+    # called, (None, None) once the takes are wrapped. A hold raised by hand in a take sends
+    # that phase of that take back (see `raise_hold`).
+    positions: list[tuple[str | None, int | None]] = field(default_factory=list)
     breaks: int = 0  # resumes and long pauses so far: each asks the after-break checks again
     # Everyone who signed in at any sitting, by folded name: one person, one role per run.
     roles_of: dict[str, str] = field(default_factory=dict)
@@ -192,7 +193,7 @@ class RunState:
                     self.rechecks.append(sent_back)
         elif kind in ITEM_KINDS:
             key = (data["phase"], data["take"], data["item"])
-            self.position = None if key[1] is None else (key[0], key[1])
+            self.positions.append((key[0], key[1]))
             if kind == ITEM_DONE and key in self.rechecks:
                 self.rechecks.remove(key)
             attempt = self.progress.setdefault(key, Attempt())
@@ -207,10 +208,10 @@ class RunState:
                 attempt.reason = data.get("reason")
         elif kind == TAKE_NEXT:
             self.takes[data["group"]] = data["take"]
-            self.position = (data["group"], data["take"])
+            self.positions.append((data["group"], data["take"]))
         elif kind == TAKES_WRAPPED:
             self.wrapped.add(data["group"])
-            self.position = None
+            self.positions.append((None, None))
         else:
             cleared = self.lifecycle.apply(kind, event.seq, event.at, data)
             if cleared is not None:
@@ -719,12 +720,21 @@ def check_holdable(state: RunState, reason: str) -> None:
         raise SafetyError("a hold needs a reason: --reason TEXT")
 
 
-def raise_hold(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
+def raise_hold(
+    state: RunState, by: Signer, reason: str, protocol: Protocol | None = None
+) -> list[NewEvent]:
     """A hold raised by hand on the whole run; the run's own clearing roles apply to it. Raised
-    during a take, it names where the run stood, so clearing it sends that take's phase back
-    (the firearm may have been handled while work was stopped)."""
+    during a take, it names where the take stood, so clearing it sends that take's phase back
+    (the firearm may have been handled while work was stopped). The after-break checks are not
+    a place in the take: with the protocol at hand they are looked past; without it (a broken
+    file must never stop anyone stopping work) the last place the run was is named."""
     check_holdable(state, reason)
-    phase, take = state.position or (None, None)
+    breaks = {p.id for p in protocol.phases if p.repeat == "after_break"} if protocol else set()
+    phase, take = next(
+        ((ph, tk) for ph, tk in reversed(state.positions) if ph not in breaks), (None, None)
+    )
+    if take is None:
+        phase = None  # outside the takes: only what was signed in part goes back
     hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
     return [hold.new()]
 

@@ -183,18 +183,10 @@ def new_run_id(ledger: Ledger) -> str:
             return run_id
 
 
-def start_run(
-    ledger: Ledger,
-    protocol: Protocol,
-    frontend: Frontend,
-    *,
-    scene: str,
-    day: str,
-    context: dict[str, Any],
-) -> str:
-    """Record a new run, once everything that would stop it at once has been ruled out: its
-    scene is not held, it is not a second open run of the same checklist by mistake, and every
-    role it needs has someone on the roster who can sign. Nothing is recorded otherwise."""
+def check_start(ledger: Ledger, protocol: Protocol, frontend: Frontend, scene: str) -> str:
+    """The scene's name, cleaned, once nothing rules a new run out before it starts: its scene
+    is not held, and it is not a second open run of the same checklist by mistake (asked at the
+    keyboard, refused from a file). Nothing is recorded either way."""
     scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
@@ -207,6 +199,23 @@ def start_run(
             f"not started: resume the open run with `safetycli resume {already[-1]}`, or end it "
             f"with `safetycli abort {already[-1]} --reason ...`"
         )
+    return scene
+
+
+def start_run(
+    ledger: Ledger,
+    protocol: Protocol,
+    frontend: Frontend,
+    *,
+    scene: str,
+    day: str,
+    context: dict[str, Any],
+    checked: bool = False,
+) -> str:
+    """Record a new run, once everything that would stop it at once has been ruled out
+    (`check_start`, unless the caller has just done it: `checked`), and every role it needs has
+    someone on the roster who can sign. Nothing is recorded otherwise."""
+    scene = " ".join(scene.split()) if checked else check_start(ledger, protocol, frontend, scene)
     for name, fact in protocol.context.items():
         if name not in context:
             context[name] = parse_fact(name, fact, frontend.fact(name, fact))

@@ -148,7 +148,7 @@ def test_csv_has_the_list_columns_and_every_run(prod: Production) -> None:
     result = prod.invoke(["log", "list", "--format", "csv", "--day", "2026-03-02"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "id,day,scene,protocol,status,holds,started_at,ended_at"
+    assert lines[0] == "id,day,scene,protocol,status,holds,started_at,ended_at,scene_held"
     assert lines[1].startswith(f"{prod.runs['held-cleared']},2026-03-02,14,test-scene,complete,2,")
     assert len(lines) == 3
 
@@ -166,9 +166,10 @@ def test_piped_table_is_plain_lines_never_cut(prod: Production) -> None:
         "holds",
         "started_at",
         "ended_at",
+        "scene_held",
     ]
     assert len(lines) == 1 + len(prod.runs)
-    assert all(len(line.split("\t")) == 8 for line in lines)
+    assert all(len(line.split("\t")) == 9 for line in lines)
     assert "…" not in result.stdout and "┃" not in result.stdout
     assert max(len(line) for line in lines) > 80  # full timestamps: nothing was cut at 80
 

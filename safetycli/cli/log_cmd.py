@@ -10,7 +10,17 @@ app = typer.Typer(
     help="Review the log: list runs, show one run's full record.", no_args_is_help=True
 )
 
-LIST_COLUMNS = ["id", "day", "scene", "protocol", "status", "holds", "started_at", "ended_at"]
+LIST_COLUMNS = [
+    "id",
+    "day",
+    "scene",
+    "protocol",
+    "status",
+    "holds",
+    "started_at",
+    "ended_at",
+    "scene_held",
+]
 
 
 def _opt(flag: str, help_text: str, metavar: str) -> typer.models.OptionInfo:

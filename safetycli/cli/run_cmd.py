@@ -143,7 +143,7 @@ def run(
     from safetycli.errors import SafetyError
     from safetycli.ledger import Ledger
     from safetycli.render.safe import markup
-    from safetycli.session import parse_day, parse_sets, start_run
+    from safetycli.session import check_start, parse_day, parse_sets, start_run
 
     ws = workspace(home)
     protocol = _protocol(ws, protocol_id)
@@ -151,13 +151,21 @@ def run(
     context = parse_sets(protocol, sets or [])
     frontend = _frontend(protocol, answers, context)
     with Ledger.open(ws.db_path) as ledger:
-        if answers is None:
-            console().rule(
-                f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
-            )
         try:
+            # A held scene or a forgotten open run is said before anything else is printed.
+            scene = check_start(ledger, protocol, frontend, scene)
+            if answers is None:
+                console().rule(
+                    f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
+                )
             run_id = start_run(
-                ledger, protocol, frontend, scene=scene, day=day_text, context=context
+                ledger,
+                protocol,
+                frontend,
+                scene=scene,
+                day=day_text,
+                context=context,
+                checked=True,
             )
         except (KeyboardInterrupt, EOFError, typer.Abort):
             # Stopped at a starting question: there is no run to resume, so this is not exit 4;
@@ -245,7 +253,7 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
     from safetycli.session import load_state
 
     # No protocol file is read: stopping work must not depend on a file someone can break.
-    with _open_run(home, run_id) as (_, ledger, state):
+    with _open_run(home, run_id) as (ws, ledger, state):
         runner.check_holdable(state, reason)  # before any PIN: a refusal must not cost a try
         if pin_stdin and not by:
             raise SafetyError("with --pin-stdin, say who you are with --by NAME")
@@ -254,9 +262,12 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
         role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
         prove(ledger, member.name, role, "hold", run_id, pin_stdin, f"{member.name}, your PIN")
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type a PIN
-        for event in ledger.append_many(
-            runner.raise_hold(state, runner.Signer(member.name, role), reason)
-        ):
+        try:  # only to look past the after-break checks; never a reason not to stop work
+            protocol: Protocol | None = _protocol(ws, state.protocol["id"])
+        except Exception:  # noqa: BLE001 - a broken or missing file must not block a hold
+            protocol = None
+        signer = runner.Signer(member.name, role)
+        for event in ledger.append_many(runner.raise_hold(state, signer, reason, protocol)):
             state.apply(event)
         hold_panel(console(), state, state.open_hold, runner.clearing_roles(None, state))
 

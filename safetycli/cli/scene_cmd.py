@@ -28,7 +28,16 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
             name, role = member.name, member.roles[0]
         except SafetyError:  # not on the roster: stopping work must not depend on it
             name, role = crew.clean_name(typed), None
-        events = production.hold_scene(scene, day_text, reason, name, role, False)
+        # The scene as its runs spell it (12a is 12A), so every listing shows one scene.
+        known = next(
+            (
+                s.data["scene"]
+                for s in ledger.run_starts(scene=scene.strip())
+                if production.scene_key(s.data["scene"]) == production.scene_key(scene)
+            ),
+            scene,
+        )
+        events = production.hold_scene(known, day_text, reason, name, role, False)
         (held,) = ledger.append_many(events)
         stop = production.SceneStop(
             scene=held.data["scene"],
