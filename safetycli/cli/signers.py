@@ -55,7 +55,10 @@ def who_acts(
         if name is None and pin_stdin:
             raise SafetyError(f"with --pin-stdin, name who acts for {role}: --by {role}=NAME")
         if name is None:
-            name = typer.prompt(f"{role_name(role)}: your name")
+            # As at the roll call: the only person on the roster for the role is offered.
+            able = [m.name for m in crew.roster(ledger) if m.has_role(role)]
+            offer = able[0] if len(able) == 1 else None
+            name = str(typer.prompt(f"{role_name(role)}: your name", default=offer))
         member = crew.find(ledger, name)
         if not member.has_role(role):
             raise SafetyError(f"{member.name} is not on the roster as {role}")
@@ -113,6 +116,8 @@ def prove_all(
 ) -> None:
     """Each signer's PIN in turn, asked as "NAME (role), your PIN to DOING"; the log records
     `purpose` with each attempt."""
+    from safetycli.roles import role_name
+
     for signer in signers:
-        prompt = f"{signer.name} ({signer.role}), your PIN to {doing}"
+        prompt = f"{signer.name} ({role_name(signer.role)}), your PIN to {doing}"
         prove(ledger, signer.name, signer.role, purpose, run_id, pin_stdin, prompt)

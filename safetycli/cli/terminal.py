@@ -151,7 +151,10 @@ class TerminalFrontend:
 
     def _header(self, step: Ask, protocol: Protocol) -> None:
         number, total = runner.position(protocol, step)
-        take = f" · take {step.take}" if step.take else ""
+        if step.phase.repeat == "after_break":  # its number counts breaks, not takes
+            take = f" · break {step.take}"
+        else:
+            take = f" · take {step.take}" if step.take else ""
         self.out.print()
         self.out.rule(
             f"[bold]{markup(step.phase.title)}[/bold]{take} · check {number} of {total}",
