@@ -180,6 +180,16 @@ class Source(Interface):
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]: ...
 
 
+def runs_of(source: Source, scene: str, protocol_id: str | None = None) -> Iterator[Any]:
+    """Run starts of `scene` as the crew says it (`scene_key`). SQL's NOCASE folds only ASCII
+    letters, so it narrows the search only for a plain ASCII name: `Écluse 3` and `écluse 3`
+    must be one scene too."""
+    narrow = scene.strip() if scene.isascii() else None
+    for start in source.run_starts(scene=narrow, protocol=protocol_id):
+        if scene_key(start.data["scene"]) == scene_key(scene):
+            yield start
+
+
 def load(source: Source) -> ProductionState:
     return fold(source.production_events())
 
@@ -200,8 +210,8 @@ def scene_stops(
         )
         for h in load(source).open_scene_holds(scene)
     ]
-    for start in source.run_starts(scene=scene.strip()):
-        if start.run == except_run or scene_key(start.data["scene"]) != scene_key(scene):
+    for start in runs_of(source, scene):
+        if start.run == except_run:
             continue
         quick = Lifecycle()
         for kind, at in source.lifecycle(start.run):
@@ -237,8 +247,8 @@ def day_totals(
     if not wanted:
         return totals
     for start in source.run_starts(day_from=day, day_to=day):
-        if start.run == except_run:
-            continue
+        if start.run == except_run or _aborted(source, start.run):
+            continue  # an aborted run never reached its wrap count: the armorer counts it at close
         answers: dict[tuple[Any, ...], int] = {}
         for event in source.events(run=start.run):
             data = event.data
@@ -248,6 +258,10 @@ def day_totals(
         for (_, _, item), value in answers.items():
             totals[item] += value
     return totals
+
+
+def _aborted(source: Source, run: str) -> bool:
+    return any(kind == ev.RUN_ABORTED for kind, _ in source.lifecycle(run))
 
 
 def outside(
@@ -264,9 +278,7 @@ def open_runs(source: Source, scene: str, protocol_id: str | None = None) -> lis
     """Runs for this scene (of this protocol, when given) still open: not complete, aborted or
     held. A second one for the same scene is usually a run someone forgot to resume."""
     found = []
-    for start in source.run_starts(scene=scene.strip(), protocol=protocol_id):
-        if scene_key(start.data["scene"]) != scene_key(scene):
-            continue
+    for start in runs_of(source, scene, protocol_id):
         quick = Lifecycle()
         for kind, at in source.lifecycle(start.run):
             quick.apply(kind, 0, at)
@@ -321,11 +333,14 @@ def clear_scene(
 ) -> list[ev.NewEvent]:
     """Lift every stop-work on the scene, each clearing role in person."""
     from safetycli.errors import SafetyError
+    from safetycli.names import fold_name
 
     holds = check_scene_clearable(state, scene, note)
     missing = [r for r in SCENE_CLEAR_ROLES if r not in {c.role for c in clearers}]
     if missing:
         raise SafetyError(f"a stop-work on a scene is cleared by {', '.join(missing)} too")
+    if len({fold_name(c.name) for c in clearers}) != len(clearers):
+        raise SafetyError("each clearing role must be a different person")
     return [
         ev.SceneCleared(
             scene=hold.scene, hold=hold.seq, note=note.strip(), cleared_by=tuple(clearers)

@@ -116,6 +116,7 @@ class RunState:
     # that phase of that take back (see `raise_hold`).
     positions: list[tuple[str | None, int | None]] = field(default_factory=list)
     breaks: int = 0  # resumes and long pauses so far: each asks the after-break checks again
+    began: bool = False  # any check answered yet: before that, a break handed nothing out
     # Everyone who signed in at any sitting, by folded name: one person, one role per run.
     roles_of: dict[str, str] = field(default_factory=dict)
     rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
@@ -146,6 +147,15 @@ class RunState:
     @property
     def status(self) -> str:
         return self.lifecycle.status
+
+    def _take_a_break(self) -> None:
+        """A resume or a long pause: the after-break checks are asked again, and a two-person
+        check signed only in part before it starts again from the beginning (the firearm shown
+        before lunch is not the firearm witnessed after it)."""
+        self.breaks += 1
+        for key, attempt in list(self.progress.items()):
+            if attempt.outcome is None:
+                del self.progress[key]
 
     def _restart_after(self, hold: Hold) -> None:
         """What a cleared hold sends back to be checked again: every check signed only in part
@@ -178,9 +188,9 @@ class RunState:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
             # nobody answers as a person who signed in hours ago on another laptop.
             self.signed_in = {}
-            self.breaks += 1
+            self._take_a_break()
         elif kind == RUN_PAUSED:
-            self.breaks += 1
+            self._take_a_break()
         elif kind == ITEM_CORRECTED:
             key = (data["phase"], data["take"], data["item"])
             corrected = self.progress.get(key)
@@ -192,6 +202,7 @@ class RunState:
                 if sent_back not in self.rechecks:
                     self.rechecks.append(sent_back)
         elif kind in ITEM_KINDS:
+            self.began = True
             key = (data["phase"], data["take"], data["item"])
             self.positions.append((key[0], key[1]))
             if kind == ITEM_DONE and key in self.rechecks:
@@ -341,22 +352,22 @@ def next_step(protocol: Protocol, state: RunState, outside: Outside | None = Non
     missing = tuple(r for r in roles_needed(protocol, state.context) if r not in state.signed_in)
     if missing:
         return RollCall(missing)
-    where = {item.id: phase for phase, item in protocol.items()}
-    # Checks a correction sent back come first: their sums used the answer that was wrong.
-    for _, take, item_id in sorted(state.rechecks, key=_protocol_order(protocol)):
-        phase = where[item_id]
-        step = _item_step(phase, protocol.item(item_id), take, state)
-        if step is not None:
-            return step
-    # After a resume or a long pause: where were the firearms and rounds meanwhile? (Not before
-    # the first check: nothing had been handed out yet.)
-    if state.breaks and state.progress:
+    # After a resume or a long pause, first of all: where were the firearms and rounds
+    # meanwhile? (Not before the first check: nothing had been handed out yet.)
+    if state.breaks and state.began:
         for phase in protocol.phases:
             if phase.repeat == "after_break":
                 for item in phase.items:
                     step = _item_step(phase, item, state.breaks, state)
                     if step is not None:
                         return step
+    # Then the checks a correction sent back: their sums used the answer that was wrong.
+    where = {item.id: phase for phase, item in protocol.items()}
+    for _, take, item_id in sorted(state.rechecks, key=_protocol_order(protocol)):
+        phase = where[item_id]
+        step = _item_step(phase, protocol.item(item_id), take, state)
+        if step is not None:
+            return step
     for block in blocks(protocol):
         per_take = block[0].repeat == "per_take"
         group = block[0].id
@@ -775,6 +786,13 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
         raise SafetyError(
             "each clearing role must be a different person: name them with --by ROLE=NAME"
         )
+    for clearer in clearers:  # one person, one role per run reaches clearing too
+        earlier = state.roles_of.get(fold_name(clearer.name))
+        if earlier is not None and earlier != clearer.role:
+            raise SafetyError(
+                f"{clearer.name} signed for {earlier} in this run, so cannot clear its hold as "
+                f"{clearer.role}: name someone else with --by {clearer.role}=NAME"
+            )
 
 
 def clear_hold(

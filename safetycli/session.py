@@ -330,7 +330,8 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
                 state = load_state(ledger, run_id)
             continue
         record = _respond(ledger, protocol, state, step, frontend, outside)
-        _append_if_unmoved(ledger, protocol, state, step, frontend, record)
+        if record is not None:
+            _append_if_unmoved(ledger, protocol, state, step, frontend, record)
 
 
 def day_items(protocol: Protocol) -> list[str]:
@@ -367,7 +368,7 @@ def _note_pause(ledger: Ledger, protocol: Protocol, state: RunState, frontend: F
     limit = protocol.pause_minutes
     if limit is None or state.last_at is None or state.status != runner.OPEN:
         return
-    if not state.progress or not any(p.repeat == "after_break" for p in protocol.phases):
+    if not state.began or not any(p.repeat == "after_break" for p in protocol.phases):
         return
     last = datetime.fromisoformat(state.last_at.replace("Z", "+00:00"))
     minutes = int((clock() - last).total_seconds() // 60)
@@ -387,9 +388,9 @@ def _respond(
     step: runner.Finish | runner.Skip | runner.AnotherTake | Ask,
     frontend: Frontend,
     outside: production.Outside,
-) -> Record:
+) -> Record | None:
     """Get from the crew what `step` needs (nothing, for a skip or the finish) and say what it
-    will record."""
+    will record; None when the run moved on while the crew answered (already said)."""
     if isinstance(step, runner.Finish):
         return lambda fresh, _: runner.finish(fresh)
     if isinstance(step, runner.Skip):
@@ -399,6 +400,8 @@ def _respond(
         more = frontend.another_take(step)
         return lambda fresh, _: runner.another_take(fresh, step, more)
     value = _answer(ledger, protocol, state, step, frontend, outside)
+    if value is None:  # the run moved on while the answer was typed: nothing to record
+        return None
     return lambda fresh, now: runner.answer(protocol, fresh, step, value, now)
 
 
@@ -409,13 +412,17 @@ def _answer(
     step: Ask,
     frontend: Frontend,
     outside: production.Outside,
-) -> Answer:
-    """The answer, and the PIN when the step needs one. The PIN comes after the answer and only
-    for one that passes: a failing answer stops work, which is recorded at once and never waits
-    for a PIN."""
+) -> Answer | None:
+    """The answer, and the PIN when the step needs one (None: the run moved on meanwhile). The
+    PIN comes after the answer and only for one that passes: a failing answer stops work, which
+    is recorded at once and never waits for a PIN."""
     _still_may_sign(ledger, step.name)
     value = frontend.answer(step, state, protocol)
     if step.needs_pin and not runner.fails(protocol, state, step, value, outside):
+        # A hold that landed while the answer was typed makes the PIN pointless: say so now
+        # rather than after the PIN (the answer is not recorded either way).
+        if _moved(ledger, protocol, state, step, frontend) is None:
+            return None
         authenticate(ledger, frontend, step.name, step.role, _why(step), state.run_id)
     return value
 

@@ -29,14 +29,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
         except SafetyError:  # not on the roster: stopping work must not depend on it
             name, role = crew.clean_name(typed), None
         # The scene as its runs spell it (12a is 12A), so every listing shows one scene.
-        known = next(
-            (
-                s.data["scene"]
-                for s in ledger.run_starts(scene=scene.strip())
-                if production.scene_key(s.data["scene"]) == production.scene_key(scene)
-            ),
-            scene,
-        )
+        known = next((s.data["scene"] for s in production.runs_of(ledger, scene)), scene)
         events = production.hold_scene(known, day_text, reason, name, role, False)
         (held,) = ledger.append_many(events)
         stop = production.SceneStop(
@@ -48,11 +41,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
             hold_seq=held.seq,
         )
         scene_panel(console(), stop)
-        running = [
-            s.run
-            for s in ledger.run_starts(scene=held.data["scene"])
-            if production.scene_key(s.data["scene"]) == production.scene_key(held.data["scene"])
-        ]
+        running = production.open_runs(ledger, held.data["scene"])
     if running:
         typer.echo(f"Every run of scene {held.data['scene']} stops at its next step.")
 
