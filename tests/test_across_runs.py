@@ -359,11 +359,20 @@ def test_a_walk_through_already_going_stops_at_its_next_step_when_the_scene_is_h
     from safetycli.session import FileFrontend, StoppedNotice, drive, start_run
 
     class Crew(FileFrontend):
+        held = False
+        pins_after_hold: list[str] = []
+
         def answer(self, step: Any, state: Any, proto: Any) -> Any:
             value = super().answer(step, state, proto)
             if step.item.id == "meeting-covered" and step.meaning == "performed":
                 hold_scene(cli, "12a", "stranger near the prop truck")
+                self.held = True
             return value
+
+        def pin(self, name: str, role: str, why: str) -> str:
+            if self.held:
+                self.pins_after_hold.append(name)
+            return super().pin(name, role, why)
 
     frontend = Crew(load_answers(write_answers(tmp_path / "a.yaml")), "")
     proto = protocol()
@@ -376,6 +385,8 @@ def test_a_walk_through_already_going_stops_at_its_next_step_when_the_scene_is_h
     stopped = frontend.log[-1]
     assert isinstance(stopped, StoppedNotice) and stopped.scene is not None
     assert keys_of(log_show(cli, run_id))[-1] == ("safety-meeting", None, "meeting-attendance")
+    # The critical "yes" typed after the stop asked for no PIN: it would not be recorded anyway.
+    assert frontend.pins_after_hold == []
 
 
 def test_non_ascii_scene_names_compare_as_the_crew_says_them_for_a_stop_work(
