@@ -38,7 +38,14 @@ STATUSES = ("open", "held", "complete", "aborted")
 # A run's failed PINs and lock-outs (a successful sign-in is no exception).
 _FAILED_PIN_KINDS = (ev.AUTH_FAILED, ev.AUTH_LOCKED)
 # Outside runs, an unlock also belongs with the lock-outs.
-_OUTSIDE_RUN_KINDS = (ev.AUTH_FAILED, ev.AUTH_LOCKED, ev.CREW_UNLOCKED)
+_OUTSIDE_RUN_KINDS = (
+    ev.AUTH_FAILED,
+    ev.AUTH_LOCKED,
+    ev.CREW_UNLOCKED,
+    ev.CREW_ADDED,
+    ev.CREW_PIN_SET,
+    ev.CREW_REMOVED,
+)
 _MEANING = {
     ev.ITEM_PERFORMED: "performed",
     ev.ITEM_WITNESSED: "witnessed",
@@ -410,6 +417,8 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         "signatures": signatures,
         "not_signed_in": not_signed_in,
         "corrections": corrections,
+        # How it was answered: at the keyboard, or from an answers file (training, scripts).
+        "mode": events[0].data.get("mode") if events else None,
         "timeline": story,
     }
 
@@ -486,6 +495,8 @@ def build_report(
             "not_signed_in": {"checked": 0, "found": []},
             "scene_holds": _scene_holds(ledger, f),
             "corrections": [],
+            "roster": [],
+            "answers_file_runs": [],
         }
         runs: list[dict[str, Any]] = []
         totals = dict.fromkeys(STATUSES, 0)
@@ -513,6 +524,8 @@ def build_report(
         "not_signed_in": len(exceptions["not_signed_in"]["found"]),
         "scene_holds": len(exceptions["scene_holds"]),
         "corrections": len(exceptions["corrections"]),
+        "roster_changes": len(exceptions["roster"]),
+        "answers_file_runs": len(exceptions["answers_file_runs"]),
     }
     head = f"{head_seq}:{head_hash}"
     return {
@@ -566,6 +579,10 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
         exceptions["not_applicable"].append({**ref, **outcome})
     for correction in d["corrections"]:
         exceptions["corrections"].append({**ref, **correction})
+    if d["mode"] == "answers-file":  # signed from a file, not by people at the keyboard
+        exceptions["answers_file_runs"].append(
+            {**ref, "started_at": d["started_at"], "status": d["status"]}
+        )
     if d["status"] != "complete":
         why = None
         if d["status"] == "aborted" and d["aborted"]:
@@ -640,5 +657,22 @@ def _outside(event: Event, exceptions: dict[str, Any]) -> None:
         exceptions["failed_pins"].append(entry)
     elif event.kind == ev.AUTH_LOCKED:
         exceptions["lockouts"].append({**entry, "reason": "locked out"})
-    else:
+    elif event.kind == ev.CREW_UNLOCKED:
         exceptions["lockouts"].append({**entry, "reason": f"unlocked by {data.get('by', '?')}"})
+    else:
+        exceptions["roster"].append({**entry, "what": _roster_change(event)})
+
+
+def _roster_change(event: Event) -> str:
+    """A roster change in the words an investigator reads first: who changed whose entry."""
+    data = event.data
+    if event.kind == ev.CREW_ADDED:
+        roles = ", ".join(data.get("roles", []))
+        by = data.get("approved_by")
+        return f"added as {roles}" + (f", approved by {by}" if by else " (the first producer)")
+    if event.kind == ev.CREW_PIN_SET:
+        by = data.get("by")
+        if by and by != data.get("name"):
+            return f"PIN reset by {by}"
+        return "changed their own PIN"
+    return f"removed from the roster by {data.get('by', '?')}"

@@ -51,11 +51,13 @@ def test_exceptions_come_before_the_runs_and_every_kind_is_named(prod: Productio
     md = report(prod, *PERIOD)
     headings = re.findall(r"^#+ .*$", md, flags=re.MULTILINE)
     assert headings[0] == "# Firearm safety report: Night Train: 2026-03-01 to 2026-03-31"
-    assert headings[1:12] == [
+    assert headings[1:14] == [
         "## Exceptions",
         "### Holds: work stopped (3)",
         "### Stop-work on a scene (0)",
         "### Corrections: answers put right afterwards (0)",
+        "### Roster changes and PIN resets (0)",
+        "### Runs answered from a file, not at the keyboard (7)",
         "### Refused items (3)",
         "### Not applicable (1)",
         "### Runs left open or aborted (4)",
@@ -147,7 +149,9 @@ def test_default_is_today_and_an_empty_day_says_so(prod: Production) -> None:
     md = report(prod)
     assert f"# Firearm safety report: Night Train: {date.today().isoformat()}" in md
     assert "No runs in this period." in md
-    assert md.count("None.") == 8
+    # Every section but one says None: the crew was put on the roster today, and that shows.
+    assert md.count("None.") == 9
+    assert "### Roster changes and PIN resets (6)" in md
 
 
 # --- JSON and CSV --------------------------------------------------------------------------------
@@ -170,6 +174,8 @@ def test_json_report(prod: Production, season: dict) -> None:  # type: ignore[ty
         "not_signed_in": 0,
         "scene_holds": 0,
         "corrections": 0,
+        "roster_changes": 0,
+        "answers_file_runs": 7,
     }
     hold = season["exceptions"]["holds"][0]
     assert hold["run"] == prod.runs["held-cleared"]
@@ -296,3 +302,25 @@ def test_failed_pins_outside_any_run_are_on_the_day_they_happened(
     (entry,) = data["exceptions"]["failed_pins"]
     assert (entry["run"], entry["name"], entry["reason"]) == (None, "Pat Producer", "wrong-pin")
     assert "| outside any run |" in report(copy, "--day", today)
+
+
+def test_roster_changes_and_file_runs_are_what_an_investigator_reads_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who was put on the roster, whose PIN a producer reset (and whether they changed their
+    own), and which runs were answered from a file rather than by people at the keyboard."""
+    monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
+    prod = build(tmp_path / "ws")
+    with Ledger.open(prod.db) as ledger:
+        crew.set_pin(ledger, "Sam Ortiz", "2580", approver=("Pat Producer", "9137"))
+        crew.set_pin(ledger, "Dana Reyes", "3690", old_pin="1170")
+    today = prod.json(["report"])
+    roster = {(r["name"], r["what"]) for r in today["exceptions"]["roster"]}
+    assert ("Sam Ortiz", "PIN reset by Pat Producer") in roster
+    assert ("Dana Reyes", "changed their own PIN") in roster
+    assert ("Sam Ortiz", "added as armorer, approved by Pat Producer") in roster
+    md = report(prod)
+    assert "PIN reset by Pat Producer" in md
+    season = prod.json(["report", *PERIOD])
+    files = {a["run"] for a in season["exceptions"]["answers_file_runs"]}
+    assert prod.runs["clean"] in files

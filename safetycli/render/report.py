@@ -113,6 +113,25 @@ def to_markdown(report: dict[str, Any]) -> str:
     )
     _section(
         lines,
+        "Roster changes and PIN resets",
+        ["At", "Who", "What"],
+        [[md(fmt.clock(r["at"], r["day"])), md(r["name"]), md(r["what"])] for r in ex["roster"]],
+    )
+    _section(
+        lines,
+        "Runs answered from a file, not at the keyboard",
+        ["Run", "Started", "Status"],
+        [
+            [
+                _run_cell(a),
+                md(fmt.clock(a["started_at"], a["day"])),
+                md(a["status"].upper()),
+            ]
+            for a in ex["answers_file_runs"]
+        ],
+    )
+    _section(
+        lines,
         "Refused items",
         ["Run", "Item", "At", "Signed by", "Why"],
         [
@@ -345,6 +364,10 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             status=f"{fmt.answer(c['was'])} -> {fmt.answer(c['answer'])}",
             note=c["note"],
         )
+    for r in ex["roster"]:
+        yield row("roster", r, at=r["at"], name=r["name"], status=r["kind"], detail=r["what"])
+    for a in ex["answers_file_runs"]:
+        yield row("answers-file-run", a, at=a["started_at"], status=a["status"])
     for section, key in (("refused", "refused"), ("not-applicable", "not_applicable")):
         for e in ex[key]:
             by = e["by"] or {}
