@@ -195,7 +195,7 @@ def simulate(
                 value = _answer(
                     step.item,
                     bool(context.get("blanks")),
-                    runner.expected_count(protocol, state, step),
+                    runner.expected_count(protocol, state, step.item, step.take),
                 )
                 if step.item.id == refuse and not refused and step.item.kind == "confirm":
                     value, refused = False, True
