@@ -59,6 +59,7 @@ class HeadMarks:
         self.beside = root / FILENAME
         key = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
         self.outside = state_dir() / f"{key}.head"
+        self._outside_ready = False
 
     def read(self) -> Mark | None:
         """The higher of the two marks that can be read; None when neither says anything."""
@@ -72,8 +73,9 @@ class HeadMarks:
         text = json.dumps({"seq": seq, "hash": digest, "workspace": str(self.root)}) + "\n"
         for path in (self.beside, self.outside):
             try:
-                if path is self.outside:
-                    make_private_dir(path.parent)
+                if path is self.outside and not self._outside_ready:
+                    make_private_dir(path.parent)  # once: a sign-off pays for two writes only
+                    self._outside_ready = True
                 write_private_text(path, text)
             except OSError:
                 pass

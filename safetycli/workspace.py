@@ -62,7 +62,9 @@ class Workspace:
         from safetycli.ledger import Ledger
         from safetycli.storage import LogEmpty, LogWentBack
 
-        tighten_workspace(self.root, ("config.toml", "log.head"))
+        tighten_workspace(
+            self.root, ("config.toml", "log.head", "credentials.db", "credentials.db-journal")
+        )
         marks = HeadMarks(self.root)
         # The mark is read before the log: it is written after each commit, so read in this
         # order it can only be behind the log, never ahead of it, whatever runs meanwhile.

@@ -196,6 +196,7 @@ def resume(
     from safetycli import production
     from safetycli.errors import SafetyError
     from safetycli.session import check_roster, resume_run
+    from safetycli.storage import LogUnwritable
 
     with _open_run(home, run_id) as (ws, ledger, state):
         if state.status == "aborted":
@@ -210,7 +211,11 @@ def resume(
         frontend = _frontend(protocol, answers, dict(state.context))
         if state.status == "open":
             check_roster(ledger, protocol, state.context)
-        resume_run(ledger, run_id)
+        try:
+            resume_run(ledger, run_id)
+        except LogUnwritable as err:  # a lock held too long, a full disk: try again later
+            again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
+            raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
         _walk(ledger, protocol, run_id, frontend, answers)
 
 
