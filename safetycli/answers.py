@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli.errors import EXIT_OPEN, SafetyError
+from safetycli.filemodes import refuse_if_readable_by_others
 from safetycli.yamlsource import YamlDoc, load_yaml
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ def _pin(af: AnswersFile, role: str, value: Any) -> str:
 
 
 def load_answers(path: Path) -> AnswersFile:
+    """Read and check an answers file. It holds PINs: one that other accounts can read is
+    refused before anything in it is used."""
+    refuse_if_readable_by_others(path)
     try:
         raw = path.read_bytes()
     except OSError as err:

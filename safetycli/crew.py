@@ -5,12 +5,12 @@ the roster is not a table anyone edits, it is derived by replaying `crew.*` even
 Every roster change needs a producer's PIN (except the very first producer, who has nobody to ask),
 and every sign-in attempt, good or bad, is an event: a reviewer sees who tried to sign as whom.
 
-PINs are short, so the stored hash is the secret worth protecting: it lives only in the ledger's
-`credentials` table (kept out of the exported, reported event log), as a salted scrypt hash. The
-event that set it carries a fingerprint of the stored string, so a credential row swapped behind the
-log's back is refused at sign-in instead of quietly letting someone else's PIN through. The
-fingerprint is useless for guessing PINs offline: it hashes the salt too, and the salt is not in the
-log.
+PINs are short, so the stored hash is the secret worth protecting: it lives only in the
+workspace's `credentials.db` (a file of its own, so a copy of the log carries no hash), as a salted
+scrypt hash. The event that set it carries a fingerprint of the stored string, which selects the
+row, so a credential row swapped behind the log's back is refused at sign-in instead of quietly
+letting someone else's PIN through. The fingerprint is useless for guessing PINs offline: it hashes
+the salt too, and the salt is not in the log.
 
 Lock-out is derived, not stored: a person is locked while their newest events since the last reset
 (a successful sign-in, a producer's unlock or PIN change, being added) hold five wrong PINs. That
@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from safetycli.credentials import fingerprint
 from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_FAILED,
@@ -209,11 +210,6 @@ def check_pin(pin: str, encoded: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def fingerprint(encoded: str) -> str:
-    """What the log keeps of a stored PIN hash: enough to notice a swap, nothing to guess with."""
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
-
-
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
     maxmem = 128 * r * (n + p + 2) + 1024 * 1024
     secret = pin.encode("utf-8", "surrogatepass")  # odd bytes on stdin are a wrong PIN, not a crash
@@ -381,7 +377,7 @@ def authenticate(
         raise refuse(LOCKED, _unlock_hint(who), who)
     if role is not None and role not in entry.roles:
         raise refuse(NOT_ROLE, f"{who} is not on the roster as {one_line(role)}", who)
-    stored = ledger.credential(who)
+    stored = ledger.credential(who, entry.fingerprint)
     if stored is None or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):
         raise refuse(
             MISMATCH,

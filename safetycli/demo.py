@@ -49,7 +49,8 @@ def main() -> None:
     from safetycli.catalog import load_catalog
     from safetycli.cli import main as cli_main
     from safetycli.events import WorkspaceCreated
-    from safetycli.ledger import Ledger
+    from safetycli.filemodes import write_private_text
+    from safetycli.headmark import HeadMarks
     from safetycli.workspace import init_workspace
 
     out = Console()
@@ -59,7 +60,8 @@ def main() -> None:
         shutil.rmtree(DEMO_DIR)
     ws = init_workspace(DEMO_DIR, "Demo production")
     (DEMO_DIR / MARKER).write_text("created by `make run`; deleted by the next one\n")
-    with Ledger.open(ws.db_path) as ledger:
+    HeadMarks(ws.root).reset()  # the demo deleted its own workspace above, on purpose
+    with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production="Demo production").new()])
         name, role, pin = PRODUCER
         crew.add_member(ledger, name, [role], pin, None)
@@ -78,7 +80,10 @@ def main() -> None:
     if not sys.stdin.isatty():
         protocol = load_catalog(ws.checklists).get(PROTOCOL)
         answers = ws.root / "demo-answers.yaml"
-        answers.write_text(yaml.safe_dump(all_pass_answers(protocol, CREW), sort_keys=False))
+        # It holds PINs: private, or the run refuses it (filemodes.py).
+        write_private_text(
+            answers, yaml.safe_dump(all_pass_answers(protocol, CREW), sort_keys=False)
+        )
         out.print("No keyboard here: answering from the demo answers file.\n")
         args += ["--answers", str(answers)]
     else:

@@ -28,9 +28,12 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
+from safetycli.credentials import FILENAME as CREDENTIALS_FILE
+from safetycli.credentials import CredentialStore
 from safetycli.errors import SafetyError
 from safetycli.events import (
     CREW_ADDED,
+    CREW_PIN_SET,
     HOLD_CLEARED,
     HOLD_RAISED,
     LIFECYCLE_KINDS,
@@ -41,7 +44,17 @@ from safetycli.events import (
     Event,
     NewEvent,
 )
-from safetycli.storage import GENESIS, LogDamaged, RunMoved, RunStart, VerifyResult, parse_head
+from safetycli.filemodes import FILE_MODE, create_private_file, tighten
+from safetycli.logfailures import describe, refused, unwritable
+from safetycli.storage import (
+    GENESIS,
+    LogDamaged,
+    LogEmpty,
+    RunMoved,
+    RunStart,
+    VerifyResult,
+    parse_head,
+)
 
 BUSY_TIMEOUT_MS = 15_000
 # verify reads in batches: memory stays flat however long the log grows.
@@ -177,31 +190,71 @@ def _m3_review_indexes(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE INDEX events_started_day ON events({_DAY}, seq) WHERE {_IS_RUN_START}")
 
 
+def _m4_drop_credentials(db: sqlite3.Connection) -> None:
+    # PIN hashes leave the log file for good (credentials.py says why); `_export_credentials`
+    # has already copied them out, durably, before this transaction. secure_delete overwrites
+    # the freed pages, so a copy of log.db taken as evidence carries no hash in its free space.
+    db.execute("PRAGMA secure_delete = ON")
+    db.execute("DROP TABLE IF EXISTS credentials")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("create events", _m1_events),
     ("create credentials", _m2_credentials),
     ("index run starts by shooting day", _m3_review_indexes),
+    ("move credentials out of the log", _m4_drop_credentials),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+_DROP_CREDENTIALS = 3  # the index of `_m4_drop_credentials`
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring the schema up to date; returns the version it started from."""
+def _export_credentials(db: sqlite3.Connection, store: CredentialStore | None) -> bool:
+    """Copy the PIN hashes of a log older than migration 4 into the credentials file, before the
+    migration drops them: a crash in between leaves them in both places, and the migration runs
+    again. Returns whether there was a table to empty."""
+    with transaction(db, write=False):  # one view: another process may be migrating too
+        exists = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'credentials'"
+        ).fetchone()
+        if exists is None:
+            return False
+        rows = db.execute("SELECT person, secret FROM credentials").fetchall()
+    if rows:
+        if store is None:
+            raise SafetyError("this log holds PIN hashes and no credentials file was given")
+        store.put_many(rows)
+    return bool(rows)
+
+
+def migrate(db: sqlite3.Connection, credentials: CredentialStore | None = None) -> int:
+    """Bring the schema up to date; returns the version it started from. `credentials`: where
+    a log older than migration 4 moves its PIN hashes to."""
     start = db.execute("PRAGMA user_version").fetchone()[0]
     if start > SCHEMA_VERSION:
         raise SafetyError(
             f"this log was written by a newer safetycli (schema {start}, this one knows "
             f"{SCHEMA_VERSION}): upgrade safetycli before using it"
         )
+    moved = False
     for version in range(start, SCHEMA_VERSION):
         _, step = MIGRATIONS[version]
+        if version == _DROP_CREDENTIALS:
+            moved = _export_credentials(db, credentials)
         with transaction(db):
             # Another process may have migrated while we waited for the lock.
             if db.execute("PRAGMA user_version").fetchone()[0] > version:
                 continue  # nothing was written: committing ends the transaction like a rollback
             step(db)
             db.execute(f"PRAGMA user_version = {version + 1}")
+    if moved:
+        # The dropped rows' old pages may still sit in the -wal file: copy the log back into
+        # log.db and empty the -wal, so no file of the log keeps a PIN hash.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return start
+
+
+def _unopenable(path: Path, err: sqlite3.Error) -> SafetyError:
+    return SafetyError(f"cannot open the log {path}: {describe(err, writing=False)}")
 
 
 def _use_wal(db: sqlite3.Connection) -> None:
@@ -226,36 +279,69 @@ class Ledger:
     The workspace's store: it offers every capability in `storage`; review and verify ask for
     those protocols, never for this class, so the central store can serve them too."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, path: Path, credentials: CredentialStore | None = None
+    ) -> None:
         self.db = db
         self.path = path
+        # PIN hashes, in their own file beside the log (credentials.py says why).
+        self.credentials = credentials or CredentialStore(path.with_name(CREDENTIALS_FILE))
+        # Called with the new head after every append has committed: the workspace keeps its
+        # high-water mark with it (headmark.py). None for a bare log (benchmarks, tests).
+        self.after_append: Callable[[int, str], None] | None = None
+        # Set when the log does not reach its high-water mark: every append is then refused.
+        self.alarm: str | None = None
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Self:
+        """Open the log at `path`, migrating it. Only `create` makes a new file (0600, so its
+        -wal and -shm, which SQLite creates with the log's mode, are private too); without it
+        a missing, emptied or blank file is refused, never quietly replaced by a new log."""
         path = Path(path)
         if not create and not path.exists():
             raise SafetyError(f"no log at {path}: run `safetycli init`")
+        if create:
+            create_private_file(path)
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+            tighten(path.with_name(name), FILE_MODE)
+        credentials = CredentialStore(path.with_name(CREDENTIALS_FILE))
         try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            # mode=rw: SQLite never creates the file; between the check above and here it may
+            # have been deleted, and a new empty log must not appear in its place.
+            db = sqlite3.connect(
+                path.resolve().as_uri() + ("" if create else "?mode=rw"),
+                uri=True,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
         except sqlite3.DatabaseError as err:
-            raise SafetyError(f"cannot open the log {path}: {err}") from None
+            raise SafetyError(
+                f"cannot open the log {path}: {describe(err, writing=False)}"
+            ) from None
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not create and db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                raise LogEmpty(f"the log {path} is empty: it was emptied or replaced")
             _use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
-            migrate(db)
+            migrate(db, credentials)
         except sqlite3.DatabaseError as err:
             db.close()
+            credentials.close()
             if getattr(err, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
                 raise LogDamaged(f"the log {path} is damaged: {err}") from None
-            raise SafetyError(f"cannot open the log {path}: {err}") from None
+            raise SafetyError(
+                f"cannot open the log {path}: {describe(err, writing=False)}"
+            ) from None
         except BaseException:
             db.close()
+            credentials.close()
             raise
-        return cls(db, path)
+        return cls(db, path, credentials)
 
     def close(self) -> None:
         self.db.close()
+        self.credentials.close()
 
     def __enter__(self) -> Self:
         return self
@@ -293,7 +379,15 @@ class Ledger:
         kind index: a few rows, however long the log)."""
         out: list[Event] = []
         db = self.db
+        new = list(new)
+        stop = any(event.kind in STOP_KINDS for event in new)
+        if self.alarm is not None:
+            raise refused(self.alarm, stop=stop)
         try:
+            if credential is not None:
+                # Before the event that names it, durably: a crash in between leaves an unused
+                # row, never an event whose PIN hash is missing (credentials.py).
+                fp = self.credentials.put(*credential)
             with transaction(db):
                 if if_run_at is not None:
                     run, seen = if_run_at
@@ -322,12 +416,8 @@ class Ledger:
                         )
                     )
                     prev = digest
-                if credential is not None:
-                    db.execute(
-                        "INSERT INTO credentials (person, secret) VALUES (?, ?)"
-                        " ON CONFLICT(person) DO UPDATE SET secret = excluded.secret",
-                        credential,
-                    )
+        except sqlite3.DatabaseError as err:
+            raise unwritable(err, stop=stop) from None
         except UnicodeEncodeError:
             # Lone surrogates: what Python makes of bytes that are not UTF-8 in argv or a
             # terminal. They cannot be stored or hashed; say so instead of crashing (the
@@ -336,13 +426,39 @@ class Ledger:
                 "some text is not valid Unicode (bytes that are not UTF-8?): nothing was recorded;"
                 " type it again"
             ) from None
+        if credential is not None:
+            self._forget_replaced(credential[0], fp, out)
+        if out and self.after_append is not None:
+            self.after_append(out[-1].seq, out[-1].hash)
         return out
+
+    def _forget_replaced(self, person: str, fp: str, written: list[Event]) -> None:
+        """Delete the person's credential rows that the log replaced before these events: they
+        can never be selected again. Only fingerprints of earlier events, so a PIN another
+        process set just after this one (and is about to rely on) is never touched."""
+        first = min(event.seq for event in written)
+        older = self.db.execute(
+            "SELECT DISTINCT json_extract(data, '$.pin_fingerprint') FROM events"
+            " WHERE person = ? AND kind IN (?, ?) AND seq < ?",
+            (person, CREW_ADDED, CREW_PIN_SET, first),
+        ).fetchall()
+        try:
+            self.credentials.forget(person, [str(f) for (f,) in older if f and f != fp])
+        except sqlite3.DatabaseError:
+            pass  # a stale row is harmless (the log never selects it); the next change retries
 
     # --- reading ---------------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
+
+    def hash_at(self, seq: int) -> str | None:
+        """The stored hash of event `seq` (GENESIS for 0); None when there is no such event."""
+        if seq == 0:
+            return GENESIS
+        row = self.db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        return str(row[0]) if row else None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -390,11 +506,12 @@ class Ledger:
         kind index: a handful, however long the log."""
         return self.events(kinds=PRODUCTION_KINDS)
 
-    def credential(self, person: str) -> str | None:
-        row = self.db.execute(
-            "SELECT secret FROM credentials WHERE person = ?", (person,)
-        ).fetchone()
-        return row[0] if row else None
+    def credential(self, person: str, fingerprint: str) -> str | None:
+        """The PIN hash the log's `fingerprint` selects for `person`, from the credentials file."""
+        try:
+            return self.credentials.get(person, fingerprint)
+        except sqlite3.DatabaseError:
+            return None  # an unreadable credentials file: sign-in says the PIN does not match
 
     # --- review: what producers ask across a season (storage.ReviewIndex) -----------------------
 
@@ -570,6 +687,8 @@ class Ledger:
         and imports, never for sign-offs: those take their time from the clock, one durable
         transaction each, through `append_many`."""
         db = self.db
+        if self.alarm is not None:
+            raise refused(self.alarm, stop=False)
         events = iter(timed)
         while True:
             with transaction(db):
@@ -580,6 +699,8 @@ class Ledger:
                     rows.append(_chained_row(seq, at, prev, event))
                     prev = rows[-1][7]
                 db.executemany(_INSERT, rows)
+            if rows and self.after_append is not None:
+                self.after_append(seq, prev)
             if len(rows) < batch:
                 return seq, prev
 

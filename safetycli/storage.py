@@ -31,6 +31,26 @@ class LogDamaged(SafetyError):
     `verify` reports the log as altered (exit 1), because that is what a replaced file means."""
 
 
+class LogEmpty(LogDamaged):
+    """The file exists but holds no log at all: emptied, or replaced by a blank database. Only
+    `init` starts a log, so no other command ever builds a new one in its place."""
+
+
+class LogWentBack(SafetyError):
+    """The log does not reach its high-water mark (`headmark`): it lost events from its end or
+    was replaced. Every command that writes refuses; `verify` reports it as altered (exit 1)."""
+
+
+class LogUnwritable(SafetyError):
+    """An append failed or was refused (lock held too long, disk full, a damaged file, a log
+    that went backwards): the message says what happened and what to do, and nothing of the
+    append was kept. `stop`: what failed was a hold or a stop-work, which the crew must hear."""
+
+    def __init__(self, message: str, *, stop: bool = False) -> None:
+        super().__init__(message)
+        self.stop = stop
+
+
 class RunMoved(Exception):
     """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
 

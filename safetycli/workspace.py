@@ -11,8 +11,13 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
+from safetycli.filemodes import make_private_dir, tighten_workspace, write_private_text
+
+if TYPE_CHECKING:
+    from safetycli.ledger import Ledger
 
 DIRNAME = ".safetycli"
 ENV_HOME = "SAFETYCLI_HOME"
@@ -44,6 +49,43 @@ class Workspace:
     @property
     def production(self) -> str:
         return str(self.config().get("production", ""))
+
+    def open_log(self, *, create: bool = False, strict: bool = True) -> Ledger:
+        """The workspace's log, checked against its high-water mark (headmark.py) and kept
+        private (filemodes.py). The one way commands open the log.
+
+        Only `create` (for `init`) makes a new log. A log that is missing or emptied while the
+        mark says it held events, or that does not reach the mark, is an alarm: `strict` refuses
+        to open it (every command that writes); otherwise it opens with `ledger.alarm` set, for
+        commands that only read to show it, and any append is refused."""
+        from safetycli.headmark import REFUSED, HeadMarks, vanished, went_back
+        from safetycli.ledger import Ledger
+        from safetycli.storage import LogEmpty, LogWentBack
+
+        tighten_workspace(
+            self.root, ("config.toml", "log.head", "credentials.db", "credentials.db-journal")
+        )
+        marks = HeadMarks(self.root)
+        # The mark is read before the log: it is written after each commit, so read in this
+        # order it can only be behind the log, never ahead of it, whatever runs meanwhile.
+        mark = None if create else marks.read()
+        if mark is not None and mark.seq > 0 and not self.db_path.exists():
+            raise LogWentBack(f"{vanished(mark, self.db_path, 'missing')}; {REFUSED}")
+        try:
+            ledger = Ledger.open(self.db_path, create=create)
+        except LogEmpty:
+            if mark is None or mark.seq == 0:
+                raise
+            raise LogWentBack(f"{vanished(mark, self.db_path, 'empty')}; {REFUSED}") from None
+        ledger.after_append = marks.record
+        if mark is not None:
+            with ledger.snapshot() as (head_seq, _):
+                alarm = went_back(mark, head_seq, ledger.hash_at(mark.seq))
+            if alarm is not None and strict:
+                ledger.close()
+                raise LogWentBack(f"{alarm}; {REFUSED}")
+            ledger.alarm = alarm
+        return ledger
 
 
 def _is_workspace(path: Path) -> bool:
@@ -85,12 +127,11 @@ def init_workspace(home: Path | str | None, production: str) -> Workspace:
     if _is_workspace(root):
         raise SafetyError(f"a workspace already exists at {root}: nothing was changed")
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "checklists").mkdir(exist_ok=True)
+        # Only this laptop account may read or change the production's files (filemodes.py).
+        make_private_dir(root)
+        make_private_dir(root / "checklists")
         text = f"# safetycli workspace\nproduction = {json.dumps(production, ensure_ascii=False)}\n"
-        tmp = root / "config.toml.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, root / "config.toml")
+        write_private_text(root / "config.toml", text)
     except OSError as err:
         raise SafetyError(f"cannot create a workspace at {root}: {err.strerror}") from None
     return Workspace(root.resolve())

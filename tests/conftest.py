@@ -3,6 +3,7 @@ width, and no colour, so output is stable and nothing touches the developer's re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +20,29 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("SAFETYCLI_HOME", raising=False)
+    # High-water marks outside the workspace (headmark.py) go to this test's own folder.
+    monkeypatch.setenv("SAFETYCLI_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """For the whole session, fixtures shared by a module included: files the tests write
+    (answers files hold PINs) are private, as a careful crew keeps them, since safetycli refuses
+    an answers file others can read (tests of file modes set their own umask); and high-water
+    marks outside workspaces go to a temporary folder, never the developer's own."""
+    old_umask = os.umask(0o077)
+    old_state = os.environ.get("SAFETYCLI_STATE_DIR")
+    os.environ["SAFETYCLI_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    try:
+        yield
+    finally:
+        os.umask(old_umask)
+        if old_state is None:
+            os.environ.pop("SAFETYCLI_STATE_DIR", None)
+        else:
+            os.environ["SAFETYCLI_STATE_DIR"] = old_state
 
 
 @pytest.fixture

@@ -255,10 +255,20 @@ def test_a_pin_typed_as_a_name_is_never_recorded_or_shown(crewed: Ledger) -> Non
         assert PAT_PIN not in str(event.data) and PAT_PIN != event.person
 
 
+def stored_hash(ledger: Ledger, name: str) -> str:
+    """The person's PIN hash in credentials.db: exactly one row, the ones the log replaced are
+    forgotten."""
+    db = sqlite3.connect(ledger.path.with_name("credentials.db"))
+    rows = db.execute("SELECT secret FROM credentials WHERE person = ?", (name,)).fetchall()
+    db.close()
+    assert len(rows) == 1, rows
+    return str(rows[0][0])
+
+
 def test_pins_and_hashes_stay_out_of_the_event_log(crewed: Ledger) -> None:
     fail_times(crewed, SAM, 2)
     sign(crewed, SAM, SAM_PIN)
-    stored = crewed.credential(SAM)
+    stored = stored_hash(crewed, SAM)
     assert stored is not None and stored.startswith("scrypt$")
     for event in crewed.events():
         text = str(event.data)
@@ -276,7 +286,7 @@ def test_pins_and_hashes_stay_out_of_the_event_log(crewed: Ledger) -> None:
 def test_a_swapped_credential_row_is_refused(crewed: Ledger, tmp_path: Path) -> None:
     """Someone with the database file writes a hash of a PIN they know: the log's fingerprint
     no longer matches, so even their PIN is refused."""
-    db = sqlite3.connect(tmp_path / "log.db")
+    db = sqlite3.connect(tmp_path / "credentials.db")
     with db:
         db.execute(
             "UPDATE credentials SET secret = ? WHERE person = ?", (crew.hash_pin("2580"), SAM)
@@ -294,7 +304,7 @@ def test_a_swapped_credential_row_is_refused(crewed: Ledger, tmp_path: Path) -> 
 
 
 def test_a_missing_credential_row_is_refused(crewed: Ledger, tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "log.db")
+    db = sqlite3.connect(tmp_path / "credentials.db")
     with db:
         db.execute("DELETE FROM credentials WHERE person = ?", (SAM,))
     db.close()
@@ -421,7 +431,7 @@ def test_set_pin_with_the_old_pin(crewed: Ledger) -> None:
     assert event.data == {
         "name": SAM,
         "by": SAM,
-        "pin_fingerprint": crew.fingerprint(crewed.credential(SAM) or ""),
+        "pin_fingerprint": crew.fingerprint(stored_hash(crewed, SAM)),
     }
 
 

@@ -46,6 +46,17 @@ class _Group(TyperGroup):
                 err=True,
             )
             raise typer.Exit(2) from None
+        except Exception as err:
+            # A read of the log that failed (a damaged page, a disk error): one line, not exit
+            # 70. sqlite3 is looked up, not imported: `--help` must not pay for it, and no
+            # SQLite error exists before a command imported it. Writes say so themselves.
+            sqlite3 = sys.modules.get("sqlite3")
+            if sqlite3 is None or not isinstance(err, sqlite3.DatabaseError):
+                raise
+            from safetycli.logfailures import describe
+
+            typer.echo(f"error: {describe(err, writing=False)}", err=True)
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(

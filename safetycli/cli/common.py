@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from safetycli.ledger import Ledger
     from safetycli.workspace import Workspace
 
 Home = Annotated[
@@ -66,6 +67,16 @@ def workspace(home: Path | None) -> Workspace:
     from safetycli.workspace import find_workspace
 
     return find_workspace(home)
+
+
+def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:
+    """The workspace's log for a command. A log that went backwards or vanished (headmark.py)
+    is refused by every command that writes; a command that only reads (`log`, `report`) opens
+    what is left, after saying so on stderr: an investigator needs to read it."""
+    ledger = ws.open_log(strict=not reading)
+    if ledger.alarm is not None:
+        typer.echo(f"ALARM: {ledger.alarm}", err=True)
+    return ledger
 
 
 def print_json(data: Any) -> None:

@@ -48,14 +48,14 @@ def correct(
     from safetycli.cli.common import workspace
     from safetycli.cli.signers import parse_by, prove_all, who_acts
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger, RunMoved
+    from safetycli.ledger import RunMoved
     from safetycli.names import fold_name
     from safetycli.render.safe import one_line
     from safetycli.session import load_state, look_outside
 
     named = parse_by(by)
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         state = load_state(ledger, run_id)
         protocol = load_catalog(ws.checklists).get(state.protocol["id"])
         if state.protocol.get("sha256") != protocol.origin.sha256:

@@ -85,9 +85,8 @@ class _Pins:
 
 def _open(home: Path | None) -> "Ledger":
     from safetycli.cli.common import workspace
-    from safetycli.ledger import Ledger
 
-    return Ledger.open(workspace(home).db_path, create=False)
+    return workspace(home).open_log()
 
 
 def _producer(ledger: "Ledger", approve_by: str | None) -> str:

@@ -57,8 +57,7 @@ def list_(
     home: Home = None,
 ) -> None:
     """Runs, newest shooting day first. Filters combine: every one given must match."""
-    from safetycli.cli.common import emit_listing, workspace
-    from safetycli.ledger import Ledger
+    from safetycli.cli.common import emit_listing, open_log, workspace
     from safetycli.review import RunFilter, run_summaries
 
     filters = RunFilter.build(
@@ -72,7 +71,7 @@ def list_(
         role=role,
     )
     ws = workspace(home)
-    with Ledger.open(ws.db_path, create=False) as ledger:
+    with open_log(ws, reading=True) as ledger:
         emit_listing(fmt, "Runs", LIST_COLUMNS, run_summaries(ledger, filters))
 
 
@@ -85,12 +84,11 @@ def show(
     """One run in order: every sign-off with who, as which role, what it means and when;
     witnesses and read-backs; holds and how long work stopped; not-applicable items; failed
     PINs."""
-    from safetycli.cli.common import print_json, print_segments, workspace
-    from safetycli.ledger import Ledger
+    from safetycli.cli.common import open_log, print_json, print_segments, workspace
     from safetycli.review import run_detail
 
     ws = workspace(home)
-    with Ledger.open(ws.db_path, create=False) as ledger:
+    with open_log(ws, reading=True) as ledger:
         detail = run_detail(ledger, run_id.strip())
     if fmt is TableOrJson.json:
         print_json(detail)

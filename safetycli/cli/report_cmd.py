@@ -42,15 +42,14 @@ def report(
     import sys
     from datetime import date
 
-    from safetycli.cli.common import workspace, write_output
-    from safetycli.ledger import Ledger
+    from safetycli.cli.common import open_log, workspace, write_output
     from safetycli.review import RunFilter, build_report
 
     if day is None and from_day is None and to_day is None:
         day = date.today().isoformat()
     filters = RunFilter.build(day=day, from_day=from_day, to_day=to_day)
     ws = workspace(home)
-    with Ledger.open(ws.db_path, create=False) as ledger, contextlib.ExitStack() as stack:
+    with open_log(ws, reading=True) as ledger, contextlib.ExitStack() as stack:
         progress = None
         if sys.stderr.isatty():
             progress = stack.enter_context(_progress_bar())

@@ -45,11 +45,10 @@ def _open_run(home: Path | None, run_id: str) -> Iterator[tuple["Workspace", "Le
     """The workspace, its open log, and the run as replayed from it: what every command that
     acts on an existing run starts from."""
     from safetycli.cli.common import workspace
-    from safetycli.ledger import Ledger
     from safetycli.session import load_state
 
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         yield ws, ledger, load_state(ledger, run_id)
 
 
@@ -86,6 +85,8 @@ def _walk(
     ledger: "Ledger", protocol: "Protocol", run_id: str, frontend: "Frontend", answers: Path | None
 ) -> None:
     """Drive the run and turn where it stopped into the documented exit code."""
+    import sqlite3
+
     from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend, scene_panel
     from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
@@ -108,6 +109,11 @@ def _walk(
             typer.echo(f"Left open: {err.message}", err=True)
             raise typer.Exit(EXIT_OPEN) from None
         raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
+    except sqlite3.DatabaseError as err:  # a read that failed (a damaged page, a disk error)
+        from safetycli.logfailures import describe
+
+        message = describe(err, writing=False)
+        raise SafetyError(f"{message} (run {run_id} is left open: {again})") from None
     if isinstance(frontend, FileFrontend):
         if state.scene_stop is not None:
             scene_panel(console(), state.scene_stop, resume=run_id)
@@ -141,7 +147,6 @@ def run(
     Exit 0 complete, 3 stopped on a hold, 4 left open (resumable), 2 bad input."""
     from safetycli.cli.common import console, workspace
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
     from safetycli.render.safe import markup
     from safetycli.session import check_start, parse_day, parse_sets, start_run
 
@@ -150,7 +155,7 @@ def run(
     day_text = parse_day(day)
     context = parse_sets(protocol, sets or [])
     frontend = _frontend(protocol, answers, context)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         try:
             # A held scene or a forgotten open run is said before anything else is printed.
             scene = check_start(ledger, protocol, frontend, scene)
@@ -191,6 +196,7 @@ def resume(
     from safetycli import production
     from safetycli.errors import SafetyError
     from safetycli.session import check_roster, resume_run
+    from safetycli.storage import LogUnwritable
 
     with _open_run(home, run_id) as (ws, ledger, state):
         if state.status == "aborted":
@@ -205,7 +211,11 @@ def resume(
         frontend = _frontend(protocol, answers, dict(state.context))
         if state.status == "open":
             check_roster(ledger, protocol, state.context)
-        resume_run(ledger, run_id)
+        try:
+            resume_run(ledger, run_id)
+        except LogUnwritable as err:  # a lock held too long, a full disk: try again later
+            again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
+            raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
         _walk(ledger, protocol, run_id, frontend, answers)
 
 
@@ -235,13 +245,21 @@ def hold(
             "name the run (safetycli hold RUN_ID --reason ...) or the scene "
             "(safetycli hold --scene 12A --reason ...), one of the two"
         )
-    if scene is not None:
-        from safetycli.cli.scene_cmd import hold_scene
+    from safetycli.logfailures import hold_not_recorded
 
-        hold_scene(home, scene, day, reason, by)
-        return
-    assert run_id is not None
-    _hold_run(run_id, reason, by, pin_stdin, home)
+    try:
+        if scene is not None:
+            from safetycli.cli.scene_cmd import hold_scene
+
+            hold_scene(home, scene, day, reason, by)
+            return
+        assert run_id is not None
+        _hold_run(run_id, reason, by, pin_stdin, home)
+    except Exception as err:  # noqa: BLE001 - a hold the log could not take is said loudly
+        loud = hold_not_recorded(err)
+        if loud is err:
+            raise
+        raise loud from None
 
 
 def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: Path | None) -> None:

@@ -16,11 +16,10 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
     from safetycli.cli.terminal import scene_panel
     from safetycli.days import parse_day
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
 
     day_text = parse_day(day) if day is not None else None
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         production.hold_scene(scene, day_text, reason, "-", None, False)  # refuse bad input first
         typed = by or typer.prompt("Your name (anyone may stop work)")
         try:
@@ -54,12 +53,11 @@ def clear_scene(
     from safetycli.cli.common import workspace
     from safetycli.cli.signers import parse_by, prove_all, who_acts
     from safetycli.errors import SafetyError
-    from safetycli.ledger import Ledger
     from safetycli.render.safe import one_line
 
     named = parse_by(by)
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         state = production.load(ledger)
         holds = production.check_scene_clearable(state, scene, note)
         for hold in holds:

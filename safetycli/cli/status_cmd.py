@@ -53,12 +53,11 @@ def status(
     """The set now: stop-work on any scene, open and held runs, outstanding holds, who is signed
     in where."""
     from safetycli.cli.common import print_json, stdout_is_terminal, workspace
-    from safetycli.ledger import Ledger
     from safetycli.render.safe import one_line
     from safetycli.review import set_status
 
     ws = workspace(home)
-    with Ledger.open(ws.db_path) as ledger:
+    with ws.open_log() as ledger:
         now = set_status(ledger)
     if fmt is TableOrJson.json:
         print_json(now)

@@ -14,6 +14,8 @@ import typer
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 
 if TYPE_CHECKING:
+    from safetycli.headmark import Mark
+    from safetycli.ledger import Ledger
     from safetycli.storage import Verifier, VerifyResult
 
 
@@ -37,21 +39,33 @@ def verify(
 ) -> None:
     """Recompute the log's hash chain: 0 if intact; 1 if altered, naming the first bad event."""
     from safetycli.cli.common import print_json, workspace
-    from safetycli.storage import GENESIS, LogDamaged, VerifyResult, parse_head
+    from safetycli.headmark import HeadMarks, vanished
+    from safetycli.storage import GENESIS, LogDamaged, LogEmpty, VerifyResult, parse_head
 
     if expect_head is not None:
         parse_head(expect_head)  # a mistyped head is bad input (exit 2), before any work
-    path = workspace(home).db_path
+    ws = workspace(home)
+    path = ws.db_path
+    # Read before the log: the mark never leads the log when read in this order (headmark.py).
+    mark = HeadMarks(ws.root).read()
     if not path.is_file():
-        result = VerifyResult(False, 0, 0, GENESIS, 1, f"the log file {path} is missing")
+        why = f"the log file {path} is missing"
+        if mark is not None and mark.seq > 0:
+            why = vanished(mark, path, "missing")
+        result = VerifyResult(False, 0, 0, GENESIS, 1, why)
     else:
         from safetycli.ledger import Ledger  # the workspace's store; the rest is the interface
 
         try:
             with Ledger.open(path, create=False) as ledger:
                 result = _check(ledger, expect_head)
+                if result.ok and mark is not None:
+                    result = _against_mark(ledger, result, mark)
         except LogDamaged as err:
-            result = VerifyResult(False, 0, 0, GENESIS, 1, err.message)
+            why = err.message
+            if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
+                why = vanished(mark, path, "empty")
+            result = VerifyResult(False, 0, 0, GENESIS, 1, why)
     if fmt is TableOrJson.json:
         print_json(result.as_json())
     else:
@@ -66,6 +80,19 @@ def _check(log: "Verifier", expect_head: str | None) -> "VerifyResult":
     """Verify any store that offers `storage.Verifier` (the central one, too), with a bar."""
     with ExitStack() as stack:
         return log.verify(expect_head=expect_head, progress=_progress(stack))
+
+
+def _against_mark(ledger: "Ledger", result: "VerifyResult", mark: "Mark") -> "VerifyResult":
+    """A chain that holds can still be shorter than the log was: the high-water mark says how
+    far it reached (headmark.py). A log that went backwards is altered, naming where."""
+    from safetycli.headmark import went_back
+    from safetycli.storage import VerifyResult
+
+    alarm = went_back(mark, result.head_seq, ledger.hash_at(mark.seq))
+    if alarm is None:
+        return result
+    bad = mark.seq if result.head_seq >= mark.seq else result.head_seq + 1
+    return VerifyResult(False, result.events, result.head_seq, result.head, bad, alarm)
 
 
 def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:
@@ -113,9 +140,14 @@ def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> lis
             held = "Event 1 checks" if result.events == 1 else f"Events 1-{result.events} check"
             lines.append(f"{held} out; from event {bad} on, this log cannot be trusted.")
     else:
+        since = (
+            "the head you gave was printed: that report is the true record"
+            if expect_head
+            else "its high-water mark was written"
+        )
         lines.append(
             f"The chain holds on its own (head {head}), so it was rewritten with fresh hashes"
-            " after the head you gave was printed: that report is the true record."
+            f" after {since}."
         )
     lines.append(
         f"What to do: copy {path} somewhere safe exactly as it is now (it is evidence), and tell"

@@ -19,11 +19,21 @@ def init(
 ) -> None:
     """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
     from safetycli.events import WorkspaceCreated
-    from safetycli.ledger import Ledger
+    from safetycli.headmark import HeadMarks
     from safetycli.workspace import init_workspace
 
     ws = init_workspace(home, production)
-    with Ledger.open(ws.db_path) as ledger:
+    # The one command that starts a log: a mark an earlier workspace here left behind is kept
+    # aside and said out loud (a whole workspace deleted and made again is worth a question).
+    old = HeadMarks(ws.root).reset()
+    with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
+    if old is not None and old.seq > 0:
+        typer.echo(
+            f"warning: a workspace here held {old.seq} events before (head {old.line()}); its "
+            f"mark is kept as {old.where}.replaced-*. If nobody deleted it on purpose, tell the "
+            "producer",
+            err=True,
+        )
     typer.echo(f"Workspace created at {ws.root}")
     typer.echo("Next: add the producer first: safetycli crew add NAME --role producer")
