@@ -170,7 +170,10 @@ class Declared:
 
     def payload(self) -> dict[str, Any]:
         return {
-            f.name: _stored(getattr(self, f.name)) for f in fields(self) if f.name not in _ENVELOPE
+            f.name: _stored(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in _ENVELOPE
+            and not (f.metadata.get("omit_none") and getattr(self, f.name) is None)
         }
 
     def person(self) -> str | None:
@@ -234,6 +237,9 @@ class RunStarted(_InRun):
     context: dict[str, Any]
     clear_roles: tuple[str, ...] = _parsed(tuple, default=())
     mode: str | None = None
+    # "day" for a run covering the whole shooting day; absent (not null) otherwise, so runs
+    # recorded before it existed and runs of one scene hold the same payload.
+    scope: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,8 @@ Scene names are compared as the crew would: `12a` and ` 12A ` are the same scene
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +22,20 @@ from safetycli import events as ev
 from safetycli.events import Event
 from safetycli.lifecycle import HELD, OPEN, Lifecycle
 
+DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_SCENE_WORD = re.compile(r"^(?:scene|sc)(?=\d)")
+
 
 def scene_key(scene: str) -> str:
-    """How scenes are compared: case-insensitive, surrounding and repeated spaces ignored."""
-    return " ".join(scene.split()).casefold()
+    """How scenes are compared, as loosely as the crew writes them: case, spaces and punctuation
+    ignored, and a leading "scene" or "sc" before the number dropped, so `12A`, `12a`, `12 A`,
+    `12A.` and `Sc 12A` are one scene. A hold must not be got round by spelling the scene
+    differently; two real scenes are never told apart by punctuation alone."""
+    folded = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", scene).casefold())
+    return _SCENE_WORD.sub("", folded) or " ".join(scene.split()).casefold()
 
 
 @dataclass
@@ -123,6 +135,7 @@ class SceneStop:
     raised_at: str
     run: str | None = None
     hold_seq: int | None = None
+    day: str | None = None  # set when a day-wide run (the armory's) holds the whole day
 
     @property
     def clear_command(self) -> str:
@@ -132,6 +145,12 @@ class SceneStop:
 
     def line(self) -> str:
         """One line for a refusal: what holds the scene, and how to clear it."""
+        if self.run is not None and self.day is not None:
+            return (
+                f"{self.day} is held: the day's run {self.run} is on hold ({self.reason}); no "
+                f"run of that day starts or goes on until that hold is cleared: "
+                f"{self.clear_command}"
+            )
         if self.run is not None:
             return (
                 f"scene {self.scene} is held: run {self.run} is on hold ({self.reason}); nothing "
@@ -158,6 +177,7 @@ class Outside:
 
     stops: tuple[SceneStop, ...] = ()
     day_totals: Mapping[str, int] = field(default_factory=dict)
+    unfinished_today: tuple[str, ...] = ()  # other runs of the day still open or held
 
 
 # --- reading it from the log ---------------------------------------------------------------------
@@ -181,12 +201,12 @@ class Source(Interface):
 
 
 def runs_of(source: Source, scene: str, protocol_id: str | None = None) -> Iterator[Any]:
-    """Run starts of `scene` as the crew says it (`scene_key`). SQL's NOCASE folds only ASCII
-    letters, so it narrows the search only for a plain ASCII name: `Écluse 3` and `écluse 3`
-    must be one scene too."""
-    narrow = scene.strip() if scene.isascii() else None
-    for start in source.run_starts(scene=narrow, protocol=protocol_id):
-        if scene_key(start.data["scene"]) == scene_key(scene):
+    """Run starts of `scene` as the crew says it (`scene_key`): compared here, not in SQL, whose
+    NOCASE folds only ASCII letters and no punctuation. (A scene index is the projection issue
+    14 asks for; until then this reads every run start, a few milliseconds a season.)"""
+    key = scene_key(scene)
+    for start in source.run_starts(protocol=protocol_id):
+        if scene_key(start.data["scene"]) == key:
             yield start
 
 
@@ -194,11 +214,42 @@ def load(source: Source) -> ProductionState:
     return fold(source.production_events())
 
 
+def status_of(source: Source, run: str) -> str:
+    """A run's status from its few lifecycle events (the fold the runner uses), no replay."""
+    quick = Lifecycle()
+    for kind, at in source.lifecycle(run):
+        quick.apply(kind, 0, at)
+    return quick.status
+
+
+def _held_run_stop(source: Source, start: Any, *, day_wide: bool = False) -> SceneStop | None:
+    """What a held run stops, with its open hold's reason (read only for a held run)."""
+    if status_of(source, start.run) != HELD:
+        return None
+    full = Lifecycle()
+    for event in source.events(run=start.run):
+        full.apply(event.kind, event.seq, event.at, event.data)
+    hold = full.open_hold
+    if hold is None:
+        return None
+    return SceneStop(
+        scene=start.data["scene"],
+        reason=hold.reason,
+        raised_by=hold.raised_by,
+        authenticated=True,
+        raised_at=hold.raised_at,
+        run=start.run,
+        day=start.data["day"] if day_wide else None,
+    )
+
+
 def scene_stops(
-    source: Source, scene: str, *, except_run: str | None = None
+    source: Source, scene: str, day: str | None = None, *, except_run: str | None = None
 ) -> tuple[SceneStop, ...]:
-    """Everything that holds `scene` now: stop-work called on it, and its other runs on hold.
-    A held run stops its whole scene: starting a second run must not be a way round a hold."""
+    """Everything that holds `scene` now: stop-work called on it, its other runs on hold, and
+    (given the shooting `day`) a held run of a day-wide protocol that day (the armory's open or
+    close: a live round in the morning sweep stops every scene). A held run stops its whole
+    scene: starting a second run must not be a way round a hold."""
     stops = [
         SceneStop(
             scene=h.scene,
@@ -210,30 +261,28 @@ def scene_stops(
         )
         for h in load(source).open_scene_holds(scene)
     ]
+    seen: set[str] = set()
     for start in runs_of(source, scene):
-        if start.run == except_run:
-            continue
-        quick = Lifecycle()
-        for kind, at in source.lifecycle(start.run):
-            quick.apply(kind, 0, at)
-        if quick.status != HELD:
-            continue
-        full = Lifecycle()  # only for a held run: read its holds' reasons
-        for event in source.events(run=start.run):
-            full.apply(event.kind, event.seq, event.at, event.data)
-        hold = full.open_hold
-        if hold is not None:
-            stops.append(
-                SceneStop(
-                    scene=start.data["scene"],
-                    reason=hold.reason,
-                    raised_by=hold.raised_by,
-                    authenticated=True,
-                    raised_at=hold.raised_at,
-                    run=start.run,
-                )
-            )
+        if start.run != except_run and (stop := _held_run_stop(source, start)) is not None:
+            stops.append(stop)
+            seen.add(start.run)
+    if day is not None:
+        for start in source.run_starts(day_from=day, day_to=day):
+            if start.run in seen or start.run == except_run or start.data.get("scope") != DAY:
+                continue
+            if (stop := _held_run_stop(source, start, day_wide=True)) is not None:
+                stops.append(stop)
     return tuple(stops)
+
+
+def unfinished_on(source: Source, day: str, *, except_run: str | None = None) -> tuple[str, ...]:
+    """Runs of the shooting day still open or held (not aborted), named `r-xxxx (scene S)`: a
+    close-out adding up the day's rounds is premature while one of them has rounds out."""
+    out = []
+    for start in source.run_starts(day_from=day, day_to=day):
+        if start.run != except_run and status_of(source, start.run) in (OPEN, HELD):
+            out.append(f"{start.run} (scene {start.data['scene']})")
+    return tuple(out)
 
 
 def day_totals(
@@ -261,30 +310,40 @@ def day_totals(
 
 
 def _aborted(source: Source, run: str) -> bool:
-    return any(kind == ev.RUN_ABORTED for kind, _ in source.lifecycle(run))
+    return status_of(source, run) == "aborted"
 
 
 def outside(
     source: Source, scene: str, day: str, day_items: Iterable[str], *, run: str | None
 ) -> Outside:
     """Everything beyond `run` that it must answer to, read now."""
+    items = list(day_items)
     return Outside(
-        stops=scene_stops(source, scene, except_run=run),
-        day_totals=day_totals(source, day, day_items, except_run=run),
+        stops=scene_stops(source, scene, day, except_run=run),
+        day_totals=day_totals(source, day, items, except_run=run),
+        unfinished_today=unfinished_on(source, day, except_run=run) if items else (),
     )
 
 
-def open_runs(source: Source, scene: str, protocol_id: str | None = None) -> list[Any]:
-    """Runs for this scene (of this protocol, when given) still open: not complete, aborted or
-    held. A second one for the same scene is usually a run someone forgot to resume."""
-    found = []
-    for start in runs_of(source, scene, protocol_id):
-        quick = Lifecycle()
-        for kind, at in source.lifecycle(start.run):
-            quick.apply(kind, 0, at)
-        if quick.status == OPEN:
-            found.append(start)
-    return found
+def open_runs(
+    source: Source,
+    scene: str,
+    protocol_id: str | None = None,
+    *,
+    day: str | None = None,
+) -> list[Any]:
+    """Runs for this scene (of this protocol, when given; of that shooting `day`, any scene,
+    when the protocol is day-wide) still open: not complete, aborted or held. A second one is
+    usually a run someone forgot to resume."""
+    if day is not None:
+        starts: Iterable[Any] = (
+            s
+            for s in source.run_starts(day_from=day, day_to=day, protocol=protocol_id)
+            if s.data.get("scope") == DAY
+        )
+    else:
+        starts = runs_of(source, scene, protocol_id)
+    return [start for start in starts if status_of(source, start.run) == OPEN]
 
 
 # --- stop-work on a scene, and lifting it -----------------------------------------------------

@@ -120,6 +120,9 @@ class Protocol(_Strict):
     hold: HoldRule
     # A pause in the walk-through longer than this (minutes) asks the `after_break` phases again.
     pause_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    # scene: a run covers one scene; day: it covers the whole shooting day (the armory's open and
+    # close), so a hold on it stops every run of that day, and one open run a day is enough.
+    scope: Literal["scene", "day"] = "scene"
     phases: list[Phase] = Field(min_length=1)
 
     _origin: ProtocolSource | None = PrivateAttr(default=None)

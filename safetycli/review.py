@@ -18,9 +18,11 @@ nothing loads the whole log.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli import events as ev
@@ -28,7 +30,7 @@ from safetycli.days import parse_day
 from safetycli.errors import SafetyError
 from safetycli.events import Event
 from safetycli.names import fold_name
-from safetycli.roles import ROLES
+from safetycli.roles import ROLES, role_name
 from safetycli.storage import ReviewSource, RunStart
 
 if TYPE_CHECKING:
@@ -195,16 +197,25 @@ def summary_of(
         "started_at": start.at,
         "ended_at": ended_at,
         "holds": holds,
-        # Its scene is under a stop-work called on the set, or the run itself is held.
+        # Its scene is held: by a stop-work called on the set, or by a run of it on hold (this
+        # one or another), as `status` says.
         "scene_held": scene_held or status == "held",
     }
 
 
-def _stopped_scenes(ledger: ReviewSource) -> set[str]:
-    """Scenes under a stop-work called on the set (`hold --scene`), folded for comparing."""
+def _held_scenes(ledger: ReviewSource) -> set[str]:
+    """Scenes held now, folded for comparing (`production.scene_key`): under a stop-work called
+    on the set (`hold --scene`), or with a run on hold (a held run stops its whole scene, on any
+    day), as `status` and the runner see them. One pass over the run starts and their lifecycle
+    events, the same reads `status` makes for one scene."""
     from safetycli import production
 
-    return {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
+    held = {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
+    for start in ledger.run_starts():
+        key = production.scene_key(start.data["scene"])
+        if key not in held and _lifecycle(ledger, start.run)[0] == "held":
+            held.add(key)
+    return held
 
 
 def run_summaries(
@@ -215,7 +226,7 @@ def run_summaries(
 
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
-    stopped = _stopped_scenes(ledger)
+    held_scenes = _held_scenes(ledger)
     for start in _starts(ledger, f, newest_first=True):
         if (names is not None or f.role is not None) and not _took_part(
             ledger, start.run, names, f.role
@@ -224,7 +235,7 @@ def run_summaries(
         status, holds, ended_at = _lifecycle(ledger, start.run)
         if f.status is not None and status != f.status:
             continue
-        held_scene = scene_key(start.data["scene"]) in stopped
+        held_scene = scene_key(start.data["scene"]) in held_scenes
         yield summary_of(start, status, holds, ended_at, held_scene)
 
 
@@ -261,6 +272,91 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
+_BREAK_PHASE = "after-break"  # the id every shipped protocol gives its after-break phase
+
+
+@functools.lru_cache(maxsize=8)
+def _break_phases_in(folder: str | None) -> dict[tuple[str, str], frozenset[str]]:
+    """(protocol id, sha256) -> ids of its `repeat: after_break` phases, for every protocol the
+    tool would load (shipped, and the workspace's own); read once per process."""
+    from safetycli.catalog import load_catalog
+
+    try:
+        catalog = load_catalog(Path(folder) if folder else None)
+    except Exception:  # noqa: BLE001 - a review must not fail on a broken protocol file
+        return {}
+    return {
+        (p.id, p.origin.sha256): frozenset(ph.id for ph in p.phases if ph.repeat == "after_break")
+        for p in catalog.protocols.values()
+    }
+
+
+def _break_phases(ledger: ReviewSource, protocol: dict[str, Any]) -> frozenset[str]:
+    """The run's after-break phases: their take number counts breaks, not takes. Read from the
+    protocol text the run recorded (matched by its sha256); when that text is no longer on
+    disk, the shipped protocols' phase id `after-break`."""
+    path = getattr(ledger, "path", None)  # the workspace's log.db, beside its checklists/
+    folder = str(Path(path).parent / "checklists") if path else None
+    key = (str(protocol.get("id")), str(protocol.get("sha256")))
+    return _break_phases_in(folder).get(key, frozenset((_BREAK_PHASE,)))
+
+
+def _scene_holds_during(ledger: ReviewSource, state: RunState) -> list[dict[str, Any]]:
+    """Stop-work called on the run's scene while the run was under way: raised before its end
+    (or now) and not cleared before it started."""
+    from safetycli import production
+
+    key = production.scene_key(state.scene)
+    out = []
+    for hold in production.load(ledger).scene_holds:
+        if production.scene_key(hold.scene) != key:
+            continue
+        if state.ended_at is not None and hold.raised_at > state.ended_at:
+            continue
+        if state.started_at and hold.cleared_at is not None and hold.cleared_at < state.started_at:
+            continue
+        out.append(
+            {
+                **hold.as_json(),
+                "cleared_seq": hold.cleared_seq,
+                "stopped_seconds": seconds_between(hold.raised_at, hold.cleared_at),
+            }
+        )
+    return out
+
+
+def _scene_hold_story(holds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Timeline entries for stop-work on the run's scene: raised, and cleared when it was."""
+    story = []
+    for h in holds:
+        story.append(
+            {
+                "seq": h["seq"],
+                "at": h["raised_at"],
+                "kind": ev.SCENE_HELD,
+                "person": h["raised_by"].get("name"),
+                "scene": h["scene"],
+                "reason": h["reason"],
+                "raised_by": h["raised_by"],
+                "authenticated": h["authenticated"],
+            }
+        )
+        if h["cleared_seq"] is not None:
+            story.append(
+                {
+                    "seq": h["cleared_seq"],
+                    "at": h["cleared_at"],
+                    "kind": ev.SCENE_CLEARED,
+                    "person": None,
+                    "scene": h["scene"],
+                    "hold": h["seq"],
+                    "cleared_by": h["cleared_by"],
+                    "note": h["note"],
+                }
+            )
+    return story
+
+
 def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> dict[str, Any]:
     """One run, in order: every sign-off with its witnesses and read-backs, holds and how long work
     stopped, outcomes, failed PINs, and any signature by someone not signed in for it.
@@ -269,6 +365,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
 
     events = run_events(ledger, run_id)
     state = replay(run_id, events)
+    breaks = _break_phases(ledger, state.protocol)
     signoffs: list[dict[str, Any]] = []
     open_items: dict[tuple[Any, ...], dict[str, Any]] = {}
     outcomes: list[dict[str, Any]] = []
@@ -281,11 +378,11 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     story: list[dict[str, Any]] = []
     for event in events:
         data = event.data
+        # An after-break check's take number counts breaks (`fmt.take` says `break 2`).
+        after_break = data.get("phase") in breaks
         if timeline:
-            story.append(
-                {"seq": event.seq, "at": event.at, "kind": event.kind, "person": event.person}
-                | data
-            )
+            entry = {"seq": event.seq, "at": event.at, "kind": event.kind, "person": event.person}
+            story.append(entry | data | ({"after_break": True} if after_break else {}))
         key = (data.get("phase"), data.get("take"), data.get("item"))
         if event.kind in ev.SIGNATURE_KINDS:
             signatures += 1
@@ -300,6 +397,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                         "meaning": _MEANING[event.kind],
                         "name": data["name"],
                         "role": data["role"],
+                        "after_break": after_break,
                     }
                 )
         if event.kind == ev.ITEM_PERFORMED:
@@ -316,6 +414,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 "readbacks": [],
                 "outcome": None,
                 "reason": data.get("reason"),
+                "after_break": after_break,
             }
             signoffs.append(entry)
             open_items[key] = entry
@@ -346,6 +445,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                     "outcome": data["outcome"],
                     "reason": data.get("reason"),
                     "by": data.get("by"),
+                    "after_break": after_break,
                 }
             )
         elif event.kind == ev.ITEM_CORRECTED:
@@ -360,6 +460,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 "note": data["note"],
                 "by": data["by"],
                 "recheck": [list(k) for k in data.get("recheck", [])],
+                "after_break": after_break,
             }
             corrections.append(correction)
             for signoff in reversed(signoffs):  # the answer it puts right: the latest for the key
@@ -386,6 +487,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             "item": h.key[2] if h.key else None,
             "phase": h.phase,
             "take": h.take,
+            "after_break": h.phase in breaks,
             "raised_at": h.raised_at,
             "raised_by": h.raised_by,
             "reason": h.reason,
@@ -397,6 +499,9 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         }
         for h in state.holds
     ]
+    scene_holds = _scene_holds_during(ledger, state)
+    if timeline and scene_holds:
+        story = sorted(story + _scene_hold_story(scene_holds), key=lambda e: e["seq"])
     return {
         "id": run_id,
         "protocol": dict(state.protocol),
@@ -417,6 +522,8 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         "signatures": signatures,
         "not_signed_in": not_signed_in,
         "corrections": corrections,
+        # Stop-work called on the run's scene while it was under way (`hold --scene`).
+        "scene_holds": scene_holds,
         # How it was answered: at the keyboard, or from an answers file (training, scripts).
         "mode": events[0].data.get("mode") if events else None,
         "timeline": story,
@@ -440,7 +547,9 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
 
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
-        scene_stops = production.scene_stops(ledger, state.scene, except_run=state.run_id)
+        scene_stops = production.scene_stops(
+            ledger, state.scene, state.day, except_run=state.run_id
+        )
         out.append(
             {
                 **summary(state),
@@ -587,7 +696,8 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
         why = None
         if d["status"] == "aborted" and d["aborted"]:
             by = d["aborted"].get("by") or {}
-            why = f"aborted by {by.get('name', '?')} ({by.get('role', '?')}): " + str(
+            role = role_name(by["role"]) if by.get("role") else "?"
+            why = f"aborted by {by.get('name', '?')} ({role}): " + str(
                 d["aborted"].get("reason", "")
             )
         elif d["status"] == "held":
@@ -667,7 +777,7 @@ def _roster_change(event: Event) -> str:
     """A roster change in the words an investigator reads first: who changed whose entry."""
     data = event.data
     if event.kind == ev.CREW_ADDED:
-        roles = ", ".join(data.get("roles", []))
+        roles = ", ".join(role_name(r) for r in data.get("roles", []))
         by = data.get("approved_by")
         return f"added as {roles}" + (f", approved by {by}" if by else " (the first producer)")
     if event.kind == ev.CREW_PIN_SET:

@@ -462,6 +462,22 @@ def expected_count(
     take when a once-only check names a per-take count; `today(id)` adds that count over the
     day's other runs (`outside`). None when a count it names was not taken (its condition was
     false, or it was marked not applicable), or the day's runs are not known."""
+    found = _sum(protocol, state, item, take, outside)
+    return None if found is None else found[0]
+
+
+def _words(item_id: str) -> str:
+    return item_id.replace("-", " ")
+
+
+def _sum(
+    protocol: Protocol,
+    state: RunState,
+    item: Item,
+    take: int | None,
+    outside: Outside | None,
+) -> tuple[int, str] | None:
+    """(the expected count, the sum in words: "blanks issued 12 - blanks returned 6 = 6")."""
     expr = item.expect
     if not isinstance(expr, str):
         return None
@@ -470,37 +486,76 @@ def expected_count(
         return None
     phase_of = {item.id: phase for phase, item in protocol.items()}
     total = 0
-    for term in terms:
+    said: list[str] = []
+    for n, term in enumerate(terms):
         if term.scope == DAY:
             if outside is None:
                 return None
-            total += term.sign * outside.day_totals.get(term.item, 0)
-            continue
-        phase = phase_of[term.item]
-        answers = [
-            attempt.performed["answer"]
-            for (phase_id, at_take, item_id), attempt in state.progress.items()
-            if item_id == term.item
-            and phase_id == phase.id
-            and attempt.performed is not None
-            and (take is None or phase.repeat == "once" or at_take == take)
-        ]
-        if not answers:
-            return None
-        total += term.sign * sum(answers)
-    return total
+            value = outside.day_totals.get(term.item, 0)
+            label = f"{_words(term.item)} in today's other runs"
+        else:
+            phase = phase_of[term.item]
+            answers = [
+                attempt.performed["answer"]
+                for (phase_id, at_take, item_id), attempt in state.progress.items()
+                if item_id == term.item
+                and phase_id == phase.id
+                and attempt.performed is not None
+                and (take is None or phase.repeat == "once" or at_take == take)
+            ]
+            if not answers:
+                return None
+            value = sum(answers)
+            label = _words(term.item) + (" (all takes)" if len(answers) > 1 else "")
+        total += term.sign * value
+        sign = "" if n == 0 else (" + " if term.sign > 0 else " - ")
+        said.append(f"{sign}{label} {value}")
+    return total, f"{''.join(said)} = {total}"
 
 
-def judge(item: Item, answer: Any, expected: int | None = None) -> str | None:
+def _unfinished_day(item: Item, outside: Outside | None) -> str | None:
+    """A close-out adding up the day's rounds while a run of the day still has rounds out."""
+    terms = parse_expect(item.expect) if isinstance(item.expect, str) else None
+    if not terms or outside is None or not outside.unfinished_today:
+        return None
+    if not any(t.scope == DAY for t in terms):
+        return None
+    return (
+        f"today's runs are not all finished ({', '.join(outside.unfinished_today)}): their "
+        "rounds may still be out; finish or abort them, then count again"
+    )
+
+
+def _failure(
+    protocol: Protocol,
+    state: RunState,
+    item: Item,
+    take: int | None,
+    value: Any,
+    outside: Outside | None,
+) -> str | None:
+    """Why the performer's answer fails the item, sums and the day's other runs included."""
+    early = _unfinished_day(item, outside)
+    if early is not None:
+        return early
+    found = _sum(protocol, state, item, take, outside)
+    return judge(item, value, *(found or (None, None)))
+
+
+def judge(
+    item: Item, answer: Any, expected: int | None = None, sum_words: str | None = None
+) -> str | None:
     """Why this answer fails the item, or None when it passes. `expected` is the run's own sum
-    for a count whose `expect` names other counts (see `expected_count`)."""
+    for a count whose `expect` names other counts (see `expected_count`); `sum_words` says that
+    sum in words, so the hold names the counts rather than an expression."""
     if item.kind == "confirm" and answer is False:
         return "answered no"
     if item.kind == "count":
         if isinstance(item.expect, str) and expected is not None and answer != expected:
             gap = expected - answer
+            how = sum_words or f"{item.expect} makes {expected}"
             return (
-                f"does not add up: counted {answer}, but {item.expect} makes {expected} "
+                f"does not add up: {how}, but {answer} counted "
                 f"({abs(gap)} {'missing' if gap > 0 else 'too many'})"
             )
         if isinstance(item.expect, int) and answer != item.expect:
@@ -574,7 +629,7 @@ def answer(
                 raise SafetyError("not applicable needs a reason")
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
-        failure = judge(item, value, expected_count(protocol, state, item, step.take, outside))
+        failure = _failure(protocol, state, item, step.take, value, outside)
         event = ItemPerformed(
             **_at(state, step),
             answer=value,
@@ -654,8 +709,7 @@ def fails(
     heard = check_answer(step.item, value)
     if step.meaning == "read-back":
         return not _same_answer(step.item, step.answer, heard)
-    expected = expected_count(protocol, state, step.item, step.take, outside)
-    return judge(step.item, heard, expected) is not None
+    return _failure(protocol, state, step.item, step.take, heard, outside) is not None
 
 
 def resumed(state: RunState) -> list[NewEvent]:
@@ -700,6 +754,7 @@ def start(
         context=context,
         clear_roles=tuple(protocol.hold.cleared_by),
         mode=mode,
+        scope="day" if protocol.scope == "day" else None,
     )
     return [started.new()]
 
@@ -781,7 +836,7 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
     missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
         raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
-    names = [c.name.casefold() for c in clearers]
+    names = [fold_name(c.name) for c in clearers]
     if len(set(names)) != len(names):
         raise SafetyError(
             "each clearing role must be a different person: name them with --by ROLE=NAME"
@@ -913,8 +968,7 @@ def check_correction(
     value = check_answer(target.item, value)
     if value == target.was:
         raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")
-    expected = expected_count(protocol, state, target.item, target.take, outside)
-    failure = judge(target.item, value, expected)
+    failure = _failure(protocol, state, target.item, target.take, value, outside)
     if failure is not None:
         raise SafetyError(
             f"{value} would fail `{target.item.id}` too ({failure}): if that is what happened, "

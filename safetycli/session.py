@@ -183,21 +183,25 @@ def new_run_id(ledger: Ledger) -> str:
             return run_id
 
 
-def check_start(ledger: Ledger, protocol: Protocol, frontend: Frontend, scene: str) -> str:
+def check_start(
+    ledger: Ledger, protocol: Protocol, frontend: Frontend, scene: str, day: str
+) -> str:
     """The scene's name, cleaned, once nothing rules a new run out before it starts: its scene
-    is not held, and it is not a second open run of the same checklist by mistake (asked at the
-    keyboard, refused from a file). Nothing is recorded either way."""
+    (or, for a day-wide protocol, its day) is not held, and it is not a second open run of the
+    same checklist by mistake (asked at the keyboard, refused from a file). Nothing is recorded
+    either way."""
     scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
-    stops = production.scene_stops(ledger, scene)
+    stops = production.scene_stops(ledger, scene, day)
     if stops:
         raise SafetyError(stops[0].line())
-    already = [start.run for start in production.open_runs(ledger, scene, protocol.id)]
-    if already and not frontend.second_run(already, scene):
+    whole_day = day if protocol.scope == "day" else None
+    open_ids = [s.run for s in production.open_runs(ledger, scene, protocol.id, day=whole_day)]
+    if open_ids and not frontend.second_run(open_ids, scene):
         raise SafetyError(
-            f"not started: resume the open run with `safetycli resume {already[-1]}`, or end it "
-            f"with `safetycli abort {already[-1]} --reason ...`"
+            f"not started: resume the open run with `safetycli resume {open_ids[-1]}`, or end it "
+            f"with `safetycli abort {open_ids[-1]} --reason ...`"
         )
     return scene
 
@@ -215,7 +219,10 @@ def start_run(
     """Record a new run, once everything that would stop it at once has been ruled out
     (`check_start`, unless the caller has just done it: `checked`), and every role it needs has
     someone on the roster who can sign. Nothing is recorded otherwise."""
-    scene = " ".join(scene.split()) if checked else check_start(ledger, protocol, frontend, scene)
+    if checked:
+        scene = " ".join(scene.split())
+    else:
+        scene = check_start(ledger, protocol, frontend, scene, day)
     for name, fact in protocol.context.items():
         if name not in context:
             context[name] = parse_fact(name, fact, frontend.fact(name, fact))

@@ -811,8 +811,9 @@ def test_counts_that_do_not_add_up_stop_work(cli: CliRunner, crewed: Path, tmp_p
     run_id, _ = run(cli, answers, expect=3)
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "rounds-unfired"
+    # The hold names the counts in words, with their numbers, not the expression.
     assert hold["reason"].endswith(
-        "does not add up: counted 0, but rounds-counted - rounds-fired makes 4 (4 missing)"
+        "does not add up: rounds counted 6 - rounds fired 2 = 4, but 0 counted (4 missing)"
     )
 
 

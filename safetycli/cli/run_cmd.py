@@ -158,7 +158,7 @@ def run(
     with ws.open_log() as ledger:
         try:
             # A held scene or a forgotten open run is said before anything else is printed.
-            scene = check_start(ledger, protocol, frontend, scene)
+            scene = check_start(ledger, protocol, frontend, scene, day_text)
             if answers is None:
                 console().rule(
                     f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
@@ -204,7 +204,7 @@ def resume(
             raise SafetyError(
                 f"run {run_id} was aborted ({reason}): it cannot be resumed; start a new run"
             )
-        others = production.scene_stops(ledger, state.scene, except_run=run_id)
+        others = production.scene_stops(ledger, state.scene, state.day, except_run=run_id)
         if others and state.status != "held":
             raise SafetyError(others[0].line())
         protocol = _protocol(ws, state.protocol["id"])
