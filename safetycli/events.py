@@ -30,6 +30,7 @@ HOLD_RAISED = "hold.raised"
 HOLD_CLEARED = "hold.cleared"
 ITEM_CORRECTED = "item.corrected"
 RUN_PAUSED = "run.paused"
+RUN_INTERRUPTED = "run.interrupted"
 
 # --- the production: facts about more than one run ------------------------------------------
 SCENE_HELD = "scene.held"
@@ -67,6 +68,7 @@ RUN_KINDS = (
     HOLD_CLEARED,
     ITEM_CORRECTED,
     RUN_PAUSED,
+    RUN_INTERRUPTED,
 )
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
@@ -377,6 +379,19 @@ class RunPaused(_InRun):
 
     KIND = RUN_PAUSED
     minutes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInterrupted(_InRun):
+    """Something beyond the run stopped it mid-take (a stop-work called on its scene, another of
+    its runs on hold): the take's phase where it stood (`phase`, `take`) is checked again, as
+    after a hold of its own. `cause` names the stop, so it is recorded once."""
+
+    KIND = RUN_INTERRUPTED
+    phase: str | None = None
+    take: int | None = None
+    cause: str
+    reason: str
 
 
 # --- the production -----------------------------------------------------------------------------

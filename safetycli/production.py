@@ -138,6 +138,13 @@ class SceneStop:
     day: str | None = None  # set when a day-wide run (the armory's) holds the whole day
 
     @property
+    def cause(self) -> str:
+        """Which stop this is, the same every time it is seen (a run records it once)."""
+        if self.hold_seq is not None:
+            return f"scene-hold:{self.hold_seq}"
+        return f"run-hold:{self.run}:{self.raised_at}"
+
+    @property
     def clear_command(self) -> str:
         if self.run is not None:
             return f'safetycli clear {self.run} --note "what was found and done"'

@@ -43,6 +43,7 @@ from safetycli.events import (
     ITEM_PERFORMED,
     ITEM_READ_BACK,
     ITEM_WITNESSED,
+    RUN_INTERRUPTED,
     RUN_PAUSED,
     RUN_RESUMED,
     RUN_SIGNED_IN,
@@ -60,6 +61,7 @@ from safetycli.events import (
     NewEvent,
     RunAborted,
     RunCompleted,
+    RunInterrupted,
     RunPaused,
     RunResumed,
     RunStarted,
@@ -117,6 +119,8 @@ class RunState:
     positions: list[tuple[str | None, int | None]] = field(default_factory=list)
     breaks: int = 0  # resumes and long pauses so far: each asks the after-break checks again
     began: bool = False  # any check answered yet: before that, a break handed nothing out
+    interrupted: set[str] = field(default_factory=set)  # stops from beyond it, recorded once
+    last_item_at: str | None = None  # when a check was last signed
     # Everyone who signed in at any sitting, by folded name: one person, one role per run.
     roles_of: dict[str, str] = field(default_factory=dict)
     rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
@@ -157,16 +161,21 @@ class RunState:
             if attempt.outcome is None:
                 del self.progress[key]
 
+    def _send_back(self, phase: str | None, take: int | None, item: Key | None = None) -> None:
+        """Checks signed only in part, the failed check (`item`), and in a repeated phase every
+        check of that phase for that take: what a stop sends back to be checked again."""
+        for key, attempt in list(self.progress.items()):
+            part_signed = attempt.outcome is None
+            same_phase_take = take is not None and (key[0], key[1]) == (phase, take)
+            if part_signed or key == item or same_phase_take:
+                del self.progress[key]
+
     def _restart_after(self, hold: Hold) -> None:
         """What a cleared hold sends back to be checked again: every check signed only in part
         (its signatures were given before work stopped), the failed check, and, in a phase
         repeated per take, every check of that phase for that take, because the firearm may have
         been handled while the problem was put right."""
-        for key, attempt in list(self.progress.items()):
-            part_signed = attempt.outcome is None
-            same_phase_take = hold.take is not None and (key[0], key[1]) == (hold.phase, hold.take)
-            if part_signed or key == hold.key or same_phase_take:
-                del self.progress[key]
+        self._send_back(hold.phase, hold.take, hold.key)
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state; replay is just this, in log order."""
@@ -191,6 +200,9 @@ class RunState:
             self._take_a_break()
         elif kind == RUN_PAUSED:
             self._take_a_break()
+        elif kind == RUN_INTERRUPTED:
+            self.interrupted.add(data["cause"])
+            self._send_back(data.get("phase"), data.get("take"))
         elif kind == ITEM_CORRECTED:
             key = (data["phase"], data["take"], data["item"])
             corrected = self.progress.get(key)
@@ -203,6 +215,7 @@ class RunState:
                     self.rechecks.append(sent_back)
         elif kind in ITEM_KINDS:
             self.began = True
+            self.last_item_at = event.at
             key = (data["phase"], data["take"], data["item"])
             self.positions.append((key[0], key[1]))
             if kind == ITEM_DONE and key in self.rechecks:
@@ -342,6 +355,44 @@ def roles_needed(protocol: Protocol, context: dict[str, Any]) -> list[str]:
     return [role for role in protocol.roles if role in needed]
 
 
+def roles_still_needed(protocol: Protocol, state: RunState) -> list[str]:
+    """Roles with something left to sign in this run: a resume after a hold at wrap asks the
+    armorer and the 1st AD to sign in again, not an actor who has gone home."""
+    group_of = {phase.id: block[0].id for block in blocks(protocol) for phase in block}
+
+    def settled(phase_id: str, take: int | None, item_id: str) -> bool:
+        attempt = state.progress.get((phase_id, take, item_id))
+        return attempt is not None and attempt.outcome is not None
+
+    needed: set[str] = set()
+    rechecked = {key[2] for key in state.rechecks}
+    for phase, item in applicable(protocol, state.context):
+        if phase.repeat == "after_break":
+            if not (state.breaks and state.began) or settled(phase.id, state.breaks, item.id):
+                continue
+        elif phase.repeat == "per_take":
+            if group_of[phase.id] in state.wrapped and item.id not in rechecked:
+                continue
+        elif settled(phase.id, None, item.id) and item.id not in rechecked:
+            continue
+        needed.add(item.by)
+        needed.update(item.witness)
+        needed.update(item.readback)
+    return [role for role in protocol.roles if role in needed]
+
+
+def camera_rolling(protocol: Protocol, state: RunState) -> bool:
+    """Between the phases of a take: the firearm was handed over and is not back yet. The
+    firearm is with the performer by design then, so a long take is not a break."""
+    step = next_step(protocol, state)
+    if not isinstance(step, Ask | Skip) or step.phase.repeat != "per_take":
+        return False
+    block = next(b for b in blocks(protocol) if step.phase in b)
+    if step.phase == block[0]:
+        return False
+    return not any((k[0], k[1]) == (step.phase.id, step.take) for k in state.progress)
+
+
 def next_step(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
     if state.status in (HELD, ABORTED):
         return Stopped(state.status, state.open_hold)
@@ -349,7 +400,7 @@ def next_step(protocol: Protocol, state: RunState, outside: Outside | None = Non
         return Stopped(COMPLETE, None)
     if outside is not None and outside.stops:
         return Stopped(HELD, None, outside.stops[0])
-    missing = tuple(r for r in roles_needed(protocol, state.context) if r not in state.signed_in)
+    missing = tuple(r for r in roles_still_needed(protocol, state) if r not in state.signed_in)
     if missing:
         return RollCall(missing)
     # After a resume or a long pause, first of all: where were the firearms and rounds
@@ -795,14 +846,32 @@ def raise_hold(
     a place in the take: with the protocol at hand they are looked past; without it (a broken
     file must never stop anyone stopping work) the last place the run was is named."""
     check_holdable(state, reason)
+    phase, take = _in_take(state, protocol)
+    hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
+    return [hold.new()]
+
+
+def _in_take(state: RunState, protocol: Protocol | None) -> tuple[str | None, int | None]:
+    """The phase and take where the run stands, looking past the after-break checks (they are
+    not a place in the take); (None, None) outside the takes."""
     breaks = {p.id for p in protocol.phases if p.repeat == "after_break"} if protocol else set()
     phase, take = next(
         ((ph, tk) for ph, tk in reversed(state.positions) if ph not in breaks), (None, None)
     )
-    if take is None:
-        phase = None  # outside the takes: only what was signed in part goes back
-    hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
-    return [hold.new()]
+    return (phase, take) if take is not None else (None, None)
+
+
+def interrupt(state: RunState, stop: SceneStop, protocol: Protocol) -> list[NewEvent]:
+    """A stop from beyond the run (its scene held) reached it: the take's phase where it stood
+    goes back, as a hold of its own would send it. Nothing when already recorded, or before
+    anything was checked."""
+    if stop.cause in state.interrupted or not state.began:
+        return []
+    phase, take = _in_take(state, protocol)
+    event = RunInterrupted(
+        run=state.run_id, phase=phase, take=take, cause=stop.cause, reason=stop.reason
+    )
+    return [event.new()]
 
 
 def paused(state: RunState, minutes: int) -> list[NewEvent]:

@@ -233,13 +233,19 @@ def start_run(
     return run_id
 
 
-def check_roster(ledger: Ledger, protocol: Protocol, context: dict[str, Any]) -> None:
-    """Every role the run needs has someone on the roster who can sign for it now: otherwise the
-    roll call would wait for a person who does not exist. One line says who to add or unlock."""
+def check_roster(
+    ledger: Ledger,
+    protocol: Protocol,
+    context: dict[str, Any],
+    roles: list[str] | None = None,
+) -> None:
+    """Every role the run needs (`roles`, by default every role its facts call for) has someone
+    on the roster who can sign for it now: otherwise the roll call would wait for a person who
+    does not exist. One line says who to add or unlock."""
     from safetycli.roles import role_name
 
     members = crew.roster(ledger)
-    for role in runner.roles_needed(protocol, context):
+    for role in roles if roles is not None else runner.roles_needed(protocol, context):
         able = [m for m in members if m.has_role(role)]
         if not able:
             raise SafetyError(
@@ -321,12 +327,15 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             f"run {run_id} used {protocol.id} v{state.protocol.get('version')} with different "
             "text than the protocol file has now; finish it with the text it started with"
         )
+    _stops_while_away(ledger, protocol, state, frontend)
     while True:
         _catch_up(ledger, state, frontend)
         _note_pause(ledger, protocol, state, frontend)
         outside, _ = look_outside(ledger, protocol, state)
         step = runner.next_step(protocol, state, outside)
         if isinstance(step, runner.Stopped):
+            if step.scene is not None:
+                _interrupted(ledger, protocol, state, step.scene, frontend)
             state.scene_stop = step.scene
             frontend.show(StoppedNotice(step.status, state, step.hold, step.scene))
             return state
@@ -363,6 +372,45 @@ def look_outside(
     return found, seen
 
 
+def _interrupted(
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    stop: production.SceneStop,
+    frontend: Frontend,
+) -> None:
+    """Record, once, that a stop from beyond the run reached it mid-take: the take's phase goes
+    back, as it would after a hold of the run's own."""
+    events = runner.interrupt(state, stop, protocol)
+    if events:
+        try:
+            ledger.append_many(events, if_run_at=(state.run_id, state.last_seq))
+        except RunMoved:
+            pass  # another process is on the run: it records it
+        _catch_up(ledger, state, frontend)
+
+
+def _stops_while_away(
+    ledger: Ledger, protocol: Protocol, state: RunState, frontend: Frontend
+) -> None:
+    """A stop-work called on the scene, and perhaps cleared, while nobody walked the run (between
+    sittings): it sends the take back all the same."""
+    key = production.scene_key(state.scene)
+    since = state.last_item_at
+    for hold in production.load(ledger).scene_holds:
+        if since is None or production.scene_key(hold.scene) != key or hold.raised_at <= since:
+            continue
+        stop = production.SceneStop(
+            scene=hold.scene,
+            reason=hold.reason,
+            raised_by=hold.raised_by,
+            authenticated=hold.authenticated,
+            raised_at=hold.raised_at,
+            hold_seq=hold.seq,
+        )
+        _interrupted(ledger, protocol, state, stop, frontend)
+
+
 def clock() -> datetime:
     """Now, in UTC (tests move it forward to make a lunch break)."""
     return datetime.now(UTC)
@@ -377,6 +425,8 @@ def _note_pause(ledger: Ledger, protocol: Protocol, state: RunState, frontend: F
         return
     if not state.began or not any(p.repeat == "after_break" for p in protocol.phases):
         return
+    if runner.camera_rolling(protocol, state):
+        return  # a long take: the firearm is with the performer by design
     last = datetime.fromisoformat(state.last_at.replace("Z", "+00:00"))
     minutes = int((clock() - last).total_seconds() // 60)
     if minutes < limit:

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from safetycli import crew, production, runner, session
-from safetycli.cli import app
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.ledger import Ledger
@@ -28,23 +27,34 @@ from tests.walk_helpers import (
     ACTOR,
     ARMORER,
     BLANKS,
+    CLEAR_PINS,
+    CLEARERS,
     CREW,
+    DAY,
     DP,
     FIRST_AD,
     NO_BLANKS,
+    ONE_TAKE_COUNTS,
     PRODUCER,
-    add_crew,
+    clear_run,
+    clear_scene,
+    hold_run,
+    hold_scene,
+    invoke,
+    keys_of,
+    log_list,
+    log_show,
+    ok,
     protocol,
-    signoff_key,
+    refused,
+    resume,
+    start,
     write_answers,
 )
 
-DAY = "2026-11-23"
 NEXT_DAY = "2026-11-24"
 BOTH = ("Robin Lee", "3141")
 SAFETY_REP = ("Lou Grant", "6203")  # on the roster as armorer and as 1st AD
-CLEARERS = ["--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}"]
-CLEAR_PINS = f"{ARMORER[1]}\n{FIRST_AD[1]}\n"
 DUMMIES = {"blanks": False, "dummies": True}
 MEETING = {
     "occasion": "first meeting for this scene",
@@ -54,79 +64,10 @@ MEETING = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def crewed(home: Path) -> Path:
-    """A producer, armorer, 1st AD, actor and DP on the roster."""
-    add_crew(home / "log.db")
-    return home
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 # --- driving the CLI ----------------------------------------------------------------------------
-
-
-def invoke(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
-    result = cli.invoke(app, args, input=input)
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def ok(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
-    result = invoke(cli, args, input)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def refused(cli: CliRunner, args: list[str], input: str | None = None) -> str:
-    """Exit 2 and exactly one line on stderr; returns that line without `error: `."""
-    result = invoke(cli, args, input)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0].removeprefix("error: ")
-
-
-def log_list(cli: CliRunner) -> list[dict[str, Any]]:
-    return json.loads(ok(cli, ["log", "list", "--format", "json"]).stdout)  # type: ignore[no-any-return]
-
-
-def log_show(cli: CliRunner, run_id: str) -> dict[str, Any]:
-    return json.loads(ok(cli, ["log", "show", run_id, "--format", "json"]).stdout)  # type: ignore[no-any-return]
-
-
-def start(
-    cli: CliRunner,
-    answers: Path,
-    *,
-    expect: int,
-    scene: str = "12A",
-    day: str = DAY,
-    protocol_id: str = "firearm-scene",
-) -> tuple[str, Result]:
-    """`safetycli run` from an answers file; returns the new run's id and the result."""
-    before = {r["id"] for r in log_list(cli)}
-    result = invoke(
-        cli,
-        ["run", protocol_id, "--scene", scene, "--day", day, "--answers", str(answers)],
-    )
-    assert result.exit_code == expect, result.output
-    (run_id,) = {r["id"] for r in log_list(cli)} - before
-    return run_id, result
-
-
-def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result:
-    result = invoke(cli, ["resume", run_id, "--answers", str(answers)])
-    assert result.exit_code == expect, result.output
-    return result
-
-
-def keys_of(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
-    return [signoff_key(s) for s in detail["signoffs"]]
 
 
 def event_count(home: Path) -> int:
@@ -142,44 +83,6 @@ def events_of(home: Path, kind: str, run: str | None = None) -> list[dict[str, A
 def add_member(home: Path, name: str, pin: str, roles: list[str]) -> None:
     with Ledger.open(home / "log.db") as ledger:
         crew.add_member(ledger, name, roles, pin, PRODUCER)
-
-
-def hold_run(cli: CliRunner, run_id: str, reason: str = "actor asked for a re-check") -> None:
-    ok(
-        cli,
-        ["hold", run_id, "--reason", reason, "--by", ACTOR[0], "--pin-stdin"],
-        input=f"{ACTOR[1]}\n",
-    )
-
-
-def clear_run(cli: CliRunner, run_id: str, note: str = "checked again") -> None:
-    ok(cli, ["clear", run_id, "--note", note, *CLEARERS, "--pin-stdin"], input=CLEAR_PINS)
-
-
-def hold_scene(
-    cli: CliRunner, scene: str, reason: str = "smell of smoke", by: str = "A Visitor"
-) -> Result:
-    return ok(cli, ["hold", "--scene", scene, "--reason", reason, "--by", by])
-
-
-def clear_scene(cli: CliRunner, scene: str, note: str = "no fire found") -> Result:
-    return ok(
-        cli,
-        ["clear", "--scene", scene, "--note", note, *CLEARERS, "--pin-stdin"],
-        input=CLEAR_PINS,
-    )
-
-
-# Counts at wrap that add up for one take: 2 loaded, 1 fired, 1 unfired; 12 issued, 11 back.
-ONE_TAKE_COUNTS = {
-    "rounds-counted": 2,
-    "rounds-fired": 1,
-    "rounds-unfired": 1,
-    "blanks-issued": 12,
-    "blanks-returned": 11,
-    "blanks-fired": 1,
-    "blanks-spoiled": 0,
-}
 
 
 # === 1. scene-level holds ========================================================================
@@ -668,7 +571,7 @@ def test_a_correction_refuses_what_is_not_a_typo_and_records_nothing(
     other_armorer = no("blanks-returned", "10", "--by", f"armorer={BOTH[0]}")
     assert f"{ARMORER[0]} (armorer)" in other_armorer and BOTH[0] in other_armorer
     alone = no("blanks-returned", "10", "--by", f"first_ad={ARMORER[0]}")
-    assert "not on the roster as first_ad" in alone
+    assert "not on the roster as 1st AD" in alone
     assert "0000" not in no("blanks-returned", "10", pins=f"{ARMORER[1]}\n0000\n")
     assert "wrong PIN" in no("blanks-returned", "10", pins=f"{ARMORER[1]}\n0000\n")
     assert "producer" in no("blanks-returned", "10", "--by", "producer=Pat Producer")
@@ -787,6 +690,23 @@ def test_a_hold_by_hand_during_a_take_sends_that_takes_phase_back(
     again = [s for s in detail["signoffs"] if (s["item"], s["take"]) == ("shown-clear", 1)]
     assert len(again) == 2 and again[0]["seq"] < again[1]["seq"]
     assert len(again[1]["witnesses"]) == 3
+
+
+def test_a_stop_work_on_the_scene_during_a_take_sends_that_takes_phase_back(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """The actor asks for a re-check on the set, called as a stop-work on the scene rather than
+    on the run: once lifted, the take's checks are done again all the same."""
+    partial = write_answers(tmp_path / "partial.yaml", drop=("state-matches-plan",))
+    run_id, _ = start(cli, partial, expect=4)
+    hold_scene(cli, "12a", "actor asked for a re-check")
+    clear_scene(cli, "12A", "re-checked in front of the actor")
+    resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
+    detail = log_show(cli, run_id)
+    again = [s for s in detail["signoffs"] if (s["item"], s["take"]) == ("shown-clear", 1)]
+    assert len(again) == 2 and again[0]["seq"] < again[1]["seq"]
+    (interrupted,) = events_of(crewed, "run.interrupted", run_id)
+    assert (interrupted["phase"], interrupted["take"]) == ("before-each-take", 1)
 
 
 def test_after_a_resume_the_custody_checks_come_first_and_a_no_holds(

@@ -307,6 +307,16 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         NewEvent("run.paused", {"minutes": 45}, "r1"),
     ),
     (
+        events.RunInterrupted(
+            run="r1", phase="before-take", take=2, cause="scene-hold:7", reason="smoke"
+        ),
+        NewEvent(
+            "run.interrupted",
+            {"phase": "before-take", "take": 2, "cause": "scene-hold:7", "reason": "smoke"},
+            "r1",
+        ),
+    ),
+    (
         events.SceneHeld(
             scene="12A",
             day="2026-11-23",
@@ -455,17 +465,21 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
 def _scene_episode(walker: _Walker) -> None:
     """Stop-work called on a scene by someone not on the roster; the scene's runs are refused
     until the armorer and the 1st AD lift it."""
+    scene = load_catalog(None).get("firearm-scene")
+    going = walker.run(scene, "stopped", expect=4, drop=("meeting-covered",))
     walker.invoke(
         ["hold", "--scene", "stopped", "--reason", "smell of smoke", "--by", "A Visitor"],
         expect=0,
     )
-    scene = load_catalog(None).get("firearm-scene")
     path = walker.answers(scene, "stopped")
     walker.invoke(["run", "firearm-scene", "--scene", "stopped", "--answers", str(path)], expect=2)
+    walker.invoke(["resume", going, "--answers", str(path)], expect=2)
     pins = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
     who = ["--by", f"armorer={SIGNERS['armorer'][0]}", "--by", f"first_ad={SIGNERS['first_ad'][0]}"]
     clear = ["clear", "--scene", "stopped", "--note", "no fire", *who, "--pin-stdin"]
     walker.invoke(clear, expect=0, input=pins)
+    # Stopped while it stood open: where it stood goes back, and it finishes.
+    walker.invoke(["resume", going, "--answers", str(path)], expect=0)
 
 
 def _correction_episode(walker: _Walker, scene: Protocol) -> None:

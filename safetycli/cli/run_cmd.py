@@ -195,6 +195,7 @@ def resume(
     checks after a break come first. Refused while its scene is held."""
     from safetycli import production
     from safetycli.errors import SafetyError
+    from safetycli.runner import roles_still_needed
     from safetycli.session import check_roster, resume_run
     from safetycli.storage import LogUnwritable
 
@@ -210,7 +211,8 @@ def resume(
         protocol = _protocol(ws, state.protocol["id"])
         frontend = _frontend(protocol, answers, dict(state.context))
         if state.status == "open":
-            check_roster(ledger, protocol, state.context)
+            still = roles_still_needed(protocol, state)
+            check_roster(ledger, protocol, state.context, still)
         try:
             resume_run(ledger, run_id)
         except LogUnwritable as err:  # a lock held too long, a full disk: try again later
@@ -329,15 +331,15 @@ def clear(
 def _clear_run(
     run_id: str, note: str, by: list[str] | None, pin_stdin: bool, home: Path | None
 ) -> None:
-    from safetycli import crew, runner
-    from safetycli.cli.signers import parse_by, prove_all
+    from safetycli import runner
+    from safetycli.cli.signers import parse_by, prove_all, who_acts
     from safetycli.errors import SafetyError
+    from safetycli.ledger import RunMoved
+    from safetycli.render import fmt
+    from safetycli.render.safe import one_line
     from safetycli.session import load_state
 
     named = parse_by(by)
-    from safetycli.ledger import RunMoved
-    from safetycli.render.safe import one_line
-
     # The roles the run recorded when it started: editing the protocol file cannot change them.
     with _open_run(home, run_id) as (_, ledger, state):
         shown = runner.check_clearable(state, note)
@@ -345,29 +347,19 @@ def _clear_run(
         typer.echo(
             one_line(
                 f"Hold on run {run_id}: {shown.reason}"
-                + (f" (raised by {raiser['name']}, {raiser['role']})" if raiser else "")
+                + (f" (raised by {raiser['name']}, {fmt.role(raiser['role'])})" if raiser else "")
             )
         )
-        roles = runner.clearing_roles(None, state)
-        for role in named:
-            if role not in roles:
-                raise SafetyError(
-                    f"--by {role}=...: a hold on this run is cleared by {' and '.join(roles)}, "
-                    f"not by {role}"
-                )
-        # Who clears for each role, all checked before anyone types a PIN: a refusal that
-        # comes after the first PIN would cost that person a try and leave them wondering.
-        clearers = []
-        for role in roles:
-            name = named.get(role) or state.signed_in.get(role)
-            if name is None and pin_stdin:
-                raise SafetyError(f"with --pin-stdin, name who clears for {role}: --by {role}=NAME")
-            if name is None:
-                name = typer.prompt(f"{role}: your name")
-            member = crew.find(ledger, name)
-            if not member.has_role(role):
-                raise SafetyError(f"{member.name} is not on the roster as {role}")
-            clearers.append(runner.Signer(member.name, role))
+        # Who clears for each role (named, else signed in, else asked), all checked before
+        # anyone types a PIN: a refusal after the first PIN would cost that person a try.
+        clearers = who_acts(
+            ledger,
+            runner.clearing_roles(None, state),
+            named,
+            pin_stdin=pin_stdin,
+            what="a hold on this run is cleared",
+            defaults=state.signed_in,
+        )
         runner.check_clearers(None, state, clearers)
         prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing="clear the hold")
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
