@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from safetycli import crew
 from safetycli.cli import app
+from tests.walk_helpers import CHEAP_SCRYPT_N, add_crew
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,3 +60,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner) -> Pat
     assert result.exit_code == 0, result.output
     monkeypatch.setenv("SAFETYCLI_HOME", str(ws))
     return ws
+
+
+@pytest.fixture
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PINs set during the test are hashed with a tiny scrypt cost (it travels in each hash)."""
+    monkeypatch.setattr(crew, "SCRYPT_N", CHEAP_SCRYPT_N)
+
+
+@pytest.fixture
+def crewed(home: Path, cheap_scrypt: None) -> Path:
+    """A workspace with a producer, armorer, 1st AD, actor and DP on the roster."""
+    add_crew(home / "log.db")
+    return home

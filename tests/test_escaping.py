@@ -88,7 +88,7 @@ def test_log_show_piped(prod: Production) -> None:
     assert f"signed in  {IMG[0]} (actor)" in out
     assert f"= {EVIL_TEXT} · by {NAME} (armorer)" in out
     assert f"HOLD raised on whole run by {NAME} (armorer): {REASON_SHOWN}" in out
-    assert f"HOLD cleared by {NAME} (armorer), Dana Reyes (first_ad): {NOTE_SHOWN}" in out
+    assert f"HOLD cleared by {NAME} (armorer), Dana Reyes (1st AD): {NOTE_SHOWN}" in out
 
 
 def test_log_show_and_list_on_a_terminal(prod: Production, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -74,9 +75,9 @@ def test_holds_say_who_raised_why_who_cleared_the_note_and_how_long(prod: Produc
     held_cleared = prod.runs["held-cleared"]
     row = next(line for line in md.splitlines() if "Meeting re-held on set" in line)
     assert row.startswith(f"| {held_cleared} · scene 14 | prep / meeting-held |")
-    assert "Dana Reyes (first\\_ad)" in row
+    assert "Dana Reyes (1st AD)" in row
     assert "Safety meeting held where the scene is shot? -- answered no" in row
-    assert "Sam Ortiz (armorer), Dana Reyes (first\\_ad)" in row
+    assert "Sam Ortiz (armorer), Dana Reyes (1st AD)" in row
     assert re.search(r"\| \d+ s \|$", row)
     open_hold = next(line for line in md.splitlines() if "NOT VERIFIED: stop | **NOT" in line)
     assert open_hold.endswith("| still stopped |")
@@ -90,7 +91,7 @@ def test_unfinished_runs_say_why(prod: Production) -> None:
     assert (
         "**HELD**" in section and "held: State of the firearm -- answered NOT VERIFIED" in section
     )
-    assert "aborted by Dana Reyes (first\\_ad): Actor locked out; scene cut" in section
+    assert "aborted by Dana Reyes (1st AD): Actor locked out; scene cut" in section
     assert prod.runs["clean"] not in section
 
 
@@ -124,8 +125,8 @@ def test_each_run_in_order_with_its_signers(prod: Production) -> None:
         "2026-03-04 · scene 31 · test-scene v3 · OPEN",
         "2026-03-04 · scene 32 · test-scene v3 · ABORTED",
     ]
-    assert "Signed in: first\\_ad: Riley Chen" in runs
-    assert "Signed in: first\\_ad: Dana Reyes; armorer: Riley Chen; actor: Jo Park" in runs
+    assert "Signed in: Riley Chen (1st AD)\n" in runs
+    assert "Signed in: Dana Reyes (1st AD); Riley Chen (armorer); Jo Park (actor)" in runs
 
 
 def test_the_foot_prints_the_log_head_and_how_to_check_it(prod: Production) -> None:
@@ -324,3 +325,21 @@ def test_roster_changes_and_file_runs_are_what_an_investigator_reads_first(
     season = prod.json(["report", *PERIOD])
     files = {a["run"] for a in season["exceptions"]["answers_file_runs"]}
     assert prod.runs["clean"] in files
+
+
+def test_html_summary_chips_count_every_kind_of_exception(prod: Production, tmp_path: Path) -> None:
+    counts = json.loads(prod.invoke(["report", *PERIOD, "--format", "json"]).stdout)["counts"]
+    out = tmp_path / "day.html"
+    assert prod.invoke(["report", *PERIOD, "--format", "html", "-o", str(out)]).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    chips = html[html.index('<ul class="counts"') : html.index("</ul>")]
+    assert counts["answers_file_runs"] > 0  # the data holds some: a chip counts them
+    for key, one, many in (
+        ("scene_holds", "scene stop-work", "scene stop-works"),
+        ("corrections", "correction", "corrections"),
+        ("roster_changes", "roster change", "roster changes"),
+        ("answers_file_runs", "run from a file", "runs from a file"),
+    ):
+        n = counts[key]
+        alert = ' class="alert"' if n else ""
+        assert f"<li{alert}><b>{n}</b> {one if n == 1 else many}</li>" in chips

@@ -4,114 +4,58 @@ exit codes, the one-line errors, and what a producer then reads in the log."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from safetycli import crew
 from safetycli.catalog import shipped_dir
-from safetycli.cli import app
 from safetycli.ledger import Ledger
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
     BLANKS,
+    CLEAR_PINS,
     CREW,
+    DAY,
+    DP,
     FIRST_AD,
     NO_BLANKS,
+    ONE_TAKE_COUNTS,
     PRODUCER,
-    add_crew,
     after_break,
     break_keys,
+    clear_scene,
     expected_keys,
+    hold_run,
+    hold_scene,
+    invoke,
+    keys_of,
+    log_list,
+    log_show,
+    ok,
     protocol,
-    signoff_key,
+    refused,
+    resume,
+    start,
     write_answers,
 )
 
-DAY = "2026-11-23"
 SHOW_KEYS = {"id", "protocol", "scene", "day", "status", "context", "signoffs", "holds"}
 SIGNOFF_KEYS = {"seq", "at", "phase", "item", "answer", "by", "witnesses"}
 HOLD_KEYS = {"item", "raised_at", "reason", "cleared_at", "cleared_by", "note"}
 LIST_KEYS = {"id", "protocol", "scene", "day", "status", "started_at", "ended_at", "holds"}
 
 
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def crewed(home: Path) -> Path:
-    """A workspace with a producer, armorer, 1st AD, actor and DP on the roster."""
-    add_crew(home / "log.db")
-    return home
-
-
-def invoke(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
-    result = cli.invoke(app, args, input=input)
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def refused(cli: CliRunner, args: list[str], input: str | None = None) -> str:
-    """Exit 2 and exactly one line on stderr; returns that line without `error: `."""
-    result = invoke(cli, args, input)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0].removeprefix("error: ")
-
-
-def run(
-    cli: CliRunner,
-    answers: Path,
-    *,
-    expect: int,
-    extra: tuple[str, ...] = (),
-    scene: str = "12A",
-) -> tuple[str, Result]:
-    """`safetycli run firearm-scene` from an answers file; returns the new run's id."""
-    before = {r["id"] for r in log_list(cli)}
-    result = invoke(
-        cli,
-        ["run", "firearm-scene", "--scene", scene, "--day", DAY, "--answers", str(answers), *extra],
-    )
-    assert result.exit_code == expect, result.output
-    (run_id,) = {r["id"] for r in log_list(cli)} - before
-    return run_id, result
-
-
-def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result:
-    result = invoke(cli, ["resume", run_id, "--answers", str(answers)])
-    assert result.exit_code == expect, result.output
-    return result
-
-
-def log_list(cli: CliRunner) -> list[dict[str, Any]]:
-    result = invoke(cli, ["log", "list", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-
-def log_show(cli: CliRunner, run_id: str) -> dict[str, Any]:
-    result = invoke(cli, ["log", "show", run_id, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def status_text(cli: CliRunner) -> str:
     result = invoke(cli, ["status"])
     assert result.exit_code == 0, result.output
     return result.stdout
-
-
-def keys_of(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
-    return [signoff_key(s) for s in detail["signoffs"]]
 
 
 # --- a whole run ---------------------------------------------------------------------------------
@@ -121,7 +65,7 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     answers = write_answers(tmp_path / "all-pass.yaml", context=BLANKS, takes=2)
-    run_id, result = run(cli, answers, expect=0)
+    run_id, result = start(cli, answers, expect=0)
     assert result.stdout.strip() == f"Run {run_id}: complete"
 
     (listed,) = log_list(cli)
@@ -166,7 +110,7 @@ def test_resuming_a_complete_run_changes_nothing(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     answers = write_answers(tmp_path / "a.yaml", context=NO_BLANKS)
-    run_id, _ = run(cli, answers, expect=0)
+    run_id, _ = start(cli, answers, expect=0)
     before = log_show(cli, run_id)
     result = resume(cli, run_id, answers, expect=0)
     assert result.stdout.strip() == f"Run {run_id}: complete"
@@ -180,7 +124,7 @@ def test_a_critical_no_exits_3_with_the_run_held(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     answers = write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"})
-    run_id, result = run(cli, answers, expect=3)
+    run_id, result = start(cli, answers, expect=3)
     assert "HOLD" in result.stdout and "STOP WORK" in result.stdout
     assert "Safety meeting held where the scene will be shot" in result.stdout
     assert f"safetycli clear {run_id}" in result.stdout
@@ -212,7 +156,7 @@ def test_a_critical_no_exits_3_with_the_run_held(
 def test_the_named_roles_clear_a_hold_and_resume_asks_the_failed_check_again(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
-    run_id, _ = run(
+    run_id, _ = start(
         cli, write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"}), expect=3
     )
     note = "meeting held again with the whole unit"
@@ -250,7 +194,7 @@ def test_the_named_roles_clear_a_hold_and_resume_asks_the_failed_check_again(
 def test_clearing_needs_the_roles_the_protocol_names(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
-    run_id, _ = run(
+    run_id, _ = start(
         cli, write_answers(tmp_path / "no.yaml", answers={"meeting-held": "no"}), expect=3
     )
     wrong_person = refused(
@@ -265,7 +209,7 @@ def test_clearing_needs_the_roles_the_protocol_names(
         input=f"{ACTOR[1]}\n",
     )
     assert no_such_role == (
-        "--by actor=...: a hold on this run is cleared by armorer and first_ad, not by actor"
+        "--by actor=...: a hold on this run is cleared by armorer and 1st AD, not by actor"
     )
     with Ledger.open(crewed / "log.db") as ledger:
         crew.add_member(ledger, "Robin Lee", ["armorer", "first_ad"], "3141", PRODUCER)
@@ -284,7 +228,7 @@ def test_clearing_needs_the_roles_the_protocol_names(
         ],
         input="3141\n3141\n",
     )
-    assert same_person.startswith("each clearing role must be a different person")
+    assert same_person == "each role must be a different person: name them with --by ROLE=NAME"
     wrong_pin = refused(
         cli, ["clear", run_id, "--note", "fixed", "--pin-stdin"], input=f"{ARMORER[1]}\n0000\n"
     )
@@ -301,7 +245,7 @@ def test_at_the_keyboard_a_mistyped_pin_is_asked_again(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
-    run_id, _ = run(cli, partial, expect=4)
+    run_id, _ = start(cli, partial, expect=4)
     # No --by and no --pin-stdin: the name and the hidden PIN are asked, a typo asked again.
     result = invoke(
         cli, ["hold", run_id, "--reason", "smoke on set"], input=f"{ACTOR[0]}\n2468\n{ACTOR[1]}\n"
@@ -326,7 +270,7 @@ def test_at_the_keyboard_a_mistyped_pin_is_asked_again(
 def test_clear_on_a_run_that_is_not_held_is_refused(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
-    run_id, _ = run(cli, write_answers(tmp_path / "a.yaml", context=NO_BLANKS), expect=0)
+    run_id, _ = start(cli, write_answers(tmp_path / "a.yaml", context=NO_BLANKS), expect=0)
     message = refused(
         cli,
         ["clear", run_id, "--note", "nothing", "--pin-stdin"],
@@ -339,7 +283,7 @@ def test_anyone_on_the_roster_holds_an_open_run(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
-    run_id, _ = run(cli, partial, expect=4)
+    run_id, _ = start(cli, partial, expect=4)
     assert refused(
         cli,
         ["hold", run_id, "--reason", "smoke on set", "--by", ACTOR[0], "--pin-stdin"],
@@ -395,7 +339,7 @@ def test_a_missing_answer_leaves_the_run_open_with_exit_4(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
-    run_id, result = run(cli, partial, expect=4)
+    run_id, result = start(cli, partial, expect=4)
     (line,) = result.stderr.splitlines()
     assert line.startswith("Left open: no answer for `meeting-covered`")
     assert f"safetycli resume {run_id} --answers {partial}" in line
@@ -516,7 +460,7 @@ def test_numbers_yaml_would_misread_are_taken_as_typed(
     assert log_list(cli) == []  # refused before a run started: no PIN try was spent
 
     path.write_text(text.replace("'@PIN@'", "'0123'"), encoding="utf-8")
-    run_id, _ = run(cli, path, expect=0)
+    run_id, _ = start(cli, path, expect=0)
     (keys,) = [s for s in log_show(cli, run_id)["signoffs"] if s["item"] == "key-holders"]
     assert keys["answer"] == "18:30"
 
@@ -637,7 +581,7 @@ def test_a_run_that_will_not_be_finished_is_aborted_by_the_first_ad(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
-    run_id, _ = run(cli, partial, expect=4)
+    run_id, _ = start(cli, partial, expect=4)
     # Only a 1st AD or a producer ends a run; anyone else is told to hold instead.
     message = refused(cli, ["abort", run_id, "--reason", "scene cut", "--by", ACTOR[0]])
     assert message == (
@@ -670,7 +614,7 @@ def test_a_run_that_will_not_be_finished_is_aborted_by_the_first_ad(
 
 
 def test_a_wrong_pin_does_not_abort(cli: CliRunner, crewed: Path, tmp_path: Path) -> None:
-    run_id, _ = run(cli, write_answers(tmp_path / "p.yaml", drop=("meeting-covered",)), expect=4)
+    run_id, _ = start(cli, write_answers(tmp_path / "p.yaml", drop=("meeting-covered",)), expect=4)
     result = invoke(
         cli,
         ["abort", run_id, "--reason", "x", "--by", PRODUCER[0], "--pin-stdin"],
@@ -707,7 +651,7 @@ def test_resume_with_the_only_armorer_locked_is_refused_before_anything_is_recor
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("firearms-issued",))
-    run_id, _ = run(cli, partial, expect=4)
+    run_id, _ = start(cli, partial, expect=4)
     signed = len(log_show(cli, run_id)["signoffs"])
     for _ in range(5):  # the armorer mistypes a PIN five times elsewhere: locked out
         invoke(
@@ -764,7 +708,7 @@ def test_a_held_run_is_not_aborted_and_scripts_must_name_who_acts(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     held = write_answers(tmp_path / "held.yaml", answers={"armorer-present": False})
-    run_id, _ = run(cli, held, expect=3)
+    run_id, _ = start(cli, held, expect=3)
     message = refused(cli, ["abort", run_id, "--reason", "moving on", "--by", FIRST_AD[0]])
     assert message == (
         f"run {run_id} is held: clear the hold first (safetycli clear {run_id} --note ...), "
@@ -772,7 +716,7 @@ def test_a_held_run_is_not_aborted_and_scripts_must_name_who_acts(
     )
     assert log_show(cli, run_id)["status"] == "held"
     partial = write_answers(tmp_path / "p.yaml", drop=("firearms-issued",))
-    open_id, _ = run(cli, partial, expect=4, scene="7")
+    open_id, _ = start(cli, partial, expect=4, scene="7")
     assert refused(cli, ["hold", open_id, "--reason", "x", "--pin-stdin"], input="1170\n") == (
         "with --pin-stdin, say who you are with --by NAME"
     )
@@ -808,7 +752,7 @@ def test_counts_that_do_not_add_up_stop_work(cli: CliRunner, crewed: Path, tmp_p
         tmp_path / "short.yaml",
         answers={"rounds-counted": 6, "rounds-fired": 2, "rounds-unfired": 0},
     )
-    run_id, _ = run(cli, answers, expect=3)
+    run_id, _ = start(cli, answers, expect=3)
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "rounds-unfired"
     # The hold names the counts in words, with their numbers, not the expression.
@@ -828,9 +772,103 @@ def test_the_wrap_count_adds_up_issued_returned_fired_and_spoiled(
         "blanks-fired": 1,
         "blanks-spoiled": 11,
     }
-    run(cli, write_answers(tmp_path / "ok.yaml", answers=good), expect=0)
+    start(cli, write_answers(tmp_path / "ok.yaml", answers=good), expect=0)
     short = {**good, "blanks-spoiled": 0}
-    run_id, _ = run(cli, write_answers(tmp_path / "short.yaml", answers=short), expect=3)
+    run_id, _ = start(cli, write_answers(tmp_path / "short.yaml", answers=short), expect=3)
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "blanks-spoiled"
     assert "(11 missing)" in hold["reason"]
+
+
+# --- what people read: role names, sittings, breaks, stop-work on the scene ---------------------
+
+
+def test_correcting_a_held_run_says_to_clear_the_hold_before_resuming(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    counts = {**ONE_TAKE_COUNTS, "blanks-returned": 9}  # 11 came back, 9 were typed
+    run_id, _ = start(cli, write_answers(tmp_path / "typo.yaml", answers=counts), expect=3)
+    fix = ["correct", run_id, "blanks-returned", "--answer", "11", "--note", "typed 9 for 11"]
+    out = invoke(cli, [*fix, "--pin-stdin"], input=CLEAR_PINS)
+    assert out.exit_code == 0, out.output
+    assert f"9, given by {ARMORER[0]} (armorer); corrected to 11" in out.stdout
+    assert out.stdout.splitlines()[-1] == (
+        f'Continue with: safetycli clear {run_id} --note "what was found and done", '
+        f"then safetycli resume {run_id}"
+    )
+    # As it says: resume alone would only show the hold again.
+    assert invoke(cli, ["resume", run_id, "--answers", str(tmp_path / "typo.yaml")]).exit_code == 3
+
+
+def test_status_and_clear_say_roles_as_people_say_them(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    run_id, _ = start(cli, write_answers(tmp_path / "p.yaml", drop=("meeting-covered",)), expect=4)
+    assert status_text(cli).splitlines()[1] == (
+        f"   signed in: {FIRST_AD[0]} (1st AD), {ARMORER[0]} (armorer), {ACTOR[0]} (actor), "
+        f"{DP[0]} (DP)"
+    )
+    hold_run(cli, run_id, "smoke")
+    typed = refused(cli, ["clear", run_id, "--note", "x", "--by", "dp=Jo Park", "--pin-stdin"])
+    assert typed == "--by dp=...: a hold on this run is cleared by armorer and 1st AD, not by DP"
+    cleared = invoke(cli, ["clear", run_id, "--note", "aired out", "--pin-stdin"], input=CLEAR_PINS)
+    assert cleared.exit_code == 0, cleared.output
+    assert f"Hold on run {run_id}: smoke (raised by {ACTOR[0]}, actor)" in cleared.stdout
+
+
+def test_log_show_lists_each_signer_once_with_their_sittings_and_numbers_breaks(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, _ = start(cli, partial, expect=4)
+    resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
+    detail = log_show(cli, run_id)
+    assert len(detail["signed_in"]) == 8  # four people, two sittings: the JSON keeps them all
+    breaks = [s for s in detail["signoffs"] if s["phase"] == "after-break"]
+    assert breaks and all(s["after_break"] and s["take"] == 1 for s in breaks)
+    assert not any(s["after_break"] for s in detail["signoffs"] if s["phase"] != "after-break")
+
+    shown = ok(cli, ["log", "show", run_id]).stdout
+    assert "after-break break 1 · " in shown and "after-break take" not in shown
+    (roll_call,) = [line for line in shown.splitlines() if line.startswith("Roll call: ")]
+    assert roll_call == (
+        f"Roll call: {FIRST_AD[0]} (1st AD, 2 sittings); {ARMORER[0]} (armorer, 2 sittings); "
+        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP, 2 sittings)"
+    )
+    report = ok(cli, ["report", "--day", DAY]).stdout
+    assert (
+        f"Signed in: {FIRST_AD[0]} (1st AD, 2 sittings); {ARMORER[0]} (armorer, 2 sittings); "
+        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP, 2 sittings)\n"
+    ) in report
+
+
+def test_log_show_tells_of_a_stop_work_on_the_runs_scene(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run_id, _ = start(cli, partial, expect=4)
+    hold_scene(cli, "12a", "smell of smoke", by="A Visitor")
+    hold_scene(cli, "14", "not this scene", by="A Visitor")
+    held = [r for r in log_list(cli) if r["id"] == run_id]
+    assert held[0]["scene_held"] is True
+    clear_scene(cli, "12A", "no fire found")
+    resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
+
+    detail = log_show(cli, run_id)
+    ((stop,),) = [detail["scene_holds"]]
+    assert (stop["scene"], stop["reason"]) == ("12A", "smell of smoke")
+    assert (stop["note"], stop["authenticated"]) == ("no fire found", False)
+    assert [e["kind"] for e in detail["timeline"]].count("scene.held") == 1
+    shown = ok(cli, ["log", "show", run_id]).stdout
+    raised = "STOP-WORK on scene 12A by A Visitor (no PIN): smell of smoke"
+    cleared = (
+        f"STOP-WORK on scene 12A cleared by {ARMORER[0]} (armorer), {FIRST_AD[0]} (1st AD): "
+        "no fire found · work stopped "
+    )
+    assert raised in shown and cleared in shown and "not this scene" not in shown
+    assert (
+        shown.index("meeting-attendance")
+        < shown.index(raised)
+        < shown.index(cleared)
+        < shown.index("resumed: a new sitting")
+    )

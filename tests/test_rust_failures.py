@@ -10,7 +10,6 @@ See /work/shared/PROTOCOL-FACTS.md, "On the set of Rust".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,22 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from safetycli import crew
-from safetycli.cli import app
 from safetycli.ledger import Ledger
 from tests.walk_helpers import (
     ARMORER,
     CREW,
+    DAY,
     FIRST_AD,
     PRODUCER,
-    add_crew,
     cheap_pins,
+    invoke,
+    log_list,
+    log_show,
+    one_line_error,
+    resume,
+    start,
     write_answers,
 )
-
-DAY = "2026-11-23"
 
 # Someone on the roster for both roles: the person a shortcut needs.
 BOTH = ("Chris Vale", "6604")
@@ -45,62 +47,21 @@ CONTEXT = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 @pytest.fixture
-def crewed(home: Path) -> Path:
+def crewed(crewed: Path) -> Path:
     """The crew of walk_helpers, and Chris Vale, on the roster as armorer and as 1st AD."""
-    add_crew(home / "log.db")
-    with cheap_pins(), Ledger.open(home / "log.db") as ledger:
+    with cheap_pins(), Ledger.open(crewed / "log.db") as ledger:
         crew.add_member(ledger, BOTH[0], ["armorer", "first_ad"], BOTH[1], PRODUCER)
-    return home
-
-
-def invoke(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
-    result = cli.invoke(app, args, input=input)
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def log_list(cli: CliRunner) -> list[dict[str, Any]]:
-    result = invoke(cli, ["log", "list", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-
-def log_show(cli: CliRunner, run_id: str) -> dict[str, Any]:
-    result = invoke(cli, ["log", "show", run_id, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return crewed
 
 
 def run(
     cli: CliRunner, protocol_id: str, answers: Path, *, expect: int, scene: str = "21"
 ) -> tuple[str, Result]:
-    before = {r["id"] for r in log_list(cli)}
-    result = invoke(
-        cli, ["run", protocol_id, "--scene", scene, "--day", DAY, "--answers", str(answers)]
-    )
-    assert result.exit_code == expect, result.output
-    (run_id,) = {r["id"] for r in log_list(cli)} - before
-    return run_id, result
-
-
-def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result:
-    result = invoke(cli, ["resume", run_id, "--answers", str(answers)])
-    assert result.exit_code == expect, result.output
-    return result
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0].removeprefix("error: ")
+    return start(cli, answers, expect=expect, scene=scene, protocol_id=protocol_id)
 
 
 def held_on(cli: CliRunner, run_id: str, item_id: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Shared helpers for the walk-through tests: a crew on the roster, answers files, expectations.
+"""Shared helpers for the walk-through tests: a crew on the roster, answers files, expectations,
+and the CLI driven as a script would drive it (exit codes, one-line refusals, the log as JSON).
 
 PIN hashes carry their own scrypt parameters, so a roster written here with a cheap cost is also
 checked cheaply by a `safetycli` subprocess: the tests stay fast without any test hook in the
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from typer.testing import CliRunner, Result
 
 from safetycli import crew
 from safetycli.answers import passing_answers
 from safetycli.catalog import load_catalog
+from safetycli.cli import app
 from safetycli.ledger import Ledger
 from safetycli.protocol import Item, Phase, Protocol, parse_when
 
@@ -42,6 +45,8 @@ BLANKS = {"blanks": True, "dummies": False}
 NO_BLANKS = {"blanks": False, "dummies": False}
 
 CHEAP_SCRYPT_N = 2**8
+
+DAY = "2026-11-23"  # the shooting day the CLI tests run on
 
 
 @contextmanager
@@ -234,3 +239,116 @@ def subprocess_env(home: Path) -> dict[str, str]:
 
 def parse_json(text: str) -> Any:
     return json.loads(text)
+
+
+# --- the CLI, as a script drives it --------------------------------------------------------------
+
+
+def invoke(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
+    """Run a command in-process; never a traceback, whatever the exit code."""
+    result = cli.invoke(app, args, input=input)
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def ok(cli: CliRunner, args: list[str], input: str | None = None) -> Result:
+    result = invoke(cli, args, input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line_error(result: Result) -> str:
+    """Exit 2 and exactly one line on stderr; returns that line without `error: `."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0].removeprefix("error: ")
+
+
+def refused(cli: CliRunner, args: list[str], input: str | None = None) -> str:
+    """The one-line refusal (exit 2) of a command, without `error: `."""
+    return one_line_error(invoke(cli, args, input))
+
+
+def log_list(cli: CliRunner) -> list[dict[str, Any]]:
+    return json.loads(ok(cli, ["log", "list", "--format", "json"]).stdout)  # type: ignore[no-any-return]
+
+
+def log_show(cli: CliRunner, run_id: str) -> dict[str, Any]:
+    return json.loads(ok(cli, ["log", "show", run_id, "--format", "json"]).stdout)  # type: ignore[no-any-return]
+
+
+def start(
+    cli: CliRunner,
+    answers: Path,
+    *,
+    expect: int,
+    scene: str = "12A",
+    day: str = DAY,
+    protocol_id: str = "firearm-scene",
+    extra: tuple[str, ...] = (),
+) -> tuple[str, Result]:
+    """`safetycli run` from an answers file; returns the new run's id and the result."""
+    before = {r["id"] for r in log_list(cli)}
+    result = invoke(
+        cli,
+        ["run", protocol_id, "--scene", scene, "--day", day, "--answers", str(answers), *extra],
+    )
+    assert result.exit_code == expect, result.output
+    (run_id,) = {r["id"] for r in log_list(cli)} - before
+    return run_id, result
+
+
+def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result:
+    result = invoke(cli, ["resume", run_id, "--answers", str(answers)])
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def keys_of(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
+    return [signoff_key(s) for s in detail["signoffs"]]
+
+
+# --- holds and clearing, as the crew types them --------------------------------------------------
+
+CLEARERS = ["--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}"]
+CLEAR_PINS = f"{ARMORER[1]}\n{FIRST_AD[1]}\n"
+
+
+def hold_run(cli: CliRunner, run_id: str, reason: str = "actor asked for a re-check") -> None:
+    ok(
+        cli,
+        ["hold", run_id, "--reason", reason, "--by", ACTOR[0], "--pin-stdin"],
+        input=f"{ACTOR[1]}\n",
+    )
+
+
+def clear_run(cli: CliRunner, run_id: str, note: str = "checked again") -> None:
+    ok(cli, ["clear", run_id, "--note", note, *CLEARERS, "--pin-stdin"], input=CLEAR_PINS)
+
+
+def hold_scene(
+    cli: CliRunner, scene: str, reason: str = "smell of smoke", by: str = "A Visitor"
+) -> Result:
+    return ok(cli, ["hold", "--scene", scene, "--reason", reason, "--by", by])
+
+
+def clear_scene(cli: CliRunner, scene: str, note: str = "no fire found") -> Result:
+    return ok(
+        cli,
+        ["clear", "--scene", scene, "--note", note, *CLEARERS, "--pin-stdin"],
+        input=CLEAR_PINS,
+    )
+
+
+# Counts at wrap that add up for one take: 2 loaded, 1 fired, 1 unfired; 12 issued, 11 back.
+ONE_TAKE_COUNTS = {
+    "rounds-counted": 2,
+    "rounds-fired": 1,
+    "rounds-unfired": 1,
+    "blanks-issued": 12,
+    "blanks-returned": 11,
+    "blanks-fired": 1,
+    "blanks-spoiled": 0,
+}

@@ -51,6 +51,7 @@ def correct(
     from safetycli.ledger import RunMoved
     from safetycli.names import fold_name
     from safetycli.render.safe import one_line
+    from safetycli.roles import role_name
     from safetycli.session import load_state, look_outside
 
     named = parse_by(by)
@@ -70,14 +71,14 @@ def correct(
         typer.echo(
             one_line(
                 f"{target.item.ask}{where}: {target.was}, given by {target.signer.name} "
-                f"({target.signer.role}); corrected to {value}"
+                f"({role_name(target.signer.role)}); corrected to {value}"
             )
         )
         given = named.get(target.signer.role)
         if given is not None and fold_name(given) != fold_name(target.signer.name):
             raise SafetyError(
                 f"a correction is agreed by whoever gave the answer: {target.signer.name} "
-                f"({target.signer.role}), not {given}"
+                f"({role_name(target.signer.role)}), not {given}"
             )
         signers = who_acts(
             ledger,
@@ -103,4 +104,10 @@ def correct(
     typer.echo(f"Corrected `{item_id}`; the original answer stays in the log.")
     if sent_back:
         typer.echo(f"Asked again because their sums used it: {', '.join(sent_back)}.")
-    typer.echo(f"Continue with: safetycli resume {run_id}")
+    if state.status == "held":  # resume would only show the hold: it is cleared first
+        typer.echo(
+            f'Continue with: safetycli clear {run_id} --note "what was found and done", '
+            f"then safetycli resume {run_id}"
+        )
+    else:
+        typer.echo(f"Continue with: safetycli resume {run_id}")

@@ -47,13 +47,15 @@ def who_acts(
 
     for role in named:
         if role not in roles:
-            wanted = " and ".join(roles)
-            raise SafetyError(f"--by {role}=...: {what} by {wanted}, not by {role}")
+            wanted = " and ".join(role_name(r) for r in roles)
+            raise SafetyError(f"--by {role}=...: {what} by {wanted}, not by {role_name(role)}")
     signers: list[Signer] = []
     for role in roles:
         name = named.get(role) or (defaults or {}).get(role)
         if name is None and pin_stdin:
-            raise SafetyError(f"with --pin-stdin, name who acts for {role}: --by {role}=NAME")
+            raise SafetyError(
+                f"with --pin-stdin, name who acts for {role_name(role)}: --by {role}=NAME"
+            )
         if name is None:
             # As at the roll call: the only person on the roster for the role is offered.
             able = [m.name for m in crew.roster(ledger) if m.has_role(role)]
@@ -61,7 +63,7 @@ def who_acts(
             name = str(typer.prompt(f"{role_name(role)}: your name", default=offer))
         member = crew.find(ledger, name)
         if not member.has_role(role):
-            raise SafetyError(f"{member.name} is not on the roster as {role}")
+            raise SafetyError(f"{member.name} is not on the roster as {role_name(role)}")
         signers.append(Signer(member.name, role))
     folded = [fold_name(s.name) for s in signers]
     if len(set(folded)) != len(folded):

@@ -16,10 +16,12 @@ def register(app: typer.Typer) -> None:
 
 def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
     """(held?, headline, detail lines): the same words on a terminal and in a pipe."""
+    from safetycli.render import fmt
+
     out: list[tuple[bool, str, list[str]]] = []
     for hold in now["scene_holds"]:
         who = hold["raised_by"] or {}
-        role = f" ({who['role']})" if who.get("role") else ""
+        role = f" ({fmt.role(who['role'])})" if who.get("role") else ""
         checked = "" if hold["authenticated"] else ", no PIN"
         out.append(
             (
@@ -34,7 +36,8 @@ def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
             )
         )
     for entry in now["runs"]:
-        signed = ", ".join(f"{r}: {n}" for r, n in entry["signed_in"].items()) or "nobody yet"
+        signed = ", ".join(f"{n} ({fmt.role(r)})" for r, n in entry["signed_in"].items())
+        signed = signed or "nobody yet"
         details = []
         if entry["hold"]:
             details.append(f"hold: {entry['hold']['reason']}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from safetycli.roles import role_name
+
 
 def clock(at: str | None, day: str | None = None) -> str:
     """`HH:MM:SS` on the shooting day; the date too when the event fell on another (UTC) date,
@@ -29,15 +31,42 @@ def duration(seconds: float | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def who(person: dict[str, Any] | None) -> str:
+def role(role_id: str | None) -> str:
+    """A role as people say it (`first_ad` -> `1st AD`); empty for none."""
+    return role_name(role_id) if role_id else ""
+
+
+def who(person: dict[str, Any] | None, *, ids: bool = False) -> str:
+    """`Dana Reyes (1st AD)`; with `ids`, the role id a machine reads (`Dana Reyes (first_ad)`),
+    as the CSV keeps it."""
     if not person:
         return "-"
-    role = person.get("role")
-    return f"{person.get('name', '?')} ({role})" if role else str(person.get("name", "?"))
+    name = str(person.get("name", "?"))
+    said = person.get("role") if ids else role(person.get("role"))
+    return f"{name} ({said})" if said else name
 
 
-def whos(people: list[dict[str, Any]] | None) -> str:
-    return ", ".join(who(p) for p in people or []) or "-"
+def whos(people: list[dict[str, Any]] | None, *, ids: bool = False) -> str:
+    return ", ".join(who(p, ids=ids) for p in people or []) or "-"
+
+
+def roll_call(sign_ins: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """(role, name, sittings) for each person signed in for a role, once, in the order they
+    first signed in: a run resumed twice signs everyone in three times."""
+    sittings: dict[tuple[str, str], int] = {}
+    for s in sign_ins:
+        key = (s["role"], s["name"])
+        sittings[key] = sittings.get(key, 0) + 1
+    return [(r, name, n) for (r, name), n in sittings.items()]
+
+
+def signed_in(sign_ins: list[dict[str, Any]]) -> list[str]:
+    """`Dana Reyes (1st AD, 2 sittings)`, one entry per person and role."""
+    out = []
+    for r, name, n in roll_call(sign_ins):
+        more = f", {n} sittings" if n > 1 else ""
+        out.append(f"{name} ({role(r)}{more})")
+    return out
 
 
 def answer(value: Any) -> str:
@@ -46,12 +75,21 @@ def answer(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def take(entry: dict[str, Any]) -> str:
+    """`take 2`, or `break 2` for an after-break check (its number counts breaks, as the
+    walk-through says it); empty for a check asked once."""
+    if not entry.get("take"):
+        return ""
+    return f"{'break' if entry.get('after_break') else 'take'} {entry['take']}"
+
+
 def item_ref(entry: dict[str, Any]) -> str:
-    """`phase / item (take 2)`, or `whole run` for a hold raised by hand."""
+    """`phase / item (take 2)`, `phase / item (break 1)`, or `whole run` for a hold raised by
+    hand."""
     if not entry.get("item"):
         return "whole run"
-    take = f" (take {entry['take']})" if entry.get("take") else ""
-    return f"{entry.get('phase')} / {entry['item']}{take}"
+    number = take(entry)
+    return f"{entry.get('phase')} / {entry['item']}" + (f" ({number})" if number else "")
 
 
 def period(report: dict[str, Any]) -> str:

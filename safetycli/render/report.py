@@ -245,7 +245,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"Protocol sha256 {md(str(p.get('sha256', ''))[:16])}."
         )
         lines.append("")
-        signers = "; ".join(f"{md(s['role'])}: {md(s['name'])}" for s in run["signers"])
+        signers = "; ".join(md(s) for s in fmt.signed_in(run["signers"]))
         lines.append(f"Signed in: {signers or 'nobody'}")
         if run["also_signed"]:
             lines.append("")
@@ -334,7 +334,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             status="cleared" if h["cleared_at"] else "not cleared",
             detail=h["reason"],
             cleared_at=h["cleared_at"],
-            cleared_by=fmt.whos(h["cleared_by"]) if h["cleared_by"] else None,
+            cleared_by=fmt.whos(h["cleared_by"], ids=True) if h["cleared_by"] else None,
             note=h["note"],
             stopped_minutes=None if stopped is None else round(stopped / 60, 1),
         )
@@ -350,7 +350,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             + ("" if h["authenticated"] else ", no PIN"),
             detail=h["reason"],
             cleared_at=h["cleared_at"],
-            cleared_by=fmt.whos(h["cleared_by"]) if h["cleared_by"] else None,
+            cleared_by=fmt.whos(h["cleared_by"], ids=True) if h["cleared_by"] else None,
             note=h["note"],
             stopped_minutes=None if stopped is None else round(stopped / 60, 1),
         )
@@ -360,7 +360,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             c,
             item=fmt.item_ref(c),
             at=c["at"],
-            name=fmt.whos(c["by"]),
+            name=fmt.whos(c["by"], ids=True),
             status=f"{fmt.answer(c['was'])} -> {fmt.answer(c['answer'])}",
             note=c["note"],
         )
@@ -411,7 +411,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             {**run, "run": run["id"], "protocol": run["protocol"].get("id")},
             at=run["started_at"],
             status=run["status"],
-            detail="; ".join(f"{s['role']}: {s['name']}" for s in run["signers"]),
+            detail="; ".join(f"{r}: {name}" for r, name, _ in fmt.roll_call(run["signers"])),
             cleared_at=run["ended_at"],
         )
     yield row(
@@ -471,6 +471,8 @@ def environment() -> Any:
         pin_reason=fmt.pin_reason,
         count=fmt.count,
         answer=fmt.answer,
+        role=fmt.role,
+        roll_call=fmt.roll_call,
     )
     return env
 

@@ -30,12 +30,20 @@ def _t(value: Any, style: str = "") -> Segment:
 
 
 def _who(name: Any, role: Any) -> list[Segment]:
-    return [_t(name, "bold"), _t(f" ({role})" if role else "")]
+    return [_t(name, "bold"), _t(f" ({fmt.role(role)})" if role else "")]
 
 
 def _where(e: dict[str, Any]) -> list[Segment]:
-    take = f" take {e['take']}" if e.get("take") else ""
-    return [_t(f"{e.get('phase')}{take} · "), _t(e.get("item"), "bold")]
+    """`phase take 2 · item`, or `phase break 1 · item` for an after-break check."""
+    take = fmt.take(e)
+    return [_t(f"{e.get('phase')}{' ' + take if take else ''} · "), _t(e.get("item"), "bold")]
+
+
+def _whos(people: list[dict[str, Any]] | None) -> list[Segment]:
+    line: list[Segment] = []
+    for n, who in enumerate(people or []):
+        line += [_t(", " if n else ""), *_who(who.get("name"), who.get("role"))]
+    return line
 
 
 def timeline(detail: dict[str, Any]) -> list[Line]:
@@ -64,8 +72,9 @@ def timeline(detail: dict[str, Any]) -> list[Line]:
     lines.append([])
     day = d["day"]
     open_holds: deque[str] = deque()
+    scene_raised = {h["seq"]: h["raised_at"] for h in d.get("scene_holds", [])}
     for e in d["timeline"]:
-        line = _event_line(e, open_holds)
+        line = _event_line(e, open_holds, scene_raised)
         if line is not None:
             lines.append([_t(f"{fmt.clock(e['at'], day):>8}  ", "dim"), *line])
     lines.append([])
@@ -77,7 +86,9 @@ def _status_style(status: str) -> str:
     return {"complete": "bold green", "open": "bold yellow"}.get(status, "bold white on red")
 
 
-def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
+def _event_line(
+    e: dict[str, Any], open_holds: deque[str], scene_raised: dict[int, str]
+) -> Line | None:
     kind = e["kind"]
     if kind == events.RUN_STARTED:
         return [_t("run started")]
@@ -136,10 +147,33 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
     if kind == events.HOLD_CLEARED:
         raised = open_holds.popleft() if open_holds else None
         stopped = fmt.duration(_seconds(raised, e["at"])) if raised else "?"
-        line: Line = [_t("HOLD cleared", "bold green"), _t(" by ")]
-        for n, who in enumerate(e.get("cleared_by") or []):
-            line += [_t(", " if n else ""), *_who(who["name"], who["role"])]
+        line: Line = [_t("HOLD cleared", "bold green"), _t(" by "), *_whos(e.get("cleared_by"))]
         return [*line, _t(": "), _t(e["note"]), _t(f" · work stopped {stopped}", "bold")]
+    if kind == events.SCENE_HELD:
+        by = e.get("raised_by") or {}
+        return [
+            _t("STOP-WORK", "bold white on red"),
+            _t(" on scene "),
+            _t(e["scene"], "bold"),
+            _t(" by "),
+            *_who(by.get("name", "?"), by.get("role")),
+            _t("" if e.get("authenticated") else " (no PIN)"),
+            _t(": "),
+            _t(e["reason"], "bold red"),
+        ]
+    if kind == events.SCENE_CLEARED:
+        raised = scene_raised.get(e["hold"])
+        stopped = fmt.duration(_seconds(raised, e["at"])) if raised else "?"
+        return [
+            _t("STOP-WORK", "bold green"),
+            _t(" on scene "),
+            _t(e["scene"], "bold"),
+            _t(" cleared by "),
+            *_whos(e.get("cleared_by")),
+            _t(": "),
+            _t(e["note"]),
+            _t(f" · work stopped {stopped}", "bold"),
+        ]
     if kind == events.ITEM_CORRECTED:
         line = [
             _t("CORRECTED ", "bold yellow"),
@@ -147,10 +181,10 @@ def _event_line(e: dict[str, Any], open_holds: deque[str]) -> Line | None:
             _t(f": {fmt.answer(e['was'])} -> "),
             _t(fmt.answer(e["answer"]), "bold"),
             _t(" · agreed by "),
+            *_whos(e.get("by")),
+            _t(": "),
+            _t(e["note"]),
         ]
-        for n, who in enumerate(e.get("by") or []):
-            line += [_t(", " if n else ""), *_who(who["name"], who["role"])]
-        line += [_t(": "), _t(e["note"])]
         if e.get("recheck"):
             asked = ", ".join(str(k[2]) for k in e["recheck"])
             line.append(_t(f" · asked again: {asked}", "dim"))
@@ -203,8 +237,9 @@ def _summary(d: dict[str, Any]) -> list[Line]:
     lines: list[Line] = []
     if d["signed_in"]:
         line: Line = [_t("Roll call: ", "bold")]
-        for n, s in enumerate(d["signed_in"]):
-            line += [_t("; " if n else ""), _t(f"{s['role']}: "), _t(s["name"], "bold")]
+        for n, (role, name, sittings) in enumerate(fmt.roll_call(d["signed_in"])):
+            more = f", {sittings} sittings" if sittings > 1 else ""
+            line += [_t("; " if n else ""), _t(name, "bold"), _t(f" ({fmt.role(role)}{more})")]
         lines.append(line)
     if d["holds"]:
         lines.append([_t(f"Holds ({len(d['holds'])}):", "bold")])
@@ -221,6 +256,24 @@ def _summary(d: dict[str, Any]) -> list[Line]:
                 [
                     _t(f"  {fmt.item_ref(h)}: raised {h['raised_at']} "),
                     _t(f"by {fmt.who(h['raised_by'])}: "),
+                    _t(h["reason"], "red"),
+                    _t(" · "),
+                    *cleared,
+                    _t(f" · work stopped {fmt.duration(h['stopped_seconds'])}", "bold"),
+                ]
+            )
+    if d.get("scene_holds"):
+        lines.append([_t(f"Stop-work on scene {d['scene']} ({len(d['scene_holds'])}):", "bold")])
+        for h in d["scene_holds"]:
+            checked = "" if h["authenticated"] else " (no PIN)"
+            cleared: Line = (
+                [_t(f"cleared {h['cleared_at']} by {fmt.whos(h['cleared_by'])}: "), _t(h["note"])]
+                if h["cleared_at"]
+                else [_t("NOT CLEARED", "bold white on red")]
+            )
+            lines.append(
+                [
+                    _t(f"  raised {h['raised_at']} by {fmt.who(h['raised_by'])}{checked}: "),
                     _t(h["reason"], "red"),
                     _t(" · "),
                     *cleared,
