@@ -163,10 +163,12 @@ class SceneStop:
                 f"scene {self.scene} is held: run {self.run} is on hold ({self.reason}); nothing "
                 f"starts or goes on in this scene until that hold is cleared: {self.clear_command}"
             )
+        from safetycli.roles import role_name
+
         who = ""
         if self.raised_by:
             role = self.raised_by.get("role")
-            who = f" by {self.raised_by.get('name')}" + (f" ({role})" if role else "")
+            who = f" by {self.raised_by.get('name')}" + (f" ({role_name(role)})" if role else "")
             if not self.authenticated:
                 who += ", no PIN"
         return (

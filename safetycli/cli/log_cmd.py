@@ -72,7 +72,10 @@ def list_(
     )
     ws = workspace(home)
     with open_log(ws, reading=True) as ledger:
-        emit_listing(fmt, "Runs", LIST_COLUMNS, run_summaries(ledger, filters))
+        runs = run_summaries(ledger, filters)
+        if fmt is not ListFormat.json:  # a person reads "held"; JSON keeps the boolean
+            runs = ({**r, "scene_held": "held" if r["scene_held"] else ""} for r in runs)
+        emit_listing(fmt, "Runs", LIST_COLUMNS, runs)
 
 
 @app.command("show")
