@@ -30,18 +30,15 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from safetycli import lockout
 from safetycli.errors import SafetyError
 from safetycli.events import (
-    AUTH_FAILED,
-    AUTH_LOCKED,
-    AUTH_OK,
     CREW_ADDED,
     CREW_PIN_SET,
+    CREW_RECOVERED,
     CREW_REMOVED,
-    CREW_UNLOCKED,
     ROSTER_KINDS,
     AuthFailed,
-    AuthLocked,
     AuthOk,
     CrewAdded,
     CrewPinSet,
@@ -50,6 +47,7 @@ from safetycli.events import (
     Declared,
 )
 from safetycli.ledger import Ledger
+from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 from safetycli.roles import ROLES
@@ -65,23 +63,16 @@ SALT_BYTES = 16
 HASH_BYTES = 32
 _SCHEME = "scrypt"
 
-LOCK_AFTER = 5
 PIN_MIN, PIN_MAX = 4, 12
 NAME_MAX = 80
 
 # Reasons recorded in auth.failed. Only a wrong PIN counts towards lock-out: the lock exists to stop
 # PIN guessing, and the other refusals never test the PIN.
-WRONG_PIN = "wrong-pin"
 UNKNOWN = "unknown-name"
 GONE = "removed"
 NOT_ROLE = "role"
 LOCKED = "locked"
 MISMATCH = "stored-pin-mismatch"
-
-# Events after which the count of wrong PINs starts again from zero.
-_RESETS = (AUTH_OK, CREW_UNLOCKED, CREW_PIN_SET, CREW_ADDED)
-_COUNTED = (AUTH_FAILED, *_RESETS)
-_WINDOW = LOCK_AFTER * 4
 
 _PIN_RE = re.compile(r"[0-9]+")
 # A run of digits typed where a name belongs is probably a PIN in the wrong field: never record it.
@@ -259,7 +250,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             )
         elif entry is None or not entry.active:
             continue
-        elif event.kind == CREW_PIN_SET:
+        elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
         elif event.kind == CREW_REMOVED:
             others = [e for e in entries.values() if e.active and "producer" in e.roles]
@@ -269,38 +260,8 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
     return entries
 
 
-def _failures(ledger: Ledger, name: str) -> int:
-    """Wrong PINs in a row for `name` since the last reset, capped at LOCK_AFTER.
-
-    Reads the person's newest events through the indexed `latest`; other refusals (wrong role,
-    already locked) are skipped without breaking the run. Only a long run of those fills the
-    window, and then the count walks forward from the last reset instead.
-    """
-    window = ledger.latest(person=name, kinds=_COUNTED, limit=_WINDOW)
-    count = 0
-    for event in window:
-        if event.kind != AUTH_FAILED:
-            return count
-        if event.data.get("reason") == WRONG_PIN:
-            count += 1
-            if count >= LOCK_AFTER:
-                return count
-    if len(window) < _WINDOW:
-        return count
-    reset = ledger.latest(person=name, kinds=_RESETS, limit=1)
-    count = 0
-    for event in ledger.events(
-        person=name, kinds=[AUTH_FAILED], after=reset[0].seq if reset else 0
-    ):
-        if event.data.get("reason") == WRONG_PIN:
-            count += 1
-            if count >= LOCK_AFTER:
-                break
-    return count
-
-
 def _member(ledger: Ledger, entry: _Entry) -> Member:
-    failures = _failures(ledger, entry.name) if entry.active else 0
+    failures = lockout.failures(ledger, entry.name) if entry.active else 0
     return Member(
         name=entry.name,
         roles=entry.roles,
@@ -377,7 +338,7 @@ def authenticate(
     who = entry.name
     if not entry.active:
         raise refuse(GONE, f"{who} was removed from the roster and can no longer sign", who)
-    if _failures(ledger, who) >= LOCK_AFTER:
+    if lockout.failures(ledger, who) >= LOCK_AFTER:  # a quick refusal; admit() decides
         raise refuse(LOCKED, _unlock_hint(who), who)
     if role is not None and role not in entry.roles:
         raise refuse(NOT_ROLE, f"{who} is not on the roster as {one_line(role)}", who)
@@ -389,22 +350,27 @@ def authenticate(
             "the producer",
             who,
         )
+    try:
+        attempt = lockout.admit(ledger, who, role, purpose, run)
+    except lockout.Locked:
+        raise refuse(LOCKED, _unlock_hint(who), who) from None
+    # scrypt runs outside the write lock: the attempt already counts as a wrong PIN.
     if not check_pin(pin, stored):
-        _write(ledger, AuthFailed(run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN))
-        # Counted after the append, so parallel guesses all see each other.
-        failures = _failures(ledger, who)
+        _write(
+            ledger,
+            AuthFailed(
+                run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN, attempt=attempt
+            ),
+        )
+        lockout.record_lock(ledger, who, run)
+        failures = lockout.failures(ledger, who)
         if failures >= LOCK_AFTER:
-            last = ledger.latest(person=who, kinds=(AUTH_LOCKED, *_RESETS), limit=1)
-            if not last or last[0].kind != AUTH_LOCKED:
-                _write(ledger, AuthLocked(run=run, name=who, failures=failures))
             raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
         left = LOCK_AFTER - failures
         tries = "try" if left == 1 else "tries"
         raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
-    # Right PIN; but if parallel wrong guesses locked the person meanwhile, the lock wins.
-    if _failures(ledger, who) >= LOCK_AFTER:
-        raise refuse(LOCKED, _unlock_hint(who), who)
-    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose))
+    # Admitted while fewer than five tries were wrong or pending: this was one of the five.
+    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt))
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
 
 
@@ -540,3 +506,16 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
             "see `safetycli crew list`"
         )
     return Member(entry.name, entry.roles, active=False, locked=False, added_at=entry.added_at)
+
+
+def producer_warning(ledger: Ledger) -> str | None:
+    """One line while the roster has exactly one producer: a producer who locks themselves out,
+    or leaves, needs another one (or the recovery code) before anyone can be added or unlocked."""
+    names = [m.name for m in producers(ledger)]
+    if len(names) != 1:
+        return None
+    return (
+        f"warning: {one_line(names[0])} is the only producer: add a second one "
+        "(safetycli crew add NAME --role producer) so a lock-out or a lost PIN cannot stop every "
+        "roster change"
+    )

@@ -273,8 +273,11 @@ class Ledger:
         run: str | None = None,
         person: str | None = None,
         credential: tuple[str, str] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Event:
-        return self.append_many([NewEvent(kind, data, run, person)], credential=credential)[0]
+        return self.append_many(
+            [NewEvent(kind, data, run, person)], credential=credential, guard=guard
+        )[0]
 
     def append_many(
         self,
@@ -283,8 +286,13 @@ class Ledger:
         credential: tuple[str, str] | None = None,
         if_run_at: tuple[str, int] | None = None,
         if_no_stop_after: int | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> list[Event]:
         """Append events atomically, in order; all are durable when this returns, or none are.
+
+        `guard()` runs under the write lock before anything is written and may read the log
+        through this ledger; whatever it raises aborts the append (the lock-out counts PIN tries
+        this way, so parallel processes cannot all pass the count before any of them writes).
 
         `if_run_at=(run, seq)`: append only if that run's newest event is still `seq`, checked
         under the write lock, so an answer decided on a stale view of the run (a hold raised from
@@ -295,6 +303,8 @@ class Ledger:
         db = self.db
         try:
             with transaction(db):
+                if guard is not None:
+                    guard()
                 if if_run_at is not None:
                     run, seen = if_run_at
                     newest = db.execute(

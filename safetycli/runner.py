@@ -151,8 +151,11 @@ class RunState:
     def _take_a_break(self) -> None:
         """A resume or a long pause: the after-break checks are asked again, and a two-person
         check signed only in part before it starts again from the beginning (the firearm shown
-        before lunch is not the firearm witnessed after it)."""
-        self.breaks += 1
+        before lunch is not the firearm witnessed after it). A break before any check was
+        answered is no break: nothing had been handed out, so nothing needs asking about (counted,
+        it would ask the after-break checks in the middle of the first check after the resume)."""
+        if self.began:
+            self.breaks += 1
         for key, attempt in list(self.progress.items()):
             if attempt.outcome is None:
                 del self.progress[key]

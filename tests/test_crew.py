@@ -169,7 +169,14 @@ def test_right_pin_and_role_signs_in_and_is_recorded(crewed: Ledger) -> None:
     assert member.name == SAM and member.roles == ("armorer",)
     last = list(crewed.events())[-1]
     assert (last.kind, last.person, last.run) == ("auth.ok", SAM, "r1")
-    assert last.data == {"name": SAM, "role": "armorer", "purpose": "sign-in"}
+    attempt = list(crewed.events())[-2]
+    assert (attempt.kind, attempt.data["purpose"]) == ("auth.attempt", "sign-in")
+    assert last.data == {
+        "name": SAM,
+        "role": "armorer",
+        "purpose": "sign-in",
+        "attempt": attempt.seq,
+    }
 
 
 def test_role_mismatch_is_refused_and_recorded(crewed: Ledger) -> None:
@@ -196,7 +203,8 @@ def test_wrong_pin_counts_down_then_locks(crewed: Ledger) -> None:
         "wrong PIN for Sam Ortiz: Sam Ortiz is locked after 5 wrong PINs: a producer must run "
         "`safetycli crew unlock Sam Ortiz`",
     ]
-    assert kinds(crewed)[-6:] == ["auth.failed"] * 5 + ["auth.locked"]
+    # Each try is admitted (auth.attempt) before its PIN is checked, then settled.
+    assert kinds(crewed)[-11:] == ["auth.attempt", "auth.failed"] * 5 + ["auth.locked"]
     assert crew.find(crewed, SAM).locked
 
 
@@ -334,10 +342,12 @@ def test_later_changes_need_a_producers_pin(crewed: Ledger) -> None:
     )
     assert dana.roles == ("first_ad",)
     assert [m.name for m in crew.roster(crewed)] == [PAT, SAM, "Dana Reyes"]
-    assert list(crewed.events(kinds=["auth.ok"]))[-1].data == {
+    ok = list(crewed.events(kinds=["auth.ok"]))[-1]
+    assert ok.data == {
         "name": PAT,
         "role": "producer",
         "purpose": "approve adding Dana Reyes",
+        "attempt": ok.seq - 1,
     }
 
 
@@ -454,7 +464,8 @@ def test_remove_keeps_history_and_refuses_the_last_producer(crewed: Ledger) -> N
     removed = crew.remove(crewed, "sam ortiz", PRODUCER)
     assert not removed.active
     assert [m.name for m in crew.roster(crewed)] == [PAT]
-    assert len(list(crewed.events(person=SAM))) == 3  # added, auth.ok, removed: history stays
+    # added, auth.attempt, auth.ok, removed: history stays
+    assert len(list(crewed.events(person=SAM))) == 4
     with pytest.raises(SafetyError, match="nobody called Sam Ortiz"):
         crew.find(crewed, SAM)
     # A second producer makes removing the first possible, approved by either.

@@ -143,11 +143,14 @@ def add(
         pin = pins.new(clean)
         approver = None if producer is None else (producer, pins.existing(producer, "producer"))
         member = crew.add_member(ledger, clean, roles, pin, approver)
+        warning = crew.producer_warning(ledger)
     typer.echo(f"Added {one_line(member.name)} to the roster as {_roles_text(member.roles)}.")
     if first:
         typer.echo(
             "Next: add the crew, each approved by the producer: safetycli crew add NAME --role ROLE"
         )
+    if warning:
+        typer.echo(warning, err=True)
 
 
 @app.command("list")
@@ -161,6 +164,7 @@ def list_(
 
     with _open(home) as ledger:
         members = crew.roster(ledger)
+        warning = crew.producer_warning(ledger)
     records = [
         {
             "name": m.name,
@@ -177,6 +181,8 @@ def list_(
             "safetycli crew add NAME --role producer",
             err=True,
         )
+    if warning:
+        typer.echo(warning, err=True)
 
 
 @app.command("roles")
@@ -263,3 +269,12 @@ def remove(
     typer.echo(
         f"Removed {one_line(member.name)} from the roster: their past signatures stay in the log."
     )
+
+
+def _register_recovery() -> None:
+    from safetycli.cli import recovery_cmd
+
+    recovery_cmd.register(app)
+
+
+_register_recovery()

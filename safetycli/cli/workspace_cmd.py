@@ -18,6 +18,8 @@ def init(
     home: Home = None,
 ) -> None:
     """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
+    from safetycli import recovery
+    from safetycli.cli.recovery_cmd import print_code
     from safetycli.events import WorkspaceCreated
     from safetycli.ledger import Ledger
     from safetycli.workspace import init_workspace
@@ -25,5 +27,10 @@ def init(
     ws = init_workspace(home, production)
     with Ledger.open(ws.db_path) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
+        code = recovery.issue(ledger, "init")
     typer.echo(f"Workspace created at {ws.root}")
-    typer.echo("Next: add the producer first: safetycli crew add NAME --role producer")
+    print_code(code)
+    typer.echo(
+        "Next: add two producers (one can unlock the other): "
+        "safetycli crew add NAME --role producer"
+    )
