@@ -12,10 +12,9 @@ log's back is refused at sign-in instead of quietly letting someone else's PIN t
 fingerprint is useless for guessing PINs offline: it hashes the salt too, and the salt is not in the
 log.
 
-Lock-out is derived, not stored: a person is locked while their newest events since the last reset
-(a successful sign-in, a producer's unlock or PIN change, being added) hold five wrong PINs. That
-makes it exact even when several processes guess in parallel, and a producer's `crew.unlocked`
-event is all it takes to clear it.
+Lock-out is derived, not stored (`lockout.py`): each try is admitted under the write lock before
+its PIN is checked, so five wrong or pending tries lock the person however many processes guess
+at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from safetycli import lockout
+from safetycli.confusables import skeleton
 from safetycli.errors import SafetyError
 from safetycli.events import (
     CREW_ADDED,
@@ -396,12 +396,27 @@ def check_add(ledger: Ledger, name: str, roles: Iterable[str]) -> tuple[str, tup
     existing = entries.get(_key(clean))
     if existing is not None and existing.active:
         raise SafetyError(f"{existing.name} is already on the roster: see `safetycli crew list`")
+    _refuse_look_alike(clean, entries.values())
     if first and "producer" not in checked:
         raise SafetyError(
             "the first crew member must be a producer (--role producer): producers approve "
             "every later roster change"
         )
     return clean, checked, first
+
+
+def _refuse_look_alike(name: str, entries: Iterable[_Entry]) -> None:
+    """A name that reads like someone else's on the roster (now or before) is refused: on a
+    report nobody could tell who signed."""
+    shape = skeleton(name)
+    for entry in entries:
+        if _key(entry.name) != _key(name) and skeleton(entry.name) == shape:
+            odd = [f"U+{ord(c):04X}" for c in name if not c.isascii() and c not in entry.name]
+            which = f" ({', '.join(odd[:3])})" if odd else ""
+            raise SafetyError(
+                f"`{one_line(name)}` looks like {entry.name}, already on the roster{which}: type "
+                "the name in plain letters, or tell the two apart (a middle initial)"
+            )
 
 
 def add_member(
@@ -437,25 +452,38 @@ def set_pin(
     *,
     old_pin: str | None = None,
     approver: tuple[str, str] | None = None,
+    second: tuple[str, str] | None = None,
 ) -> Member:
-    """A new PIN, proven by the member's current PIN or approved by a producer. A producer's
-    change also clears a lock-out: they are vouching for the person at the keyboard."""
-    member = find(ledger, name)
+    """A new PIN, proven by the member's current PIN; or a producer's reset, confirmed by the
+    member's current PIN or by a second producer's. One producer alone cannot reset someone's PIN
+    (and then sign as them): that was how one person walked a whole run alone. A reset also
+    clears a lock-out: two people vouch for the person at the keyboard."""
+    member = check_set_pin(
+        ledger, name, approver is not None, old_pin is not None, second, approver and approver[0]
+    )
     validate_pin(new_pin)
-    if (old_pin is None) == (approver is None):
-        raise SafetyError(
-            f"changing the PIN for {member.name} needs either their current PIN or a producer's "
-            "approval (one of them, not both)"
-        )
-    if old_pin is not None:
+    confirmed_by = None
+    if approver is None:
+        assert old_pin is not None  # check_set_pin refused the rest
         by = authenticate(ledger, member.name, old_pin, role=None, purpose="change own PIN").name
     else:
         by = _approve(ledger, approver, f"a new PIN for {member.name}").name
+        if second is not None:
+            purpose = f"confirm a new PIN for {member.name} (reset by {by})"
+            confirmed_by = authenticate(
+                ledger, second[0], second[1], role="producer", purpose=purpose
+            ).name
+        else:
+            assert old_pin is not None
+            purpose = f"confirm own new PIN (reset by {by})"
+            confirmed_by = authenticate(
+                ledger, member.name, old_pin, role=None, purpose=purpose
+            ).name
     encoded = hash_pin(new_pin)
     fp = fingerprint(encoded)
     _write(
         ledger,
-        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp),
+        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
         credential=(member.name, encoded),
     )
     entry = _replay(ledger).get(_key(member.name))
@@ -465,6 +493,39 @@ def set_pin(
             "see `safetycli crew list` and try again"
         )
     return _member(ledger, entry)
+
+
+def check_set_pin(
+    ledger: Ledger,
+    name: str,
+    approved: bool,
+    old_pin: bool,
+    second: tuple[str, str] | None,
+    approver_name: str | None = None,
+) -> Member:
+    """Who proves a new PIN, checked before anyone types one: the member's current PIN alone, or
+    a producer plus either that PIN or a second, different producer."""
+    member = find(ledger, name)
+    if not approved and (not old_pin or second is not None):
+        raise SafetyError(
+            f"changing the PIN for {member.name} needs their current PIN, or a producer's "
+            "approval (--approve-by) with their current PIN or a second producer's"
+        )
+    if approved and old_pin == (second is not None):
+        raise SafetyError(
+            f"a producer's reset of the PIN for {member.name} is confirmed by their current PIN "
+            "or by a second producer (--second-producer), one of the two; with neither, remove "
+            "and add them again"
+        )
+    if second is not None:
+        other = find(ledger, second[0])
+        if not other.has_role("producer"):
+            raise SafetyError(
+                f"{other.name} is not on the roster as producer: only a producer confirms"
+            )
+        if approver_name is not None and _key(other.name) == _key(approver_name):
+            raise SafetyError("the second producer must be someone other than the approving one")
+    return member
 
 
 def check_unlock(ledger: Ledger, name: str) -> Member:

@@ -381,6 +381,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             "take": h.take,
             "raised_at": h.raised_at,
             "raised_by": h.raised_by,
+            "authenticated": h.authenticated,
             "reason": h.reason,
             "cleared_at": h.cleared_at,
             "cleared_by": h.cleared_by,

@@ -69,6 +69,7 @@ from safetycli.events import (
     TakesWrapped,
 )
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
+from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
 from safetycli.production import Outside, SceneStop
 
@@ -450,7 +451,7 @@ def check_answer(item: Item, value: Any) -> Any:
     text = str(value).strip()
     if not text:
         raise SafetyError(f"`{item.id}` needs a written answer")
-    return text
+    return check_length(text, f"the answer to `{item.id}`", TEXT_MAX)
 
 
 def expected_count(
@@ -575,6 +576,7 @@ def answer(
                 raise SafetyError(f"`{item.id}` cannot be marked not applicable")
             if not value.reason.strip():
                 raise SafetyError("not applicable needs a reason")
+            check_length(value.reason, "a not-applicable reason")
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
         failure = judge(item, value, expected_count(protocol, state, item, step.take, outside))
@@ -732,10 +734,16 @@ def check_holdable(state: RunState, reason: str) -> None:
         raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
     if not reason.strip():
         raise SafetyError("a hold needs a reason: --reason TEXT")
+    check_length(reason, "a hold's reason")
 
 
 def raise_hold(
-    state: RunState, by: Signer, reason: str, protocol: Protocol | None = None
+    state: RunState,
+    by: Signer,
+    reason: str,
+    protocol: Protocol | None = None,
+    *,
+    authenticated: bool = True,
 ) -> list[NewEvent]:
     """A hold raised by hand on the whole run; the run's own clearing roles apply to it. Raised
     during a take, it names where the take stood, so clearing it sends that take's phase back
@@ -749,7 +757,14 @@ def raise_hold(
     )
     if take is None:
         phase = None  # outside the takes: only what was signed in part goes back
-    hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
+    hold = HoldRaised(
+        run=state.run_id,
+        phase=phase,
+        take=take,
+        reason=reason.strip(),
+        raised_by=by,
+        authenticated=authenticated,
+    )
     return [hold.new()]
 
 
@@ -774,6 +789,7 @@ def check_clearable(state: RunState, note: str) -> Hold:
         raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    check_length(note, "a note")
     return hold
 
 
@@ -913,6 +929,7 @@ def check_correction(
     refused: that is a hold, not a correction."""
     if not note.strip():
         raise SafetyError("a correction needs a note: what was wrong and how it was found")
+    check_length(note, "a note")
     value = check_answer(target.item, value)
     if value == target.was:
         raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")

@@ -436,7 +436,7 @@ def test_set_pin_with_the_old_pin(crewed: Ledger) -> None:
 
 
 def test_set_pin_needs_the_old_pin_or_a_producer(crewed: Ledger) -> None:
-    with pytest.raises(SafetyError, match="needs either their current PIN or a producer's"):
+    with pytest.raises(SafetyError, match="needs their current PIN, or a producer's approval"):
         crew.set_pin(crewed, SAM, "5820")
     with pytest.raises(AuthError, match="wrong PIN for Sam Ortiz"):
         crew.set_pin(crewed, SAM, "5820", old_pin="0000")
@@ -449,8 +449,14 @@ def test_a_producers_new_pin_clears_a_lock(crewed: Ledger) -> None:
     fail_times(crewed, SAM, 5)
     with pytest.raises(AuthError, match="locked"):
         crew.set_pin(crewed, SAM, "5820", old_pin=SAM_PIN)  # locked: own PIN no longer helps
-    member = crew.set_pin(crewed, SAM, "5820", approver=PRODUCER)
+    # Issue 10: one producer alone no longer resets someone's PIN; a second producer confirms.
+    with pytest.raises(SafetyError, match="confirmed by their current PIN or by a second"):
+        crew.set_pin(crewed, SAM, "5820", approver=PRODUCER)
+    crew.add_member(crewed, "Lee Kim", ["producer"], "3690", PRODUCER)
+    member = crew.set_pin(crewed, SAM, "5820", approver=PRODUCER, second=("Lee Kim", "3690"))
     assert not member.locked
+    event = list(crewed.events(kinds=["crew.pin-set"]))[-1]
+    assert (event.data["by"], event.data["confirmed_by"]) == (PAT, "Lee Kim")
     sign(crewed, SAM, "5820", "armorer")
 
 

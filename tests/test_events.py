@@ -502,8 +502,13 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
         walker.invoke(["resume", run_id, "--answers", str(passing)], expect=0)
     scene = load_catalog(None).get("firearm-scene")
     open_run = walker.run(scene, "open", expect=4, drop=("meeting-covered",))
+    # A wrong PIN with a hold: the PIN is refused, the hold recorded as not PIN-checked.
     hold = ["hold", open_run, "--reason", "smoke", "--by", FIRST_AD[0], "--pin-stdin"]
-    walker.invoke(hold, expect=2, input="0000\n")
+    walker.invoke(hold, expect=0, input="0000\n")
+    clearers = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
+    walker.invoke(
+        ["clear", open_run, "--note", "smoke gone", "--pin-stdin"], expect=0, input=clearers
+    )
     abort = ["abort", open_run, "--reason", "scene cut", "--by", FIRST_AD[0], "--pin-stdin"]
     walker.invoke(abort, expect=0, input=f"{FIRST_AD[1]}\n")
     _scene_episode(walker)
@@ -574,7 +579,8 @@ def _roster_episode(home: Path) -> None:
             with pytest.raises(crew.AuthError):
                 crew.authenticate(ledger, name, "0000", role=None, purpose="test")
         crew.unlock(ledger, name, PRODUCER)
-        crew.set_pin(ledger, name, "2580", approver=PRODUCER)
+        old = EXTRA_CREW["stunt_coordinator"][1]
+        crew.set_pin(ledger, name, "2580", old_pin=old, approver=PRODUCER)
         crew.remove(ledger, name, PRODUCER)
         code = recovery.reissue(ledger, PRODUCER)
         recovery.recover(ledger, PRODUCER[0], code, "97531")
