@@ -12,10 +12,9 @@ row, so a credential row swapped behind the log's back is refused at sign-in ins
 letting someone else's PIN through. The fingerprint is useless for guessing PINs offline: it hashes
 the salt too, and the salt is not in the log.
 
-Lock-out is derived, not stored: a person is locked while their newest events since the last reset
-(a successful sign-in, a producer's unlock or PIN change, being added) hold five wrong PINs. That
-makes it exact even when several processes guess in parallel, and a producer's `crew.unlocked`
-event is all it takes to clear it.
+Lock-out is derived, not stored (`lockout.py`): each try is admitted under the write lock before
+its PIN is checked, so five wrong or pending tries lock the person however many processes guess
+at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 """
 
 from __future__ import annotations
@@ -30,19 +29,17 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from safetycli import lockout
+from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
 from safetycli.errors import SafetyError
 from safetycli.events import (
-    AUTH_FAILED,
-    AUTH_LOCKED,
-    AUTH_OK,
     CREW_ADDED,
     CREW_PIN_SET,
+    CREW_RECOVERED,
     CREW_REMOVED,
-    CREW_UNLOCKED,
     ROSTER_KINDS,
     AuthFailed,
-    AuthLocked,
     AuthOk,
     CrewAdded,
     CrewPinSet,
@@ -51,6 +48,7 @@ from safetycli.events import (
     Declared,
 )
 from safetycli.ledger import Ledger
+from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 from safetycli.roles import ROLES
@@ -66,23 +64,16 @@ SALT_BYTES = 16
 HASH_BYTES = 32
 _SCHEME = "scrypt"
 
-LOCK_AFTER = 5
 PIN_MIN, PIN_MAX = 4, 12
 NAME_MAX = 80
 
 # Reasons recorded in auth.failed. Only a wrong PIN counts towards lock-out: the lock exists to stop
 # PIN guessing, and the other refusals never test the PIN.
-WRONG_PIN = "wrong-pin"
 UNKNOWN = "unknown-name"
 GONE = "removed"
 NOT_ROLE = "role"
 LOCKED = "locked"
 MISMATCH = "stored-pin-mismatch"
-
-# Events after which the count of wrong PINs starts again from zero.
-_RESETS = (AUTH_OK, CREW_UNLOCKED, CREW_PIN_SET, CREW_ADDED)
-_COUNTED = (AUTH_FAILED, *_RESETS)
-_WINDOW = LOCK_AFTER * 4
 
 _PIN_RE = re.compile(r"[0-9]+")
 # A run of digits typed where a name belongs is probably a PIN in the wrong field: never record it.
@@ -255,7 +246,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             )
         elif entry is None or not entry.active:
             continue
-        elif event.kind == CREW_PIN_SET:
+        elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
         elif event.kind == CREW_REMOVED:
             others = [e for e in entries.values() if e.active and "producer" in e.roles]
@@ -265,38 +256,8 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
     return entries
 
 
-def _failures(ledger: Ledger, name: str) -> int:
-    """Wrong PINs in a row for `name` since the last reset, capped at LOCK_AFTER.
-
-    Reads the person's newest events through the indexed `latest`; other refusals (wrong role,
-    already locked) are skipped without breaking the run. Only a long run of those fills the
-    window, and then the count walks forward from the last reset instead.
-    """
-    window = ledger.latest(person=name, kinds=_COUNTED, limit=_WINDOW)
-    count = 0
-    for event in window:
-        if event.kind != AUTH_FAILED:
-            return count
-        if event.data.get("reason") == WRONG_PIN:
-            count += 1
-            if count >= LOCK_AFTER:
-                return count
-    if len(window) < _WINDOW:
-        return count
-    reset = ledger.latest(person=name, kinds=_RESETS, limit=1)
-    count = 0
-    for event in ledger.events(
-        person=name, kinds=[AUTH_FAILED], after=reset[0].seq if reset else 0
-    ):
-        if event.data.get("reason") == WRONG_PIN:
-            count += 1
-            if count >= LOCK_AFTER:
-                break
-    return count
-
-
 def _member(ledger: Ledger, entry: _Entry) -> Member:
-    failures = _failures(ledger, entry.name) if entry.active else 0
+    failures = lockout.failures(ledger, entry.name) if entry.active else 0
     return Member(
         name=entry.name,
         roles=entry.roles,
@@ -373,7 +334,7 @@ def authenticate(
     who = entry.name
     if not entry.active:
         raise refuse(GONE, f"{who} was removed from the roster and can no longer sign", who)
-    if _failures(ledger, who) >= LOCK_AFTER:
+    if lockout.failures(ledger, who) >= LOCK_AFTER:  # a quick refusal; admit() decides
         raise refuse(LOCKED, _unlock_hint(who), who)
     if role is not None and role not in entry.roles:
         raise refuse(NOT_ROLE, f"{who} is not on the roster as {one_line(role)}", who)
@@ -385,22 +346,27 @@ def authenticate(
             "the producer",
             who,
         )
+    try:
+        attempt = lockout.admit(ledger, who, role, purpose, run)
+    except lockout.Locked:
+        raise refuse(LOCKED, _unlock_hint(who), who) from None
+    # scrypt runs outside the write lock: the attempt already counts as a wrong PIN.
     if not check_pin(pin, stored):
-        _write(ledger, AuthFailed(run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN))
-        # Counted after the append, so parallel guesses all see each other.
-        failures = _failures(ledger, who)
+        _write(
+            ledger,
+            AuthFailed(
+                run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN, attempt=attempt
+            ),
+        )
+        lockout.record_lock(ledger, who, run)
+        failures = lockout.failures(ledger, who)
         if failures >= LOCK_AFTER:
-            last = ledger.latest(person=who, kinds=(AUTH_LOCKED, *_RESETS), limit=1)
-            if not last or last[0].kind != AUTH_LOCKED:
-                _write(ledger, AuthLocked(run=run, name=who, failures=failures))
             raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
         left = LOCK_AFTER - failures
         tries = "try" if left == 1 else "tries"
         raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
-    # Right PIN; but if parallel wrong guesses locked the person meanwhile, the lock wins.
-    if _failures(ledger, who) >= LOCK_AFTER:
-        raise refuse(LOCKED, _unlock_hint(who), who)
-    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose))
+    # Admitted while fewer than five tries were wrong or pending: this was one of the five.
+    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt))
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
 
 
@@ -426,12 +392,27 @@ def check_add(ledger: Ledger, name: str, roles: Iterable[str]) -> tuple[str, tup
     existing = entries.get(_key(clean))
     if existing is not None and existing.active:
         raise SafetyError(f"{existing.name} is already on the roster: see `safetycli crew list`")
+    _refuse_look_alike(clean, entries.values())
     if first and "producer" not in checked:
         raise SafetyError(
             "the first crew member must be a producer (--role producer): producers approve "
             "every later roster change"
         )
     return clean, checked, first
+
+
+def _refuse_look_alike(name: str, entries: Iterable[_Entry]) -> None:
+    """A name that reads like someone else's on the roster (now or before) is refused: on a
+    report nobody could tell who signed."""
+    shape = skeleton(name)
+    for entry in entries:
+        if _key(entry.name) != _key(name) and skeleton(entry.name) == shape:
+            odd = [f"U+{ord(c):04X}" for c in name if not c.isascii() and c not in entry.name]
+            which = f" ({', '.join(odd[:3])})" if odd else ""
+            raise SafetyError(
+                f"`{one_line(name)}` looks like {entry.name}, already on the roster{which}: type "
+                "the name in plain letters, or tell the two apart (a middle initial)"
+            )
 
 
 def add_member(
@@ -467,25 +448,38 @@ def set_pin(
     *,
     old_pin: str | None = None,
     approver: tuple[str, str] | None = None,
+    second: tuple[str, str] | None = None,
 ) -> Member:
-    """A new PIN, proven by the member's current PIN or approved by a producer. A producer's
-    change also clears a lock-out: they are vouching for the person at the keyboard."""
-    member = find(ledger, name)
+    """A new PIN, proven by the member's current PIN; or a producer's reset, confirmed by the
+    member's current PIN or by a second producer's. One producer alone cannot reset someone's PIN
+    (and then sign as them): that was how one person walked a whole run alone. A reset also
+    clears a lock-out: two people vouch for the person at the keyboard."""
+    member = check_set_pin(
+        ledger, name, approver is not None, old_pin is not None, second, approver and approver[0]
+    )
     validate_pin(new_pin)
-    if (old_pin is None) == (approver is None):
-        raise SafetyError(
-            f"changing the PIN for {member.name} needs either their current PIN or a producer's "
-            "approval (one of them, not both)"
-        )
-    if old_pin is not None:
+    confirmed_by = None
+    if approver is None:
+        assert old_pin is not None  # check_set_pin refused the rest
         by = authenticate(ledger, member.name, old_pin, role=None, purpose="change own PIN").name
     else:
         by = _approve(ledger, approver, f"a new PIN for {member.name}").name
+        if second is not None:
+            purpose = f"confirm a new PIN for {member.name} (reset by {by})"
+            confirmed_by = authenticate(
+                ledger, second[0], second[1], role="producer", purpose=purpose
+            ).name
+        else:
+            assert old_pin is not None
+            purpose = f"confirm own new PIN (reset by {by})"
+            confirmed_by = authenticate(
+                ledger, member.name, old_pin, role=None, purpose=purpose
+            ).name
     encoded = hash_pin(new_pin)
     fp = fingerprint(encoded)
     _write(
         ledger,
-        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp),
+        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
         credential=(member.name, encoded),
     )
     entry = _replay(ledger).get(_key(member.name))
@@ -495,6 +489,39 @@ def set_pin(
             "see `safetycli crew list` and try again"
         )
     return _member(ledger, entry)
+
+
+def check_set_pin(
+    ledger: Ledger,
+    name: str,
+    approved: bool,
+    old_pin: bool,
+    second: tuple[str, str] | None,
+    approver_name: str | None = None,
+) -> Member:
+    """Who proves a new PIN, checked before anyone types one: the member's current PIN alone, or
+    a producer plus either that PIN or a second, different producer."""
+    member = find(ledger, name)
+    if not approved and (not old_pin or second is not None):
+        raise SafetyError(
+            f"changing the PIN for {member.name} needs their current PIN, or a producer's "
+            "approval (--approve-by) with their current PIN or a second producer's"
+        )
+    if approved and old_pin == (second is not None):
+        raise SafetyError(
+            f"a producer's reset of the PIN for {member.name} is confirmed by their current PIN "
+            "or by a second producer (--second-producer), one of the two; with neither, remove "
+            "and add them again"
+        )
+    if second is not None:
+        other = find(ledger, second[0])
+        if not other.has_role("producer"):
+            raise SafetyError(
+                f"{other.name} is not on the roster as producer: only a producer confirms"
+            )
+        if approver_name is not None and _key(other.name) == _key(approver_name):
+            raise SafetyError("the second producer must be someone other than the approving one")
+    return member
 
 
 def check_unlock(ledger: Ledger, name: str) -> Member:
@@ -536,3 +563,16 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
             "see `safetycli crew list`"
         )
     return Member(entry.name, entry.roles, active=False, locked=False, added_at=entry.added_at)
+
+
+def producer_warning(ledger: Ledger) -> str | None:
+    """One line while the roster has exactly one producer: a producer who locks themselves out,
+    or leaves, needs another one (or the recovery code) before anyone can be added or unlocked."""
+    names = [m.name for m in producers(ledger)]
+    if len(names) != 1:
+        return None
+    return (
+        f"warning: {one_line(names[0])} is the only producer: add a second one "
+        "(safetycli crew add NAME --role producer) so a lock-out or a lost PIN cannot stop every "
+        "roster change"
+    )

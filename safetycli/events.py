@@ -47,13 +47,17 @@ CREW_REMOVED = "crew.removed"
 AUTH_OK = "auth.ok"
 AUTH_FAILED = "auth.failed"
 AUTH_LOCKED = "auth.locked"
+AUTH_ATTEMPT = "auth.attempt"
+# The producers' recovery code (printed once at `init`) and its use on a locked or lost producer.
+RECOVERY_SET = "recovery.set"
+CREW_RECOVERED = "crew.recovered"
 
 SIGNATURE_KINDS = (ITEM_PERFORMED, ITEM_WITNESSED, ITEM_READ_BACK)
 ITEM_KINDS = (*SIGNATURE_KINDS, ITEM_DONE)
 # The few events per run that decide its status, whatever its length.
 LIFECYCLE_KINDS = (HOLD_RAISED, HOLD_CLEARED, RUN_COMPLETED, RUN_ABORTED)
-ROSTER_KINDS = (CREW_ADDED, CREW_PIN_SET, CREW_UNLOCKED, CREW_REMOVED)
-AUTH_KINDS = (AUTH_OK, AUTH_FAILED, AUTH_LOCKED)
+ROSTER_KINDS = (CREW_ADDED, CREW_PIN_SET, CREW_UNLOCKED, CREW_REMOVED, CREW_RECOVERED)
+AUTH_KINDS = (AUTH_OK, AUTH_FAILED, AUTH_LOCKED, AUTH_ATTEMPT)
 
 RUN_KINDS = (
     RUN_STARTED,
@@ -73,7 +77,9 @@ RUN_KINDS = (
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
 PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED)
-KINDS = frozenset((WORKSPACE_CREATED, *RUN_KINDS, *PRODUCTION_KINDS, *ROSTER_KINDS, *AUTH_KINDS))
+KINDS = frozenset(
+    (WORKSPACE_CREATED, RECOVERY_SET, *RUN_KINDS, *PRODUCTION_KINDS, *ROSTER_KINDS, *AUTH_KINDS)
+)
 
 
 class UndeclaredKind(ValueError):
@@ -120,9 +126,9 @@ class Signer:
     """Who signs, as every payload names them: `{name, role}`."""
 
     name: str
-    role: str
+    role: str | None  # None only for someone off the roster who stopped work
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | None]:
         return {"name": self.name, "role": self.role}
 
 
@@ -138,6 +144,12 @@ def _parsed(parse: Callable[[Any], Any], **default: Any) -> Any:
     """A field whose stored form is not its value's (a Signer is stored as a dict, a tuple as a
     list): `parse` turns the stored form back."""
     return field(metadata={"parse": parse}, **default)
+
+
+def _added(default: Any) -> Any:
+    """A key added after logs were written: left out of the payload while it holds its default,
+    so the events that do not need it stay exactly as they were."""
+    return field(default=default, metadata={"added": True})
 
 
 def _stored(value: Any) -> Any:
@@ -176,6 +188,7 @@ class Declared:
             for f in fields(self)
             if f.name not in _ENVELOPE
             and not (f.metadata.get("omit_none") and getattr(self, f.name) is None)
+            and not (f.metadata.get("added") and getattr(self, f.name) == f.default)
         }
 
     def person(self) -> str | None:
@@ -335,7 +348,9 @@ class TakesWrapped(_InRun):
 @dataclass(frozen=True, kw_only=True)
 class HoldRaised(_InRun):
     """Stop work. On a failed item it names the item; raised by hand (`safetycli hold`) it names
-    none. `clear_roles` is empty when the run's own roles apply."""
+    none. `clear_roles` is empty when the run's own roles apply. `authenticated` is False for a
+    hold raised by hand without a PIN (anyone may stop work: someone not on the roster has
+    `role` None in `raised_by`); holds recorded before it existed all needed a PIN."""
 
     KIND = HOLD_RAISED
     PERSON = "raised_by"
@@ -345,6 +360,7 @@ class HoldRaised(_InRun):
     reason: str
     raised_by: Signer | None = _parsed(_signer)
     clear_roles: tuple[str, ...] = _parsed(tuple, default=())
+    authenticated: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -457,8 +473,35 @@ class _RosterChange(Declared):
 
 @dataclass(frozen=True, kw_only=True)
 class CrewPinSet(_RosterChange):
+    """`by` is the person themselves (their old PIN) or the approving producer; a producer's
+    reset of someone else's PIN is also `confirmed_by` that person (their old PIN) or a second
+    producer. None in logs written before the rule, and for a change made with one's own PIN."""
+
     KIND = CREW_PIN_SET
     pin_fingerprint: str
+    confirmed_by: str | None = _added(None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewRecovered(Declared):
+    """The producers' recovery code gave `name` (a producer) a new PIN, which also ends a
+    lock-out. `code_fingerprint` names the code that was spent; a new one is set right after."""
+
+    KIND = CREW_RECOVERED
+    PERSON = "name"
+    name: str
+    pin_fingerprint: str
+    code_fingerprint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoverySet(Declared):
+    """A new recovery code: only a fingerprint of its stored scrypt hash is here (like a PIN's).
+    `why` is `init` or `used` (the previous one was spent)."""
+
+    KIND = RECOVERY_SET
+    code_fingerprint: str
+    why: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -482,20 +525,37 @@ class _Auth(Declared):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AuthOk(_Auth):
-    KIND = AUTH_OK
+class AuthAttempt(_Auth):
+    """A PIN is about to be checked: written under the write lock only while fewer than five
+    tries are wrong or pending, so parallel guessers cannot all get past the count. It counts as a
+    wrong PIN until its outcome (`auth.ok` or `auth.failed` naming its seq as `attempt`) lands;
+    a process killed in between leaves it counted as wrong."""
+
+    KIND = AUTH_ATTEMPT
     role: str | None
     purpose: str
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuthOk(_Auth):
+    """`attempt` is the seq of the `auth.attempt` it settles (None in older logs)."""
+
+    KIND = AUTH_OK
+    role: str | None
+    purpose: str
+    attempt: int | None = _added(None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuthFailed(_Auth):
-    """`reason` is one of crew.py's refusal reasons; never the PIN."""
+    """`reason` is one of crew.py's refusal reasons; never the PIN. A wrong PIN names the
+    `auth.attempt` it settles as `attempt` (older logs have none: then it is itself the count)."""
 
     KIND = AUTH_FAILED
     role: str | None
     purpose: str
     reason: str
+    attempt: int | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -359,8 +359,11 @@ class Ledger:
         run: str | None = None,
         person: str | None = None,
         credential: tuple[str, str] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Event:
-        return self.append_many([NewEvent(kind, data, run, person)], credential=credential)[0]
+        return self.append_many(
+            [NewEvent(kind, data, run, person)], credential=credential, guard=guard
+        )[0]
 
     def append_many(
         self,
@@ -369,8 +372,13 @@ class Ledger:
         credential: tuple[str, str] | None = None,
         if_run_at: tuple[str, int] | None = None,
         if_no_stop_after: int | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> list[Event]:
         """Append events atomically, in order; all are durable when this returns, or none are.
+
+        `guard()` runs under the write lock before anything is written and may read the log
+        through this ledger; whatever it raises aborts the append (the lock-out counts PIN tries
+        this way, so parallel processes cannot all pass the count before any of them writes).
 
         `if_run_at=(run, seq)`: append only if that run's newest event is still `seq`, checked
         under the write lock, so an answer decided on a stale view of the run (a hold raised from
@@ -389,6 +397,8 @@ class Ledger:
                 # row, never an event whose PIN hash is missing (credentials.py).
                 fp = self.credentials.put(*credential)
             with transaction(db):
+                if guard is not None:
+                    guard()
                 if if_run_at is not None:
                     run, seen = if_run_at
                     newest = db.execute(

@@ -41,6 +41,7 @@ class Hold:
     cleared_at: str | None = None
     cleared_by: list[dict[str, str]] | None = None
     note: str | None = None
+    authenticated: bool = True  # False: raised by hand without a PIN (anyone may stop work)
 
 
 @dataclass
@@ -75,7 +76,16 @@ class Lifecycle:
             phase, take = data.get("phase"), data.get("take")
             key = (phase, take, item) if item else None
             self.holds.append(
-                Hold(seq, at, key, data.get("reason", ""), data.get("raised_by"), phase, take)
+                Hold(
+                    seq,
+                    at,
+                    key,
+                    data.get("reason", ""),
+                    data.get("raised_by"),
+                    phase,
+                    take,
+                    authenticated=bool(data.get("authenticated", True)),
+                )
             )
         elif kind == HOLD_CLEARED:
             hold = self.open_hold

@@ -245,7 +245,7 @@ def _held_run_stop(source: Source, start: Any, *, day_wide: bool = False) -> Sce
         scene=start.data["scene"],
         reason=hold.reason,
         raised_by=hold.raised_by,
-        authenticated=True,
+        authenticated=hold.authenticated,
         raised_at=hold.raised_at,
         run=start.run,
         day=start.data["day"] if day_wide else None,
@@ -363,12 +363,14 @@ def hold_scene(
 ) -> list[ev.NewEvent]:
     """Stop work on a whole scene. Never waits for a PIN: whoever sees danger stops work."""
     from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
 
     scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
     if not reason.strip():
         raise SafetyError("a hold needs a reason: --reason TEXT")
+    check_length(reason, "a hold's reason")
     held = ev.SceneHeld(
         scene=scene,
         day=day,
@@ -384,6 +386,7 @@ def check_scene_clearable(state: ProductionState, scene: str, note: str) -> list
     """The stop-work holds on `scene` to lift, if the note says what was done: checked before
     anyone is asked who clears."""
     from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
 
     holds = state.open_scene_holds(scene)
     if not holds:
@@ -393,6 +396,7 @@ def check_scene_clearable(state: ProductionState, scene: str, note: str) -> list
         )
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    check_length(note, "a note")
     return holds
 
 

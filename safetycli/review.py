@@ -490,6 +490,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             "after_break": h.phase in breaks,
             "raised_at": h.raised_at,
             "raised_by": h.raised_by,
+            "authenticated": h.authenticated,
             "reason": h.reason,
             "cleared_at": h.cleared_at,
             "cleared_by": h.cleared_by,

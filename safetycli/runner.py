@@ -71,6 +71,7 @@ from safetycli.events import (
     TakesWrapped,
 )
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
+from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
 from safetycli.production import Outside, SceneStop
 
@@ -155,8 +156,11 @@ class RunState:
     def _take_a_break(self) -> None:
         """A resume or a long pause: the after-break checks are asked again, and a two-person
         check signed only in part before it starts again from the beginning (the firearm shown
-        before lunch is not the firearm witnessed after it)."""
-        self.breaks += 1
+        before lunch is not the firearm witnessed after it). A break before any check was
+        answered is no break: nothing had been handed out, so nothing needs asking about (counted,
+        it would ask the after-break checks in the middle of the first check after the resume)."""
+        if self.began:
+            self.breaks += 1
         for key, attempt in list(self.progress.items()):
             if attempt.outcome is None:
                 del self.progress[key]
@@ -498,7 +502,7 @@ def check_answer(item: Item, value: Any) -> Any:
     text = str(value).strip()
     if not text:
         raise SafetyError(f"`{item.id}` needs a written answer")
-    return text
+    return check_length(text, f"the answer to `{item.id}`", TEXT_MAX)
 
 
 def expected_count(
@@ -678,6 +682,7 @@ def answer(
                 raise SafetyError(f"`{item.id}` cannot be marked not applicable")
             if not value.reason.strip():
                 raise SafetyError("not applicable needs a reason")
+            check_length(value.reason, "a not-applicable reason")
             return _done(state, step, "not-applicable", value.reason.strip(), signer, protocol)
         value = check_answer(item, value)
         failure = _failure(protocol, state, item, step.take, value, outside)
@@ -835,10 +840,16 @@ def check_holdable(state: RunState, reason: str) -> None:
         raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
     if not reason.strip():
         raise SafetyError("a hold needs a reason: --reason TEXT")
+    check_length(reason, "a hold's reason")
 
 
 def raise_hold(
-    state: RunState, by: Signer, reason: str, protocol: Protocol | None = None
+    state: RunState,
+    by: Signer,
+    reason: str,
+    protocol: Protocol | None = None,
+    *,
+    authenticated: bool = True,
 ) -> list[NewEvent]:
     """A hold raised by hand on the whole run; the run's own clearing roles apply to it. Raised
     during a take, it names where the take stood, so clearing it sends that take's phase back
@@ -847,7 +858,14 @@ def raise_hold(
     file must never stop anyone stopping work) the last place the run was is named."""
     check_holdable(state, reason)
     phase, take = _in_take(state, protocol)
-    hold = HoldRaised(run=state.run_id, phase=phase, take=take, reason=reason.strip(), raised_by=by)
+    hold = HoldRaised(
+        run=state.run_id,
+        phase=phase,
+        take=take,
+        reason=reason.strip(),
+        raised_by=by,
+        authenticated=authenticated,
+    )
     return [hold.new()]
 
 
@@ -895,6 +913,7 @@ def check_clearable(state: RunState, note: str) -> Hold:
         raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
     if not note.strip():
         raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    check_length(note, "a note")
     return hold
 
 
@@ -1034,6 +1053,7 @@ def check_correction(
     refused: that is a hold, not a correction."""
     if not note.strip():
         raise SafetyError("a correction needs a note: what was wrong and how it was found")
+    check_length(note, "a note")
     value = check_answer(target.item, value)
     if value == target.was:
         raise SafetyError(f"`{target.item.id}` already says {value}: nothing to correct")

@@ -122,6 +122,7 @@ class Appender(Protocol):
         run: str | None = None,
         person: str | None = None,
         credential: tuple[str, str] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Event: ...
 
     def append_many(
@@ -131,10 +132,13 @@ class Appender(Protocol):
         credential: tuple[str, str] | None = None,
         if_run_at: tuple[str, int] | None = None,
         if_no_stop_after: int | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> list[Event]:
-        """All or none, in order. `if_run_at=(run, seq)` raises RunMoved unless the run's newest
-        event is still `seq` when the write happens: an answer decided on a stale view of the run
-        (a hold raised from another laptop meanwhile) is never recorded. `if_no_stop_after=seq`
+        """All or none, in order. `guard()` runs under the write lock before anything is
+        written; what it raises aborts the append. `if_run_at=(run, seq)` raises RunMoved unless
+        the run's newest event is still `seq` when the write happens: an answer decided on a
+        stale view of the run (a hold raised from another laptop meanwhile) is never recorded.
+        `if_no_stop_after=seq`
         raises RunMoved if any stop-work (a hold on any run, a stop on any scene) was written
         after `seq`: a stop on the scene, or on another run of it, stops this run too."""
         ...

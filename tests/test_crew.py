@@ -169,7 +169,14 @@ def test_right_pin_and_role_signs_in_and_is_recorded(crewed: Ledger) -> None:
     assert member.name == SAM and member.roles == ("armorer",)
     last = list(crewed.events())[-1]
     assert (last.kind, last.person, last.run) == ("auth.ok", SAM, "r1")
-    assert last.data == {"name": SAM, "role": "armorer", "purpose": "sign-in"}
+    attempt = list(crewed.events())[-2]
+    assert (attempt.kind, attempt.data["purpose"]) == ("auth.attempt", "sign-in")
+    assert last.data == {
+        "name": SAM,
+        "role": "armorer",
+        "purpose": "sign-in",
+        "attempt": attempt.seq,
+    }
 
 
 def test_role_mismatch_is_refused_and_recorded(crewed: Ledger) -> None:
@@ -196,7 +203,8 @@ def test_wrong_pin_counts_down_then_locks(crewed: Ledger) -> None:
         "wrong PIN for Sam Ortiz: Sam Ortiz is locked after 5 wrong PINs: a producer must run "
         "`safetycli crew unlock Sam Ortiz`",
     ]
-    assert kinds(crewed)[-6:] == ["auth.failed"] * 5 + ["auth.locked"]
+    # Each try is admitted (auth.attempt) before its PIN is checked, then settled.
+    assert kinds(crewed)[-11:] == ["auth.attempt", "auth.failed"] * 5 + ["auth.locked"]
     assert crew.find(crewed, SAM).locked
 
 
@@ -344,10 +352,12 @@ def test_later_changes_need_a_producers_pin(crewed: Ledger) -> None:
     )
     assert dana.roles == ("first_ad",)
     assert [m.name for m in crew.roster(crewed)] == [PAT, SAM, "Dana Reyes"]
-    assert list(crewed.events(kinds=["auth.ok"]))[-1].data == {
+    ok = list(crewed.events(kinds=["auth.ok"]))[-1]
+    assert ok.data == {
         "name": PAT,
         "role": "producer",
         "purpose": "approve adding Dana Reyes",
+        "attempt": ok.seq - 1,
     }
 
 
@@ -436,7 +446,7 @@ def test_set_pin_with_the_old_pin(crewed: Ledger) -> None:
 
 
 def test_set_pin_needs_the_old_pin_or_a_producer(crewed: Ledger) -> None:
-    with pytest.raises(SafetyError, match="needs either their current PIN or a producer's"):
+    with pytest.raises(SafetyError, match="needs their current PIN, or a producer's approval"):
         crew.set_pin(crewed, SAM, "5820")
     with pytest.raises(AuthError, match="wrong PIN for Sam Ortiz"):
         crew.set_pin(crewed, SAM, "5820", old_pin="0000")
@@ -449,8 +459,14 @@ def test_a_producers_new_pin_clears_a_lock(crewed: Ledger) -> None:
     fail_times(crewed, SAM, 5)
     with pytest.raises(AuthError, match="locked"):
         crew.set_pin(crewed, SAM, "5820", old_pin=SAM_PIN)  # locked: own PIN no longer helps
-    member = crew.set_pin(crewed, SAM, "5820", approver=PRODUCER)
+    # Issue 10: one producer alone no longer resets someone's PIN; a second producer confirms.
+    with pytest.raises(SafetyError, match="confirmed by their current PIN or by a second"):
+        crew.set_pin(crewed, SAM, "5820", approver=PRODUCER)
+    crew.add_member(crewed, "Lee Kim", ["producer"], "3690", PRODUCER)
+    member = crew.set_pin(crewed, SAM, "5820", approver=PRODUCER, second=("Lee Kim", "3690"))
     assert not member.locked
+    event = list(crewed.events(kinds=["crew.pin-set"]))[-1]
+    assert (event.data["by"], event.data["confirmed_by"]) == (PAT, "Lee Kim")
     sign(crewed, SAM, "5820", "armorer")
 
 
@@ -464,7 +480,8 @@ def test_remove_keeps_history_and_refuses_the_last_producer(crewed: Ledger) -> N
     removed = crew.remove(crewed, "sam ortiz", PRODUCER)
     assert not removed.active
     assert [m.name for m in crew.roster(crewed)] == [PAT]
-    assert len(list(crewed.events(person=SAM))) == 3  # added, auth.ok, removed: history stays
+    # added, auth.attempt, auth.ok, removed: history stays
+    assert len(list(crewed.events(person=SAM))) == 4
     with pytest.raises(SafetyError, match="nobody called Sam Ortiz"):
         crew.find(crewed, SAM)
     # A second producer makes removing the first possible, approved by either.

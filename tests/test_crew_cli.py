@@ -213,7 +213,8 @@ def test_lockout_and_only_a_producer_unlocks(cli: CliRunner, crewed: Path) -> No
 
 def test_set_pin_approved_by_a_producer(cli: CliRunner, crewed: Path) -> None:
     args = ["crew", "set-pin", "Sam Ortiz", "--approve-by", "Pat Producer", "--pin-stdin"]
-    ok(cli, args, f"2581\n{PAT_PIN}\n")
+    # Issue 10: the producer's reset is confirmed by Sam's current PIN (or a second producer).
+    ok(cli, args, f"2581\n{PAT_PIN}\n{SAM_PIN}\n")
     ok(cli, ["crew", "set-pin", "Sam Ortiz", "--pin-stdin"], "3692\n2581\n")  # the new one works
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from safetycli import crew, events, session
+from safetycli import crew, events, recovery, session
 from safetycli.catalog import load_catalog
 from safetycli.cli import app
 from safetycli.events import Event, NewEvent, Signer, UndeclaredKind
@@ -182,6 +182,7 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
                 "reason": "Shown clear? -- answered no",
                 "raised_by": {"name": "Sam Ortiz", "role": "armorer"},
                 "clear_roles": ["armorer"],
+                "authenticated": True,
             },
             "r1",
             "Sam Ortiz",
@@ -198,9 +199,29 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
                 "reason": "smoke on set",
                 "raised_by": {"name": "Dana Reyes", "role": "first_ad"},
                 "clear_roles": [],
+                "authenticated": True,
             },
             "r1",
             "Dana Reyes",
+        ),
+    ),
+    (
+        events.HoldRaised(
+            run="r1", reason="smoke", raised_by=events.Signer("Vi Day", None), authenticated=False
+        ),
+        NewEvent(
+            "hold.raised",
+            {
+                "phase": None,
+                "take": None,
+                "item": None,
+                "reason": "smoke",
+                "raised_by": {"name": "Vi Day", "role": None},
+                "clear_roles": [],
+                "authenticated": False,
+            },
+            "r1",
+            "Vi Day",
         ),
     ),
     (
@@ -269,6 +290,43 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
             "auth.failed",
             {"name": "Sam Ortiz", "role": None, "purpose": "change own PIN", "reason": "wrong-pin"},
             person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.AuthAttempt(run="r1", name="Sam Ortiz", role="armorer", purpose="sign in"),
+        NewEvent(
+            "auth.attempt",
+            {"name": "Sam Ortiz", "role": "armorer", "purpose": "sign in"},
+            "r1",
+            "Sam Ortiz",
+        ),
+    ),
+    (
+        events.AuthFailed(
+            name="Sam Ortiz", role=None, purpose="sign in", reason="wrong-pin", attempt=7
+        ),
+        NewEvent(
+            "auth.failed",
+            {
+                "name": "Sam Ortiz",
+                "role": None,
+                "purpose": "sign in",
+                "reason": "wrong-pin",
+                "attempt": 7,
+            },
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.RecoverySet(code_fingerprint="ab12", why="init"),
+        NewEvent("recovery.set", {"code_fingerprint": "ab12", "why": "init"}),
+    ),
+    (
+        events.CrewRecovered(name="Pat Morgan", pin_fingerprint="cd34", code_fingerprint="ab12"),
+        NewEvent(
+            "crew.recovered",
+            {"name": "Pat Morgan", "pin_fingerprint": "cd34", "code_fingerprint": "ab12"},
+            person="Pat Morgan",
         ),
     ),
     (
@@ -454,8 +512,13 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
         walker.invoke(["resume", run_id, "--answers", str(passing)], expect=0)
     scene = load_catalog(None).get("firearm-scene")
     open_run = walker.run(scene, "open", expect=4, drop=("meeting-covered",))
+    # A wrong PIN with a hold: the PIN is refused, the hold recorded as not PIN-checked.
     hold = ["hold", open_run, "--reason", "smoke", "--by", FIRST_AD[0], "--pin-stdin"]
-    walker.invoke(hold, expect=2, input="0000\n")
+    walker.invoke(hold, expect=0, input="0000\n")
+    clearers = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
+    walker.invoke(
+        ["clear", open_run, "--note", "smoke gone", "--pin-stdin"], expect=0, input=clearers
+    )
     abort = ["abort", open_run, "--reason", "scene cut", "--by", FIRST_AD[0], "--pin-stdin"]
     walker.invoke(abort, expect=0, input=f"{FIRST_AD[1]}\n")
     _scene_episode(walker)
@@ -522,15 +585,19 @@ class _LunchAfterFirstCheck:
 
 
 def _roster_episode(home: Path) -> None:
-    """What the roster writes outside any run: a lock-out, an unlock, a new PIN, a removal."""
+    """What the roster writes outside any run: a lock-out, an unlock, a new PIN, a removal, a
+    producer's new PIN with the recovery code."""
     name = EXTRA_CREW["stunt_coordinator"][0]
     with Ledger.open(home / "log.db") as ledger:
         for _ in range(crew.LOCK_AFTER):
             with pytest.raises(crew.AuthError):
                 crew.authenticate(ledger, name, "0000", role=None, purpose="test")
         crew.unlock(ledger, name, PRODUCER)
-        crew.set_pin(ledger, name, "2580", approver=PRODUCER)
+        old = EXTRA_CREW["stunt_coordinator"][1]
+        crew.set_pin(ledger, name, "2580", old_pin=old, approver=PRODUCER)
         crew.remove(ledger, name, PRODUCER)
+        code = recovery.reissue(ledger, PRODUCER)
+        recovery.recover(ledger, PRODUCER[0], code, "97531")
 
 
 @pytest.fixture(scope="module")

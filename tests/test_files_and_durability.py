@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -24,7 +25,7 @@ from safetycli.ledger import Ledger
 from safetycli.storage import LogUnwritable
 from safetycli.workspace import find_workspace
 from tests.test_run_cli import invoke
-from tests.walk_helpers import ACTOR, ARMORER, PRODUCER, add_crew, subprocess_env, write_answers
+from tests.walk_helpers import ACTOR, ARMORER, add_crew, subprocess_env, write_answers
 
 DAY = "2026-11-23"
 HASH_TEXT = b"scrypt$"  # how every stored PIN hash begins
@@ -157,14 +158,18 @@ def test_a_crash_between_credential_and_event_keeps_the_old_pin(
 ) -> None:
     """The new hash is written first; the event that would select it never lands."""
 
-    def power_cut(*args: object) -> object:
-        raise sqlite3.OperationalError("disk I/O error")
+    chained_row = ledger_module._chained_row
+
+    def power_cut(seq: int, at: str, prev: str, event: Any) -> Any:
+        if event.kind == "crew.pin-set":  # the PIN checks before it land; this does not
+            raise sqlite3.OperationalError("disk I/O error")
+        return chained_row(seq, at, prev, event)
 
     with Ledger.open(crewed / "log.db", create=False) as ledger:
         with monkeypatch.context() as mp:
             mp.setattr(ledger_module, "_chained_row", power_cut)
             with pytest.raises(LogUnwritable, match="the disk failed"):
-                crew.set_pin(ledger, ACTOR[0], "2580", approver=PRODUCER)
+                crew.set_pin(ledger, ACTOR[0], "2580", old_pin=ACTOR[1])
         crew.authenticate(ledger, ACTOR[0], ACTOR[1], role=None, purpose="t")
         with pytest.raises(crew.AuthError, match="wrong PIN"):
             crew.authenticate(ledger, ACTOR[0], "2580", role=None, purpose="t")

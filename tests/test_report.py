@@ -313,7 +313,7 @@ def test_roster_changes_and_file_runs_are_what_an_investigator_reads_first(
     monkeypatch.setattr(crew, "SCRYPT_N", 2**8)
     prod = build(tmp_path / "ws")
     with Ledger.open(prod.db) as ledger:
-        crew.set_pin(ledger, "Sam Ortiz", "2580", approver=("Pat Producer", "9137"))
+        crew.set_pin(ledger, "Sam Ortiz", "2580", approver=("Pat Producer", "9137"), old_pin="4821")
         crew.set_pin(ledger, "Dana Reyes", "3690", old_pin="1170")
     today = prod.json(["report"])
     roster = {(r["name"], r["what"]) for r in today["exceptions"]["roster"]}

@@ -284,14 +284,8 @@ def test_anyone_on_the_roster_holds_an_open_run(
 ) -> None:
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
     run_id, _ = start(cli, partial, expect=4)
-    assert refused(
-        cli,
-        ["hold", run_id, "--reason", "smoke on set", "--by", ACTOR[0], "--pin-stdin"],
-        input="2468\n",
-    ).startswith(f"wrong PIN for {ACTOR[0]}")
-    assert refused(
-        cli, ["hold", run_id, "--reason", "x", "--by", "Nobody Here", "--pin-stdin"], input="1234\n"
-    ).startswith("nobody called Nobody Here on the roster")
+    # A wrong PIN or a name off the roster no longer refuses a hold (issue 10): see
+    # tests/test_security_crew.py. A hold with no reason still is.
     assert refused(
         cli, ["hold", run_id, "--reason", " ", "--by", ACTOR[0], "--pin-stdin"], input="5532\n"
     ).startswith("a hold needs a reason")
@@ -375,7 +369,10 @@ def test_a_wrong_pin_in_the_file_is_one_line_naming_the_person_and_the_open_run(
     )
     assert log_show(cli, run_id)["status"] == "open"
     with Ledger.open(crewed / "log.db") as ledger:
-        failed = [e.data for e in ledger.events(run=run_id, kinds=["auth.failed"])]
+        failed = [
+            {k: v for k, v in e.data.items() if k != "attempt"}
+            for e in ledger.events(run=run_id, kinds=["auth.failed"])
+        ]
     assert failed == [
         {"name": FIRST_AD[0], "role": "first_ad", "purpose": "sign-in", "reason": "wrong-pin"}
     ]
@@ -441,7 +438,7 @@ def test_numbers_yaml_would_misread_are_taken_as_typed(
 ) -> None:
     # Unquoted, YAML reads 0123 as octal 83 and 18:30 as 1110 (base 60).
     with Ledger.open(crewed / "log.db") as ledger:
-        crew.set_pin(ledger, FIRST_AD[0], "0123", approver=PRODUCER)
+        crew.set_pin(ledger, FIRST_AD[0], "0123", old_pin=FIRST_AD[1], approver=PRODUCER)
     path = write_answers(
         tmp_path / "plain.yaml",
         answers={"key-holders": "@TIME@"},
@@ -654,11 +651,7 @@ def test_resume_with_the_only_armorer_locked_is_refused_before_anything_is_recor
     run_id, _ = start(cli, partial, expect=4)
     signed = len(log_show(cli, run_id)["signoffs"])
     for _ in range(5):  # the armorer mistypes a PIN five times elsewhere: locked out
-        invoke(
-            cli,
-            ["hold", run_id, "--reason", "x", "--by", ARMORER[0], "--pin-stdin"],
-            input="0000\n",
-        )
+        invoke(cli, ["crew", "set-pin", ARMORER[0], "--pin-stdin"], input="2580\n0000\n")
     full = write_answers(tmp_path / "full.yaml")
     with Ledger.open(crewed / "log.db") as ledger:
         before = ledger.count()

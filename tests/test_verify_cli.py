@@ -18,7 +18,7 @@ from safetycli.cli import app
 from safetycli.ledger import GENESIS
 from tests.test_ledger import delete, edit, fill, head_of, insert, rewrite_tail, swap
 
-EVENTS = 13  # `init` writes one, fill() twelve more
+EVENTS = 14  # `init` writes two (the workspace, its recovery code), fill() twelve more
 
 
 @pytest.fixture

@@ -82,7 +82,9 @@ def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:
 def print_json(data: Any) -> None:
     import json
 
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from safetycli.render.safe import json_text
+
+    typer.echo(json_text(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 # --- shared output options for listing and report commands (one definition, every command) -------
@@ -118,10 +120,12 @@ def stream_json_list(items: Iterable[Any]) -> None:
     without holding the list."""
     import json
 
+    from safetycli.render.safe import json_text
+
     out = sys.stdout
     first = True
     for item in items:
-        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        text = json_text(json.dumps(item, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
         out.write(("[\n  " if first else ",\n  ") + text)
         first = False
     out.write("[]\n" if first else "\n]\n")

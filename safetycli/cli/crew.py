@@ -79,7 +79,8 @@ class _Pins:
         from safetycli.render.safe import one_line
 
         if self.from_stdin:
-            return self._read(f"{why}'s PIN ({one_line(name)})")
+            what = f"the {why}" if why.endswith("PIN") else f"{why}'s PIN"
+            return self._read(f"{what} ({one_line(name)})")
         return typer.prompt(f"PIN for {one_line(name)} ({why})", hide_input=True)
 
 
@@ -142,11 +143,14 @@ def add(
         pin = pins.new(clean)
         approver = None if producer is None else (producer, pins.existing(producer, "producer"))
         member = crew.add_member(ledger, clean, roles, pin, approver)
+        warning = crew.producer_warning(ledger)
     typer.echo(f"Added {one_line(member.name)} to the roster as {_roles_text(member.roles)}.")
     if first:
         typer.echo(
             "Next: add the crew, each approved by the producer: safetycli crew add NAME --role ROLE"
         )
+    if warning:
+        typer.echo(warning, err=True)
 
 
 @app.command("list")
@@ -160,6 +164,7 @@ def list_(
 
     with _open(home) as ledger:
         members = crew.roster(ledger)
+        warning = crew.producer_warning(ledger)
     records = [
         {
             "name": m.name,
@@ -176,6 +181,8 @@ def list_(
             "safetycli crew add NAME --role producer",
             err=True,
         )
+    if warning:
+        typer.echo(warning, err=True)
 
 
 @app.command("roles")
@@ -196,29 +203,46 @@ def set_pin(
         typer.Option(
             "--approve-by",
             metavar="PRODUCER",
-            help="A producer approves instead of the member's current PIN (e.g. it is forgotten).",
+            help="A producer resets the PIN (e.g. it is forgotten), confirmed by the member's "
+            "current PIN or by --second-producer.",
+            show_default=False,
+        ),
+    ] = None,
+    second_producer: Annotated[
+        str | None,
+        typer.Option(
+            "--second-producer",
+            metavar="PRODUCER",
+            help="With --approve-by: a second producer confirms the reset instead of the member.",
             show_default=False,
         ),
     ] = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
-    """Give a crew member a new PIN, proven by their current PIN or a producer's. With
-    --pin-stdin: line 1 the new PIN, line 2 the current PIN (or the approving producer's)."""
+    """Give a crew member a new PIN: proven by their current PIN, or reset by a producer and
+    confirmed by the member's current PIN or a second producer. With --pin-stdin: line 1 the new
+    PIN, then the current PIN; or the approving producer's PIN, then the current PIN or the
+    second producer's."""
     from safetycli import crew
     from safetycli.render.safe import one_line
 
     with _open(home) as ledger:
         member = crew.find(ledger, name)
         producer = None if approve_by is None else _producer(ledger, approve_by)
+        second = None if second_producer is None else crew.find(ledger, second_producer).name
+        approved, by_second = producer is not None, second is not None
+        placeholder = None if second is None else (second, "")
+        crew.check_set_pin(ledger, member.name, approved, not by_second, placeholder, producer)
         pins = _Pins(pin_stdin)
         pin = pins.new(member.name)
-        if producer is None:
-            old = pins.existing(member.name, "current PIN")
-            member = crew.set_pin(ledger, member.name, pin, old_pin=old)
+        approver = None if producer is None else (producer, pins.existing(producer, "producer"))
+        if second is not None:
+            confirm = (second, pins.existing(second, "second producer"))
+            member = crew.set_pin(ledger, member.name, pin, approver=approver, second=confirm)
         else:
-            approver = (producer, pins.existing(producer, "producer"))
-            member = crew.set_pin(ledger, member.name, pin, approver=approver)
+            old = pins.existing(member.name, "current PIN")
+            member = crew.set_pin(ledger, member.name, pin, old_pin=old, approver=approver)
     typer.echo(f"New PIN set for {one_line(member.name)}.")
 
 
@@ -262,3 +286,12 @@ def remove(
     typer.echo(
         f"Removed {one_line(member.name)} from the roster: their past signatures stay in the log."
     )
+
+
+def _register_recovery() -> None:
+    from safetycli.cli import recovery_cmd
+
+    recovery_cmd.register(app)
+
+
+_register_recovery()

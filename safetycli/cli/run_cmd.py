@@ -247,7 +247,12 @@ def hold(
             "name the run (safetycli hold RUN_ID --reason ...) or the scene "
             "(safetycli hold --scene 12A --reason ...), one of the two"
         )
+    from safetycli.limits import REASON_MAX, cut
     from safetycli.logfailures import hold_not_recorded
+
+    reason, was_cut = cut(reason)
+    if was_cut:  # stopping work is never refused for its wording: the reason is cut, not lost
+        typer.echo(f"The reason was cut to {REASON_MAX} characters.", err=True)
 
     try:
         if scene is not None:
@@ -265,29 +270,30 @@ def hold(
 
 
 def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: Path | None) -> None:
-    from safetycli import crew, runner
+    from safetycli import runner
     from safetycli.cli.common import console
-    from safetycli.cli.signers import prove
+    from safetycli.cli.signers import maybe_prove, stopper
     from safetycli.cli.terminal import hold_panel
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
 
-    # No protocol file is read: stopping work must not depend on a file someone can break.
+    # No protocol file is read: stopping work must not depend on a file someone can break. Nor
+    # on the roster or a PIN: anyone may stop work; a PIN, when given, proves who it was.
     with _open_run(home, run_id) as (ws, ledger, state):
         runner.check_holdable(state, reason)  # before any PIN: a refusal must not cost a try
         if pin_stdin and not by:
             raise SafetyError("with --pin-stdin, say who you are with --by NAME")
-        name = by or typer.prompt("Your name")
-        member = crew.find(ledger, name)
-        role = next((r for r, n in state.signed_in.items() if n == member.name), member.roles[0])
-        prove(ledger, member.name, role, "hold", run_id, pin_stdin, f"{member.name}, your PIN")
+        signer, member = stopper(ledger, by, state.signed_in)
+        authenticated = member is not None and maybe_prove(
+            ledger, member, signer.role, run_id, pin_stdin
+        )
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type a PIN
         try:  # only to look past the after-break checks; never a reason not to stop work
             protocol: Protocol | None = _protocol(ws, state.protocol["id"])
         except Exception:  # noqa: BLE001 - a broken or missing file must not block a hold
             protocol = None
-        signer = runner.Signer(member.name, role)
-        for event in ledger.append_many(runner.raise_hold(state, signer, reason, protocol)):
+        events = runner.raise_hold(state, signer, reason, protocol, authenticated=authenticated)
+        for event in ledger.append_many(events):
             state.apply(event)
         hold_panel(console(), state, state.open_hold, runner.clearing_roles(None, state))
 
@@ -397,12 +403,14 @@ def abort(
     from safetycli import crew, runner
     from safetycli.cli.signers import prove
     from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
     from safetycli.session import load_state
 
     with _open_run(home, run_id) as (ws, ledger, state):
         runner.check_abortable(state)  # before any PIN: a refusal must not cost a try
         if not reason.strip():
             raise SafetyError("aborting a run needs a reason: --reason TEXT")
+        check_length(reason, "a reason")
         member = crew.find(ledger, by or typer.prompt("Your name"))
         role = next((r for r in ABORT_ROLES if r in member.roles), None)
         if role is None:

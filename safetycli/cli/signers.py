@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from safetycli.crew import Member
     from safetycli.events import Signer
     from safetycli.ledger import Ledger
 
@@ -123,3 +124,58 @@ def prove_all(
     for signer in signers:
         prompt = f"{signer.name} ({role_name(signer.role)}), your PIN to {doing}"
         prove(ledger, signer.name, signer.role, purpose, run_id, pin_stdin, prompt)
+
+
+def stopper(
+    ledger: Ledger, by: str | None, signed_in: Mapping[str, str]
+) -> tuple[Signer, Member | None]:
+    """Whoever stops work: a roster member (in the role they signed in with, else their first),
+    or anyone else by the name they give (role None). Never refused for not being on the roster."""
+    from safetycli import crew
+    from safetycli.errors import SafetyError
+    from safetycli.events import Signer
+
+    typed = by or str(typer.prompt("Your name (anyone may stop work)"))
+    try:
+        member = crew.find(ledger, typed)
+    except SafetyError:  # not on the roster: stopping work must not depend on it
+        return Signer(crew.clean_name(typed), None), None
+    role = next((r for r, n in signed_in.items() if n == member.name), member.roles[0])
+    return Signer(member.name, role), member
+
+
+def maybe_prove(
+    ledger: Ledger, member: Member, role: str | None, run_id: str, pin_stdin: bool
+) -> bool:
+    """A PIN offered with a hold: True when it proved who stopped work. Never a reason not to
+    stop work: Enter (or no line on stdin) skips it, and a refused PIN, a locked-out person or a
+    tampered credential only leave the hold marked as not PIN-checked."""
+    from safetycli import crew
+
+    if member.locked:
+        typer.echo(f"{member.name} is locked out: the hold is recorded without a PIN.", err=True)
+        return False
+    while True:
+        if pin_stdin:
+            pin = sys.stdin.readline().strip()
+        else:
+            pin = str(
+                typer.prompt(
+                    f"{member.name}, your PIN (Enter to skip)",
+                    hide_input=True,
+                    default="",
+                    show_default=False,
+                )
+            )
+        if not pin:
+            return False
+        try:
+            crew.authenticate(ledger, member.name, pin, role=role, purpose="hold", run=run_id)
+            return True
+        except crew.AuthError as err:
+            if pin_stdin or err.final:
+                typer.echo(
+                    f"Refused: {err.message}; the hold is recorded as not PIN-checked", err=True
+                )
+                return False
+            typer.echo(f"Refused: {err.message}", err=True)

@@ -60,11 +60,16 @@ def status(
     from safetycli.review import set_status
 
     ws = workspace(home)
+    from safetycli.crew import producer_warning
+
     with ws.open_log() as ledger:
         now = set_status(ledger)
+        warning = producer_warning(ledger)
     if fmt is TableOrJson.json:
         print_json(now)
         return
+    if warning:
+        typer.echo(warning, err=True)
     lines = _lines(now)
     if not lines:
         typer.echo("No open or held runs, and no scene held.")

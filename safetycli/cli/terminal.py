@@ -241,9 +241,11 @@ def hold_panel(
     body.append("What failed: ")
     body.append(visible(hold.reason) + "\n")
     if hold.raised_by:
-        body.append(
-            f"Raised by: {visible(hold.raised_by['name'])} ({role_name(hold.raised_by['role'])})\n"
-        )
+        role = hold.raised_by.get("role")
+        body.append(f"Raised by: {visible(hold.raised_by['name'])}")
+        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
+        body.append("" if hold.authenticated else ", without a PIN")
+        body.append("\n")
     roles = " and ".join(role_name(r) for r in clear_roles)
     body.append(f"To clear: {roles}, each in person with their PIN:\n")
     body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')

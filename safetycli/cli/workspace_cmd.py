@@ -18,6 +18,8 @@ def init(
     home: Home = None,
 ) -> None:
     """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
+    from safetycli import recovery
+    from safetycli.cli.recovery_cmd import print_code
     from safetycli.events import WorkspaceCreated
     from safetycli.headmark import HeadMarks
     from safetycli.workspace import init_workspace
@@ -28,6 +30,7 @@ def init(
     old = HeadMarks(ws.root).reset()
     with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
+        code = recovery.issue(ledger, "init")
     if old is not None and old.seq > 0:
         typer.echo(
             f"warning: a workspace here held {old.seq} events before (head {old.line()}); its "
@@ -36,4 +39,8 @@ def init(
             err=True,
         )
     typer.echo(f"Workspace created at {ws.root}")
-    typer.echo("Next: add the producer first: safetycli crew add NAME --role producer")
+    print_code(code)
+    typer.echo(
+        "Next: add two producers (one can unlock the other): "
+        "safetycli crew add NAME --role producer"
+    )

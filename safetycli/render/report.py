@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from safetycli.render import fmt
-from safetycli.render.safe import csv_cell, md
+from safetycli.render.safe import csv_cell, json_text, md
 
 TITLE = "Firearm safety report"
 
@@ -284,7 +284,7 @@ def _unsigned_sentence(report: dict[str, Any]) -> str:
 
 
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(report, indent=2, ensure_ascii=False)) + "\n"
 
 
 CSV_HEADER = [

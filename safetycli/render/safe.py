@@ -7,17 +7,36 @@ import re
 from typing import Any
 
 # C0 controls except newline, DEL, and C1 controls (ESC starts ANSI sequences; CSI is \x9b).
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_C0_C1 = "\x00-\x09\x0b-\x1f\x7f-\x9f"
+# Invisible format characters: zero-width spaces and joiners, left-to-right and right-to-left
+# marks, embeddings, overrides (U+202E turns the rest of a line around) and isolates. Invisible,
+# they make two different texts look alike or a reason read backwards; shown, they are evidence.
+_FORMAT = "\u200b-\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_C0_C1}{_FORMAT}]")
+_INVISIBLE = re.compile(f"[{_FORMAT}]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _show(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def visible(value: Any) -> str:
-    """Control characters shown as `\\x1b` text, so a name cannot clear or recolour a screen."""
+    """Control characters shown as `\\x1b` text, so a name cannot clear or recolour a screen;
+    invisible format characters as `\\u202e`, so a reason cannot turn its line around."""
     return _CONTROL.sub(_show, str(value))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_text(text: str) -> str:
+    """JSON already printed (ensure_ascii=False) with the invisible format characters written as
+    `\\u202e` escapes: the same data for a parser, visible to a person reading the file. They can
+    only occur inside strings, where the escape means the same character."""
+    return _INVISIBLE.sub(_json_escape, text)
 
 
 def one_line(value: Any) -> str:

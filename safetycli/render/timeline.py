@@ -222,7 +222,7 @@ def _event_line(
             *_who(e.get("name", e.get("person")), None),
             _t(f" after {e.get('failures')} wrong PINs"),
         ]
-    if kind == events.AUTH_OK:
+    if kind in (events.AUTH_OK, events.AUTH_ATTEMPT):
         return None
     return [_t(kind, "dim")]
 
