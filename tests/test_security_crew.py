@@ -155,6 +155,12 @@ def test_someone_off_the_roster_stops_work_without_a_pin(
     assert hold["authenticated"] is False
     (raised,) = events_of(crewed, "hold.raised")
     assert raised["authenticated"] is False
+    # The producer's report says the hold was raised without a PIN (md and html).
+    day = detail["day"]
+    md = invoke(cli, ["report", "--day", day]).stdout
+    assert "A Visitor (no PIN)" in md
+    html = invoke(cli, ["report", "--day", day, "--format", "html"]).stdout
+    assert "A Visitor (no PIN)" in html
     # Clearing still needs the protocol's roles, each with a PIN.
     assert refused(
         cli, ["clear", run_id, "--note", "aired out", "--pin-stdin"], f"{ARMORER[1]}\n0000\n"

@@ -66,7 +66,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                 _run_cell(h),
                 md(fmt.item_ref(h)),
                 md(fmt.clock(h["raised_at"], h["day"])),
-                md(fmt.who(h["raised_by"])),
+                md(fmt.who(h["raised_by"])) + ("" if h.get("authenticated", True) else " (no PIN)"),
                 md(h["reason"]),
                 md(fmt.clock(h["cleared_at"], h["day"])) or "**NOT CLEARED**",
                 md(fmt.whos(h["cleared_by"])),
