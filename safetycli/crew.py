@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from safetycli import events as ev  # the declared types load on first use (events.py)
 from safetycli import lockout
 from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
@@ -39,13 +40,6 @@ from safetycli.events import (
     CREW_RECOVERED,
     CREW_REMOVED,
     ROSTER_KINDS,
-    AuthFailed,
-    AuthOk,
-    CrewAdded,
-    CrewPinSet,
-    CrewRemoved,
-    CrewUnlocked,
-    Declared,
 )
 from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
@@ -214,7 +208,7 @@ def _b64(raw: bytes) -> str:
 # --- the roster, replayed from the log ---------------------------------------------------------
 
 
-def _write(ledger: Ledger, event: Declared, credential: tuple[str, str] | None = None) -> None:
+def _write(ledger: Ledger, event: ev.Declared, credential: tuple[str, str] | None = None) -> None:
     new = event.new()
     ledger.append(new.kind, new.data, run=new.run, person=new.person, credential=credential)
 
@@ -326,7 +320,9 @@ def authenticate(
     entry = _replay(ledger).get(_key(name))
 
     def refuse(reason: str, message: str, person: str) -> AuthError:
-        _write(ledger, AuthFailed(run=run, name=person, role=role, purpose=purpose, reason=reason))
+        _write(
+            ledger, ev.AuthFailed(run=run, name=person, role=role, purpose=purpose, reason=reason)
+        )
         return AuthError(message, reason)
 
     if entry is None:
@@ -354,7 +350,7 @@ def authenticate(
     if not check_pin(pin, stored):
         _write(
             ledger,
-            AuthFailed(
+            ev.AuthFailed(
                 run=run, name=who, role=role, purpose=purpose, reason=WRONG_PIN, attempt=attempt
             ),
         )
@@ -366,7 +362,7 @@ def authenticate(
         tries = "try" if left == 1 else "tries"
         raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
     # Admitted while fewer than five tries were wrong or pending: this was one of the five.
-    _write(ledger, AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt))
+    _write(ledger, ev.AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt))
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
 
 
@@ -428,7 +424,7 @@ def add_member(
     validate_pin(pin)
     approved_by = None if first else _approve(ledger, approver, f"adding {clean}").name
     encoded = hash_pin(pin)
-    added = CrewAdded(
+    added = ev.CrewAdded(
         name=clean, roles=checked, approved_by=approved_by, pin_fingerprint=fingerprint(encoded)
     )
     _write(ledger, added, credential=(clean, encoded))
@@ -479,7 +475,7 @@ def set_pin(
     fp = fingerprint(encoded)
     _write(
         ledger,
-        CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
+        ev.CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
         credential=(member.name, encoded),
     )
     entry = _replay(ledger).get(_key(member.name))
@@ -536,7 +532,7 @@ def unlock(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     """A producer lets a locked-out person sign again."""
     member = check_unlock(ledger, name)
     by = _approve(ledger, approver, f"unlocking {member.name}").name
-    _write(ledger, CrewUnlocked(name=member.name, by=by))
+    _write(ledger, ev.CrewUnlocked(name=member.name, by=by))
     return find(ledger, member.name)
 
 
@@ -555,7 +551,7 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     The last producer stays, or nobody could ever approve a change again."""
     member = check_remove(ledger, name)
     by = _approve(ledger, approver, f"removing {member.name}").name
-    _write(ledger, CrewRemoved(name=member.name, by=by))
+    _write(ledger, ev.CrewRemoved(name=member.name, by=by))
     entry = _replay(ledger).get(_key(member.name))
     if entry is None or entry.active:
         raise SafetyError(

@@ -16,6 +16,7 @@ derived from the log: there is no counter to edit.
 
 from __future__ import annotations
 
+from safetycli import events as ev  # the declared types load on first use (events.py)
 from safetycli.events import (
     AUTH_ATTEMPT,
     AUTH_FAILED,
@@ -25,8 +26,6 @@ from safetycli.events import (
     CREW_PIN_SET,
     CREW_RECOVERED,
     CREW_UNLOCKED,
-    AuthAttempt,
-    AuthLocked,
     Event,
 )
 from safetycli.ledger import Ledger
@@ -94,7 +93,7 @@ def admit(ledger: Ledger, name: str, role: str | None, purpose: str, run: str | 
         if failures(ledger, name) >= LOCK_AFTER:
             raise Locked(name)
 
-    new = AuthAttempt(run=run, name=name, role=role, purpose=purpose).new()
+    new = ev.AuthAttempt(run=run, name=name, role=role, purpose=purpose).new()
     event = ledger.append(new.kind, new.data, run=new.run, person=new.person, guard=guard)
     return event.seq
 
@@ -107,7 +106,7 @@ def record_lock(ledger: Ledger, name: str, run: str | None) -> None:
         if (last and last[0].kind == AUTH_LOCKED) or settled_wrong(ledger, name) < LOCK_AFTER:
             raise Locked(name)
 
-    new = AuthLocked(run=run, name=name, failures=LOCK_AFTER).new()
+    new = ev.AuthLocked(run=run, name=name, failures=LOCK_AFTER).new()
     try:
         ledger.append(new.kind, new.data, run=new.run, person=new.person, guard=guard)
     except Locked:
