@@ -206,15 +206,17 @@ def summary_of(
 def _held_scenes(ledger: ReviewSource) -> set[str]:
     """Scenes held now, folded for comparing (`production.scene_key`): under a stop-work called
     on the set (`hold --scene`), or with a run on hold (a held run stops its whole scene, on any
-    day), as `status` and the runner see them. One pass over the run starts and their lifecycle
-    events, the same reads `status` makes for one scene."""
+    day), as `status` and the runner see them. Only runs that ever had a hold are looked at
+    (through the kind index): a day's list must not read the season."""
     from safetycli import production
 
     held = {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
-    for start in ledger.run_starts():
-        key = production.scene_key(start.data["scene"])
-        if key not in held and _lifecycle(ledger, start.run)[0] == "held":
-            held.add(key)
+    ever_held = {e.run for e in ledger.events(kinds=[ev.HOLD_RAISED]) if e.run is not None}
+    for run in ever_held:
+        if _lifecycle(ledger, run)[0] == "held":
+            started = next(ledger.events(run=run), None)  # run.started comes first
+            if started is not None:
+                held.add(production.scene_key(started.data["scene"]))
     return held
 
 

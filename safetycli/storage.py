@@ -148,8 +148,11 @@ class Appender(Protocol):
 class RunReader(Protocol):
     """Reads events in log order, streamed: a run is replayed from its events."""
 
-    def events(self, *, run: str | None = None, after: int = 0) -> Iterator[Event]:
-        """Events with seq > `after`, of one run when `run` is given."""
+    def events(
+        self, *, run: str | None = None, kinds: Iterable[str] | None = None, after: int = 0
+    ) -> Iterator[Event]:
+        """Events with seq > `after`, of one run when `run` is given, of these `kinds` when
+        given (through the kind index)."""
         ...
 
 

@@ -121,27 +121,6 @@ def test_dummies_not_checked_one_by_one_are_a_hold(
     held_on(cli, run_id, "dummies-checked")
 
 
-@pytest.mark.parametrize("protocol_id", ["firearm-scene", "rehearsal"])
-def test_dummies_not_checked_again_after_a_break_are_a_hold(
-    cli: CliRunner, crewed: Path, tmp_path: Path, protocol_id: str
-) -> None:
-    partial = write_answers(
-        tmp_path / "before-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        drop=("shown-clear",),
-    )
-    run_id, _ = run(cli, protocol_id, partial, expect=4)
-    after = write_answers(
-        tmp_path / "after-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        answers={"dummies-rechecked": False},
-    )
-    resume(cli, run_id, after, expect=3)
-    held_on(cli, run_id, "dummies-rechecked")
-
-
 # --- (c) ammunition left unattended over a break --------------------------------------------------
 
 # Where each protocol asks after a break whether everything stayed locked up or with the armorer,
@@ -153,27 +132,30 @@ CUSTODY = {
 }
 
 
+def _no_after_lunch(
+    cli: CliRunner, tmp_path: Path, protocol_id: str, open_at: str, item: str
+) -> tuple[str, Result]:
+    """A first sitting that stops before `open_at` (the crew went to lunch), then a resume whose
+    after-break check `item` is answered no; returns the run and the resume's result."""
+    context = CONTEXT[protocol_id]
+    partial = write_answers(
+        tmp_path / "before-lunch.yaml", protocol_id, context=context, drop=(open_at,)
+    )
+    run_id, result = run(cli, protocol_id, partial, expect=4)
+    assert open_at in result.stderr
+    after = write_answers(
+        tmp_path / "after-lunch.yaml", protocol_id, context=context, answers={item: False}
+    )
+    return run_id, resume(cli, run_id, after, expect=3)
+
+
 @pytest.mark.parametrize("protocol_id", sorted(CUSTODY))
 def test_ammunition_left_unattended_over_a_break_is_a_hold(
     cli: CliRunner, crewed: Path, tmp_path: Path, protocol_id: str
 ) -> None:
     """On "Rust" the ammunition was left on a cart outside the building over lunch."""
     custody, open_at = CUSTODY[protocol_id]
-    partial = write_answers(
-        tmp_path / "before-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        drop=(open_at,),
-    )
-    run_id, result = run(cli, protocol_id, partial, expect=4)
-    assert open_at in result.stderr
-    after = write_answers(
-        tmp_path / "after-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        answers={custody: False},
-    )
-    result = resume(cli, run_id, after, expect=3)
+    run_id, result = _no_after_lunch(cli, tmp_path, protocol_id, open_at, custody)
     assert "STOP WORK" in result.stdout
     detail = held_on(cli, run_id, custody)
     # Asked before the check the run had stopped at: nothing more was signed.
@@ -182,24 +164,12 @@ def test_ammunition_left_unattended_over_a_break_is_a_hold(
 
 
 @pytest.mark.parametrize("protocol_id", ["firearm-scene", "rehearsal"])
-def test_no_live_round_sweep_after_a_break_is_a_hold(
-    cli: CliRunner, crewed: Path, tmp_path: Path, protocol_id: str
+@pytest.mark.parametrize("item", ["live-sweep-again", "dummies-rechecked"])
+def test_no_new_sweep_or_dummy_check_after_a_break_is_a_hold(
+    cli: CliRunner, crewed: Path, tmp_path: Path, protocol_id: str, item: str
 ) -> None:
-    partial = write_answers(
-        tmp_path / "before-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        drop=("shown-clear",),
-    )
-    run_id, _ = run(cli, protocol_id, partial, expect=4)
-    after = write_answers(
-        tmp_path / "after-lunch.yaml",
-        protocol_id,
-        context=CONTEXT[protocol_id],
-        answers={"live-sweep-again": False},
-    )
-    resume(cli, run_id, after, expect=3)
-    held_on(cli, run_id, "live-sweep-again")
+    run_id, _ = _no_after_lunch(cli, tmp_path, protocol_id, "shown-clear", item)
+    held_on(cli, run_id, item)
 
 
 # --- (d) the three shortcuts ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
     from safetycli.cli.terminal import scene_panel
     from safetycli.days import parse_day
     from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
 
     day_text = parse_day(day) if day is not None else None
     ws = workspace(home)
@@ -42,7 +43,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
         scene_panel(console(), stop)
         running = production.open_runs(ledger, held.data["scene"])
     if running:
-        typer.echo(f"Every run of scene {held.data['scene']} stops at its next step.")
+        typer.echo(one_line(f"Every run of scene {held.data['scene']} stops at its next step."))
 
 
 def clear_scene(
@@ -79,6 +80,6 @@ def clear_scene(
             )
         ledger.append_many(production.clear_scene(now, scene, note, clearers))
         waiting = [start.run for start in production.open_runs(ledger, scene)]
-    typer.echo(f"Stop-work on scene {holds[0].scene} cleared.")
+    typer.echo(one_line(f"Stop-work on scene {holds[0].scene} cleared."))
     for run_id in waiting:
         typer.echo(f"Continue with: safetycli resume {run_id}")
