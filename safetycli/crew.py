@@ -26,26 +26,31 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from safetycli import events as ev  # the declared types load on first use (events.py)
-from safetycli import lockout
+from safetycli import lockout, rostercheck
 from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
+from safetycli.devicekey import pepper_pin
 from safetycli.errors import SafetyError
 from safetycli.events import (
+    AUTH_OK,
     CREW_ADDED,
     CREW_PIN_SET,
     CREW_RECOVERED,
     CREW_REMOVED,
     ROSTER_KINDS,
+    Event,
+    NewEvent,
 )
 from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 from safetycli.roles import ROLES
+from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, RosterUnverified
 
 # scrypt cost: about 40 ms and 16 MiB per check on a laptop. Slow enough that guessing a 4-digit
 # PIN offline from a stolen hash takes minutes rather than milliseconds, fast enough that a crew
@@ -57,6 +62,9 @@ SCRYPT_P = 1
 SALT_BYTES = 16
 HASH_BYTES = 32
 _SCHEME = "scrypt"
+# Peppered: scrypt of HMAC(production secret, PIN). The secret lives with the device key, outside
+# the workspace (devicekey.py), so a copied credentials.db cannot be guessed from on its own.
+_PEPPERED = "scryptp"
 
 PIN_MIN, PIN_MAX = 4, 12
 NAME_MAX = 80
@@ -168,18 +176,19 @@ def validate_pin(pin: str) -> None:
         raise SafetyError("a PIN cannot be one digit repeated: choose another")
 
 
-def hash_pin(pin: str) -> str:
-    """`scrypt$N$r$p$salt$hash` (base64): the parameters travel with the hash so they can rise."""
+def hash_pin(pin: str, pepper: bytes | None = None) -> str:
+    """`scrypt$N$r$p$salt$hash` (base64), or `scryptp$...` peppered with the production secret:
+    the scheme and parameters travel with the hash so they can change and rise."""
     salt = os.urandom(SALT_BYTES)
-    digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
-    return "$".join(
-        (_SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest))
-    )
+    scheme, secret = (_SCHEME, pin) if pepper is None else (_PEPPERED, pepper_pin(pin, pepper))
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
+    return "$".join((scheme, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)))
 
 
-def check_pin(pin: str, encoded: str) -> bool:
+def check_pin(pin: str, encoded: str, pepper: bytes | None = None) -> bool:
     """True only for the PIN that made `encoded`; a malformed or absurd hash is never a match
-    (the bounds keep a planted hash from asking for gigabytes of memory)."""
+    (the bounds keep a planted hash from asking for gigabytes of memory), nor is a peppered one
+    without the production secret."""
     try:
         scheme, n_text, r_text, p_text, salt_text, digest_text = encoded.split("$")
         n, r, p = int(n_text), int(r_text), int(p_text)
@@ -187,7 +196,13 @@ def check_pin(pin: str, encoded: str) -> bool:
         expected = base64.b64decode(digest_text, validate=True)
     except ValueError:
         return False
-    if scheme != _SCHEME or not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32):
+    if scheme == _PEPPERED:
+        if pepper is None:
+            return False
+        pin = pepper_pin(pin, pepper)
+    elif scheme != _SCHEME:
+        return False
+    if not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32):
         return False
     if not 1 <= p <= 16 or not 16 <= len(expected) <= 64:
         return False
@@ -221,7 +236,9 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
     removing the last producer. The process whose write lost notices and says so.
     """
     entries: dict[str, _Entry] = {}
-    for event in ledger.events(kinds=ROSTER_KINDS):
+    for event in _checked_roster_events(ledger):
+        if event.kind not in ROSTER_KINDS:
+            continue
         data = event.data
         name = str(data.get("name", ""))
         key = _key(name)
@@ -248,6 +265,27 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
                 continue
             entry.active = False
     return entries
+
+
+def _checked_roster_events(ledger: Ledger) -> list[Event]:
+    """The roster's events, refused unless each holds on its own (hash, link, device MAC) and
+    means what it must (rostercheck.py): the CLI never acts on a roster an insider appended to or
+    edited. Checked once per open log while the roster stays as it is."""
+    events = list(ledger.events(kinds=AUDITED_KINDS))
+    last = events[-1].seq if events else 0
+    if ledger.roster_checked == last:
+        return events
+    audit = RosterAudit(ledger.keyed_at)
+    for event in events:
+        window = ledger.window(event.seq, LEGACY_WINDOW)
+        problem = audit.feed(event, window) or ledger.seal_problem(event.seq)
+        for proof in window if problem is None else ():
+            if proof.kind == AUTH_OK and proof.seq >= event.seq - 2:
+                problem = problem or ledger.seal_problem(proof.seq)
+        if problem is not None:
+            raise RosterUnverified(rostercheck.describe(event, problem))
+    ledger.roster_checked = last
+    return events
 
 
 def _member(ledger: Ledger, entry: _Entry) -> Member:
@@ -317,6 +355,22 @@ def authenticate(
     sixth try cannot succeed even with the right PIN, and a role mismatch is refused before the
     PIN is tested, so the refusal says nothing about whether the PIN was right.
     """
+    member, ok = prove(ledger, name, pin, role=role, purpose=purpose, run=run)
+    ledger.append_many([ok])
+    return member
+
+
+def prove(
+    ledger: Ledger,
+    name: str,
+    pin: str,
+    *,
+    role: str | None,
+    purpose: str,
+    run: str | None = None,
+) -> tuple[Member, NewEvent]:
+    """`authenticate` without writing its `auth.ok`: a roster change writes that in the same
+    transaction as the change it approves (rostercheck.py checks that it did)."""
     entry = _replay(ledger).get(_key(name))
 
     def refuse(reason: str, message: str, person: str) -> AuthError:
@@ -347,7 +401,7 @@ def authenticate(
     except lockout.Locked:
         raise refuse(LOCKED, _unlock_hint(who), who) from None
     # scrypt runs outside the write lock: the attempt already counts as a wrong PIN.
-    if not check_pin(pin, stored):
+    if not check_pin(pin, stored, ledger.pepper):
         _write(
             ledger,
             ev.AuthFailed(
@@ -362,17 +416,44 @@ def authenticate(
         tries = "try" if left == 1 else "tries"
         raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
     # Admitted while fewer than five tries were wrong or pending: this was one of the five.
-    _write(ledger, ev.AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt))
-    return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at)
+    ok = ev.AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt).new()
+    return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at), ok
 
 
-def _approve(ledger: Ledger, approver: tuple[str, str] | None, what: str) -> Member:
+def _approve(
+    ledger: Ledger, approver: tuple[str, str] | None, what: str
+) -> tuple[Member, NewEvent]:
     if approver is None:
         raise SafetyError(
             f"{what} needs a producer's approval (--approve-by PRODUCER and their PIN)"
         )
     name, pin = approver
-    return authenticate(ledger, name, pin, role="producer", purpose=f"approve {what}")
+    return prove(ledger, name, pin, role="producer", purpose=f"approve {what}")
+
+
+class _Raced(Exception):
+    """Under the write lock: the roster is no longer what the change was checked against."""
+
+
+def _commit(
+    ledger: Ledger,
+    proofs: list[NewEvent],
+    change: ev.Declared,
+    *,
+    credential: tuple[str, str] | None = None,
+    guard: Callable[[], None] | None = None,
+) -> None:
+    """A roster change and the `auth.ok` of everyone whose PIN approved it, in one transaction:
+    an approval is never written apart from what it approved. When the change itself is
+    refused under the lock, the approvals are still written (the PINs were right; their tries
+    must not stay pending towards a lock-out)."""
+    new = change.new()
+    try:
+        ledger.append_many([*proofs, new], credential=credential, guard=guard)
+    except _Raced:
+        if proofs:
+            ledger.append_many(proofs)
+        raise
 
 
 # --- roster changes ------------------------------------------------------------------------------
@@ -422,12 +503,28 @@ def add_member(
     after needs a producer's name and PIN. A removed person can be added again, with a new PIN."""
     clean, checked, first = check_add(ledger, name, roles)
     validate_pin(pin)
-    approved_by = None if first else _approve(ledger, approver, f"adding {clean}").name
-    encoded = hash_pin(pin)
+    proofs: list[NewEvent] = []
+    approved_by = None
+    if not first:
+        by, ok = _approve(ledger, approver, f"adding {clean}")
+        approved_by, proofs = by.name, [ok]
+    encoded = hash_pin(pin, ledger.pepper)
     added = ev.CrewAdded(
         name=clean, roles=checked, approved_by=approved_by, pin_fingerprint=fingerprint(encoded)
     )
-    _write(ledger, added, credential=(clean, encoded))
+
+    def still_first() -> None:
+        # Checked again under the write lock: two "first producers" at once, one loses.
+        if first and any(e.active for e in _replay(ledger).values()):
+            raise _Raced()
+
+    try:
+        _commit(ledger, proofs, added, credential=(clean, encoded), guard=still_first)
+    except _Raced:
+        raise SafetyError(
+            f"{clean} was not added: someone changed the roster at the same moment; "
+            "see `safetycli crew list` and try again"
+        ) from None
     entry = _replay(ledger).get(_key(clean))
     if entry is None or not entry.active or entry.fingerprint != added.pin_fingerprint:
         raise SafetyError(
@@ -455,26 +552,32 @@ def set_pin(
     )
     validate_pin(new_pin)
     confirmed_by = None
+    proofs: list[NewEvent] = []
     if approver is None:
         assert old_pin is not None  # check_set_pin refused the rest
-        by = authenticate(ledger, member.name, old_pin, role=None, purpose="change own PIN").name
+        own, ok = prove(ledger, member.name, old_pin, role=None, purpose="change own PIN")
+        by, proofs = own.name, [ok]
     else:
-        by = _approve(ledger, approver, f"a new PIN for {member.name}").name
-        if second is not None:
-            purpose = f"confirm a new PIN for {member.name} (reset by {by})"
-            confirmed_by = authenticate(
-                ledger, second[0], second[1], role="producer", purpose=purpose
-            ).name
-        else:
-            assert old_pin is not None
-            purpose = f"confirm own new PIN (reset by {by})"
-            confirmed_by = authenticate(
-                ledger, member.name, old_pin, role=None, purpose=purpose
-            ).name
-    encoded = hash_pin(new_pin)
+        producer, ok = _approve(ledger, approver, f"a new PIN for {member.name}")
+        by, proofs = producer.name, [ok]
+        try:
+            if second is not None:
+                purpose = f"confirm a new PIN for {member.name} (reset by {by})"
+                other, ok = prove(ledger, second[0], second[1], role="producer", purpose=purpose)
+            else:
+                assert old_pin is not None
+                purpose = f"confirm own new PIN (reset by {by})"
+                other, ok = prove(ledger, member.name, old_pin, role=None, purpose=purpose)
+        except SafetyError:
+            ledger.append_many(proofs)  # the producer's PIN was right: settle that try
+            raise
+        confirmed_by = other.name
+        proofs.append(ok)
+    encoded = hash_pin(new_pin, ledger.pepper)
     fp = fingerprint(encoded)
-    _write(
+    _commit(
         ledger,
+        proofs,
         ev.CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
         credential=(member.name, encoded),
     )
@@ -531,8 +634,8 @@ def check_unlock(ledger: Ledger, name: str) -> Member:
 def unlock(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Member:
     """A producer lets a locked-out person sign again."""
     member = check_unlock(ledger, name)
-    by = _approve(ledger, approver, f"unlocking {member.name}").name
-    _write(ledger, ev.CrewUnlocked(name=member.name, by=by))
+    by, ok = _approve(ledger, approver, f"unlocking {member.name}")
+    _commit(ledger, [ok], ev.CrewUnlocked(name=member.name, by=by.name))
     return find(ledger, member.name)
 
 
@@ -550,8 +653,8 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     """Take someone off the roster: their past signatures stay in the log; they cannot sign again.
     The last producer stays, or nobody could ever approve a change again."""
     member = check_remove(ledger, name)
-    by = _approve(ledger, approver, f"removing {member.name}").name
-    _write(ledger, ev.CrewRemoved(name=member.name, by=by))
+    by, ok = _approve(ledger, approver, f"removing {member.name}")
+    _commit(ledger, [ok], ev.CrewRemoved(name=member.name, by=by.name))
     entry = _replay(ledger).get(_key(member.name))
     if entry is None or entry.active:
         raise SafetyError(

@@ -338,6 +338,18 @@ class WorkspaceCreated(Declared):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeviceKeyed(Declared):
+    """From this event on, every event carries a MAC made with the device key (devicekey.py).
+    Only ids: the key and the production secret never enter the log."""
+
+    KIND = ev.DEVICE_KEYED
+    device: str
+    key_id: str
+    pepper_id: str
+    scheme: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CrewAdded(Declared):
     """`approved_by` is None only for the first producer. The PIN's hash is never here: only a
     fingerprint of the stored string (see crew.py)."""
@@ -390,6 +402,7 @@ class RecoverySet(Declared):
     KIND = ev.RECOVERY_SET
     code_fingerprint: str
     why: str
+    by: str | None = _added(None)  # the producer who replaced the code (PIN-proven)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,8 @@ SCENE_CLEARED = "scene.cleared"
 
 # --- the workspace ----------------------------------------------------------------------------
 WORKSPACE_CREATED = "workspace.created"
+# The device key (devicekey.py) that MACs every event from here on: its id, never the key.
+DEVICE_KEYED = "device.keyed"
 
 # --- the roster and sign-in attempts -------------------------------------------------------------
 CREW_ADDED = "crew.added"
@@ -77,7 +79,15 @@ RUN_KINDS = (
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
 PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED)
 KINDS = frozenset(
-    (WORKSPACE_CREATED, RECOVERY_SET, *RUN_KINDS, *PRODUCTION_KINDS, *ROSTER_KINDS, *AUTH_KINDS)
+    (
+        WORKSPACE_CREATED,
+        DEVICE_KEYED,
+        RECOVERY_SET,
+        *RUN_KINDS,
+        *PRODUCTION_KINDS,
+        *ROSTER_KINDS,
+        *AUTH_KINDS,
+    )
 )
 
 

@@ -14,6 +14,7 @@ can drop them, which is what the chain is for.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -22,18 +23,21 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
+from safetycli import devicekey
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
+from safetycli.devicekey import DeviceKey
 from safetycli.errors import SafetyError
 from safetycli.events import (
     CREW_ADDED,
     CREW_PIN_SET,
+    DEVICE_KEYED,
     HOLD_CLEARED,
     HOLD_RAISED,
     LIFECYCLE_KINDS,
@@ -91,10 +95,13 @@ def _event_text(
     )
 
 
-# The events table's columns, in the order rows are written and read.
+# The events table's columns, in the order rows are read; rows are written with the device MAC
+# after them (migration 5), which only verify and the seal check read.
 _COLUMNS = ("seq", "at", "kind", "run", "person", "data", "prev_hash", "hash")
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_WRITTEN = (*_COLUMNS, "mac")
+_INSERT = f"INSERT INTO events ({', '.join(_WRITTEN)}) VALUES ({', '.join('?' * len(_WRITTEN))})"
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
+_SELECT_SEALED = f"SELECT {', '.join(_WRITTEN)} FROM events"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -110,11 +117,15 @@ def _and_given(where: list[str], params: list[Any], *filters: tuple[str, Any]) -
             params.append(value)
 
 
-def _chained_row(seq: int, at: str, prev: str, event: NewEvent) -> tuple[Any, ...]:
-    """The stored row of an event: the one place writes apply the chain's definition."""
+def _chained_row(
+    seq: int, at: str, prev: str, event: NewEvent, key: DeviceKey | None
+) -> tuple[Any, ...]:
+    """The stored row of an event: the one place writes apply the chain's definition, and the
+    device's MAC over it (None only in a log that has no device key)."""
     data_text = canonical_json(event.data)
     digest = chain_hash(prev, _event_text(seq, at, event.kind, event.run, event.person, data_text))
-    return (seq, at, event.kind, event.run, event.person, data_text, prev, digest)
+    mac = None if key is None else key.mac(seq, digest)
+    return (seq, at, event.kind, event.run, event.person, data_text, prev, digest, mac)
 
 
 def chain_hash(prev_hash: str, event_text: str) -> str:
@@ -198,11 +209,20 @@ def _m4_drop_credentials(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE IF EXISTS credentials")
 
 
+def _m5_device_mac(db: sqlite3.Connection) -> None:
+    # Each event's MAC under the device key (devicekey.py). Not part of the chained text: the
+    # chain stays what it was, and events written before the key simply have none.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+    if "mac" not in columns:  # a log whose version number was put back by hand has it already
+        db.execute("ALTER TABLE events ADD COLUMN mac TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("create events", _m1_events),
     ("create credentials", _m2_credentials),
     ("index run starts by shooting day", _m3_review_indexes),
     ("move credentials out of the log", _m4_drop_credentials),
+    ("add the device MAC", _m5_device_mac),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _DROP_CREDENTIALS = 3  # the index of `_m4_drop_credentials`
@@ -291,6 +311,17 @@ class Ledger:
         self.after_append: Callable[[int, str], None] | None = None
         # Set when the log does not reach its high-water mark: every append is then refused.
         self.alarm: str | None = None
+        # The device key that MACs every append (devicekey.py), found from the log's
+        # `device.keyed` event; `keyed_at` is that event's seq. A keyed log whose key file is
+        # missing or wrong sets `keyless`: appends are refused, as after an alarm.
+        self.key: DeviceKey | None = None
+        self.device: str | None = None
+        self.keyed_at: int | None = None
+        self.keyless: str | None = None
+        self._key_id = ""
+        self._sealed: set[int] = set()
+        # The last roster event whose roster crew.py has checked (rostercheck.py) in this open.
+        self.roster_checked: int | None = None
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Self:
@@ -337,7 +368,66 @@ class Ledger:
             db.close()
             credentials.close()
             raise
-        return cls(db, path, credentials)
+        ledger = cls(db, path, credentials)
+        try:
+            ledger._find_key()
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    def _find_key(self) -> None:
+        """Load the key the log's `device.keyed` event names, from the key folder."""
+        try:
+            keyed = self.latest(kinds=(DEVICE_KEYED,), limit=1)
+        except sqlite3.DatabaseError:
+            return  # an unreadable table: verify says so, and every read fails on its own
+        if not keyed:
+            return
+        event = keyed[0]
+        self.device, self.keyed_at = str(event.data.get("device", "")), event.seq
+        self._key_id = str(event.data.get("key_id", ""))
+        where = devicekey.key_path(self.device)
+        key = devicekey.load(self.device)
+        if key is None:
+            self.keyless = (
+                f"this log is signed with device key {self.device}, which is not on this laptop "
+                f"({where}): restore that file from your backup; nothing can be added without it"
+            )
+        elif key.key_id != event.data.get("key_id"):
+            self.keyless = (
+                f"the device key file {where} is not the key this log was signed with: restore "
+                "the right file from your backup"
+            )
+        else:
+            self.key = key
+
+    def adopt_key(self, key: DeviceKey) -> Event:
+        """Start MACing this log with `key`: writes `device.keyed`, itself MACed with the key.
+        Only a log without a key adopts one (checked under the write lock)."""
+        from safetycli.declared import DeviceKeyed
+
+        def guard() -> None:
+            if self.latest(kinds=(DEVICE_KEYED,), limit=1):
+                raise SafetyError("this log already has a device key: nothing was changed")
+
+        new = DeviceKeyed(
+            device=key.device, key_id=key.key_id, pepper_id=key.pepper_id, scheme=devicekey.SCHEME
+        ).new()
+        self.key = key
+        try:
+            (event,) = self.append_many([new], guard=guard)
+        except BaseException:
+            self.key = None
+            raise
+        self.device, self.keyed_at, self.keyless = key.device, event.seq, None
+        self._key_id = key.key_id
+        return event
+
+    @property
+    def pepper(self) -> bytes | None:
+        """The production secret mixed into PIN hashes; None for a log without a device key."""
+        return None if self.key is None else self.key.pepper
 
     def close(self) -> None:
         self.db.close()
@@ -389,8 +479,8 @@ class Ledger:
         db = self.db
         new = list(new)
         stop = any(event.kind in STOP_KINDS for event in new)
-        if self.alarm is not None:
-            raise refused(self.alarm, stop=stop)
+        if self.alarm is not None or self.keyless is not None:
+            raise refused(self.alarm or self.keyless or "", stop=stop)
         try:
             if credential is not None:
                 # Before the event that names it, durably: a crash in between leaves an unused
@@ -417,7 +507,7 @@ class Ledger:
                 seq, prev = self.head()
                 for event in new:
                     seq += 1
-                    row = _chained_row(seq, now_utc(), prev, event)
+                    row = _chained_row(seq, now_utc(), prev, event, self.key)
                     db.execute(_INSERT, row)
                     at, digest = row[1], row[7]
                     out.append(
@@ -620,6 +710,7 @@ class Ledger:
         expect_head: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
+        key: DeviceKey | None = None,
     ) -> VerifyResult:
         """Recompute the chain in constant memory; name the first event that does not hold.
 
@@ -627,7 +718,8 @@ class Ledger:
         ranges of a long log are checked by separate processes and joined at their edges: that is
         how a million events fit the time budget. `workers` (default: one per core, for a long
         log) changes the speed, never the answer. `progress(done, total)` is called between
-        batches, from this thread."""
+        batches, from this thread. From the device key's event on, every event's MAC is checked
+        too, with this laptop's key or the `key` given (a copy of the key file)."""
         expect_seq, expect_hash = parse_head(expect_head) if expect_head else (None, None)
         prefix = expect_hash if expect_seq is None else None
         try:
@@ -636,16 +728,89 @@ class Ledger:
             return VerifyResult(False, 0, 0, GENESIS, 1, f"the log cannot be read: {err}")
         if workers is None:
             workers = _auto_workers(total)
+        seal, unchecked = self._seal(key)
         spans = None
         if workers > 1 and total > 0 and self.path.is_file():
-            spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress)
+            spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress, seal)
         if spans is None:
             tick = (lambda done: progress(done, total)) if progress else None
-            spans = [_scan(self.db, None, None, prefix, tick)]
+            spans = [_scan(self.db, None, None, prefix, tick, seal)]
         chain, match = _join(spans)
-        if expect_hash is None:
-            return chain
-        return self._against_head(chain, match, expect_seq, expect_hash)
+        if expect_hash is not None:
+            chain = self._against_head(chain, match, expect_seq, expect_hash)
+        return replace(
+            chain,
+            ok=chain.ok and unchecked is None,
+            device=self.device,
+            macs_from=self.keyed_at,
+            unchecked=unchecked,
+        )
+
+    def _seal(self, key: DeviceKey | None) -> tuple[_Seal | None, str | None]:
+        """The MAC check for verify, or why there can be none."""
+        if self.keyed_at is None or self.device is None:
+            return None, None
+        key = key or self.key
+        if key is None:
+            return None, self.keyless or "the device key is not on this laptop"
+        if key.device != self.device or key.key_id != self._key_id:
+            return None, (
+                f"the key {key.path} is device {key.device}'s, not this log's (device "
+                f"{self.device}): give the right key file with --key"
+            )
+        return _Seal(key.mac_key, key.device, self.keyed_at), None
+
+    def seal_problem(self, seq: int) -> str | None:
+        """Why event `seq` cannot be trusted on its own, or None: its hash must match its
+        content, it must follow the event before it, and from the device key on it must carry
+        the device's MAC. What commands check on the few events they act on (the roster, a
+        person's PIN tries) before trusting them: `verify` checks the whole log this way."""
+        if seq in self._sealed:
+            return None
+        row = self.db.execute(f"{_SELECT_SEALED} WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return f"event {seq} is missing"
+        _, at, kind, run, person, data, prev, digest, mac = row
+        if chain_hash(prev, _event_text(seq, at, kind, run, person, data)) != digest:
+            return f"event {seq} was altered after it was written"
+        if self.hash_at(seq - 1) != prev:
+            return f"event {seq} does not follow event {seq - 1}: one of them was replaced"
+        if self.keyed_at is not None and seq >= self.keyed_at and self.key is not None:
+            if mac is None or not hmac.compare_digest(mac, self.key.mac(seq, digest)):
+                return _unsealed(seq)
+        self._sealed.add(seq)
+        return None
+
+    def window(self, seq: int, size: int) -> list[Event]:
+        """The `size` events just before `seq`, in order: what a roster change's approvals are
+        looked for in (rostercheck.py)."""
+        sql = f"{_SELECT} WHERE seq >= ? AND seq < ? ORDER BY seq"
+        return list(self._rows(sql, (max(seq - size, 1), seq)))
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the file, indexes included: an index rebuilt without some rows
+        hides them from every query that uses it, while the chain (read in seq order) holds."""
+        try:
+            rows = self.db.execute("PRAGMA integrity_check(20)").fetchall()
+        except sqlite3.DatabaseError as err:
+            return [str(err)]
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
+
+    def gap_after(self, seq: int) -> int | None:
+        """The first missing event number after `seq`, or None: rows deleted from the middle of
+        the log leave the numbers after them where they were."""
+        head_seq = self.head()[0]
+        present = self.db.execute("SELECT count(*) FROM events WHERE seq > ?", (seq,)).fetchone()
+        if int(present[0]) == head_seq - seq:
+            return None
+        for (number,) in self.db.execute(
+            "SELECT seq + 1 FROM events e WHERE seq >= ? AND seq < ? AND NOT EXISTS"
+            " (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) ORDER BY seq LIMIT 1",
+            (seq, head_seq),
+        ):
+            return int(number)
+        return seq + 1
 
     def _against_head(
         self, chain: VerifyResult, match: int | None, expect_seq: int | None, expect_hash: str
@@ -697,8 +862,8 @@ class Ledger:
         and imports, never for sign-offs: those take their time from the clock, one durable
         transaction each, through `append_many`."""
         db = self.db
-        if self.alarm is not None:
-            raise refused(self.alarm, stop=False)
+        if self.alarm is not None or self.keyless is not None:
+            raise refused(self.alarm or self.keyless or "", stop=False)
         events = iter(timed)
         while True:
             with transaction(db):
@@ -706,7 +871,7 @@ class Ledger:
                 rows: list[tuple[Any, ...]] = []
                 for at, event in itertools.islice(events, batch):
                     seq += 1
-                    rows.append(_chained_row(seq, at, prev, event))
+                    rows.append(_chained_row(seq, at, prev, event, self.key))
                     prev = rows[-1][7]
                 db.executemany(_INSERT, rows)
             if rows and self.after_append is not None:
@@ -737,6 +902,15 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+@dataclass(frozen=True)
+class _Seal:
+    """What verify needs to check device MACs: the key, the device, and the first MACed seq."""
+
+    mac_key: bytes
+    device: str
+    keyed_from: int
+
+
 def _batches(db: sqlite3.Connection, lo: int | None, hi: int | None) -> Iterator[list[Any]]:
     """Rows with lo < seq <= hi (None: no bound), in seq order and in batches.
 
@@ -754,7 +928,7 @@ def _batches(db: sqlite3.Connection, lo: int | None, hi: int | None) -> Iterator
             if hi is not None:
                 where.append("seq <= ?")
                 params.append(hi)
-            sql = f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq"
+            sql = f"{_SELECT_SEALED}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq"
             cursor = db.execute(sql, params)
             try:
                 while batch := cursor.fetchmany(VERIFY_BATCH):
@@ -777,9 +951,11 @@ def _scan(
     hi: int | None,
     prefix: str | None,
     tick: Callable[[int], None] | None,
+    seal: _Seal | None = None,
 ) -> _Span:
     """Check every row in the range: numbered in turn, linked to the row before, hash recomputed
-    from the canonical event. Stops at the first row that does not hold."""
+    from the canonical event, and (from the device key on, when verify has it) the device MAC.
+    Stops at the first row that does not hold."""
     span = _Span()
     expected = 1 if lo is None else lo + 1
     seq = expected
@@ -788,6 +964,8 @@ def _scan(
     match: int | None = None
     sha256 = hashlib.sha256
     quote = encode_basestring
+    mac_of, same = devicekey.mac_of, hmac.compare_digest
+    sealed_from = seal.keyed_from if seal is not None else None
 
     def stop(bad_seq: int, why: str) -> _Span:
         span.count, span.match, span.bad_seq, span.reason = count, match, bad_seq, why
@@ -801,7 +979,7 @@ def _scan(
             if span.first_seq is None:
                 expected = span.first_seq = batch[0][0]
                 prev = span.first_prev = batch[0][6]
-            for seq, at, kind, run, person, data, stored_prev, digest in batch:
+            for seq, at, kind, run, person, data, stored_prev, digest, mac in batch:
                 if seq != expected:
                     return stop(expected, f"event {expected} is missing")
                 if stored_prev != prev:
@@ -818,6 +996,10 @@ def _scan(
                 )
                 if sha256(text.encode("utf-8")).hexdigest() != digest:
                     return stop(seq, f"event {seq} was altered after it was written")
+                if sealed_from is not None and seq >= sealed_from:
+                    assert seal is not None
+                    if mac is None or not same(mac, mac_of(seal.mac_key, seal.device, seq, digest)):
+                        return stop(seq, _unsealed(seq))
                 if match is None and prefix is not None and digest.startswith(prefix):
                     match = seq
                 prev = digest
@@ -835,6 +1017,13 @@ def _scan(
     finally:
         batches.close()  # puts the connection's text decoding back, whatever happened
     return span
+
+
+def _unsealed(seq: int) -> str:
+    return (
+        f"event {seq} has no valid device MAC: it was not written by safetycli with this "
+        "laptop's device key (someone with the log file alone added or rewrote it)"
+    )
 
 
 def _join(spans: list[_Span]) -> tuple[VerifyResult, int | None]:
@@ -896,6 +1085,7 @@ def _scan_parallel(
     prefix: str | None,
     total: int,
     progress: Callable[[int, int], None] | None,
+    seal: _Seal | None = None,
 ) -> list[_Span] | None:
     """Split the numbers 1..max(seq) into equal ranges, one worker process each. Returns None
     if any worker cannot run or answer: the caller then checks in this process, so a missing
@@ -932,13 +1122,17 @@ def _scan_parallel(
             ]
             proc = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
                 encoding="utf-8",
             )
             procs.append(proc)
+            # The device key travels on stdin, never on the command line (`ps` shows that).
+            assert proc.stdin is not None
+            proc.stdin.write(_seal_line(seal))
+            proc.stdin.close()
             threading.Thread(target=pump, args=(i, proc.stdout), daemon=True).start()
         spans: list[_Span | None] = [None] * workers
         done = [0] * workers
@@ -967,9 +1161,24 @@ def _scan_parallel(
                 proc.wait()
 
 
+def _seal_line(seal: _Seal | None) -> str:
+    if seal is None:
+        return "{}\n"
+    body = {"key": seal.mac_key.hex(), "device": seal.device, "from": seal.keyed_from}
+    return json.dumps(body) + "\n"
+
+
+def _read_seal(line: str) -> _Seal | None:
+    body = json.loads(line or "{}")
+    if not body:
+        return None
+    return _Seal(bytes.fromhex(body["key"]), body["device"], int(body["from"]))
+
+
 def _worker(argv: list[str]) -> None:
     """One verify worker process: check one range, print progress and the result as lines."""
     path, lo, hi, prefix = argv
+    seal = _read_seal(sys.stdin.readline())
     db = sqlite3.connect(
         Path(path).as_uri() + "?mode=ro",
         uri=True,
@@ -982,6 +1191,6 @@ def _worker(argv: list[str]) -> None:
         out.write(f"p {done}\n")
         out.flush()
 
-    span = _scan(db, int(lo) if lo else None, int(hi) if hi else None, prefix or None, tick)
+    span = _scan(db, int(lo) if lo else None, int(hi) if hi else None, prefix or None, tick, seal)
     out.write(f"r {json.dumps(asdict(span))}\n")
     out.flush()

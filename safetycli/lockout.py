@@ -29,12 +29,14 @@ from safetycli.events import (
     Event,
 )
 from safetycli.ledger import Ledger
+from safetycli.rostercheck import RosterUnverified
 
 LOCK_AFTER = 5
 WRONG_PIN = "wrong-pin"
 
 # Events after which the count of wrong PINs starts again from zero.
 RESETS = (AUTH_OK, CREW_UNLOCKED, CREW_PIN_SET, CREW_ADDED, CREW_RECOVERED)
+_TRIES = (AUTH_ATTEMPT, AUTH_FAILED)
 
 
 class Locked(Exception):
@@ -86,10 +88,27 @@ def settled_wrong(ledger: Ledger, name: str) -> int:
     return count
 
 
+def _check_tries(ledger: Ledger, name: str) -> None:
+    """The count is only as good as the rows it reads: each of the person's tries since the last
+    reset must hold on its own, and no event after that reset may be missing (deleting the
+    `auth.attempt` rows would otherwise hand out five more guesses)."""
+    after = _since_reset(ledger, name)
+    for seq in (after, *(e.seq for e in ledger.events(person=name, kinds=_TRIES, after=after))):
+        problem = ledger.seal_problem(seq) if seq else None
+        if problem is not None:
+            raise RosterUnverified(f"{name}'s PIN tries: {problem}")
+    gap = ledger.gap_after(after)
+    if gap is not None:
+        raise RosterUnverified(
+            f"{name}'s PIN tries: event {gap} is missing (rows were deleted from the log)"
+        )
+
+
 def admit(ledger: Ledger, name: str, role: str | None, purpose: str, run: str | None) -> int:
     """Record a try before its PIN is checked, or raise Locked; returns the attempt's seq."""
 
     def guard() -> None:
+        _check_tries(ledger, name)
         if failures(ledger, name) >= LOCK_AFTER:
             raise Locked(name)
 

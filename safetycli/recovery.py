@@ -20,7 +20,14 @@ import secrets
 
 from safetycli import crew
 from safetycli.errors import SafetyError
-from safetycli.events import CREW_RECOVERED, RECOVERY_SET, AuthFailed, CrewRecovered, RecoverySet
+from safetycli.events import (
+    CREW_RECOVERED,
+    RECOVERY_SET,
+    AuthFailed,
+    CrewRecovered,
+    NewEvent,
+    RecoverySet,
+)
 from safetycli.ledger import Ledger
 
 # The credentials key of the recovery code's hash: U+E000 is a private-use character, which
@@ -48,12 +55,22 @@ def _normal(code: str) -> str:
 
 
 def issue(ledger: Ledger, why: str) -> str:
-    """A new code, replacing any before it; returned once, for printing, and never stored."""
+    """The first code, at `init`; returned once, for printing, and never stored."""
+    code, event, encoded = _next(why)
+    ledger.append_many([event], credential=(KEY, encoded))
+    return code
+
+
+def _next(why: str, by: str | None = None) -> tuple[str, NewEvent, str]:
+    """A new code, its `recovery.set` event and its stored hash. The code is 80 random bits:
+    it needs no pepper, and must not depend on the device key (the key may be what was lost)."""
     code = _new_code()
     encoded = crew.hash_pin(code)
-    new = RecoverySet(code_fingerprint=crew.fingerprint(encoded), why=why).new()
-    ledger.append(new.kind, new.data, credential=(KEY, encoded))
-    return code
+    return (
+        code,
+        RecoverySet(code_fingerprint=crew.fingerprint(encoded), why=why, by=by).new(),
+        encoded,
+    )
 
 
 def _current(ledger: Ledger) -> str | None:
@@ -92,7 +109,7 @@ def recover(ledger: Ledger, name: str, code: str, new_pin: str) -> tuple[crew.Me
         ).new()
         ledger.append(failed.kind, failed.data, person=failed.person)
         raise SafetyError("wrong recovery code: nothing was changed (the attempt is recorded)")
-    encoded = crew.hash_pin(new_pin)
+    encoded = crew.hash_pin(new_pin, ledger.pepper)
 
     def guard() -> None:
         if _current(ledger) != current:
@@ -101,20 +118,24 @@ def recover(ledger: Ledger, name: str, code: str, new_pin: str) -> tuple[crew.Me
     used = CrewRecovered(
         name=member.name, pin_fingerprint=crew.fingerprint(encoded), code_fingerprint=current
     ).new()
+    # The spent code and the next one in one transaction: a crash cannot leave the production
+    # without a code. The next code's hash is stored first (an unused row until its event lands).
+    code, replaced, code_hash = _next("used")
+    ledger.credentials.put(KEY, code_hash)
     try:
-        ledger.append(
-            used.kind, used.data, person=used.person, credential=(member.name, encoded), guard=guard
-        )
+        ledger.append_many([used, replaced], credential=(member.name, encoded), guard=guard)
     except _Moved:
         raise SafetyError(
             "the recovery code was used or replaced at the same moment: nothing was changed"
         ) from None
-    return crew.find(ledger, member.name), issue(ledger, "used")
+    return crew.find(ledger, member.name), code
 
 
 def reissue(ledger: Ledger, approver: tuple[str, str]) -> str:
     """A producer replaces the code (lost paper, or a use that stopped before the next code was
     written): the old one stops working."""
     name, pin = approver
-    crew.authenticate(ledger, name, pin, role="producer", purpose="issue a recovery code")
-    return issue(ledger, f"issued by {name}")
+    producer, ok = crew.prove(ledger, name, pin, role="producer", purpose="issue a recovery code")
+    code, event, encoded = _next("issued", by=producer.name)
+    ledger.append_many([ok, event], credential=(KEY, encoded))
+    return code

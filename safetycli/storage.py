@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from safetycli.errors import SafetyError
 from safetycli.events import Event, NewEvent
+
+if TYPE_CHECKING:
+    from safetycli.devicekey import DeviceKey
 
 # The hash an empty log's head has, and the first event's prev_hash: part of the chain's
 # definition, so every store and every verifier agree on it.
@@ -68,6 +71,14 @@ class VerifyResult:
     head: str
     first_bad_seq: int | None
     reason: str | None
+    # The device that MACs the log (None: a log from before device keys), and whether every MAC
+    # from its key on was checked. `unchecked` says why not (the key is not on this machine).
+    device: str | None = None
+    macs_from: int | None = None
+    unchecked: str | None = None
+    # What the events mean, beyond their links (an unapproved roster change, a credential that
+    # does not match, a damaged index): each names its event; any makes the log not ok.
+    problems: tuple[Problem, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +88,20 @@ class VerifyResult:
             "head_seq": self.head_seq,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
+            "device": self.device,
+            "macs_checked_from": None if self.unchecked else self.macs_from,
+            "macs_unchecked": self.unchecked,
+            "problems": [{"seq": p.seq, "reason": p.reason} for p in self.problems],
         }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing verify found wrong in what the log says; `seq` None when it is about no single
+    event (the file's own structure)."""
+
+    seq: int | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -220,10 +244,11 @@ class Verifier(Protocol):
         expect_head: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
+        key: DeviceKey | None = None,
     ) -> VerifyResult:
         """`expect_head` (`[SEQ:]HASH` from a printed report) also proves nothing up to it was
         rewritten; `progress(done, total)` is called as it goes; `workers` changes the speed,
-        never the answer."""
+        never the answer; `key` checks the device MACs with a copy of the device key."""
         ...
 
 

@@ -78,14 +78,52 @@ class Workspace:
                 raise
             raise LogWentBack(f"{vanished(mark, self.db_path, 'empty')}; {REFUSED}") from None
         ledger.after_append = marks.record
+        alarm = None
         if mark is not None:
             with ledger.snapshot() as (head_seq, _):
                 alarm = went_back(mark, head_seq, ledger.hash_at(mark.seq))
-            if alarm is not None and strict:
+        alarm = alarm or self._device_alarm(ledger)
+        if alarm is not None and strict:
+            ledger.close()
+            raise LogWentBack(f"{alarm}; {REFUSED}")
+        ledger.alarm = alarm
+        if alarm is None and ledger.keyed_at is None and (create or strict):
+            try:
+                self._key(ledger)
+            except BaseException:
                 ledger.close()
-                raise LogWentBack(f"{alarm}; {REFUSED}")
-            ledger.alarm = alarm
+                raise
         return ledger
+
+    def _device_alarm(self, ledger: Ledger) -> str | None:
+        """The device the config names must be the one the log's key event names: a log put in
+        place of this workspace's (or rewritten without its key event) names another, or none."""
+        named = self.config().get("device")
+        if named is None or named == ledger.device:
+            return None
+        if ledger.device is None:
+            return (
+                f"{self.config_path} says this log is MACed by device {named}, but the log has no "
+                "device key: it was replaced or rewritten"
+            )
+        return (
+            f"the log is MACed by device {ledger.device}, but {self.config_path} says this "
+            f"workspace's device is {named}: the log was replaced"
+        )
+
+    def _key(self, ledger: Ledger) -> None:
+        """Give a log its device key (devicekey.py): a new workspace at `init`, an older one at
+        its first command that writes. The log's event comes first, then the config line: a
+        crash in between leaves a keyed log whose config is completed next time, never a config
+        that names a key the log lacks."""
+        from safetycli import devicekey
+
+        key = devicekey.create(self.root)
+        ledger.adopt_key(key)
+        text = self.config_path.read_text(encoding="utf-8")
+        if not text.endswith("\n"):
+            text += "\n"
+        write_private_text(self.config_path, f"{text}device = {json.dumps(key.device)}\n")
 
 
 def _is_workspace(path: Path) -> bool:

@@ -33,18 +33,20 @@ def _private_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """For the whole session, fixtures shared by a module included: files the tests write
     (answers files hold PINs) are private, as a careful crew keeps them, since safetycli refuses
     an answers file others can read (tests of file modes set their own umask); and high-water
-    marks outside workspaces go to a temporary folder, never the developer's own."""
+    marks and device keys outside workspaces go to temporary folders, never the developer's own."""
     old_umask = os.umask(0o077)
-    old_state = os.environ.get("SAFETYCLI_STATE_DIR")
+    old = {name: os.environ.get(name) for name in ("SAFETYCLI_STATE_DIR", "SAFETYCLI_KEY_DIR")}
     os.environ["SAFETYCLI_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    os.environ["SAFETYCLI_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
     try:
         yield
     finally:
         os.umask(old_umask)
-        if old_state is None:
-            os.environ.pop("SAFETYCLI_STATE_DIR", None)
-        else:
-            os.environ["SAFETYCLI_STATE_DIR"] = old_state
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture

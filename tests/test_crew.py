@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from safetycli import crew
 from safetycli.crew import AuthError, Member
 from safetycli.errors import SafetyError
+from safetycli.events import NewEvent
 from safetycli.ledger import Ledger
+from safetycli.rostercheck import RosterUnverified
 
 REAL_SCRYPT_N = crew.SCRYPT_N
 PAT, PAT_PIN = "Pat Producer", "739164"
@@ -499,30 +501,33 @@ def test_a_removed_person_can_be_added_again_with_a_new_pin(crewed: Ledger) -> N
     assert sign(crewed, SAM, "9753", "actor").roles == ("armorer", "actor")
 
 
-def test_replay_voids_what_a_race_could_slip_past_the_checks(crewed: Ledger) -> None:
-    """Two processes may each check alone and both append; replay keeps the roster's rules."""
+def test_an_unapproved_addition_is_refused_not_obeyed(crewed: Ledger) -> None:
+    """An add with no producer's approval, appended behind the CLI's back (a valid chain, as an
+    insider writing to the log would make): the roster refuses to act rather than skip it."""
     crewed.append(
         "crew.added",
         {"name": "Sly", "roles": ["producer"], "approved_by": None, "pin_fingerprint": "x"},
         person="Sly",
     )
-    crewed.append("crew.removed", {"name": PAT, "by": PAT}, person=PAT)
-    assert [m.name for m in crew.roster(crewed)] == [PAT, SAM]
+    with pytest.raises(RosterUnverified, match=r"event \d+ \(crew.added, Sly\): no producer"):
+        crew.roster(crewed)
 
 
 def test_an_add_overtaken_by_a_racing_process_says_so(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two first producers at once: both checked an empty roster; the one that lands second is
-    an unapproved addition to a roster with people, void on replay, and its process says so."""
-    real_append = ledger.append
+    """Two first producers at once: both checked an empty roster; under the write lock the one
+    that lands second finds someone there, writes nothing, and its process says so."""
+    real_append = ledger.append_many
+    raced = []
 
-    def racing_append(kind: str, data: dict[str, object], **kw: object) -> object:
-        if kind == "crew.added" and data["name"] == "Lee Kim":
+    def racing_append(new: list[NewEvent], **kw: object) -> object:
+        if new[-1].kind == "crew.added" and new[-1].data["name"] == "Lee Kim" and not raced:
+            raced.append(True)
             crew.add_member(ledger, PAT, ["producer"], PAT_PIN, None)
-        return real_append(kind, data, **kw)  # type: ignore[arg-type]
+        return real_append(new, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ledger, "append", racing_append)
+    monkeypatch.setattr(ledger, "append_many", racing_append)
     with pytest.raises(SafetyError) as err:
         crew.add_member(ledger, "Lee Kim", ["producer"], "3690", None)
     assert err.value.message == (

@@ -322,6 +322,17 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         NewEvent("recovery.set", {"code_fingerprint": "ab12", "why": "init"}),
     ),
     (
+        events.RecoverySet(code_fingerprint="ab13", why="issued", by="Pat Morgan"),
+        NewEvent("recovery.set", {"code_fingerprint": "ab13", "why": "issued", "by": "Pat Morgan"}),
+    ),
+    (
+        events.DeviceKeyed(device="0a1b", key_id="k1", pepper_id="p1", scheme="hmac-sha256-128"),
+        NewEvent(
+            "device.keyed",
+            {"device": "0a1b", "key_id": "k1", "pepper_id": "p1", "scheme": "hmac-sha256-128"},
+        ),
+    ),
+    (
         events.CrewRecovered(name="Pat Morgan", pin_fingerprint="cd34", code_fingerprint="ab12"),
         NewEvent(
             "crew.recovered",

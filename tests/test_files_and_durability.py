@@ -160,10 +160,10 @@ def test_a_crash_between_credential_and_event_keeps_the_old_pin(
 
     chained_row = ledger_module._chained_row
 
-    def power_cut(seq: int, at: str, prev: str, event: Any) -> Any:
+    def power_cut(seq: int, at: str, prev: str, event: Any, key: Any) -> Any:
         if event.kind == "crew.pin-set":  # the PIN checks before it land; this does not
             raise sqlite3.OperationalError("disk I/O error")
-        return chained_row(seq, at, prev, event)
+        return chained_row(seq, at, prev, event, key)
 
     with Ledger.open(crewed / "log.db", create=False) as ledger:
         with monkeypatch.context() as mp:
@@ -346,10 +346,10 @@ def test_a_hold_in_a_walk_through_that_the_full_disk_refused_says_so_loudly(
 ) -> None:
     real = ledger_module._chained_row
 
-    def full_at_the_hold(seq: int, at: str, prev: str, event: object) -> object:
+    def full_at_the_hold(seq: int, at: str, prev: str, event: object, key: object) -> object:
         if getattr(event, "kind", None) == HOLD_RAISED:
             raise sqlite3.OperationalError("database or disk is full")
-        return real(seq, at, prev, event)  # type: ignore[arg-type]
+        return real(seq, at, prev, event, key)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ledger_module, "_chained_row", full_at_the_hold)
     answers = write_answers(crewed.parent / "held.yaml", answers={"meeting-held": False})

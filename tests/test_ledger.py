@@ -28,6 +28,7 @@ from safetycli.events import (
     HOLD_RAISED,
     RUN_SIGNED_IN,
     RUN_STARTED,
+    Event,
 )
 from safetycli.ledger import (
     GENESIS,
@@ -154,7 +155,8 @@ def insert(path: Path, seq: int, *, fresh_hash: bool) -> None:
         }
         digest = sha(prev_hash, canonical_event(row)) if fresh_hash else "f" * 64
         db.execute(
-            "INSERT INTO events VALUES (:seq, :at, :kind, :run, :person, :data, :prev, :hash)",
+            "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
+            " VALUES (:seq, :at, :kind, :run, :person, :data, :prev, :hash)",
             {**row, "prev": prev_hash, "hash": digest},
         )
 
@@ -287,7 +289,9 @@ def test_swapped_events_are_named(log_path: Path, workers: int) -> None:
 def test_event_numbered_below_one_is_named(log_path: Path, workers: int) -> None:
     with shell(log_path) as db:
         db.execute(
-            "INSERT INTO events VALUES (0, 'a', 'b', NULL, NULL, '{}', ?, ?)", (GENESIS,) * 2
+            "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
+            " VALUES (0, 'a', 'b', NULL, NULL, '{}', ?, ?)",
+            (GENESIS,) * 2,
         )
     result = verify(log_path, workers)
     assert (result.first_bad_seq, result.reason) == (1, "event 0 is out of order")
@@ -634,8 +638,19 @@ def test_version_1_log_migrates_and_keeps_its_events(tmp_path: Path) -> None:
     db = sqlite3.connect(path, isolation_level=None)
     MIGRATIONS[0][1](db)
     db.execute("PRAGMA user_version = 1")
-    old = Ledger(db, path)  # the append code of version 1 touched only the events table
-    written = old.append_many([NewEvent("workspace.created", {"production": "Night Shoot"})] * 3)
+    # The append code of version 1 wrote only these eight columns of the events table.
+    prev = GENESIS
+    written = []
+    for seq in (1, 2, 3):
+        event = NewEvent("workspace.created", {"production": "Night Shoot"})
+        row = ledger_module._chained_row(seq, f"2026-03-0{seq}T09:00:00Z", prev, event, None)
+        db.execute(
+            "INSERT INTO events (seq, at, kind, run, person, data, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            row[:8],
+        )
+        written.append(Event(*row[:5], event.data, prev, row[7]))
+        prev = row[7]
     db.close()
 
     with Ledger.open(path) as ledger:
@@ -747,7 +762,7 @@ def test_a_transaction_that_raises_leaves_nothing_half_written(log_path: Path) -
         db = ledger.db
         seq, prev = ledger.head()
         row = ledger_module._chained_row(
-            seq + 1, "2026-03-03T09:00:00Z", prev, NewEvent("take.next", {})
+            seq + 1, "2026-03-03T09:00:00Z", prev, NewEvent("take.next", {}), None
         )
         with pytest.raises(RuntimeError, match="power cut"):
             with transaction(db):

@@ -17,8 +17,11 @@ from typer.testing import CliRunner
 from safetycli.cli import app
 from safetycli.ledger import GENESIS
 from tests.test_ledger import delete, edit, fill, head_of, insert, rewrite_tail, swap
+from tests.test_security_log import key_of
 
-EVENTS = 14  # `init` writes two (the workspace, its recovery code), fill() twelve more
+# `init` writes three (the device key, the workspace, its recovery code), fill() twelve more.
+EVENTS = 15
+MACED = "Every event carries device "
 
 
 @pytest.fixture
@@ -36,7 +39,9 @@ def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
 def test_intact_log(cli: CliRunner, log: Path) -> None:
     code, out, err = run(cli)
     assert code == 0
-    assert out == f"Log intact: {EVENTS} events, head {EVENTS}:{head_of(log, EVENTS)}\n"
+    first, second = out.splitlines()
+    assert first == f"Log intact: {EVENTS} events, head {EVENTS}:{head_of(log, EVENTS)}"
+    assert second.startswith(MACED)
     assert err == ""  # no progress bar when stderr is not a terminal
 
 
@@ -98,10 +103,52 @@ def test_printed_head_is_confirmed(cli: CliRunner, log: Path) -> None:
     assert run(cli, "--expect-head", head_of(log, 7)[:12])[0] == 0
 
 
-def test_rewritten_tail_is_caught_only_with_the_printed_head(cli: CliRunner, log: Path) -> None:
+def test_a_rewritten_tail_with_fresh_hashes_is_caught_by_the_device_mac(
+    cli: CliRunner, log: Path
+) -> None:
+    """Whoever has only log.db can recompute every hash, not the device's MACs."""
+    rewrite_tail(log, 6)
+    code, out, _ = run(cli)
+    assert code == 1
+    assert out.startswith("LOG ALTERED at event 6: event 6 has no valid device MAC")
+    report = json.loads(run(cli, "--format", "json")[1])
+    assert (report["ok"], report["first_bad_seq"], report["events"]) == (False, 6, 5)
+
+
+def test_an_appended_event_without_the_key_is_caught(cli: CliRunner, log: Path) -> None:
+    insert(log, EVENTS + 1, fresh_hash=True)  # a valid chain, no MAC
+    code, out, _ = run(cli)
+    assert code == 1
+    assert out.startswith(f"LOG ALTERED at event {EVENTS + 1}: event {EVENTS + 1} has no valid")
+
+
+def test_without_the_key_verify_does_not_vouch_and_a_copy_of_it_checks(
+    cli: CliRunner, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On another machine (the production office), the key is not there: the chain is checked,
+    the verdict is not "intact"; with a copy of the key file the MACs are checked too."""
+    key_file = key_of(log.parent)
+    monkeypatch.setenv("SAFETYCLI_KEY_DIR", str(tmp_path / "elsewhere"))
+    code, out, _ = run(cli)
+    assert code == 1
+    assert "DEVICE MACS NOT CHECKED" in out
+    report = json.loads(run(cli, "--format", "json")[1])
+    assert (report["ok"], report["first_bad_seq"]) == (False, None)
+    assert report["macs_unchecked"]
+    code, out, _ = run(cli, "--key", str(key_file))
+    assert code == 0, out
+    assert out.startswith("Log intact")
+
+
+def test_rewritten_tail_without_the_key_is_caught_only_with_the_printed_head(
+    cli: CliRunner, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     printed = f"9:{head_of(log, 9)}"
     rewrite_tail(log, 6)
-    assert run(cli)[0] == 0  # the rewrite holds together on its own
+    monkeypatch.setenv("SAFETYCLI_KEY_DIR", str(tmp_path / "elsewhere"))
+    code, out, _ = run(cli)
+    assert code == 1  # the rewrite holds together on its own, but nothing vouches for it
+    assert out.startswith("The chain holds")
     code, out, _ = run(cli, "--expect-head", printed, "--format", "json")
     assert code == 1
     report = json.loads(out)

@@ -232,8 +232,10 @@ def safetycli_argv() -> list[str]:
 def subprocess_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETYCLI_")}
     env.update(SAFETYCLI_HOME=str(home), NO_COLOR="1", COLUMNS="120", TERM="dumb")
-    if "SAFETYCLI_STATE_DIR" in os.environ:  # high-water marks stay in the test's own folder
-        env["SAFETYCLI_STATE_DIR"] = os.environ["SAFETYCLI_STATE_DIR"]
+    # High-water marks and device keys stay in the test's own folders.
+    for name in ("SAFETYCLI_STATE_DIR", "SAFETYCLI_KEY_DIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

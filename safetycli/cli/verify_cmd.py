@@ -1,7 +1,11 @@
 """`safetycli verify`: recompute the log's hash chain and say plainly whether it still holds.
 
+Beyond the chain: every event's device MAC (devicekey.py), what the roster's events mean and the
+stored credentials against them, and SQLite's own check of the file (audit.py).
+
 Exit 0 intact, 1 altered (the log is evidence: a missing, replaced or damaged file counts as
-altered), 2 bad input. The verdict goes to stdout in either format, so a script can read it.
+altered, and so does a log whose MACs cannot be checked because its device key is not here),
+2 bad input. The verdict goes to stdout in either format, so a script can read it.
 """
 
 from collections.abc import Callable
@@ -14,6 +18,7 @@ import typer
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 
 if TYPE_CHECKING:
+    from safetycli.devicekey import DeviceKey
     from safetycli.headmark import Mark
     from safetycli.ledger import Ledger
     from safetycli.storage import Verifier, VerifyResult
@@ -34,16 +39,31 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="A copy of the workspace's device key file, to check the MACs on a machine other"
+            " than the set laptop.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
     home: Home = None,
 ) -> None:
-    """Recompute the log's hash chain: 0 if intact; 1 if altered, naming the first bad event."""
+    """Recompute the log's hash chain and device MACs and check what its roster events mean:
+    0 if intact; 1 if altered, naming the first bad event."""
     from safetycli.cli.common import print_json, workspace
     from safetycli.headmark import HeadMarks, vanished
     from safetycli.storage import GENESIS, LogDamaged, LogEmpty, VerifyResult, parse_head
 
     if expect_head is not None:
         parse_head(expect_head)  # a mistyped head is bad input (exit 2), before any work
+    key = None
+    if key_file is not None:
+        from safetycli.devicekey import load_file
+
+        key = load_file(key_file)
     ws = workspace(home)
     path = ws.db_path
     # Read before the log: the mark never leads the log when read in this order (headmark.py).
@@ -58,9 +78,10 @@ def verify(
 
         try:
             with Ledger.open(path, create=False) as ledger:
-                result = _check(ledger, expect_head)
+                result = _check(ledger, expect_head, key)
                 if result.ok and mark is not None:
                     result = _against_mark(ledger, result, mark)
+                result = _with_audit(ledger, result)
         except LogDamaged as err:
             why = err.message
             if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
@@ -76,10 +97,22 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _check(log: "Verifier", expect_head: str | None) -> "VerifyResult":
+def _check(log: "Verifier", expect_head: str | None, key: "DeviceKey | None") -> "VerifyResult":
     """Verify any store that offers `storage.Verifier` (the central one, too), with a bar."""
     with ExitStack() as stack:
-        return log.verify(expect_head=expect_head, progress=_progress(stack))
+        return log.verify(expect_head=expect_head, progress=_progress(stack), key=key)
+
+
+def _with_audit(ledger: "Ledger", result: "VerifyResult") -> "VerifyResult":
+    """The meaning checks (audit.py), added to what the chain said."""
+    from dataclasses import replace
+
+    from safetycli.audit import audit
+
+    problems = tuple(audit(ledger))
+    if not problems:
+        return result
+    return replace(result, ok=False, problems=problems)
 
 
 def _against_mark(ledger: "Ledger", result: "VerifyResult", mark: "Mark") -> "VerifyResult":
@@ -132,7 +165,10 @@ def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> lis
             lines.append(
                 f"It contains the head you gave ({expect_head}): nothing up to it changed."
             )
+        lines.extend(_device_lines(result))
         return lines
+    if result.first_bad_seq is None:
+        return _not_vouched(result, path)
     bad = result.first_bad_seq
     lines = [f"LOG ALTERED at event {bad}: {result.reason}"]
     if bad is not None and bad > result.events:
@@ -149,8 +185,48 @@ def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> lis
             f"The chain holds on its own (head {head}), so it was rewritten with fresh hashes"
             f" after {since}."
         )
-    lines.append(
+    lines.extend(f"PROBLEM: {problem.reason}" for problem in result.problems)
+    lines.append(_what_to_do(path))
+    return lines
+
+
+def _what_to_do(path: Path) -> str:
+    return (
         f"What to do: copy {path} somewhere safe exactly as it is now (it is evidence), and tell"
         " the producer and the safety rep before anyone relies on this log."
     )
+
+
+def _device_lines(result: "VerifyResult") -> list[str]:
+    if result.device is None:
+        return ["This log has no device key yet (written before keys): its chain is all there is."]
+    if result.macs_from is None or result.macs_from <= 1:
+        return [f"Every event carries device {result.device}'s MAC."]
+    return [
+        f"Every event from event {result.macs_from} on carries device {result.device}'s MAC "
+        f"(events 1-{result.macs_from - 1} were written before the log had a key)."
+    ]
+
+
+def _not_vouched(result: "VerifyResult", path: Path) -> list[str]:
+    """The chain holds, but the MACs could not be checked or the events' meaning does not."""
+    head = f"{result.head_seq}:{result.head}"
+    noun = "event" if result.events == 1 else "events"
+    lines: list[str] = []
+    if result.problems:
+        count = len(result.problems)
+        lines.append(
+            f"LOG DOES NOT HOLD: {count} problem{'s' if count > 1 else ''} in what it says "
+            f"(the chain itself holds: {result.events} {noun}, head {head})"
+        )
+        lines.extend(f"PROBLEM: {problem.reason}" for problem in result.problems)
+    if result.unchecked:
+        if not lines:
+            lines.append(f"The chain holds: {result.events} {noun}, head {head}.")
+        lines.append(f"DEVICE MACS NOT CHECKED: {result.unchecked}.")
+        lines.append(
+            "Without them nobody can tell whether events were added by someone holding only the"
+            " log file: run verify on the set laptop, or give a copy of its key with --key."
+        )
+    lines.append(_what_to_do(path))
     return lines

@@ -1,0 +1,61 @@
+"""`verify` beyond the chain: the file's own structure, what the roster's events mean, and the
+stored credentials against the fingerprints the log gave them. Each problem names its event.
+
+The chain answers "was anything edited after it was written?". These answer the questions an
+investigator asks next: was every roster change approved by someone allowed to make it
+(rostercheck.py), does every stored PIN hash belong to the event that set it (a swapped row in
+`credentials.db` lets someone sign as another), and does SQLite agree the file is whole (an index
+rebuilt without some rows hides a hold from every query that uses it, while the chain, read in
+seq order, still holds).
+"""
+
+from __future__ import annotations
+
+import hmac
+import sqlite3
+
+from safetycli.credentials import fingerprint
+from safetycli.ledger import Ledger
+from safetycli.recovery import KEY as RECOVERY_KEY
+from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, describe
+from safetycli.storage import Problem
+
+
+def audit(ledger: Ledger) -> list[Problem]:
+    """Every problem found; a file too damaged to read is one problem, not a crash."""
+    try:
+        return _audit(ledger)
+    except sqlite3.DatabaseError as err:
+        return [Problem(None, f"the log cannot be read to check what it says (SQLite: {err})")]
+
+
+def _audit(ledger: Ledger) -> list[Problem]:
+    problems = [
+        Problem(None, f"the log file's structure is damaged (SQLite: {line})")
+        for line in ledger.integrity()
+    ]
+    roster = RosterAudit(ledger.keyed_at)
+    for event in ledger.events(kinds=AUDITED_KINDS):
+        problem = roster.feed(event, ledger.window(event.seq, LEGACY_WINDOW))
+        if problem is not None:
+            problems.append(Problem(event.seq, describe(event, problem)))
+    for wanted in roster.credentials(RECOVERY_KEY):
+        who = "the recovery code" if wanted.key == RECOVERY_KEY else wanted.key
+        stored = ledger.credential(wanted.key, wanted.fingerprint)
+        if stored is None:
+            problems.append(
+                Problem(
+                    wanted.seq,
+                    f"event {wanted.seq}: credentials.db holds no PIN hash for {who} with the "
+                    "fingerprint this event set (lost, or replaced behind the log's back)",
+                )
+            )
+        elif not hmac.compare_digest(fingerprint(stored), wanted.fingerprint):
+            problems.append(
+                Problem(
+                    wanted.seq,
+                    f"event {wanted.seq}: the PIN hash stored for {who} is not the one this event "
+                    "set (swapped in credentials.db)",
+                )
+            )
+    return problems

@@ -1,0 +1,143 @@
+"""The device key: a secret the workspace folder does not hold, so `log.db` alone cannot be forged.
+
+The hash chain proves that nothing in the log changed after it was written, but anyone who can
+write `log.db` can also append events with a valid chain: a new armorer, an unlock, a PIN of
+their choosing. So each workspace gets a device key, kept outside the workspace folder (in the
+user's config folder, 0600 in a 0700 folder), and every event written with it carries a MAC
+(HMAC-SHA256 of the device id, the event's number and its chain hash). `verify` recomputes them:
+an event appended by someone who has only the log file has no valid MAC, and says so.
+
+The same file holds the production secret, a pepper mixed into every PIN hash (crew.py): a copy
+of `credentials.db` then no longer gives up 4-digit PINs to an offline guess, because the guess
+needs the pepper too. Neither secret is ever written to the log: the log names the device and a
+key id (a MAC of a fixed string), enough to tell "wrong key" from "forged event".
+
+HMAC rather than a signature: stdlib only, about a microsecond per event, so a sign-off stays well
+under a millisecond and `verify` checks every event. What it does not protect against: whoever runs
+as the laptop's account can read this file too (SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from safetycli.errors import SafetyError
+from safetycli.filemodes import FILE_MODE, make_private_dir, tighten
+
+ENV_KEYS = "SAFETYCLI_KEY_DIR"
+# The scheme named in the log: the MAC's algorithm and length, so it can change later.
+SCHEME = "hmac-sha256-128"
+_MAC_HEX = 32
+
+
+def key_dir() -> Path:
+    """Where device keys live: `$SAFETYCLI_KEY_DIR`, else `$XDG_CONFIG_HOME/safetycli/keys`, else
+    `~/.config/safetycli/keys`. Never inside a workspace, so a copy of the workspace (or of its
+    log) does not carry the key."""
+    named = os.environ.get(ENV_KEYS)
+    if named:
+        return Path(named).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
+    return base / "safetycli" / "keys"
+
+
+def mac_of(mac_key: bytes, device: str, seq: int, digest: str) -> str:
+    """The MAC event `seq` (chain hash `digest`) carries: it binds the event to this device and to
+    its place in the chain (verify calls this once per event)."""
+    message = f"{device}:{seq}:{digest}".encode("utf-8", "surrogateescape")
+    return hmac.digest(mac_key, message, "sha256").hex()[:_MAC_HEX]
+
+
+def key_path(device: str) -> Path:
+    return key_dir() / f"{device}.key"
+
+
+@dataclass(frozen=True)
+class DeviceKey:
+    device: str
+    mac_key: bytes
+    pepper: bytes
+    path: Path
+
+    def mac(self, seq: int, digest: str) -> str:
+        return mac_of(self.mac_key, self.device, seq, digest)
+
+    @property
+    def key_id(self) -> str:
+        """What the log says about the key: names it without giving it away."""
+        return hmac.digest(self.mac_key, b"safetycli device key id", "sha256").hex()[:16]
+
+    @property
+    def pepper_id(self) -> str:
+        return hmac.digest(self.pepper, b"safetycli production secret id", "sha256").hex()[:16]
+
+
+def create(workspace: Path) -> DeviceKey:
+    """A new device id with a fresh key and production secret, written 0600 (never over an
+    existing file)."""
+    folder = key_dir()
+    make_private_dir(folder)
+    device = secrets.token_hex(8)
+    path = folder / f"{device}.key"
+    body = {
+        "device": device,
+        "mac_key": secrets.token_hex(32),
+        "production_secret": secrets.token_hex(32),
+        "workspace": str(workspace),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "note": "safetycli device key: back it up with the recovery code; never share it",
+    }
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except OSError as err:
+        raise SafetyError(f"cannot create the device key {path}: {err.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(body, out, indent=2)
+        out.write("\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return load_file(path)
+
+
+def load(device: str) -> DeviceKey | None:
+    """The key of `device` from the key folder; None when there is no such file."""
+    path = key_path(device)
+    if not path.exists():
+        return None
+    return load_file(path)
+
+
+def load_file(path: Path) -> DeviceKey:
+    """A key file (the key folder's, or one given to `verify --key`)."""
+    tighten(path, FILE_MODE)
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        key = DeviceKey(
+            device=str(body["device"]),
+            mac_key=bytes.fromhex(body["mac_key"]),
+            pepper=bytes.fromhex(body["production_secret"]),
+            path=path,
+        )
+    except OSError as err:
+        raise SafetyError(f"cannot read the device key {path}: {err.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise SafetyError(
+            f"the device key {path} is damaged: restore it from your backup"
+        ) from None
+    if len(key.mac_key) < 16 or len(key.pepper) < 16:
+        raise SafetyError(f"the device key {path} is damaged: restore it from your backup")
+    return key
+
+
+def pepper_pin(pin: str, pepper: bytes) -> str:
+    """The PIN as scrypt sees it when peppered: HMAC(pepper, PIN), hex."""
+    secret = pin.encode("utf-8", "surrogatepass")
+    return hmac.new(pepper, secret, hashlib.sha256).hexdigest()

@@ -1,0 +1,264 @@
+"""What the roster's events mean, checked: each change approved by someone allowed to make it.
+
+The chain proves events were not edited after they were written; it says nothing about whether
+they should have been written. An insider who can append to the log (with a valid chain) could add
+an armorer nobody approved, unlock a locked person or set someone's PIN. The CLI never writes such
+events: every roster change, PIN change and unlock is written in one transaction with the `auth.ok`
+of each person whose PIN approved it, right before it. So the rule is checkable from the log alone:
+
+- a change written with a device key (devicekey.py) follows its approvals immediately, in the same
+  transaction (nothing else can come between under the write lock);
+- an older change (before the log had a device key, when approval and change were two writes)
+  follows its approvals within a few events, with no other roster change in between.
+
+Who approves what: a producer adds (the first member, a producer, excepted), removes and unlocks;
+a PIN is changed with the person's own PIN, or reset by a producer and confirmed by the person or a
+second producer; the recovery code re-PINs a producer and is replaced with a producer's PIN.
+
+`verify` runs this over the whole log; crew.py runs it before acting on the roster, so a roster
+whose own events do not hold is refused rather than obeyed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from safetycli.errors import SafetyError
+from safetycli.events import (
+    AUTH_OK,
+    CREW_ADDED,
+    CREW_PIN_SET,
+    CREW_RECOVERED,
+    CREW_REMOVED,
+    CREW_UNLOCKED,
+    DEVICE_KEYED,
+    RECOVERY_SET,
+    ROSTER_KINDS,
+    Event,
+)
+from safetycli.names import fold_name
+
+# Every kind whose meaning is checked, in log order.
+AUDITED_KINDS = (*ROSTER_KINDS, RECOVERY_SET, DEVICE_KEYED)
+# How far back an older change may find its approvals (approval, attempt, a second approval...).
+LEGACY_WINDOW = 12
+_PRODUCER = "producer"
+_LEGACY_ISSUED = "issued by "
+
+
+class RosterUnverified(SafetyError):
+    """The roster's own events do not hold: commands refuse to act on it (stop-work excepted)."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(
+            f"the roster in the log does not verify ({line}): nothing was done; run "
+            "`safetycli verify` and tell the producer"
+        )
+
+
+@dataclass
+class _Person:
+    name: str
+    roles: tuple[str, ...]
+    active: bool
+    fingerprint: str
+    set_at: int
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A credential the log says must be stored: whose (`key`), which (`fingerprint`), and the
+    event that set it."""
+
+    key: str
+    fingerprint: str
+    seq: int
+
+
+class RosterAudit:
+    """Fed the audited events in log order, each with the events just before it (`window`);
+    returns for each what is wrong with it, or None."""
+
+    def __init__(self, strict_from: int | None) -> None:
+        # The device key's seq: from there on, approvals are in the same transaction.
+        self.strict_from = strict_from
+        self.people: dict[str, _Person] = {}
+        self.code: tuple[str, int] | None = None  # the usable recovery code: fingerprint, seq
+        self.ever_added = False
+        self.keyed = False
+
+    def _active(self, name: str) -> _Person | None:
+        person = self.people.get(fold_name(name))
+        return person if person is not None and person.active else None
+
+    def _is_producer(self, name: str | None) -> bool:
+        person = None if name is None else self._active(name)
+        return person is not None and _PRODUCER in person.roles
+
+    def feed(self, event: Event, window: Sequence[Event]) -> str | None:
+        problem = self._check(event, window)
+        self._apply(event)
+        return problem
+
+    def credentials(self, recovery_key: str) -> list[Credential]:
+        """What credentials.db must hold for the log as it stands."""
+        people = self.people.values()
+        out = [Credential(p.name, p.fingerprint, p.set_at) for p in people if p.active]
+        if self.code is not None:
+            out.append(Credential(recovery_key, *self.code))
+        return out
+
+    # --- the rules ------------------------------------------------------------------------------
+
+    def _check(self, event: Event, window: Sequence[Event]) -> str | None:
+        data = event.data
+        kind = event.kind
+        if kind == DEVICE_KEYED:
+            return "a second device key for one log" if self.keyed else None
+        if kind == CREW_RECOVERED:
+            return self._check_recovered(event)
+        if kind == RECOVERY_SET:
+            return self._check_recovery_set(event, window)
+        name = str(data.get("name", ""))
+        if kind == CREW_ADDED:
+            if not any(p.active for p in self.people.values()):
+                if _PRODUCER not in tuple(data.get("roles", ())):
+                    return "the first member of a roster must be a producer"
+                return None
+            return self._approved(event, window, [(data.get("approved_by"), _PRODUCER)])
+        if kind == CREW_PIN_SET:
+            by, confirmed = data.get("by"), data.get("confirmed_by")
+            if by is not None and fold_name(str(by)) == fold_name(name):
+                return self._approved(event, window, [(by, None)])
+            needed: list[tuple[object, str | None]] = [(by, _PRODUCER)]
+            if confirmed is not None:
+                own = fold_name(str(confirmed)) == fold_name(name)
+                if not own and fold_name(str(confirmed)) == fold_name(str(by)):
+                    return f"{confirmed} confirmed their own reset: a second producer must"
+                needed.append((confirmed, None if own else _PRODUCER))
+            elif self._strict(event):
+                return f"a producer reset {name}'s PIN without the person's or a second producer's"
+            return self._approved(event, window, needed)
+        if kind in (CREW_UNLOCKED, CREW_REMOVED):
+            return self._approved(event, window, [(data.get("by"), _PRODUCER)])
+        return None
+
+    def _check_recovered(self, event: Event) -> str | None:
+        name = str(event.data.get("name", ""))
+        if not self._is_producer(name):
+            return f"the recovery code re-PINed {name}, who is not a producer on the roster"
+        if self.code is None or self.code[0] != event.data.get("code_fingerprint"):
+            return "the recovery code it names is not the one in force (spent or never issued)"
+        return None
+
+    def _check_recovery_set(self, event: Event, window: Sequence[Event]) -> str | None:
+        why = str(event.data.get("why", ""))
+        by = event.data.get("by")
+        if by is None and why.startswith(_LEGACY_ISSUED):
+            by = why[len(_LEGACY_ISSUED) :]
+        if by is not None:
+            return self._approved(event, window, [(by, _PRODUCER)])
+        if why == "init":
+            return None if not self.ever_added else "a recovery code set as at `init` later on"
+        if why == "used":
+            last = window[-1] if window else None
+            if self._strict(event):
+                if last is None or last.kind != CREW_RECOVERED or last.seq != event.seq - 1:
+                    return "a new recovery code that no use of the old one preceded"
+                return None
+            recent = [e for e in window if e.kind == CREW_RECOVERED]
+            return None if recent else "a new recovery code that no use of the old one preceded"
+        return f"a recovery code set for an unknown reason ({why})"
+
+    def _strict(self, event: Event) -> bool:
+        return self.strict_from is not None and event.seq > self.strict_from
+
+    def _approved(
+        self,
+        event: Event,
+        window: Sequence[Event],
+        needed: Sequence[tuple[object, str | None]],
+    ) -> str | None:
+        """Each (name, role) in `needed` proved their PIN for this change: in the same transaction
+        (right before it) for a change written with a device key, close before it otherwise."""
+        proofs = _proofs(event, window, strict=self._strict(event))
+        for name, role in needed:
+            if not name:
+                return "no producer approved it"
+            text = str(name)
+            if role == _PRODUCER and not self._is_producer(text):
+                return f"{text}, who approved it, was not a producer on the roster then"
+            if role is None and self._active(text) is None:
+                return f"{text} was not on the roster then"
+            if not any(_proves(ok, text, role) for ok in proofs):
+                where = "in the same transaction" if self._strict(event) else "just before it"
+                return f"no PIN-proven approval by {text} {where}"
+        return None
+
+    # --- the fold -------------------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        data = event.data
+        kind = event.kind
+        if kind == DEVICE_KEYED:
+            self.keyed = True
+            return
+        if kind == RECOVERY_SET:
+            self.code = (str(data.get("code_fingerprint", "")), event.seq)
+            return
+        name = str(data.get("name", ""))
+        key = fold_name(name)
+        person = self.people.get(key)
+        if kind == CREW_ADDED:
+            self.ever_added = True
+            self.people[key] = _Person(
+                name,
+                tuple(data.get("roles", ())),
+                True,
+                str(data.get("pin_fingerprint", "")),
+                event.seq,
+            )
+        elif person is None or not person.active:
+            return
+        elif kind in (CREW_PIN_SET, CREW_RECOVERED):
+            person.fingerprint, person.set_at = str(data.get("pin_fingerprint", "")), event.seq
+            if kind == CREW_RECOVERED:
+                self.code = None  # spent
+        elif kind == CREW_REMOVED:
+            person.active = False
+
+
+def _proofs(event: Event, window: Sequence[Event], *, strict: bool) -> list[Event]:
+    """The `auth.ok` events that may approve `event`: the unbroken run right before it (same
+    transaction), or, for an older change, any since the roster change before it."""
+    if strict:
+        proofs: list[Event] = []
+        expected = event.seq - 1
+        for candidate in reversed(window):
+            if candidate.seq != expected or candidate.kind != AUTH_OK:
+                break
+            proofs.append(candidate)
+            expected -= 1
+        return proofs
+    since: list[Event] = []
+    for candidate in reversed(window):
+        if candidate.kind in AUDITED_KINDS:
+            break
+        if candidate.kind == AUTH_OK:
+            since.append(candidate)
+    return since
+
+
+def _proves(ok: Event, name: str, role: str | None) -> bool:
+    who = str(ok.data.get("name", ""))
+    if fold_name(who) != fold_name(name):
+        return False
+    return role is None or ok.data.get("role") == role
+
+
+def describe(event: Event, problem: str) -> str:
+    """One line naming the event: what a producer reads in `verify` or a refusal."""
+    name = event.data.get("name")
+    who = f", {name}" if isinstance(name, str) and name else ""
+    return f"event {event.seq} ({event.kind}{who}): {problem}"
