@@ -42,7 +42,6 @@ from machine import cpu_model
 from safetycli import runner
 from safetycli.catalog import load_catalog
 from safetycli.events import Event, NewEvent
-from safetycli.ledger import Ledger
 from safetycli.protocol import Item, Protocol
 from safetycli.workspace import init_workspace
 
@@ -255,6 +254,10 @@ class Season:
                     "approved_by": None if first else ROSTER["producer"][0],
                     "pin_fingerprint": f"{self.rng.getrandbits(64):016x}",
                 }
+                if not first:  # the producer's PIN, in the same transaction (rostercheck.py)
+                    producer = ROSTER["producer"][0]
+                    ok = {"name": producer, "role": "producer", "purpose": f"approve adding {name}"}
+                    yield _stamp(at), NewEvent("auth.ok", ok, person=producer)
                 first = False
                 yield _stamp(at), NewEvent("crew.added", data, person=name)
 
@@ -465,6 +468,9 @@ def main() -> None:
         home = Path(tmp.name) / "ws"
     else:
         home = args.keep
+    # The device key and the high-water marks of this throwaway workspace stay beside it.
+    os.environ.setdefault("SAFETYCLI_KEY_DIR", str(home.parent / f"{home.name}-keys"))
+    os.environ.setdefault("SAFETYCLI_STATE_DIR", str(home.parent / f"{home.name}-state"))
     ws = init_workspace(home, "Season benchmark")
     season = Season(args.seed)
     events = iter(season)
@@ -472,7 +478,8 @@ def main() -> None:
     print(f"# Season ({args.events:,} events)\n\nMachine: {machine()}\n")
     results: list[tuple[int, str, list[Timing], float, int, int]] = []
     written = 0
-    with Ledger.open(ws.db_path) as ledger:
+    # As `init` opens it: with a device key, so every event carries its MAC and verify checks it.
+    with ws.open_log(create=True) as ledger:
         for stage in stages:
             begun = time.perf_counter()
             while written < stage:

@@ -4,8 +4,9 @@ What a crew member waits for after pressing Enter, measured in one run and one f
 disk), interleaved so every measure sees the same disk weather:
 
 - sign-off without PIN: `runner.answer` (check the answer, judge it, build the signature and the
-  outcome) + `Ledger.append_many` (head read, canonical JSON, sha256 chain, insert, commit with
-  fsync), for a non-critical item with no witness (the armorer listing the firearms);
+  outcome) + `Ledger.append_many` (head read, canonical JSON, sha256 chain, device MAC, insert,
+  commit with fsync, the two high-water marks), for a non-critical item with no witness (the
+  armorer listing the firearms), in a workspace opened as the CLI opens it;
 - bare insert: one row into the same schema with the same settings (WAL, synchronous=FULL, one
   commit per row): the floor any durable SQLite log pays;
 - sign-off with PIN: `crew.authenticate` at the real scrypt cost (which itself appends the
@@ -33,8 +34,10 @@ from machine import cpu_model
 from safetycli import crew, runner
 from safetycli.catalog import load_catalog
 from safetycli.ledger import Ledger, migrate
+from safetycli.names import fold_name
 from safetycli.protocol import Protocol
 from safetycli.runner import Ask, RunState
+from safetycli.workspace import init_workspace
 
 PRODUCER = ("Pat Producer", "9182")
 CREW = {
@@ -57,10 +60,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def setup(path: Path) -> tuple[Ledger, Protocol, RunState]:
-    """A log with the crew on the roster (real scrypt cost) and a firearm scene run with
-    everyone signed in."""
-    ledger = Ledger.open(path)
+def setup(root: Path) -> tuple[Ledger, Protocol, RunState]:
+    """A workspace (device key, high-water marks) with the crew on the roster (real scrypt
+    cost) and a firearm scene run with everyone signed in."""
+    os.environ.setdefault("SAFETYCLI_KEY_DIR", str(root / "keys"))
+    os.environ.setdefault("SAFETYCLI_STATE_DIR", str(root / "state"))
+    ledger = init_workspace(root / "ws", "Sign-off benchmark").open_log(create=True)
     crew.add_member(ledger, PRODUCER[0], ["producer"], PRODUCER[1], None)
     for role, (name, pin) in CREW.items():
         crew.add_member(ledger, name, [role], pin, PRODUCER)
@@ -122,7 +127,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def bench(folder: Path, count: int, pin_count: int) -> dict[str, Any]:
-    ledger, protocol, state = setup(folder / "signoff.db")
+    ledger, protocol, state = setup(folder)
     bare = bare_db(folder / "bare.db")
     plain = ask(protocol, "firearms-listed", needs_pin=False)
     critical = ask(protocol, "bore-checked", needs_pin=True)
@@ -154,10 +159,11 @@ def bench(folder: Path, count: int, pin_count: int) -> dict[str, Any]:
             timed["signoff_pin"].append(clock() - start)
     # The scrypt check alone, so the PIN figure can be read as scrypt + the rest.
     scrypt: list[float] = []
-    stored = ledger.credential(name) or ""
+    stored = ledger.credential(name, crew._replay(ledger)[fold_name(name)].fingerprint) or ""
+    assert crew.check_pin(pin, stored, ledger.pepper)
     for _ in range(pin_count):
         start = clock()
-        crew.check_pin(pin, stored)
+        crew.check_pin(pin, stored, ledger.pepper)
         scrypt.append(clock() - start)
     ledger.close()
     bare.close()

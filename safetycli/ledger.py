@@ -309,6 +309,8 @@ class Ledger:
         # Called with the new head after every append has committed: the workspace keeps its
         # high-water mark with it (headmark.py). None for a bare log (benchmarks, tests).
         self.after_append: Callable[[int, str], None] | None = None
+        # Called when the log is closed (the marks close their files).
+        self.after_close: Callable[[], None] | None = None
         # Set when the log does not reach its high-water mark: every append is then refused.
         self.alarm: str | None = None
         # The device key that MACs every append (devicekey.py), found from the log's
@@ -432,6 +434,8 @@ class Ledger:
     def close(self) -> None:
         self.db.close()
         self.credentials.close()
+        if self.after_close is not None:
+            self.after_close()
 
     def __enter__(self) -> Self:
         return self

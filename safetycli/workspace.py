@@ -78,6 +78,7 @@ class Workspace:
                 raise
             raise LogWentBack(f"{vanished(mark, self.db_path, 'empty')}; {REFUSED}") from None
         ledger.after_append = marks.record
+        ledger.after_close = marks.close
         alarm = None
         if mark is not None:
             with ledger.snapshot() as (head_seq, _):

@@ -31,6 +31,7 @@ def init(
     with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
         code = recovery.issue(ledger, "init")
+        key_file = ledger.key.path if ledger.key is not None else None
     if old is not None and old.seq > 0:
         typer.echo(
             f"warning: a workspace here held {old.seq} events before (head {old.line()}); its "
@@ -40,6 +41,11 @@ def init(
         )
     typer.echo(f"Workspace created at {ws.root}")
     print_code(code)
+    if key_file is not None:
+        typer.echo(
+            f"Device key: {key_file} (outside the workspace). Keep a copy off this laptop with "
+            "the recovery code: without it this log can be read but not written."
+        )
     typer.echo(
         "Next: add two producers (one can unlock the other): "
         "safetycli crew add NAME --role producer"
