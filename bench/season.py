@@ -41,6 +41,7 @@ from machine import cpu_model
 
 from safetycli import runner
 from safetycli.catalog import load_catalog
+from safetycli.credentials import fingerprint
 from safetycli.events import Event, NewEvent
 from safetycli.protocol import Item, Protocol
 from safetycli.workspace import init_workspace
@@ -222,6 +223,9 @@ class Season:
     walks: dict[tuple[Any, ...], Walk] = field(default_factory=dict)
     run_ids: set[str] = field(default_factory=set)
     days: dict[str, int] = field(default_factory=dict)  # shooting day -> events written so far
+    # What credentials.db must hold for the roster's fingerprints (verify checks them): not real
+    # PIN hashes, which would cost scrypt time and are never signed in with here.
+    credentials: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -252,7 +256,7 @@ class Season:
                     "name": name,
                     "roles": [role],
                     "approved_by": None if first else ROSTER["producer"][0],
-                    "pin_fingerprint": f"{self.rng.getrandbits(64):016x}",
+                    "pin_fingerprint": self.credential(name),
                 }
                 if not first:  # the producer's PIN, in the same transaction (rostercheck.py)
                     producer = ROSTER["producer"][0]
@@ -260,6 +264,11 @@ class Season:
                     yield _stamp(at), NewEvent("auth.ok", ok, person=producer)
                 first = False
                 yield _stamp(at), NewEvent("crew.added", data, person=name)
+
+    def credential(self, name: str) -> str:
+        secret = f"bench${self.rng.getrandbits(64):016x}"
+        self.credentials.append((name, secret))
+        return fingerprint(secret)
 
     def __iter__(self) -> Iterator[tuple[str, NewEvent]]:
         yield from self.roster_events()
@@ -485,6 +494,8 @@ def main() -> None:
             while written < stage:
                 chunk = min(50_000, stage - written)
                 ledger.append_bulk(itertools.islice(events, chunk))
+                ledger.credentials.put_many(season.credentials)
+                season.credentials.clear()
                 written += chunk
                 progress(written, stage, begun)
             build = time.perf_counter() - begun

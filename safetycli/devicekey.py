@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +82,8 @@ class DeviceKey:
 def create(workspace: Path) -> DeviceKey:
     """A new device id with a fresh key and production secret, written 0600 (never over an
     existing file)."""
+    import secrets  # only here: `random` and `base64` are not worth loading on every command
+
     folder = key_dir()
     make_private_dir(folder)
     device = secrets.token_hex(8)

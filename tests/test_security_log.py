@@ -355,5 +355,6 @@ def test_a_roster_that_does_not_verify_still_lets_anyone_stop_work(
     result = invoke(cli, args, f"{ACTOR[1]}\n")
     assert result.exit_code == 0, result.output
     assert "STOP WORK" in result.output
+    assert "does not verify" in result.stderr and "without a PIN" in result.stderr
     (hold,) = log_show(cli, run_id)["holds"]
     assert (hold["raised_by"]["name"], hold["authenticated"]) == (ACTOR[0], False)
