@@ -39,7 +39,9 @@ def check(raw: bytes) -> YamlDoc:
     assert (protocol is None) == bool(doc.problems), "a protocol exists exactly when it is clean"
     if protocol is None and doc.data is None:
         assert doc.problems, "a file that yields nothing must say why"
-    lines = raw.count(b"\n") + raw.count(b"\r") + 1
+    # YAML's line breaks: NEL and the Unicode line and paragraph separators count too.
+    breaks = (b"\n", b"\r", "\x85".encode(), "\u2028".encode(), "\u2029".encode())
+    lines = sum(raw.count(b) for b in breaks) + 1
     for problem in doc.problems:
         text = str(problem)
         assert text.startswith("fuzz.yaml:")

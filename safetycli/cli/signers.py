@@ -134,7 +134,6 @@ def stopper(
     from safetycli import crew
     from safetycli.errors import SafetyError
     from safetycli.events import Signer
-
     from safetycli.rostercheck import RosterUnverified
 
     typed = by or str(typer.prompt("Your name (anyone may stop work)"))

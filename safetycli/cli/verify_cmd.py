@@ -78,10 +78,14 @@ def verify(
 
         try:
             with Ledger.open(path, create=False) as ledger:
+                from safetycli.audit import IntegrityCheck
+
+                integrity = IntegrityCheck(path)
+                integrity.start()
                 result = _check(ledger, expect_head, key)
                 if result.ok and mark is not None:
                     result = _against_mark(ledger, result, mark)
-                result = _with_audit(ledger, result)
+                result = _with_audit(ledger, result, integrity.result())
         except LogDamaged as err:
             why = err.message
             if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
@@ -103,13 +107,13 @@ def _check(log: "Verifier", expect_head: str | None, key: "DeviceKey | None") ->
         return log.verify(expect_head=expect_head, progress=_progress(stack), key=key)
 
 
-def _with_audit(ledger: "Ledger", result: "VerifyResult") -> "VerifyResult":
+def _with_audit(ledger: "Ledger", result: "VerifyResult", integrity: list[str]) -> "VerifyResult":
     """The meaning checks (audit.py), added to what the chain said."""
     from dataclasses import replace
 
     from safetycli.audit import audit
 
-    problems = tuple(audit(ledger))
+    problems = tuple(audit(ledger, integrity))
     if not problems:
         return result
     return replace(result, ok=False, problems=problems)
