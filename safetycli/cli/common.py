@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from safetycli.ledger import Ledger
     from safetycli.workspace import Workspace
 
+
+def _home(ctx: typer.Context, value: Path | None) -> Path | None:
+    """`--home` after the command wins, then `--home` before it (`safetycli --home X status`,
+    kept by the root callback), then SAFETYCLI_HOME: people type it in either place, and the one
+    nearest the command is the one they meant."""
+    source = ctx.get_parameter_source("home")
+    if source is not None and source.name == "COMMANDLINE":
+        return value
+    root = ctx.find_root().params.get("home")
+    return root if root is not None else value
+
+
 Home = Annotated[
     Path | None,
     typer.Option(
@@ -26,6 +38,7 @@ Home = Annotated[
         envvar="SAFETYCLI_HOME",
         help="The workspace folder (default: the nearest .safetycli/ from here upward).",
         show_default=False,
+        callback=_home,
     ),
 ]
 
@@ -223,3 +236,44 @@ def write_output(text: str, path: Path | None) -> None:
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise SafetyError(f"cannot write {path}: {err.strerror}") from None
+
+
+# --- PINs typed unseen ----------------------------------------------------------------------------
+
+
+def hidden_prompt(
+    text: str, *, instead: str = "--pin-stdin", what: str = "a PIN", **kw: Any
+) -> str:
+    """A hidden prompt that refuses rather than echoes. Without a terminal (cron, CI, a service),
+    getpass warns (`GetPassWarning`) and reads the PIN with echo on; here that is one line naming
+    the option that reads it from a script instead. CliRunner's own prompts never warn."""
+    import getpass
+    import warnings
+
+    from safetycli.errors import SafetyError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return str(typer.prompt(text, hide_input=True, **kw))
+        except getpass.GetPassWarning:
+            typer.echo("")  # end the prompt's line
+            raise SafetyError(f"no terminal here to type {what} unseen: use {instead}") from None
+
+
+def terminal_for_pins() -> bool:
+    """Whether a PIN can be typed unseen, asked before a walk-through starts: getpass hides
+    input on the controlling terminal, or on stdin when stdin is one. When something other than
+    getpass reads hidden input (Click's test runner swaps its own in), that decides instead."""
+    import getpass
+
+    where = getattr(typer.prompt, "__module__", "")  # Click's termui, or Typer's copy of it
+    reader = getattr(sys.modules.get(where), "hidden_prompt_func", getpass.getpass)
+    if reader is not getpass.getpass and getattr(reader, "__module__", "") != where:
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return sys.stdin.isatty()
+    os.close(fd)
+    return True

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat
+from safetycli.cli.common import FormatOption, Home, ListFormat, hidden_prompt
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -67,10 +67,8 @@ class _Pins:
         if self.from_stdin:
             pin = self._read(f"the new PIN for {one_line(name)}")
         else:
-            pin = typer.prompt(
-                f"New PIN for {one_line(name)} (4-12 digits)",
-                hide_input=True,
-                confirmation_prompt="Type it again",
+            pin = hidden_prompt(
+                f"New PIN for {one_line(name)} (4-12 digits)", confirmation_prompt="Type it again"
             )
         validate_pin(pin)
         return pin
@@ -81,7 +79,7 @@ class _Pins:
         if self.from_stdin:
             what = f"the {why}" if why.endswith("PIN") else f"{why}'s PIN"
             return self._read(f"{what} ({one_line(name)})")
-        return typer.prompt(f"PIN for {one_line(name)} ({why})", hide_input=True)
+        return hidden_prompt(f"PIN for {one_line(name)} ({why})")
 
 
 def _open(home: Path | None) -> "Ledger":
