@@ -92,6 +92,7 @@ def validate(
 
     Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
     from safetycli.catalog import id_clash, protocol_files, shipped_dir
+    from safetycli.errors import SafetyError
     from safetycli.protocol import check_file
     from safetycli.render.safe import one_line
     from safetycli.workspace import optional_workspace
@@ -109,6 +110,22 @@ def validate(
         ws = optional_workspace(home)
         if ws and ws.checklists.is_dir():
             targets.append(ws.checklists)
+    else:  # files named one by one may use this production's roles, if there is one here
+        try:
+            ws = optional_workspace(home)
+        except SafetyError:
+            ws = None
+    problems = 0
+    bad_files = 0
+    roles: dict[str, str] = {}
+    if ws is not None:
+        try:
+            roles = ws.roles()
+        except SafetyError as err:  # the protocols are still checked, against the shipped roles
+            typer.echo(f"{one_line(ws.config_path)}:1:1: {err.message.split(': ', 1)[-1]}")
+            problems += 1
+            bad_files += 1
+    shipped = shipped_dir().resolve()
     files: list[Path] = []
     for target in targets:
         try:
@@ -126,8 +143,6 @@ def validate(
         except OSError as err:
             cannot_read(target, err.strerror)
 
-    problems = 0
-    bad_files = 0
     seen: set[Path] = set()
     ids: dict[str, Path] = {}
     for path in files:
@@ -136,7 +151,7 @@ def validate(
             continue
         seen.add(key)
         try:
-            protocol, found = check_file(path)
+            protocol, found = check_file(path, shipped=shipped in key.parents, roles=roles)
         except OSError as err:
             cannot_read(path, err.strerror)
             continue
