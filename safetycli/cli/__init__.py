@@ -46,11 +46,11 @@ class _Group(TyperGroup):
         wrong and what would be right, the same shape as every other refusal (usage.py)."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        from safetycli.cli.usage import usage_error
-
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except Exception as err:
+            from safetycli.cli.usage import usage_error  # only for a command line that failed
+
             handled = usage_error(err)
             if handled is None:
                 raise

@@ -13,6 +13,7 @@ one costs what one `status` costs. Loaded only by `--watch`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,29 +28,50 @@ Lines = list[tuple[bool, str, list[str]]]
 def watch(ledger: Ledger, production: str, interval: float, lines_of: Any) -> None:
     """Redraw until Ctrl-C, which ends the board quietly (exit 0): closing the board is the
     normal way to stop watching, not an error. `lines_of` turns `set_status` into the lines
-    `status` prints, so both say the same thing."""
-    from rich.live import Live
+    `status` prints, so both say the same thing.
 
+    A terminal that can move its cursor gets the board redrawn in place (Rich Live, on the
+    alternate screen); a dumb one (TERM=dumb, a serial console) gets the board printed again
+    below the last one, only when the set changed, so it never scrolls away for nothing."""
     from safetycli.cli.common import console
+
+    out = console()
+    try:
+        if out.is_dumb_terminal:
+            for changed, lines, warning in _ticks(ledger, interval, lines_of):
+                if changed:
+                    out.rule()
+                    out.print(_board(production, lines, warning, interval))
+        else:
+            from rich.live import Live
+
+            with Live(console=out, screen=True, auto_refresh=False) as live:
+                for _, lines, warning in _ticks(ledger, interval, lines_of):
+                    live.update(_board(production, lines, warning, interval), refresh=True)
+    except KeyboardInterrupt:
+        out.print("Set board closed.")
+
+
+def _ticks(
+    ledger: Ledger, interval: float, lines_of: Any
+) -> Iterator[tuple[bool, Lines, str | None]]:
+    """(changed since the last tick?, the set's lines, the roster warning), every `interval`
+    seconds. The set is read again only when the log's head has moved."""
     from safetycli.crew import producer_warning
     from safetycli.review import set_status
 
     seen: int | None = None
     lines: Lines = []
     warning: str | None = None
-    out = console()
-    try:
-        with Live(console=out, screen=True, auto_refresh=False) as live:
-            while True:
-                head = ledger.head()[0]
-                if head != seen:  # something happened on set: read it again, once
-                    with ledger.snapshot() as (seen, _):
-                        lines = lines_of(set_status(ledger))
-                        warning = producer_warning(ledger)
-                live.update(_board(production, lines, warning, interval), refresh=True)
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        out.print("Set board closed.")
+    while True:
+        head = ledger.head()[0]
+        changed = head != seen
+        if changed:  # something happened on set: read it again, once
+            with ledger.snapshot() as (seen, _):
+                lines = lines_of(set_status(ledger))
+                warning = producer_warning(ledger)
+        yield changed, lines, warning
+        time.sleep(interval)
 
 
 def _board(production: str, lines: Lines, warning: str | None, interval: float) -> RenderableType:
