@@ -96,7 +96,7 @@ def main() -> None:
         cli_main()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 0
-        sys.exit(_explain(code, ws.root))
+        sys.exit(_explain(code, DEMO_DIR))
 
 
 # How the demo's walk-through can end, for the person who typed `make run`: the exit codes are for
@@ -112,7 +112,8 @@ _ENDINGS = {
 
 def _explain(code: int, root: Path) -> int:
     """The demo's end in words, and 0 for make when it ended the way a scene can end (a hold,
-    a pause); a real failure (a refused PIN, bad input) keeps its exit code."""
+    a pause); a real failure (a refused PIN, bad input) keeps its exit code. `root` is the demo
+    folder as typed from where `make run` ran, so the commands can be pasted as shown."""
     if code not in _ENDINGS:
         return code
     from safetycli.review import set_status

@@ -126,8 +126,11 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Options for every command. `--home` here is read by each command's own `--home`
+    """Options for every command. `--home` here stands in for each command's own `--home`
     (common.py), so `safetycli --home X status` and `safetycli status --home X` are one thing."""
+    from safetycli.cli.common import set_home_before
+
+    set_home_before(home)
 
 
 app.add_typer(checklists.app, name="checklists")

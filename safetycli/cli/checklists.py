@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson
+from safetycli.cli.common import (
+    FormatOption,
+    Home,
+    ListFormat,
+    ListFormatOpt,
+    TableOrJson,
+    home_of,
+)
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
@@ -24,7 +31,7 @@ def _catalog(home: Path | None) -> "Catalog":
     from safetycli.catalog import load_catalog
     from safetycli.workspace import optional_workspace
 
-    ws = optional_workspace(home)
+    ws = optional_workspace(home_of(home))
     return load_catalog(ws.checklists if ws else None)
 
 
@@ -107,12 +114,12 @@ def validate(
     targets = list(paths or [])
     if not targets:
         targets.append(shipped_dir())
-        ws = optional_workspace(home)
+        ws = optional_workspace(home_of(home))
         if ws and ws.checklists.is_dir():
             targets.append(ws.checklists)
     else:  # files named one by one may use this production's roles, if there is one here
         try:
-            ws = optional_workspace(home)
+            ws = optional_workspace(home_of(home))
         except SafetyError:
             ws = None
     problems = 0

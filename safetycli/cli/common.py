@@ -20,27 +20,34 @@ if TYPE_CHECKING:
     from safetycli.workspace import Workspace
 
 
-def _home(ctx: typer.Context, value: Path | None) -> Path | None:
-    """`--home` after the command wins, then `--home` before it (`safetycli --home X status`,
-    kept by the root callback), then SAFETYCLI_HOME: people type it in either place, and the one
-    nearest the command is the one they meant."""
-    source = ctx.get_parameter_source("home")
-    if source is not None and source.name == "COMMANDLINE":
-        return value
-    root = ctx.find_root().params.get("home")
-    return root if root is not None else value
-
-
+# Each command's own `--home`. SAFETYCLI_HOME is read by workspace.py, not here, so that a
+# `--home` typed before the command (`safetycli --home X status`) can rank above it: see `home_of`.
+# (A callback on this option could do it too, but Typer inspects a callback for every command
+# that has the option, about 4 ms of every start-up, `--help` included.)
 Home = Annotated[
     Path | None,
     typer.Option(
         "--home",
-        envvar="SAFETYCLI_HOME",
-        help="The workspace folder (default: the nearest .safetycli/ from here upward).",
+        help="The workspace folder (default: SAFETYCLI_HOME, else the nearest .safetycli/ from "
+        "here upward).",
         show_default=False,
-        callback=_home,
     ),
 ]
+
+# `--home` given before the command: set by the root callback (cli/__init__.py) on every
+# invocation, so it never outlives the command line that gave it.
+_home_before: list[Path | None] = [None]
+
+
+def set_home_before(home: Path | None) -> None:
+    _home_before[0] = home
+
+
+def home_of(home: Path | None) -> Path | None:
+    """The workspace folder the user named: `--home` after the command wins, then `--home`
+    before it; None leaves it to SAFETYCLI_HOME, then the search upward (workspace.py). People
+    type it in either place, and the one nearest the command is the one they meant."""
+    return home if home is not None else _home_before[0]
 
 
 class TableOrJson(enum.StrEnum):
@@ -79,7 +86,7 @@ def console(stderr: bool = False) -> Console:
 def workspace(home: Path | None) -> Workspace:
     from safetycli.workspace import find_workspace
 
-    return find_workspace(home)
+    return find_workspace(home_of(home))
 
 
 def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, hidden_prompt
+from safetycli.cli.common import FormatOption, Home, ListFormat, hidden_prompt, home_of
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -226,7 +226,7 @@ def roles(fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table, home: H
     from safetycli.roles import ROLES
     from safetycli.workspace import optional_workspace
 
-    ws = optional_workspace(home)
+    ws = optional_workspace(home_of(home))
     own = ws.roles() if ws is not None else {}
     records = [{"role": role, "does": does, "from": "shipped"} for role, does in ROLES.items()]
     records += [{"role": role, "does": does, "from": "production"} for role, does in own.items()]
