@@ -4,8 +4,6 @@ Command modules import only Typer at the top; each command imports the core it n
 so `safetycli --help` starts as fast as a bare Typer app.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Sequence
