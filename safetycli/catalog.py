@@ -56,11 +56,16 @@ class Catalog:
 
 def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
     """Every protocol the tool would load. Files with problems are left out (their problems are
-    in `problems`); nothing here raises for a bad or unreadable file."""
+    in `problems`); nothing here raises for a bad or unreadable file.
+
+    The workspace's own protocols may use the production's own roles, read from the
+    config.toml beside their folder: every caller gets them without having to pass them."""
     catalog = Catalog()
     sources = [(shipped_dir(), True)]
+    roles: dict[str, str] = {}
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
+        roles = _own_roles(workspace_checklists.parent, catalog)
     for folder, shipped in sources:
         try:
             paths = protocol_files(folder)
@@ -70,7 +75,7 @@ def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
         for path in paths:
             catalog.files.append(path)
             try:
-                protocol, problems = check_file(path, shipped=shipped)
+                protocol, problems = check_file(path, shipped=shipped, roles=roles)
             except OSError as err:
                 catalog.problems.append(Problem(str(path), 1, 1, f"cannot read: {err.strerror}"))
                 continue
@@ -84,6 +89,21 @@ def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
                 continue
             catalog.protocols[protocol.id] = protocol
     return catalog
+
+
+def _own_roles(root: Path, catalog: Catalog) -> dict[str, str]:
+    """The production's own roles, or none (with the reason among the problems) when its
+    config.toml declares them wrongly; a folder that is not a workspace declares none."""
+    from safetycli.workspace import Workspace
+
+    workspace = Workspace(root)
+    if not workspace.config_path.is_file():
+        return {}
+    try:
+        return workspace.roles()
+    except SafetyError as err:
+        catalog.problems.append(Problem(str(workspace.config_path), 1, 1, err.message))
+        return {}
 
 
 def id_clash(path: Path, protocol: Protocol, other: Path) -> Problem:

@@ -26,7 +26,7 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from safetycli import events as ev  # the declared types load on first use (events.py)
@@ -41,6 +41,7 @@ from safetycli.events import (
     CREW_PIN_SET,
     CREW_RECOVERED,
     CREW_REMOVED,
+    CREW_ROLE_ADDED,
     ROSTER_KINDS,
     Event,
     NewEvent,
@@ -49,7 +50,7 @@ from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
-from safetycli.roles import ROLES
+from safetycli.roles import known as known_roles
 from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, RosterUnverified
 
 # scrypt cost: about 40 ms and 16 MiB per check on a laptop. Slow enough that guessing a 4-digit
@@ -146,16 +147,18 @@ def clean_name(name: str) -> str:
     return text
 
 
-def check_roles(roles: Iterable[str]) -> tuple[str, ...]:
-    """Known roles only, each once, in the order given; a typo gets a suggestion."""
+def check_roles(roles: Iterable[str], extra: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Known roles only (shipped, or the production's own `extra`, roles.py), each once, in the
+    order given; a typo gets a suggestion."""
+    vocabulary = known_roles(extra)
     out: list[str] = []
     for role in roles:
         role = role.strip()
-        if role not in ROLES:
-            near = difflib.get_close_matches(role.lower(), list(ROLES), n=1)
+        if role not in vocabulary:
+            near = difflib.get_close_matches(role.lower(), list(vocabulary), n=1)
             hint = f" (did you mean `{near[0]}`?)" if near else ""
             raise SafetyError(
-                f"unknown role `{one_line(role)}`{hint}: roles are {', '.join(ROLES)} "
+                f"unknown role `{one_line(role)}`{hint}: roles are {', '.join(vocabulary)} "
                 "(see `safetycli crew roles`)"
             )
         if role not in out:
@@ -259,6 +262,10 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             continue
         elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
+        elif event.kind == CREW_ROLE_ADDED:
+            role = str(data.get("role", ""))
+            if role and role not in entry.roles:
+                entry.roles = (*entry.roles, role)
         elif event.kind == CREW_REMOVED:
             others = [e for e in entries.values() if e.active and "producer" in e.roles]
             if "producer" in entry.roles and all(e is entry for e in others):
@@ -459,11 +466,13 @@ def _commit(
 # --- roster changes ------------------------------------------------------------------------------
 
 
-def check_add(ledger: Ledger, name: str, roles: Iterable[str]) -> tuple[str, tuple[str, ...], bool]:
+def check_add(
+    ledger: Ledger, name: str, roles: Iterable[str], extra: Mapping[str, str] | None = None
+) -> tuple[str, tuple[str, ...], bool]:
     """Everything about an addition that needs no PIN: the clean name, the roles, and whether it
     is the first member (so the CLI can refuse before asking anyone to type a PIN)."""
     clean = clean_name(name)
-    checked = check_roles(roles)
+    checked = check_roles(roles, extra)
     entries = _replay(ledger)
     first = not any(e.active for e in entries.values())
     existing = entries.get(_key(clean))
@@ -498,10 +507,12 @@ def add_member(
     roles: Iterable[str],
     pin: str,
     approver: tuple[str, str] | None,
+    extra: Mapping[str, str] | None = None,
 ) -> Member:
     """Add someone to the roster. The first member is a producer who needs no approval; everyone
-    after needs a producer's name and PIN. A removed person can be added again, with a new PIN."""
-    clean, checked, first = check_add(ledger, name, roles)
+    after needs a producer's name and PIN. A removed person can be added again, with a new PIN.
+    `extra` are the production's own roles, which they may hold beside the shipped ones."""
+    clean, checked, first = check_add(ledger, name, roles, extra)
     validate_pin(pin)
     proofs: list[NewEvent] = []
     approved_by = None
@@ -621,6 +632,40 @@ def check_set_pin(
         if approver_name is not None and _key(other.name) == _key(approver_name):
             raise SafetyError("the second producer must be someone other than the approving one")
     return member
+
+
+def check_add_role(
+    ledger: Ledger, name: str, role: str, extra: Mapping[str, str] | None = None
+) -> tuple[Member, str]:
+    """The member and the role to add, refused before anyone types a PIN: an unknown role (with
+    a suggestion), or one they already hold."""
+    member = find(ledger, name)
+    (checked,) = check_roles([role], extra)
+    if member.has_role(checked):
+        raise SafetyError(f"{member.name} is already on the roster as {checked}: nothing to add")
+    return member, checked
+
+
+def add_role(
+    ledger: Ledger,
+    name: str,
+    role: str,
+    approver: tuple[str, str] | None,
+    extra: Mapping[str, str] | None = None,
+) -> Member:
+    """Someone on the roster takes on another role (the stunt performer is also the medic), a
+    roster change like any other: a producer approves it with their PIN, and it is an event
+    the roster is replayed from. Their PIN, history and lock-out count stay as they are."""
+    member, checked = check_add_role(ledger, name, role, extra)
+    by, ok = _approve(ledger, approver, f"adding the role {checked} to {member.name}")
+    _commit(ledger, [ok], ev.CrewRoleAdded(name=member.name, by=by.name, role=checked))
+    entry = _replay(ledger).get(_key(member.name))
+    if entry is None or not entry.active or checked not in entry.roles:
+        raise SafetyError(
+            f"{member.name} was not given the role {checked}: the roster changed at the same "
+            "moment; see `safetycli crew list` and try again"
+        )
+    return _member(ledger, entry)
 
 
 def check_unlock(ledger: Ledger, name: str) -> Member:

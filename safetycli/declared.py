@@ -415,6 +415,15 @@ class CrewRemoved(_RosterChange):
     KIND = ev.CREW_REMOVED
 
 
+@dataclass(frozen=True, kw_only=True)
+class CrewRoleAdded(_RosterChange):
+    """`name` may now also sign as `role` (a shipped role or the production's own), approved
+    `by` a producer with their PIN: someone already on the roster takes on another job."""
+
+    KIND = ev.CREW_ROLE_ADDED
+    role: str
+
+
 # --- sign-in attempts: in a run or not (roster changes are approved outside any run) --------------
 
 

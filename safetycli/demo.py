@@ -92,7 +92,53 @@ def main() -> None:
             "Ctrl-C pauses and `resume` continues.\n"
         )
     sys.argv = ["safetycli", *args]
-    cli_main()
+    try:
+        cli_main()
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 0
+        sys.exit(_explain(code, DEMO_DIR))
+
+
+# How the demo's walk-through can end, for the person who typed `make run`: the exit codes are for
+# scripts (3 stopped on a hold, 4 left open), and make would only say `*** Error 3`.
+_ENDINGS = {
+    3: (
+        "The demo stopped on a HOLD, as it would on set: that is the tool working, not failing.\n"
+        "To go on, the armorer and the 1st AD clear it with their PINs (above), then resume:"
+    ),
+    4: "The demo run is paused and nothing confirmed is lost. To go on:",
+}
+
+
+def _explain(code: int, root: Path) -> int:
+    """The demo's end in words, and 0 for make when it ended the way a scene can end (a hold,
+    a pause); a real failure (a refused PIN, bad input) keeps its exit code. `root` is the demo
+    folder as typed from where `make run` ran, so the commands can be pasted as shown."""
+    if code not in _ENDINGS:
+        return code
+    from safetycli.review import set_status
+
+    with _open_quietly(root) as ledger:
+        runs = set_status(ledger)["runs"] if ledger is not None else []
+    run_id = runs[0]["id"] if runs else "RUN_ID"
+    cli = f".venv/bin/safetycli --home {root}"
+    steps = [f'  {cli} clear {run_id} --note "what was found and done"'] if code == 3 else []
+    steps.append(f"  {cli} resume {run_id}")
+    print("\n" + _ENDINGS[code] + "\n" + "\n".join(steps), file=sys.stderr)
+    print(f"(`{cli} status` shows the set; `make run` starts the demo afresh.)", file=sys.stderr)
+    return 0
+
+
+def _open_quietly(root: Path) -> Any:
+    """The demo's log for reading, or None: the explanation must never fail the demo."""
+    from contextlib import nullcontext
+
+    from safetycli.workspace import Workspace
+
+    try:
+        return Workspace(root).open_log(strict=False)
+    except Exception:  # noqa: BLE001 - the run id is a convenience; the words stand without it
+        return nullcontext(None)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from safetycli.conditions import DAY, FALSE_WORDS, TRUE_WORDS, parse_expect, parse_when
-from safetycli.roles import ROLES
+from safetycli.roles import known as known_roles
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
 
 ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -37,6 +38,9 @@ Name = Annotated[str, Field(pattern=NAME_RE, max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 KINDS = ("confirm", "count", "text", "choice")
+_OWN_ROLES_HINT = (
+    " (a production declares its own roles in its workspace's config.toml, under [roles])"
+)
 
 
 class _Strict(BaseModel):
@@ -232,9 +236,11 @@ def _is_role_value(loc: tuple[str | int, ...]) -> bool:
 class _Checker:
     """Every problem in one document, each pointing at the node that causes it."""
 
-    def __init__(self, doc: YamlDoc) -> None:
+    def __init__(self, doc: YamlDoc, roles: Mapping[str, str] | None = None) -> None:
         self.doc = doc
         self.data = _as_dict(doc.data)
+        self.vocabulary = known_roles(roles)  # shipped roles, and the production's own
+        self.own_roles = bool(roles)
 
     # -- names for places, the way an author thinks of them ------------------------------------
 
@@ -447,9 +453,14 @@ class _Checker:
             seen.add(role)
             if not vocabulary:
                 self.role((*loc, i), role)
-            elif role not in ROLES:
-                near = difflib.get_close_matches(role, list(ROLES), n=1)
-                hint = f"did you mean `{near[0]}`?" if near else f"known roles: {', '.join(ROLES)}"
+            elif role not in self.vocabulary:
+                near = difflib.get_close_matches(role, list(self.vocabulary), n=1)
+                hint = (
+                    f"did you mean `{near[0]}`?"
+                    if near
+                    else f"known roles: {', '.join(self.vocabulary)}"
+                    + ("" if self.own_roles else _OWN_ROLES_HINT)
+                )
                 self.doc.problem((*loc, i), f"unknown role `{shown(role)}`: {hint}")
 
     def fact(self, name: str, fact: Any) -> None:
@@ -675,10 +686,18 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Protocol | None:
+def validate_doc(
+    doc: YamlDoc,
+    *,
+    shipped: bool = False,
+    raw: bytes = b"",
+    roles: Mapping[str, str] | None = None,
+) -> Protocol | None:
     """Validate loaded YAML; return the protocol only when there are no problems at all.
 
-    Every problem found lands in `doc.problems`, sorted by position."""
+    Every problem found lands in `doc.problems`, sorted by position. `roles` are the
+    production's own (roles.py), which its own protocols may use beside the shipped ones; a
+    shipped protocol is checked against the shipped roles alone, so it works in every workspace."""
     if doc.data is None:  # unreadable (syntax error, empty, binary) and reported; or plain `null`
         if not doc.problems:
             doc.add(1, 1, EMPTY_FILE)
@@ -698,7 +717,7 @@ def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Pr
         )
         doc.problems.sort(key=lambda pr: (pr.line, pr.col))
         return None
-    checker = _Checker(doc)
+    checker = _Checker(doc, None if shipped else roles)
     model: Protocol | None = None
     try:
         model = Protocol.model_validate(doc.data)
@@ -717,10 +736,12 @@ def validate_doc(doc: YamlDoc, *, shipped: bool = False, raw: bytes = b"") -> Pr
     return model
 
 
-def check_file(path: Path, *, shipped: bool = False) -> tuple[Protocol | None, list[Problem]]:
+def check_file(
+    path: Path, *, shipped: bool = False, roles: Mapping[str, str] | None = None
+) -> tuple[Protocol | None, list[Problem]]:
     """Load and validate one protocol file. OSError propagates: an unreadable path is not a
     problem *in* a protocol, and the CLI reports it with a different exit code."""
     raw = read_source(path)
     doc = load_yaml(path, raw)
-    protocol = validate_doc(doc, shipped=shipped, raw=raw)
+    protocol = validate_doc(doc, shipped=shipped, raw=raw, roles=roles)
     return protocol, list(doc.problems)

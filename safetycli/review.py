@@ -19,7 +19,7 @@ nothing loads the whole log.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,8 @@ from safetycli.days import parse_day
 from safetycli.errors import SafetyError
 from safetycli.events import Event
 from safetycli.names import fold_name
-from safetycli.roles import ROLES, role_name
+from safetycli.roles import known as known_roles
+from safetycli.roles import role_name
 from safetycli.storage import ReviewSource, RunStart
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ _OUTSIDE_RUN_KINDS = (
     ev.CREW_ADDED,
     ev.CREW_PIN_SET,
     ev.CREW_REMOVED,
+    ev.CREW_ROLE_ADDED,
 )
 _MEANING = {
     ev.ITEM_PERFORMED: "performed",
@@ -84,6 +86,7 @@ class RunFilter:
         protocol: str | None = None,
         person: str | None = None,
         role: str | None = None,
+        own_roles: Mapping[str, str] | None = None,
     ) -> RunFilter:
         """Check what the user typed and say plainly what is wrong (SafetyError, exit 2)."""
         if day is not None and (from_day is not None or to_day is not None):
@@ -103,8 +106,9 @@ class RunFilter:
                 )
         if role is not None:
             role = role.strip()
-            if role not in ROLES:
-                raise SafetyError(f"--role {role!r} is not a role: roles are {', '.join(ROLES)}")
+            roles = known_roles(own_roles)
+            if role not in roles:
+                raise SafetyError(f"--role {role!r} is not a role: roles are {', '.join(roles)}")
         for option, value in (("--scene", scene), ("--protocol", protocol), ("--person", person)):
             if value is not None and not value.strip():
                 raise SafetyError(f"{option} needs a value")
@@ -788,4 +792,6 @@ def _roster_change(event: Event) -> str:
         if by and by != data.get("name"):
             return f"PIN reset by {by}"
         return "changed their own PIN"
+    if event.kind == ev.CREW_ROLE_ADDED:
+        return f"also {role_name(str(data.get('role', '?')))}, approved by {data.get('by', '?')}"
     return f"removed from the roster by {data.get('by', '?')}"

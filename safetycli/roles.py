@@ -6,6 +6,9 @@ than producing a run nobody on the roster can sign.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 ROLES: dict[str, str] = {
     "producer": (
         "Producer / UPM: hires a qualified armorer with enough days and staff, names the safety "
@@ -39,8 +42,8 @@ ROLES: dict[str, str] = {
 }
 
 
-def describe(role: str) -> str:
-    return ROLES.get(role, "")
+def describe(role: str, extra: Mapping[str, str] | None = None) -> str:
+    return ROLES.get(role) or (extra or {}).get(role, "")
 
 
 # How people say a role on set: the same words on the screen, in `checklists show` and in reports.
@@ -54,3 +57,73 @@ def role_name(role: str) -> str:
     if role in _SPOKEN:
         return _SPOKEN[role]
     return " ".join(_WORDS.get(word, word) for word in role.split("_"))
+
+
+# --- the production's own roles ------------------------------------------------------------------
+#
+# A production declares the roles its own protocols need (a pyrotechnician, a stunt performer, a
+# medic) in its workspace's config.toml, as a `[roles]` table of id = what the role does:
+#
+#     [roles]
+#     pyrotechnician = "Licensed pyrotechnician: rigs and fires every effect, clears the set after"
+#
+# config.toml rather than the log or a file of its own: a role is vocabulary, like the production's
+# name, not a fact about a person (who holds it is the roster, in the log); the workspace's own
+# protocols, which use it, are files beside it; and `checklists validate` must check a protocol
+# without opening the log. Removing a role later makes protocols that use it fail validation and
+# `crew add` refuse it, while everyone's recorded roles stay as the log says.
+
+ROLE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+DOES_MAX = 300
+# A production role this close to a shipped one is a spelling of it (`armourer`), which would
+# let a protocol slip past the "did you mean" check and ask for a role nobody else uses.
+_TOO_CLOSE = 0.85
+
+
+def production_roles(table: object, where: str) -> dict[str, str]:
+    """The `[roles]` table of a workspace's config, checked: a lowercase id (as protocols spell
+    roles), not a shipped role nor a spelling of one, and a plain line saying what the role does.
+    A problem raises SafetyError naming `where` (the config file) and the role."""
+    import difflib  # only when a workspace declares roles: `status` need not pay for it
+
+    from safetycli.errors import SafetyError
+
+    if table is None:
+        return {}
+    example = 'e.g. pyrotechnician = "Licensed pyrotechnician: rigs and fires every effect"'
+    if not isinstance(table, dict):
+        raise SafetyError(f"{where}: `roles` must be a table of role = what it does ({example})")
+    found: dict[str, str] = {}
+    for role, does in table.items():
+        shown = repr(role)[1:-1][:64]
+        if not ROLE_ID.fullmatch(role):
+            raise SafetyError(
+                f"{where}: role `{shown}` in [roles]: a role id is lowercase letters, digits and "
+                "`_`, starting with a letter (as protocols spell it), e.g. `stunt_performer`"
+            )
+        if role in ROLES:
+            raise SafetyError(
+                f"{where}: `{role}` in [roles] is already a role (see `safetycli crew roles`): "
+                "remove it, or give the production's own role an id of its own"
+            )
+        near = difflib.get_close_matches(role, list(ROLES), n=1, cutoff=_TOO_CLOSE)
+        if near:
+            raise SafetyError(
+                f"{where}: `{role}` in [roles] is a spelling of the role `{near[0]}`: use "
+                f"`{near[0]}`, or an id nobody could mistake for it"
+            )
+        if not isinstance(does, str) or not " ".join(does.split()):
+            raise SafetyError(f"{where}: say what a `{role}` does on set ({example})")
+        text = " ".join(does.split())
+        if len(text) > DOES_MAX:
+            raise SafetyError(
+                f"{where}: what a `{role}` does is at most {DOES_MAX} characters "
+                f"(this has {len(text)}): one line, as `safetycli crew roles` shows it"
+            )
+        found[role] = text
+    return found
+
+
+def known(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every role a protocol or the roster may name: the shipped ones, then the production's."""
+    return {**ROLES, **(extra or {})}

@@ -11,7 +11,8 @@ of each person whose PIN approved it, right before it. So the rule is checkable 
 - an older change (before the log had a device key, when approval and change were two writes)
   follows its approvals within a few events, with no other roster change in between.
 
-Who approves what: a producer adds (the first member, a producer, excepted), removes and unlocks;
+Who approves what: a producer adds (the first member, a producer, excepted), removes, unlocks
+and gives someone another role;
 a PIN is changed with the person's own PIN, or reset by a producer and confirmed by the person or a
 second producer; the recovery code re-PINs a producer and is replaced with a producer's PIN.
 
@@ -31,6 +32,7 @@ from safetycli.events import (
     CREW_PIN_SET,
     CREW_RECOVERED,
     CREW_REMOVED,
+    CREW_ROLE_ADDED,
     CREW_UNLOCKED,
     DEVICE_KEYED,
     RECOVERY_SET,
@@ -140,7 +142,7 @@ class RosterAudit:
             elif self._strict(event):
                 return f"a producer reset {name}'s PIN without the person's or a second producer's"
             return self._approved(event, window, needed)
-        if kind in (CREW_UNLOCKED, CREW_REMOVED):
+        if kind in (CREW_UNLOCKED, CREW_REMOVED, CREW_ROLE_ADDED):
             return self._approved(event, window, [(data.get("by"), _PRODUCER)])
         return None
 
@@ -227,6 +229,10 @@ class RosterAudit:
                 self.code = None  # spent
         elif kind == CREW_REMOVED:
             person.active = False
+        elif kind == CREW_ROLE_ADDED:
+            role = str(data.get("role", ""))
+            if role and role not in person.roles:
+                person.roles = (*person.roles, role)
 
 
 def _proofs(event: Event, window: Sequence[Event], *, strict: bool) -> list[Event]:

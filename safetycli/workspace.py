@@ -50,6 +50,13 @@ class Workspace:
     def production(self) -> str:
         return str(self.config().get("production", ""))
 
+    def roles(self) -> dict[str, str]:
+        """The production's own roles (config.toml's `[roles]`, see roles.py), checked; empty
+        when it declares none."""
+        from safetycli.roles import production_roles
+
+        return production_roles(self.config().get("roles"), str(self.config_path))
+
     def open_log(self, *, create: bool = False, strict: bool = True) -> Ledger:
         """The workspace's log, checked against its high-water mark (headmark.py) and kept
         private (filemodes.py). The one way commands open the log.

@@ -274,6 +274,14 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         NewEvent("crew.removed", {"name": "Sam Ortiz", "by": "Pat"}, person="Sam Ortiz"),
     ),
     (
+        events.CrewRoleAdded(name="Sam Ortiz", by="Pat", role="pyrotechnician"),
+        NewEvent(
+            "crew.role-added",
+            {"name": "Sam Ortiz", "by": "Pat", "role": "pyrotechnician"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
         events.AuthOk(run="r1", name="Sam Ortiz", role="armorer", purpose="sign in"),
         NewEvent(
             "auth.ok",
@@ -596,8 +604,8 @@ class _LunchAfterFirstCheck:
 
 
 def _roster_episode(home: Path) -> None:
-    """What the roster writes outside any run: a lock-out, an unlock, a new PIN, a removal, a
-    producer's new PIN with the recovery code."""
+    """What the roster writes outside any run: a lock-out, an unlock, a new PIN, a role added, a
+    removal, a producer's new PIN with the recovery code."""
     name = EXTRA_CREW["stunt_coordinator"][0]
     with Ledger.open(home / "log.db") as ledger:
         for _ in range(crew.LOCK_AFTER):
@@ -606,6 +614,7 @@ def _roster_episode(home: Path) -> None:
         crew.unlock(ledger, name, PRODUCER)
         old = EXTRA_CREW["stunt_coordinator"][1]
         crew.set_pin(ledger, name, "2580", old_pin=old, approver=PRODUCER)
+        crew.add_role(ledger, name, "safety_rep", PRODUCER)
         crew.remove(ledger, name, PRODUCER)
         code = recovery.reissue(ledger, PRODUCER)
         recovery.recover(ledger, PRODUCER[0], code, "97531")

@@ -272,7 +272,7 @@ def test_aliases_that_repeat_plain_values_are_fine() -> None:
         ("roles: [first_ad]", "roles: first_ad", ["6:8: `roles` must be a list: write `[first_ad]`"]),
         ("roles: [first_ad]", "roles: []", ["6:8: `roles` is empty: it needs at least one entry"]),
         ("roles: [first_ad]", "roles: [first_ad, armourer]", ["6:19: unknown role `armourer`: did you mean `armorer`?"]),
-        ("roles: [first_ad]", "roles: [first_ad, grip]", ["6:19: unknown role `grip`: known roles: producer, armorer, first_ad, actor, dp, safety_advisor, safety_rep, stunt_coordinator"]),
+        ("roles: [first_ad]", "roles: [first_ad, grip]", ["6:19: unknown role `grip`: known roles: producer, armorer, first_ad, actor, dp, safety_advisor, safety_rep, stunt_coordinator (a production declares its own roles in its workspace's config.toml, under [roles])"]),
         ("by: first_ad", "by: [first_ad]", ["15:13: `by` names one role, not a list: put the others in `witness`"]),
         ("by: first_ad", "by: first_ad\n        witness: first_ad", ["16:18: `witness` must be a list: write `[first_ad]`"]),
         ("by: first_ad", "by: first_ad\n        witness: [first_ad]", ["16:19: `first_ad` signs this item, so cannot also witness it"]),

@@ -4,10 +4,11 @@ Command modules import only Typer at the top; each command imports the core it n
 so `safetycli --help` starts as fast as a bare Typer app.
 """
 
-from __future__ import annotations
-
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -27,7 +28,34 @@ from safetycli.cli import (
 
 class _Group(TyperGroup):
     """Every command runs inside this group's invoke: the one place where a domain error becomes
-    its line on stderr and its exit code, the same from the console script and under CliRunner."""
+    its line on stderr and its exit code, the same from the console script and under CliRunner.
+    Its `main` does the same for usage errors (a bad option, a missing argument)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click prints a usage error as four lines (usage, a hint, a blank, the error, in
+        pydantic's words under recent Typer); a crew member needs one line that says what is
+        wrong and what would be right, the same shape as every other refusal (usage.py)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Exception as err:
+            from safetycli.cli.usage import usage_error  # only for a command line that failed
+
+            handled = usage_error(err)
+            if handled is None:
+                raise
+            sys.exit(handled)
+        # Without standalone mode Click returns the exit code of a `typer.Exit`, or the
+        # command's own return value (None: every command here prints and returns nothing).
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> object:
         from safetycli.errors import SafetyError
@@ -69,6 +97,39 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from safetycli import __version__
+
+        typer.echo(f"safetycli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="The workspace folder, for every command (also accepted after the command).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options for every command. `--home` here stands in for each command's own `--home`
+    (common.py), so `safetycli --home X status` and `safetycli status --home X` are one thing."""
+    from safetycli.cli.common import set_home_before
+
+    set_home_before(home)
+
 
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(crew.app, name="crew")

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson
+from safetycli.cli.common import (
+    FormatOption,
+    Home,
+    ListFormat,
+    ListFormatOpt,
+    TableOrJson,
+    home_of,
+)
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
@@ -24,7 +31,7 @@ def _catalog(home: Path | None) -> "Catalog":
     from safetycli.catalog import load_catalog
     from safetycli.workspace import optional_workspace
 
-    ws = optional_workspace(home)
+    ws = optional_workspace(home_of(home))
     return load_catalog(ws.checklists if ws else None)
 
 
@@ -92,6 +99,7 @@ def validate(
 
     Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
     from safetycli.catalog import id_clash, protocol_files, shipped_dir
+    from safetycli.errors import SafetyError
     from safetycli.protocol import check_file
     from safetycli.render.safe import one_line
     from safetycli.workspace import optional_workspace
@@ -106,9 +114,25 @@ def validate(
     targets = list(paths or [])
     if not targets:
         targets.append(shipped_dir())
-        ws = optional_workspace(home)
+        ws = optional_workspace(home_of(home))
         if ws and ws.checklists.is_dir():
             targets.append(ws.checklists)
+    else:  # files named one by one may use this production's roles, if there is one here
+        try:
+            ws = optional_workspace(home_of(home))
+        except SafetyError:
+            ws = None
+    problems = 0
+    bad_files = 0
+    roles: dict[str, str] = {}
+    if ws is not None:
+        try:
+            roles = ws.roles()
+        except SafetyError as err:  # the protocols are still checked, against the shipped roles
+            typer.echo(f"{one_line(ws.config_path)}:1:1: {err.message.split(': ', 1)[-1]}")
+            problems += 1
+            bad_files += 1
+    shipped = shipped_dir().resolve()
     files: list[Path] = []
     for target in targets:
         try:
@@ -126,8 +150,6 @@ def validate(
         except OSError as err:
             cannot_read(target, err.strerror)
 
-    problems = 0
-    bad_files = 0
     seen: set[Path] = set()
     ids: dict[str, Path] = {}
     for path in files:
@@ -136,7 +158,7 @@ def validate(
             continue
         seen.add(key)
         try:
-            protocol, found = check_file(path)
+            protocol, found = check_file(path, shipped=shipped in key.parents, roles=roles)
         except OSError as err:
             cannot_read(path, err.strerror)
             continue

@@ -19,15 +19,35 @@ if TYPE_CHECKING:
     from safetycli.ledger import Ledger
     from safetycli.workspace import Workspace
 
+
+# Each command's own `--home`. SAFETYCLI_HOME is read by workspace.py, not here, so that a
+# `--home` typed before the command (`safetycli --home X status`) can rank above it: see `home_of`.
+# (A callback on this option could do it too, but Typer inspects a callback for every command
+# that has the option, about 4 ms of every start-up, `--help` included.)
 Home = Annotated[
     Path | None,
     typer.Option(
         "--home",
-        envvar="SAFETYCLI_HOME",
-        help="The workspace folder (default: the nearest .safetycli/ from here upward).",
+        help="The workspace folder (default: SAFETYCLI_HOME, else the nearest .safetycli/ from "
+        "here upward).",
         show_default=False,
     ),
 ]
+
+# `--home` given before the command: set by the root callback (cli/__init__.py) on every
+# invocation, so it never outlives the command line that gave it.
+_home_before: list[Path | None] = [None]
+
+
+def set_home_before(home: Path | None) -> None:
+    _home_before[0] = home
+
+
+def home_of(home: Path | None) -> Path | None:
+    """The workspace folder the user named: `--home` after the command wins, then `--home`
+    before it; None leaves it to SAFETYCLI_HOME, then the search upward (workspace.py). People
+    type it in either place, and the one nearest the command is the one they meant."""
+    return home if home is not None else _home_before[0]
 
 
 class TableOrJson(enum.StrEnum):
@@ -66,7 +86,7 @@ def console(stderr: bool = False) -> Console:
 def workspace(home: Path | None) -> Workspace:
     from safetycli.workspace import find_workspace
 
-    return find_workspace(home)
+    return find_workspace(home_of(home))
 
 
 def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:
@@ -223,3 +243,44 @@ def write_output(text: str, path: Path | None) -> None:
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise SafetyError(f"cannot write {path}: {err.strerror}") from None
+
+
+# --- PINs typed unseen ----------------------------------------------------------------------------
+
+
+def hidden_prompt(
+    text: str, *, instead: str = "--pin-stdin", what: str = "a PIN", **kw: Any
+) -> str:
+    """A hidden prompt that refuses rather than echoes. Without a terminal (cron, CI, a service),
+    getpass warns (`GetPassWarning`) and reads the PIN with echo on; here that is one line naming
+    the option that reads it from a script instead. CliRunner's own prompts never warn."""
+    import getpass
+    import warnings
+
+    from safetycli.errors import SafetyError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return str(typer.prompt(text, hide_input=True, **kw))
+        except getpass.GetPassWarning:
+            typer.echo("")  # end the prompt's line
+            raise SafetyError(f"no terminal here to type {what} unseen: use {instead}") from None
+
+
+def terminal_for_pins() -> bool:
+    """Whether a PIN can be typed unseen, asked before a walk-through starts: getpass hides
+    input on the controlling terminal, or on stdin when stdin is one. When something other than
+    getpass reads hidden input (Click's test runner swaps its own in), that decides instead."""
+    import getpass
+
+    where = getattr(typer.prompt, "__module__", "")  # Click's termui, or Typer's copy of it
+    reader = getattr(sys.modules.get(where), "hidden_prompt_func", getpass.getpass)
+    if reader is not getpass.getpass and getattr(reader, "__module__", "") != where:
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return sys.stdin.isatty()
+    os.close(fd)
+    return True

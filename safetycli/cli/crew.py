@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat
+from safetycli.cli.common import FormatOption, Home, ListFormat, hidden_prompt, home_of
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -67,10 +67,8 @@ class _Pins:
         if self.from_stdin:
             pin = self._read(f"the new PIN for {one_line(name)}")
         else:
-            pin = typer.prompt(
-                f"New PIN for {one_line(name)} (4-12 digits)",
-                hide_input=True,
-                confirmation_prompt="Type it again",
+            pin = hidden_prompt(
+                f"New PIN for {one_line(name)} (4-12 digits)", confirmation_prompt="Type it again"
             )
         validate_pin(pin)
         return pin
@@ -81,13 +79,20 @@ class _Pins:
         if self.from_stdin:
             what = f"the {why}" if why.endswith("PIN") else f"{why}'s PIN"
             return self._read(f"{what} ({one_line(name)})")
-        return typer.prompt(f"PIN for {one_line(name)} ({why})", hide_input=True)
+        return hidden_prompt(f"PIN for {one_line(name)} ({why})")
 
 
 def _open(home: Path | None) -> "Ledger":
     from safetycli.cli.common import workspace
 
     return workspace(home).open_log()
+
+
+def _own_roles(home: Path | None) -> dict[str, str]:
+    """The production's own roles (config.toml's [roles]), beside the shipped ones."""
+    from safetycli.cli.common import workspace
+
+    return workspace(home).roles()
 
 
 def _producer(ledger: "Ledger", approve_by: str | None) -> str:
@@ -136,13 +141,14 @@ def add(
     from safetycli import crew
     from safetycli.render.safe import one_line
 
+    own = _own_roles(home)
     with _open(home) as ledger:
-        clean, roles, first = crew.check_add(ledger, name, role)
+        clean, roles, first = crew.check_add(ledger, name, role, own)
         producer = None if first else _producer(ledger, approve_by)
         pins = _Pins(pin_stdin)
         pin = pins.new(clean)
         approver = None if producer is None else (producer, pins.existing(producer, "producer"))
-        member = crew.add_member(ledger, clean, roles, pin, approver)
+        member = crew.add_member(ledger, clean, roles, pin, approver, own)
         warning = crew.producer_warning(ledger)
     typer.echo(f"Added {one_line(member.name)} to the roster as {_roles_text(member.roles)}.")
     if first:
@@ -185,14 +191,46 @@ def list_(
         typer.echo(warning, err=True)
 
 
+@app.command("add-role")
+def add_role(
+    name: MemberName,
+    role: Annotated[
+        str,
+        typer.Argument(
+            metavar="ROLE", help="The role to add; see `safetycli crew roles`.", show_default=False
+        ),
+    ],
+    approve_by: ApproveBy = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Give someone on the roster another role (a producer's PIN); their PIN and history stay.
+    With --pin-stdin: line 1 the approving producer's PIN."""
+    from safetycli import crew
+    from safetycli.render.safe import one_line
+
+    own = _own_roles(home)
+    with _open(home) as ledger:
+        member, checked = crew.check_add_role(ledger, name, role, own)
+        producer = _producer(ledger, approve_by)
+        approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
+        member = crew.add_role(ledger, member.name, checked, approver, own)
+    typer.echo(f"{one_line(member.name)} is now on the roster as {_roles_text(member.roles)}.")
+
+
 @app.command("roles")
-def roles(fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table) -> None:
-    """The roles a crew member can hold, and what each one does on set."""
+def roles(fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table, home: Home = None) -> None:
+    """The roles a crew member can hold, and what each one does on set: the shipped ones, then
+    the production's own (config.toml's [roles])."""
     from safetycli.cli.common import emit_listing
     from safetycli.roles import ROLES
+    from safetycli.workspace import optional_workspace
 
-    records = [{"role": role, "does": does} for role, does in ROLES.items()]
-    emit_listing(fmt, "Roles", ["role", "does"], records)
+    ws = optional_workspace(home_of(home))
+    own = ws.roles() if ws is not None else {}
+    records = [{"role": role, "does": does, "from": "shipped"} for role, does in ROLES.items()]
+    records += [{"role": role, "does": does, "from": "production"} for role, does in own.items()]
+    emit_listing(fmt, "Roles", ["role", "does", "from"], records)
 
 
 @app.command("set-pin")

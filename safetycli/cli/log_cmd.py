@@ -60,6 +60,7 @@ def list_(
     from safetycli.cli.common import emit_listing, open_log, workspace
     from safetycli.review import RunFilter, run_summaries
 
+    ws = workspace(home)
     filters = RunFilter.build(
         day=day,
         from_day=from_day,
@@ -69,8 +70,8 @@ def list_(
         protocol=protocol,
         person=person,
         role=role,
+        own_roles=ws.roles() if role is not None else None,
     )
-    ws = workspace(home)
     with open_log(ws, reading=True) as ledger:
         runs = run_summaries(ledger, filters)
         if fmt is not ListFormat.json:  # a person reads "held"; JSON keeps the boolean

@@ -50,7 +50,11 @@ def recover(
 
     with _open(home) as ledger:
         member = crew.find(ledger, name)
-        typed = code if code is not None else typer.prompt("Recovery code", hide_input=True)
+        typed = code
+        if typed is None:
+            from safetycli.cli.common import hidden_prompt
+
+            typed = hidden_prompt("Recovery code", instead="--code CODE", what="the code")
         pin = _Pins(pin_stdin).new(member.name)
         member, next_code = recovery.recover(ledger, member.name, typed, pin)
     typer.echo(f"New PIN set for {one_line(member.name)} with the recovery code; it is now spent.")

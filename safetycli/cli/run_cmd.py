@@ -63,6 +63,14 @@ def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any
     from safetycli.cli.terminal import TerminalFrontend
 
     if answers is None:
+        from safetycli.cli.common import terminal_for_pins
+        from safetycli.errors import SafetyError
+
+        if not terminal_for_pins():  # asked before a run starts, not at the first PIN
+            raise SafetyError(
+                "no terminal here to type PINs unseen: walk through at a terminal, or answer "
+                "from a file with --answers FILE"
+            )
         return TerminalFrontend(console(), protocol)
     from safetycli.answers import check_against, load_answers
     from safetycli.errors import SafetyError

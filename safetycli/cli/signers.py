@@ -80,7 +80,9 @@ def read_pin(pin_stdin: bool, prompt: str) -> str:
 
             raise SafetyError("--pin-stdin: standard input ended before every PIN was given")
         return line.strip()
-    return str(typer.prompt(prompt, hide_input=True))
+    from safetycli.cli.common import hidden_prompt
+
+    return hidden_prompt(prompt)
 
 
 def prove(
@@ -155,6 +157,8 @@ def maybe_prove(
     stop work: Enter (or no line on stdin) skips it, and a refused PIN, a locked-out person or a
     tampered credential only leave the hold marked as not PIN-checked."""
     from safetycli import crew
+    from safetycli.cli.common import hidden_prompt
+    from safetycli.errors import SafetyError
 
     if member.locked:
         typer.echo(f"{member.name} is locked out: the hold is recorded without a PIN.", err=True)
@@ -163,14 +167,13 @@ def maybe_prove(
         if pin_stdin:
             pin = sys.stdin.readline().strip()
         else:
-            pin = str(
-                typer.prompt(
-                    f"{member.name}, your PIN (Enter to skip)",
-                    hide_input=True,
-                    default="",
-                    show_default=False,
+            try:
+                pin = hidden_prompt(
+                    f"{member.name}, your PIN (Enter to skip)", default="", show_default=False
                 )
-            )
+            except SafetyError as err:  # no terminal: stopping work never waits for a PIN
+                typer.echo(f"{err.message}; the hold is recorded without a PIN", err=True)
+                return False
         if not pin:
             return False
         try:

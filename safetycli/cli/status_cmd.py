@@ -51,17 +51,49 @@ def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
 
 def status(
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Keep the board on screen, redrawn as the set changes (a monitor at video "
+            "village); Ctrl-C closes it.",
+        ),
+    ] = False,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            min=0.2,
+            max=3600,
+            help="With --watch: seconds between redraws.",
+        ),
+    ] = 2.0,
     home: Home = None,
 ) -> None:
     """The set now: stop-work on any scene, open and held runs, outstanding holds, who is signed
-    in where."""
+    in where. With --watch, a board that keeps itself up to date."""
     from safetycli.cli.common import print_json, stdout_is_terminal, workspace
+    from safetycli.errors import SafetyError
     from safetycli.render.safe import one_line
     from safetycli.review import set_status
 
+    if watch and fmt is TableOrJson.json:
+        raise SafetyError("--watch draws a board for people; --format json prints the set once")
+    if watch and not stdout_is_terminal():
+        raise SafetyError(
+            "--watch needs a terminal to draw on: without it, run `status` when needed"
+        )
     ws = workspace(home)
     from safetycli.crew import producer_warning
 
+    if watch:
+        from safetycli.cli.board import watch as board
+
+        with ws.open_log() as ledger:
+            board(ledger, ws.production, interval, _lines)
+        return
     with ws.open_log() as ledger:
         now = set_status(ledger)
         warning = producer_warning(ledger)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from safetycli.cli.common import Home
+from safetycli.cli.common import Home, home_of
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +24,7 @@ def init(
     from safetycli.headmark import HeadMarks
     from safetycli.workspace import init_workspace
 
-    ws = init_workspace(home, production)
+    ws = init_workspace(home_of(home), production)
     # The one command that starts a log: a mark an earlier workspace here left behind is kept
     # aside and said out loud (a whole workspace deleted and made again is worth a question).
     old = HeadMarks(ws.root).reset()
