@@ -98,6 +98,9 @@ def main() -> None:
     # Users run from cached bytecode; without it every start recompiles whatever changed last.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="safetycli-bench-") as tmp:
+        # The workspace's high-water marks and device key stay in the throwaway folder too.
+        env["SAFETYCLI_STATE_DIR"] = str(Path(tmp) / "state")
+        env["SAFETYCLI_KEY_DIR"] = str(Path(tmp) / "keys")
         bare = Path(tmp) / "bare_typer_app.py"
         bare.write_text(BARE_APP.format(options=""), encoding="utf-8")
         # safetycli turns Rich help off (rich_markup_mode=None); so does this like-for-like app.
