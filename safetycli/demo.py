@@ -40,6 +40,21 @@ def all_pass_answers(protocol: Any, signers: list[tuple[str, str, str]]) -> dict
     }
 
 
+def _forget_key(folder: Path) -> None:
+    """The old demo's device key goes with it: each `make run` makes a new workspace and key,
+    and the key folder (outside the workspace) should not fill with keys of deleted demos."""
+    import tomllib
+
+    from safetycli.devicekey import key_path
+
+    try:
+        device = tomllib.loads((folder / "config.toml").read_text(encoding="utf-8")).get("device")
+    except (OSError, tomllib.TOMLDecodeError):
+        return
+    if isinstance(device, str) and device.isalnum():
+        key_path(device).unlink(missing_ok=True)
+
+
 def main() -> None:
     import yaml
     from rich.console import Console
@@ -57,6 +72,7 @@ def main() -> None:
     if DEMO_DIR.exists():
         if not (DEMO_DIR / MARKER).exists():
             sys.exit(f"error: {DEMO_DIR} exists and is not a demo workspace; move it away first")
+        _forget_key(DEMO_DIR)
         shutil.rmtree(DEMO_DIR)
     ws = init_workspace(DEMO_DIR, "Demo production")
     (DEMO_DIR / MARKER).write_text("created by `make run`; deleted by the next one\n")
