@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from typing import Protocol as Interface
 
@@ -282,6 +282,55 @@ def scene_stops(
             if (stop := _held_run_stop(source, start, day_wide=True)) is not None:
                 stops.append(stop)
     return tuple(stops)
+
+
+class StopBoard:
+    """Everything that stops work now, read once, for a board that asks about many scenes (the
+    set status): `scene_stops` per open run read every run start of the season for each one
+    (5 s for `status` at a million events). Held runs are found among the runs that ever had a
+    hold, through the kind index; each is read once."""
+
+    def __init__(self, source: Source) -> None:
+        self.scene_holds = load(source).open_scene_holds()
+        self.held: list[tuple[Any, SceneStop]] = []
+        ever_held = dict.fromkeys(
+            e.run for e in source.events(kinds=[ev.HOLD_RAISED]) if e.run is not None
+        )
+        for run in ever_held:
+            if status_of(source, run) != HELD:
+                continue
+            first = next(iter(source.events(run=run)), None)  # run.started comes first
+            if first is None:
+                continue
+            held = _held_run_stop(source, first, day_wide=first.data.get("scope") == DAY)
+            if held is not None:
+                self.held.append((first, held))
+
+    def for_scene(
+        self, scene: str, day: str | None = None, *, except_run: str | None = None
+    ) -> tuple[SceneStop, ...]:
+        """What `scene_stops` says for this scene, from what was read once."""
+        key = scene_key(scene)
+        stops = [
+            SceneStop(
+                scene=h.scene,
+                reason=h.reason,
+                raised_by=h.raised_by,
+                authenticated=h.authenticated,
+                raised_at=h.raised_at,
+                hold_seq=h.seq,
+            )
+            for h in self.scene_holds
+            if scene_key(h.scene) == key
+        ]
+        for start, stop in self.held:
+            if start.run == except_run:
+                continue
+            if scene_key(start.data["scene"]) == key:
+                stops.append(replace(stop, day=None))
+            elif day is not None and stop.day == day:
+                stops.append(stop)
+        return tuple(stops)
 
 
 def unfinished_on(source: Source, day: str, *, except_run: str | None = None) -> tuple[str, ...]:

@@ -546,6 +546,7 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     from safetycli import production
 
     stops = [h.as_json() for h in production.load(ledger).open_scene_holds()]
+    board = production.StopBoard(ledger)
     out = []
     for entry in run_summaries(ledger):
         if entry["status"] not in ("open", "held"):
@@ -554,9 +555,7 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
 
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
-        scene_stops = production.scene_stops(
-            ledger, state.scene, state.day, except_run=state.run_id
-        )
+        scene_stops = board.for_scene(state.scene, state.day, except_run=state.run_id)
         out.append(
             {
                 **summary(state),

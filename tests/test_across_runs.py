@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from safetycli import crew, production, runner, session
+from safetycli import crew, production, review, runner, session
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.ledger import Ledger
@@ -984,3 +984,30 @@ def test_after_a_resume_the_custody_checks_come_before_a_corrected_sum() -> None
     walk.commit(None, runner.resumed(walk.state))
     walk.sign_in_all()
     assert walk.ask().phase.id == "after-break"
+
+
+def test_the_status_board_sees_the_same_stops_as_a_run_start(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """`status` reads what stops work once (production.StopBoard) for every open run; each run
+    must see exactly what `scene_stops` (what a run start checks) says for it."""
+    no = write_answers(tmp_path / "no.yaml", answers={"armorer-present": False})
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    start(cli, no, expect=3, scene="12A")  # held: holds 12A on any day
+    start(cli, partial, expect=4, scene="16", day=NEXT_DAY)
+    start(cli, partial, expect=4, scene="14")
+    start(cli, partial, expect=4, scene="15")
+    hold_scene(cli, "15")
+    wrong = _armory_answers(tmp_path / "wrong.yaml", **{"blanks-issued-today": 99})
+    start(cli, wrong, expect=3, scene="armory", protocol_id="daily-armory")  # holds the day
+    with Ledger.open(crewed / "log.db") as ledger:
+        board = production.StopBoard(ledger)
+        opened = [s for s in review.run_summaries(ledger) if s["status"] in ("open", "held")]
+        assert len(opened) == 5
+        stopped = 0
+        for run in opened:
+            args = (run["scene"], run["day"])
+            expected = production.scene_stops(ledger, *args, except_run=run["id"])
+            assert board.for_scene(*args, except_run=run["id"]) == expected, run["id"]
+            stopped += bool(expected)
+        assert stopped == 3  # 12A, 14 and 15 by the armory's day; 15 by its stop-work too
