@@ -404,6 +404,11 @@ class Ledger:
         else:
             self.key = key
 
+    def reload_key(self) -> None:
+        """Find the log's key again (another process keyed it meanwhile)."""
+        self.key, self.device, self.keyed_at, self.keyless = None, None, None, None
+        self._find_key()
+
     def adopt_key(self, key: DeviceKey) -> Event:
         """Start MACing this log with `key`: writes `device.keyed`, itself MACed with the key.
         Only a log without a key adopts one (checked under the write lock)."""

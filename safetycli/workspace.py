@@ -127,7 +127,14 @@ class Workspace:
         from safetycli import devicekey
 
         key = devicekey.create(self.root)
-        ledger.adopt_key(key)
+        try:
+            ledger.adopt_key(key)
+        except SafetyError:
+            # Another command keyed the log first (both opened it before it had a key): theirs
+            # is the log's key; this one was never used.
+            key.path.unlink(missing_ok=True)
+            ledger.reload_key()
+            return
         text = self.config_path.read_text(encoding="utf-8")
         if not text.endswith("\n"):
             text += "\n"

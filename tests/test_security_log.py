@@ -358,3 +358,26 @@ def test_a_roster_that_does_not_verify_still_lets_anyone_stop_work(
     assert "does not verify" in result.stderr and "without a PIN" in result.stderr
     (hold,) = log_show(cli, run_id)["holds"]
     assert (hold["raised_by"]["name"], hold["authenticated"]) == (ACTOR[0], False)
+
+
+def test_two_commands_keying_an_older_log_at_once_agree_on_one_key(tmp_path: Path) -> None:
+    """An older workspace (no key yet) opened by two commands at the same moment: one key wins,
+    the other command carries on with it, and no stray key file is left."""
+    from safetycli.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "old", "Older production")
+    with Ledger.open(ws.db_path) as bare:  # written before device keys
+        bare.append("workspace.created", {"production": "Older production"})
+    first, second = ws.open_log(strict=False), ws.open_log(strict=False)
+    keys_before = set(key_path("x").parent.glob("*.key"))
+    try:
+        assert first.keyed_at is None and second.keyed_at is None
+        ws._key(first)
+        ws._key(second)
+        assert second.key is not None and second.key.device == first.device
+        second.append("workspace.created", {"production": "Older production"})
+        assert second.verify().ok
+    finally:
+        first.close()
+        second.close()
+    assert set(key_path("x").parent.glob("*.key")) - keys_before == {key_path(str(first.device))}
