@@ -64,7 +64,7 @@ DONE = re.compile(r"COMPLETE: every check of run|STOP WORK|Paused: run|error: ")
 CHECK = re.compile(r"check (\d+) of (\d+)")
 TAKE = re.compile(r"take (\d+)")
 # The batch sign-off lists each check with its id in small print: "  3. ... [rounds-counted]".
-LISTED = re.compile(r"\[(?P<id>[a-z0-9-]+)\]\s*$", re.M)
+LISTED = re.compile(r"^  (?P<n>\d+)\. .*?\[(?P<id>[a-z0-9-]+)\]", re.M | re.S)
 
 
 @dataclass
@@ -96,7 +96,7 @@ class Walk:
     said: dict[str, str] = field(default_factory=dict)  # item id -> the signer's answer
     said_all: dict[str, list[int]] = field(default_factory=dict)  # counts, every take
     item: Item | None = None  # the check on screen (one question at a time)
-    listed: list[str] = field(default_factory=list)  # the batch on screen (batch sign-off)
+    listed: dict[int, str] = field(default_factory=dict)  # the batch on screen: number -> id
     take: int | None = None
     takes_called: int = 1
     screen: str = ""
@@ -133,11 +133,11 @@ class Walk:
     def where(self, text: str) -> None:
         """Follow the screen: the check shown, the batch listed, the take."""
         checks = CHECK.findall(text)
-        if checks:
+        if checks and int(checks[-1][0]) <= len(self.order):  # one question at a time
             self.item = self.order[int(checks[-1][0]) - 1]
         listed = LISTED.findall(text)
         if listed:
-            self.listed = listed
+            self.listed = {int(n): item_id for n, item_id in listed}
         for line in text.splitlines():
             if "─" in line or "take" in line.lower():
                 found = TAKE.findall(line)
@@ -199,13 +199,16 @@ class Walk:
             self.take = None
         elif "seen and confirmed" in low:
             self.send("y", who, kind="witness")
+        elif "one key each" in low:
+            # The batch's yes/no checks on one line: one key per check.
+            n = int(re.search(r"\((\d+) keys?\)", line).group(1))  # type: ignore[union-attr]
+            self.send("y" * n, who, kind="batch")
+        elif "say back" in low:
+            item = self.listed_item(line)
+            self.send(self.said[item.id], who, kind="read-back")
         elif "what you heard" in low:
             item = self.current_readback()
             self.send(self.said[item.id], who, kind="read-back")
-        elif "one key each" in low or "y/n each" in low:
-            # The batch's yes/no checks on one line: one key per check.
-            n = int(re.search(r"(\d+) check", line).group(1))  # type: ignore[union-attr]
-            self.send("y" * n, who, kind="batch")
         else:
             item = self.current_item(line)
             value = self.passing(item)
@@ -214,10 +217,15 @@ class Walk:
                 self.said_all.setdefault(item.id, []).append(int(value))
             self.send(value, who, kind="answer")
 
+    def listed_item(self, line: str) -> Item:
+        """The check a batch prompt names by its number in the list on screen."""
+        found = re.search(r"\), (\d+)", line)
+        assert found, line
+        return self.items[self.listed[int(found.group(1))]]
+
     def current_item(self, line: str) -> Item:
-        found = re.search(r"\[(?P<id>[a-z0-9-]+)\]", line)
-        if found and found.group("id") in self.items:
-            return self.items[found.group("id")]
+        if re.search(r"\), \d+", line):
+            return self.listed_item(line)
         assert self.item is not None, line
         return self.item
 

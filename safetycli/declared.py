@@ -209,6 +209,25 @@ class ItemReadBack(_AtItem):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ItemSignedOff(_InRun):
+    """One person signs their checks of one phase (and take) at once, with one PIN (issue 11):
+    `items` lists each check with its meaning (`performed`, `witnessed`, `read-back`, or
+    `not-applicable`) and the answer given. `pin` says which PIN proved it: `sign-off` (typed
+    for it) or `sign-in` (the sign-in typed just before it, in the same sitting); None when
+    none of its checks asks for a PIN. A "no" is never in a sign-off: it is recorded at once,
+    alone, as before. Read item by item through `events.expand`."""
+
+    KIND = ev.ITEM_SIGNED_OFF
+    PERSON = "name"
+    phase: str
+    take: int | None
+    name: str
+    role: str
+    items: tuple[dict[str, Any], ...] = _parsed(tuple)
+    pin: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ItemDone(_AtItem):
     """The item settled: confirmed, refused, not-applicable or skipped-by-condition. `by` is who
     performed it (None when skipped); no `person`, as it adds no signature."""

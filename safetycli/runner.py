@@ -31,6 +31,7 @@ be checked against what the day's other runs recorded (`expect: today(blanks-iss
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from safetycli.events import (
     ITEM_KINDS,
     ITEM_PERFORMED,
     ITEM_READ_BACK,
+    ITEM_SIGNED_OFF,
     ITEM_WITNESSED,
     RUN_INTERRUPTED,
     RUN_PAUSED,
@@ -57,6 +59,7 @@ from safetycli.events import (
     ItemDone,
     ItemPerformed,
     ItemReadBack,
+    ItemSignedOff,
     ItemWitnessed,
     NewEvent,
     RunAborted,
@@ -69,6 +72,7 @@ from safetycli.events import (
     Signer,
     TakeNext,
     TakesWrapped,
+    expand,
 )
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 from safetycli.limits import TEXT_MAX, check_length
@@ -182,7 +186,14 @@ class RunState:
         self._send_back(hold.phase, hold.take, hold.key)
 
     def apply(self, event: Event) -> None:
-        """Fold one event into the state; replay is just this, in log order."""
+        """Fold one event into the state; replay is just this, in log order. A sign-off folds
+        in as the per-item signatures it covers (`events.expand`)."""
+        if event.kind == ITEM_SIGNED_OFF:
+            for signed in expand(event):
+                self.apply(signed)
+            self.last_seq = event.seq
+            self.last_at = event.at
+            return
         data = event.data
         kind = event.kind
         self.last_seq = event.seq
@@ -260,9 +271,11 @@ def replay(run_id: str, events: Iterable[Event]) -> RunState:
 
 @dataclass(frozen=True)
 class RollCall:
-    """Roles that must sign in (name + PIN) before the walk-through can go on."""
+    """Roles that must sign in (name + PIN) before the walk-through can go on: the person whose
+    checks come next (`batch`), when their first check comes up, not everyone at the start."""
 
     roles: tuple[str, ...]
+    batch: Batch | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +311,24 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One person's checks in one phase (and take) that they can answer now, in protocol
+    order: the checks they perform, and those they witness or read back once performed. Each is
+    answered in turn; the batch is signed once, with one PIN when any of its checks asks for
+    one. A failing answer is recorded at once, alone, without waiting for the rest or a PIN."""
+
+    phase: Phase
+    take: int | None
+    role: str
+    name: str
+    asks: tuple[Ask, ...]
+
+    @property
+    def needs_pin(self) -> bool:
+        return any(ask.needs_pin for ask in self.asks)
+
+
+@dataclass(frozen=True)
 class AnotherTake:
     group: str
     take: int
@@ -319,7 +350,7 @@ class Stopped:
     scene: SceneStop | None = None
 
 
-Step = RollCall | Skip | Ask | AnotherTake | Finish | Stopped
+Step = RollCall | Skip | Ask | Batch | AnotherTake | Finish | Stopped
 
 
 def blocks(protocol: Protocol) -> list[list[Phase]]:
@@ -389,7 +420,9 @@ def camera_rolling(protocol: Protocol, state: RunState) -> bool:
     """Between the phases of a take: the firearm was handed over and is not back yet. The
     firearm is with the performer by design then, so a long take is not a break."""
     step = next_step(protocol, state)
-    if not isinstance(step, Ask | Skip) or step.phase.repeat != "per_take":
+    if isinstance(step, RollCall) and step.batch is not None:
+        step = step.batch
+    if not isinstance(step, Ask | Skip | Batch) or step.phase.repeat != "per_take":
         return False
     block = next(b for b in blocks(protocol) if step.phase in b)
     if step.phase == block[0]:
@@ -398,15 +431,25 @@ def camera_rolling(protocol: Protocol, state: RunState) -> bool:
 
 
 def next_step(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
+    """What the walk-through needs next: a skip, one person's batch of checks (after their
+    sign-in, when they have not signed in this sitting), another take, the finish, or a stop."""
+    step = _next_item(protocol, state, outside)
+    if not isinstance(step, Ask):
+        return step
+    batch = _batch(protocol, state, step)
+    if batch.role not in state.signed_in:
+        return RollCall((batch.role,), batch)
+    return batch
+
+
+def _next_item(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
+    """The first thing not yet done, one item at a time, in the run's order."""
     if state.status in (HELD, ABORTED):
         return Stopped(state.status, state.open_hold)
     if state.completed:
         return Stopped(COMPLETE, None)
     if outside is not None and outside.stops:
         return Stopped(HELD, None, outside.stops[0])
-    missing = tuple(r for r in roles_still_needed(protocol, state) if r not in state.signed_in)
-    if missing:
-        return RollCall(missing)
     # After a resume or a long pause, first of all: where were the firearms and rounds
     # meanwhile? (Not before the first check: nothing had been handed out yet.)
     if state.breaks and state.began:
@@ -439,6 +482,66 @@ def next_step(protocol: Protocol, state: RunState, outside: Outside | None = Non
     return Finish()
 
 
+def _open_asks(
+    phase: Phase, take: int | None, state: RunState, only: set[Key] | None = None
+) -> tuple[list[Ask], set[str]]:
+    """Every signature this phase (and take) still needs that someone can give now, in protocol
+    order (the performer's before the witnesses', witnesses' and read-backs' once performed);
+    and the roles with a signature that waits for someone else's check first."""
+    ready: list[Ask] = []
+    waiting: set[str] = set()
+    for item in phase.items:
+        key: Key = (phase.id, take, item.id)
+        attempt = state.progress.get(key)
+        if (attempt is not None and attempt.outcome is not None) or (
+            only is not None and key not in only
+        ):
+            continue
+        if attempt is None or attempt.performed is None:
+            if _condition_false(phase, item, state.context) is not None:
+                continue  # a skip: recorded when it comes up, nobody signs it
+            name = state.signed_in.get(item.by, "")
+            ready.append(Ask(phase, item, take, "performed", item.by, name, item.critical))
+            waiting.update(item.witness)
+            waiting.update(item.readback)
+            continue
+        answer = attempt.performed["answer"]
+        done = {w["role"] for w in attempt.witnessed}
+        for role in item.witness:
+            if role not in done:
+                name = state.signed_in.get(role, "")
+                ready.append(Ask(phase, item, take, "witnessed", role, name, True, answer))
+        done = {r["role"] for r in attempt.read_back}
+        for role in item.readback:
+            if role not in done:
+                name = state.signed_in.get(role, "")
+                ready.append(Ask(phase, item, take, "read-back", role, name, True, answer))
+    return ready, waiting
+
+
+def _batch(protocol: Protocol, state: RunState, first: Ask) -> Batch:
+    """Whose checks come next, and which: in the phase (and take) of the first check not yet
+    done, the first person (in protocol order) who can sign everything of theirs in it now,
+    so that witnesses sign after the check they witness and each person signs once a phase;
+    when everyone waits on someone (the 1st AD witnesses the armorer's check and the armorer
+    the AD's), the first person signs what they can now and the rest later."""
+    # Checks a correction sent back are asked on their own, not with the rest of their phase.
+    only = set(state.rechecks) if first.key in state.rechecks else None
+    ready, waiting = _open_asks(first.phase, first.take, state, only)
+    roles: list[str] = []
+    for ask in ready:
+        if ask.role not in roles:
+            roles.append(ask.role)
+    role = next((r for r in roles if r not in waiting), first.role)
+    name = state.signed_in.get(role, "")
+    asks = tuple(
+        Ask(a.phase, a.item, a.take, a.meaning, a.role, name, a.needs_pin, a.answer)
+        for a in ready
+        if a.role == role
+    )
+    return Batch(first.phase, first.take, role, name, asks)
+
+
 def _protocol_order(protocol: Protocol) -> Any:
     order = {item.id: i for i, (_, item) in enumerate(protocol.items())}
     return lambda key: (order.get(key[2], 0), key[1] or 0)
@@ -453,16 +556,21 @@ def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> S
         reason = _condition_false(phase, item, state.context)
         if reason is not None:
             return Skip(phase, item, take, reason)
-        return Ask(phase, item, take, "performed", item.by, state.signed_in[item.by], item.critical)
+        name = state.signed_in.get(item.by, "")
+        return Ask(phase, item, take, "performed", item.by, name, item.critical)
     answer = attempt.performed["answer"]
     done_witness = {w["role"] for w in attempt.witnessed}
     for role in item.witness:
         if role not in done_witness:
-            return Ask(phase, item, take, "witnessed", role, state.signed_in[role], True, answer)
+            return Ask(
+                phase, item, take, "witnessed", role, state.signed_in.get(role, ""), True, answer
+            )
     done_readback = {r["role"] for r in attempt.read_back}
     for role in item.readback:
         if role not in done_readback:
-            return Ask(phase, item, take, "read-back", role, state.signed_in[role], True, answer)
+            return Ask(
+                phase, item, take, "read-back", role, state.signed_in.get(role, ""), True, answer
+            )
     return None  # unreachable: the last signature is written together with item.done
 
 
@@ -739,6 +847,109 @@ def answer(
         ]
         last = not remaining
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
+
+
+def _provisional(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None,
+) -> tuple[RunState, list[NewEvent]]:
+    """The run as it would be with a batch's answers so far recorded, and the per-item events
+    they make: later answers in the batch are judged against the earlier ones (the unfired
+    count of a take against the count fired, typed a moment before in the same batch)."""
+    ahead = deepcopy(state)
+    made: list[NewEvent] = []
+    for ask, value in entries:
+        for new in answer(protocol, ahead, ask, value, outside):
+            made.append(new)
+            ahead.apply(
+                Event(
+                    ahead.last_seq,
+                    ahead.last_at or "",
+                    new.kind,
+                    new.run,
+                    new.person,
+                    new.data,
+                    "",
+                    "",
+                )
+            )
+    return ahead, made
+
+
+def batch_fails(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    step: Ask,
+    value: Any,
+    outside: Outside | None = None,
+) -> bool:
+    """Whether this answer, after the batch's earlier ones, fails its check (see `fails`)."""
+    ahead, _ = _provisional(protocol, state, entries, outside)
+    return fails(protocol, ahead, step, value, outside)
+
+
+def refuse_in_batch(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    step: Ask,
+    value: Any,
+    outside: Outside | None = None,
+) -> list[NewEvent]:
+    """A failing answer in a batch, recorded at once and alone, as a single answer always was:
+    its signature (not ok), the refusal and the hold. The batch's earlier answers are not
+    recorded (nobody signed them): they are asked again once the hold is cleared. The failure
+    is judged with them, so a count that does not add up names the numbers typed."""
+    ahead, _ = _provisional(protocol, state, entries, outside)
+    return answer(protocol, ahead, step, value, outside)
+
+
+def sign_batch(
+    protocol: Protocol,
+    state: RunState,
+    batch: Batch,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None = None,
+    pin: str | None = None,
+) -> list[NewEvent]:
+    """One sign-off for a batch: a single `item.signed-off` naming every check it covers with
+    its meaning and answer, then the outcome of each check it settles. Judged again here, with
+    the run as it is when appended: should an answer fail now (a count of the day's other runs
+    moved meanwhile), that failure is what is recorded, alone, as `refuse_in_batch` does."""
+    if not entries:
+        return []
+    for n, (ask, value) in enumerate(entries):
+        if batch_fails(protocol, state, entries[:n], ask, value, outside):
+            return refuse_in_batch(protocol, state, entries[:n], ask, value, outside)
+    _, made = _provisional(protocol, state, entries, outside)
+    covered: list[dict[str, Any]] = []
+    outcomes: list[NewEvent] = []
+    for new in made:
+        data = new.data
+        if new.kind == ITEM_PERFORMED:
+            covered.append({"item": data["item"], "meaning": "performed", "answer": data["answer"]})
+        elif new.kind == ITEM_WITNESSED:
+            covered.append({"item": data["item"], "meaning": "witnessed", "answer": data["ok"]})
+        elif new.kind == ITEM_READ_BACK:
+            covered.append({"item": data["item"], "meaning": "read-back", "answer": data["answer"]})
+        elif new.kind == ITEM_DONE and data["outcome"] == "not-applicable":
+            covered.append({"item": data["item"], "meaning": "not-applicable", "answer": None})
+            outcomes.append(new)
+        else:
+            outcomes.append(new)
+    signed = ItemSignedOff(
+        run=state.run_id,
+        phase=batch.phase.id,
+        take=batch.take,
+        name=batch.name,
+        role=batch.role,
+        items=tuple(covered),
+        pin=pin,
+    )
+    return [signed.new(), *outcomes]
 
 
 def _not_own_check(step: Ask, performer: str) -> None:
@@ -1117,6 +1328,29 @@ def check_abortable(state: RunState) -> None:
 def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     check_abortable(state)
     return [RunAborted(run=state.run_id, reason=reason, by=by).new()]
+
+
+def run_progress(protocol: Protocol, state: RunState) -> tuple[int, int]:
+    """(the next check's number, the checks in the run as it stands) for the progress line,
+    counted over the whole run ("take 2 · check 16 of 52"): the once-only checks and each
+    per-take check once for every take called so far; checks whose condition is false and the
+    after-break checks are not counted."""
+    breaks = {p.id for p in protocol.phases if p.repeat == "after_break"}
+    done = sum(
+        1
+        for key, attempt in state.progress.items()
+        if key[0] not in breaks and attempt.outcome not in (None, "skipped-by-condition")
+    )
+    total = 0
+    for block in blocks(protocol):
+        count = sum(
+            1
+            for phase in block
+            for item in phase.items
+            if _condition_false(phase, item, state.context) is None
+        )
+        total += count * (state.takes.get(block[0].id, 1) if block[0].repeat == "per_take" else 1)
+    return min(done + 1, max(total, 1)), total
 
 
 def position(protocol: Protocol, step: Ask | Skip) -> tuple[int, int]:
