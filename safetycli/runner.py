@@ -128,6 +128,8 @@ class RunState:
     last_item_at: str | None = None  # when a check was last signed
     # Everyone who signed in at any sitting, by folded name: one person, one role per run.
     roles_of: dict[str, str] = field(default_factory=dict)
+    # Who last signed in for each role, at any sitting: whom `clear` and `correct` offer.
+    signers: dict[str, str] = field(default_factory=dict)
     rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
     # Not from the log: set by the session when something beyond the run stopped the walk-through
     # (a stop-work on its scene, or another run of the scene on hold).
@@ -207,6 +209,7 @@ class RunState:
             self.started_at = event.at
         elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
+            self.signers[data["role"]] = data["name"]
             self.roles_of.setdefault(fold_name(data["name"]), data["role"])
         elif kind == RUN_RESUMED:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
@@ -876,6 +879,17 @@ def _provisional(
                 )
             )
     return ahead, made
+
+
+def ahead_of(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None = None,
+) -> RunState:
+    """The run as it would be with these answers of a batch recorded (nothing is written):
+    what the next answer of the batch is judged against, and a count's expected sum shown."""
+    return _provisional(protocol, state, entries, outside)[0]
 
 
 def batch_fails(

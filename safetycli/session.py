@@ -745,8 +745,17 @@ class FileFrontend:
     def batch(
         self, batch: runner.Batch, state: RunState, protocol: Protocol
     ) -> Iterator[tuple[Ask, Answer]]:
-        for ask in batch.asks:
-            yield ask, self.answer(ask, state, protocol)
+        """The file's answers in turn. A check the file has no answer for ends the batch there:
+        the answers before it are signed (as they were one by one before batches), and the
+        next batch starts at that check, which leaves the run open (exit 4)."""
+        for n, ask in enumerate(batch.asks):
+            try:
+                value = self.answer(ask, state, protocol)
+            except Incomplete:
+                if n == 0:
+                    raise
+                return
+            yield ask, value
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         return step.take < self.file.takes
