@@ -78,7 +78,7 @@ def test_each_notice_reads_as_the_crew_sees_it() -> None:
         frontend.show(notice)
     assert screen.getvalue().splitlines() == [
         "",
-        "Roll call: 1st AD, DP, safety rep sign in with name and PIN.",
+        "Sign in: 1st AD, DP, safety rep, your checks come next.",
         "  Signed in: Dana Reyes as 1st AD",
         f"  Skipped: {step.item.ask} (only when blanks)",
         "  REFUSED: answered no",
