@@ -53,17 +53,13 @@ def who_acts(
     signers: list[Signer] = []
     for role in roles:
         name = named.get(role) or (defaults or {}).get(role)
-        able = [m.name for m in crew.roster(ledger) if m.has_role(role)]
-        if name is None and pin_stdin and len(able) == 1:
-            # With people signing in only when their checks come up, a role may not have
-            # signed in yet; its only member on the roster is meant, and their PIN proves it.
-            name = able[0]
         if name is None and pin_stdin:
             raise SafetyError(
                 f"with --pin-stdin, name who acts for {role_name(role)}: --by {role}=NAME"
             )
         if name is None:
             # As at the roll call: the only person on the roster for the role is offered.
+            able = [m.name for m in crew.roster(ledger) if m.has_role(role)]
             offer = able[0] if len(able) == 1 else None
             name = str(typer.prompt(f"{role_name(role)}: your name", default=offer))
         member = crew.find(ledger, name)
