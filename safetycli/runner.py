@@ -935,6 +935,9 @@ def sign_batch(
     moved meanwhile), that failure is what is recorded, alone, as `refuse_in_batch` does."""
     if not entries:
         return []
+    # Recorded in the order the batch lists its checks (the one-key line is typed first).
+    order = {ask.key + (ask.meaning,): n for n, ask in enumerate(batch.asks)}
+    entries = sorted(entries, key=lambda e: order.get(e[0].key + (e[0].meaning,), len(order)))
     for n, (ask, value) in enumerate(entries):
         if batch_fails(protocol, state, entries[:n], ask, value, outside):
             return refuse_in_batch(protocol, state, entries[:n], ask, value, outside)

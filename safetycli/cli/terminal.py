@@ -201,6 +201,8 @@ class TerminalFrontend:
                 typed = typed[0]
             if len(typed) == count and set(typed) <= {"y", "n"}:
                 break
+            if set(typed) <= {"y", "n"} and "n" in typed[:count]:
+                break  # a "no" stops work at once: the keys after it do not matter
             self.out.print(
                 f"[yellow]Type {count} key{'s' if count > 1 else ''}, y or n, one for each "
                 f"of {label} in order (h stops work).[/yellow]"
