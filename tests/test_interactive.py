@@ -348,6 +348,7 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     # The log: one sign-off per person per phase of each take, each naming every check it
     # covers and what the signature means.
     events = signed_off(home, run_id)
+
     def roles(phase: str, take: int) -> list[str]:
         return [e["role"] for e in events if (e["phase"], e["take"]) == (phase, take)]
 
