@@ -8,8 +8,8 @@ PIN, the AD calls one more take and then wraps. It counts what the people at the
 - **keystrokes**: every key pressed, Enter included;
 - **PIN entries**: every PIN typed (sign-in and signatures alike);
 
-per take (the checks before and after each take, and the "another take?" that closes it), for the
-rest of the run (before the scene, the meeting, the wrap), and per person. Speed is a safety
+for the whole run, for each take (what one more take adds: the scene walked again with one take
+fewer, as the issue counted it), and per person. Speed is a safety
 property: a walk-through too slow for the minutes between set-ups gets skipped, or the laptop is
 handed to one person, which defeats witnessing.
 
@@ -91,7 +91,6 @@ class Walk:
     order: list[Item]
     takes: int
     total: Tally = field(default_factory=Tally)
-    per_take: dict[str, Tally] = field(default_factory=dict)
     per_person: dict[str, Tally] = field(default_factory=dict)
     said: dict[str, str] = field(default_factory=dict)  # item id -> the signer's answer
     said_all: dict[str, list[int]] = field(default_factory=dict)  # counts, every take
@@ -101,11 +100,12 @@ class Walk:
     takes_called: int = 1
     screen: str = ""
     kinds: Counter[str] = field(default_factory=Counter)
+    once: set[str] = field(default_factory=set)  # checks asked once a run, not every take
 
     def passing(self, item: Item) -> str:
         terms = parse_expect(item.expect) if isinstance(item.expect, str) else None
         if terms and all(t.scope == RUN and t.item in self.said for t in terms):
-            once = self.take is None  # a wrap sum adds up every take's counts
+            once = item.id in self.once  # a wrap sum adds up every take's counts
             return str(
                 sum(
                     t.sign * (sum(self.said_all[t.item]) if once else int(self.said[t.item]))
@@ -139,16 +139,13 @@ class Walk:
         if listed:
             self.listed = {int(n): item_id for n, item_id in listed}
         for line in text.splitlines():
-            if "─" in line or "take" in line.lower():
+            if "─" in line and "·" in line:  # a header: the take it names, or none
                 found = TAKE.findall(line)
-                if found:
-                    self.take = int(found[-1])
+                self.take = int(found[-1]) if found else None
 
     def count(self, who: str | None, keys: str, pin: bool, kind: str) -> None:
         self.total.add(keys, pin)
         self.kinds[kind] += 1
-        bucket = f"take {self.take}" if self.take is not None else "once"
-        self.per_take.setdefault(bucket, Tally()).add(keys, pin)
         person = who or "?"
         self.per_person.setdefault(person, Tally()).add(keys, pin)
 
@@ -265,7 +262,8 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
     return child
 
 
-def measure(takes: int) -> dict[str, Any]:
+def walk_scene(takes: int) -> Walk:
+    """One whole run of the scene with `takes` takes, at the pseudo-terminal."""
     protocol = load_catalog().get("firearm-scene")
     order = [item for _, item in protocol.items()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,10 +274,27 @@ def measure(takes: int) -> dict[str, Any]:
             *("--set", "blanks=yes", "--set", "dummies=no"),
         )
         walk = Walk(child, {i.id: i for i in order}, order, takes)
+        walk.once = {i.id for p, i in protocol.items() if p.repeat == "once"}
         screen = walk.walk()
         child.close()
         if child.exitstatus != 0:
             raise SystemExit(f"the walk-through ended with exit {child.exitstatus}:\n{screen}")
+    return walk
+
+
+def minus(a: Tally, b: Tally) -> dict[str, int]:
+    return {
+        "prompts": a.prompts - b.prompts,
+        "keystrokes": a.keystrokes - b.keystrokes,
+        "pins": a.pins - b.pins,
+    }
+
+
+def measure(takes: int) -> dict[str, Any]:
+    """The scene with `takes` takes; what a take costs is what one more take adds (the same
+    scene with one take fewer, walked the same way), as the issue counted it."""
+    walks = {n: walk_scene(n) for n in sorted({1, takes - 1, takes, takes + 1} - {0})}
+    scene = walks[takes]
     return {
         "machine": {
             "cpu": cpu_model(),
@@ -288,10 +303,13 @@ def measure(takes: int) -> dict[str, Any]:
             "load": os.getloadavg()[0],
         },
         "takes": takes,
-        "total": walk.total.as_json(),
-        "per_take": {k: v.as_json() for k, v in walk.per_take.items()},
-        "per_person": {k: v.as_json() for k, v in walk.per_person.items()},
-        "kinds": dict(walk.kinds),
+        "total": scene.total.as_json(),
+        "runs": {n: w.total.as_json() for n, w in walks.items()},
+        "per_extra_take": {
+            f"take {n}": minus(walks[n].total, walks[n - 1].total) for n in walks if n > 1
+        },
+        "per_person": {k: v.as_json() for k, v in scene.per_person.items()},
+        "kinds": dict(scene.kinds),
         "before_issue_11": ISSUE_FIGURES,
         "target": TARGET,
     }
@@ -308,24 +326,24 @@ def main() -> None:
         return
     m = result["machine"]
     print(f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, load {m['load']:.1f}")
-    print(f"firearm-scene, blanks, {result['takes']} takes\n")
-    print(f"{'':16} {'prompts':>8} {'keys':>6} {'PINs':>5}")
-    rows = [("whole run", result["total"])]
-    rows += [(k, v) for k, v in result["per_take"].items()]
-    rows += [(k, v) for k, v in result["per_person"].items()]
+    print("firearm-scene, blanks, no dummies\n")
+    print(f"{'':28} {'prompts':>8} {'keys':>6} {'PINs':>5}")
+    rows = [(f"whole run, {n} take(s)", t) for n, t in result["runs"].items()]
+    rows += [(f"{k} adds", v) for k, v in result["per_extra_take"].items()]
+    rows += [(f"{k} ({result['takes']} takes)", v) for k, v in result["per_person"].items()]
     for label, t in rows:
-        print(f"{label:16} {t['prompts']:>8} {t['keystrokes']:>6} {t['pins']:>5}")
+        print(f"{label:28} {t['prompts']:>8} {t['keystrokes']:>6} {t['pins']:>5}")
     before = result["before_issue_11"]
     print(
-        f"\nbefore issue 11 (from the issue): {before['prompts']} prompts, "
-        f"~{before['keystrokes']} keystrokes, {before['pins']} PINs"
+        f"\nbefore issue 11 (from the issue, 2 takes): {before['prompts']} prompts, "
+        f"~{before['keystrokes']} keystrokes, {before['pins']} PINs; 54 prompts a take"
     )
     target = result["target"]
     print(
         f"target: at most {target['prompts_per_take']} prompts and {target['pins_per_take']} "
         f"PINs per take, at most {target['prompts_total']} prompts in all"
     )
-    print(f"prompt kinds: {result['kinds']}")
+    print(f"prompt kinds ({result['takes']} takes): {result['kinds']}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,16 @@ def _added(default: Any) -> Any:
     return field(default=default, metadata={"added": True})
 
 
+def _places(value: Iterable[Iterable[Any]]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(place) for place in value)
+
+
+def _added_places() -> Any:
+    """`also` (issue 11): places signed in the same sitting as the hold's, sent back with it;
+    absent from older events and from holds that have none."""
+    return field(default=(), metadata={"added": True, "parse": _places})
+
+
 def _stored(value: Any) -> Any:
     """The JSON form of a field's value: what the log held before these types existed."""
     if isinstance(value, Signer):
@@ -268,6 +278,7 @@ class HoldRaised(_InRun):
     raised_by: Signer | None = _parsed(_signer)
     clear_roles: tuple[str, ...] = _parsed(tuple, default=())
     authenticated: bool = True
+    also: tuple[tuple[str, int | None], ...] = _added_places()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -315,6 +326,7 @@ class RunInterrupted(_InRun):
     take: int | None = None
     cause: str
     reason: str
+    also: tuple[tuple[str, int | None], ...] = _added_places()
 
 
 # --- the production -----------------------------------------------------------------------------

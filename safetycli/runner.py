@@ -184,8 +184,11 @@ class RunState:
         """What a cleared hold sends back to be checked again: every check signed only in part
         (its signatures were given before work stopped), the failed check, and, in a phase
         repeated per take, every check of that phase for that take, because the firearm may have
-        been handled while the problem was put right."""
+        been handled while the problem was put right; and the next take's checks when they were
+        signed in the same sitting, at cut (`also`)."""
         self._send_back(hold.phase, hold.take, hold.key)
+        for phase, take in hold.also:
+            self._send_back(phase, take)
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state; replay is just this, in log order. A sign-off folds
@@ -221,6 +224,8 @@ class RunState:
         elif kind == RUN_INTERRUPTED:
             self.interrupted.add(data["cause"])
             self._send_back(data.get("phase"), data.get("take"))
+            for phase, take in data.get("also", ()):
+                self._send_back(phase, take)
         elif kind == ITEM_CORRECTED:
             key = (data["phase"], data["take"], data["item"])
             corrected = self.progress.get(key)
@@ -330,6 +335,16 @@ class Batch:
     def needs_pin(self) -> bool:
         return any(ask.needs_pin for ask in self.asks)
 
+    @property
+    def places(self) -> list[tuple[Phase, int | None]]:
+        """The phases (and takes) the batch covers, in order: one, or at cut two (the checks
+        after a take and those before the next, signed in one sitting)."""
+        out: list[tuple[Phase, int | None]] = []
+        for ask in self.asks:
+            if not any(p.id == ask.phase.id and t == ask.take for p, t in out):
+                out.append((ask.phase, ask.take))
+        return out
+
 
 @dataclass(frozen=True)
 class AnotherTake:
@@ -409,7 +424,12 @@ def roles_still_needed(protocol: Protocol, state: RunState) -> list[str]:
             if not (state.breaks and state.began) or settled(phase.id, state.breaks, item.id):
                 continue
         elif phase.repeat == "per_take":
-            if group_of[phase.id] in state.wrapped and item.id not in rechecked:
+            group = group_of[phase.id]
+            takes = range(1, state.takes.get(group, 1) + 1)
+            pending = group not in state.wrapped or any(
+                not settled(phase.id, t, item.id) for t in takes
+            )
+            if not pending and item.id not in rechecked:
                 continue
         elif settled(phase.id, None, item.id) and item.id not in rechecked:
             continue
@@ -420,17 +440,11 @@ def roles_still_needed(protocol: Protocol, state: RunState) -> list[str]:
 
 
 def camera_rolling(protocol: Protocol, state: RunState) -> bool:
-    """Between the phases of a take: the firearm was handed over and is not back yet. The
-    firearm is with the performer by design then, so a long take is not a break."""
+    """The take is being shot: the checks before it are done and the walk-through waits at
+    "another take?", which the 1st AD answers on cut. The firearm is with the performer by
+    design then, so a long take is not a break."""
     step = next_step(protocol, state)
-    if isinstance(step, RollCall) and step.batch is not None:
-        step = step.batch
-    if not isinstance(step, Ask | Skip | Batch) or step.phase.repeat != "per_take":
-        return False
-    block = next(b for b in blocks(protocol) if step.phase in b)
-    if step.phase == block[0]:
-        return False
-    return not any((k[0], k[1]) == (step.phase.id, step.take) for k in state.progress)
+    return isinstance(step, AnotherTake) and len(step.phases) > 1
 
 
 def next_step(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
@@ -470,19 +484,51 @@ def _next_item(protocol: Protocol, state: RunState, outside: Outside | None = No
         if step is not None:
             return step
     for block in blocks(protocol):
-        per_take = block[0].repeat == "per_take"
-        group = block[0].id
-        if per_take and group in state.wrapped:
+        if block[0].repeat != "per_take":
+            for phase in block:
+                for item in phase.items:
+                    step = _item_step(phase, item, None, state)
+                    if step is not None:
+                        return step
             continue
-        take = state.takes.get(group, 1) if per_take else None
-        for phase in block:
-            for item in phase.items:
-                step = _item_step(phase, item, take, state)
-                if step is not None:
-                    return step
-        if per_take:
-            return AnotherTake(group, take or 1, tuple(block))
+        group = block[0].id
+        current = state.takes.get(group, 1)
+        wrapped = group in state.wrapped
+        for take in range(1, current + 1):
+            for n, phase in enumerate(block):
+                if at_cut(block, n) and take == current and not wrapped:
+                    # The checks before the take are done and the camera rolls: on cut the 1st
+                    # AD calls another take or wraps, so that one sitting covers the checks
+                    # after this take and those before the next.
+                    return AnotherTake(group, take, tuple(block))
+                for item in phase.items:
+                    step = _item_step(phase, item, take, state)
+                    if step is not None:
+                        return step
+        if not wrapped:
+            return AnotherTake(group, current, tuple(block))
     return Finish()
+
+
+def at_cut(block: list[Phase], n: int) -> bool:
+    """Whether phase `n` of a per-take group is the one after the camera rolls (the last of two
+    or more): "another take?" comes before it."""
+    return len(block) > 1 and n == len(block) - 1
+
+
+def sitting_after(
+    protocol: Protocol, state: RunState, phase_id: str | None, take: int | None
+) -> tuple[tuple[str, int | None], ...]:
+    """What is signed in the same sitting as the checks after take `take`: the next take's
+    checks before it, once the 1st AD has called it. A hold there sends both back."""
+    if phase_id is None or take is None:
+        return ()
+    for block in blocks(protocol):
+        ids = [p.id for p in block]
+        if phase_id in ids and block[0].repeat == "per_take":
+            if at_cut(block, ids.index(phase_id)) and state.takes.get(block[0].id, 1) > take:
+                return ((block[0].id, take + 1),)
+    return ()
 
 
 def _open_asks(
@@ -531,6 +577,11 @@ def _batch(protocol: Protocol, state: RunState, first: Ask) -> Batch:
     # Checks a correction sent back are asked on their own, not with the rest of their phase.
     only = set(state.rechecks) if first.key in state.rechecks else None
     ready, waiting = _open_asks(first.phase, first.take, state, only)
+    if only is None:  # at cut: the next take's checks are signed in the same sitting
+        for phase_id, take in sitting_after(protocol, state, first.phase.id, first.take):
+            more, more_waiting = _open_asks(protocol.phase(phase_id), take, state)
+            ready += more
+            waiting |= more_waiting
     roles: list[str] = []
     for ask in ready:
         if ask.role not in roles:
@@ -768,6 +819,7 @@ def _done(
             reason=f"{step.item.ask} -- {reason}",
             raised_by=raised_by or by,
             clear_roles=tuple(protocol.hold.cleared_by),
+            also=sitting_after(protocol, state, step.phase.id, step.take),
         )
         out.append(hold.new())
     return out
@@ -957,16 +1009,33 @@ def sign_batch(
             outcomes.append(new)
         else:
             outcomes.append(new)
-    signed = ItemSignedOff(
-        run=state.run_id,
-        phase=batch.phase.id,
-        take=batch.take,
-        name=batch.name,
-        role=batch.role,
-        items=tuple(covered),
-        pin=pin,
-    )
-    return [signed.new(), *outcomes]
+    # One sign-off per phase (and take), all under the one PIN: at cut a sitting covers two.
+    place_of = {(a.key[2], a.meaning): (a.phase.id, a.take) for a in batch.asks}
+    signed: list[NewEvent] = []
+    for phase, take in batch.places:
+        mine = [
+            entry
+            for entry in covered
+            if place_of.get((entry["item"], _meaning_of(entry))) == (phase.id, take)
+        ]
+        if mine:
+            signed.append(
+                ItemSignedOff(
+                    run=state.run_id,
+                    phase=phase.id,
+                    take=take,
+                    name=batch.name,
+                    role=batch.role,
+                    items=tuple(mine),
+                    pin=pin,
+                ).new()
+            )
+    return [*signed, *outcomes]
+
+
+def _meaning_of(entry: dict[str, Any]) -> str:
+    """The ask's meaning a sign-off entry answers (not applicable is the performer's)."""
+    return "performed" if entry["meaning"] == "not-applicable" else entry["meaning"]
 
 
 def _not_own_check(step: Ask, performer: str) -> None:
@@ -1093,6 +1162,7 @@ def raise_hold(
         reason=reason.strip(),
         raised_by=by,
         authenticated=authenticated,
+        also=sitting_after(protocol, state, phase, take) if protocol else (),
     )
     return [hold.new()]
 
@@ -1115,7 +1185,12 @@ def interrupt(state: RunState, stop: SceneStop, protocol: Protocol) -> list[NewE
         return []
     phase, take = _in_take(state, protocol)
     event = RunInterrupted(
-        run=state.run_id, phase=phase, take=take, cause=stop.cause, reason=stop.reason
+        run=state.run_id,
+        phase=phase,
+        take=take,
+        cause=stop.cause,
+        reason=stop.reason,
+        also=sitting_after(protocol, state, phase, take),
     )
     return [event.new()]
 

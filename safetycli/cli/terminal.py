@@ -159,7 +159,12 @@ class TerminalFrontend:
         self._batch_header(batch, state, protocol)
         keys: list[tuple[int, Ask]] = []
         rest: list[tuple[int, Ask]] = []
+        places = batch.places
+        word = protocol_take(protocol)
         for n, ask in enumerate(batch.asks, 1):
+            if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
+                take = f" · {word} {ask.take}" if ask.take else ""
+                self.out.print(f"  [bold cyan]{markup(ask.phase.title)}{take}[/bold cyan]")
             self._listed(n, ask)
             one_key = ask.meaning == "witnessed" or (
                 ask.meaning == "performed"
@@ -214,13 +219,19 @@ class TerminalFrontend:
 
     def _batch_header(self, batch: runner.Batch, state: RunState, protocol: Protocol) -> None:
         number, total = runner.run_progress(protocol, state)
+        word = protocol_take(protocol)
         if batch.phase.repeat == "after_break":  # its number counts breaks, not takes
             where = f" · break {batch.take}"
         else:
-            where = f" · {protocol_take(protocol)} {batch.take}" if batch.take else ""
+            where = f" · {word} {batch.take}" if batch.take else ""
+            if len(batch.places) > 1:  # at cut: this take's checks after, the next's before
+                where += f" and {word} {batch.places[-1][1]}"
             where += f" · check {number} of {total}"
+        title = markup(batch.phase.title)
+        if len(batch.places) > 1:
+            title = f"On cut: {title.lower()}, then {markup(batch.places[-1][0].title).lower()}"
         self.out.print()
-        self.out.rule(f"[bold]{markup(batch.phase.title)}[/bold]{where}", style="cyan")
+        self.out.rule(f"[bold]{title}[/bold]{where}", style="cyan")
         count = len(batch.asks)
         self.out.print(
             f"[bold]{markup(batch.name)} ({role_name(batch.role)})[/bold]: "
@@ -277,7 +288,13 @@ class TerminalFrontend:
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         word = protocol_take(self.protocol)
-        self.out.print(f"\n[bold]{word.capitalize()} {step.take} is done.[/bold]")
+        if len(step.phases) > 1:  # asked at cut, so that one sitting covers after and before
+            self.out.print(
+                f"\n[bold]{word.capitalize()} {step.take}: the checks before it are done.[/bold] "
+                "On cut:"
+            )
+        else:
+            self.out.print(f"\n[bold]{word.capitalize()} {step.take} is done.[/bold]")
         self.who = None
         # No default: a stray Enter must not wrap the takes and skip the next take's checks.
         return self._yes_no(f"1st AD: another {word}? (no wraps the scene)")
