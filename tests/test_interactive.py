@@ -331,8 +331,8 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     ]
     assert [(w["name"], w["role"]) for w in shown[-1]["witnesses"]] == [
         (FIRST_AD[0], "first_ad"),
-        (DP[0], "dp"),
         (ACTOR[0], "actor"),
+        (DP[0], "dp"),
     ]
     announced = [s for s in done["signoffs"] if s["item"] == "state-announced"]
     assert [(s["take"], s["answer"], s["outcome"]) for s in announced] == [
@@ -352,9 +352,11 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     def roles(phase: str, take: int) -> list[str]:
         return [e["role"] for e in events if (e["phase"], e["take"]) == (phase, take)]
 
-    assert roles("before-each-take", 2) == ["armorer", "first_ad", "dp", "actor"]
-    for take in (1, 2):
-        assert roles("after-each-take", take) == ["armorer", "actor", "first_ad"]
+    # At cut of take 1, one sitting: each person signs take 1's checks after it and take 2's
+    # before it together, with one PIN.
+    assert roles("after-each-take", 1) == ["armorer", "first_ad", "actor"]
+    assert roles("before-each-take", 2) == ["armorer", "first_ad", "actor", "dp"]
+    assert roles("after-each-take", 2) == ["armorer", "actor", "first_ad"]
     actor = next(e for e in events if e["role"] == "actor" and e["take"] == 2)
     assert actor["name"] == ACTOR[0] and actor["pin"] == "sign-off"
     assert [(i["item"], i["meaning"]) for i in actor["items"]] == [

@@ -108,9 +108,18 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     per = [(e.data["phase"], e.data["take"], e.data["role"]) for e in signed]
     twice = {p for p in per if per.count(p) > 1}
     assert twice <= {("safety-meeting", None, "first_ad"), ("safety-meeting", None, "armorer")}
-    for take in (1, 2):
-        roles = [r for phase, t, r in per if (phase, t) == ("before-each-take", take)]
-        assert roles == ["armorer", "first_ad", "dp", "actor"]
+
+    def roles(phase: str, take: int) -> list[str]:
+        return [r for p, t, r in per if (p, t) == (phase, take)]
+
+    assert roles("before-each-take", 1) == ["armorer", "first_ad", "dp", "actor"]
+    # At cut of take 1 one sitting covers take 1's checks after it and take 2's before it: each
+    # person signs both at once (one PIN), the 1st AD before the actor, who witnesses the AD's.
+    assert roles("after-each-take", 1) == ["armorer", "first_ad", "actor"]
+    assert roles("before-each-take", 2) == ["armorer", "first_ad", "actor", "dp"]
+    seq = {(e.data["phase"], e.data["take"], e.data["role"]): e.seq for e in signed}
+    for role in ("armorer", "first_ad", "actor"):  # the two, one after the other, one append
+        assert seq[("before-each-take", 2, role)] == seq[("after-each-take", 1, role)] + 1
     actor = next(e for e in signed if e.data["role"] == "actor" and e.data["take"] == 2)
     assert actor.data["pin"] == "sign-off"
     assert [(i["item"], i["meaning"]) for i in actor.data["items"]] == [
@@ -130,10 +139,10 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     assert seqs == sorted(seqs)
     shown = next(s for s in detail["signoffs"] if s["item"] == "shown-clear" and s["take"] == 2)
     assert shown["by"] == {"name": ARMORER[0], "role": "armorer"}
-    assert [(w["name"], w["role"]) for w in shown["witnesses"]] == [
+    assert [(w["name"], w["role"]) for w in shown["witnesses"]] == [  # in the order they signed
         (FIRST_AD[0], "first_ad"),
-        (CREW["dp"][0], "dp"),
         (ACTOR[0], "actor"),
+        (CREW["dp"][0], "dp"),
     ]
     assert status_text(cli).strip() == "No open or held runs, and no scene held."
 
