@@ -78,6 +78,7 @@ from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecy
 from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
 from safetycli.production import Outside, SceneStop
+from safetycli.roles import role_name
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
@@ -872,7 +873,7 @@ def answer(
         ok = check_answer_confirm(value)
         event = ItemWitnessed(**_at(state, step), **signer.as_json(), ok=ok).new()
         if not ok:
-            reason = f"{step.role} {step.name} did not confirm it"
+            reason = f"{role_name(step.role)} {step.name} did not confirm it"
             return [
                 event,
                 *_done(state, step, "refused", reason, by, protocol, raised_by=signer),
@@ -886,7 +887,11 @@ def answer(
     else:
         heard = check_answer(item, value)
         ok = _same_answer(item, step.answer, heard)
-        reason = None if ok else f"read-back mismatch: {step.role} said {heard}, not {step.answer}"
+        reason = (
+            None
+            if ok
+            else f"read-back mismatch: {role_name(step.role)} said {heard}, not {step.answer}"
+        )
         event = ItemReadBack(
             **_at(state, step), **signer.as_json(), answer=heard, ok=ok, reason=reason
         ).new()
@@ -1118,14 +1123,14 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
     for other_role, other in state.signed_in.items():
         if fold_name(other) == fold_name(name) and other_role != role:
             raise SafetyError(
-                f"{name} is already signed in as {other_role} in this run: one person signs "
-                "for one role, so every two-person check has two people"
+                f"{name} is already signed in as {role_name(other_role)} in this run: one "
+                "person signs for one role, so every two-person check has two people"
             )
     earlier = state.roles_of.get(fold_name(name))
     if earlier is not None and earlier != role:
         raise SafetyError(
-            f"{name} signed for {earlier} earlier in this run: one person signs for one role in "
-            "a run, so every two-person check has two people"
+            f"{name} signed for {role_name(earlier)} earlier in this run: one person signs for "
+            "one role in a run, so every two-person check has two people"
         )
     return [SignedIn(run=state.run_id, name=name, role=role).new()]
 
@@ -1226,7 +1231,8 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
     roles = {c.role for c in clearers}
     missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
-        raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
+        said = " and ".join(role_name(r) for r in missing)
+        raise SafetyError(f"a hold on this run is cleared by {said} too")
     names = [fold_name(c.name) for c in clearers]
     if len(set(names)) != len(names):
         raise SafetyError(
@@ -1236,8 +1242,9 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
         earlier = state.roles_of.get(fold_name(clearer.name))
         if earlier is not None and earlier != clearer.role:
             raise SafetyError(
-                f"{clearer.name} signed for {earlier} in this run, so cannot clear its hold as "
-                f"{clearer.role}: name someone else with --by {clearer.role}=NAME"
+                f"{clearer.name} signed for {role_name(earlier)} in this run, so cannot clear its "
+                f"hold as {role_name(clearer.role or '')}: name someone else with "
+                f"--by {clearer.role}=NAME"
             )
 
 
@@ -1387,8 +1394,9 @@ def correct(
         s.role for s in by
     }:
         raise SafetyError(
-            f"a correction is agreed by {target.signer.name} ({target.signer.role}), who gave "
-            f"the answer, and the {target.second_role}, each with their PIN"
+            f"a correction is agreed by {target.signer.name} "
+            f"({role_name(target.signer.role or '')}), who gave the answer, and the "
+            f"{role_name(target.second_role)}, each with their PIN"
         )
     if len({fold_name(s.name) for s in by}) != len(by):
         raise SafetyError("a correction is agreed by two different people")

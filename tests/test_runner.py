@@ -502,7 +502,7 @@ def test_a_hold_is_cleared_only_by_the_named_roles_each_a_different_person(proto
     walk = started(proto)
     walk.answer(False)
     armorer = Signer("Sam Ortiz", "armorer")
-    with pytest.raises(SafetyError, match="cleared by first_ad too"):
+    with pytest.raises(SafetyError, match="cleared by 1st AD too"):
         runner.clear_hold(proto, walk.state, [armorer], "fixed")
     with pytest.raises(SafetyError, match="different person"):
         runner.clear_hold(proto, walk.state, [armorer, Signer("Sam Ortiz", "first_ad")], "fixed")
