@@ -50,6 +50,27 @@ def test_an_answer_to_be_read_back_is_typed_hidden(
     assert seen == [hidden]
 
 
+def test_a_rehearsal_asks_for_another_run_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The words people use: a rehearsal's protocol calls a pass a run-through."""
+    from safetycli.runner import AnotherTake
+
+    asked: list[str] = []
+
+    def prompt(text: str, **_: Any) -> str:
+        asked.append(text)
+        return "n"
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    for protocol_id, word in (("rehearsal", "run-through"), ("firearm-scene", "take")):
+        proto = protocol(protocol_id)
+        block = tuple(p for p in proto.phases if p.repeat == "per_take")
+        screen = io.StringIO()
+        frontend = TerminalFrontend(Console(file=screen, width=100), proto)
+        assert frontend.another_take(AnotherTake(block[0].id, 1, block)) is False
+        assert asked[-1] == f"1st AD: another {word}? (no wraps the scene) [y/n]"
+        assert f"{word.capitalize()} 1: the checks before it are done." in screen.getvalue()
+
+
 def _event(kind: str, **data: Any) -> Event:
     return Event(1, "2026-11-23T10:00:00Z", kind, "r-test", None, data, "", "")
 
