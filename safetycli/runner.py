@@ -7,7 +7,11 @@ yet done.
 
 Events of a run (all carry `run`; signatures carry `person`), each a type in events.py:
   run.started     {protocol: {id, version, sha256}, scene, day, context, clear_roles, mode}
-  run.signed-in   {name, role}                     roll call: this person signs for this role
+  run.signed-in   {name, role}                     this person signs for this role (signed in
+                                                   when their first check comes up)
+  item.signed-off {phase, take, name, role, items: [{item, meaning, answer}], pin}
+                                                   one person's checks of a phase, one PIN; it
+                                                   folds in as the per-item signatures below
   item.performed  {phase, take, item, answer, name, role, ok, reason}
   item.witnessed  {phase, take, item, name, role, ok}
   item.read-back  {phase, take, item, name, role, answer, ok, reason}
@@ -15,7 +19,7 @@ Events of a run (all carry `run`; signatures carry `person`), each a type in eve
                                                       not-applicable | skipped-by-condition
   take.next       {group, take}                    the AD called another take
   takes.wrapped   {group, takes}                   the AD wrapped the takes of this group
-  hold.raised     {phase, take, item, reason, raised_by, clear_roles}
+  hold.raised     {phase, take, item, reason, raised_by, clear_roles, also}
   hold.cleared    {note, cleared_by: [{name, role}]}
   run.resumed     {}                               a later sitting: everyone signs in again
   run.paused      {minutes}                        it stood still longer than pause_minutes
