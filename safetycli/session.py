@@ -26,6 +26,7 @@ from safetycli.errors import SafetyError
 from safetycli.events import (
     HOLD_RAISED,
     ITEM_DONE,
+    ITEM_SIGNED_OFF,
     TAKE_NEXT,
     TAKES_WRAPPED,
     Event,
@@ -605,7 +606,7 @@ def resume_run(ledger: Ledger, run_id: str) -> None:
 
 
 # Events the frontend is told about as they land, whoever wrote them.
-SHOWN_EVENTS = (ITEM_DONE, HOLD_RAISED, TAKE_NEXT, TAKES_WRAPPED)
+SHOWN_EVENTS = (ITEM_SIGNED_OFF, ITEM_DONE, HOLD_RAISED, TAKE_NEXT, TAKES_WRAPPED)
 
 
 def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:

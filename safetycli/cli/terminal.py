@@ -236,7 +236,7 @@ class TerminalFrontend:
         self.out.print(
             f"[bold]{markup(batch.name)} ({role_name(batch.role)})[/bold]: "
             f"{count} check{'s' if count > 1 else ''} for you to sign"
-            + (", then your PIN once" if batch.needs_pin else "")
+            + (", with your PIN once" if batch.needs_pin else "")
             + f" ({HOLD_KEY} at any prompt stops work)"
         )
 
@@ -380,9 +380,15 @@ class TerminalFrontend:
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         """An event as it lands: an item's outcome, the next take, the takes wrapped."""
-        if kind == ev.ITEM_DONE:
-            if data["outcome"] == "skipped-by-condition":
-                return  # already said by the SkippedNotice
+        if kind == ev.ITEM_SIGNED_OFF:
+            count = len(data["items"])
+            self.out.print(
+                f"  [green]Signed:[/green] {markup(data['name'])} ({role_name(data['role'])}), "
+                f"{count} check{'s' if count != 1 else ''}"
+            )
+        elif kind == ev.ITEM_DONE:
+            if data["outcome"] in ("skipped-by-condition", "confirmed"):
+                return  # said by the SkippedNotice; a confirmation by the sign-off's line
             label, style = OUTCOME_MARKS[data["outcome"]]
             reason = f": {markup(data['reason'])}" if data.get("reason") else ""
             self.out.print(f"  [{style}]{label}[/{style}]{reason}")
