@@ -195,9 +195,10 @@ class TerminalFrontend:
         numbers = ", ".join(str(n) for n, _ in keys)
         count = len(keys)
         label = f"check {numbers}" if count == 1 else f"checks {numbers}"
+        keys_word = "key" if count == 1 else "keys"
         while True:
             raw = (
-                self._prompt(f"{who}: {label}, y or n for each, one key each ({count} keys)")
+                self._prompt(f"{who}: {label}, y or n for each, one key each ({count} {keys_word})")
                 .strip()
                 .lower()
             )
