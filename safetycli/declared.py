@@ -40,6 +40,16 @@ def _added(default: Any) -> Any:
     return field(default=default, metadata={"added": True})
 
 
+def _places(value: Iterable[Iterable[Any]]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(place) for place in value)
+
+
+def _added_places() -> Any:
+    """`also` (issue 11): places signed in the same sitting as the hold's, sent back with it;
+    absent from older events and from holds that have none."""
+    return field(default=(), metadata={"added": True, "parse": _places})
+
+
 def _stored(value: Any) -> Any:
     """The JSON form of a field's value: what the log held before these types existed."""
     if isinstance(value, Signer):
@@ -209,6 +219,25 @@ class ItemReadBack(_AtItem):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ItemSignedOff(_InRun):
+    """One person signs their checks of one phase (and take) at once, with one PIN (issue 11):
+    `items` lists each check with its meaning (`performed`, `witnessed`, `read-back`, or
+    `not-applicable`) and the answer given. `pin` says which PIN proved it: `sign-off` (typed
+    for it) or `sign-in` (the sign-in typed just before it, in the same sitting); None when
+    none of its checks asks for a PIN. A "no" is never in a sign-off: it is recorded at once,
+    alone, as before. Read item by item through `events.expand`."""
+
+    KIND = ev.ITEM_SIGNED_OFF
+    PERSON = "name"
+    phase: str
+    take: int | None
+    name: str
+    role: str
+    items: tuple[dict[str, Any], ...] = _parsed(tuple)
+    pin: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ItemDone(_AtItem):
     """The item settled: confirmed, refused, not-applicable or skipped-by-condition. `by` is who
     performed it (None when skipped); no `person`, as it adds no signature."""
@@ -249,6 +278,7 @@ class HoldRaised(_InRun):
     raised_by: Signer | None = _parsed(_signer)
     clear_roles: tuple[str, ...] = _parsed(tuple, default=())
     authenticated: bool = True
+    also: tuple[tuple[str, int | None], ...] = _added_places()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -296,6 +326,7 @@ class RunInterrupted(_InRun):
     take: int | None = None
     cause: str
     reason: str
+    also: tuple[tuple[str, int | None], ...] = _added_places()
 
 
 # --- the production -----------------------------------------------------------------------------

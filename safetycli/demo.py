@@ -66,6 +66,7 @@ def main() -> None:
     from safetycli.events import WorkspaceCreated
     from safetycli.filemodes import write_private_text
     from safetycli.headmark import HeadMarks
+    from safetycli.roles import role_name
     from safetycli.workspace import init_workspace
 
     out = Console()
@@ -88,7 +89,7 @@ def main() -> None:
     for column in ("name", "role", "PIN"):
         table.add_column(column)
     for member, member_role, member_pin in [PRODUCER, *CREW]:
-        table.add_row(member, member_role, member_pin)
+        table.add_row(member, role_name(member_role), member_pin)  # as the prompts say it
     out.print(table)
     out.print(f"Workspace: {ws.root}\n")
 

@@ -30,6 +30,9 @@ HOLD_CLEARED = "hold.cleared"
 ITEM_CORRECTED = "item.corrected"
 RUN_PAUSED = "run.paused"
 RUN_INTERRUPTED = "run.interrupted"
+# One person's sign-off of their checks in one phase (issue 11): every item it covers, each with
+# its meaning (performed, witnessed, read back), under one PIN. Read item by item (`expand`).
+ITEM_SIGNED_OFF = "item.signed-off"
 
 # --- the production: facts about more than one run ------------------------------------------
 SCENE_HELD = "scene.held"
@@ -56,6 +59,12 @@ CREW_RECOVERED = "crew.recovered"
 
 SIGNATURE_KINDS = (ITEM_PERFORMED, ITEM_WITNESSED, ITEM_READ_BACK)
 ITEM_KINDS = (*SIGNATURE_KINDS, ITEM_DONE)
+# What each meaning in a sign-off reads as, item by item.
+SIGNED_OFF_AS = {
+    "performed": ITEM_PERFORMED,
+    "witnessed": ITEM_WITNESSED,
+    "read-back": ITEM_READ_BACK,
+}
 # The few events per run that decide its status, whatever its length.
 LIFECYCLE_KINDS = (HOLD_RAISED, HOLD_CLEARED, RUN_COMPLETED, RUN_ABORTED)
 ROSTER_KINDS = (
@@ -82,6 +91,7 @@ RUN_KINDS = (
     ITEM_CORRECTED,
     RUN_PAUSED,
     RUN_INTERRUPTED,
+    ITEM_SIGNED_OFF,
 )
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
@@ -140,6 +150,40 @@ class Signer:
 
     def as_json(self) -> dict[str, str | None]:
         return {"name": self.name, "role": self.role}
+
+
+def expand(event: Event) -> list[Event]:
+    """An event as the per-item signatures it stands for. A sign-off covers many items under one
+    PIN; everything that reads a run item by item (the runner's fold, `log show`, the report,
+    the day's counts) reads it as the `item.performed`, `item.witnessed` and `item.read-back`
+    events it replaces, each with the sign-off's place in the chain, so old logs (one signature
+    per item) and new ones read the same way. Any other event is itself."""
+    if event.kind != ITEM_SIGNED_OFF:
+        return [event]
+    data = event.data
+    who = {"name": data["name"], "role": data["role"]}
+    out: list[Event] = []
+    for entry in data["items"]:
+        kind = SIGNED_OFF_AS.get(entry["meaning"])
+        if kind is None:  # not applicable: its item.done says so, with the reason
+            continue
+        at = {"phase": data["phase"], "take": data["take"], "item": entry["item"]}
+        signed: dict[str, Any] = {**at, **who, "ok": True, "signed_off": event.seq}
+        if kind != ITEM_WITNESSED:
+            signed |= {"answer": entry["answer"], "reason": None}
+        out.append(
+            Event(
+                seq=event.seq,
+                at=event.at,
+                kind=kind,
+                run=event.run,
+                person=event.person,
+                data=signed,
+                prev_hash=event.prev_hash,
+                hash=event.hash,
+            )
+        )
+    return out
 
 
 # The declared types (one frozen dataclass per kind, with its payload) live in `declared.py`:

@@ -42,6 +42,9 @@ class Hold:
     cleared_by: list[dict[str, str]] | None = None
     note: str | None = None
     authenticated: bool = True  # False: raised by hand without a PIN (anyone may stop work)
+    # Other places signed in the same sitting (the next take's checks, signed at cut with the
+    # checks after this take): they go back too once the hold is cleared.
+    also: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Lifecycle:
                     phase,
                     take,
                     authenticated=bool(data.get("authenticated", True)),
+                    also=tuple((p, t) for p, t in data.get("also", ())),
                 )
             )
         elif kind == HOLD_CLEARED:

@@ -357,7 +357,7 @@ def day_totals(
         if start.run == except_run or _aborted(source, start.run):
             continue  # an aborted run never reached its wrap count: the armorer counts it at close
         answers: dict[tuple[Any, ...], int] = {}
-        for event in source.events(run=start.run):
+        for event in (e for raw in source.events(run=start.run) for e in ev.expand(raw)):
             data = event.data
             if event.kind in (ev.ITEM_PERFORMED, ev.ITEM_CORRECTED) and data["item"] in wanted:
                 if isinstance(data["answer"], int) and not isinstance(data["answer"], bool):

@@ -127,6 +127,9 @@ class Protocol(_Strict):
     # scene: a run covers one scene; day: it covers the whole shooting day (the armory's open and
     # close), so a hold on it stops every run of that day, and one open run a day is enough.
     scope: Literal["scene", "day"] = "scene"
+    # What one pass through the per-take phases is called on set, in the walk-through's words:
+    # a take, or a run-through (a rehearsal): "another run-through?".
+    take_word: Literal["take", "run-through"] = "take"
     phases: list[Phase] = Field(min_length=1)
 
     _origin: ProtocolSource | None = PrivateAttr(default=None)

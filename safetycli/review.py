@@ -382,7 +382,9 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     not_signed_in: list[dict[str, Any]] = []
     corrections: list[dict[str, Any]] = []
     story: list[dict[str, Any]] = []
-    for event in events:
+    # A sign-off reads as the per-item signatures it covers: the record shows every check with
+    # who performed, witnessed and read it back, whether signed one by one or in a batch.
+    for event in (signed for raw in events for signed in ev.expand(raw)):
         data = event.data
         # An after-break check's take number counts breaks (`fmt.take` says `break 2`).
         after_break = data.get("phase") in breaks

@@ -7,7 +7,11 @@ yet done.
 
 Events of a run (all carry `run`; signatures carry `person`), each a type in events.py:
   run.started     {protocol: {id, version, sha256}, scene, day, context, clear_roles, mode}
-  run.signed-in   {name, role}                     roll call: this person signs for this role
+  run.signed-in   {name, role}                     this person signs for this role (signed in
+                                                   when their first check comes up)
+  item.signed-off {phase, take, name, role, items: [{item, meaning, answer}], pin}
+                                                   one person's checks of a phase, one PIN; it
+                                                   folds in as the per-item signatures below
   item.performed  {phase, take, item, answer, name, role, ok, reason}
   item.witnessed  {phase, take, item, name, role, ok}
   item.read-back  {phase, take, item, name, role, answer, ok, reason}
@@ -15,7 +19,7 @@ Events of a run (all carry `run`; signatures carry `person`), each a type in eve
                                                       not-applicable | skipped-by-condition
   take.next       {group, take}                    the AD called another take
   takes.wrapped   {group, takes}                   the AD wrapped the takes of this group
-  hold.raised     {phase, take, item, reason, raised_by, clear_roles}
+  hold.raised     {phase, take, item, reason, raised_by, clear_roles, also}
   hold.cleared    {note, cleared_by: [{name, role}]}
   run.resumed     {}                               a later sitting: everyone signs in again
   run.paused      {minutes}                        it stood still longer than pause_minutes
@@ -31,6 +35,7 @@ be checked against what the day's other runs recorded (`expect: today(blanks-iss
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +47,7 @@ from safetycli.events import (
     ITEM_KINDS,
     ITEM_PERFORMED,
     ITEM_READ_BACK,
+    ITEM_SIGNED_OFF,
     ITEM_WITNESSED,
     RUN_INTERRUPTED,
     RUN_PAUSED,
@@ -57,6 +63,7 @@ from safetycli.events import (
     ItemDone,
     ItemPerformed,
     ItemReadBack,
+    ItemSignedOff,
     ItemWitnessed,
     NewEvent,
     RunAborted,
@@ -69,11 +76,13 @@ from safetycli.events import (
     Signer,
     TakeNext,
     TakesWrapped,
+    expand,
 )
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
 from safetycli.production import Outside, SceneStop
+from safetycli.roles import role_name
 
 if TYPE_CHECKING:  # the pydantic models cost start-up time that `status` need not pay
     from safetycli.protocol import Item, Phase, Protocol
@@ -124,6 +133,8 @@ class RunState:
     last_item_at: str | None = None  # when a check was last signed
     # Everyone who signed in at any sitting, by folded name: one person, one role per run.
     roles_of: dict[str, str] = field(default_factory=dict)
+    # Who last signed in for each role, at any sitting: whom `clear` and `correct` offer.
+    signers: dict[str, str] = field(default_factory=dict)
     rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
     # Not from the log: set by the session when something beyond the run stopped the walk-through
     # (a stop-work on its scene, or another run of the scene on hold).
@@ -178,11 +189,21 @@ class RunState:
         """What a cleared hold sends back to be checked again: every check signed only in part
         (its signatures were given before work stopped), the failed check, and, in a phase
         repeated per take, every check of that phase for that take, because the firearm may have
-        been handled while the problem was put right."""
+        been handled while the problem was put right; and the next take's checks when they were
+        signed in the same sitting, at cut (`also`)."""
         self._send_back(hold.phase, hold.take, hold.key)
+        for phase, take in hold.also:
+            self._send_back(phase, take)
 
     def apply(self, event: Event) -> None:
-        """Fold one event into the state; replay is just this, in log order."""
+        """Fold one event into the state; replay is just this, in log order. A sign-off folds
+        in as the per-item signatures it covers (`events.expand`)."""
+        if event.kind == ITEM_SIGNED_OFF:
+            for signed in expand(event):
+                self.apply(signed)
+            self.last_seq = event.seq
+            self.last_at = event.at
+            return
         data = event.data
         kind = event.kind
         self.last_seq = event.seq
@@ -196,6 +217,7 @@ class RunState:
             self.started_at = event.at
         elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
+            self.signers[data["role"]] = data["name"]
             self.roles_of.setdefault(fold_name(data["name"]), data["role"])
         elif kind == RUN_RESUMED:
             # Sign-ins last one sitting: whoever picks the run up again signs in again, so
@@ -207,6 +229,8 @@ class RunState:
         elif kind == RUN_INTERRUPTED:
             self.interrupted.add(data["cause"])
             self._send_back(data.get("phase"), data.get("take"))
+            for phase, take in data.get("also", ()):
+                self._send_back(phase, take)
         elif kind == ITEM_CORRECTED:
             key = (data["phase"], data["take"], data["item"])
             corrected = self.progress.get(key)
@@ -260,9 +284,11 @@ def replay(run_id: str, events: Iterable[Event]) -> RunState:
 
 @dataclass(frozen=True)
 class RollCall:
-    """Roles that must sign in (name + PIN) before the walk-through can go on."""
+    """Roles that must sign in (name + PIN) before the walk-through can go on: the person whose
+    checks come next (`batch`), when their first check comes up, not everyone at the start."""
 
     roles: tuple[str, ...]
+    batch: Batch | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +324,34 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One person's checks in one phase (and take) that they can answer now, in protocol
+    order: the checks they perform, and those they witness or read back once performed. Each is
+    answered in turn; the batch is signed once, with one PIN when any of its checks asks for
+    one. A failing answer is recorded at once, alone, without waiting for the rest or a PIN."""
+
+    phase: Phase
+    take: int | None
+    role: str
+    name: str
+    asks: tuple[Ask, ...]
+
+    @property
+    def needs_pin(self) -> bool:
+        return any(ask.needs_pin for ask in self.asks)
+
+    @property
+    def places(self) -> list[tuple[Phase, int | None]]:
+        """The phases (and takes) the batch covers, in order: one, or at cut two (the checks
+        after a take and those before the next, signed in one sitting)."""
+        out: list[tuple[Phase, int | None]] = []
+        for ask in self.asks:
+            if not any(p.id == ask.phase.id and t == ask.take for p, t in out):
+                out.append((ask.phase, ask.take))
+        return out
+
+
+@dataclass(frozen=True)
 class AnotherTake:
     group: str
     take: int
@@ -319,7 +373,7 @@ class Stopped:
     scene: SceneStop | None = None
 
 
-Step = RollCall | Skip | Ask | AnotherTake | Finish | Stopped
+Step = RollCall | Skip | Ask | Batch | AnotherTake | Finish | Stopped
 
 
 def blocks(protocol: Protocol) -> list[list[Phase]]:
@@ -375,7 +429,12 @@ def roles_still_needed(protocol: Protocol, state: RunState) -> list[str]:
             if not (state.breaks and state.began) or settled(phase.id, state.breaks, item.id):
                 continue
         elif phase.repeat == "per_take":
-            if group_of[phase.id] in state.wrapped and item.id not in rechecked:
+            group = group_of[phase.id]
+            takes = range(1, state.takes.get(group, 1) + 1)
+            pending = group not in state.wrapped or any(
+                not settled(phase.id, t, item.id) for t in takes
+            )
+            if not pending and item.id not in rechecked:
                 continue
         elif settled(phase.id, None, item.id) and item.id not in rechecked:
             continue
@@ -386,27 +445,33 @@ def roles_still_needed(protocol: Protocol, state: RunState) -> list[str]:
 
 
 def camera_rolling(protocol: Protocol, state: RunState) -> bool:
-    """Between the phases of a take: the firearm was handed over and is not back yet. The
-    firearm is with the performer by design then, so a long take is not a break."""
+    """The take is being shot: the checks before it are done and the walk-through waits at
+    "another take?", which the 1st AD answers on cut. The firearm is with the performer by
+    design then, so a long take is not a break."""
     step = next_step(protocol, state)
-    if not isinstance(step, Ask | Skip) or step.phase.repeat != "per_take":
-        return False
-    block = next(b for b in blocks(protocol) if step.phase in b)
-    if step.phase == block[0]:
-        return False
-    return not any((k[0], k[1]) == (step.phase.id, step.take) for k in state.progress)
+    return isinstance(step, AnotherTake) and len(step.phases) > 1
 
 
 def next_step(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
+    """What the walk-through needs next: a skip, one person's batch of checks (after their
+    sign-in, when they have not signed in this sitting), another take, the finish, or a stop."""
+    step = _next_item(protocol, state, outside)
+    if not isinstance(step, Ask):
+        return step
+    batch = _batch(protocol, state, step)
+    if batch.role not in state.signed_in:
+        return RollCall((batch.role,), batch)
+    return batch
+
+
+def _next_item(protocol: Protocol, state: RunState, outside: Outside | None = None) -> Step:
+    """The first thing not yet done, one item at a time, in the run's order."""
     if state.status in (HELD, ABORTED):
         return Stopped(state.status, state.open_hold)
     if state.completed:
         return Stopped(COMPLETE, None)
     if outside is not None and outside.stops:
         return Stopped(HELD, None, outside.stops[0])
-    missing = tuple(r for r in roles_still_needed(protocol, state) if r not in state.signed_in)
-    if missing:
-        return RollCall(missing)
     # After a resume or a long pause, first of all: where were the firearms and rounds
     # meanwhile? (Not before the first check: nothing had been handed out yet.)
     if state.breaks and state.began:
@@ -424,19 +489,116 @@ def next_step(protocol: Protocol, state: RunState, outside: Outside | None = Non
         if step is not None:
             return step
     for block in blocks(protocol):
-        per_take = block[0].repeat == "per_take"
-        group = block[0].id
-        if per_take and group in state.wrapped:
+        if block[0].repeat != "per_take":
+            for phase in block:
+                for item in phase.items:
+                    step = _item_step(phase, item, None, state)
+                    if step is not None:
+                        return step
             continue
-        take = state.takes.get(group, 1) if per_take else None
-        for phase in block:
-            for item in phase.items:
-                step = _item_step(phase, item, take, state)
-                if step is not None:
-                    return step
-        if per_take:
-            return AnotherTake(group, take or 1, tuple(block))
+        group = block[0].id
+        current = state.takes.get(group, 1)
+        wrapped = group in state.wrapped
+        for take in range(1, current + 1):
+            for n, phase in enumerate(block):
+                if at_cut(block, n) and take == current and not wrapped:
+                    # The checks before the take are done and the camera rolls: on cut the 1st
+                    # AD calls another take or wraps, so that one sitting covers the checks
+                    # after this take and those before the next.
+                    return AnotherTake(group, take, tuple(block))
+                for item in phase.items:
+                    step = _item_step(phase, item, take, state)
+                    if step is not None:
+                        return step
+        if not wrapped:
+            return AnotherTake(group, current, tuple(block))
     return Finish()
+
+
+def at_cut(block: list[Phase], n: int) -> bool:
+    """Whether phase `n` of a per-take group is the one after the camera rolls (the last of two
+    or more): "another take?" comes before it."""
+    return len(block) > 1 and n == len(block) - 1
+
+
+def sitting_after(
+    protocol: Protocol, state: RunState, phase_id: str | None, take: int | None
+) -> tuple[tuple[str, int | None], ...]:
+    """What is signed in the same sitting as the checks after take `take`: the next take's
+    checks before it, once the 1st AD has called it. A hold there sends both back."""
+    if phase_id is None or take is None:
+        return ()
+    for block in blocks(protocol):
+        ids = [p.id for p in block]
+        if phase_id in ids and block[0].repeat == "per_take":
+            if at_cut(block, ids.index(phase_id)) and state.takes.get(block[0].id, 1) > take:
+                return ((block[0].id, take + 1),)
+    return ()
+
+
+def _open_asks(
+    phase: Phase, take: int | None, state: RunState, only: set[Key] | None = None
+) -> tuple[list[Ask], set[str]]:
+    """Every signature this phase (and take) still needs that someone can give now, in protocol
+    order (the performer's before the witnesses', witnesses' and read-backs' once performed);
+    and the roles with a signature that waits for someone else's check first."""
+    ready: list[Ask] = []
+    waiting: set[str] = set()
+    for item in phase.items:
+        key: Key = (phase.id, take, item.id)
+        attempt = state.progress.get(key)
+        if (attempt is not None and attempt.outcome is not None) or (
+            only is not None and key not in only
+        ):
+            continue
+        if attempt is None or attempt.performed is None:
+            if _condition_false(phase, item, state.context) is not None:
+                continue  # a skip: recorded when it comes up, nobody signs it
+            name = state.signed_in.get(item.by, "")
+            ready.append(Ask(phase, item, take, "performed", item.by, name, item.critical))
+            waiting.update(item.witness)
+            waiting.update(item.readback)
+            continue
+        answer = attempt.performed["answer"]
+        done = {w["role"] for w in attempt.witnessed}
+        for role in item.witness:
+            if role not in done:
+                name = state.signed_in.get(role, "")
+                ready.append(Ask(phase, item, take, "witnessed", role, name, True, answer))
+        done = {r["role"] for r in attempt.read_back}
+        for role in item.readback:
+            if role not in done:
+                name = state.signed_in.get(role, "")
+                ready.append(Ask(phase, item, take, "read-back", role, name, True, answer))
+    return ready, waiting
+
+
+def _batch(protocol: Protocol, state: RunState, first: Ask) -> Batch:
+    """Whose checks come next, and which: in the phase (and take) of the first check not yet
+    done, the first person (in protocol order) who can sign everything of theirs in it now,
+    so that witnesses sign after the check they witness and each person signs once a phase;
+    when everyone waits on someone (the 1st AD witnesses the armorer's check and the armorer
+    the AD's), the first person signs what they can now and the rest later."""
+    # Checks a correction sent back are asked on their own, not with the rest of their phase.
+    only = set(state.rechecks) if first.key in state.rechecks else None
+    ready, waiting = _open_asks(first.phase, first.take, state, only)
+    if only is None:  # at cut: the next take's checks are signed in the same sitting
+        for phase_id, take in sitting_after(protocol, state, first.phase.id, first.take):
+            more, more_waiting = _open_asks(protocol.phase(phase_id), take, state)
+            ready += more
+            waiting |= more_waiting
+    roles: list[str] = []
+    for ask in ready:
+        if ask.role not in roles:
+            roles.append(ask.role)
+    role = next((r for r in roles if r not in waiting), first.role)
+    name = state.signed_in.get(role, "")
+    asks = tuple(
+        Ask(a.phase, a.item, a.take, a.meaning, a.role, name, a.needs_pin, a.answer)
+        for a in ready
+        if a.role == role
+    )
+    return Batch(first.phase, first.take, role, name, asks)
 
 
 def _protocol_order(protocol: Protocol) -> Any:
@@ -453,16 +615,21 @@ def _item_step(phase: Phase, item: Item, take: int | None, state: RunState) -> S
         reason = _condition_false(phase, item, state.context)
         if reason is not None:
             return Skip(phase, item, take, reason)
-        return Ask(phase, item, take, "performed", item.by, state.signed_in[item.by], item.critical)
+        name = state.signed_in.get(item.by, "")
+        return Ask(phase, item, take, "performed", item.by, name, item.critical)
     answer = attempt.performed["answer"]
     done_witness = {w["role"] for w in attempt.witnessed}
     for role in item.witness:
         if role not in done_witness:
-            return Ask(phase, item, take, "witnessed", role, state.signed_in[role], True, answer)
+            return Ask(
+                phase, item, take, "witnessed", role, state.signed_in.get(role, ""), True, answer
+            )
     done_readback = {r["role"] for r in attempt.read_back}
     for role in item.readback:
         if role not in done_readback:
-            return Ask(phase, item, take, "read-back", role, state.signed_in[role], True, answer)
+            return Ask(
+                phase, item, take, "read-back", role, state.signed_in.get(role, ""), True, answer
+            )
     return None  # unreachable: the last signature is written together with item.done
 
 
@@ -657,6 +824,7 @@ def _done(
             reason=f"{step.item.ask} -- {reason}",
             raised_by=raised_by or by,
             clear_roles=tuple(protocol.hold.cleared_by),
+            also=sitting_after(protocol, state, step.phase.id, step.take),
         )
         out.append(hold.new())
     return out
@@ -709,7 +877,7 @@ def answer(
         ok = check_answer_confirm(value)
         event = ItemWitnessed(**_at(state, step), **signer.as_json(), ok=ok).new()
         if not ok:
-            reason = f"{step.role} {step.name} did not confirm it"
+            reason = f"{role_name(step.role)} {step.name} did not confirm it"
             return [
                 event,
                 *_done(state, step, "refused", reason, by, protocol, raised_by=signer),
@@ -723,7 +891,11 @@ def answer(
     else:
         heard = check_answer(item, value)
         ok = _same_answer(item, step.answer, heard)
-        reason = None if ok else f"read-back mismatch: {step.role} said {heard}, not {step.answer}"
+        reason = (
+            None
+            if ok
+            else f"read-back mismatch: {role_name(step.role)} said {heard}, not {step.answer}"
+        )
         event = ItemReadBack(
             **_at(state, step), **signer.as_json(), answer=heard, ok=ok, reason=reason
         ).new()
@@ -739,6 +911,140 @@ def answer(
         ]
         last = not remaining
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
+
+
+def _provisional(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None,
+) -> tuple[RunState, list[NewEvent]]:
+    """The run as it would be with a batch's answers so far recorded, and the per-item events
+    they make: later answers in the batch are judged against the earlier ones (the unfired
+    count of a take against the count fired, typed a moment before in the same batch)."""
+    ahead = deepcopy(state)
+    made: list[NewEvent] = []
+    for ask, value in entries:
+        for new in answer(protocol, ahead, ask, value, outside):
+            made.append(new)
+            ahead.apply(
+                Event(
+                    ahead.last_seq,
+                    ahead.last_at or "",
+                    new.kind,
+                    new.run,
+                    new.person,
+                    new.data,
+                    "",
+                    "",
+                )
+            )
+    return ahead, made
+
+
+def ahead_of(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None = None,
+) -> RunState:
+    """The run as it would be with these answers of a batch recorded (nothing is written):
+    what the next answer of the batch is judged against, and a count's expected sum shown."""
+    return _provisional(protocol, state, entries, outside)[0]
+
+
+def batch_fails(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    step: Ask,
+    value: Any,
+    outside: Outside | None = None,
+) -> bool:
+    """Whether this answer, after the batch's earlier ones, fails its check (see `fails`)."""
+    ahead, _ = _provisional(protocol, state, entries, outside)
+    return fails(protocol, ahead, step, value, outside)
+
+
+def refuse_in_batch(
+    protocol: Protocol,
+    state: RunState,
+    entries: list[tuple[Ask, Any]],
+    step: Ask,
+    value: Any,
+    outside: Outside | None = None,
+) -> list[NewEvent]:
+    """A failing answer in a batch, recorded at once and alone, as a single answer always was:
+    its signature (not ok), the refusal and the hold. The batch's earlier answers are not
+    recorded (nobody signed them): they are asked again once the hold is cleared. The failure
+    is judged with them, so a count that does not add up names the numbers typed."""
+    ahead, _ = _provisional(protocol, state, entries, outside)
+    return answer(protocol, ahead, step, value, outside)
+
+
+def sign_batch(
+    protocol: Protocol,
+    state: RunState,
+    batch: Batch,
+    entries: list[tuple[Ask, Any]],
+    outside: Outside | None = None,
+    pin: str | None = None,
+) -> list[NewEvent]:
+    """One sign-off for a batch: a single `item.signed-off` naming every check it covers with
+    its meaning and answer, then the outcome of each check it settles. Judged again here, with
+    the run as it is when appended: should an answer fail now (a count of the day's other runs
+    moved meanwhile), that failure is what is recorded, alone, as `refuse_in_batch` does."""
+    if not entries:
+        return []
+    # Recorded in the order the batch lists its checks (the one-key line is typed first).
+    order = {ask.key + (ask.meaning,): n for n, ask in enumerate(batch.asks)}
+    entries = sorted(entries, key=lambda e: order.get(e[0].key + (e[0].meaning,), len(order)))
+    for n, (ask, value) in enumerate(entries):
+        if batch_fails(protocol, state, entries[:n], ask, value, outside):
+            return refuse_in_batch(protocol, state, entries[:n], ask, value, outside)
+    _, made = _provisional(protocol, state, entries, outside)
+    covered: list[dict[str, Any]] = []
+    outcomes: list[NewEvent] = []
+    for new in made:
+        data = new.data
+        if new.kind == ITEM_PERFORMED:
+            covered.append({"item": data["item"], "meaning": "performed", "answer": data["answer"]})
+        elif new.kind == ITEM_WITNESSED:
+            covered.append({"item": data["item"], "meaning": "witnessed", "answer": data["ok"]})
+        elif new.kind == ITEM_READ_BACK:
+            covered.append({"item": data["item"], "meaning": "read-back", "answer": data["answer"]})
+        elif new.kind == ITEM_DONE and data["outcome"] == "not-applicable":
+            covered.append({"item": data["item"], "meaning": "not-applicable", "answer": None})
+            outcomes.append(new)
+        else:
+            outcomes.append(new)
+    # One sign-off per phase (and take), all under the one PIN: at cut a sitting covers two.
+    place_of = {(a.key[2], a.meaning): (a.phase.id, a.take) for a in batch.asks}
+    signed: list[NewEvent] = []
+    for phase, take in batch.places:
+        mine = [
+            entry
+            for entry in covered
+            if place_of.get((entry["item"], _meaning_of(entry))) == (phase.id, take)
+        ]
+        if mine:
+            signed.append(
+                ItemSignedOff(
+                    run=state.run_id,
+                    phase=phase.id,
+                    take=take,
+                    name=batch.name,
+                    role=batch.role,
+                    items=tuple(mine),
+                    pin=pin,
+                ).new()
+            )
+    return [*signed, *outcomes]
+
+
+def _meaning_of(entry: dict[str, Any]) -> str:
+    """The ask's meaning a sign-off entry answers (not applicable is the performer's)."""
+    return "performed" if entry["meaning"] == "not-applicable" else entry["meaning"]
 
 
 def _not_own_check(step: Ask, performer: str) -> None:
@@ -821,14 +1127,14 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
     for other_role, other in state.signed_in.items():
         if fold_name(other) == fold_name(name) and other_role != role:
             raise SafetyError(
-                f"{name} is already signed in as {other_role} in this run: one person signs "
-                "for one role, so every two-person check has two people"
+                f"{name} is already signed in as {role_name(other_role)} in this run: one "
+                "person signs for one role, so every two-person check has two people"
             )
     earlier = state.roles_of.get(fold_name(name))
     if earlier is not None and earlier != role:
         raise SafetyError(
-            f"{name} signed for {earlier} earlier in this run: one person signs for one role in "
-            "a run, so every two-person check has two people"
+            f"{name} signed for {role_name(earlier)} earlier in this run: one person signs for "
+            "one role in a run, so every two-person check has two people"
         )
     return [SignedIn(run=state.run_id, name=name, role=role).new()]
 
@@ -865,6 +1171,7 @@ def raise_hold(
         reason=reason.strip(),
         raised_by=by,
         authenticated=authenticated,
+        also=sitting_after(protocol, state, phase, take) if protocol else (),
     )
     return [hold.new()]
 
@@ -887,7 +1194,12 @@ def interrupt(state: RunState, stop: SceneStop, protocol: Protocol) -> list[NewE
         return []
     phase, take = _in_take(state, protocol)
     event = RunInterrupted(
-        run=state.run_id, phase=phase, take=take, cause=stop.cause, reason=stop.reason
+        run=state.run_id,
+        phase=phase,
+        take=take,
+        cause=stop.cause,
+        reason=stop.reason,
+        also=sitting_after(protocol, state, phase, take),
     )
     return [event.new()]
 
@@ -923,7 +1235,8 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
     roles = {c.role for c in clearers}
     missing = [r for r in clearing_roles(protocol, state) if r not in roles]
     if missing:
-        raise SafetyError(f"a hold on this run is cleared by {', '.join(missing)} too")
+        said = " and ".join(role_name(r) for r in missing)
+        raise SafetyError(f"a hold on this run is cleared by {said} too")
     names = [fold_name(c.name) for c in clearers]
     if len(set(names)) != len(names):
         raise SafetyError(
@@ -933,8 +1246,9 @@ def check_clearers(protocol: Protocol | None, state: RunState, clearers: list[Si
         earlier = state.roles_of.get(fold_name(clearer.name))
         if earlier is not None and earlier != clearer.role:
             raise SafetyError(
-                f"{clearer.name} signed for {earlier} in this run, so cannot clear its hold as "
-                f"{clearer.role}: name someone else with --by {clearer.role}=NAME"
+                f"{clearer.name} signed for {role_name(earlier)} in this run, so cannot clear its "
+                f"hold as {role_name(clearer.role or '')}: name someone else with "
+                f"--by {clearer.role}=NAME"
             )
 
 
@@ -1084,8 +1398,9 @@ def correct(
         s.role for s in by
     }:
         raise SafetyError(
-            f"a correction is agreed by {target.signer.name} ({target.signer.role}), who gave "
-            f"the answer, and the {target.second_role}, each with their PIN"
+            f"a correction is agreed by {target.signer.name} "
+            f"({role_name(target.signer.role or '')}), who gave the answer, and the "
+            f"{role_name(target.second_role)}, each with their PIN"
         )
     if len({fold_name(s.name) for s in by}) != len(by):
         raise SafetyError("a correction is agreed by two different people")
@@ -1117,6 +1432,29 @@ def check_abortable(state: RunState) -> None:
 def abort(state: RunState, by: Signer, reason: str) -> list[NewEvent]:
     check_abortable(state)
     return [RunAborted(run=state.run_id, reason=reason, by=by).new()]
+
+
+def run_progress(protocol: Protocol, state: RunState) -> tuple[int, int]:
+    """(the next check's number, the checks in the run as it stands) for the progress line,
+    counted over the whole run ("take 2 · check 16 of 52"): the once-only checks and each
+    per-take check once for every take called so far; checks whose condition is false and the
+    after-break checks are not counted."""
+    breaks = {p.id for p in protocol.phases if p.repeat == "after_break"}
+    done = sum(
+        1
+        for key, attempt in state.progress.items()
+        if key[0] not in breaks and attempt.outcome not in (None, "skipped-by-condition")
+    )
+    total = 0
+    for block in blocks(protocol):
+        count = sum(
+            1
+            for phase in block
+            for item in phase.items
+            if _condition_false(phase, item, state.context) is None
+        )
+        total += count * (state.takes.get(block[0].id, 1) if block[0].repeat == "per_take" else 1)
+    return min(done + 1, max(total, 1)), total
 
 
 def position(protocol: Protocol, step: Ask | Skip) -> tuple[int, int]:

@@ -13,7 +13,7 @@ the frontend returns as it is.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,7 +23,16 @@ from safetycli import crew, days, production, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.conditions import DAY, parse_expect
 from safetycli.errors import SafetyError
-from safetycli.events import HOLD_RAISED, ITEM_DONE, TAKE_NEXT, TAKES_WRAPPED, Event, NewEvent
+from safetycli.events import (
+    HOLD_RAISED,
+    ITEM_DONE,
+    ITEM_SIGNED_OFF,
+    TAKE_NEXT,
+    TAKES_WRAPPED,
+    Event,
+    NewEvent,
+    Signer,
+)
 from safetycli.ledger import Ledger, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
@@ -46,7 +55,7 @@ def normalise(step: Ask, value: Any) -> Answer:
 
 @dataclass(frozen=True)
 class RollCallNotice:
-    """These roles sign in (name and PIN) before anything else is asked."""
+    """These roles sign in (name and PIN) now: their first check has come up."""
 
     roles: tuple[str, ...]
 
@@ -96,6 +105,17 @@ class MovedNotice:
 Notice = RollCallNotice | SignedInNotice | SkippedNotice | EventNotice | StoppedNotice | MovedNotice
 
 
+class HoldRequest(Exception):  # noqa: N818 - a request, not an error
+    """Someone at the walk-through asked to stop work (the hold key at any prompt), with a
+    reason. `by` is who the prompt was for, when the walk-through knows them; the hold is
+    recorded as not PIN-checked, since stopping work never waits for a PIN."""
+
+    def __init__(self, reason: str, by: Signer | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.by = by
+
+
 class Frontend(Interface):
     def fact(self, name: str, fact: Fact) -> Any: ...
     def sign_in(self, role: str, candidates: list[str]) -> str: ...
@@ -103,6 +123,13 @@ class Frontend(Interface):
     def refused(self, message: str) -> None: ...
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         """The answer to `step`, already through `normalise` (or NotApplicable)."""
+        ...
+
+    def batch(
+        self, batch: runner.Batch, state: RunState, protocol: Protocol
+    ) -> Iterator[tuple[Ask, Answer]]:
+        """One person's answers to their batch, one check at a time, each through `normalise`:
+        the session records a failing one at once and stops asking the rest."""
         ...
 
     def another_take(self, step: runner.AnotherTake) -> bool: ...
@@ -328,6 +355,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             "text than the protocol file has now; finish it with the text it started with"
         )
     _stops_while_away(ledger, protocol, state, frontend)
+    signed_now: set[str] = set()  # roles that signed in just now: their first batch is proven
     while True:
         _catch_up(ledger, state, frontend)
         _note_pause(ledger, protocol, state, frontend)
@@ -339,13 +367,24 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             state.scene_stop = step.scene
             frontend.show(StoppedNotice(step.status, state, step.hold, step.scene))
             return state
-        if isinstance(step, runner.RollCall):
-            frontend.show(RollCallNotice(step.roles))
-            for role in step.roles:
-                _sign_in(ledger, frontend, state, role)
-                state = load_state(ledger, run_id)
+        try:
+            if isinstance(step, runner.RollCall):
+                frontend.show(RollCallNotice(step.roles))
+                for role in step.roles:
+                    _sign_in(ledger, frontend, state, role)
+                    signed_now.add(role)
+                    state = load_state(ledger, run_id)
+                continue
+            if isinstance(step, runner.Batch):
+                proven = step.role in signed_now
+                signed_now.clear()
+                record = _sign_off(ledger, protocol, state, step, frontend, outside, proven)
+            else:
+                record = _respond(ledger, protocol, state, step, frontend, outside)
+        except HoldRequest as request:
+            _hold_from_walk(ledger, protocol, state, request, step)
+            signed_now.clear()
             continue
-        record = _respond(ledger, protocol, state, step, frontend, outside)
         if record is not None:
             _append_if_unmoved(ledger, protocol, state, step, frontend, record)
 
@@ -484,6 +523,70 @@ def _answer(
     return value
 
 
+def _sign_off(
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    batch: runner.Batch,
+    frontend: Frontend,
+    outside: production.Outside,
+    proven: bool,
+) -> Record | None:
+    """One person's batch: each answer in turn; a failing one is recorded at once, alone, and
+    nothing else of the batch is asked (stopping work never waits for a PIN); otherwise one
+    PIN signs them all, unless the person signed in with their PIN just before (`proven`), in
+    the same sitting. None when the run moved on while the answers were typed."""
+    _still_may_sign(ledger, batch.name)
+    entries: list[tuple[Ask, Answer]] = []
+    for ask, value in frontend.batch(batch, state, protocol):
+        if runner.batch_fails(protocol, state, entries, ask, value, outside):
+            failed = list(entries)
+            return lambda fresh, now: runner.refuse_in_batch(
+                protocol, fresh, failed, ask, value, now
+            )
+        entries.append((ask, value))
+    pin: str | None = None
+    if batch.needs_pin:
+        pin = "sign-in" if proven else "sign-off"
+        if not proven:
+            # A hold that landed while the answers were typed makes the PIN pointless: say so
+            # now rather than after the PIN (nothing is recorded either way).
+            if _moved(ledger, protocol, state, batch, frontend) is None:
+                return None
+            authenticate(ledger, frontend, batch.name, batch.role, "sign-off", state.run_id)
+    return lambda fresh, now: runner.sign_batch(protocol, fresh, batch, entries, now, pin)
+
+
+def _hold_from_walk(
+    ledger: Ledger,
+    protocol: Protocol,
+    state: RunState,
+    request: HoldRequest,
+    step: runner.Step,
+) -> None:
+    """Stop work from inside the walk-through (the hold key): recorded at once, as `safetycli
+    hold` records it, without a PIN (the record says so). Refused only when the run is no
+    longer open (held meanwhile): then the loop shows why."""
+    now = load_state(ledger, state.run_id)  # the loop catches up and shows the hold
+    if now.status != runner.OPEN or not request.reason.strip():
+        return
+    by = request.by or _addressed(step, now) or Signer("someone at the walk-through", None)
+    from safetycli.limits import cut
+
+    reason, _ = cut(request.reason)  # stopping work is never refused for its wording
+    ledger.append_many(runner.raise_hold(now, by, reason, protocol, authenticated=False))
+
+
+def _addressed(step: runner.Step, state: RunState) -> Signer | None:
+    """Who the prompt was for, when the walk-through knows: the batch's person, the person
+    signing in, the 1st AD at "another take?"."""
+    if isinstance(step, runner.Batch | Ask) and step.name:
+        return Signer(step.name, step.role)
+    if isinstance(step, runner.AnotherTake) and "first_ad" in state.signed_in:
+        return Signer(state.signed_in["first_ad"], "first_ad")
+    return None
+
+
 def _still_may_sign(ledger: Ledger, name: str) -> None:
     """A check that asks no PIN is signed by whoever signed in for the role: only while that
     person is still on the roster and not locked out."""
@@ -503,7 +606,7 @@ def resume_run(ledger: Ledger, run_id: str) -> None:
 
 
 # Events the frontend is told about as they land, whoever wrote them.
-SHOWN_EVENTS = (ITEM_DONE, HOLD_RAISED, TAKE_NEXT, TAKES_WRAPPED)
+SHOWN_EVENTS = (ITEM_SIGNED_OFF, ITEM_DONE, HOLD_RAISED, TAKE_NEXT, TAKES_WRAPPED)
 
 
 def _catch_up(ledger: Ledger, state: RunState, frontend: Frontend) -> None:
@@ -639,6 +742,21 @@ class FileFrontend:
             return normalise(step, value)
         except SafetyError as err:
             raise self.file.fail(loc, err.message) from None
+
+    def batch(
+        self, batch: runner.Batch, state: RunState, protocol: Protocol
+    ) -> Iterator[tuple[Ask, Answer]]:
+        """The file's answers in turn. A check the file has no answer for ends the batch there:
+        the answers before it are signed (as they were one by one before batches), and the
+        next batch starts at that check, which leaves the run open (exit 4)."""
+        for n, ask in enumerate(batch.asks):
+            try:
+                value = self.answer(ask, state, protocol)
+            except Incomplete:
+                if n == 0:
+                    raise
+                return
+            yield ask, value
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         return step.take < self.file.takes

@@ -217,7 +217,12 @@ def build(home: Path) -> Production:
         expect=3,
     )
     cleared = prod.invoke(
-        ["clear", held, "--note", "Meeting re-held on set with everyone", "--pin-stdin"],
+        [
+            *("clear", held, "--note", "Meeting re-held on set with everyone", "--pin-stdin"),
+            # People sign in when their checks come up: the armorer had not yet (two on the
+            # roster), so the clearing armorer is named.
+            *("--by", f"armorer={SAM[0]}"),
+        ],
         input=f"{SAM[2]}\n{DANA[2]}\n",
     )
     assert cleared.exit_code == 0, cleared.output
@@ -229,7 +234,8 @@ def build(home: Path) -> Production:
         encoding="utf-8",
     )
     cleared = prod.invoke(
-        ["clear", held, "--note", "Second meeting, AD satisfied", "--pin-stdin"],
+        ["clear", held, "--note", "Second meeting, AD satisfied", "--pin-stdin"]
+        + ["--by", f"armorer={SAM[0]}"],
         input=f"{SAM[2]}\n{DANA[2]}\n",
     )
     assert cleared.exit_code == 0, cleared.output
@@ -296,7 +302,8 @@ HOSTILE_DAY = "2026-03-05"
 
 def add_hostile(prod: Production) -> str:
     """On HOSTILE_DAY: EVIL (armorer) and IMG (actor) sign a run for scene EVIL_SCENE; EVIL stops
-    work by hand with EVIL_REASON, and the hold is cleared with EVIL_NOTE. Returns the run id."""
+    work by hand with EVIL_REASON, the hold is cleared with EVIL_NOTE; on resume IMG's read-back
+    does not match, which holds the run again. Returns the run id."""
     with Ledger.open(prod.db) as ledger:
         add(ledger, EVIL)
         add(ledger, IMG)
@@ -321,4 +328,13 @@ def add_hostile(prod: Production) -> str:
         ["clear", run_id, "--note", EVIL_NOTE, "--pin-stdin"], input=f"{EVIL[2]}\n{DANA[2]}\n"
     )
     assert cleared.exit_code == 0, cleared.output
+    # The actor signs in when their first check comes up: after the hold, with the state
+    # announced, IMG witnesses the check and says back a different state: held again.
+    path = prod.home / "answers-hostile.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["answers"]["state-announced"] = "EMPTY"
+    doc["readbacks"] = {"state-announced": {"actor": "BLANKS"}}
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    resumed = prod.invoke(["resume", run_id, "--answers", str(path)])
+    assert resumed.exit_code == 3, resumed.output
     return run_id

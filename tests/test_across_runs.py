@@ -21,7 +21,7 @@ from safetycli import crew, production, review, runner, session
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.ledger import Ledger
-from safetycli.runner import Ask, RollCall, Stopped
+from safetycli.runner import Ask, Batch, RollCall, Stopped
 from tests.test_runner import Walk
 from tests.walk_helpers import (
     ACTOR,
@@ -287,7 +287,10 @@ def test_a_walk_through_already_going_stops_at_its_next_step_when_the_scene_is_h
     assert state.scene_stop.reason == "stranger near the prop truck"
     stopped = frontend.log[-1]
     assert isinstance(stopped, StoppedNotice) and stopped.scene is not None
-    assert keys_of(log_show(cli, run_id))[-1] == ("safety-meeting", None, "meeting-attendance")
+    # Nothing of the 1st AD's batch typed while the stop landed was recorded.
+    signed = keys_of(log_show(cli, run_id))
+    assert ("safety-meeting", None, "meeting-held") not in signed
+    assert ("safety-meeting", None, "meeting-covered") not in signed
     # The critical "yes" typed after the stop asked for no PIN: it would not be recorded anyway.
     assert frontend.pins_after_hold == []
 
@@ -346,7 +349,7 @@ def test_the_runner_stops_on_a_scene_stop_handed_in_from_outside() -> None:
     assert (step.status, step.hold, step.scene) == ("held", None, stop)
     assert "no PIN" in stop.line() and 'safetycli clear --scene "12A"' in stop.line()
     # Nothing from outside: the walk goes on where it was.
-    assert isinstance(runner.next_step(walk.proto, walk.state, production.Outside()), Ask)
+    assert isinstance(runner.next_step(walk.proto, walk.state, production.Outside()), Batch)
 
 
 # === 2. counts across takes and across the day ===================================================
@@ -505,11 +508,12 @@ def test_expected_count_adds_the_days_other_runs_handed_in_from_outside() -> Non
 
 
 def _typo_run(cli: CliRunner, tmp_path: Path) -> str:
-    """A run held at wrap by a typo: 11 blanks came back, 9 were typed."""
-    counts = {**ONE_TAKE_COUNTS, "blanks-returned": 9, "blanks-fired": 1, "blanks-spoiled": 0}
+    """A run held at wrap by a typo signed earlier: 2 firearms went out, 3 were typed before the
+    scene, and 2 are counted back."""
+    counts = {**ONE_TAKE_COUNTS, "firearms-issued": 3, "firearms-counted-back": 2}
     run_id, _ = start(cli, write_answers(tmp_path / "typo.yaml", answers=counts), expect=3)
     ((hold,),) = [log_show(cli, run_id)["holds"]]
-    assert hold["item"] == "blanks-spoiled"
+    assert hold["item"] == "firearms-counted-back"
     return run_id
 
 
@@ -517,29 +521,52 @@ def test_a_typo_at_wrap_is_corrected_the_hold_cleared_and_the_run_completes(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     run_id = _typo_run(cli, tmp_path)
-    fix = ["correct", run_id, "blanks-returned", "--answer", "11", "--note", "typed 9 for 11"]
+    fix = ["correct", run_id, "firearms-issued", "--answer", "2", "--note", "typed 3 for 2"]
     result = ok(cli, [*fix, "--pin-stdin"], input=CLEAR_PINS)  # signed in: no --by needed
-    assert "blanks-spoiled" in result.stdout
+    assert "firearms-counted-back" in result.stdout
     assert f"safetycli resume {run_id}" in result.stdout
     clear_run(cli, run_id, "count was a typo")
-    answers = write_answers(tmp_path / "after.yaml", answers={**ONE_TAKE_COUNTS})
-    resume(cli, run_id, answers, expect=0)
+    again = {**ONE_TAKE_COUNTS, "firearms-counted-back": 2}
+    resume(cli, run_id, write_answers(tmp_path / "after.yaml", answers=again), expect=0)
 
     detail = log_show(cli, run_id)
     assert detail["status"] == "complete"
-    returned = [s for s in detail["signoffs"] if s["item"] == "blanks-returned"]
-    assert [s["answer"] for s in returned] == [9]  # the original stays; it was not asked again
-    spoiled = [s for s in detail["signoffs"] if s["item"] == "blanks-spoiled"]
-    assert [(s["answer"], s["outcome"]) for s in spoiled] == [(0, "refused"), (0, "confirmed")]
+    issued = [s for s in detail["signoffs"] if s["item"] == "firearms-issued"]
+    assert [s["answer"] for s in issued] == [3]  # the original stays; it was not asked again
+    back = [s for s in detail["signoffs"] if s["item"] == "firearms-counted-back"]
+    assert [(s["answer"], s["outcome"]) for s in back] == [(2, "refused"), (2, "confirmed")]
     (corrected,) = events_of(crewed, "item.corrected", run_id)
-    assert (corrected["item"], corrected["was"], corrected["answer"]) == ("blanks-returned", 9, 11)
-    assert corrected["note"] == "typed 9 for 11"
+    assert (corrected["item"], corrected["was"], corrected["answer"]) == ("firearms-issued", 3, 2)
+    assert corrected["note"] == "typed 3 for 2"
     assert [(b["name"], b["role"]) for b in corrected["by"]] == [
         (ARMORER[0], "armorer"),
         (FIRST_AD[0], "first_ad"),
     ]
-    assert [k[2] for k in corrected["recheck"]] == ["blanks-spoiled"]
+    assert [k[2] for k in corrected["recheck"]] == ["firearms-counted-back"]
     assert json.loads(ok(cli, ["verify", "--format", "json"]).stdout)["ok"] is True
+
+
+def test_a_typo_inside_one_sign_off_is_a_hold_and_the_sign_off_is_asked_again(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """11 blanks came back, 9 were typed, in the same sign-off as the counts they add up with:
+    the sum fails at once, nothing of that sign-off is recorded (nobody signed it), and the
+    hold names the numbers typed. Once cleared, the armorer's wrap is asked again."""
+    counts = {**ONE_TAKE_COUNTS, "blanks-returned": 9, "blanks-fired": 1, "blanks-spoiled": 0}
+    run_id, _ = start(cli, write_answers(tmp_path / "typo.yaml", answers=counts), expect=3)
+    held = log_show(cli, run_id)
+    ((hold,),) = [held["holds"]]
+    assert hold["item"] == "blanks-spoiled"
+    assert "blanks returned 9" in hold["reason"]
+    assert not [s for s in held["signoffs"] if s["item"] == "blanks-returned"]
+    fix = ["correct", run_id, "blanks-returned", "--answer", "11", "--note", "typed 9 for 11"]
+    assert "no answer to correct" in refused(cli, [*fix, "--pin-stdin"], input=CLEAR_PINS)
+    clear_run(cli, run_id, "recounted: 11 came back")
+    resume(cli, run_id, write_answers(tmp_path / "ok.yaml", answers=ONE_TAKE_COUNTS), expect=0)
+    detail = log_show(cli, run_id)
+    assert detail["status"] == "complete"
+    returned = [s for s in detail["signoffs"] if s["item"] == "blanks-returned"]
+    assert [(s["answer"], s["outcome"]) for s in returned] == [(11, "confirmed")]
 
 
 def test_a_correction_refuses_what_is_not_a_typo_and_records_nothing(
@@ -562,19 +589,21 @@ def test_a_correction_refuses_what_is_not_a_typo_and_records_nothing(
     assert "was refused" in no("blanks-fired", "2")
     assert "would fail" in no("firearms-issued", "0")  # min 1
     assert "already says 12" in no("blanks-issued", "12")
-    assert "needs a note" in no("blanks-returned", "10", note=" ")
+    # (blanks-returned was typed in the sign-off whose sum failed: never recorded, so never
+    # corrected; blanks-issued, signed before the scene, is what these refusals try.)
+    assert "needs a note" in no("blanks-issued", "13", note=" ")
     assert "add --take" in no("rounds-fired", "2")  # answered in takes 1 and 2
     assert "asked once per run" in no("blanks-issued", "13", "--take", "1")
     assert "has no check" in no("no-such-check", "1")
-    assert "whole number" in no("blanks-returned", "ten")
+    assert "whole number" in no("blanks-issued", "ten")
     # Agreed by the person who gave the answer and the 1st AD, two people, with their PINs.
-    other_armorer = no("blanks-returned", "10", "--by", f"armorer={BOTH[0]}")
+    other_armorer = no("blanks-issued", "13", "--by", f"armorer={BOTH[0]}")
     assert f"{ARMORER[0]} (armorer)" in other_armorer and BOTH[0] in other_armorer
-    alone = no("blanks-returned", "10", "--by", f"first_ad={ARMORER[0]}")
+    alone = no("blanks-issued", "13", "--by", f"first_ad={ARMORER[0]}")
     assert "not on the roster as 1st AD" in alone
-    assert "0000" not in no("blanks-returned", "10", pins=f"{ARMORER[1]}\n0000\n")
-    assert "wrong PIN" in no("blanks-returned", "10", pins=f"{ARMORER[1]}\n0000\n")
-    assert "producer" in no("blanks-returned", "10", "--by", "producer=Pat Producer")
+    assert "0000" not in no("blanks-issued", "13", pins=f"{ARMORER[1]}\n0000\n")
+    assert "wrong PIN" in no("blanks-issued", "13", pins=f"{ARMORER[1]}\n0000\n")
+    assert "producer" in no("blanks-issued", "13", "--by", "producer=Pat Producer")
     assert events_of(crewed, "item.corrected") == []
     assert log_show(cli, run_id)["status"] == "held"
 
@@ -768,10 +797,13 @@ def test_a_pause_longer_than_the_protocol_sets_asks_the_custody_checks_again(
             ("after-break", 1, "custody-kept"),
             ("after-break", 1, "live-sweep-again"),
         ]
-        # ...right after the check the crew left it at; that check was signed only in part
-        # (its witness not yet asked), so it starts again from the beginning after the break.
-        assert keys[1:3] == breaks
-        assert keys[3] == keys[0]
+        # ...right after the sign-off the crew left it at (the armorer's checks before the
+        # scene); those signed only in part (their witness not yet asked) start again from
+        # the beginning after the break.
+        first = keys.index(breaks[0])
+        assert keys[first : first + 2] == breaks
+        assert keys[0] == ("before-scene", None, "armorer-present")
+        assert keys[first + 2] == keys[0]
     else:
         assert paused == [] and breaks == []
 

@@ -112,7 +112,8 @@ def test_json_keeps_the_exact_text(prod: Production) -> None:
     detail = json.loads(result.stdout)
     assert detail["scene"] == EVIL_SCENE
     assert {s["by"]["name"] for s in detail["signoffs"]} >= {NAME}
-    (hold,) = detail["holds"]
+    hold, readback = detail["holds"]  # the hand-raised hold, then IMG's read-back mismatch
+    assert readback["item"] == "state-announced"
     assert hold["reason"] == EVIL_REASON
     assert hold["note"] == EVIL_NOTE
     assert hold["raised_by"] == {"name": NAME, "role": "armorer"}

@@ -137,6 +137,36 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         ),
     ),
     (
+        events.ItemSignedOff(
+            run="r1",
+            phase="before-each-take",
+            take=1,
+            name="Alex Kim",
+            role="actor",
+            items=(
+                {"item": "shown-clear", "meaning": "witnessed", "answer": True},
+                {"item": "state-announced", "meaning": "read-back", "answer": "EMPTY"},
+            ),
+            pin="sign-off",
+        ),
+        NewEvent(
+            "item.signed-off",
+            {
+                "phase": "before-each-take",
+                "take": 1,
+                "name": "Alex Kim",
+                "role": "actor",
+                "items": [
+                    {"item": "shown-clear", "meaning": "witnessed", "answer": True},
+                    {"item": "state-announced", "meaning": "read-back", "answer": "EMPTY"},
+                ],
+                "pin": "sign-off",
+            },
+            "r1",
+            "Alex Kim",
+        ),
+    ),
+    (
         events.ItemDone(run="r1", **AT, outcome="confirmed", reason=None, by=SAM),
         NewEvent(
             "item.done",
@@ -522,10 +552,14 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
         context = _context(proto)
         first = next(i for _, i in applicable(proto, context) if i.critical and i.can_fail())
         run_id = walker.run(proto, "held", expect=3, answers={first.id: failing_answer(first)})
-        # Whoever signed in for a clearing role clears for it: the run's signers.
+        # The run's signers clear for their roles, named: a clearing role may not have signed
+        # in yet (people sign in when their checks come up).
         clearers = "".join(f"{SIGNERS[role][1]}\n" for role in proto.hold.cleared_by)
+        named = [f"--by={role}={SIGNERS[role][0]}" for role in proto.hold.cleared_by]
         walker.invoke(
-            ["clear", run_id, "--note", "put right", "--pin-stdin"], expect=0, input=clearers
+            ["clear", run_id, "--note", "put right", "--pin-stdin", *named],
+            expect=0,
+            input=clearers,
         )
         passing = walker.answers(proto, "resumed")
         walker.invoke(["resume", run_id, "--answers", str(passing)], expect=0)
@@ -542,6 +576,7 @@ def _walk_every_shipped_protocol(home: Path, tmp: Path) -> None:
     walker.invoke(abort, expect=0, input=f"{FIRST_AD[1]}\n")
     _scene_episode(walker)
     _correction_episode(walker, scene)
+    _refusal_episode(walker, scene)
 
 
 def _scene_episode(walker: _Walker) -> None:
@@ -565,28 +600,41 @@ def _scene_episode(walker: _Walker) -> None:
 
 
 def _correction_episode(walker: _Walker, scene: Protocol) -> None:
-    """A typo at wrap holds the run; the armorer and the 1st AD correct it, clear the hold, and
-    the resumed run completes. Then a run whose walk-through stands still for two hours."""
+    """A typo in the firearms counted out is found at wrap, when the count back does not add up:
+    the run holds; the armorer and the 1st AD correct it, clear the hold, and the resumed run
+    completes. (A typo inside one sign-off, the wrap's own counts, is a hold and a recount
+    instead: nothing of that sign-off was recorded.) Then a run whose walk-through stands
+    still for two hours."""
     counts = {
         "rounds-counted": 2,
         "rounds-fired": 1,
         "rounds-unfired": 1,
         "blanks-issued": 12,
         "blanks-fired": 2,
-        "blanks-returned": 9,  # 10 came back: a typo
+        "blanks-returned": 10,
         "blanks-spoiled": 0,
+        "firearms-issued": 3,  # 2 went out: a typo
+        "firearms-counted-back": 2,
     }
     run_id = walker.run(scene, "typo", expect=3, answers=counts)
     pins = f"{SIGNERS['armorer'][1]}\n{SIGNERS['first_ad'][1]}\n"
-    fix = ["correct", run_id, "blanks-returned", "--answer", "10", "--note", "typed 9 for 10"]
+    fix = ["correct", run_id, "firearms-issued", "--answer", "2", "--note", "typed 3 for 2"]
     walker.invoke([*fix, "--pin-stdin"], expect=0, input=pins)
     walker.invoke(
         ["clear", run_id, "--note", "count was a typo", "--pin-stdin"], expect=0, input=pins
     )
-    walker.invoke(["resume", run_id, "--answers", str(walker.answers(scene, "typo"))], expect=0)
+    again = walker.answers(scene, "typo", answers=counts)
+    walker.invoke(["resume", run_id, "--answers", str(again)], expect=0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(session, "clock", _LunchAfterFirstCheck())
         walker.run(scene, "lunch", expect=0)
+
+
+def _refusal_episode(walker: _Walker, scene: Protocol) -> None:
+    """A "no" is never part of a sign-off: it is recorded alone, at once. A witness who did not
+    see the check (the DP), and an actor who says back another state: each holds its run."""
+    walker.run(scene, "witness-no", expect=3, witnesses={"shown-clear": {"dp": False}})
+    walker.run(scene, "readback-no", expect=3, readbacks={"state-announced": {"actor": "BLANKS"}})
 
 
 class _LunchAfterFirstCheck:

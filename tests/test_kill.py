@@ -32,6 +32,7 @@ from tests.walk_helpers import (
     make_workspace,
     protocol,
     safetycli_argv,
+    same_checks,
     signoff_key,
     subprocess_env,
     write_answers,
@@ -127,7 +128,7 @@ def test_a_run_killed_at_20_points_is_finished_by_resume_each_time(tmp_path: Pat
     )
     assert result.returncode == 0, result.stderr
     length = len(chain(home / "log.db")) - start
-    assert length > 150
+    assert length > 100  # one sign-off event per person per phase, then each check's outcome
 
     points: list[int] = []
     for n in range(KILLS):
@@ -157,13 +158,14 @@ def test_a_run_killed_at_20_points_is_finished_by_resume_each_time(tmp_path: Pat
 
         after_show = show(home, run_id)
         assert after_show["status"] == "complete"
-        # Every check confirmed exactly once, in order: nothing lost, nothing twice. A resume after
-        # any check was answered asks the after-break checks (where were the firearms?) once.
+        # Every check confirmed exactly once (within a phase in the order people signed):
+        # nothing lost, nothing twice. A resume after any check was answered asks the
+        # after-break checks (where were the firearms?) once.
         # A check signed only in part when the run was killed starts again after the break
         # (its first, unfinished attempt stays in the log): count what was confirmed.
         confirmed = [s for s in after_show["signoffs"] if s["outcome"] == "confirmed"]
         flow, breaks = after_break(protocol("firearm-scene"), [signoff_key(s) for s in confirmed])
-        assert flow == expected, (n, written)
+        assert same_checks(flow, expected), (n, written)
         asked = any(s["phase"] != "after-break" for s in before["signoffs"]) or before["outcomes"]
         assert breaks == (break_keys(protocol("firearm-scene"), BLANKS, 1) if asked else []), (
             n,

@@ -154,6 +154,7 @@ def test_make_run_explains_a_demo_hold_and_exits_0(tmp_path: Path) -> None:
                 r"(?:^|\n)([^\n,]+), your PIN: $",
                 r"\[y/n\]: $",
                 r"yes or no: $",
+                r"one key each \((\d+) keys?\): $",
                 pexpect.EOF,
             ]
         )
@@ -165,6 +166,8 @@ def test_make_run_explains_a_demo_hold_and_exits_0(tmp_path: Path) -> None:
             child.sendline("n")
         elif found == 3:
             child.sendline("n")  # the first check fails: a hold
+        elif found == 4:  # a batch of yes/no checks: the first one fails
+            child.sendline("n" + "y" * (int(child.match.group(1)) - 1))
         else:
             break
     child.close()

@@ -193,7 +193,8 @@ def test_key_with_control_characters_is_shown_as_escapes() -> None:
     shown = [str(p) for p in doc.problems if "unknown key" in str(p)]
     assert shown == [
         "f.yaml:2:1: unknown key `a\\x0ab\\x1b[2J`: allowed here: "
-        "id, title, version, summary, sources, roles, context, hold, pause_minutes, scope, phases"
+        "id, title, version, summary, sources, roles, context, hold, pause_minutes, scope, "
+        "take_word, phases"
     ]
 
 

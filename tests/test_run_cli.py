@@ -39,6 +39,8 @@ from tests.walk_helpers import (
     protocol,
     refused,
     resume,
+    same_checks,
+    settled_keys,
     start,
     write_answers,
 )
@@ -90,7 +92,46 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     assert (detail["status"], detail["scene"], detail["day"]) == ("complete", "12A", DAY)
     assert detail["context"] == BLANKS
     assert detail["holds"] == []
-    assert keys_of(detail) == expected_keys(protocol(), BLANKS, takes=2)
+    # Every check, once for each take (within a phase, in the order people signed).
+    assert sorted(keys_of(detail), key=str) == sorted(
+        expected_keys(protocol(), BLANKS, takes=2), key=str
+    )
+    # One sign-off per person per phase and take, each listing its checks with their meaning;
+    # only a witness loop (the 1st AD witnesses the armorer's stand-off, the armorer the AD's
+    # meeting) has someone sign twice in a phase: a witness signs after the check is done.
+    with Ledger.open(crewed / "log.db") as ledger:
+        signed = list(ledger.events(run=run_id, kinds=["item.signed-off"]))
+        singles = list(
+            ledger.events(run=run_id, kinds=["item.performed", "item.witnessed", "item.read-back"])
+        )
+    assert singles == []  # nothing was signed one item at a time
+    per = [(e.data["phase"], e.data["take"], e.data["role"]) for e in signed]
+    twice = {p for p in per if per.count(p) > 1}
+    assert twice <= {("safety-meeting", None, "first_ad"), ("safety-meeting", None, "armorer")}
+
+    def roles(phase: str, take: int) -> list[str]:
+        return [r for p, t, r in per if (p, t) == (phase, take)]
+
+    assert roles("before-each-take", 1) == ["armorer", "first_ad", "dp", "actor"]
+    # At cut of take 1 one sitting covers take 1's checks after it and take 2's before it: each
+    # person signs both at once (one PIN), the 1st AD before the actor, who witnesses the AD's.
+    assert roles("after-each-take", 1) == ["armorer", "first_ad", "actor"]
+    assert roles("before-each-take", 2) == ["armorer", "first_ad", "actor", "dp"]
+    seq = {(e.data["phase"], e.data["take"], e.data["role"]): e.seq for e in signed}
+    for role in ("armorer", "first_ad", "actor"):  # the two, one after the other, one append
+        assert seq[("before-each-take", 2, role)] == seq[("after-each-take", 1, role)] + 1
+    actor = next(e for e in signed if e.data["role"] == "actor" and e.data["take"] == 2)
+    assert actor.data["pin"] == "sign-off"
+    assert [(i["item"], i["meaning"]) for i in actor.data["items"]] == [
+        ("shown-clear", "witnessed"),
+        ("rounds-counted", "read-back"),
+        ("state-announced", "read-back"),
+        ("muzzle-line-clear", "witnessed"),
+        ("handed-over", "witnessed"),
+    ]
+    covered = sum(len(e.data["items"]) for e in signed)
+    signatures = sum(1 + len(s["witnesses"]) + len(s["readbacks"]) for s in detail["signoffs"])
+    assert covered == signatures  # the record shows each of them item by item
     for signoff in detail["signoffs"]:
         assert set(signoff) >= SIGNOFF_KEYS
         assert set(signoff["by"]) >= {"name", "role"}
@@ -98,10 +139,10 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     assert seqs == sorted(seqs)
     shown = next(s for s in detail["signoffs"] if s["item"] == "shown-clear" and s["take"] == 2)
     assert shown["by"] == {"name": ARMORER[0], "role": "armorer"}
-    assert [(w["name"], w["role"]) for w in shown["witnesses"]] == [
+    assert [(w["name"], w["role"]) for w in shown["witnesses"]] == [  # in the order they signed
         (FIRST_AD[0], "first_ad"),
-        (CREW["dp"][0], "dp"),
         (ACTOR[0], "actor"),
+        (CREW["dp"][0], "dp"),
     ]
     assert status_text(cli).strip() == "No open or held runs, and no scene held."
 
@@ -320,8 +361,8 @@ def test_anyone_on_the_roster_holds_an_open_run(
     )
     assert result.exit_code == 0, result.output
     resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
-    flow, breaks = after_break(protocol(), keys_of(log_show(cli, run_id)))
-    assert flow == expected_keys(protocol(), BLANKS, takes=1)
+    flow, breaks = after_break(protocol(), settled_keys(log_show(cli, run_id)))
+    assert same_checks(flow, expected_keys(protocol(), BLANKS, takes=1))
     # Resumed after the hold: where were the firearms meanwhile? asked first, once.
     assert breaks == break_keys(protocol(), BLANKS, 1)
 
@@ -339,14 +380,17 @@ def test_a_missing_answer_leaves_the_run_open_with_exit_4(
     assert f"safetycli resume {run_id} --answers {partial}" in line
     detail = log_show(cli, run_id)
     assert detail["status"] == "open"
-    assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
+    # What the 1st AD answered before the missing check is signed; the missing one is not.
+    signed = keys_of(detail)
+    assert ("safety-meeting", None, "meeting-attendance") in signed
+    assert ("safety-meeting", None, "meeting-covered") not in signed
 
     full = write_answers(tmp_path / "full.yaml")
     resume(cli, run_id, full, expect=0)
     after = log_show(cli, run_id)
     assert after["signoffs"][: len(detail["signoffs"])] == detail["signoffs"]
-    flow, breaks = after_break(protocol(), keys_of(after))
-    assert flow == expected_keys(protocol(), BLANKS, takes=1)
+    flow, breaks = after_break(protocol(), settled_keys(after))
+    assert same_checks(flow, expected_keys(protocol(), BLANKS, takes=1))
     assert breaks == break_keys(protocol(), BLANKS, 1)
     # ...and they come first after the resume, before the check the run stopped at.
     resumed = keys_of(after)[len(detail["signoffs"]) :]
@@ -556,7 +600,10 @@ def test_a_hold_raised_elsewhere_stops_a_walk_through_in_progress(
     assert isinstance(moved, MovedNotice) and isinstance(stopped, StoppedNotice)
     assert stopped.status == "held"
     detail = log_show(cli, run_id)
-    assert keys_of(detail)[-1] == ("safety-meeting", None, "meeting-attendance")
+    # Nothing of the 1st AD's batch typed while the hold landed was recorded.
+    signed = keys_of(detail)
+    assert ("safety-meeting", None, "meeting-held") not in signed
+    assert ("safety-meeting", None, "meeting-covered") not in signed
     assert detail["holds"][0]["reason"] == "smoke on set"
     assert detail["status"] == "held"
 
@@ -779,12 +826,13 @@ def test_the_wrap_count_adds_up_issued_returned_fired_and_spoiled(
 def test_correcting_a_held_run_says_to_clear_the_hold_before_resuming(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
-    counts = {**ONE_TAKE_COUNTS, "blanks-returned": 9}  # 11 came back, 9 were typed
+    # 2 firearms went out, 3 were typed before the scene: the count back at wrap holds.
+    counts = {**ONE_TAKE_COUNTS, "firearms-issued": 3, "firearms-counted-back": 2}
     run_id, _ = start(cli, write_answers(tmp_path / "typo.yaml", answers=counts), expect=3)
-    fix = ["correct", run_id, "blanks-returned", "--answer", "11", "--note", "typed 9 for 11"]
+    fix = ["correct", run_id, "firearms-issued", "--answer", "2", "--note", "typed 3 for 2"]
     out = invoke(cli, [*fix, "--pin-stdin"], input=CLEAR_PINS)
     assert out.exit_code == 0, out.output
-    assert f"9, given by {ARMORER[0]} (armorer); corrected to 11" in out.stdout
+    assert f"3, given by {ARMORER[0]} (armorer); corrected to 2" in out.stdout
     assert out.stdout.splitlines()[-1] == (
         f'Continue with: safetycli clear {run_id} --note "what was found and done", '
         f"then safetycli resume {run_id}"
@@ -797,9 +845,10 @@ def test_status_and_clear_say_roles_as_people_say_them(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     run_id, _ = start(cli, write_answers(tmp_path / "p.yaml", drop=("meeting-covered",)), expect=4)
+    # Who has signed in so far, in the order they did: the DP's first check (a take) has not
+    # come up yet.
     assert status_text(cli).splitlines()[1] == (
-        f"   signed in: {FIRST_AD[0]} (1st AD), {ARMORER[0]} (armorer), {ACTOR[0]} (actor), "
-        f"{DP[0]} (DP)"
+        f"   signed in: {ARMORER[0]} (armorer), {FIRST_AD[0]} (1st AD), {ACTOR[0]} (actor)"
     )
     hold_run(cli, run_id, "smoke")
     typed = refused(cli, ["clear", run_id, "--note", "x", "--by", "dp=Jo Park", "--pin-stdin"])
@@ -816,7 +865,9 @@ def test_log_show_lists_each_signer_once_with_their_sittings_and_numbers_breaks(
     run_id, _ = start(cli, partial, expect=4)
     resume(cli, run_id, write_answers(tmp_path / "full.yaml"), expect=0)
     detail = log_show(cli, run_id)
-    assert len(detail["signed_in"]) == 8  # four people, two sittings: the JSON keeps them all
+    # Three people in the first sitting (the DP's checks had not come up), four in the second:
+    # the JSON keeps every sign-in.
+    assert len(detail["signed_in"]) == 7
     breaks = [s for s in detail["signoffs"] if s["phase"] == "after-break"]
     assert breaks and all(s["after_break"] and s["take"] == 1 for s in breaks)
     assert not any(s["after_break"] for s in detail["signoffs"] if s["phase"] != "after-break")
@@ -825,13 +876,13 @@ def test_log_show_lists_each_signer_once_with_their_sittings_and_numbers_breaks(
     assert "after-break break 1 · " in shown and "after-break take" not in shown
     (roll_call,) = [line for line in shown.splitlines() if line.startswith("Roll call: ")]
     assert roll_call == (
-        f"Roll call: {FIRST_AD[0]} (1st AD, 2 sittings); {ARMORER[0]} (armorer, 2 sittings); "
-        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP, 2 sittings)"
+        f"Roll call: {ARMORER[0]} (armorer, 2 sittings); {FIRST_AD[0]} (1st AD, 2 sittings); "
+        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP)"
     )
     report = ok(cli, ["report", "--day", DAY]).stdout
     assert (
-        f"Signed in: {FIRST_AD[0]} (1st AD, 2 sittings); {ARMORER[0]} (armorer, 2 sittings); "
-        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP, 2 sittings)\n"
+        f"Signed in: {ARMORER[0]} (armorer, 2 sittings); {FIRST_AD[0]} (1st AD, 2 sittings); "
+        f"{ACTOR[0]} (actor, 2 sittings); {DP[0]} (DP)\n"
     ) in report
 
 

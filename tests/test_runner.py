@@ -175,15 +175,24 @@ class Walk:
         self.batches.append((snapshot, out))
         return out
 
-    def step(self) -> runner.Step:
+    def raw_step(self) -> runner.Step:
         return runner.next_step(self.proto, self.state)
 
+    def step(self) -> runner.Step:
+        """The next step, with a batch taken one check at a time: these tests hold each rule of
+        a single answer (`runner.answer`, which a batch's sign-off is built from); batches
+        themselves are tested below."""
+        step = runner.next_step(self.proto, self.state)
+        return step.asks[0] if isinstance(step, runner.Batch) else step
+
     def sign_in_all(self) -> None:
+        """Everyone the run needs signs in now (as when they all stand at the laptop); the
+        first check's person is asked for first."""
         step = self.step()
         assert isinstance(step, RollCall)
-        while isinstance(step, RollCall):
-            self.commit(step, runner.sign_in(self.state, step.roles[0], NAMES[step.roles[0]]))
-            step = self.step()
+        for role in runner.roles_needed(self.proto, self.state.context):
+            if role not in self.state.signed_in:
+                self.commit(step, runner.sign_in(self.state, role, NAMES[role]))
 
     def ask(self) -> Ask:
         step = self.step()
@@ -209,6 +218,33 @@ class Walk:
         assert isinstance(step, Stopped) and step.status == "held", step
         clearers = [Signer(NAMES[r], r) for r in self.proto.hold.cleared_by]
         return self.commit(step, runner.clear_hold(self.proto, self.state, clearers, note))
+
+    def passing_value(self, step: Ask, state: RunState | None = None) -> Any:
+        """An answer that passes `step` in `state` (by default the run as it is)."""
+        state = state or self.state
+        if step.meaning == "witnessed":
+            return True
+        if step.meaning == "read-back":
+            return step.answer
+        if step.item.kind == "count":  # counts that add up, as a real scene's do
+            expected = runner.expected_count(self.proto, state, step.item, step.take)
+            if expected is not None and expected >= 0:
+                return expected
+            return passing_answers(self.proto, takes=4)[step.item.id]
+        return passing_answer(step.item)
+
+    def sign_off(self, batch: runner.Batch, values: list[Any] | None = None) -> list[Event]:
+        """A whole batch signed at once; each answer passes unless `values` says otherwise. A
+        failing answer is recorded alone, as the session records it."""
+        entries: list[tuple[Ask, Any]] = []
+        for n, ask in enumerate(batch.asks):
+            ahead = runner.ahead_of(self.proto, self.state, entries)
+            value = values[n] if values is not None else self.passing_value(ask, ahead)
+            if runner.batch_fails(self.proto, self.state, entries, ask, value):
+                new = runner.refuse_in_batch(self.proto, self.state, entries, ask, value)
+                return self.commit(batch, new)
+            entries.append((ask, value))
+        return self.commit(batch, runner.sign_batch(self.proto, self.state, batch, entries))
 
     def passing(self) -> list[Event]:
         """Answer the next question so that it passes (yes, a good count, the same read-back)."""
@@ -258,20 +294,31 @@ def started(proto: Protocol, **context: Any) -> Walk:
 # --- roll call, conditions, takes ---------------------------------------------------------------
 
 
-def test_roll_call_comes_first_and_names_only_the_roles_this_run_needs(proto: Protocol) -> None:
+def test_each_person_signs_in_when_their_first_check_comes_up(proto: Protocol) -> None:
     walk = Walk(proto, {"blanks": False})
-    step = walk.step()
-    # The DP signs nothing when no blanks are fired, so is not called.
-    assert step == RollCall(("first_ad", "armorer", "actor"))
+    step = walk.raw_step()
+    # Only the person whose checks come first is called, not everyone at the start.
+    assert isinstance(step, RollCall) and step.roles == ("first_ad",)
     walk.commit(step, runner.sign_in(walk.state, "first_ad", NAMES["first_ad"]))
-    assert walk.step() == RollCall(("armorer", "actor"))
-
+    batch = walk.raw_step()
+    assert isinstance(batch, runner.Batch) and batch.name == "Dana Reyes"
+    assert [(a.item.id, a.meaning) for a in batch.asks] == [
+        ("meeting-held", "performed"),
+        ("medic-on-set", "performed"),
+    ]
+    walk.commit(batch, runner.sign_batch(proto, walk.state, batch, [(a, True) for a in batch.asks]))
+    # The armorer comes next (the meeting to witness, the firearms to count): now they sign in.
+    step = walk.raw_step()
+    assert isinstance(step, RollCall) and step.roles == ("armorer",)
+    # Whoever the run still needs: the DP signs nothing when no blanks are fired.
+    assert runner.roles_still_needed(proto, walk.state) == ["first_ad", "armorer", "actor"]
     with_blanks = Walk(proto, {"blanks": True})
-    assert with_blanks.step() == RollCall(("first_ad", "armorer", "actor", "dp"))
-
-    walk.sign_in_all()
-    first = walk.ask()
-    assert (first.item.id, first.meaning, first.name) == ("meeting-held", "performed", "Dana Reyes")
+    assert runner.roles_needed(proto, with_blanks.state.context) == [
+        "first_ad",
+        "armorer",
+        "actor",
+        "dp",
+    ]
 
 
 def test_one_person_cannot_sign_in_for_two_roles(proto: Protocol) -> None:
@@ -308,23 +355,37 @@ def test_per_take_phases_repeat_for_each_take_and_wrap(proto: Protocol) -> None:
     walk = started(proto)
     first = walk.until("shown-clear")
     assert first.take == 1
-    walk.until("handed-back")
+    walk.until("state-announced", "read-back")
     walk.passing()
     step = walk.step()
-    # Both per-take phases form one group that a take runs through.
+    # Both per-take phases form one group that a take runs through; the 1st AD calls another
+    # take on cut, before the checks after the take, so that one sitting covers those and the
+    # next take's checks before it.
     assert isinstance(step, AnotherTake)
     assert (step.group, step.take) == ("take-before", 1)
     assert [p.id for p in step.phases] == ["take-before", "take-after"]
+    assert runner.camera_rolling(proto, walk.state)  # the take is being shot
     (event,) = walk.another_take(True)
     assert (event.kind, event.data) == ("take.next", {"group": "take-before", "take": 2})
-    again = walk.ask()
-    assert (again.item.id, again.take) == ("shown-clear", 2)
-    walk.until("handed-back")
+    assert not runner.camera_rolling(proto, walk.state)
+    batch = walk.raw_step()
+    assert isinstance(batch, runner.Batch) and batch.role == "armorer"
+    # The armorer's sitting at cut: take 1's check after it, then take 2's before it.
+    assert [(a.phase.id, a.take, a.item.id) for a in batch.asks] == [
+        ("take-after", 1, "handed-back"),
+        ("take-before", 2, "shown-clear"),
+        ("take-before", 2, "state-announced"),
+    ]
+    walk.sign_off(batch)
+    walk.until("state-announced", "read-back")
     walk.passing()
     (event,) = walk.another_take(False)
     assert (event.kind, event.data) == ("takes.wrapped", {"group": "take-before", "takes": 2})
     after = walk.ask()
-    assert (after.phase.id, after.item.id, after.take) == ("wrap", "locked-up", None)
+    assert (after.phase.id, after.item.id, after.take) == ("take-after", "handed-back", 2)
+    walk.passing()
+    wrap = walk.ask()
+    assert (wrap.phase.id, wrap.item.id, wrap.take) == ("wrap", "locked-up", None)
     walk.passing()
     walk.passing()
     assert walk.step() == Finish()
@@ -332,8 +393,48 @@ def test_per_take_phases_repeat_for_each_take_and_wrap(proto: Protocol) -> None:
     assert walk.state.status == "complete"
     assert walk.step() == Stopped("complete", None)
     confirmed = [key for key, outcome in walk.done().items() if outcome == "confirmed"]
-    assert confirmed == expected_keys(proto, {"blanks": False}, takes=2)
+    assert sorted(confirmed, key=str) == sorted(
+        expected_keys(proto, {"blanks": False}, takes=2), key=str
+    )
     assert set(walk.done().values()) == {"confirmed", "skipped-by-condition"}
+
+
+def test_a_hold_at_cut_sends_back_the_next_takes_checks_signed_in_the_same_sitting() -> None:
+    """At cut of take 1 the armorer signs take 1's checks after it and take 2's before it in one
+    sitting (blanks loaded at the last moment among them). The actor then says the firearm did
+    not come straight back on cut: the hold names take 2's checks too, so once it is cleared
+    they are all asked again, not only take 1's."""
+    proto = shipped_protocol("firearm-scene")
+    walk = Walk(proto, dict(BLANKS))
+    for _ in range(200):
+        step = walk.raw_step()
+        if isinstance(step, RollCall):
+            (role,) = step.roles
+            walk.commit(step, runner.sign_in(walk.state, role, NAMES[role]))
+        elif isinstance(step, Skip):
+            walk.skip()
+        elif isinstance(step, AnotherTake):
+            walk.another_take(True)
+        elif isinstance(step, runner.Batch) and step.role == "actor" and step.take == 1:
+            if step.phase.id == "after-each-take":
+                values = [a.item.id != "returned-on-cut" for a in step.asks]
+                events = walk.sign_off(step, values)
+                break
+            walk.sign_off(step)
+        else:
+            assert isinstance(step, runner.Batch), step
+            walk.sign_off(step)
+    raised = next(e for e in events if e.kind == "hold.raised")
+    assert (raised.data["phase"], raised.data["take"]) == ("after-each-take", 1)
+    assert raised.data["also"] == [["before-each-take", 2]]
+    assert walk.done()[("before-each-take", 2, "blanks-loaded-last")] == "confirmed"
+    walk.clear("firearm handed back again, shown clear")
+    # Take 1's checks after it and take 2's before it are all asked again.
+    assert ("before-each-take", 2, "blanks-loaded-last") not in walk.state.progress
+    assert ("after-each-take", 1, "bore-checked") not in walk.state.progress
+    batch = walk.raw_step()
+    assert isinstance(batch, runner.Batch) and batch.role == "armorer"
+    assert ("before-each-take", 2, "blanks-loaded-last") in [a.key for a in batch.asks]
 
 
 # --- holds ---------------------------------------------------------------------------------------
@@ -401,7 +502,7 @@ def test_a_hold_is_cleared_only_by_the_named_roles_each_a_different_person(proto
     walk = started(proto)
     walk.answer(False)
     armorer = Signer("Sam Ortiz", "armorer")
-    with pytest.raises(SafetyError, match="cleared by first_ad too"):
+    with pytest.raises(SafetyError, match="cleared by 1st AD too"):
         runner.clear_hold(proto, walk.state, [armorer], "fixed")
     with pytest.raises(SafetyError, match="different person"):
         runner.clear_hold(proto, walk.state, [armorer, Signer("Sam Ortiz", "first_ad")], "fixed")
@@ -436,6 +537,7 @@ def test_a_hold_in_a_take_sends_that_phase_of_the_take_back_to_be_checked(
     walk = started(proto)
     walk.until("state-announced")
     walk.answer("EMPTY")
+    walk.until("state-announced", "read-back")
     walk.answer("BLANKS")  # the read-back does not match: hold
     assert walk.state.status == "held"
     walk.clear("firearm re-checked, state agreed")
@@ -482,7 +584,7 @@ def test_a_read_back_mismatch_holds_even_a_non_critical_item(proto: Protocol) ->
     walk.until("state-announced")
     assert not walk.ask().item.critical
     walk.answer("EMPTY")
-    readback = walk.ask()
+    readback = walk.until("state-announced", "read-back")
     assert (readback.meaning, readback.role, readback.answer) == ("read-back", "actor", "EMPTY")
     events = walk.answer("BLANKS")
     assert walk.kinds(events) == ["item.read-back", "item.done", "hold.raised"]
@@ -496,6 +598,7 @@ def test_a_read_back_that_matches_confirms_the_item(proto: Protocol) -> None:
     walk = started(proto)
     walk.until("state-announced")
     walk.answer("empty")  # options match whatever the case
+    walk.until("state-announced", "read-back")
     events = walk.answer("1")  # the actor picks option 1: EMPTY
     assert walk.kinds(events) == ["item.read-back", "item.done"]
     assert events[0].data["answer"] == "EMPTY"
@@ -528,7 +631,9 @@ def test_a_non_critical_no_is_refused_without_stopping_work(proto: Protocol) -> 
     assert walk.kinds(events) == ["item.performed", "item.done"]
     assert events[1].data["outcome"] == "refused"
     assert walk.state.status == "open"
-    assert isinstance(walk.step(), AnotherTake)
+    # Work goes on: the wrap comes next (the takes were wrapped on cut).
+    step = walk.step()
+    assert isinstance(step, Ask) and step.item.id == "locked-up"
 
 
 # --- not applicable ------------------------------------------------------------------------------
@@ -612,24 +717,33 @@ def test_answers_that_cannot_be_read_are_refused(
 def test_the_firearm_scene_runs_end_to_end_over_two_takes() -> None:
     proto = shipped_protocol("firearm-scene")
     walk = Walk(proto, dict(BLANKS))
-    walk.sign_in_all()
     takes = 0
     for _ in range(2000):
-        step = walk.step()
+        step = walk.raw_step()
         if isinstance(step, Finish):
             walk.commit(step, runner.finish(walk.state))
             break
-        if isinstance(step, AnotherTake):
+        if isinstance(step, RollCall):
+            (role,) = step.roles
+            walk.commit(step, runner.sign_in(walk.state, role, NAMES[role]))
+        elif isinstance(step, AnotherTake):
             takes = step.take
             walk.another_take(step.take < 2)
         elif isinstance(step, Skip):
             walk.skip()
         else:
-            walk.passing()
+            assert isinstance(step, runner.Batch), step
+            walk.sign_off(step)
     assert walk.state.status == "complete"
     assert takes == 2
     confirmed = [k for k, outcome in walk.done().items() if outcome == "confirmed"]
-    assert confirmed == expected_keys(proto, BLANKS, takes=2)
+    # Every check, once for each take; in each phase people sign in turn, so the order within
+    # a phase follows who signs when (witnesses after the check they witness).
+    assert sorted(confirmed, key=str) == sorted(expected_keys(proto, BLANKS, takes=2), key=str)
+    # Phases and takes come in the run's order (at cut a sitting covers the checks after a take
+    # and those before the next).
+    places = list(dict.fromkeys(k[:2] for k in confirmed))
+    assert places == list(dict.fromkeys(k[:2] for k in expected_keys(proto, BLANKS, takes=2)))
     assert ("before-scene", None, "dummies-checked") in walk.done()  # skipped: no dummies
     assert runner.replay(RUN, walk.events) == walk.state
 
@@ -651,40 +765,50 @@ def _can_fail(item: Item) -> bool:
 
 
 def _drive(proto: Protocol, data: st.DataObject, blanks: bool, takes: int) -> Walk:
-    """A whole run, with hypothesis choosing where things go wrong (at most three holds)."""
+    """A whole run, batch by batch as the session drives it, each person signing in when their
+    first check comes up, with hypothesis choosing where things go wrong (at most three holds)."""
     walk = Walk(proto, {"blanks": blanks})
-    walk.sign_in_all()
     holds = 0
     for _ in range(1000):
-        step = walk.step()
+        step = walk.raw_step()
         if isinstance(step, Finish):
             walk.commit(step, runner.finish(walk.state))
             return walk
         if isinstance(step, Stopped):
             walk.clear()
             holds += 1
+        elif isinstance(step, RollCall):
+            (role,) = step.roles
+            walk.commit(step, runner.sign_in(walk.state, role, NAMES[role]))
         elif isinstance(step, Skip):
             walk.skip()
         elif isinstance(step, AnotherTake):
             walk.another_take(step.take < takes)
         else:
-            assert isinstance(step, Ask)
-            choices = ["pass"]
-            if holds < 3 and (step.meaning != "performed" or _can_fail(step.item)):
-                choices.append("fail")
-            if step.meaning == "performed" and step.item.allow_na and not step.item.critical:
-                choices.append("na")
-            choice = data.draw(st.sampled_from(choices), label=f"{step.key} {step.meaning}")
-            if choice == "pass":
-                walk.passing()
-            elif choice == "na":
-                walk.answer(NotApplicable("not today"))
-            elif step.meaning == "witnessed":
-                walk.answer(False)
-            elif step.meaning == "read-back":
-                walk.answer(next(o for o in step.item.options or [] if o != step.answer))
-            else:
-                walk.answer(failing_answer(step.item))
+            assert isinstance(step, runner.Batch), step
+            values: list[Any] = []
+            entries: list[tuple[Ask, Any]] = []
+            for ask in step.asks:
+                choices = ["pass"]
+                if holds < 3 and (ask.meaning != "performed" or _can_fail(ask.item)):
+                    choices.append("fail")
+                if ask.meaning == "performed" and ask.item.allow_na and not ask.item.critical:
+                    choices.append("na")
+                choice = data.draw(st.sampled_from(choices), label=f"{ask.key} {ask.meaning}")
+                ahead = runner.ahead_of(proto, walk.state, entries)
+                if choice == "pass":
+                    value = walk.passing_value(ask, ahead)
+                elif choice == "na":
+                    value = NotApplicable("not today")
+                elif ask.meaning == "witnessed":
+                    value = False
+                elif ask.meaning == "read-back":
+                    value = next(o for o in ask.item.options or [] if o != ask.answer)
+                else:
+                    value = failing_answer(ask.item)
+                values.append(value)
+                entries.append((ask, value))
+            walk.sign_off(step, values)
     raise AssertionError("the run never finished")
 
 
@@ -702,6 +826,17 @@ def _caused(step: object, first: Event) -> bool:
         same_item = (data["phase"], data["take"], data["item"]) == step.key
         na = first.kind == "item.done" and data["outcome"] == "not-applicable"
         return same_item and (first.kind == kind or na)
+    if isinstance(step, runner.Batch):
+        if first.kind == "item.signed-off":  # everything passed: one sign-off
+            return (data["phase"], data["take"], data["name"]) == (
+                step.phase.id,
+                step.take,
+                step.name,
+            )
+        # A failing answer, alone: its signature, not ok.
+        keys = {ask.key for ask in step.asks}
+        key = (data["phase"], data["take"], data["item"])
+        return key in keys and first.kind.startswith("item.") and data["ok"] is False
     if isinstance(step, AnotherTake):
         return first.kind in ("take.next", "takes.wrapped") and data["group"] == step.group
     if isinstance(step, Stopped):

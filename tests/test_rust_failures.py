@@ -29,6 +29,7 @@ from tests.walk_helpers import (
     log_list,
     log_show,
     one_line_error,
+    protocol,
     resume,
     start,
     write_answers,
@@ -193,11 +194,18 @@ def test_one_person_signing_for_two_roles_in_a_run_is_refused(
     )
     message = one_line_error(result)
     assert BOTH[0] in message and "one person signs for one role" in message, message
-    # Nothing was signed by anyone: no check went ahead on one person's word.
+    # No check went ahead on one person's word: Chris signed the armorer's own checks (people
+    # sign in when their checks come up), but nothing Chris was to witness as the 1st AD was
+    # confirmed, and Chris signed nothing as the 1st AD.
     for run_id in {r["id"] for r in log_list(cli)} - before:
         detail = log_show(cli, run_id)
-        assert detail["signoffs"] == []
         assert detail["status"] != "complete"
+        for signoff in detail["signoffs"]:
+            assert signoff["by"]["role"] == "armorer"
+            assert signoff["witnesses"] == []
+            item = protocol().item(signoff["item"])
+            if item.witness:
+                assert signoff["outcome"] is None, signoff
 
 
 def test_witnessing_your_own_check_in_a_later_sitting_is_refused(
@@ -222,7 +230,11 @@ def test_witnessing_your_own_check_in_a_later_sitting_is_refused(
     message = one_line_error(invoke(cli, ["resume", run_id, "--answers", str(second)]))
     assert f"{BOTH[0]} signed for armorer earlier in this run" in message, message
     after = log_show(cli, run_id)
-    assert after["signoffs"] == signed
+    # Refused when Chris's first check as the 1st AD came up: what Sam signed as the armorer
+    # before that stands, and nothing was witnessed or signed by Chris this sitting.
+    assert after["signoffs"][: len(signed)] == signed
+    later = after["signoffs"][len(signed) :]
+    assert all(s["by"]["name"] == ARMORER[0] and s["witnesses"] == [] for s in later), later
     assert after["status"] == "open"
 
 
@@ -245,7 +257,8 @@ def test_clearing_a_hold_alone_is_refused(cli: CliRunner, crewed: Path, tmp_path
     # The two of them, each with their own PIN, can.
     result = invoke(
         cli,
-        ["clear", run_id, "--note", "cart searched, nothing live", "--pin-stdin"],
+        ["clear", run_id, "--note", "cart searched, nothing live", "--pin-stdin"]
+        + ["--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}"],
         input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
     )
     assert result.exit_code == 0, result.output

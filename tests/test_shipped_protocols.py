@@ -680,6 +680,7 @@ def test_the_version_2_protocols_say_where_every_item_comes_from(
     protocols: dict[str, Protocol], protocol_id: str
 ) -> None:
     protocol = protocols[protocol_id]
-    assert protocol.version == 2
+    # Version 3 of the rehearsal only calls its takes run-throughs (issue 11).
+    assert protocol.version == (3 if protocol_id == "rehearsal" else 2)
     for _, item in protocol.items():
         has_reason(item)

@@ -50,6 +50,27 @@ def test_an_answer_to_be_read_back_is_typed_hidden(
     assert seen == [hidden]
 
 
+def test_a_rehearsal_asks_for_another_run_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The words people use: a rehearsal's protocol calls a pass a run-through."""
+    from safetycli.runner import AnotherTake
+
+    asked: list[str] = []
+
+    def prompt(text: str, **_: Any) -> str:
+        asked.append(text)
+        return "n"
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    for protocol_id, word in (("rehearsal", "run-through"), ("firearm-scene", "take")):
+        proto = protocol(protocol_id)
+        block = tuple(p for p in proto.phases if p.repeat == "per_take")
+        screen = io.StringIO()
+        frontend = TerminalFrontend(Console(file=screen, width=100), proto)
+        assert frontend.another_take(AnotherTake(block[0].id, 1, block)) is False
+        assert asked[-1] == f"1st AD: another {word}? (no wraps the scene) [y/n]"
+        assert f"{word.capitalize()} 1: the checks before it are done." in screen.getvalue()
+
+
 def _event(kind: str, **data: Any) -> Event:
     return Event(1, "2026-11-23T10:00:00Z", kind, "r-test", None, data, "", "")
 
@@ -67,6 +88,8 @@ def test_each_notice_reads_as_the_crew_sees_it() -> None:
         SignedInNotice("Dana Reyes", "first_ad"),
         SkippedNotice(skip),
         EventNotice(_event("item.done", outcome="skipped-by-condition"), state),
+        EventNotice(_event("item.signed-off", name="Jo Park", role="dp", items=[{}, {}]), state),
+        EventNotice(_event("item.done", outcome="confirmed"), state),
         EventNotice(_event("item.done", outcome="refused", reason="answered no"), state),
         EventNotice(_event("hold.raised", reason="answered no"), state),
         EventNotice(_event("take.next", take=2), state),
@@ -78,9 +101,10 @@ def test_each_notice_reads_as_the_crew_sees_it() -> None:
         frontend.show(notice)
     assert screen.getvalue().splitlines() == [
         "",
-        "Roll call: 1st AD, DP, safety rep sign in with name and PIN.",
+        "Sign in: 1st AD, DP, safety rep, your checks come next.",
         "  Signed in: Dana Reyes as 1st AD",
         f"  Skipped: {step.item.ask} (only when blanks)",
+        "  Signed: Jo Park (DP), 2 checks",
         "  REFUSED: answered no",
         "",
         "Take 2",

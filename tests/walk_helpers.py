@@ -217,6 +217,14 @@ def expected_keys(
     return out
 
 
+def same_checks(
+    signed: list[tuple[str, int | None, str]], expected: list[tuple[str, int | None, str]]
+) -> bool:
+    """The same checks, each as often: within a phase people sign in turn (a witness after the
+    check they witness), so the order follows who signed when, not the protocol's."""
+    return sorted(signed, key=str) == sorted(expected, key=str)
+
+
 def signoff_key(signoff: dict[str, Any]) -> tuple[str, int | None, str]:
     return (signoff["phase"], signoff["take"], signoff["item"])
 
@@ -310,6 +318,12 @@ def resume(cli: CliRunner, run_id: str, answers: Path, *, expect: int) -> Result
 
 def keys_of(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
     return [signoff_key(s) for s in detail["signoffs"]]
+
+
+def settled_keys(detail: dict[str, Any]) -> list[tuple[str, int | None, str]]:
+    """The checks that were settled, leaving out an attempt a break sent back half-signed (a
+    check performed but not yet witnessed when the run paused is done again after it)."""
+    return [signoff_key(s) for s in detail["signoffs"] if s["outcome"] is not None]
 
 
 # --- holds and clearing, as the crew types them --------------------------------------------------

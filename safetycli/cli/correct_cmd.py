@@ -86,7 +86,7 @@ def correct(
             {**named, target.signer.role: target.signer.name},
             pin_stdin=pin_stdin,
             what="a correction is agreed",
-            defaults=state.signed_in,
+            defaults={**state.signers, **state.signed_in},
         )
         prove_all(ledger, signers, "correct an answer", run_id, pin_stdin, doing="correct it")
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs

@@ -372,7 +372,7 @@ def _clear_run(
             named,
             pin_stdin=pin_stdin,
             what="a hold on this run is cleared",
-            defaults=state.signed_in,
+            defaults={**state.signers, **state.signed_in},
         )
         runner.check_clearers(None, state, clearers)
         prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing="clear the hold")

@@ -7,6 +7,7 @@ text is escaped before Rich sees it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from safetycli import events as ev
 from safetycli import runner
+from safetycli.events import Signer
 from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
@@ -24,6 +26,7 @@ from safetycli.runner import Ask, NotApplicable, RunState
 from safetycli.session import (
     Answer,
     EventNotice,
+    HoldRequest,
     MovedNotice,
     Notice,
     RollCallNotice,
@@ -32,6 +35,8 @@ from safetycli.session import (
     StoppedNotice,
     normalise,
 )
+
+HOLD_KEY = "h"  # at any prompt of the walk-through: stop work, with a reason
 
 OUTCOME_MARKS = {
     "confirmed": ("OK", "green"),
@@ -45,6 +50,34 @@ class TerminalFrontend:
     def __init__(self, console: Console, protocol: Protocol) -> None:
         self.out = console
         self.protocol = protocol
+        self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
+
+    # --- the hold key -----------------------------------------------------------------------------
+
+    def _prompt(self, text: str, *, hide_input: bool = False, **kwargs: Any) -> str:
+        """A prompt where `h` alone stops work: a reason is asked, and the hold is recorded at
+        once (Enter alone instead of a reason goes back to the question)."""
+        while True:
+            raw = str(typer.prompt(text, hide_input=hide_input, **kwargs))
+            if raw.strip().lower() != HOLD_KEY:
+                return raw
+            reason = str(
+                typer.prompt(
+                    "HOLD: what is wrong? (Enter alone goes back)", default="", show_default=False
+                )
+            )
+            if reason.strip():
+                raise HoldRequest(reason, self.who)
+
+    def _yes_no(self, text: str) -> bool:
+        """Yes or no, with no default (a stray Enter decides nothing), or the hold key."""
+        while True:
+            raw = self._prompt(f"{text} [y/n]").strip().lower()
+            if raw in ("y", "yes"):
+                return True
+            if raw in ("n", "no"):
+                return False
+            self.out.print("[yellow]Type y or n (or h to stop work).[/yellow]")
 
     # --- input ------------------------------------------------------------------------------------
 
@@ -69,15 +102,19 @@ class TerminalFrontend:
     def sign_in(self, role: str, candidates: list[str]) -> str:
         default = candidates[0] if len(candidates) == 1 else None
         hint = f" (on the roster: {', '.join(candidates)})" if len(candidates) > 1 else ""
-        return str(typer.prompt(f"{role_name(role)}: your name{visible(hint)}", default=default))
+        self.who = None
+        return self._prompt(f"{role_name(role)}: your name{visible(hint)}", default=default)
 
     def pin(self, name: str, role: str, why: str) -> str:
+        self.who = Signer(name, role)
         if why == "sign-in":
-            return str(typer.prompt(f"{visible(name)}, your PIN", hide_input=True))
-        return str(
-            typer.prompt(
-                f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
+            return self._prompt(f"{visible(name)}, your PIN", hide_input=True)
+        if why == "sign-off":
+            return self._prompt(
+                f"{visible(name)} ({role_name(role)}), your PIN to sign these", hide_input=True
             )
+        return self._prompt(
+            f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
         )
 
     def refused(self, message: str) -> None:
@@ -110,35 +147,158 @@ class TerminalFrontend:
             step, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
         )
 
+    def batch(
+        self, batch: runner.Batch, state: RunState, protocol: Protocol
+    ) -> Iterator[tuple[Ask, Answer]]:
+        """One person's checks of this phase, listed in the crew's words: the yes-or-no ones
+        (checks they perform, checks they witness) answered on one line, one key each; then
+        each number, choice or text in turn (an answer to be said back is typed hidden), and
+        each read-back typed hidden, one by one."""
+        self.who = Signer(batch.name, batch.role)
+        who = f"{visible(batch.name)} ({role_name(batch.role)})"
+        self._batch_header(batch, state, protocol)
+        keys: list[tuple[int, Ask]] = []
+        rest: list[tuple[int, Ask]] = []
+        places = batch.places
+        word = protocol_take(protocol)
+        for n, ask in enumerate(batch.asks, 1):
+            if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
+                take = f" · {word} {ask.take}" if ask.take else ""
+                self.out.print(f"  [bold cyan]{markup(ask.phase.title)}{take}[/bold cyan]")
+            self._listed(n, ask)
+            one_key = ask.meaning == "witnessed" or (
+                ask.meaning == "performed"
+                and ask.item.kind == "confirm"
+                and not (ask.item.allow_na and not ask.item.critical)
+            )
+            (keys if one_key else rest).append((n, ask))
+        if keys:
+            yield from self._keys_line(batch, who, keys)
+        for n, ask in rest:
+            if ask.meaning == "read-back":
+                yield ask, self._value(ask, f"{who}, {n}: say back what you heard", allow_na=False)
+                continue
+            item = ask.item
+            hidden = bool(item.readback)
+            if hidden:
+                self.out.print(
+                    f"  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
+                )
+            allow_na = item.allow_na and not item.critical
+            yield ask, self._value(ask, f"{who}, {n}", allow_na=allow_na, hidden=hidden)
+
+    def _keys_line(
+        self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]]
+    ) -> Iterator[tuple[Ask, Answer]]:
+        """The yes-or-no checks on one line, one key each, in the order listed: `yyy`. Answers
+        up to and including a first `n` are handed on at once, so a "no" stops work now."""
+        numbers = ", ".join(str(n) for n, _ in keys)
+        count = len(keys)
+        label = f"check {numbers}" if count == 1 else f"checks {numbers}"
+        keys_word = "key" if count == 1 else "keys"
+        while True:
+            raw = (
+                self._prompt(f"{who}: {label}, y or n for each, one key each ({count} {keys_word})")
+                .strip()
+                .lower()
+            )
+            typed = raw.replace(" ", "")
+            if count == 1 and typed in ("yes", "no"):
+                typed = typed[0]
+            if len(typed) == count and set(typed) <= {"y", "n"}:
+                break
+            if set(typed) <= {"y", "n"} and "n" in typed[:count]:
+                break  # a "no" stops work at once: the keys after it do not matter
+            self.out.print(
+                f"[yellow]Type {count} key{'s' if count > 1 else ''}, y or n, one for each "
+                f"of {label} in order (h stops work).[/yellow]"
+            )
+        for key, (_, ask) in zip(typed, keys, strict=True):
+            yield ask, key == "y"
+            if key == "n":
+                return
+
+    def _batch_header(self, batch: runner.Batch, state: RunState, protocol: Protocol) -> None:
+        number, total = runner.run_progress(protocol, state)
+        word = protocol_take(protocol)
+        if batch.phase.repeat == "after_break":  # its number counts breaks, not takes
+            where = f" · break {batch.take}"
+        else:
+            where = f" · {word} {batch.take}" if batch.take else ""
+            if len(batch.places) > 1:  # at cut: this take's checks after, the next's before
+                where += f" and {word} {batch.places[-1][1]}"
+            where += f" · check {number} of {total}"
+        title = markup(batch.phase.title)
+        if len(batch.places) > 1:
+            title = f"On cut: {title.lower()}, then {markup(batch.places[-1][0].title).lower()}"
+        self.out.print()
+        self.out.rule(f"[bold]{title}[/bold]{where}", style="cyan")
+        count = len(batch.asks)
+        self.out.print(
+            f"[bold]{markup(batch.name)} ({role_name(batch.role)})[/bold]: "
+            f"{count} check{'s' if count > 1 else ''} for you to sign"
+            + (", with your PIN once" if batch.needs_pin else "")
+            + f" ({HOLD_KEY} at any prompt stops work)"
+        )
+
+    def _listed(self, n: int, ask: Ask) -> None:
+        item = ask.item
+        if ask.meaning == "witnessed":
+            what = f"you witness it (done by the {role_name(item.by)})"
+        elif ask.meaning == "read-back":
+            what = f"you say back what the {role_name(item.by)} announced"
+        else:
+            what = {
+                "confirm": "you do it: y or n",
+                "count": "you do it: the number",
+                "choice": "you do it: choose one",
+                "text": "you write it",
+            }[item.kind]
+            if item.witness:
+                what += " · witnessed by " + ", ".join(role_name(r) for r in item.witness)
+            if item.readback:
+                what += " · said back by " + ", ".join(role_name(r) for r in item.readback)
+        stops = " · [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
+        self.out.print(f"  [bold]{n}.[/bold] {markup(item.ask)} [dim]\\[{markup(item.id)}][/dim]")
+        self.out.print(f"     [dim]{what}[/dim]{stops}")
+
     def _value(self, step: Ask, who: str, *, allow_na: bool, hidden: bool = False) -> Answer:
         """Asked until it is an answer: a typo is explained and asked again, never a crash."""
         item = step.item
         na = " (or na)" if allow_na else ""
         while True:
             if item.kind == "confirm":
-                raw = typer.prompt(f"{who}: yes or no{na}", hide_input=hidden)
+                raw = self._prompt(f"{who}: yes or no{na}", hide_input=hidden)
             elif item.kind == "count":
-                raw = typer.prompt(f"{who}: the number{na}", hide_input=hidden)
+                raw = self._prompt(f"{who}: the number{na}", hide_input=hidden)
             elif item.kind == "choice":
                 for i, option in enumerate(item.options or [], 1):
                     self.out.print(f"    {i}. {markup(option)}")
-                raw = typer.prompt(f"{who}: number or name{na}", hide_input=hidden)
+                raw = self._prompt(f"{who}: number or name{na}", hide_input=hidden)
             else:
-                raw = typer.prompt(f"{who}: your answer{na}", hide_input=hidden)
+                raw = self._prompt(f"{who}: your answer{na}", hide_input=hidden)
             if allow_na and raw.strip().lower() in ("na", "n/a"):
-                reason = typer.prompt("Why does it not apply here?")
+                reason = self._prompt("Why does it not apply here?")
                 if reason.strip():
                     return NotApplicable(reason)
                 continue
             try:
                 return normalise(step, raw)
             except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
-                self.out.print(f"[yellow]{markup(str(err))}[/yellow]")
+                self.out.print(f"[yellow]{markup(_in_words(item, str(err)))}[/yellow]")
 
     def another_take(self, step: runner.AnotherTake) -> bool:
-        self.out.print(f"\n[bold]Take {step.take} is done.[/bold]")
+        word = protocol_take(self.protocol)
+        if len(step.phases) > 1:  # asked at cut, so that one sitting covers after and before
+            self.out.print(
+                f"\n[bold]{word.capitalize()} {step.take}: the checks before it are done.[/bold] "
+                "On cut:"
+            )
+        else:
+            self.out.print(f"\n[bold]{word.capitalize()} {step.take} is done.[/bold]")
+        self.who = None
         # No default: a stray Enter must not wrap the takes and skip the next take's checks.
-        return typer.confirm("1st AD: another take? (no wraps the scene)", default=None)
+        return self._yes_no(f"1st AD: another {word}? (no wraps the scene)")
 
     def second_run(self, open_runs: list[str], scene: str) -> bool:
         listed = ", ".join(open_runs)
@@ -176,7 +336,7 @@ class TerminalFrontend:
         match notice:
             case RollCallNotice(roles=roles):
                 said = ", ".join(role_name(r) for r in roles)
-                self.out.print(f"\n[bold]Roll call:[/bold] {said} sign in with name and PIN.")
+                self.out.print(f"\n[bold]Sign in:[/bold] {said}, your checks come next.")
             case SignedInNotice(name=name, role=role):
                 self.out.print(f"  [green]Signed in:[/green] {markup(name)} as {role_name(role)}")
             case SkippedNotice(step=step):
@@ -204,7 +364,13 @@ class TerminalFrontend:
                     why = f"scene {visible(now.scene.scene)} is held now"
                 elif isinstance(now, runner.Stopped):
                     why = f"the run is {now.status} now"
-                elif isinstance(now, Ask) and now.phase.repeat == "after_break":
+                elif (
+                    isinstance(now, Ask | runner.Batch) and now.phase.repeat == "after_break"
+                ) or (
+                    isinstance(now, runner.RollCall)
+                    and now.batch is not None
+                    and now.batch.phase.repeat == "after_break"
+                ):
                     why = "it stood still too long: the checks after a break come first"
                 else:
                     why = "it was answered elsewhere"
@@ -215,19 +381,37 @@ class TerminalFrontend:
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         """An event as it lands: an item's outcome, the next take, the takes wrapped."""
-        if kind == ev.ITEM_DONE:
-            if data["outcome"] == "skipped-by-condition":
-                return  # already said by the SkippedNotice
+        if kind == ev.ITEM_SIGNED_OFF:
+            count = len(data["items"])
+            self.out.print(
+                f"  [green]Signed:[/green] {markup(data['name'])} ({role_name(data['role'])}), "
+                f"{count} check{'s' if count != 1 else ''}"
+            )
+        elif kind == ev.ITEM_DONE:
+            if data["outcome"] in ("skipped-by-condition", "confirmed"):
+                return  # said by the SkippedNotice; a confirmation by the sign-off's line
             label, style = OUTCOME_MARKS[data["outcome"]]
             reason = f": {markup(data['reason'])}" if data.get("reason") else ""
             self.out.print(f"  [{style}]{label}[/{style}]{reason}")
         elif kind == ev.TAKE_NEXT:
-            self.out.print(f"\n[bold]Take {data['take']}[/bold]")
+            word = protocol_take(self.protocol)
+            self.out.print(f"\n[bold]{word.capitalize()} {data['take']}[/bold]")
         elif kind == ev.TAKES_WRAPPED:
-            self.out.print(f"  Wrapped after {data['takes']} take(s).")
+            self.out.print(f"  Wrapped after {data['takes']} {protocol_take(self.protocol)}(s).")
 
     def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
         hold_panel(self.out, state, hold, runner.clearing_roles(self.protocol, state))
+
+
+def protocol_take(protocol: Protocol | None) -> str:
+    """What the protocol calls one pass through its per-take phases: a take, or a run-through
+    (a rehearsal)."""
+    return getattr(protocol, "take_word", None) or "take"
+
+
+def _in_words(item: Any, message: str) -> str:
+    """A typo's message naming the check by its question, not its id."""
+    return message.replace(f"`{item.id}`", f'"{item.ask}"')
 
 
 def hold_panel(
