@@ -120,6 +120,7 @@ class _Entry:
     fingerprint: str
     added_seq: int
     added_at: str
+    set_seq: int = 0  # the event that set the fingerprint
 
 
 # --- names, roles and PINs --------------------------------------------------------------------
@@ -255,6 +256,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
                 roles=tuple(data.get("roles", ())),
                 active=True,
                 fingerprint=str(data.get("pin_fingerprint", "")),
+                set_seq=event.seq,
                 added_seq=event.seq,
                 added_at=event.at,
             )
@@ -262,6 +264,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             continue
         elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
+            entry.set_seq = event.seq
         elif event.kind == CREW_ROLE_ADDED:
             role = str(data.get("role", ""))
             if role and role not in entry.roles:
@@ -396,7 +399,15 @@ def prove(
     if role is not None and role not in entry.roles:
         raise refuse(NOT_ROLE, f"{who} is not on the roster as {one_line(role)}", who)
     stored = ledger.credential(who, entry.fingerprint)
-    if stored is None or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):
+    # A PIN set since the log has a device key is always peppered: a plain hash there was
+    # planted by someone without the production secret.
+    planted = (
+        stored is not None
+        and ledger.keyed_at is not None
+        and entry.set_seq > ledger.keyed_at
+        and not stored.startswith(f"{_PEPPERED}$")
+    )
+    if stored is None or planted or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):
         raise refuse(
             MISMATCH,
             f"the stored PIN for {who} does not match the log: run `safetycli verify` and tell "

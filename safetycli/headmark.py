@@ -35,6 +35,9 @@ class Mark:
     seq: int
     hash: str
     where: Path
+    # The device key the log was MACed with when the mark was written (devicekey.py): a log
+    # whose key event vanished, or that was given a new key, no longer matches it.
+    device: str | None = None
 
     def line(self) -> str:
         return f"{self.seq}:{self.hash[:16]}"
@@ -63,6 +66,7 @@ class HeadMarks:
         # Each mark's file stays open for the life of the command: a sign-off then pays one
         # small write per mark, not a temporary file and a rename (about 0.2 ms each).
         self._open: dict[Path, int] = {}
+        self.device: str | None = None  # set by the workspace once the log's key is known
 
     def read(self) -> Mark | None:
         """The higher of the two marks that can be read; None when neither says anything."""
@@ -73,7 +77,10 @@ class HeadMarks:
         """Write the new head to both places. A mark that cannot be written (a read-only state
         folder, a full disk) is skipped: the event is already safe in the log, and a mark that
         lags is only a weaker tripwire, never a false alarm."""
-        text = json.dumps({"seq": seq, "hash": digest, "workspace": str(self.root)})
+        body: dict[str, object] = {"seq": seq, "hash": digest, "workspace": str(self.root)}
+        if self.device is not None:
+            body["device"] = self.device
+        text = json.dumps(body)
         # Padded to a whole number of 256-byte blocks: a later, longer mark overwrites every
         # byte of an earlier one, and JSON ignores the trailing spaces.
         raw = text.encode("utf-8", "surrogateescape")
@@ -130,7 +137,8 @@ def _read(path: Path) -> Mark | None:
         return None  # missing, or left unreadable by a crash (see the module's docstring)
     if not isinstance(seq, int) or not isinstance(digest, str) or seq < 0:
         return None
-    return Mark(seq, digest, path)
+    device = data.get("device")
+    return Mark(seq, digest, path, device if isinstance(device, str) else None)
 
 
 # What a command that would write says after the alarm: it refuses, and never starts a new log.

@@ -404,6 +404,20 @@ class Ledger:
         else:
             self.key = key
 
+    def head_unsealed(self, seq: int | None = None, digest: str | None = None) -> bool:
+        """Whether the newest event (from the device key on) lacks this device's MAC: someone
+        with the log file alone added it. Nothing is written on top of it (a MAC over the new
+        event would vouch for everything before it)."""
+        if self.key is None or self.keyed_at is None:
+            return False
+        if seq is None or digest is None:
+            seq, digest = self.head()
+        if seq < self.keyed_at:
+            return False
+        row = self.db.execute("SELECT mac FROM events WHERE seq = ?", (seq,)).fetchone()
+        mac = row[0] if row else None
+        return mac is None or not hmac.compare_digest(str(mac), self.key.mac(seq, digest))
+
     def reload_key(self) -> None:
         """Find the log's key again (another process keyed it meanwhile)."""
         self.key, self.device, self.keyed_at, self.keyless = None, None, None, None
@@ -514,6 +528,9 @@ class Ledger:
                     if stopped is not None:
                         raise RunMoved(if_run_at[0] if if_run_at else "")
                 seq, prev = self.head()
+                if self.key is not None and self.head_unsealed(seq, prev):
+                    # MACing on top would vouch for it (verify halves on that): refuse.
+                    raise LogDamaged(_unsealed(seq))
                 for event in new:
                     seq += 1
                     row = _chained_row(seq, now_utc(), prev, event, self.key)
@@ -527,6 +544,8 @@ class Ledger:
                     prev = digest
         except sqlite3.DatabaseError as err:
             raise unwritable(err, stop=stop) from None
+        except LogDamaged as err:
+            raise refused(err.message, stop=stop) from None
         except UnicodeEncodeError:
             # Lone surrogates: what Python makes of bytes that are not UTF-8 in argv or a
             # terminal. They cannot be stored or hashed; say so instead of crashing (the
@@ -573,9 +592,21 @@ class Ledger:
         return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[Event]:
+        """Events as stored, each checked against its own hash first: a row edited in place
+        (a hold's kind renamed while a run is resumed past it, a PIN try given to nobody) is
+        refused where it is read, not acted on until the next `verify`. About a microsecond a
+        row; rewriting the hash too breaks the next event's link and the head's MAC."""
         cursor = self.db.execute(sql, params)
+        sha256, quote = hashlib.sha256, encode_basestring
         while batch := cursor.fetchmany(1000):
             for seq, at, kind, run, person, data, prev, digest in batch:
+                text = (
+                    f'{prev}{{"at":{quote(at)},"data":{data},"kind":{quote(kind)},'
+                    f'"person":{"null" if person is None else quote(person)},'
+                    f'"run":{"null" if run is None else quote(run)},"seq":{seq}}}'
+                )
+                if sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
+                    raise LogDamaged(_edited(seq))
                 yield Event(seq, at, kind, run, person, json.loads(data), prev, digest)
 
     def events(
@@ -1048,6 +1079,13 @@ def _scan(
     finally:
         batches.close()  # puts the connection's text decoding back, whatever happened
     return span
+
+
+def _edited(seq: int) -> str:
+    return (
+        f"event {seq} of the log was changed after it was written: nothing was done; keep the "
+        "workspace folder as it is (evidence), run `safetycli verify` and tell the producer"
+    )
 
 
 def _unsealed(seq: int) -> str:

@@ -89,14 +89,19 @@ def settled_wrong(ledger: Ledger, name: str) -> int:
 
 
 def _check_tries(ledger: Ledger, name: str) -> None:
-    """The count is only as good as the rows it reads: each of the person's tries since the last
-    reset must hold on its own, and no event after that reset may be missing (deleting the
+    """The count is only as good as the rows it reads: every try since the person's last reset
+    must hold on its own, and no event after that reset may be missing (deleting or renaming the
     `auth.attempt` rows would otherwise hand out five more guesses)."""
     after = _since_reset(ledger, name)
-    for seq in (after, *(e.seq for e in ledger.events(person=name, kinds=_TRIES, after=after))):
-        problem = ledger.seal_problem(seq) if seq else None
-        if problem is not None:
-            raise RosterUnverified(f"{name}'s PIN tries: {problem}")
+    problem = ledger.seal_problem(after) if after else None
+    if problem is not None:
+        raise RosterUnverified(f"{name}'s PIN tries: {problem}")
+    # Everyone's tries since then, through the kind index: reading a row checks its hash, so a
+    # try whose name was edited away from this person (to hide it from the count) is caught
+    # here too, not only the ones still filed under the name.
+    for event in ledger.events(kinds=(*_TRIES, AUTH_LOCKED), after=after):
+        if event.person != event.data.get("name"):
+            raise RosterUnverified(f"{name}'s PIN tries: event {event.seq} was changed")
     gap = ledger.gap_after(after)
     if gap is not None:
         raise RosterUnverified(

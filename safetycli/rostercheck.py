@@ -256,9 +256,16 @@ def _proofs(event: Event, window: Sequence[Event], *, strict: bool) -> list[Even
     return since
 
 
+# What a PIN typed to approve a roster change says it was for (crew.py): a PIN typed to sign in
+# or to sign off a check is not an approval of anything on the roster.
+APPROVALS = ("approve ", "confirm ", "change own PIN", "issue a recovery code")
+
+
 def _proves(ok: Event, name: str, role: str | None) -> bool:
     who = str(ok.data.get("name", ""))
     if fold_name(who) != fold_name(name):
+        return False
+    if not str(ok.data.get("purpose", "")).startswith(APPROVALS):
         return False
     return role is None or ok.data.get("role") == role
 

@@ -17,6 +17,7 @@ from safetycli.errors import SafetyError
 from safetycli.filemodes import make_private_dir, tighten_workspace, write_private_text
 
 if TYPE_CHECKING:
+    from safetycli.headmark import HeadMarks, Mark
     from safetycli.ledger import Ledger
 
 DIRNAME = ".safetycli"
@@ -86,26 +87,45 @@ class Workspace:
             raise LogWentBack(f"{vanished(mark, self.db_path, 'empty')}; {REFUSED}") from None
         ledger.after_append = marks.record
         ledger.after_close = marks.close
+        marks.device = ledger.device
         alarm = None
         if mark is not None:
             with ledger.snapshot() as (head_seq, _):
                 alarm = went_back(mark, head_seq, ledger.hash_at(mark.seq))
-        alarm = alarm or self._device_alarm(ledger)
+        alarm = alarm or self._device_alarm(ledger, mark)
         if alarm is not None and strict:
             ledger.close()
             raise LogWentBack(f"{alarm}; {REFUSED}")
         ledger.alarm = alarm
         if alarm is None and ledger.keyed_at is None and (create or strict):
             try:
-                self._key(ledger)
+                self._key(ledger, marks)
             except BaseException:
                 ledger.close()
                 raise
         return ledger
 
-    def _device_alarm(self, ledger: Ledger) -> str | None:
-        """The device the config names must be the one the log's key event names: a log put in
-        place of this workspace's (or rewritten without its key event) names another, or none."""
+    def _device_alarm(self, ledger: Ledger, mark: Mark | None = None) -> str | None:
+        """The device the config and the mark outside the workspace name must be the one the
+        log's key event names: a log put in place of this workspace's, or one whose key event
+        was hidden so that it would take a new key, names another or none. And the newest event
+        must carry that device's MAC (devicekey.py)."""
+        if ledger.head_unsealed():
+            seq = ledger.head()[0]
+            return (
+                f"event {seq} has no valid device MAC: it was added by someone with the log file "
+                "alone"
+            )
+        return self.device_mismatch(ledger, mark)
+
+    def device_mismatch(self, ledger: Ledger, mark: Mark | None) -> str | None:
+        """Why the log is not this workspace's keyed log (config.toml and the mark outside the
+        workspace name its device), or None. `verify` reports it too."""
+        if mark is not None and mark.device is not None and mark.device != ledger.device:
+            return (
+                f"{mark.where} says this log is MACed by device {mark.device}, but the log names "
+                f"{ledger.device or 'no device key'}: its key event was hidden or replaced"
+            )
         named = self.config().get("device")
         if named is None or named == ledger.device:
             return None
@@ -119,7 +139,7 @@ class Workspace:
             f"workspace's device is {named}: the log was replaced"
         )
 
-    def _key(self, ledger: Ledger) -> None:
+    def _key(self, ledger: Ledger, marks: HeadMarks | None = None) -> None:
         """Give a log its device key (devicekey.py): a new workspace at `init`, an older one at
         its first command that writes. The log's event comes first, then the config line: a
         crash in between leaves a keyed log whose config is completed next time, never a config
@@ -127,6 +147,8 @@ class Workspace:
         from safetycli import devicekey
 
         key = devicekey.create(self.root)
+        if marks is not None:
+            marks.device = key.device  # the key event's own mark names it
         try:
             ledger.adopt_key(key)
         except SafetyError:
@@ -134,6 +156,8 @@ class Workspace:
             # is the log's key; this one was never used.
             key.path.unlink(missing_ok=True)
             ledger.reload_key()
+            if marks is not None:
+                marks.device = ledger.device
             return
         text = self.config_path.read_text(encoding="utf-8")
         if not text.endswith("\n"):

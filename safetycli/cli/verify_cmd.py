@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetycli.cli.common import FormatOption, Home, TableOrJson
+from safetycli.errors import SafetyError
 
 if TYPE_CHECKING:
     from safetycli.devicekey import DeviceKey
     from safetycli.headmark import Mark
     from safetycli.ledger import Ledger
     from safetycli.storage import Verifier, VerifyResult
+    from safetycli.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -86,6 +88,7 @@ def verify(
                 if result.ok and mark is not None:
                     result = _against_mark(ledger, result, mark)
                 result = _with_audit(ledger, result, integrity.result())
+                result = _with_device(ws, ledger, result, mark)
         except LogDamaged as err:
             why = err.message
             if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
@@ -105,6 +108,23 @@ def _check(log: "Verifier", expect_head: str | None, key: "DeviceKey | None") ->
     """Verify any store that offers `storage.Verifier` (the central one, too), with a bar."""
     with ExitStack() as stack:
         return log.verify(expect_head=expect_head, progress=_progress(stack), key=key)
+
+
+def _with_device(
+    ws: "Workspace", ledger: "Ledger", result: "VerifyResult", mark: "Mark | None"
+) -> "VerifyResult":
+    """The log must be the one this workspace's config and mark name (workspace.py)."""
+    from dataclasses import replace
+
+    from safetycli.storage import Problem
+
+    try:
+        mismatch = ws.device_mismatch(ledger, mark)
+    except SafetyError as err:  # an unreadable config.toml
+        mismatch = err.message
+    if mismatch is None:
+        return result
+    return replace(result, ok=False, problems=(*result.problems, Problem(None, mismatch)))
 
 
 def _with_audit(ledger: "Ledger", result: "VerifyResult", integrity: list[str]) -> "VerifyResult":
