@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from safetycli.cli import (
+    armory_cmd,
     checklists,
     correct_cmd,
     crew,
@@ -134,6 +135,7 @@ def _root(
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(crew.app, name="crew")
 app.add_typer(log_cmd.app, name="log")
+app.add_typer(armory_cmd.app, name="armory")
 workspace_cmd.register(app)
 run_cmd.register(app)
 correct_cmd.register(app)
