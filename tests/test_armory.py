@@ -458,3 +458,23 @@ def test_the_fold_through_the_kind_index_equals_a_full_replay_at_every_moment(
         None,
     ]
     assert state.storage.locked and state.storage.keys == (PRODUCER[0],)
+
+
+def test_the_armory_commands_cost_other_commands_nothing() -> None:
+    """Registered lazily: `safetycli --help` lists the group from its help text alone, without
+    importing the module or building its commands."""
+    import subprocess
+    import sys
+
+    from safetycli.cli import _LAZY, armory_cmd
+
+    assert _LAZY["armory"][1] == armory_cmd.HELP
+    code = (
+        "import sys\n"
+        "from safetycli.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('armory_cmd' in str(sorted(sys.modules)), 'armory' in str(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "armory      The armory" in done.stdout
+    assert done.stdout.splitlines()[-1] == "False False"

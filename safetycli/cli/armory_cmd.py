@@ -8,8 +8,6 @@ refused command never costs a PIN try. Each custody event is written in one tran
 another laptop may have moved the firearm while the PINs were typed.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,9 +21,10 @@ if TYPE_CHECKING:
     from safetycli.events import Declared, Event, NewEvent
     from safetycli.ledger import Ledger
 
-app = typer.Typer(
-    help="The armory: every firearm and every round, who had it when.", no_args_is_help=True
-)
+# Loaded only when `safetycli armory` runs (cli/__init__.py registers it lazily): its commands
+# cost `--help` and every other command nothing.
+HELP = "The armory: every firearm and every round, who had it when."
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
 add_app = typer.Typer(
     help="Take a firearm or a lot of rounds into the inventory (the armorer's PIN).",
     no_args_is_help=True,
@@ -97,13 +96,13 @@ class _Moved(Exception):
 # --- who acts, and their PINs -------------------------------------------------------------------
 
 
-def _open(home: Path | None) -> Ledger:
+def _open(home: Path | None) -> "Ledger":
     from safetycli.cli.common import workspace
 
     return workspace(home).open_log()
 
 
-def _armorer(ledger: Ledger, by: str | None, pin_stdin: bool, doing: str) -> str:
+def _armorer(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> str:
     """The armorer's roster name, checked before any PIN: on the roster as armorer, with an
     armorer's permit in force. Named with --by, else the only armorer, else asked."""
     from safetycli import crew, qualifications
@@ -132,7 +131,9 @@ def _armorer(ledger: Ledger, by: str | None, pin_stdin: bool, doing: str) -> str
     return member.name
 
 
-def _proof(ledger: Ledger, name: str, role: str | None, purpose: str, pin_stdin: bool) -> NewEvent:
+def _proof(
+    ledger: "Ledger", name: str, role: str | None, purpose: str, pin_stdin: bool
+) -> "NewEvent":
     """One person's PIN, proven but not written: its `auth.ok` goes into the same transaction as
     the custody event it approves. At the keyboard a typo is asked again (each try recorded)."""
     from safetycli import crew
@@ -152,8 +153,8 @@ def _proof(ledger: Ledger, name: str, role: str | None, purpose: str, pin_stdin:
 
 
 def _proofs(
-    ledger: Ledger, people: Sequence[tuple[str, str | None, str]], pin_stdin: bool
-) -> list[NewEvent]:
+    ledger: "Ledger", people: Sequence[tuple[str, str | None, str]], pin_stdin: bool
+) -> "list[NewEvent]":
     """Each (name, role, purpose) in turn. When a later PIN is refused, the earlier ones were
     right: their tries are settled (written) so they do not count towards a lock-out."""
     done: list[NewEvent] = []
@@ -168,11 +169,11 @@ def _proofs(
 
 
 def _record(
-    ledger: Ledger,
-    proofs: list[NewEvent],
-    events: Sequence[Declared],
-    recheck: Callable[[ArmoryState], object],
-) -> list[Event]:
+    ledger: "Ledger",
+    proofs: "list[NewEvent]",
+    events: "Sequence[Declared]",
+    recheck: "Callable[[ArmoryState], object]",
+) -> "list[Event]":
     """The approvals and the custody events, in one transaction, if the rule still holds under
     the write lock; otherwise only the approvals (the PINs were right), and one line."""
     from safetycli import armory
@@ -195,13 +196,13 @@ def _record(
     return written[len(proofs) :]
 
 
-def _when(written: Sequence[Event]) -> str:
+def _when(written: "Sequence[Event]") -> str:
     from safetycli.armory import plain_time
 
     return plain_time(written[-1].at) if written else ""
 
 
-def _check_run(ledger: Ledger, run: str | None, *, going_out: bool) -> str | None:
+def _check_run(ledger: "Ledger", run: str | None, *, going_out: bool) -> str | None:
     """A run named with --run exists; firearms and rounds go out only for an open one."""
     if run is None:
         return None
@@ -240,7 +241,7 @@ def _day(day: str | None) -> str:
     return text
 
 
-def _keys(ledger: Ledger, names: list[str] | None, armorer: str) -> list[str]:
+def _keys(ledger: "Ledger", names: list[str] | None, armorer: str) -> list[str]:
     """Key holders as the roster spells them; someone not on it (a location's keyholder) as
     typed, cleaned."""
     from safetycli import crew
