@@ -128,7 +128,7 @@ def require_armorer(source: Source, name: str, on: str | None = None) -> None:
     hook for the walk-through's armorer sign-in (session.py): `armorer_problem` below."""
     why = problem(held(source), name, ARMORER_PERMIT, on)
     if why is not None:
-        raise SafetyError(f"{why}: {name} cannot sign as the armorer")
+        raise SafetyError(f"{name} cannot sign as the armorer: {why}")
 
 
 def require_receiver(source: Source, name: str, on: str | None = None) -> None:

@@ -478,3 +478,16 @@ def test_the_armory_commands_cost_other_commands_nothing() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "armory      The armory" in done.stdout
     assert done.stdout.splitlines()[-1] == "False False"
+
+
+def test_a_receiver_who_mistypes_their_pin_gets_nothing_and_costs_the_armorer_no_try(
+    cli: CliRunner, stocked: Path
+) -> None:
+    armorer(cli, "issue", "4471")
+    args = ["armory", "hand-over", "4471", "--to", ACTOR[0], "--pin-stdin"]
+    message = refused(cli, args, f"{ARMORER[1]}\n0000\n")
+    assert "wrong PIN" in message and ACTOR[0] in message
+    assert _firearm(cli, "4471")["where"] == "armorer"
+    events = _events(stocked)
+    armorer_tries = [e.seq for e in events if e.kind == AUTH_ATTEMPT and e.person == ARMORER[0]]
+    assert set(armorer_tries) <= {e.data.get("attempt") for e in events if e.kind == AUTH_OK}
