@@ -10,7 +10,7 @@ another laptop may have moved the firearm while the PINs were typed.
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -196,6 +196,40 @@ def _record(
     return written[len(proofs) :]
 
 
+def _act(
+    ledger: "Ledger",
+    by: str | None,
+    pin_stdin: bool,
+    doing: str,
+    rule: "Callable[[ArmoryState, str], Any]",
+    purpose: "Callable[[Any], str]",
+    receiver: str | None = None,
+    state: "ArmoryState | None" = None,
+) -> tuple[str, list[Any], list["Event"]]:
+    """One custody command, the same way every time: the rule checked against the armory as it
+    is (with no armorer yet: bad input and impossible custody are refused before anyone is
+    asked anything), the armorer named and their permit checked, the receiver's card checked,
+    each PIN proven, then the events written with those proofs if the rule still holds under
+    the write lock. `rule(state, armorer)` returns the event or events to write. Returns the
+    armorer, the declared events and the events as written."""
+    from safetycli import armory, qualifications
+
+    state = armory.load(ledger) if state is None else state
+    rule(state, "-")
+    armorer = _armorer(ledger, by, pin_stdin, doing)
+    if receiver is not None:
+        qualifications.require_receiver(ledger, receiver)
+    made = rule(state, armorer)
+    events = made if isinstance(made, list) else [made]
+    people: list[tuple[str, str | None, str]] = [(armorer, "armorer", purpose(events[0]))]
+    if receiver is not None:
+        serial = events[0].serial
+        people.append((receiver, None, f"confirm you receive {serial} from {armorer}"))
+    proofs = _proofs(ledger, people, pin_stdin)
+    written = _record(ledger, proofs, events, lambda state: rule(state, armorer))
+    return armorer, events, written
+
+
 def _when(written: "Sequence[Event]") -> str:
     from safetycli.armory import plain_time
 
@@ -287,16 +321,13 @@ def add_firearm(
     from safetycli import armory
 
     with _open(home) as ledger:
-        state = armory.load(ledger)
-        armory.add_firearm(state, serial, make, model, kind, "-")  # bad input before anything
-        armorer = _armorer(ledger, by, pin_stdin, "changes the inventory")
-        event = armory.add_firearm(state, serial, make, model, kind, armorer)
-        proofs = _proofs(ledger, [(armorer, "armorer", f"add firearm {event.serial}")], pin_stdin)
-        written = _record(
+        armorer, (event,), written = _act(
             ledger,
-            proofs,
-            [event],
-            lambda s: armory.add_firearm(s, serial, make, model, kind, armorer),
+            by,
+            pin_stdin,
+            "changes the inventory",
+            lambda state, who: armory.add_firearm(state, serial, make, model, kind, who),
+            lambda e: f"add firearm {e.serial}",
         )
     _say(
         f"Added firearm {event.serial} ({event.make} {event.model}, {event.kind}) to the "
@@ -326,16 +357,13 @@ def add_rounds(
     from safetycli import armory
 
     with _open(home) as ledger:
-        state = armory.load(ledger)
-        armory.add_rounds(state, lot, round_type, load, count, "-")
-        armorer = _armorer(ledger, by, pin_stdin, "changes the inventory")
-        event = armory.add_rounds(state, lot, round_type, load, count, armorer)
-        proofs = _proofs(ledger, [(armorer, "armorer", f"add lot {event.lot}")], pin_stdin)
-        written = _record(
+        armorer, (event,), written = _act(
             ledger,
-            proofs,
-            [event],
-            lambda s: armory.add_rounds(s, lot, round_type, load, count, armorer),
+            by,
+            pin_stdin,
+            "changes the inventory",
+            lambda state, who: armory.add_rounds(state, lot, round_type, load, count, who),
+            lambda e: f"add lot {e.lot}",
         )
     what = f"{event.type}, {event.load} load" if event.load else event.type
     _say(
@@ -548,12 +576,18 @@ def _storage(
     verb = "lock" if locking else "unlock"
     with _open(home) as ledger:
         state = armory.load(ledger)
-        rule(state, "-", [])
+        rule(state, "-", [])  # nothing to do: said before anyone is asked
         armorer = _armorer(ledger, by, pin_stdin, f"{verb}s the storage")
         keys = _keys(ledger, key_holder, armorer)
-        event = rule(state, armorer, keys)
-        proofs = _proofs(ledger, [(armorer, "armorer", f"{verb} the storage")], pin_stdin)
-        written = _record(ledger, proofs, [event], lambda s: rule(s, armorer, keys))
+        armorer, _, written = _act(
+            ledger,
+            armorer,
+            pin_stdin,
+            f"{verb}s the storage",
+            lambda state, who: rule(state, who, keys),
+            lambda _e: f"{verb} the storage",
+            state=state,
+        )
         after = armory.load(ledger)
     _say(f"Storage {verb}ed by {armorer} at {_when(written)}; keys: {', '.join(keys)}.")
     if locking:
@@ -575,13 +609,15 @@ def issue(
 
     with _open(home) as ledger:
         run = _check_run(ledger, run, going_out=True)
-        state = armory.load(ledger)
-        armory.issue(state, serials, "-", run)
-        armorer = _armorer(ledger, by, pin_stdin, "issues firearms")
-        events = armory.issue(state, serials, armorer, run)
-        names = ", ".join(e.serial for e in events)
-        proofs = _proofs(ledger, [(armorer, "armorer", f"issue {names}")], pin_stdin)
-        written = _record(ledger, proofs, events, lambda s: armory.issue(s, serials, armorer, run))
+        armorer, events, written = _act(
+            ledger,
+            by,
+            pin_stdin,
+            "issues firearms",
+            lambda state, who: armory.issue(state, serials, who, run),
+            lambda _e: f"issue {', '.join(serials)}",
+        )
+    names = ", ".join(e.serial for e in events)
     for_run = f" for run {run}" if run else ""
     _say(f"Issued {names} to the armorer {armorer}{for_run} at {_when(written)}.")
 
@@ -599,25 +635,21 @@ def hand_over(
     """The armorer hands a firearm to a named person, who confirms with their PIN; only the
     armorer hands over, and only to someone whose safety course card is in force. With
     --pin-stdin: line 1 the armorer's PIN, line 2 the receiver's."""
-    from safetycli import armory, crew, qualifications
+    from safetycli import armory, crew
 
     with _open(home) as ledger:
         state = armory.load(ledger)
-        armory.hand_over(state, serial, "-", "--")
-        armorer = _armorer(ledger, by, pin_stdin, "hands a firearm over")
+        armory.hand_over(state, serial, "-", "--")  # where it is, before who receives it
         receiver = crew.find(ledger, to).name
-        event = armory.hand_over(state, serial, armorer, receiver)
-        qualifications.require_receiver(ledger, receiver)
-        proofs = _proofs(
+        armorer, (event,), written = _act(
             ledger,
-            [
-                (armorer, "armorer", f"hand {event.serial} to {receiver}"),
-                (receiver, None, f"confirm you receive {event.serial} from {armorer}"),
-            ],
+            by,
             pin_stdin,
-        )
-        written = _record(
-            ledger, proofs, [event], lambda s: armory.hand_over(s, serial, armorer, receiver)
+            "hands a firearm over",
+            lambda state, who: armory.hand_over(state, serial, who, receiver),
+            lambda e: f"hand {e.serial} to {receiver}",
+            receiver=receiver,
+            state=state,
         )
     _say(f"Firearm {event.serial} handed to {receiver} by {armorer} at {_when(written)}.")
 
@@ -634,13 +666,14 @@ def take_back(
     from safetycli import armory
 
     with _open(home) as ledger:
-        state = armory.load(ledger)
-        armory.take_back(state, serial, "-")
-        armorer = _armorer(ledger, by, pin_stdin, "takes a firearm back")
-        event = armory.take_back(state, serial, armorer)
-        purpose = f"take {event.serial} back from {event.holder}"
-        proofs = _proofs(ledger, [(armorer, "armorer", purpose)], pin_stdin)
-        written = _record(ledger, proofs, [event], lambda s: armory.take_back(s, serial, armorer))
+        armorer, (event,), written = _act(
+            ledger,
+            by,
+            pin_stdin,
+            "takes a firearm back",
+            lambda state, who: armory.take_back(state, serial, who),
+            lambda e: f"take {e.serial} back from {e.holder}",
+        )
     _say(f"Firearm {event.serial} back with the armorer {armorer} at {_when(written)}.")
 
 
@@ -656,13 +689,15 @@ def return_(
     from safetycli import armory
 
     with _open(home) as ledger:
-        state = armory.load(ledger)
-        armory.return_(state, serials, "-")
-        armorer = _armorer(ledger, by, pin_stdin, "returns firearms")
-        events = armory.return_(state, serials, armorer)
-        names = ", ".join(e.serial for e in events)
-        proofs = _proofs(ledger, [(armorer, "armorer", f"return {names} to storage")], pin_stdin)
-        written = _record(ledger, proofs, events, lambda s: armory.return_(s, serials, armorer))
+        armorer, events, written = _act(
+            ledger,
+            by,
+            pin_stdin,
+            "returns firearms",
+            lambda state, who: armory.return_(state, serials, who),
+            lambda _e: f"return {', '.join(serials)} to storage",
+        )
+    names = ", ".join(e.serial for e in events)
     _say(f"Returned {names} to storage ({armorer}, {_when(written)}).")
 
 
@@ -686,17 +721,13 @@ def check_dummies(
 
     shooting_day = _day(day)
     with _open(home) as ledger:
-        state = armory.load(ledger)
-        armory.check_dummies(state, lot, method, "-", shooting_day)
-        armorer = _armorer(ledger, by, pin_stdin, "checks dummies")
-        event = armory.check_dummies(state, lot, method, armorer, shooting_day)
-        purpose = f"record the check of dummy lot {event.lot}"
-        proofs = _proofs(ledger, [(armorer, "armorer", purpose)], pin_stdin)
-        written = _record(
+        armorer, (event,), written = _act(
             ledger,
-            proofs,
-            [event],
-            lambda s: armory.check_dummies(s, lot, method, armorer, shooting_day),
+            by,
+            pin_stdin,
+            "checks dummies",
+            lambda state, who: armory.check_dummies(state, lot, method, who, shooting_day),
+            lambda e: f"record the check of dummy lot {e.lot}",
         )
     _say(
         f"Dummy lot {event.lot}: {event.rounds} rounds checked ({', '.join(event.methods)}) by "
@@ -719,24 +750,15 @@ def _rounds_command(action: str, doc: str) -> None:
         shooting_day = _day(day)
         with _open(home) as ledger:
             checked_run = _check_run(ledger, run, going_out=action == "issue")
-            state = armory.load(ledger)
-            armory.move_rounds(state, action, lot, count, "-", checked_run, shooting_day)
-            armorer = _armorer(ledger, by, pin_stdin, f"records rounds ({action})")
-            event = armory.move_rounds(
-                state, action, lot, count, armorer, checked_run, shooting_day
-            )
-            proofs = _proofs(
+            armorer, _, written = _act(
                 ledger,
-                [(armorer, "armorer", f"{action} {count} rounds of lot {event.lot}")],
+                by,
                 pin_stdin,
-            )
-            written = _record(
-                ledger,
-                proofs,
-                [event],
-                lambda s: armory.move_rounds(
-                    s, action, lot, count, armorer, checked_run, shooting_day
+                f"records rounds ({action})",
+                lambda state, who: armory.move_rounds(
+                    state, action, lot, count, who, checked_run, shooting_day
                 ),
+                lambda e: f"{action} {count} rounds of lot {e.lot}",
             )
             found = armory.load(ledger).lot(lot)
         verb = {"issue": "issued", "fire": "fired", "return": "returned", "spoil": "spoiled"}
