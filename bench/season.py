@@ -3,6 +3,13 @@
     python bench/season.py                      # 1,000,000 events, measured at 100k and at 1M
     python bench/season.py --events 200000 --stages 50000,200000 --keep /tmp/season
 
+The season has an armory too (20 firearms, 50 lots of dummies and blanks, permits and safety
+cards on the roster): each shooting day the armorer unlocks storage, checks the day's dummy lots,
+issues firearms and rounds, hands firearms to actors and takes them back through the day, counts
+rounds fired and returned, and locks up; each custody event is written after the `auth.ok` of the
+PINs that approved it, as the CLI writes them. Its events come from the armory's own rules
+(safetycli/armory.py), so the custody they record is possible.
+
 Events are what a crew really writes: every run is walked through the real runner (the pure state
 machine) with the shipped protocols, so the log holds the same kinds and shapes as on set: roll
 calls, PINs, sign-offs, witnesses, read-backs, takes, holds raised and cleared, runs left open or
@@ -39,7 +46,7 @@ from typing import Any
 
 from machine import cpu_model
 
-from safetycli import runner
+from safetycli import armory, runner
 from safetycli.catalog import load_catalog
 from safetycli.credentials import fingerprint
 from safetycli.events import Event, NewEvent
@@ -56,6 +63,9 @@ P_LOCKOUT = 0.002  # five wrong PINs: locked out, the run is aborted
 P_LEFT_OPEN = 0.02  # the day ends before the run does
 P_LEFT_HELD = 0.005  # a hold is still on at wrap
 RUNS_PER_DAY = 45
+FIREARMS = 20
+LOTS = 50
+HAND_OVERS_PER_DAY = (6, 14)
 
 ROSTER = {
     "producer": ["Pat Alvarez", "Morgan Lee"],
@@ -226,6 +236,8 @@ class Season:
     # What credentials.db must hold for the roster's fingerprints (verify checks them): not real
     # PIN hashes, which would cost scrypt time and are never signed in with here.
     credentials: list[tuple[str, str]] = field(default_factory=list)
+    armory: armory.ArmoryState = field(default_factory=armory.ArmoryState)
+    armory_events: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -270,8 +282,125 @@ class Season:
         self.credentials.append((name, secret))
         return fingerprint(secret)
 
+    # --- the armory ---------------------------------------------------------------------------
+
+    def approved(
+        self, at: datetime, people: list[tuple[str, str | None]], doing: str, events: list[Any]
+    ) -> Iterator[tuple[datetime, NewEvent]]:
+        """The `auth.ok` of each PIN that approved it, then the custody events, one transaction
+        as the CLI writes them (same time, so a merge never splits them); folded as they go, so
+        the next rule sees them."""
+        for name, role in people:
+            ok = {"name": name, "role": role, "purpose": f"armory: {doing}"}
+            yield at, NewEvent("auth.ok", ok, person=name)
+        for declared in events:
+            new = declared.new()
+            self.armory_events += 1
+            self.armory.apply(
+                Event(self.armory_events, _stamp(at), new.kind, None, None, new.data, "", "")
+            )
+            yield at, new
+
+    def qualification_events(self) -> Iterator[tuple[str, NewEvent]]:
+        at = SEASON_START - timedelta(days=2)
+        producer = ROSTER["producer"][0]
+        holders = [(n, "armorer-permit") for n in ROSTER["armorer"]]
+        holders += [(n, "safety-course") for n in ROSTER["actor"]]
+        for n, (name, kind) in enumerate(holders):
+            at += timedelta(minutes=1)
+            ok = {"name": producer, "role": "producer", "purpose": f"approve {kind} for {name}"}
+            yield _stamp(at), NewEvent("auth.ok", ok, person=producer)
+            data = {
+                "name": name,
+                "by": producer,
+                "qualification": kind,
+                "number": f"Q-{n:04d}",
+                "expires": "2028-06-30",
+            }
+            yield _stamp(at), NewEvent("crew.qualified", data, person=name)
+
+    def inventory_events(self) -> Iterator[tuple[str, NewEvent]]:
+        at = SEASON_START - timedelta(days=1)
+        who = ROSTER["armorer"][0]
+        makes = [("Colt", "SAA", "real"), ("Beretta", "92", "blank-firing"),
+                 ("Glock", "17", "replica"), ("Winchester", "1873", "real"),
+                 ("Rubber", "M4", "non-firing")]  # fmt: skip
+        for n in range(FIREARMS):
+            make, model, kind = makes[n % len(makes)]
+            rule = armory.add_firearm(self.armory, f"SN{4400 + n}", make, model, kind, who)
+            at += timedelta(minutes=3)
+            for when, event in self.approved(at, [(who, "armorer")], "add firearm", [rule]):
+                yield _stamp(when), event
+        for n in range(LOTS):
+            blank = n % 2 == 0
+            rule = armory.add_rounds(
+                self.armory, f"LOT-{n:03d}", "blank" if blank else "dummy",
+                self.rng.choice(armory.LOADS) if blank else None, 500, who,
+            )  # fmt: skip
+            at += timedelta(minutes=2)
+            for when, event in self.approved(at, [(who, "armorer")], "add lot", [rule]):
+                yield _stamp(when), event
+
+    def armory_day(self, day: datetime) -> Iterator[tuple[datetime, NewEvent]]:
+        """One shooting day's custody: unlock, dummy checks, firearms and rounds out, hand-overs
+        to actors and back through the day, counts fired and returned, everything back, lock."""
+        rng = self.rng
+        state = self.armory
+        day_text = day.date().isoformat()
+        who = rng.choice(ROSTER["armorer"])
+        me = [(who, "armorer")]
+        at = day + timedelta(hours=6, minutes=30, microseconds=rng.randint(0, 999))
+        keys = [who, ROSTER["producer"][0]]
+
+        def step(minutes: float) -> datetime:
+            nonlocal at
+            at += timedelta(seconds=int(minutes * 60) + rng.randint(0, 59))
+            return at
+
+        yield from self.approved(at, me, "unlock", [armory.unlock(state, who, keys)])
+        lots = list(state.lots.values())
+        blanks = rng.sample([x for x in lots if x.type == "blank"], 2)
+        dummies = rng.sample([x for x in lots if x.type == "dummy"], rng.randint(1, 3))
+        for lot in dummies:
+            check = armory.check_dummies(state, lot.lot, ["rattle", "primer"], who, day_text)
+            yield from self.approved(step(4), me, "check dummies", [check])
+        serials = rng.sample([f.serial for f in state.firearms.values()], rng.randint(4, 6))
+        issued = armory.issue(state, serials, who, None)
+        yield from self.approved(step(5), me, "issue", issued)
+        out: dict[str, int] = {}
+        for lot in [*blanks, *dummies]:
+            count = min(lot.on_hand, rng.choice([12, 18, 24]))
+            if count == 0:
+                continue
+            rounds = armory.move_rounds(state, "issue", lot.lot, count, who, None, day_text)
+            yield from self.approved(step(2), me, "issue rounds", [rounds])
+            out[lot.lot] = count
+        for _ in range(rng.randint(*HAND_OVERS_PER_DAY)):
+            serial = rng.choice(serials)
+            actor = rng.choice(ROSTER["actor"])
+            handed = armory.hand_over(state, serial, who, actor)
+            yield from self.approved(
+                step(rng.randint(20, 50)), [*me, (actor, None)], "hand over", [handed]
+            )
+            back = armory.take_back(state, serial, who)
+            yield from self.approved(step(rng.randint(3, 15)), me, "take back", [back])
+            lot = rng.choice(blanks).lot
+            fired = min(out.get(lot, 0), rng.randint(1, 6))
+            if fired:
+                event = armory.move_rounds(state, "fire", lot, fired, who, None, day_text)
+                yield from self.approved(step(1), me, "fire", [event])
+                out[lot] -= fired
+        for lot_name, left in out.items():
+            if left:
+                event = armory.move_rounds(state, "return", lot_name, left, who, None, day_text)
+                yield from self.approved(step(3), me, "return rounds", [event])
+        yield from self.approved(step(10), me, "return", armory.return_(state, serials, who))
+        yield from self.approved(step(5), me, "lock", [armory.lock(state, who, keys)])
+
     def __iter__(self) -> Iterator[tuple[str, NewEvent]]:
         yield from self.roster_events()
+        yield from self.qualification_events()
+        yield from self.inventory_events()
         for day_number in itertools.count():
             day = SEASON_START + timedelta(days=day_number + day_number // 5 * 2)  # 5-day weeks
             yield from self.day(day)
@@ -288,7 +417,10 @@ class Season:
             start = day + timedelta(hours=7, seconds=n * spread + rng.randint(0, spread))
             runs.append(list(self.run(day_text, rng.choice(scenes), start)))
         self.days[day_text] = 0
-        for at, event in heapq.merge(*runs, key=lambda pair: pair[0]):
+        # The armory first: a custody event and its PIN proofs share a time, and on a tie merge
+        # takes the first iterable's, so nothing comes between them.
+        custody = list(self.armory_day(day))
+        for at, event in heapq.merge(custody, *runs, key=lambda pair: pair[0]):
             self.days[day_text] += 1
             yield _stamp(at), event
 
@@ -419,9 +551,14 @@ def measure(what: str, argv: list[str], repeat: int) -> Timing:
     """Run a command in a fresh process `repeat` times: wall time each, and the largest peak RSS."""
     seconds: list[float] = []
     peak = 0
+    # Users run from cached bytecode: without it every start compiles every module again (a
+    # sandbox that sets PYTHONDONTWRITEBYTECODE would time the compiler). One unmeasured run
+    # writes the cache.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(argv, capture_output=True, env=env)
     for _ in range(repeat):
         done = subprocess.run(
-            [sys.executable, "-S", "-c", _LAUNCHER, *argv], capture_output=True, text=True
+            [sys.executable, "-S", "-c", _LAUNCHER, *argv], capture_output=True, text=True, env=env
         )
         took, maxrss, code = done.stdout.split()
         if int(code) != 0:
@@ -522,6 +659,15 @@ def main() -> None:
                     cli("report", "--day", day, "--format", "html", "-o", str(out), *home_args),
                     args.repeat,
                 ),
+                measure("armory list", cli("armory", "list", *home_args), args.repeat),
+                measure(
+                    "armory list --format json",
+                    cli("armory", "list", "--format", "json", *home_args),
+                    args.repeat,
+                ),
+                measure(
+                    "armory show SN4400", cli("armory", "show", "SN4400", *home_args), args.repeat
+                ),
                 measure("safetycli --help", cli("--help"), args.repeat),
             ]
             if verify_cli:
@@ -537,7 +683,8 @@ def main() -> None:
             results.append((stage, day, timings, rate, runs_that_day, ws.db_path.stat().st_size))
             print(
                 f"## {stage:,} events (day {day}: {runs_that_day} runs, "
-                f"{season.days[day]:,} events; log {ws.db_path.stat().st_size / 2**20:,.0f} MiB; "
+                f"{season.days[day]:,} events; {season.armory_events:,} custody events in the "
+                f"season; log {ws.db_path.stat().st_size / 2**20:,.0f} MiB; "
                 f"written at {rate:,.0f} events/s)\n"
             )
             print("| command | median | runs (s) | peak RSS |")

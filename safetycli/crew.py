@@ -731,3 +731,25 @@ def producer_warning(ledger: Ledger) -> str | None:
         "(safetycli crew add NAME --role producer) so a lock-out or a lost PIN cannot stop every "
         "roster change"
     )
+
+
+def qualify(
+    ledger: Ledger,
+    name: str,
+    kind: str,
+    number: str,
+    expires: str,
+    approver: tuple[str, str] | None,
+) -> Member:
+    """Record a permit or training card with its expiry (qualifications.py), a roster change
+    like any other: a producer's PIN, in the same transaction. A renewal is recorded again."""
+    from safetycli.qualifications import KINDS, check_new
+
+    member = find(ledger, name)
+    kind, number, expires = check_new(kind, number, expires)
+    by, ok = _approve(ledger, approver, f"recording the {KINDS[kind]} of {member.name}")
+    change = ev.CrewQualified(
+        name=member.name, by=by.name, qualification=kind, number=number, expires=expires
+    )
+    _commit(ledger, [ok], change)
+    return member

@@ -359,6 +359,134 @@ class SceneCleared(Declared):
     cleared_by: tuple[Signer, ...] = _parsed(_signers)
 
 
+# --- the armory: custody of every firearm and every round (armory.py folds these) ----------------
+#
+# Each is written in one transaction with the `auth.ok` of every person whose PIN approved it, right
+# before it (as roster changes are). `by` is the armorer who acted. A run the custody serves is
+# `for_run` in the payload, not the event's `run`: a run's own fold (runner.py) never sees them.
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ByArmorer(Declared):
+    PERSON = "by"
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirearmAdded(_ByArmorer):
+    """A firearm taken into the inventory; it starts in locked storage. `kind` is what it can
+    do: `real`, `blank-firing`, `replica`, `non-firing`."""
+
+    KIND = ev.ARMORY_FIREARM_ADDED
+    serial: str
+    make: str
+    model: str
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LotAdded(_ByArmorer):
+    """A lot of rounds (`dummy` or `blank`, a blank's `load`), `count` of them into storage.
+    Live ammunition never has one: it is removed from set and is an incident."""
+
+    KIND = ev.ARMORY_LOT_ADDED
+    lot: str
+    type: str
+    load: str | None
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageUnlocked(_ByArmorer):
+    """The locked storage opened; `keys` are who holds its keys from now (the register)."""
+
+    KIND = ev.ARMORY_UNLOCKED
+    keys: tuple[str, ...] = _parsed(tuple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageLocked(_ByArmorer):
+    KIND = ev.ARMORY_LOCKED
+    keys: tuple[str, ...] = _parsed(tuple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirearmIssued(_ByArmorer):
+    """Out of storage onto the armorer's cart, for a run (`for_run`) or for the day."""
+
+    KIND = ev.ARMORY_ISSUED
+    serial: str
+    for_run: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirearmHandedOver(_ByArmorer):
+    """Only the armorer hands a firearm over; `to` confirmed receiving it with their PIN."""
+
+    KIND = ev.ARMORY_HANDED_OVER
+    serial: str
+    to: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirearmTakenBack(_ByArmorer):
+    """Back from `holder` into the armorer's hands."""
+
+    KIND = ev.ARMORY_TAKEN_BACK
+    serial: str
+    holder: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirearmReturned(_ByArmorer):
+    """From the cart back into storage."""
+
+    KIND = ev.ARMORY_RETURNED
+    serial: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _RoundsMoved(_ByArmorer):
+    """`count` rounds of `lot`, for a run (`for_run`) or for the day; `day` is the shooting day."""
+
+    lot: str
+    count: int
+    for_run: str | None = None
+    day: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundsIssued(_RoundsMoved):
+    KIND = ev.ARMORY_ROUNDS_ISSUED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundsFired(_RoundsMoved):
+    KIND = ev.ARMORY_ROUNDS_FIRED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundsReturned(_RoundsMoved):
+    KIND = ev.ARMORY_ROUNDS_RETURNED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundsSpoiled(_RoundsMoved):
+    KIND = ev.ARMORY_ROUNDS_SPOILED
+
+
+@dataclass(frozen=True, kw_only=True)
+class DummiesChecked(_ByArmorer):
+    """Every dummy of `lot` on hand (`rounds`) checked one by one by `methods` (rattle, side
+    hole, primer, x-ray) on the shooting `day`: without it that day the lot is not issued."""
+
+    KIND = ev.ARMORY_DUMMIES_CHECKED
+    lot: str
+    methods: tuple[str, ...] = _parsed(tuple)
+    rounds: int
+    day: str
+
+
 # --- the workspace and the roster -----------------------------------------------------------------
 
 
@@ -453,6 +581,18 @@ class CrewRoleAdded(_RosterChange):
 
     KIND = ev.CREW_ROLE_ADDED
     role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewQualified(_RosterChange):
+    """`name` holds `qualification` (an `armorer-permit`, a `safety-course` card) numbered
+    `number`, valid through `expires` (YYYY-MM-DD); approved `by` a producer with their PIN. The
+    newest of each kind for a person is the one in force (qualifications.py)."""
+
+    KIND = ev.CREW_QUALIFIED
+    qualification: str
+    number: str
+    expires: str
 
 
 # --- sign-in attempts: in a run or not (roster changes are approved outside any run) --------------

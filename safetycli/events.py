@@ -38,6 +38,21 @@ ITEM_SIGNED_OFF = "item.signed-off"
 SCENE_HELD = "scene.held"
 SCENE_CLEARED = "scene.cleared"
 
+# --- the armory: custody of every firearm and every round (armory.py folds these) -------------
+ARMORY_FIREARM_ADDED = "armory.firearm-added"
+ARMORY_LOT_ADDED = "armory.lot-added"
+ARMORY_UNLOCKED = "armory.unlocked"  # storage opened; who holds its keys
+ARMORY_LOCKED = "armory.locked"
+ARMORY_ISSUED = "armory.issued"  # storage -> the armorer's cart (for a run, or not)
+ARMORY_HANDED_OVER = "armory.handed-over"  # armorer -> a named person, who confirms by PIN
+ARMORY_TAKEN_BACK = "armory.taken-back"  # that person -> the armorer
+ARMORY_RETURNED = "armory.returned"  # the cart -> storage
+ARMORY_ROUNDS_ISSUED = "armory.rounds-issued"
+ARMORY_ROUNDS_FIRED = "armory.rounds-fired"
+ARMORY_ROUNDS_RETURNED = "armory.rounds-returned"
+ARMORY_ROUNDS_SPOILED = "armory.rounds-spoiled"
+ARMORY_DUMMIES_CHECKED = "armory.dummies-checked"
+
 # --- the workspace ----------------------------------------------------------------------------
 WORKSPACE_CREATED = "workspace.created"
 # The device key (devicekey.py) that MACs every event from here on: its id, never the key.
@@ -49,6 +64,8 @@ CREW_PIN_SET = "crew.pin-set"
 CREW_UNLOCKED = "crew.unlocked"
 CREW_REMOVED = "crew.removed"
 CREW_ROLE_ADDED = "crew.role-added"
+# A permit or training card with its expiry (qualifications.py), approved by a producer.
+CREW_QUALIFIED = "crew.qualified"
 AUTH_OK = "auth.ok"
 AUTH_FAILED = "auth.failed"
 AUTH_LOCKED = "auth.locked"
@@ -74,6 +91,7 @@ ROSTER_KINDS = (
     CREW_REMOVED,
     CREW_RECOVERED,
     CREW_ROLE_ADDED,
+    CREW_QUALIFIED,
 )
 AUTH_KINDS = (AUTH_OK, AUTH_FAILED, AUTH_LOCKED, AUTH_ATTEMPT)
 
@@ -96,6 +114,25 @@ RUN_KINDS = (
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
 PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED)
+ROUNDS_KINDS = (
+    ARMORY_ROUNDS_ISSUED,
+    ARMORY_ROUNDS_FIRED,
+    ARMORY_ROUNDS_RETURNED,
+    ARMORY_ROUNDS_SPOILED,
+)
+# Every custody event: the armory's state is a fold over exactly these (read by the kind index).
+ARMORY_KINDS = (
+    ARMORY_FIREARM_ADDED,
+    ARMORY_LOT_ADDED,
+    ARMORY_UNLOCKED,
+    ARMORY_LOCKED,
+    ARMORY_ISSUED,
+    ARMORY_HANDED_OVER,
+    ARMORY_TAKEN_BACK,
+    ARMORY_RETURNED,
+    *ROUNDS_KINDS,
+    ARMORY_DUMMIES_CHECKED,
+)
 KINDS = frozenset(
     (
         WORKSPACE_CREATED,
@@ -103,6 +140,7 @@ KINDS = frozenset(
         RECOVERY_SET,
         *RUN_KINDS,
         *PRODUCTION_KINDS,
+        *ARMORY_KINDS,
         *ROSTER_KINDS,
         *AUTH_KINDS,
     )

@@ -11,8 +11,8 @@ of each person whose PIN approved it, right before it. So the rule is checkable 
 - an older change (before the log had a device key, when approval and change were two writes)
   follows its approvals within a few events, with no other roster change in between.
 
-Who approves what: a producer adds (the first member, a producer, excepted), removes, unlocks
-and gives someone another role;
+Who approves what: a producer adds (the first member, a producer, excepted), removes, unlocks,
+gives someone another role and records a permit or training card;
 a PIN is changed with the person's own PIN, or reset by a producer and confirmed by the person or a
 second producer; the recovery code re-PINs a producer and is replaced with a producer's PIN.
 
@@ -30,6 +30,7 @@ from safetycli.events import (
     AUTH_OK,
     CREW_ADDED,
     CREW_PIN_SET,
+    CREW_QUALIFIED,
     CREW_RECOVERED,
     CREW_REMOVED,
     CREW_ROLE_ADDED,
@@ -142,7 +143,7 @@ class RosterAudit:
             elif self._strict(event):
                 return f"a producer reset {name}'s PIN without the person's or a second producer's"
             return self._approved(event, window, needed)
-        if kind in (CREW_UNLOCKED, CREW_REMOVED, CREW_ROLE_ADDED):
+        if kind in (CREW_UNLOCKED, CREW_REMOVED, CREW_ROLE_ADDED, CREW_QUALIFIED):
             return self._approved(event, window, [(data.get("by"), _PRODUCER)])
         return None
 

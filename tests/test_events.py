@@ -457,6 +457,114 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
             },
         ),
     ),
+    (
+        events.FirearmAdded(serial="4471", make="Colt", model="SAA", kind="real", by="Sam Ortiz"),
+        NewEvent(
+            "armory.firearm-added",
+            {"serial": "4471", "make": "Colt", "model": "SAA", "kind": "real", "by": "Sam Ortiz"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.LotAdded(lot="B-7", type="blank", load="half", count=50, by="Sam Ortiz"),
+        NewEvent(
+            "armory.lot-added",
+            {"lot": "B-7", "type": "blank", "load": "half", "count": 50, "by": "Sam Ortiz"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.StorageUnlocked(by="Sam Ortiz", keys=("Sam Ortiz", "Pat Producer")),
+        NewEvent(
+            "armory.unlocked",
+            {"by": "Sam Ortiz", "keys": ["Sam Ortiz", "Pat Producer"]},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.StorageLocked(by="Sam Ortiz", keys=("Sam Ortiz",)),
+        NewEvent("armory.locked", {"by": "Sam Ortiz", "keys": ["Sam Ortiz"]}, person="Sam Ortiz"),
+    ),
+    (
+        events.FirearmIssued(serial="4471", by="Sam Ortiz", for_run="r1"),
+        NewEvent(
+            "armory.issued",
+            {"serial": "4471", "by": "Sam Ortiz", "for_run": "r1"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.FirearmHandedOver(serial="4471", by="Sam Ortiz", to="Alex Kim"),
+        NewEvent(
+            "armory.handed-over",
+            {"serial": "4471", "by": "Sam Ortiz", "to": "Alex Kim"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.FirearmTakenBack(serial="4471", by="Sam Ortiz", holder="Alex Kim"),
+        NewEvent(
+            "armory.taken-back",
+            {"serial": "4471", "by": "Sam Ortiz", "holder": "Alex Kim"},
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.FirearmReturned(serial="4471", by="Sam Ortiz"),
+        NewEvent("armory.returned", {"serial": "4471", "by": "Sam Ortiz"}, person="Sam Ortiz"),
+    ),
+    *[
+        (
+            kind(lot="B-7", count=6, by="Sam Ortiz", for_run=None, day="2026-11-23"),
+            NewEvent(
+                name,
+                {"lot": "B-7", "count": 6, "by": "Sam Ortiz", "for_run": None, "day": "2026-11-23"},
+                person="Sam Ortiz",
+            ),
+        )
+        for kind, name in (
+            (events.RoundsIssued, "armory.rounds-issued"),
+            (events.RoundsFired, "armory.rounds-fired"),
+            (events.RoundsReturned, "armory.rounds-returned"),
+            (events.RoundsSpoiled, "armory.rounds-spoiled"),
+        )
+    ],
+    (
+        events.DummiesChecked(
+            lot="D-1", methods=("rattle", "primer"), rounds=30, by="Sam Ortiz", day="2026-11-23"
+        ),
+        NewEvent(
+            "armory.dummies-checked",
+            {
+                "lot": "D-1",
+                "methods": ["rattle", "primer"],
+                "rounds": 30,
+                "by": "Sam Ortiz",
+                "day": "2026-11-23",
+            },
+            person="Sam Ortiz",
+        ),
+    ),
+    (
+        events.CrewQualified(
+            name="Sam Ortiz",
+            by="Pat Producer",
+            qualification="armorer-permit",
+            number="EFP-1",
+            expires="2027-06-30",
+        ),
+        NewEvent(
+            "crew.qualified",
+            {
+                "name": "Sam Ortiz",
+                "by": "Pat Producer",
+                "qualification": "armorer-permit",
+                "number": "EFP-1",
+                "expires": "2027-06-30",
+            },
+            person="Sam Ortiz",
+        ),
+    ),
 ]
 
 
@@ -668,6 +776,37 @@ def _roster_episode(home: Path) -> None:
         recovery.recover(ledger, PRODUCER[0], code, "97531")
 
 
+def _armory_episode(home: Path) -> None:
+    """What the armory writes: permits and cards, inventory, storage unlocked and locked, a
+    firearm out, handed to the actor and back, rounds issued, fired, returned and spoiled, a
+    dummy lot checked."""
+    with Ledger.open(home / "log.db") as ledger:
+        crew.qualify(ledger, CREW["armorer"][0], "armorer-permit", "EFP-1", "2099-12-31", PRODUCER)
+        crew.qualify(ledger, CREW["actor"][0], "safety-course", "SC-2", "2099-12-31", PRODUCER)
+    pin = f"{CREW['armorer'][1]}\n"
+    steps: list[tuple[list[str], str]] = [
+        ("add firearm --serial 4471 --make Colt --model SAA --kind real".split(), pin),
+        ("add rounds --lot B-7 --type blank --load half --count 50".split(), pin),
+        ("add rounds --lot D-1 --type dummy --count 30".split(), pin),
+        (["unlock"], pin),
+        (["issue", "4471"], pin),
+        (["hand-over", "4471", "--to", CREW["actor"][0]], f"{pin}{CREW['actor'][1]}\n"),
+        (["take-back", "4471"], pin),
+        (["return", "4471"], pin),
+        ("check-dummies --lot D-1 --method rattle".split(), pin),
+        ("rounds issue --lot B-7 --count 12".split(), pin),
+        ("rounds fire --lot B-7 --count 6".split(), pin),
+        ("rounds spoil --lot B-7 --count 1".split(), pin),
+        ("rounds return --lot B-7 --count 5".split(), pin),
+        (["lock"], pin),
+    ]
+    for args, pins in steps:
+        result = CliRunner().invoke(
+            app, ["armory", *args, "--home", str(home), "--pin-stdin"], input=pins
+        )
+        assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
     """The log after walking every shipped protocol and a roster episode."""
@@ -682,6 +821,7 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
             for role, (name, pin) in EXTRA_CREW.items():
                 crew.add_member(ledger, name, [role], pin, PRODUCER)
         _walk_every_shipped_protocol(home, tmp)
+        _armory_episode(home)  # before the roster episode re-PINs the producer
         _roster_episode(home)
         with Ledger.open(home / "log.db") as ledger:
             yield list(ledger.events())

@@ -327,9 +327,10 @@ def remove(
 
 
 def _register_recovery() -> None:
-    from safetycli.cli import recovery_cmd
+    from safetycli.cli import qualify_cmd, recovery_cmd
 
     recovery_cmd.register(app)
+    qualify_cmd.register(app)
 
 
 _register_recovery()

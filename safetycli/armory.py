@@ -1,0 +1,746 @@
+"""The armory: where every firearm is and what every lot of rounds holds, folded from the log.
+
+Custody is what failed on the "Rust" set (live rounds among dummies, nobody counting, a disputed
+hand-over), so the armory is not a table anyone edits: like the roster, it is the fold of its own
+events (`armory.*`, declared in events.py), read through the kind index, never the whole log. Each
+custody event is written with the `auth.ok` of everyone whose PIN approved it, in one transaction
+(the CLI does that, as for roster changes), and this module's rules are checked twice: before
+anyone types a PIN (a refusal costs no PIN try) and again under the write lock (another laptop
+may have moved the firearm meanwhile).
+
+Pure: no terminal and no SQL. `load` reads the events from anything with `events(kinds=...)`;
+`fold` takes any events (a full replay ignores the kinds that are not custody), and the two agree
+(tests/test_armory.py proves it).
+
+The words: a firearm is `locked` (in storage), with the `armorer` (out of storage, on the cart) or
+`issued` (in the hands of the named person it was handed to). A lot's rounds are `on_hand` (in
+storage) or `out` (issued and not yet fired, returned or spoiled), counted per run they were
+issued for, so a run's issued = fired + returned + spoiled can be checked on its own.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from typing import Protocol as Interface
+
+from safetycli import events as ev
+from safetycli.errors import SafetyError
+from safetycli.events import Event
+from safetycli.names import fold_name
+from safetycli.render.safe import one_line
+
+FIREARM_KINDS = ("real", "blank-firing", "replica", "non-firing")
+ROUND_TYPES = ("dummy", "blank")
+LOADS = ("quarter", "half", "full")
+# How a dummy is told from a live round, one by one: shaken (a rattle), a drilled side hole, an
+# empty or struck primer pocket, an x-ray of the box.
+DUMMY_METHODS = ("rattle", "side-hole", "primer", "xray")
+# Typed as a round type, these mean live ammunition: never taken in (see `check_round_type`).
+_LIVE = frozenset({"live", "ball", "real", "live-round", "live-rounds", "hollow-point", "fmj"})
+
+LOCKED = "locked"
+ARMORER = "armorer"
+ISSUED = "issued"
+
+ROUNDS_ACTIONS = {
+    "issue": ev.ARMORY_ROUNDS_ISSUED,
+    "fire": ev.ARMORY_ROUNDS_FIRED,
+    "return": ev.ARMORY_ROUNDS_RETURNED,
+    "spoil": ev.ARMORY_ROUNDS_SPOILED,
+}
+_TEXT_MAX = {"serial": 40, "lot": 40, "make": 60, "model": 60, "key holder": 80}
+_BAD = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+COUNT_MAX = 100_000
+
+
+# --- text as the armorer types it -----------------------------------------------------------
+
+
+def clean(value: str, what: str) -> str:
+    """A serial, lot, make or model as it will be recorded: NFC, single spaces, not empty, not
+    too long, and no control or invisible characters (two serials that look alike on a report
+    must be the same serial)."""
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if not text:
+        raise SafetyError(f"the {what} is empty: type it as it is written")
+    limit = _TEXT_MAX.get(what, 80)
+    if len(text) > limit:
+        raise SafetyError(f"a {what} is at most {limit} characters (this one has {len(text)})")
+    if any(unicodedata.category(c) in _BAD for c in text):
+        raise SafetyError(f"the {what} `{one_line(text)}` has a control or invisible character")
+    return text
+
+
+def ident(text: str) -> str:
+    """How serials and lots are compared: case and spaces ignored, as people read them off a
+    receiver or a box (`a 12934` is `A12934`); dashes and letters count."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def check_round_type(text: str) -> str:
+    """`dummy` or `blank`. Live ammunition is refused outright: it has no place in the armory,
+    and found on set it is removed and reported as an incident, never counted in."""
+    word = text.strip().lower()
+    if word in _LIVE:
+        raise SafetyError(
+            "live ammunition is never taken into the armory: live rounds found on set are "
+            "removed and reported as an incident; stop work now (safetycli hold --scene S "
+            "--reason 'live round found')"
+        )
+    if word not in ROUND_TYPES:
+        raise SafetyError(f"--type {one_line(text)!r}: a lot is {' or '.join(ROUND_TYPES)}")
+    return word
+
+
+def plain_time(at: str) -> str:
+    """A log time (UTC ISO-8601) as people read it: `2026-11-23 14:05:12 UTC`."""
+    return f"{at[:10]} {at[11:19]} UTC" if len(at) >= 19 else at
+
+
+# --- the state ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Span:
+    """One stretch of a firearm's custody: where it was, who had it (None in storage), from
+    when until when (None: still). The register a theatrical armourer keeps."""
+
+    where: str
+    holder: str | None
+    run: str | None
+    since: str
+    until: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "holder": self.holder,
+            "run": self.run,
+            "from": self.since,
+            "until": self.until,
+        }
+
+
+@dataclass(frozen=True)
+class Move:
+    """One custody event, as `armory show` lists it."""
+
+    seq: int
+    at: str
+    what: str
+    by: str
+    detail: str
+    run: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "what": self.what,
+            "by": self.by,
+            "detail": self.detail,
+            "run": self.run,
+        }
+
+
+@dataclass
+class Firearm:
+    serial: str
+    make: str
+    model: str
+    kind: str
+    added_at: str
+    where: str = LOCKED
+    holder: str | None = None
+    run: str | None = None
+    spans: list[Span] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+
+    def _move(self, event: Event, where: str, holder: str | None, run: str | None) -> None:
+        if self.spans:
+            self.spans[-1].until = event.at
+        self.where, self.holder, self.run = where, holder, run
+        self.spans.append(Span(where, holder, run, event.at))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "kind": self.kind,
+            "where": self.where,
+            "holder": self.holder,
+            "run": self.run,
+            "make": self.make,
+            "model": self.model,
+            "since": self.spans[-1].since if self.spans else self.added_at,
+        }
+
+
+@dataclass
+class Counts:
+    """Rounds of one lot for one run (or for the day, run None)."""
+
+    issued: int = 0
+    fired: int = 0
+    returned: int = 0
+    spoiled: int = 0
+
+    @property
+    def out(self) -> int:
+        """Issued and not yet fired, returned or spoiled: with the armorer or in a firearm."""
+        return self.issued - self.fired - self.returned - self.spoiled
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "issued": self.issued,
+            "fired": self.fired,
+            "returned": self.returned,
+            "spoiled": self.spoiled,
+            "out": self.out,
+        }
+
+
+@dataclass(frozen=True)
+class DummyCheck:
+    day: str
+    methods: tuple[str, ...]
+    by: str
+    at: str
+    rounds: int
+
+
+@dataclass
+class Lot:
+    lot: str
+    type: str
+    load: str | None
+    received: int
+    added_at: str
+    by_run: dict[str | None, Counts] = field(default_factory=dict)
+    checks: list[DummyCheck] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+
+    def total(self) -> Counts:
+        out = Counts()
+        for c in self.by_run.values():
+            out.issued += c.issued
+            out.fired += c.fired
+            out.returned += c.returned
+            out.spoiled += c.spoiled
+        return out
+
+    @property
+    def on_hand(self) -> int:
+        total = self.total()
+        return self.received - total.issued + total.returned
+
+    @property
+    def out(self) -> int:
+        return self.total().out
+
+    def counts(self, run: str | None) -> Counts:
+        return self.by_run.get(run) or Counts()
+
+    def checked_on(self, day: str) -> DummyCheck | None:
+        """The day's dummy check, if there was one (the latest)."""
+        return next((c for c in reversed(self.checks) if c.day == day), None)
+
+    def describe(self) -> str:
+        return f"{self.type}, {self.load} load" if self.load else self.type
+
+    def as_json(self) -> dict[str, Any]:
+        total = self.total()
+        last = self.checks[-1] if self.checks else None
+        return {
+            "lot": self.lot,
+            "type": self.type,
+            "on_hand": self.on_hand,
+            "out": total.out,
+            "load": self.load,
+            "received": self.received,
+            "issued": total.issued,
+            "fired": total.fired,
+            "returned": total.returned,
+            "spoiled": total.spoiled,
+            "checked": None
+            if last is None
+            else {"day": last.day, "at": last.at, "by": last.by, "methods": list(last.methods)},
+        }
+
+
+@dataclass
+class Storage:
+    """The locked storage: whether it is locked, since when, by whom, and who holds its keys."""
+
+    locked: bool = True
+    by: str | None = None
+    at: str | None = None
+    keys: tuple[str, ...] = ()
+    moves: list[Move] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"locked": self.locked, "by": self.by, "at": self.at, "keys": list(self.keys)}
+
+
+@dataclass
+class ArmoryState:
+    """Every firearm and lot, and the storage, as of `last_seq`. `apply` is the one fold: each
+    custody kind has one mutator below, and every other kind is ignored (a full replay)."""
+
+    firearms: dict[str, Firearm] = field(default_factory=dict)
+    lots: dict[str, Lot] = field(default_factory=dict)
+    storage: Storage = field(default_factory=Storage)
+    last_seq: int = 0
+
+    def apply(self, event: Event) -> None:
+        mutate = _MUTATORS.get(event.kind)
+        if mutate is None:
+            return
+        self.last_seq = max(self.last_seq, event.seq)
+        mutate(self, event, event.data)
+
+    def firearm(self, serial: str) -> Firearm | None:
+        return self.firearms.get(ident(serial))
+
+    def lot(self, lot: str) -> Lot | None:
+        return self.lots.get(ident(lot))
+
+    def as_json(self) -> dict[str, Any]:
+        """`armory list --format json`: the contract keys first (DESIGN.md), more beside them."""
+        return {
+            "firearms": [f.as_json() for f in self.firearms.values()],
+            "lots": [lot.as_json() for lot in self.lots.values()],
+            "storage": self.storage.as_json(),
+        }
+
+
+# --- the fold: one mutator per custody kind -------------------------------------------------------
+
+
+def _added_firearm(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+    firearm = Firearm(data["serial"], data["make"], data["model"], data["kind"], event.at)
+    firearm.spans.append(Span(LOCKED, None, None, event.at))
+    firearm.moves.append(Move(event.seq, event.at, "added", data["by"], "into storage"))
+    state.firearms[ident(data["serial"])] = firearm
+
+
+def _added_lot(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+    lot = Lot(data["lot"], data["type"], data.get("load"), int(data["count"]), event.at)
+    lot.moves.append(Move(event.seq, event.at, "added", data["by"], f"{data['count']} received"))
+    state.lots[ident(data["lot"])] = lot
+
+
+def _storage(locked: bool) -> Any:
+    def mutate(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+        store = state.storage
+        store.locked, store.by, store.at = locked, data["by"], event.at
+        store.keys = tuple(data.get("keys", ()))
+        what = "locked" if locked else "unlocked"
+        keys = ", ".join(store.keys) or "nobody named"
+        store.moves.append(Move(event.seq, event.at, what, data["by"], f"keys: {keys}"))
+
+    return mutate
+
+
+def _firearm_move(where: str, what: str) -> Any:
+    def mutate(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+        firearm = state.firearms.get(ident(data["serial"]))
+        if firearm is None:
+            return
+        by = data["by"]
+        run = data.get("for_run") if where == ARMORER and what == "issued" else firearm.run
+        if where == LOCKED:
+            holder, run, detail = None, None, "back into storage"
+        elif where == ISSUED:
+            holder, detail = data["to"], f"to {data['to']}"
+        elif what == "taken back":
+            holder, detail = by, f"from {data.get('holder')}"
+        else:
+            holder, detail = by, "out of storage to the armorer"
+        firearm._move(event, where, holder, run)
+        firearm.moves.append(Move(event.seq, event.at, what, by, detail, run))
+
+    return mutate
+
+
+def _rounds(action: str) -> Any:
+    def mutate(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+        lot = state.lots.get(ident(data["lot"]))
+        if lot is None:
+            return
+        run = data.get("for_run")
+        counts = lot.by_run.setdefault(run, Counts())
+        count = int(data["count"])
+        setattr(counts, action, getattr(counts, action) + count)
+        lot.moves.append(Move(event.seq, event.at, action, data["by"], str(count), run))
+
+    return mutate
+
+
+def _checked(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
+    lot = state.lots.get(ident(data["lot"]))
+    if lot is None:
+        return
+    methods = tuple(data.get("methods", ()))
+    lot.checks.append(DummyCheck(data["day"], methods, data["by"], event.at, int(data["rounds"])))
+    detail = f"{data['rounds']} dummies checked ({', '.join(methods)}) for {data['day']}"
+    lot.moves.append(Move(event.seq, event.at, "checked", data["by"], detail))
+
+
+_MUTATORS: dict[str, Any] = {
+    ev.ARMORY_FIREARM_ADDED: _added_firearm,
+    ev.ARMORY_LOT_ADDED: _added_lot,
+    ev.ARMORY_UNLOCKED: _storage(False),
+    ev.ARMORY_LOCKED: _storage(True),
+    ev.ARMORY_ISSUED: _firearm_move(ARMORER, "issued"),
+    ev.ARMORY_HANDED_OVER: _firearm_move(ISSUED, "handed over"),
+    ev.ARMORY_TAKEN_BACK: _firearm_move(ARMORER, "taken back"),
+    ev.ARMORY_RETURNED: _firearm_move(LOCKED, "returned"),
+    ev.ARMORY_ROUNDS_ISSUED: _rounds("issued"),
+    ev.ARMORY_ROUNDS_FIRED: _rounds("fired"),
+    ev.ARMORY_ROUNDS_RETURNED: _rounds("returned"),
+    ev.ARMORY_ROUNDS_SPOILED: _rounds("spoiled"),
+    ev.ARMORY_DUMMIES_CHECKED: _checked,
+}
+assert set(_MUTATORS) == set(ev.ARMORY_KINDS)
+
+
+def fold(events: Iterable[Event]) -> ArmoryState:
+    """The armory after these events; any other kinds among them are ignored (a full replay)."""
+    state = ArmoryState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+class Source(Interface):
+    def events(
+        self, *, run: str | None = None, kinds: Iterable[str] | None = None, after: int = 0
+    ) -> Iterator[Event]: ...
+
+
+def load(source: Source, upto: int | None = None) -> ArmoryState:
+    """The armory now (or as of event `upto`), from its own events through the kind index: a
+    season's custody events, however long the log around them."""
+    state = ArmoryState()
+    for event in source.events(kinds=ev.ARMORY_KINDS):
+        if upto is not None and event.seq > upto:
+            break
+        state.apply(event)
+    return state
+
+
+# --- the rules: each returns the events to write, or refuses in one line --------------------------
+
+
+def _firearm(state: ArmoryState, serial: str) -> Firearm:
+    firearm = state.firearm(serial)
+    if firearm is None:
+        raise SafetyError(
+            f"no firearm with serial {one_line(serial)} in the armory: see `safetycli armory list`"
+        )
+    return firearm
+
+
+def _lot(state: ArmoryState, lot: str) -> Lot:
+    found = state.lot(lot)
+    if found is None:
+        raise SafetyError(f"no lot {one_line(lot)} in the armory: see `safetycli armory list`")
+    return found
+
+
+def where_text(firearm: Firearm) -> str:
+    """Where a firearm is, in words: `locked in storage`, `with the armorer Sam Ortiz`, `with
+    Alex Kim`, and the run it went out for."""
+    run = f" (out for run {firearm.run})" if firearm.run else ""
+    if firearm.where == LOCKED:
+        return "locked in storage"
+    if firearm.where == ARMORER:
+        return f"with the armorer {firearm.holder}{run}"
+    return f"with {firearm.holder}{run}"
+
+
+def _need_storage_open(state: ArmoryState, doing: str) -> None:
+    if state.storage.locked:
+        raise SafetyError(
+            f"the storage is locked: unlock it first to {doing} (safetycli armory unlock)"
+        )
+
+
+def _check_count(count: int) -> int:
+    if count < 1:
+        raise SafetyError(f"--count {count}: a count of rounds is 1 or more")
+    if count > COUNT_MAX:
+        raise SafetyError(f"--count {count}: more than {COUNT_MAX:,} rounds in one go")
+    return count
+
+
+def add_firearm(
+    state: ArmoryState, serial: str, make: str, model: str, kind: str, by: str
+) -> ev.FirearmAdded:
+    serial, make, model = clean(serial, "serial"), clean(make, "make"), clean(model, "model")
+    if kind not in FIREARM_KINDS:
+        raise SafetyError(f"--kind {one_line(kind)!r}: a firearm is {', '.join(FIREARM_KINDS)}")
+    known = state.firearm(serial)
+    if known is not None:
+        raise SafetyError(
+            f"serial {known.serial} is already in the armory ({known.make} {known.model})"
+        )
+    if state.lot(serial) is not None:
+        raise SafetyError(f"{serial} already names a lot: a serial and a lot must differ")
+    return ev.FirearmAdded(serial=serial, make=make, model=model, kind=kind, by=by)
+
+
+def add_rounds(
+    state: ArmoryState, lot: str, round_type: str, load: str | None, count: int, by: str
+) -> ev.LotAdded:
+    round_type = check_round_type(round_type)
+    lot = clean(lot, "lot")
+    if round_type == "dummy" and load is not None:
+        raise SafetyError("--load is for blanks: a dummy has no charge")
+    if round_type == "blank" and load is None:
+        raise SafetyError(f"a lot of blanks needs its load: --load {'|'.join(LOADS)}")
+    if load is not None and load not in LOADS:
+        raise SafetyError(f"--load {one_line(load)!r}: a blank's load is {', '.join(LOADS)}")
+    _check_count(count)
+    known = state.lot(lot)
+    if known is not None:
+        raise SafetyError(
+            f"lot {known.lot} is already in the armory ({known.received} {known.describe()} "
+            "received): give a new delivery its own lot"
+        )
+    if state.firearm(lot) is not None:
+        raise SafetyError(f"{lot} already names a firearm: a serial and a lot must differ")
+    return ev.LotAdded(lot=lot, type=round_type, load=load, count=count, by=by)
+
+
+def unlock(state: ArmoryState, by: str, keys: Sequence[str]) -> ev.StorageUnlocked:
+    store = state.storage
+    if not store.locked:
+        raise SafetyError(
+            f"the storage is already unlocked (by {store.by} at {plain_time(store.at or '')})"
+        )
+    return ev.StorageUnlocked(by=by, keys=tuple(keys))
+
+
+def lock(state: ArmoryState, by: str, keys: Sequence[str]) -> ev.StorageLocked:
+    store = state.storage
+    if store.locked:
+        when = f" (by {store.by} at {plain_time(store.at)})" if store.at else ""
+        raise SafetyError(f"the storage is already locked{when}")
+    return ev.StorageLocked(by=by, keys=tuple(keys))
+
+
+def issue(
+    state: ArmoryState, serials: Sequence[str], by: str, run: str | None
+) -> list[ev.FirearmIssued]:
+    """Out of storage onto the armorer's cart. A firearm already out (for another run, or in
+    someone's hands) is refused: one firearm, one custodian."""
+    _need_storage_open(state, "take a firearm out")
+    seen: set[str] = set()
+    out: list[ev.FirearmIssued] = []
+    for serial in serials:
+        firearm = _firearm(state, serial)
+        if ident(firearm.serial) in seen:
+            continue
+        seen.add(ident(firearm.serial))
+        if firearm.where != LOCKED:
+            raise SafetyError(
+                f"firearm {firearm.serial} is already out: {where_text(firearm)}; return it "
+                "before it is issued again"
+            )
+        out.append(ev.FirearmIssued(serial=firearm.serial, by=by, for_run=run))
+    if not out:
+        raise SafetyError("name the firearms to issue by serial")
+    return out
+
+
+def hand_over(state: ArmoryState, serial: str, by: str, to: str) -> ev.FirearmHandedOver:
+    """Armorer -> a named person. The firearm must be with the armorer: not locked away (issue
+    it first) and not already in someone's hands (take it back first)."""
+    firearm = _firearm(state, serial)
+    if firearm.where == LOCKED:
+        raise SafetyError(
+            f"firearm {firearm.serial} is locked in storage: issue it to the armorer first "
+            f"(safetycli armory issue {firearm.serial})"
+        )
+    if firearm.where == ISSUED:
+        raise SafetyError(
+            f"firearm {firearm.serial} is with {firearm.holder}: the armorer takes it back "
+            f"before handing it to anyone (safetycli armory take-back {firearm.serial})"
+        )
+    if fold_name(to) == fold_name(by):
+        raise SafetyError("the armorer hands a firearm to someone else: --to names who receives it")
+    return ev.FirearmHandedOver(serial=firearm.serial, by=by, to=to)
+
+
+def take_back(state: ArmoryState, serial: str, by: str) -> ev.FirearmTakenBack:
+    firearm = _firearm(state, serial)
+    if firearm.where != ISSUED or firearm.holder is None:
+        raise SafetyError(
+            f"firearm {firearm.serial} is not in anyone's hands ({where_text(firearm)})"
+        )
+    return ev.FirearmTakenBack(serial=firearm.serial, by=by, holder=firearm.holder)
+
+
+def return_(state: ArmoryState, serials: Sequence[str], by: str) -> list[ev.FirearmReturned]:
+    """From the cart back into storage; a firearm still in someone's hands comes back to the
+    armorer first."""
+    _need_storage_open(state, "put a firearm back")
+    seen: set[str] = set()
+    out: list[ev.FirearmReturned] = []
+    for serial in serials:
+        firearm = _firearm(state, serial)
+        if ident(firearm.serial) in seen:
+            continue
+        seen.add(ident(firearm.serial))
+        if firearm.where == LOCKED:
+            raise SafetyError(f"firearm {firearm.serial} is already in storage")
+        if firearm.where == ISSUED:
+            raise SafetyError(
+                f"firearm {firearm.serial} is with {firearm.holder}: take it back first "
+                f"(safetycli armory take-back {firearm.serial})"
+            )
+        out.append(ev.FirearmReturned(serial=firearm.serial, by=by))
+    if not out:
+        raise SafetyError("name the firearms to return by serial")
+    return out
+
+
+def move_rounds(
+    state: ArmoryState,
+    action: str,
+    lot: str,
+    count: int,
+    by: str,
+    run: str | None,
+    day: str,
+) -> ev.Declared:
+    """Rounds issued from storage, fired, returned to storage or spoiled, per lot and run. A
+    count that would leave fewer than none anywhere is refused: rounds do not appear from
+    nowhere, and a dummy lot is issued only on a day it was checked."""
+    if action not in ROUNDS_ACTIONS:
+        raise SafetyError(f"rounds {one_line(action)}: one of {', '.join(ROUNDS_ACTIONS)}")
+    _check_count(count)
+    found = _lot(state, lot)
+    where = f" for run {run}" if run else ""
+    if action == "issue":
+        _need_storage_open(state, "issue rounds")
+        if count > found.on_hand:
+            raise SafetyError(
+                f"lot {found.lot} has {_plural(found.on_hand, 'round')} in storage: {count} "
+                "cannot be issued"
+            )
+        if found.type == "dummy" and found.checked_on(day) is None:
+            raise SafetyError(
+                f"dummy lot {found.lot} has not been checked today ({day}): check every round "
+                f"first (safetycli armory check-dummies --lot {found.lot} --method rattle)"
+            )
+    else:
+        if action == "return":
+            _need_storage_open(state, "put rounds back")
+        out = found.counts(run).out
+        if count > out:
+            verb = {"fire": "fired", "return": "returned", "spoil": "spoiled"}[action]
+            raise SafetyError(
+                f"lot {found.lot} has {_plural(out, 'round')} out{where}: {count} cannot be {verb}"
+            )
+    kind = {
+        "issue": ev.RoundsIssued,
+        "fire": ev.RoundsFired,
+        "return": ev.RoundsReturned,
+        "spoil": ev.RoundsSpoiled,
+    }[action]
+    return kind(lot=found.lot, count=count, by=by, for_run=run, day=day)
+
+
+def check_dummies(
+    state: ArmoryState, lot: str, methods: Sequence[str], by: str, day: str
+) -> ev.DummiesChecked:
+    found = _lot(state, lot)
+    if found.type != "dummy":
+        raise SafetyError(f"lot {found.lot} is {found.describe()}: only dummies are checked so")
+    chosen: list[str] = []
+    for method in methods:
+        word = method.strip().lower()
+        if word not in DUMMY_METHODS:
+            raise SafetyError(f"--method {one_line(method)!r}: one of {', '.join(DUMMY_METHODS)}")
+        if word not in chosen:
+            chosen.append(word)
+    if not chosen:
+        raise SafetyError(f"say how the dummies were checked: --method {'|'.join(DUMMY_METHODS)}")
+    if found.on_hand == 0:
+        raise SafetyError(f"lot {found.lot} has no rounds in storage to check")
+    return ev.DummiesChecked(
+        lot=found.lot, methods=tuple(chosen), rounds=found.on_hand, by=by, day=day
+    )
+
+
+# --- what does not add up ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something not accounted for: a firearm not back in storage, rounds out that were not
+    fired, returned or spoiled, storage left open. `subject` is the serial or lot (the hold
+    item 4 raises names it)."""
+
+    what: str  # firearm, lot or storage
+    subject: str
+    text: str
+    run: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"what": self.what, "subject": self.subject, "text": self.text, "run": self.run}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def lot_gaps(lot: Lot, run: str | None = None) -> list[Gap]:
+    """The lot's rounds out, for each run they went out for (or only `run`'s): issued that were
+    not fired, returned or spoiled."""
+    gaps: list[Gap] = []
+    buckets = [(run, lot.counts(run))] if run is not None else list(lot.by_run.items())
+    for bucket, counts in buckets:
+        if counts.out == 0:
+            continue
+        where = f" for run {bucket}" if bucket else ""
+        gaps.append(
+            Gap(
+                "lot",
+                lot.lot,
+                f"lot {lot.lot} ({lot.describe()}){where}: issued {counts.issued}, fired "
+                f"{counts.fired}, returned {counts.returned}, spoiled {counts.spoiled}: "
+                f"{_plural(counts.out, 'round')} unaccounted for",
+                bucket,
+            )
+        )
+    return gaps
+
+
+def reconcile(state: ArmoryState, run: str | None = None) -> list[Gap]:
+    """Everything that is not where the end of the day (or, given `run`, the end of that run)
+    wants it: each firearm not back in storage, each lot whose issued is not fired + returned +
+    spoiled, and (for the day) storage left unlocked. The daily close-out and a run's wrap turn
+    each gap into a hold naming the serial or lot."""
+    gaps: list[Gap] = []
+    for firearm in state.firearms.values():
+        if firearm.where == LOCKED or (run is not None and firearm.run != run):
+            continue
+        gaps.append(
+            Gap(
+                "firearm",
+                firearm.serial,
+                f"firearm {firearm.serial} is not back in storage: {where_text(firearm)}",
+                firearm.run,
+            )
+        )
+    for lot in state.lots.values():
+        gaps.extend(lot_gaps(lot, run))
+    if run is None and not state.storage.locked:
+        gaps.append(Gap("storage", "storage", "the storage is unlocked"))
+    return gaps

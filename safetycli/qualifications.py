@@ -1,0 +1,144 @@
+"""Permits and training cards on the roster, with their expiry: who may act as armorer, and who
+may receive a firearm.
+
+California's Labor Code has the armorer hold an entertainment firearms permit (9153(b)) and
+everyone who handles a firearm or works near one take the industry's safety course (9156).
+A police armory's custody software refuses a transfer ("do not transfer") to someone whose card
+has lapsed; so does this. A qualification is a roster change (`crew.qualified`, written by
+`crew.qualify` with a producer's PIN in the same transaction; rostercheck.py checks that), so
+the newest one of each kind for a person is the one in force: a renewal is simply recorded again.
+
+Dates are compared with the calendar date when the command runs, not the shooting day a command
+names with `--day`: a permit cannot be made valid by naming another day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from typing import Protocol as Interface
+
+from safetycli.errors import SafetyError
+from safetycli.events import CREW_QUALIFIED, Event
+from safetycli.names import fold_name
+from safetycli.render.safe import one_line
+
+ARMORER_PERMIT = "armorer-permit"
+SAFETY_COURSE = "safety-course"
+# What each is, in the words a refusal uses.
+KINDS = {
+    ARMORER_PERMIT: "armorer's permit",
+    SAFETY_COURSE: "firearms safety course card",
+}
+NUMBER_MAX = 40
+
+
+@dataclass(frozen=True)
+class Qualification:
+    name: str
+    kind: str
+    number: str
+    expires: str
+    by: str
+    at: str
+
+    def valid_on(self, day: str) -> bool:
+        return self.expires >= day
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "id": self.number,
+            "expires": self.expires,
+            "approved_by": self.by,
+            "recorded_at": self.at,
+        }
+
+
+class Source(Interface):
+    def events(
+        self, *, run: str | None = None, kinds: Iterable[str] | None = None, after: int = 0
+    ) -> Iterator[Event]: ...
+
+
+def held(source: Source) -> dict[tuple[str, str], Qualification]:
+    """The qualification in force for each (person, kind): the newest recorded, through the
+    kind index (a few events a production)."""
+    out: dict[tuple[str, str], Qualification] = {}
+    for event in source.events(kinds=[CREW_QUALIFIED]):
+        data = event.data
+        q = Qualification(
+            name=str(data["name"]),
+            kind=str(data["qualification"]),
+            number=str(data["number"]),
+            expires=str(data["expires"]),
+            by=str(data["by"]),
+            at=event.at,
+        )
+        out[(fold_name(q.name), q.kind)] = q
+    return out
+
+
+def today() -> str:
+    return date.today().isoformat()
+
+
+def check_new(kind: str, number: str, expires: str, on: str | None = None) -> tuple[str, str, str]:
+    """A qualification as it will be recorded, refused before anyone types a PIN: a known kind,
+    an id, and an expiry date that has not passed."""
+    if kind not in KINDS:
+        raise SafetyError(f"--kind {one_line(kind)!r}: one of {', '.join(KINDS)}")
+    text = " ".join(number.split())
+    if not text or len(text) > NUMBER_MAX or not text.isprintable():
+        raise SafetyError(
+            f"--id: the permit or card number as printed on it, 1 to {NUMBER_MAX} characters"
+        )
+    try:
+        day = date.fromisoformat(expires.strip()).isoformat()
+    except ValueError:
+        raise SafetyError(
+            f"--expires {one_line(expires)!r} is not a date: use YYYY-MM-DD, e.g. 2027-06-30"
+        ) from None
+    if day < (on or today()):
+        raise SafetyError(f"that {KINDS[kind]} expired on {day}: record a valid one")
+    return kind, text, day
+
+
+def problem(
+    quals: dict[tuple[str, str], Qualification], name: str, kind: str, on: str | None = None
+) -> str | None:
+    """Why `name` may not act on `kind` today, or None."""
+    q = quals.get((fold_name(name), kind))
+    what = KINDS[kind]
+    if q is None:
+        return (
+            f"{name} has no {what} on the roster (a producer records it: safetycli crew "
+            f"qualify '{name}' --kind {kind} --id ID --expires YYYY-MM-DD)"
+        )
+    if not q.valid_on(on or today()):
+        return f"{name}'s {what} {q.number} expired on {q.expires}"
+    return None
+
+
+def require_armorer(source: Source, name: str, on: str | None = None) -> None:
+    """Signing as armorer in an armory command needs a valid armorer's permit. This is also the
+    hook for the walk-through's armorer sign-in (session.py): `armorer_problem` below."""
+    why = problem(held(source), name, ARMORER_PERMIT, on)
+    if why is not None:
+        raise SafetyError(f"{name} cannot sign as the armorer: {why}")
+
+
+def require_receiver(source: Source, name: str, on: str | None = None) -> None:
+    """Receiving a firearm needs a valid safety course card: do not transfer otherwise."""
+    why = problem(held(source), name, SAFETY_COURSE, on)
+    if why is not None:
+        raise SafetyError(f"do not transfer: {why}")
+
+
+def armorer_problem(source: Source, name: str, on: str | None = None) -> str | None:
+    """For the walk-through's roll call (not wired yet: session.py is being reworked): one line
+    saying why `name` cannot sign in as the armorer, or None."""
+    return problem(held(source), name, ARMORER_PERMIT, on)
