@@ -68,6 +68,7 @@ def main() -> None:
     from safetycli.headmark import HeadMarks
     from safetycli.roles import role_name
     from safetycli.workspace import init_workspace
+    from safetycli.zones import laptop_zone
 
     out = Console()
     if DEMO_DIR.exists():
@@ -75,7 +76,8 @@ def main() -> None:
             sys.exit(f"error: {DEMO_DIR} exists and is not a demo workspace; move it away first")
         _forget_key(DEMO_DIR)
         shutil.rmtree(DEMO_DIR)
-    ws = init_workspace(DEMO_DIR, "Demo production")
+    # Times in the demo read as the laptop's clock does, as `init` would set them.
+    ws = init_workspace(DEMO_DIR, "Demo production", laptop_zone())
     (DEMO_DIR / MARKER).write_text("created by `make run`; deleted by the next one\n")
     HeadMarks(ws.root).reset()  # the demo deleted its own workspace above, on purpose
     with ws.open_log(create=True) as ledger:

@@ -281,10 +281,22 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
 _BREAK_PHASE = "after-break"  # the id every shipped protocol gives its after-break phase
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What review needs from a protocol's text: its after-break phases, and each check's
+    question (`ask`) by (phase, item), so the report names a check in the crew's words."""
+
+    breaks: frozenset[str]
+    asks: Mapping[tuple[str, str], str]
+
+
+_UNKNOWN = _Known(frozenset((_BREAK_PHASE,)), {})
+
+
 @functools.lru_cache(maxsize=8)
-def _break_phases_in(folder: str | None) -> dict[tuple[str, str], frozenset[str]]:
-    """(protocol id, sha256) -> ids of its `repeat: after_break` phases, for every protocol the
-    tool would load (shipped, and the workspace's own); read once per process."""
+def _protocols_in(folder: str | None) -> dict[tuple[str, str], _Known]:
+    """(protocol id, sha256) -> what review needs from it, for every protocol the tool would
+    load (shipped, and the workspace's own); read once per process."""
     from safetycli.catalog import load_catalog
 
     try:
@@ -292,19 +304,27 @@ def _break_phases_in(folder: str | None) -> dict[tuple[str, str], frozenset[str]
     except Exception:  # noqa: BLE001 - a review must not fail on a broken protocol file
         return {}
     return {
-        (p.id, p.origin.sha256): frozenset(ph.id for ph in p.phases if ph.repeat == "after_break")
+        (p.id, p.origin.sha256): _Known(
+            frozenset(ph.id for ph in p.phases if ph.repeat == "after_break"),
+            {(ph.id, item.id): str(item.ask) for ph in p.phases for item in ph.items},
+        )
         for p in catalog.protocols.values()
     }
 
 
-def _break_phases(ledger: ReviewSource, protocol: dict[str, Any]) -> frozenset[str]:
-    """The run's after-break phases: their take number counts breaks, not takes. Read from the
-    protocol text the run recorded (matched by its sha256); when that text is no longer on
-    disk, the shipped protocols' phase id `after-break`."""
+def _known(ledger: ReviewSource, protocol: dict[str, Any]) -> _Known:
+    """The protocol text the run recorded (matched by its sha256, so a question is always the
+    one the crew was asked); when that text is no longer on disk, no questions, and the shipped
+    protocols' after-break phase id `after-break`."""
     path = getattr(ledger, "path", None)  # the workspace's log.db, beside its checklists/
     folder = str(Path(path).parent / "checklists") if path else None
     key = (str(protocol.get("id")), str(protocol.get("sha256")))
-    return _break_phases_in(folder).get(key, frozenset((_BREAK_PHASE,)))
+    return _protocols_in(folder).get(key, _UNKNOWN)
+
+
+def _break_phases(ledger: ReviewSource, protocol: dict[str, Any]) -> frozenset[str]:
+    """The run's after-break phases: their take number counts breaks, not takes."""
+    return _known(ledger, protocol).breaks
 
 
 def _scene_holds_during(ledger: ReviewSource, state: RunState) -> list[dict[str, Any]]:
@@ -371,7 +391,13 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
 
     events = run_events(ledger, run_id)
     state = replay(run_id, events)
-    breaks = _break_phases(ledger, state.protocol)
+    known = _known(ledger, state.protocol)
+    breaks = known.breaks
+
+    def question(phase: Any, item: Any) -> str | None:
+        """The check's question, as the crew was asked it; None for a hold on the whole run."""
+        return known.asks.get((phase, item))
+
     signoffs: list[dict[str, Any]] = []
     open_items: dict[tuple[Any, ...], dict[str, Any]] = {}
     outcomes: list[dict[str, Any]] = []
@@ -402,6 +428,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                         "phase": data["phase"],
                         "take": data["take"],
                         "item": data["item"],
+                        "question": question(data["phase"], data["item"]),
                         "meaning": _MEANING[event.kind],
                         "name": data["name"],
                         "role": data["role"],
@@ -415,6 +442,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 "phase": data["phase"],
                 "take": data["take"],
                 "item": data["item"],
+                "question": question(data["phase"], data["item"]),
                 "answer": data["answer"],
                 "by": {"name": data["name"], "role": data["role"]},
                 "meaning": "performed",
@@ -450,6 +478,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                     "phase": data["phase"],
                     "take": data["take"],
                     "item": data["item"],
+                    "question": question(data["phase"], data["item"]),
                     "outcome": data["outcome"],
                     "reason": data.get("reason"),
                     "by": data.get("by"),
@@ -463,6 +492,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 "phase": data["phase"],
                 "take": data["take"],
                 "item": data["item"],
+                "question": question(data["phase"], data["item"]),
                 "was": data["was"],
                 "answer": data["answer"],
                 "note": data["note"],
@@ -493,6 +523,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     holds = [
         {
             "item": h.key[2] if h.key else None,
+            "question": question(h.phase, h.key[2]) if h.key else None,
             "phase": h.phase,
             "take": h.take,
             "after_break": h.phase in breaks,
@@ -589,6 +620,7 @@ def build_report(
     filters: RunFilter,
     *,
     production: str = "",
+    timezone: str = "UTC",
     generated_at: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -647,6 +679,8 @@ def build_report(
     head = f"{head_seq}:{head_hash}"
     return {
         "production": production,
+        # The zone the Markdown and HTML show times in; every time here stays UTC.
+        "timezone": timezone,
         "period": _period(f),
         "generated_at": generated_at or now_utc(),
         "counts": counts,

@@ -51,6 +51,27 @@ class Workspace:
     def production(self) -> str:
         return str(self.config().get("production", ""))
 
+    @property
+    def timezone(self) -> str:
+        """The zone people read times in (zones.py): config.toml's `timezone`, set at `init`.
+        A workspace made before it existed reads UTC, as it always did. Only the type is checked
+        here: the name meets the tz database when a time is shown, which keeps `zoneinfo` out of
+        commands that show none."""
+        value = self.config().get("timezone", "UTC")
+        if not isinstance(value, str) or not value.strip():
+            raise SafetyError(
+                f'{self.config_path}: `timezone` must be a zone name such as "America/Denver"'
+            )
+        return value.strip()
+
+    def zone_or_utc(self) -> str:
+        """The zone, or UTC when config.toml's `timezone` is broken: for what must show whatever
+        a file says (a HOLD panel, the set's status). Stopping work never fails on a file."""
+        try:
+            return self.timezone
+        except SafetyError:
+            return "UTC"
+
     def roles(self) -> dict[str, str]:
         """The production's own roles (config.toml's `[roles]`, see roles.py), checked; empty
         when it declares none."""
@@ -198,7 +219,9 @@ def optional_workspace(home: Path | str | None = None) -> Workspace | None:
         return None
 
 
-def init_workspace(home: Path | str | None, production: str) -> Workspace:
+def init_workspace(home: Path | str | None, production: str, timezone: str = "UTC") -> Workspace:
+    """A new workspace: its folders and config.toml (the production's name and time zone, both
+    checked by the caller)."""
     named = home if home is not None else os.environ.get(ENV_HOME) or None
     root = Path(named).expanduser() if named is not None else Path.cwd() / DIRNAME
     if _is_workspace(root):
@@ -207,7 +230,12 @@ def init_workspace(home: Path | str | None, production: str) -> Workspace:
         # Only this laptop account may read or change the production's files (filemodes.py).
         make_private_dir(root)
         make_private_dir(root / "checklists")
-        text = f"# safetycli workspace\nproduction = {json.dumps(production, ensure_ascii=False)}\n"
+        text = (
+            "# safetycli workspace\n"
+            f"production = {json.dumps(production, ensure_ascii=False)}\n"
+            "# Times in reports and on screen; the log keeps UTC. An IANA name (America/Denver).\n"
+            f"timezone = {json.dumps(timezone)}\n"
+        )
         write_private_text(root / "config.toml", text)
     except OSError as err:
         raise SafetyError(f"cannot create a workspace at {root}: {err.strerror}") from None

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
+    # `init` defaults to the laptop's zone: every test laptop reads UTC unless a test says not.
+    monkeypatch.setenv("TZ", "UTC")
     monkeypatch.delenv("SAFETYCLI_HOME", raising=False)
     # High-water marks outside the workspace (headmark.py) go to this test's own folder.
     monkeypatch.setenv("SAFETYCLI_STATE_DIR", str(tmp_path / "state"))

@@ -74,7 +74,11 @@ def test_holds_say_who_raised_why_who_cleared_the_note_and_how_long(prod: Produc
     md = report(prod, *PERIOD)
     held_cleared = prod.runs["held-cleared"]
     row = next(line for line in md.splitlines() if "Meeting re-held on set" in line)
-    assert row.startswith(f"| {held_cleared} · scene 14 | prep / meeting-held |")
+    # The check by its question, the id in small print.
+    assert row.startswith(
+        f"| {held_cleared} · scene 14 | Safety meeting held where the scene is shot? "
+        "(meeting-held) |"
+    )
     assert "Dana Reyes (1st AD)" in row
     assert "Safety meeting held where the scene is shot? -- answered no" in row
     assert "Sam Ortiz (armorer), Dana Reyes (1st AD)" in row

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 Lines = list[tuple[bool, str, list[str]]]
 
 
-def watch(ledger: Ledger, production: str, interval: float, lines_of: Any) -> None:
+def watch(
+    ledger: Ledger, production: str, interval: float, lines_of: Any, zone: str = "UTC"
+) -> None:
     """Redraw until Ctrl-C, which ends the board quietly (exit 0): closing the board is the
     normal way to stop watching, not an error. `lines_of` turns `set_status` into the lines
-    `status` prints, so both say the same thing.
+    `status` prints, so both say the same thing. `zone` is the production's: the board's clock
+    reads as the set's clocks do, whatever zone the monitor's laptop is set to.
 
     A terminal that can move its cursor gets the board redrawn in place (Rich Live, on the
     alternate screen); a dumb one (TERM=dumb, a serial console) gets the board printed again
@@ -41,13 +44,13 @@ def watch(ledger: Ledger, production: str, interval: float, lines_of: Any) -> No
             for changed, lines, warning in _ticks(ledger, interval, lines_of):
                 if changed:
                     out.rule()
-                    out.print(_board(production, lines, warning, interval))
+                    out.print(_board(production, lines, warning, interval, zone))
         else:
             from rich.live import Live
 
             with Live(console=out, screen=True, auto_refresh=False) as live:
                 for _, lines, warning in _ticks(ledger, interval, lines_of):
-                    live.update(_board(production, lines, warning, interval), refresh=True)
+                    live.update(_board(production, lines, warning, interval, zone), refresh=True)
     except KeyboardInterrupt:
         out.print("Set board closed.")
 
@@ -74,7 +77,9 @@ def _ticks(
         time.sleep(interval)
 
 
-def _board(production: str, lines: Lines, warning: str | None, interval: float) -> RenderableType:
+def _board(
+    production: str, lines: Lines, warning: str | None, interval: float, zone: str = "UTC"
+) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
@@ -82,12 +87,14 @@ def _board(production: str, lines: Lines, warning: str | None, interval: float) 
     from safetycli.render.safe import one_line
 
     held = sum(1 for is_held, _, _ in lines if is_held)
-    now = datetime.now().astimezone().strftime("%H:%M:%S")
+    from safetycli.render.fmt import clock
+
+    now = clock(datetime.now(UTC).isoformat(), zone=zone)[-8:]
     every = f"{interval:g} s"
     title = Text.assemble(
         ("SET BOARD", "bold"),
         f"  {one_line(production)}" if production else "",
-        (f"  updated {now}, every {every} · Ctrl-C closes", "dim"),
+        (f"  updated {now} {zone}, every {every} · Ctrl-C closes", "dim"),
     )
     parts: list[RenderableType] = [title, Text("")]
     if held:

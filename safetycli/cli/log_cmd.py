@@ -99,4 +99,4 @@ def show(
         return
     from safetycli.render.timeline import timeline
 
-    print_segments(timeline(detail))
+    print_segments(timeline(detail, ws.timezone))

@@ -40,33 +40,45 @@ def report(
     anyone not signed in), then every run with its signers, then the log's head to check later
     with `safetycli verify --expect-head SEQ:HASH`."""
     import sys
-    from datetime import date
 
     from safetycli.cli.common import open_log, workspace, write_output
     from safetycli.review import RunFilter, build_report
 
     if day is None and from_day is None and to_day is None:
-        day = date.today().isoformat()
+        ws = workspace(home)
+        day = _today(ws.timezone)
     filters = RunFilter.build(day=day, from_day=from_day, to_day=to_day)
     ws = workspace(home)
+    zone = ws.timezone
     with open_log(ws, reading=True) as ledger, contextlib.ExitStack() as stack:
         progress = None
         if sys.stderr.isatty():
             progress = stack.enter_context(_progress_bar())
-        data = build_report(ledger, filters, production=ws.production, progress=progress)
+        data = build_report(
+            ledger, filters, production=ws.production, timezone=zone, progress=progress
+        )
     from safetycli.render import report as render
 
     if fmt is ReportFormat.json:
         text = render.to_json(data)
     elif fmt is ReportFormat.html:
-        text = render.to_html(data)
+        text = render.to_html(data, zone)
     elif fmt is ReportFormat.csv:
         text = render.to_csv(data)
     else:
-        text = render.to_markdown(data)
+        text = render.to_markdown(data, zone)
     write_output(text, output)
     if output is not None:
         typer.echo(f"Report written to {output}", err=True)
+
+
+def _today(zone: str) -> str:
+    """Today where the production shoots, not where the laptop's clock was set."""
+    from datetime import UTC, datetime
+
+    from safetycli.zones import zone as tz
+
+    return datetime.now(UTC).astimezone(tz(zone)).date().isoformat()
 
 
 @contextlib.contextmanager

@@ -58,7 +58,9 @@ def _protocol(ws: "Workspace", protocol_id: str) -> "Protocol":
     return load_catalog(ws.checklists).get(protocol_id)
 
 
-def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any]) -> "Frontend":
+def _frontend(
+    protocol: "Protocol", answers: Path | None, context: dict[str, Any], zone: str = "UTC"
+) -> "Frontend":
     from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend
 
@@ -71,7 +73,7 @@ def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any
                 "no terminal here to type PINs unseen: walk through at a terminal, or answer "
                 "from a file with --answers FILE"
             )
-        return TerminalFrontend(console(), protocol)
+        return TerminalFrontend(console(), protocol, zone)
     from safetycli.answers import check_against, load_answers
     from safetycli.errors import SafetyError
     from safetycli.session import FileFrontend, parse_fact
@@ -90,7 +92,12 @@ def _frontend(protocol: "Protocol", answers: Path | None, context: dict[str, Any
 
 
 def _walk(
-    ledger: "Ledger", protocol: "Protocol", run_id: str, frontend: "Frontend", answers: Path | None
+    ledger: "Ledger",
+    protocol: "Protocol",
+    run_id: str,
+    frontend: "Frontend",
+    answers: Path | None,
+    zone: str = "UTC",
 ) -> None:
     """Drive the run and turn where it stopped into the documented exit code."""
     import sqlite3
@@ -124,9 +131,9 @@ def _walk(
         raise SafetyError(f"{message} (run {run_id} is left open: {again})") from None
     if isinstance(frontend, FileFrontend):
         if state.scene_stop is not None:
-            scene_panel(console(), state.scene_stop, resume=run_id)
+            scene_panel(console(), state.scene_stop, resume=run_id, zone=zone)
         elif state.status == "held":
-            TerminalFrontend(console(), protocol).hold_panel(state, state.open_hold)
+            TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold)
         else:
             typer.echo(f"Run {run_id}: {state.status}")
     if state.status == "held" or state.scene_stop is not None:
@@ -162,7 +169,8 @@ def run(
     protocol = _protocol(ws, protocol_id)
     day_text = parse_day(day)
     context = parse_sets(protocol, sets or [])
-    frontend = _frontend(protocol, answers, context)
+    zone = ws.zone_or_utc()
+    frontend = _frontend(protocol, answers, context, zone)
     with ws.open_log() as ledger:
         try:
             # A held scene or a forgotten open run is said before anything else is printed.
@@ -190,7 +198,7 @@ def run(
             ) from None
         if answers is None:
             console().print(f"Run [bold]{run_id}[/bold] started. Ctrl-C pauses it safely.")
-        _walk(ledger, protocol, run_id, frontend, answers)
+        _walk(ledger, protocol, run_id, frontend, answers, zone)
 
 
 def resume(
@@ -217,7 +225,8 @@ def resume(
         if others and state.status != "held":
             raise SafetyError(others[0].line())
         protocol = _protocol(ws, state.protocol["id"])
-        frontend = _frontend(protocol, answers, dict(state.context))
+        zone = ws.zone_or_utc()
+        frontend = _frontend(protocol, answers, dict(state.context), zone)
         if state.status == "open":
             still = roles_still_needed(protocol, state)
             check_roster(ledger, protocol, state.context, still)
@@ -226,7 +235,7 @@ def resume(
         except LogUnwritable as err:  # a lock held too long, a full disk: try again later
             again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
             raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
-        _walk(ledger, protocol, run_id, frontend, answers)
+        _walk(ledger, protocol, run_id, frontend, answers, zone)
 
 
 SceneOpt = Annotated[
@@ -303,7 +312,13 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
         events = runner.raise_hold(state, signer, reason, protocol, authenticated=authenticated)
         for event in ledger.append_many(events):
             state.apply(event)
-        hold_panel(console(), state, state.open_hold, runner.clearing_roles(None, state))
+        hold_panel(
+            console(),
+            state,
+            state.open_hold,
+            runner.clearing_roles(None, state),
+            zone=ws.zone_or_utc(),
+        )
 
 
 def clear(

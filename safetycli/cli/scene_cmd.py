@@ -40,7 +40,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
             raised_at=held.at,
             hold_seq=held.seq,
         )
-        scene_panel(console(), stop)
+        scene_panel(console(), stop, zone=ws.zone_or_utc())
         running = production.open_runs(ledger, held.data["scene"])
     if running:
         typer.echo(one_line(f"Every run of scene {held.data['scene']} stops at its next step."))

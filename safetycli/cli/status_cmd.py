@@ -14,8 +14,9 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
-    """(held?, headline, detail lines): the same words on a terminal and in a pipe."""
+def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list[str]]]:
+    """(held?, headline, detail lines): the same words on a terminal and in a pipe; times in
+    the production's `zone`, named where they are shown."""
     from safetycli.render import fmt
 
     out: list[tuple[bool, str, list[str]]] = []
@@ -26,8 +27,8 @@ def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
         out.append(
             (
                 True,
-                f"scene {hold['scene']}  stop-work since {hold['raised_at'][:16].replace('T', ' ')}"
-                " UTC",
+                f"scene {hold['scene']}  stop-work since "
+                f"{fmt.stamp(hold['raised_at'], zone)} {zone}",
                 [
                     f"hold: {hold['reason']} (by {who.get('name')}{role}{checked})",
                     f'clear: safetycli clear --scene "{hold["scene"]}" --note "..." '
@@ -40,7 +41,8 @@ def _lines(now: dict[str, Any]) -> list[tuple[bool, str, list[str]]]:
         signed = signed or "nobody yet"
         details = []
         if entry["hold"]:
-            details.append(f"hold: {entry['hold']['reason']}")
+            since = fmt.stamp(entry["hold"]["raised_at"], zone)
+            details.append(f"hold: {entry['hold']['reason']} (since {since} {zone})")
         elif entry["scene_stop"]:
             details.append(entry["scene_stop"])
         details.append(f"signed in: {signed}")
@@ -86,13 +88,16 @@ def status(
             "--watch needs a terminal to draw on: without it, run `status` when needed"
         )
     ws = workspace(home)
+    zone = ws.zone_or_utc()  # the set's view never fails on config.toml: UTC at worst
     from safetycli.crew import producer_warning
 
     if watch:
+        import functools
+
         from safetycli.cli.board import watch as board
 
         with ws.open_log() as ledger:
-            board(ledger, ws.production, interval, _lines)
+            board(ledger, ws.production, interval, functools.partial(_lines, zone=zone), zone)
         return
     with ws.open_log() as ledger:
         now = set_status(ledger)
@@ -103,9 +108,13 @@ def status(
     if fmt is TableOrJson.json:
         print_json(now)
         return
+    try:
+        lines = _lines(now, zone)
+    except SafetyError as err:  # a zone the tz database does not know: still show the set
+        lines = _lines(now)
+        typer.echo(f"warning: {err.message}; times below are UTC", err=True)
     if warning:
         typer.echo(warning, err=True)
-    lines = _lines(now)
     if not lines:
         typer.echo("No open or held runs, and no scene held.")
         return

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from safetycli import events as ev
 from safetycli import runner
+from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
@@ -47,9 +48,10 @@ OUTCOME_MARKS = {
 
 
 class TerminalFrontend:
-    def __init__(self, console: Console, protocol: Protocol) -> None:
+    def __init__(self, console: Console, protocol: Protocol, zone: str = "UTC") -> None:
         self.out = console
         self.protocol = protocol
+        self.zone = zone  # the production's time zone (Workspace.timezone): times on screen
         self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
 
     # --- the hold key -----------------------------------------------------------------------------
@@ -346,7 +348,7 @@ class TerminalFrontend:
             case EventNotice(event=event):
                 self._event(event.kind, event.data)
             case StoppedNotice(scene=SceneStop() as stop, state=state):
-                scene_panel(self.out, stop, resume=state.run_id)
+                scene_panel(self.out, stop, resume=state.run_id, zone=self.zone)
             case StoppedNotice(status="held", state=state, hold=hold):
                 self.hold_panel(state, hold)
             case StoppedNotice(status="complete", state=state):
@@ -400,7 +402,9 @@ class TerminalFrontend:
             self.out.print(f"  Wrapped after {data['takes']} {protocol_take(self.protocol)}(s).")
 
     def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
-        hold_panel(self.out, state, hold, runner.clearing_roles(self.protocol, state))
+        hold_panel(
+            self.out, state, hold, runner.clearing_roles(self.protocol, state), zone=self.zone
+        )
 
 
 def protocol_take(protocol: Protocol | None) -> str:
@@ -414,22 +418,47 @@ def _in_words(item: Any, message: str) -> str:
     return message.replace(f"`{item.id}`", f'"{item.ask}"')
 
 
+def _at(at: str, day: str | None, zone: str) -> str:
+    """`21:40:02 America/Denver`; in UTC when the zone is not in the tz database: stopping
+    work must never fail on a file someone can break."""
+    from safetycli.render.fmt import clock
+
+    try:
+        return f"{clock(at, day, zone)} {zone}"
+    except SafetyError:
+        return f"{clock(at, day)} UTC"
+
+
+def _raised(body: Text, raised_by: dict[str, Any] | None, authenticated: bool, at: str) -> None:
+    """`Raised by: Sam Ortiz (armorer) at 21:40:02 America/Denver`: who stopped work and when,
+    in the production's time, so the AD can say it to the set and to the producer."""
+    if raised_by:
+        role = raised_by.get("role")
+        body.append(f"Raised by: {visible(str(raised_by.get('name')))}")
+        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
+        body.append("" if authenticated else ", without a PIN")
+        body.append(f" at {at}\n")
+    else:
+        body.append(f"Raised at {at}\n")
+
+
 def hold_panel(
-    out: Console, state: RunState, hold: runner.Hold | None, clear_roles: list[str]
+    out: Console,
+    state: RunState,
+    hold: runner.Hold | None,
+    clear_roles: list[str],
+    *,
+    zone: str = "UTC",
 ) -> None:
-    """The full-width red panel nobody can miss: what failed, who raised it, who clears it."""
+    """The full-width red panel nobody can miss: what failed, who raised it and when (in the
+    production's `zone`), who clears it."""
     if hold is None:
         return
     body = Text()
     body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
     body.append("What failed: ")
     body.append(visible(hold.reason) + "\n")
-    if hold.raised_by:
-        role = hold.raised_by.get("role")
-        body.append(f"Raised by: {visible(hold.raised_by['name'])}")
-        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
-        body.append("" if hold.authenticated else ", without a PIN")
-        body.append("\n")
+    _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
     roles = " and ".join(role_name(r) for r in clear_roles)
     body.append(f"To clear: {roles}, each in person with their PIN:\n")
     body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
@@ -437,9 +466,12 @@ def hold_panel(
     out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
 
 
-def scene_panel(out: Console, stop: SceneStop, *, resume: str | None = None) -> None:
+def scene_panel(
+    out: Console, stop: SceneStop, *, resume: str | None = None, zone: str = "UTC"
+) -> None:
     """The same red panel for a scene held from beyond this run: a stop-work called on the set,
     or another run of the scene on hold."""
+
     body = Text()
     body.append(
         f"STOP WORK on scene {visible(stop.scene)}. Nothing proceeds until it is cleared.\n\n",
@@ -450,12 +482,7 @@ def scene_panel(out: Console, stop: SceneStop, *, resume: str | None = None) -> 
     else:
         body.append("Stop-work called on the scene: ")
     body.append(visible(stop.reason) + "\n")
-    if stop.raised_by:
-        role = stop.raised_by.get("role")
-        body.append(f"Raised by: {visible(str(stop.raised_by.get('name')))}")
-        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
-        body.append("" if stop.authenticated else ", without a PIN")
-        body.append("\n")
+    _raised(body, stop.raised_by, stop.authenticated, _at(stop.raised_at, None, zone))
     who = "whoever clears that run's holds" if stop.run else "armorer and 1st AD"
     body.append(f"To clear: {who}, each in person with their PIN:\n")
     body.append(f"  {visible(stop.clear_command)}\n")

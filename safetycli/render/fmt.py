@@ -8,14 +8,63 @@ from typing import Any
 from safetycli.roles import role_name
 
 
-def clock(at: str | None, day: str | None = None) -> str:
-    """`HH:MM:SS` on the shooting day; the date too when the event fell on another (UTC) date,
-    as on a night shoot past midnight."""
+def _local(at: str, zone: str) -> tuple[str, str]:
+    """(date, `HH:MM:SS`) of a logged UTC time as read in `zone`. UTC is read off the string
+    itself: no date arithmetic, no tz database."""
+    if zone == "UTC":
+        date, _, rest = at.partition("T")
+        return date, rest[:8]
+    from datetime import datetime
+
+    from safetycli.zones import zone as tz
+
+    here = datetime.fromisoformat(at).astimezone(tz(zone))
+    return here.date().isoformat(), here.strftime("%H:%M:%S")
+
+
+def clock(at: str | None, day: str | None = None, zone: str = "UTC") -> str:
+    """`HH:MM:SS` in the production's zone on the shooting day; the date too when the event
+    fell on another date there, as on a night shoot past local midnight. The log's times are
+    UTC; `zone` is the workspace's (`Workspace.timezone`), passed by whoever prints."""
     if not at:
         return ""
-    date, _, rest = at.partition("T")
-    time = rest[:8]
+    date, time = _local(at, zone)
     return time if day is not None and date == day else f"{date} {time}"
+
+
+def local_date(at: str, zone: str = "UTC") -> str:
+    """The calendar date of a logged time in the production's zone."""
+    return _local(at, zone)[0]
+
+
+def stamp(at: str | None, zone: str = "UTC") -> str:
+    """`2026-03-14 21:40` in the production's zone: a time on the set board."""
+    if not at:
+        return ""
+    date, time = _local(at, zone)
+    return f"{date} {time[:5]}"
+
+
+def offset(at: str, zone: str) -> str:
+    """`UTC-6`, `UTC+5:30`: the zone's offset at that moment (daylight saving moves it)."""
+    from datetime import datetime
+
+    from safetycli.zones import zone as tz
+
+    delta = datetime.fromisoformat(at).astimezone(tz(zone)).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_label(zone: str, moments: list[str | None]) -> str:
+    """The zone named once for a page of times: `America/Denver (UTC-6)`, with each offset it
+    had at those moments (`UTC-7, UTC-6` across a change of clocks); plain `UTC` for UTC."""
+    if zone == "UTC":
+        return "UTC"
+    offsets = list(dict.fromkeys(offset(at, zone) for at in moments if at))
+    return f"{zone} ({', '.join(offsets)})" if offsets else zone
 
 
 def duration(seconds: float | None) -> str:
@@ -85,11 +134,30 @@ def take(entry: dict[str, Any]) -> str:
 
 def item_ref(entry: dict[str, Any]) -> str:
     """`phase / item (take 2)`, `phase / item (break 1)`, or `whole run` for a hold raised by
-    hand."""
+    hand: the ids a machine reads (CSV, `log show`)."""
     if not entry.get("item"):
         return "whole run"
     number = take(entry)
     return f"{entry.get('phase')} / {entry['item']}" + (f" ({number})" if number else "")
+
+
+def item_id(entry: dict[str, Any]) -> str:
+    """`shown-clear, take 2`: the small print under a check's question."""
+    number = take(entry)
+    return f"{entry.get('item')}" + (f", {number}" if number else "")
+
+
+def check(entry: dict[str, Any]) -> tuple[str, str]:
+    """A check as a producer reads it: (its question, the id in small print), from the
+    protocol the run recorded (`review`). Without the question (the protocol's text is no
+    longer on this laptop) the ids, and `whole run` for a hold raised by hand; small print
+    empty then."""
+    if not entry.get("item"):
+        return "whole run", ""
+    question = entry.get("question")
+    if not question:
+        return item_ref(entry), ""
+    return str(question), item_id(entry)
 
 
 def period(report: dict[str, Any]) -> str:

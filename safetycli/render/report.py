@@ -35,13 +35,42 @@ def _section(lines: list[str], title: str, header: list[str], rows: list[list[st
     lines.append("")
 
 
+def _when(e: dict[str, Any], key: str, zone: str) -> str:
+    """When something happened, in the production's zone: the time on the entry's shooting day,
+    with the date when it fell on another (a night shoot past local midnight)."""
+    return fmt.clock(e[key], _day(e, e[key], zone), zone)
+
+
+def _day(e: dict[str, Any], at: str | None, zone: str) -> str | None:
+    """The day an entry's time is read against: its run's shooting day; for an event outside
+    any run (a roster change, a PIN refused) its own local date, as it has no shooting day."""
+    if "run" in e and e["run"] is None and at:
+        return fmt.local_date(at, zone)
+    return e.get("day")
+
+
+def _check(e: dict[str, Any]) -> str:
+    """`Armorer showed the firearm clear ...? (shown-clear, take 2)`: the question the crew
+    was asked, then the id in small print; escaped."""
+    question, small = fmt.check(e)
+    return md(question) + (f" ({md(small)})" if small else "")
+
+
+def zone_line(report: dict[str, Any], zone: str) -> str:
+    """`America/Denver (UTC-6)`: the zone every time on the page is in, named once, with its
+    offset on the days shown (when the report was made if it shows no run)."""
+    moments = [run["started_at"] for run in report["runs"]] or [report["generated_at"]]
+    return fmt.zone_label(zone, moments)
+
+
 def _run_cell(e: dict[str, Any]) -> str:
     if e.get("run") is None:
         return "outside any run"
     return f"{md(e['run'])} · scene {md(e['scene'])}"
 
 
-def to_markdown(report: dict[str, Any]) -> str:
+def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
+    """The report as Markdown, every time in `zone` (the workspace's `timezone`)."""
     ex = report["exceptions"]
     c = report["counts"]
     production = f"{md(report['production'])}: " if report["production"] else ""
@@ -50,8 +79,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"{fmt.count(c['runs'], 'run')}: {c['complete']} complete, {c['held']} held, "
         f"{c['open']} open, {c['aborted']} aborted. {fmt.count(c['signatures'], 'signature')}. "
-        "Times are UTC. "
-        f"Made {md(fmt.clock(report['generated_at']))} UTC from the log up to event "
+        f"Times in {md(zone_line(report, zone))}. "
+        f"Made {md(fmt.clock(report['generated_at'], zone=zone))} from the log up to event "
         f"{report['head']['seq']}.",
         "",
         "## Exceptions",
@@ -64,11 +93,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(h),
-                md(fmt.item_ref(h)),
-                md(fmt.clock(h["raised_at"], h["day"])),
+                _check(h),
+                md(_when(h, "raised_at", zone)),
                 md(fmt.who(h["raised_by"])) + ("" if h.get("authenticated", True) else " (no PIN)"),
                 md(h["reason"]),
-                md(fmt.clock(h["cleared_at"], h["day"])) or "**NOT CLEARED**",
+                md(_when(h, "cleared_at", zone)) or "**NOT CLEARED**",
                 md(fmt.whos(h["cleared_by"])),
                 md(h["note"]),
                 md(fmt.duration(h["stopped_seconds"])),
@@ -83,10 +112,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 f"scene {md(h['scene'])}",
-                md(fmt.clock(h["raised_at"], h["day"])),
+                md(_when(h, "raised_at", zone)),
                 md(fmt.who(h["raised_by"])) + ("" if h["authenticated"] else " (no PIN)"),
                 md(h["reason"]),
-                md(fmt.clock(h["cleared_at"], h["day"])) or "**NOT CLEARED**",
+                md(_when(h, "cleared_at", zone)) or "**NOT CLEARED**",
                 md(fmt.whos(h["cleared_by"])),
                 md(h["note"]),
                 md(fmt.duration(h["stopped_seconds"])),
@@ -101,8 +130,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(c),
-                md(fmt.item_ref(c)),
-                md(fmt.clock(c["at"], c["day"])),
+                _check(c),
+                md(_when(c, "at", zone)),
                 md(fmt.answer(c["was"])),
                 md(fmt.answer(c["answer"])),
                 md(fmt.whos(c["by"])),
@@ -115,7 +144,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines,
         "Roster changes and PIN resets",
         ["At", "Who", "What"],
-        [[md(fmt.clock(r["at"], r["day"])), md(r["name"]), md(r["what"])] for r in ex["roster"]],
+        [[md(_when(r, "at", zone)), md(r["name"]), md(r["what"])] for r in ex["roster"]],
     )
     _section(
         lines,
@@ -124,7 +153,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(a),
-                md(fmt.clock(a["started_at"], a["day"])),
+                md(_when(a, "started_at", zone)),
                 md(a["status"].upper()),
             ]
             for a in ex["answers_file_runs"]
@@ -137,8 +166,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(r),
-                md(fmt.item_ref(r)),
-                md(fmt.clock(r["at"], r["day"])),
+                _check(r),
+                md(_when(r, "at", zone)),
                 md(fmt.who(r["by"])),
                 md(r["reason"]),
             ]
@@ -152,8 +181,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(n),
-                md(fmt.item_ref(n)),
-                md(fmt.clock(n["at"], n["day"])),
+                _check(n),
+                md(_when(n, "at", zone)),
                 md(fmt.who(n["by"])),
                 md(n["reason"]),
             ]
@@ -169,7 +198,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                 _run_cell(u),
                 md(u["protocol"]),
                 f"**{md(u['status'].upper())}**",
-                md(fmt.clock(u["started_at"], u["day"])),
+                md(_when(u, "started_at", zone)),
                 str(u["signoffs"]),
                 md(u["why"] or "left open: resume it or abort it"),
             ]
@@ -183,7 +212,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(p),
-                md(fmt.clock(p["at"], p["day"])),
+                md(_when(p, "at", zone)),
                 md(fmt.who(p)),
                 md(p["purpose"]),
                 md(fmt.pin_reason(p["reason"])),
@@ -198,7 +227,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         [
             [
                 _run_cell(lock),
-                md(fmt.clock(lock["at"], lock["day"])),
+                md(_when(lock, "at", zone)),
                 md(fmt.who(lock)),
                 md(lock["reason"]),
             ]
@@ -218,8 +247,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                 [
                     [
                         _run_cell(u),
-                        md(fmt.item_ref(u)),
-                        md(fmt.clock(u["at"], u["day"])),
+                        _check(u),
+                        md(_when(u, "at", zone)),
                         md(fmt.who(u)),
                         md(u["meaning"]),
                     ]
@@ -232,14 +261,14 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append("No runs in this period.")
     for n, run in enumerate(report["runs"], 1):
         p = run["protocol"]
-        ended = fmt.clock(run["ended_at"], run["day"]) or "not ended"
+        ended = _when(run, "ended_at", zone) or "not ended"
         lines.append(
             f"### {n}. {md(run['day'])} · scene {md(run['scene'])} · {md(p.get('id'))} "
             f"v{md(p.get('version'))} · {md(run['status'].upper())}"
         )
         lines.append("")
         lines.append(
-            f"Run `{md(run['id'])}`, {md(fmt.clock(run['started_at'], run['day']))} to "
+            f"Run `{md(run['id'])}`, {md(fmt.clock(run['started_at'], run['day'], zone))} to "
             f"{md(ended)}; {fmt.count(run['signoffs'], 'sign-off')}, "
             f"{fmt.count(run['holds'], 'hold')}. "
             f"Protocol sha256 {md(str(p.get('sha256', ''))[:16])}."
@@ -450,8 +479,11 @@ def _finalize(value: Any) -> Any:
     return visible(value)
 
 
-def environment() -> Any:
-    """The Jinja2 environment: templates packaged inside safetycli, autoescape always on."""
+def environment(zone: str = "UTC") -> Any:
+    """The Jinja2 environment: templates packaged inside safetycli, autoescape always on; its
+    `clock` and `when` filters show times in `zone` (the workspace's `timezone`)."""
+    import functools
+
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
@@ -463,7 +495,9 @@ def environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        clock=fmt.clock,
+        clock=functools.partial(fmt.clock, zone=zone),
+        when=lambda e, key: _when(e, key, zone),
+        check=fmt.check,
         duration=fmt.duration,
         who=fmt.who,
         whos=fmt.whos,
@@ -477,10 +511,12 @@ def environment() -> Any:
     return env
 
 
-def to_html(report: dict[str, Any]) -> str:
-    template = environment().get_template("report.html.j2")
+def to_html(report: dict[str, Any], zone: str = "UTC") -> str:
+    """The report as one HTML page, every time in `zone` (the workspace's `timezone`)."""
+    template = environment(zone).get_template("report.html.j2")
     return template.render(
         r=report,
+        zone_line=zone_line(report, zone),
         title=TITLE,
         period=fmt.period(report),
         unsigned_sentence=_unsigned_sentence(report),

@@ -46,10 +46,12 @@ def _whos(people: list[dict[str, Any]] | None) -> list[Segment]:
     return line
 
 
-def timeline(detail: dict[str, Any]) -> list[Line]:
+def timeline(detail: dict[str, Any], zone: str = "UTC") -> list[Line]:
     """Header, every event in log order (PINs accepted are left out: they are in the JSON), then
-    the run's exceptions in one place."""
+    the run's exceptions in one place. Times in `zone` (the workspace's `timezone`), named once
+    in the header; the JSON keeps the log's UTC."""
     d = detail
+    day = d["day"]
     p = d["protocol"]
     lines: list[Line] = [
         [
@@ -61,8 +63,10 @@ def timeline(detail: dict[str, Any]) -> list[Line]:
             _t(d["status"].upper(), _status_style(d["status"])),
         ],
         [
-            _t(f"started {d['started_at']}"),
-            _t(f", ended {d['ended_at']}" if d["ended_at"] else ", not ended"),
+            _t(f"started {fmt.clock(d['started_at'], day, zone)}"),
+            _t(f", ended {fmt.clock(d['ended_at'], day, zone)}" if d["ended_at"] else ""),
+            _t("" if d["ended_at"] else ", not ended"),
+            _t(f" · times in {fmt.zone_label(zone, [d['started_at']])}"),
             _t(f" · protocol sha256 {str(p.get('sha256', ''))[:16]}", "dim"),
         ],
     ]
@@ -70,15 +74,14 @@ def timeline(detail: dict[str, Any]) -> list[Line]:
         facts = ", ".join(f"{k}={fmt.answer(v)}" for k, v in d["context"].items())
         lines.append([_t("facts: "), _t(facts)])
     lines.append([])
-    day = d["day"]
     open_holds: deque[str] = deque()
     scene_raised = {h["seq"]: h["raised_at"] for h in d.get("scene_holds", [])}
     for e in d["timeline"]:
         line = _event_line(e, open_holds, scene_raised)
         if line is not None:
-            lines.append([_t(f"{fmt.clock(e['at'], day):>8}  ", "dim"), *line])
+            lines.append([_t(f"{fmt.clock(e['at'], day, zone):>8}  ", "dim"), *line])
     lines.append([])
-    lines.extend(_summary(d))
+    lines.extend(_summary(d, zone))
     return lines
 
 
@@ -233,8 +236,12 @@ def _seconds(start: str, end: str) -> float | None:
     return seconds_between(start, end)
 
 
-def _summary(d: dict[str, Any]) -> list[Line]:
+def _summary(d: dict[str, Any], zone: str) -> list[Line]:
     lines: list[Line] = []
+
+    def at(when: str | None) -> str:
+        return fmt.clock(when, d["day"], zone)
+
     if d["signed_in"]:
         line: Line = [_t("Roll call: ", "bold")]
         for n, (role, name, sittings) in enumerate(fmt.roll_call(d["signed_in"])):
@@ -246,7 +253,7 @@ def _summary(d: dict[str, Any]) -> list[Line]:
         for h in d["holds"]:
             cleared: Line = (
                 [
-                    _t(f"cleared {h['cleared_at']} by {fmt.whos(h['cleared_by'])}: "),
+                    _t(f"cleared {at(h['cleared_at'])} by {fmt.whos(h['cleared_by'])}: "),
                     _t(h["note"]),
                 ]
                 if h["cleared_at"]
@@ -254,7 +261,7 @@ def _summary(d: dict[str, Any]) -> list[Line]:
             )
             lines.append(
                 [
-                    _t(f"  {fmt.item_ref(h)}: raised {h['raised_at']} "),
+                    _t(f"  {fmt.item_ref(h)}: raised {at(h['raised_at'])} "),
                     _t(f"by {fmt.who(h['raised_by'])}: "),
                     _t(h["reason"], "red"),
                     _t(" · "),
@@ -267,13 +274,16 @@ def _summary(d: dict[str, Any]) -> list[Line]:
         for h in d["scene_holds"]:
             checked = "" if h["authenticated"] else " (no PIN)"
             cleared: Line = (
-                [_t(f"cleared {h['cleared_at']} by {fmt.whos(h['cleared_by'])}: "), _t(h["note"])]
+                [
+                    _t(f"cleared {at(h['cleared_at'])} by {fmt.whos(h['cleared_by'])}: "),
+                    _t(h["note"]),
+                ]
                 if h["cleared_at"]
                 else [_t("NOT CLEARED", "bold white on red")]
             )
             lines.append(
                 [
-                    _t(f"  raised {h['raised_at']} by {fmt.who(h['raised_by'])}{checked}: "),
+                    _t(f"  raised {at(h['raised_at'])} by {fmt.who(h['raised_by'])}{checked}: "),
                     _t(h["reason"], "red"),
                     _t(" · "),
                     *cleared,
@@ -307,7 +317,7 @@ def _summary(d: dict[str, Any]) -> list[Line]:
         )
         for u in d["not_signed_in"]:
             lines.append(
-                [_t(f"  {u['at']} {fmt.item_ref(u)} {u['meaning']} by {fmt.who(u)}", "red")]
+                [_t(f"  {at(u['at'])} {fmt.item_ref(u)} {u['meaning']} by {fmt.who(u)}", "red")]
             )
     else:
         lines.append(
