@@ -744,3 +744,86 @@ def reconcile(state: ArmoryState, run: str | None = None) -> list[Gap]:
     if run is None and not state.storage.locked:
         gaps.append(Gap("storage", "storage", "the storage is unlocked"))
     return gaps
+
+
+# --- the protocol's `custody:` checks: what the armory itself says at a count or a confirmation --
+
+# The checks a protocol item may name with `custody:`. `*-in-storage` are counts: what the armorer
+# counts in storage must be every firearm (every round of that type the armory holds), and nothing
+# may be out. `*-back` are confirmations: nothing of that sort is still out (for the whole day in
+# a day-wide protocol, for this run in a scene's). A gap found is a hold naming the serial or lot.
+IN_STORAGE = ("firearms-in-storage", "blanks-in-storage", "dummies-in-storage")
+BACK = ("firearms-back", "blanks-back", "dummies-back", "all-back")
+CUSTODY_CHECKS = IN_STORAGE + BACK
+_ROUND_OF = {"blanks": "blank", "dummies": "dummy"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the armory's own record says for one `custody:` check, worked out by the session
+    before each step and handed to the pure runner (in `production.Outside`): the count the
+    armorer's must equal, if any, and what is not where it should be. The runner turns a
+    mismatch into a hold like any failed critical check, so the existing hold, clear and
+    re-check machinery applies unchanged."""
+
+    check: str
+    expected: int | None = None
+    expected_words: str = ""
+    gaps: tuple[Gap, ...] = ()
+
+    def judge(self, kind: str, answer: Any) -> str | None:
+        """Why this answer fails against the armory's record, or None: a count that is not the
+        armory's, or any gap at all (a "yes, all back" while the log says a firearm is with a
+        performer is exactly the disputed record a hold is for)."""
+        missing = "; ".join(gap.text for gap in self.gaps)
+        if kind == "count" and isinstance(answer, int) and not isinstance(answer, bool):
+            if self.expected is not None and answer != self.expected:
+                diff = self.expected - answer
+                how = f"{abs(diff)} {'missing' if diff > 0 else 'too many'}"
+                tail = f": {missing}" if missing else ""
+                return (
+                    f"does not match the armory: {self.expected_words}, but {answer} counted "
+                    f"({how}){tail}"
+                )
+        answered = answer is True or (isinstance(answer, int) and not isinstance(answer, bool))
+        if answered and missing:
+            return f"the armory's record does not add up: {missing}"
+        return None
+
+
+def has_inventory(state: ArmoryState) -> bool:
+    """Whether this production keeps an armory at all: a production that never recorded a
+    firearm or a lot walks its protocols exactly as before (its counts are the crew's word)."""
+    return bool(state.firearms or state.lots)
+
+
+def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict[str, Verdict]:
+    """Each `custody:` check against the armory now; `run` None for the whole day (a day-wide
+    protocol), else that run's custody events only. Empty when there is no armory."""
+    if not has_inventory(state):
+        return {}
+    gaps = reconcile(state, run)
+    out: dict[str, Verdict] = {}
+    for check in checks:
+        if check == "firearms-in-storage":
+            firearms = [g for g in reconcile(state) if g.what == "firearm"]
+            total, locked = len(state.firearms), len(state.firearms) - len(firearms)
+            words = f"the armory has {_plural(total, 'firearm')}, {locked} in storage"
+            out[check] = Verdict(check, total, words, tuple(firearms))
+        elif check in ("blanks-in-storage", "dummies-in-storage"):
+            kind = _ROUND_OF[check.split("-")[0]]
+            lots = [lot for lot in state.lots.values() if lot.type == kind]
+            held = sum(lot.on_hand for lot in lots)
+            lot_gaps_ = tuple(g for lot in lots for g in lot_gaps(lot))
+            words = f"the armory has {_plural(held, kind)} in storage"
+            out[check] = Verdict(check, held, words, lot_gaps_)
+        elif check == "firearms-back":
+            out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what == "firearm"))
+        elif check in ("blanks-back", "dummies-back"):
+            kind = _ROUND_OF[check.split("-")[0]]
+            named = {ident(lot.lot) for lot in state.lots.values() if lot.type == kind}
+            found = tuple(g for g in gaps if g.what == "lot" and ident(g.subject) in named)
+            out[check] = Verdict(check, gaps=found)
+        elif check == "all-back":
+            out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what != "storage"))
+    return out

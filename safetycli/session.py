@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from typing import Protocol as Interface
@@ -285,6 +285,12 @@ def check_roster(
                 f"everyone on the roster as {role_name(role)} ({names}) is locked out after wrong "
                 f'PINs: a producer unlocks them with `safetycli crew unlock "NAME"`'
             )
+        if role == "armorer":
+            from safetycli import qualifications
+
+            why = [qualifications.armorer_problem(ledger, m.name) for m in able]
+            if all(why):
+                raise SafetyError(f"nobody can sign in as the armorer: {'; '.join(map(str, why))}")
 
 
 def authenticate(
@@ -305,6 +311,19 @@ def authenticate(
 FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 
 
+def _may_sign_as(ledger: Ledger, name: str, role: str) -> None:
+    """The armorer signs in only with a permit in force (California Labor Code 9153(b)), once the
+    production records permits at all; refused before the PIN, so it costs no PIN try. Stop-work
+    stays open to everyone: `h` at the name prompt, or `safetycli hold`."""
+    if role != "armorer":
+        return
+    from safetycli import qualifications
+
+    why = qualifications.armorer_problem(ledger, name)
+    if why is not None:
+        raise SafetyError(f"{name} cannot sign in as the armorer: {why}")
+
+
 def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
     candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
     if not candidates:  # removed since the run started: asking for a name would never end
@@ -322,6 +341,7 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
             member = crew.find(ledger, name)
             if role not in member.roles:
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
+            _may_sign_as(ledger, member.name, role)
             runner.sign_in(state, role, member.name)
             pin = frontend.pin(member.name, role, "sign-in")
             crew.authenticate(
@@ -399,15 +419,27 @@ def day_items(protocol: Protocol) -> list[str]:
     return names
 
 
+def custody_checks(protocol: Protocol) -> list[str]:
+    """The armory checks this protocol's items name (`custody:`)."""
+    return list(dict.fromkeys(item.custody for _, item in protocol.items() if item.custody))
+
+
 def look_outside(
     ledger: Ledger, protocol: Protocol, state: RunState
 ) -> tuple[production.Outside, int]:
     """What beyond this run it must answer to, and the log's head when that was read: an answer
-    is recorded only if no stop-work landed anywhere after it (`if_no_stop_after`)."""
+    is recorded only if no stop-work landed anywhere after it (`if_no_stop_after`). The armory
+    is read only for a protocol that names custody checks, through its own kinds' index."""
     seen, _ = ledger.head()
     found = production.outside(
         ledger, state.scene, state.day, day_items(protocol), run=state.run_id
     )
+    checks = custody_checks(protocol)
+    if checks:
+        from safetycli import armory
+
+        run = None if protocol.scope == "day" else state.run_id
+        found = replace(found, custody=armory.verdicts(armory.load(ledger), checks, run))
     return found, seen
 
 
