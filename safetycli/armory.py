@@ -827,3 +827,47 @@ def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict
         elif check == "all-back":
             out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what != "storage"))
     return out
+
+
+# --- what a run takes out at its start (item 3) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The firearms (by serial) and rounds (lot, count) a run takes out of the armory at its
+    start, as the armorer names them (`run --firearm S --rounds LOT=N`, or `armory:` in an
+    answers file)."""
+
+    firearms: tuple[str, ...] = ()
+    rounds: tuple[tuple[str, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.firearms or self.rounds)
+
+
+def parse_rounds(text: str) -> tuple[str, int]:
+    """`B-7=12` -> ("B-7", 12), refused in one line otherwise."""
+    lot, sep, count = text.rpartition("=")
+    if not sep or not lot.strip() or not count.strip().isdigit():
+        raise SafetyError(f"--rounds {one_line(text)!r}: write LOT=COUNT, e.g. --rounds B-7=12")
+    return lot.strip(), int(count)
+
+
+def going_out(
+    state: ArmoryState, outgoing: Outgoing, by: str, run: str | None, day: str
+) -> list[ev.Declared]:
+    """The custody events that take a run's firearms and rounds out when it starts, written in
+    the run's first transaction with the armorer's PIN. The same rules as `armory issue` and
+    `armory rounds issue`, so a firearm out for another open run (or in someone's hands), a lot
+    short of rounds, or a dummy lot not checked today refuses the run before it starts."""
+    events: list[ev.Declared] = []
+    if outgoing.firearms:
+        events.extend(issue(state, outgoing.firearms, by, run))
+    wanted: dict[str, tuple[str, int]] = {}
+    for lot, count in outgoing.rounds:
+        found = _lot(state, lot)
+        name, total = wanted.get(ident(found.lot), (found.lot, 0))
+        wanted[ident(found.lot)] = (name, total + count)
+    for name, count in wanted.values():
+        events.append(move_rounds(state, "issue", name, count, by, run, day))
+    return events

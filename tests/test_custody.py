@@ -4,6 +4,7 @@ for is a hold naming the serial or the lot. A production without an armory is no
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, get_args
 
@@ -14,6 +15,7 @@ from safetycli import armory, crew, qualifications
 from safetycli.ledger import Ledger
 from safetycli.protocol import Item
 from tests.test_armory import armorer, hand_over, stocked  # noqa: F401  (the fixture)
+from tests.test_interactive import finished, spawn
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
@@ -26,6 +28,7 @@ from tests.walk_helpers import (
     invoke,
     log_list,
     log_show,
+    ok,
     refused,
     resume,
     start,
@@ -194,3 +197,68 @@ def test_a_production_that_records_no_permits_signs_its_armorer_in_as_before(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     start(cli, write_answers(tmp_path / "a.yaml"), expect=0)
+
+
+# --- runs take their firearms and rounds out of the armory (item 3) -------------------------------
+
+
+def _listing(cli: CliRunner) -> dict[str, Any]:
+    return json.loads(ok(cli, ["armory", "list", "--format", "json"]).stdout)  # type: ignore[no-any-return]
+
+
+def test_a_run_takes_its_firearms_and_rounds_out_at_its_start(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out = {"firearms": ["4471"], "rounds": {"B-7": 12}}
+    partial = write_answers(tmp_path / "p.yaml", drop=("rounds-reconciled",), armory=out)
+    run_id, _ = start(cli, partial, expect=4)
+    listing = _listing(cli)
+    (revolver,) = [f for f in listing["firearms"] if f["serial"] == "4471"]
+    assert (revolver["where"], revolver["run"]) == ("armorer", run_id)
+    (blanks,) = [lot for lot in listing["lots"] if lot["lot"] == "B-7"]
+    assert (blanks["on_hand"], blanks["out"]) == (38, 12)
+
+
+def test_a_firearm_issued_to_two_open_runs_is_refused_at_the_start(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out = {"firearms": ["4471"]}
+    partial = write_answers(tmp_path / "p.yaml", drop=("rounds-reconciled",), armory=out)
+    first, _ = start(cli, partial, expect=4)
+    args = ["run", "firearm-scene", "--scene", "14B", "--day", DAY, "--answers", str(partial)]
+    line = refused(cli, args)
+    assert "4471" in line and "already out" in line and first in line
+    assert [r["id"] for r in log_list(cli)] == [first]  # nothing recorded
+    # So is a lot without enough rounds, named on the command line.
+    plain = write_answers(tmp_path / "plain.yaml")
+    line = refused(cli, [*args[:-1], str(plain), "--rounds", "B-7=51"])
+    assert "B-7" in line and "50 rounds" in line
+    assert [r["id"] for r in log_list(cli)] == [first]
+
+
+def test_naming_firearms_without_an_armory_is_refused(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path / "a.yaml")
+    args = ["run", "firearm-scene", "--scene", "12A", "--answers", str(answers), "--firearm", "1"]
+    assert "keeps no armory" in refused(cli, args)
+
+
+def test_at_the_keyboard_the_run_asks_what_goes_out_and_refuses_a_firearm_already_out(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+) -> None:
+    armorer(cli, "issue", "4471")
+    child = spawn(stocked, "run", "firearm-scene", "--scene", "12A", "--day", DAY)
+    child.expect("Firearms going out")
+    child.sendline("4471")
+    child.expect("Rounds going out")
+    child.sendline("B-7=12")
+    rest, status = finished(child)
+    assert status == 2
+    assert "4471" in rest and "already out" in rest
+    assert log_list(cli) == []
