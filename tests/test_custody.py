@@ -262,3 +262,17 @@ def test_at_the_keyboard_the_run_asks_what_goes_out_and_refuses_a_firearm_alread
     assert status == 2
     assert "4471" in rest and "already out" in rest
     assert log_list(cli) == []
+
+
+def test_armory_times_are_read_in_the_productions_zone(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+) -> None:
+    config = stocked / "config.toml"
+    config.write_text(config.read_text().replace('timezone = "UTC"', 'timezone = "Asia/Kolkata"'))
+    said = ok(cli, ["armory", "issue", "4471", "--pin-stdin"], input=f"{ARMORER[1]}\n").stdout
+    assert "UTC+5:30" in said and " UTC." not in said
+    shown = ok(cli, ["armory", "show", "4471"]).stdout
+    assert "UTC+5:30" in shown and " UTC\n" not in shown
+    # JSON keeps the log's UTC.
+    assert json.loads(ok(cli, ["armory", "show", "4471", "--format", "json"]).stdout)
