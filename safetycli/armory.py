@@ -871,3 +871,43 @@ def going_out(
     for name, count in wanted.values():
         events.append(move_rounds(state, "issue", name, count, by, run, day))
     return events
+
+
+# --- the day report's custody section (item 7) -------------------------------------------------
+
+
+def custody_report(
+    state: ArmoryState, runs: Iterable[str], day_from: str | None, day_to: str | None
+) -> dict[str, Any] | None:
+    """For the producer's report: each firearm's custody events in the period (who had it
+    when), each lot's counts for the period's runs, and every count that does not add up (a
+    firearm not back, rounds out for one of the period's runs or for the day). None when the
+    production keeps no armory, so its report is as before. Days are the log's UTC dates."""
+    if not has_inventory(state):
+        return None
+    wanted = set(runs)
+
+    def within(at: str) -> bool:
+        day = at[:10]
+        return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+
+    firearms = []
+    for firearm in state.firearms.values():
+        moves = [m.as_json() for m in firearm.moves if within(m.at)]
+        if moves:
+            firearms.append({"serial": firearm.serial, "kind": firearm.kind, "moves": moves})
+    lots = []
+    for lot in state.lots.values():
+        counts = [
+            {"run": run, **c.as_json()}
+            for run, c in lot.by_run.items()
+            if run in wanted or (run is None and any(within(m.at) for m in lot.moves))
+        ]
+        if counts:
+            lots.append({"lot": lot.lot, "type": lot.describe(), "runs": counts})
+    gaps = [
+        g.as_json()
+        for g in reconcile(state)
+        if g.what == "firearm" or g.what == "storage" or g.run is None or g.run in wanted
+    ]
+    return {"firearms": firearms, "lots": lots, "gaps": gaps}

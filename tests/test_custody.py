@@ -5,6 +5,7 @@ for is a hold naming the serial or the lot. A production without an armory is no
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any, get_args
 
@@ -276,3 +277,47 @@ def test_armory_times_are_read_in_the_productions_zone(
     assert "UTC+5:30" in shown and " UTC\n" not in shown
     # JSON keeps the log's UTC.
     assert json.loads(ok(cli, ["armory", "show", "4471", "--format", "json"]).stdout)
+
+
+# --- the day report's custody section (item 7) ----------------------------------------------------
+
+
+def test_the_day_report_shows_custody_and_every_count_that_did_not_add_up(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out = {"firearms": ["4471"], "rounds": {"B-7": 12}}
+    partial = write_answers(tmp_path / "p.yaml", drop=("rounds-reconciled",), armory=out)
+    run_id, _ = start(cli, partial, expect=4)
+    hand_over(cli, "4471", ACTOR)
+    armorer(cli, "rounds", "fire", "--lot", "B-7", "--count", "6", "--run", run_id)
+    armorer(cli, "rounds", "fire", "--lot", "B-7", "--count", "5", "--run", run_id)
+    today = date.today().isoformat()
+    report = json.loads(
+        ok(cli, ["report", "--from", DAY, "--to", today, "--format", "json"]).stdout
+    )
+    gaps = {g["subject"]: g["text"] for g in report["exceptions"]["custody"]}
+    assert "1 round unaccounted for" in gaps["B-7"] and ACTOR[0] in gaps["4471"]
+    (revolver,) = [f for f in report["custody"]["firearms"] if f["serial"] == "4471"]
+    assert [m["what"] for m in revolver["moves"]] == ["added", "issued", "handed over"]
+    (blanks,) = report["custody"]["lots"]
+    assert blanks["runs"] == [
+        {"run": run_id, "issued": 12, "fired": 11, "returned": 0, "spoiled": 0, "out": 1}
+    ]
+    text = ok(cli, ["report", "--from", DAY, "--to", today, "--format", "md"]).stdout
+    assert "did not add up (3)" in text and "1 round unaccounted for" in text
+    assert "## Custody" in text and "handed over" in text
+    rows = ok(cli, ["report", "--from", DAY, "--to", today, "--format", "csv"]).stdout
+    assert any(r.startswith("custody,") and "B-7" in r for r in rows.splitlines())
+    page = ok(cli, ["report", "--from", DAY, "--to", today, "--format", "html"]).stdout
+    assert "Custody: counts that did not add up" in page and "1 round unaccounted for" in page
+    assert page.count(">handed over<") == 1
+
+
+def test_a_production_without_an_armory_has_no_custody_section(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    start(cli, write_answers(tmp_path / "a.yaml"), expect=0)
+    report = json.loads(ok(cli, ["report", "--day", DAY, "--format", "json"]).stdout)
+    assert "custody" not in report and "custody" not in report["exceptions"]
