@@ -13,7 +13,7 @@ the frontend returns as it is.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -517,11 +517,35 @@ def look_outside(
     )
     checks = custody_checks(protocol)
     if checks:
-        from safetycli import armory
-
         run = None if protocol.scope == "day" else state.run_id
-        found = replace(found, custody=armory.verdicts(armory.load(ledger), checks, run))
+        found = replace(found, custody=_Verdicts(ledger, checks, run))
     return found, seen
+
+
+class _Verdicts(Mapping[str, "armory.Verdict"]):
+    """The armory's verdicts, read from the log only when an item with `custody:` is judged:
+    the walk-through looks outside before every step, and a season's custody events cost a
+    quarter of a second to fold, which the other steps need not pay. Still data to the runner."""
+
+    def __init__(self, ledger: Ledger, checks: list[str], run: str | None) -> None:
+        self._ledger, self._checks, self._run = ledger, checks, run
+        self._found: dict[str, armory.Verdict] | None = None
+
+    def _all(self) -> dict[str, armory.Verdict]:
+        if self._found is None:
+            from safetycli import armory
+
+            self._found = armory.verdicts(armory.load(self._ledger), self._checks, self._run)
+        return self._found
+
+    def __getitem__(self, key: str) -> armory.Verdict:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _interrupted(
