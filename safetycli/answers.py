@@ -19,7 +19,7 @@ from safetycli.yamlsource import YamlDoc, load_yaml
 if TYPE_CHECKING:
     from safetycli.protocol import Protocol
 
-TOP_KEYS = ("context", "signers", "answers", "takes", "readbacks", "witnesses")
+TOP_KEYS = ("context", "signers", "answers", "takes", "readbacks", "witnesses", "armory")
 
 
 class Incomplete(SafetyError):
@@ -40,6 +40,10 @@ class AnswersFile:
     takes: int = 1
     readbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     witnesses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the run takes out of the armory at its start: `armory: {firearms: [4471], rounds:
+    # {B-7: 12}}` (as `run --firearm 4471 --rounds B-7=12`).
+    firearms: list[str] = field(default_factory=list)
+    rounds: list[tuple[str, int]] = field(default_factory=list)
 
     def at(self, *loc: str | int, key: bool = False) -> str:
         line, col = self.doc.where(tuple(loc), key=key)
@@ -124,7 +128,25 @@ def load_answers(path: Path) -> AnswersFile:
             if not isinstance(by_role, dict):
                 raise af.fail((key, item_id), f"`{key}.{item_id}` must map roles to answers")
         setattr(af, key, table)
+    _outgoing(af, _mapping(af, data, "armory"))
     return af
+
+
+def _outgoing(af: AnswersFile, table: dict[str, Any]) -> None:
+    for key in table:
+        if key not in ("firearms", "rounds"):
+            raise af.fail(("armory", key), f"unknown key `{key}`; allowed: firearms, rounds")
+    firearms = table.get("firearms", [])
+    if not isinstance(firearms, list):
+        raise af.fail(("armory", "firearms"), "`armory.firearms` is a list of serials")
+    af.firearms = [str(serial) for serial in firearms]
+    rounds = table.get("rounds", {})
+    if not isinstance(rounds, dict):
+        raise af.fail(("armory", "rounds"), "`armory.rounds` maps each lot to a count")
+    for lot, count in rounds.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise af.fail(("armory", "rounds", lot), f"lot {lot}: a count of 1 or more")
+        af.rounds.append((str(lot), count))
 
 
 def check_against(answers: AnswersFile, protocol: Protocol) -> None:

@@ -744,3 +744,170 @@ def reconcile(state: ArmoryState, run: str | None = None) -> list[Gap]:
     if run is None and not state.storage.locked:
         gaps.append(Gap("storage", "storage", "the storage is unlocked"))
     return gaps
+
+
+# --- the protocol's `custody:` checks: what the armory itself says at a count or a confirmation --
+
+# The checks a protocol item may name with `custody:`. `*-in-storage` are counts: what the armorer
+# counts in storage must be every firearm (every round of that type the armory holds), and nothing
+# may be out. `*-back` are confirmations: nothing of that sort is still out (for the whole day in
+# a day-wide protocol, for this run in a scene's). A gap found is a hold naming the serial or lot.
+IN_STORAGE = ("firearms-in-storage", "blanks-in-storage", "dummies-in-storage")
+BACK = ("firearms-back", "blanks-back", "dummies-back", "all-back")
+CUSTODY_CHECKS = IN_STORAGE + BACK
+_ROUND_OF = {"blanks": "blank", "dummies": "dummy"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the armory's own record says for one `custody:` check, worked out by the session
+    before each step and handed to the pure runner (in `production.Outside`): the count the
+    armorer's must equal, if any, and what is not where it should be. The runner turns a
+    mismatch into a hold like any failed critical check, so the existing hold, clear and
+    re-check machinery applies unchanged."""
+
+    check: str
+    expected: int | None = None
+    expected_words: str = ""
+    gaps: tuple[Gap, ...] = ()
+
+    def judge(self, kind: str, answer: Any) -> str | None:
+        """Why this answer fails against the armory's record, or None: a count that is not the
+        armory's, or any gap at all (a "yes, all back" while the log says a firearm is with a
+        performer is exactly the disputed record a hold is for)."""
+        missing = "; ".join(gap.text for gap in self.gaps)
+        if kind == "count" and isinstance(answer, int) and not isinstance(answer, bool):
+            if self.expected is not None and answer != self.expected:
+                diff = self.expected - answer
+                how = f"{abs(diff)} {'missing' if diff > 0 else 'too many'}"
+                tail = f": {missing}" if missing else ""
+                return (
+                    f"does not match the armory: {self.expected_words}, but {answer} counted "
+                    f"({how}){tail}"
+                )
+        answered = answer is True or (isinstance(answer, int) and not isinstance(answer, bool))
+        if answered and missing:
+            return f"the armory's record does not add up: {missing}"
+        return None
+
+
+def has_inventory(state: ArmoryState) -> bool:
+    """Whether this production keeps an armory at all: a production that never recorded a
+    firearm or a lot walks its protocols exactly as before (its counts are the crew's word)."""
+    return bool(state.firearms or state.lots)
+
+
+def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict[str, Verdict]:
+    """Each `custody:` check against the armory now; `run` None for the whole day (a day-wide
+    protocol), else that run's custody events only. Empty when there is no armory."""
+    if not has_inventory(state):
+        return {}
+    gaps = reconcile(state, run)
+    out: dict[str, Verdict] = {}
+    for check in checks:
+        if check == "firearms-in-storage":
+            firearms = [g for g in reconcile(state) if g.what == "firearm"]
+            total, locked = len(state.firearms), len(state.firearms) - len(firearms)
+            words = f"the armory has {_plural(total, 'firearm')}, {locked} in storage"
+            out[check] = Verdict(check, total, words, tuple(firearms))
+        elif check in ("blanks-in-storage", "dummies-in-storage"):
+            kind = _ROUND_OF[check.split("-")[0]]
+            lots = [lot for lot in state.lots.values() if lot.type == kind]
+            held = sum(lot.on_hand for lot in lots)
+            lot_gaps_ = tuple(g for lot in lots for g in lot_gaps(lot))
+            words = f"the armory has {_plural(held, kind)} in storage"
+            out[check] = Verdict(check, held, words, lot_gaps_)
+        elif check == "firearms-back":
+            out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what == "firearm"))
+        elif check in ("blanks-back", "dummies-back"):
+            kind = _ROUND_OF[check.split("-")[0]]
+            named = {ident(lot.lot) for lot in state.lots.values() if lot.type == kind}
+            found = tuple(g for g in gaps if g.what == "lot" and ident(g.subject) in named)
+            out[check] = Verdict(check, gaps=found)
+        elif check == "all-back":
+            out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what != "storage"))
+    return out
+
+
+# --- what a run takes out at its start (item 3) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The firearms (by serial) and rounds (lot, count) a run takes out of the armory at its
+    start, as the armorer names them (`run --firearm S --rounds LOT=N`, or `armory:` in an
+    answers file)."""
+
+    firearms: tuple[str, ...] = ()
+    rounds: tuple[tuple[str, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.firearms or self.rounds)
+
+
+def parse_rounds(text: str) -> tuple[str, int]:
+    """`B-7=12` -> ("B-7", 12), refused in one line otherwise."""
+    lot, sep, count = text.rpartition("=")
+    if not sep or not lot.strip() or not count.strip().isdigit():
+        raise SafetyError(f"--rounds {one_line(text)!r}: write LOT=COUNT, e.g. --rounds B-7=12")
+    return lot.strip(), int(count)
+
+
+def going_out(
+    state: ArmoryState, outgoing: Outgoing, by: str, run: str | None, day: str
+) -> list[ev.Declared]:
+    """The custody events that take a run's firearms and rounds out when it starts, written in
+    the run's first transaction with the armorer's PIN. The same rules as `armory issue` and
+    `armory rounds issue`, so a firearm out for another open run (or in someone's hands), a lot
+    short of rounds, or a dummy lot not checked today refuses the run before it starts."""
+    events: list[ev.Declared] = []
+    if outgoing.firearms:
+        events.extend(issue(state, outgoing.firearms, by, run))
+    wanted: dict[str, tuple[str, int]] = {}
+    for lot, count in outgoing.rounds:
+        found = _lot(state, lot)
+        name, total = wanted.get(ident(found.lot), (found.lot, 0))
+        wanted[ident(found.lot)] = (name, total + count)
+    for name, count in wanted.values():
+        events.append(move_rounds(state, "issue", name, count, by, run, day))
+    return events
+
+
+# --- the day report's custody section (item 7) -------------------------------------------------
+
+
+def custody_report(
+    state: ArmoryState, runs: Iterable[str], day_from: str | None, day_to: str | None
+) -> dict[str, Any] | None:
+    """For the producer's report: each firearm's custody events in the period (who had it
+    when), each lot's counts for the period's runs, and every count that does not add up (a
+    firearm not back, rounds out for one of the period's runs or for the day). None when the
+    production keeps no armory, so its report is as before. Days are the log's UTC dates."""
+    if not has_inventory(state):
+        return None
+    wanted = set(runs)
+
+    def within(at: str) -> bool:
+        day = at[:10]
+        return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+
+    firearms = []
+    for firearm in state.firearms.values():
+        moves = [m.as_json() for m in firearm.moves if within(m.at)]
+        if moves:
+            firearms.append({"serial": firearm.serial, "kind": firearm.kind, "moves": moves})
+    lots = []
+    for lot in state.lots.values():
+        counts = [
+            {"run": run, **c.as_json()}
+            for run, c in lot.by_run.items()
+            if run in wanted or (run is None and any(within(m.at) for m in lot.moves))
+        ]
+        if counts:
+            lots.append({"lot": lot.lot, "type": lot.describe(), "runs": counts})
+    gaps = [
+        g.as_json()
+        for g in reconcile(state)
+        if g.what == "firearm" or g.what == "storage" or g.run is None or g.run in wanted
+    ]
+    return {"firearms": firearms, "lots": lots, "gaps": gaps}

@@ -15,12 +15,15 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from safetycli import events as ev
 from safetycli.events import Event
 from safetycli.lifecycle import HELD, OPEN, Lifecycle
+
+if TYPE_CHECKING:
+    from safetycli.armory import Verdict
 
 DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
 
@@ -187,6 +190,9 @@ class Outside:
     stops: tuple[SceneStop, ...] = ()
     day_totals: Mapping[str, int] = field(default_factory=dict)
     unfinished_today: tuple[str, ...] = ()  # other runs of the day still open or held
+    # The armory's word on each `custody:` check the protocol names (`armory.verdicts`); empty
+    # when the production keeps no armory, and the crew's counts stand on their own as before.
+    custody: Mapping[str, Verdict] = field(default_factory=dict)
 
 
 # --- reading it from the log ---------------------------------------------------------------------

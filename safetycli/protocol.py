@@ -86,12 +86,26 @@ class Item(_Strict):
     max: int | None = None
     # A number, or a sum of earlier counts that this one must equal (`loaded - fired`).
     expect: StrictInt | str | None = None
+    # Checked against the armory's own record too, where the production keeps one (armory.py,
+    # `CUSTODY_CHECKS`): a count or a "yes, all back" the record contradicts is a hold.
+    custody: (
+        Literal[
+            "firearms-in-storage",
+            "blanks-in-storage",
+            "dummies-in-storage",
+            "firearms-back",
+            "blanks-back",
+            "dummies-back",
+            "all-back",
+        ]
+        | None
+    ) = None
     source: Text | None = None
     why: Text | None = None
 
     def can_fail(self) -> bool:
         """An item that no answer can fail must not claim to stop work."""
-        if self.readback or self.witness:
+        if self.readback or self.witness or self.custody is not None:
             return True
         if self.kind == "confirm":
             return True
@@ -598,6 +612,11 @@ class _Checker:
             for key in ("options", "fail_on"):
                 if key in item:
                     doc.problem((*loc, key), f"`{key}` only belongs on a choice item", key=True)
+        custody = item.get("custody")
+        if isinstance(custody, str) and custody.endswith("-in-storage") and kind != "count":
+            doc.problem((*loc, "custody"), f"`custody: {shown(custody)}` belongs on a count item")
+        elif isinstance(custody, str) and kind not in ("count", "confirm"):
+            doc.problem((*loc, "custody"), "`custody` belongs on a count or a confirm item")
         if kind != "count":
             for key in ("min", "max", "expect"):
                 if key in item:

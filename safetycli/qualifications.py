@@ -139,6 +139,11 @@ def require_receiver(source: Source, name: str, on: str | None = None) -> None:
 
 
 def armorer_problem(source: Source, name: str, on: str | None = None) -> str | None:
-    """For the walk-through's roll call (not wired yet: session.py is being reworked): one line
-    saying why `name` cannot sign in as the armorer, or None."""
-    return problem(held(source), name, ARMORER_PERMIT, on)
+    """For the walk-through's armorer sign-in (session.py): one line saying why `name` cannot
+    sign in as the armorer, or None. Only once the production records qualifications at all: a
+    production that has never recorded a permit walks its protocols as before, rather than
+    finding every armorer refused the day this check shipped."""
+    quals = held(source)
+    if not quals:
+        return None
+    return problem(quals, name, ARMORER_PERMIT, on)

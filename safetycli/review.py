@@ -659,6 +659,7 @@ def build_report(
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
+        custody = _custody(ledger, starts, f)
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -677,6 +678,11 @@ def build_report(
         "answers_file_runs": len(exceptions["answers_file_runs"]),
     }
     head = f"{head_seq}:{head_hash}"
+    extra: dict[str, Any] = {}
+    if custody is not None:  # only a production that keeps an armory: the others' is as before
+        exceptions["custody"] = custody.pop("gaps")
+        counts["custody_gaps"] = len(exceptions["custody"])
+        extra["custody"] = custody
     return {
         "production": production,
         # The zone the Markdown and HTML show times in; every time here stays UTC.
@@ -688,7 +694,15 @@ def build_report(
         "runs": runs,
         "head": {"seq": head_seq, "hash": head_hash},
         "verify_command": f"safetycli verify --expect-head {head}",
+        **extra,
     }
+
+
+def _custody(ledger: ReviewSource, runs: list[str], f: RunFilter) -> dict[str, Any] | None:
+    """The armory's part of the report (armory.custody_report), read in the same snapshot."""
+    from safetycli import armory
+
+    return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to)
 
 
 def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

@@ -761,7 +761,17 @@ def _failure(
     if early is not None:
         return early
     found = _sum(protocol, state, item, take, outside)
-    return judge(item, value, *(found or (None, None)))
+    return judge(item, value, *(found or (None, None))) or _custody_failure(item, value, outside)
+
+
+def _custody_failure(item: Item, value: Any, outside: Outside | None) -> str | None:
+    """An item with `custody:` checked against the armory's own record (`armory.Verdict`, read
+    by the session): a count that is not the armory's, or a firearm or round still out, fails
+    it like any other answer, naming the serial or lot. No armory, no verdict, no change."""
+    if item.custody is None or outside is None:
+        return None
+    verdict = outside.custody.get(item.custody)
+    return None if verdict is None else verdict.judge(item.kind, value)
 
 
 def judge(

@@ -13,10 +13,10 @@ the frontend returns as it is.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from safetycli import crew, days, production, runner
@@ -36,6 +36,9 @@ from safetycli.events import (
 from safetycli.ledger import Ledger, RunMoved
 from safetycli.protocol import Fact, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
+
+if TYPE_CHECKING:
+    from safetycli import armory
 
 # An answer as the log records it: yes/no, a count, a choice or text, or "not applicable".
 Answer = bool | int | str | NotApplicable
@@ -242,6 +245,7 @@ def start_run(
     day: str,
     context: dict[str, Any],
     checked: bool = False,
+    outgoing: armory.Outgoing | None = None,
 ) -> str:
     """Record a new run, once everything that would stop it at once has been ruled out
     (`check_start`, unless the caller has just done it: `checked`), and every role it needs has
@@ -256,8 +260,85 @@ def start_run(
     check_roster(ledger, protocol, context)
     run_id = new_run_id(ledger)
     mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
-    ledger.append_many(runner.start(protocol, run_id, scene, day, context, mode))
+    started = runner.start(protocol, run_id, scene, day, context, mode)
+    if outgoing:
+        _start_with_custody(ledger, frontend, started, outgoing, run_id, scene, day)
+    else:
+        ledger.append_many(started)
     return run_id
+
+
+def check_outgoing(
+    ledger: Ledger, protocol: Protocol, outgoing: armory.Outgoing, day: str
+) -> armory.Outgoing | None:
+    """What the run takes out of the armory, checked before anything is asked or recorded (one
+    line otherwise); None when the production keeps no armory or the protocol takes nothing out,
+    and the run starts as it always has (its `firearms-listed` is the record)."""
+    from safetycli import armory
+
+    state = armory.load(ledger)
+    if not armory.has_inventory(state) or not takes_firearms_out(protocol):
+        if outgoing:
+            where = (
+                "this production keeps no armory"
+                if not armory.has_inventory(state)
+                else (f"`{protocol.id}` takes no firearms out")
+            )
+            raise SafetyError(f"--firearm/--rounds: {where}")
+        return None
+    armory.going_out(state, outgoing, "-", None, day)
+    return outgoing
+
+
+def takes_firearms_out(protocol: Protocol) -> bool:
+    """A scene's protocol that reconciles its own rounds and firearms at wrap: the firearms and
+    lots it takes out are named at its start, when the production keeps an armory."""
+    return protocol.scope != "day" and bool(custody_checks(protocol))
+
+
+def _start_with_custody(
+    ledger: Ledger,
+    frontend: Frontend,
+    started: list[NewEvent],
+    outgoing: armory.Outgoing,
+    run_id: str,
+    scene: str,
+    day: str,
+) -> None:
+    """The run's start and the custody events taking its firearms and rounds out, in one
+    transaction with the armorer's PIN (as `armory issue` writes them), and only if the rule
+    still holds under the write lock. Refused in one line, with nothing recorded, before anyone
+    is asked anything when a firearm is out or a lot is short."""
+    from safetycli import armory
+    from safetycli.render.safe import one_line
+
+    armory.going_out(armory.load(ledger), outgoing, "-", run_id, day)
+    candidates = [m.name for m in crew.roster(ledger) if m.has_role("armorer")]
+    try:
+        member = crew.find(ledger, frontend.sign_in("armorer", candidates))
+        if not member.has_role("armorer"):
+            raise SafetyError(f"{member.name} is not on the roster as armorer: only they issue")
+        _may_sign_as(ledger, member.name, "armorer")
+        pin = frontend.pin(member.name, "armorer", "issue what goes out")
+    except HoldRequest as request:  # no run yet to hold: the scene is where stop-work goes
+        raise SafetyError(
+            "not started, nothing recorded; to stop work on the scene: safetycli hold --scene "
+            f'"{one_line(scene)}" --reason "{one_line(request.reason)}"'
+        ) from None
+    _, proof = crew.prove(
+        ledger, member.name, pin, role="armorer", purpose="armory: issue for the run"
+    )
+
+    def guard() -> None:
+        armory.going_out(armory.load(ledger), outgoing, member.name, run_id, day)
+
+    events = armory.going_out(armory.load(ledger), outgoing, member.name, run_id, day)
+    try:
+        ledger.append_many([*started, proof, *(e.new() for e in events)], guard=guard)
+    except SafetyError as err:  # another laptop moved a firearm or rounds while the PIN was typed
+        ledger.append_many([proof])  # the PIN was right: its try is settled
+        message = f"not started, nothing recorded: the armory changed: {err.message}"
+        raise SafetyError(message) from None
 
 
 def check_roster(
@@ -285,6 +366,12 @@ def check_roster(
                 f"everyone on the roster as {role_name(role)} ({names}) is locked out after wrong "
                 f'PINs: a producer unlocks them with `safetycli crew unlock "NAME"`'
             )
+        if role == "armorer":
+            from safetycli import qualifications
+
+            why = [qualifications.armorer_problem(ledger, m.name) for m in able]
+            if all(why):
+                raise SafetyError(f"nobody can sign in as the armorer: {'; '.join(map(str, why))}")
 
 
 def authenticate(
@@ -305,6 +392,19 @@ def authenticate(
 FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 
 
+def _may_sign_as(ledger: Ledger, name: str, role: str) -> None:
+    """The armorer signs in only with a permit in force (California Labor Code 9153(b)), once the
+    production records permits at all; refused before the PIN, so it costs no PIN try. Stop-work
+    stays open to everyone: `h` at the name prompt, or `safetycli hold`."""
+    if role != "armorer":
+        return
+    from safetycli import qualifications
+
+    why = qualifications.armorer_problem(ledger, name)
+    if why is not None:
+        raise SafetyError(f"{name} cannot sign in as the armorer: {why}")
+
+
 def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
     candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
     if not candidates:  # removed since the run started: asking for a name would never end
@@ -322,6 +422,7 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
             member = crew.find(ledger, name)
             if role not in member.roles:
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
+            _may_sign_as(ledger, member.name, role)
             runner.sign_in(state, role, member.name)
             pin = frontend.pin(member.name, role, "sign-in")
             crew.authenticate(
@@ -399,16 +500,52 @@ def day_items(protocol: Protocol) -> list[str]:
     return names
 
 
+def custody_checks(protocol: Protocol) -> list[str]:
+    """The armory checks this protocol's items name (`custody:`)."""
+    return list(dict.fromkeys(item.custody for _, item in protocol.items() if item.custody))
+
+
 def look_outside(
     ledger: Ledger, protocol: Protocol, state: RunState
 ) -> tuple[production.Outside, int]:
     """What beyond this run it must answer to, and the log's head when that was read: an answer
-    is recorded only if no stop-work landed anywhere after it (`if_no_stop_after`)."""
+    is recorded only if no stop-work landed anywhere after it (`if_no_stop_after`). The armory
+    is read only for a protocol that names custody checks, through its own kinds' index."""
     seen, _ = ledger.head()
     found = production.outside(
         ledger, state.scene, state.day, day_items(protocol), run=state.run_id
     )
+    checks = custody_checks(protocol)
+    if checks:
+        run = None if protocol.scope == "day" else state.run_id
+        found = replace(found, custody=_Verdicts(ledger, checks, run))
     return found, seen
+
+
+class _Verdicts(Mapping[str, "armory.Verdict"]):
+    """The armory's verdicts, read from the log only when an item with `custody:` is judged:
+    the walk-through looks outside before every step, and a season's custody events cost a
+    quarter of a second to fold, which the other steps need not pay. Still data to the runner."""
+
+    def __init__(self, ledger: Ledger, checks: list[str], run: str | None) -> None:
+        self._ledger, self._checks, self._run = ledger, checks, run
+        self._found: dict[str, armory.Verdict] | None = None
+
+    def _all(self) -> dict[str, armory.Verdict]:
+        if self._found is None:
+            from safetycli import armory
+
+            self._found = armory.verdicts(armory.load(self._ledger), self._checks, self._run)
+        return self._found
+
+    def __getitem__(self, key: str) -> armory.Verdict:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _interrupted(

@@ -440,7 +440,7 @@ def test_a_malformed_answers_file_exits_2_with_the_line_at_fault(
     )
     assert message == (
         f"{path}:4:1: unknown key `answer`; "
-        "allowed: context, signers, answers, takes, readbacks, witnesses"
+        "allowed: context, signers, answers, takes, readbacks, witnesses, armory"
     )
     assert log_list(cli) == []  # refused before anything was written
 

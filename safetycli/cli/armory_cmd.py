@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from safetycli.armory import ArmoryState
     from safetycli.events import Declared, Event, NewEvent
     from safetycli.ledger import Ledger
+    from safetycli.workspace import Workspace
 
 # Loaded only when `safetycli armory` runs (cli/__init__.py registers it lazily): its commands
 # cost `--help` and every other command nothing.
@@ -96,10 +97,35 @@ class _Moved(Exception):
 # --- who acts, and their PINs -------------------------------------------------------------------
 
 
+# The production's time zone for the times these commands print (read where the workspace is
+# opened, `_in_zone`); JSON and CSV keep the log's UTC, as everywhere else.
+_zone = "UTC"
+
+
+def _in_zone(ws: "Workspace") -> "Workspace":
+    global _zone
+    _zone = ws.zone_or_utc()
+    return ws
+
+
+def _t(at: str | None) -> str:
+    """A log time as the crew reads it: in the production's zone, with its offset then (a
+    night shoot's hand-over at 01:10 is read on the set's clock, not Greenwich's)."""
+    from safetycli.armory import plain_time
+
+    if not at:
+        return ""
+    if _zone == "UTC":
+        return plain_time(at)
+    from safetycli.render.fmt import clock, offset
+
+    return f"{clock(at, zone=_zone)} {offset(at, _zone)}"
+
+
 def _open(home: Path | None) -> "Ledger":
     from safetycli.cli.common import workspace
 
-    return workspace(home).open_log()
+    return _in_zone(workspace(home)).open_log()
 
 
 def _armorer(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> str:
@@ -231,9 +257,7 @@ def _act(
 
 
 def _when(written: "Sequence[Event]") -> str:
-    from safetycli.armory import plain_time
-
-    return plain_time(written[-1].at) if written else ""
+    return _t(written[-1].at) if written else ""
 
 
 def _check_run(ledger: "Ledger", run: str | None, *, going_out: bool) -> str | None:
@@ -385,14 +409,14 @@ def list_(
     from safetycli import armory
     from safetycli.cli.common import emit_listing, open_log, print_json, workspace
 
-    with open_log(workspace(home), reading=True) as ledger:
+    with open_log(_in_zone(workspace(home)), reading=True) as ledger:
         state = armory.load(ledger)
     if fmt is ListFormat.json:
         print_json(state.as_json())
         return
+    shown = armory.plain_time if fmt is ListFormat.csv else _t
     firearms = [
-        {**f.as_json(), "since": armory.plain_time(f.as_json()["since"])}
-        for f in state.firearms.values()
+        {**f.as_json(), "since": shown(f.as_json()["since"])} for f in state.firearms.values()
     ]
     lots = []
     for lot in state.lots.values():
@@ -420,7 +444,7 @@ def list_(
     else:
         what = "locked" if store.locked else "UNLOCKED"
         _say(
-            f"Storage: {what} since {armory.plain_time(store.at)} by {store.by}; keys: "
+            f"Storage: {what} since {_t(store.at)} by {store.by}; keys: "
             f"{', '.join(store.keys) or 'nobody named'}."
         )
 
@@ -438,7 +462,7 @@ def show(
     from safetycli.errors import SafetyError
     from safetycli.render.safe import one_line
 
-    with open_log(workspace(home), reading=True) as ledger:
+    with open_log(_in_zone(workspace(home)), reading=True) as ledger:
         state = armory.load(ledger)
     firearm, lot = state.firearm(name), state.lot(name)
     if firearm is None and lot is None:
@@ -446,7 +470,7 @@ def show(
             f"no firearm or lot called {one_line(name)} in the armory: see `safetycli armory list`"
         )
     table = ListFormat.table
-    t = armory.plain_time
+    t = armory.plain_time if fmt is TableOrJson.json else _t  # JSON keeps the log's UTC
     if firearm is not None:
         if fmt is TableOrJson.json:
             print_json(
@@ -470,7 +494,7 @@ def show(
             for s in firearm.spans
         ]
         emit_listing(
-            table, "Who had it when (UTC)", ["from", "until", "where", "who", "run"], spans
+            table, f"Who had it when ({_zone})", ["from", "until", "where", "who", "run"], spans
         )
         moves = [{**m.as_json(), "at": t(m.at)} for m in firearm.moves]
         emit_listing(table, "Custody events", ["seq", "at", "what", "by", "detail", "run"], moves)
@@ -506,7 +530,7 @@ def show(
     moves = [
         {**m.as_json(), "at": t(m.at), "count": m.detail} for m in lot.moves if m.what != "checked"
     ]
-    emit_listing(table, "Counts (UTC)", ["seq", "at", "what", "count", "by", "run"], moves)
+    emit_listing(table, f"Counts ({_zone})", ["seq", "at", "what", "count", "by", "run"], moves)
 
 
 @app.command("reconcile")
@@ -521,7 +545,7 @@ def reconcile(
     from safetycli import armory
     from safetycli.cli.common import open_log, print_json, workspace
 
-    with open_log(workspace(home), reading=True) as ledger:
+    with open_log(_in_zone(workspace(home)), reading=True) as ledger:
         run = _check_run(ledger, run, going_out=False)
         state = armory.load(ledger)
     gaps = armory.reconcile(state, run)

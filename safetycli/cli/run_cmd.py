@@ -10,6 +10,7 @@ import typer
 from safetycli.cli.common import Home
 
 if TYPE_CHECKING:
+    from safetycli.armory import Outgoing
     from safetycli.ledger import Ledger
     from safetycli.protocol import Protocol
     from safetycli.runner import RunState
@@ -155,6 +156,16 @@ def run(
         typer.Option("--set", metavar="KEY=VALUE", help="A fact the protocol asks at start."),
     ] = None,
     answers: AnswersOpt = None,
+    firearms: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--firearm", metavar="SERIAL", help="A firearm the run takes out of the armory."
+        ),
+    ] = None,
+    rounds: Annotated[
+        list[str] | None,
+        typer.Option("--rounds", metavar="LOT=COUNT", help="Rounds the run takes out, by lot."),
+    ] = None,
     home: Home = None,
 ) -> None:
     """Walk the crew through a protocol for a scene: roll call, then every check in order.
@@ -175,6 +186,7 @@ def run(
         try:
             # A held scene or a forgotten open run is said before anything else is printed.
             scene = check_start(ledger, protocol, frontend, scene, day_text)
+            outgoing = _outgoing(ledger, protocol, frontend, firearms, rounds, day_text)
             if answers is None:
                 console().rule(
                     f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
@@ -187,6 +199,7 @@ def run(
                 day=day_text,
                 context=context,
                 checked=True,
+                outgoing=outgoing,
             )
         except (KeyboardInterrupt, EOFError, typer.Abort):
             # Stopped at a starting question: there is no run to resume, so this is not exit 4;
@@ -199,6 +212,35 @@ def run(
         if answers is None:
             console().print(f"Run [bold]{run_id}[/bold] started. Ctrl-C pauses it safely.")
         _walk(ledger, protocol, run_id, frontend, answers, zone)
+
+
+def _outgoing(
+    ledger: "Ledger",
+    protocol: "Protocol",
+    frontend: "Frontend",
+    firearms: list[str] | None,
+    rounds: list[str] | None,
+    day: str,
+) -> "Outgoing | None":
+    """The firearms and lots the run takes out: from the command line, the answers file, or
+    asked at the keyboard when the production keeps an armory; checked before anything is
+    recorded (session.check_outgoing)."""
+    from safetycli import armory
+    from safetycli.session import FileFrontend, check_outgoing, takes_firearms_out
+
+    serials = list(firearms or [])
+    lots = [armory.parse_rounds(text) for text in rounds or []]
+    if isinstance(frontend, FileFrontend):
+        serials += frontend.file.firearms
+        lots += frontend.file.rounds
+    elif not serials and not lots and takes_firearms_out(protocol):
+        if armory.has_inventory(armory.load(ledger)):
+            said = str(typer.prompt("Firearms going out, by serial (space between)", default=""))
+            serials = said.split()
+            said = str(typer.prompt("Rounds going out, LOT=COUNT (space between)", default=""))
+            lots = [armory.parse_rounds(text) for text in said.split()]
+    outgoing = armory.Outgoing(tuple(serials), tuple(lots))
+    return check_outgoing(ledger, protocol, outgoing, day)
 
 
 def resume(

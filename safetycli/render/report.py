@@ -256,6 +256,7 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
                 ],
             )
         )
+    _custody_markdown(lines, report, zone)
     lines += ["", "## Runs", ""]
     if not report["runs"]:
         lines.append("No runs in this period.")
@@ -292,6 +293,58 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _custody_markdown(lines: list[str], report: dict[str, Any], zone: str) -> None:
+    """The armory's counts that did not add up (an exception), then who had each firearm when
+    and each lot's counts per run: only for a production that keeps an armory."""
+    custody = report.get("custody")
+    if custody is None:
+        return
+    gaps = report["exceptions"]["custody"]
+    _section(
+        lines,
+        "Custody: counts that did not add up",
+        ["Firearm or lot", "What"],
+        [[md(g["subject"]), md(g["text"])] for g in gaps],
+    )
+    lines += ["## Custody", ""]
+    _section(
+        lines,
+        "Firearms: every hand-over",
+        ["Firearm", "When", "What", "By", "Detail", "Run"],
+        [
+            [
+                md(f["serial"]),
+                md(fmt.clock(m["at"], zone=zone)),
+                md(m["what"]),
+                md(m["by"]),
+                md(m["detail"]),
+                md(m["run"] or ""),
+            ]
+            for f in custody["firearms"]
+            for m in f["moves"]
+        ],
+    )
+    _section(
+        lines,
+        "Rounds: each lot's counts",
+        ["Lot", "Type", "Run", "Issued", "Fired", "Returned", "Spoiled", "Out"],
+        [
+            [
+                md(lot["lot"]),
+                md(lot["type"]),
+                md(c["run"] or "(the day)"),
+                str(c["issued"]),
+                str(c["fired"]),
+                str(c["returned"]),
+                str(c["spoiled"]),
+                str(c["out"]),
+            ]
+            for lot in custody["lots"]
+            for c in lot["runs"]
+        ],
+    )
 
 
 def _unsigned_sentence(report: dict[str, Any]) -> str:
@@ -393,6 +446,8 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             status=f"{fmt.answer(c['was'])} -> {fmt.answer(c['answer'])}",
             note=c["note"],
         )
+    for g in ex.get("custody", []):  # only a production that keeps an armory has these
+        yield row("custody", g, item=g["subject"], status=g["what"], detail=g["text"])
     for r in ex["roster"]:
         yield row("roster", r, at=r["at"], name=r["name"], status=r["kind"], detail=r["what"])
     for a in ex["answers_file_runs"]:
