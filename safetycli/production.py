@@ -258,6 +258,18 @@ def _held_run_stop(source: Source, start: Any, *, day_wide: bool = False) -> Sce
     )
 
 
+def _called_stop(h: SceneHold) -> SceneStop:
+    """A stop-work called on the scene, as what holds a run of it."""
+    return SceneStop(
+        scene=h.scene,
+        reason=h.reason,
+        raised_by=h.raised_by,
+        authenticated=h.authenticated,
+        raised_at=h.raised_at,
+        hold_seq=h.seq,
+    )
+
+
 def scene_stops(
     source: Source, scene: str, day: str | None = None, *, except_run: str | None = None
 ) -> tuple[SceneStop, ...]:
@@ -265,17 +277,7 @@ def scene_stops(
     (given the shooting `day`) a held run of a day-wide protocol that day (the armory's open or
     close: a live round in the morning sweep stops every scene). A held run stops its whole
     scene: starting a second run must not be a way round a hold."""
-    stops = [
-        SceneStop(
-            scene=h.scene,
-            reason=h.reason,
-            raised_by=h.raised_by,
-            authenticated=h.authenticated,
-            raised_at=h.raised_at,
-            hold_seq=h.seq,
-        )
-        for h in load(source).open_scene_holds(scene)
-    ]
+    stops = [_called_stop(h) for h in load(source).open_scene_holds(scene)]
     seen: set[str] = set()
     for start in runs_of(source, scene):
         if start.run != except_run and (stop := _held_run_stop(source, start)) is not None:
@@ -317,18 +319,7 @@ class StopBoard:
     ) -> tuple[SceneStop, ...]:
         """What `scene_stops` says for this scene, from what was read once."""
         key = scene_key(scene)
-        stops = [
-            SceneStop(
-                scene=h.scene,
-                reason=h.reason,
-                raised_by=h.raised_by,
-                authenticated=h.authenticated,
-                raised_at=h.raised_at,
-                hold_seq=h.seq,
-            )
-            for h in self.scene_holds
-            if scene_key(h.scene) == key
-        ]
+        stops = [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
         for start, stop in self.held:
             if start.run == except_run:
                 continue
