@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from safetycli.credentials import fingerprint
-from safetycli.ledger import Ledger
+from safetycli.ledger import Ledger, integrity_problems
 from safetycli.recovery import KEY as RECOVERY_KEY
 from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, describe
 from safetycli.storage import LogDamaged, Problem
@@ -39,11 +39,7 @@ class IntegrityCheck(threading.Thread):
             self.found = [str(err)]
             return
         try:
-            rows = db.execute("PRAGMA integrity_check(20)").fetchall()
-            found = [str(row[0]) for row in rows]
-            self.found = [] if found == ["ok"] else found
-        except sqlite3.DatabaseError as err:
-            self.found = [str(err)]
+            self.found = integrity_problems(db)
         finally:
             db.close()
 

@@ -132,6 +132,17 @@ def chain_hash(prev_hash: str, event_text: str) -> str:
     return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
 
+def integrity_problems(db: sqlite3.Connection) -> list[str]:
+    """SQLite's own check of the file, indexes included: an index rebuilt without some rows
+    hides them from every query that uses it, while the chain (read in seq order) holds."""
+    try:
+        rows = db.execute("PRAGMA integrity_check(20)").fetchall()
+    except sqlite3.DatabaseError as err:
+        return [str(err)]
+    found = [str(row[0]) for row in rows]
+    return [] if found == ["ok"] else found
+
+
 @contextmanager
 def transaction(db: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
     """One transaction around the block: committed when it ends, rolled back when it raises.
@@ -597,15 +608,9 @@ class Ledger:
         refused where it is read, not acted on until the next `verify`. About a microsecond a
         row; rewriting the hash too breaks the next event's link and the head's MAC."""
         cursor = self.db.execute(sql, params)
-        sha256, quote = hashlib.sha256, encode_basestring
         while batch := cursor.fetchmany(1000):
             for seq, at, kind, run, person, data, prev, digest in batch:
-                text = (
-                    f'{prev}{{"at":{quote(at)},"data":{data},"kind":{quote(kind)},'
-                    f'"person":{"null" if person is None else quote(person)},'
-                    f'"run":{"null" if run is None else quote(run)},"seq":{seq}}}'
-                )
-                if sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
+                if chain_hash(prev, _event_text(seq, at, kind, run, person, data)) != digest:
                     raise LogDamaged(_edited(seq))
                 yield Event(seq, at, kind, run, person, json.loads(data), prev, digest)
 
@@ -858,14 +863,7 @@ class Ledger:
         return list(self._rows(sql, (max(seq - size, 1), seq)))
 
     def integrity(self) -> list[str]:
-        """SQLite's own check of the file, indexes included: an index rebuilt without some rows
-        hides them from every query that uses it, while the chain (read in seq order) holds."""
-        try:
-            rows = self.db.execute("PRAGMA integrity_check(20)").fetchall()
-        except sqlite3.DatabaseError as err:
-            return [str(err)]
-        found = [str(row[0]) for row in rows]
-        return [] if found == ["ok"] else found
+        return integrity_problems(self.db)
 
     def gap_after(self, seq: int) -> int | None:
         """The first missing event number after `seq`, or None: rows deleted from the middle of

@@ -511,3 +511,22 @@ def test_a_damaged_mac_on_a_roster_event_is_named_by_verify(cli: CliRunner, crew
         db.execute("UPDATE events SET mac = 'junk' WHERE seq = ?", (seq,))
     code, report, _ = verify(cli)
     assert code == 1 and [p["seq"] for p in report["problems"]] == [seq]
+
+
+def test_a_name_from_the_log_in_a_refusal_is_shown_escaped(cli: CliRunner, crewed: Path) -> None:
+    """A roster event written behind the CLI's back with a terminal escape in its name: the one
+    line that refuses the roster shows the escape as text, it does not clear the screen."""
+    with Ledger.open(crewed / "log.db") as ledger:
+        ledger.append(
+            "crew.added",
+            {
+                "name": "Eve\x1b[2J",
+                "roles": ["armorer"],
+                "approved_by": None,
+                "pin_fingerprint": "x",
+            },
+            person="Eve\x1b[2J",
+        )
+    result = invoke(cli, ["crew", "list"])
+    assert result.exit_code == 2 and "\x1b" not in result.stderr
+    assert "Eve\\x1b[2J" in result.stderr

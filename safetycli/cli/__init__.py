@@ -98,11 +98,12 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx: typer.Context) -> object:
         from safetycli.errors import SafetyError
+        from safetycli.render.safe import visible  # names from the log may be anyone's text
 
         try:
             return super().invoke(ctx)
         except SafetyError as err:
-            typer.echo(f"error: {err.message}", err=True)
+            typer.echo(f"error: {visible(err.message)}", err=True)
             raise typer.Exit(err.exit_code) from None
         except typer.Abort:
             # Ctrl-C or end of input at a question. Click would print "Aborted!" and exit 1,
@@ -184,11 +185,12 @@ verify_cmd.register(app)
 def main() -> None:
     """Entry point: domain errors become one line and their exit code; nothing else leaks."""
     from safetycli.errors import SafetyError
+    from safetycli.render.safe import visible
 
     try:
         app()
     except SafetyError as err:
-        typer.echo(f"error: {err.message}", err=True)
+        typer.echo(f"error: {visible(err.message)}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing was lost; anything confirmed is in the log", err=True)

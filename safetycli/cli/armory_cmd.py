@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, TableOrJson
+from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
 
 if TYPE_CHECKING:
     from safetycli.armory import ArmoryState
@@ -44,13 +44,6 @@ By = Annotated[
         metavar="ARMORER",
         help="The armorer acting (default: the only armorer on the roster).",
         show_default=False,
-    ),
-]
-PinStdin = Annotated[
-    bool,
-    typer.Option(
-        "--pin-stdin",
-        help="Read PINs from stdin, one a line (the armorer's first), instead of asking.",
     ),
 ]
 Run = Annotated[

@@ -33,6 +33,15 @@ Home = Annotated[
         show_default=False,
     ),
 ]
+# Every command that asks for PINs takes them from stdin with this flag; each command's help says
+# whose PIN comes on which line.
+PinStdin = Annotated[
+    bool,
+    typer.Option(
+        "--pin-stdin",
+        help="Read PINs from standard input, one a line, instead of asking.",
+    ),
+]
 
 # `--home` given before the command: set by the root callback (cli/__init__.py) on every
 # invocation, so it never outlives the command line that gave it.

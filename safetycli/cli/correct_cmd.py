@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from safetycli.cli.common import Home
+from safetycli.cli.common import Home, PinStdin
 
 
 def register(app: typer.Typer) -> None:
@@ -35,9 +35,7 @@ def correct(
             help="Who agrees for a role (default: who gave the answer, and the 1st AD signed in).",
         ),
     ] = None,
-    pin_stdin: Annotated[
-        bool, typer.Option("--pin-stdin", help="Read PINs from standard input, one a line.")
-    ] = False,
+    pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
     """Correct an earlier answer of an open or held run: who gave it and the 1st AD (a producer,

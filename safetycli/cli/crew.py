@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat, hidden_prompt, home_of
+from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, hidden_prompt, home_of
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -26,13 +26,6 @@ ApproveBy = Annotated[
         metavar="PRODUCER",
         help="The producer approving this change (default: the only producer, if there is one).",
         show_default=False,
-    ),
-]
-PinStdin = Annotated[
-    bool,
-    typer.Option(
-        "--pin-stdin",
-        help="Read PINs from stdin, one a line, instead of asking (for scripts).",
     ),
 ]
 MemberName = Annotated[str, typer.Argument(metavar="NAME", help="The crew member's name.")]

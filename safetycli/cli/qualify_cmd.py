@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, ListFormat
+from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin
 
 
 def register(app: typer.Typer) -> None:
@@ -41,9 +41,7 @@ def qualify(
             show_default=False,
         ),
     ] = None,
-    pin_stdin: Annotated[
-        bool, typer.Option("--pin-stdin", help="Read the producer's PIN from stdin.")
-    ] = False,
+    pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
     """Record someone's armorer's permit or safety course card and when it expires (a

@@ -9,14 +9,11 @@ from typing import Annotated
 
 import typer
 
-from safetycli.cli.common import Home
+from safetycli.cli.common import Home, PinStdin
 
 CodeOpt = Annotated[
     str | None,
     typer.Option("--code", help="The recovery code printed by `init` (or by its last use)."),
-]
-PinStdin = Annotated[
-    bool, typer.Option("--pin-stdin", help="Read PINs from stdin, one a line (for scripts).")
 ]
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from safetycli.cli.common import Home
+from safetycli.cli.common import Home, PinStdin
 
 if TYPE_CHECKING:
     from safetycli.armory import Outgoing
@@ -26,10 +26,6 @@ AnswersOpt = Annotated[
 ]
 ByName = Annotated[
     str | None, typer.Option("--by", help="Your name on the roster (asked if not given).")
-]
-PinStdin = Annotated[
-    bool,
-    typer.Option("--pin-stdin", help="Read PINs from standard input, one a line (for scripts)."),
 ]
 
 
