@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safetycli import perfirearm
 from safetycli.errors import EXIT_OPEN, SafetyError
 from safetycli.filemodes import refuse_if_readable_by_others
 from safetycli.yamlsource import YamlDoc, load_yaml
@@ -153,6 +154,10 @@ def check_against(answers: AnswersFile, protocol: Protocol) -> None:
     """Every item and role the file names must exist in the protocol: a misspelt witness who
     was meant to refuse would otherwise be read as the default "yes", and the run would pass."""
     items = {item.id: item for _, item in protocol.items()}
+    for item_id in [*answers.answers, *answers.witnesses, *answers.readbacks]:
+        base, serial = perfirearm.split_id(str(item_id))
+        if serial and base in items and items[base].per_firearm:
+            items[item_id] = items[base]  # `shown-clear@SN4471`: for that firearm only
 
     def unknown_item(section: str, item_id: str) -> SafetyError:
         near = difflib.get_close_matches(str(item_id), list(items), n=1)

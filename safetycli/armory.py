@@ -845,6 +845,17 @@ class Outgoing:
         return bool(self.firearms or self.rounds)
 
 
+def labels(state: ArmoryState, serials: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """(serial, label) of each firearm named, once each, in order: what a run's per-firearm
+    checks call it (`firearm SN4471 (Colt Single Action Army)`)."""
+    out: dict[str, tuple[str, str]] = {}
+    for serial in serials:
+        firearm = _firearm(state, serial)
+        label = f"firearm {firearm.serial} ({firearm.make} {firearm.model})"
+        out.setdefault(ident(firearm.serial), (firearm.serial, label))
+    return tuple(out.values())
+
+
 def parse_rounds(text: str) -> tuple[str, int]:
     """`B-7=12` -> ("B-7", 12), refused in one line otherwise."""
     lot, sep, count = text.rpartition("=")

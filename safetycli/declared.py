@@ -153,6 +153,11 @@ class RunStarted(_InRun):
     # "day" for a run covering the whole shooting day; absent (not null) otherwise, so runs
     # recorded before it existed and runs of one scene hold the same payload.
     scope: str | None = field(default=None, metadata={"omit_none": True})
+    # The firearms it took out of the armory, (serial, label) in order: its per-firearm checks
+    # are asked for each (`Protocol.for_firearms`). Absent when it took none out.
+    firearms: tuple[tuple[str, str], ...] = field(
+        default=(), metadata={"added": True, "parse": _places}
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
+from safetycli import perfirearm
 from safetycli.conditions import DAY, FALSE_WORDS, TRUE_WORDS, parse_expect, parse_when
 from safetycli.roles import known as known_roles
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
@@ -100,12 +101,34 @@ class Item(_Strict):
         ]
         | None
     ) = None
+    # Asked once for each firearm the run took out of the armory, each on its own (`{firearm}`
+    # in `ask` names it); once, for every firearm, where the production keeps no armory.
+    per_firearm: StrictBool = False
+    # The custody the signatures prove, written with them (armory.py): the armorer hands the
+    # firearm to the witness, who confirms receiving it with their PIN; or takes it back.
+    moves: Literal["hand-over", "take-back"] | None = None
     source: Text | None = None
     why: Text | None = None
 
+    @property
+    def question(self) -> str:
+        """The question as the crew reads it: `{firearm}` names the firearm once the run has
+        expanded the item per firearm (`Protocol.for_firearms`), else "each firearm"."""
+        return perfirearm.naming(self.ask, None)
+
+    @property
+    def base_id(self) -> str:
+        """The protocol's own id of an item expanded per firearm (`shown-clear@SN4471`)."""
+        return perfirearm.split_id(self.id)[0]
+
+    @property
+    def serial(self) -> str | None:
+        """The firearm an expanded item is about; None for every other item."""
+        return perfirearm.split_id(self.id)[1]
+
     def can_fail(self) -> bool:
         """An item that no answer can fail must not claim to stop work."""
-        if self.readback or self.witness or self.custody is not None:
+        if self.readback or self.witness or self.custody is not None or self.moves:
             return True
         if self.kind == "confirm":
             return True
@@ -167,6 +190,39 @@ class Protocol(_Strict):
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    @property
+    def per_firearm(self) -> bool:
+        return any(item.per_firearm for _, item in self.items())
+
+    def for_firearms(self, firearms: Sequence[tuple[str, str]]) -> Protocol:
+        """The protocol as one run walks it: each per-firearm item asked once for each firearm
+        (serial, label) the run took out, in that order, with its own id (`shown-clear@SN4471`)
+        so each firearm is shown clear, announced and read back on its own, and its question
+        names the firearm. Unchanged for no firearms (a production without an armory): the
+        items are asked once, for every firearm. The origin (the exact YAML) is kept."""
+        if not firearms or not self.per_firearm:
+            return self
+        phases = []
+        for phase in self.phases:
+            items: list[Item] = []
+            for item in phase.items:
+                if not item.per_firearm:
+                    items.append(item)
+                    continue
+                for serial, label in firearms:
+                    items.append(
+                        item.model_copy(
+                            update={
+                                "id": perfirearm.expanded_id(item.id, serial),
+                                "ask": perfirearm.naming(item.ask, label),
+                            }
+                        )
+                    )
+            phases.append(phase.model_copy(update={"items": items}))
+        out = self.model_copy(update={"phases": phases})
+        out._origin = self._origin
+        return out
 
 
 @dataclass(frozen=True)
@@ -617,6 +673,7 @@ class _Checker:
             doc.problem((*loc, "custody"), f"`custody: {shown(custody)}` belongs on a count item")
         elif isinstance(custody, str) and kind not in ("count", "confirm"):
             doc.problem((*loc, "custody"), "`custody` belongs on a count or a confirm item")
+        self.firearm_rules(loc, item, kind, by)
         if kind != "count":
             for key in ("min", "max", "expect"):
                 if key in item:
@@ -636,6 +693,44 @@ class _Checker:
                 return  # its structural problems are reported already
             if not model.can_fail():
                 doc.problem((*loc, "critical"), _CANNOT_FAIL[model.kind])
+
+    def firearm_rules(
+        self, loc: tuple[str | int, ...], item: dict[str, Any], kind: Any, by: Any
+    ) -> None:
+        """Per-firearm items and the custody their signatures move (`moves`)."""
+        doc = self.doc
+        per_firearm = item.get("per_firearm") is True
+        if per_firearm and kind == "count":
+            doc.problem(
+                (*loc, "per_firearm"),
+                "a count is for the whole run (the sums add it up across takes), not per "
+                "firearm: remove `per_firearm`",
+            )
+        ask = item.get("ask")
+        if isinstance(ask, str) and perfirearm.SLOT in ask and not per_firearm:
+            doc.problem(
+                (*loc, "ask"),
+                f"`{perfirearm.SLOT}` names the firearm of a per-firearm item: add "
+                "`per_firearm: true` or write the firearm out",
+            )
+        moves = item.get("moves")
+        if not isinstance(moves, str):
+            return
+        if not per_firearm:
+            doc.problem((*loc, "moves"), "`moves` needs `per_firearm: true`: it moves one firearm")
+        if kind != "confirm":
+            doc.problem((*loc, "moves"), "`moves` belongs on a confirm item")
+        if by != "armorer":
+            doc.problem(
+                (*loc, "by"),
+                "only the armorer hands a firearm over or takes it back: write `by: armorer`",
+            )
+        if moves == "hand-over" and len(_as_list(item.get("witness"))) != 1:
+            doc.problem(
+                (*loc, "witness"),
+                "a hand-over names one witness, the person who receives the firearm and "
+                "confirms it with their PIN: e.g. `witness: [actor]`",
+            )
 
     def adds_up(
         self, loc: tuple[str | int, ...], item: dict[str, Any], earlier: dict[str, Any]

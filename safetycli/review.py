@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli import events as ev
+from safetycli import perfirearm
 from safetycli.days import parse_day
 from safetycli.errors import SafetyError
 from safetycli.events import Event
@@ -306,7 +307,7 @@ def _protocols_in(folder: str | None) -> dict[tuple[str, str], _Known]:
     return {
         (p.id, p.origin.sha256): _Known(
             frozenset(ph.id for ph in p.phases if ph.repeat == "after_break"),
-            {(ph.id, item.id): str(item.ask) for ph in p.phases for item in ph.items},
+            {(ph.id, item.id): item.ask for ph in p.phases for item in ph.items},
         )
         for p in catalog.protocols.values()
     }
@@ -395,8 +396,11 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     breaks = known.breaks
 
     def question(phase: Any, item: Any) -> str | None:
-        """The check's question, as the crew was asked it; None for a hold on the whole run."""
-        return known.asks.get((phase, item))
+        """The check's question, as the crew was asked it (naming the firearm of a check asked
+        per firearm); None for a hold on the whole run."""
+        base, serial = perfirearm.split_id(str(item))
+        ask = known.asks.get((phase, base))
+        return None if ask is None else perfirearm.naming(ask, serial and f"firearm {serial}")
 
     signoffs: list[dict[str, Any]] = []
     open_items: dict[tuple[Any, ...], dict[str, Any]] = {}

@@ -114,6 +114,9 @@ class RunState:
     scene: str = ""
     day: str = ""
     context: dict[str, Any] = field(default_factory=dict)
+    # (serial, label) of each firearm the run took out of the armory: its per-firearm checks
+    # are asked for each (`walked`).
+    firearms: tuple[tuple[str, str], ...] = ()
     started_at: str | None = None
     signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
     clear_roles: list[str] = field(default_factory=list)  # who clears a hold, fixed at start
@@ -213,6 +216,7 @@ class RunState:
             self.scene = data["scene"]
             self.day = data["day"]
             self.context = dict(data.get("context", {}))
+            self.firearms = tuple(tuple(f) for f in data.get("firearms", ()))  # type: ignore[misc]
             self.clear_roles = list(data.get("clear_roles", []))
             self.started_at = event.at
         elif kind == RUN_SIGNED_IN:
@@ -831,7 +835,7 @@ def _done(
     if outcome == "refused" and (step.item.critical or stop):
         hold = HoldRaised(
             **_at(state, step),
-            reason=f"{step.item.ask} -- {reason}",
+            reason=f"{step.item.question} -- {reason}",
             raised_by=raised_by or by,
             clear_roles=tuple(protocol.hold.cleared_by),
             also=sitting_after(protocol, state, step.phase.id, step.take),
@@ -1110,6 +1114,12 @@ def finish(state: RunState) -> list[NewEvent]:
     return [RunCompleted(run=state.run_id).new()]
 
 
+def walked(protocol: Protocol, state: RunState) -> Protocol:
+    """The protocol as this run walks it: its per-firearm checks asked for each firearm it took
+    out of the armory. Every step, answer and correction of the run is read against this."""
+    return protocol.for_firearms(state.firearms)
+
+
 def start(
     protocol: Protocol,
     run_id: str,
@@ -1117,6 +1127,7 @@ def start(
     day: str,
     context: dict[str, Any],
     mode: str = "keyboard",
+    firearms: tuple[tuple[str, str], ...] = (),
 ) -> list[NewEvent]:
     started = RunStarted(
         run=run_id,
@@ -1127,6 +1138,7 @@ def start(
         clear_roles=tuple(protocol.hold.cleared_by),
         mode=mode,
         scope="day" if protocol.scope == "day" else None,
+        firearms=firearms,
     )
     return [started.new()]
 

@@ -260,7 +260,12 @@ def start_run(
     check_roster(ledger, protocol, context)
     run_id = new_run_id(ledger)
     mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
-    started = runner.start(protocol, run_id, scene, day, context, mode)
+    firearms: tuple[tuple[str, str], ...] = ()
+    if outgoing and outgoing.firearms:
+        from safetycli import armory
+
+        firearms = armory.labels(armory.load(ledger), outgoing.firearms)
+    started = runner.start(protocol, run_id, scene, day, context, mode, firearms)
     if outgoing:
         _start_with_custody(ledger, frontend, started, outgoing, run_id, scene, day)
     else:
@@ -455,6 +460,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             f"run {run_id} used {protocol.id} v{state.protocol.get('version')} with different "
             "text than the protocol file has now; finish it with the text it started with"
         )
+    protocol = runner.walked(protocol, state)
     _stops_while_away(ledger, protocol, state, frontend)
     signed_now: set[str] = set()  # roles that signed in just now: their first batch is proven
     while True:
@@ -844,32 +850,39 @@ class FileFrontend:
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         item = step.item
+        # A check asked per firearm takes the file's answer for that firearm
+        # (`shown-clear@SN4471`), else the one for every firearm (`shown-clear`).
+        ids = (item.id, item.base_id) if item.serial is not None else (item.id,)
         if step.meaning == "witnessed":
-            value = self.file.witnesses.get(item.id, {}).get(step.role, True)
+            item_id = next((i for i in ids if step.role in self.file.witnesses.get(i, {})), ids[0])
+            value = self.file.witnesses.get(item_id, {}).get(step.role, True)
             try:
                 return normalise(step, value)
             except SafetyError as err:
-                raise self.file.fail(("witnesses", item.id, step.role), err.message) from None
+                raise self.file.fail(("witnesses", item_id, step.role), err.message) from None
         if step.meaning == "read-back":
-            table = self.file.readbacks.get(item.id, {})
-            if step.role in table:
-                return self._checked(("readbacks", item.id, step.role), step, table[step.role])
+            for item_id in ids:
+                table = self.file.readbacks.get(item_id, {})
+                if step.role in table:
+                    loc = ("readbacks", item_id, step.role)
+                    return self._checked(loc, step, table[step.role])
             return step.answer  # the signer's, as recorded
-        if item.id not in self.file.answers:
+        item_id = next((i for i in ids if i in self.file.answers), None)
+        if item_id is None:
             raise Incomplete(
-                f"no answer for `{item.id}` ({item.ask}) in {self.file.path}; "
+                f"no answer for `{item.base_id}` ({item.question}) in {self.file.path}; "
                 f"the run is left open: {self.resume_hint}"
             )
-        value = self.file.answers[item.id]
+        value = self.file.answers[item_id]
         if isinstance(value, dict):
             if set(value) == {"na"} and isinstance(value["na"], str):
                 if not item.allow_na or item.critical:
                     raise self.file.fail(
-                        ("answers", item.id), f"`{item.id}` cannot be marked not applicable"
+                        ("answers", item_id), f"`{item_id}` cannot be marked not applicable"
                     )
                 return NotApplicable(value["na"])
-            raise self.file.fail(("answers", item.id), "write an answer, or {na: reason}")
-        return self._checked(("answers", item.id), step, value)
+            raise self.file.fail(("answers", item_id), "write an answer, or {na: reason}")
+        return self._checked(("answers", item_id), step, value)
 
     def _checked(self, loc: tuple[str | int, ...], step: Ask, value: Any) -> Answer:
         if step.item.kind != "confirm" and isinstance(value, int | float | date):

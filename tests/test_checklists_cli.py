@@ -170,11 +170,10 @@ def test_validate_never_prints_control_characters_from_a_file(
     result = run(cli, "validate", str(path))
     assert result.exit_code == 1
     assert "\x1b" not in result.stdout
-    assert result.stdout == (
-        f"{path}:15:9: unknown key `\\x1b[2J`: allowed here: id, kind, ask, by, witness, "
-        "readback, critical, when, allow_na, options, fail_on, min, max, expect, custody, source, "
-        "why\n"
-    )
+    # One line, at the key, the escape shown as text, and the keys an item may have.
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"{path}:15:9: unknown key `\\x1b[2J`: allowed here: id, ")
+    assert "ask, by, witness" in result.stdout
 
 
 # --- list -----------------------------------------------------------------------------------------

@@ -62,13 +62,14 @@ def correct(
                 f"run {run_id} used {protocol.id} with different text than the protocol file has "
                 "now: it cannot be corrected against this file"
             )
+        protocol = runner.walked(protocol, state)
         target = runner.correction_target(protocol, state, item_id, take)
         outside, _ = look_outside(ledger, protocol, state)
         value = runner.check_correction(protocol, state, target, answer, note, outside)
         where = f" (take {target.take})" if target.take is not None else ""
         typer.echo(
             one_line(
-                f"{target.item.ask}{where}: {target.was}, given by {target.signer.name} "
+                f"{target.item.question}{where}: {target.was}, given by {target.signer.name} "
                 f"({role_name(target.signer.role)}); corrected to {value}"
             )
         )

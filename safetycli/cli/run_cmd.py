@@ -249,7 +249,7 @@ def resume(
     checks after a break come first. Refused while its scene is held."""
     from safetycli import production
     from safetycli.errors import SafetyError
-    from safetycli.runner import roles_still_needed
+    from safetycli.runner import roles_still_needed, walked
     from safetycli.session import check_roster, resume_run
     from safetycli.storage import LogUnwritable
 
@@ -266,7 +266,7 @@ def resume(
         zone = ws.zone_or_utc()
         frontend = _frontend(protocol, answers, dict(state.context), zone)
         if state.status == "open":
-            still = roles_still_needed(protocol, state)
+            still = roles_still_needed(walked(protocol, state), state)
             check_roster(ledger, protocol, state.context, still)
         try:
             resume_run(ledger, run_id)
@@ -344,7 +344,7 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
         )
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type a PIN
         try:  # only to look past the after-break checks; never a reason not to stop work
-            protocol: Protocol | None = _protocol(ws, state.protocol["id"])
+            protocol: Protocol | None = runner.walked(_protocol(ws, state.protocol["id"]), state)
         except Exception:  # noqa: BLE001 - a broken or missing file must not block a hold
             protocol = None
         events = runner.raise_hold(state, signer, reason, protocol, authenticated=authenticated)

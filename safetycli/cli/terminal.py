@@ -261,7 +261,9 @@ class TerminalFrontend:
             if item.readback:
                 what += " · said back by " + ", ".join(role_name(r) for r in item.readback)
         stops = " · [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
-        self.out.print(f"  [bold]{n}.[/bold] {markup(item.ask)} [dim]\\[{markup(item.id)}][/dim]")
+        self.out.print(
+            f"  [bold]{n}.[/bold] {markup(item.question)} [dim]\\[{markup(item.id)}][/dim]"
+        )
         self.out.print(f"     [dim]{what}[/dim]{stops}")
 
     def _value(self, step: Ask, who: str, *, allow_na: bool, hidden: bool = False) -> Answer:
@@ -322,7 +324,7 @@ class TerminalFrontend:
             f"[bold]{markup(step.phase.title)}[/bold]{take} · check {number} of {total}",
             style="cyan",
         )
-        self.out.print(f"[bold]{markup(step.item.ask)}[/bold]")
+        self.out.print(f"[bold]{markup(step.item.question)}[/bold]")
         notes = [f"signs: {role_name(step.role)} {markup(step.name)}"]
         if step.item.witness:
             notes.append("witnessed by: " + ", ".join(role_name(r) for r in step.item.witness))
@@ -343,7 +345,7 @@ class TerminalFrontend:
                 self.out.print(f"  [green]Signed in:[/green] {markup(name)} as {role_name(role)}")
             case SkippedNotice(step=step):
                 self.out.print(
-                    f"  [dim]Skipped: {markup(step.item.ask)} ({markup(step.reason)})[/dim]"
+                    f"  [dim]Skipped: {markup(step.item.question)} ({markup(step.reason)})[/dim]"
                 )
             case EventNotice(event=event):
                 self._event(event.kind, event.data)
@@ -415,7 +417,7 @@ def protocol_take(protocol: Protocol | None) -> str:
 
 def _in_words(item: Any, message: str) -> str:
     """A typo's message naming the check by its question, not its id."""
-    return message.replace(f"`{item.id}`", f'"{item.ask}"')
+    return message.replace(f"`{item.id}`", f'"{item.question}"')
 
 
 def _at(at: str, day: str | None, zone: str) -> str:

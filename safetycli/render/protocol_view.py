@@ -113,7 +113,7 @@ def protocol_lines(protocol: Protocol) -> list[str]:
             stop = "  [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
             condition = item_condition(item, protocol)
             when = f"  [bold]({markup(condition)})[/bold]" if condition else ""
-            lines.append(f"  {number:>2}. {markup(item.ask)}{when}{stop}")
+            lines.append(f"  {number:>2}. {markup(item.question)}{when}{stop}")
             people = "; ".join(item_people(item))
             lines.append(f"      {markup(people)}  [dim]{markup(f'[{item.id}]')}[/dim]")
             lines.append(f"      [dim]{markup('; '.join(item_answer(item)))}[/dim]")

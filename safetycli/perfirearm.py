@@ -1,0 +1,31 @@
+"""Items asked once per firearm: how their ids and questions name the firearm.
+
+Kept apart from the protocol models so that review, which names checks in the crew's words, does
+not pay for pydantic to read an id like `shown-clear@SN4471`.
+"""
+
+from __future__ import annotations
+
+SLOT = "{firearm}"  # in a per-firearm item's `ask`: the firearm it is about
+SEP = "@"  # `shown-clear@SN4471`: never in an item id an author writes (protocol.ID_RE)
+ANY = "each firearm"  # what the slot says where the run names no firearms (no armory)
+
+
+def expanded_id(item_id: str, serial: str) -> str:
+    return f"{item_id}{SEP}{serial}"
+
+
+def split_id(item_id: str) -> tuple[str, str | None]:
+    """`shown-clear@SN4471` -> ("shown-clear", "SN4471"); an item's own id -> (id, None)."""
+    base, sep, serial = item_id.partition(SEP)
+    return base, (serial if sep else None)
+
+
+def naming(ask: str, label: str | None) -> str:
+    """The question about one firearm (`label`), or about every firearm (None). A question
+    without the slot gets the firearm in front of it."""
+    if label is None:
+        return ask.replace(SLOT, ANY)
+    if SLOT in ask:
+        return ask.replace(SLOT, label)
+    return f"{label}: {ask}"
