@@ -27,6 +27,7 @@ from typing import Any
 from typing import Protocol as Interface
 
 from safetycli import events as ev
+from safetycli import perfirearm
 from safetycli.errors import SafetyError
 from safetycli.events import Event
 from safetycli.names import fold_name
@@ -826,7 +827,42 @@ def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict
             out[check] = Verdict(check, gaps=found)
         elif check == "all-back":
             out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what != "storage"))
+        elif check.partition(perfirearm.SEP)[0] in MOVES:
+            out[check] = _move_verdict(state, check, run)
     return out
+
+
+MOVES = ("hand-over", "take-back")  # what a protocol item's signatures do (`moves`)
+
+
+def _move_verdict(state: ArmoryState, check: str, run: str | None) -> Verdict:
+    """A hand-over or a take-back needs the firearm out for this run: with the armorer, or in
+    a performer's hands (on cut the take-back is signed in the same sitting as the next
+    hand-over, and written before it). A firearm in storage, out for another run or unknown is
+    a record nobody can vouch for: a hold naming it."""
+    _, serial = perfirearm.split_id(check)
+    firearm = state.firearm(serial or "")
+    if firearm is None:
+        why = f"firearm {serial} is not in the armory"
+    elif firearm.run != run or firearm.where == LOCKED:
+        why = f"firearm {firearm.serial} is not out for this run: {where_text(firearm)}"
+    else:  # with the armorer, or with a performer who hands it back on cut before this
+        return Verdict(check)
+    return Verdict(check, gaps=(Gap("firearm", serial or "", why, run),))
+
+
+def moved(
+    state: ArmoryState, move: str, serial: str, armorer: str, receiver: str | None
+) -> ev.Declared | None:
+    """The custody event an item's signatures prove once it is confirmed: the armorer handed
+    the firearm to `receiver` (who confirmed with their PIN), or took it back. None when there
+    is nothing to move (taken back by hand already)."""
+    if move == "hand-over":
+        return hand_over(state, serial, armorer, receiver or "")
+    firearm = _firearm(state, serial)
+    if firearm.where == ARMORER:
+        return None
+    return take_back(state, serial, armorer)
 
 
 # --- what a run takes out at its start (item 3) ------------------------------------------------

@@ -39,6 +39,10 @@ Name = Annotated[str, Field(pattern=NAME_RE, max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 KINDS = ("confirm", "count", "text", "choice")
+# A fact no protocol declares: true when the run took firearms out of the production's armory
+# (session.start_run), so `when: not armory` asks what the armory's record already says (a
+# free-text firearm list) only where there is no armory.
+ARMORY_FACT = "armory"
 _OWN_ROLES_HINT = (
     " (a production declares its own roles in its workspace's config.toml, under [roles])"
 )
@@ -125,6 +129,17 @@ class Item(_Strict):
     def serial(self) -> str | None:
         """The firearm an expanded item is about; None for every other item."""
         return perfirearm.split_id(self.id)[1]
+
+    @property
+    def custody_key(self) -> str | None:
+        """The armory check this item answers to, if any: its `custody:`, or for an item that
+        moves one firearm (`moves`), that move of that firearm (`hand-over@SN4471`)."""
+        if self.custody is not None:
+            return self.custody
+        serial = self.serial
+        if self.moves is None or serial is None:
+            return None
+        return perfirearm.expanded_id(self.moves, serial)
 
     def can_fail(self) -> bool:
         """An item that no answer can fail must not claim to stop work."""
@@ -537,9 +552,17 @@ class _Checker:
                 self.doc.problem((*loc, i), f"unknown role `{shown(role)}`: {hint}")
 
     def fact(self, name: str, fact: Any) -> None:
+        loc = ("context", name)
+        if name == ARMORY_FACT:
+            self.doc.problem(
+                loc,
+                "`armory` is set by the tool (whether the run took firearms out of the "
+                "production's armory), never asked: give this fact another name",
+                key=True,
+            )
+            return
         if not isinstance(fact, dict):
             return
-        loc = ("context", name)
         kind = fact.get("type")
         options = fact.get("options")
         if kind == "choice":
@@ -570,6 +593,10 @@ class _Checker:
             )
             return
         if self.facts is None:  # `context:` itself is broken and already reported
+            return
+        if cond.fact == ARMORY_FACT:
+            if cond.op is not None:
+                self.doc.problem(loc, "write `when: armory` or `when: not armory`")
             return
         if cond.fact not in self.facts:
             near = difflib.get_close_matches(cond.fact, list(self.facts), n=1)

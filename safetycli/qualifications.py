@@ -138,6 +138,17 @@ def require_receiver(source: Source, name: str, on: str | None = None) -> None:
         raise SafetyError(f"do not transfer: {why}")
 
 
+def receiver_problem(source: Source, name: str, on: str | None = None) -> str | None:
+    """For the walk-through's sign-in of someone its hand-overs give a firearm to: one line
+    saying why not, or None; only once the production records qualifications at all (as
+    `armorer_problem`)."""
+    quals = held(source)
+    if not quals:
+        return None
+    why = problem(quals, name, SAFETY_COURSE, on)
+    return None if why is None else f"do not transfer: {why}"
+
+
 def armorer_problem(source: Source, name: str, on: str | None = None) -> str | None:
     """For the walk-through's armorer sign-in (session.py): one line saying why `name` cannot
     sign in as the armorer, or None. Only once the production records qualifications at all: a

@@ -771,10 +771,12 @@ def _failure(
 def _custody_failure(item: Item, value: Any, outside: Outside | None) -> str | None:
     """An item with `custody:` checked against the armory's own record (`armory.Verdict`, read
     by the session): a count that is not the armory's, or a firearm or round still out, fails
-    it like any other answer, naming the serial or lot. No armory, no verdict, no change."""
-    if item.custody is None or outside is None:
+    it like any other answer, naming the serial or lot; so does a hand-over of a firearm the
+    armorer does not have (`moves`). No armory, no verdict, no change."""
+    key = item.custody_key
+    if key is None or outside is None:
         return None
-    verdict = outside.custody.get(item.custody)
+    verdict = outside.custody.get(key)
     return None if verdict is None else verdict.judge(item.kind, value)
 
 

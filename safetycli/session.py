@@ -34,7 +34,7 @@ from safetycli.events import (
     Signer,
 )
 from safetycli.ledger import Ledger, RunMoved
-from safetycli.protocol import Fact, Protocol
+from safetycli.protocol import ARMORY_FACT, Fact, Item, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
 
 if TYPE_CHECKING:
@@ -265,6 +265,7 @@ def start_run(
         from safetycli import armory
 
         firearms = armory.labels(armory.load(ledger), outgoing.firearms)
+        context[ARMORY_FACT] = True  # its firearms are the armory's record, not a list typed
     started = runner.start(protocol, run_id, scene, day, context, mode, firearms)
     if outgoing:
         _start_with_custody(ledger, frontend, started, outgoing, run_id, scene, day)
@@ -324,7 +325,7 @@ def _start_with_custody(
         if not member.has_role("armorer"):
             raise SafetyError(f"{member.name} is not on the roster as armorer: only they issue")
         _may_sign_as(ledger, member.name, "armorer")
-        pin = frontend.pin(member.name, "armorer", "issue what goes out")
+        pin = frontend.pin(member.name, "armorer", "take-out")
     except HoldRequest as request:  # no run yet to hold: the scene is where stop-work goes
         raise SafetyError(
             "not started, nothing recorded; to stop work on the scene: safetycli hold --scene "
@@ -397,20 +398,37 @@ def authenticate(
 FINAL_AT_SIGN_IN = (crew.LOCKED, crew.MISMATCH)
 
 
-def _may_sign_as(ledger: Ledger, name: str, role: str) -> None:
-    """The armorer signs in only with a permit in force (California Labor Code 9153(b)), once the
-    production records permits at all; refused before the PIN, so it costs no PIN try. Stop-work
-    stays open to everyone: `h` at the name prompt, or `safetycli hold`."""
-    if role != "armorer":
+def _may_sign_as(ledger: Ledger, name: str, role: str, receives: bool = False) -> None:
+    """The armorer signs in only with a permit in force (California Labor Code 9153(b)), and
+    whoever the run's hand-overs give a firearm to (`receives`) only with a safety course card
+    in force, once the production records qualifications at all; refused before the PIN, so it
+    costs no PIN try. Stop-work stays open to everyone: `h` at the name prompt, or `hold`."""
+    if role != "armorer" and not receives:
         return
     from safetycli import qualifications
+    from safetycli.roles import role_name
 
-    why = qualifications.armorer_problem(ledger, name)
+    if role == "armorer":
+        why = qualifications.armorer_problem(ledger, name)
+    else:
+        why = qualifications.receiver_problem(ledger, name)
     if why is not None:
-        raise SafetyError(f"{name} cannot sign in as the armorer: {why}")
+        raise SafetyError(f"{name} cannot sign in as the {role_name(role)}: {why}")
 
 
-def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> None:
+def receivers(protocol: Protocol) -> set[str]:
+    """The roles a run's hand-overs give a firearm to (the witness of a `moves: hand-over`
+    check about one of its firearms)."""
+    return {
+        item.witness[0]
+        for _, item in protocol.items()
+        if item.moves == "hand-over" and item.serial is not None and item.witness
+    }
+
+
+def _sign_in(
+    ledger: Ledger, frontend: Frontend, state: RunState, role: str, receives: bool = False
+) -> None:
     candidates = [m.name for m in crew.roster(ledger) if role in m.roles]
     if not candidates:  # removed since the run started: asking for a name would never end
         from safetycli.roles import role_name
@@ -427,7 +445,7 @@ def _sign_in(ledger: Ledger, frontend: Frontend, state: RunState, role: str) -> 
             member = crew.find(ledger, name)
             if role not in member.roles:
                 raise SafetyError(f"{member.name} is not on the roster as {role}")
-            _may_sign_as(ledger, member.name, role)
+            _may_sign_as(ledger, member.name, role, receives)
             runner.sign_in(state, role, member.name)
             pin = frontend.pin(member.name, role, "sign-in")
             crew.authenticate(
@@ -461,6 +479,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             "text than the protocol file has now; finish it with the text it started with"
         )
     protocol = runner.walked(protocol, state)
+    receiving = receivers(protocol)
     _stops_while_away(ledger, protocol, state, frontend)
     signed_now: set[str] = set()  # roles that signed in just now: their first batch is proven
     while True:
@@ -478,7 +497,7 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             if isinstance(step, runner.RollCall):
                 frontend.show(RollCallNotice(step.roles))
                 for role in step.roles:
-                    _sign_in(ledger, frontend, state, role)
+                    _sign_in(ledger, frontend, state, role, role in receiving)
                     signed_now.add(role)
                     state = load_state(ledger, run_id)
                 continue
@@ -507,8 +526,10 @@ def day_items(protocol: Protocol) -> list[str]:
 
 
 def custody_checks(protocol: Protocol) -> list[str]:
-    """The armory checks this protocol's items name (`custody:`)."""
-    return list(dict.fromkeys(item.custody for _, item in protocol.items() if item.custody))
+    """The armory checks this protocol's items name (`custody:`), and for a run that took
+    firearms out, each hand-over and take-back of each of them (`moves`)."""
+    keys = (item.custody_key for _, item in protocol.items())
+    return list(dict.fromkeys(key for key in keys if key))
 
 
 def look_outside(
@@ -794,15 +815,59 @@ def _append_if_unmoved(
     (`if_run_at`, `if_no_stop_after`), so nothing can slip between."""
     while (looked := _moved(ledger, protocol, state, step, frontend)) is not None:
         outside, seen = looked
+        events = record(state, outside)
+        moves = _custody_moved(ledger, protocol, state, events)
+
+        def unchanged(events: list[NewEvent] = events, moves: list[NewEvent] = moves) -> None:
+            """Under the write lock: the armory as the moves were worked out (a firearm moved
+            by another process meanwhile means looking again)."""
+            if _custody_moved(ledger, protocol, state, events) != moves:
+                raise RunMoved(state.run_id)
+
         try:
             ledger.append_many(
-                record(state, outside),
+                events + moves,
                 if_run_at=(state.run_id, state.last_seq),
                 if_no_stop_after=seen,
+                guard=unchanged if moves else None,
             )
             return
         except RunMoved:
             continue  # another process wrote just now: look again
+
+
+def _custody_moved(
+    ledger: Ledger, protocol: Protocol, state: RunState, events: list[NewEvent]
+) -> list[NewEvent]:
+    """The custody events the signatures prove, written with them: a hand-over the receiver
+    has just confirmed with their PIN (the armory's `armory.handed-over`), a take-back on cut.
+    Only for items confirmed here and about one of the run's firearms (`moves`). Under the
+    run's `if_run_at` check, a firearm moved meanwhile by another process is caught on the
+    next look (its verdict fails the item), never recorded twice."""
+    settled: list[tuple[Item, str]] = []
+    for event in events:
+        if event.kind != ITEM_DONE or event.data.get("outcome") != "confirmed":
+            continue
+        try:
+            item = protocol.item(event.data["item"])
+        except KeyError:
+            continue
+        if item.moves is not None and item.serial is not None:
+            settled.append((item, (event.data.get("by") or {}).get("name", "")))
+    if not settled:
+        return []
+    from safetycli import armory
+
+    custody = armory.load(ledger)
+    out: list[NewEvent] = []
+    for item, armorer in settled:  # in order: on cut, a take-back before the next hand-over
+        receiver = state.signed_in.get(item.witness[0]) if item.witness else None
+        move = armory.moved(custody, item.moves or "", item.serial or "", armorer, receiver)
+        if move is not None:
+            new = move.new()
+            custody.apply(Event(custody.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
+            out.append(new)
+    return out
 
 
 def _why(step: Ask) -> str:

@@ -56,7 +56,7 @@ ANOTHER_TAKE = r"1st AD: another take\? \(no wraps the scene\) \[y/n\]: $"
 FACT = r"(?:^|\n)(?P<ask>[^\n]+\?) \[y/n\]: $"
 HOLD_REASON = r"HOLD: what is wrong\? \(Enter alone goes back\): $"
 # A batch lists each check with its number and, in small print, its id.
-LISTED = re.compile(r"^  (\d+)\. .*?\[([a-z0-9-]+)\]", re.M | re.S)
+LISTED = re.compile(r"^  (\d+)\. .*?\[([a-z0-9-]+(?:@[^\]\s]+)?)\]", re.M | re.S)
 CHECK = re.compile(r"check (\d+) of (\d+)")
 
 

@@ -103,7 +103,7 @@ def test_each_notice_reads_as_the_crew_sees_it() -> None:
         "",
         "Sign in: 1st AD, DP, safety rep, your checks come next.",
         "  Signed in: Dana Reyes as 1st AD",
-        f"  Skipped: {step.item.ask} (only when blanks)",
+        f"  Skipped: {step.item.question} (only when blanks)",
         "  Signed: Jo Park (DP), 2 checks",
         "  REFUSED: answered no",
         "",

@@ -115,6 +115,11 @@ class TerminalFrontend:
             return self._prompt(
                 f"{visible(name)} ({role_name(role)}), your PIN to sign these", hide_input=True
             )
+        if why == "take-out":
+            return self._prompt(
+                f"{visible(name)} ({role_name(role)}), your PIN to take these out of the armory",
+                hide_input=True,
+            )
         return self._prompt(
             f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
         )

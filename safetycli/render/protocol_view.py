@@ -21,6 +21,9 @@ def condition_text(protocol: Protocol, expr: str) -> str:
     cond = parse_when(expr)
     if cond is None:  # cannot happen for a validated protocol
         return expr
+    if cond.fact == "armory":  # set by the tool (protocol.ARMORY_FACT)
+        took = "took no firearms" if cond.negate else "took firearms"
+        return f"the run {took} out of the production's armory"
     fact = protocol.context.get(cond.fact)
     if cond.op is not None:
         return f"{cond.fact} is {'not ' if cond.op == '!=' else ''}{cond.value}"
