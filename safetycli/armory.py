@@ -23,6 +23,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from typing import Protocol as Interface
 
@@ -924,23 +925,35 @@ def going_out(
 
 
 def custody_report(
-    state: ArmoryState, runs: Iterable[str], day_from: str | None, day_to: str | None
+    state: ArmoryState,
+    runs: Iterable[str],
+    day_from: str | None,
+    day_to: str | None,
+    zone: str = "UTC",
 ) -> dict[str, Any] | None:
     """For the producer's report: each firearm's custody events in the period (who had it
     when), each lot's counts for the period's runs, and every count that does not add up (a
     firearm not back, rounds out for one of the period's runs or for the day). None when the
-    production keeps no armory, so its report is as before. Days are the log's UTC dates."""
+    production keeps no armory, so its report is as before. An event for one of the period's
+    runs belongs to it (a night shoot past midnight included); any other to the day it
+    happened on in the production's zone, as the crew lived it."""
     if not has_inventory(state):
         return None
     wanted = set(runs)
+    from safetycli.zones import zone as tz
 
-    def within(at: str) -> bool:
-        day = at[:10]
+    place = tz(zone)
+
+    def within(move: Move) -> bool:
+        if move.run is not None and move.run in wanted:
+            return True
+        when = datetime.fromisoformat(move.at.replace("Z", "+00:00"))
+        day = when.astimezone(place).date().isoformat()
         return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
 
     firearms = []
     for firearm in state.firearms.values():
-        moves = [m.as_json() for m in firearm.moves if within(m.at)]
+        moves = [m.as_json() for m in firearm.moves if within(m)]
         if moves:
             firearms.append({"serial": firearm.serial, "kind": firearm.kind, "moves": moves})
     lots = []
@@ -948,7 +961,7 @@ def custody_report(
         counts = [
             {"run": run, **c.as_json()}
             for run, c in lot.by_run.items()
-            if run in wanted or (run is None and any(within(m.at) for m in lot.moves))
+            if run in wanted or (run is None and any(within(m) for m in lot.moves))
         ]
         if counts:
             lots.append({"lot": lot.lot, "type": lot.describe(), "runs": counts})

@@ -663,7 +663,7 @@ def build_report(
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
-        custody = _custody(ledger, starts, f)
+        custody = _custody(ledger, starts, f, timezone)
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -702,11 +702,13 @@ def build_report(
     }
 
 
-def _custody(ledger: ReviewSource, runs: list[str], f: RunFilter) -> dict[str, Any] | None:
+def _custody(
+    ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
+) -> dict[str, Any] | None:
     """The armory's part of the report (armory.custody_report), read in the same snapshot."""
     from safetycli import armory
 
-    return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to)
+    return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to, zone)
 
 
 def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ are the armory's custody record; without an armory, the checks are asked once, a
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,9 @@ def _show(cli: CliRunner, serial: str) -> dict[str, Any]:
     return json.loads(ok(cli, ["armory", "show", serial, "--format", "json"]).stdout)  # type: ignore[no-any-return]
 
 
-def _open_at_wrap(cli: CliRunner, tmp_path: Path, *, takes: int = 1, **answers: Any) -> str:
+def _open_at_wrap(
+    cli: CliRunner, tmp_path: Path, *, takes: int = 1, day: str = DAY, **answers: Any
+) -> str:
     """A run with both firearms out, every take signed, left open at the wrap's lock-up."""
     path = write_answers(
         tmp_path / "a.yaml",
@@ -51,7 +54,7 @@ def _open_at_wrap(cli: CliRunner, tmp_path: Path, *, takes: int = 1, **answers: 
         drop=("locked-up", "key-holders"),
         armory=TWO,
     )
-    run_id, _ = start(cli, path, expect=4)
+    run_id, _ = start(cli, path, expect=4, day=day)
     return run_id
 
 
@@ -245,3 +248,67 @@ def test_someone_without_a_safety_course_card_is_not_signed_in_to_receive_a_fire
     # Without hand-overs (no armory), the same person signs in as before: see the tests of runs
     # without an armory, where no qualification is asked of anyone but the armorer.
     assert log_show(cli, run_id)["status"] == "open"
+
+
+def test_a_shooting_day_with_a_firearm_and_a_dummy_gone_missing_holds_naming_both(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Inventory, the daily open, two scene runs, the close: one firearm is not put back and one
+    dummy round is not returned, and each hold names what is missing."""
+    from tests.test_custody import _daily  # the armorer's day, as the armory holds it
+
+    today = date.today().isoformat()  # custody is recorded as it happens: the day is today
+    morning = _daily(tmp_path / "am.yaml", drop=("all-firearms-back",))
+    day_run, _ = start(
+        cli, morning, expect=4, scene="armory", protocol_id="daily-armory", day=today
+    )
+    armorer(cli, "check-dummies", "--lot", "D-1", "--method", "rattle")
+
+    # Scene 12A: both firearms, two takes; the revolver goes back, the pistol does not.
+    run_12a = _open_at_wrap(cli, tmp_path, takes=2, day=today)
+    armorer(cli, "return", "4471")
+    wrap = write_answers(tmp_path / "wrap.yaml", context=NO_ROUNDS)
+    invoke(cli, ["resume", run_12a, "--answers", str(wrap)])
+    (hold,) = log_show(cli, run_12a)["holds"]
+    assert hold["item"] == "locked-up" and "B88120" in hold["reason"]
+    assert "4471" not in hold["reason"]
+
+    # Scene 14B: the revolver with 6 dummies; 5 come back.
+    dummies = {"blanks": False, "dummies": True}
+    out = {"firearms": ["4471"], "rounds": {"D-1": 6}}
+    first = write_answers(
+        tmp_path / "b1.yaml", context=dummies, drop=("dummies-reconciled",), armory=out
+    )
+    run_14b, _ = start(cli, first, expect=4, scene="14B", day=today)
+    armorer(cli, "rounds", "return", "--lot", "D-1", "--count", "5", "--run", run_14b)
+    armorer(cli, "return", "4471")
+    invoke(cli, ["resume", run_14b, "--answers", str(write_answers(tmp_path / "b2.yaml"))])
+    (hold,) = log_show(cli, run_14b)["holds"]
+    assert hold["item"] == "dummies-reconciled"
+    assert "D-1" in hold["reason"] and "1 round unaccounted for" in hold["reason"]
+
+    # The close of day names both.
+    resume_day = invoke(cli, ["resume", day_run, "--answers", str(_daily(tmp_path / "pm.yaml"))])
+    assert resume_day.exit_code == 3, resume_day.output
+    (hold,) = log_show(cli, day_run)["holds"]
+    assert "B88120" in hold["reason"]
+    report = json.loads(ok(cli, ["report", "--day", today, "--format", "json"]).stdout)
+    missing = " ".join(gap["text"] for gap in report["exceptions"]["custody"])
+    assert "B88120" in missing and "D-1" in missing
+
+
+def test_the_report_of_a_runs_day_has_its_custody_whenever_it_happened(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # The run is for DAY (a night shoot, or one written up later); its custody events happen
+    # now. The report of DAY has them: they belong to the run, not to the calendar.
+    run_id = _open_at_wrap(cli, tmp_path)
+    report = json.loads(ok(cli, ["report", "--day", DAY, "--format", "json"]).stdout)
+    (revolver,) = [f for f in report["custody"]["firearms"] if f["serial"] == "4471"]
+    whats = [m["what"] for m in revolver["moves"]]
+    assert whats == ["issued", "handed over", "taken back"]
+    assert {m["run"] for m in revolver["moves"]} == {run_id}
