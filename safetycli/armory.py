@@ -772,6 +772,9 @@ class Verdict:
     expected: int | None = None
     expected_words: str = ""
     gaps: tuple[Gap, ...] = ()
+    # A count of rounds moved (`moves: blanks-fired`): at most what the run's lot has out.
+    at_most: int | None = None
+    at_most_words: str = ""
 
     def judge(self, kind: str, answer: Any) -> str | None:
         """Why this answer fails against the armory's record, or None: a count that is not the
@@ -787,6 +790,8 @@ class Verdict:
                     f"does not match the armory: {self.expected_words}, but {answer} counted "
                     f"({how}){tail}"
                 )
+            if self.at_most is not None and answer > self.at_most:
+                return f"does not match the armory: {self.at_most_words}, not {answer}"
         answered = answer is True or (isinstance(answer, int) and not isinstance(answer, bool))
         if answered and missing:
             return f"the armory's record does not add up: {missing}"
@@ -828,12 +833,57 @@ def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict
             out[check] = Verdict(check, gaps=found)
         elif check == "all-back":
             out[check] = Verdict(check, gaps=tuple(g for g in gaps if g.what != "storage"))
-        elif check.partition(perfirearm.SEP)[0] in MOVES:
+        elif check.partition(perfirearm.SEP)[0] in perfirearm.FIREARM_MOVES:
             out[check] = _move_verdict(state, check, run)
+        elif check in ROUND_MOVES:
+            out[check] = _rounds_verdict(state, check, run)
     return out
 
 
-MOVES = ("hand-over", "take-back")  # what a protocol item's signatures do (`moves`)
+# A count item's `moves`: the action on the run's one lot of that round type.
+ROUND_MOVES = {
+    "blanks-fired": ("blank", "fire"),
+    "blanks-returned": ("blank", "return"),
+    "blanks-spoiled": ("blank", "spoil"),
+    "dummies-returned": ("dummy", "return"),
+}
+_DONE = {"fire": "fired", "return": "returned", "spoil": "spoiled"}
+
+
+def run_lot(state: ArmoryState, run: str | None, kind: str) -> Lot | None:
+    """The one lot of rounds of this type the run took out; None when it took none or several
+    (then the walk-through's counts are the crew's word, and the armorer records each lot's
+    rounds with `armory rounds`)."""
+    lots = [lot for lot in state.lots.values() if lot.type == kind and run in lot.by_run]
+    return lots[0] if run is not None and len(lots) == 1 else None
+
+
+def _rounds_verdict(state: ArmoryState, check: str, run: str | None) -> Verdict:
+    """A count of the run's rounds fired, returned or spoiled can be at most what its lot has
+    out for it; returning needs the storage open."""
+    kind, action = ROUND_MOVES[check]
+    lot = run_lot(state, run, kind)
+    if lot is None:
+        return Verdict(check)
+    out = lot.counts(run).out
+    words = f"lot {lot.lot} has {_plural(out, 'round')} out for this run"
+    gaps: tuple[Gap, ...] = ()
+    if action == "return" and state.storage.locked:
+        text = "the storage is locked: unlock it to put rounds back (safetycli armory unlock)"
+        gaps = (Gap("storage", "storage", text, run),)
+    return Verdict(check, gaps=gaps, at_most=out, at_most_words=words)
+
+
+def rounds_moved(
+    state: ArmoryState, move: str, count: int, by: str, run: str, day: str
+) -> ev.Declared | None:
+    """The custody event a confirmed count of rounds proves (`moves: blanks-fired`), for the
+    run's one lot of that type; None for none counted, or when the run has no such one lot."""
+    kind, action = ROUND_MOVES[move]
+    lot = run_lot(state, run, kind)
+    if lot is None or count <= 0:
+        return None
+    return move_rounds(state, action, lot.lot, count, by, run, day)
 
 
 def _move_verdict(state: ArmoryState, check: str, run: str | None) -> Verdict:

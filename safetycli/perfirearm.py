@@ -1,4 +1,5 @@
-"""Items asked once per firearm: how their ids and questions name the firearm.
+"""Items asked once per firearm: how their ids and questions name the firearm, and which moves
+are a firearm's.
 
 Kept apart from the protocol models so that review, which names checks in the crew's words, does
 not pay for pydantic to read an id like `shown-clear@SN4471`.
@@ -9,6 +10,8 @@ from __future__ import annotations
 SLOT = "{firearm}"  # in a per-firearm item's `ask`: the firearm it is about
 SEP = "@"  # `shown-clear@SN4471`: never in an item id an author writes (protocol.ID_RE)
 ANY = "each firearm"  # what the slot says where the run names no firearms (no armory)
+# The `moves` of one firearm (a per-firearm check); every other `moves` is a count of rounds.
+FIREARM_MOVES = ("hand-over", "take-back")
 
 
 def expanded_id(item_id: str, serial: str) -> str:

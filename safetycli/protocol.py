@@ -109,8 +109,19 @@ class Item(_Strict):
     # in `ask` names it); once, for every firearm, where the production keeps no armory.
     per_firearm: StrictBool = False
     # The custody the signatures prove, written with them (armory.py): the armorer hands the
-    # firearm to the witness, who confirms receiving it with their PIN; or takes it back.
-    moves: Literal["hand-over", "take-back"] | None = None
+    # firearm to the witness, who confirms receiving it with their PIN, or takes it back; or
+    # a count of rounds fired, returned or spoiled, for the run's one lot of that type.
+    moves: (
+        Literal[
+            "hand-over",
+            "take-back",
+            "blanks-fired",
+            "blanks-returned",
+            "blanks-spoiled",
+            "dummies-returned",
+        ]
+        | None
+    ) = None
     source: Text | None = None
     why: Text | None = None
 
@@ -136,6 +147,8 @@ class Item(_Strict):
         moves one firearm (`moves`), that move of that firearm (`hand-over@SN4471`)."""
         if self.custody is not None:
             return self.custody
+        if self.moves is not None and self.moves not in perfirearm.FIREARM_MOVES:
+            return self.moves  # rounds of the run's lot: one check for the whole run
         serial = self.serial
         if self.moves is None or serial is None:
             return None
@@ -743,14 +756,20 @@ class _Checker:
         moves = item.get("moves")
         if not isinstance(moves, str):
             return
-        if not per_firearm:
+        if moves not in perfirearm.FIREARM_MOVES:
+            if kind != "count":
+                doc.problem((*loc, "moves"), f"`moves: {shown(moves)}` belongs on a count item")
+            if per_firearm:
+                doc.problem((*loc, "moves"), "rounds are counted for the run, not per firearm")
+        elif not per_firearm:
             doc.problem((*loc, "moves"), "`moves` needs `per_firearm: true`: it moves one firearm")
-        if kind != "confirm":
+        elif kind != "confirm":
             doc.problem((*loc, "moves"), "`moves` belongs on a confirm item")
         if by != "armorer":
             doc.problem(
                 (*loc, "by"),
-                "only the armorer hands a firearm over or takes it back: write `by: armorer`",
+                "only the armorer moves firearms and rounds in the armory's record: write "
+                "`by: armorer`",
             )
         if moves == "hand-over" and len(_as_list(item.get("witness"))) != 1:
             doc.problem(

@@ -81,6 +81,7 @@ from safetycli.events import (
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
+from safetycli.perfirearm import FIREARM_MOVES
 from safetycli.production import Outside, SceneStop
 from safetycli.roles import role_name
 
@@ -139,6 +140,9 @@ class RunState:
     # Who last signed in for each role, at any sitting: whom `clear` and `correct` offer.
     signers: dict[str, str] = field(default_factory=dict)
     rechecks: list[Key] = field(default_factory=list)  # sent back by corrections, not yet done
+    # Not from the log: counts of rounds moved (`moves: blanks-returned`) answered earlier in
+    # the batch being judged, which the armory has not recorded yet (`_provisional`).
+    pending_rounds: tuple[tuple[str, int], ...] = ()
     # Not from the log: set by the session when something beyond the run stopped the walk-through
     # (a stop-work on its scene, or another run of the scene on hold).
     scene_stop: SceneStop | None = None
@@ -765,10 +769,14 @@ def _failure(
     if early is not None:
         return early
     found = _sum(protocol, state, item, take, outside)
-    return judge(item, value, *(found or (None, None))) or _custody_failure(item, value, outside)
+    return judge(item, value, *(found or (None, None))) or _custody_failure(
+        item, value, outside, state.pending_rounds
+    )
 
 
-def _custody_failure(item: Item, value: Any, outside: Outside | None) -> str | None:
+def _custody_failure(
+    item: Item, value: Any, outside: Outside | None, pending: tuple[tuple[str, int], ...] = ()
+) -> str | None:
     """An item with `custody:` checked against the armory's own record (`armory.Verdict`, read
     by the session): a count that is not the armory's, or a firearm or round still out, fails
     it like any other answer, naming the serial or lot; so does a hand-over of a firearm the
@@ -776,7 +784,11 @@ def _custody_failure(item: Item, value: Any, outside: Outside | None) -> str | N
     key = item.custody_key
     if key is None or outside is None:
         return None
-    verdict = outside.custody.get(key)
+    custody = outside.custody
+    after = getattr(custody, "after", None)
+    if pending and after is not None:  # with the rounds counted earlier in the same batch
+        custody = after(pending)
+    verdict = custody.get(key)
     return None if verdict is None else verdict.judge(item.kind, value)
 
 
@@ -955,6 +967,10 @@ def _provisional(
                     "",
                 )
             )
+        moves = ask.item.moves
+        if ask.meaning == "performed" and moves and moves not in FIREARM_MOVES:
+            if isinstance(value, int) and not isinstance(value, bool):
+                ahead.pending_rounds += ((moves, value),)
     return ahead, made
 
 

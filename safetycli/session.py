@@ -26,6 +26,7 @@ from safetycli.errors import SafetyError
 from safetycli.events import (
     HOLD_RAISED,
     ITEM_DONE,
+    ITEM_PERFORMED,
     ITEM_SIGNED_OFF,
     TAKE_NEXT,
     TAKES_WRAPPED,
@@ -568,6 +569,23 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
     def __getitem__(self, key: str) -> armory.Verdict:
         return self._all()[key]
 
+    def after(self, pending: tuple[tuple[str, int], ...]) -> dict[str, armory.Verdict]:
+        """The verdicts as they will be once the rounds counted earlier in the same batch are
+        recorded (`runner._custody_failure`): "every blank accounted for?", signed in the list
+        right after "blanks returned", is judged with those returned."""
+        from safetycli import armory
+
+        state = armory.load(self._ledger)
+        for move, count in pending:
+            try:
+                moved = armory.rounds_moved(state, move, count, "-", self._run or "", "")
+            except SafetyError:
+                continue  # its own check fails it, naming the lot
+            if moved is not None:
+                new = moved.new()
+                state.apply(Event(state.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
+        return armory.verdicts(state, self._checks, self._run)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
 
@@ -839,12 +857,12 @@ def _append_if_unmoved(
 def _custody_moved(
     ledger: Ledger, protocol: Protocol, state: RunState, events: list[NewEvent]
 ) -> list[NewEvent]:
-    """The custody events the signatures prove, written with them: a hand-over the receiver
-    has just confirmed with their PIN (the armory's `armory.handed-over`), a take-back on cut.
-    Only for items confirmed here and about one of the run's firearms (`moves`). Under the
-    run's `if_run_at` check, a firearm moved meanwhile by another process is caught on the
-    next look (its verdict fails the item), never recorded twice."""
-    settled: list[tuple[Item, str]] = []
+    """The custody events the signatures prove, written with them (`moves`): a hand-over the
+    receiver has just confirmed with their PIN (`armory.handed-over`), a take-back on cut, and
+    the rounds of the run's lot a confirmed count says were fired, returned or spoiled. Worked
+    out again under the write lock (`_append_if_unmoved`): a firearm or a lot moved meanwhile by
+    another process means looking again, never a move recorded twice."""
+    settled: list[tuple[Item, str, Any]] = []
     for event in events:
         if event.kind != ITEM_DONE or event.data.get("outcome") != "confirmed":
             continue
@@ -852,22 +870,48 @@ def _custody_moved(
             item = protocol.item(event.data["item"])
         except KeyError:
             continue
-        if item.moves is not None and item.serial is not None:
-            settled.append((item, (event.data.get("by") or {}).get("name", "")))
+        if item.moves is not None:
+            by = (event.data.get("by") or {}).get("name", "")
+            settled.append((item, by, _answer_of(state, events, event.data)))
     if not settled:
         return []
     from safetycli import armory
 
     custody = armory.load(ledger)
     out: list[NewEvent] = []
-    for item, armorer in settled:  # in order: on cut, a take-back before the next hand-over
-        receiver = state.signed_in.get(item.witness[0]) if item.witness else None
-        move = armory.moved(custody, item.moves or "", item.serial or "", armorer, receiver)
+    for item, armorer, answer in settled:  # in order: on cut, a take-back before a hand-over
+        move: Any
+        if item.moves in armory.ROUND_MOVES:
+            move = armory.rounds_moved(
+                custody, item.moves, int(answer or 0), armorer, state.run_id, state.day
+            )
+        elif item.serial is not None:
+            receiver = state.signed_in.get(item.witness[0]) if item.witness else None
+            move = armory.moved(custody, item.moves or "", item.serial, armorer, receiver)
+        else:
+            move = None  # a per-firearm check of a run without an armory: nothing to move
         if move is not None:
             new = move.new()
             custody.apply(Event(custody.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
             out.append(new)
     return out
+
+
+def _answer_of(state: RunState, events: list[NewEvent], at: dict[str, Any]) -> Any:
+    """The performer's answer to the check an `item.done` settles: in the same append (its
+    sign-off, or the per-item event of an answer given alone), or signed earlier."""
+    place = (at["phase"], at["take"])
+    for event in events:
+        data = event.data
+        if event.kind == ITEM_SIGNED_OFF and (data["phase"], data["take"]) == place:
+            for entry in data["items"]:
+                if entry["item"] == at["item"] and entry["meaning"] == "performed":
+                    return entry["answer"]
+        elif event.kind == ITEM_PERFORMED and data["item"] == at["item"]:
+            if (data["phase"], data["take"]) == place:
+                return data["answer"]
+    attempt = state.progress.get((at["phase"], at["take"], at["item"]))
+    return None if attempt is None or attempt.performed is None else attempt.performed["answer"]
 
 
 def _why(step: Ask) -> str:

@@ -219,7 +219,9 @@ def test_a_run_takes_its_firearms_and_rounds_out_at_its_start(
     (revolver,) = [f for f in listing["firearms"] if f["serial"] == "4471"]
     assert (revolver["where"], revolver["run"]) == ("armorer", run_id)
     (blanks,) = [lot for lot in listing["lots"] if lot["lot"] == "B-7"]
-    assert (blanks["on_hand"], blanks["out"]) == (38, 12)
+    # 12 went out at the start; the walk-through's counts then fired and returned some of them.
+    assert blanks["issued"] == 12 and blanks["fired"] > 0
+    assert blanks["on_hand"] == 50 - 12 + blanks["returned"]
 
 
 def test_a_firearm_issued_to_two_open_runs_is_refused_at_the_start(
@@ -288,7 +290,13 @@ def test_the_day_report_shows_custody_and_every_count_that_did_not_add_up(
     tmp_path: Path,
 ) -> None:
     out = {"firearms": ["4471"], "rounds": {"B-7": 12}}
-    partial = write_answers(tmp_path / "p.yaml", drop=("rounds-reconciled",), armory=out)
+    # No blanks asked in the walk-through: the armorer records the rounds by hand.
+    partial = write_answers(
+        tmp_path / "p.yaml",
+        context={"blanks": False, "dummies": False},
+        drop=("locked-up",),
+        armory=out,
+    )
     run_id, _ = start(cli, partial, expect=4)
     hand_over(cli, "4471", ACTOR)
     armorer(cli, "rounds", "fire", "--lot", "B-7", "--count", "6", "--run", run_id)

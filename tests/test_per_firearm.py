@@ -194,6 +194,8 @@ ITEM = """        by: first_ad
         ("        moves: hand-over\n", "`moves` needs `per_firearm: true`"),
         ("        per_firearm: true\n        moves: take-back\n", "only the armorer"),
         ("        per_firearm: true\n        kind: count\n", "not per firearm"),
+        ("        moves: blanks-fired\n", "belongs on a count item"),
+        ("        kind: count\n        max: 3\n        moves: blanks-fired\n", "only the armorer"),
     ],
 )
 def test_the_validator_points_at_a_per_firearm_check_that_cannot_work(
@@ -312,3 +314,59 @@ def test_the_report_of_a_runs_day_has_its_custody_whenever_it_happened(
     whats = [m["what"] for m in revolver["moves"]]
     assert whats == ["issued", "handed over", "taken back"]
     assert {m["run"] for m in revolver["moves"]} == {run_id}
+
+
+BLANKS_ONLY = {"blanks": True, "dummies": False}
+
+
+def _blank_scene(cli: CliRunner, tmp_path: Path, issued: int, **answers: Any) -> str:
+    counts = {
+        "blanks-issued": issued,
+        "rounds-counted": 5,
+        "rounds-fired": 5,
+        "rounds-unfired": 0,
+        "blanks-returned": 2,
+        "blanks-fired": 10,
+        "blanks-spoiled": 0,
+        **answers,
+    }
+    path = write_answers(
+        tmp_path / "blanks.yaml",
+        context=BLANKS_ONLY,
+        takes=2,
+        answers=counts,
+        drop=("locked-up", "key-holders"),
+        armory={"firearms": ["4471"], "rounds": {"B-7": issued}},
+    )
+    run_id, _ = start(cli, path, expect=4 if issued >= 12 else 3)
+    return run_id
+
+
+def test_the_walk_throughs_counts_of_blanks_are_the_lots_custody_record(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _blank_scene(cli, tmp_path, 12)
+    assert log_show(cli, run_id)["holds"] == []  # every blank accounted for, at wrap too
+    shown = json.loads(ok(cli, ["armory", "show", "B-7", "--format", "json"]).stdout)
+    (counts,) = [c for c in shown["runs"] if c["run"] == run_id]
+    assert (counts["issued"], counts["fired"], counts["returned"], counts["spoiled"]) == (
+        12,
+        10,
+        2,
+        0,
+    )
+    fired = [m for m in shown["events"] if m["what"] == "fired"]
+    assert [m["detail"] for m in fired] == ["5", "5"]  # one a take, as the armorer said them
+
+
+def test_more_blanks_fired_than_the_lot_has_out_for_the_run_holds_naming_the_lot(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _blank_scene(cli, tmp_path, 4)
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert hold["item"] == "rounds-fired"
+    assert "B-7" in hold["reason"] and "4 rounds out" in hold["reason"]
