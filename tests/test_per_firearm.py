@@ -43,18 +43,27 @@ def _show(cli: CliRunner, serial: str) -> dict[str, Any]:
 
 
 def _open_at_wrap(
-    cli: CliRunner, tmp_path: Path, *, takes: int = 1, day: str = DAY, **answers: Any
+    cli: CliRunner,
+    tmp_path: Path,
+    *,
+    takes: int = 1,
+    day: str = DAY,
+    context: dict[str, bool] = NO_ROUNDS,
+    armory: dict[str, Any] = TWO,
+    expect: int = 4,
+    **answers: Any,
 ) -> str:
-    """A run with both firearms out, every take signed, left open at the wrap's lock-up."""
+    """A run with firearms (both, unless told) out, every take signed, left open at the wrap's
+    lock-up."""
     path = write_answers(
         tmp_path / "a.yaml",
-        context=NO_ROUNDS,
+        context=context,
         takes=takes,
         answers=answers,
         drop=("locked-up", "key-holders"),
-        armory=TWO,
+        armory=armory,
     )
-    run_id, _ = start(cli, path, expect=4, day=day)
+    run_id, _ = start(cli, path, expect=expect, day=day)
     return run_id
 
 
@@ -319,7 +328,7 @@ def test_the_report_of_a_runs_day_has_its_custody_whenever_it_happened(
 BLANKS_ONLY = {"blanks": True, "dummies": False}
 
 
-def _blank_scene(cli: CliRunner, tmp_path: Path, issued: int, **answers: Any) -> str:
+def _blank_scene(cli: CliRunner, tmp_path: Path, issued: int) -> str:
     counts = {
         "blanks-issued": issued,
         "rounds-counted": 5,
@@ -328,18 +337,12 @@ def _blank_scene(cli: CliRunner, tmp_path: Path, issued: int, **answers: Any) ->
         "blanks-returned": 2,
         "blanks-fired": 10,
         "blanks-spoiled": 0,
-        **answers,
     }
-    path = write_answers(
-        tmp_path / "blanks.yaml",
-        context=BLANKS_ONLY,
-        takes=2,
-        answers=counts,
-        drop=("locked-up", "key-holders"),
-        armory={"firearms": ["4471"], "rounds": {"B-7": issued}},
+    out = {"firearms": ["4471"], "rounds": {"B-7": issued}}
+    expect = 4 if issued >= 12 else 3
+    return _open_at_wrap(
+        cli, tmp_path, takes=2, context=BLANKS_ONLY, armory=out, expect=expect, **counts
     )
-    run_id, _ = start(cli, path, expect=4 if issued >= 12 else 3)
-    return run_id
 
 
 def test_the_walk_throughs_counts_of_blanks_are_the_lots_custody_record(
