@@ -361,8 +361,9 @@ def _firearm_move(where: str, what: str) -> Any:
             holder, detail = by, f"from {data.get('holder')}"
         else:
             holder, detail = by, "out of storage to the armorer"
+        came_from = firearm.run  # a return belongs to the run the firearm comes back from
         firearm._move(event, where, holder, run)
-        firearm.moves.append(Move(event.seq, event.at, what, by, detail, run))
+        firearm.moves.append(Move(event.seq, event.at, what, by, detail, run or came_from))
 
     return mutate
 
@@ -837,7 +838,34 @@ def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict
             out[check] = _move_verdict(state, check, run)
         elif check in ROUND_MOVES:
             out[check] = _rounds_verdict(state, check, run)
+        elif check == perfirearm.PUT_AWAY:
+            out[check] = _put_away_verdict(state, gaps, run)
     return out
+
+
+def _with_the_armorer(state: ArmoryState, run: str | None) -> list[Firearm]:
+    """The run's firearms on the armorer's cart: what its lock-up puts back in storage."""
+    return [f for f in state.firearms.values() if f.where == ARMORER and f.run == run]
+
+
+def _put_away_verdict(state: ArmoryState, gaps: list[Gap], run: str | None) -> Verdict:
+    """ "Locked in storage, nothing left out" puts the run's firearms on the armorer's cart back
+    in storage (`put_away`): every other gap of the run holds, naming it (a firearm still with
+    a performer, rounds unaccounted for), and so does a locked storage with firearms to put
+    back."""
+    cart = {ident(f.serial) for f in _with_the_armorer(state, run)}
+    left = [g for g in gaps if not (g.what == "firearm" and ident(g.subject) in cart)]
+    left = [g for g in left if g.what != "storage"]
+    if cart and state.storage.locked:
+        text = "the storage is locked: unlock it to put the firearms back (safetycli armory unlock)"
+        left.append(Gap("storage", "storage", text, run))
+    return Verdict(perfirearm.PUT_AWAY, gaps=tuple(left))
+
+
+def put_away(state: ArmoryState, run: str, by: str) -> list[ev.FirearmReturned]:
+    """The custody events of a run's lock-up: each of its firearms on the cart into storage."""
+    serials = [f.serial for f in _with_the_armorer(state, run)]
+    return return_(state, serials, by) if serials else []
 
 
 # A count item's `moves`: the action on the run's one lot of that round type.

@@ -10,8 +10,10 @@ from __future__ import annotations
 SLOT = "{firearm}"  # in a per-firearm item's `ask`: the firearm it is about
 SEP = "@"  # `shown-clear@SN4471`: never in an item id an author writes (protocol.ID_RE)
 ANY = "each firearm"  # what the slot says where the run names no firearms (no armory)
-# The `moves` of one firearm (a per-firearm check); every other `moves` is a count of rounds.
+# The `moves` of one firearm (a per-firearm check); `put-away` puts the run's firearms back in
+# storage; every other `moves` is a count of rounds.
 FIREARM_MOVES = ("hand-over", "take-back")
+PUT_AWAY = "put-away"  # a confirmation that every firearm of the run went back into storage
 
 
 def expanded_id(item_id: str, serial: str) -> str:

@@ -119,6 +119,7 @@ class Item(_Strict):
             "blanks-returned",
             "blanks-spoiled",
             "dummies-returned",
+            "put-away",
         ]
         | None
     ) = None
@@ -756,7 +757,14 @@ class _Checker:
         moves = item.get("moves")
         if not isinstance(moves, str):
             return
-        if moves not in perfirearm.FIREARM_MOVES:
+        if moves == perfirearm.PUT_AWAY:
+            if kind != "confirm" or per_firearm:
+                doc.problem(
+                    (*loc, "moves"),
+                    "`moves: put-away` belongs on a confirmation for the whole run, not per "
+                    "firearm",
+                )
+        elif moves not in perfirearm.FIREARM_MOVES:
             if kind != "count":
                 doc.problem((*loc, "moves"), f"`moves: {shown(moves)}` belongs on a count item")
             if per_firearm:

@@ -81,7 +81,7 @@ from safetycli.events import (
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
-from safetycli.perfirearm import FIREARM_MOVES
+from safetycli.perfirearm import FIREARM_MOVES, PUT_AWAY
 from safetycli.production import Outside, SceneStop
 from safetycli.roles import role_name
 
@@ -785,11 +785,17 @@ def _custody_failure(
     if key is None or outside is None:
         return None
     custody = outside.custody
+    if item.custody and item.moves not in (None, *FIREARM_MOVES, PUT_AWAY) and _number(value):
+        pending += ((item.moves or "", value),)  # "blanks spoiled", checked with itself
     after = getattr(custody, "after", None)
     if pending and after is not None:  # with the rounds counted earlier in the same batch
         custody = after(pending)
     verdict = custody.get(key)
     return None if verdict is None else verdict.judge(item.kind, value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def judge(
@@ -968,7 +974,7 @@ def _provisional(
                 )
             )
         moves = ask.item.moves
-        if ask.meaning == "performed" and moves and moves not in FIREARM_MOVES:
+        if ask.meaning == "performed" and moves and moves not in (*FIREARM_MOVES, PUT_AWAY):
             if isinstance(value, int) and not isinstance(value, bool):
                 ahead.pending_rounds += ((moves, value),)
     return ahead, made

@@ -35,6 +35,7 @@ from safetycli.events import (
     Signer,
 )
 from safetycli.ledger import Ledger, RunMoved
+from safetycli.perfirearm import PUT_AWAY
 from safetycli.protocol import ARMORY_FACT, Fact, Item, Protocol
 from safetycli.runner import Ask, NotApplicable, RunState
 
@@ -858,8 +859,9 @@ def _custody_moved(
     ledger: Ledger, protocol: Protocol, state: RunState, events: list[NewEvent]
 ) -> list[NewEvent]:
     """The custody events the signatures prove, written with them (`moves`): a hand-over the
-    receiver has just confirmed with their PIN (`armory.handed-over`), a take-back on cut, and
-    the rounds of the run's lot a confirmed count says were fired, returned or spoiled. Worked
+    receiver has just confirmed with their PIN (`armory.handed-over`), a take-back on cut, the
+    rounds of the run's lot a confirmed count says were fired, returned or spoiled, and at
+    lock-up the run's firearms on the cart back into storage (`put-away`). Worked
     out again under the write lock (`_append_if_unmoved`): a firearm or a lot moved meanwhile by
     another process means looking again, never a move recorded twice."""
     settled: list[tuple[Item, str, Any]] = []
@@ -879,21 +881,25 @@ def _custody_moved(
 
     custody = armory.load(ledger)
     out: list[NewEvent] = []
-    for item, armorer, answer in settled:  # in order: on cut, a take-back before a hand-over
-        move: Any
-        if item.moves in armory.ROUND_MOVES:
-            move = armory.rounds_moved(
-                custody, item.moves, int(answer or 0), armorer, state.run_id, state.day
-            )
-        elif item.serial is not None:
-            receiver = state.signed_in.get(item.witness[0]) if item.witness else None
-            move = armory.moved(custody, item.moves or "", item.serial, armorer, receiver)
-        else:
-            move = None  # a per-firearm check of a run without an armory: nothing to move
-        if move is not None:
+
+    def record(moves: list[Any]) -> None:
+        """Folded into the armory as written, so the next move is judged after it."""
+        for move in moves:
             new = move.new()
             custody.apply(Event(custody.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
             out.append(new)
+
+    for item, armorer, answer in settled:  # in order: on cut, a take-back before a hand-over
+        if item.moves == PUT_AWAY:
+            record(armory.put_away(custody, state.run_id, armorer))
+        elif item.moves in armory.ROUND_MOVES:
+            count = int(answer or 0)
+            move = armory.rounds_moved(custody, item.moves, count, armorer, state.run_id, state.day)
+            record([move] if move is not None else [])
+        elif item.serial is not None:  # a per-firearm check of a run without an armory: none
+            receiver = state.signed_in.get(item.witness[0]) if item.witness else None
+            move = armory.moved(custody, item.moves or "", item.serial, armorer, receiver)
+            record([move] if move is not None else [])
     return out
 
 

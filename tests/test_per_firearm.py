@@ -14,13 +14,14 @@ from typer.testing import CliRunner
 
 from safetycli import crew, qualifications
 from safetycli.ledger import Ledger
-from tests.test_armory import armorer, stocked  # noqa: F401  (the fixture)
+from tests.test_armory import armorer, hand_over, stocked  # noqa: F401  (the fixture)
 from tests.test_interactive import FACT, HOLD_REASON, Crew, finished, flat, spawn
 from tests.test_protocol import minimal, problems_in
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
     DAY,
+    DP,
     PRODUCER,
     invoke,
     log_show,
@@ -277,14 +278,16 @@ def test_a_shooting_day_with_a_firearm_and_a_dummy_gone_missing_holds_naming_bot
     )
     armorer(cli, "check-dummies", "--lot", "D-1", "--method", "rattle")
 
-    # Scene 12A: both firearms, two takes; the revolver goes back, the pistol does not.
+    # Scene 12A: both firearms, two takes; before the lock-up the pistol is handed to the DP
+    # and never comes back.
     run_12a = _open_at_wrap(cli, tmp_path, takes=2, day=today)
-    armorer(cli, "return", "4471")
+    hand_over(cli, "B88120", DP)
     wrap = write_answers(tmp_path / "wrap.yaml", context=NO_ROUNDS)
     invoke(cli, ["resume", run_12a, "--answers", str(wrap)])
     (hold,) = log_show(cli, run_12a)["holds"]
-    assert hold["item"] == "locked-up" and "B88120" in hold["reason"]
-    assert "4471" not in hold["reason"]
+    assert hold["item"] == "locked-up" and "B88120" in hold["reason"] and DP[0] in hold["reason"]
+    assert "4471" not in hold["reason"]  # on the cart: the lock-up would put it away
+    armorer(cli, "return", "4471")  # the armorer puts it away by hand, the run being held
 
     # Scene 14B: the revolver with 6 dummies; 5 come back.
     dummies = {"blanks": False, "dummies": True}
@@ -294,7 +297,6 @@ def test_a_shooting_day_with_a_firearm_and_a_dummy_gone_missing_holds_naming_bot
     )
     run_14b, _ = start(cli, first, expect=4, scene="14B", day=today)
     armorer(cli, "rounds", "return", "--lot", "D-1", "--count", "5", "--run", run_14b)
-    armorer(cli, "return", "4471")
     invoke(cli, ["resume", run_14b, "--answers", str(write_answers(tmp_path / "b2.yaml"))])
     (hold,) = log_show(cli, run_14b)["holds"]
     assert hold["item"] == "dummies-reconciled"
@@ -373,3 +375,33 @@ def test_more_blanks_fired_than_the_lot_has_out_for_the_run_holds_naming_the_lot
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "rounds-fired"
     assert "B-7" in hold["reason"] and "4 rounds out" in hold["reason"]
+
+
+def test_the_lock_up_puts_the_runs_firearms_back_in_storage(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path = write_answers(tmp_path / "a.yaml", context=NO_ROUNDS, takes=2, armory=TWO)
+    run_id, _ = start(cli, path, expect=0)  # complete: nothing typed twice
+    listing = json.loads(ok(cli, ["armory", "list", "--format", "json"]).stdout)
+    assert {f["serial"]: f["where"] for f in listing["firearms"]} == {
+        "4471": "locked",
+        "B88120": "locked",
+    }
+    returned = [m for m in _show(cli, "4471")["events"] if m["what"] == "returned"]
+    assert [m["run"] for m in returned] == [run_id]
+
+
+def test_a_lock_up_with_the_storage_locked_holds_and_says_to_unlock_it(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    run_id = _open_at_wrap(cli, tmp_path)
+    armorer(cli, "lock", "--key-holder", ARMORER[0])
+    wrap = write_answers(tmp_path / "wrap.yaml", context=NO_ROUNDS)
+    assert invoke(cli, ["resume", run_id, "--answers", str(wrap)]).exit_code == 3
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert hold["item"] == "locked-up" and "unlock" in hold["reason"]
+    assert _show(cli, "4471")["firearm"]["where"] == "armorer"
