@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -578,7 +578,8 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     so a quiet set (nothing open) never loads the runner at all."""
     from safetycli import production
 
-    stops = [h.as_json() for h in production.load(ledger).open_scene_holds()]
+    state = production.load(ledger)
+    stops = [h.as_json() for h in state.open_scene_holds()]
     board = production.StopBoard(ledger)
     out = []
     for entry in run_summaries(ledger):
@@ -588,7 +589,9 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
 
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
-        scene_stops = board.for_scene(state.scene, state.day, except_run=state.run_id)
+        scene_stops = board.for_scene(
+            state.scene, state.day, except_run=state.run_id, firearms=True
+        )
         out.append(
             {
                 **summary(state),
@@ -605,7 +608,29 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
                 "scene_stop": scene_stops[0].line() if scene_stops else None,
             }
         )
-    return {"scene_holds": stops, "runs": out}
+    return {
+        "incidents": open_incidents(state.incidents),
+        "warnings": state.incidents.repeated_misfires(),
+        "scene_holds": stops,
+        "runs": out,
+    }
+
+
+def open_incidents(register: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every open incident, oldest first, with its age and who must close it: what `status`
+    and the day report open with."""
+    from safetycli.incidents import age
+
+    when = now or datetime.now(UTC)
+    return [
+        {
+            **incident.as_json(),
+            "age": age(incident.at, when),
+            "must_close": incident.closers_text(),
+            "close": incident.close_command(),
+        }
+        for incident in register.open()
+    ]
 
 
 # --- the producer's report -----------------------------------------------------------------------

@@ -223,7 +223,7 @@ def check_start(
     scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
-    stops = production.scene_stops(ledger, scene, day)
+    stops = production.scene_stops(ledger, scene, day, firearms=firearm_work(protocol))
     if stops:
         raise SafetyError(stops[0].line())
     whole_day = day if protocol.scope == "day" else None
@@ -500,6 +500,13 @@ def day_items(protocol: Protocol) -> list[str]:
     return names
 
 
+def firearm_work(protocol: Protocol) -> bool:
+    """A protocol an open stopping incident holds: one the armorer signs."""
+    from safetycli.incidents import handles_firearms
+
+    return handles_firearms(protocol.roles)
+
+
 def custody_checks(protocol: Protocol) -> list[str]:
     """The armory checks this protocol's items name (`custody:`)."""
     return list(dict.fromkeys(item.custody for _, item in protocol.items() if item.custody))
@@ -513,7 +520,12 @@ def look_outside(
     is read only for a protocol that names custody checks, through its own kinds' index."""
     seen, _ = ledger.head()
     found = production.outside(
-        ledger, state.scene, state.day, day_items(protocol), run=state.run_id
+        ledger,
+        state.scene,
+        state.day,
+        day_items(protocol),
+        run=state.run_id,
+        firearms=firearm_work(protocol),
     )
     checks = custody_checks(protocol)
     if checks:
@@ -790,13 +802,73 @@ def _append_if_unmoved(
         outside, seen = looked
         try:
             ledger.append_many(
-                record(state, outside),
+                with_incidents(ledger, protocol, state, record(state, outside)),
                 if_run_at=(state.run_id, state.last_seq),
                 if_no_stop_after=seen,
             )
             return
         except RunMoved:
             continue  # another process wrote just now: look again
+
+
+def with_incidents(
+    ledger: Ledger, protocol: Protocol, state: RunState, events: list[NewEvent]
+) -> list[NewEvent]:
+    """`events`, and for a hold on a check that records an incident (`incident:`), the incident
+    in the register, in the same transaction: with the run's scene and the firearms and lots out
+    for the run, which an unplanned discharge or an injury freezes where they are."""
+    from safetycli import incidents
+
+    out = list(events)
+    for event in events:
+        if event.kind != HOLD_RAISED or not event.data.get("item"):
+            continue
+        item = protocol.item(event.data["item"])
+        if item.incident is None:
+            continue
+        firearms, lots = out_for_run(ledger, state.run_id)
+        raised = event.data.get("raised_by") or {}
+        key = (event.data["phase"], event.data.get("take"), item.id)
+        out.append(
+            incidents.report(
+                incident_id=incidents.new_id(f"{state.run_id}:{key}:{state.last_seq}"),
+                kind=item.incident,
+                text=f"{event.data['reason']} (run {state.run_id})",
+                name=raised.get("name"),
+                role=raised.get("role"),
+                authenticated=False,
+                closers=incidents.closing_roles(item.incident, has_advisor(ledger)),
+                scene=state.scene,
+                run=state.run_id,
+                firearms=firearms,
+                lots=lots,
+                item=key,
+            )
+        )
+    return out
+
+
+def out_for_run(ledger: Ledger, run_id: str | None) -> tuple[list[str], list[str]]:
+    """The firearms and lots the armory has out for `run_id` (every one out, for None)."""
+    from safetycli import armory
+
+    state = armory.load(ledger)
+    firearms = [
+        f.serial
+        for f in state.firearms.values()
+        if f.where != armory.LOCKED and (run_id is None or f.run == run_id)
+    ]
+    lots = []
+    for lot in state.lots.values():
+        out = lot.out if run_id is None else lot.counts(run_id).out
+        if out > 0:
+            lots.append(lot.lot)
+    return firearms, lots
+
+
+def has_advisor(ledger: Ledger) -> bool:
+    """Whether the production has a safety advisor: someone on the roster in that role."""
+    return any(m.has_role("safety_advisor") for m in crew.roster(ledger))
 
 
 def _why(step: Ask) -> str:

@@ -405,6 +405,13 @@ class TerminalFrontend:
         hold_panel(
             self.out, state, hold, runner.clearing_roles(self.protocol, state), zone=self.zone
         )
+        if hold is not None and hold.key is not None and self.protocol is not None:
+            try:
+                kind = self.protocol.item(hold.key[2]).incident
+            except KeyError:
+                kind = None
+            if kind is not None:
+                freeze_panel(self.out, kind)
 
 
 def protocol_take(protocol: Protocol | None) -> str:
@@ -466,6 +473,29 @@ def hold_panel(
     out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
 
 
+def freeze_panel(out: Console, kind: str) -> None:
+    """After a "no" to a check that records an incident: the incident is in the register, and
+    nothing is to be touched (the post-incident freeze), instead of the usual unload and count."""
+    from safetycli.incidents import KINDS
+
+    spec = KINDS[kind]
+    body = Text()
+    body.append(f"INCIDENT RECORDED: {spec.label}.\n\n", style="bold")
+    if spec.freezes:
+        body.append(
+            "Armorer: LEAVE EVERYTHING UNTOUCHED. Do not unload, clear, hand over, return or "
+            "count any firearm or round of this scene: keep it pointed safe, where it is, until "
+            "the incident is closed. The armory refuses every custody event on them.\n"
+        )
+    body.append(
+        "No firearm work starts or goes on anywhere in the production until "
+        f"{' and '.join(role_name(r) for r in spec.closed_by)} close it, with what was done:\n"
+        "  safetycli incident list\n"
+        '  safetycli incident close ID --action "what was done"'
+    )
+    out.print(Panel(body, title="INCIDENT", style="bold white on red", expand=True, padding=(1, 2)))
+
+
 def scene_panel(
     out: Console, stop: SceneStop, *, resume: str | None = None, zone: str = "UTC"
 ) -> None:
@@ -473,6 +503,21 @@ def scene_panel(
     or another run of the scene on hold."""
 
     body = Text()
+    if stop.incident is not None:
+        incident = stop.incident
+        body.append(
+            "STOP WORK: no firearm work anywhere until this incident is closed.\n\n", style="bold"
+        )
+        body.append(f"Open {incident.spec.label} {incident.id}: {visible(incident.text)}\n")
+        if incident.involved():
+            body.append(f"Involved: {visible(incident.involved())}\n")
+        body.append(f"Reported by: {visible(incident.who)} at {_at(incident.at, None, zone)}\n")
+        body.append(f"To close: {incident.closers_text()}, each in person with their PIN:\n")
+        body.append(f"  {visible(incident.close_command())}\n")
+        if resume:
+            body.append(f"then:  safetycli resume {resume}")
+        out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+        return
     body.append(
         f"STOP WORK on scene {visible(stop.scene)}. Nothing proceeds until it is cleared.\n\n",
         style="bold",
