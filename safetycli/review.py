@@ -578,8 +578,8 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     so a quiet set (nothing open) never loads the runner at all."""
     from safetycli import production
 
-    state = production.load(ledger)
-    stops = [h.as_json() for h in state.open_scene_holds()]
+    found = production.load(ledger)
+    stops = [h.as_json() for h in found.open_scene_holds()]
     board = production.StopBoard(ledger)
     out = []
     for entry in run_summaries(ledger):
@@ -609,8 +609,8 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
             }
         )
     return {
-        "incidents": open_incidents(state.incidents),
-        "warnings": state.incidents.repeated_misfires(),
+        "incidents": open_incidents(found.incidents),
+        "warnings": found.incidents.repeated_misfires(),
         "scene_holds": stops,
         "runs": out,
     }
@@ -660,6 +660,7 @@ def build_report(
     with ledger.snapshot() as (head_seq, head_hash):
         starts = [s.run for s in _starts(ledger, f, newest_first=False)]
         exceptions: dict[str, Any] = {
+            "incidents": _incidents(ledger, f),
             "holds": [],
             "refused": [],
             "not_applicable": [],
@@ -691,6 +692,8 @@ def build_report(
         "runs": len(runs),
         **totals,
         "signatures": exceptions["not_signed_in"]["checked"],
+        "incidents": len(exceptions["incidents"]),
+        "open_incidents": sum(1 for i in exceptions["incidents"] if i["status"] == "open"),
         "holds": len(exceptions["holds"]),
         "refused": len(exceptions["refused"]),
         "not_applicable": len(exceptions["not_applicable"]),
@@ -728,6 +731,37 @@ def _custody(ledger: ReviewSource, runs: list[str], f: RunFilter) -> dict[str, A
     from safetycli import armory
 
     return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to)
+
+
+def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
+    """The incident register's part of the report, what it opens with: every incident still
+    open, whenever reported (with its age and who must close it), then those reported or closed
+    in the period; and, on each, a firearm with two misfires within a week."""
+    from safetycli import production
+
+    register = production.load(ledger).incidents
+    warnings = register.repeated_misfires()
+    now = datetime.now(UTC)
+    out = []
+    opened = {i["id"]: i for i in open_incidents(register, now)}
+    for incident in sorted(register.incidents.values(), key=lambda i: (not i.is_open, i.seq)):
+        days = [incident.at[:10], (incident.closed_at or "")[:10]]
+        inside = any(
+            d and (f.day_from is None or d >= f.day_from) and (f.day_to is None or d <= f.day_to)
+            for d in days
+        )
+        if not (inside or incident.is_open):
+            continue
+        record = opened.get(incident.id) or {
+            **incident.as_json(),
+            "age": "",
+            "must_close": "",
+            "close": "",
+        }
+        record["day"] = incident.at[:10]
+        record["warnings"] = [w for w in warnings if any(s in w for s in incident.firearms)]
+        out.append(record)
+    return out
 
 
 def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

@@ -278,7 +278,7 @@ def close(
     with their PIN (an injury or an unplanned discharge: a producer and the armorer, never the
     armorer and the 1st AD alone; the safety advisor too where the production has one). Lifts
     its stop and its freeze; a run it held is cleared with it. With --pin-stdin: one PIN per
-    line, in the order the roles are listed by `incident show`."""
+    line, in the order of the --by options."""
     from safetycli import incidents, production, runner
     from safetycli.cli.common import workspace
     from safetycli.cli.signers import parse_by, prove_all, who_acts
@@ -290,9 +290,12 @@ def close(
         found = production.load(ledger).incidents.find(incident_id)
         incidents.check_closable(found, action)
         _say(f"Incident {found.id}: {found.spec.label}: {found.text}")
+        # PINs in the order the --by options name the roles, then the rest in the kind's order.
+        order = [r for r in named if r in found.closers]
+        order += [r for r in found.closers if r not in order]
         closers = who_acts(
             ledger,
-            found.closers,
+            order,
             named,
             pin_stdin=pin_stdin,
             what=f"incident {found.id} is closed",
