@@ -416,3 +416,46 @@ def age(at: str, now: datetime) -> str:
 def handles_firearms(roles: Iterable[str]) -> bool:
     """Firearm work, for a stopping incident: a protocol the armorer signs."""
     return "armorer" in roles
+
+
+# --- the safety advisor (California's pilot, 2025-2030) ------------------------------------------
+
+
+def halt(incident_id: str, reason: str, advisor: str) -> NewEvent:
+    """The safety advisor halts the production's firearm work, as a last resort: an incident of
+    its own kind, cleared only by the advisor and a producer together."""
+    return report(
+        incident_id=incident_id,
+        kind="advisor-halt",
+        text=reason,
+        name=advisor,
+        role="safety_advisor",
+        authenticated=True,
+        closers=KINDS["advisor-halt"].closed_by,
+    )
+
+
+def assess(scene: str, by: str, text: str | None, sha256: str | None, file: str | None) -> NewEvent:
+    """The advisor's written risk assessment for a scene: its text, or a file's sha256."""
+    from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
+
+    scene = " ".join(scene.split())
+    if not scene:
+        raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
+    if (text is None) == (sha256 is None):
+        raise SafetyError("give the risk assessment as --text TEXT or --file PATH, one of the two")
+    if text is not None:
+        if not text.strip():
+            raise SafetyError("--text is empty: write the assessment, or give it as --file PATH")
+        text = check_length(text, "a risk assessment's text", limit=20_000)
+    return ev.RiskAssessed(scene=scene, by=by, text=text, sha256=sha256, file=file).new()
+
+
+def assessment_missing(scene: str) -> str:
+    """One line: a firearm protocol refused on a scene the advisor has not assessed."""
+    return (
+        f"scene {scene} has no risk assessment from the safety advisor, and this production has "
+        f'one: the advisor records it first: safetycli advisor assess --scene "{scene}" '
+        "--file ASSESSMENT.pdf"
+    )

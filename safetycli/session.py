@@ -226,6 +226,11 @@ def check_start(
     stops = production.scene_stops(ledger, scene, day, firearms=firearm_work(protocol))
     if stops:
         raise SafetyError(stops[0].line())
+    if firearm_work(protocol) and protocol.scope != "day" and has_advisor(ledger):
+        from safetycli.incidents import assessment_missing
+
+        if production.scene_key(scene) not in production.load(ledger).assessments:
+            raise SafetyError(assessment_missing(scene))
     whole_day = day if protocol.scope == "day" else None
     open_ids = [s.run for s in production.open_runs(ledger, scene, protocol.id, day=whole_day)]
     if open_ids and not frontend.second_run(open_ids, scene):

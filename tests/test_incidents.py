@@ -326,3 +326,77 @@ def test_log_show_is_untouched_by_a_run_hold_cleared_by_closing(
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["cleared_at"] is not None
     assert {c["role"] for c in hold["cleared_by"]} == {"producer", "armorer"}
+
+
+# --- the safety advisor --------------------------------------------------------------------------
+
+ADVISOR = ("Val Advisor", "3141")
+ADVISOR_SIGNS = ("safety_advisor", *ADVISOR)
+
+
+@pytest.fixture
+def advised(crewed: Path) -> Path:
+    from safetycli import crew
+
+    with cheap_pins(), Ledger.open(crewed / "log.db") as ledger:
+        crew.add_member(ledger, ADVISOR[0], ["safety_advisor"], ADVISOR[1], PRODUCER)
+    return crewed
+
+
+def test_the_advisors_halt_is_cleared_only_by_them_and_a_producer(
+    cli: CliRunner, advised: Path, tmp_path: Path
+) -> None:
+    ok(
+        cli,
+        ["advisor", "assess", "--scene", "12A", "--text", "blanks at 20 ft", "--pin-stdin"],
+        input=f"{ADVISOR[1]}\n",
+    )
+    result = ok(
+        cli,
+        ["advisor", "halt", "--reason", "crew exhausted, 14h day", "--pin-stdin"],
+        input=f"{ADVISOR[1]}\n",
+    )
+    incident_id = ID.search(result.stdout).group(0)  # type: ignore[union-attr]
+    answers = write_answers(tmp_path / "a.yaml")
+    assert incident_id in refused(
+        cli, ["run", "firearm-scene", "--scene", "12A", "--answers", str(answers)]
+    )
+    refuse_close(cli, incident_id, PRODUCER_SIGNS, ARMORER_SIGNS)
+    refuse_close(cli, incident_id, ADVISOR_SIGNS, ARMORER_SIGNS)
+    close(cli, incident_id, ADVISOR_SIGNS, PRODUCER_SIGNS)
+    start(cli, answers, expect=0)
+
+
+def test_only_the_advisor_halts_and_with_their_pin(cli: CliRunner, advised: Path) -> None:
+    refused(
+        cli,
+        ["advisor", "halt", "--reason", "x", "--by", ARMORER[0], "--pin-stdin"],
+        input=f"{ARMORER[1]}\n",
+    )
+    refused(cli, ["advisor", "halt", "--reason", "x", "--pin-stdin"], input="0000\n")
+    assert listed(cli) == []
+
+
+def test_a_production_with_an_advisor_needs_the_scenes_risk_assessment(
+    cli: CliRunner, advised: Path, tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path / "a.yaml")
+    line = refused(cli, ["run", "firearm-scene", "--scene", "12A", "--answers", str(answers)])
+    assert "risk assessment" in line and "advisor assess" in line
+    paper = tmp_path / "ra.txt"
+    paper.write_text("Scene 12A: blanks, 20 ft stand-off, shields for camera.", encoding="utf-8")
+    result = ok(
+        cli,
+        ["advisor", "assess", "--scene", "12a", "--file", str(paper), "--pin-stdin"],
+        input=f"{ADVISOR[1]}\n",
+    )
+    import hashlib
+
+    assert hashlib.sha256(paper.read_bytes()).hexdigest() in result.stdout
+    start(cli, answers, expect=0)
+
+
+def test_a_production_without_an_advisor_needs_no_assessment(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    start(cli, write_answers(tmp_path / "a.yaml"), expect=0)
