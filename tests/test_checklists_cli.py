@@ -172,8 +172,8 @@ def test_validate_never_prints_control_characters_from_a_file(
     assert "\x1b" not in result.stdout
     assert result.stdout == (
         f"{path}:15:9: unknown key `\\x1b[2J`: allowed here: id, kind, ask, by, witness, "
-        "readback, critical, when, allow_na, options, fail_on, min, max, expect, custody, source, "
-        "why\n"
+        "readback, critical, when, allow_na, options, fail_on, min, max, expect, custody, "
+        "cleared_by, incident, source, why\n"
     )
 
 

@@ -284,8 +284,8 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     assert "REFUSED: read-back mismatch: actor said BLANKS, not EMPTY" in text
     assert f"safetycli clear {run_id}" in text and f"safetycli resume {run_id}" in text
     # Progress counts the whole run, and the checks are named in their own words.
-    # (8 checks settled before take 1; 21 in a one-take run without blanks or dummies.)
-    assert "take 1 · check 9 of 21" in flat(text)
+    # (8 checks settled before take 1; 22 in a one-take run without blanks or dummies.)
+    assert "take 1 · check 9 of 22" in flat(text)
     # Hidden means hidden: no PIN was ever shown on the screen.
     for pin in (*PINS.values(), WRONG_PIN):
         assert pin not in text
@@ -356,7 +356,7 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     # before it together, with one PIN.
     assert roles("after-each-take", 1) == ["armorer", "first_ad", "actor"]
     assert roles("before-each-take", 2) == ["armorer", "first_ad", "actor", "dp"]
-    assert roles("after-each-take", 2) == ["armorer", "actor", "first_ad"]
+    assert roles("after-each-take", 2) == ["armorer", "first_ad", "actor"]
     actor = next(e for e in events if e["role"] == "actor" and e["take"] == 2)
     assert actor["name"] == ACTOR[0] and actor["pin"] == "sign-off"
     assert [(i["item"], i["meaning"]) for i in actor["items"]] == [
