@@ -285,6 +285,15 @@ def new_id(seed: str) -> str:
     return "i-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:6]
 
 
+def fresh_id(register: Register) -> str:
+    """A new incident's id, random and not yet in the register."""
+    import secrets
+
+    while (incident_id := new_id(secrets.token_hex(8))) in register.incidents:
+        pass
+    return incident_id
+
+
 def report(
     *,
     incident_id: str,

@@ -94,6 +94,7 @@ class StoppedNotice:
     state: RunState
     hold: runner.Hold | None
     scene: production.SceneStop | None = None
+    incident: str | None = None  # the incident the hold recorded, when its check records one
 
 
 @dataclass(frozen=True)
@@ -471,7 +472,8 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             if step.scene is not None:
                 _interrupted(ledger, protocol, state, step.scene, frontend)
             state.scene_stop = step.scene
-            frontend.show(StoppedNotice(step.status, state, step.hold, step.scene))
+            found = incident_of(ledger, state) if step.hold is not None else None
+            frontend.show(StoppedNotice(step.status, state, step.hold, step.scene, found))
             return state
         try:
             if isinstance(step, runner.RollCall):
@@ -851,6 +853,17 @@ def with_incidents(
             )
         )
     return out
+
+
+def incident_of(ledger: Ledger, state: RunState) -> str | None:
+    """The open incident the run's open hold recorded (its id), if its check records one."""
+    hold = state.open_hold
+    if hold is None or hold.key is None:
+        return None
+    for incident in production.load(ledger).incidents.open():
+        if incident.run == state.run_id and incident.item == hold.key:
+            return incident.id
+    return None
 
 
 def out_for_run(ledger: Ledger, run_id: str | None) -> tuple[list[str], list[str]]:

@@ -238,7 +238,7 @@ def test_a_discharge_with_nothing_named_freezes_everything_out(
     assert "frozen" in refused(cli, ["armory", "return", "4471", "--pin-stdin"], input=ARMORER[1])
 
 
-def test_a_frozen_firearm_cannot_go_out_with_a_run(
+def test_a_near_miss_freezes_nothing(
     cli: CliRunner,
     stocked: Path,  # noqa: F811
 ) -> None:
@@ -400,3 +400,20 @@ def test_a_production_without_an_advisor_needs_no_assessment(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:
     start(cli, write_answers(tmp_path / "a.yaml"), expect=0)
+
+
+def test_the_day_report_opens_with_open_incidents_escaped(cli: CliRunner, crewed: Path) -> None:
+    incident_id = report(cli, "--kind", "injury", "--text", "<b>cut</b> | =1+1 [red]x[/red]")
+    md = ok(cli, ["report", "--format", "md"]).stdout
+    assert md.index("### Incidents and complaints (1)") < md.index("### Holds")
+    row = next(line for line in md.splitlines() if incident_id in line)
+    assert "OPEN" in row and "producer" in row and "<b>" not in row
+    html = ok(cli, ["report", "--format", "html"]).stdout
+    assert incident_id in html and "<b>cut</b>" not in html and "&lt;b&gt;cut" in html
+    data = json.loads(ok(cli, ["report", "--format", "json"]).stdout)
+    (entry,) = data["exceptions"]["incidents"]
+    assert entry["id"] == incident_id and entry["status"] == "open" and entry["age"]
+    assert data["counts"]["open_incidents"] == 1
+    csv_out = ok(cli, ["report", "--format", "csv"]).stdout
+    line = next(x for x in csv_out.splitlines() if incident_id in x or "injury" in x)
+    assert line.startswith("incident,") and ",=1+1" not in line

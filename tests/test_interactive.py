@@ -666,3 +666,28 @@ def test_a_resume_asks_only_the_people_still_needed(tmp_path: Path) -> None:
     assert status == 0
     assert sign_ins(again) == ["armorer", "1st AD"]
     verify(home)
+
+
+def test_a_discharge_at_the_keyboard_records_an_incident_and_says_touch_nothing(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: after the take, "no" to "no unplanned discharge, nobody hurt?" stops the run at
+    once, records the incident and tells the armorer to leave everything untouched: the
+    unloading check is never asked."""
+    home = make_workspace(tmp_path / "ws")
+    items = [item for _, item in protocol("firearm-scene").items()]
+    child = spawn(home, "run", "firearm-scene", "--scene", "14", "--day", DAY, "--set", "blanks=no")
+    crew = Crew(child, items, script={("answer", "no-unplanned-discharge"): "n"})
+    crew.run(r"LEAVE EVERYTHING UNTOUCHED")
+    tail, status = finished(child)
+    assert status == 3
+    text = flat(crew.transcript + tail)
+    assert "INCIDENT RECORDED: unplanned discharge" in text
+    assert "incident close" in text
+    asked = [item for kind, item, _ in crew.seen if kind in ("answer", "witness")]
+    assert "no-unplanned-discharge" in asked and "shown-clear-after" not in asked
+    result = CliRunner().invoke(app, ["incident", "list", "--format", "json", "--home", str(home)])
+    import json
+
+    (incident,) = json.loads(result.stdout)
+    assert incident["kind"] == "unplanned-discharge" and incident["scene"] == "14"

@@ -53,8 +53,6 @@ def halt(
     """Halt all firearm work in the production, as a last resort: no firearm protocol starts or
     goes on until the safety advisor and a producer close it (`safetycli incident close`). With
     --pin-stdin: line 1 the advisor's PIN."""
-    import secrets
-
     from safetycli import incidents, production
     from safetycli.cli.common import workspace
     from safetycli.render.safe import one_line
@@ -62,9 +60,7 @@ def halt(
     incidents.halt("i-000000", reason, "-")  # bad input refused before the PIN
     with workspace(home).open_log() as ledger:
         advisor = _advisor(ledger, by, pin_stdin, "halt firearm work")
-        register = production.load(ledger).incidents
-        while (incident_id := incidents.new_id(secrets.token_hex(8))) in register.incidents:
-            pass
+        incident_id = incidents.fresh_id(production.load(ledger).incidents)
         ledger.append_many([incidents.halt(incident_id, reason, advisor)])
         found = production.load(ledger).incidents.find(incident_id)
     typer.echo(one_line(f"HALT {found.id} recorded by {advisor}: {found.text}"))

@@ -92,8 +92,6 @@ def report(
     complaint may be anonymous. A stopping kind holds all firearm work until it is closed; an
     unplanned discharge or an injury also freezes the firearms and lots involved (with none
     named, every firearm and lot out of storage now)."""
-    import secrets
-
     from safetycli import incidents, production
     from safetycli.cli.common import workspace
     from safetycli.errors import SafetyError
@@ -128,9 +126,7 @@ def report(
         if spec.freezes and not (firearms or lots):
             firearms, lots = out_for_run(ledger, None)  # freeze the scene: everything out
         name, role = _who(ledger, by, anonymous)
-        register = production.load(ledger).incidents
-        while (incident_id := incidents.new_id(secrets.token_hex(8))) in register.incidents:
-            pass
+        incident_id = incidents.fresh_id(production.load(ledger).incidents)
         event = incidents.report(
             incident_id=incident_id,
             kind=spec.id,
@@ -316,7 +312,12 @@ def close(
                     cleared_run = now.run
                 except SafetyError as err:
                     _say(f"Run {now.run} stays on hold ({err.message}): safetycli clear {now.run}")
-        ledger.append_many(events)
+
+        def still_open() -> None:  # under the write lock: two closes never both land
+            if not production.load(ledger).incidents.find(found.id).is_open:
+                raise SafetyError(f"incident {found.id} was closed meanwhile: nothing recorded")
+
+        ledger.append_many(events, guard=still_open)
     _say(f"Incident {found.id} closed. Its stop and freeze are lifted.")
     if cleared_run is not None:
         _say(f"Hold cleared on run {cleared_run}. Continue with: safetycli resume {cleared_run}")

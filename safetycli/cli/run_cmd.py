@@ -102,7 +102,7 @@ def _walk(
     from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend, scene_panel
     from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
-    from safetycli.session import FileFrontend, drive
+    from safetycli.session import FileFrontend, drive, incident_of
 
     again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
     if isinstance(frontend, FileFrontend):
@@ -130,7 +130,8 @@ def _walk(
         if state.scene_stop is not None:
             scene_panel(console(), state.scene_stop, resume=run_id, zone=zone)
         elif state.status == "held":
-            TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold)
+            found = incident_of(ledger, state)
+            TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold, found)
         else:
             typer.echo(f"Run {run_id}: {state.status}")
     if state.status == "held" or state.scene_stop is not None:
