@@ -143,7 +143,8 @@ def report(
         ledger.append_many([event])
         after = production.load(ledger).incidents
     found = after.find(incident_id)
-    _say(f"Incident {found.id} recorded: {found.spec.label}, reported by {found.who}.")
+    by_whom = "anonymously" if found.reported_by is None else f"by {found.who}"
+    _say(f"Incident {found.id} recorded: {found.spec.label}, reported {by_whom}.")
     if found.stops:
         _say(
             f"STOP: no firearm protocol starts or goes on until the {found.closers_text()} "
