@@ -396,6 +396,17 @@ class IncidentClosed(Declared):
 
 
 @dataclass(frozen=True, kw_only=True)
+class IncidentReleased(Declared):
+    """The freeze of incident `incident` lifted by every role it names, each with their PIN,
+    once what it froze was examined (`note`); the incident itself stays open."""
+
+    KIND = ev.INCIDENT_RELEASED
+    incident: str
+    note: str
+    released_by: tuple[Signer, ...] = _parsed(_signers)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RiskAssessed(Declared):
     """The safety advisor's written risk assessment for `scene`: its `text`, or the `sha256` of
     the file (named `file`) that holds it."""

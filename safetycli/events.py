@@ -40,6 +40,9 @@ SCENE_CLEARED = "scene.cleared"
 # The incident register (incidents.py): anyone reports, the roles its kind names close it.
 INCIDENT_REPORTED = "incident.reported"
 INCIDENT_CLOSED = "incident.closed"
+# The freeze lifted once the firearms and rounds were examined; the incident stays open (and
+# keeps stopping firearm work) until it is closed with its corrective action.
+INCIDENT_RELEASED = "incident.released"
 # The safety advisor's written risk assessment for a scene (its text, or a file's sha256).
 RISK_ASSESSED = "advisor.risk-assessed"
 
@@ -118,7 +121,7 @@ RUN_KINDS = (
 )
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
 STOP_KINDS = (HOLD_RAISED, SCENE_HELD, INCIDENT_REPORTED)
-INCIDENT_KINDS = (INCIDENT_REPORTED, INCIDENT_CLOSED)
+INCIDENT_KINDS = (INCIDENT_REPORTED, INCIDENT_RELEASED, INCIDENT_CLOSED)
 PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED, *INCIDENT_KINDS, RISK_ASSESSED)
 ROUNDS_KINDS = (
     ARMORY_ROUNDS_ISSUED,

@@ -98,6 +98,9 @@ class Incident:
     authenticated: bool
     closers: tuple[str, ...]
     item: tuple[str, int | None, str] | None = None  # the walk-through's check that raised it
+    released_at: str | None = None
+    released_by: list[dict[str, Any]] | None = None
+    release_note: str | None = None
     closed_seq: int | None = None
     closed_at: str | None = None
     closed_by: list[dict[str, Any]] | None = None
@@ -118,6 +121,11 @@ class Incident:
     @property
     def freezes(self) -> bool:
         return self.spec.freezes
+
+    @property
+    def frozen_now(self) -> bool:
+        """Whether what it involves is frozen now: open, of a freezing kind, not yet released."""
+        return self.is_open and self.freezes and self.released_at is None
 
     @property
     def who(self) -> str:
@@ -157,6 +165,7 @@ class Incident:
             "status": "open" if self.is_open else "closed",
             "stops_firearm_work": self.stops,
             "freezes": self.freezes,
+            "frozen": self.frozen_now,
             "scene": self.scene,
             "run": self.run,
             "firearms": list(self.firearms),
@@ -167,6 +176,9 @@ class Incident:
             else {"name": self.reported_by, "role": self.role},
             "authenticated": self.authenticated,
             "closed_by_roles": list(self.closers),
+            "released_at": self.released_at,
+            "released_by": self.released_by,
+            "release_note": self.release_note,
             "closed_at": self.closed_at,
             "closed_by": self.closed_by,
             "action": self.action,
@@ -199,6 +211,12 @@ class Register:
                 closers=tuple(data.get("closers", ())),
                 item=(item[0], item[1], item[2]) if item else None,
             )
+        elif event.kind == ev.INCIDENT_RELEASED:
+            found = self.incidents.get(data["incident"])
+            if found is not None and found.is_open and found.released_at is None:
+                found.released_at = event.at
+                found.released_by = data["released_by"]
+                found.release_note = data["note"]
         elif event.kind == ev.INCIDENT_CLOSED:
             found = self.incidents.get(data["incident"])
             if found is not None and found.is_open:
@@ -231,7 +249,7 @@ class Register:
 
         out: dict[str, Incident] = {}
         for incident in self.open():
-            if incident.freezes:
+            if incident.frozen_now:
                 for name in (*incident.firearms, *incident.lots):
                     out.setdefault(ident(name), incident)
         return out
@@ -382,6 +400,26 @@ def close(incident: Incident, action: str, closers: Sequence[Signer]) -> NewEven
     ).new()
 
 
+def check_releasable(incident: Incident, note: str) -> None:
+    from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
+
+    if not incident.frozen_now:
+        raise SafetyError(f"incident {incident.id} freezes nothing now: nothing to release")
+    if not note.strip():
+        raise SafetyError('releasing a freeze needs a note: --note "who examined what"')
+    check_length(note, "a note")
+
+
+def release(incident: Incident, note: str, people: Sequence[Signer]) -> NewEvent:
+    """Lift the freeze (the firearms and rounds were examined): the same roles as closing."""
+    check_releasable(incident, note)
+    check_closers(incident, people)
+    return ev.IncidentReleased(
+        incident=incident.id, note=note.strip(), released_by=tuple(people)
+    ).new()
+
+
 def stop_line(incident: Incident) -> str:
     """One line for a refusal: firearm work is held by this incident, and how to lift it."""
     where = f" ({incident.involved()})" if incident.involved() else ""
@@ -397,7 +435,8 @@ def frozen_line(name: str, incident: Incident) -> str:
     return (
         f"{name} is frozen by {incident.spec.label} {incident.id}: leave it exactly as it is "
         f"(no unloading, hand-over, return or count) until the {incident.closers_text()} "
-        f"close the incident: {incident.close_command()}"
+        f"release it once examined: safetycli incident release {incident.id} "
+        '--note "who examined what"'
     )
 
 

@@ -494,6 +494,13 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         ),
     ),
     (
+        events.IncidentReleased(incident="i-3f2a1c", note="examined", released_by=(SAM,)),
+        NewEvent(
+            "incident.released",
+            {"incident": "i-3f2a1c", "note": "examined", "released_by": [SAM.as_json()]},
+        ),
+    ),
+    (
         events.RiskAssessed(scene="12A", by="Val Advisor", sha256="ab12", file="ra.pdf"),
         NewEvent(
             "advisor.risk-assessed",
@@ -862,6 +869,8 @@ def _incident_episode(home: Path, tmp: Path) -> None:
     people = [("producer", PRODUCER), ("armorer", CREW["armorer"])]
     who = [f"--by={role}={name}" for role, (name, _) in people]
     pins = "".join(f"{pin}\n" for _, (_, pin) in people)
+    release = ["incident", "release", incident.data["id"], "--note", "examined", *who]
+    walker.invoke([*release, "--pin-stdin"], expect=0, input=pins)
     close = ["incident", "close", incident.data["id"], "--action", "examined", *who]
     walker.invoke([*close, "--pin-stdin"], expect=0, input=pins)
     with Ledger.open(home / "log.db") as ledger:

@@ -223,9 +223,31 @@ def test_the_freeze_refuses_custody_events_on_the_frozen_firearm(
         assert "frozen" in line and incident_id in line, line
     # What the incident does not involve is not frozen.
     armorer(cli, "issue", "B88120")
-    # The producer and the armorer close it: the freeze is lifted.
-    close(cli, incident_id, PRODUCER_SIGNS, ARMORER_SIGNS)
+    # Examined, the freeze is released by the closing roles only; firearm work stays stopped.
+    release = [
+        "incident",
+        "release",
+        incident_id,
+        "--note",
+        "police photographed it",
+        "--pin-stdin",
+    ]
+    refused(
+        cli,
+        [*release, "--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    armorer_pin = f"{ARMORER[1]}\n"
+    assert "frozen" in refused(cli, ["armory", "take-back", "4471", "--pin-stdin"], armorer_pin)
+    ok(
+        cli,
+        [*release, "--by", f"producer={PRODUCER[0]}", "--by", f"armorer={ARMORER[0]}"],
+        input=f"{PRODUCER[1]}\n{ARMORER[1]}\n",
+    )
     armorer(cli, "take-back", "4471")
+    assert shown(cli, incident_id)["status"] == "open"
+    close(cli, incident_id, PRODUCER_SIGNS, ARMORER_SIGNS)
+    armorer(cli, "return", "4471")
 
 
 def test_a_discharge_with_nothing_named_freezes_everything_out(

@@ -13,6 +13,7 @@ import typer
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
 
 if TYPE_CHECKING:
+    from safetycli.events import Signer
     from safetycli.incidents import Incident
     from safetycli.ledger import Ledger
 
@@ -242,8 +243,10 @@ def show(
     _say(f"Reported by: {found.who}, at {found.at}")
     if found.stops:
         _say("Stops firearm work while open: yes")
-    if found.freezes:
-        _say("Freezes what it involves while open: yes")
+    if found.frozen_now:
+        _say("Freezes what it involves: yes, until released or closed")
+    elif found.released_at:
+        _say(f"Freeze released at {found.released_at}: {found.release_note}")
     if found.is_open:
         _say(f"Must close it: {found.closers_text()}: {found.close_command()}")
     else:
@@ -254,20 +257,75 @@ def show(
         _say(f"Action: {found.action}")
 
 
+def _closers(
+    ledger: "Ledger", found: "Incident", by: list[str] | None, pin_stdin: bool, doing: str
+) -> "list[Signer]":
+    """Every role the incident names, each a different person, each PIN proven: in the order
+    the --by options name them, then the rest in the kind's order."""
+    from safetycli import incidents
+    from safetycli.cli.signers import parse_by, prove_all, who_acts
+
+    named = parse_by(by)
+    order = [r for r in named if r in found.closers]
+    order += [r for r in found.closers if r not in order]
+    people = who_acts(
+        ledger, order, named, pin_stdin=pin_stdin, what=f"incident {found.id}: {doing} is done"
+    )
+    incidents.check_closers(found, people)
+    prove_all(ledger, people, doing, None, pin_stdin, doing=doing)
+    return people
+
+
+ByRoles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--by",
+        metavar="ROLE=NAME",
+        help="Who acts for a role (repeat; asked at a terminal otherwise).",
+    ),
+]
+
+
+@app.command("release")
+def release(
+    incident_id: Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")],
+    note: Annotated[
+        str, typer.Option("--note", metavar="TEXT", help="Who examined what, and what was found.")
+    ],
+    by: ByRoles = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Lift an incident's freeze once the firearms and rounds were examined, so they can be made
+    safe and locked up: the roles that close it, each with their PIN. The incident stays open,
+    and firearm work stays stopped, until it is closed with its corrective action."""
+    from safetycli import incidents, production
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+
+    with workspace(home).open_log() as ledger:
+        found = production.load(ledger).incidents.find(incident_id)
+        incidents.check_releasable(found, note)  # before anyone types a PIN
+        people = _closers(ledger, found, by, pin_stdin, "release the freeze")
+
+        def still_frozen() -> None:
+            if not production.load(ledger).incidents.find(found.id).frozen_now:
+                raise SafetyError(f"incident {found.id} changed meanwhile: nothing recorded")
+
+        ledger.append_many([incidents.release(found, note, people)], guard=still_frozen)
+    _say(
+        f"Freeze of incident {found.id} released: its firearms and rounds may be made safe and "
+        f"locked up. Firearm work stays stopped until it is closed: {found.close_command()}"
+    )
+
+
 @app.command("close")
 def close(
     incident_id: Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")],
     action: Annotated[
         str, typer.Option("--action", metavar="TEXT", help="The corrective action: what was done.")
     ],
-    by: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--by",
-            metavar="ROLE=NAME",
-            help="Who closes for a role (repeat; asked at a terminal otherwise).",
-        ),
-    ] = None,
+    by: ByRoles = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
@@ -278,27 +336,14 @@ def close(
     line, in the order of the --by options."""
     from safetycli import incidents, production, runner
     from safetycli.cli.common import workspace
-    from safetycli.cli.signers import parse_by, prove_all, who_acts
     from safetycli.errors import SafetyError
     from safetycli.session import load_state
 
-    named = parse_by(by)
     with workspace(home).open_log() as ledger:
         found = production.load(ledger).incidents.find(incident_id)
         incidents.check_closable(found, action)
         _say(f"Incident {found.id}: {found.spec.label}: {found.text}")
-        # PINs in the order the --by options name the roles, then the rest in the kind's order.
-        order = [r for r in named if r in found.closers]
-        order += [r for r in found.closers if r not in order]
-        closers = who_acts(
-            ledger,
-            order,
-            named,
-            pin_stdin=pin_stdin,
-            what=f"incident {found.id} is closed",
-        )
-        incidents.check_closers(found, closers)
-        prove_all(ledger, closers, "close incident", None, pin_stdin, doing="close the incident")
+        closers = _closers(ledger, found, by, pin_stdin, "close the incident")
         now = production.load(ledger).incidents.find(found.id)
         if not now.is_open:
             raise SafetyError(f"incident {found.id} was closed meanwhile: nothing was recorded")

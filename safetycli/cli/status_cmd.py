@@ -33,7 +33,7 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
         ]
         stops = "stops all firearm work" if incident["stops_firearm_work"] else "open"
         details = [f"what: {incident['text']}"]
-        frozen = incident["freezes"] and (incident["firearms"] or incident["lots"])
+        frozen = incident["frozen"] and (incident["firearms"] or incident["lots"])
         if where:
             details.append(("FROZEN: " if frozen else "involves: ") + "; ".join(where))
         details.append(f"close: {incident['close']} ({incident['must_close']})")

@@ -494,7 +494,9 @@ def freeze_panel(out: Console, kind: str, incident: str) -> None:
         body.append(
             "Armorer: LEAVE EVERYTHING UNTOUCHED. Do not unload, clear, hand over, return or "
             "count any firearm or round of this scene: keep it pointed safe, where it is, until "
-            "the incident is closed. The armory refuses every custody event on them.\n"
+            "it has been examined and the freeze released. The armory refuses every custody "
+            "event on them until then:\n"
+            f'  safetycli incident release {incident} --note "who examined what"\n'
         )
     body.append(
         "No firearm work starts or goes on anywhere in the production until "
