@@ -686,8 +686,9 @@ class _Checker:
             if missing:
                 self.doc.problem(
                     (*loc, "cleared_by"),
-                    f"a hold on an item that records a {KINDS[kind].label} is cleared by "
-                    f"{', '.join(KINDS[kind].closed_by)} at least: add {', '.join(missing)}",
+                    f"`cleared_by` must name at least {', '.join(KINDS[kind].closed_by)} on a "
+                    f"check that records an incident ({KINDS[kind].label}): add "
+                    f"{', '.join(missing)}",
                 )
 
     def adds_up(

@@ -439,3 +439,81 @@ def test_the_day_report_opens_with_open_incidents_escaped(cli: CliRunner, crewed
     csv_out = ok(cli, ["report", "--format", "csv"]).stdout
     line = next(x for x in csv_out.splitlines() if incident_id in x or "injury" in x)
     assert line.startswith("incident,") and ",=1+1" not in line
+
+
+# --- who clears what, per check ------------------------------------------------------------
+
+OWN = """id: stunt-gun
+title: Stunt with a firearm
+version: 1
+summary: One check whose hold a producer clears.
+sources: ["Test fixture"]
+roles: [first_ad, armorer]
+hold:
+  cleared_by: [armorer, first_ad]
+phases:
+  - id: only
+    title: The only phase
+    items:
+      - id: harness-checked
+        ask: Harness checked?
+        by: first_ad
+        critical: true
+        cleared_by: [producer, armorer]
+        why: A producer signs off a harness failure.
+      - id: no-discharge
+        ask: No unplanned discharge?
+        by: armorer
+        critical: true
+        incident: unplanned-discharge
+        {extra}
+        why: A discharge is an incident.
+"""
+
+
+def _validate(cli: CliRunner, tmp_path: Path, extra: str) -> str:
+    path = tmp_path / "own.yaml"
+    path.write_text(OWN.replace("{extra}", extra), encoding="utf-8")
+    return invoke(cli, ["checklists", "validate", str(path)]).output
+
+
+def test_an_item_that_records_an_injury_or_discharge_is_never_cleared_by_armorer_and_ad(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    assert "all valid" in _validate(cli, tmp_path, "witness: [first_ad]")
+    said = _validate(cli, tmp_path, "cleared_by: [armorer, first_ad]")
+    assert "cleared_by" in said and "producer" in said
+    said = _validate(cli, tmp_path, "critical: false").lower()
+    assert "critical" in said
+
+
+def test_a_checks_own_cleared_by_decides_who_clears_its_hold(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    (crewed / "checklists").mkdir(exist_ok=True)
+    text = OWN.replace("{extra}", "witness: [first_ad]")
+    (crewed / "checklists" / "stunt-gun.yaml").write_text(text, encoding="utf-8")
+    answers = tmp_path / "a.yaml"
+    answers.write_text(
+        "signers:\n"
+        f"  armorer: {{name: {ARMORER[0]}, pin: '{ARMORER[1]}'}}\n"
+        f"  first_ad: {{name: {FIRST_AD[0]}, pin: '{FIRST_AD[1]}'}}\n"
+        "answers: {harness-checked: no, no-discharge: yes}\n",
+        encoding="utf-8",
+    )
+    answers.chmod(0o600)
+    run_id, _ = start(cli, answers, expect=3, protocol_id="stunt-gun")
+    armorer_and_ad = ["--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}"]
+    refused(
+        cli,
+        ["clear", run_id, "--note", "re-rigged", *armorer_and_ad, "--pin-stdin"],
+        input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n",
+    )
+    producer_and_armorer = ["--by", f"producer={PRODUCER[0]}", "--by", f"armorer={ARMORER[0]}"]
+    ok(
+        cli,
+        ["clear", run_id, "--note", "re-rigged", *producer_and_armorer, "--pin-stdin"],
+        input=f"{PRODUCER[1]}\n{ARMORER[1]}\n",
+    )
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert {c["role"] for c in hold["cleared_by"]} == {"producer", "armorer"}
