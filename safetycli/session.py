@@ -588,11 +588,18 @@ def _interrupted(
 def _stops_while_away(
     ledger: Ledger, protocol: Protocol, state: RunState, frontend: Frontend
 ) -> None:
-    """A stop-work called on the scene, and perhaps cleared, while nobody walked the run (between
-    sittings): it sends the take back all the same."""
+    """A stop-work called on the scene, or an incident stopping firearm work, and perhaps lifted,
+    while nobody walked the run (between sittings): it sends the take back all the same."""
     key = production.scene_key(state.scene)
     since = state.last_item_at
-    for hold in production.load(ledger).scene_holds:
+    found = production.load(ledger)
+    if firearm_work(protocol) and since is not None:
+        # An incident that stopped all firearm work meanwhile (and perhaps was closed since).
+        for incident in found.incidents.incidents.values():
+            if incident.stops and incident.at > since:
+                stop = production.incident_stop(incident)
+                _interrupted(ledger, protocol, state, stop, frontend)
+    for hold in found.scene_holds:
         if since is None or production.scene_key(hold.scene) != key or hold.raised_at <= since:
             continue
         stop = production.SceneStop(
