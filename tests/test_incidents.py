@@ -428,7 +428,9 @@ def test_the_day_report_opens_with_open_incidents_escaped(cli: CliRunner, crewed
     incident_id = report(cli, "--kind", "injury", "--text", "<b>cut</b> | =1+1 [red]x[/red]")
     md = ok(cli, ["report", "--format", "md"]).stdout
     assert md.index("### Incidents and complaints (1)") < md.index("### Holds")
-    row = next(line for line in md.splitlines() if incident_id in line)
+    first, row = [line for line in md.splitlines() if incident_id in line]
+    assert md.index(first) < md.index("## Exceptions")  # the report opens with it
+    assert "1 open incident" in first and "injury" in first and "producer" in first
     assert "OPEN" in row and "producer" in row and "<b>" not in row
     html = ok(cli, ["report", "--format", "html"]).stdout
     assert incident_id in html and "<b>cut</b>" not in html and "&lt;b&gt;cut" in html

@@ -83,9 +83,20 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
         f"Made {md(fmt.clock(report['generated_at'], zone=zone))} from the log up to event "
         f"{report['head']['seq']}.",
         "",
-        "## Exceptions",
-        "",
     ]
+    opened = [i for i in ex.get("incidents", []) if i["status"] == "open"]
+    if opened:
+        lines += [
+            f"**{fmt.count(len(opened), 'open incident')}**: "
+            + "; ".join(
+                f"{md(i['id'])} {md(i['kind'])}, open {md(i['age'])}, closed by the "
+                f"{md(i['must_close'])}"
+                for i in opened
+            )
+            + ".",
+            "",
+        ]
+    lines += ["## Exceptions", ""]
     _section(
         lines,
         "Incidents and complaints",
