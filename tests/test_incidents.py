@@ -519,3 +519,22 @@ def test_a_checks_own_cleared_by_decides_who_clears_its_hold(
     )
     (hold,) = log_show(cli, run_id)["holds"]
     assert {c["role"] for c in hold["cleared_by"]} == {"producer", "armorer"}
+
+
+def test_a_protocol_the_armorer_does_not_sign_is_not_firearm_work(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """Only firearm work stops: a workspace protocol without the armorer (a stunt rehearsal with
+    no firearm) still starts while a misfire is open."""
+    report(cli, "--kind", "misfire", "--text", "click")
+    (crewed / "checklists").mkdir(exist_ok=True)
+    minimal = (Path(__file__).parent / "fixtures/protocols/valid/minimal.yaml").read_text("utf-8")
+    (crewed / "checklists" / "minimal.yaml").write_text(minimal, encoding="utf-8")
+    answers = tmp_path / "a.yaml"
+    answers.write_text(
+        f"signers:\n  first_ad: {{name: {FIRST_AD[0]}, pin: '{FIRST_AD[1]}'}}\n"
+        "answers: {ready: yes}\n",
+        encoding="utf-8",
+    )
+    answers.chmod(0o600)
+    start(cli, answers, expect=0, protocol_id="minimal")
