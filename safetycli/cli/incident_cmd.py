@@ -21,6 +21,9 @@ HELP = "Incidents and complaints: report (no PIN needed), list, show, close with
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
 
 
+IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")]
+
+
 def _say(text: str) -> None:
     from safetycli.render.safe import one_line
 
@@ -220,7 +223,7 @@ def list_(
 
 @app.command("show")
 def show(
-    incident_id: Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")],
+    incident_id: IncidentId,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
     home: Home = None,
 ) -> None:
@@ -288,7 +291,7 @@ ByRoles = Annotated[
 
 @app.command("release")
 def release(
-    incident_id: Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")],
+    incident_id: IncidentId,
     note: Annotated[
         str, typer.Option("--note", metavar="TEXT", help="Who examined what, and what was found.")
     ],
@@ -321,7 +324,7 @@ def release(
 
 @app.command("close")
 def close(
-    incident_id: Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")],
+    incident_id: IncidentId,
     action: Annotated[
         str, typer.Option("--action", metavar="TEXT", help="The corrective action: what was done.")
     ],

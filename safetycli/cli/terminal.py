@@ -364,6 +364,8 @@ class TerminalFrontend:
             case MovedNotice(now=now):
                 if isinstance(now, runner.Stopped) and now.scene is not None:
                     why = f"scene {visible(now.scene.scene)} is held now"
+                    if now.scene.incident is not None:
+                        why = f"incident {now.scene.incident.id} stops all firearm work now"
                 elif isinstance(now, runner.Stopped):
                     why = f"the run is {now.status} now"
                 elif (
