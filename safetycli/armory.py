@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from safetycli import events as ev
@@ -33,6 +33,16 @@ from safetycli.errors import SafetyError
 from safetycli.events import Event
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
+
+if TYPE_CHECKING:
+    from safetycli.incidents import Register
+
+
+def _register() -> Register:
+    from safetycli.incidents import Register
+
+    return Register()
+
 
 FIREARM_KINDS = ("real", "blank-firing", "replica", "non-firing")
 ROUND_TYPES = ("dummy", "blank")
@@ -295,8 +305,15 @@ class ArmoryState:
     lots: dict[str, Lot] = field(default_factory=dict)
     storage: Storage = field(default_factory=Storage)
     last_seq: int = 0
+    # The incident register: an open unplanned discharge or injury freezes what it involves, and
+    # every custody event on a frozen firearm or lot is refused (incidents.py).
+    incidents: Register = field(default_factory=lambda: _register())
 
     def apply(self, event: Event) -> None:
+        if event.kind in ev.INCIDENT_KINDS:
+            self.last_seq = max(self.last_seq, event.seq)
+            self.incidents.apply(event)
+            return
         mutate = _MUTATORS.get(event.kind)
         if mutate is None:
             return
@@ -305,6 +322,14 @@ class ArmoryState:
 
     def firearm(self, serial: str) -> Firearm | None:
         return self.firearms.get(ident(serial))
+
+    def not_frozen(self, names: Iterable[str], what: str) -> None:
+        """Refused in one line when an open incident freezes any of `names` (serials or lots)."""
+        frozen = self.incidents.frozen()
+        if frozen:
+            from safetycli.incidents import check_not_frozen
+
+            check_not_frozen(frozen, names, what)
 
     def lot(self, lot: str) -> Lot | None:
         return self.lots.get(ident(lot))
@@ -428,7 +453,7 @@ def load(source: Source, upto: int | None = None) -> ArmoryState:
     """The armory now (or as of event `upto`), from its own events through the kind index: a
     season's custody events, however long the log around them."""
     state = ArmoryState()
-    for event in source.events(kinds=ev.ARMORY_KINDS):
+    for event in source.events(kinds=(*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)):
         if upto is not None and event.seq > upto:
             break
         state.apply(event)
@@ -549,6 +574,7 @@ def issue(
         if ident(firearm.serial) in seen:
             continue
         seen.add(ident(firearm.serial))
+        state.not_frozen([firearm.serial], "firearm")
         if firearm.where != LOCKED:
             raise SafetyError(
                 f"firearm {firearm.serial} is already out: {where_text(firearm)}; return it "
@@ -564,6 +590,7 @@ def hand_over(state: ArmoryState, serial: str, by: str, to: str) -> ev.FirearmHa
     """Armorer -> a named person. The firearm must be with the armorer: not locked away (issue
     it first) and not already in someone's hands (take it back first)."""
     firearm = _firearm(state, serial)
+    state.not_frozen([firearm.serial], "firearm")
     if firearm.where == LOCKED:
         raise SafetyError(
             f"firearm {firearm.serial} is locked in storage: issue it to the armorer first "
@@ -581,6 +608,7 @@ def hand_over(state: ArmoryState, serial: str, by: str, to: str) -> ev.FirearmHa
 
 def take_back(state: ArmoryState, serial: str, by: str) -> ev.FirearmTakenBack:
     firearm = _firearm(state, serial)
+    state.not_frozen([firearm.serial], "firearm")
     if firearm.where != ISSUED or firearm.holder is None:
         raise SafetyError(
             f"firearm {firearm.serial} is not in anyone's hands ({where_text(firearm)})"
@@ -599,6 +627,7 @@ def return_(state: ArmoryState, serials: Sequence[str], by: str) -> list[ev.Fire
         if ident(firearm.serial) in seen:
             continue
         seen.add(ident(firearm.serial))
+        state.not_frozen([firearm.serial], "firearm")
         if firearm.where == LOCKED:
             raise SafetyError(f"firearm {firearm.serial} is already in storage")
         if firearm.where == ISSUED:
@@ -628,6 +657,7 @@ def move_rounds(
         raise SafetyError(f"rounds {one_line(action)}: one of {', '.join(ROUNDS_ACTIONS)}")
     _check_count(count)
     found = _lot(state, lot)
+    state.not_frozen([found.lot], "lot")
     where = f" for run {run}" if run else ""
     if action == "issue":
         _need_storage_open(state, "issue rounds")
@@ -663,6 +693,7 @@ def check_dummies(
     state: ArmoryState, lot: str, methods: Sequence[str], by: str, day: str
 ) -> ev.DummiesChecked:
     found = _lot(state, lot)
+    state.not_frozen([found.lot], "lot")
     if found.type != "dummy":
         raise SafetyError(f"lot {found.lot} is {found.describe()}: only dummies are checked so")
     chosen: list[str] = []

@@ -364,6 +364,67 @@ class SceneCleared(Declared):
     cleared_by: tuple[Signer, ...] = _parsed(_signers)
 
 
+@dataclass(frozen=True, kw_only=True)
+class IncidentReported(Declared):
+    """An incident in the register (incidents.py). Anyone reports one, with no PIN: `name` is
+    None for an anonymous report (nothing else about who typed it is kept), `role` None for
+    someone not on the roster. `closers` are the roles that must close it, fixed now. `item` is
+    the walk-through's check whose "no" raised it (phase, take, item), when one did."""
+
+    KIND = ev.INCIDENT_REPORTED
+    PERSON = "name"
+    id: str
+    kind: str
+    text: str
+    scene: str | None = None
+    run_id: str | None = None
+    name: str | None = None
+    role: str | None = None
+    authenticated: bool = False
+    firearms: tuple[str, ...] = _parsed(tuple, default=())
+    lots: tuple[str, ...] = _parsed(tuple, default=())
+    closers: tuple[str, ...] = _parsed(tuple, default=())
+    item: tuple[str, int | None, str] | None = _parsed(
+        lambda v: None if v is None else tuple(v), default=None
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentClosed(Declared):
+    """Incident `incident` closed by every role it names, each with their PIN, with the
+    corrective action written down."""
+
+    KIND = ev.INCIDENT_CLOSED
+    incident: str
+    action: str
+    closed_by: tuple[Signer, ...] = _parsed(_signers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentReleased(Declared):
+    """The freeze of incident `incident` lifted by every role it names, each with their PIN,
+    once what it froze was examined (`note`); the incident itself stays open."""
+
+    KIND = ev.INCIDENT_RELEASED
+    incident: str
+    note: str
+    released_by: tuple[Signer, ...] = _parsed(_signers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RiskAssessed(Declared):
+    """The safety advisor's written risk assessment for `scene`: its `text`, or the `sha256` of
+    the file (named `file`) that holds it."""
+
+    KIND = ev.RISK_ASSESSED
+    PERSON = "by"
+    scene: str
+    by: str
+    text: str | None = None
+    sha256: str | None = None
+    file: str | None = None
+
+
 # --- the armory: custody of every firearm and every round (armory.py folds these) ----------------
 #
 # Each is written in one transaction with the `auth.ok` of every person whose PIN approved it, right

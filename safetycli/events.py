@@ -37,6 +37,14 @@ ITEM_SIGNED_OFF = "item.signed-off"
 # --- the production: facts about more than one run ------------------------------------------
 SCENE_HELD = "scene.held"
 SCENE_CLEARED = "scene.cleared"
+# The incident register (incidents.py): anyone reports, the roles its kind names close it.
+INCIDENT_REPORTED = "incident.reported"
+INCIDENT_CLOSED = "incident.closed"
+# The freeze lifted once the firearms and rounds were examined; the incident stays open (and
+# keeps stopping firearm work) until it is closed with its corrective action.
+INCIDENT_RELEASED = "incident.released"
+# The safety advisor's written risk assessment for a scene (its text, or a file's sha256).
+RISK_ASSESSED = "advisor.risk-assessed"
 
 # --- the armory: custody of every firearm and every round (armory.py folds these) -------------
 ARMORY_FIREARM_ADDED = "armory.firearm-added"
@@ -112,8 +120,9 @@ RUN_KINDS = (
     ITEM_SIGNED_OFF,
 )
 # Events that stop work somewhere: an answer decided before one of these landed is looked at again.
-STOP_KINDS = (HOLD_RAISED, SCENE_HELD)
-PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED)
+STOP_KINDS = (HOLD_RAISED, SCENE_HELD, INCIDENT_REPORTED)
+INCIDENT_KINDS = (INCIDENT_REPORTED, INCIDENT_RELEASED, INCIDENT_CLOSED)
+PRODUCTION_KINDS = (SCENE_HELD, SCENE_CLEARED, *INCIDENT_KINDS, RISK_ASSESSED)
 ROUNDS_KINDS = (
     ARMORY_ROUNDS_ISSUED,
     ARMORY_ROUNDS_FIRED,

@@ -45,6 +45,7 @@ class Hold:
     # Other places signed in the same sitting (the next take's checks, signed at cut with the
     # checks after this take): they go back too once the hold is cleared.
     also: tuple[tuple[str, int | None], ...] = ()
+    clear_roles: tuple[str, ...] = ()  # who clears this hold, as it was raised (none: the run's)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Lifecycle:
                     take,
                     authenticated=bool(data.get("authenticated", True)),
                     also=tuple((p, t) for p, t in data.get("also", ())),
+                    clear_roles=tuple(data.get("clear_roles", ())),
                 )
             )
         elif kind == HOLD_CLEARED:

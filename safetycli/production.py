@@ -24,6 +24,7 @@ from safetycli.lifecycle import HELD, OPEN, Lifecycle
 
 if TYPE_CHECKING:
     from safetycli.armory import Verdict
+    from safetycli.incidents import Incident, Register
 
 DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
 
@@ -83,15 +84,28 @@ class SceneHold:
 SCENE_CLEAR_ROLES = ("armorer", "first_ad")
 
 
+def _register() -> Register:
+    from safetycli.incidents import Register
+
+    return Register()
+
+
 @dataclass
 class ProductionState:
     scene_holds: list[SceneHold] = field(default_factory=list)
+    incidents: Register = field(default_factory=_register)
+    # scene key -> the safety advisor's latest risk assessment for it (the event's data and at)
+    assessments: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
 
     def apply(self, event: Event) -> None:
         data = event.data
         self.last_seq = max(self.last_seq, event.seq)
-        if event.kind == ev.SCENE_HELD:
+        if event.kind in ev.INCIDENT_KINDS:
+            self.incidents.apply(event)
+        elif event.kind == ev.RISK_ASSESSED:
+            self.assessments[scene_key(data["scene"])] = {**data, "at": event.at}
+        elif event.kind == ev.SCENE_HELD:
             self.scene_holds.append(
                 SceneHold(
                     seq=event.seq,
@@ -139,22 +153,31 @@ class SceneStop:
     run: str | None = None
     hold_seq: int | None = None
     day: str | None = None  # set when a day-wide run (the armory's) holds the whole day
+    incident: Incident | None = None  # an open incident holding all firearm work
 
     @property
     def cause(self) -> str:
         """Which stop this is, the same every time it is seen (a run records it once)."""
+        if self.incident is not None:
+            return f"incident:{self.incident.id}"
         if self.hold_seq is not None:
             return f"scene-hold:{self.hold_seq}"
         return f"run-hold:{self.run}:{self.raised_at}"
 
     @property
     def clear_command(self) -> str:
+        if self.incident is not None:
+            return self.incident.close_command()
         if self.run is not None:
             return f'safetycli clear {self.run} --note "what was found and done"'
         return f'safetycli clear --scene "{self.scene}" --note "what was found and done"'
 
     def line(self) -> str:
         """One line for a refusal: what holds the scene, and how to clear it."""
+        if self.incident is not None:
+            from safetycli.incidents import stop_line
+
+            return stop_line(self.incident)
         if self.run is not None and self.day is not None:
             return (
                 f"{self.day} is held: the day's run {self.run} is on hold ({self.reason}); no "
@@ -270,14 +293,36 @@ def _called_stop(h: SceneHold) -> SceneStop:
     )
 
 
+def incident_stop(incident: Incident) -> SceneStop:
+    """An open incident of a stopping kind, as what holds a firearm run."""
+    return SceneStop(
+        scene=incident.scene or "(every scene)",
+        reason=f"{incident.spec.label} {incident.id}: {incident.text}",
+        raised_by=None
+        if incident.reported_by is None
+        else {"name": incident.reported_by, "role": incident.role},
+        authenticated=incident.authenticated,
+        raised_at=incident.at,
+        incident=incident,
+    )
+
+
 def scene_stops(
-    source: Source, scene: str, day: str | None = None, *, except_run: str | None = None
+    source: Source,
+    scene: str,
+    day: str | None = None,
+    *,
+    except_run: str | None = None,
+    firearms: bool = False,
 ) -> tuple[SceneStop, ...]:
-    """Everything that holds `scene` now: stop-work called on it, its other runs on hold, and
+    """Everything that holds `scene` now: for firearm work (`firearms`), every open incident of
+    a stopping kind, whatever its scene; stop-work called on it, its other runs on hold, and
     (given the shooting `day`) a held run of a day-wide protocol that day (the armory's open or
     close: a live round in the morning sweep stops every scene). A held run stops its whole
     scene: starting a second run must not be a way round a hold."""
-    stops = [_called_stop(h) for h in load(source).open_scene_holds(scene)]
+    state = load(source)
+    stops = [incident_stop(i) for i in state.incidents.stopping()] if firearms else []
+    stops += [_called_stop(h) for h in state.open_scene_holds(scene)]
     seen: set[str] = set()
     for start in runs_of(source, scene):
         if start.run != except_run and (stop := _held_run_stop(source, start)) is not None:
@@ -299,7 +344,9 @@ class StopBoard:
     hold, through the kind index; each is read once."""
 
     def __init__(self, source: Source) -> None:
-        self.scene_holds = load(source).open_scene_holds()
+        state = load(source)
+        self.scene_holds = state.open_scene_holds()
+        self.incidents = state.incidents
         self.held: list[tuple[Any, SceneStop]] = []
         ever_held = dict.fromkeys(
             e.run for e in source.events(kinds=[ev.HOLD_RAISED]) if e.run is not None
@@ -315,11 +362,17 @@ class StopBoard:
                 self.held.append((first, held))
 
     def for_scene(
-        self, scene: str, day: str | None = None, *, except_run: str | None = None
+        self,
+        scene: str,
+        day: str | None = None,
+        *,
+        except_run: str | None = None,
+        firearms: bool = False,
     ) -> tuple[SceneStop, ...]:
         """What `scene_stops` says for this scene, from what was read once."""
         key = scene_key(scene)
-        stops = [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
+        stops = [incident_stop(i) for i in self.incidents.stopping()] if firearms else []
+        stops += [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
         for start, stop in self.held:
             if start.run == except_run:
                 continue
@@ -369,12 +422,19 @@ def _aborted(source: Source, run: str) -> bool:
 
 
 def outside(
-    source: Source, scene: str, day: str, day_items: Iterable[str], *, run: str | None
+    source: Source,
+    scene: str,
+    day: str,
+    day_items: Iterable[str],
+    *,
+    run: str | None,
+    firearms: bool = False,
 ) -> Outside:
-    """Everything beyond `run` that it must answer to, read now."""
+    """Everything beyond `run` that it must answer to, read now (`firearms`: the run is firearm
+    work, which an open stopping incident holds)."""
     items = list(day_items)
     return Outside(
-        stops=scene_stops(source, scene, day, except_run=run),
+        stops=scene_stops(source, scene, day, except_run=run, firearms=firearms),
         day_totals=day_totals(source, day, items, except_run=run),
         unfinished_today=unfinished_on(source, day, except_run=run) if items else (),
     )

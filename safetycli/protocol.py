@@ -123,6 +123,23 @@ class Item(_Strict):
         ]
         | None
     ) = None
+    # Who clears the hold this item raises, when not the protocol's `hold: cleared_by` (roles
+    # from the whole vocabulary: a producer clears without signing anything in the run).
+    cleared_by: list[Name] | None = None
+    # A failing answer is also an incident of this kind in the register (incidents.py), with the
+    # run's scene and firearms; its hold is cleared by the kind's closing roles at least.
+    incident: (
+        Literal[
+            "misfire",
+            "unplanned-discharge",
+            "injury",
+            "near-miss",
+            "unidentified-round",
+            "live-round-found",
+            "complaint",
+        ]
+        | None
+    ) = None
     source: Text | None = None
     why: Text | None = None
 
@@ -154,6 +171,17 @@ class Item(_Strict):
         if self.moves is None or serial is None:
             return None
         return perfirearm.expanded_id(self.moves, serial)
+
+    def clear_roles(self, default: list[str]) -> list[str]:
+        """Who clears a hold on this item: its own `cleared_by`, else its incident kind's closing
+        roles, else the protocol's."""
+        if self.cleared_by:
+            return list(self.cleared_by)
+        if self.incident is not None:
+            from safetycli.incidents import KINDS
+
+            return list(KINDS[self.incident].closed_by)
+        return list(default)
 
     def can_fail(self) -> bool:
         """An item that no answer can fail must not claim to stop work."""
@@ -680,6 +708,8 @@ class _Checker:
                     doc.problem((*loc, key, j), f"`{role}` signs this item, so cannot also {verb}")
         if "when" in item:
             self.when((*loc, "when"), item["when"])
+        self.role_list("cleared_by", (*loc, "cleared_by"), item.get("cleared_by"), vocabulary=True)
+        self.incident_rule(loc, item)
         if not item.get("source") and not item.get("why"):
             doc.problem(
                 loc, "give this item a `source` or a `why`: the crew should know the reason"
@@ -785,6 +815,30 @@ class _Checker:
                 "a hand-over names one witness, the person who receives the firearm and "
                 "confirms it with their PIN: e.g. `witness: [actor]`",
             )
+
+    def incident_rule(self, loc: tuple[str | int, ...], item: dict[str, Any]) -> None:
+        """An item that records an incident stops work, and its hold is cleared by at least the
+        roles who close that kind of incident: an injury or an unplanned discharge is never
+        cleared by the armorer and the 1st AD alone."""
+        from safetycli.incidents import KINDS
+
+        kind = item.get("incident")
+        if not isinstance(kind, str) or kind not in KINDS:
+            return
+        if item.get("critical") is not True:
+            self.doc.problem(
+                (*loc, "incident"), "an item that records an incident must be `critical: true`"
+            )
+        cleared = item.get("cleared_by")
+        if isinstance(cleared, list):
+            missing = [r for r in KINDS[kind].closed_by if r not in cleared]
+            if missing:
+                self.doc.problem(
+                    (*loc, "cleared_by"),
+                    f"`cleared_by` must name at least {', '.join(KINDS[kind].closed_by)} on a "
+                    f"check that records an incident ({KINDS[kind].label}): add "
+                    f"{', '.join(missing)}",
+                )
 
     def adds_up(
         self, loc: tuple[str | int, ...], item: dict[str, Any], earlier: dict[str, Any]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -582,7 +582,8 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     so a quiet set (nothing open) never loads the runner at all."""
     from safetycli import production
 
-    stops = [h.as_json() for h in production.load(ledger).open_scene_holds()]
+    found = production.load(ledger)
+    stops = [h.as_json() for h in found.open_scene_holds()]
     board = production.StopBoard(ledger)
     out = []
     for entry in run_summaries(ledger):
@@ -592,7 +593,9 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
 
         state = replay(entry["id"], ledger.events(run=entry["id"]))
         hold = state.open_hold
-        scene_stops = board.for_scene(state.scene, state.day, except_run=state.run_id)
+        scene_stops = board.for_scene(
+            state.scene, state.day, except_run=state.run_id, firearms=True
+        )
         out.append(
             {
                 **summary(state),
@@ -609,7 +612,29 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
                 "scene_stop": scene_stops[0].line() if scene_stops else None,
             }
         )
-    return {"scene_holds": stops, "runs": out}
+    return {
+        "incidents": open_incidents(found.incidents),
+        "warnings": found.incidents.repeated_misfires(),
+        "scene_holds": stops,
+        "runs": out,
+    }
+
+
+def open_incidents(register: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every open incident, oldest first, with its age and who must close it: what `status`
+    and the day report open with."""
+    from safetycli.incidents import age
+
+    when = now or datetime.now(UTC)
+    return [
+        {
+            **incident.as_json(),
+            "age": age(incident.at, when),
+            "must_close": incident.closers_text(),
+            "close": incident.close_command(),
+        }
+        for incident in register.open()
+    ]
 
 
 # --- the producer's report -----------------------------------------------------------------------
@@ -639,6 +664,7 @@ def build_report(
     with ledger.snapshot() as (head_seq, head_hash):
         starts = [s.run for s in _starts(ledger, f, newest_first=False)]
         exceptions: dict[str, Any] = {
+            "incidents": _incidents(ledger, f),
             "holds": [],
             "refused": [],
             "not_applicable": [],
@@ -670,6 +696,8 @@ def build_report(
         "runs": len(runs),
         **totals,
         "signatures": exceptions["not_signed_in"]["checked"],
+        "incidents": len(exceptions["incidents"]),
+        "open_incidents": sum(1 for i in exceptions["incidents"] if i["status"] == "open"),
         "holds": len(exceptions["holds"]),
         "refused": len(exceptions["refused"]),
         "not_applicable": len(exceptions["not_applicable"]),
@@ -709,6 +737,37 @@ def _custody(
     from safetycli import armory
 
     return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to, zone)
+
+
+def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
+    """The incident register's part of the report, what it opens with: every incident still
+    open, whenever reported (with its age and who must close it), then those reported or closed
+    in the period; and, on each, a firearm with two misfires within a week."""
+    from safetycli import production
+
+    register = production.load(ledger).incidents
+    warnings = register.repeated_misfires()
+    now = datetime.now(UTC)
+    out = []
+    opened = {i["id"]: i for i in open_incidents(register, now)}
+    for incident in sorted(register.incidents.values(), key=lambda i: (not i.is_open, i.seq)):
+        days = [incident.at[:10], (incident.closed_at or "")[:10]]
+        inside = any(
+            d and (f.day_from is None or d >= f.day_from) and (f.day_to is None or d <= f.day_to)
+            for d in days
+        )
+        if not (inside or incident.is_open):
+            continue
+        record = opened.get(incident.id) or {
+            **incident.as_json(),
+            "age": "",
+            "must_close": "",
+            "close": "",
+        }
+        record["day"] = incident.at[:10]
+        record["warnings"] = [w for w in warnings if any(s in w for s in incident.firearms)]
+        out.append(record)
+    return out
 
 
 def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

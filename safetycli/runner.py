@@ -857,7 +857,7 @@ def _done(
             **_at(state, step),
             reason=f"{step.item.question} -- {reason}",
             raised_by=raised_by or by,
-            clear_roles=tuple(protocol.hold.cleared_by),
+            clear_roles=tuple(step.item.clear_roles(protocol.hold.cleared_by)),
             also=sitting_after(protocol, state, step.phase.id, step.take),
         )
         out.append(hold.new())
@@ -1257,7 +1257,11 @@ def paused(state: RunState, minutes: int) -> list[NewEvent]:
 
 def clearing_roles(protocol: Protocol | None, state: RunState) -> list[str]:
     """Who clears a hold on this run: the roles its protocol named when the run started (so an
-    edited protocol file cannot change who must clear a hold already raised)."""
+    edited protocol file cannot change who must clear a hold already raised); a hold on a check
+    with its own `cleared_by` (or that records an incident) names its own."""
+    hold = state.open_hold
+    if hold is not None and hold.clear_roles:
+        return list(hold.clear_roles)
     if state.clear_roles or protocol is None:
         return list(state.clear_roles)
     return list(protocol.hold.cleared_by)  # a run recorded before runs kept their own

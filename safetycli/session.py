@@ -96,6 +96,7 @@ class StoppedNotice:
     state: RunState
     hold: runner.Hold | None
     scene: production.SceneStop | None = None
+    incident: str | None = None  # the incident the hold recorded, when its check records one
 
 
 @dataclass(frozen=True)
@@ -225,9 +226,14 @@ def check_start(
     scene = " ".join(scene.split())
     if not scene:
         raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
-    stops = production.scene_stops(ledger, scene, day)
+    stops = production.scene_stops(ledger, scene, day, firearms=firearm_work(protocol))
     if stops:
         raise SafetyError(stops[0].line())
+    if firearm_work(protocol) and protocol.scope != "day" and has_advisor(ledger):
+        from safetycli.incidents import assessment_missing
+
+        if production.scene_key(scene) not in production.load(ledger).assessments:
+            raise SafetyError(assessment_missing(scene))
     whole_day = day if protocol.scope == "day" else None
     open_ids = [s.run for s in production.open_runs(ledger, scene, protocol.id, day=whole_day)]
     if open_ids and not frontend.second_run(open_ids, scene):
@@ -493,7 +499,8 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
             if step.scene is not None:
                 _interrupted(ledger, protocol, state, step.scene, frontend)
             state.scene_stop = step.scene
-            frontend.show(StoppedNotice(step.status, state, step.hold, step.scene))
+            found = incident_of(ledger, state) if step.hold is not None else None
+            frontend.show(StoppedNotice(step.status, state, step.hold, step.scene, found))
             return state
         try:
             if isinstance(step, runner.RollCall):
@@ -527,6 +534,13 @@ def day_items(protocol: Protocol) -> list[str]:
     return names
 
 
+def firearm_work(protocol: Protocol) -> bool:
+    """A protocol an open stopping incident holds: one the armorer signs."""
+    from safetycli.incidents import handles_firearms
+
+    return handles_firearms(protocol.roles)
+
+
 def custody_checks(protocol: Protocol) -> list[str]:
     """The armory checks this protocol's items name (`custody:`), and for a run that took
     firearms out, each hand-over and take-back of each of them (`moves`)."""
@@ -542,7 +556,12 @@ def look_outside(
     is read only for a protocol that names custody checks, through its own kinds' index."""
     seen, _ = ledger.head()
     found = production.outside(
-        ledger, state.scene, state.day, day_items(protocol), run=state.run_id
+        ledger,
+        state.scene,
+        state.day,
+        day_items(protocol),
+        run=state.run_id,
+        firearms=firearm_work(protocol),
     )
     checks = custody_checks(protocol)
     if checks:
@@ -615,11 +634,18 @@ def _interrupted(
 def _stops_while_away(
     ledger: Ledger, protocol: Protocol, state: RunState, frontend: Frontend
 ) -> None:
-    """A stop-work called on the scene, and perhaps cleared, while nobody walked the run (between
-    sittings): it sends the take back all the same."""
+    """A stop-work called on the scene, or an incident stopping firearm work, and perhaps lifted,
+    while nobody walked the run (between sittings): it sends the take back all the same."""
     key = production.scene_key(state.scene)
     since = state.last_item_at
-    for hold in production.load(ledger).scene_holds:
+    found = production.load(ledger)
+    if firearm_work(protocol) and since is not None:
+        # An incident that stopped all firearm work meanwhile (and perhaps was closed since).
+        for incident in found.incidents.incidents.values():
+            if incident.stops and incident.at > since:
+                stop = production.incident_stop(incident)
+                _interrupted(ledger, protocol, state, stop, frontend)
+    for hold in found.scene_holds:
         if since is None or production.scene_key(hold.scene) != key or hold.raised_at <= since:
             continue
         stop = production.SceneStop(
@@ -834,7 +860,7 @@ def _append_if_unmoved(
     (`if_run_at`, `if_no_stop_after`), so nothing can slip between."""
     while (looked := _moved(ledger, protocol, state, step, frontend)) is not None:
         outside, seen = looked
-        events = record(state, outside)
+        events = with_incidents(ledger, protocol, state, record(state, outside))
         moves = _custody_moved(ledger, protocol, state, events)
 
         def unchanged(events: list[NewEvent] = events, moves: list[NewEvent] = moves) -> None:
@@ -918,6 +944,77 @@ def _answer_of(state: RunState, events: list[NewEvent], at: dict[str, Any]) -> A
                 return data["answer"]
     attempt = state.progress.get((at["phase"], at["take"], at["item"]))
     return None if attempt is None or attempt.performed is None else attempt.performed["answer"]
+
+
+def with_incidents(
+    ledger: Ledger, protocol: Protocol, state: RunState, events: list[NewEvent]
+) -> list[NewEvent]:
+    """`events`, and for a hold on a check that records an incident (`incident:`), the incident
+    in the register, in the same transaction: with the run's scene and the firearms and lots out
+    for the run, which an unplanned discharge or an injury freezes where they are."""
+    from safetycli import incidents
+
+    out = list(events)
+    for event in events:
+        if event.kind != HOLD_RAISED or not event.data.get("item"):
+            continue
+        item = protocol.item(event.data["item"])
+        if item.incident is None:
+            continue
+        firearms, lots = out_for_run(ledger, state.run_id)
+        raised = event.data.get("raised_by") or {}
+        key = (event.data["phase"], event.data.get("take"), item.id)
+        out.append(
+            incidents.report(
+                incident_id=incidents.new_id(f"{state.run_id}:{key}:{state.last_seq}"),
+                kind=item.incident,
+                text=f"{event.data['reason']} (run {state.run_id})",
+                name=raised.get("name"),
+                role=raised.get("role"),
+                authenticated=False,
+                closers=incidents.closing_roles(item.incident, has_advisor(ledger)),
+                scene=state.scene,
+                run=state.run_id,
+                firearms=firearms,
+                lots=lots,
+                item=key,
+            )
+        )
+    return out
+
+
+def incident_of(ledger: Ledger, state: RunState) -> str | None:
+    """The open incident the run's open hold recorded (its id), if its check records one."""
+    hold = state.open_hold
+    if hold is None or hold.key is None:
+        return None
+    for incident in production.load(ledger).incidents.open():
+        if incident.run == state.run_id and incident.item == hold.key:
+            return incident.id
+    return None
+
+
+def out_for_run(ledger: Ledger, run_id: str | None) -> tuple[list[str], list[str]]:
+    """The firearms and lots the armory has out for `run_id` (every one out, for None)."""
+    from safetycli import armory
+
+    state = armory.load(ledger)
+    firearms = [
+        f.serial
+        for f in state.firearms.values()
+        if f.where != armory.LOCKED and (run_id is None or f.run == run_id)
+    ]
+    lots = []
+    for lot in state.lots.values():
+        out = lot.out if run_id is None else lot.counts(run_id).out
+        if out > 0:
+            lots.append(lot.lot)
+    return firearms, lots
+
+
+def has_advisor(ledger: Ledger) -> bool:
+    """Whether the production has a safety advisor: someone on the roster in that role."""
+    return any(m.has_role("safety_advisor") for m in crew.roster(ledger))
 
 
 def _why(step: Ask) -> str:

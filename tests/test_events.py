@@ -458,6 +458,57 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         ),
     ),
     (
+        events.IncidentReported(
+            id="i-3f2a1c",
+            kind="misfire",
+            text="click, no bang",
+            scene="12A",
+            run_id="r1",
+            firearms=("4471",),
+            closers=("armorer", "producer"),
+            item=("after-each-take", 2, "no-misfire"),
+        ),
+        NewEvent(
+            "incident.reported",
+            {
+                "id": "i-3f2a1c",
+                "kind": "misfire",
+                "text": "click, no bang",
+                "scene": "12A",
+                "run_id": "r1",
+                "name": None,
+                "role": None,
+                "authenticated": False,
+                "firearms": ["4471"],
+                "lots": [],
+                "closers": ["armorer", "producer"],
+                "item": ["after-each-take", 2, "no-misfire"],
+            },
+        ),
+    ),
+    (
+        events.IncidentClosed(incident="i-3f2a1c", action="firing pin replaced", closed_by=(SAM,)),
+        NewEvent(
+            "incident.closed",
+            {"incident": "i-3f2a1c", "action": "firing pin replaced", "closed_by": [SAM.as_json()]},
+        ),
+    ),
+    (
+        events.IncidentReleased(incident="i-3f2a1c", note="examined", released_by=(SAM,)),
+        NewEvent(
+            "incident.released",
+            {"incident": "i-3f2a1c", "note": "examined", "released_by": [SAM.as_json()]},
+        ),
+    ),
+    (
+        events.RiskAssessed(scene="12A", by="Val Advisor", sha256="ab12", file="ra.pdf"),
+        NewEvent(
+            "advisor.risk-assessed",
+            {"scene": "12A", "by": "Val Advisor", "text": None, "sha256": "ab12", "file": "ra.pdf"},
+            person="Val Advisor",
+        ),
+    ),
+    (
         events.FirearmAdded(serial="4471", make="Colt", model="SAA", kind="real", by="Sam Ortiz"),
         NewEvent(
             "armory.firearm-added",
@@ -807,6 +858,27 @@ def _armory_episode(home: Path) -> None:
         assert result.exit_code == 0, result.output
 
 
+def _incident_episode(home: Path, tmp: Path) -> None:
+    """The register: a "no" to "no unplanned discharge, nobody hurt?" records an incident, closed
+    by a producer and the armorer; then a safety advisor joins, assesses a scene and halts."""
+    walker = _Walker(home, tmp)
+    scene = load_catalog(None).get("firearm-scene")
+    walker.run(scene, "discharge", expect=3, answers={"no-unplanned-discharge": False})
+    with Ledger.open(home / "log.db") as ledger:
+        (incident,) = ledger.latest(kinds=[events.INCIDENT_REPORTED])
+    people = [("producer", PRODUCER), ("armorer", CREW["armorer"])]
+    who = [f"--by={role}={name}" for role, (name, _) in people]
+    pins = "".join(f"{pin}\n" for _, (_, pin) in people)
+    release = ["incident", "release", incident.data["id"], "--note", "examined", *who]
+    walker.invoke([*release, "--pin-stdin"], expect=0, input=pins)
+    close = ["incident", "close", incident.data["id"], "--action", "examined", *who]
+    walker.invoke([*close, "--pin-stdin"], expect=0, input=pins)
+    with Ledger.open(home / "log.db") as ledger:
+        crew.add_member(ledger, "Val Advisor", ["safety_advisor"], "3141", PRODUCER)
+    assess = ["advisor", "assess", "--scene", "12A", "--text", "20 ft", "--pin-stdin"]
+    walker.invoke(assess, expect=0, input="3141\n")
+
+
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
     """The log after walking every shipped protocol and a roster episode."""
@@ -822,6 +894,7 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
                 crew.add_member(ledger, name, [role], pin, PRODUCER)
         _walk_every_shipped_protocol(home, tmp)
         _armory_episode(home)  # before the roster episode re-PINs the producer
+        _incident_episode(home, tmp)
         _roster_episode(home)
         with Ledger.open(home / "log.db") as ledger:
             yield list(ledger.events())

@@ -284,8 +284,8 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     assert "REFUSED: read-back mismatch: actor said BLANKS, not EMPTY" in text
     assert f"safetycli clear {run_id}" in text and f"safetycli resume {run_id}" in text
     # Progress counts the whole run, and the checks are named in their own words.
-    # (8 checks settled before take 1; 21 in a one-take run without blanks or dummies.)
-    assert "take 1 · check 9 of 21" in flat(text)
+    # (8 checks settled before take 1; 22 in a one-take run without blanks or dummies.)
+    assert "take 1 · check 9 of 22" in flat(text)
     # Hidden means hidden: no PIN was ever shown on the screen.
     for pin in (*PINS.values(), WRONG_PIN):
         assert pin not in text
@@ -356,7 +356,7 @@ def test_a_whole_firearm_scene_at_the_keyboard(tmp_path: Path) -> None:
     # before it together, with one PIN.
     assert roles("after-each-take", 1) == ["armorer", "first_ad", "actor"]
     assert roles("before-each-take", 2) == ["armorer", "first_ad", "actor", "dp"]
-    assert roles("after-each-take", 2) == ["armorer", "actor", "first_ad"]
+    assert roles("after-each-take", 2) == ["armorer", "first_ad", "actor"]
     actor = next(e for e in events if e["role"] == "actor" and e["take"] == 2)
     assert actor["name"] == ACTOR[0] and actor["pin"] == "sign-off"
     assert [(i["item"], i["meaning"]) for i in actor["items"]] == [
@@ -666,3 +666,28 @@ def test_a_resume_asks_only_the_people_still_needed(tmp_path: Path) -> None:
     assert status == 0
     assert sign_ins(again) == ["armorer", "1st AD"]
     verify(home)
+
+
+def test_a_discharge_at_the_keyboard_records_an_incident_and_says_touch_nothing(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: after the take, "no" to "no unplanned discharge, nobody hurt?" stops the run at
+    once, records the incident and tells the armorer to leave everything untouched: the
+    unloading check is never asked."""
+    home = make_workspace(tmp_path / "ws")
+    items = [item for _, item in protocol("firearm-scene").items()]
+    child = spawn(home, "run", "firearm-scene", "--scene", "14", "--day", DAY, "--set", "blanks=no")
+    crew = Crew(child, items, script={("answer", "no-unplanned-discharge"): "n"})
+    crew.run(r"LEAVE EVERYTHING UNTOUCHED")
+    tail, status = finished(child)
+    assert status == 3
+    text = flat(crew.transcript + tail)
+    assert "INCIDENT RECORDED: unplanned discharge" in text
+    assert "incident close" in text
+    asked = [item for kind, item, _ in crew.seen if kind in ("answer", "witness")]
+    assert "no-unplanned-discharge" in asked and "shown-clear-after" not in asked
+    result = CliRunner().invoke(app, ["incident", "list", "--format", "json", "--home", str(home)])
+    import json
+
+    (incident,) = json.loads(result.stdout)
+    assert incident["kind"] == "unplanned-discharge" and incident["scene"] == "14"

@@ -52,8 +52,9 @@ def test_exceptions_come_before_the_runs_and_every_kind_is_named(prod: Productio
     md = report(prod, *PERIOD)
     headings = re.findall(r"^#+ .*$", md, flags=re.MULTILINE)
     assert headings[0] == "# Firearm safety report: Night Train: 2026-03-01 to 2026-03-31"
-    assert headings[1:14] == [
+    assert headings[1:15] == [
         "## Exceptions",
+        "### Incidents and complaints (0)",
         "### Holds: work stopped (3)",
         "### Stop-work on a scene (0)",
         "### Corrections: answers put right afterwards (0)",
@@ -157,7 +158,7 @@ def test_default_is_today_and_an_empty_day_says_so(prod: Production) -> None:
     assert f"# Firearm safety report: Night Train: {date.today().isoformat()}" in md
     assert "No runs in this period." in md
     # Every section but one says None: the crew was put on the roster today, and that shows.
-    assert md.count("None.") == 9
+    assert md.count("None.") == 10
     assert "### Roster changes and PIN resets (6)" in md
 
 
@@ -173,6 +174,8 @@ def test_json_report(prod: Production, season: dict) -> None:  # type: ignore[ty
         "complete": 3,
         "aborted": 1,
         "signatures": 39,
+        "incidents": 0,
+        "open_incidents": 0,
         "holds": 3,
         "refused": 3,
         "not_applicable": 1,

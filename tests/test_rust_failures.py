@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 from safetycli import crew
 from safetycli.ledger import Ledger
 from tests.walk_helpers import (
+    ACTOR,
     ARMORER,
     CREW,
     DAY,
@@ -240,7 +241,7 @@ def test_witnessing_your_own_check_in_a_later_sitting_is_refused(
 
 def test_clearing_a_hold_alone_is_refused(cli: CliRunner, crewed: Path, tmp_path: Path) -> None:
     answers = write_answers(
-        tmp_path / "no.yaml", context=SCENE_DUMMIES, answers={"no-live-ammunition": False}
+        tmp_path / "no.yaml", context=SCENE_DUMMIES, answers={"armorer-present": False}
     )
     run_id, _ = run(cli, "firearm-scene", answers, expect=3, scene="24")
     result = invoke(
@@ -288,7 +289,7 @@ def test_the_runs_armorer_cannot_clear_its_hold_as_the_first_ad(
         tmp_path / "no.yaml",
         context=SCENE_DUMMIES,
         signers=signers_with(armorer=BOTH),
-        answers={"no-live-ammunition": False},
+        answers={"armorer-present": False},
     )
     run_id, _ = run(cli, "firearm-scene", answers, expect=3, scene="26")
     assert log_show(cli, run_id)["holds"][0]["raised_by"] == {"name": BOTH[0], "role": "armorer"}
@@ -302,3 +303,148 @@ def test_the_runs_armorer_cannot_clear_its_hold_as_the_first_ad(
     message = one_line_error(result)
     assert BOTH[0] in message and "armorer" in message, message
     assert log_show(cli, run_id)["status"] == "held"
+
+
+# --- issue 13: misfires and complaints not acted on; firearms unloaded after the shooting --------
+
+
+def _incidents(cli: CliRunner) -> list[dict[str, Any]]:
+    import json
+
+    result = invoke(cli, ["incident", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _close(cli: CliRunner, incident_id: str, *people: tuple[str, str, str]) -> Result:
+    args = ["incident", "close", incident_id, "--action", "revolver unloaded, rounds thrown away"]
+    for role, name, _ in people:
+        args += ["--by", f"{role}={name}"]
+    pins = "".join(f"{pin}\n" for _, _, pin in people)
+    return invoke(cli, [*args, "--pin-stdin"], input=pins)
+
+
+def test_misfires_and_complaints_not_acted_on_are_stopped(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """Rust: two earlier misfires and the camera crew's complaints were not acted on. A misfire
+    answered in the walk-through and a complaint made without a name are in the register, and
+    every firearm protocol of the next day is refused until a producer and the armorer close
+    them with what was done; the armorer and the 1st AD alone cannot."""
+    context = {"blanks": True, "dummies": False}
+    misfire = write_answers(tmp_path / "m.yaml", context=context, answers={"no-misfire": False})
+    run_id, _ = start(cli, misfire, expect=3)
+    complaint = invoke(
+        cli,
+        [
+            "incident",
+            "report",
+            "--kind",
+            "complaint",
+            "--anonymous",
+            "--text",
+            "camera crew: the armorer is rushed and has props duties",
+        ],
+    )
+    assert complaint.exit_code == 0, complaint.output
+    found = {i["kind"]: i for i in _incidents(cli)}
+    assert set(found) == {"misfire", "complaint"}
+    assert found["misfire"]["run"] == run_id and found["complaint"]["reported_by"] is None
+    # The next day: every firearm protocol refuses to start, naming an open incident.
+    for protocol_id in CONTEXT:
+        answers = write_answers(
+            tmp_path / f"{protocol_id}.yaml", protocol_id, context=CONTEXT[protocol_id]
+        )
+        args = ["run", protocol_id, "--scene", "14", "--day", "2026-11-24", "--answers"]
+        line = one_line_error(invoke(cli, [*args, str(answers)]))
+        assert "incident" in line and ("misfire" in line or "complaint" in line)
+    # The daily close cannot write them off as free text any more: the register is the record.
+    assert protocol("daily-armory").item("incidents-today").kind == "confirm"
+    # Closed by the armorer and the 1st AD alone: refused, still open.
+    armorer, ad = ("armorer", *ARMORER), ("first_ad", *FIRST_AD)
+    for incident in found.values():
+        assert _close(cli, incident["id"], armorer, ad).exit_code == 2
+    assert len([i for i in _incidents(cli) if i["status"] == "open"]) == 2
+    # A producer and the armorer close each, with what was done: work may go on.
+    for incident in found.values():
+        closed = _close(cli, incident["id"], armorer, ("producer", *PRODUCER))
+        assert closed.exit_code == 0, closed.output
+    answers = write_answers(tmp_path / "next.yaml", context=context)
+    start(cli, answers, expect=0, scene="14", day="2026-11-24")
+
+
+def test_a_second_misfire_of_one_firearm_in_a_week_is_called_out(
+    cli: CliRunner, crewed: Path
+) -> None:
+    for text in ("click, no bang on take 2", "click again on take 5"):
+        report = ["incident", "report", "--kind", "misfire", "--firearm", "4471", "--text", text]
+        result = invoke(cli, report)
+        assert result.exit_code == 0, result.output
+        (latest, *_) = _incidents(cli)
+        _close(cli, latest["id"], ("armorer", *ARMORER), ("producer", *PRODUCER))
+    assert "2 misfires" in result.stdout and "4471" in result.stdout
+
+
+def _stock(cli: CliRunner, home: Path) -> None:
+    """The armorer's permit, the actor's safety course (the hand-overs give them the revolver),
+    a revolver (4471) and 50 blanks (lot B-7) in the armory, open."""
+    from tests.test_armory import _qualify
+
+    _qualify(home, ARMORER[0], "armorer-permit")
+    _qualify(home, ACTOR[0], "safety-course")
+    for args in (
+        "add firearm --serial 4471 --make Colt --model SAA --kind real",
+        "add rounds --lot B-7 --type blank --load half --count 50",
+        "unlock",
+    ):
+        done = invoke(cli, ["armory", *args.split(), "--by", ARMORER[0], "--pin-stdin"], ARMORER[1])
+        assert done.exit_code == 0, done.output
+
+
+def test_firearms_unloaded_and_rounds_thrown_away_after_the_shooting_are_stopped(
+    cli: CliRunner, crewed: Path, tmp_path: Path
+) -> None:
+    """Rust: after the shooting, firearms were unloaded and rounds thrown away before anyone
+    examined them. A "no" to "no unplanned discharge, nobody hurt?" records the incident with the
+    run's firearm and rounds, tells the armorer to leave everything untouched (the unloading
+    check is not asked), and the armory refuses to take back, return, count or spoil them; the
+    armorer and the 1st AD cannot clear it with "revolver unloaded, rounds thrown away"."""
+    _stock(cli, crewed)
+    out = {"firearms": ["4471"], "rounds": {"B-7": 12}}
+    answers = write_answers(
+        tmp_path / "a.yaml", answers={"no-unplanned-discharge": False}, armory=out
+    )
+    run_id, result = start(cli, answers, expect=3)
+    assert "UNTOUCHED" in result.stdout
+    signed = {s["item"] for s in log_show(cli, run_id)["signoffs"]}
+    assert "shown-clear-after" not in signed and "returned-on-cut" not in signed
+    (incident,) = _incidents(cli)
+    assert incident["kind"] == "unplanned-discharge"
+    assert incident["firearms"] == ["4471"] and incident["lots"] == ["B-7"]
+    pin = f"{ARMORER[1]}\n"
+    by = ["--by", ARMORER[0], "--pin-stdin"]
+    for args in (
+        ["armory", "return", "4471"],
+        ["armory", "rounds", "return", "--lot", "B-7", "--count", "11"],
+        ["armory", "rounds", "spoil", "--lot", "B-7", "--count", "11"],
+        ["armory", "rounds", "fire", "--lot", "B-7", "--count", "1"],
+    ):
+        line = one_line_error(invoke(cli, [*args, *by], input=pin))
+        assert "frozen" in line and incident["id"] in line
+    clear = ["clear", run_id, "--note", "revolver unloaded, rounds thrown away"]
+    clear += ["--by", f"armorer={ARMORER[0]}", "--by", f"first_ad={FIRST_AD[0]}", "--pin-stdin"]
+    assert incident["id"] in one_line_error(
+        invoke(cli, clear, input=f"{ARMORER[1]}\n{FIRST_AD[1]}\n")
+    )
+    assert (
+        _close(cli, incident["id"], ("armorer", *ARMORER), ("first_ad", *FIRST_AD)).exit_code == 2
+    )
+    # Only a producer and the armorer release it, once examined.
+    assert (
+        _close(cli, incident["id"], ("producer", *PRODUCER), ("armorer", *ARMORER)).exit_code == 0
+    )
+    # The revolver is still in the actor's hands, as the take's hand-over recorded: taken back,
+    # then put away.
+    for args in (["armory", "take-back", "4471"], ["armory", "return", "4471"]):
+        back = invoke(cli, [*args, *by], input=pin)
+        assert back.exit_code == 0, back.output

@@ -664,9 +664,14 @@ def test_armory_close_of_day_has_no_incident_of_today_without_a_fix(armory: Prot
     stop_work(fixed)
     has_reason(fixed)
     assert phase_of(armory, "incidents-fixed").id == "end-of-day"
-    ask = fixed.ask.lower()
-    for word in ("misfire", "near miss", "complaint", "today", "fix"):
+    # Since issue 13 the register is the record: the close-out confirms every misfire, near miss
+    # and complaint of today is in it, then that each is fixed.
+    registered = armory.item("incidents-today")
+    stop_work(registered)
+    ask = registered.ask.lower()
+    for word in ("misfire", "near miss", "complaint", "today", "register"):
         assert word in ask, word
+    assert "fix" in fixed.ask.lower()
     assert "first_ad" in fixed.witness
     assert "misfire" in (fixed.source or "").lower()
     assert asked(armory, "incidents-fixed", {"blanks": False, "dummies": False})
@@ -681,7 +686,27 @@ def test_the_version_2_protocols_say_where_every_item_comes_from(
 ) -> None:
     protocol = protocols[protocol_id]
     # Version 3 of the rehearsal only called its takes run-throughs (issue 11); later versions
-    # check counts against the armory and ask per firearm (issue 12).
+    # check counts against the armory and ask per firearm (issue 12), and turn a "no" to a
+    # misfire, a discharge, an injury or a live round into an incident (issue 13).
     assert protocol.version >= 3
     for _, item in protocol.items():
         has_reason(item)
+
+
+@pytest.mark.parametrize(
+    ("protocol_id", "phase_id"),
+    [("firearm-scene", "after-each-take"), ("rehearsal", "after-each-run")],
+)
+def test_the_first_check_after_each_take_asks_for_a_discharge_or_an_injury(
+    protocols: dict[str, Protocol], protocol_id: str, phase_id: str
+) -> None:
+    """Issue 13: "no unplanned discharge, nobody hurt?" comes first after each take, and a "no"
+    is an incident (which freezes the scene), cleared by a producer and the armorer, never the
+    armorer and the 1st AD alone."""
+    first = protocols[protocol_id].phase(phase_id).items[0]
+    ask = first.ask.lower()
+    assert "discharge" in ask and "hurt" in ask
+    assert first.critical and first.incident == "unplanned-discharge"
+    roles = first.clear_roles(list(protocols[protocol_id].hold.cleared_by))
+    assert "producer" in roles and set(roles) != {"armorer", "first_ad"}
+    has_reason(first)

@@ -57,6 +57,14 @@ _LAZY = {
         "safetycli.cli.armory_cmd",
         "The armory: every firearm and every round, who had it when.",
     ),
+    "advisor": (
+        "safetycli.cli.advisor_cmd",
+        "The safety advisor: halt firearm work, record a scene's risk assessment.",
+    ),
+    "incident": (
+        "safetycli.cli.incident_cmd",
+        "Incidents and complaints: report (no PIN needed), list, show, close with what was done.",
+    ),
 }
 
 

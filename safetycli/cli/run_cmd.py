@@ -102,7 +102,7 @@ def _walk(
     from safetycli.cli.common import console
     from safetycli.cli.terminal import TerminalFrontend, scene_panel
     from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
-    from safetycli.session import FileFrontend, drive
+    from safetycli.session import FileFrontend, drive, incident_of
 
     again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
     if isinstance(frontend, FileFrontend):
@@ -130,7 +130,8 @@ def _walk(
         if state.scene_stop is not None:
             scene_panel(console(), state.scene_stop, resume=run_id, zone=zone)
         elif state.status == "held":
-            TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold)
+            found = incident_of(ledger, state)
+            TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold, found)
         else:
             typer.echo(f"Run {run_id}: {state.status}")
     if state.status == "held" or state.scene_stop is not None:
@@ -250,7 +251,7 @@ def resume(
     from safetycli import production
     from safetycli.errors import SafetyError
     from safetycli.runner import roles_still_needed, walked
-    from safetycli.session import check_roster, resume_run
+    from safetycli.session import check_roster, firearm_work, resume_run
     from safetycli.storage import LogUnwritable
 
     with _open_run(home, run_id) as (ws, ledger, state):
@@ -259,10 +260,12 @@ def resume(
             raise SafetyError(
                 f"run {run_id} was aborted ({reason}): it cannot be resumed; start a new run"
             )
-        others = production.scene_stops(ledger, state.scene, state.day, except_run=run_id)
+        protocol = _protocol(ws, state.protocol["id"])
+        others = production.scene_stops(
+            ledger, state.scene, state.day, except_run=run_id, firearms=firearm_work(protocol)
+        )
         if others and state.status != "held":
             raise SafetyError(others[0].line())
-        protocol = _protocol(ws, state.protocol["id"])
         zone = ws.zone_or_utc()
         frontend = _frontend(protocol, answers, dict(state.context), zone)
         if state.status == "open":
@@ -395,6 +398,21 @@ def clear(
     _clear_run(run_id, note, by, pin_stdin, home)
 
 
+def _no_open_incident(ledger: "Ledger", run_id: str) -> None:
+    """A hold on a run with an open incident is lifted by closing the incident (which clears
+    the run's hold with it), never by the run's own clearers."""
+    from safetycli import production
+    from safetycli.errors import SafetyError
+
+    for incident in production.load(ledger).incidents.open():
+        if incident.run == run_id:
+            raise SafetyError(
+                f"run {run_id} has open {incident.spec.label} {incident.id}: the "
+                f"{incident.closers_text()} close it, which clears this hold too: "
+                f"{incident.close_command()}"
+            )
+
+
 def _clear_run(
     run_id: str, note: str, by: list[str] | None, pin_stdin: bool, home: Path | None
 ) -> None:
@@ -410,6 +428,7 @@ def _clear_run(
     # The roles the run recorded when it started: editing the protocol file cannot change them.
     with _open_run(home, run_id) as (_, ledger, state):
         shown = runner.check_clearable(state, note)
+        _no_open_incident(ledger, run_id)
         raiser = shown.raised_by or {}
         typer.echo(
             one_line(

@@ -20,6 +20,32 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
     from safetycli.render import fmt
 
     out: list[tuple[bool, str, list[str]]] = []
+    for incident in now.get("incidents", []):
+        where = [
+            f"{k} {', '.join(v) if isinstance(v, list) else v}"
+            for k, v in (
+                ("scene", incident["scene"]),
+                ("run", incident["run"]),
+                ("firearm", incident["firearms"]),
+                ("lot", incident["lots"]),
+            )
+            if v
+        ]
+        stops = "stops all firearm work" if incident["stops_firearm_work"] else "open"
+        details = [f"what: {incident['text']}"]
+        frozen = incident["frozen"] and (incident["firearms"] or incident["lots"])
+        if where:
+            details.append(("FROZEN: " if frozen else "involves: ") + "; ".join(where))
+        details.append(f"close: {incident['close']} ({incident['must_close']})")
+        out.append(
+            (
+                bool(incident["stops_firearm_work"]),
+                f"INCIDENT {incident['id']}  {incident['kind']}  open {incident['age']}  {stops}",
+                details,
+            )
+        )
+    for warning in now.get("warnings", []):
+        out.append((True, f"WARNING  {warning}", []))
     for hold in now["scene_holds"]:
         who = hold["raised_by"] or {}
         role = f" ({fmt.role(who['role'])})" if who.get("role") else ""

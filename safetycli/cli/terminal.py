@@ -356,8 +356,8 @@ class TerminalFrontend:
                 self._event(event.kind, event.data)
             case StoppedNotice(scene=SceneStop() as stop, state=state):
                 scene_panel(self.out, stop, resume=state.run_id, zone=self.zone)
-            case StoppedNotice(status="held", state=state, hold=hold):
-                self.hold_panel(state, hold)
+            case StoppedNotice(status="held", state=state, hold=hold, incident=incident):
+                self.hold_panel(state, hold, incident)
             case StoppedNotice(status="complete", state=state):
                 self.out.print(
                     Panel(
@@ -371,6 +371,8 @@ class TerminalFrontend:
             case MovedNotice(now=now):
                 if isinstance(now, runner.Stopped) and now.scene is not None:
                     why = f"scene {visible(now.scene.scene)} is held now"
+                    if now.scene.incident is not None:
+                        why = f"incident {now.scene.incident.id} stops all firearm work now"
                 elif isinstance(now, runner.Stopped):
                     why = f"the run is {now.status} now"
                 elif (
@@ -408,10 +410,21 @@ class TerminalFrontend:
         elif kind == ev.TAKES_WRAPPED:
             self.out.print(f"  Wrapped after {data['takes']} {protocol_take(self.protocol)}(s).")
 
-    def hold_panel(self, state: RunState, hold: runner.Hold | None) -> None:
-        hold_panel(
-            self.out, state, hold, runner.clearing_roles(self.protocol, state), zone=self.zone
-        )
+    def hold_panel(
+        self, state: RunState, hold: runner.Hold | None, incident: str | None = None
+    ) -> None:
+        kind = None
+        if hold is not None and hold.key is not None and self.protocol is not None:
+            try:
+                kind = self.protocol.item(hold.key[2]).incident
+            except KeyError:
+                kind = None
+        roles = runner.clearing_roles(self.protocol, state)
+        if kind is not None:
+            incident = incident or "ID"
+        hold_panel(self.out, state, hold, roles, zone=self.zone, incident=incident)
+        if kind is not None:
+            freeze_panel(self.out, kind, incident or "ID")
 
 
 def protocol_take(protocol: Protocol | None) -> str:
@@ -456,6 +469,7 @@ def hold_panel(
     clear_roles: list[str],
     *,
     zone: str = "UTC",
+    incident: str | None = None,
 ) -> None:
     """The full-width red panel nobody can miss: what failed, who raised it and when (in the
     production's `zone`), who clears it."""
@@ -467,10 +481,38 @@ def hold_panel(
     body.append(visible(hold.reason) + "\n")
     _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
     roles = " and ".join(role_name(r) for r in clear_roles)
-    body.append(f"To clear: {roles}, each in person with their PIN:\n")
-    body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
+    if incident:  # the hold goes with the incident it recorded: closing that clears both
+        body.append(f"To clear: {roles} close incident {incident}, each with their PIN:\n")
+        body.append(f'  safetycli incident close {incident} --action "what was done"\n')
+    else:
+        body.append(f"To clear: {roles}, each in person with their PIN:\n")
+        body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
     body.append(f"then:  safetycli resume {state.run_id}")
     out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+
+
+def freeze_panel(out: Console, kind: str, incident: str) -> None:
+    """After a "no" to a check that records an incident: the incident is in the register, and
+    nothing is to be touched (the post-incident freeze), instead of the usual unload and count."""
+    from safetycli.incidents import KINDS
+
+    spec = KINDS[kind]
+    body = Text()
+    body.append(f"INCIDENT RECORDED: {spec.label} ({incident}).\n\n", style="bold")
+    if spec.freezes:
+        body.append(
+            "Armorer: LEAVE EVERYTHING UNTOUCHED. Do not unload, clear, hand over, return or "
+            "count any firearm or round of this scene: keep it pointed safe, where it is, until "
+            "it has been examined and the freeze released. The armory refuses every custody "
+            "event on them until then:\n"
+            f'  safetycli incident release {incident} --note "who examined what"\n'
+        )
+    body.append(
+        "No firearm work starts or goes on anywhere in the production until "
+        f"{' and '.join(role_name(r) for r in spec.closed_by)} close it, with what was done:\n"
+        f'  safetycli incident close {incident} --action "what was done"'
+    )
+    out.print(Panel(body, title="INCIDENT", style="bold white on red", expand=True, padding=(1, 2)))
 
 
 def scene_panel(
@@ -480,6 +522,21 @@ def scene_panel(
     or another run of the scene on hold."""
 
     body = Text()
+    if stop.incident is not None:
+        incident = stop.incident
+        body.append(
+            "STOP WORK: no firearm work anywhere until this incident is closed.\n\n", style="bold"
+        )
+        body.append(f"Open {incident.spec.label} {incident.id}: {visible(incident.text)}\n")
+        if incident.involved():
+            body.append(f"Involved: {visible(incident.involved())}\n")
+        body.append(f"Reported by: {visible(incident.who)} at {_at(incident.at, None, zone)}\n")
+        body.append(f"To close: {incident.closers_text()}, each in person with their PIN:\n")
+        body.append(f"  {visible(incident.close_command())}\n")
+        if resume:
+            body.append(f"then:  safetycli resume {resume}")
+        out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+        return
     body.append(
         f"STOP WORK on scene {visible(stop.scene)}. Nothing proceeds until it is cleared.\n\n",
         style="bold",

@@ -39,6 +39,10 @@ def item_people(item: Item) -> list[str]:
         people.append(f"witnessed by {_roles(item.witness)}")
     if item.readback:
         people.append(f"read back by {_roles(item.readback)}")
+    if item.incident:
+        people.append(f"a failing answer records an incident ({item.incident.replace('-', ' ')})")
+    if item.cleared_by or item.incident:
+        people.append(f"its hold cleared by {_roles(item.clear_roles([]))}")
     return people
 
 

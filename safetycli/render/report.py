@@ -83,9 +83,54 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
         f"Made {md(fmt.clock(report['generated_at'], zone=zone))} from the log up to event "
         f"{report['head']['seq']}.",
         "",
-        "## Exceptions",
-        "",
     ]
+    opened = [i for i in ex.get("incidents", []) if i["status"] == "open"]
+    if opened:
+        lines += [
+            f"**{fmt.count(len(opened), 'open incident')}**: "
+            + "; ".join(
+                f"{md(i['id'])} {md(i['kind'])}, open {md(i['age'])}, closed by the "
+                f"{md(i['must_close'])}"
+                for i in opened
+            )
+            + ".",
+            "",
+        ]
+    lines += ["## Exceptions", ""]
+    _section(
+        lines,
+        "Incidents and complaints",
+        [
+            "Incident",
+            "Kind",
+            "Status",
+            "Reported",
+            "By",
+            "What happened",
+            "Involved",
+            "Closed by",
+            "Action",
+        ],
+        [
+            [
+                md(i["id"]),
+                md(i["kind"]),
+                (
+                    f"**OPEN {md(i['age'])}**: the {md(i['must_close'])} close it"
+                    + (", firearm work stopped" if i["stops_firearm_work"] else "")
+                )
+                if i["status"] == "open"
+                else "closed",
+                md(_when(i, "reported_at", zone)),
+                md(fmt.who(i["reported_by"])) if i["reported_by"] else "anonymous",
+                md(i["text"]) + "".join(f" **{md(w)}**" for w in i["warnings"]),
+                md(_involved(i)),
+                md(fmt.whos(i["closed_by"])) if i["closed_by"] else "",
+                md(i["action"] or ""),
+            ]
+            for i in ex.get("incidents", [])
+        ],
+    )
     _section(
         lines,
         "Holds: work stopped",
@@ -388,6 +433,14 @@ CSV_HEADER = [
 ]
 
 
+def _involved(i: dict[str, Any]) -> str:
+    """What an incident involves, in words: its scene, run, firearms and lots."""
+    parts = [f"scene {i['scene']}"] if i["scene"] else []
+    parts += [f"run {i['run']}"] if i["run"] else []
+    parts += [f"firearm {s}" for s in i["firearms"]] + [f"lot {lot}" for lot in i["lots"]]
+    return "; ".join(parts)
+
+
 def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     """One flat table: a row per exception, then a row per run, then the log head. Cells are
     made safe for spreadsheets (`csv_cell`)."""
@@ -404,6 +457,22 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
         base.update(cells)
         return [csv_cell(base.get(k)) for k in CSV_HEADER]
 
+    for i in ex.get("incidents", []):
+        yield row(
+            "incident",
+            i,
+            item=i["kind"],
+            at=i["reported_at"],
+            name=(i["reported_by"] or {}).get("name", "anonymous"),
+            role=(i["reported_by"] or {}).get("role"),
+            status=f"open {i['age']}: closed by {i['must_close']}"
+            if i["status"] == "open"
+            else "closed",
+            detail=" ".join([i["text"], _involved(i), *i["warnings"]]),
+            cleared_at=i["closed_at"],
+            cleared_by=fmt.whos(i["closed_by"], ids=True) if i["closed_by"] else None,
+            note=i["action"],
+        )
     for h in ex["holds"]:
         stopped = h["stopped_seconds"]
         yield row(

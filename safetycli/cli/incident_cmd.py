@@ -1,0 +1,372 @@
+"""`safetycli incident`: the register of misfires, discharges, injuries, near misses, rounds nobody
+can identify, live rounds found and complaints; and closing each with what was done.
+
+Thin over `safetycli.incidents` (the fold and its rules): this asks who acts and prints. Reporting
+never needs a PIN or a roster name (stop-work authority; a complaint may be anonymous); closing
+needs the PIN of every role the incident's kind names.
+"""
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
+
+if TYPE_CHECKING:
+    from safetycli.events import Signer
+    from safetycli.incidents import Incident
+    from safetycli.ledger import Ledger
+
+HELP = "Incidents and complaints: report (no PIN needed), list, show, close with what was done."
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
+
+
+IncidentId = Annotated[str, typer.Argument(metavar="ID", help="The incident, e.g. i-3f2a1c.")]
+
+
+def _say(text: str) -> None:
+    from safetycli.render.safe import one_line
+
+    typer.echo(one_line(text))
+
+
+def _who(ledger: "Ledger", by: str | None, anonymous: bool) -> tuple[str | None, str | None]:
+    """The reporter as they chose to be named: nobody (anonymous), a roster member in their
+    first role, or a name as typed (not on the roster). Never refused, never a PIN."""
+    from safetycli import crew
+    from safetycli.cli.common import stdout_is_terminal
+    from safetycli.errors import SafetyError
+
+    if anonymous:
+        return None, None
+    typed = by
+    if typed is None and stdout_is_terminal():
+        typed = str(
+            typer.prompt("Your name (Enter to report anonymously)", default="", show_default=False)
+        )
+    if not typed or not typed.strip():
+        return None, None
+    try:
+        member = crew.find(ledger, typed)
+    except SafetyError:  # not on the roster (or a roster nobody can trust): as typed
+        return crew.clean_name(typed), None
+    return member.name, member.roles[0]
+
+
+@app.command("report")
+def report(
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            metavar="misfire|unplanned-discharge|injury|near-miss|unidentified-round|"
+            "live-round-found|complaint",
+            help="What happened.",
+        ),
+    ],
+    text: Annotated[str, typer.Option("--text", metavar="TEXT", help="What happened, in words.")],
+    scene: Annotated[
+        str | None, typer.Option("--scene", metavar="S", help="The scene.", show_default=False)
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", metavar="RUN_ID", help="The run it happened in.", show_default=False),
+    ] = None,
+    firearm: Annotated[
+        list[str] | None,
+        typer.Option("--firearm", metavar="SERIAL", help="A firearm involved (repeat)."),
+    ] = None,
+    lot: Annotated[
+        list[str] | None,
+        typer.Option("--lot", metavar="LOT", help="A lot of rounds involved (repeat)."),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="NAME",
+            help="Your name (optional; asked at a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+    anonymous: Annotated[bool, typer.Option("--anonymous", help="Record no name at all.")] = False,
+    home: Home = None,
+) -> None:
+    """Report an incident or a complaint. Anyone may, on the roster or not, with no PIN; a
+    complaint may be anonymous. A stopping kind holds all firearm work until it is closed; an
+    unplanned discharge or an injury also freezes the firearms and lots involved (with none
+    named, every firearm and lot out of storage now)."""
+    from safetycli import incidents, production
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
+    from safetycli.session import has_advisor, out_for_run
+
+    spec = incidents.kind_of(kind)
+    incidents.report(  # bad input refused before anything is asked
+        incident_id="i-000000",
+        kind=spec.id,
+        text=text,
+        name=None,
+        role=None,
+        authenticated=False,
+        closers=(),
+    )
+    ws = workspace(home)
+    with ws.open_log() as ledger:
+        scene_name = " ".join(scene.split()) if scene else None
+        firearms = [s.strip() for s in firearm or [] if s.strip()]
+        lots = [s.strip() for s in lot or [] if s.strip()]
+        if run is not None:
+            run = run.strip()
+            start = next(iter(ledger.events(run=run, kinds=["run.started"])), None)
+            if start is None:
+                raise SafetyError(f"no run {one_line(run)} in the log: see `safetycli log list`")
+            scene_name = scene_name or start.data["scene"]
+            out_firearms, out_lots = out_for_run(ledger, run)
+            firearms += out_firearms
+            lots += out_lots
+        firearms, lots = _spelled(ledger, firearms, lots)
+        if spec.freezes and not (firearms or lots):
+            firearms, lots = out_for_run(ledger, None)  # freeze the scene: everything out
+        name, role = _who(ledger, by, anonymous)
+        incident_id = incidents.fresh_id(production.load(ledger).incidents)
+        event = incidents.report(
+            incident_id=incident_id,
+            kind=spec.id,
+            text=text,
+            name=name,
+            role=role,
+            authenticated=False,
+            closers=incidents.closing_roles(spec.id, has_advisor(ledger)),
+            scene=scene_name,
+            run=run,
+            firearms=firearms,
+            lots=lots,
+        )
+        ledger.append_many([event])
+        after = production.load(ledger).incidents
+    found = after.find(incident_id)
+    by_whom = "anonymously" if found.reported_by is None else f"by {found.who}"
+    _say(f"Incident {found.id} recorded: {found.spec.label}, reported {by_whom}.")
+    if found.stops:
+        _say(
+            f"STOP: no firearm protocol starts or goes on until the {found.closers_text()} "
+            f"close it: {found.close_command()}"
+        )
+    else:
+        _say(f"To close it: the {found.closers_text()}: {found.close_command()}")
+    if found.freezes and (found.firearms or found.lots):
+        what = ", ".join([*found.firearms, *found.lots])
+        _say(
+            f"FROZEN: {what}: leave everything exactly as it is: no unloading, hand-over, "
+            "return or count until the incident is closed."
+        )
+    for line in after.repeated_misfires():
+        if any(s in line for s in found.firearms):
+            _say(f"WARNING: {line}")
+
+
+def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[list[str], list[str]]:
+    """Serials and lots as the armory spells them, where it knows them; as typed otherwise."""
+    from safetycli import armory
+
+    state = armory.load(ledger)
+    named_firearms = []
+    for serial in firearms:
+        found = state.firearm(serial)
+        named_firearms.append(found.serial if found else armory.clean(serial, "serial"))
+    named_lots = []
+    for name in lots:
+        found_lot = state.lot(name)
+        named_lots.append(found_lot.lot if found_lot else armory.clean(name, "lot"))
+    return list(dict.fromkeys(named_firearms)), list(dict.fromkeys(named_lots))
+
+
+def _row(incident: "Incident", now: Any) -> dict[str, Any]:
+    from safetycli.incidents import age
+
+    return {
+        **incident.as_json(),
+        "age": age(incident.at, now) if incident.is_open else "",
+        "involved": incident.involved(),
+        "by": incident.who,
+        "must_close": incident.closers_text() if incident.is_open else "",
+    }
+
+
+@app.command("list")
+def list_(
+    fmt: Annotated[ListFormat, FormatOption()] = ListFormat.table,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    home: Home = None,
+) -> None:
+    """Every incident, open ones first: kind, age, what is involved, who must close it."""
+    from datetime import UTC, datetime
+
+    from safetycli import production
+    from safetycli.cli.common import emit_listing, open_log, workspace
+
+    with open_log(workspace(home), reading=True) as ledger:
+        register = production.load(ledger).incidents
+    now = datetime.now(UTC)
+    shown = sorted(register.incidents.values(), key=lambda i: (not i.is_open, -i.seq))
+    if open_only:
+        shown = [i for i in shown if i.is_open]
+    rows = [_row(i, now) for i in shown]
+    header = ["id", "kind", "status", "age", "involved", "by", "must_close", "text"]
+    emit_listing(fmt, "Incidents", header, rows)
+    if fmt is ListFormat.table:
+        for line in register.repeated_misfires():
+            _say(f"WARNING: {line}")
+
+
+@app.command("show")
+def show(
+    incident_id: IncidentId,
+    fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    home: Home = None,
+) -> None:
+    """One incident: what happened, what it involves, who reported it, who must close it, and
+    once closed, who closed it and what was done."""
+    from safetycli import production
+    from safetycli.cli.common import open_log, print_json, workspace
+    from safetycli.roles import role_name
+
+    with open_log(workspace(home), reading=True) as ledger:
+        found = production.load(ledger).incidents.find(incident_id)
+    if fmt is TableOrJson.json:
+        print_json(found.as_json())
+        return
+    state = "OPEN" if found.is_open else "closed"
+    _say(f"Incident {found.id}: {found.spec.label} ({state})")
+    _say(f"What happened: {found.text}")
+    if found.involved():
+        _say(f"Involved: {found.involved()}")
+    _say(f"Reported by: {found.who}, at {found.at}")
+    if found.stops:
+        _say("Stops firearm work while open: yes")
+    if found.frozen_now:
+        _say("Freezes what it involves: yes, until released or closed")
+    elif found.released_at:
+        _say(f"Freeze released at {found.released_at}: {found.release_note}")
+    if found.is_open:
+        _say(f"Must close it: {found.closers_text()}: {found.close_command()}")
+    else:
+        names = ", ".join(
+            f"{c['name']} ({role_name(str(c['role']))})" for c in found.closed_by or []
+        )
+        _say(f"Closed at {found.closed_at} by {names}")
+        _say(f"Action: {found.action}")
+
+
+def _closers(
+    ledger: "Ledger", found: "Incident", by: list[str] | None, pin_stdin: bool, doing: str
+) -> "list[Signer]":
+    """Every role the incident names, each a different person, each PIN proven: in the order
+    the --by options name them, then the rest in the kind's order."""
+    from safetycli import incidents
+    from safetycli.cli.signers import parse_by, prove_all, who_acts
+
+    named = parse_by(by)
+    order = [r for r in named if r in found.closers]
+    order += [r for r in found.closers if r not in order]
+    people = who_acts(
+        ledger, order, named, pin_stdin=pin_stdin, what=f"incident {found.id}: {doing} is done"
+    )
+    incidents.check_closers(found, people)
+    prove_all(ledger, people, doing, None, pin_stdin, doing=doing)
+    return people
+
+
+ByRoles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--by",
+        metavar="ROLE=NAME",
+        help="Who acts for a role (repeat; asked at a terminal otherwise).",
+    ),
+]
+
+
+@app.command("release")
+def release(
+    incident_id: IncidentId,
+    note: Annotated[
+        str, typer.Option("--note", metavar="TEXT", help="Who examined what, and what was found.")
+    ],
+    by: ByRoles = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Lift an incident's freeze once the firearms and rounds were examined, so they can be made
+    safe and locked up: the roles that close it, each with their PIN. The incident stays open,
+    and firearm work stays stopped, until it is closed with its corrective action."""
+    from safetycli import incidents, production
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+
+    with workspace(home).open_log() as ledger:
+        found = production.load(ledger).incidents.find(incident_id)
+        incidents.check_releasable(found, note)  # before anyone types a PIN
+        people = _closers(ledger, found, by, pin_stdin, "release the freeze")
+
+        def still_frozen() -> None:
+            if not production.load(ledger).incidents.find(found.id).frozen_now:
+                raise SafetyError(f"incident {found.id} changed meanwhile: nothing recorded")
+
+        ledger.append_many([incidents.release(found, note, people)], guard=still_frozen)
+    _say(
+        f"Freeze of incident {found.id} released: its firearms and rounds may be made safe and "
+        f"locked up. Firearm work stays stopped until it is closed: {found.close_command()}"
+    )
+
+
+@app.command("close")
+def close(
+    incident_id: IncidentId,
+    action: Annotated[
+        str, typer.Option("--action", metavar="TEXT", help="The corrective action: what was done.")
+    ],
+    by: ByRoles = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Close an incident with the corrective action: every role its kind names, each in person
+    with their PIN (an injury or an unplanned discharge: a producer and the armorer, never the
+    armorer and the 1st AD alone; the safety advisor too where the production has one). Lifts
+    its stop and its freeze; a run it held is cleared with it. With --pin-stdin: one PIN per
+    line, in the order of the --by options."""
+    from safetycli import incidents, production, runner
+    from safetycli.cli.common import workspace
+    from safetycli.errors import SafetyError
+    from safetycli.session import load_state
+
+    with workspace(home).open_log() as ledger:
+        found = production.load(ledger).incidents.find(incident_id)
+        incidents.check_closable(found, action)
+        _say(f"Incident {found.id}: {found.spec.label}: {found.text}")
+        closers = _closers(ledger, found, by, pin_stdin, "close the incident")
+        now = production.load(ledger).incidents.find(found.id)
+        if not now.is_open:
+            raise SafetyError(f"incident {found.id} was closed meanwhile: nothing was recorded")
+        events = [incidents.close(now, action, closers)]
+        cleared_run = None
+        if now.run is not None and now.item is not None:
+            state = load_state(ledger, now.run)
+            hold = state.open_hold
+            if hold is not None and hold.key == now.item:
+                try:
+                    events += runner.clear_hold(None, state, closers, action)
+                    cleared_run = now.run
+                except SafetyError as err:
+                    _say(f"Run {now.run} stays on hold ({err.message}): safetycli clear {now.run}")
+
+        def still_open() -> None:  # under the write lock: two closes never both land
+            if not production.load(ledger).incidents.find(found.id).is_open:
+                raise SafetyError(f"incident {found.id} was closed meanwhile: nothing recorded")
+
+        ledger.append_many(events, guard=still_open)
+    _say(f"Incident {found.id} closed. Its stop and freeze are lifted.")
+    if cleared_run is not None:
+        _say(f"Hold cleared on run {cleared_run}. Continue with: safetycli resume {cleared_run}")
