@@ -202,21 +202,34 @@ def simulate(
         elif isinstance(step, runner.AnotherTake):
             emit(runner.another_take(state, step, step.take < takes))
         else:
-            if step.meaning == "performed":
-                value = _answer(
-                    step.item,
-                    bool(context.get("blanks")),
-                    runner.expected_count(protocol, state, step.item, step.take),
-                )
-                if step.item.id == refuse and not refused and step.item.kind == "confirm":
-                    value, refused = False, True
-            elif step.meaning == "witnessed":
-                value = True
-            else:
-                value = step.answer
+            # One person's checks of a phase, signed at once (one PIN when any asks for one);
+            # a failing answer is recorded at once and alone, as the session records it.
+            entries: list[tuple[runner.Ask, Any]] = []
+            failed = None
+            for ask in step.asks:
+                if ask.meaning == "performed":
+                    ahead = runner.ahead_of(protocol, state, entries)
+                    value = _answer(
+                        ask.item,
+                        bool(context.get("blanks")),
+                        runner.expected_count(protocol, ahead, ask.item, ask.take),
+                    )
+                    if ask.item.id == refuse and not refused and ask.item.kind == "confirm":
+                        value, refused = False, True
+                elif ask.meaning == "witnessed":
+                    value = True
+                else:
+                    value = ask.answer
+                if runner.batch_fails(protocol, state, entries, ask, value):
+                    failed = runner.refuse_in_batch(protocol, state, entries, ask, value)
+                    break
+                entries.append((ask, value))
+            if failed is not None:
+                emit(failed)
+                continue
             if step.needs_pin:
-                pin_ok(step.role, "critical check" if step.meaning == "performed" else "witness")
-            emit(runner.answer(protocol, state, step, value))
+                pin_ok(step.role, "sign-off")
+            emit(runner.sign_batch(protocol, state, step, entries))
     return Walk(tuple(out[:stop_after] if stop_after else out))
 
 
