@@ -775,10 +775,12 @@ class Ledger:
         """The run starts of these runs (through the run index), newest shooting day first."""
         out = []
         for run in runs:
+            # `+kind`: the run index, from the run's first event (its start); the plain term
+            # would send SQLite through the day index, past every start of the season.
             row = self.db.execute(
-                f"SELECT run, seq, at, data FROM events WHERE run = ? AND {_IS_RUN_START}"
+                "SELECT run, seq, at, data FROM events WHERE run = ? AND +kind = ?"
                 " ORDER BY seq LIMIT 1",
-                (run,),
+                (run, RUN_STARTED),
             ).fetchone()
             if row is not None:
                 out.append(RunStart(row[0], row[1], row[2], json.loads(row[3])))

@@ -213,6 +213,8 @@ class Source(Interface):
         newest_first: bool = True,
     ) -> Iterator[Any]: ...
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]: ...
+    def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]: ...
+    def starts_of(self, runs: Iterable[str]) -> list[Any]: ...
 
 
 def runs_of(source: Source, scene: str, protocol_id: str | None = None) -> Iterator[Any]:
@@ -245,8 +247,11 @@ def _held_run_stop(source: Source, start: Any, *, day_wide: bool = False) -> Sce
     for event in source.events(run=start.run):
         full.apply(event.kind, event.seq, event.at, event.data)
     hold = full.open_hold
-    if hold is None:
-        return None
+    return None if hold is None else _run_stop(start, hold, day_wide=day_wide)
+
+
+def _run_stop(start: Any, hold: Any, *, day_wide: bool) -> SceneStop:
+    """A held run's open hold, as what stops its scene (and its day, for a day-wide run)."""
     return SceneStop(
         scene=start.data["scene"],
         reason=hold.reason,
@@ -295,24 +300,23 @@ def scene_stops(
 class StopBoard:
     """Everything that stops work now, read once, for a board that asks about many scenes (the
     set status): `scene_stops` per open run read every run start of the season for each one
-    (5 s for `status` at a million events). Held runs are found among the runs that ever had a
-    hold, through the kind index; each is read once."""
+    (5 s for `status` at a million events). Held runs are folded from the holds and aborts
+    alone, read once through the kind index (not a lifecycle query per run ever held)."""
 
     def __init__(self, source: Source) -> None:
         self.scene_holds = load(source).open_scene_holds()
         self.held: list[tuple[Any, SceneStop]] = []
-        ever_held = dict.fromkeys(
-            e.run for e in source.events(kinds=[ev.HOLD_RAISED]) if e.run is not None
-        )
-        for run in ever_held:
-            if status_of(source, run) != HELD:
-                continue
-            first = next(iter(source.events(run=run)), None)  # run.started comes first
-            if first is None:
-                continue
-            held = _held_run_stop(source, first, day_wide=first.data.get("scope") == DAY)
-            if held is not None:
-                self.held.append((first, held))
+        # Every hold raised or cleared and every abort, through the kind index (a few rows per
+        # run ever held), folded per run by `Lifecycle` as a full replay folds them: a run is
+        # held when it has an open hold and was not aborted, whatever else it holds.
+        folds: dict[str, Lifecycle] = {}
+        for seq, at, kind, run, data in source.hold_events():
+            folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
+        held = [run for run, fold in folds.items() if fold.status == HELD]
+        for first in source.starts_of(held):  # newest first, as `scene_stops` lists them
+            hold = folds[first.run].open_hold
+            day_wide = first.data.get("scope") == DAY
+            self.held.append((first, _run_stop(first, hold, day_wide=day_wide)))
 
     def for_scene(
         self, scene: str, day: str | None = None, *, except_run: str | None = None
@@ -320,14 +324,16 @@ class StopBoard:
         """What `scene_stops` says for this scene, from what was read once."""
         key = scene_key(scene)
         stops = [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
+        # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
+        others = []
         for start, stop in self.held:
             if start.run == except_run:
                 continue
             if scene_key(start.data["scene"]) == key:
                 stops.append(replace(stop, day=None))
             elif day is not None and stop.day == day:
-                stops.append(stop)
-        return tuple(stops)
+                others.append(stop)
+        return (*stops, *others)
 
 
 def unfinished_on(source: Source, day: str, *, except_run: str | None = None) -> tuple[str, ...]:

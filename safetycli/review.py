@@ -21,7 +21,7 @@ nothing loads the whole log.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +59,9 @@ _MEANING = {
 }
 
 Progress = Callable[[int, int], None]
+# What `status` replays of an open run: all that its status, its hold and who is signed in
+# come from (runner.RunState.apply: only sign-ins and a resume change `signed_in`).
+_BOARD_KINDS = (ev.RUN_STARTED, ev.RUN_SIGNED_IN, ev.RUN_RESUMED, *ev.LIFECYCLE_KINDS)
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -174,6 +177,18 @@ def _people_in(kind: str, data: dict[str, Any]) -> Iterator[tuple[str, str | Non
             yield who["name"], who["role"]
 
 
+def _took_part(
+    ledger: ReviewSource, run_id: str, names: list[str] | None, role: str | None
+) -> bool:
+    """`_runs_with` for one run, from its own events (through the run index): cheaper than the
+    season-wide sets when the list is one shooting day's few runs."""
+    for kind, data in ledger.people_events(run_id):
+        for n, r in _people_in(kind, data):
+            if (role is None or r == role) and (names is None or n in names):
+                return True
+    return role is None and names is not None and ledger.has_events_by(run_id, names)
+
+
 def _runs_with(ledger: ReviewSource, names: list[str] | None, role: str | None) -> set[str]:
     """--person: the runs the person appears in (signed in, signed, witnessed, read back, held,
     cleared a hold, or tried a PIN); --role: someone signed for the role; both: that person in
@@ -239,6 +254,31 @@ def _held_scenes(ledger: ReviewSource) -> set[str]:
     return held
 
 
+_FEW_RUNS = 1_000
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _start_matches(start: RunStart, f: RunFilter) -> bool:
+    """The day, scene and protocol filters as `ReviewIndex.run_starts` applies them in SQL:
+    days compared as text, the scene without case as SQLite's NOCASE folds it (ASCII only)."""
+    data = start.data
+    day = data.get("day")
+    if (f.day_from is not None or f.day_to is not None) and not isinstance(day, str):
+        return False
+    if f.day_from is not None and day < f.day_from:
+        return False
+    if f.day_to is not None and day > f.day_to:
+        return False
+    if f.scene is not None:
+        scene = data.get("scene")
+        if not isinstance(scene, str):
+            return False
+        if scene.translate(_ASCII_UPPER) != f.scene.translate(_ASCII_UPPER):
+            return False
+    protocol = data.get("protocol")
+    return f.protocol is None or (isinstance(protocol, dict) and protocol.get("id") == f.protocol)
+
+
 def _status(ledger: ReviewSource, run_id: str) -> tuple[str, int, str | None]:
     """(status, holds, ended_at) of a listed run: its row of the run-status projection, kept
     with every append (one lookup, however long the log); folded from the log when it has none."""
@@ -254,10 +294,21 @@ def run_summaries(
 
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
-    among = _runs_with(ledger, names, f.role) if names is not None or f.role else None
+    by_person = names is not None or f.role is not None
+    # One day's few runs are asked one by one; any longer list takes the season-wide set.
+    one_day = f.day_from is not None and f.day_from == f.day_to
+    among = _runs_with(ledger, names, f.role) if by_person and not one_day else None
     held_scenes = _held_scenes(ledger)
-    for start in _starts(ledger, f, newest_first=True):
+    starts: Iterable[RunStart]
+    if among is not None and len(among) <= _FEW_RUNS:
+        # A person's runs: their starts through the run index, not every start of the season.
+        starts = (s for s in ledger.starts_of(among) if _start_matches(s, f))
+    else:
+        starts = _starts(ledger, f, newest_first=True)
+    for start in starts:
         if among is not None and start.run not in among:
+            continue
+        if by_person and among is None and not _took_part(ledger, start.run, names, f.role):
             continue
         status, holds, ended_at = _status(ledger, start.run)
         if f.status is not None and status != f.status:
@@ -607,7 +658,9 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     for start in ledger.starts_of(ledger.unended_runs() | _held_runs(ledger)):
         from safetycli.runner import replay
 
-        state = replay(start.run, ledger.events(run=start.run))
+        # Only what the board shows: the start, sign-ins (a resume ends a sitting's), holds
+        # and ends; a run's checks are most of its events, and the board names none of them.
+        state = replay(start.run, ledger.events(run=start.run, kinds=_BOARD_KINDS))
         if state.status not in ("open", "held"):
             continue
         hold = state.open_hold

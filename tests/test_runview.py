@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from safetycli import crew, runner, runview
+from safetycli import crew, production, runner, runview
 from safetycli.cli import app
 from safetycli.events import (
     HOLD_CLEARED,
     HOLD_RAISED,
-    ITEM_DONE,
     RUN_ABORTED,
     RUN_COMPLETED,
+    RUN_SIGNED_IN,
     NewEvent,
 )
 from safetycli.ledger import SCHEMA_VERSION, Ledger
@@ -40,7 +40,7 @@ RAISED = {
 }
 CLEARED = {"note": "fixed", "cleared_by": [{"name": "Sam Ortiz", "role": "armorer"}]}
 ABORT = {"reason": "cut", "by": {"name": "Dana Reyes", "role": "first_ad"}}
-DONE = {"phase": "p", "take": None, "item": "i", "state": "confirmed"}
+SIGNED_IN = {"name": "Sam Ortiz", "role": "armorer"}
 # What may happen to a run, in any order (a clearance with no hold open, an end after an end:
 # the fold must take the log as it is, not as a well-behaved crew writes it).
 OPS = {
@@ -48,7 +48,7 @@ OPS = {
     "clear": (HOLD_CLEARED, CLEARED),
     "complete": (RUN_COMPLETED, {}),
     "abort": (RUN_ABORTED, ABORT),
-    "other": (ITEM_DONE, DONE),
+    "other": (RUN_SIGNED_IN, SIGNED_IN),
 }
 
 step = st.tuples(
@@ -178,6 +178,14 @@ def prod_home(tmp_path: Path) -> Path:
         return build(tmp_path / "ws").home
 
 
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same production, built once for the tests that only read it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(crew, "SCRYPT_N", 2**8)
+        return build(tmp_path_factory.mktemp("review") / "ws").home
+
+
 def test_an_edited_projection_cannot_hide_a_hold(prod_home: Path) -> None:
     """Someone with the file marks a held run complete in the run-status table: `status` still
     shows it held (it reads the log), `verify` names the run and fails."""
@@ -196,3 +204,78 @@ def test_an_edited_projection_cannot_hide_a_hold(prod_home: Path) -> None:
     verify = cli(home, "verify")
     assert verify.exit_code == 1
     assert f"run-status table says run {held[0]} is complete" in verify.stdout
+
+
+def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:
+    """`log list` as it was before the projection: every start, each run asked in turn who took
+    part and folded for its status (the fold `RunState` replays with)."""
+    from safetycli import review
+
+    names = review._names(ledger, f.person) if f.person is not None else None
+    held = review._held_scenes(ledger)
+    out = []
+    for start in review._starts(ledger, f, newest_first=True):
+        if (names is not None or f.role is not None) and not review._took_part(
+            ledger, start.run, names, f.role
+        ):
+            continue
+        status, holds, ended_at = review._lifecycle(ledger, start.run)
+        if f.status is None or status == f.status:
+            scene_held = production.scene_key(start.data["scene"]) in held
+            out.append(review.summary_of(start, status, holds, ended_at, scene_held))
+    return out
+
+
+FILTERS = [
+    {},
+    {"day": "2026-03-03"},
+    {"from_day": "2026-03-02", "to_day": "2026-03-03"},
+    {"scene": "12a"},
+    {"protocol": "test-meeting"},
+    {"status": "held"},
+    {"person": "riley chen"},
+    {"person": "Riley Chen", "day": "2026-03-03"},
+    {"person": "Riley Chen", "scene": "12A"},
+    {"person": "Riley Chen", "from_day": "2026-03-03"},
+    {"person": "Riley Chen", "protocol": "test-meeting"},
+    {"person": "Sam Ortiz"},
+    {"person": "Sam Ortiz", "role": "armorer"},
+    {"person": "Jo Park"},
+    {"person": "alex kim", "day": "2026-03-02"},
+    {"role": "actor"},
+    {"role": "actor", "day": "2026-03-02"},
+    {"role": "first_ad", "status": "complete"},
+]
+
+
+@pytest.mark.parametrize("given", FILTERS, ids=lambda g: ",".join(f"{k}={v}" for k, v in g.items()))
+def test_every_filter_lists_what_asking_each_run_listed(
+    shared_home: Path, given: dict[str, str]
+) -> None:
+    """The sets from the indexes, one day's runs asked one by one, a person's starts read by run:
+    every path lists exactly the runs, statuses and order the per-run reading did."""
+    from safetycli import review
+
+    f = review.RunFilter.build(**given)
+    with Ledger.open(shared_home / "log.db") as ledger:
+        assert list(review.run_summaries(ledger, f)) == reference_list(ledger, f)
+
+
+def test_status_shows_what_a_full_replay_of_each_run_says(shared_home: Path) -> None:
+    """`status` finds its runs through the kind index and replays only the kinds it shows: the
+    same runs, statuses, holds and people signed in as replaying every event of every run."""
+    from safetycli import review
+
+    with Ledger.open(shared_home / "log.db") as ledger:
+        board = review.set_status(ledger)["runs"]
+        every = [s.run for s in ledger.run_starts()]
+        full = [runner.replay(run, ledger.events(run=run)) for run in every]
+    live = [state for state in full if state.status in ("open", "held")]
+    assert [entry["id"] for entry in board] == [state.run_id for state in live]
+    for entry, state in zip(board, live, strict=True):
+        assert {k: entry[k] for k in review.summary(state) if k != "scene_held"} == {
+            k: v for k, v in review.summary(state).items() if k != "scene_held"
+        }
+        assert entry["signed_in"] == state.signed_in
+        hold = state.open_hold
+        assert (entry["hold"] or {}).get("reason") == (hold.reason if hold else None)
