@@ -20,7 +20,9 @@ canonical JSON and hash chain as any sign-off, fifty thousand to a transaction.
 
 At each stage (the log grown to that many events) it times, as a user would run them, in fresh
 processes: `log list --day`, `report --day` (Markdown and HTML) and `verify`, for the last full
-shooting day, and prints each one's wall time and peak memory (RSS). Flat memory means the figures
+shooting day; `status`, `log list` (whole, and one person's), the report of that day's month and
+of the whole season, and `checklists list` (issue 14); and prints each one's wall time and peak
+memory (RSS). Flat memory means the figures
 at 100k and at 1M are the same.
 """
 
@@ -66,6 +68,7 @@ RUNS_PER_DAY = 45
 FIREARMS = 20
 LOTS = 50
 HAND_OVERS_PER_DAY = (6, 14)
+PERSON = "Actor 08"  # `log list --person`: an actor in about one run in thirty
 
 ROSTER = {
     "producer": ["Pat Alvarez", "Morgan Lee"],
@@ -672,6 +675,21 @@ def main() -> None:
                     cli("report", "--day", day, "--format", "html", "-o", str(out), *home_args),
                     args.repeat,
                 ),
+                # Issue 14: what a production asks of the whole season, flat in its length.
+                measure("status", cli("status", *home_args), args.repeat),
+                measure("log list", cli("log", "list", *home_args), args.repeat),
+                measure(
+                    f"log list --person {PERSON}",
+                    cli("log", "list", "--person", PERSON, *home_args),
+                    args.repeat,
+                ),
+                measure(
+                    "report --from --to (the day's month)",
+                    cli("report", "--from", day[:8] + "01", "--to", day, *home_args),
+                    args.repeat,
+                ),
+                measure("report (whole season)", cli("report", *home_args), args.repeat),
+                measure("checklists list", cli("checklists", "list", *home_args), args.repeat),
                 measure("armory list", cli("armory", "list", *home_args), args.repeat),
                 measure(
                     "armory list --format json",

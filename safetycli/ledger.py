@@ -240,6 +240,17 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
     runview.rebuild(db)
 
 
+def _restore_run_view(db: sqlite3.Connection) -> None:
+    """A log whose run-status table was dropped by hand gets it back, built from the log: it is
+    derived data, and every append writes to it (without it, no sign-off could be recorded)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is not None:
+        return
+    with transaction(db):
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is None:
+            db.execute(runview.CREATE)
+            runview.rebuild(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("create events", _m1_events),
     ("create credentials", _m2_credentials),
@@ -382,6 +393,7 @@ class Ledger:
             _use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
             migrate(db, credentials)
+            _restore_run_view(db)
         except sqlite3.DatabaseError as err:
             db.close()
             credentials.close()

@@ -279,3 +279,17 @@ def test_status_shows_what_a_full_replay_of_each_run_says(shared_home: Path) -> 
         assert entry["signed_in"] == state.signed_in
         hold = state.open_hold
         assert (entry["hold"] or {}).get("reason") == (hold.reason if hold else None)
+
+
+def test_a_dropped_projection_is_built_again_from_the_log(prod_home: Path) -> None:
+    with Ledger.open(prod_home / "log.db") as ledger:
+        before = runview.stored(ledger.db)
+    db = sqlite3.connect(prod_home / "log.db")
+    db.execute("DROP TABLE run_view")
+    db.commit()
+    db.close()
+    listed = cli(prod_home, "log", "list", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    with Ledger.open(prod_home / "log.db") as ledger:
+        assert runview.stored(ledger.db) == before
+    assert cli(prod_home, "verify").exit_code == 0
