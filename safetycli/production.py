@@ -239,17 +239,6 @@ def status_of(source: Source, run: str) -> str:
     return quick.status
 
 
-def _held_run_stop(source: Source, start: Any, *, day_wide: bool = False) -> SceneStop | None:
-    """What a held run stops, with its open hold's reason (read only for a held run)."""
-    if status_of(source, start.run) != HELD:
-        return None
-    full = Lifecycle()
-    for event in source.events(run=start.run):
-        full.apply(event.kind, event.seq, event.at, event.data)
-    hold = full.open_hold
-    return None if hold is None else _run_stop(start, hold, day_wide=day_wide)
-
-
 def _run_stop(start: Any, hold: Any, *, day_wide: bool) -> SceneStop:
     """A held run's open hold, as what stops its scene (and its day, for a day-wide run)."""
     return SceneStop(
@@ -281,20 +270,12 @@ def scene_stops(
     """Everything that holds `scene` now: stop-work called on it, its other runs on hold, and
     (given the shooting `day`) a held run of a day-wide protocol that day (the armory's open or
     close: a live round in the morning sweep stops every scene). A held run stops its whole
-    scene: starting a second run must not be a way round a hold."""
-    stops = [_called_stop(h) for h in load(source).open_scene_holds(scene)]
-    seen: set[str] = set()
-    for start in runs_of(source, scene):
-        if start.run != except_run and (stop := _held_run_stop(source, start)) is not None:
-            stops.append(stop)
-            seen.add(start.run)
-    if day is not None:
-        for start in source.run_starts(day_from=day, day_to=day):
-            if start.run in seen or start.run == except_run or start.data.get("scope") != DAY:
-                continue
-            if (stop := _held_run_stop(source, start, day_wide=True)) is not None:
-                stops.append(stop)
-    return tuple(stops)
+    scene: starting a second run must not be a way round a hold.
+
+    Read from the log itself (never the run-status table), through the kind index: the season's
+    holds and aborts, folded per run (`StopBoard`); before, every run start of the season was
+    read and each run of the scene folded, about 60 ms a step at a million events."""
+    return StopBoard(source).for_scene(scene, day, except_run=except_run)
 
 
 class StopBoard:
