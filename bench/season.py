@@ -688,7 +688,13 @@ def main() -> None:
                     cli("report", "--from", day[:8] + "01", "--to", day, *home_args),
                     args.repeat,
                 ),
-                measure("report (whole season)", cli("report", *home_args), args.repeat),
+                measure(
+                    "report --from --to (the whole season)",
+                    cli(
+                        "report", "--from", SEASON_START.date().isoformat(), "--to", day, *home_args
+                    ),
+                    args.repeat,
+                ),
                 measure("checklists list", cli("checklists", "list", *home_args), args.repeat),
                 measure("armory list", cli("armory", "list", *home_args), args.repeat),
                 measure(
