@@ -29,7 +29,7 @@ from typing import Any
 
 SUFFIXES = (".yaml", ".yml")
 FILENAME = "protocol-list.json"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def shipped_dir() -> Path:
@@ -114,7 +114,7 @@ def _write(path: Path, key: str, rows: list[dict[str, Any]], problems: int) -> N
     """Written aside and renamed into place, 0600; a failure only means no cache next time."""
     from safetycli.filemodes import make_private_dir
 
-    text = json.dumps({"key": key, "rows": rows, "problems": problems}, sort_keys=True)
+    text = json.dumps({"key": key, "rows": rows, "problems": problems})  # rows keep their order
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         make_private_dir(path.parent)

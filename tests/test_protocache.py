@@ -33,9 +33,9 @@ def test_the_list_follows_every_change_to_the_files(cli: CliRunner, home: Path) 
     own.mkdir(exist_ok=True)
     ours = own / "ours.yaml"
     ours.write_text(MINIMAL.replace("id: minimal", "id: ours"), encoding="utf-8")
-    first, _ = listed(cli)
+    fresh = run(cli, "list", "--format", "json").stdout
     assert (state_dir() / protocache.FILENAME).is_file()
-    assert listed(cli)[0] == first  # from the cache
+    assert run(cli, "list", "--format", "json").stdout == fresh  # from the cache, byte for byte
     ours.write_text(
         MINIMAL.replace("id: minimal", "id: ours").replace("Smallest", "Changed"),
         encoding="utf-8",
