@@ -710,11 +710,19 @@ class Ledger:
             ("json_extract(data, '$.protocol.id') = ?", protocol),
         )
         order = "DESC" if newest_first else "ASC"
-        cursor = self.db.execute(
-            f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
-            f" ORDER BY {_DAY} {order}, seq {order}",
-            params,
+        sql = (
+            f"SELECT run, seq, at, data FROM events{{}} WHERE {' AND '.join(where)}"
+            f" ORDER BY {_DAY} {order}, seq {order}"
         )
+        # A period (--from/--to) must go through the day index too: left to itself SQLite
+        # reads every run start of the season through the kind index and sorts them.
+        hint = " INDEXED BY events_started_day" if day_from or day_to else ""
+        try:
+            cursor = self.db.execute(sql.format(hint), params)
+        except sqlite3.OperationalError:
+            if not hint:
+                raise
+            cursor = self.db.execute(sql.format(""), params)  # the index dropped by hand
         while batch := cursor.fetchmany(500):
             for run, seq, at, data in batch:
                 yield RunStart(run, seq, at, json.loads(data))
