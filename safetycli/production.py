@@ -239,6 +239,17 @@ def status_of(source: Source, run: str) -> str:
     return quick.status
 
 
+def held_runs(source: Source) -> dict[str, Lifecycle]:
+    """Runs on hold now, each with its fold: every hold raised or cleared and every abort, read
+    from the log itself through the kind index (a few rows per run ever held; never the
+    run-status table, so an edited row cannot hide a hold), folded per run by `Lifecycle` as a
+    full replay folds them. A run is held when it has an open hold and was not aborted."""
+    folds: dict[str, Lifecycle] = {}
+    for seq, at, kind, run, data in source.hold_events():
+        folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
+    return {run: fold for run, fold in folds.items() if fold.status == HELD}
+
+
 def _run_stop(start: Any, hold: Any, *, day_wide: bool) -> SceneStop:
     """A held run's open hold, as what stops its scene (and its day, for a day-wide run)."""
     return SceneStop(
@@ -287,15 +298,9 @@ class StopBoard:
     def __init__(self, source: Source) -> None:
         self.scene_holds = load(source).open_scene_holds()
         self.held: list[tuple[Any, SceneStop]] = []
-        # Every hold raised or cleared and every abort, through the kind index (a few rows per
-        # run ever held), folded per run by `Lifecycle` as a full replay folds them: a run is
-        # held when it has an open hold and was not aborted, whatever else it holds.
-        folds: dict[str, Lifecycle] = {}
-        for seq, at, kind, run, data in source.hold_events():
-            folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
-        held = [run for run, fold in folds.items() if fold.status == HELD]
+        held = held_runs(source)
         for first in source.starts_of(held):  # newest first, as `scene_stops` lists them
-            hold = folds[first.run].open_hold
+            hold = held[first.run].open_hold
             day_wide = first.data.get("scope") == DAY
             self.held.append((first, _run_stop(first, hold, day_wide=day_wide)))
 

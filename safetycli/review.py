@@ -229,18 +229,6 @@ def summary_of(
     }
 
 
-def _held_runs(ledger: ReviewSource) -> set[str]:
-    """Runs on hold now, folded from the log itself (never from the run-status table, so an
-    edited row cannot hide a hold): every hold and abort through the kind index, a few rows per
-    run that was ever held, folded by `Lifecycle` as `RunState` folds them."""
-    from safetycli.lifecycle import Lifecycle
-
-    folds: dict[str, Lifecycle] = {}
-    for seq, at, kind, run, data in ledger.hold_events():
-        folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
-    return {run for run, fold in folds.items() if fold.status == "held"}
-
-
 def _held_scenes(ledger: ReviewSource) -> set[str]:
     """Scenes held now, folded for comparing (`production.scene_key`): under a stop-work called
     on the set (`hold --scene`), or with a run on hold (a held run stops its whole scene, on any
@@ -249,7 +237,7 @@ def _held_scenes(ledger: ReviewSource) -> set[str]:
     from safetycli import production
 
     held = {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
-    for start in ledger.starts_of(_held_runs(ledger)):
+    for start in ledger.starts_of(production.held_runs(ledger)):
         held.add(production.scene_key(start.data["scene"]))
     return held
 
@@ -655,7 +643,7 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     out = []
     # Candidates from the log itself, never from the run-status table: runs neither completed
     # nor aborted, and runs with a hold still on. Each is replayed, so its status is exact.
-    for start in ledger.starts_of(ledger.unended_runs() | _held_runs(ledger)):
+    for start in ledger.starts_of(ledger.unended_runs() | set(production.held_runs(ledger))):
         from safetycli.runner import replay
 
         # Only what the board shows: the start, sign-ins (a resume ends a sitting's), holds
