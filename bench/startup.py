@@ -125,6 +125,12 @@ def main() -> None:
             if init.returncode == 0:
                 env["SAFETYCLI_HOME"] = str(home)
                 variants["safetycli status"] = ([*tool, "status"], "bare app, running its command")
+                # The listing a crew asks for before `run` (issue 14: from the protocol cache
+                # once the warm-up rounds have written it, as on a set laptop).
+                variants["safetycli checklists list"] = (
+                    [*tool, "checklists", "list"],
+                    "bare app, running its command",
+                )
             else:
                 print(f"skipping status: `safetycli init` failed: {init.stderr.strip()}")
         else:

@@ -90,4 +90,8 @@ def _audit(ledger: Ledger, integrity: list[str]) -> list[Problem]:
                     "set (swapped in credentials.db)",
                 )
             )
+    # The run-status projection (runview.py) is derived data: it must be the log's own fold.
+    # An edit to it (a hold made to look cleared in `log list`) is named here, run by run.
+    for line in ledger.run_view_problems():
+        problems.append(Problem(None, line))
     return problems

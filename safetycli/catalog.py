@@ -9,25 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safetycli import protocache
 from safetycli.errors import SafetyError
 from safetycli.protocol import Protocol, check_file
 from safetycli.yamlsource import Problem
-
-SUFFIXES = (".yaml", ".yml")
-
-
-def shipped_dir() -> Path:
-    """Installed wheels carry the protocols inside the package; a source checkout has them at
-    the top of the repository."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "_checklists"
-    return packaged if packaged.is_dir() else here.parent / "checklists"
-
-
-def protocol_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
 @dataclass
@@ -61,14 +46,14 @@ def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
     The workspace's own protocols may use the production's own roles, read from the
     config.toml beside their folder: every caller gets them without having to pass them."""
     catalog = Catalog()
-    sources = [(shipped_dir(), True)]
+    sources = [(protocache.shipped_dir(), True)]
     roles: dict[str, str] = {}
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
         roles = _own_roles(workspace_checklists.parent, catalog)
     for folder, shipped in sources:
         try:
-            paths = protocol_files(folder)
+            paths = protocache.protocol_files(folder)
         except OSError as err:
             catalog.problems.append(Problem(str(folder), 1, 1, f"cannot read: {err.strerror}"))
             continue

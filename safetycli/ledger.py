@@ -29,7 +29,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
-from safetycli import devicekey
+from safetycli import devicekey, runview
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
@@ -42,6 +42,8 @@ from safetycli.events import (
     HOLD_RAISED,
     LIFECYCLE_KINDS,
     PRODUCTION_KINDS,
+    RUN_ABORTED,
+    RUN_COMPLETED,
     RUN_SIGNED_IN,
     RUN_STARTED,
     STOP_KINDS,
@@ -228,12 +230,34 @@ def _m5_device_mac(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE events ADD COLUMN mac TEXT")
 
 
+def _m6_run_view(db: sqlite3.Connection) -> None:
+    # Each run's status, kept with every append (runview.py): a season's list reads one row a
+    # run instead of folding each run's lifecycle. Built here from the log, so an older
+    # workspace has it as soon as it is opened. Derived data: a log whose version number was
+    # put back by hand has one already, and gets it afresh.
+    db.execute("DROP TABLE IF EXISTS run_view")
+    db.execute(runview.CREATE)
+    runview.rebuild(db)
+
+
+def _restore_run_view(db: sqlite3.Connection) -> None:
+    """A log whose run-status table was dropped by hand gets it back, built from the log: it is
+    derived data, and every append writes to it (without it, no sign-off could be recorded)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is not None:
+        return
+    with transaction(db):
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is None:
+            db.execute(runview.CREATE)
+            runview.rebuild(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("create events", _m1_events),
     ("create credentials", _m2_credentials),
     ("index run starts by shooting day", _m3_review_indexes),
     ("move credentials out of the log", _m4_drop_credentials),
     ("add the device MAC", _m5_device_mac),
+    ("keep each run's status", _m6_run_view),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _DROP_CREDENTIALS = 3  # the index of `_m4_drop_credentials`
@@ -369,6 +393,7 @@ class Ledger:
             _use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
             migrate(db, credentials)
+            _restore_run_view(db)
         except sqlite3.DatabaseError as err:
             db.close()
             credentials.close()
@@ -553,6 +578,8 @@ class Ledger:
                         )
                     )
                     prev = digest
+                # In the same transaction: the run-status table commits with the events.
+                runview.apply(db, ((e.seq, e.at, e.kind, e.run) for e in out))
         except sqlite3.DatabaseError as err:
             raise unwritable(err, stop=stop) from None
         except LogDamaged as err:
@@ -683,11 +710,19 @@ class Ledger:
             ("json_extract(data, '$.protocol.id') = ?", protocol),
         )
         order = "DESC" if newest_first else "ASC"
-        cursor = self.db.execute(
-            f"SELECT run, seq, at, data FROM events WHERE {' AND '.join(where)}"
-            f" ORDER BY {_DAY} {order}, seq {order}",
-            params,
+        sql = (
+            f"SELECT run, seq, at, data FROM events{{}} WHERE {' AND '.join(where)}"
+            f" ORDER BY {_DAY} {order}, seq {order}"
         )
+        # A period (--from/--to) must go through the day index too: left to itself SQLite
+        # reads every run start of the season through the kind index and sorts them.
+        hint = " INDEXED BY events_started_day" if day_from or day_to else ""
+        try:
+            cursor = self.db.execute(sql.format(hint), params)
+        except sqlite3.OperationalError:
+            if not hint:
+                raise
+            cursor = self.db.execute(sql.format(""), params)  # the index dropped by hand
         while batch := cursor.fetchmany(500):
             for run, seq, at, data in batch:
                 yield RunStart(run, seq, at, json.loads(data))
@@ -699,6 +734,88 @@ class Ledger:
             " ORDER BY seq",
             (run, *LIFECYCLE_KINDS),
         )
+
+    def run_status(self, run: str) -> tuple[str, int, str | None] | None:
+        """(status, holds, ended at) from the run-status table (runview.py): one row, however
+        long the log. None for a run it does not have. For listings only: what stops work reads
+        the log itself."""
+        row = self.db.execute(
+            f"SELECT {runview.STATUS}, holds, ended_at FROM run_view WHERE run = ?", (run,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), row[2])
+
+    def unended_runs(self) -> set[str]:
+        """Runs started and neither completed nor aborted, from the log (the kind index)."""
+        return {
+            run
+            for (run,) in self.db.execute(
+                "SELECT run FROM events WHERE kind = ? AND run IS NOT NULL EXCEPT"
+                " SELECT run FROM events WHERE kind IN (?, ?)",
+                (RUN_STARTED, RUN_COMPLETED, RUN_ABORTED),
+            )
+        }
+
+    def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
+        """(seq, at, kind, run, data) of every hold raised or cleared on a run and every abort,
+        in log order, through the kind index: a few per held run, however long the log."""
+        kinds = (HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED)
+        cursor = self.db.execute(
+            f"SELECT seq, at, kind, run, data FROM events WHERE kind IN ({_marks(kinds)})"
+            " AND run IS NOT NULL ORDER BY seq",
+            kinds,
+        )
+        while batch := cursor.fetchmany(500):
+            for seq, at, kind, run, data in batch:
+                yield seq, at, kind, run, json.loads(data)
+
+    def runs_by(self, names: Iterable[str]) -> set[str]:
+        """Runs with an event by any of these people (the person index)."""
+        names = list(names)
+        return {
+            run
+            for (run,) in self.db.execute(
+                f"SELECT DISTINCT run FROM events WHERE person IN ({_marks(names)})"
+                " AND run IS NOT NULL",
+                names,
+            )
+        }
+
+    def signed_in_runs(self, role: str, names: Iterable[str] | None = None) -> set[str]:
+        """Runs where someone (one of `names`, when given) signed in for `role`."""
+        where = ["kind = ?", "json_extract(data, '$.role') = ?"]
+        params: list[Any] = [RUN_SIGNED_IN, role]
+        if names is not None:
+            names = list(names)
+            where.append(f"json_extract(data, '$.name') IN ({_marks(names)})")
+            params.extend(names)
+        sql = f"SELECT DISTINCT run FROM events WHERE {' AND '.join(where)} AND run IS NOT NULL"
+        return {run for (run,) in self.db.execute(sql, params)}
+
+    def starts_of(self, runs: Iterable[str]) -> list[RunStart]:
+        """The run starts of these runs (through the run index), newest shooting day first."""
+        out = []
+        for run in runs:
+            # `+kind`: the run index, from the run's first event (its start); the plain term
+            # would send SQLite through the day index, past every start of the season.
+            row = self.db.execute(
+                "SELECT run, seq, at, data FROM events WHERE run = ? AND +kind = ?"
+                " ORDER BY seq LIMIT 1",
+                (run, RUN_STARTED),
+            ).fetchone()
+            if row is not None:
+                out.append(RunStart(row[0], row[1], row[2], json.loads(row[3])))
+        out.sort(key=lambda s: (str(s.data.get("day")), s.seq), reverse=True)
+        return out
+
+    def rebuild_run_view(self) -> None:
+        """Fold the whole log into the run-status table again (runview.py)."""
+        with transaction(self.db):
+            runview.rebuild(self.db)
+
+    def run_view_problems(self) -> list[str]:
+        """Where the run-status table is not the log's fold (verify reports each)."""
+        with transaction(self.db, write=False):
+            return runview.mismatches(self.db)
 
     def crew_names(self) -> Iterator[str]:
         for (name,) in self.db.execute(
@@ -942,6 +1059,7 @@ class Ledger:
                     rows.append(_chained_row(seq, at, prev, event, self.key))
                     prev = rows[-1][7]
                 db.executemany(_INSERT, rows)
+                runview.apply(db, (row[:4] for row in rows))
             if rows and self.after_append is not None:
                 self.after_append(seq, prev)
             if len(rows) < batch:

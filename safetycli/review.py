@@ -9,8 +9,10 @@ the central store can serve it too.
 
 How it scales. A season's log holds a million events, and a producer asks about one day. So
 listing never replays runs: run starts are found by shooting day, scene and protocol through the
-store's index (`ReviewIndex.run_starts`), and each candidate's status comes from its handful of
-lifecycle events (holds, completion, abort), folded exactly as `RunState` folds them. Only
+store's index (`ReviewIndex.run_starts`), and each candidate's status comes from the store's
+run-status projection (one row a run, kept with every append, checked against the log's own fold
+by verify; runview.py). What stops work (`status`, the scenes held) reads the log itself, never
+the projection: the few holds and ends through the kind index, folded as `RunState` folds them. Only
 `run_detail` and the report replay a run's events, and only for the runs they show. The cost of a
 day's list or report depends on that day, not on the length of the log, and results stream:
 nothing loads the whole log.
@@ -19,7 +21,7 @@ nothing loads the whole log.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +60,9 @@ _MEANING = {
 }
 
 Progress = Callable[[int, int], None]
+# What `status` replays of an open run: all that its status, its hold and who is signed in
+# come from (runner.RunState.apply: only sign-ins and a resume change `signed_in`).
+_BOARD_KINDS = (ev.RUN_STARTED, ev.RUN_SIGNED_IN, ev.RUN_RESUMED, *ev.LIFECYCLE_KINDS)
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -161,32 +166,49 @@ def _names(ledger: ReviewSource, person: str) -> list[str]:
     return sorted(found)
 
 
-def _people_in(ledger: ReviewSource, run_id: str) -> Iterator[tuple[str, str | None]]:
-    """(name, role) of everyone who signed in, raised or cleared a hold in the run."""
-    for kind, data in ledger.people_events(run_id):
-        if kind == ev.RUN_SIGNED_IN:
-            yield data["name"], data["role"]
-        elif kind == ev.HOLD_RAISED:
-            if data.get("raised_by"):
-                yield data["raised_by"]["name"], data["raised_by"]["role"]
-        else:
-            for who in data.get("cleared_by") or []:
-                yield who["name"], who["role"]
+def _people_in(kind: str, data: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    """(name, role) of everyone a sign-in, a hold raised or a hold cleared names."""
+    if kind == ev.RUN_SIGNED_IN:
+        yield data["name"], data["role"]
+    elif kind == ev.HOLD_RAISED:
+        if data.get("raised_by"):
+            yield data["raised_by"]["name"], data["raised_by"]["role"]
+    elif kind == ev.HOLD_CLEARED:
+        for who in data.get("cleared_by") or []:
+            yield who["name"], who["role"]
 
 
 def _took_part(
     ledger: ReviewSource, run_id: str, names: list[str] | None, role: str | None
 ) -> bool:
-    """--person: the person appears in the run (signed in, signed, witnessed, read back, held,
+    """`_runs_with` for one run, from its own events (through the run index): cheaper than the
+    season-wide sets when the list is one shooting day's few runs."""
+    for kind, data in ledger.people_events(run_id):
+        for n, r in _people_in(kind, data):
+            if (role is None or r == role) and (names is None or n in names):
+                return True
+    return role is None and names is not None and ledger.has_events_by(run_id, names)
+
+
+def _runs_with(ledger: ReviewSource, names: list[str] | None, role: str | None) -> set[str]:
+    """--person: the runs the person appears in (signed in, signed, witnessed, read back, held,
     cleared a hold, or tried a PIN); --role: someone signed for the role; both: that person in
-    that role."""
-    people = list(_people_in(ledger, run_id))
+    that role. One set for the whole list, from the indexes (sign-ins and the person column
+    answer all but the holds; the holds, a few per held run, are read through the kind index
+    and matched here), instead of asking every run of the season in turn."""
     if role is not None:
-        return any(r == role and (names is None or n in names) for n, r in people)
-    assert names is not None
-    if any(n in names for n, _ in people):
-        return True
-    return ledger.has_events_by(run_id, names)
+        found = ledger.signed_in_runs(role, names)
+    else:
+        assert names is not None
+        found = ledger.runs_by(names)  # sign-ins and hold raises carry the signer as `person`
+    for _, _, kind, run, data in ledger.hold_events():
+        if run in found:
+            continue
+        for n, r in _people_in(kind, data):
+            if (role is None or r == role) and (names is None or n in names):
+                found.add(run)
+                break
+    return found
 
 
 def summary_of(
@@ -211,18 +233,46 @@ def summary_of(
 def _held_scenes(ledger: ReviewSource) -> set[str]:
     """Scenes held now, folded for comparing (`production.scene_key`): under a stop-work called
     on the set (`hold --scene`), or with a run on hold (a held run stops its whole scene, on any
-    day), as `status` and the runner see them. Only runs that ever had a hold are looked at
-    (through the kind index): a day's list must not read the season."""
+    day), as `status` and the runner see them. Read from the log, through the kind index: a
+    day's list must not read the season."""
     from safetycli import production
 
     held = {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
-    ever_held = {e.run for e in ledger.events(kinds=[ev.HOLD_RAISED]) if e.run is not None}
-    for run in ever_held:
-        if _lifecycle(ledger, run)[0] == "held":
-            started = next(ledger.events(run=run), None)  # run.started comes first
-            if started is not None:
-                held.add(production.scene_key(started.data["scene"]))
+    for start in ledger.starts_of(production.held_runs(ledger)):
+        held.add(production.scene_key(start.data["scene"]))
     return held
+
+
+_FEW_RUNS = 1_000
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _start_matches(start: RunStart, f: RunFilter) -> bool:
+    """The day, scene and protocol filters as `ReviewIndex.run_starts` applies them in SQL:
+    days compared as text, the scene without case as SQLite's NOCASE folds it (ASCII only)."""
+    data = start.data
+    day = data.get("day")
+    if (f.day_from is not None or f.day_to is not None) and not isinstance(day, str):
+        return False
+    if f.day_from is not None and day < f.day_from:
+        return False
+    if f.day_to is not None and day > f.day_to:
+        return False
+    if f.scene is not None:
+        scene = data.get("scene")
+        if not isinstance(scene, str):
+            return False
+        if scene.translate(_ASCII_UPPER) != f.scene.translate(_ASCII_UPPER):
+            return False
+    protocol = data.get("protocol")
+    return f.protocol is None or (isinstance(protocol, dict) and protocol.get("id") == f.protocol)
+
+
+def _status(ledger: ReviewSource, run_id: str) -> tuple[str, int, str | None]:
+    """(status, holds, ended_at) of a listed run: its row of the run-status projection, kept
+    with every append (one lookup, however long the log); folded from the log when it has none."""
+    found = ledger.run_status(run_id)
+    return found if found is not None else _lifecycle(ledger, run_id)
 
 
 def run_summaries(
@@ -233,13 +283,23 @@ def run_summaries(
 
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
+    by_person = names is not None or f.role is not None
+    # One day's few runs are asked one by one; any longer list takes the season-wide set.
+    one_day = f.day_from is not None and f.day_from == f.day_to
+    among = _runs_with(ledger, names, f.role) if by_person and not one_day else None
     held_scenes = _held_scenes(ledger)
-    for start in _starts(ledger, f, newest_first=True):
-        if (names is not None or f.role is not None) and not _took_part(
-            ledger, start.run, names, f.role
-        ):
+    starts: Iterable[RunStart]
+    if among is not None and len(among) <= _FEW_RUNS:
+        # A person's runs: their starts through the run index, not every start of the season.
+        starts = (s for s in ledger.starts_of(among) if _start_matches(s, f))
+    else:
+        starts = _starts(ledger, f, newest_first=True)
+    for start in starts:
+        if among is not None and start.run not in among:
             continue
-        status, holds, ended_at = _lifecycle(ledger, start.run)
+        if by_person and among is None and not _took_part(ledger, start.run, names, f.role):
+            continue
+        status, holds, ended_at = _status(ledger, start.run)
         if f.status is not None and status != f.status:
             continue
         held_scene = scene_key(start.data["scene"]) in held_scenes
@@ -578,20 +638,24 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     """The set now: every stop-work on a scene, then the open and held runs with their hold (or
     what holds their scene) and who is signed in for each role.
 
-    Only the runs still open or held are replayed; the rest are ruled out by their lifecycle,
-    so a quiet set (nothing open) never loads the runner at all."""
+    Only the runs still open or held are replayed; the rest are ruled out by the log's kind
+    index (completions, aborts, holds), so a quiet set never loads the runner at all."""
     from safetycli import production
 
     found = production.load(ledger)
     stops = [h.as_json() for h in found.open_scene_holds()]
     board = production.StopBoard(ledger)
     out = []
-    for entry in run_summaries(ledger):
-        if entry["status"] not in ("open", "held"):
-            continue
+    # Candidates from the log itself, never from the run-status table: runs neither completed
+    # nor aborted, and runs with a hold still on. Each is replayed, so its status is exact.
+    for start in ledger.starts_of(ledger.unended_runs() | set(production.held_runs(ledger))):
         from safetycli.runner import replay
 
-        state = replay(entry["id"], ledger.events(run=entry["id"]))
+        # Only what the board shows: the start, sign-ins (a resume ends a sitting's), holds
+        # and ends; a run's checks are most of its events, and the board names none of them.
+        state = replay(start.run, ledger.events(run=start.run, kinds=_BOARD_KINDS))
+        if state.status not in ("open", "held"):
+            continue
         hold = state.open_hold
         scene_stops = board.for_scene(
             state.scene, state.day, except_run=state.run_id, firearms=True

@@ -203,6 +203,32 @@ class ReviewIndex(Protocol):
         without a replay."""
         ...
 
+    def run_status(self, run: str) -> tuple[str, int, str | None] | None:
+        """(status, holds, ended at) from the store's run-status projection (kept with every
+        append, checked by verify); None when it has no row for the run. Listings only."""
+        ...
+
+    def unended_runs(self) -> set[str]:
+        """Runs started and neither completed nor aborted, read from the log itself."""
+        ...
+
+    def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
+        """(seq, at, kind, run, data) of every hold raised or cleared on a run and every run
+        aborted, in log order, read from the log itself."""
+        ...
+
+    def runs_by(self, names: Iterable[str]) -> set[str]:
+        """Runs with an event whose `person` is one of these names."""
+        ...
+
+    def signed_in_runs(self, role: str, names: Iterable[str] | None = None) -> set[str]:
+        """Runs where someone (one of `names`, when given) signed in for `role`."""
+        ...
+
+    def starts_of(self, runs: Iterable[str]) -> list[RunStart]:
+        """The starts of these runs, newest shooting day first (then newest start)."""
+        ...
+
     def crew_names(self) -> Iterator[str]:
         """Every name `crew.added` recorded, once each: the spellings a person filter matches."""
         ...

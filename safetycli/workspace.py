@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +41,8 @@ class Workspace:
         return self.root / "checklists"
 
     def config(self) -> dict[str, object]:
+        import tomllib  # here: `checklists list` and `--help` never read config.toml
+
         try:
             return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as err:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from safetycli import catalog as catalog_mod
+from safetycli import protocache as catalog_mod
 from safetycli.cli import app
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protocols"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from safetycli import catalog as catalog_mod
+from safetycli import protocache
 from safetycli.conditions import Condition, parse_when
 from safetycli.errors import SafetyError
 from safetycli.protocol import check_file, validate_doc
@@ -464,7 +465,7 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "shipped"
     folder.mkdir()
     (folder / "minimal.yaml").write_text(MINIMAL, encoding="utf-8")
-    monkeypatch.setattr(catalog_mod, "shipped_dir", lambda: folder)
+    monkeypatch.setattr(protocache, "shipped_dir", lambda: folder)
     return folder
 
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from safetycli import crew
-from safetycli.catalog import shipped_dir
 from safetycli.ledger import Ledger
+from safetycli.protocache import shipped_dir
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from safetycli.catalog import load_catalog, protocol_files, shipped_dir
+from safetycli.catalog import load_catalog
 from safetycli.cli import app
+from safetycli.protocache import protocol_files, shipped_dir
 from safetycli.protocol import Item, Phase, Protocol, check_file, parse_when
 
 SHIPPED = {"firearm-scene", "rehearsal", "daily-armory", "safety-meeting"}

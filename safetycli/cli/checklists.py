@@ -39,28 +39,16 @@ def _catalog(home: Path | None) -> "Catalog":
 def list_(fmt: ListFormatOpt = ListFormat.table, home: Home = None) -> None:
     """The shipped protocols and the production's own, with their versions."""
     from safetycli.cli.common import emit_listing
+    from safetycli.protocache import listing
+    from safetycli.workspace import optional_workspace
 
-    catalog = _catalog(home)
-    rows = []
-    for protocol in sorted(catalog.protocols.values(), key=lambda p: p.id):
-        origin = protocol.origin
-        rows.append(
-            {
-                "id": protocol.id,
-                "title": protocol.title,
-                "version": protocol.version,
-                "summary": protocol.summary,
-                "origin": "shipped" if origin.shipped else "workspace",
-                "path": str(origin.path),
-                "sha256": origin.sha256,
-                "phases": len(protocol.phases),
-                "items": len(protocol.items()),
-            }
-        )
+    # From the cache of the last listing when no protocol file (nor config.toml) changed.
+    ws = optional_workspace(home_of(home))
+    rows, problems = listing(ws.checklists if ws else None)
     emit_listing(fmt, "Protocols", ["id", "version", "title", "items", "origin"], rows)
-    if catalog.problems:
+    if problems:
         typer.echo(
-            f"warning: {len(catalog.problems)} problem(s) in protocol files; "
+            f"warning: {problems} problem(s) in protocol files; "
             "run `safetycli checklists validate`",
             err=True,
         )
@@ -98,8 +86,9 @@ def validate(
     """Check protocol files; print `path:line:col: message` for every problem.
 
     Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
-    from safetycli.catalog import id_clash, protocol_files, shipped_dir
+    from safetycli.catalog import id_clash
     from safetycli.errors import SafetyError
+    from safetycli.protocache import protocol_files, shipped_dir
     from safetycli.protocol import check_file
     from safetycli.render.safe import one_line
     from safetycli.workspace import optional_workspace

@@ -1,0 +1,166 @@
+"""`checklists list` without parsing the protocols again when none of them changed (issue 14).
+
+Loading the catalog reads, parses and validates every protocol file (YAML with positions, the
+pydantic models, the semantic checks): about 50 ms of every `checklists list`. The list only
+shows a few facts of each valid protocol and how many problems the files have, so those are
+kept in one small file, keyed by the sha256 of every protocol file's bytes (with its path and
+whether it is shipped), of the workspace's config.toml (its own roles change what is valid) and
+the tool's version. Any change to any of them is a different key: the catalog is loaded in full
+and the file written again.
+
+Trust. The cache lives in the user's private state folder (0700, as the high-water marks), is
+written 0600 and read only when it belongs to this user and nobody else may write it; its key
+is recomputed from the files on every read, never taken from the cache. It only ever feeds the
+listing: `run`, `resume`, `checklists show` and `checklists validate` load and validate the file
+itself every time, so no cache entry, whoever wrote it, can make a protocol load that would not
+load on its own.
+
+Light to import: the cache hit must not pay for PyYAML or pydantic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+SUFFIXES = (".yaml", ".yml")
+FILENAME = "protocol-list.json"
+_FORMAT = 2
+
+
+def shipped_dir() -> Path:
+    """Installed wheels carry the protocols inside the package; a source checkout has them at
+    the top of the repository."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_checklists"
+    return packaged if packaged.is_dir() else here.parent / "checklists"
+
+
+def protocol_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def _key(workspace_checklists: Path | None) -> str | None:
+    """The sha256 of everything the listing depends on; None when a file cannot be read (the
+    full load reports it)."""
+    from safetycli import __version__
+
+    digest = hashlib.sha256(f"safetycli {__version__} list {_FORMAT}\n".encode())
+    sources = [(shipped_dir(), True)]
+    if workspace_checklists is not None:
+        sources.append((workspace_checklists, False))
+        config = workspace_checklists.parent / "config.toml"
+        try:
+            digest.update(b"config " + hashlib.sha256(config.read_bytes()).digest())
+        except FileNotFoundError:
+            digest.update(b"no config")
+        except OSError:
+            return None
+    try:
+        for folder, shipped in sources:
+            digest.update(f"\nfolder {folder} {shipped}\n".encode())
+            for path in protocol_files(folder):
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest.update(f"{path}\0{content}\n".encode())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _cache_path() -> Path:
+    from safetycli.headmark import state_dir
+
+    return state_dir() / FILENAME
+
+
+def _private(path: Path) -> bool:
+    """Ours alone: owned by this user, and neither it nor its folder writable by anyone else."""
+    if os.name != "posix":
+        return True
+    try:
+        for target in (path, path.parent):
+            st = target.lstat()
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return False
+            if target is path and not stat.S_ISREG(st.st_mode):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _read(path: Path, key: str) -> tuple[list[dict[str, Any]], int] | None:
+    if not _private(path):
+        return None
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept.get("key") != key:
+            return None
+        rows, problems = kept["rows"], kept["problems"]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+    if not isinstance(rows, list) or not isinstance(problems, int):
+        return None
+    return rows, problems
+
+
+def _write(path: Path, key: str, rows: list[dict[str, Any]], problems: int) -> None:
+    """Written aside and renamed into place, 0600; a failure only means no cache next time."""
+    from safetycli.filemodes import make_private_dir
+
+    text = json.dumps({"key": key, "rows": rows, "problems": problems})  # rows keep their order
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        make_private_dir(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def rows_of(catalog: Any) -> list[dict[str, Any]]:
+    """What `checklists list` shows of each valid protocol, by id."""
+    rows = []
+    for protocol in sorted(catalog.protocols.values(), key=lambda p: p.id):
+        origin = protocol.origin
+        rows.append(
+            {
+                "id": protocol.id,
+                "title": protocol.title,
+                "version": protocol.version,
+                "summary": protocol.summary,
+                "origin": "shipped" if origin.shipped else "workspace",
+                "path": str(origin.path),
+                "sha256": origin.sha256,
+                "phases": len(protocol.phases),
+                "items": len(protocol.items()),
+            }
+        )
+    return rows
+
+
+def listing(workspace_checklists: Path | None) -> tuple[list[dict[str, Any]], int]:
+    """(the rows of `checklists list`, how many problems the protocol files have): from the
+    cache when nothing they depend on changed, else from the full catalog (and cached)."""
+    key = _key(workspace_checklists)
+    path = _cache_path()
+    if key is not None and (kept := _read(path, key)) is not None:
+        return kept
+    from safetycli.catalog import load_catalog
+
+    catalog = load_catalog(workspace_checklists)
+    rows, problems = rows_of(catalog), len(catalog.problems)
+    if key is not None and key == _key(workspace_checklists):  # unchanged while we loaded
+        _write(path, key, rows, problems)
+    return rows, problems

@@ -1,0 +1,75 @@
+"""`checklists list` from the cache of the last listing (protocache.py): the same answer as a
+full load whenever anything it depends on changes, and no way for a cache entry to make a
+protocol load."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from safetycli import protocache
+from safetycli.cli import app
+from safetycli.headmark import state_dir
+from tests.test_checklists_cli import MINIMAL
+
+
+def run(cli: CliRunner, *args: str) -> Result:
+    return cli.invoke(app, ["checklists", *args])
+
+
+def listed(cli: CliRunner) -> tuple[list[tuple[str, str, int]], str]:
+    result = run(cli, "list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    return [(r["id"], r["title"], r["items"]) for r in rows], result.stderr
+
+
+def test_the_list_follows_every_change_to_the_files(cli: CliRunner, home: Path) -> None:
+    own = home / "checklists"
+    own.mkdir(exist_ok=True)
+    ours = own / "ours.yaml"
+    ours.write_text(MINIMAL.replace("id: minimal", "id: ours"), encoding="utf-8")
+    fresh = run(cli, "list", "--format", "json").stdout
+    assert (state_dir() / protocache.FILENAME).is_file()
+    assert run(cli, "list", "--format", "json").stdout == fresh  # from the cache, byte for byte
+    ours.write_text(
+        MINIMAL.replace("id: minimal", "id: ours").replace("Smallest", "Changed"),
+        encoding="utf-8",
+    )
+    rows, _ = listed(cli)
+    assert ("ours", "Changed valid protocol", 1) in rows
+    ours.write_text("id: ours\n", encoding="utf-8")  # now broken: left out, with a warning
+    rows, warned = listed(cli)
+    assert "ours" not in [r[0] for r in rows]
+    assert "problem(s) in protocol files" in warned
+    assert listed(cli) == (rows, warned)  # the warning comes from the cache too
+
+
+def test_a_forged_cache_cannot_load_a_protocol(cli: CliRunner, home: Path) -> None:
+    """Whoever writes the cache file can change what the listing shows at most; `show` (and
+    `run`) load and validate the file itself."""
+    listed(cli)
+    path = state_dir() / protocache.FILENAME
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    kept["rows"].append({**kept["rows"][0], "id": "forged"})
+    kept["problems"] = 0
+    path.write_text(json.dumps(kept), encoding="utf-8")
+    result = run(cli, "show", "forged")
+    assert result.exit_code == 2
+    assert "unknown protocol `forged`" in result.output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_cache_others_can_write_is_not_read(cli: CliRunner, home: Path) -> None:
+    listed(cli)
+    path = state_dir() / protocache.FILENAME
+    assert path.stat().st_mode & 0o777 == 0o600
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    kept["rows"] = [{**kept["rows"][0], "id": "forged"}]
+    path.write_text(json.dumps(kept), encoding="utf-8")
+    path.chmod(0o666)
+    assert "forged" not in [r[0] for r in listed(cli)[0]]
