@@ -21,7 +21,7 @@ issued for, so a run's issued = fired + returned + spoiled can be checked on its
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -384,6 +384,8 @@ def _firearm_move(where: str, what: str) -> Any:
             holder, detail = data["to"], f"to {data['to']}"
         elif what == "taken back":
             holder, detail = by, f"from {data.get('holder')}"
+        elif data.get("from_cart"):
+            holder, detail = by, f"on the armorer's cart, now for run {run}"
         else:
             holder, detail = by, "out of storage to the armorer"
         came_from = firearm.run  # a return belongs to the run the firearm comes back from
@@ -562,11 +564,16 @@ def lock(state: ArmoryState, by: str, keys: Sequence[str]) -> ev.StorageLocked:
 
 
 def issue(
-    state: ArmoryState, serials: Sequence[str], by: str, run: str | None
+    state: ArmoryState,
+    serials: Sequence[str],
+    by: str,
+    run: str | None,
+    finished: Container[str] = (),
 ) -> list[ev.FirearmIssued]:
-    """Out of storage onto the armorer's cart. A firearm already out (for another run, or in
-    someone's hands) is refused: one firearm, one custodian."""
-    _need_storage_open(state, "take a firearm out")
+    """Out of storage onto the armorer's cart. A firearm already on the cart for the day, or
+    for a run that is over (`finished`: complete or aborted), goes to the new run from the cart
+    (the rehearsal's revolver, straight on to the takes). A firearm out for another run not yet
+    over, or in someone's hands, is refused: one firearm, one custodian."""
     seen: set[str] = set()
     out: list[ev.FirearmIssued] = []
     for serial in serials:
@@ -575,11 +582,16 @@ def issue(
             continue
         seen.add(ident(firearm.serial))
         state.not_frozen([firearm.serial], "firearm")
+        on_cart = firearm.where == ARMORER and (firearm.run is None or firearm.run in finished)
+        if on_cart and run is not None:
+            out.append(ev.FirearmIssued(serial=firearm.serial, by=by, for_run=run, from_cart=True))
+            continue
         if firearm.where != LOCKED:
             raise SafetyError(
                 f"firearm {firearm.serial} is already out: {where_text(firearm)}; return it "
                 "before it is issued again"
             )
+        _need_storage_open(state, "take a firearm out")
         out.append(ev.FirearmIssued(serial=firearm.serial, by=by, for_run=run))
     if not out:
         raise SafetyError("name the firearms to issue by serial")
@@ -991,6 +1003,12 @@ class Outgoing:
         return bool(self.firearms or self.rounds)
 
 
+def runs_on_cart(state: ArmoryState) -> set[str]:
+    """The runs the firearms on the armorer's cart are out for: which of them are over decides
+    whether a new run may take those firearms from the cart (`issue`)."""
+    return {f.run for f in state.firearms.values() if f.where == ARMORER and f.run}
+
+
 def labels(state: ArmoryState, serials: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """(serial, label) of each firearm named, once each, in order: what a run's per-firearm
     checks call it (`firearm SN4471 (Colt Single Action Army)`)."""
@@ -1011,7 +1029,12 @@ def parse_rounds(text: str) -> tuple[str, int]:
 
 
 def going_out(
-    state: ArmoryState, outgoing: Outgoing, by: str, run: str | None, day: str
+    state: ArmoryState,
+    outgoing: Outgoing,
+    by: str,
+    run: str | None,
+    day: str,
+    finished: Container[str] = (),
 ) -> list[ev.Declared]:
     """The custody events that take a run's firearms and rounds out when it starts, written in
     the run's first transaction with the armorer's PIN. The same rules as `armory issue` and
@@ -1019,7 +1042,7 @@ def going_out(
     short of rounds, or a dummy lot not checked today refuses the run before it starts."""
     events: list[ev.Declared] = []
     if outgoing.firearms:
-        events.extend(issue(state, outgoing.firearms, by, run))
+        events.extend(issue(state, outgoing.firearms, by, run, finished))
     wanted: dict[str, tuple[str, int]] = {}
     for lot, count in outgoing.rounds:
         found = _lot(state, lot)

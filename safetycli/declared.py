@@ -478,11 +478,14 @@ class StorageLocked(_ByArmorer):
 
 @dataclass(frozen=True, kw_only=True)
 class FirearmIssued(_ByArmorer):
-    """Out of storage onto the armorer's cart, for a run (`for_run`) or for the day."""
+    """Out of storage onto the armorer's cart, for a run (`for_run`) or for the day; or, with
+    `from_cart`, already on the cart (for the day, or for a run that is over) and now for
+    `for_run`: the armorer never let go of it."""
 
     KIND = ev.ARMORY_ISSUED
     serial: str
     for_run: str | None = None
+    from_cart: bool = _added(False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -300,8 +300,18 @@ def check_outgoing(
             )
             raise SafetyError(f"--firearm/--rounds: {where}")
         return None
-    armory.going_out(state, outgoing, "-", None, day)
+    armory.going_out(state, outgoing, "-", "(new)", day, finished_runs(ledger, state))
     return outgoing
+
+
+def finished_runs(ledger: Ledger, state: armory.ArmoryState) -> set[str]:
+    """Of the runs the cart's firearms are out for, those that are over (complete or aborted):
+    their firearms go on to the next run from the cart."""
+    from safetycli import armory
+    from safetycli.lifecycle import ABORTED, COMPLETE
+
+    runs = armory.runs_on_cart(state)
+    return {r for r in runs if production.status_of(ledger, r) in (COMPLETE, ABORTED)}
 
 
 def takes_firearms_out(protocol: Protocol) -> bool:
@@ -326,7 +336,8 @@ def _start_with_custody(
     from safetycli import armory
     from safetycli.render.safe import one_line
 
-    armory.going_out(armory.load(ledger), outgoing, "-", run_id, day)
+    custody = armory.load(ledger)
+    armory.going_out(custody, outgoing, "-", run_id, day, finished_runs(ledger, custody))
     candidates = [m.name for m in crew.roster(ledger) if m.has_role("armorer")]
     try:
         member = crew.find(ledger, frontend.sign_in("armorer", candidates))
@@ -344,9 +355,13 @@ def _start_with_custody(
     )
 
     def guard() -> None:
-        armory.going_out(armory.load(ledger), outgoing, member.name, run_id, day)
+        now = armory.load(ledger)
+        armory.going_out(now, outgoing, member.name, run_id, day, finished_runs(ledger, now))
 
-    events = armory.going_out(armory.load(ledger), outgoing, member.name, run_id, day)
+    custody = armory.load(ledger)
+    events = armory.going_out(
+        custody, outgoing, member.name, run_id, day, finished_runs(ledger, custody)
+    )
     try:
         ledger.append_many([*started, proof, *(e.new() for e in events)], guard=guard)
     except SafetyError as err:  # another laptop moved a firearm or rounds while the PIN was typed

@@ -255,7 +255,10 @@ def test_at_the_keyboard_the_run_asks_what_goes_out_and_refuses_a_firearm_alread
     cli: CliRunner,
     stocked: Path,  # noqa: F811
 ) -> None:
+    # Out for the day and in the actor's hands (one on the cart for the day would go with the
+    # run from the cart).
     armorer(cli, "issue", "4471")
+    hand_over(cli, "4471", ACTOR)
     child = spawn(stocked, "run", "firearm-scene", "--scene", "12A", "--day", DAY)
     child.expect("Firearms going out")
     child.sendline("4471")

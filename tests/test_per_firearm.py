@@ -26,6 +26,7 @@ from tests.walk_helpers import (
     invoke,
     log_show,
     ok,
+    one_line_error,
     protocol,
     start,
     write_answers,
@@ -405,3 +406,36 @@ def test_a_lock_up_with_the_storage_locked_holds_and_says_to_unlock_it(
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "locked-up" and "unlock" in hold["reason"]
     assert _show(cli, "4471")["firearm"]["where"] == "armorer"
+
+
+def test_a_firearm_on_the_cart_after_a_finished_run_goes_on_to_the_next_from_the_cart(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The rehearsal's revolver goes straight on to the takes: the armorer never let go of it.
+    While the rehearsal is still open (or held), the takes cannot have it."""
+    rehearsal = write_answers(
+        tmp_path / "r.yaml",
+        "rehearsal",
+        context={"real_firearm": True, "blanks": False, "dummies": False},
+        armory={"firearms": ["4471"]},
+        drop=("blocking-unchanged",),
+    )
+    first, _ = start(cli, rehearsal, expect=4, protocol_id="rehearsal")
+    takes = write_answers(tmp_path / "t.yaml", context=NO_ROUNDS, armory={"firearms": ["4471"]})
+    args = ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(takes)]
+    line = one_line_error(invoke(cli, args))
+    assert "4471" in line and "already out" in line and first in line
+    done = write_answers(
+        tmp_path / "r2.yaml",
+        "rehearsal",
+        context={"real_firearm": True, "blanks": False, "dummies": False},
+    )
+    assert invoke(cli, ["resume", first, "--answers", str(done)]).exit_code == 0
+    second, _ = start(cli, takes, expect=0)
+    moves = [m for m in _show(cli, "4471")["events"] if m["what"] == "issued"]
+    assert [m["run"] for m in moves] == [first, second]
+    assert "cart" in moves[1]["detail"]
+    # Put away at the takes' lock-up.
+    assert _show(cli, "4471")["firearm"]["where"] == "locked"
