@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m safetycli.demo
 
-# The browser tests need Chromium: installed when missing, and under `make test` they fail rather
-# than skip if it is not there (SAFETYCLI_REQUIRE_BROWSER).
+# The browser tests need Chromium and the central-store tests PostgreSQL's server: each installed
+# when missing, and under `make test` those tests fail rather than skip if it is not there
+# (SAFETYCLI_REQUIRE_BROWSER, SAFETYCLI_REQUIRE_POSTGRES).
 test: $(STAMP)
 	./scripts/require-test-tools
 	$(BIN)/ruff check safetycli tests bench
 	$(BIN)/ruff format --check safetycli tests bench
-	SAFETYCLI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	SAFETYCLI_REQUIRE_BROWSER=1 SAFETYCLI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check safetycli tests bench
