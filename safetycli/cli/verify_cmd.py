@@ -153,31 +153,9 @@ def _against_mark(ledger: "Ledger", result: "VerifyResult", mark: "Mark") -> "Ve
 
 
 def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:
-    """A bar on stderr while a person watches; nothing in pipes, logs or CI. Gone when done."""
-    import sys
+    from safetycli.cli.progress import bar_on_stderr
 
-    if not sys.stderr.isatty():
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from safetycli.cli.common import console
-
-    bar = stack.enter_context(
-        Progress(
-            TextColumn("Verifying the log"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console(stderr=True),
-            transient=True,
-        )
-    )
-    task = bar.add_task("verify", total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return update
+    return bar_on_stderr(stack, "Verifying the log")
 
 
 def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> list[str]:

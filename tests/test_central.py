@@ -1,0 +1,358 @@
+"""Several laptops, one production (issue 15): laptops that sync with a central PostgreSQL.
+
+Every test here runs against a real server (tests/pgserver.py: a throwaway cluster, emptied before
+each test) and real workspaces made with the CLI, each its own laptop with its own device key.
+Under `make test` they never skip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
+
+from safetycli.central import redact, schema
+from safetycli.central import sync as central_sync
+from safetycli.central.store import CentralStore
+from safetycli.ledger import Ledger
+from tests.walk_helpers import (
+    CLEAR_PINS,
+    CLEARERS,
+    add_crew,
+    cheap_pins,
+    invoke,
+    log_list,
+    ok,
+    one_line_error,
+    write_answers,
+)
+
+Laptop = Callable[[str], Path]
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
+    """A new laptop of the production: its own workspace (made with `init`), device key and crew."""
+
+    def make(name: str) -> Path:
+        ws = tmp_path / name
+        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
+        add_crew(ws / "log.db")
+        return ws
+
+    return make
+
+
+def on(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work on that laptop from now on (as its crew would, at its keyboard)."""
+    monkeypatch.setenv("SAFETYCLI_HOME", str(ws))
+
+
+def sync(cli: CliRunner, ws: Path, url: str, *, expect: int = 0) -> Result:
+    result = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def server_rows(url: str, device: str | None = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT device, seq, hash FROM events WHERE %s::text IS NULL OR device = %s"
+            " ORDER BY device, seq",
+            (device, device),
+        ).fetchall()
+
+
+def alarms(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT device, seq, what FROM alarms ORDER BY id").fetchall()
+
+
+def local_rows(ws: Path) -> list[tuple[int, str]]:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        return [(e.seq, e.hash) for e in ledger.events()]
+
+
+def device_of(ws: Path) -> str:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        assert ledger.device is not None
+        return ledger.device
+
+
+# --- push ------------------------------------------------------------------------------------
+
+
+def test_a_laptop_pushes_its_whole_chain_and_a_second_sync_stores_nothing_twice(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    first = sync(cli, a, central)
+    mine = local_rows(a)
+    device = device_of(a)
+    assert f"Pushed {len(mine)} event(s) of device {device}" in first.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == mine
+
+    again = sync(cli, a, central)
+    assert f"Pushed 0 event(s) of device {device}" in again.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == mine
+    assert alarms(central) == []
+
+
+def test_a_sync_cut_halfway_and_started_again_lands_every_event_exactly_once(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = laptop("a")
+    total = len(local_rows(a))
+    assert total > 6
+    monkeypatch.setattr(central_sync, "BATCH", 3)
+    real_ingest = CentralStore.ingest
+    calls = []
+
+    def cut_after_first_batch(self: CentralStore, device: str, rows: Any) -> Any:
+        calls.append(len(rows))
+        if len(calls) == 2:  # the network drops: the server ends this laptop's connection
+            with psycopg.connect(central, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (self.conn.info.backend_pid,))
+        return real_ingest(self, device, rows)
+
+    monkeypatch.setattr(CentralStore, "ingest", cut_after_first_batch)
+    cut = invoke(cli, ["sync", "--home", str(a), "--central", central])
+    line = one_line_error(cut)
+    assert line.startswith(f"cannot reach the central server {central}")
+    assert len(server_rows(central)) == 3  # the first batch, committed with its head
+
+    monkeypatch.setattr(CentralStore, "ingest", real_ingest)
+    again = sync(cli, a, central)
+    assert f"Pushed {total - 3} event(s)" in again.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    assert alarms(central) == []
+
+
+def test_an_unreachable_server_is_one_line_with_the_url_and_no_password(
+    cli: CliRunner, laptop: Laptop, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    url = f"postgresql://unit:s3cret@/prod?host={tmp_path / 'nowhere'}"
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", url]))
+    assert line.startswith("cannot reach the central server postgresql://unit:***@/prod?host=")
+    assert "s3cret" not in line
+
+
+def test_the_server_comes_from_the_environment_or_the_config_and_none_is_one_line(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = laptop("a")
+    nothing = one_line_error(invoke(cli, ["sync", "--home", str(a)]))
+    assert nothing.startswith("no central server named: give --central URL")
+
+    monkeypatch.setenv("SAFETYCLI_CENTRAL", central)
+    assert "Synced with" in ok(cli, ["sync", "--home", str(a)]).stdout
+    monkeypatch.delenv("SAFETYCLI_CENTRAL")
+    config = a / "config.toml"
+    config.write_text(config.read_text() + f"central = {json.dumps(central)}\n")
+    assert "Pushed 0 event(s)" in ok(cli, ["sync", "--home", str(a)]).stdout
+
+
+def test_redact_hides_passwords_in_both_spellings() -> None:
+    assert redact("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redact("postgresql://h/db?user=u&password=pw") == "postgresql://h/db?user=u&password=***"
+    assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+# --- what the server refuses -------------------------------------------------------------------
+
+
+def _raw_edit(ws: Path, sql: str, params: tuple[Any, ...]) -> None:
+    """What someone with the log file alone does: drop the append-only trigger, edit a row."""
+    db = sqlite3.connect(ws / "log.db")
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute(sql, params)
+    db.commit()
+    db.close()
+
+
+def test_an_event_altered_after_it_was_pushed_is_refused_with_an_alarm_and_others_go_on(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    head_seq = local_rows(a)[-1][0]
+    # The newest event, pushed already, now says something else (its hash and MAC left alone).
+    _raw_edit(
+        a, "UPDATE events SET at = ? WHERE seq = ?", ("2026-01-01T00:00:00.000000Z", head_seq)
+    )
+    before = server_rows(central)
+
+    refused = sync(cli, a, central, expect=1)
+    last = refused.stderr.splitlines()[-1]
+    assert last.startswith(f"error: ALARM: the central server refused device {device_of(a)}")
+    assert f"event {head_seq}" in last and "does not match its hash" in last
+    assert "Traceback" not in refused.output
+    assert server_rows(central) == before  # nothing of it merged
+    assert alarms(central) == [(device_of(a), head_seq, "altered")]
+
+    sync(cli, b, central)  # another laptop goes on
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+    sync(cli, a, central, expect=1)
+    assert len(alarms(central)) == 1  # the same refusal met again is one alarm
+
+
+def test_a_forked_chain_from_a_cloned_laptop_is_refused_as_equivocation(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    clone = a.parent / "a-clone"  # a copy of the laptop's workspace, with the same device key
+    shutil.copytree(a, clone)
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    on(clone, monkeypatch)
+    ok(cli, ["hold", "--scene", "14", "--reason", "cart unattended", "--by", "A Visitor"])
+    sync(cli, a, central)
+    pushed = server_rows(central)
+
+    forked = sync(cli, clone, central, expect=1)
+    assert "equivocation" in forked.stderr and "nothing of it was merged" in forked.stderr
+    assert server_rows(central) == pushed
+    ((device, seq, what),) = alarms(central)
+    assert (device, seq, what) == (device_of(a), local_rows(a)[-1][0], "equivocation")
+    sync(cli, b, central)
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+
+
+def _rows_of(ws: Path) -> list[tuple[Any, ...]]:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        return [row for batch in ledger.stored_rows(0, 1000) for row in batch]
+
+
+def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
+    central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    device = device_of(a)
+    rows = _rows_of(a)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key = ledger.key
+        assert key is not None
+    with CentralStore.connect(central) as store:
+        store.migrate()
+        assert store.register(device, key.mac_key, key.key_id, "Night Unit") is None
+        half = len(rows) // 2
+        # A valid chain whose MAC was made without the key: refused at that event.
+        forged = [*rows[:half], (*rows[half][:8], "0" * 32)]
+        result = store.ingest(device, forged)
+        assert result.stored == half and result.alarm is not None
+        assert (result.alarm.seq, result.alarm.what) == (rows[half][0], "unsealed")
+        gap = store.ingest(device, rows[half + 1 :])
+        assert gap.stored == 0 and gap.alarm is not None and gap.alarm.what == "fork"
+        rest = store.ingest(device, rows[half - 1 :])  # one overlap: held unchanged
+        assert (rest.stored, rest.already, rest.alarm) == (len(rows) - half, 1, None)
+        assert store.head(device) == (rows[-1][0], rows[-1][7])
+        other = store.register(device, b"\x01" * 32, "not-the-key", None)
+        assert other is not None and other.what == "key"
+
+
+def test_the_server_schema_is_migrated_from_nothing_once_and_a_newer_one_is_refused(
+    central: str,
+) -> None:
+    with CentralStore.connect(central) as store:
+        assert store.migrate() == 0
+        assert store.migrate() == schema.SCHEMA_VERSION
+        with store.conn.transaction():
+            store.conn.execute(
+                "INSERT INTO safetycli_schema (version, name) VALUES (%s, 'from the future')",
+                (schema.SCHEMA_VERSION + 1,),
+            )
+        with pytest.raises(Exception, match="newer safetycli"):
+            store.migrate()
+
+
+# --- pull: what one laptop's crew does reaches the others ------------------------------------
+
+
+def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_there_reaches_a(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = ["run", "firearm-scene", "--scene", "12a", "--day", "2026-11-23"]
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    on(b, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0  # not synced yet
+
+    pulled = sync(cli, b, central)
+    assert "Pulled 1 event(s) from 1 other device(s)" in pulled.stdout
+    line = one_line_error(invoke(cli, [*run, "--answers", str(answers)]))
+    assert line.startswith("scene 12A is held: stop-work called by A Visitor, no PIN")
+    assert "smell of smoke" in line
+    status = ok(cli, ["status", "--format", "json"]).stdout
+    assert "smell of smoke" in status
+
+    # B's armorer and 1st AD lift it on B; once both sync, A's scene is free too.
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", "--scene", "12A", "--note", "catering van", *CLEARERS, "--pin-stdin"],
+            input=CLEAR_PINS,
+        )
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0
+    sync(cli, b, central)
+    sync(cli, a, central)
+    on(a, monkeypatch)
+    before = len(log_list(cli))
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0
+    assert len(log_list(cli)) == before + 1
+
+
+def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "9", "--reason", "smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    mine = local_rows(b)
+    sync(cli, b, central)
+    assert local_rows(b) == mine
+    assert (b / "foreign.db").is_file()
+    on(b, monkeypatch)
+    assert ok(cli, ["verify"]).exit_code == 0
+    sync(cli, b, central)  # pulled once: nothing new the second time
+    with sqlite3.connect(b / "foreign.db") as db:
+        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == (1,)
+
+
+def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_update")
+    db.execute("UPDATE foreign_events SET data = replace(data, '12A', '99')")
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    answers = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(
+        invoke(cli, ["run", "firearm-scene", "--scene", "99", "--answers", str(answers)])
+    )
+    assert "was changed after it was pulled" in line
+
+
+def test_sync_has_help_and_is_in_the_command_list(cli: CliRunner) -> None:
+    result = ok(cli, ["sync", "--help"])
+    assert "--central" in result.stdout
+    assert "sync" in ok(cli, ["--help"]).stdout
