@@ -356,3 +356,71 @@ def test_sync_has_help_and_is_in_the_command_list(cli: CliRunner) -> None:
     result = ok(cli, ["sync", "--help"])
     assert "--central" in result.stdout
     assert "sync" in ok(cli, ["--help"]).stdout
+
+
+# --- review across the production ------------------------------------------------------------
+
+
+def _central_list(cli: CliRunner, url: str, *extra: str) -> list[dict[str, Any]]:
+    result = ok(cli, ["log", "list", "--central", url, "--format", "json", *extra])
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_runs_on_two_laptops_appear_in_one_central_list_with_their_device(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b, office = laptop("a"), laptop("b"), laptop("office")
+    answers = write_answers(tmp_path / "pass.yaml")
+    ran: dict[str, str] = {}
+    for ws, scene in ((a, "12A"), (b, "40")):
+        on(ws, monkeypatch)
+        ok(
+            cli,
+            ["run", "firearm-scene", "--scene", scene, "--day", "2026-11-23"]
+            + ["--answers", str(answers)],
+        )
+        ok(
+            cli,
+            ["run", "firearm-scene", "--scene", scene, "--day", "2026-11-24"]
+            + ["--answers", str(answers)],
+        )
+        ((run,),) = [[r["id"] for r in log_list(cli) if r["day"] == "2026-11-23"]]
+        ran[run] = device_of(ws)
+        sync(cli, ws, central)
+    sync(cli, office, central)
+
+    day = _central_list(cli, central, "--day", "2026-11-23")
+    assert {(r["id"], r["device"], r["status"]) for r in day} == {
+        (run, device, "complete") for run, device in ran.items()
+    }
+    assert {r["scene"] for r in day} == {"12A", "40"}
+    assert len(_central_list(cli, central)) == 4
+    assert [r["scene"] for r in _central_list(cli, central, "--scene", "12a")] == ["12A", "12A"]
+    table = ok(cli, ["log", "list", "--central", central, "--day", "2026-11-23"]).stdout
+    assert all(device in table for device in ran.values())
+
+
+def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from safetycli import session
+
+    a, b = laptop("a"), laptop("b")
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "c0ffee")
+    answers = write_answers(tmp_path / "pass.yaml")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    for ws, file, code in ((a, answers, 0), (b, partial, 4)):
+        on(ws, monkeypatch)
+        result = invoke(cli, ["run", "firearm-scene", "--scene", "7", "--answers", str(file)])
+        assert result.exit_code == code, result.output
+        sync(cli, ws, central)
+    runs = {r["id"]: r for r in _central_list(cli, central)}
+    assert runs.keys() == {f"r-c0ffee@{device_of(a)}", f"r-c0ffee@{device_of(b)}"}
+    assert runs[f"r-c0ffee@{device_of(a)}"]["status"] == "complete"
+    assert runs[f"r-c0ffee@{device_of(b)}"]["status"] == "open"
+
+
+def test_log_list_central_unreachable_is_one_line(cli: CliRunner, tmp_path: Path) -> None:
+    url = f"postgresql://office:pw@/prod?host={tmp_path / 'nowhere'}"
+    line = one_line_error(invoke(cli, ["log", "list", "--central", url]))
+    assert line.startswith("cannot reach the central server postgresql://office:***@/prod")

@@ -5,22 +5,11 @@ forked or altered chain, this laptop's or one it pulled); 2 unreachable or bad i
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import Annotated
 
 import typer
 
+from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import Home
-
-CentralOption = Annotated[
-    str | None,
-    typer.Option(
-        "--central",
-        metavar="URL",
-        help="The production's central PostgreSQL (postgresql://user@host/db). Default: "
-        "SAFETYCLI_CENTRAL, else `central` in the workspace's config.toml.",
-        show_default=False,
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +18,8 @@ def register(app: typer.Typer) -> None:
 
 def sync(central: CentralOption = None, home: Home = None) -> None:
     """Push this laptop's events to the central server and pull the other laptops' stop-work
-    holds: 0 synced; 1 alarm (a forked or altered chain refused); 2 server unreachable."""
+    holds (server: --central URL, else SAFETYCLI_CENTRAL, else `central` in config.toml): 0
+    synced; 1 alarm (a forked or altered chain refused); 2 server unreachable."""
     from safetycli.central import central_url, redact
     from safetycli.central.sync import alarm_error
     from safetycli.central.sync import sync as run_sync

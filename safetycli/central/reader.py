@@ -1,0 +1,223 @@
+"""The merged production, read from the central store: what `--central URL` review reads.
+
+It offers the same capabilities as the laptop's log (`storage.ReviewSource`), over every device's
+events, so review code runs unchanged. Each event read from here carries its `device`.
+
+Run ids are made on each laptop (`r-` and six hex digits), so two laptops can make the same one.
+A run id only one device used is shown as it is; one that two devices used is shown as
+`RUN@DEVICE`, and every question about that run is asked of that device's events only: two runs
+are never merged because their ids collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from safetycli.central.store import CentralStore
+from safetycli.events import (
+    CREW_ADDED,
+    HOLD_CLEARED,
+    HOLD_RAISED,
+    LIFECYCLE_KINDS,
+    PRODUCTION_KINDS,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+    Event,
+)
+from safetycli.storage import RunStart
+
+_EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
+_DAY = "((data::jsonb) ->> 'day')"  # the expression migration 2 indexes
+
+
+class CentralReader:
+    """Read-only view of the central store for review commands."""
+
+    def __init__(self, store: CentralStore) -> None:
+        self.store = store
+        self.conn = store.conn
+        self._devices: dict[str, str] = {}  # shown run id -> its device
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def _run(self, run: str) -> tuple[str, str | None]:
+        """(run id, device) of a shown run id: `RUN@DEVICE`, or a run id one device used."""
+        if run in self._devices:
+            plain, _, _ = run.partition("@")
+            return plain, self._devices[run]
+        plain, _, device = run.partition("@")
+        return plain, device or None
+
+    def device_of(self, run: str) -> str | None:
+        """The device a listed run was recorded on."""
+        return self._run(run)[1]
+
+    def _where_run(self, run: str) -> tuple[str, list[Any]]:
+        plain, device = self._run(run)
+        if device is None:
+            return "run = %s", [plain]
+        return "run = %s AND device = %s", [plain, device]
+
+    def _rows(self, sql: str, params: Iterable[Any]) -> Iterator[Event]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, list(params))
+            for device, seq, at, kind, run, person, data, prev, digest in cur:
+                yield Event(
+                    int(seq), at, kind, run, person, json.loads(data), prev, digest, device=device
+                )
+
+    def events(
+        self,
+        *,
+        run: str | None = None,
+        person: str | None = None,
+        kinds: Iterable[str] | None = None,
+        after: int = 0,
+    ) -> Iterator[Event]:
+        """Events in each device's order, devices one after another. `after` is a number in
+        one device's chain: it means something only with a run, whose events are one device's."""
+        where, params = ["seq > %s"], [after]
+        if run is not None:
+            clause, values = self._where_run(run)
+            where.append(clause)
+            params += values
+        if person is not None:
+            where.append("person = %s")
+            params.append(person)
+        if kinds is not None:
+            where.append("kind = ANY(%s)")
+            params.append(list(kinds))
+        return self._rows(
+            f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY device, seq", params
+        )
+
+    def production_events(self) -> Iterator[Event]:
+        return self.events(kinds=PRODUCTION_KINDS)
+
+    def run_starts(
+        self,
+        *,
+        day_from: str | None = None,
+        day_to: str | None = None,
+        scene: str | None = None,
+        protocol: str | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[RunStart]:
+        """Every unit's run starts, through the shooting-day index; ordered by day, then by
+        when they started (one clock per laptop: the order between units is as good as their
+        clocks)."""
+        where, params = ["kind = %s"], [RUN_STARTED]
+        if day_from is not None and day_from == day_to:
+            where.append(f"{_DAY} = %s")
+            params.append(day_from)
+        else:
+            for op, value in ((">=", day_from), ("<=", day_to)):
+                if value is not None:
+                    where.append(f"{_DAY} {op} %s")
+                    params.append(value)
+        if scene is not None:
+            where.append("lower((data::jsonb) ->> 'scene') = lower(%s)")
+            params.append(scene)
+        if protocol is not None:
+            where.append("((data::jsonb) -> 'protocol' ->> 'id') = %s")
+            params.append(protocol)
+        order = "DESC" if newest_first else "ASC"
+        shared = (
+            "(SELECT count(DISTINCT o.device) FROM events o WHERE o.run = e.run"
+            f" AND o.kind = '{RUN_STARTED}') > 1"
+        )
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT run, device, seq, at, data, {shared} FROM events e"
+                f" WHERE {' AND '.join(where)} ORDER BY {_DAY} {order}, at {order}, device",
+                params,
+            )
+            rows = cur.fetchall()
+        for run, device, seq, at, data, collides in rows:
+            shown = f"{run}@{device}" if collides else run
+            self._devices[shown] = device
+            yield RunStart(shown, int(seq), at, json.loads(data))
+
+    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        clause, params = self._where_run(run)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT kind, at FROM events WHERE {clause} AND kind = ANY(%s)"
+                " ORDER BY device, seq",
+                [*params, list(LIFECYCLE_KINDS)],
+            )
+            yield from cur.fetchall()
+
+    def crew_names(self) -> Iterator[str]:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT DISTINCT (data::jsonb) ->> 'name' FROM events WHERE kind = %s",
+                (CREW_ADDED,),
+            )
+            yield from (name for (name,) in cur.fetchall() if isinstance(name, str))
+
+    def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        clause, params = self._where_run(run)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT kind, data FROM events WHERE {clause} AND kind = ANY(%s)"
+                " ORDER BY device, seq",
+                [*params, [RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED]],
+            )
+            for kind, data in cur.fetchall():
+                yield kind, json.loads(data)
+
+    def has_events_by(self, run: str, names: Iterable[str]) -> bool:
+        clause, params = self._where_run(run)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT 1 FROM events WHERE {clause} AND person = ANY(%s) LIMIT 1",
+                [*params, list(names)],
+            )
+            return cur.fetchone() is not None
+
+    def outside_runs(
+        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+    ) -> Iterator[Event]:
+        where, params = ["kind = ANY(%s)", "run IS NULL"], [list(kinds)]
+        for op, value in ((">=", day_from), ("<=", day_to)):
+            if value is not None:
+                where.append(f"substr(at, 1, 10) {op} %s")
+                params.append(value)
+        return self._rows(
+            f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY at, device, seq",
+            params,
+        )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[int, str]]:
+        """One consistent view of every device's chain. Its head: how many events the server
+        holds, and a hash over each device's head (`device:seq:hash`, by device), so a printed
+        report names exactly the merged store it was made from."""
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            heads = self.conn.execute(
+                "SELECT device, head_seq, head_hash FROM devices ORDER BY device"
+            ).fetchall()
+            text = "\n".join(f"{d}:{s}:{h}" for d, s, h in heads)
+            total = sum(int(s) for _, s, _ in heads)
+            yield total, hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def open_central(url: str) -> Iterator[CentralReader]:
+    """The merged store at `url`, for reading (its schema brought up to date first)."""
+    with CentralStore.connect(url) as store:
+        try:
+            store.migrate()
+        except Exception as err:
+            from safetycli.errors import SafetyError
+
+            if isinstance(err, SafetyError):
+                raise
+            raise store.lost(err) from None
+        yield CentralReader(store)
