@@ -424,3 +424,51 @@ def test_log_list_central_unreachable_is_one_line(cli: CliRunner, tmp_path: Path
     url = f"postgresql://office:pw@/prod?host={tmp_path / 'nowhere'}"
     line = one_line_error(invoke(cli, ["log", "list", "--central", url]))
     assert line.startswith("cannot reach the central server postgresql://office:***@/prod")
+
+
+def test_verify_central_checks_every_device_chain_and_reports_alarms(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    intact = ok(cli, ["verify", "--central", central, "--format", "json"])
+    report = json.loads(intact.stdout)
+    assert report["ok"] is True and report["alarms"] == []
+    assert {(d["device"], d["events"], d["ok"]) for d in report["devices"]} == {
+        (device_of(ws), len(local_rows(ws)), True) for ws in (a, b)
+    }
+    assert (
+        "The central store is intact: 2 device(s)"
+        in ok(cli, ["verify", "--central", central]).stdout
+    )
+
+    # Someone with the server's superuser edits a stored event of laptop B.
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        admin.execute(
+            "UPDATE events SET person = 'Nobody' WHERE device = %s AND seq = 3", (device_of(b),)
+        )
+    altered = invoke(cli, ["verify", "--central", central])
+    assert altered.exit_code == 1, altered.output
+    assert f"device {device_of(b)}:" in altered.stdout
+    assert "ALTERED at event 3: event 3: its content does not match its hash (altered)" in altered.stdout
+    assert f"device {device_of(a)}: {len(local_rows(a))} events" in altered.stdout
+
+
+def test_verify_central_fails_while_an_alarm_stands(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    clone = a.parent / "a-clone"
+    shutil.copytree(a, clone)
+    ok(cli, ["hold", "--home", str(a), "--scene", "1", "--reason", "r", "--by", "X"])
+    ok(cli, ["hold", "--home", str(clone), "--scene", "2", "--reason", "r", "--by", "X"])
+    sync(cli, a, central)
+    sync(cli, clone, central, expect=1)
+    result = invoke(cli, ["verify", "--central", central, "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert all(d["ok"] for d in report["devices"])
+    assert [(x["device"], x["what"]) for x in report["alarms"]] == [(device_of(a), "equivocation")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -220,4 +221,11 @@ def open_central(url: str) -> Iterator[CentralReader]:
             if isinstance(err, SafetyError):
                 raise
             raise store.lost(err) from None
-        yield CentralReader(store)
+        try:
+            yield CentralReader(store)
+        except Exception as err:
+            # The connection lost halfway through a listing: one line, like at the start.
+            psycopg = sys.modules.get("psycopg")
+            if psycopg is not None and isinstance(err, psycopg.Error):
+                raise store.lost(err) from None
+            raise

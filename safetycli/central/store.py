@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -80,6 +80,33 @@ class DeviceHead:
     head_hash: str
     keyed_from: int | None
     registered: bool  # whether the server knows its MAC key
+
+
+def broken(
+    device: str,
+    row: Row,
+    seq: int,
+    prev: str,
+    mac_key: bytes | None,
+    keyed_from: int | None,
+) -> tuple[str, str] | None:
+    """Why `row` cannot follow event `seq` (hash `prev`) in the device's chain, as (what, why),
+    or None: its content must match its hash, it must be the next number and link to the event
+    before it, and from the device's key event on it must carry the device's MAC. The one
+    definition the server checks each pushed event with and `verify --central` each stored one."""
+    n, at, kind, run, person, data, prev_hash, digest, mac = row
+    if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
+        return "altered", "its content does not match its hash (altered)"
+    if n != seq + 1:
+        return "fork", f"the chain jumps from event {seq} to {n}"
+    if prev_hash != prev:
+        return "fork", f"it does not link to event {seq} (a forked chain)"
+    if keyed_from is not None and n >= keyed_from:
+        if mac_key is None or mac is None:
+            return "unsealed", "it carries no device MAC"
+        if not hmac.compare_digest(mac, devicekey.mac_of(mac_key, device, n, digest)):
+            return "unsealed", "its device MAC is not this device's (forged)"
+    return None
 
 
 def _connect_error(url: str, err: Exception) -> CentralUnreachable:
@@ -189,11 +216,9 @@ class CentralStore:
             accepted: list[Row] = []
             seq, prev = result.head_seq, result.head_hash
             for row in rows:
-                n, at, kind, run, person, data, prev_hash, digest, mac = row
+                n, digest = row[0], row[7]
                 problem: tuple[str, str] | None = None
-                if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
-                    problem = ("altered", "its content does not match its hash (altered)")
-                elif n <= result.head_seq:
+                if n <= result.head_seq and row_hash(*row[:7]) == digest:
                     if stored.get(n) == digest:
                         result.already += 1
                         continue
@@ -202,20 +227,12 @@ class CentralStore:
                         "the device sent a different event for a number the server already "
                         "holds (equivocation: its log was rewritten, or two laptops share it)",
                     )
-                elif n != seq + 1:
-                    problem = ("fork", f"the chain jumps from event {seq} to {n}")
-                elif prev_hash != prev:
-                    problem = ("fork", f"it does not link to event {seq} (a forked chain)")
-                elif kind == DEVICE_KEYED:
-                    named = json.loads(data)
+                elif row[2] == DEVICE_KEYED and n == seq + 1:
+                    named = json.loads(row[5])
                     if named.get("device") != device or named.get("key_id") != key_id:
                         problem = ("key", "its key event names another device key")
                     keyed_from = n  # from here on every event carries the device's MAC
-                if problem is None and keyed_from is not None and n >= keyed_from:
-                    if mac_key is None or mac is None:
-                        problem = ("unsealed", "it carries no device MAC")
-                    elif not hmac.compare_digest(mac, devicekey.mac_of(mac_key, device, n, digest)):
-                        problem = ("unsealed", "its device MAC is not this device's (forged)")
+                problem = problem or broken(device, row, seq, prev, mac_key, keyed_from)
                 if problem is not None:
                     result.alarm = Alarm(device, n, *problem)
                     break
@@ -291,3 +308,78 @@ class CentralStore:
                 rows = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in cur]
                 out.append(Pulled(device, int(head_seq), str(head_hash), rows))
         return out
+
+
+@dataclass(frozen=True)
+class DeviceVerdict:
+    """One device's chain on the server, checked whole: `events` hold from event 1 on; the
+    first that does not (None: all of them, up to the head the server recorded) and why."""
+
+    device: str
+    events: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_seq is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "ok": self.ok,
+            "events": self.events,
+            "head_seq": self.head_seq,
+            "head": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+        }
+
+
+def verify_devices(
+    store: CentralStore, progress: Callable[[int, int], None] | None = None
+) -> list[DeviceVerdict]:
+    """Every device's chain as the server holds it, in one snapshot and flat memory (a
+    server-side cursor): numbered from 1 without a gap, each linked to the one before, each hash
+    recomputed, each MAC from the key event on checked under the device's key, and the chain
+    ending exactly at the head the server recorded for the device."""
+    conn = store.conn
+    out: list[DeviceVerdict] = []
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        devices = conn.execute(
+            "SELECT device, head_seq, head_hash, mac_key, keyed_from FROM devices ORDER BY device"
+        ).fetchall()
+        total = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        done = 0
+        for device, head_seq, head_hash, mac_hex, keyed_from in devices:
+            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
+            seq, prev, bad, why = 0, GENESIS, None, None
+            with conn.cursor(name="verify_device") as cur:
+                cur.itersize = 5_000
+                cur.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE device = %s ORDER BY seq", (device,)
+                )
+                for row in cur:
+                    done += 1
+                    if bad is not None:
+                        continue
+                    problem = broken(device, row, seq, prev, mac_key, keyed_from)
+                    if problem is None:
+                        seq, prev = row[0], row[7]
+                    else:
+                        bad, why = seq + 1, f"event {seq + 1}: {problem[1]}"
+                    if progress and done % 5_000 == 0:
+                        progress(done, total)
+            if bad is None and (seq, prev) != (int(head_seq), str(head_hash)):
+                bad = min(seq, int(head_seq)) + 1
+                why = (
+                    f"the chain ends at event {seq}, but the server recorded its head as event "
+                    f"{head_seq}: events were removed or added behind its back"
+                )
+            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why))
+    if progress:
+        progress(total, total)
+    return out

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 from safetycli.errors import SafetyError
 
@@ -51,11 +52,18 @@ def verify(
         ),
     ] = None,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """Recompute the log's hash chain and device MACs and check what its roster events mean:
-    0 if intact; 1 if altered, naming the first bad event."""
+    0 if intact; 1 if altered, naming the first bad event. With --central, every device's
+    chain on the production's server, and the alarms it raised."""
     from safetycli.cli.common import print_json, workspace
+
+    if central is not None:
+        from safetycli.cli.central_opt import verify_central
+
+        raise typer.Exit(verify_central(central, fmt is TableOrJson.json))
     from safetycli.headmark import HeadMarks, vanished
     from safetycli.storage import GENESIS, LogDamaged, LogEmpty, VerifyResult, parse_head
 
