@@ -61,6 +61,11 @@ def sync(cli: CliRunner, ws: Path, url: str, *, expect: int = 0) -> Result:
     return result
 
 
+def run_scene(cli: CliRunner, answers: Path, scene: str, day: str) -> None:
+    """A complete firearm-scene run on the laptop in use."""
+    ok(cli, ["run", "firearm-scene", "--scene", scene, "--day", day, "--answers", str(answers)])
+
+
 def server_rows(url: str, device: str | None = None) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
@@ -374,16 +379,8 @@ def test_runs_on_two_laptops_appear_in_one_central_list_with_their_device(
     ran: dict[str, str] = {}
     for ws, scene in ((a, "12A"), (b, "40")):
         on(ws, monkeypatch)
-        ok(
-            cli,
-            ["run", "firearm-scene", "--scene", scene, "--day", "2026-11-23"]
-            + ["--answers", str(answers)],
-        )
-        ok(
-            cli,
-            ["run", "firearm-scene", "--scene", scene, "--day", "2026-11-24"]
-            + ["--answers", str(answers)],
-        )
+        run_scene(cli, answers, scene, "2026-11-23")
+        run_scene(cli, answers, scene, "2026-11-24")
         ((run,),) = [[r["id"] for r in log_list(cli) if r["day"] == "2026-11-23"]]
         ran[run] = device_of(ws)
         sync(cli, ws, central)
@@ -400,7 +397,7 @@ def test_runs_on_two_laptops_appear_in_one_central_list_with_their_device(
     assert all(device in table for device in ran.values())
 
 
-def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally(
+def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally_and_show_asks_which(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from safetycli import session
@@ -409,15 +406,22 @@ def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally(
     monkeypatch.setattr(session.secrets, "token_hex", lambda n: "c0ffee")
     answers = write_answers(tmp_path / "pass.yaml")
     partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
-    for ws, file, code in ((a, answers, 0), (b, partial, 4)):
+    for ws, file, scene, code in ((a, answers, "7", 0), (b, partial, "8", 4)):
         on(ws, monkeypatch)
-        result = invoke(cli, ["run", "firearm-scene", "--scene", "7", "--answers", str(file)])
+        result = invoke(cli, ["run", "firearm-scene", "--scene", scene, "--answers", str(file)])
         assert result.exit_code == code, result.output
         sync(cli, ws, central)
+    on_a, on_b = f"r-c0ffee@{device_of(a)}", f"r-c0ffee@{device_of(b)}"
     runs = {r["id"]: r for r in _central_list(cli, central)}
-    assert runs.keys() == {f"r-c0ffee@{device_of(a)}", f"r-c0ffee@{device_of(b)}"}
-    assert runs[f"r-c0ffee@{device_of(a)}"]["status"] == "complete"
-    assert runs[f"r-c0ffee@{device_of(b)}"]["status"] == "open"
+    assert runs.keys() == {on_a, on_b}
+    assert (runs[on_a]["status"], runs[on_b]["status"]) == ("complete", "open")
+
+    line = one_line_error(invoke(cli, ["log", "show", "r-c0ffee", "--central", central]))
+    assert line == "run r-c0ffee was made on 2 laptops: say which, " + " or ".join(
+        sorted([on_a, on_b])
+    )
+    shown = ok(cli, ["log", "show", on_b, "--central", central, "--format", "json"])
+    assert json.loads(shown.stdout)["scene"] == "8"
 
 
 def test_log_list_central_unreachable_is_one_line(cli: CliRunner, tmp_path: Path) -> None:
@@ -452,7 +456,10 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     altered = invoke(cli, ["verify", "--central", central])
     assert altered.exit_code == 1, altered.output
     assert f"device {device_of(b)}:" in altered.stdout
-    assert "ALTERED at event 3: event 3: its content does not match its hash (altered)" in altered.stdout
+    assert (
+        "ALTERED at event 3: event 3: its content does not match its hash (altered)"
+        in altered.stdout
+    )
     assert f"device {device_of(a)}: {len(local_rows(a))} events" in altered.stdout
 
 
@@ -472,3 +479,58 @@ def test_verify_central_fails_while_an_alarm_stands(
     report = json.loads(result.stdout)
     assert all(d["ok"] for d in report["devices"])
     assert [(x["device"], x["what"]) for x in report["alarms"]] == [(device_of(a), "equivocation")]
+
+
+def test_the_central_day_report_and_log_show_cover_every_unit(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    answers = write_answers(tmp_path / "pass.yaml")
+    runs = {}
+    for ws, scene in ((a, "12A"), (b, "40")):
+        on(ws, monkeypatch)
+        run_scene(cli, answers, scene, "2026-11-23")
+        (runs[scene],) = [r["id"] for r in log_list(cli)]
+        sync(cli, ws, central)
+    monkeypatch.delenv("SAFETYCLI_HOME")  # the production office: no laptop workspace at all
+    report = json.loads(
+        ok(cli, ["report", "--central", central, "--day", "2026-11-23", "--format", "json"]).stdout
+    )
+    assert report["production"] == "Night Unit"
+    assert sorted(r["scene"] for r in report["runs"]) == ["12A", "40"]
+    markdown = ok(cli, ["report", "--central", central, "--day", "2026-11-23"]).stdout
+    assert runs["12A"] in markdown and runs["40"] in markdown
+
+    shown = json.loads(
+        ok(cli, ["log", "show", runs["40"], "--central", central, "--format", "json"]).stdout
+    )
+    assert (shown["scene"], shown["status"], shown["device"]) == ("40", "complete", device_of(b))
+    on(b, monkeypatch)
+    assert (
+        shown["signoffs"]
+        == json.loads(ok(cli, ["log", "show", runs["40"], "--format", "json"]).stdout)["signoffs"]
+    )
+
+
+def test_status_central_shows_a_stop_work_raised_on_any_laptop_and_every_units_open_runs(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    on(b, monkeypatch)
+    assert (
+        invoke(cli, ["run", "firearm-scene", "--scene", "40", "--answers", str(partial)]).exit_code
+        == 4
+    )
+    sync(cli, a, central)
+    sync(cli, b, central)
+    monkeypatch.delenv("SAFETYCLI_HOME")
+    now = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert [(h["scene"], h["device"]) for h in now["scene_holds"]] == [("12A", device_of(a))]
+    assert [r["scene"] for r in now["runs"]] == ["40"]
+    text = ok(cli, ["status", "--central", central]).stdout
+    assert "smell of smoke" in text and "40" in text
+    watch = one_line_error(invoke(cli, ["status", "--central", central, "--watch"]))
+    assert watch.startswith("--watch is this laptop's set board")

@@ -41,16 +41,41 @@ class CentralReader:
     def __init__(self, store: CentralStore) -> None:
         self.store = store
         self.conn = store.conn
-        self._devices: dict[str, str] = {}  # shown run id -> its device
+        self._devices: dict[str, str | None] = {}  # shown run id -> its device
+
+    def production(self) -> str:
+        """The production's name, as the laptops that synced recorded it."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT production FROM devices WHERE production IS NOT NULL LIMIT 1")
+            row = cur.fetchone()
+        return str(row[0]) if row else ""
 
     # --- runs --------------------------------------------------------------------------------
 
     def _run(self, run: str) -> tuple[str, str | None]:
-        """(run id, device) of a shown run id: `RUN@DEVICE`, or a run id one device used."""
+        """(run id, device) of a shown run id: `RUN@DEVICE`, or a run id one device used (two
+        devices that used it: which one must be said)."""
         if run in self._devices:
             plain, _, _ = run.partition("@")
             return plain, self._devices[run]
         plain, _, device = run.partition("@")
+        if not device:
+            with self.conn.cursor() as cur:
+                cur.execute(
+                    "SELECT DISTINCT device FROM events WHERE run = %s AND kind = %s"
+                    " ORDER BY device",
+                    (plain, RUN_STARTED),
+                )
+                found = [str(d) for (d,) in cur.fetchall()]
+            if len(found) > 1:
+                from safetycli.errors import SafetyError
+
+                named = " or ".join(f"{plain}@{d}" for d in found)
+                raise SafetyError(
+                    f"run {plain} was made on {len(found)} laptops: say which, {named}"
+                )
+            device = found[0] if found else ""
+        self._devices[run] = device or None
         return plain, device or None
 
     def device_of(self, run: str) -> str | None:

@@ -92,20 +92,25 @@ def list_(
 def show(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """One run in order: every sign-off with who, as which role, what it means and when;
     witnesses and read-backs; holds and how long work stopped; not-applicable items; failed
-    PINs."""
-    from safetycli.cli.common import open_log, print_json, print_segments, workspace
+    PINs. With --central, a run of any laptop (RUN@DEVICE when two laptops made that id)."""
+    from safetycli.cli.central_opt import review_source
+    from safetycli.cli.common import print_json, print_segments, workspace
     from safetycli.review import run_detail
+    from safetycli.workspace import optional_workspace
 
-    ws = workspace(home)
-    with open_log(ws, reading=True) as ledger:
+    ws = workspace(home) if central is None else optional_workspace(home)
+    with review_source(ws, central) as ledger:
         detail = run_detail(ledger, run_id.strip())
+        if central is not None:
+            detail["device"] = ledger.device_of(run_id.strip())
     if fmt is TableOrJson.json:
         print_json(detail)
         return
     from safetycli.render.timeline import timeline
 
-    print_segments(timeline(detail, ws.timezone))
+    print_segments(timeline(detail, ws.timezone if ws is not None else "UTC"))
