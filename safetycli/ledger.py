@@ -345,7 +345,7 @@ class Ledger:
         # The last roster event whose roster crew.py has checked (rostercheck.py) in this open.
         self.roster_checked: int | None = None
         # Other laptops' events pulled from the central store (central/foreign.py), opened on
-        # first use; False once it is known that this laptop holds none.
+        # first use.
         self._foreign: Any = None
 
     @classmethod
@@ -671,12 +671,14 @@ class Ledger:
 
     def foreign(self) -> Any:
         """The other devices' events this laptop pulled (a `central.foreign.ForeignLog`), or
-        None when it never pulled any: a laptop that works alone opens nothing more."""
+        None when it never pulled any: a laptop that works alone opens nothing more. Looked for
+        again at each call until found (one stat): a walk-through that began before the
+        laptop's first sync still sees the stop-work that sync pulls."""
         if self._foreign is None:
             from safetycli.central import foreign
 
-            self._foreign = foreign.open_if_present(self.path) or False
-        return self._foreign or None
+            self._foreign = foreign.open_if_present(self.path)
+        return self._foreign
 
     def credential(self, person: str, fingerprint: str) -> str | None:
         """The PIN hash the log's `fingerprint` selects for `person`, from the credentials file."""

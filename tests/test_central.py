@@ -534,3 +534,21 @@ def test_status_central_shows_a_stop_work_raised_on_any_laptop_and_every_units_o
     assert "smell of smoke" in text and "40" in text
     watch = one_line_error(invoke(cli, ["status", "--central", central, "--watch"]))
     assert watch.startswith("--watch is this laptop's set board")
+
+
+def test_a_laptop_open_before_its_first_sync_sees_the_stop_work_that_sync_pulls(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import production
+
+    a, b = laptop("a"), laptop("b")
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    with Ledger.open(b / "log.db", create=False) as walking:  # a walk-through going on at B
+        assert production.load(walking).open_scene_holds("12a") == []
+        sync(cli, b, central)  # another shell on B syncs meanwhile
+        (hold,) = production.load(walking).open_scene_holds("12a")
+        assert (hold.device, hold.reason) == (device_of(a), "smell of smoke")
+        stops = production.scene_stops(walking, "12A")
+        assert [s.cause for s in stops] == [f"scene-hold:{device_of(a)}:{hold.seq}"]
