@@ -233,8 +233,11 @@ def test_a_forked_chain_from_a_cloned_laptop_is_refused_as_equivocation(
 
 
 def _rows_of(ws: Path) -> list[tuple[Any, ...]]:
+    """The laptop's events as sync sends them (MACs under the device's central key)."""
     with Ledger.open(ws / "log.db", create=False) as ledger:
-        return [row for batch in ledger.stored_rows(0, 1000) for row in batch]
+        rows, unsealed = central_sync._for_the_server(ledger, next(ledger.stored_rows(0, 1000)))
+    assert unsealed is None
+    return rows
 
 
 def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
@@ -248,7 +251,7 @@ def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
         assert key is not None
     with CentralStore.connect(central) as store:
         store.migrate()
-        assert store.register(device, key.mac_key, key.key_id, "Night Unit") is None
+        assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
         half = len(rows) // 2
         # A valid chain whose MAC was made without the key: refused at that event.
         forged = [*rows[:half], (*rows[half][:8], "0" * 32)]
@@ -552,3 +555,30 @@ def test_a_laptop_open_before_its_first_sync_sees_the_stop_work_that_sync_pulls(
         assert (hold.device, hold.reason) == (device_of(a), "smell of smoke")
         stops = production.scene_stops(walking, "12A")
         assert [s.cause for s in stops] == [f"scene-hold:{device_of(a)}:{hold.seq}"]
+
+
+def test_the_server_never_holds_what_makes_the_laptops_own_macs_and_an_unsealed_event_stays_home(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key, keyed_at = ledger.key, ledger.keyed_at
+        assert key is not None and keyed_at is not None
+        local = {seq: mac for batch in ledger.stored_rows(0, 1000) for seq, *_, mac in batch}
+    sync(cli, a, central)
+    with psycopg.connect(central) as conn:
+        (registered,) = conn.execute("SELECT central_key FROM devices").fetchone()
+        stored = dict(conn.execute("SELECT seq, mac FROM events").fetchall())
+    assert registered == key.central_key.hex() and key.mac_key.hex() not in registered
+    keyed = [seq for seq in local if seq >= keyed_at]
+    assert keyed and all(stored[seq] != local[seq] for seq in keyed)
+
+    # Someone with log.db alone adds an event: its MAC is not the device's. The laptop's own
+    # check refuses to vouch for it: nothing from it on leaves the laptop.
+    ok(cli, ["hold", "--home", str(a), "--scene", "3", "--reason", "r", "--by", "X"])
+    ok(cli, ["hold", "--home", str(a), "--scene", "4", "--reason", "r", "--by", "X"])
+    head = local_rows(a)[-1][0]
+    _raw_edit(a, "UPDATE events SET mac = ? WHERE seq = ?", ("0" * 32, head - 1))
+    refused = sync(cli, a, central, expect=1)
+    assert f"event {head - 1}: this laptop's own event has no valid device MAC" in refused.stderr
+    assert max(seq for _, seq, _ in server_rows(central)) == head - 2

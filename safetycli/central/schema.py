@@ -27,9 +27,10 @@ def _m1_devices_events_alarms(cur: psycopg.Cursor) -> None:
     cur.execute(
         f"""CREATE TABLE devices (
             device text PRIMARY KEY,
-            -- The device's MAC key (devicekey.py), hex, learnt at its first sync: every event
-            -- from its key event on must carry a MAC under it. key_id names it, as the log does.
-            mac_key text,
+            -- The device's central key (devicekey.DeviceKey.central_key, derived one way from its
+            -- MAC key), hex, learnt at its first sync: every event from its key event on must
+            -- carry a MAC under it. key_id names the device key, as the log does.
+            central_key text,
             key_id text,
             production text,
             -- Where the device's chain ends on the server, and its key event's number.
@@ -51,7 +52,7 @@ def _m1_devices_events_alarms(cur: psycopg.Cursor) -> None:
             data text NOT NULL,
             prev_hash text NOT NULL,
             hash text NOT NULL,
-            mac text,
+            mac text,  -- under the device's central key, made at push
             received_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (device, seq)
         )"""

@@ -4,9 +4,11 @@ what other laptops pull, record alarms.
 Taking in (`ingest`) is where each device's chain is checked, event by event, before anything of
 it is stored: numbered after the device's head on the server, linked to it (`prev_hash`), its hash
 recomputed from its content (`ledger.row_hash`), and from the device's key event on its MAC under
-the key the device registered. An event the server already holds must come again unchanged. The
-first event that does not hold stops the batch: the events before it (a valid chain) are kept,
-it and everything after it are refused, and an alarm row says which device, which event and why.
+the central key the device registered (derived one way from its device key: the server can check
+a laptop's events, never make that laptop's own MACs). An event the server already holds must
+come again unchanged. The first event that does not hold stops the batch: the events before it
+(a valid chain) are kept, it and everything after it are refused, and an alarm row says which
+device, which event and why.
 Nothing of a refused chain is ever merged; other devices are not touched.
 
 Concurrency: the device's row is locked (`SELECT ... FOR UPDATE`) for the whole batch, so two
@@ -92,7 +94,8 @@ def broken(
 ) -> tuple[str, str] | None:
     """Why `row` cannot follow event `seq` (hash `prev`) in the device's chain, as (what, why),
     or None: its content must match its hash, it must be the next number and link to the event
-    before it, and from the device's key event on it must carry the device's MAC. The one
+    before it, and from the device's key event on it must carry a MAC under the device's central
+    key (`mac_key` here). The one
     definition the server checks each pushed event with and `verify --central` each stored one."""
     n, at, kind, run, person, data, prev_hash, digest, mac = row
     if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
@@ -156,16 +159,16 @@ class CentralStore:
     # --- devices ------------------------------------------------------------------------------
 
     def register(
-        self, device: str, mac_key: bytes, key_id: str, production: str | None
+        self, device: str, central_key: bytes, key_id: str, production: str | None
     ) -> Alarm | None:
-        """Make the device known with its MAC key, the first time it syncs (trust on first use:
+        """Make the device known with its central key, the first time it syncs (trust on first use:
         `init --from-central` will have a producer's PIN approve it). A device id the server
         knows under another key is refused with an alarm: two laptops claim one chain."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO devices (device, mac_key, key_id, production) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (device) DO NOTHING",
-                (device, mac_key.hex(), key_id, production),
+                "INSERT INTO devices (device, central_key, key_id, production)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (device) DO NOTHING",
+                (device, central_key.hex(), key_id, production),
             )
             cur.execute("SELECT key_id FROM devices WHERE device = %s", (device,))
             (known,) = cur.fetchone() or (None,)
@@ -190,8 +193,8 @@ class CentralStore:
     def devices(self) -> list[DeviceHead]:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "SELECT device, production, head_seq, head_hash, keyed_from, mac_key IS NOT NULL"
-                " FROM devices ORDER BY device"
+                "SELECT device, production, head_seq, head_hash, keyed_from,"
+                " central_key IS NOT NULL FROM devices ORDER BY device"
             )
             return [DeviceHead(r[0], r[1], int(r[2]), r[3], r[4], bool(r[5])) for r in cur]
 
@@ -202,7 +205,7 @@ class CentralStore:
         all of it, or the part before the first event that does not hold, with an alarm."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "SELECT head_seq, head_hash, mac_key, key_id, keyed_from FROM devices"
+                "SELECT head_seq, head_hash, central_key, key_id, keyed_from FROM devices"
                 " WHERE device = %s FOR UPDATE",
                 (device,),
             )
@@ -350,7 +353,8 @@ def verify_devices(
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         devices = conn.execute(
-            "SELECT device, head_seq, head_hash, mac_key, keyed_from FROM devices ORDER BY device"
+            "SELECT device, head_seq, head_hash, central_key, keyed_from FROM devices"
+            " ORDER BY device"
         ).fetchall()
         total = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
         done = 0

@@ -12,13 +12,15 @@ took, into `foreign.db` (never into this laptop's chain).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from safetycli import devicekey
 from safetycli.central import CentralAlarm
 from safetycli.central import foreign as foreign_log
-from safetycli.central.store import Alarm, CentralStore
+from safetycli.central.store import Alarm, CentralStore, Row
 from safetycli.errors import SafetyError
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def push(
         )
     result = SyncResult(device)
     production = _production(ledger)
-    alarm = store.register(device, key.mac_key, key.key_id, production)
+    alarm = store.register(device, key.central_key, key.key_id, production)
     if alarm is not None:
         result.alarms.append(alarm)
         return result
@@ -87,7 +89,8 @@ def push(
     done = 0
     if progress:
         progress(0, total)
-    for rows in ledger.stored_rows(max(head_seq - 1, 0), batch):
+    for stored in ledger.stored_rows(max(head_seq - 1, 0), batch):
+        rows, unsealed = _for_the_server(ledger, stored)
         try:
             ingested = store.ingest(device, rows)
         except Exception as err:
@@ -100,8 +103,38 @@ def push(
             progress(done, total)
         if ingested.alarm is not None:
             result.alarms.append(ingested.alarm)
+        elif unsealed is not None:
+            result.alarms.append(unsealed)
+        if result.alarms:
             break
     return result
+
+
+def _for_the_server(
+    ledger: Ledger, stored: list[tuple[Any, ...]]
+) -> tuple[list[Row], Alarm | None]:
+    """The rows as the server takes them: each MAC under the device's central key instead of
+    the laptop's own, made only for an event whose own MAC holds (an event added by someone
+    with the log file alone is never vouched for); the rows up to the first that does not, and
+    the alarm it raises."""
+    key, keyed_at, device = ledger.key, ledger.keyed_at, ledger.device
+    assert key is not None and device is not None
+    central = key.central_key
+    rows: list[Row] = []
+    for seq, at, kind, run, person, data, prev, digest, mac in stored:
+        mac_c = None
+        if keyed_at is not None and seq >= keyed_at:
+            if mac is None or not hmac.compare_digest(mac, key.mac(seq, digest)):
+                return rows, Alarm(
+                    device,
+                    seq,
+                    "unsealed",
+                    "this laptop's own event has no valid device MAC (added or rewritten by "
+                    "someone with the log file alone): run `safetycli verify`",
+                )
+            mac_c = devicekey.mac_of(central, device, seq, digest)
+        rows.append((seq, at, kind, run, person, data, prev, digest, mac_c))
+    return rows, None
 
 
 def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
