@@ -582,3 +582,36 @@ def test_the_server_never_holds_what_makes_the_laptops_own_macs_and_an_unsealed_
     refused = sync(cli, a, central, expect=1)
     assert f"event {head - 1}: this laptop's own event has no valid device MAC" in refused.stderr
     assert max(seq for _, seq, _ in server_rows(central)) == head - 2
+
+
+def test_a_server_that_hands_out_a_shorter_or_changed_chain_of_a_device_is_refused(
+    tmp_path: Path,
+) -> None:
+    from safetycli.central.foreign import ForeignLog
+    from safetycli.ledger import row_hash
+    from safetycli.storage import GENESIS
+
+    def held(seq: int, prev: str, scene: str) -> tuple[Any, ...]:
+        data = json.dumps({"scene": scene}, separators=(",", ":"))
+        at = "2026-11-23T10:00:00.000000Z"
+        digest = row_hash(seq, at, "scene.held", None, "X", data, prev)
+        return (seq, at, "scene.held", None, "X", data, prev, digest, None)
+
+    first = held(4, GENESIS, "12A")
+    log = ForeignLog.open(tmp_path / "foreign.db")
+    assert log.add("dev-a", 9, "h9", [first]) == (1, None)
+    assert log.add("dev-a", 9, "h9", [first]) == (0, None)  # the same again: nothing new
+
+    count, why = log.add("dev-a", 7, "h7", [])
+    assert count == 0 and why is not None and "went back" in why
+    count, why = log.add("dev-a", 9, "other", [])
+    assert count == 0 and why is not None and "went back" in why
+    changed = held(4, GENESIS, "14")
+    count, why = log.add("dev-a", 12, "h12", [changed])
+    assert (count, why) == (0, "the server changed event 4 of device dev-a")
+    forged = (*first[:5], first[5].replace("12A", "13"), *first[6:])
+    count, why = log.add("dev-a", 12, "h12", [forged])
+    assert (count, why) == (0, "event 4 of device dev-a does not match its hash")
+    assert [e.data["scene"] for e in log.events(["scene.held"])] == ["12A"]
+    assert log.heads() == {"dev-a": (9, "h9")}
+    log.close()

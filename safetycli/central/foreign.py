@@ -123,7 +123,9 @@ class ForeignLog:
                     f"the server's chain of device {device} went back (it held event {known[0]}, "
                     f"it now ends at {head_seq}): nothing of it was taken"
                 )
-            for seq, at, kind, run, person, data, prev, digest, _mac in rows:
+            new = []
+            for row in rows:
+                seq, at, kind, run, person, data, prev, digest, _mac = row
                 if row_hash(seq, at, kind, run, person, data, prev) != digest:
                     return 0, f"event {seq} of device {device} does not match its hash"
                 had = self.db.execute(
@@ -131,16 +133,17 @@ class ForeignLog:
                 ).fetchone()
                 if had is not None and had[0] != digest:
                     return 0, f"the server changed event {seq} of device {device}"
+                if had is None:
+                    new.append((device, *row))
             self.db.executemany(
-                f"INSERT OR IGNORE INTO foreign_events ({_COLUMNS}) VALUES ({', '.join('?' * 10)})",
-                [(device, *row) for row in rows],
+                f"INSERT INTO foreign_events ({_COLUMNS}) VALUES ({', '.join('?' * 10)})", new
             )
             self.db.execute(
                 "INSERT INTO foreign_heads (device, seq, hash) VALUES (?, ?, ?)"
                 " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (device, head_seq, head_hash),
             )
-        return len(rows), None
+        return len(new), None
 
     def events(self, kinds: Iterable[str]) -> Iterator[Event]:
         """Other devices' events of these kinds, each checked against its hash as it is read (a
