@@ -33,6 +33,9 @@ from safetycli.storage import RunStart
 
 _EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
 _DAY = "((data::jsonb) ->> 'day')"  # the expression migration 2 indexes
+# A list or report of shooting days fetches its runs' events with their starts, up to this many
+# runs (a few days of twenty units); a longer period asks run by run, its memory flat.
+PREFETCH_RUNS = 3_000
 
 
 class CentralReader:
@@ -42,6 +45,10 @@ class CentralReader:
         self.store = store
         self.conn = store.conn
         self._devices: dict[str, str | None] = {}  # shown run id -> its device
+        # A day's runs' events, fetched with their starts in one query (`run_starts` with days):
+        # review asks about each run in turn, and each question would be a round trip.
+        self._runs: dict[str, list[Event]] = {}
+        self._production: list[Event] | None = None
 
     def production(self) -> str:
         """The production's name, as the laptops that synced recorded it."""
@@ -106,6 +113,9 @@ class CentralReader:
     ) -> Iterator[Event]:
         """Events in each device's order, devices one after another. `after` is a number in
         one device's chain: it means something only with a run, whose events are one device's."""
+        if run is not None and run in self._runs and person is None and after == 0:
+            wanted = None if kinds is None else set(kinds)
+            return iter([e for e in self._runs[run] if wanted is None or e.kind in wanted])
         where, params = ["seq > %s"], [after]
         if run is not None:
             clause, values = self._where_run(run)
@@ -122,7 +132,10 @@ class CentralReader:
         )
 
     def production_events(self) -> Iterator[Event]:
-        return self.events(kinds=PRODUCTION_KINDS)
+        """Read once per command: review folds them again for every run it reports on."""
+        if self._production is None:
+            self._production = list(self.events(kinds=PRODUCTION_KINDS))
+        return iter(self._production)
 
     def run_starts(
         self,
@@ -163,12 +176,31 @@ class CentralReader:
                 params,
             )
             rows = cur.fetchall()
-        for run, device, seq, at, data, collides in rows:
+        shown_as = {}
+        for run, device, _, _, _, collides in rows:
             shown = f"{run}@{device}" if collides else run
             self._devices[shown] = device
-            yield RunStart(shown, int(seq), at, json.loads(data))
+            shown_as[(run, device)] = shown
+        if (day_from is not None or day_to is not None) and len(rows) <= PREFETCH_RUNS:
+            self._prefetch(" AND ".join(where), params, shown_as)
+        for run, device, seq, at, data, _ in rows:
+            yield RunStart(shown_as[(run, device)], int(seq), at, json.loads(data))
+
+    def _prefetch(self, where: str, params: list[Any], shown_as: dict[Any, str]) -> None:
+        """Every event of these runs, in one query (a day's: memory stays a day's)."""
+        runs: dict[str, list[Event]] = {shown: [] for shown in shown_as.values()}
+        sql = (
+            f"SELECT {_EVENT} FROM events WHERE (run, device) IN"
+            f" (SELECT run, device FROM events WHERE {where}) ORDER BY device, seq"
+        )
+        for event in self._rows(sql, params):
+            runs[shown_as[(event.run, event.device)]].append(event)
+        self._runs.update(runs)
 
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        if run in self._runs:
+            yield from ((e.kind, e.at) for e in self._runs[run] if e.kind in LIFECYCLE_KINDS)
+            return
         clause, params = self._where_run(run)
         with self.conn.cursor() as cur:
             cur.execute(
@@ -187,6 +219,10 @@ class CentralReader:
             yield from (name for (name,) in cur.fetchall() if isinstance(name, str))
 
     def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        if run in self._runs:
+            kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
+            yield from ((e.kind, e.data) for e in self._runs[run] if e.kind in kinds)
+            return
         clause, params = self._where_run(run)
         with self.conn.cursor() as cur:
             cur.execute(
