@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -273,20 +272,7 @@ class CentralReader:
 @contextmanager
 def open_central(url: str) -> Iterator[CentralReader]:
     """The merged store at `url`, for reading (its schema brought up to date first)."""
-    with CentralStore.connect(url) as store:
-        try:
-            store.migrate()
-        except Exception as err:
-            from safetycli.errors import SafetyError
-
-            if isinstance(err, SafetyError):
-                raise
-            raise store.lost(err) from None
-        try:
-            yield CentralReader(store)
-        except Exception as err:
-            # The connection lost halfway through a listing: one line, like at the start.
-            psycopg = sys.modules.get("psycopg")
-            if psycopg is not None and isinstance(err, psycopg.Error):
-                raise store.lost(err) from None
-            raise
+    # The connection lost halfway through a listing is one line too, as at the start.
+    with CentralStore.connect(url) as store, store.talking():
+        store.migrate()
+        yield CentralReader(store)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -152,6 +153,18 @@ class CentralStore:
     def lost(self, err: Exception) -> CentralUnreachable:
         """A connection that failed midway, as the one line the user sees (exit 2)."""
         return _connect_error(self.url, err)
+
+    @contextmanager
+    def talking(self) -> Iterator[None]:
+        """Around work with the server: a database error (the connection cut, the server
+        refusing) is the one line the user sees (exit 2); anything else is not hidden. Nothing
+        half-done stays on the server: each batch and its head are one transaction."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as err:
+            raise self.lost(err) from None
 
     def migrate(self) -> int:
         return central_schema.migrate(self.conn)

@@ -91,10 +91,7 @@ def push(
         progress(0, total)
     for stored in ledger.stored_rows(max(head_seq - 1, 0), batch):
         rows, unsealed = _for_the_server(ledger, stored)
-        try:
-            ingested = store.ingest(device, rows)
-        except Exception as err:
-            raise _lost(store, err) from None
+        ingested = store.ingest(device, rows)
         result.pushed += ingested.stored
         result.already += ingested.already
         result.server_head = (ingested.head_seq, ingested.head_hash)
@@ -144,10 +141,7 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
         local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
         ledger._foreign = local  # the same open file serves this process's reads
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
-    try:
-        pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
-    except Exception as err:
-        raise _lost(store, err) from None
+    pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
     for other in pulled:
         result.devices += 1
         count, refused = local.add(other.device, other.head_seq, other.head_hash, other.rows)
@@ -165,13 +159,8 @@ def sync(
 ) -> SyncResult:
     """Push, then pull. Raises CentralUnreachable (exit 2) when the server cannot be reached or
     the connection is lost; alarms come back in the result (the caller exits 1)."""
-    with CentralStore.connect(url) as store:
-        try:
-            store.migrate()
-        except SafetyError:
-            raise
-        except Exception as err:
-            raise _lost(store, err) from None
+    with CentralStore.connect(url) as store, store.talking():
+        store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     return result
@@ -191,11 +180,3 @@ def _production(ledger: Ledger) -> str | None:
 
     created = ledger.latest(kinds=(WORKSPACE_CREATED,), limit=1)
     return str(created[0].data.get("production")) if created else None
-
-
-def _lost(store: CentralStore, err: Exception) -> SafetyError:
-    """A database error midway: a lost connection is `unreachable` (exit 2); so is anything
-    else the server refused, in one line (nothing half-done stays: a batch is one transaction)."""
-    if isinstance(err, SafetyError):
-        return err
-    return store.lost(err)

@@ -53,16 +53,10 @@ def verify_central(url: str, as_json: bool) -> int:
 
     with ExitStack() as stack:
         store = stack.enter_context(CentralStore.connect(url))
-        try:
+        with store.talking():
             store.migrate()
             verdicts = verify_devices(store, bar_on_stderr(stack, "Verifying every device"))
             alarms = store.alarms()
-        except Exception as err:
-            from safetycli.errors import SafetyError
-
-            if isinstance(err, SafetyError):
-                raise
-            raise store.lost(err) from None
     ok = all(v.ok for v in verdicts) and not alarms
     if as_json:
         print_json(
