@@ -78,8 +78,10 @@ class ForeignLog:
         tighten(path, FILE_MODE)
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-            db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
+            if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return cls(db, path)  # every command that reads stop-work opens it: no lock
+            db.execute("PRAGMA journal_mode = WAL")
             with transaction(db):
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
