@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench bench-season clean
+.PHONY: run test lint format bench bench-season bench-central clean
 
 STAMP := $(VENV)/.installed
 
@@ -41,6 +41,11 @@ bench: $(STAMP)
 # A season's log (1,000,000 events, about 3 minutes): list, report and verify against it.
 bench-season: $(STAMP)
 	$(BIN)/python bench/season.py
+
+# Twenty laptops push a season (1,000,000 events in all) into one server; the day list and report
+# read from it beside one laptop's SQLite (a throwaway PostgreSQL unless CENTRAL names one).
+bench-central: $(STAMP)
+	cd bench && ../$(BIN)/python central.py $(if $(CENTRAL),--central $(CENTRAL))
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -615,3 +615,16 @@ def test_a_server_that_hands_out_a_shorter_or_changed_chain_of_a_device_is_refus
     assert [e.data["scene"] for e in log.events(["scene.held"])] == ["12A"]
     assert log.heads() == {"dev-a": (9, "h9")}
     log.close()
+
+
+def test_without_postgresql_the_server_fixture_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import pgserver
+
+    monkeypatch.setattr(pgserver.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pgserver.shutil, "which", lambda name: None)
+    with pytest.raises(pgserver.NoServer, match="apt-get install postgresql"):
+        pgserver.bin_dir()
+    monkeypatch.setenv(pgserver.REQUIRE, "1")
+    assert pgserver.required()  # under `make test` the fixture then fails, never skips
