@@ -66,6 +66,12 @@ def run_scene(cli: CliRunner, answers: Path, scene: str, day: str) -> None:
     ok(cli, ["run", "firearm-scene", "--scene", scene, "--day", day, "--answers", str(answers)])
 
 
+def stop_work_synced(cli: CliRunner, ws: Path, url: str, scene: str, reason: str) -> None:
+    """Someone on that laptop stops work on a scene (no PIN), and the laptop syncs."""
+    ok(cli, ["hold", "--home", str(ws), "--scene", scene, "--reason", reason, "--by", "A Visitor"])
+    sync(cli, ws, url)
+
+
 def server_rows(url: str, device: str | None = None) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
@@ -291,9 +297,7 @@ def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_t
     a, b = laptop("a"), laptop("b")
     answers = write_answers(tmp_path / "pass.yaml")
     run = ["run", "firearm-scene", "--scene", "12a", "--day", "2026-11-23"]
-    on(a, monkeypatch)
-    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
-    sync(cli, a, central)
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
     on(b, monkeypatch)
     assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0  # not synced yet
 
@@ -325,9 +329,7 @@ def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = laptop("a"), laptop("b")
-    on(a, monkeypatch)
-    ok(cli, ["hold", "--scene", "9", "--reason", "smoke", "--by", "A Visitor"])
-    sync(cli, a, central)
+    stop_work_synced(cli, a, central, "9", "smoke")
     mine = local_rows(b)
     sync(cli, b, central)
     assert local_rows(b) == mine
@@ -343,9 +345,7 @@ def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     a, b = laptop("a"), laptop("b")
-    on(a, monkeypatch)
-    ok(cli, ["hold", "--scene", "12A", "--reason", "smoke", "--by", "A Visitor"])
-    sync(cli, a, central)
+    stop_work_synced(cli, a, central, "12A", "smoke")
     sync(cli, b, central)
     db = sqlite3.connect(b / "foreign.db")
     db.execute("DROP TRIGGER foreign_no_update")
@@ -545,9 +545,7 @@ def test_a_laptop_open_before_its_first_sync_sees_the_stop_work_that_sync_pulls(
     from safetycli import production
 
     a, b = laptop("a"), laptop("b")
-    on(a, monkeypatch)
-    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
-    sync(cli, a, central)
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
     with Ledger.open(b / "log.db", create=False) as walking:  # a walk-through going on at B
         assert production.load(walking).open_scene_holds("12a") == []
         sync(cli, b, central)  # another shell on B syncs meanwhile

@@ -197,17 +197,7 @@ class CentralReader:
         self._runs.update(runs)
 
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
-        if run in self._runs:
-            yield from ((e.kind, e.at) for e in self._runs[run] if e.kind in LIFECYCLE_KINDS)
-            return
-        clause, params = self._where_run(run)
-        with self.conn.cursor() as cur:
-            cur.execute(
-                f"SELECT kind, at FROM events WHERE {clause} AND kind = ANY(%s)"
-                " ORDER BY device, seq",
-                [*params, list(LIFECYCLE_KINDS)],
-            )
-            yield from cur.fetchall()
+        return ((e.kind, e.at) for e in self.events(run=run, kinds=LIFECYCLE_KINDS))
 
     def crew_names(self) -> Iterator[str]:
         with self.conn.cursor() as cur:
@@ -218,19 +208,8 @@ class CentralReader:
             yield from (name for (name,) in cur.fetchall() if isinstance(name, str))
 
     def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        if run in self._runs:
-            kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
-            yield from ((e.kind, e.data) for e in self._runs[run] if e.kind in kinds)
-            return
-        clause, params = self._where_run(run)
-        with self.conn.cursor() as cur:
-            cur.execute(
-                f"SELECT kind, data FROM events WHERE {clause} AND kind = ANY(%s)"
-                " ORDER BY device, seq",
-                [*params, [RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED]],
-            )
-            for kind, data in cur.fetchall():
-                yield kind, json.loads(data)
+        kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
+        return ((e.kind, e.data) for e in self.events(run=run, kinds=kinds))
 
     def has_events_by(self, run: str, names: Iterable[str]) -> bool:
         clause, params = self._where_run(run)
