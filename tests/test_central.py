@@ -626,3 +626,48 @@ def test_without_postgresql_the_server_fixture_says_what_to_install(
         pgserver.bin_dir()
     monkeypatch.setenv(pgserver.REQUIRE, "1")
     assert pgserver.required()  # under `make test` the fixture then fails, never skips
+
+
+def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands_it_once(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli.central import store as store_module
+
+    a = laptop("a")
+    total = len(local_rows(a))
+    monkeypatch.setattr(central_sync, "BATCH", 4)
+    real_hash = store_module.row_hash
+    checked = []
+
+    def cut_while_checking(*args: Any) -> str:
+        checked.append(args[0])
+        if len(checked) == 6:  # inside the second batch's transaction, before its COPY
+            with psycopg.connect(central, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        return real_hash(*args)
+
+    monkeypatch.setattr(store_module, "row_hash", cut_while_checking)
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
+    assert line.startswith("cannot reach the central server")
+    assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
+
+    monkeypatch.setattr(store_module, "row_hash", real_hash)
+    sync(cli, a, central)
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    assert len(server_rows(central)) == total
+
+
+def test_a_server_set_up_by_a_newer_safetycli_is_refused_in_one_line(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("INSERT INTO safetycli_schema (version, name) VALUES (99, 'future')")
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
+    assert line.startswith("the central server was set up by a newer safetycli (schema 99")
+    listed = one_line_error(invoke(cli, ["log", "list", "--central", central]))
+    assert listed == line
