@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench bench-season clean
+.PHONY: run test lint format bench bench-season bench-central clean
 
 STAMP := $(VENV)/.installed
 
@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m safetycli.demo
 
-# The browser tests need Chromium: installed when missing, and under `make test` they fail rather
-# than skip if it is not there (SAFETYCLI_REQUIRE_BROWSER).
+# The browser tests need Chromium and the central-store tests PostgreSQL's server: each installed
+# when missing, and under `make test` those tests fail rather than skip if it is not there
+# (SAFETYCLI_REQUIRE_BROWSER, SAFETYCLI_REQUIRE_POSTGRES).
 test: $(STAMP)
 	./scripts/require-test-tools
 	$(BIN)/ruff check safetycli tests bench
 	$(BIN)/ruff format --check safetycli tests bench
-	SAFETYCLI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	SAFETYCLI_REQUIRE_BROWSER=1 SAFETYCLI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check safetycli tests bench
@@ -40,6 +41,11 @@ bench: $(STAMP)
 # A season's log (1,000,000 events, about 3 minutes): list, report and verify against it.
 bench-season: $(STAMP)
 	$(BIN)/python bench/season.py
+
+# Twenty laptops push a season (1,000,000 events in all) into one server; the day list and report
+# read from it beside one laptop's SQLite (a throwaway PostgreSQL unless CENTRAL names one).
+bench-central: $(STAMP)
+	cd bench && ../$(BIN)/python central.py $(if $(CENTRAL),--central $(CENTRAL))
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

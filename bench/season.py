@@ -178,8 +178,24 @@ def simulate(
         data = {"name": name, "role": role, "purpose": purpose}
         out.append(("auth.ok", data, name, _SPACING["auth.ok"]))
 
-    emit(runner.start(protocol, run_id, "@scene", "@day", context))
     refused = False
+
+    def value_for(step: runner.Ask, seen: runner.RunState) -> Any:
+        nonlocal refused
+        if step.meaning == "witnessed":
+            return True
+        if step.meaning != "performed":
+            return step.answer
+        value = _answer(
+            step.item,
+            bool(context.get("blanks")),
+            runner.expected_count(protocol, seen, step.item, step.take),
+        )
+        if step.item.id == refuse and not refused and step.item.kind == "confirm":
+            value, refused = False, True
+        return value
+
+    emit(runner.start(protocol, run_id, "@scene", "@day", context))
     while stop_after is None or len(out) < stop_after:
         if manual_hold_at is not None and len(out) >= manual_hold_at and state.status == "open":
             manual_hold_at = None
@@ -204,35 +220,26 @@ def simulate(
             emit(runner.skip(protocol, state, step))
         elif isinstance(step, runner.AnotherTake):
             emit(runner.another_take(state, step, step.take < takes))
-        else:
-            # One person's checks of a phase, signed at once (one PIN when any asks for one);
-            # a failing answer is recorded at once and alone, as the session records it.
+        elif isinstance(step, runner.Batch):
+            # One person's checks in one sitting (issue 11): answered in turn, signed once; a
+            # failing answer is recorded at once, alone, as the session records it.
             entries: list[tuple[runner.Ask, Any]] = []
-            failed = None
+            new: list[NewEvent] | None = None
             for ask in step.asks:
-                if ask.meaning == "performed":
-                    ahead = runner.ahead_of(protocol, state, entries)
-                    value = _answer(
-                        ask.item,
-                        bool(context.get("blanks")),
-                        runner.expected_count(protocol, ahead, ask.item, ask.take),
-                    )
-                    if ask.item.id == refuse and not refused and ask.item.kind == "confirm":
-                        value, refused = False, True
-                elif ask.meaning == "witnessed":
-                    value = True
-                else:
-                    value = ask.answer
+                ahead = runner.ahead_of(protocol, state, entries)
+                value = value_for(ask, ahead)
                 if runner.batch_fails(protocol, state, entries, ask, value):
-                    failed = runner.refuse_in_batch(protocol, state, entries, ask, value)
+                    new = runner.refuse_in_batch(protocol, state, entries, ask, value)
                     break
                 entries.append((ask, value))
-            if failed is not None:
-                emit(failed)
-                continue
             if step.needs_pin:
                 pin_ok(step.role, "sign-off")
-            emit(runner.sign_batch(protocol, state, step, entries))
+            emit(new if new is not None else runner.sign_batch(protocol, state, step, entries))
+        else:
+            value = value_for(step, state)
+            if step.needs_pin:
+                pin_ok(step.role, "critical check" if step.meaning == "performed" else "witness")
+            emit(runner.answer(protocol, state, step, value))
     return Walk(tuple(out[:stop_after] if stop_after else out))
 
 

@@ -355,13 +355,16 @@ class SceneHeld(Declared):
 
 @dataclass(frozen=True, kw_only=True)
 class SceneCleared(Declared):
-    """The stop-work `hold` (its seq) lifted, each clearing role in person with their PIN."""
+    """The stop-work `hold` (its seq, in `hold_device`'s chain when that is given) lifted, each
+    clearing role in person with their PIN."""
 
     KIND = ev.SCENE_CLEARED
     scene: str
     hold: int
     note: str
     cleared_by: tuple[Signer, ...] = _parsed(_signers)
+    # The laptop whose chain `hold` is numbered in, when another laptop raised it (central/).
+    hold_device: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,6 +75,13 @@ class DeviceKey:
         return hmac.digest(self.mac_key, b"safetycli device key id", "sha256").hex()[:16]
 
     @property
+    def central_key(self) -> bytes:
+        """The key the production's central store checks this device's events with
+        (central/store.py): derived one way from the MAC key, so the server, or whoever reads
+        its database, can check what this laptop pushes but cannot make this laptop's own MACs."""
+        return hmac.digest(self.mac_key, b"safetycli central store key", "sha256")
+
+    @property
     def pepper_id(self) -> str:
         return hmac.digest(self.pepper, b"safetycli production secret id", "sha256").hex()[:16]
 

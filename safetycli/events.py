@@ -172,6 +172,9 @@ class Event:
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    # The device whose chain the event is in, for another laptop's event pulled from the central
+    # store (central/foreign.py); None for this laptop's own. Not part of the chained text.
+    device: str | None = None
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,15 @@ def chain_hash(prev_hash: str, event_text: str) -> str:
     return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
 
+def row_hash(
+    seq: int, at: str, kind: str, run: str | None, person: str | None, data: str, prev: str
+) -> str:
+    """The hash a stored row must carry (its `data` as the stored canonical text): how the
+    central store and a laptop pulling other devices' events check each one on arrival, with
+    the chain's one definition."""
+    return chain_hash(prev, _event_text(seq, at, kind, run, person, data))
+
+
 def integrity_problems(db: sqlite3.Connection) -> list[str]:
     """SQLite's own check of the file, indexes included: an index rebuilt without some rows
     hides them from every query that uses it, while the chain (read in seq order) holds."""
@@ -359,6 +368,9 @@ class Ledger:
         self._sealed: set[int] = set()
         # The last roster event whose roster crew.py has checked (rostercheck.py) in this open.
         self.roster_checked: int | None = None
+        # Other laptops' events pulled from the central store (central/foreign.py), opened on
+        # first use.
+        self._foreign: Any = None
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Self:
@@ -489,6 +501,8 @@ class Ledger:
     def close(self) -> None:
         self.db.close()
         self.credentials.close()
+        if self._foreign:
+            self._foreign.close()
         if self.after_close is not None:
             self.after_close()
 
@@ -675,8 +689,23 @@ class Ledger:
 
     def production_events(self) -> Iterator[Event]:
         """Events about the production rather than one run (stop-work on a scene), through the
-        kind index: a handful, however long the log."""
-        return self.events(kinds=PRODUCTION_KINDS)
+        kind index: a handful, however long the log. This laptop's own first, then those of the
+        production's other laptops that sync pulled (their `device` set)."""
+        yield from self.events(kinds=PRODUCTION_KINDS)
+        foreign = self.foreign()
+        if foreign is not None:
+            yield from foreign.events(PRODUCTION_KINDS)
+
+    def foreign(self) -> Any:
+        """The other devices' events this laptop pulled (a `central.foreign.ForeignLog`), or
+        None when it never pulled any: a laptop that works alone opens nothing more. Looked for
+        again at each call until found (one stat): a walk-through that began before the
+        laptop's first sync still sees the stop-work that sync pulls."""
+        if self._foreign is None:
+            from safetycli.central import foreign
+
+            self._foreign = foreign.open_if_present(self.path)
+        return self._foreign
 
     def credential(self, person: str, fingerprint: str) -> str | None:
         """The PIN hash the log's `fingerprint` selects for `person`, from the credentials file."""
@@ -972,6 +1001,18 @@ class Ledger:
                 return _unsealed(seq)
         self._sealed.add(seq)
         return None
+
+    def stored_rows(self, after: int, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows numbered after `after` exactly as stored (data as its canonical text, the
+        MAC last), `batch` at a time: what sync sends the central store, which checks them."""
+        while True:
+            rows = self.db.execute(
+                f"{_SELECT_SEALED} WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
 
     def window(self, seq: int, size: int) -> list[Event]:
         """The `size` events just before `seq`, in order: what a roster change's approvals are

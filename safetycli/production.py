@@ -59,6 +59,9 @@ class SceneHold:
     cleared_at: str | None = None
     cleared_by: list[dict[str, str]] | None = None
     note: str | None = None
+    # The laptop that raised it, when another one did (pulled through the central store); None
+    # for this laptop's own. Its number is `seq` in that device's chain.
+    device: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -76,7 +79,7 @@ class SceneHold:
             "cleared_at": self.cleared_at,
             "cleared_by": self.cleared_by,
             "note": self.note,
-        }
+        } | ({} if self.device is None else {"device": self.device})
 
 
 # Who clears a stop-work on a whole scene: no protocol names them, so the rule of firearm work
@@ -92,38 +95,57 @@ def _register() -> Register:
 
 @dataclass
 class ProductionState:
+    """`home`: this laptop's device id, so that a hold this laptop raised and another laptop
+    cleared (naming this device) is recognised as the one it clears. Events of several devices
+    come in no common order, so a clearance read before the hold it names waits for it."""
+
     scene_holds: list[SceneHold] = field(default_factory=list)
     incidents: Register = field(default_factory=_register)
     # scene key -> the safety advisor's latest risk assessment for it (the event's data and at)
     assessments: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
+    home: str | None = None
+    _waiting: dict[tuple[str | None, int], Event] = field(default_factory=dict, repr=False)
 
     def apply(self, event: Event) -> None:
         data = event.data
-        self.last_seq = max(self.last_seq, event.seq)
+        if event.device is None:  # numbers of other devices' chains are not this log's
+            self.last_seq = max(self.last_seq, event.seq)
         if event.kind in ev.INCIDENT_KINDS:
             self.incidents.apply(event)
         elif event.kind == ev.RISK_ASSESSED:
             self.assessments[scene_key(data["scene"])] = {**data, "at": event.at}
         elif event.kind == ev.SCENE_HELD:
-            self.scene_holds.append(
-                SceneHold(
-                    seq=event.seq,
-                    raised_at=event.at,
-                    scene=data["scene"],
-                    day=data.get("day"),
-                    reason=data["reason"],
-                    raised_by={"name": data["name"], "role": data.get("role")},
-                    authenticated=bool(data.get("authenticated")),
-                )
+            hold = SceneHold(
+                seq=event.seq,
+                raised_at=event.at,
+                scene=data["scene"],
+                day=data.get("day"),
+                reason=data["reason"],
+                raised_by={"name": data["name"], "role": data.get("role")},
+                authenticated=bool(data.get("authenticated")),
+                device=event.device,
             )
+            self.scene_holds.append(hold)
+            cleared = self._waiting.pop((event.device or self.home, event.seq), None)
+            if cleared is not None:
+                self._clear(hold, cleared)
         elif event.kind == ev.SCENE_CLEARED:
+            # The hold's device: named when it was another laptop's, else the clearing one's.
+            target = (data.get("hold_device") or event.device or self.home, data["hold"])
             for hold in self.scene_holds:
-                if hold.seq == data["hold"] and hold.is_open:
-                    hold.cleared_seq = event.seq
-                    hold.cleared_at = event.at
-                    hold.cleared_by = data["cleared_by"]
-                    hold.note = data["note"]
+                if (hold.device or self.home, hold.seq) == target and hold.is_open:
+                    self._clear(hold, event)
+                    break
+            else:
+                self._waiting[target] = event
+
+    @staticmethod
+    def _clear(hold: SceneHold, event: Event) -> None:
+        hold.cleared_seq = event.seq
+        hold.cleared_at = event.at
+        hold.cleared_by = event.data["cleared_by"]
+        hold.note = event.data["note"]
 
     def open_scene_holds(self, scene: str | None = None) -> list[SceneHold]:
         key = None if scene is None else scene_key(scene)
@@ -132,8 +154,8 @@ class ProductionState:
         ]
 
 
-def fold(events: Iterable[Event]) -> ProductionState:
-    state = ProductionState()
+def fold(events: Iterable[Event], home: str | None = None) -> ProductionState:
+    state = ProductionState(home=home)
     for event in events:
         state.apply(event)
     return state
@@ -154,12 +176,15 @@ class SceneStop:
     hold_seq: int | None = None
     day: str | None = None  # set when a day-wide run (the armory's) holds the whole day
     incident: Incident | None = None  # an open incident holding all firearm work
+    hold_device: str | None = None  # another laptop's stop-work: `hold_seq` is in its chain
 
     @property
     def cause(self) -> str:
         """Which stop this is, the same every time it is seen (a run records it once)."""
         if self.incident is not None:
             return f"incident:{self.incident.id}"
+        if self.hold_seq is not None and self.hold_device is not None:
+            return f"scene-hold:{self.hold_device}:{self.hold_seq}"
         if self.hold_seq is not None:
             return f"scene-hold:{self.hold_seq}"
         return f"run-hold:{self.run}:{self.raised_at}"
@@ -251,7 +276,7 @@ def runs_of(source: Source, scene: str, protocol_id: str | None = None) -> Itera
 
 
 def load(source: Source) -> ProductionState:
-    return fold(source.production_events())
+    return fold(source.production_events(), getattr(source, "device", None))
 
 
 def status_of(source: Source, run: str) -> str:
@@ -295,6 +320,7 @@ def _called_stop(h: SceneHold) -> SceneStop:
         authenticated=h.authenticated,
         raised_at=h.raised_at,
         hold_seq=h.seq,
+        hold_device=h.device,
     )
 
 
@@ -511,7 +537,11 @@ def clear_scene(
         raise SafetyError("each clearing role must be a different person")
     return [
         ev.SceneCleared(
-            scene=hold.scene, hold=hold.seq, note=note.strip(), cleared_by=tuple(clearers)
+            scene=hold.scene,
+            hold=hold.seq,
+            note=note.strip(),
+            cleared_by=tuple(clearers),
+            hold_device=hold.device,
         ).new()
         for hold in holds
     ]

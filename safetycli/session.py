@@ -670,6 +670,7 @@ def _stops_while_away(
             authenticated=hold.authenticated,
             raised_at=hold.raised_at,
             hold_seq=hold.seq,
+            hold_device=hold.device,
         )
         _interrupted(ledger, protocol, state, stop, frontend)
 

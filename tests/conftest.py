@@ -77,3 +77,29 @@ def crewed(home: Path, cheap_scrypt: None) -> Path:
     """A workspace with a producer, armorer, 1st AD, actor and DP on the roster."""
     add_crew(home / "log.db")
     return home
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """One throwaway PostgreSQL for the session (tests/pgserver.py): its URL."""
+    from tests import pgserver
+
+    try:
+        with pgserver.throwaway_server() as url:
+            yield url
+    except pgserver.NoServer as err:
+        if pgserver.required():
+            pytest.fail(str(err))
+        pytest.skip(f"{err} (CI installs it)")
+
+
+@pytest.fixture
+def central(pg_server: str) -> Iterator[str]:
+    """The central store's URL, emptied before each test: every test starts from a blank
+    server (the schema is dropped, so migrations run from nothing every time)."""
+    import psycopg
+
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    yield pg_server

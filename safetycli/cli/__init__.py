@@ -21,6 +21,7 @@ from safetycli.cli import (
     report_cmd,
     run_cmd,
     status_cmd,
+    sync_cmd,
     verify_cmd,
     workspace_cmd,
 )
@@ -188,6 +189,7 @@ correct_cmd.register(app)
 status_cmd.register(app)
 report_cmd.register(app)
 verify_cmd.register(app)
+sync_cmd.register(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, ListFormat, ListFormatOpt, TableOrJson
 
 app = typer.Typer(
@@ -54,13 +55,18 @@ def list_(
         _opt("--role", "Runs where someone (with --person: that person) signed as ROLE.", "ROLE"),
     ] = None,
     fmt: ListFormatOpt = ListFormat.table,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
-    """Runs, newest shooting day first. Filters combine: every one given must match."""
-    from safetycli.cli.common import emit_listing, open_log, workspace
+    """Runs, newest shooting day first. Filters combine: every one given must match. With
+    --central, every laptop's runs, each with the device it was recorded on."""
+    from safetycli.cli.central_opt import review_source
+    from safetycli.cli.common import emit_listing, workspace
     from safetycli.review import RunFilter, run_summaries
+    from safetycli.workspace import optional_workspace
 
-    ws = workspace(home)
+    # The production office reads the server without a laptop's workspace of its own.
+    ws = workspace(home) if central is None else optional_workspace(home)
     filters = RunFilter.build(
         day=day,
         from_day=from_day,
@@ -70,33 +76,41 @@ def list_(
         protocol=protocol,
         person=person,
         role=role,
-        own_roles=ws.roles() if role is not None else None,
+        own_roles=ws.roles() if role is not None and ws is not None else None,
     )
-    with open_log(ws, reading=True) as ledger:
+    columns = LIST_COLUMNS if central is None else [*LIST_COLUMNS, "device"]
+    with review_source(ws, central) as ledger:
         runs = run_summaries(ledger, filters)
+        if central is not None:
+            runs = ({**r, "device": ledger.device_of(r["id"])} for r in runs)
         if fmt is not ListFormat.json:  # a person reads "held"; JSON keeps the boolean
             runs = ({**r, "scene_held": "held" if r["scene_held"] else ""} for r in runs)
-        emit_listing(fmt, "Runs", LIST_COLUMNS, runs)
+        emit_listing(fmt, "Runs", columns, runs)
 
 
 @app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """One run in order: every sign-off with who, as which role, what it means and when;
     witnesses and read-backs; holds and how long work stopped; not-applicable items; failed
-    PINs."""
-    from safetycli.cli.common import open_log, print_json, print_segments, workspace
+    PINs. With --central, a run of any laptop (RUN@DEVICE when two laptops made that id)."""
+    from safetycli.cli.central_opt import review_source
+    from safetycli.cli.common import print_json, print_segments, workspace
     from safetycli.review import run_detail
+    from safetycli.workspace import optional_workspace
 
-    ws = workspace(home)
-    with open_log(ws, reading=True) as ledger:
+    ws = workspace(home) if central is None else optional_workspace(home)
+    with review_source(ws, central) as ledger:
         detail = run_detail(ledger, run_id.strip())
+        if central is not None:
+            detail["device"] = ledger.device_of(run_id.strip())
     if fmt is TableOrJson.json:
         print_json(detail)
         return
     from safetycli.render.timeline import timeline
 
-    print_segments(timeline(detail, ws.timezone))
+    print_segments(timeline(detail, ws.timezone if ws is not None else "UTC"))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, OutputFile, ReportFormat
 
 
@@ -33,29 +34,34 @@ def report(
     ] = None,
     fmt: Annotated[ReportFormat, FormatOption()] = ReportFormat.md,
     output: OutputFile = None,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """The producer's report: exceptions first (holds and how they were cleared, refused and
     not-applicable items, runs left open or aborted, failed PINs and lock-outs, signatures by
     anyone not signed in), then every run with its signers, then the log's head to check later
-    with `safetycli verify --expect-head SEQ:HASH`."""
+    with `safetycli verify --expect-head SEQ:HASH`. With --central, every unit's runs from the
+    production's server."""
     import sys
 
-    from safetycli.cli.common import open_log, workspace, write_output
+    from safetycli.cli.central_opt import review_source
+    from safetycli.cli.common import workspace, write_output
     from safetycli.review import RunFilter, build_report
+    from safetycli.workspace import optional_workspace
 
+    # The production office reads the server without a laptop's workspace of its own.
+    ws = workspace(home) if central is None else optional_workspace(home)
+    zone = ws.timezone if ws is not None else "UTC"
     if day is None and from_day is None and to_day is None:
-        ws = workspace(home)
-        day = _today(ws.timezone)
+        day = _today(zone)
     filters = RunFilter.build(day=day, from_day=from_day, to_day=to_day)
-    ws = workspace(home)
-    zone = ws.timezone
-    with open_log(ws, reading=True) as ledger, contextlib.ExitStack() as stack:
+    with review_source(ws, central) as ledger, contextlib.ExitStack() as stack:
         progress = None
         if sys.stderr.isatty():
             progress = stack.enter_context(_progress_bar())
+        production = ws.production if ws is not None else ledger.production()
         data = build_report(
-            ledger, filters, production=ws.production, timezone=zone, progress=progress
+            ledger, filters, production=production, timezone=zone, progress=progress
         )
     from safetycli.render import report as render
 

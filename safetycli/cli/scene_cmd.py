@@ -73,7 +73,9 @@ def clear_scene(
         )
         prove_all(ledger, clearers, "clear scene hold", None, pin_stdin, doing="clear the hold")
         now = production.load(ledger)  # as it is now, after the time it took to type PINs
-        if [h.seq for h in now.open_scene_holds(scene)] != [h.seq for h in holds]:
+        if [(h.device, h.seq) for h in now.open_scene_holds(scene)] != [
+            (h.device, h.seq) for h in holds
+        ]:
             raise SafetyError(
                 f"the stop-work on scene {scene} changed while the PINs were typed: nothing was "
                 "cleared; look at it again (safetycli status) and clear again"

@@ -3,11 +3,13 @@ comes first, then every open or held run; a run whose scene is held says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from safetycli.cli.common import FormatOption, Home, TableOrJson
+from safetycli.cli.central_opt import CentralOption
+from safetycli.cli.common import FormatOption, Home, TableOrJson, home_of
 
 
 def register(app: typer.Typer) -> None:
@@ -98,15 +100,20 @@ def status(
             help="With --watch: seconds between redraws.",
         ),
     ] = 2.0,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """The set now: stop-work on any scene, open and held runs, outstanding holds, who is signed
-    in where. With --watch, a board that keeps itself up to date."""
-    from safetycli.cli.common import print_json, stdout_is_terminal, workspace
+    in where. With --watch, a board that keeps itself up to date; with --central, every unit's,
+    from the production's server."""
+    from safetycli.cli.common import stdout_is_terminal, workspace
     from safetycli.errors import SafetyError
-    from safetycli.render.safe import one_line
     from safetycli.review import set_status
 
+    if central is not None:
+        if watch:
+            raise SafetyError("--watch is this laptop's set board; with --central, run status")
+        return _central_status(central, home, fmt)
     if watch and fmt is TableOrJson.json:
         raise SafetyError("--watch draws a board for people; --format json prints the set once")
     if watch and not stdout_is_terminal():
@@ -131,6 +138,26 @@ def status(
             warning = producer_warning(ledger)
         except SafetyError as err:  # a roster that does not verify: the board still shows
             warning = f"warning: {err.message}"
+    _show(now, fmt, zone, warning)
+
+
+def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
+    """The whole production now, from the server (runs of every unit, stop-work raised on any)."""
+    from safetycli.cli.central_opt import review_source
+    from safetycli.review import set_status
+    from safetycli.workspace import optional_workspace
+
+    ws = optional_workspace(home_of(home))
+    with review_source(ws, central) as source:
+        now = set_status(source)
+    _show(now, fmt, ws.zone_or_utc() if ws is not None else "UTC", None)
+
+
+def _show(now: dict[str, Any], fmt: TableOrJson, zone: str, warning: str | None) -> None:
+    from safetycli.cli.common import print_json, stdout_is_terminal
+    from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
+
     if fmt is TableOrJson.json:
         print_json(now)
         return

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 from safetycli.errors import SafetyError
 
@@ -51,11 +52,18 @@ def verify(
         ),
     ] = None,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """Recompute the log's hash chain and device MACs and check what its roster events mean:
-    0 if intact; 1 if altered, naming the first bad event."""
+    0 if intact; 1 if altered, naming the first bad event. With --central, every device's
+    chain on the production's server, and the alarms it raised."""
     from safetycli.cli.common import print_json, workspace
+
+    if central is not None:
+        from safetycli.cli.central_opt import verify_central
+
+        raise typer.Exit(verify_central(central, fmt is TableOrJson.json))
     from safetycli.headmark import HeadMarks, vanished
     from safetycli.storage import GENESIS, LogDamaged, LogEmpty, VerifyResult, parse_head
 
@@ -153,31 +161,9 @@ def _against_mark(ledger: "Ledger", result: "VerifyResult", mark: "Mark") -> "Ve
 
 
 def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:
-    """A bar on stderr while a person watches; nothing in pipes, logs or CI. Gone when done."""
-    import sys
+    from safetycli.cli.progress import bar_on_stderr
 
-    if not sys.stderr.isatty():
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from safetycli.cli.common import console
-
-    bar = stack.enter_context(
-        Progress(
-            TextColumn("Verifying the log"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console(stderr=True),
-            transient=True,
-        )
-    )
-    task = bar.add_task("verify", total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return update
+    return bar_on_stderr(stack, "Verifying the log")
 
 
 def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> list[str]:

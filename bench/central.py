@@ -1,0 +1,139 @@
+"""Twenty laptops, one server: a season pushed into the central PostgreSQL, and the producer's
+day questions asked of the merged store beside the same on one laptop's SQLite log.
+
+    python bench/central.py                                  # 20 devices, 1,000,000 events in all
+    python bench/central.py --devices 20 --events 100000     # a quick look
+    python bench/central.py --central postgresql://...       # a real server (else a throwaway one)
+
+Each device is a workspace of its own with its own device key, filled with its own season
+(bench/season.py's generator, its own seed) through `Ledger.append_bulk`. Then every device runs
+`safetycli sync` at once, as twenty laptops reaching the network together would: the wall time of
+all of them is the ingest rate (each event checked on arrival: hash, link, MAC). Then, in fresh
+processes, `log list --day` and `report --day` with `--central` for a busy shooting day, beside
+the same commands on the first device's own log.
+
+Targets (issue 15): the central day report under 1 s; ingest at least 20,000 events/s.
+Without `--central`, a throwaway cluster is started as the tests start it (tests/pgserver.py),
+with fsync off: ingest figures then leave out the server's disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from season import Season, cli, machine, measure
+
+from safetycli.workspace import init_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build(root: Path, devices: int, events: int) -> list[tuple[Path, Season]]:
+    """`devices` workspaces holding `events` in all, each its own season."""
+    out = []
+    per = events // devices
+    walks: dict[Any, Any] = {}  # a walk simulated once serves every unit's season
+    for i in range(devices):
+        ws = init_workspace(root / f"unit-{i:02d}", "Central benchmark")
+        season = Season(2026 + i)
+        season.walks = walks
+        with ws.open_log(create=True) as ledger:
+            ledger.append_bulk(itertools.islice(iter(season), per))
+            ledger.credentials.put_many(season.credentials)
+        out.append((ws.root, season))
+        sys.stderr.write(f"\r  built {i + 1}/{devices} devices ({per:,} events each)   ")
+        sys.stderr.flush()
+    sys.stderr.write("\n")
+    return out
+
+
+def push_all(units: list[Path], url: str) -> float:
+    """Every device syncs at once; the wall time until the last one is done."""
+    begun = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            cli("sync", "--home", str(home), "--central", url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for home in units
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"sync exited {proc.returncode}: {err}")
+    return time.perf_counter() - begun
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--events", type=int, default=1_000_000, help="in all, over the devices")
+    parser.add_argument("--central", help="a server to push into (default: a throwaway cluster)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="central-")))
+        os.environ.setdefault("SAFETYCLI_KEY_DIR", str(root / "keys"))
+        os.environ.setdefault("SAFETYCLI_STATE_DIR", str(root / "state"))
+        url = args.central
+        if url is None:
+            sys.path.insert(0, str(REPO))
+            from tests.pgserver import throwaway_server
+
+            url = stack.enter_context(throwaway_server())
+        print(f"# Central store ({args.devices} devices, {args.events:,} events)\n")
+        print(f"Machine: {machine()}\n")
+        begun = time.perf_counter()
+        units = build(root, args.devices, args.events)
+        print(f"Built {args.devices} laptops' logs in {time.perf_counter() - begun:.0f} s.\n")
+
+        took = push_all([home for home, _ in units], url)
+        total = (args.events // args.devices) * args.devices
+        print(f"Ingest: {total:,} events from {args.devices} devices at once in {took:.1f} s: ")
+        print(f"{total / took:,.0f} events/s (each checked: hash, link, MAC).\n")
+
+        first, season = units[0]
+        days = sorted(season.days)
+        day = days[-2] if len(days) > 1 else days[-1]  # the first unit's last complete day
+        timings = [
+            measure(
+                "log list --day (SQLite)",
+                cli("log", "list", "--day", day, "--home", str(first)),
+                args.repeat,
+            ),
+            measure(
+                "log list --day --central",
+                cli("log", "list", "--day", day, "--central", url),
+                args.repeat,
+            ),
+            measure(
+                "report --day (SQLite)",
+                cli("report", "--day", day, "--home", str(first)),
+                args.repeat,
+            ),
+            measure(
+                "report --day --central", cli("report", "--day", day, "--central", url), args.repeat
+            ),
+        ]
+        print(f"Day {day}:\n")
+        print("| command | median | runs (s) | peak RSS |")
+        print("|---|---|---|---|")
+        for t in timings:
+            runs = ", ".join(f"{s:.3f}" for s in t.seconds)
+            print(f"| `{t.what}` | {t.median:.3f} s | {runs} | {t.rss_mb:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()

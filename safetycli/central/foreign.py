@@ -1,0 +1,177 @@
+"""Other laptops' events on this laptop: `foreign.db`, beside `log.db`, never inside its chain.
+
+Each laptop's log is its own device's chain and nothing else: an event of another device cannot be
+appended to it (it would get this device's number, hash and MAC, and no longer be the event the
+other laptop signed). So what sync pulls lives in its own file, keyed as the server keys it,
+(device, seq), each row exactly as its device wrote it. Only the kinds this laptop needs are
+pulled (`PULLED_KINDS`), so a row's predecessor is usually not here: each is checked on arrival
+against its own hash, and the server's head for each device is kept beside them (`heads`), so a
+server that later hands out a shorter or different chain for a device is caught (an alarm), never
+believed. The server checked each device's links and MACs before it stored them (store.py).
+
+Readers (`production.load` through `Ledger.production_events`) see these events with their
+`device` set; this laptop's own events have none.
+
+A separate file rather than a table in `log.db`: the laptop's log, its schema and `verify` stay
+exactly what they were, and a laptop that never syncs has no such file (nothing is opened).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from safetycli.errors import SafetyError
+from safetycli.events import PRODUCTION_KINDS, Event
+from safetycli.filemodes import FILE_MODE, create_private_file, tighten
+from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
+
+FILENAME = "foreign.db"
+# What a laptop takes from the other devices: stop-work on a scene (a hold on 12A raised on any
+# laptop holds 12A on every laptop once synced). The roster, credentials, incidents and armory
+# custody are the next kinds to come (README, "Several laptops").
+PULLED_KINDS = PRODUCTION_KINDS
+
+_COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
+_SCHEMA = [
+    """CREATE TABLE foreign_events (
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        run TEXT,
+        person TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        mac TEXT,
+        PRIMARY KEY (device, seq)
+    )""",
+    "CREATE INDEX foreign_kind ON foreign_events (kind, device, seq)",
+    """CREATE TABLE foreign_heads (
+        device TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    *(
+        f"""CREATE TRIGGER foreign_no_{verb.lower()} BEFORE {verb} ON foreign_events
+        BEGIN SELECT RAISE(ABORT, 'other devices'' events are append-only'); END"""
+        for verb in ("UPDATE", "DELETE")
+    ),
+]
+SCHEMA_VERSION = 1
+
+
+class ForeignLog:
+    """The other devices' events this laptop holds."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> ForeignLog:
+        create_private_file(path)
+        tighten(path, FILE_MODE)
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            db.execute("PRAGMA synchronous = FULL")
+            if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return cls(db, path)  # every command that reads stop-work opens it: no lock
+            db.execute("PRAGMA journal_mode = WAL")
+            with transaction(db):
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise SafetyError(
+                        f"{path} was written by a newer safetycli: upgrade safetycli first"
+                    )
+                if version == 0:
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as err:
+            raise SafetyError(f"cannot open {path}: {err}") from None
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """The server's head of each other device, as of the last pull."""
+        return {
+            str(d): (int(s), str(h))
+            for d, s, h in self.db.execute("SELECT device, seq, hash FROM foreign_heads")
+        }
+
+    def add(
+        self, device: str, head_seq: int, head_hash: str, rows: Iterable[tuple[Any, ...]]
+    ) -> tuple[int, str | None]:
+        """Store one device's pulled events and its new head, in one transaction. Returns how
+        many were stored, and why the pull was refused (None: it held): an event whose content
+        does not match its hash, one already here with a different hash, or a head that went
+        back. A refused pull stores nothing of that device."""
+        rows = list(rows)
+        with transaction(self.db):
+            known = self.db.execute(
+                "SELECT seq, hash FROM foreign_heads WHERE device = ?", (device,)
+            ).fetchone()
+            if known is not None and (
+                head_seq < known[0] or (head_seq == known[0] and head_hash != known[1])
+            ):
+                return 0, (
+                    f"the server's chain of device {device} went back (it held event {known[0]}, "
+                    f"it now ends at {head_seq}): nothing of it was taken"
+                )
+            new = []
+            for row in rows:
+                seq, at, kind, run, person, data, prev, digest, _mac = row
+                if row_hash(seq, at, kind, run, person, data, prev) != digest:
+                    return 0, f"event {seq} of device {device} does not match its hash"
+                had = self.db.execute(
+                    "SELECT hash FROM foreign_events WHERE device = ? AND seq = ?", (device, seq)
+                ).fetchone()
+                if had is not None and had[0] != digest:
+                    return 0, f"the server changed event {seq} of device {device}"
+                if had is None:
+                    new.append((device, *row))
+            self.db.executemany(
+                f"INSERT INTO foreign_events ({_COLUMNS}) VALUES ({', '.join('?' * 10)})", new
+            )
+            self.db.execute(
+                "INSERT INTO foreign_heads (device, seq, hash) VALUES (?, ?, ?)"
+                " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                (device, head_seq, head_hash),
+            )
+        return len(new), None
+
+    def events(self, kinds: Iterable[str]) -> Iterator[Event]:
+        """Other devices' events of these kinds, each checked against its hash as it is read (a
+        row edited in this file is refused where it is read, as in the laptop's log)."""
+        kinds = list(kinds)
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM foreign_events WHERE kind IN ({','.join('?' * len(kinds))})"
+            " ORDER BY device, seq",
+            kinds,
+        )
+        for device, seq, at, kind, run, person, data, prev, digest, _mac in cursor:
+            if row_hash(seq, at, kind, run, person, data, prev) != digest:
+                raise SafetyError(
+                    f"event {seq} of device {device} in {self.path} was changed after it was "
+                    "pulled: keep the workspace as it is and tell the producer"
+                )
+            yield Event(seq, at, kind, run, person, json.loads(data), prev, digest, device=device)
+
+
+def path_of(log_path: Path) -> Path:
+    return log_path.with_name(FILENAME)
+
+
+def open_if_present(log_path: Path) -> ForeignLog | None:
+    """The laptop's foreign events, or None when it never pulled any (no file: nothing opened)."""
+    path = path_of(log_path)
+    if not path.exists():
+        return None
+    return ForeignLog.open(path)

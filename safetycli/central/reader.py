@@ -1,0 +1,309 @@
+"""The merged production, read from the central store: what `--central URL` review reads.
+
+It offers the same capabilities as the laptop's log (`storage.ReviewSource`), over every device's
+events, so review code runs unchanged. Each event read from here carries its `device`.
+
+Run ids are made on each laptop (`r-` and six hex digits), so two laptops can make the same one.
+A run id only one device used is shown as it is; one that two devices used is shown as
+`RUN@DEVICE`, and every question about that run is asked of that device's events only: two runs
+are never merged because their ids collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from safetycli.central.store import CentralStore
+from safetycli.events import (
+    CREW_ADDED,
+    HOLD_CLEARED,
+    HOLD_RAISED,
+    LIFECYCLE_KINDS,
+    PRODUCTION_KINDS,
+    RUN_ABORTED,
+    RUN_COMPLETED,
+    RUN_SIGNED_IN,
+    RUN_STARTED,
+    Event,
+)
+from safetycli.storage import RunStart
+
+_EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
+_DAY = "((data::jsonb) ->> 'day')"  # the expression migration 2 indexes
+# A list or report of shooting days fetches its runs' events with their starts, up to this many
+# runs (a few days of twenty units); a longer period asks run by run, its memory flat.
+PREFETCH_RUNS = 3_000
+
+
+class CentralReader:
+    """Read-only view of the central store for review commands."""
+
+    def __init__(self, store: CentralStore) -> None:
+        self.store = store
+        self.conn = store.conn
+        self._devices: dict[str, str | None] = {}  # shown run id -> its device
+        # A day's runs' events, fetched with their starts in one query (`run_starts` with days):
+        # review asks about each run in turn, and each question would be a round trip.
+        self._runs: dict[str, list[Event]] = {}
+        self._production: list[Event] | None = None
+
+    def production(self) -> str:
+        """The production's name, as the laptops that synced recorded it."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT production FROM devices WHERE production IS NOT NULL LIMIT 1")
+            row = cur.fetchone()
+        return str(row[0]) if row else ""
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def _run(self, run: str) -> tuple[str, str | None]:
+        """(run id, device) of a shown run id: `RUN@DEVICE`, or a run id one device used (two
+        devices that used it: which one must be said)."""
+        if run in self._devices:
+            plain, _, _ = run.partition("@")
+            return plain, self._devices[run]
+        plain, _, device = run.partition("@")
+        if not device:
+            with self.conn.cursor() as cur:
+                cur.execute(
+                    "SELECT DISTINCT device FROM events WHERE run = %s AND kind = %s"
+                    " ORDER BY device",
+                    (plain, RUN_STARTED),
+                )
+                found = [str(d) for (d,) in cur.fetchall()]
+            if len(found) > 1:
+                from safetycli.errors import SafetyError
+
+                named = " or ".join(f"{plain}@{d}" for d in found)
+                raise SafetyError(
+                    f"run {plain} was made on {len(found)} laptops: say which, {named}"
+                )
+            device = found[0] if found else ""
+        self._devices[run] = device or None
+        return plain, device or None
+
+    def device_of(self, run: str) -> str | None:
+        """The device a listed run was recorded on."""
+        return self._run(run)[1]
+
+    def _where_run(self, run: str) -> tuple[str, list[Any]]:
+        plain, device = self._run(run)
+        if device is None:
+            return "run = %s", [plain]
+        return "run = %s AND device = %s", [plain, device]
+
+    def _rows(self, sql: str, params: Iterable[Any]) -> Iterator[Event]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, list(params))
+            for device, seq, at, kind, run, person, data, prev, digest in cur:
+                yield Event(
+                    int(seq), at, kind, run, person, json.loads(data), prev, digest, device=device
+                )
+
+    def events(
+        self,
+        *,
+        run: str | None = None,
+        person: str | None = None,
+        kinds: Iterable[str] | None = None,
+        after: int = 0,
+    ) -> Iterator[Event]:
+        """Events in each device's order, devices one after another. `after` is a number in
+        one device's chain: it means something only with a run, whose events are one device's."""
+        if run is not None and run in self._runs and person is None and after == 0:
+            wanted = None if kinds is None else set(kinds)
+            return iter([e for e in self._runs[run] if wanted is None or e.kind in wanted])
+        where, params = ["seq > %s"], [after]
+        if run is not None:
+            clause, values = self._where_run(run)
+            where.append(clause)
+            params += values
+        if person is not None:
+            where.append("person = %s")
+            params.append(person)
+        if kinds is not None:
+            where.append("kind = ANY(%s)")
+            params.append(list(kinds))
+        return self._rows(
+            f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY device, seq", params
+        )
+
+    def production_events(self) -> Iterator[Event]:
+        """Read once per command: review folds them again for every run it reports on."""
+        if self._production is None:
+            self._production = list(self.events(kinds=PRODUCTION_KINDS))
+        return iter(self._production)
+
+    def run_starts(
+        self,
+        *,
+        day_from: str | None = None,
+        day_to: str | None = None,
+        scene: str | None = None,
+        protocol: str | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[RunStart]:
+        """Every unit's run starts, through the shooting-day index; ordered by day, then by
+        when they started (one clock per laptop: the order between units is as good as their
+        clocks)."""
+        where, params = ["kind = %s"], [RUN_STARTED]
+        if day_from is not None and day_from == day_to:
+            where.append(f"{_DAY} = %s")
+            params.append(day_from)
+        else:
+            for op, value in ((">=", day_from), ("<=", day_to)):
+                if value is not None:
+                    where.append(f"{_DAY} {op} %s")
+                    params.append(value)
+        if scene is not None:
+            where.append("lower((data::jsonb) ->> 'scene') = lower(%s)")
+            params.append(scene)
+        if protocol is not None:
+            where.append("((data::jsonb) -> 'protocol' ->> 'id') = %s")
+            params.append(protocol)
+        order = "DESC" if newest_first else "ASC"
+        shared = (
+            "(SELECT count(DISTINCT o.device) FROM events o WHERE o.run = e.run"
+            f" AND o.kind = '{RUN_STARTED}') > 1"
+        )
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT run, device, seq, at, data, {shared} FROM events e"
+                f" WHERE {' AND '.join(where)} ORDER BY {_DAY} {order}, at {order}, device",
+                params,
+            )
+            rows = cur.fetchall()
+        shown_as = {}
+        for run, device, _, _, _, collides in rows:
+            shown = f"{run}@{device}" if collides else run
+            self._devices[shown] = device
+            shown_as[(run, device)] = shown
+        if (day_from is not None or day_to is not None) and len(rows) <= PREFETCH_RUNS:
+            self._prefetch(" AND ".join(where), params, shown_as)
+        for run, device, seq, at, data, _ in rows:
+            yield RunStart(shown_as[(run, device)], int(seq), at, json.loads(data))
+
+    def _prefetch(self, where: str, params: list[Any], shown_as: dict[Any, str]) -> None:
+        """Every event of these runs, in one query (a day's: memory stays a day's)."""
+        runs: dict[str, list[Event]] = {shown: [] for shown in shown_as.values()}
+        sql = (
+            f"SELECT {_EVENT} FROM events WHERE (run, device) IN"
+            f" (SELECT run, device FROM events WHERE {where}) ORDER BY device, seq"
+        )
+        for event in self._rows(sql, params):
+            runs[shown_as[(event.run, event.device)]].append(event)
+        self._runs.update(runs)
+
+    # -- what the listings and the stop board ask of a log since issue 14 (ledger.py has the
+    # SQLite side); the server keeps no run-status table, so `run_status` folds the log.
+
+    def run_status(self, run: str) -> tuple[str, int, str | None] | None:
+        return None  # review folds the run's lifecycle events instead
+
+    def _run_ids(self, sql: str, params: list[Any]) -> set[str]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return {run for (run,) in cur.fetchall() if run is not None}
+
+    def unended_runs(self) -> set[str]:
+        """Runs started and neither completed nor aborted, on any unit."""
+        return self._run_ids(
+            "SELECT run FROM events WHERE kind = %s AND run IS NOT NULL EXCEPT"
+            " SELECT run FROM events WHERE kind = ANY(%s)",
+            [RUN_STARTED, [RUN_COMPLETED, RUN_ABORTED]],
+        )
+
+    def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
+        """(seq, at, kind, run, data) of every hold raised or cleared and every abort, each
+        unit's in its own order."""
+        kinds = [HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED]
+        sql = (
+            f"SELECT {_EVENT} FROM events WHERE kind = ANY(%s) AND run IS NOT NULL"
+            " ORDER BY device, seq"
+        )
+        for e in self._rows(sql, [kinds]):
+            yield e.seq, e.at, e.kind, str(e.run), e.data
+
+    def runs_by(self, names: Iterable[str]) -> set[str]:
+        return self._run_ids(
+            "SELECT DISTINCT run FROM events WHERE person = ANY(%s)", [list(names)]
+        )
+
+    def signed_in_runs(self, role: str, names: Iterable[str] | None = None) -> set[str]:
+        sql = "SELECT DISTINCT run FROM events WHERE kind = %s AND (data::jsonb) ->> 'role' = %s"
+        params: list[Any] = [RUN_SIGNED_IN, role]
+        if names is not None:
+            sql += " AND (data::jsonb) ->> 'name' = ANY(%s)"
+            params.append(list(names))
+        return self._run_ids(sql, params)
+
+    def starts_of(self, runs: Iterable[str]) -> list[RunStart]:
+        """The run starts of these runs, newest shooting day first."""
+        wanted = set(runs)
+        if not wanted:
+            return []
+        return [s for s in self.run_starts() if s.run in wanted or s.run.split("@")[0] in wanted]
+
+    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        return ((e.kind, e.at) for e in self.events(run=run, kinds=LIFECYCLE_KINDS))
+
+    def crew_names(self) -> Iterator[str]:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT DISTINCT (data::jsonb) ->> 'name' FROM events WHERE kind = %s",
+                (CREW_ADDED,),
+            )
+            yield from (name for (name,) in cur.fetchall() if isinstance(name, str))
+
+    def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        kinds = (RUN_SIGNED_IN, HOLD_RAISED, HOLD_CLEARED)
+        return ((e.kind, e.data) for e in self.events(run=run, kinds=kinds))
+
+    def has_events_by(self, run: str, names: Iterable[str]) -> bool:
+        clause, params = self._where_run(run)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT 1 FROM events WHERE {clause} AND person = ANY(%s) LIMIT 1",
+                [*params, list(names)],
+            )
+            return cur.fetchone() is not None
+
+    def outside_runs(
+        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+    ) -> Iterator[Event]:
+        where, params = ["kind = ANY(%s)", "run IS NULL"], [list(kinds)]
+        for op, value in ((">=", day_from), ("<=", day_to)):
+            if value is not None:
+                where.append(f"substr(at, 1, 10) {op} %s")
+                params.append(value)
+        return self._rows(
+            f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY at, device, seq",
+            params,
+        )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[int, str]]:
+        """One consistent view of every device's chain. Its head: how many events the server
+        holds, and a hash over each device's head (`device:seq:hash`, by device), so a printed
+        report names exactly the merged store it was made from."""
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            heads = self.conn.execute(
+                "SELECT device, head_seq, head_hash FROM devices ORDER BY device"
+            ).fetchall()
+            text = "\n".join(f"{d}:{s}:{h}" for d, s, h in heads)
+            total = sum(int(s) for _, s, _ in heads)
+            yield total, hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def open_central(url: str) -> Iterator[CentralReader]:
+    """The merged store at `url`, for reading (its schema brought up to date first)."""
+    # The connection lost halfway through a listing is one line too, as at the start.
+    with CentralStore.connect(url) as store, store.talking():
+        store.migrate()
+        yield CentralReader(store)

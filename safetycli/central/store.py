@@ -1,0 +1,402 @@
+"""The server side of the central store: connect, migrate, take in a device's events, hand out
+what other laptops pull, record alarms.
+
+Taking in (`ingest`) is where each device's chain is checked, event by event, before anything of
+it is stored: numbered after the device's head on the server, linked to it (`prev_hash`), its hash
+recomputed from its content (`ledger.row_hash`), and from the device's key event on its MAC under
+the central key the device registered (derived one way from its device key: the server can check
+a laptop's events, never make that laptop's own MACs). An event the server already holds must
+come again unchanged. The first event that does not hold stops the batch: the events before it
+(a valid chain) are kept, it and everything after it are refused, and an alarm row says which
+device, which event and why.
+Nothing of a refused chain is ever merged; other devices are not touched.
+
+Concurrency: the device's row is locked (`SELECT ... FOR UPDATE`) for the whole batch, so two
+syncs of one laptop (two shells, a retry while the first still runs) serialise on that device's
+head, the PostgreSQL counterpart of the laptop's `BEGIN IMMEDIATE`; different devices never wait
+for each other. A batch and the head it moves commit together, so a connection cut anywhere
+leaves the server at a batch boundary, and the next sync sends from the head it finds: each event
+lands exactly once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from safetycli import devicekey
+from safetycli.central import CentralUnreachable, redact
+from safetycli.central import schema as central_schema
+from safetycli.events import DEVICE_KEYED
+from safetycli.ledger import row_hash
+from safetycli.storage import GENESIS
+
+# A stored row, in the order the laptop's log keeps its columns (ledger._WRITTEN).
+Row = tuple[int, str, str, str | None, str | None, str, str, str, str | None]
+_COLUMNS = "seq, at, kind, run, person, data, prev_hash, hash, mac"
+CONNECT_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Alarm:
+    device: str
+    seq: int | None
+    what: str  # equivocation | fork | altered | unsealed | key
+    reason: str
+
+    def line(self) -> str:
+        at = f" event {self.seq}" if self.seq is not None else ""
+        return f"device {self.device}{at}: {self.reason}"
+
+
+@dataclass
+class Ingested:
+    """What one `ingest` did: events stored, events the server already held unchanged, the
+    device's head on the server after it, and the alarm that stopped it (None: all held)."""
+
+    stored: int = 0
+    already: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    alarm: Alarm | None = None
+
+
+@dataclass
+class Pulled:
+    """One other device's events of the kinds asked, after a number, up to its head."""
+
+    device: str
+    head_seq: int
+    head_hash: str
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeviceHead:
+    device: str
+    production: str | None
+    head_seq: int
+    head_hash: str
+    keyed_from: int | None
+    registered: bool  # whether the server knows its MAC key
+
+
+def broken(
+    device: str,
+    row: Row,
+    seq: int,
+    prev: str,
+    mac_key: bytes | None,
+    keyed_from: int | None,
+) -> tuple[str, str] | None:
+    """Why `row` cannot follow event `seq` (hash `prev`) in the device's chain, as (what, why),
+    or None: its content must match its hash, it must be the next number and link to the event
+    before it, and from the device's key event on it must carry a MAC under the device's central
+    key (`mac_key` here). The one
+    definition the server checks each pushed event with and `verify --central` each stored one."""
+    n, at, kind, run, person, data, prev_hash, digest, mac = row
+    if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
+        return "altered", "its content does not match its hash (altered)"
+    if n != seq + 1:
+        return "fork", f"the chain jumps from event {seq} to {n}"
+    if prev_hash != prev:
+        return "fork", f"it does not link to event {seq} (a forked chain)"
+    if keyed_from is not None and n >= keyed_from:
+        if mac_key is None or mac is None:
+            return "unsealed", "it carries no device MAC"
+        if not hmac.compare_digest(mac, devicekey.mac_of(mac_key, device, n, digest)):
+            return "unsealed", "its device MAC is not this device's (forged)"
+    return None
+
+
+def _connect_error(url: str, err: Exception) -> CentralUnreachable:
+    why = " ".join(str(err).split()) or type(err).__name__
+    return CentralUnreachable(f"cannot reach the central server {redact(url)}: {why}")
+
+
+class CentralStore:
+    """One connection to the central PostgreSQL. Use as a context manager."""
+
+    def __init__(self, conn: Any, url: str) -> None:
+        self.conn = conn
+        self.url = url
+
+    @classmethod
+    def connect(cls, url: str) -> Self:
+        try:
+            import psycopg
+        except ImportError:
+            from safetycli.errors import SafetyError
+
+            raise SafetyError(
+                "the central store needs psycopg: pip install 'safetycli[central]'"
+            ) from None
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except (psycopg.Error, ValueError) as err:  # ValueError: a URL libpq cannot parse
+            raise _connect_error(url, err) from None
+        return cls(conn, url)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lost(self, err: Exception) -> CentralUnreachable:
+        """A connection that failed midway, as the one line the user sees (exit 2)."""
+        return _connect_error(self.url, err)
+
+    @contextmanager
+    def talking(self) -> Iterator[None]:
+        """Around work with the server: a database error (the connection cut, the server
+        refusing) is the one line the user sees (exit 2); anything else is not hidden. Nothing
+        half-done stays on the server: each batch and its head are one transaction."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as err:
+            raise self.lost(err) from None
+
+    def migrate(self) -> int:
+        return central_schema.migrate(self.conn)
+
+    # --- devices ------------------------------------------------------------------------------
+
+    def register(
+        self, device: str, central_key: bytes, key_id: str, production: str | None
+    ) -> Alarm | None:
+        """Make the device known with its central key, the first time it syncs (trust on first use:
+        `init --from-central` will have a producer's PIN approve it). A device id the server
+        knows under another key is refused with an alarm: two laptops claim one chain."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO devices (device, central_key, key_id, production)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (device) DO NOTHING",
+                (device, central_key.hex(), key_id, production),
+            )
+            cur.execute("SELECT key_id FROM devices WHERE device = %s", (device,))
+            (known,) = cur.fetchone() or (None,)
+            if known is not None and known != key_id:
+                alarm = Alarm(
+                    device,
+                    None,
+                    "key",
+                    f"the server knows device {device} under another key ({known}, this laptop "
+                    f"has {key_id}): two laptops claim one device; nothing was taken",
+                )
+                self._raise_alarm(cur, alarm)
+                return alarm
+        return None
+
+    def head(self, device: str) -> tuple[int, str]:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("SELECT head_seq, head_hash FROM devices WHERE device = %s", (device,))
+            row = cur.fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def devices(self) -> list[DeviceHead]:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT device, production, head_seq, head_hash, keyed_from,"
+                " central_key IS NOT NULL FROM devices ORDER BY device"
+            )
+            return [DeviceHead(r[0], r[1], int(r[2]), r[3], r[4], bool(r[5])) for r in cur]
+
+    # --- taking events in ---------------------------------------------------------------------
+
+    def ingest(self, device: str, rows: Sequence[Row]) -> Ingested:
+        """Check and store a device's events (in order, from at most its head on the server);
+        all of it, or the part before the first event that does not hold, with an alarm."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT head_seq, head_hash, central_key, key_id, keyed_from FROM devices"
+                " WHERE device = %s FOR UPDATE",
+                (device,),
+            )
+            found = cur.fetchone()
+            if found is None:
+                raise ValueError(f"device {device} is not registered")  # sync registers first
+            head_seq, head_hash, mac_hex, key_id, keyed_from = found
+            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
+            result = Ingested(head_seq=int(head_seq), head_hash=str(head_hash))
+            stored = self._stored_hashes(cur, device, [r[0] for r in rows if r[0] <= head_seq])
+            accepted: list[Row] = []
+            seq, prev = result.head_seq, result.head_hash
+            for row in rows:
+                n, digest = row[0], row[7]
+                problem: tuple[str, str] | None = None
+                if n <= result.head_seq and row_hash(*row[:7]) == digest:
+                    if stored.get(n) == digest:
+                        result.already += 1
+                        continue
+                    problem = (
+                        "equivocation",
+                        "the device sent a different event for a number the server already "
+                        "holds (equivocation: its log was rewritten, or two laptops share it)",
+                    )
+                elif row[2] == DEVICE_KEYED and n == seq + 1:
+                    named = json.loads(row[5])
+                    if named.get("device") != device or named.get("key_id") != key_id:
+                        problem = ("key", "its key event names another device key")
+                    keyed_from = n  # from here on every event carries the device's MAC
+                problem = problem or broken(device, row, seq, prev, mac_key, keyed_from)
+                if problem is not None:
+                    result.alarm = Alarm(device, n, *problem)
+                    break
+                accepted.append(row)
+                seq, prev = n, digest
+            if accepted:
+                with cur.copy(
+                    f"COPY events (device, {_COLUMNS}) FROM STDIN"
+                ) as copy:  # COPY: the fastest way in, a season at a time
+                    for row in accepted:
+                        copy.write_row((device, *row))
+                cur.execute(
+                    "UPDATE devices SET head_seq = %s, head_hash = %s, keyed_from = %s,"
+                    " pushed_at = now() WHERE device = %s",
+                    (seq, prev, keyed_from, device),
+                )
+                result.stored = len(accepted)
+            result.head_seq, result.head_hash = seq, prev
+            if result.alarm is not None:
+                self._raise_alarm(cur, result.alarm)
+        return result
+
+    @staticmethod
+    def _stored_hashes(cur: Any, device: str, seqs: list[int]) -> dict[int, str]:
+        if not seqs:
+            return {}
+        cur.execute(
+            "SELECT seq, hash FROM events WHERE device = %s AND seq = ANY(%s)", (device, seqs)
+        )
+        return {int(n): str(h) for n, h in cur}
+
+    @staticmethod
+    def _raise_alarm(cur: Any, alarm: Alarm) -> None:
+        cur.execute(
+            "INSERT INTO alarms (device, seq, what, reason) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (alarm.device, alarm.seq, alarm.what, alarm.reason),
+        )
+
+    def alarms(self, device: str | None = None) -> list[Alarm]:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT device, seq, what, reason FROM alarms"
+                " WHERE %s::text IS NULL OR device = %s ORDER BY id",
+                (device, device),
+            )
+            return [Alarm(r[0], None if r[1] is None else int(r[1]), r[2], r[3]) for r in cur]
+
+    # --- handing events out -------------------------------------------------------------------
+
+    def pull(self, me: str, after: dict[str, int], kinds: Iterable[str]) -> list[Pulled]:
+        """Every other device's events of these `kinds` numbered after `after[device]`, up to
+        its head, all read in one snapshot. Per-device numbers, not an arrival order: a device's
+        events commit in order with its head, so a cursor per device never skips one that a
+        concurrent sync commits later."""
+        kinds = list(kinds)
+        out: list[Pulled] = []
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute(
+                "SELECT device, head_seq, head_hash FROM devices WHERE device <> %s"
+                " ORDER BY device",
+                (me,),
+            )
+            heads = cur.fetchall()
+            for device, head_seq, head_hash in heads:
+                since = after.get(device, 0)
+                cur.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE device = %s AND kind = ANY(%s)"
+                    " AND seq > %s AND seq <= %s ORDER BY seq",
+                    (device, kinds, since, head_seq),
+                )
+                rows = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in cur]
+                out.append(Pulled(device, int(head_seq), str(head_hash), rows))
+        return out
+
+
+@dataclass(frozen=True)
+class DeviceVerdict:
+    """One device's chain on the server, checked whole: `events` hold from event 1 on; the
+    first that does not (None: all of them, up to the head the server recorded) and why."""
+
+    device: str
+    events: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_seq is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "ok": self.ok,
+            "events": self.events,
+            "head_seq": self.head_seq,
+            "head": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "reason": self.reason,
+        }
+
+
+def verify_devices(
+    store: CentralStore, progress: Callable[[int, int], None] | None = None
+) -> list[DeviceVerdict]:
+    """Every device's chain as the server holds it, in one snapshot and flat memory (a
+    server-side cursor): numbered from 1 without a gap, each linked to the one before, each hash
+    recomputed, each MAC from the key event on checked under the device's key, and the chain
+    ending exactly at the head the server recorded for the device."""
+    conn = store.conn
+    out: list[DeviceVerdict] = []
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        devices = conn.execute(
+            "SELECT device, head_seq, head_hash, central_key, keyed_from FROM devices"
+            " ORDER BY device"
+        ).fetchall()
+        total = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        done = 0
+        for device, head_seq, head_hash, mac_hex, keyed_from in devices:
+            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
+            seq, prev, bad, why = 0, GENESIS, None, None
+            with conn.cursor(name="verify_device") as cur:
+                cur.itersize = 5_000
+                cur.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE device = %s ORDER BY seq", (device,)
+                )
+                for row in cur:
+                    done += 1
+                    if bad is not None:
+                        continue
+                    problem = broken(device, row, seq, prev, mac_key, keyed_from)
+                    if problem is None:
+                        seq, prev = row[0], row[7]
+                    else:
+                        bad, why = seq + 1, f"event {seq + 1}: {problem[1]}"
+                    if progress and done % 5_000 == 0:
+                        progress(done, total)
+            if bad is None and (seq, prev) != (int(head_seq), str(head_hash)):
+                bad = min(seq, int(head_seq)) + 1
+                why = (
+                    f"the chain ends at event {seq}, but the server recorded its head as event "
+                    f"{head_seq}: events were removed or added behind its back"
+                )
+            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why))
+    if progress:
+        progress(total, total)
+    return out

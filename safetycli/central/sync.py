@@ -1,0 +1,182 @@
+"""The laptop's side of `safetycli sync`: push what the server lacks, pull what this laptop needs.
+
+Push: the server's head for this device decides what to send, so a sync cut anywhere simply
+starts again from where the server got to, and sending twice stores once. It sends from the
+server's head itself (one event of overlap): if this laptop's event at that number is not the one
+the server holds, its log was rewritten or another laptop uses its device id, and the server
+raises the alarm rather than taking a second history.
+
+Pull: for each other device, its events of `foreign.PULLED_KINDS` after what this laptop already
+took, into `foreign.db` (never into this laptop's chain).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from safetycli import devicekey
+from safetycli.central import CentralAlarm
+from safetycli.central import foreign as foreign_log
+from safetycli.central.store import Alarm, CentralStore, Row
+from safetycli.errors import SafetyError
+
+if TYPE_CHECKING:
+    from safetycli.ledger import Ledger
+
+BATCH = 5_000
+
+
+@dataclass
+class SyncResult:
+    device: str
+    pushed: int = 0
+    already: int = 0  # events the server held before this sync (a retry, or nothing new)
+    server_head: tuple[int, str] = (0, "")
+    pulled: int = 0
+    devices: int = 0  # other devices the pull looked at
+    alarms: list[Alarm] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        seq, digest = self.server_head
+        return [
+            f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
+            f"to event {seq} ({digest[:16]}).",
+            f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+        ]
+
+
+def push(
+    ledger: Ledger,
+    store: CentralStore,
+    *,
+    batch: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    batch = batch or BATCH
+    device, key = ledger.device, ledger.key
+    if device is None or key is None:
+        raise SafetyError(
+            ledger.keyless
+            or "this log has no device key yet: run any command that writes (or `safetycli "
+            "verify`), then sync"
+        )
+    result = SyncResult(device)
+    production = _production(ledger)
+    alarm = store.register(device, key.central_key, key.key_id, production)
+    if alarm is not None:
+        result.alarms.append(alarm)
+        return result
+    head_seq, head_hash = store.head(device)
+    local_seq, _ = ledger.head()
+    result.server_head = (head_seq, head_hash)
+    if head_seq > local_seq:
+        # The server holds more of this device than the laptop: the log went back (restored from
+        # an old copy?) or another laptop uses this device id. Never pushed over.
+        result.alarms.append(
+            Alarm(
+                device,
+                local_seq + 1,
+                "fork",
+                f"the server holds this device's chain to event {head_seq}, but this laptop's "
+                f"log ends at event {local_seq}: it went back, or another laptop uses its id",
+            )
+        )
+        return result
+    total = local_seq - max(head_seq - 1, 0)
+    done = 0
+    if progress:
+        progress(0, total)
+    for stored in ledger.stored_rows(max(head_seq - 1, 0), batch):
+        rows, unsealed = _for_the_server(ledger, stored)
+        ingested = store.ingest(device, rows)
+        result.pushed += ingested.stored
+        result.already += ingested.already
+        result.server_head = (ingested.head_seq, ingested.head_hash)
+        done += len(rows)
+        if progress:
+            progress(done, total)
+        if ingested.alarm is not None:
+            result.alarms.append(ingested.alarm)
+        elif unsealed is not None:
+            result.alarms.append(unsealed)
+        if result.alarms:
+            break
+    return result
+
+
+def _for_the_server(
+    ledger: Ledger, stored: list[tuple[Any, ...]]
+) -> tuple[list[Row], Alarm | None]:
+    """The rows as the server takes them: each MAC under the device's central key instead of
+    the laptop's own, made only for an event whose own MAC holds (an event added by someone
+    with the log file alone is never vouched for); the rows up to the first that does not, and
+    the alarm it raises."""
+    key, keyed_at, device = ledger.key, ledger.keyed_at, ledger.device
+    assert key is not None and device is not None
+    central = key.central_key
+    rows: list[Row] = []
+    for seq, at, kind, run, person, data, prev, digest, mac in stored:
+        mac_c = None
+        if keyed_at is not None and seq >= keyed_at:
+            if mac is None or not hmac.compare_digest(mac, key.mac(seq, digest)):
+                return rows, Alarm(
+                    device,
+                    seq,
+                    "unsealed",
+                    "this laptop's own event has no valid device MAC (added or rewritten by "
+                    "someone with the log file alone): run `safetycli verify`",
+                )
+            mac_c = devicekey.mac_of(central, device, seq, digest)
+        rows.append((seq, at, kind, run, person, data, prev, digest, mac_c))
+    return rows, None
+
+
+def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
+    """Other devices' events this laptop needs, into `foreign.db` beside its log."""
+    local = ledger.foreign()
+    if local is None:
+        local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
+        ledger._foreign = local  # the same open file serves this process's reads
+    cursors = {device: seq for device, (seq, _) in local.heads().items()}
+    pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
+    for other in pulled:
+        result.devices += 1
+        count, refused = local.add(other.device, other.head_seq, other.head_hash, other.rows)
+        result.pulled += count
+        if refused is not None:
+            result.alarms.append(Alarm(other.device, None, "pull", refused))
+
+
+def sync(
+    ledger: Ledger,
+    url: str,
+    *,
+    batch: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Push, then pull. Raises CentralUnreachable (exit 2) when the server cannot be reached or
+    the connection is lost; alarms come back in the result (the caller exits 1)."""
+    with CentralStore.connect(url) as store, store.talking():
+        store.migrate()
+        result = push(ledger, store, batch=batch, progress=progress)
+        pull(ledger, store, result)
+    return result
+
+
+def alarm_error(result: SyncResult) -> CentralAlarm:
+    first = result.alarms[0]
+    more = f" (and {len(result.alarms) - 1} more)" if len(result.alarms) > 1 else ""
+    return CentralAlarm(
+        f"ALARM: the central server refused {first.line()}{more}; nothing of it was merged. "
+        "Keep this laptop's workspace as it is (evidence) and tell the producer"
+    )
+
+
+def _production(ledger: Ledger) -> str | None:
+    from safetycli.events import WORKSPACE_CREATED
+
+    created = ledger.latest(kinds=(WORKSPACE_CREATED,), limit=1)
+    return str(created[0].data.get("production")) if created else None

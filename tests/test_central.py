@@ -1,0 +1,673 @@
+"""Several laptops, one production (issue 15): laptops that sync with a central PostgreSQL.
+
+Every test here runs against a real server (tests/pgserver.py: a throwaway cluster, emptied before
+each test) and real workspaces made with the CLI, each its own laptop with its own device key.
+Under `make test` they never skip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
+
+from safetycli.central import redact, schema
+from safetycli.central import sync as central_sync
+from safetycli.central.store import CentralStore
+from safetycli.ledger import Ledger
+from tests.walk_helpers import (
+    CLEAR_PINS,
+    CLEARERS,
+    add_crew,
+    cheap_pins,
+    invoke,
+    log_list,
+    ok,
+    one_line_error,
+    write_answers,
+)
+
+Laptop = Callable[[str], Path]
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
+    """A new laptop of the production: its own workspace (made with `init`), device key and crew."""
+
+    def make(name: str) -> Path:
+        ws = tmp_path / name
+        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
+        add_crew(ws / "log.db")
+        return ws
+
+    return make
+
+
+def on(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work on that laptop from now on (as its crew would, at its keyboard)."""
+    monkeypatch.setenv("SAFETYCLI_HOME", str(ws))
+
+
+def sync(cli: CliRunner, ws: Path, url: str, *, expect: int = 0) -> Result:
+    result = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def run_scene(cli: CliRunner, answers: Path, scene: str, day: str) -> None:
+    """A complete firearm-scene run on the laptop in use."""
+    ok(cli, ["run", "firearm-scene", "--scene", scene, "--day", day, "--answers", str(answers)])
+
+
+def stop_work_synced(cli: CliRunner, ws: Path, url: str, scene: str, reason: str) -> None:
+    """Someone on that laptop stops work on a scene (no PIN), and the laptop syncs."""
+    ok(cli, ["hold", "--home", str(ws), "--scene", scene, "--reason", reason, "--by", "A Visitor"])
+    sync(cli, ws, url)
+
+
+def server_rows(url: str, device: str | None = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT device, seq, hash FROM events WHERE %s::text IS NULL OR device = %s"
+            " ORDER BY device, seq",
+            (device, device),
+        ).fetchall()
+
+
+def alarms(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT device, seq, what FROM alarms ORDER BY id").fetchall()
+
+
+def local_rows(ws: Path) -> list[tuple[int, str]]:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        return [(e.seq, e.hash) for e in ledger.events()]
+
+
+def device_of(ws: Path) -> str:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        assert ledger.device is not None
+        return ledger.device
+
+
+# --- push ------------------------------------------------------------------------------------
+
+
+def test_a_laptop_pushes_its_whole_chain_and_a_second_sync_stores_nothing_twice(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    first = sync(cli, a, central)
+    mine = local_rows(a)
+    device = device_of(a)
+    assert f"Pushed {len(mine)} event(s) of device {device}" in first.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == mine
+
+    again = sync(cli, a, central)
+    assert f"Pushed 0 event(s) of device {device}" in again.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == mine
+    assert alarms(central) == []
+
+
+def test_a_sync_cut_halfway_and_started_again_lands_every_event_exactly_once(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = laptop("a")
+    total = len(local_rows(a))
+    assert total > 6
+    monkeypatch.setattr(central_sync, "BATCH", 3)
+    real_ingest = CentralStore.ingest
+    calls = []
+
+    def cut_after_first_batch(self: CentralStore, device: str, rows: Any) -> Any:
+        calls.append(len(rows))
+        if len(calls) == 2:  # the network drops: the server ends this laptop's connection
+            with psycopg.connect(central, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (self.conn.info.backend_pid,))
+        return real_ingest(self, device, rows)
+
+    monkeypatch.setattr(CentralStore, "ingest", cut_after_first_batch)
+    cut = invoke(cli, ["sync", "--home", str(a), "--central", central])
+    line = one_line_error(cut)
+    assert line.startswith(f"cannot reach the central server {central}")
+    assert len(server_rows(central)) == 3  # the first batch, committed with its head
+
+    monkeypatch.setattr(CentralStore, "ingest", real_ingest)
+    again = sync(cli, a, central)
+    assert f"Pushed {total - 3} event(s)" in again.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    assert alarms(central) == []
+
+
+def test_an_unreachable_server_is_one_line_with_the_url_and_no_password(
+    cli: CliRunner, laptop: Laptop, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    url = f"postgresql://unit:s3cret@/prod?host={tmp_path / 'nowhere'}"
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", url]))
+    assert line.startswith("cannot reach the central server postgresql://unit:***@/prod?host=")
+    assert "s3cret" not in line
+
+
+def test_the_server_comes_from_the_environment_or_the_config_and_none_is_one_line(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = laptop("a")
+    nothing = one_line_error(invoke(cli, ["sync", "--home", str(a)]))
+    assert nothing.startswith("no central server named: give --central URL")
+
+    monkeypatch.setenv("SAFETYCLI_CENTRAL", central)
+    assert "Synced with" in ok(cli, ["sync", "--home", str(a)]).stdout
+    monkeypatch.delenv("SAFETYCLI_CENTRAL")
+    config = a / "config.toml"
+    config.write_text(config.read_text() + f"central = {json.dumps(central)}\n")
+    assert "Pushed 0 event(s)" in ok(cli, ["sync", "--home", str(a)]).stdout
+
+
+def test_redact_hides_passwords_in_both_spellings() -> None:
+    assert redact("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redact("postgresql://h/db?user=u&password=pw") == "postgresql://h/db?user=u&password=***"
+    assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+# --- what the server refuses -------------------------------------------------------------------
+
+
+def _raw_edit(ws: Path, sql: str, params: tuple[Any, ...]) -> None:
+    """What someone with the log file alone does: drop the append-only trigger, edit a row."""
+    db = sqlite3.connect(ws / "log.db")
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute(sql, params)
+    db.commit()
+    db.close()
+
+
+def test_an_event_altered_after_it_was_pushed_is_refused_with_an_alarm_and_others_go_on(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    head_seq = local_rows(a)[-1][0]
+    # The newest event, pushed already, now says something else (its hash and MAC left alone).
+    _raw_edit(
+        a, "UPDATE events SET at = ? WHERE seq = ?", ("2026-01-01T00:00:00.000000Z", head_seq)
+    )
+    before = server_rows(central)
+
+    refused = sync(cli, a, central, expect=1)
+    last = refused.stderr.splitlines()[-1]
+    assert last.startswith(f"error: ALARM: the central server refused device {device_of(a)}")
+    assert f"event {head_seq}" in last and "does not match its hash" in last
+    assert "Traceback" not in refused.output
+    assert server_rows(central) == before  # nothing of it merged
+    assert alarms(central) == [(device_of(a), head_seq, "altered")]
+
+    sync(cli, b, central)  # another laptop goes on
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+    sync(cli, a, central, expect=1)
+    assert len(alarms(central)) == 1  # the same refusal met again is one alarm
+
+
+def test_a_forked_chain_from_a_cloned_laptop_is_refused_as_equivocation(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    clone = a.parent / "a-clone"  # a copy of the laptop's workspace, with the same device key
+    shutil.copytree(a, clone)
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    on(clone, monkeypatch)
+    ok(cli, ["hold", "--scene", "14", "--reason", "cart unattended", "--by", "A Visitor"])
+    sync(cli, a, central)
+    pushed = server_rows(central)
+
+    forked = sync(cli, clone, central, expect=1)
+    assert "equivocation" in forked.stderr and "nothing of it was merged" in forked.stderr
+    assert server_rows(central) == pushed
+    ((device, seq, what),) = alarms(central)
+    assert (device, seq, what) == (device_of(a), local_rows(a)[-1][0], "equivocation")
+    sync(cli, b, central)
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+
+
+def _rows_of(ws: Path) -> list[tuple[Any, ...]]:
+    """The laptop's events as sync sends them (MACs under the device's central key)."""
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        rows, unsealed = central_sync._for_the_server(ledger, next(ledger.stored_rows(0, 1000)))
+    assert unsealed is None
+    return rows
+
+
+def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
+    central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    device = device_of(a)
+    rows = _rows_of(a)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key = ledger.key
+        assert key is not None
+    with CentralStore.connect(central) as store:
+        store.migrate()
+        assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
+        half = len(rows) // 2
+        # A valid chain whose MAC was made without the key: refused at that event.
+        forged = [*rows[:half], (*rows[half][:8], "0" * 32)]
+        result = store.ingest(device, forged)
+        assert result.stored == half and result.alarm is not None
+        assert (result.alarm.seq, result.alarm.what) == (rows[half][0], "unsealed")
+        gap = store.ingest(device, rows[half + 1 :])
+        assert gap.stored == 0 and gap.alarm is not None and gap.alarm.what == "fork"
+        rest = store.ingest(device, rows[half - 1 :])  # one overlap: held unchanged
+        assert (rest.stored, rest.already, rest.alarm) == (len(rows) - half, 1, None)
+        assert store.head(device) == (rows[-1][0], rows[-1][7])
+        other = store.register(device, b"\x01" * 32, "not-the-key", None)
+        assert other is not None and other.what == "key"
+
+
+def test_the_server_schema_is_migrated_from_nothing_once_and_a_newer_one_is_refused(
+    central: str,
+) -> None:
+    with CentralStore.connect(central) as store:
+        assert store.migrate() == 0
+        assert store.migrate() == schema.SCHEMA_VERSION
+        with store.conn.transaction():
+            store.conn.execute(
+                "INSERT INTO safetycli_schema (version, name) VALUES (%s, 'from the future')",
+                (schema.SCHEMA_VERSION + 1,),
+            )
+        with pytest.raises(Exception, match="newer safetycli"):
+            store.migrate()
+
+
+# --- pull: what one laptop's crew does reaches the others ------------------------------------
+
+
+def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_there_reaches_a(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = ["run", "firearm-scene", "--scene", "12a", "--day", "2026-11-23"]
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
+    on(b, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0  # not synced yet
+
+    pulled = sync(cli, b, central)
+    assert "Pulled 1 event(s) from 1 other device(s)" in pulled.stdout
+    line = one_line_error(invoke(cli, [*run, "--answers", str(answers)]))
+    assert line.startswith("scene 12A is held: stop-work called by A Visitor, no PIN")
+    assert "smell of smoke" in line
+    status = ok(cli, ["status", "--format", "json"]).stdout
+    assert "smell of smoke" in status
+
+    # B's armorer and 1st AD lift it on B; once both sync, A's scene is free too.
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", "--scene", "12A", "--note", "catering van", *CLEARERS, "--pin-stdin"],
+            input=CLEAR_PINS,
+        )
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0
+    sync(cli, b, central)
+    sync(cli, a, central)
+    on(a, monkeypatch)
+    before = len(log_list(cli))
+    assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0
+    assert len(log_list(cli)) == before + 1
+
+
+def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    stop_work_synced(cli, a, central, "9", "smoke")
+    mine = local_rows(b)
+    sync(cli, b, central)
+    assert local_rows(b) == mine
+    assert (b / "foreign.db").is_file()
+    on(b, monkeypatch)
+    assert ok(cli, ["verify"]).exit_code == 0
+    sync(cli, b, central)  # pulled once: nothing new the second time
+    with sqlite3.connect(b / "foreign.db") as db:
+        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == (1,)
+
+
+def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    stop_work_synced(cli, a, central, "12A", "smoke")
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_update")
+    db.execute("UPDATE foreign_events SET data = replace(data, '12A', '99')")
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    answers = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(
+        invoke(cli, ["run", "firearm-scene", "--scene", "99", "--answers", str(answers)])
+    )
+    assert "was changed after it was pulled" in line
+
+
+def test_sync_has_help_and_is_in_the_command_list(cli: CliRunner) -> None:
+    result = ok(cli, ["sync", "--help"])
+    assert "--central" in result.stdout
+    assert "sync" in ok(cli, ["--help"]).stdout
+
+
+# --- review across the production ------------------------------------------------------------
+
+
+def _central_list(cli: CliRunner, url: str, *extra: str) -> list[dict[str, Any]]:
+    result = ok(cli, ["log", "list", "--central", url, "--format", "json", *extra])
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_runs_on_two_laptops_appear_in_one_central_list_with_their_device(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b, office = laptop("a"), laptop("b"), laptop("office")
+    answers = write_answers(tmp_path / "pass.yaml")
+    ran: dict[str, str] = {}
+    for ws, scene in ((a, "12A"), (b, "40")):
+        on(ws, monkeypatch)
+        run_scene(cli, answers, scene, "2026-11-23")
+        run_scene(cli, answers, scene, "2026-11-24")
+        ((run,),) = [[r["id"] for r in log_list(cli) if r["day"] == "2026-11-23"]]
+        ran[run] = device_of(ws)
+        sync(cli, ws, central)
+    sync(cli, office, central)
+
+    day = _central_list(cli, central, "--day", "2026-11-23")
+    assert {(r["id"], r["device"], r["status"]) for r in day} == {
+        (run, device, "complete") for run, device in ran.items()
+    }
+    assert {r["scene"] for r in day} == {"12A", "40"}
+    assert len(_central_list(cli, central)) == 4
+    assert [r["scene"] for r in _central_list(cli, central, "--scene", "12a")] == ["12A", "12A"]
+    table = ok(cli, ["log", "list", "--central", central, "--day", "2026-11-23"]).stdout
+    assert all(device in table for device in ran.values())
+
+
+def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally_and_show_asks_which(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from safetycli import session
+
+    a, b = laptop("a"), laptop("b")
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "c0ffee")
+    answers = write_answers(tmp_path / "pass.yaml")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    for ws, file, scene, code in ((a, answers, "7", 0), (b, partial, "8", 4)):
+        on(ws, monkeypatch)
+        result = invoke(cli, ["run", "firearm-scene", "--scene", scene, "--answers", str(file)])
+        assert result.exit_code == code, result.output
+        sync(cli, ws, central)
+    on_a, on_b = f"r-c0ffee@{device_of(a)}", f"r-c0ffee@{device_of(b)}"
+    runs = {r["id"]: r for r in _central_list(cli, central)}
+    assert runs.keys() == {on_a, on_b}
+    assert (runs[on_a]["status"], runs[on_b]["status"]) == ("complete", "open")
+
+    line = one_line_error(invoke(cli, ["log", "show", "r-c0ffee", "--central", central]))
+    assert line == "run r-c0ffee was made on 2 laptops: say which, " + " or ".join(
+        sorted([on_a, on_b])
+    )
+    shown = ok(cli, ["log", "show", on_b, "--central", central, "--format", "json"])
+    assert json.loads(shown.stdout)["scene"] == "8"
+
+
+def test_log_list_central_unreachable_is_one_line(cli: CliRunner, tmp_path: Path) -> None:
+    url = f"postgresql://office:pw@/prod?host={tmp_path / 'nowhere'}"
+    line = one_line_error(invoke(cli, ["log", "list", "--central", url]))
+    assert line.startswith("cannot reach the central server postgresql://office:***@/prod")
+
+
+def test_verify_central_checks_every_device_chain_and_reports_alarms(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    intact = ok(cli, ["verify", "--central", central, "--format", "json"])
+    report = json.loads(intact.stdout)
+    assert report["ok"] is True and report["alarms"] == []
+    assert {(d["device"], d["events"], d["ok"]) for d in report["devices"]} == {
+        (device_of(ws), len(local_rows(ws)), True) for ws in (a, b)
+    }
+    assert (
+        "The central store is intact: 2 device(s)"
+        in ok(cli, ["verify", "--central", central]).stdout
+    )
+
+    # Someone with the server's superuser edits a stored event of laptop B.
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        admin.execute(
+            "UPDATE events SET person = 'Nobody' WHERE device = %s AND seq = 3", (device_of(b),)
+        )
+    altered = invoke(cli, ["verify", "--central", central])
+    assert altered.exit_code == 1, altered.output
+    assert f"device {device_of(b)}:" in altered.stdout
+    assert (
+        "ALTERED at event 3: event 3: its content does not match its hash (altered)"
+        in altered.stdout
+    )
+    assert f"device {device_of(a)}: {len(local_rows(a))} events" in altered.stdout
+
+
+def test_verify_central_fails_while_an_alarm_stands(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    clone = a.parent / "a-clone"
+    shutil.copytree(a, clone)
+    ok(cli, ["hold", "--home", str(a), "--scene", "1", "--reason", "r", "--by", "X"])
+    ok(cli, ["hold", "--home", str(clone), "--scene", "2", "--reason", "r", "--by", "X"])
+    sync(cli, a, central)
+    sync(cli, clone, central, expect=1)
+    result = invoke(cli, ["verify", "--central", central, "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert all(d["ok"] for d in report["devices"])
+    assert [(x["device"], x["what"]) for x in report["alarms"]] == [(device_of(a), "equivocation")]
+
+
+def test_the_central_day_report_and_log_show_cover_every_unit(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    answers = write_answers(tmp_path / "pass.yaml")
+    runs = {}
+    for ws, scene in ((a, "12A"), (b, "40")):
+        on(ws, monkeypatch)
+        run_scene(cli, answers, scene, "2026-11-23")
+        (runs[scene],) = [r["id"] for r in log_list(cli)]
+        sync(cli, ws, central)
+    monkeypatch.delenv("SAFETYCLI_HOME")  # the production office: no laptop workspace at all
+    report = json.loads(
+        ok(cli, ["report", "--central", central, "--day", "2026-11-23", "--format", "json"]).stdout
+    )
+    assert report["production"] == "Night Unit"
+    assert sorted(r["scene"] for r in report["runs"]) == ["12A", "40"]
+    markdown = ok(cli, ["report", "--central", central, "--day", "2026-11-23"]).stdout
+    assert runs["12A"] in markdown and runs["40"] in markdown
+
+    shown = json.loads(
+        ok(cli, ["log", "show", runs["40"], "--central", central, "--format", "json"]).stdout
+    )
+    assert (shown["scene"], shown["status"], shown["device"]) == ("40", "complete", device_of(b))
+    on(b, monkeypatch)
+    assert (
+        shown["signoffs"]
+        == json.loads(ok(cli, ["log", "show", runs["40"], "--format", "json"]).stdout)["signoffs"]
+    )
+
+
+def test_status_central_shows_a_stop_work_raised_on_any_laptop_and_every_units_open_runs(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    on(a, monkeypatch)
+    ok(cli, ["hold", "--scene", "12A", "--reason", "smell of smoke", "--by", "A Visitor"])
+    on(b, monkeypatch)
+    assert (
+        invoke(cli, ["run", "firearm-scene", "--scene", "40", "--answers", str(partial)]).exit_code
+        == 4
+    )
+    sync(cli, a, central)
+    sync(cli, b, central)
+    monkeypatch.delenv("SAFETYCLI_HOME")
+    now = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert [(h["scene"], h["device"]) for h in now["scene_holds"]] == [("12A", device_of(a))]
+    assert [r["scene"] for r in now["runs"]] == ["40"]
+    text = ok(cli, ["status", "--central", central]).stdout
+    assert "smell of smoke" in text and "40" in text
+    watch = one_line_error(invoke(cli, ["status", "--central", central, "--watch"]))
+    assert watch.startswith("--watch is this laptop's set board")
+
+
+def test_a_laptop_open_before_its_first_sync_sees_the_stop_work_that_sync_pulls(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import production
+
+    a, b = laptop("a"), laptop("b")
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
+    with Ledger.open(b / "log.db", create=False) as walking:  # a walk-through going on at B
+        assert production.load(walking).open_scene_holds("12a") == []
+        sync(cli, b, central)  # another shell on B syncs meanwhile
+        (hold,) = production.load(walking).open_scene_holds("12a")
+        assert (hold.device, hold.reason) == (device_of(a), "smell of smoke")
+        stops = production.scene_stops(walking, "12A")
+        assert [s.cause for s in stops] == [f"scene-hold:{device_of(a)}:{hold.seq}"]
+
+
+def test_the_server_never_holds_what_makes_the_laptops_own_macs_and_an_unsealed_event_stays_home(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key, keyed_at = ledger.key, ledger.keyed_at
+        assert key is not None and keyed_at is not None
+        local = {seq: mac for batch in ledger.stored_rows(0, 1000) for seq, *_, mac in batch}
+    sync(cli, a, central)
+    with psycopg.connect(central) as conn:
+        (registered,) = conn.execute("SELECT central_key FROM devices").fetchone()
+        stored = dict(conn.execute("SELECT seq, mac FROM events").fetchall())
+    assert registered == key.central_key.hex() and key.mac_key.hex() not in registered
+    keyed = [seq for seq in local if seq >= keyed_at]
+    assert keyed and all(stored[seq] != local[seq] for seq in keyed)
+
+    # Someone with log.db alone adds an event: its MAC is not the device's. The laptop's own
+    # check refuses to vouch for it: nothing from it on leaves the laptop.
+    ok(cli, ["hold", "--home", str(a), "--scene", "3", "--reason", "r", "--by", "X"])
+    ok(cli, ["hold", "--home", str(a), "--scene", "4", "--reason", "r", "--by", "X"])
+    head = local_rows(a)[-1][0]
+    _raw_edit(a, "UPDATE events SET mac = ? WHERE seq = ?", ("0" * 32, head - 1))
+    refused = sync(cli, a, central, expect=1)
+    assert f"event {head - 1}: this laptop's own event has no valid device MAC" in refused.stderr
+    assert max(seq for _, seq, _ in server_rows(central)) == head - 2
+
+
+def test_a_server_that_hands_out_a_shorter_or_changed_chain_of_a_device_is_refused(
+    tmp_path: Path,
+) -> None:
+    from safetycli.central.foreign import ForeignLog
+    from safetycli.ledger import row_hash
+    from safetycli.storage import GENESIS
+
+    def held(seq: int, prev: str, scene: str) -> tuple[Any, ...]:
+        data = json.dumps({"scene": scene}, separators=(",", ":"))
+        at = "2026-11-23T10:00:00.000000Z"
+        digest = row_hash(seq, at, "scene.held", None, "X", data, prev)
+        return (seq, at, "scene.held", None, "X", data, prev, digest, None)
+
+    first = held(4, GENESIS, "12A")
+    log = ForeignLog.open(tmp_path / "foreign.db")
+    assert log.add("dev-a", 9, "h9", [first]) == (1, None)
+    assert log.add("dev-a", 9, "h9", [first]) == (0, None)  # the same again: nothing new
+
+    count, why = log.add("dev-a", 7, "h7", [])
+    assert count == 0 and why is not None and "went back" in why
+    count, why = log.add("dev-a", 9, "other", [])
+    assert count == 0 and why is not None and "went back" in why
+    changed = held(4, GENESIS, "14")
+    count, why = log.add("dev-a", 12, "h12", [changed])
+    assert (count, why) == (0, "the server changed event 4 of device dev-a")
+    forged = (*first[:5], first[5].replace("12A", "13"), *first[6:])
+    count, why = log.add("dev-a", 12, "h12", [forged])
+    assert (count, why) == (0, "event 4 of device dev-a does not match its hash")
+    assert [e.data["scene"] for e in log.events(["scene.held"])] == ["12A"]
+    assert log.heads() == {"dev-a": (9, "h9")}
+    log.close()
+
+
+def test_without_postgresql_the_server_fixture_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import pgserver
+
+    monkeypatch.setattr(pgserver.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pgserver.shutil, "which", lambda name: None)
+    with pytest.raises(pgserver.NoServer, match="apt-get install postgresql"):
+        pgserver.bin_dir()
+    monkeypatch.setenv(pgserver.REQUIRE, "1")
+    assert pgserver.required()  # under `make test` the fixture then fails, never skips
+
+
+def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands_it_once(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli.central import store as store_module
+
+    a = laptop("a")
+    total = len(local_rows(a))
+    monkeypatch.setattr(central_sync, "BATCH", 4)
+    real_hash = store_module.row_hash
+    checked = []
+
+    def cut_while_checking(*args: Any) -> str:
+        checked.append(args[0])
+        if len(checked) == 6:  # inside the second batch's transaction, before its COPY
+            with psycopg.connect(central, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        return real_hash(*args)
+
+    monkeypatch.setattr(store_module, "row_hash", cut_while_checking)
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
+    assert line.startswith("cannot reach the central server")
+    assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
+
+    monkeypatch.setattr(store_module, "row_hash", real_hash)
+    sync(cli, a, central)
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    assert len(server_rows(central)) == total
+
+
+def test_a_server_set_up_by_a_newer_safetycli_is_refused_in_one_line(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("INSERT INTO safetycli_schema (version, name) VALUES (99, 'future')")
+    line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
+    assert line.startswith("the central server was set up by a newer safetycli (schema 99")
+    listed = one_line_error(invoke(cli, ["log", "list", "--central", central]))
+    assert listed == line
