@@ -455,7 +455,13 @@ class Season:
         takes = rng.choice([1, 2, 2, 3, 3, 4, 5, 6]) if pid != "daily-armory" else 1
         refuse = None
         if rng.random() < P_HOLD:
-            critical = [i.id for _, i in protocol.items() if i.critical and i.kind == "confirm"]
+            # A "no" that records an incident stops all firearm work until the incident is
+            # closed: the season's holds are the ones the crew clears in the run.
+            critical = [
+                i.id
+                for _, i in protocol.items()
+                if i.critical and i.kind == "confirm" and i.incident is None
+            ]
             refuse = rng.choice(critical)
         roll = rng.random()
         stop_after = leave_held = None
