@@ -570,12 +570,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             if (data["name"], data["role"]) not in rolled:
                 not_signed_in.append(
                     {
-                        "seq": event.seq,
-                        "at": event.at,
-                        "phase": data["phase"],
-                        "take": data["take"],
-                        "item": data["item"],
-                        "question": question(data["phase"], data["item"]),
+                        **_at_item(event, question),
                         "meaning": _MEANING[event.kind],
                         "name": data["name"],
                         "role": data["role"],
@@ -584,12 +579,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 )
         if event.kind == ev.ITEM_PERFORMED:
             entry = {
-                "seq": event.seq,
-                "at": event.at,
-                "phase": data["phase"],
-                "take": data["take"],
-                "item": data["item"],
-                "question": question(data["phase"], data["item"]),
+                **_at_item(event, question),
                 "answer": data["answer"],
                 "by": {"name": data["name"], "role": data["role"]},
                 "meaning": "performed",
@@ -1092,13 +1082,8 @@ def _outside(event: Event, exceptions: dict[str, Any]) -> None:
         "day": event.at[:10],
         "scene": None,
         "protocol": None,
-        "seq": event.seq,
-        "at": event.at,
-        "kind": event.kind,
-        "name": data.get("name", event.person),
-        "role": data.get("role"),
-        "purpose": data.get("purpose"),
-        "reason": data.get("reason"),
+        **_failed_pin(event),
+        "reason": data.get("reason"),  # none given: what the kind says (below)
     }
     if event.kind == ev.AUTH_FAILED:
         exceptions["failed_pins"].append(entry)
