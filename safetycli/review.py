@@ -823,15 +823,37 @@ _PART_KINDS = (
 _SHOWN_OUTCOMES = ("refused", "not-applicable")
 
 
-@dataclass
 class _Seen:
-    """What the report reads of one run, gathered from the period's events."""
+    """What the report reads of one run, folded as the period's events stream past, so a
+    season's events are never held: the start, sign-ins, the lifecycle fold, and the rare rest."""
 
-    starts: list[Event]
-    events: list[Event]
-    outcomes: list[Event]
-    # (name, role, first signature, signatures, performed) for each who signed
-    signed: list[tuple[Any, Any, int, int, int]]
+    def __init__(self) -> None:
+        from safetycli.lifecycle import Lifecycle
+
+        self.starts: list[tuple[int, str, dict[str, Any]]] = []  # (seq, at, data) of each start
+        self.signed_in: dict[tuple[Any, Any], int] = {}  # (name, role) -> first sign-in
+        self.sign_ins: list[dict[str, Any]] = []
+        self.fold = Lifecycle()
+        self.failed_pins: list[dict[str, Any]] = []
+        self.corrected: list[Event] = []
+        self.outcomes: list[Event] = []
+        # (name, role, first signature, signatures, performed) for each who signed
+        self.signed: list[tuple[Any, Any, int, int, int]] = []
+
+    def take(self, event: Event) -> None:
+        """Fold one event of `_PART_KINDS`, in log order."""
+        data = event.data
+        if event.kind == ev.RUN_STARTED:
+            self.starts.append((event.seq, event.at, data))
+        elif event.kind == ev.RUN_SIGNED_IN:
+            self.signed_in.setdefault((data["name"], data["role"]), event.seq)
+            self.sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
+        elif event.kind in _FAILED_PIN_KINDS:
+            self.failed_pins.append(_failed_pin(event))
+        elif event.kind == ev.ITEM_CORRECTED:
+            self.corrected.append(event)
+        else:
+            self.fold.apply(event.kind, event.seq, event.at, data)
 
 
 def _report_part(d: dict[str, Any]) -> dict[str, Any]:
@@ -849,14 +871,13 @@ def _report_parts(
     signatures are counted in the store. A run the summary cannot vouch for (a signature by
     someone not signed in, a run started twice, an event before its start) is replayed whole."""
     spans = {run: ledger.run_span(run) for run in dict.fromkeys(starts)}
-    seen = {run: _Seen([], [], [], []) for run, span in spans.items() if span is not None}
+    seen = {run: _Seen() for run, span in spans.items() if span is not None}
     if seen:
         first = min(span[0] for span in spans.values() if span is not None)
         last = max(span[1] for span in spans.values() if span is not None)
         for event in ledger.events_between(_PART_KINDS, first, last):
             if event.run in seen:
-                found = seen[event.run]
-                (found.starts if event.kind == ev.RUN_STARTED else found.events).append(event)
+                seen[event.run].take(event)
         for event in ledger.outcomes_between(_SHOWN_OUTCOMES, first, last):
             if event.run in seen:
                 seen[event.run].outcomes.append(event)
@@ -877,27 +898,10 @@ def _summary_part(
     ledger: ReviewSource, run_id: str, seen: _Seen | None, span: tuple[int, int] | None
 ) -> dict[str, Any] | None:
     """One run's part from what `_report_parts` read, or None when only a replay can say."""
-    from safetycli.lifecycle import Lifecycle
-
-    if seen is None or span is None or len(seen.starts) != 1 or seen.starts[0].seq != span[0]:
+    if seen is None or span is None or len(seen.starts) != 1 or seen.starts[0][0] != span[0]:
         return None
-    start = seen.starts[0]
-    signed_in: dict[tuple[Any, Any], int] = {}
-    sign_ins: list[dict[str, Any]] = []
-    fold = Lifecycle()
-    failed_pins: list[dict[str, Any]] = []
-    corrected: list[Event] = []
-    for event in seen.events:
-        data = event.data
-        if event.kind == ev.RUN_SIGNED_IN:
-            signed_in.setdefault((data["name"], data["role"]), event.seq)
-            sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
-        elif event.kind in _FAILED_PIN_KINDS:
-            failed_pins.append(_failed_pin(event))
-        elif event.kind == ev.ITEM_CORRECTED:
-            corrected.append(event)
-        else:
-            fold.apply(event.kind, event.seq, event.at, data)
+    start_at, data = seen.starts[0][1:]
+    signed_in, fold, corrected = seen.signed_in, seen.fold, seen.corrected
     signatures = signoffs = 0
     for name, role, seq, count, performed in seen.signed:
         since = signed_in.get((name, role))
@@ -905,7 +909,6 @@ def _summary_part(
             return None  # someone signed before signing in: the record lists each signature
         signatures += count
         signoffs += performed
-    data = start.data
     protocol = data["protocol"]
     known = _known(ledger, protocol) if fold.holds or seen.outcomes or corrected else _UNKNOWN
     question = _questions(known)
@@ -917,14 +920,14 @@ def _summary_part(
         "day": data["day"],
         "status": fold.status,
         "context": dict(data.get("context", {})),
-        "started_at": start.at,
+        "started_at": start_at,
         "ended_at": fold.ended_at,
-        "signed_in": sign_ins,
+        "signed_in": seen.sign_ins,
         "signoffs": signoffs,
         "refused": [o for o in outcomes if o["outcome"] == "refused"],
         "not_applicable": [o for o in outcomes if o["outcome"] == "not-applicable"],
         "holds": _hold_entries(fold.holds, question, known.breaks),
-        "failed_pins": failed_pins,
+        "failed_pins": seen.failed_pins,
         "aborted": fold.aborted,
         "signatures": signatures,
         "not_signed_in": [],
