@@ -21,6 +21,7 @@ nothing loads the whole log.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -821,6 +822,7 @@ _PART_KINDS = (
     ev.ITEM_CORRECTED,
 )
 _SHOWN_OUTCOMES = ("refused", "not-applicable")
+_START_SHOWN = ("protocol", "scene", "day", "context", "mode")
 
 
 class _Seen:
@@ -843,8 +845,9 @@ class _Seen:
     def take(self, event: Event) -> None:
         """Fold one event of `_PART_KINDS`, in log order."""
         data = event.data
-        if event.kind == ev.RUN_STARTED:
-            self.starts.append((event.seq, event.at, data))
+        if event.kind == ev.RUN_STARTED:  # only what the report shows of it
+            shown = {k: data[k] for k in _START_SHOWN if k in data}
+            self.starts.append((event.seq, event.at, shown))
         elif event.kind == ev.RUN_SIGNED_IN:
             self.signed_in.setdefault((data["name"], data["role"]), event.seq)
             self.sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
@@ -871,27 +874,53 @@ def _report_parts(
     signatures are counted in the store. A run the summary cannot vouch for (a signature by
     someone not signed in, a run started twice, an event before its start) is replayed whole."""
     spans = {run: ledger.run_span(run) for run in dict.fromkeys(starts)}
-    seen = {run: _Seen() for run, span in spans.items() if span is not None}
-    if seen:
-        first = min(span[0] for span in spans.values() if span is not None)
-        last = max(span[1] for span in spans.values() if span is not None)
-        for event in ledger.events_between(_PART_KINDS, first, last):
-            if event.run in seen:
-                seen[event.run].take(event)
+    known = {run: span for run, span in spans.items() if span is not None}
+    seen: dict[str, _Seen] = {}
+    # Each run is settled once the events stream past its last (None: to be replayed), and
+    # handed on in the order of `starts` as soon as every run before it is: memory holds the
+    # runs under way, not the period.
+    settled: dict[str, dict[str, Any] | None] = {run: None for run in spans if run not in known}
+    turn = 0
+    left = Counter(starts)
+
+    def ready() -> Iterator[dict[str, Any]]:
+        nonlocal turn
+        while turn < len(starts) and starts[turn] in settled:
+            run_id = starts[turn]
+            turn += 1
+            # A run listed twice (started twice) is replayed both times.
+            left[run_id] -= 1
+            part = settled[run_id] if left[run_id] else settled.pop(run_id)
+            if part is None:
+                part = _report_part(run_detail(ledger, run_id, timeline=False))
+            yield part
+            if progress is not None:
+                progress(turn, len(starts))
+
+    def settle(run_id: str) -> None:
+        settled[run_id] = _summary_part(ledger, run_id, seen.pop(run_id, None), known[run_id])
+
+    if known:
+        first = min(span[0] for span in known.values())
+        last = max(span[1] for span in known.values())
         for event in ledger.outcomes_between(_SHOWN_OUTCOMES, first, last):
-            if event.run in seen:
-                seen[event.run].outcomes.append(event)
+            if event.run in known:
+                seen.setdefault(event.run, _Seen()).outcomes.append(event)
         for run, name, role, seq, count, performed in ledger.signature_tally(first, last):
-            if run in seen:
-                seen[run].signed.append((name, role, seq, count, performed))
-    for done, run_id in enumerate(starts, 1):
-        span = spans[run_id]
-        part = _summary_part(ledger, run_id, seen.get(run_id), span)
-        if part is None:
-            part = _report_part(run_detail(ledger, run_id, timeline=False))
-        yield part
-        if progress is not None:
-            progress(done, len(starts))
+            if run in known:
+                seen.setdefault(run, _Seen()).signed.append((name, role, seq, count, performed))
+        ending = sorted((span[1], run) for run, span in known.items())
+        done = 0
+        for event in ledger.events_between(_PART_KINDS, first, last):
+            while done < len(ending) and ending[done][0] < event.seq:
+                settle(ending[done][1])
+                done += 1
+                yield from ready()
+            if event.run in known:
+                seen.setdefault(event.run, _Seen()).take(event)
+        for _, run_id in ending[done:]:
+            settle(run_id)
+    yield from ready()
 
 
 def _summary_part(
