@@ -13,9 +13,11 @@ store's index (`ReviewIndex.run_starts`), and each candidate's status comes from
 run-status projection (one row a run, kept with every append, checked against the log's own fold
 by verify; runview.py). What stops work (`status`, the scenes held) reads the log itself, never
 the projection: the few holds and ends through the kind index, folded as `RunState` folds them. Only
-`run_detail` and the report replay a run's events, and only for the runs they show. The cost of a
-day's list or report depends on that day, not on the length of the log, and results stream:
-nothing loads the whole log.
+`run_detail` replays a run's events. The report reads of each run only what it shows (its start,
+sign-ins, holds, ends, failed PINs, corrections, refusals and N/A, its signatures counted in the
+store: `_report_parts`), and replays only a run that summary cannot vouch for; a test holds it to
+the replay's output. The cost of a day's list or report depends on that day, not on the length of
+the log, and results stream: nothing loads the whole log.
 """
 
 from __future__ import annotations
