@@ -14,6 +14,7 @@ can drop them, which is what the chain is for.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import itertools
 import json
@@ -40,12 +41,16 @@ from safetycli.events import (
     DEVICE_KEYED,
     HOLD_CLEARED,
     HOLD_RAISED,
+    ITEM_DONE,
+    ITEM_PERFORMED,
+    ITEM_SIGNED_OFF,
     LIFECYCLE_KINDS,
     PRODUCTION_KINDS,
     RUN_ABORTED,
     RUN_COMPLETED,
     RUN_SIGNED_IN,
     RUN_STARTED,
+    SIGNED_OFF_AS,
     STOP_KINDS,
     Event,
     NewEvent,
@@ -885,6 +890,62 @@ class Ledger:
             ("substr(at, 1, 10) <= ?", day_to),
         )
         return self._rows(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
+
+    def run_span(self, run: str) -> tuple[int, int] | None:
+        """(first, last) sequence number of the run's events: two seeks of the run index."""
+        first = self.db.execute("SELECT min(seq) FROM events WHERE run = ?", (run,)).fetchone()
+        if first[0] is None:
+            return None
+        last = self.db.execute("SELECT max(seq) FROM events WHERE run = ?", (run,)).fetchone()
+        return int(first[0]), int(last[0])
+
+    def events_between(self, kinds: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        """Events of these kinds numbered `first`..`last`, in log order, each checked against its
+        own hash: one range of the kind index per kind, merged."""
+        sql = f"{_SELECT} WHERE kind = ? AND seq BETWEEN ? AND ? ORDER BY seq"
+        streams = [self._rows(sql, (kind, first, last)) for kind in dict.fromkeys(kinds)]
+        return heapq.merge(*streams, key=lambda event: event.seq)
+
+    def outcomes_between(self, outcomes: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        """`item.done` events with one of these outcomes, numbered `first`..`last`, in log
+        order, checked: the outcome is compared in SQL, so the passed checks (most of a run's
+        events) are never decoded here."""
+        outcomes = list(outcomes)
+        sql = (
+            f"{_SELECT} WHERE kind = ? AND seq BETWEEN ? AND ?"
+            f" AND json_extract(data, '$.outcome') IN ({_marks(outcomes)}) ORDER BY seq"
+        )
+        return self._rows(sql, (ITEM_DONE, first, last, *outcomes))
+
+    def signature_tally(
+        self, first: int, last: int
+    ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
+        """(run, name, role, first seq, signatures, performed) for each person and role who
+        signed in each run, over the events numbered `first`..`last`: a sign-off counted as the
+        signatures it stands for (`events.expand`), an older per-item signature as one. Counted
+        in SQL, so a season's signatures are never decoded one by one."""
+        meanings = list(SIGNED_OFF_AS)
+        kinds = list(SIGNED_OFF_AS.values())
+        sql = (
+            "SELECT run, name, role, min(seq), count(*), sum(meaning = 'performed') FROM ("
+            " SELECT e.run AS run, e.seq AS seq, json_extract(e.data, '$.name') AS name,"
+            " json_extract(e.data, '$.role') AS role,"
+            " json_extract(j.value, '$.meaning') AS meaning"
+            " FROM events AS e, json_each(e.data, '$.items') AS j"
+            " WHERE e.kind = ? AND e.seq BETWEEN ? AND ? AND e.run IS NOT NULL"
+            f" AND json_extract(j.value, '$.meaning') IN ({_marks(meanings)})"
+            " UNION ALL"
+            " SELECT run, seq, json_extract(data, '$.name'), json_extract(data, '$.role'),"
+            " CASE kind WHEN ? THEN 'performed' ELSE '' END"
+            f" FROM events WHERE kind IN ({_marks(kinds)}) AND seq BETWEEN ? AND ?"
+            " AND run IS NOT NULL"
+            ") GROUP BY run, name, role"
+        )
+        params = (ITEM_SIGNED_OFF, first, last, *meanings, ITEM_PERFORMED, *kinds, first, last)
+        cursor = self.db.execute(sql, params)
+        while batch := cursor.fetchmany(1000):
+            for run, name, role, seq, count, performed in batch:
+                yield run, name, role, int(seq), int(count), int(performed)
 
     @contextmanager
     def snapshot(self) -> Iterator[tuple[int, str]]:

@@ -13,14 +13,17 @@ store's index (`ReviewIndex.run_starts`), and each candidate's status comes from
 run-status projection (one row a run, kept with every append, checked against the log's own fold
 by verify; runview.py). What stops work (`status`, the scenes held) reads the log itself, never
 the projection: the few holds and ends through the kind index, folded as `RunState` folds them. Only
-`run_detail` and the report replay a run's events, and only for the runs they show. The cost of a
-day's list or report depends on that day, not on the length of the log, and results stream:
-nothing loads the whole log.
+`run_detail` replays a run's events. The report reads of each run only what it shows (its start,
+sign-ins, holds, ends, failed PINs, corrections, refusals and N/A, its signatures counted in the
+store: `_report_parts`), and replays only a run that summary cannot vouch for; a test holds it to
+the replay's output. The cost of a day's list or report depends on that day, not on the length of
+the log, and results stream: nothing loads the whole log.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +41,7 @@ from safetycli.roles import role_name
 from safetycli.storage import ReviewSource, RunStart
 
 if TYPE_CHECKING:
+    from safetycli.lifecycle import Hold
     from safetycli.runner import RunState
 
 STATUSES = ("open", "held", "complete", "aborted")
@@ -444,6 +448,94 @@ def _scene_hold_story(holds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return story
 
 
+Question = Callable[[Any, Any], str | None]
+
+
+def _questions(known: _Known) -> Question:
+    def question(phase: Any, item: Any) -> str | None:
+        """The check's question, as the crew was asked it (naming the firearm of a check asked
+        per firearm); None for a hold on the whole run."""
+        base, serial = perfirearm.split_id(str(item))
+        ask = known.asks.get((phase, base))
+        return None if ask is None else perfirearm.naming(ask, serial and f"firearm {serial}")
+
+    return question
+
+
+def _at_item(event: Event, question: Question) -> dict[str, Any]:
+    """Where an entry about one check stands: when, and which check (asked as the crew saw it)."""
+    data = event.data
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "phase": data["phase"],
+        "take": data["take"],
+        "item": data["item"],
+        "question": question(data["phase"], data["item"]),
+    }
+
+
+def _outcome(event: Event, question: Question, after_break: bool) -> dict[str, Any]:
+    data = event.data
+    return {
+        **_at_item(event, question),
+        "outcome": data["outcome"],
+        "reason": data.get("reason"),
+        "by": data.get("by"),
+        "after_break": after_break,
+    }
+
+
+def _correction(event: Event, question: Question, after_break: bool) -> dict[str, Any]:
+    data = event.data
+    return {
+        **_at_item(event, question),
+        "was": data["was"],
+        "answer": data["answer"],
+        "note": data["note"],
+        "by": data["by"],
+        "recheck": [list(k) for k in data.get("recheck", [])],
+        "after_break": after_break,
+    }
+
+
+def _failed_pin(event: Event) -> dict[str, Any]:
+    data = event.data
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "kind": event.kind,
+        "name": data.get("name", event.person),
+        "role": data.get("role"),
+        "purpose": data.get("purpose"),
+        "reason": data.get("reason", "locked out"),
+    }
+
+
+def _hold_entries(
+    holds: Iterable[Hold], question: Question, breaks: frozenset[str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "item": h.key[2] if h.key else None,
+            "question": question(h.phase, h.key[2]) if h.key else None,
+            "phase": h.phase,
+            "take": h.take,
+            "after_break": h.phase in breaks,
+            "raised_at": h.raised_at,
+            "raised_by": h.raised_by,
+            "authenticated": h.authenticated,
+            "reason": h.reason,
+            "cleared_at": h.cleared_at,
+            "cleared_by": h.cleared_by,
+            "note": h.note,
+            # How long work stopped; None while the hold is still on.
+            "stopped_seconds": seconds_between(h.raised_at, h.cleared_at),
+        }
+        for h in holds
+    ]
+
+
 def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> dict[str, Any]:
     """One run, in order: every sign-off with its witnesses and read-backs, holds and how long work
     stopped, outcomes, failed PINs, and any signature by someone not signed in for it.
@@ -454,13 +546,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
     state = replay(run_id, events)
     known = _known(ledger, state.protocol)
     breaks = known.breaks
-
-    def question(phase: Any, item: Any) -> str | None:
-        """The check's question, as the crew was asked it (naming the firearm of a check asked
-        per firearm); None for a hold on the whole run."""
-        base, serial = perfirearm.split_id(str(item))
-        ask = known.asks.get((phase, base))
-        return None if ask is None else perfirearm.naming(ask, serial and f"firearm {serial}")
+    question = _questions(known)
 
     signoffs: list[dict[str, Any]] = []
     open_items: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -487,12 +573,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             if (data["name"], data["role"]) not in rolled:
                 not_signed_in.append(
                     {
-                        "seq": event.seq,
-                        "at": event.at,
-                        "phase": data["phase"],
-                        "take": data["take"],
-                        "item": data["item"],
-                        "question": question(data["phase"], data["item"]),
+                        **_at_item(event, question),
                         "meaning": _MEANING[event.kind],
                         "name": data["name"],
                         "role": data["role"],
@@ -501,12 +582,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 )
         if event.kind == ev.ITEM_PERFORMED:
             entry = {
-                "seq": event.seq,
-                "at": event.at,
-                "phase": data["phase"],
-                "take": data["take"],
-                "item": data["item"],
-                "question": question(data["phase"], data["item"]),
+                **_at_item(event, question),
                 "answer": data["answer"],
                 "by": {"name": data["name"], "role": data["role"]},
                 "meaning": "performed",
@@ -535,35 +611,9 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         elif event.kind == ev.ITEM_DONE:
             if key in open_items:
                 open_items.pop(key)["outcome"] = data["outcome"]
-            outcomes.append(
-                {
-                    "seq": event.seq,
-                    "at": event.at,
-                    "phase": data["phase"],
-                    "take": data["take"],
-                    "item": data["item"],
-                    "question": question(data["phase"], data["item"]),
-                    "outcome": data["outcome"],
-                    "reason": data.get("reason"),
-                    "by": data.get("by"),
-                    "after_break": after_break,
-                }
-            )
+            outcomes.append(_outcome(event, question, after_break))
         elif event.kind == ev.ITEM_CORRECTED:
-            correction = {
-                "seq": event.seq,
-                "at": event.at,
-                "phase": data["phase"],
-                "take": data["take"],
-                "item": data["item"],
-                "question": question(data["phase"], data["item"]),
-                "was": data["was"],
-                "answer": data["answer"],
-                "note": data["note"],
-                "by": data["by"],
-                "recheck": [list(k) for k in data.get("recheck", [])],
-                "after_break": after_break,
-            }
+            correction = _correction(event, question, after_break)
             corrections.append(correction)
             for signoff in reversed(signoffs):  # the answer it puts right: the latest for the key
                 if (signoff["phase"], signoff["take"], signoff["item"]) == key:
@@ -573,36 +623,8 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             rolled.add((data["name"], data["role"]))
             sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
         elif event.kind in _FAILED_PIN_KINDS:
-            failed_pins.append(
-                {
-                    "seq": event.seq,
-                    "at": event.at,
-                    "kind": event.kind,
-                    "name": data.get("name", event.person),
-                    "role": data.get("role"),
-                    "purpose": data.get("purpose"),
-                    "reason": data.get("reason", "locked out"),
-                }
-            )
-    holds = [
-        {
-            "item": h.key[2] if h.key else None,
-            "question": question(h.phase, h.key[2]) if h.key else None,
-            "phase": h.phase,
-            "take": h.take,
-            "after_break": h.phase in breaks,
-            "raised_at": h.raised_at,
-            "raised_by": h.raised_by,
-            "authenticated": h.authenticated,
-            "reason": h.reason,
-            "cleared_at": h.cleared_at,
-            "cleared_by": h.cleared_by,
-            "note": h.note,
-            # How long work stopped; None while the hold is still on.
-            "stopped_seconds": seconds_between(h.raised_at, h.cleared_at),
-        }
-        for h in state.holds
-    ]
+            failed_pins.append(_failed_pin(event))
+    holds = _hold_entries(state.holds, question, breaks)
     scene_holds = _scene_holds_during(ledger, state)
     if timeline and scene_holds:
         story = sorted(story + _scene_hold_story(scene_holds), key=lambda e: e["seq"])
@@ -743,12 +765,9 @@ def build_report(
         }
         runs: list[dict[str, Any]] = []
         totals = dict.fromkeys(STATUSES, 0)
-        for done, run_id in enumerate(starts, 1):
-            d = run_detail(ledger, run_id, timeline=False)
-            _collect(d, exceptions, runs)
-            totals[d["status"]] += 1
-            if progress is not None:
-                progress(done, len(starts))
+        for part in _report_parts(ledger, starts, progress):
+            _collect(part, exceptions, runs)
+            totals[part["status"]] += 1
         # Failed PINs, lock-outs and unlocks that belong to no run (approving a roster change,
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
@@ -791,6 +810,162 @@ def build_report(
         "head": {"seq": head_seq, "hash": head_hash},
         "verify_command": f"safetycli verify --expect-head {head}",
         **extra,
+    }
+
+
+# What the report shows of a run comes from these kinds, its refusals and items marked not
+# applicable, and its signatures counted (`_report_parts`); the rest of a run (its passed checks,
+# PIN proofs, takes) is most of its events, and the report names none of it.
+_PART_KINDS = (
+    ev.RUN_STARTED,
+    ev.RUN_SIGNED_IN,
+    *ev.LIFECYCLE_KINDS,
+    *_FAILED_PIN_KINDS,
+    ev.ITEM_CORRECTED,
+)
+_SHOWN_OUTCOMES = ("refused", "not-applicable")
+_START_SHOWN = ("protocol", "scene", "day", "context", "mode")
+
+
+class _Seen:
+    """What the report reads of one run, folded as the period's events stream past, so a
+    season's events are never held: the start, sign-ins, the lifecycle fold, and the rare rest."""
+
+    def __init__(self) -> None:
+        from safetycli.lifecycle import Lifecycle
+
+        self.starts: list[tuple[int, str, dict[str, Any]]] = []  # (seq, at, data) of each start
+        self.signed_in: dict[tuple[Any, Any], int] = {}  # (name, role) -> first sign-in
+        self.sign_ins: list[dict[str, Any]] = []
+        self.fold = Lifecycle()
+        self.failed_pins: list[dict[str, Any]] = []
+        self.corrected: list[Event] = []
+        self.outcomes: list[Event] = []
+        # (name, role, first signature, signatures, performed) for each who signed
+        self.signed: list[tuple[Any, Any, int, int, int]] = []
+
+    def take(self, event: Event) -> None:
+        """Fold one event of `_PART_KINDS`, in log order."""
+        data = event.data
+        if event.kind == ev.RUN_STARTED:  # only what the report shows of it
+            shown = {k: data[k] for k in _START_SHOWN if k in data}
+            self.starts.append((event.seq, event.at, shown))
+        elif event.kind == ev.RUN_SIGNED_IN:
+            self.signed_in.setdefault((data["name"], data["role"]), event.seq)
+            self.sign_ins.append({"name": data["name"], "role": data["role"], "at": event.at})
+        elif event.kind in _FAILED_PIN_KINDS:
+            self.failed_pins.append(_failed_pin(event))
+        elif event.kind == ev.ITEM_CORRECTED:
+            self.corrected.append(event)
+        else:
+            self.fold.apply(event.kind, event.seq, event.at, data)
+
+
+def _report_part(d: dict[str, Any]) -> dict[str, Any]:
+    """A run's part of the report from its full record (`run_detail`)."""
+    return {**d, "signoffs": len(d["signoffs"])}
+
+
+def _report_parts(
+    ledger: ReviewSource, starts: list[str], progress: Progress | None
+) -> Iterator[dict[str, Any]]:
+    """Each run's part of the report, in the order of `starts`: exactly what `run_detail`
+    gives the report (`_report_part`), read without replaying the run. The period's events of
+    the kinds the report shows are read once, through the kind index, over the numbers the
+    period's runs span; the outcomes only where a check was refused or not applicable; the
+    signatures are counted in the store. A run the summary cannot vouch for (a signature by
+    someone not signed in, a run started twice, an event before its start) is replayed whole."""
+    spans = {run: ledger.run_span(run) for run in dict.fromkeys(starts)}
+    known = {run: span for run, span in spans.items() if span is not None}
+    seen: dict[str, _Seen] = {}
+    # Each run is settled once the events stream past its last (None: to be replayed), and
+    # handed on in the order of `starts` as soon as every run before it is: memory holds the
+    # runs under way, not the period.
+    settled: dict[str, dict[str, Any] | None] = {run: None for run in spans if run not in known}
+    turn = 0
+    left = Counter(starts)
+
+    def ready() -> Iterator[dict[str, Any]]:
+        nonlocal turn
+        while turn < len(starts) and starts[turn] in settled:
+            run_id = starts[turn]
+            turn += 1
+            # A run listed twice (started twice) is replayed both times.
+            left[run_id] -= 1
+            part = settled[run_id] if left[run_id] else settled.pop(run_id)
+            if part is None:
+                part = _report_part(run_detail(ledger, run_id, timeline=False))
+            yield part
+            if progress is not None:
+                progress(turn, len(starts))
+
+    def settle(run_id: str) -> None:
+        settled[run_id] = _summary_part(ledger, run_id, seen.pop(run_id, None), known[run_id])
+
+    if known:
+        first = min(span[0] for span in known.values())
+        last = max(span[1] for span in known.values())
+        for event in ledger.outcomes_between(_SHOWN_OUTCOMES, first, last):
+            if event.run in known:
+                seen.setdefault(event.run, _Seen()).outcomes.append(event)
+        for run, name, role, seq, count, performed in ledger.signature_tally(first, last):
+            if run in known:
+                seen.setdefault(run, _Seen()).signed.append((name, role, seq, count, performed))
+        ending = sorted((span[1], run) for run, span in known.items())
+        done = 0
+        for event in ledger.events_between(_PART_KINDS, first, last):
+            while done < len(ending) and ending[done][0] < event.seq:
+                settle(ending[done][1])
+                done += 1
+                yield from ready()
+            if event.run in known:
+                seen.setdefault(event.run, _Seen()).take(event)
+        for _, run_id in ending[done:]:
+            settle(run_id)
+    yield from ready()
+
+
+def _summary_part(
+    ledger: ReviewSource, run_id: str, seen: _Seen | None, span: tuple[int, int] | None
+) -> dict[str, Any] | None:
+    """One run's part from what `_report_parts` read, or None when only a replay can say."""
+    if seen is None or span is None or len(seen.starts) != 1 or seen.starts[0][0] != span[0]:
+        return None
+    start_at, data = seen.starts[0][1:]
+    signed_in, fold, corrected = seen.signed_in, seen.fold, seen.corrected
+    signatures = signoffs = 0
+    for name, role, seq, count, performed in seen.signed:
+        since = signed_in.get((name, role))
+        if since is None or since > seq:
+            return None  # someone signed before signing in: the record lists each signature
+        signatures += count
+        signoffs += performed
+    protocol = data["protocol"]
+    known = _known(ledger, protocol) if fold.holds or seen.outcomes or corrected else _UNKNOWN
+    question = _questions(known)
+    outcomes = [_outcome(e, question, e.data.get("phase") in known.breaks) for e in seen.outcomes]
+    return {
+        "id": run_id,
+        "protocol": dict(protocol),
+        "scene": data["scene"],
+        "day": data["day"],
+        "status": fold.status,
+        "context": dict(data.get("context", {})),
+        "started_at": start_at,
+        "ended_at": fold.ended_at,
+        "signed_in": seen.sign_ins,
+        "signoffs": signoffs,
+        "refused": [o for o in outcomes if o["outcome"] == "refused"],
+        "not_applicable": [o for o in outcomes if o["outcome"] == "not-applicable"],
+        "holds": _hold_entries(fold.holds, question, known.breaks),
+        "failed_pins": seen.failed_pins,
+        "aborted": fold.aborted,
+        "signatures": signatures,
+        "not_signed_in": [],
+        "corrections": [
+            _correction(e, question, e.data.get("phase") in known.breaks) for e in corrected
+        ],
+        "mode": data.get("mode"),
     }
 
 
@@ -864,6 +1039,7 @@ def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    """Add one run's part (`_report_parts`) to the report's exceptions and runs."""
     ref = _run_ref(d)
     for hold in d["holds"]:
         exceptions["holds"].append({**ref, **hold})
@@ -895,7 +1071,7 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
                 "started_at": d["started_at"],
                 "ended_at": d["ended_at"],
                 "why": why,
-                "signoffs": len(d["signoffs"]),
+                "signoffs": d["signoffs"],
             }
         )
     for failed in d["failed_pins"]:
@@ -923,7 +1099,7 @@ def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str,
             "ended_at": d["ended_at"],
             "signers": d["signed_in"],
             "also_signed": also,
-            "signoffs": len(d["signoffs"]),
+            "signoffs": d["signoffs"],
             "signatures": d["signatures"],
             "holds": len(d["holds"]),
             "refused": len(d["refused"]),
@@ -940,13 +1116,8 @@ def _outside(event: Event, exceptions: dict[str, Any]) -> None:
         "day": event.at[:10],
         "scene": None,
         "protocol": None,
-        "seq": event.seq,
-        "at": event.at,
-        "kind": event.kind,
-        "name": data.get("name", event.person),
-        "role": data.get("role"),
-        "purpose": data.get("purpose"),
-        "reason": data.get("reason"),
+        **_failed_pin(event),
+        "reason": data.get("reason"),  # none given: what the kind says (below)
     }
     if event.kind == ev.AUTH_FAILED:
         exceptions["failed_pins"].append(entry)

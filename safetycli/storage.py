@@ -249,6 +249,28 @@ class ReviewIndex(Protocol):
         `day_from`..`day_to` (inclusive; None: open), in log order."""
         ...
 
+    def run_span(self, run: str) -> tuple[int, int] | None:
+        """(first, last) sequence number of the run's events; None for a run with none."""
+        ...
+
+    def events_between(self, kinds: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        """Events of these kinds numbered `first`..`last` (inclusive), in log order, each
+        checked as `RunReader.events` checks it."""
+        ...
+
+    def outcomes_between(self, outcomes: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        """The `item.done` events numbered `first`..`last` whose outcome is one of these, in
+        log order, checked."""
+        ...
+
+    def signature_tally(
+        self, first: int, last: int
+    ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
+        """(run, name, role, first seq, signatures, performed) for each name and role that
+        signed in each run over the events numbered `first`..`last`: the signatures each
+        sign-off stands for (`events.expand`) counted with the per-item ones of older logs."""
+        ...
+
 
 @runtime_checkable
 class Snapshot(Protocol):

@@ -204,6 +204,11 @@ class CentralReader:
     def run_status(self, run: str) -> tuple[str, int, str | None] | None:
         return None  # review folds the run's lifecycle events instead
 
+    def run_span(self, run: str) -> tuple[int, int] | None:
+        """None: numbers are per device here, so no one range covers a period's runs; the
+        report replays each run (its prefetched events) instead of summarising ranges."""
+        return None
+
     def _run_ids(self, sql: str, params: list[Any]) -> set[str]:
         with self.conn.cursor() as cur:
             cur.execute(sql, params)
