@@ -21,7 +21,7 @@ issued for, so a run's issued = fired + returned + spoiled can be checked on its
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -848,9 +848,12 @@ def has_inventory(state: ArmoryState) -> bool:
     return bool(state.firearms or state.lots)
 
 
-def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict[str, Verdict]:
+def verdicts(
+    state: ArmoryState, checks: Iterable[str], run: str | None, own: Collection[str] = ()
+) -> dict[str, Verdict]:
     """Each `custody:` check against the armory now; `run` None for the whole day (a day-wide
-    protocol), else that run's custody events only. Empty when there is no armory."""
+    protocol), else that run's custody events only; `own`: the serials the run took out at its
+    start (what its lock-up puts away). Empty when there is no armory."""
     if not has_inventory(state):
         return {}
     gaps = reconcile(state, run)
@@ -882,21 +885,30 @@ def verdicts(state: ArmoryState, checks: Iterable[str], run: str | None) -> dict
         elif check in ROUND_MOVES:
             out[check] = _rounds_verdict(state, check, run)
         elif check == perfirearm.PUT_AWAY:
-            out[check] = _put_away_verdict(state, gaps, run)
+            out[check] = _put_away_verdict(state, gaps, run, own)
     return out
 
 
-def _with_the_armorer(state: ArmoryState, run: str | None) -> list[Firearm]:
-    """The run's firearms on the armorer's cart: what its lock-up puts back in storage."""
-    return [f for f in state.firearms.values() if f.where == ARMORER and f.run == run]
+def _with_the_armorer(state: ArmoryState, run: str | None, own: Collection[str]) -> list[Firearm]:
+    """The firearms the run took out at its start (`own`) and now on the armorer's cart for it:
+    what its lock-up puts back in storage. One issued to the run by hand later (`armory issue
+    --run`) is returned by hand too: the walk-through moves only what it named."""
+    named = {ident(serial) for serial in own}
+    return [
+        f
+        for f in state.firearms.values()
+        if f.where == ARMORER and f.run == run and ident(f.serial) in named
+    ]
 
 
-def _put_away_verdict(state: ArmoryState, gaps: list[Gap], run: str | None) -> Verdict:
+def _put_away_verdict(
+    state: ArmoryState, gaps: list[Gap], run: str | None, own: Collection[str]
+) -> Verdict:
     """ "Locked in storage, nothing left out" puts the run's firearms on the armorer's cart back
     in storage (`put_away`): every other gap of the run holds, naming it (a firearm still with
     a performer, rounds unaccounted for), and so does a locked storage with firearms to put
     back."""
-    cart = {ident(f.serial) for f in _with_the_armorer(state, run)}
+    cart = {ident(f.serial) for f in _with_the_armorer(state, run, own)}
     left = [g for g in gaps if not (g.what == "firearm" and ident(g.subject) in cart)]
     left = [g for g in left if g.what != "storage"]
     if cart and state.storage.locked:
@@ -905,9 +917,11 @@ def _put_away_verdict(state: ArmoryState, gaps: list[Gap], run: str | None) -> V
     return Verdict(perfirearm.PUT_AWAY, gaps=tuple(left))
 
 
-def put_away(state: ArmoryState, run: str, by: str) -> list[ev.FirearmReturned]:
+def put_away(
+    state: ArmoryState, run: str, by: str, own: Collection[str]
+) -> list[ev.FirearmReturned]:
     """The custody events of a run's lock-up: each of its firearms on the cart into storage."""
-    serials = [f.serial for f in _with_the_armorer(state, run)]
+    serials = [f.serial for f in _with_the_armorer(state, run, own)]
     return return_(state, serials, by) if serials else []
 
 

@@ -581,7 +581,8 @@ def look_outside(
     checks = custody_checks(protocol)
     if checks:
         run = None if protocol.scope == "day" else state.run_id
-        found = replace(found, custody=_Verdicts(ledger, checks, run))
+        own = [serial for serial, _ in state.firearms]
+        found = replace(found, custody=_Verdicts(ledger, checks, run, own))
     return found, seen
 
 
@@ -590,15 +591,16 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
     the walk-through looks outside before every step, and a season's custody events cost a
     quarter of a second to fold, which the other steps need not pay. Still data to the runner."""
 
-    def __init__(self, ledger: Ledger, checks: list[str], run: str | None) -> None:
-        self._ledger, self._checks, self._run = ledger, checks, run
+    def __init__(self, ledger: Ledger, checks: list[str], run: str | None, own: list[str]) -> None:
+        self._ledger, self._checks, self._run, self._own = ledger, checks, run, own
         self._found: dict[str, armory.Verdict] | None = None
 
     def _all(self) -> dict[str, armory.Verdict]:
         if self._found is None:
             from safetycli import armory
 
-            self._found = armory.verdicts(armory.load(self._ledger), self._checks, self._run)
+            state = armory.load(self._ledger)
+            self._found = armory.verdicts(state, self._checks, self._run, self._own)
         return self._found
 
     def __getitem__(self, key: str) -> armory.Verdict:
@@ -619,7 +621,7 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
             if moved is not None:
                 new = moved.new()
                 state.apply(Event(state.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
-        return armory.verdicts(state, self._checks, self._run)
+        return armory.verdicts(state, self._checks, self._run, self._own)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
@@ -933,7 +935,8 @@ def _custody_moved(
 
     for item, armorer, answer in settled:  # in order: on cut, a take-back before a hand-over
         if item.moves == PUT_AWAY:
-            record(armory.put_away(custody, state.run_id, armorer))
+            own = [serial for serial, _ in state.firearms]
+            record(armory.put_away(custody, state.run_id, armorer, own))
         elif item.moves in armory.ROUND_MOVES:
             count = int(answer or 0)
             move = armory.rounds_moved(custody, item.moves, count, armorer, state.run_id, state.day)

@@ -439,3 +439,20 @@ def test_a_firearm_on_the_cart_after_a_finished_run_goes_on_to_the_next_from_the
     assert "cart" in moves[1]["detail"]
     # Put away at the takes' lock-up.
     assert _show(cli, "4471")["firearm"]["where"] == "locked"
+
+
+def test_the_lock_up_puts_away_only_what_the_run_took_out_at_its_start(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A firearm issued to the run by hand afterwards (`armory issue --run`) is returned by hand:
+    the walk-through moves only what it named, and its lock-up holds naming the other one."""
+    run_id = _open_at_wrap(cli, tmp_path, armory={"firearms": ["4471"]})
+    armorer(cli, "issue", "B88120", "--run", run_id)
+    wrap = write_answers(tmp_path / "wrap.yaml", context=NO_ROUNDS)
+    assert invoke(cli, ["resume", run_id, "--answers", str(wrap)]).exit_code == 3
+    (hold,) = log_show(cli, run_id)["holds"]
+    assert hold["item"] == "locked-up" and "B88120" in hold["reason"]
+    assert "4471" not in hold["reason"]
+    assert _show(cli, "B88120")["firearm"]["where"] == "armorer"
