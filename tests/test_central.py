@@ -302,7 +302,9 @@ def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_t
     assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0  # not synced yet
 
     pulled = sync(cli, b, central)
-    assert "Pulled 1 event(s) from 1 other device(s)" in pulled.stdout
+    # Its stop-work, with its roster's events (its key event, changes and their approvals): A and B
+    # were set up on their own, so B takes A's roster into account only for a joined laptop.
+    assert "event(s) from 1 other device(s)" in pulled.stdout
     line = one_line_error(invoke(cli, [*run, "--answers", str(answers)]))
     assert line.startswith("scene 12A is held: stop-work called by A Visitor, no PIN")
     assert "smell of smoke" in line
@@ -336,9 +338,13 @@ def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
     assert (b / "foreign.db").is_file()
     on(b, monkeypatch)
     assert ok(cli, ["verify"]).exit_code == 0
+    with sqlite3.connect(b / "foreign.db") as db:
+        pulled = db.execute("SELECT count(*) FROM foreign_events").fetchone()
     sync(cli, b, central)  # pulled once: nothing new the second time
     with sqlite3.connect(b / "foreign.db") as db:
-        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == pulled
+        held = "SELECT count(*) FROM foreign_events WHERE kind = 'scene.held'"
+        assert db.execute(held).fetchone() == (1,)
 
 
 def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
@@ -671,3 +677,150 @@ def test_a_server_set_up_by_a_newer_safetycli_is_refused_in_one_line(
     assert line.startswith("the central server was set up by a newer safetycli (schema 99")
     listed = one_line_error(invoke(cli, ["log", "list", "--central", central]))
     assert listed == line
+
+
+# --- joining a production, one roster across laptops (issue 15, items 5 and 1/3) --------------
+
+
+NEWCOMER = ("Mo Newcomer", "6408")
+
+
+def join_code(result: Result) -> str:
+    line = next(x for x in result.output.splitlines() if x.startswith("Join code: "))
+    return line.removeprefix("Join code: ").strip()
+
+
+def joined(cli: CliRunner, ws: Path, url: str, approver_ws: Path) -> Path:
+    """A new laptop joins with `init --from-central`, approved by the producer's PIN on
+    `approver_ws`."""
+    code = join_code(ok(cli, ["init", "--home", str(ws), "--from-central", url]))
+    ok(
+        cli,
+        ["join", "approve", code, "--home", str(approver_ws), "--central", url, "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    done = ok(cli, ["init", "--home", str(ws), "--from-central", url])
+    assert "Joined Night Unit" in done.output
+    return ws
+
+
+PRODUCER_NAME, PRODUCER_PIN = "Pat Producer", "9182"
+
+
+def add_newcomer(cli: CliRunner, ws: Path) -> None:
+    ok(
+        cli,
+        ["crew", "add", NEWCOMER[0], "--role", "actor", "--home", str(ws), "--pin-stdin"],
+        input=f"{NEWCOMER[1]}\n{PRODUCER_PIN}\n",
+    )
+
+
+def own_pin_change(cli: CliRunner, ws: Path, new: str, old: str) -> Result:
+    """The newcomer proves their PIN on that laptop (a sign-in: `auth.ok`) to change it."""
+    return invoke(
+        cli,
+        ["crew", "set-pin", NEWCOMER[0], "--home", str(ws), "--pin-stdin"],
+        input=f"{new}\n{old}\n",
+    )
+
+
+def test_a_crew_member_added_on_one_laptop_signs_on_a_joined_one(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    # The joined laptop has the production's roster, and its own device key.
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert PRODUCER_NAME in listed
+    add_newcomer(cli, a)
+    sync(cli, a, central)
+    sync(cli, b, central)
+    changed = own_pin_change(cli, b, "2468", NEWCOMER[1])
+    assert changed.exit_code == 0, changed.output
+    # ...and back: the PIN set on B is the one A checks after both sync; both logs verify.
+    sync(cli, b, central)
+    sync(cli, a, central)
+    wrong = own_pin_change(cli, a, "1357", NEWCOMER[1])
+    assert "wrong PIN" in one_line_error(wrong)
+    assert own_pin_change(cli, a, "1357", "2468").exit_code == 0
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+    keys = {
+        json.loads((ws / "config.toml").read_text().split("device = ")[1].split()[0])
+        for ws in (a, b)
+    }
+    assert len(keys) == 2  # each laptop its own device key
+
+
+def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    c = tmp_path / "c"
+    code = join_code(ok(cli, ["init", "--home", str(c), "--from-central", central]))
+    approve = ["join", "approve", "--home", str(a), "--central", central, "--pin-stdin"]
+    wrong_pin = invoke(cli, [*approve[:2], code, *approve[2:]], input="0000\n")
+    assert "wrong PIN" in one_line_error(wrong_pin)
+    other = "ABCD-EFGH-JKMN-PQRS"
+    wrong_code = invoke(cli, [*approve[:2], other, *approve[2:]], input=f"{PRODUCER_PIN}\n")
+    assert "no laptop asked to join" in one_line_error(wrong_code)
+    not_a_code = invoke(cli, [*approve[:2], "hello", *approve[2:]], input=f"{PRODUCER_PIN}\n")
+    assert "not a join code" in one_line_error(not_a_code)
+    waiting = invoke(cli, ["init", "--home", str(c), "--from-central", central])
+    assert "not approved yet" in one_line_error(waiting)
+    assert not (c / "config.toml").exists()
+    # The server never holds the production secret readable: only the code's id and a wrap.
+    with psycopg.connect(central) as conn:
+        rows = conn.execute("SELECT request, wrapped FROM joins").fetchall()
+    assert rows and all(code.replace("-", "") not in str(r) for r in rows)
+
+
+def test_an_approval_altered_on_the_server_is_refused(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    c = tmp_path / "c"
+    code = join_code(ok(cli, ["init", "--home", str(c), "--from-central", central]))
+    ok(
+        cli,
+        ["join", "approve", code, "--home", str(a), "--central", central, "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    with psycopg.connect(central) as conn:
+        wrapped = json.loads(conn.execute("SELECT wrapped FROM joins").fetchone()[0])
+        wrapped["sealed"] = "00" * 32
+        conn.execute("UPDATE joins SET wrapped = %s", (json.dumps(wrapped),))
+    refused = invoke(cli, ["init", "--home", str(c), "--from-central", central])
+    assert "does not open with this laptop's join code" in one_line_error(refused)
+    assert not (c / "config.toml").exists()
+
+
+def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    add_newcomer(cli, a)
+    sync(cli, a, central)
+    sync(cli, b, central)
+    # Offline: A removes the newcomer; B, not yet told, lets them sign.
+    ok(
+        cli,
+        ["crew", "remove", NEWCOMER[0], "--home", str(a), "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    assert own_pin_change(cli, b, "2468", NEWCOMER[1]).exit_code == 0
+    sync(cli, a, central)
+    on_b = sync(cli, b, central)
+    assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_b.output
+    on_a = sync(cli, a, central)
+    assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_a.output
+    # The removal holds everywhere from now on; both logs still verify.
+    gone = own_pin_change(cli, b, "1357", "2468")
+    assert "on the roster" in one_line_error(gone)
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])

@@ -38,6 +38,7 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # crew.removal_conflicts
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -45,6 +46,7 @@ class SyncResult:
             f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
             f"to event {seq} ({digest[:16]}).",
             f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            *(f"EXCEPTION: {line}" for line in self.conflicts),
         ]
 
 
@@ -144,7 +146,9 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
     for other in pulled:
         result.devices += 1
-        count, refused = local.add(other.device, other.head_seq, other.head_hash, other.rows)
+        count, refused = local.add(
+            other.device, other.head_seq, other.head_hash, other.rows, other.credentials
+        )
         result.pulled += count
         if refused is not None:
             result.alarms.append(Alarm(other.device, None, "pull", refused))
@@ -162,7 +166,15 @@ def sync(
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
+        if not result.alarms:
+            from safetycli import crew
+
+            store.put_credentials(result.device, crew.own_credentials(ledger))
         pull(ledger, store, result)
+    if not result.alarms:
+        from safetycli import crew
+
+        result.conflicts = crew.removal_conflicts(ledger)
     return result
 
 
