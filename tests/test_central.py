@@ -690,15 +690,22 @@ def join_code(result: Result) -> str:
     return line.removeprefix("Join code: ").strip()
 
 
+def ask_to_join(cli: CliRunner, ws: Path, url: str) -> str:
+    """The new laptop's first `init --from-central`: the join code it shows."""
+    return join_code(ok(cli, ["init", "--home", str(ws), "--from-central", url]))
+
+
+def approve(cli: CliRunner, code: str, ws: Path, url: str, pin: str | None = None) -> Result:
+    """A producer approves the code on laptop `ws` with their PIN."""
+    args = ["join", "approve", code, "--home", str(ws), "--central", url, "--pin-stdin"]
+    return invoke(cli, args, input=f"{pin or PRODUCER_PIN}\n")
+
+
 def joined(cli: CliRunner, ws: Path, url: str, approver_ws: Path) -> Path:
     """A new laptop joins with `init --from-central`, approved by the producer's PIN on
     `approver_ws`."""
-    code = join_code(ok(cli, ["init", "--home", str(ws), "--from-central", url]))
-    ok(
-        cli,
-        ["join", "approve", code, "--home", str(approver_ws), "--central", url, "--pin-stdin"],
-        input=f"{PRODUCER_PIN}\n",
-    )
+    code = ask_to_join(cli, ws, url)
+    assert approve(cli, code, approver_ws, url).exit_code == 0
     done = ok(cli, ["init", "--home", str(ws), "--from-central", url])
     assert "Joined Night Unit" in done.output
     return ws
@@ -724,18 +731,26 @@ def own_pin_change(cli: CliRunner, ws: Path, new: str, old: str) -> Result:
     )
 
 
-def test_a_crew_member_added_on_one_laptop_signs_on_a_joined_one(
+def newcomer_on_two_laptops(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
-) -> None:
+) -> tuple[Path, Path]:
+    """Laptop A, laptop B joined from it, and the newcomer added on A; both synced."""
     a = laptop("a")
     sync(cli, a, central)
     b = joined(cli, tmp_path / "b", central, a)
-    # The joined laptop has the production's roster, and its own device key.
-    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
-    assert PRODUCER_NAME in listed
     add_newcomer(cli, a)
     sync(cli, a, central)
     sync(cli, b, central)
+    return a, b
+
+
+def test_a_crew_member_added_on_one_laptop_signs_on_a_joined_one(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    # The joined laptop has the production's roster, and its own device key.
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert PRODUCER_NAME in listed and NEWCOMER[0] in listed
     changed = own_pin_change(cli, b, "2468", NEWCOMER[1])
     assert changed.exit_code == 0, changed.output
     # ...and back: the PIN set on B is the one A checks after both sync; both logs verify.
@@ -753,21 +768,24 @@ def test_a_crew_member_added_on_one_laptop_signs_on_a_joined_one(
     assert len(keys) == 2  # each laptop its own device key
 
 
-def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
+def asking_to_join(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
-) -> None:
+) -> tuple[Path, Path, str]:
+    """Laptop A, synced, and a new laptop C that asked to join: its code."""
     a = laptop("a")
     sync(cli, a, central)
     c = tmp_path / "c"
-    code = join_code(ok(cli, ["init", "--home", str(c), "--from-central", central]))
-    approve = ["join", "approve", "--home", str(a), "--central", central, "--pin-stdin"]
-    wrong_pin = invoke(cli, [*approve[:2], code, *approve[2:]], input="0000\n")
-    assert "wrong PIN" in one_line_error(wrong_pin)
-    other = "ABCD-EFGH-JKMN-PQRS"
-    wrong_code = invoke(cli, [*approve[:2], other, *approve[2:]], input=f"{PRODUCER_PIN}\n")
+    return a, c, ask_to_join(cli, c, central)
+
+
+def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, c, code = asking_to_join(cli, laptop, central, tmp_path)
+    assert "wrong PIN" in one_line_error(approve(cli, code, a, central, "0000"))
+    wrong_code = approve(cli, "ABCD-EFGH-JKMN-PQRS", a, central)
     assert "no laptop asked to join" in one_line_error(wrong_code)
-    not_a_code = invoke(cli, [*approve[:2], "hello", *approve[2:]], input=f"{PRODUCER_PIN}\n")
-    assert "not a join code" in one_line_error(not_a_code)
+    assert "not a join code" in one_line_error(approve(cli, "hello", a, central))
     waiting = invoke(cli, ["init", "--home", str(c), "--from-central", central])
     assert "not approved yet" in one_line_error(waiting)
     assert not (c / "config.toml").exists()
@@ -780,15 +798,8 @@ def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
 def test_an_approval_altered_on_the_server_is_refused(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
 ) -> None:
-    a = laptop("a")
-    sync(cli, a, central)
-    c = tmp_path / "c"
-    code = join_code(ok(cli, ["init", "--home", str(c), "--from-central", central]))
-    ok(
-        cli,
-        ["join", "approve", code, "--home", str(a), "--central", central, "--pin-stdin"],
-        input=f"{PRODUCER_PIN}\n",
-    )
+    a, c, code = asking_to_join(cli, laptop, central, tmp_path)
+    assert approve(cli, code, a, central).exit_code == 0
     with psycopg.connect(central) as conn:
         wrapped = json.loads(conn.execute("SELECT wrapped FROM joins").fetchone()[0])
         wrapped["sealed"] = "00" * 32
@@ -801,12 +812,7 @@ def test_an_approval_altered_on_the_server_is_refused(
 def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
 ) -> None:
-    a = laptop("a")
-    sync(cli, a, central)
-    b = joined(cli, tmp_path / "b", central, a)
-    add_newcomer(cli, a)
-    sync(cli, a, central)
-    sync(cli, b, central)
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
     # Offline: A removes the newcomer; B, not yet told, lets them sign.
     ok(
         cli,

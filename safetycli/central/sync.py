@@ -167,15 +167,23 @@ def sync(
         store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
         if not result.alarms:
-            from safetycli import crew
-
-            store.put_credentials(result.device, crew.own_credentials(ledger))
+            store.put_credentials(result.device, _roster(ledger, "own_credentials") or [])
         pull(ledger, store, result)
     if not result.alarms:
-        from safetycli import crew
-
-        result.conflicts = crew.removal_conflicts(ledger)
+        result.conflicts = _roster(ledger, "removal_conflicts") or []
     return result
+
+
+def _roster(ledger: Ledger, what: str) -> Any:
+    """A roster question asked at sync; None when the roster does not verify (its commands
+    refuse it and `verify` names the event; stop-work still travels both ways)."""
+    from safetycli import crew
+    from safetycli.rostercheck import RosterUnverified
+
+    try:
+        return getattr(crew, what)(ledger)
+    except RosterUnverified:
+        return None
 
 
 def alarm_error(result: SyncResult) -> CentralAlarm:
