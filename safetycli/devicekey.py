@@ -69,6 +69,11 @@ class DeviceKey:
     def mac(self, seq: int, digest: str) -> str:
         return mac_of(self.mac_key, self.device, seq, digest)
 
+    def foreign_seal(self, device: str, seq: int, digest: str) -> str:
+        """The seal this laptop puts on another device's event as it pulls it (central/foreign.py):
+        a row added to `foreign.db` by someone without this key has none."""
+        return mac_of(self.mac_key, f"pulled from {device}", seq, digest)
+
     @property
     def key_id(self) -> str:
         """What the log says about the key: names it without giving it away."""

@@ -22,7 +22,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from safetycli.events import DEVICE_KEYED, Event
-from safetycli.rostercheck import AUDITED_KINDS
+from safetycli.rostercheck import AUDITED_KINDS, RosterUnverified
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -49,6 +49,8 @@ def events(ledger: Ledger) -> list[Event]:
         return local
     foreign = ledger.foreign()
     theirs = [e for e in foreign.events(AUDITED_KINDS) if e.device in devices]
+    for event in theirs:
+        _sealed(ledger, event)
     here = ledger.device or ""
     streams = [local] + [list(g) for _, g in groupby(theirs, key=lambda e: e.device)]
     return list(heapq.merge(*streams, key=lambda e: (e.at, e.device or here)))
@@ -57,7 +59,21 @@ def events(ledger: Ledger) -> list[Event]:
 def window(ledger: Ledger, event: Event, size: int) -> list[Event]:
     if event.device is None:
         return ledger.window(event.seq, size)
-    return ledger.foreign().window(event.device, event.seq, size)
+    found = ledger.foreign().window(event.device, event.seq, size)
+    for proof in found:
+        _sealed(ledger, proof)
+    return found
+
+
+def _sealed(ledger: Ledger, event: Event) -> None:
+    """A pulled roster event (or approval) counts only with the seal this laptop made as it
+    pulled it: one inserted into foreign.db by someone with the workspace files alone does not."""
+    assert event.device is not None and ledger.key is not None
+    if ledger.foreign().unsealed(event.device, event.seq, ledger.key.foreign_seal):
+        raise RosterUnverified(
+            f"event {event.seq} of device {event.device} in foreign.db was not pulled by this "
+            "laptop (no valid seal)"
+        )
 
 
 def marker(merged: list[Event]) -> tuple[object, ...]:

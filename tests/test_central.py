@@ -830,3 +830,45 @@ def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
     assert "on the roster" in one_line_error(gone)
     for ws in (a, b):
         ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_a_laptop_set_up_on_its_own_keeps_its_roster_to_itself(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")  # two `init`s: two production secrets
+    add_newcomer(cli, a)
+    sync(cli, a, central)
+    sync(cli, b, central)
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert NEWCOMER[0] not in listed
+    refused = own_pin_change(cli, b, "2468", NEWCOMER[1])
+    assert "nobody called Mo Newcomer" in one_line_error(refused)
+    ok(cli, ["verify", "--home", str(b)])
+
+
+def test_a_roster_event_slipped_into_foreign_db_does_not_count(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    """Someone with B's workspace files (not its device key) inserts another laptop's crew.added,
+    with a valid hash and an approval: it lacks the seal B made on what it pulled."""
+    from safetycli.ledger import row_hash
+
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    with sqlite3.connect(b / "foreign.db") as db:
+        rows = db.execute(
+            "SELECT device, seq, at, kind, run, person, data, prev_hash FROM foreign_events"
+            " WHERE kind IN ('auth.ok', 'crew.added') ORDER BY seq DESC LIMIT 2"
+        ).fetchall()
+        prev = "0" * 64
+        for device, seq, at, kind, run, person, data, _ in reversed(rows):
+            data = data.replace(NEWCOMER[0], "Eve Intruder") if kind == "crew.added" else data
+            n = seq + 1000
+            digest = row_hash(n, at, kind, run, person, data, prev)
+            db.execute(
+                "INSERT INTO foreign_events (device, seq, at, kind, run, person, data,"
+                " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (device, n, at, kind, run, person, data, prev, digest),
+            )
+            prev = digest
+    refused = invoke(cli, ["crew", "list", "--home", str(b)])
+    assert "no valid seal" in one_line_error(refused)

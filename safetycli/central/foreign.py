@@ -18,9 +18,10 @@ exactly what they were, and a laptop that never syncs has no such file (nothing 
 
 from __future__ import annotations
 
+import hmac
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,13 @@ _SCHEMA_2 = [
         secret TEXT NOT NULL,
         PRIMARY KEY (device, person, fingerprint)
     )""",
+    # Each row pulled from now on is sealed on arrival with this laptop's device key (kept outside
+    # the workspace): a row someone with the workspace files alone inserts has no valid seal, and
+    # the roster never counts it (rostermerge.py).
+    "ALTER TABLE foreign_events ADD COLUMN seal TEXT",
+    # The roster's kinds were not pulled before: pull every device again from its start (rows
+    # already here are kept, never taken twice).
+    "DELETE FROM foreign_heads",
 ]
 SCHEMA_VERSION = 2
 
@@ -131,6 +139,7 @@ class ForeignLog:
         head_hash: str,
         rows: Iterable[tuple[Any, ...]],
         credentials: Iterable[tuple[str, str, str]] = (),
+        seal: Callable[[str, int, str], str] | None = None,
     ) -> tuple[int, str | None]:
         """Store one device's pulled events and its new head, in one transaction. Returns how
         many were stored, and why the pull was refused (None: it held): an event whose content
@@ -159,9 +168,10 @@ class ForeignLog:
                 if had is not None and had[0] != digest:
                     return 0, f"the server changed event {seq} of device {device}"
                 if had is None:
-                    new.append((device, *row))
+                    new.append((device, *row, seal(device, seq, digest) if seal else None))
             self.db.executemany(
-                f"INSERT INTO foreign_events ({_COLUMNS}) VALUES ({', '.join('?' * 10)})", new
+                f"INSERT INTO foreign_events ({_COLUMNS}, seal) VALUES ({', '.join('?' * 11)})",
+                new,
             )
             self.db.executemany(
                 "INSERT OR IGNORE INTO foreign_credentials (device, person, fingerprint, secret)"
@@ -182,6 +192,15 @@ class ForeignLog:
             (person, fp),
         ).fetchone()
         return str(row[0]) if row else None
+
+    def unsealed(self, device: str, seq: int, seal: Callable[[str, int, str], str]) -> bool:
+        """Whether the row lacks the seal this laptop made when it pulled it."""
+        row = self.db.execute(
+            "SELECT hash, seal FROM foreign_events WHERE device = ? AND seq = ?", (device, seq)
+        ).fetchone()
+        if row is None or row[1] is None:
+            return True
+        return not hmac.compare_digest(str(row[1]), seal(device, seq, str(row[0])))
 
     def window(self, device: str, seq: int, size: int) -> list[Event]:
         """The pulled events of `device` among the `size` numbers before `seq`: where a roster

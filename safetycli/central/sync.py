@@ -147,7 +147,12 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     for other in pulled:
         result.devices += 1
         count, refused = local.add(
-            other.device, other.head_seq, other.head_hash, other.rows, other.credentials
+            other.device,
+            other.head_seq,
+            other.head_hash,
+            other.rows,
+            other.credentials,
+            seal=ledger.key.foreign_seal if ledger.key is not None else None,
         )
         result.pulled += count
         if refused is not None:
