@@ -299,35 +299,26 @@ def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
 def removal_conflicts(ledger: Ledger) -> list[str]:
     """People removed on one laptop who signed on another after the removal (both pulled): shown
     as exceptions, never resolved silently (the signature stays in its log as it was made)."""
-    removed = {_key(e.name): e for e in _replay(ledger).values() if e.removed is not None}
+    removed = [e for e in _replay(ledger).values() if e.removed is not None]
     if not removed:
         return []
     here = ledger.device or "this laptop"
     signed: list[tuple[str, str, str]] = []
-    for person in removed.values():
+    for person in removed:
         signed += [
-            (e.at, here, str(e.data.get("name", "")))
-            for e in ledger.events(person=person.name, kinds=(AUTH_OK,))
+            (e.at, here, person.name) for e in ledger.events(person=person.name, kinds=(AUTH_OK,))
         ]
     foreign = ledger.foreign()
     devices = rostermerge.production_devices(ledger)
+    names = {_key(e.name) for e in removed}
     if foreign is not None and devices:
         signed += [
             (e.at, str(e.device), str(e.data.get("name", "")))
             for e in foreign.events((AUTH_OK,))
-            if e.device in devices and _key(str(e.data.get("name", ""))) in removed
+            if e.device in devices and _key(str(e.data.get("name", ""))) in names
         ]
-    lines = []
-    for at, device, name in sorted(signed):
-        entry = removed[_key(name)]
-        assert entry.removed is not None
-        when, where = entry.removed
-        if at > when and device != where:
-            lines.append(
-                f"{entry.name} was removed on device {where} at {when} but signed on device "
-                f"{device} at {at}"
-            )
-    return lines
+    removals = [(*e.removed, e.name) for e in removed if e.removed is not None]
+    return rostermerge.removal_conflicts(removals, signed)
 
 
 def _checked_roster_events(ledger: Ledger) -> list[Event]:

@@ -18,10 +18,12 @@ its approvals are looked for among that device's pulled events.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING
 
 from safetycli.events import DEVICE_KEYED, Event
+from safetycli.names import fold_name
 from safetycli.rostercheck import AUDITED_KINDS, RosterUnverified
 
 if TYPE_CHECKING:
@@ -82,3 +84,26 @@ def marker(merged: list[Event]) -> tuple[object, ...]:
     for e in merged:
         last[e.device] = e.seq
     return tuple(sorted(last.items(), key=lambda kv: kv[0] or ""))
+
+
+def removal_conflicts(
+    removals: Iterable[tuple[str, str, str]], signed: Iterable[tuple[str, str, str]]
+) -> list[str]:
+    """Each (time, device, name) in `signed` after the same person's removal (time, device,
+    name) on another device: two laptops offline, one removing while the other let them sign.
+    One line each, for `sync` and `status --central` to show (never resolved silently)."""
+    last: dict[str, tuple[str, str, str]] = {}
+    for at, device, name in sorted(removals):
+        last[fold_name(name)] = (at, device, name)
+    lines = []
+    for at, device, name in sorted(signed):
+        removal = last.get(fold_name(name))
+        if removal is None:
+            continue
+        when, where, shown = removal
+        if at > when and device != where:
+            lines.append(
+                f"{shown} was removed on device {where} at {when} but signed on device "
+                f"{device} at {at}"
+            )
+    return lines

@@ -825,6 +825,10 @@ def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
     assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_b.output
     on_a = sync(cli, a, central)
     assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_a.output
+    office = ok(cli, ["status", "--central", central, "--format", "json"]).stdout
+    (shown,) = json.loads(office)["exceptions"]
+    assert shown.startswith(f"{NEWCOMER[0]} was removed on device")
+    assert "EXCEPTION: " in ok(cli, ["status", "--central", central]).stdout
     # The removal holds everywhere from now on; both logs still verify.
     gone = own_pin_change(cli, b, "1357", "2468")
     assert "on the roster" in one_line_error(gone)
