@@ -800,6 +800,7 @@ def test_an_approval_altered_on_the_server_is_refused(
 ) -> None:
     a, c, code = asking_to_join(cli, laptop, central, tmp_path)
     assert approve(cli, code, a, central).exit_code == 0
+    assert "already approved" in one_line_error(approve(cli, code, a, central))
     with psycopg.connect(central) as conn:
         wrapped = json.loads(conn.execute("SELECT wrapped FROM joins").fetchone()[0])
         wrapped["sealed"] = "00" * 32
@@ -876,3 +877,15 @@ def test_a_roster_event_slipped_into_foreign_db_does_not_count(
             prev = digest
     refused = invoke(cli, ["crew", "list", "--home", str(b)])
     assert "no valid seal" in one_line_error(refused)
+
+
+def test_joining_an_unreachable_server_is_one_line_and_leaves_nothing(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    c = tmp_path / "c"
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+    refused = invoke(cli, ["init", "--home", str(c), "--from-central", url])
+    assert one_line_error(refused).startswith("cannot reach the central server")
+    assert not c.exists() or not any(c.iterdir())
+    again = invoke(cli, ["init", "--home", str(c), "--from-central", url])
+    assert one_line_error(again).startswith("cannot reach the central server")

@@ -71,6 +71,9 @@ def push(
     if alarm is not None:
         result.alarms.append(alarm)
         return result
+    # The PIN hashes before the events that name them (as credentials.py orders the two files):
+    # a laptop that pulls the events in between finds every hash they select.
+    store.put_credentials(device, _roster(ledger, "own_credentials") or [])
     head_seq, head_hash = store.head(device)
     local_seq, _ = ledger.head()
     result.server_head = (head_seq, head_hash)
@@ -171,8 +174,6 @@ def sync(
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
-        if not result.alarms:
-            store.put_credentials(result.device, _roster(ledger, "own_credentials") or [])
         pull(ledger, store, result)
     if not result.alarms:
         result.conflicts = _roster(ledger, "removal_conflicts") or []
@@ -180,14 +181,14 @@ def sync(
 
 
 def _roster(ledger: Ledger, what: str) -> Any:
-    """A roster question asked at sync; None when the roster does not verify (its commands
-    refuse it and `verify` names the event; stop-work still travels both ways)."""
+    """A roster question asked at sync; None when the roster cannot be read or does not verify
+    (its commands refuse it and `verify` names the event; the push raises the alarm for an altered
+    log, and stop-work still travels both ways)."""
     from safetycli import crew
-    from safetycli.rostercheck import RosterUnverified
 
     try:
         return getattr(crew, what)(ledger)
-    except RosterUnverified:
+    except SafetyError:
         return None
 
 
