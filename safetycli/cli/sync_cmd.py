@@ -77,9 +77,7 @@ def join_approve(
             raise SafetyError(ledger.keyless or "this log has no device key yet: sync it first")
         producer = _producer(ledger, approve_by)
         pin = _Pins(pin_stdin).existing(producer, "producer")
-        crew.authenticate(
-            ledger, producer, pin, role="producer", purpose="approve a laptop joining"
-        )
+        crew.authenticate(ledger, producer, pin, role="producer", purpose="let a laptop join")
         production = str(ws.config().get("production", ""))
         wrapped = join.wrap(typed, ledger.key.pepper, production)
     with CentralStore.connect(url) as store, store.talking():

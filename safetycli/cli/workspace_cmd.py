@@ -142,8 +142,15 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
         ledger.append_many([WorkspaceCreated(production=production).new()])
         key_file = ledger.key.path if ledger.key is not None else None
         write_central(ws, waiting.url)
-        result = sync(ledger, waiting.url)
-    waiting.path.unlink(missing_ok=True)
+        waiting.path.unlink(missing_ok=True)  # spent: the server no longer holds its approval
+        try:
+            result = sync(ledger, waiting.url)
+        except SafetyError as err:
+            raise SafetyError(
+                f"joined {production} at {ws.root}, but its first sync failed ({err.message}): "
+                "run `safetycli sync` there",
+                err.exit_code,
+            ) from None
     typer.echo(f"Joined {production}: workspace created at {ws.root}")
     for line in result.lines():
         typer.echo(line)
