@@ -889,3 +889,18 @@ def test_joining_an_unreachable_server_is_one_line_and_leaves_nothing(
     assert not c.exists() or not any(c.iterdir())
     again = invoke(cli, ["init", "--home", str(c), "--from-central", url])
     assert one_line_error(again).startswith("cannot reach the central server")
+
+
+def test_a_wrapped_secret_opens_only_with_its_own_code() -> None:
+    from safetycli.central import join
+    from safetycli.errors import SafetyError
+
+    code, other = join.new_code(), join.new_code()
+    secret = bytes(range(32))
+    wrapped = join.wrap(code, secret, "Night Unit")
+    assert join.unwrap(join.normal(join.shown(code).lower()), wrapped) == (secret, "Night Unit")
+    assert secret.hex() not in wrapped and code not in wrapped
+    for bad in (other, code):
+        text = wrapped if bad is other else wrapped.replace("Night Unit", "Day Unit")
+        with pytest.raises(SafetyError, match="does not open"):
+            join.unwrap(bad, text)
