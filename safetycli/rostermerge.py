@@ -11,8 +11,9 @@ own events always in their own chain's order (a merge of the per-device streams,
 could reorder one device's events when its clock went back). The fold (`crew._replay`) and its
 meaning checks (`rostercheck.RosterAudit`) run over that one sequence, so a producer added on A
 approves on B, and a person removed on A at 10:02 is removed on B from then on. Every event
-pulled passed its device's chain and MAC checks on the server and its hash check in foreign.db;
-its approvals are looked for among that device's pulled events.
+pulled passed its device's chain and MAC checks on the server and its hash check in foreign.db,
+and counts only with the seal this laptop put on it as it pulled it (`DeviceKey.foreign_seal`);
+its approvals are looked for among that device's pulled events, sealed too.
 """
 
 from __future__ import annotations

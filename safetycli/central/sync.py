@@ -7,7 +7,8 @@ the server holds, its log was rewritten or another laptop uses its device id, an
 raises the alarm rather than taking a second history.
 
 Pull: for each other device, its events of `foreign.PULLED_KINDS` after what this laptop already
-took, into `foreign.db` (never into this laptop's chain).
+took, and its PIN hashes, into `foreign.db` (never into this laptop's chain), each row sealed with
+this laptop's device key as it lands. This laptop's own PIN hashes go up before its events.
 """
 
 from __future__ import annotations
