@@ -16,10 +16,11 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from safetycli import rostermerge
 from safetycli.credentials import fingerprint
 from safetycli.ledger import Ledger, integrity_problems
 from safetycli.recovery import KEY as RECOVERY_KEY
-from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, describe
+from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, describe
 from safetycli.storage import LogDamaged, Problem
 
 
@@ -64,8 +65,14 @@ def _audit(ledger: Ledger, integrity: list[str]) -> list[Problem]:
         Problem(None, f"the log file's structure is damaged (SQLite: {line})") for line in integrity
     ]
     roster = RosterAudit(ledger.keyed_at)
-    for event in ledger.events(kinds=AUDITED_KINDS):
-        problem = roster.feed(event, ledger.window(event.seq, LEGACY_WINDOW))
+    # The roster as this laptop uses it: its own events with those of the production's other
+    # laptops it pulled (rostermerge.py); problems are named for this laptop's own events.
+    for event in rostermerge.events(ledger):
+        problem = roster.feed(event, rostermerge.window(ledger, event, LEGACY_WINDOW))
+        if event.device is not None:
+            if problem is not None:
+                problems.append(Problem(None, f"device {event.device} " + describe(event, problem)))
+            continue
         # Each roster event's own MAC too: the head's MAC vouches for the chain's content, but a
         # roster event is what commands act on, and verify should say so when its MAC is wrong.
         problem = problem or ledger.seal_problem(event.seq)

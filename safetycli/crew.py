@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from safetycli import events as ev  # the declared types load on first use (events.py)
-from safetycli import lockout, rostercheck
+from safetycli import lockout, rostercheck, rostermerge
 from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
 from safetycli.devicekey import pepper_pin
@@ -51,7 +51,7 @@ from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 from safetycli.roles import known as known_roles
-from safetycli.rostercheck import AUDITED_KINDS, LEGACY_WINDOW, RosterAudit, RosterUnverified
+from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, RosterUnverified
 
 # scrypt cost: about 40 ms and 16 MiB per check on a laptop. Slow enough that guessing a 4-digit
 # PIN offline from a stolen hash takes minutes rather than milliseconds, fast enough that a crew
@@ -121,6 +121,8 @@ class _Entry:
     added_seq: int
     added_at: str
     set_seq: int = 0  # the event that set the fingerprint
+    device: str | None = None  # the device whose event set it (None: this laptop)
+    removed: tuple[str, str] | None = None  # when and on which device they were removed
 
 
 # --- names, roles and PINs --------------------------------------------------------------------
@@ -240,7 +242,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
     removing the last producer. The process whose write lost notices and says so.
     """
     entries: dict[str, _Entry] = {}
-    for event in _checked_roster_events(ledger):
+    for order, event in enumerate(_checked_roster_events(ledger), start=1):
         if event.kind not in ROSTER_KINDS:
             continue
         data = event.data
@@ -257,14 +259,16 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
                 active=True,
                 fingerprint=str(data.get("pin_fingerprint", "")),
                 set_seq=event.seq,
-                added_seq=event.seq,
+                added_seq=order,
                 added_at=event.at,
+                device=event.device,
             )
         elif entry is None or not entry.active:
             continue
         elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
             entry.fingerprint = str(data.get("pin_fingerprint", ""))
             entry.set_seq = event.seq
+            entry.device = event.device
         elif event.kind == CREW_ROLE_ADDED:
             role = str(data.get("role", ""))
             if role and role not in entry.roles:
@@ -274,21 +278,68 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             if "producer" in entry.roles and all(e is entry for e in others):
                 continue
             entry.active = False
+            entry.removed = (event.at, event.device or ledger.device or "")
     return entries
+
+
+def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
+    """The PIN hashes this laptop's own roster events select now (person, fingerprint, hash):
+    what sync sends the server for the production's other laptops. Only peppered ones travel
+    (an older plain hash would be guessable from the server's copy)."""
+    out = []
+    for entry in _replay(ledger).values():
+        if not entry.active or entry.device is not None:
+            continue
+        stored = ledger.credentials.get(entry.name, entry.fingerprint)
+        if stored is not None and stored.startswith(f"{_PEPPERED}$"):
+            out.append((entry.name, entry.fingerprint, stored))
+    return out
+
+
+def removal_conflicts(ledger: Ledger) -> list[str]:
+    """People removed on one laptop who signed on another after the removal (both pulled): shown
+    as exceptions, never resolved silently (the signature stays in its log as it was made)."""
+    removed = [e for e in _replay(ledger).values() if e.removed is not None]
+    if not removed:
+        return []
+    here = ledger.device or "this laptop"
+    signed: list[tuple[str, str, str]] = []
+    for person in removed:
+        signed += [
+            (e.at, here, person.name) for e in ledger.events(person=person.name, kinds=(AUTH_OK,))
+        ]
+    foreign = ledger.foreign()
+    devices = rostermerge.production_devices(ledger)
+    names = {_key(e.name) for e in removed}
+    if foreign is not None and devices:
+        signed += [
+            (e.at, str(e.device), str(e.data.get("name", "")))
+            for e in foreign.events((AUTH_OK,))
+            if e.device in devices and _key(str(e.data.get("name", ""))) in names
+        ]
+    removals = [(*e.removed, e.name) for e in removed if e.removed is not None]
+    return rostermerge.removal_conflicts(removals, signed)
 
 
 def _checked_roster_events(ledger: Ledger) -> list[Event]:
     """The roster's events, refused unless each holds on its own (hash, link, device MAC) and
     means what it must (rostercheck.py): the CLI never acts on a roster an insider appended to or
     edited. Checked once per open log while the roster stays as it is."""
-    events = list(ledger.events(kinds=AUDITED_KINDS))
-    last = events[-1].seq if events else 0
+    events = rostermerge.events(ledger)
+    last = rostermerge.marker(events)
     if ledger.roster_checked == last:
         return events
     audit = RosterAudit(ledger.keyed_at)
     for event in events:
-        window = ledger.window(event.seq, LEGACY_WINDOW)
-        problem = audit.feed(event, window) or ledger.seal_problem(event.seq)
+        window = rostermerge.window(ledger, event, LEGACY_WINDOW)
+        problem = audit.feed(event, window)
+        if event.device is not None:  # checked on the server and in foreign.db (rostermerge)
+            if problem is not None:
+                raise RosterUnverified(
+                    f"device {event.device} " + rostercheck.describe(event, problem)
+                )
+            continue
+        problem = problem or ledger.seal_problem(event.seq)
         for proof in window if problem is None else ():
             if proof.kind == AUTH_OK and proof.seq >= event.seq - 2:
                 problem = problem or ledger.seal_problem(proof.seq)
@@ -403,8 +454,8 @@ def prove(
     # planted by someone without the production secret.
     planted = (
         stored is not None
-        and ledger.keyed_at is not None
-        and entry.set_seq > ledger.keyed_at
+        and (entry.device is not None or ledger.keyed_at is not None)
+        and (entry.device is not None or entry.set_seq > (ledger.keyed_at or 0))
         and not stored.startswith(f"{_PEPPERED}$")
     )
     if stored is None or planted or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):

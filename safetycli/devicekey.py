@@ -69,6 +69,11 @@ class DeviceKey:
     def mac(self, seq: int, digest: str) -> str:
         return mac_of(self.mac_key, self.device, seq, digest)
 
+    def foreign_seal(self, device: str, seq: int, digest: str) -> str:
+        """The seal this laptop puts on another device's event as it pulls it (central/foreign.py):
+        a row added to `foreign.db` by someone without this key has none."""
+        return mac_of(self.mac_key, f"pulled from {device}", seq, digest)
+
     @property
     def key_id(self) -> str:
         """What the log says about the key: names it without giving it away."""
@@ -86,9 +91,9 @@ class DeviceKey:
         return hmac.digest(self.pepper, b"safetycli production secret id", "sha256").hex()[:16]
 
 
-def create(workspace: Path) -> DeviceKey:
-    """A new device id with a fresh key and production secret, written 0600 (never over an
-    existing file)."""
+def create(workspace: Path, production_secret: bytes | None = None) -> DeviceKey:
+    """A new device id with a fresh key and production secret (or the production's own, given
+    to a laptop that joins it: central/join.py), written 0600 (never over an existing file)."""
     import secrets  # only here: `random` and `base64` are not worth loading on every command
 
     folder = key_dir()
@@ -98,7 +103,7 @@ def create(workspace: Path) -> DeviceKey:
     body = {
         "device": device,
         "mac_key": secrets.token_hex(32),
-        "production_secret": secrets.token_hex(32),
+        "production_secret": (production_secret or secrets.token_bytes(32)).hex(),
         "workspace": str(workspace),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": "safetycli device key: back it up with the recovery code; never share it",

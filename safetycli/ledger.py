@@ -715,7 +715,13 @@ class Ledger:
     def credential(self, person: str, fingerprint: str) -> str | None:
         """The PIN hash the log's `fingerprint` selects for `person`, from the credentials file."""
         try:
-            return self.credentials.get(person, fingerprint)
+            own = self.credentials.get(person, fingerprint)
+            if own is not None:
+                return own
+            # Set on another laptop of the production (pulled by sync): the fingerprint, which
+            # the merged roster recorded, selects it, so only the hash that event set can serve.
+            foreign = self.foreign()
+            return None if foreign is None else foreign.credential(person, fingerprint)
         except sqlite3.DatabaseError:
             return None  # an unreadable credentials file: sign-in says the PIN does not match
 

@@ -67,6 +67,7 @@ class _Person:
     active: bool
     fingerprint: str
     set_at: int
+    removed_on: str | None = None  # the device that removed them ("": this laptop)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class RosterAudit:
         self.code: tuple[str, int] | None = None  # the usable recovery code: fingerprint, seq
         self.ever_added = False
         self.keyed = False
+        # Other devices of the production (their events pulled, central/foreign.py): from each
+        # one's key event on, its changes follow their approvals in the same transaction.
+        self.strict_for: dict[str, int] = {}
 
     def _active(self, name: str) -> _Person | None:
         person = self.people.get(fold_name(name))
@@ -118,8 +122,13 @@ class RosterAudit:
         data = event.data
         kind = event.kind
         if kind == DEVICE_KEYED:
+            if event.device is not None:
+                return None
             return "a second device key for one log" if self.keyed else None
         if kind == CREW_RECOVERED:
+            if event.device is not None:  # its recovery code is its own laptop's: checked there
+                name = str(data.get("name", ""))
+                return None if self._is_producer(name) else f"{name} is not a producer"
             return self._check_recovered(event)
         if kind == RECOVERY_SET:
             return self._check_recovery_set(event, window)
@@ -175,6 +184,9 @@ class RosterAudit:
         return f"a recovery code set for an unknown reason ({why})"
 
     def _strict(self, event: Event) -> bool:
+        if event.device is not None:
+            start = self.strict_for.get(event.device)
+            return start is not None and event.seq > start
         return self.strict_from is not None and event.seq > self.strict_from
 
     def _approved(
@@ -190,6 +202,12 @@ class RosterAudit:
             if not name:
                 return "no producer approved it"
             text = str(name)
+            if self._removed_elsewhere(text, event, role):
+                # Removed on another laptop while this one, offline, still had them: a conflict
+                # shown as an exception (crew.removal_conflicts), not a forged change.
+                if not any(_proves(ok, text, role) for ok in proofs):
+                    return f"no PIN-proven approval by {text}"
+                continue
             if role == _PRODUCER and not self._is_producer(text):
                 return f"{text}, who approved it, was not a producer on the roster then"
             if role is None and self._active(text) is None:
@@ -199,13 +217,26 @@ class RosterAudit:
                 return f"no PIN-proven approval by {text} {where}"
         return None
 
+    def _removed_elsewhere(self, name: str, event: Event, role: str | None) -> bool:
+        person = self.people.get(fold_name(name))
+        return (
+            person is not None
+            and not person.active
+            and person.removed_on is not None
+            and person.removed_on != (event.device or "")
+            and (role is None or role in person.roles)
+        )
+
     # --- the fold -------------------------------------------------------------------------------
 
     def _apply(self, event: Event) -> None:
         data = event.data
         kind = event.kind
         if kind == DEVICE_KEYED:
-            self.keyed = True
+            if event.device is not None:
+                self.strict_for[event.device] = event.seq
+            else:
+                self.keyed = True
             return
         if kind == RECOVERY_SET:
             self.code = (str(data.get("code_fingerprint", "")), event.seq)
@@ -226,10 +257,11 @@ class RosterAudit:
             return
         elif kind in (CREW_PIN_SET, CREW_RECOVERED):
             person.fingerprint, person.set_at = str(data.get("pin_fingerprint", "")), event.seq
-            if kind == CREW_RECOVERED:
+            if kind == CREW_RECOVERED and event.device is None:
                 self.code = None  # spent
         elif kind == CREW_REMOVED:
             person.active = False
+            person.removed_on = event.device or ""
         elif kind == CREW_ROLE_ADDED:
             role = str(data.get("role", ""))
             if role and role not in person.roles:

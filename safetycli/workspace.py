@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,9 @@ NO_WORKSPACE = "no workspace here: run `safetycli init` (or pass --home DIR)"
 @dataclass(frozen=True)
 class Workspace:
     root: Path
+    # A joining laptop's production secret (central/join.py): its device key is made with it
+    # instead of a fresh one, so PIN hashes made on the production's other laptops check here.
+    production_secret: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def config_path(self) -> Path:
@@ -168,7 +171,7 @@ class Workspace:
         that names a key the log lacks."""
         from safetycli import devicekey
 
-        key = devicekey.create(self.root)
+        key = devicekey.create(self.root, self.production_secret)
         if marks is not None:
             marks.device = key.device  # the key event's own mark names it
         try:

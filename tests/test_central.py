@@ -302,7 +302,9 @@ def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_t
     assert invoke(cli, [*run, "--answers", str(answers)]).exit_code == 0  # not synced yet
 
     pulled = sync(cli, b, central)
-    assert "Pulled 1 event(s) from 1 other device(s)" in pulled.stdout
+    # Its stop-work, with its roster's events (its key event, changes and their approvals): A and B
+    # were set up on their own, so B takes A's roster into account only for a joined laptop.
+    assert "event(s) from 1 other device(s)" in pulled.stdout
     line = one_line_error(invoke(cli, [*run, "--answers", str(answers)]))
     assert line.startswith("scene 12A is held: stop-work called by A Visitor, no PIN")
     assert "smell of smoke" in line
@@ -336,9 +338,13 @@ def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
     assert (b / "foreign.db").is_file()
     on(b, monkeypatch)
     assert ok(cli, ["verify"]).exit_code == 0
+    with sqlite3.connect(b / "foreign.db") as db:
+        pulled = db.execute("SELECT count(*) FROM foreign_events").fetchone()
     sync(cli, b, central)  # pulled once: nothing new the second time
     with sqlite3.connect(b / "foreign.db") as db:
-        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM foreign_events").fetchone() == pulled
+        held = "SELECT count(*) FROM foreign_events WHERE kind = 'scene.held'"
+        assert db.execute(held).fetchone() == (1,)
 
 
 def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
@@ -671,3 +677,230 @@ def test_a_server_set_up_by_a_newer_safetycli_is_refused_in_one_line(
     assert line.startswith("the central server was set up by a newer safetycli (schema 99")
     listed = one_line_error(invoke(cli, ["log", "list", "--central", central]))
     assert listed == line
+
+
+# --- joining a production, one roster across laptops (issue 15, items 5 and 1/3) --------------
+
+
+NEWCOMER = ("Mo Newcomer", "6408")
+
+
+def join_code(result: Result) -> str:
+    line = next(x for x in result.output.splitlines() if x.startswith("Join code: "))
+    return line.removeprefix("Join code: ").strip()
+
+
+def ask_to_join(cli: CliRunner, ws: Path, url: str) -> str:
+    """The new laptop's first `init --from-central`: the join code it shows."""
+    return join_code(ok(cli, ["init", "--home", str(ws), "--from-central", url]))
+
+
+def approve(cli: CliRunner, code: str, ws: Path, url: str, pin: str | None = None) -> Result:
+    """A producer approves the code on laptop `ws` with their PIN."""
+    args = ["join", "approve", code, "--home", str(ws), "--central", url, "--pin-stdin"]
+    return invoke(cli, args, input=f"{pin or PRODUCER_PIN}\n")
+
+
+def joined(cli: CliRunner, ws: Path, url: str, approver_ws: Path) -> Path:
+    """A new laptop joins with `init --from-central`, approved by the producer's PIN on
+    `approver_ws`."""
+    code = ask_to_join(cli, ws, url)
+    assert approve(cli, code, approver_ws, url).exit_code == 0
+    done = ok(cli, ["init", "--home", str(ws), "--from-central", url])
+    assert "Joined Night Unit" in done.output
+    return ws
+
+
+PRODUCER_NAME, PRODUCER_PIN = "Pat Producer", "9182"
+
+
+def add_newcomer(cli: CliRunner, ws: Path) -> None:
+    ok(
+        cli,
+        ["crew", "add", NEWCOMER[0], "--role", "actor", "--home", str(ws), "--pin-stdin"],
+        input=f"{NEWCOMER[1]}\n{PRODUCER_PIN}\n",
+    )
+
+
+def own_pin_change(cli: CliRunner, ws: Path, new: str, old: str) -> Result:
+    """The newcomer proves their PIN on that laptop (a sign-in: `auth.ok`) to change it."""
+    return invoke(
+        cli,
+        ["crew", "set-pin", NEWCOMER[0], "--home", str(ws), "--pin-stdin"],
+        input=f"{new}\n{old}\n",
+    )
+
+
+def newcomer_on_two_laptops(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> tuple[Path, Path]:
+    """Laptop A, laptop B joined from it, and the newcomer added on A; both synced."""
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    add_newcomer(cli, a)
+    sync(cli, a, central)
+    sync(cli, b, central)
+    return a, b
+
+
+def test_a_crew_member_added_on_one_laptop_signs_on_a_joined_one(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    # The joined laptop has the production's roster, and its own device key.
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert PRODUCER_NAME in listed and NEWCOMER[0] in listed
+    changed = own_pin_change(cli, b, "2468", NEWCOMER[1])
+    assert changed.exit_code == 0, changed.output
+    # ...and back: the PIN set on B is the one A checks after both sync; both logs verify.
+    sync(cli, b, central)
+    sync(cli, a, central)
+    wrong = own_pin_change(cli, a, "1357", NEWCOMER[1])
+    assert "wrong PIN" in one_line_error(wrong)
+    assert own_pin_change(cli, a, "1357", "2468").exit_code == 0
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+    keys = {
+        json.loads((ws / "config.toml").read_text().split("device = ")[1].split()[0])
+        for ws in (a, b)
+    }
+    assert len(keys) == 2  # each laptop its own device key
+
+
+def asking_to_join(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> tuple[Path, Path, str]:
+    """Laptop A, synced, and a new laptop C that asked to join: its code."""
+    a = laptop("a")
+    sync(cli, a, central)
+    c = tmp_path / "c"
+    return a, c, ask_to_join(cli, c, central)
+
+
+def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, c, code = asking_to_join(cli, laptop, central, tmp_path)
+    assert "wrong PIN" in one_line_error(approve(cli, code, a, central, "0000"))
+    wrong_code = approve(cli, "ABCD-EFGH-JKMN-PQRS", a, central)
+    assert "no laptop asked to join" in one_line_error(wrong_code)
+    assert "not a join code" in one_line_error(approve(cli, "hello", a, central))
+    waiting = invoke(cli, ["init", "--home", str(c), "--from-central", central])
+    assert "not approved yet" in one_line_error(waiting)
+    assert not (c / "config.toml").exists()
+    # The server never holds the production secret readable: only the code's id and a wrap.
+    with psycopg.connect(central) as conn:
+        rows = conn.execute("SELECT request, wrapped FROM joins").fetchall()
+    assert rows and all(code.replace("-", "") not in str(r) for r in rows)
+
+
+def test_an_approval_altered_on_the_server_is_refused(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, c, code = asking_to_join(cli, laptop, central, tmp_path)
+    assert approve(cli, code, a, central).exit_code == 0
+    assert "already approved" in one_line_error(approve(cli, code, a, central))
+    with psycopg.connect(central) as conn:
+        wrapped = json.loads(conn.execute("SELECT wrapped FROM joins").fetchone()[0])
+        wrapped["sealed"] = "00" * 32
+        conn.execute("UPDATE joins SET wrapped = %s", (json.dumps(wrapped),))
+    refused = invoke(cli, ["init", "--home", str(c), "--from-central", central])
+    assert "does not open with this laptop's join code" in one_line_error(refused)
+    assert not (c / "config.toml").exists()
+
+
+def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    # Offline: A removes the newcomer; B, not yet told, lets them sign.
+    ok(
+        cli,
+        ["crew", "remove", NEWCOMER[0], "--home", str(a), "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    assert own_pin_change(cli, b, "2468", NEWCOMER[1]).exit_code == 0
+    sync(cli, a, central)
+    on_b = sync(cli, b, central)
+    assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_b.output
+    on_a = sync(cli, a, central)
+    assert f"EXCEPTION: {NEWCOMER[0]} was removed on device" in on_a.output
+    office = ok(cli, ["status", "--central", central, "--format", "json"]).stdout
+    (shown,) = json.loads(office)["exceptions"]
+    assert shown.startswith(f"{NEWCOMER[0]} was removed on device")
+    assert "EXCEPTION: " in ok(cli, ["status", "--central", central]).stdout
+    # The removal holds everywhere from now on; both logs still verify.
+    gone = own_pin_change(cli, b, "1357", "2468")
+    assert "on the roster" in one_line_error(gone)
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_a_laptop_set_up_on_its_own_keeps_its_roster_to_itself(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")  # two `init`s: two production secrets
+    add_newcomer(cli, a)
+    sync(cli, a, central)
+    sync(cli, b, central)
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert NEWCOMER[0] not in listed
+    refused = own_pin_change(cli, b, "2468", NEWCOMER[1])
+    assert "nobody called Mo Newcomer" in one_line_error(refused)
+    ok(cli, ["verify", "--home", str(b)])
+
+
+def test_a_roster_event_slipped_into_foreign_db_does_not_count(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    """Someone with B's workspace files (not its device key) inserts another laptop's crew.added,
+    with a valid hash and an approval: it lacks the seal B made on what it pulled."""
+    from safetycli.ledger import row_hash
+
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    with sqlite3.connect(b / "foreign.db") as db:
+        rows = db.execute(
+            "SELECT device, seq, at, kind, run, person, data, prev_hash FROM foreign_events"
+            " WHERE kind IN ('auth.ok', 'crew.added') ORDER BY seq DESC LIMIT 2"
+        ).fetchall()
+        prev = "0" * 64
+        for device, seq, at, kind, run, person, data, _ in reversed(rows):
+            data = data.replace(NEWCOMER[0], "Eve Intruder") if kind == "crew.added" else data
+            n = seq + 1000
+            digest = row_hash(n, at, kind, run, person, data, prev)
+            db.execute(
+                "INSERT INTO foreign_events (device, seq, at, kind, run, person, data,"
+                " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (device, n, at, kind, run, person, data, prev, digest),
+            )
+            prev = digest
+    refused = invoke(cli, ["crew", "list", "--home", str(b)])
+    assert "no valid seal" in one_line_error(refused)
+
+
+def test_joining_an_unreachable_server_is_one_line_and_leaves_nothing(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    c = tmp_path / "c"
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+    refused = invoke(cli, ["init", "--home", str(c), "--from-central", url])
+    assert one_line_error(refused).startswith("cannot reach the central server")
+    assert not c.exists() or not any(c.iterdir())
+    again = invoke(cli, ["init", "--home", str(c), "--from-central", url])
+    assert one_line_error(again).startswith("cannot reach the central server")
+
+
+def test_a_wrapped_secret_opens_only_with_its_own_code() -> None:
+    from safetycli.central import join
+    from safetycli.errors import SafetyError
+
+    code, other = join.new_code(), join.new_code()
+    secret = bytes(range(32))
+    wrapped = join.wrap(code, secret, "Night Unit")
+    assert join.unwrap(join.normal(join.shown(code).lower()), wrapped) == (secret, "Night Unit")
+    assert secret.hex() not in wrapped and code not in wrapped
+    for bad in (other, code):
+        text = wrapped if bad is other else wrapped.replace("Night Unit", "Day Unit")
+        with pytest.raises(SafetyError, match="does not open"):
+            join.unwrap(bad, text)

@@ -2,15 +2,17 @@
 
 Each laptop keeps its own hash chain in its own SQLite log and works offline; `safetycli sync`
 pushes the events the server lacks and pulls the few events of other laptops this one needs (stop-
-work on a scene, for now). The server keeps every device's chain as the device wrote it, keyed by
-(device, seq), and checks each event on arrival: its hash recomputed from its content with the
-same canonical text as `ledger.py`, its link to the event before it, and its device MAC once the
-server knows the device's MAC key. What does not hold is refused, recorded as an alarm and never
-merged; other devices go on.
+work on a scene; the roster, its approvals and PIN hashes of the laptops that joined the same
+production: join.py, rostermerge.py). The server keeps every device's chain as the device wrote
+it, keyed by (device, seq), and checks each event on arrival: its hash recomputed from its content
+with the same canonical text as `ledger.py`, its link to the event before it, and its device MAC
+once the server knows the device's MAC key. What does not hold is refused, recorded as an alarm
+and never merged; other devices go on.
 
   schema.py  the server's tables and their migrations
   store.py   the server side: connect, migrate, ingest (with the checks), pull, alarms
   sync.py    the laptop side: what to push, what to pull, into the laptop's log
+  join.py    a new laptop joining: the production secret wrapped under a one-time code
 
 Core code: no Typer, no Rich; psycopg is imported only here, so a laptop that works alone never
 loads it (the `central` extra installs it).

@@ -18,22 +18,27 @@ exactly what they were, and a laptop that never syncs has no such file (nothing 
 
 from __future__ import annotations
 
+import hmac
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from safetycli.errors import SafetyError
-from safetycli.events import PRODUCTION_KINDS, Event
+from safetycli.events import AUTH_OK, PRODUCTION_KINDS, RECOVERY_SET, Event
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
+from safetycli.rostercheck import AUDITED_KINDS
 
 FILENAME = "foreign.db"
 # What a laptop takes from the other devices: stop-work on a scene (a hold on 12A raised on any
-# laptop holds 12A on every laptop once synced). The roster, credentials, incidents and armory
-# custody are the next kinds to come (README, "Several laptops").
-PULLED_KINDS = PRODUCTION_KINDS
+# laptop holds 12A on every laptop once synced), and the roster: its changes, the `auth.ok` that
+# approved each (checked again here, rostercheck.py) and the device's key event (from which its
+# changes must follow their approvals in the same transaction). Each laptop's recovery code is its
+# own and stays on it. Incidents' own data and armory custody are the next kinds to come.
+ROSTER_PULLED = tuple(k for k in (*AUDITED_KINDS, AUTH_OK) if k != RECOVERY_SET)
+PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED)
 
 _COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
 _SCHEMA = [
@@ -62,7 +67,25 @@ _SCHEMA = [
         for verb in ("UPDATE", "DELETE")
     ),
 ]
-SCHEMA_VERSION = 1
+# Version 2: the other devices' PIN hashes (credentials.py's rows, peppered with the production
+# secret every joined laptop holds), so a person added on another laptop can sign on this one.
+_SCHEMA_2 = [
+    """CREATE TABLE foreign_credentials (
+        device TEXT NOT NULL,
+        person TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        PRIMARY KEY (device, person, fingerprint)
+    )""",
+    # Each row pulled from now on is sealed on arrival with this laptop's device key (kept outside
+    # the workspace): a row someone with the workspace files alone inserts has no valid seal, and
+    # the roster never counts it (rostermerge.py).
+    "ALTER TABLE foreign_events ADD COLUMN seal TEXT",
+    # The roster's kinds were not pulled before: pull every device again from its start (rows
+    # already here are kept, never taken twice).
+    "DELETE FROM foreign_heads",
+]
+SCHEMA_VERSION = 2
 
 
 class ForeignLog:
@@ -91,6 +114,9 @@ class ForeignLog:
                 if version == 0:
                     for statement in _SCHEMA:
                         db.execute(statement)
+                if version < 2:
+                    for statement in _SCHEMA_2:
+                        db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
             raise SafetyError(f"cannot open {path}: {err}") from None
@@ -107,7 +133,13 @@ class ForeignLog:
         }
 
     def add(
-        self, device: str, head_seq: int, head_hash: str, rows: Iterable[tuple[Any, ...]]
+        self,
+        device: str,
+        head_seq: int,
+        head_hash: str,
+        rows: Iterable[tuple[Any, ...]],
+        credentials: Iterable[tuple[str, str, str]] = (),
+        seal: Callable[[str, int, str], str] | None = None,
     ) -> tuple[int, str | None]:
         """Store one device's pulled events and its new head, in one transaction. Returns how
         many were stored, and why the pull was refused (None: it held): an event whose content
@@ -136,9 +168,15 @@ class ForeignLog:
                 if had is not None and had[0] != digest:
                     return 0, f"the server changed event {seq} of device {device}"
                 if had is None:
-                    new.append((device, *row))
+                    new.append((device, *row, seal(device, seq, digest) if seal else None))
             self.db.executemany(
-                f"INSERT INTO foreign_events ({_COLUMNS}) VALUES ({', '.join('?' * 10)})", new
+                f"INSERT INTO foreign_events ({_COLUMNS}, seal) VALUES ({', '.join('?' * 11)})",
+                new,
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO foreign_credentials (device, person, fingerprint, secret)"
+                " VALUES (?, ?, ?, ?)",
+                [(device, *c) for c in credentials],
             )
             self.db.execute(
                 "INSERT INTO foreign_heads (device, seq, hash) VALUES (?, ?, ?)"
@@ -147,14 +185,39 @@ class ForeignLog:
             )
         return len(new), None
 
+    def credential(self, person: str, fp: str) -> str | None:
+        """Another device's PIN hash for `person` that the fingerprint `fp` selects."""
+        row = self.db.execute(
+            "SELECT secret FROM foreign_credentials WHERE person = ? AND fingerprint = ?",
+            (person, fp),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def unsealed(self, device: str, seq: int, seal: Callable[[str, int, str], str]) -> bool:
+        """Whether the row lacks the seal this laptop made when it pulled it."""
+        row = self.db.execute(
+            "SELECT hash, seal FROM foreign_events WHERE device = ? AND seq = ?", (device, seq)
+        ).fetchone()
+        if row is None or row[1] is None:
+            return True
+        return not hmac.compare_digest(str(row[1]), seal(device, seq, str(row[0])))
+
+    def window(self, device: str, seq: int, size: int) -> list[Event]:
+        """The pulled events of `device` among the `size` numbers before `seq`: where a roster
+        change's approvals are looked for (they are pulled with it)."""
+        return list(
+            self._read(" WHERE device = ? AND seq >= ? AND seq < ?", (device, seq - size, seq))
+        )
+
     def events(self, kinds: Iterable[str]) -> Iterator[Event]:
         """Other devices' events of these kinds, each checked against its hash as it is read (a
         row edited in this file is refused where it is read, as in the laptop's log)."""
         kinds = list(kinds)
+        yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds)
+
+    def _read(self, where: str, args: Iterable[Any]) -> Iterator[Event]:
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM foreign_events WHERE kind IN ({','.join('?' * len(kinds))})"
-            " ORDER BY device, seq",
-            kinds,
+            f"SELECT {_COLUMNS} FROM foreign_events{where} ORDER BY device, seq", list(args)
         )
         for device, seq, at, kind, run, person, data, prev, digest, _mac in cursor:
             if row_hash(seq, at, kind, run, person, data, prev) != digest:

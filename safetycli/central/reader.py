@@ -19,7 +19,10 @@ from typing import Any
 
 from safetycli.central.store import CentralStore
 from safetycli.events import (
+    AUTH_OK,
     CREW_ADDED,
+    CREW_REMOVED,
+    DEVICE_KEYED,
     HOLD_CLEARED,
     HOLD_RAISED,
     LIFECYCLE_KINDS,
@@ -57,6 +60,36 @@ class CentralReader:
             cur.execute("SELECT production FROM devices WHERE production IS NOT NULL LIMIT 1")
             row = cur.fetchone()
         return str(row[0]) if row else ""
+
+    def removal_conflicts(self) -> list[str]:
+        """A person removed on one laptop who signed on another laptop of the same production
+        (the same production secret) after the removal: rostermerge.removal_conflicts."""
+        from safetycli.rostermerge import removal_conflicts
+
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT device, (data::jsonb) ->> 'pepper_id' FROM events WHERE kind = %s",
+                (DEVICE_KEYED,),
+            )
+            production = {str(d): p for d, p in cur}
+            cur.execute(
+                "SELECT device, at, (data::jsonb) ->> 'name' FROM events WHERE kind = %s",
+                (CREW_REMOVED,),
+            )
+            removals = [(str(d), str(at), str(n)) for d, at, n in cur]
+            if not removals:
+                return []
+            cur.execute(
+                "SELECT device, at, person FROM events WHERE kind = %s AND person = ANY(%s)",
+                (AUTH_OK, sorted({n for _, _, n in removals})),
+            )
+            signed = [(str(d), str(at), str(n)) for d, at, n in cur]
+        lines: list[str] = []
+        for secret in {production.get(d) for d, _, _ in removals}:
+            mine = [(at, d, n) for d, at, n in removals if production.get(d) == secret]
+            theirs = [(at, d, n) for d, at, n in signed if production.get(d) == secret]
+            lines += removal_conflicts(mine, theirs)
+        return lines
 
     # --- runs --------------------------------------------------------------------------------
 

@@ -93,9 +93,37 @@ def _m2_run_start_days(cur: psycopg.Cursor) -> None:
     )
 
 
+def _m3_credentials_joins(cur: psycopg.Cursor) -> None:
+    # Each device's PIN hashes (credentials.py's rows): scrypt of HMAC(production secret, PIN), so
+    # the server, which never holds the production secret, cannot guess a PIN from them.
+    cur.execute(
+        """CREATE TABLE credentials (
+            device text NOT NULL REFERENCES devices(device),
+            person text NOT NULL,
+            fingerprint text NOT NULL,
+            secret text NOT NULL,
+            PRIMARY KEY (device, person, fingerprint)
+        )"""
+    )
+    # A laptop joining the production (`init --from-central`): named by a one-way id of its
+    # one-time join code; `wrapped` is the production secret wrapped under a key derived from that
+    # code by the producer's laptop that approved it (central/join.py). The server never sees the
+    # code, so it cannot unwrap it.
+    cur.execute(
+        """CREATE TABLE joins (
+            request text PRIMARY KEY,
+            wrapped text,
+            requested_at timestamptz NOT NULL DEFAULT now(),
+            approved_at timestamptz,
+            taken_at timestamptz
+        )"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("create devices, events and alarms", _m1_devices_events_alarms),
     ("index run starts by shooting day", _m2_run_start_days),
+    ("credentials and join requests", _m3_credentials_joins),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

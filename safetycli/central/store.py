@@ -73,6 +73,7 @@ class Pulled:
     head_seq: int
     head_hash: str
     rows: list[Row] = field(default_factory=list)
+    credentials: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -322,8 +323,67 @@ class CentralStore:
                     (device, kinds, since, head_seq),
                 )
                 rows = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in cur]
-                out.append(Pulled(device, int(head_seq), str(head_hash), rows))
+                cur.execute(
+                    "SELECT person, fingerprint, secret FROM credentials WHERE device = %s",
+                    (device,),
+                )
+                creds = [(str(p), str(f), str(s)) for p, f, s in cur]
+                out.append(Pulled(device, int(head_seq), str(head_hash), rows, creds))
         return out
+
+    # --- credentials and joining ----------------------------------------------------------------
+
+    def put_credentials(self, device: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """This device's PIN hashes (person, fingerprint, peppered hash): the ones its log selects
+        now; a row the server has is kept (a hash is selected by the log's fingerprint only)."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO credentials (device, person, fingerprint, secret)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(device, *row) for row in rows],
+            )
+
+    def join_request(self, request: str) -> None:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO joins (request) VALUES (%s) ON CONFLICT DO NOTHING", (request,)
+            )
+
+    def join_approve(self, request: str, wrapped: str) -> str | None:
+        """Post the wrapped secret for a pending request; why not (None: posted)."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT wrapped, taken_at FROM joins WHERE request = %s FOR UPDATE", (request,)
+            )
+            row = cur.fetchone()
+            if row is None:
+                return (
+                    "no laptop asked to join with this code (check it on the new laptop's screen)"
+                )
+            if row[0] is not None or row[1] is not None:
+                return "this join code was already approved: the new laptop asks for a new one"
+            cur.execute(
+                "UPDATE joins SET wrapped = %s, approved_at = now() WHERE request = %s",
+                (wrapped, request),
+            )
+        return None
+
+    def join_take(self, request: str) -> tuple[bool, str | None]:
+        """(whether the request is known, the wrapped secret once approved); taking it spends it:
+        the server keeps no wrapped secret once the new laptop has it."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT wrapped, taken_at FROM joins WHERE request = %s FOR UPDATE", (request,)
+            )
+            row = cur.fetchone()
+            if row is None or row[1] is not None:
+                return False, None
+            if row[0] is None:
+                return True, None
+            cur.execute(
+                "UPDATE joins SET wrapped = NULL, taken_at = now() WHERE request = %s", (request,)
+            )
+            return True, str(row[0])
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ the server holds, its log was rewritten or another laptop uses its device id, an
 raises the alarm rather than taking a second history.
 
 Pull: for each other device, its events of `foreign.PULLED_KINDS` after what this laptop already
-took, into `foreign.db` (never into this laptop's chain).
+took, and its PIN hashes, into `foreign.db` (never into this laptop's chain), each row sealed with
+this laptop's device key as it lands. This laptop's own PIN hashes go up before its events.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # crew.removal_conflicts
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -45,6 +47,7 @@ class SyncResult:
             f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
             f"to event {seq} ({digest[:16]}).",
             f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            *(f"EXCEPTION: {line}" for line in self.conflicts),
         ]
 
 
@@ -69,6 +72,9 @@ def push(
     if alarm is not None:
         result.alarms.append(alarm)
         return result
+    # The PIN hashes before the events that name them (as credentials.py orders the two files):
+    # a laptop that pulls the events in between finds every hash they select.
+    store.put_credentials(device, _roster(ledger, "own_credentials") or [])
     head_seq, head_hash = store.head(device)
     local_seq, _ = ledger.head()
     result.server_head = (head_seq, head_hash)
@@ -144,7 +150,14 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
     for other in pulled:
         result.devices += 1
-        count, refused = local.add(other.device, other.head_seq, other.head_hash, other.rows)
+        count, refused = local.add(
+            other.device,
+            other.head_seq,
+            other.head_hash,
+            other.rows,
+            other.credentials,
+            seal=ledger.key.foreign_seal if ledger.key is not None else None,
+        )
         result.pulled += count
         if refused is not None:
             result.alarms.append(Alarm(other.device, None, "pull", refused))
@@ -163,7 +176,21 @@ def sync(
         store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
+    if not result.alarms:
+        result.conflicts = _roster(ledger, "removal_conflicts") or []
     return result
+
+
+def _roster(ledger: Ledger, what: str) -> Any:
+    """A roster question asked at sync; None when the roster cannot be read or does not verify
+    (its commands refuse it and `verify` names the event; the push raises the alarm for an altered
+    log, and stop-work still travels both ways)."""
+    from safetycli import crew
+
+    try:
+        return getattr(crew, what)(ledger)
+    except SafetyError:
+        return None
 
 
 def alarm_error(result: SyncResult) -> CentralAlarm:

@@ -144,13 +144,20 @@ def status(
 def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
     """The whole production now, from the server (runs of every unit, stop-work raised on any)."""
     from safetycli.cli.central_opt import review_source
+    from safetycli.render.safe import one_line
     from safetycli.review import set_status
     from safetycli.workspace import optional_workspace
 
     ws = optional_workspace(home_of(home))
     with review_source(ws, central) as source:
         now = set_status(source)
+        conflicts = source.removal_conflicts()
+    if fmt is TableOrJson.json:
+        now["exceptions"] = conflicts  # conflicts between laptops, shown and never resolved
     _show(now, fmt, ws.zone_or_utc() if ws is not None else "UTC", None)
+    if fmt is not TableOrJson.json:
+        for line in conflicts:
+            typer.echo(one_line(f"EXCEPTION: {line}"))
 
 
 def _show(now: dict[str, Any], fmt: TableOrJson, zone: str, warning: str | None) -> None:

@@ -5,15 +5,18 @@ forked or altered chain, this laptop's or one it pulled); 2 unreachable or bad i
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import Annotated
 
 import typer
 
 from safetycli.cli.central_opt import CentralOption
-from safetycli.cli.common import Home
+from safetycli.cli.common import Home, PinStdin
+from safetycli.cli.crew import ApproveBy
 
 
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
+    register_join(app)
 
 
 def sync(central: CentralOption = None, home: Home = None) -> None:
@@ -38,3 +41,55 @@ def sync(central: CentralOption = None, home: Home = None) -> None:
     if result.alarms:
         raise alarm_error(result)
     typer.echo(f"Synced with {redact(url)}.")
+
+
+join_app = typer.Typer(
+    help="Let a new laptop join this production (`safetycli init --from-central URL` there).",
+    no_args_is_help=True,
+)
+
+
+@join_app.command("approve")
+def join_approve(
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="The join code the new laptop shows.")
+    ],
+    approve_by: ApproveBy = None,
+    central: CentralOption = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Approve a new laptop's join with a producer's PIN: its production secret is wrapped under
+    the code the new laptop shows and posted to the server (never readable there): 0 approved;
+    2 wrong code, wrong PIN, or server unreachable. With --pin-stdin: line 1 the producer's PIN."""
+    from safetycli import crew
+    from safetycli.central import central_url, join
+    from safetycli.central.store import CentralStore
+    from safetycli.cli.common import workspace
+    from safetycli.cli.crew import _Pins, _producer
+    from safetycli.errors import SafetyError
+
+    typed = join.normal(code)
+    ws = workspace(home)
+    url = central_url(central, ws.config())
+    with ws.open_log() as ledger:
+        if ledger.key is None:
+            raise SafetyError(ledger.keyless or "this log has no device key yet: sync it first")
+        producer = _producer(ledger, approve_by)
+        pin = _Pins(pin_stdin).existing(producer, "producer")
+        crew.authenticate(ledger, producer, pin, role="producer", purpose="let a laptop join")
+        production = str(ws.config().get("production", ""))
+        wrapped = join.wrap(typed, ledger.key.pepper, production)
+    with CentralStore.connect(url) as store, store.talking():
+        store.migrate()
+        refused = store.join_approve(join.request_id(typed), wrapped)
+    if refused is not None:
+        raise SafetyError(f"not approved: {refused}")
+    typer.echo(
+        f"Approved by {producer}: the new laptop now runs `safetycli init --from-central URL` "
+        "again to finish joining."
+    )
+
+
+def register_join(app: typer.Typer) -> None:
+    app.add_typer(join_app, name="join")

@@ -1,10 +1,14 @@
 """`safetycli init`: create a production's workspace."""
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from safetycli.cli.common import Home, home_of
+
+if TYPE_CHECKING:
+    from safetycli.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -26,9 +30,26 @@ def init(
             show_default=False,
         ),
     ] = None,
+    from_central: Annotated[
+        str | None,
+        typer.Option(
+            "--from-central",
+            metavar="URL",
+            help="Join the production whose central server this is: the first run shows a join "
+            "code for a producer to approve (`safetycli join approve CODE` on one of the "
+            "production's laptops); the second sets this laptop up with the production's secret, "
+            "roster and PINs.",
+            show_default=False,
+        ),
+    ] = None,
     home: Home = None,
 ) -> None:
-    """Create a workspace in ./.safetycli/ (or --home DIR) for this production."""
+    """Create a workspace in ./.safetycli/ (or --home DIR) for this production, or join one with
+    --from-central URL: 0 created or joined, or a join code shown (run it again once approved);
+    2 refused (not yet approved, altered approval) or server unreachable."""
+    if from_central is not None:
+        _join(from_central, timezone, home)
+        return
     from safetycli import recovery, zones
     from safetycli.cli.recovery_cmd import print_code
     from safetycli.events import WorkspaceCreated
@@ -64,3 +85,91 @@ def init(
         "Next: add two producers (one can unlock the other): "
         "safetycli crew add NAME --role producer"
     )
+
+
+def _join(url: str, timezone: str | None, home: Home) -> None:
+    """`init --from-central URL`: ask to join (a code to approve), then, once approved, set up."""
+    from dataclasses import replace
+
+    from safetycli import zones
+    from safetycli.central import join
+    from safetycli.central.store import CentralStore
+    from safetycli.central.sync import alarm_error, sync
+    from safetycli.errors import SafetyError
+    from safetycli.events import WorkspaceCreated
+    from safetycli.headmark import HeadMarks
+    from safetycli.workspace import DIRNAME, init_workspace
+
+    root = home_of(home) or Path.cwd() / DIRNAME
+    root = Path(root).expanduser()
+    if (root / "config.toml").is_file():
+        raise SafetyError(f"a workspace already exists at {root}: nothing was changed")
+    zone = zones.check(timezone) if timezone is not None else zones.laptop_zone()
+    waiting = join.pending(root)
+    if waiting is None:
+        with CentralStore.connect(url) as store, store.talking():
+            store.migrate()
+            made = join.start(root, url)
+            try:
+                store.join_request(join.request_id(made.code))
+            except BaseException:
+                made.path.unlink(missing_ok=True)
+                raise
+        typer.echo(f"Join code: {join.shown(made.code)}")
+        typer.echo(
+            "A producer types it on one of the production's laptops: safetycli join approve "
+            f"{join.shown(made.code)} . Then run this command again here."
+        )
+        return
+    with CentralStore.connect(waiting.url) as store, store.talking():
+        known, wrapped = store.join_take(join.request_id(waiting.code))
+    if not known:
+        waiting.path.unlink(missing_ok=True)
+        raise SafetyError(
+            "the server has no open join for this laptop's code (spent, or the server was reset): "
+            "run this command again for a new code"
+        )
+    if wrapped is None:
+        raise SafetyError(
+            "not approved yet: a producer runs `safetycli join approve "
+            f"{join.shown(waiting.code)}` on one of the production's laptops, then run this "
+            "command again"
+        )
+    secret, production = join.unwrap(waiting.code, wrapped)
+    ws = replace(init_workspace(root, production, zone), production_secret=secret)
+    HeadMarks(ws.root).reset()
+    with ws.open_log(create=True) as ledger:
+        ledger.append_many([WorkspaceCreated(production=production).new()])
+        key_file = ledger.key.path if ledger.key is not None else None
+        write_central(ws, waiting.url)
+        waiting.path.unlink(missing_ok=True)  # spent: the server no longer holds its approval
+        try:
+            result = sync(ledger, waiting.url)
+        except SafetyError as err:
+            raise SafetyError(
+                f"joined {production} at {ws.root}, but its first sync failed ({err.message}): "
+                "run `safetycli sync` there",
+                err.exit_code,
+            ) from None
+    typer.echo(f"Joined {production}: workspace created at {ws.root}")
+    for line in result.lines():
+        typer.echo(line)
+    if key_file is not None:
+        typer.echo(
+            f"Device key: {key_file} (outside the workspace; it holds the production secret). "
+            "Keep a copy off this laptop."
+        )
+    if result.alarms:
+        raise alarm_error(result)
+
+
+def write_central(ws: "Workspace", url: str) -> None:
+    """Name the server in config.toml, so `sync` needs no --central here."""
+    import json
+
+    from safetycli.filemodes import write_private_text
+
+    text = ws.config_path.read_text(encoding="utf-8")
+    if not text.endswith("\n"):
+        text += "\n"
+    write_private_text(ws.config_path, f"{text}central = {json.dumps(url)}\n")

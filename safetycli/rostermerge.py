@@ -1,0 +1,110 @@
+"""One roster across the production's laptops: this laptop's roster events folded with those
+pulled from the other devices that share its production secret (central/foreign.py).
+
+Which devices: those whose key event names this laptop's production secret (`pepper_id`), i.e.
+the laptops that joined the production (`init --from-central`). A laptop that was set up on its
+own and syncs with the same server keeps its roster to itself (its PINs are peppered with another
+secret and could not be checked here anyway); its stop-work is still pulled.
+
+The order: by each event's time (UTC, as its device wrote it), then its device id, each device's
+own events always in their own chain's order (a merge of the per-device streams, never a sort that
+could reorder one device's events when its clock went back). The fold (`crew._replay`) and its
+meaning checks (`rostercheck.RosterAudit`) run over that one sequence, so a producer added on A
+approves on B, and a person removed on A at 10:02 is removed on B from then on. Every event
+pulled passed its device's chain and MAC checks on the server and its hash check in foreign.db,
+and counts only with the seal this laptop put on it as it pulled it (`DeviceKey.foreign_seal`);
+its approvals are looked for among that device's pulled events, sealed too.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from itertools import groupby
+from typing import TYPE_CHECKING
+
+from safetycli.events import DEVICE_KEYED, Event
+from safetycli.names import fold_name
+from safetycli.rostercheck import AUDITED_KINDS, RosterUnverified
+
+if TYPE_CHECKING:
+    from safetycli.ledger import Ledger
+
+
+def production_devices(ledger: Ledger) -> set[str]:
+    """The other devices whose key event names this laptop's production secret."""
+    foreign = ledger.foreign()
+    if foreign is None or ledger.key is None:
+        return set()
+    mine = ledger.key.pepper_id
+    return {
+        str(e.device)
+        for e in foreign.events((DEVICE_KEYED,))
+        if e.device is not None and e.data.get("pepper_id") == mine
+    }
+
+
+def events(ledger: Ledger) -> list[Event]:
+    """This laptop's audited roster events merged with the production's other devices'."""
+    local = list(ledger.events(kinds=AUDITED_KINDS))
+    devices = production_devices(ledger)
+    if not devices:
+        return local
+    foreign = ledger.foreign()
+    theirs = [e for e in foreign.events(AUDITED_KINDS) if e.device in devices]
+    for event in theirs:
+        _sealed(ledger, event)
+    here = ledger.device or ""
+    streams = [local] + [list(g) for _, g in groupby(theirs, key=lambda e: e.device)]
+    return list(heapq.merge(*streams, key=lambda e: (e.at, e.device or here)))
+
+
+def window(ledger: Ledger, event: Event, size: int) -> list[Event]:
+    if event.device is None:
+        return ledger.window(event.seq, size)
+    found = ledger.foreign().window(event.device, event.seq, size)
+    for proof in found:
+        _sealed(ledger, proof)
+    return found
+
+
+def _sealed(ledger: Ledger, event: Event) -> None:
+    """A pulled roster event (or approval) counts only with the seal this laptop made as it
+    pulled it: one inserted into foreign.db by someone with the workspace files alone does not."""
+    assert event.device is not None and ledger.key is not None
+    if ledger.foreign().unsealed(event.device, event.seq, ledger.key.foreign_seal):
+        raise RosterUnverified(
+            f"event {event.seq} of device {event.device} in foreign.db was not pulled by this "
+            "laptop (no valid seal)"
+        )
+
+
+def marker(merged: list[Event]) -> tuple[object, ...]:
+    """What the roster check remembers it checked: the newest event of each device."""
+    last: dict[str | None, int] = {}
+    for e in merged:
+        last[e.device] = e.seq
+    return tuple(sorted(last.items(), key=lambda kv: kv[0] or ""))
+
+
+def removal_conflicts(
+    removals: Iterable[tuple[str, str, str]], signed: Iterable[tuple[str, str, str]]
+) -> list[str]:
+    """Each (time, device, name) in `signed` after the same person's removal (time, device,
+    name) on another device: two laptops offline, one removing while the other let them sign.
+    One line each, for `sync` and `status --central` to show (never resolved silently)."""
+    last: dict[str, tuple[str, str, str]] = {}
+    for at, device, name in sorted(removals):
+        last[fold_name(name)] = (at, device, name)
+    lines = []
+    for at, device, name in sorted(signed):
+        removal = last.get(fold_name(name))
+        if removal is None:
+            continue
+        when, where, shown = removal
+        if at > when and device != where:
+            lines.append(
+                f"{shown} was removed on device {where} at {when} but signed on device "
+                f"{device} at {at}"
+            )
+    return lines
