@@ -967,10 +967,14 @@ def _summary_part(
 def _custody(
     ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
 ) -> dict[str, Any] | None:
-    """The armory's part of the report (armory.custody_report), read in the same snapshot."""
+    """The armory's part of the report (armory.custody_report), read in the same snapshot. The
+    whole season's custody is folded (the gaps are as of the head), but only the period's moves
+    are kept: the others are never shown."""
     from safetycli import armory
 
-    return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to, zone)
+    keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
+    state = armory.load(ledger, keep=keep)
+    return armory.custody_report(state, runs, f.day_from, f.day_to, zone)
 
 
 def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
