@@ -146,6 +146,8 @@ def _repair_views(
     failing = not result.ok and not wrong  # failing for a reason of its own
     if result.first_bad_seq is not None or result.unchecked or others or failing:
         return result, None
+    if not wrong:
+        return result, []
     repaired = ledger.repair_run_view()
     left = [Problem(None, line) for line in ledger.run_view_problems()]  # checked again
     return replace(result, ok=not left, problems=tuple(left)), repaired
