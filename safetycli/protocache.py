@@ -205,6 +205,10 @@ def _as_questions(kept: dict[str, Any]) -> Questions | None:
     if not isinstance(entries, list):
         return None
     for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 4:
+            return None
+        if not isinstance(entry[2], list) or not isinstance(entry[3], list):
+            return None
         try:
             pid, sha, breaks, asks = entry
             key = (pid, sha)

@@ -114,6 +114,8 @@ def test_a_cached_question_is_only_read_for_its_own_key(cli: CliRunner, home: Pa
         {**kept, "key": "0" * 64, "protocols": forged},
         {**kept, "protocols": [[1, 2, 3]]},
         {**kept, "protocols": "nonsense"},
+        {**kept, "protocols": [[pid, sha, "after-break", asks] for pid, sha, _, asks in forged]},
+        {**kept, "protocols": [{"a": 1, "b": 2, "c": 3, "d": 4}]},
     ):
         path.write_text(json.dumps(content), encoding="utf-8")
         assert protocache.questions(own) == expected
