@@ -21,9 +21,9 @@ issued for, so a run's issued = fired + returned + spoiled can be checked on its
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
@@ -308,6 +308,12 @@ class ArmoryState:
     # The incident register: an open unplanned discharge or injury freezes what it involves, and
     # every custody event on a frozen firearm or lot is refused (incidents.py).
     incidents: Register = field(default_factory=lambda: _register())
+    # Which moves to keep, by (run, at): a report keeps only its period's (`in_period`); the
+    # positions, counts and storage, what every gap is judged from, are folded in full either way.
+    keep: Callable[[str | None, str], bool] | None = field(default=None, compare=False, repr=False)
+
+    def keeps(self, run: str | None, at: str) -> bool:
+        return self.keep is None or self.keep(run, at)
 
     def apply(self, event: Event) -> None:
         if event.kind in ev.INCIDENT_KINDS:
@@ -349,13 +355,16 @@ class ArmoryState:
 def _added_firearm(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
     firearm = Firearm(data["serial"], data["make"], data["model"], data["kind"], event.at)
     firearm.spans.append(Span(LOCKED, None, None, event.at))
-    firearm.moves.append(Move(event.seq, event.at, "added", data["by"], "into storage"))
+    if state.keeps(None, event.at):
+        firearm.moves.append(Move(event.seq, event.at, "added", data["by"], "into storage"))
     state.firearms[ident(data["serial"])] = firearm
 
 
 def _added_lot(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
     lot = Lot(data["lot"], data["type"], data.get("load"), int(data["count"]), event.at)
-    lot.moves.append(Move(event.seq, event.at, "added", data["by"], f"{data['count']} received"))
+    if state.keeps(None, event.at):
+        detail = f"{data['count']} received"
+        lot.moves.append(Move(event.seq, event.at, "added", data["by"], detail))
     state.lots[ident(data["lot"])] = lot
 
 
@@ -364,6 +373,8 @@ def _storage(locked: bool) -> Any:
         store = state.storage
         store.locked, store.by, store.at = locked, data["by"], event.at
         store.keys = tuple(data.get("keys", ()))
+        if not state.keeps(None, event.at):
+            return
         what = "locked" if locked else "unlocked"
         keys = ", ".join(store.keys) or "nobody named"
         store.moves.append(Move(event.seq, event.at, what, data["by"], f"keys: {keys}"))
@@ -378,6 +389,7 @@ def _firearm_move(where: str, what: str) -> Any:
             return
         by = data["by"]
         run = data.get("for_run") if where == ARMORER and what == "issued" else firearm.run
+        came_from = firearm.run  # a return belongs to the run the firearm comes back from
         if where == LOCKED:
             holder, run, detail = None, None, "back into storage"
         elif where == ISSUED:
@@ -388,9 +400,9 @@ def _firearm_move(where: str, what: str) -> Any:
             holder, detail = by, f"on the armorer's cart, now for run {run}"
         else:
             holder, detail = by, "out of storage to the armorer"
-        came_from = firearm.run  # a return belongs to the run the firearm comes back from
         firearm._move(event, where, holder, run)
-        firearm.moves.append(Move(event.seq, event.at, what, by, detail, run or came_from))
+        if state.keeps(run or came_from, event.at):
+            firearm.moves.append(Move(event.seq, event.at, what, by, detail, run or came_from))
 
     return mutate
 
@@ -404,7 +416,8 @@ def _rounds(action: str) -> Any:
         counts = lot.by_run.setdefault(run, Counts())
         count = int(data["count"])
         setattr(counts, action, getattr(counts, action) + count)
-        lot.moves.append(Move(event.seq, event.at, action, data["by"], str(count), run))
+        if state.keeps(run, event.at):
+            lot.moves.append(Move(event.seq, event.at, action, data["by"], str(count), run))
 
     return mutate
 
@@ -415,6 +428,8 @@ def _checked(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
         return
     methods = tuple(data.get("methods", ()))
     lot.checks.append(DummyCheck(data["day"], methods, data["by"], event.at, int(data["rounds"])))
+    if not state.keeps(None, event.at):
+        return
     detail = f"{data['rounds']} dummies checked ({', '.join(methods)}) for {data['day']}"
     lot.moves.append(Move(event.seq, event.at, "checked", data["by"], detail))
 
@@ -451,10 +466,15 @@ class Source(Interface):
     ) -> Iterator[Event]: ...
 
 
-def load(source: Source, upto: int | None = None) -> ArmoryState:
+def load(
+    source: Source,
+    upto: int | None = None,
+    keep: Callable[[str | None, str], bool] | None = None,
+) -> ArmoryState:
     """The armory now (or as of event `upto`), from its own events through the kind index: a
-    season's custody events, however long the log around them."""
-    state = ArmoryState()
+    season's custody events, however long the log around them. `keep`: which moves to keep
+    (`ArmoryState.keep`); all when None."""
+    state = ArmoryState(keep=keep)
     for event in source.events(kinds=(*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)):
         if upto is not None and event.seq > upto:
             break
@@ -1070,6 +1090,32 @@ def going_out(
 # --- the day report's custody section (item 7) -------------------------------------------------
 
 
+def in_period(
+    runs: Container[str], day_from: str | None, day_to: str | None, zone: str = "UTC"
+) -> Callable[[str | None, str], bool]:
+    """Whether a custody event (its run, its time) belongs to a report's period: one for one of
+    the period's runs does (a night shoot past midnight included); any other if it happened on
+    one of the period's days in the production's zone. A time more than a day outside the
+    period's UTC dates is outside in every zone, and is told so without a time-zone sum."""
+    from safetycli.zones import zone as tz
+
+    place = tz(zone)
+    low = (date.fromisoformat(day_from) - timedelta(days=1)).isoformat() if day_from else None
+    high = (date.fromisoformat(day_to) + timedelta(days=1)).isoformat() if day_to else None
+
+    def within(run: str | None, at: str) -> bool:
+        if run is not None and run in runs:
+            return True
+        utc_day = at[:10]
+        if (low is not None and utc_day < low) or (high is not None and utc_day > high):
+            return False
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        day = when.astimezone(place).date().isoformat()
+        return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+
+    return within
+
+
 def custody_report(
     state: ArmoryState,
     runs: Iterable[str],
@@ -1086,16 +1132,10 @@ def custody_report(
     if not has_inventory(state):
         return None
     wanted = set(runs)
-    from safetycli.zones import zone as tz
-
-    place = tz(zone)
+    in_it = in_period(wanted, day_from, day_to, zone)
 
     def within(move: Move) -> bool:
-        if move.run is not None and move.run in wanted:
-            return True
-        when = datetime.fromisoformat(move.at.replace("Z", "+00:00"))
-        day = when.astimezone(place).date().isoformat()
-        return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+        return in_it(move.run, move.at)
 
     firearms = []
     for firearm in state.firearms.values():

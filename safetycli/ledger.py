@@ -852,6 +852,20 @@ class Ledger:
         with transaction(self.db):
             runview.rebuild(self.db)
 
+    def repair_run_view(self) -> list[str]:
+        """Where the run-status table was not the log's fold (one sentence a run, as verify
+        names them), after making it that fold again: emptied (made afresh when unreadable) and
+        rebuilt from the log, in one write transaction, so an append on another laptop lands
+        before or after, never half-seen. Writes no event: the table is derived from the log,
+        and the log, its head and its MACs are untouched. Empty when there was nothing to do."""
+        with transaction(self.db):
+            wrong = runview.mismatches(self.db)
+            if wrong:
+                self.db.execute("DROP TABLE IF EXISTS run_view")
+                self.db.execute(runview.CREATE)
+                runview.rebuild(self.db)
+        return wrong
+
     def run_view_problems(self) -> list[str]:
         """Where the run-status table is not the log's fold (verify reports each)."""
         with transaction(self.db, write=False):

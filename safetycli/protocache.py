@@ -15,6 +15,13 @@ listing: `run`, `resume`, `checklists show` and `checklists validate` load and v
 itself every time, so no cache entry, whoever wrote it, can make a protocol load that would not
 load on its own.
 
+The same key, under its own name, keeps what review needs of each valid protocol
+(`questions`): its after-break phases and each check's question, by (protocol id, sha256). A
+report or `log show` names a check in the crew's words for the sha256 the run itself recorded;
+an entry for any other text is never asked for. Those words are shown, never judged: nothing
+that stops work (holds, refusals, the runner) reads them, so a forged entry could at most
+misword a printed question, as a forged listing could at most misword the listing.
+
 Light to import: the cache hit must not pay for PyYAML or pydantic.
 """
 
@@ -30,6 +37,8 @@ from typing import Any
 SUFFIXES = (".yaml", ".yml")
 FILENAME = "protocol-list.json"
 _FORMAT = 2
+QUESTIONS_FILENAME = "protocol-questions.json"
+_QUESTIONS_FORMAT = 1
 
 
 def shipped_dir() -> Path:
@@ -46,12 +55,12 @@ def protocol_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
-def _key(workspace_checklists: Path | None) -> str | None:
-    """The sha256 of everything the listing depends on; None when a file cannot be read (the
-    full load reports it)."""
+def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") -> str | None:
+    """The sha256 of everything the listing (or another `purpose`) depends on; None when a file
+    cannot be read (the full load reports it)."""
     from safetycli import __version__
 
-    digest = hashlib.sha256(f"safetycli {__version__} list {_FORMAT}\n".encode())
+    digest = hashlib.sha256(f"safetycli {__version__} {purpose}\n".encode())
     sources = [(shipped_dir(), True)]
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
@@ -73,10 +82,10 @@ def _key(workspace_checklists: Path | None) -> str | None:
     return digest.hexdigest()
 
 
-def _cache_path() -> Path:
+def _cache_path(name: str = FILENAME) -> Path:
     from safetycli.headmark import state_dir
 
-    return state_dir() / FILENAME
+    return state_dir() / name
 
 
 def _private(path: Path) -> bool:
@@ -95,26 +104,34 @@ def _private(path: Path) -> bool:
     return True
 
 
-def _read(path: Path, key: str) -> tuple[list[dict[str, Any]], int] | None:
+def _kept(path: Path, key: str) -> dict[str, Any] | None:
+    """The cache file's content when it is ours alone and made for exactly this key."""
     if not _private(path):
         return None
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-        if kept.get("key") != key:
-            return None
-        rows, problems = kept["rows"], kept["problems"]
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+    except (OSError, ValueError):
         return None
+    if not isinstance(kept, dict) or kept.get("key") != key:
+        return None
+    return kept
+
+
+def _read(path: Path, key: str) -> tuple[list[dict[str, Any]], int] | None:
+    kept = _kept(path, key)
+    if kept is None:
+        return None
+    rows, problems = kept.get("rows"), kept.get("problems")
     if not isinstance(rows, list) or not isinstance(problems, int):
         return None
     return rows, problems
 
 
-def _write(path: Path, key: str, rows: list[dict[str, Any]], problems: int) -> None:
+def _write(path: Path, key: str, content: dict[str, Any]) -> None:
     """Written aside and renamed into place, 0600; a failure only means no cache next time."""
     from safetycli.filemodes import make_private_dir
 
-    text = json.dumps({"key": key, "rows": rows, "problems": problems})  # rows keep their order
+    text = json.dumps({"key": key, **content})  # rows keep their order
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         make_private_dir(path.parent)
@@ -162,5 +179,70 @@ def listing(workspace_checklists: Path | None) -> tuple[list[dict[str, Any]], in
     catalog = load_catalog(workspace_checklists)
     rows, problems = rows_of(catalog), len(catalog.problems)
     if key is not None and key == _key(workspace_checklists):  # unchanged while we loaded
-        _write(path, key, rows, problems)
+        _write(path, key, {"rows": rows, "problems": problems})
     return rows, problems
+
+
+# (protocol id, sha256) -> (after-break phase ids, {(phase id, item id): question})
+Questions = dict[tuple[str, str], tuple[frozenset[str], dict[tuple[str, str], str]]]
+
+
+def questions_of(catalog: Any) -> Questions:
+    """What review needs of each valid protocol: its after-break phases and its questions."""
+    return {
+        (p.id, p.origin.sha256): (
+            frozenset(ph.id for ph in p.phases if ph.repeat == "after_break"),
+            {(ph.id, item.id): item.ask for ph in p.phases for item in ph.items},
+        )
+        for p in catalog.protocols.values()
+    }
+
+
+def _as_questions(kept: dict[str, Any]) -> Questions | None:
+    """The cached entries, each checked for shape; None (load in full) on anything odd."""
+    out: Questions = {}
+    entries = kept.get("protocols")
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 4:
+            return None
+        if not isinstance(entry[2], list) or not isinstance(entry[3], list):
+            return None
+        try:
+            pid, sha, breaks, asks = entry
+            key = (pid, sha)
+            phases = frozenset(breaks)
+            texts = {(phase, item): ask for phase, item, ask in asks}
+        except (TypeError, ValueError):
+            return None
+        strings = [*key, *phases, *(x for k in texts for x in k), *texts.values()]
+        if not all(isinstance(x, str) for x in strings):
+            return None
+        out[key] = (phases, texts)
+    return out
+
+
+def questions(workspace_checklists: Path | None) -> Questions:
+    """Each valid protocol's after-break phases and questions (what `questions_of` makes of the
+    catalog): from the cache when no protocol file, config.toml or the tool changed, else from
+    the full catalog (and cached). A catalog that cannot be loaded gives none."""
+    purpose = f"questions {_QUESTIONS_FORMAT}"
+    key = _key(workspace_checklists, purpose)
+    path = _cache_path(QUESTIONS_FILENAME)
+    if key is not None and (kept := _kept(path, key)) is not None:
+        if (found := _as_questions(kept)) is not None:
+            return found
+    from safetycli.catalog import load_catalog
+
+    try:
+        found = questions_of(load_catalog(workspace_checklists))
+    except Exception:  # noqa: BLE001 - a review must not fail on a broken protocol file
+        return {}
+    if key is not None and key == _key(workspace_checklists, purpose):
+        entries = [
+            [pid, sha, sorted(breaks), [[ph, item, ask] for (ph, item), ask in asks.items()]]
+            for (pid, sha), (breaks, asks) in found.items()
+        ]
+        _write(path, key, {"protocols": entries})
+    return found

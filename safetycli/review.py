@@ -361,19 +361,14 @@ _UNKNOWN = _Known(frozenset((_BREAK_PHASE,)), {})
 @functools.lru_cache(maxsize=8)
 def _protocols_in(folder: str | None) -> dict[tuple[str, str], _Known]:
     """(protocol id, sha256) -> what review needs from it, for every protocol the tool would
-    load (shipped, and the workspace's own); read once per process."""
-    from safetycli.catalog import load_catalog
+    load (shipped, and the workspace's own); read once per process, from the protocol cache
+    when no protocol file changed (protocache.questions: loading and validating the catalog
+    is most of a month's report otherwise)."""
+    from safetycli.protocache import questions
 
-    try:
-        catalog = load_catalog(Path(folder) if folder else None)
-    except Exception:  # noqa: BLE001 - a review must not fail on a broken protocol file
-        return {}
     return {
-        (p.id, p.origin.sha256): _Known(
-            frozenset(ph.id for ph in p.phases if ph.repeat == "after_break"),
-            {(ph.id, item.id): item.ask for ph in p.phases for item in ph.items},
-        )
-        for p in catalog.protocols.values()
+        key: _Known(breaks, asks)
+        for key, (breaks, asks) in questions(Path(folder) if folder else None).items()
     }
 
 
@@ -972,10 +967,14 @@ def _summary_part(
 def _custody(
     ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
 ) -> dict[str, Any] | None:
-    """The armory's part of the report (armory.custody_report), read in the same snapshot."""
+    """The armory's part of the report (armory.custody_report), read in the same snapshot. The
+    whole season's custody is folded (the gaps are as of the head), but only the period's moves
+    are kept: the others are never shown."""
     from safetycli import armory
 
-    return armory.custody_report(armory.load(ledger), runs, f.day_from, f.day_to, zone)
+    keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
+    state = armory.load(ledger, keep=keep)
+    return armory.custody_report(state, runs, f.day_from, f.day_to, zone)
 
 
 def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

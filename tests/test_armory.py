@@ -4,8 +4,9 @@ fold is checked against a full replay of the log."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -410,6 +411,26 @@ def test_crew_qualify_needs_a_producer_and_a_date_ahead(cli: CliRunner, crewed: 
 # --- the fold is a replay ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_a_custody_event_is_in_the_period_it_happened_in_locally(zone: str) -> None:
+    """`in_period`'s shortcut (a UTC date more than a day outside the period) never decides
+    otherwise than the zone's own date, at +14 h and -11 h as at UTC."""
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 6, 28, tzinfo=UTC)
+    for low, high in (("2026-07-01", "2026-07-01"), ("2026-06-30", "2026-07-02"), (None, None)):
+        within = armory.in_period({"r1"}, low, high, zone)
+        for hours in range(0, 24 * 7, 1):
+            at = (start + timedelta(hours=hours, minutes=59, seconds=59)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000000Z"
+            )
+            day = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+            local = day.date().isoformat()
+            inside = (low is None or local >= low) and (high is None or local <= high)
+            assert within(None, at) == inside, (at, low, high)
+            assert within("r1", at)
+
+
 def test_the_fold_through_the_kind_index_equals_a_full_replay_at_every_moment(
     cli: CliRunner, stocked: Path, tmp_path: Path
 ) -> None:
@@ -439,6 +460,17 @@ def test_the_fold_through_the_kind_index_equals_a_full_replay_at_every_moment(
                 upto = [e for e in everything if e.seq <= event.seq]
                 assert armory.load(ledger, upto=event.seq) == armory.fold(upto)
         state = armory.load(ledger)
+        # A report folds every custody event but keeps only its period's moves: the same
+        # custody section as keeping all of them, for any period, runs and zone.
+        today = everything[-1].at[:10]
+        days = [None, today, (date.fromisoformat(today) - timedelta(days=1)).isoformat()]
+        for zone in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
+            for runs in ([], [run_id]):
+                for low, high in itertools.product(days, days):
+                    keep = armory.in_period(set(runs), low, high, zone)
+                    assert armory.custody_report(
+                        armory.load(ledger, keep=keep), runs, low, high, zone
+                    ) == armory.custody_report(state, runs, low, high, zone)
     # And what the crew would count by hand.
     b7, d1 = state.lot("B-7"), state.lot("d-1")
     assert b7 is not None and d1 is not None

@@ -73,3 +73,53 @@ def test_a_cache_others_can_write_is_not_read(cli: CliRunner, home: Path) -> Non
     path.write_text(json.dumps(kept), encoding="utf-8")
     path.chmod(0o666)
     assert "forged" not in [r[0] for r in listed(cli)[0]]
+
+
+def _questions_now(home: Path) -> protocache.Questions:
+    from safetycli.catalog import load_catalog
+
+    return protocache.questions_of(load_catalog(home / "checklists"))
+
+
+def test_the_questions_come_back_as_the_catalog_gives_them(cli: CliRunner, home: Path) -> None:
+    """What review names each check by (protocache.questions): the catalog's, loaded in full or
+    read back from the cache, and loaded again when a protocol file changes."""
+    own = home / "checklists"
+    own.mkdir(exist_ok=True)
+    ours = own / "ours.yaml"
+    ours.write_text(MINIMAL.replace("id: minimal", "id: ours"), encoding="utf-8")
+    expected = _questions_now(home)
+    assert protocache.questions(own) == expected  # loaded, then cached
+    path = state_dir() / protocache.QUESTIONS_FILENAME
+    assert path.is_file() and path.stat().st_mode & 0o777 == 0o600
+    assert protocache.questions(own) == expected  # from the cache
+    ours.write_text(MINIMAL.replace("id: minimal", "id: ours").replace("?", " now?"), "utf-8")
+    changed = _questions_now(home)
+    assert changed != expected
+    assert protocache.questions(own) == changed
+
+
+def test_a_cached_question_is_only_read_for_its_own_key(cli: CliRunner, home: Path) -> None:
+    """A cache made for other files, malformed, or writable by others is not read: the catalog
+    is loaded in full."""
+    own = home / "checklists"
+    expected = protocache.questions(own)
+    path = state_dir() / protocache.QUESTIONS_FILENAME
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    forged = [
+        [pid, sha, brk, [[ph, it, "Forged?"] for ph, it, _ in asks]]
+        for pid, sha, brk, asks in kept["protocols"]
+    ]
+    for content in (
+        {**kept, "key": "0" * 64, "protocols": forged},
+        {**kept, "protocols": [[1, 2, 3]]},
+        {**kept, "protocols": "nonsense"},
+        {**kept, "protocols": [[pid, sha, "after-break", asks] for pid, sha, _, asks in forged]},
+        {**kept, "protocols": [{"a": 1, "b": 2, "c": 3, "d": 4}]},
+    ):
+        path.write_text(json.dumps(content), encoding="utf-8")
+        assert protocache.questions(own) == expected
+    if os.name == "posix":
+        path.write_text(json.dumps({**kept, "protocols": forged}), encoding="utf-8")
+        path.chmod(0o666)
+        assert protocache.questions(own) == expected

@@ -309,3 +309,60 @@ def test_a_period_lists_the_same_without_its_day_index(prod_home: Path) -> None:
     assert after.exit_code == 0, after.output
     assert after.stdout == before.stdout
     assert len(json.loads(after.stdout)) > 2
+
+
+def test_verify_repairs_an_edited_projection_from_the_log(prod_home: Path) -> None:
+    """A row of the run-status table edited by hand: verify names the run (exit 1);
+    `verify --repair-views` rebuilds the table from the log, says what it changed, and writes
+    no event (no PIN asked); verify then exits 0 with the same head."""
+    home = prod_home
+    with Ledger.open(home / "log.db") as ledger:
+        held = [r for (r,) in ledger.db.execute("SELECT run FROM run_view WHERE open_holds > 0")]
+        head = ledger.head()
+    db = sqlite3.connect(home / "log.db")
+    db.execute("UPDATE run_view SET open_holds = 0, completed = 1 WHERE run = ?", (held[0],))
+    # Another run's row goes missing (never the edited one: run ids are random).
+    db.execute(
+        "DELETE FROM run_view WHERE run = (SELECT max(run) FROM run_view WHERE run != ?)",
+        (held[0],),
+    )
+    db.commit()
+    db.close()
+    before = cli(home, "verify")
+    assert before.exit_code == 1
+    wrong = f"the run-status table says run {held[0]} is complete with 1 hold(s); the log says held"
+    assert wrong in before.stdout
+    repair = cli(home, "verify", "--repair-views")
+    assert repair.exit_code == 0, repair.output
+    lines = repair.stdout.splitlines()
+    assert f"REPAIRED: {wrong} with 1" in lines
+    assert "leaves out run" in lines[1]
+    assert lines[2].startswith("Rebuilt the run-status table from the log (2 differences")
+    assert lines[3].startswith("Log intact:")
+    after = cli(home, "verify", "--format", "json")
+    assert after.exit_code == 0, after.output
+    with Ledger.open(home / "log.db") as ledger:
+        assert ledger.head() == head  # no event written
+        assert ledger.run_view_problems() == []
+    again = cli(home, "verify", "--repair-views", "--format", "json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["repaired"] == []
+
+
+def test_verify_does_not_repair_from_a_log_that_does_not_hold(prod_home: Path) -> None:
+    """An edited event as well as an edited row: the table is not rebuilt from that log."""
+    home = prod_home
+    db = sqlite3.connect(home / "log.db")
+    db.execute("UPDATE run_view SET holds = holds + 5")
+    db.execute("DROP TRIGGER IF EXISTS events_no_update")
+    db.execute("UPDATE events SET at = '2020-01-01T00:00:00Z' WHERE seq = 3")
+    db.commit()
+    db.close()
+    result = cli(home, "verify", "--repair-views", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["repaired"] is None
+    text = cli(home, "verify", "--repair-views")
+    assert text.stdout.startswith("NOT REPAIRED: the run-status table is rebuilt only from")
+    db = sqlite3.connect(home / "log.db")
+    assert db.execute("SELECT count(*) FROM run_view WHERE holds >= 5").fetchone()[0] > 0
+    db.close()

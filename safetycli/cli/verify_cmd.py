@@ -51,16 +51,28 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    repair_views: Annotated[
+        bool,
+        typer.Option(
+            "--repair-views",
+            help="When the log holds and only the run-status table (derived from it, for"
+            " listings) disagrees with it, rebuild that table from the log and say what changed.",
+        ),
+    ] = False,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
     central: CentralOption = None,
     home: Home = None,
 ) -> None:
     """Recompute the log's hash chain and device MACs and check what its roster events mean:
     0 if intact; 1 if altered, naming the first bad event. With --central, every device's
-    chain on the production's server, and the alarms it raised."""
+    chain on the production's server, and the alarms it raised. With --repair-views, a
+    run-status table that disagrees with an intact log is rebuilt from it (no PIN: it writes
+    no event, only re-derives what the log already says)."""
     from safetycli.cli.common import print_json, workspace
 
     if central is not None:
+        if repair_views:
+            raise SafetyError("--repair-views repairs this laptop's log, not --central")
         from safetycli.cli.central_opt import verify_central
 
         raise typer.Exit(verify_central(central, fmt is TableOrJson.json))
@@ -69,6 +81,7 @@ def verify(
 
     if expect_head is not None:
         parse_head(expect_head)  # a mistyped head is bad input (exit 2), before any work
+    repaired: list[str] | None = None
     key = None
     if key_file is not None:
         from safetycli.devicekey import load_file
@@ -97,19 +110,63 @@ def verify(
                     result = _against_mark(ledger, result, mark)
                 result = _with_audit(ledger, result, integrity.result())
                 result = _with_device(ws, ledger, result, mark)
+                if repair_views:
+                    result, repaired = _repair_views(ledger, result)
         except LogDamaged as err:
             why = err.message
             if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
                 why = vanished(mark, path, "empty")
             result = VerifyResult(False, 0, 0, GENESIS, 1, why)
     if fmt is TableOrJson.json:
-        print_json(result.as_json())
+        shown = result.as_json()
+        if repair_views:
+            shown["repaired"] = repaired
+        print_json(shown)
     else:
         from safetycli.render.safe import visible
 
-        for line in _summary(result, expect_head, path):
+        lines = _repair_lines(repaired) if repair_views else []
+        for line in [*lines, *_summary(result, expect_head, path)]:
             typer.echo(visible(line))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _repair_views(
+    ledger: "Ledger", result: "VerifyResult"
+) -> tuple["VerifyResult", list[str] | None]:
+    """(the verdict after the repair, what was repaired). Only a log that holds is a source to
+    rebuild from: the chain whole, every MAC checked, nothing else wrong but the table. Else the
+    verdict stands and nothing is touched (None). The table is derived: no event, no PIN."""
+    from dataclasses import replace
+
+    from safetycli.storage import Problem
+
+    wrong = set(ledger.run_view_problems())
+    others = [p for p in result.problems if p.reason not in wrong]
+    failing = not result.ok and not wrong  # failing for a reason of its own
+    if result.first_bad_seq is not None or result.unchecked or others or failing:
+        return result, None
+    if not wrong:
+        return result, []
+    repaired = ledger.repair_run_view()
+    left = [Problem(None, line) for line in ledger.run_view_problems()]  # checked again
+    return replace(result, ok=not left, problems=tuple(left)), repaired
+
+
+def _repair_lines(repaired: list[str] | None) -> list[str]:
+    if repaired is None:
+        return [
+            "NOT REPAIRED: the run-status table is rebuilt only from a log that holds, and this"
+            " one does not (below)."
+        ]
+    if not repaired:
+        return ["The run-status table already agrees with the log: nothing to repair."]
+    count = len(repaired)
+    return [
+        *(f"REPAIRED: {line}" for line in repaired),
+        f"Rebuilt the run-status table from the log ({count} difference"
+        f"{'s' if count > 1 else ''} put right; the log itself was not touched).",
+    ]
 
 
 def _check(log: "Verifier", expect_head: str | None, key: "DeviceKey | None") -> "VerifyResult":
