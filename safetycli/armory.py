@@ -30,7 +30,7 @@ from typing import Protocol as Interface
 from safetycli import events as ev
 from safetycli import perfirearm
 from safetycli.errors import SafetyError
-from safetycli.events import Event
+from safetycli.events import Event, NewEvent
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 
@@ -325,6 +325,13 @@ class ArmoryState:
             return
         self.last_seq = max(self.last_seq, event.seq)
         mutate(self, event, event.data)
+
+    def ahead(self, move: ev.Declared) -> NewEvent:
+        """Fold a move not yet written (the walk-through's, worked out before its append), so
+        the next one is judged after it; returns the event to write."""
+        new = move.new()
+        self.apply(Event(self.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
+        return new
 
     def firearm(self, serial: str) -> Firearm | None:
         return self.firearms.get(ident(serial))

@@ -160,6 +160,15 @@ class Item(_Strict):
         return perfirearm.split_id(self.id)[1]
 
     @property
+    def rounds_move(self) -> str | None:
+        """What a count of rounds moves in the armory (`blanks-fired`...); None for any other
+        item, a firearm's move or the lock-up included."""
+        moves = self.moves
+        if moves is None or moves in (*perfirearm.FIREARM_MOVES, perfirearm.PUT_AWAY):
+            return None
+        return moves
+
+    @property
     def custody_key(self) -> str | None:
         """The armory check this item answers to, if any: its `custody:`, or for an item that
         moves one firearm (`moves`), that move of that firearm (`hand-over@SN4471`)."""

@@ -81,7 +81,6 @@ from safetycli.events import (
 from safetycli.lifecycle import ABORTED, COMPLETE, HELD, OPEN, Hold, Key, Lifecycle
 from safetycli.limits import TEXT_MAX, check_length
 from safetycli.names import fold_name
-from safetycli.perfirearm import FIREARM_MOVES, PUT_AWAY
 from safetycli.production import Outside, SceneStop
 from safetycli.roles import role_name
 
@@ -785,8 +784,8 @@ def _custody_failure(
     if key is None or outside is None:
         return None
     custody = outside.custody
-    if item.custody and item.moves not in (None, *FIREARM_MOVES, PUT_AWAY) and _number(value):
-        pending += ((item.moves or "", value),)  # "blanks spoiled", checked with itself
+    if item.custody and item.rounds_move is not None and _number(value):
+        pending += ((item.rounds_move, value),)  # "blanks spoiled", checked with itself
     after = getattr(custody, "after", None)
     if pending and after is not None:  # with the rounds counted earlier in the same batch
         custody = after(pending)
@@ -973,10 +972,9 @@ def _provisional(
                     "",
                 )
             )
-        moves = ask.item.moves
-        if ask.meaning == "performed" and moves and moves not in (*FIREARM_MOVES, PUT_AWAY):
-            if isinstance(value, int) and not isinstance(value, bool):
-                ahead.pending_rounds += ((moves, value),)
+        moves = ask.item.rounds_move
+        if ask.meaning == "performed" and moves is not None and _number(value):
+            ahead.pending_rounds += ((moves, value),)
     return ahead, made
 
 

@@ -300,6 +300,7 @@ def check_outgoing(
             )
             raise SafetyError(f"--firearm/--rounds: {where}")
         return None
+    # Judged as for a run (any id): a firearm on the cart goes to a run, never to the day.
     armory.going_out(state, outgoing, "-", "(new)", day, finished_runs(ledger, state))
     return outgoing
 
@@ -619,8 +620,7 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
             except SafetyError:
                 continue  # its own check fails it, naming the lot
             if moved is not None:
-                new = moved.new()
-                state.apply(Event(state.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
+                state.ahead(moved)
         return armory.verdicts(state, self._checks, self._run, self._own)
 
     def __iter__(self) -> Iterator[str]:
@@ -927,11 +927,7 @@ def _custody_moved(
     out: list[NewEvent] = []
 
     def record(moves: list[Any]) -> None:
-        """Folded into the armory as written, so the next move is judged after it."""
-        for move in moves:
-            new = move.new()
-            custody.apply(Event(custody.last_seq + 1, "", new.kind, None, None, new.data, "", ""))
-            out.append(new)
+        out.extend(custody.ahead(move) for move in moves)
 
     for item, armorer, answer in settled:  # in order: on cut, a take-back before a hand-over
         if item.moves == PUT_AWAY:
