@@ -25,7 +25,7 @@ class Catalog:
         if protocol_id in self.protocols:
             return self.protocols[protocol_id]
         for problem in self.problems:
-            if Path(problem.path).stem == protocol_id:
+            if Path(problem.path).name.split(".")[0] == protocol_id:  # or its translation
                 raise SafetyError(
                     f"protocol `{protocol_id}` has problems: run `safetycli checklists validate`"
                 )

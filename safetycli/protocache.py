@@ -50,6 +50,15 @@ def shipped_dir() -> Path:
 
 
 def protocol_files(folder: Path) -> list[Path]:
+    """The protocols in a folder: its YAML files, less the translations beside them
+    (`firearm-scene.es.yaml`, translation.py)."""
+    from safetycli.translation import is_translation_file
+
+    return [p for p in yaml_files(folder) if not is_translation_file(p)]
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Every YAML file in a folder: protocols and their translations."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -74,7 +83,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
     try:
         for folder, shipped in sources:
             digest.update(f"\nfolder {folder} {shipped}\n".encode())
-            for path in protocol_files(folder):
+            for path in yaml_files(folder):  # a translation's problems change the listing
                 content = hashlib.sha256(path.read_bytes()).hexdigest()
                 digest.update(f"{path}\0{content}\n".encode())
     except OSError:

@@ -85,11 +85,17 @@ def validate(
 ) -> None:
     """Check protocol files; print `path:line:col: message` for every problem.
 
-    Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
+    Translations beside them (`ID.es.yaml`) are checked too; untranslated or outdated words are
+    warnings.
+
+    Exit 0 when all are valid (warnings or not), 1 when problems were found, 2 when a path
+    cannot be read."""
     from safetycli.catalog import id_clash
     from safetycli.errors import SafetyError
-    from safetycli.protocache import protocol_files, shipped_dir
-    from safetycli.protocol import check_file
+    from safetycli.protocache import protocol_files, shipped_dir, yaml_files
+    from safetycli.protocol import check_with_warnings
+    from safetycli.translation import is_translation_file, main_file
+    from safetycli.yamlsource import Problem
     from safetycli.render.safe import one_line
     from safetycli.workspace import optional_workspace
 
@@ -113,6 +119,7 @@ def validate(
             ws = None
     problems = 0
     bad_files = 0
+    warnings = 0
     roles: dict[str, str] = {}
     if ws is not None:
         try:
@@ -127,11 +134,13 @@ def validate(
         try:
             if target.is_dir():
                 found = protocol_files(target)
-                if paths and not found:
+                orphans = [p for p in yaml_files(target) if p not in found and not main_file(p)]
+                if paths and not found and not orphans:
                     typer.echo(f"note: no .yaml or .yml files in {one_line(target)}", err=True)
-                files += found
+                files += found + orphans
             elif target.is_file():
-                files.append(target)
+                # A translation is checked with its protocol, beside it.
+                files.append((main_file(target) or target) if is_translation_file(target) else target)
             elif target.exists():
                 cannot_read(target, "not a regular file or folder")
             else:
@@ -146,22 +155,34 @@ def validate(
         if key in seen:  # named twice (a file and its folder): check it once
             continue
         seen.add(key)
+        if is_translation_file(path):  # no protocol file beside it to translate
+            found = [Problem(str(path), 1, 1, orphan_message(path))]
+            for problem in found:
+                typer.echo(str(problem))
+            problems += 1
+            bad_files += 1
+            continue
         try:
-            protocol, found = check_file(path, shipped=shipped in key.parents, roles=roles)
+            protocol, found, warned = check_with_warnings(
+                path, shipped=shipped in key.parents, roles=roles
+            )
         except OSError as err:
             cannot_read(path, err.strerror)
             continue
+        warnings += len(warned)
         if protocol is not None and protocol.id in ids:
             found = [id_clash(path, protocol, ids[protocol.id])]
         elif protocol is not None:
             ids[protocol.id] = path
-        for problem in found:
+        for problem in sorted([*found, *warned], key=lambda p: (p.path, p.line, p.col)):
             typer.echo(str(problem))
         problems += len(found)
         bad_files += bool(found)
 
     checked = f"checked {len(seen)} file(s)"
     verdict = f"{problems} problem(s) in {bad_files} file(s)" if problems else "all valid"
+    if warnings:  # untranslated or outdated words: shown in the main language, never refused
+        verdict += f"; {warnings} warning(s)"
     if unreadable:
         verdict += f"; {unreadable} path(s) could not be read"
     typer.echo(f"{checked}: {verdict}", err=True)
@@ -169,3 +190,14 @@ def validate(
         raise typer.Exit(2)
     if problems:
         raise typer.Exit(1)
+
+
+def orphan_message(path: Path) -> str:
+    from safetycli.translation import FILE_RE
+
+    found = FILE_RE.match(path.name)
+    stem = found["stem"] if found else path.stem
+    return (
+        f"a translation of `{stem}`, but no {stem}.yaml is beside it: put it next to the "
+        "protocol it translates, or rename it"
+    )
