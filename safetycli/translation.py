@@ -88,7 +88,7 @@ def files_for(path: Path) -> list[tuple[str, Path]]:
     return sorted(out.items())
 
 
-# --- what a translation holds, once checked --------------------------------------------------------
+# --- what a translation holds, once checked ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,15 @@ class Shown:
     options: tuple[str, ...]
     why: str | None
     lang: str  # the language asked for
-    fallback: bool  # some of it is in the protocol's main language
+    main: str  # the protocol's own language, shown where there is no translation
+    question_main: bool = False  # the question is in the main language
+    options_main: tuple[bool, ...] = ()  # each option is
+    why_main: bool = False
+
+    @property
+    def fallback(self) -> bool:
+        """Some of it is in the protocol's main language, for want of a translation."""
+        return self.question_main or any(self.options_main) or self.why_main
 
     @property
     def lines(self) -> list[str]:
@@ -149,28 +157,40 @@ def item_text(protocol: Protocol, item: Item, lang: str | None) -> Shown:
     own = found.items.get(item.base_id) if found is not None else None
     options = tuple(item.options or ())
     if wanted == main:
-        return Shown(item.question, options, item.why, main, False)
-    fallback = own is None or own.ask is None
+        return Shown(item.question, options, item.why, main, main)
+    question_main = own is None or own.ask is None
     if own is not None and own.ask is not None:
         label = protocol.firearm_label(item.serial)
         any_firearm = (found.each_firearm if found is not None else None) or perfirearm.ANY
-        question = own.ask.replace(perfirearm.SLOT, any_firearm) if label is None else (
-            perfirearm.naming(own.ask, label)
+        question = (
+            own.ask.replace(perfirearm.SLOT, any_firearm)
+            if label is None
+            else (perfirearm.naming(own.ask, label))
         )
     else:
         question = item.question
     shown_options = []
+    options_main = []
     for option in options:
         said = own.options.get(option) if own is not None else None
-        fallback = fallback or said is None
+        options_main.append(said is None)
         shown_options.append(said or option)
-    why = item.why
+    why, why_main = item.why, False
     if item.why is not None:
         if own is not None and own.why is not None:
             why = own.why
         else:
-            fallback = True
-    return Shown(question, tuple(shown_options), why, wanted, fallback)
+            why_main = True
+    return Shown(
+        question,
+        tuple(shown_options),
+        why,
+        wanted,
+        main,
+        question_main,
+        tuple(options_main),
+        why_main,
+    )
 
 
 def phase_title(protocol: Protocol, phase: Phase, lang: str | None) -> tuple[str, bool]:
@@ -241,12 +261,16 @@ class _Checker:
         line, col = self.doc.where(loc)
         self.warnings.append(Problem(self.doc.path, line, col, WARNING + message))
 
-    def unknown_keys(self, loc: tuple[str | int, ...], data: dict[str, Any], allowed: Iterable[str]) -> None:
+    def unknown_keys(
+        self, loc: tuple[str | int, ...], data: dict[str, Any], allowed: Iterable[str]
+    ) -> None:
         allowed = list(allowed)
         for key in data:
             if key not in allowed:
                 near = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"did you mean `{near[0]}`?" if near else f"allowed here: {', '.join(allowed)}"
+                hint = (
+                    f"did you mean `{near[0]}`?" if near else f"allowed here: {', '.join(allowed)}"
+                )
                 self.error((*loc, key), f"unknown key `{shown(key)}`: {hint}", key=True)
 
     def pair(self, loc: tuple[str | int, ...], value: Any, source: str, what: str) -> str | None:
@@ -257,7 +281,7 @@ class _Checker:
             self.error(
                 loc,
                 f"{what} must be a map with the {language_name(main)} and the "
-                f"{language_name(lang)}: e.g. `{{{main}: \"...\", {lang}: \"...\"}}`",
+                f'{language_name(lang)}: e.g. `{{{main}: "...", {lang}: "..."}}`',
             )
             return None
         self.unknown_keys(loc, value, (main, lang))
@@ -276,7 +300,7 @@ class _Checker:
             self.warn(
                 (*loc, main) if main in value else loc,
                 f"{what}: the {language_name(main)} changed since it was translated "
-                f"(now \"{shown(source)}\"): it is shown in {language_name(main)} until the "
+                f'(now "{shown(source)}"): it is shown in {language_name(main)} until the '
                 f"translation and `{main}:` are updated",
             )
             return None
@@ -295,14 +319,16 @@ class _Checker:
                 f"write `translates: {protocol.id}`: the id of the protocol this file translates",
             )
         if data.get("lang") != self.lang:
-            self.error(
-                ("lang",), f"write `lang: {self.lang}`: the language its file name says"
-            )
+            self.error(("lang",), f"write `lang: {self.lang}`: the language its file name says")
         each = data.get("each_firearm")
         if each is not None and (not isinstance(each, str) or not each.strip()):
-            self.error(("each_firearm",), "`each_firearm` is the words for \"each firearm\"")
+            self.error(("each_firearm",), '`each_firearm` is the words for "each firearm"')
             each = None
-        title = self.pair(("title",), data["title"], protocol.title, "the title") if "title" in data else None
+        title = (
+            self.pair(("title",), data["title"], protocol.title, "the title")
+            if "title" in data
+            else None
+        )
         if "title" not in data:
             self.warn((), f"the title is not translated into {language_name(self.lang)}")
         summary = (
@@ -320,17 +346,28 @@ class _Checker:
         fact_texts = {
             name: said
             for name, value in facts.items()
-            if (said := self.pair(("context", name), value, protocol.context[name].ask, f"fact `{name}`"))
+            if (
+                said := self.pair(
+                    ("context", name), value, protocol.context[name].ask, f"fact `{name}`"
+                )
+            )
         }
         phases = self.section("phases", data, [p.id for p in protocol.phases], "phase")
         phase_texts = {
             pid: said
             for pid, value in phases.items()
-            if (said := self.pair(("phases", pid), value, protocol.phase(pid).title, f"phase `{pid}`"))
+            if (
+                said := self.pair(
+                    ("phases", pid), value, protocol.phase(pid).title, f"phase `{pid}`"
+                )
+            )
         }
         for phase in protocol.phases:
             if phase.id not in phases:
-                self.warn(("phases",) if "phases" in data else (), f"phase `{phase.id}`: its title is not translated")
+                self.warn(
+                    ("phases",) if "phases" in data else (),
+                    f"phase `{phase.id}`: its title is not translated",
+                )
         items_raw = self.section("items", data, [i.id for _, i in protocol.items()], "item")
         items: dict[str, ItemText] = {}
         for phase, item in protocol.items():
@@ -383,7 +420,11 @@ class _Checker:
             return ItemText()
         self.unknown_keys(loc, value, _ITEM_KEYS)
         what = f"item `{item.id}`"
-        ask = self.pair((*loc, "ask"), value["ask"], item.ask, f"{what} `ask`") if "ask" in value else None
+        ask = (
+            self.pair((*loc, "ask"), value["ask"], item.ask, f"{what} `ask`")
+            if "ask" in value
+            else None
+        )
         if "ask" not in value:
             self.warn(loc, f"{what}: `ask` is not translated")
         if ask is not None:
@@ -396,7 +437,9 @@ class _Checker:
                 )
                 ask = None
             elif slot in ask and not item.per_firearm:
-                self.error((*loc, "ask", self.lang), f"{what}: `{slot}` only belongs in a per-firearm item")
+                self.error(
+                    (*loc, "ask", self.lang), f"{what}: `{slot}` only belongs in a per-firearm item"
+                )
                 ask = None
         why = None
         if "why" in value:
@@ -420,14 +463,20 @@ class _Checker:
             self.error(loc, f"{what} is not a choice: it has no options to translate", key=True)
             return {}
         if not isinstance(value, dict):
-            self.error(loc, f"{what}: `options` maps each option to its translation: `EMPTY: VACÍA`")
+            self.error(
+                loc, f"{what}: `options` maps each option to its translation: `EMPTY: VACÍA`"
+            )
             return {}
         out: dict[str, str] = {}
         for option, said in value.items():
             if option not in choices:
                 near = difflib.get_close_matches(str(option), choices, n=1)
-                hint = f"did you mean `{near[0]}`?" if near else f"its options: {', '.join(choices)}"
-                self.error((*loc, option), f"{what}: `{shown(option)}` names no option: {hint}", key=True)
+                hint = (
+                    f"did you mean `{near[0]}`?" if near else f"its options: {', '.join(choices)}"
+                )
+                self.error(
+                    (*loc, option), f"{what}: `{shown(option)}` names no option: {hint}", key=True
+                )
                 continue
             if not isinstance(said, str) or not said.strip():
                 self.warn((*loc, option), f"{what}: option `{shown(option)}` is not translated")
@@ -445,7 +494,7 @@ class _Checker:
                 self.error(
                     (*loc, option) if option in out else loc,
                     f"{what}: options `{shown(seen[words])}` and `{shown(option)}` read the same "
-                    f"in {language_name(self.lang)} (\"{shown(out.get(option, option))}\"): "
+                    f'in {language_name(self.lang)} ("{shown(out.get(option, option))}"): '
                     "translate each to its own words",
                     key=option in out,
                 )

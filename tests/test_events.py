@@ -305,7 +305,9 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
     ),
     (
         events.CrewLangSet(name="Alex Kim", by="Pat", lang="es"),
-        NewEvent("crew.lang-set", {"name": "Alex Kim", "by": "Pat", "lang": "es"}, person="Alex Kim"),
+        NewEvent(
+            "crew.lang-set", {"name": "Alex Kim", "by": "Pat", "lang": "es"}, person="Alex Kim"
+        ),
     ),
     (
         events.CrewRoleAdded(name="Sam Ortiz", by="Pat", role="pyrotechnician"),

@@ -60,18 +60,41 @@ def show(
         str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")
     ],
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="Show the crew's words in this language (es...), where translated; the rest "
+            "is marked with the protocol's own language.",
+            show_default=False,
+        ),
+    ] = None,
     home: Home = None,
 ) -> None:
     """The protocol as the crew will see it: phases, questions, who signs, what stops work."""
     from safetycli.cli.common import console, print_json
     from safetycli.render.protocol_view import protocol_json, protocol_lines
 
+    code = None
+    if lang is not None:
+        from safetycli.crew import check_lang
+
+        code = check_lang(lang)
     protocol = _catalog(home).get(protocol_id)
+    if code is not None and code != protocol.lang and code not in protocol.translations:
+        from safetycli.translation import language_name
+
+        typer.echo(
+            f"note: {protocol.id} has no {language_name(code)} translation: shown in "
+            f"{language_name(protocol.lang)}, marked [{protocol.lang}]",
+            err=True,
+        )
     if fmt is TableOrJson.json:
-        print_json(protocol_json(protocol))
+        print_json(protocol_json(protocol, code))
         return
     out = console()
-    for line in protocol_lines(protocol):
+    for line in protocol_lines(protocol, code):
         out.print(line)
 
 
@@ -94,10 +117,10 @@ def validate(
     from safetycli.errors import SafetyError
     from safetycli.protocache import protocol_files, shipped_dir, yaml_files
     from safetycli.protocol import check_with_warnings
-    from safetycli.translation import is_translation_file, main_file
-    from safetycli.yamlsource import Problem
     from safetycli.render.safe import one_line
+    from safetycli.translation import is_translation_file, main_file
     from safetycli.workspace import optional_workspace
+    from safetycli.yamlsource import Problem
 
     unreadable = 0
 
@@ -140,7 +163,9 @@ def validate(
                 files += found + orphans
             elif target.is_file():
                 # A translation is checked with its protocol, beside it.
-                files.append((main_file(target) or target) if is_translation_file(target) else target)
+                files.append(
+                    (main_file(target) or target) if is_translation_file(target) else target
+                )
             elif target.exists():
                 cannot_read(target, "not a regular file or folder")
             else:
