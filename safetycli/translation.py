@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli import perfirearm
-from safetycli.yamlsource import Problem, YamlDoc, load_yaml, read_source, shown
+from safetycli.yamlsource import Problem, YamlDoc, load_yaml, read_source, shown, visible
 
 if TYPE_CHECKING:
     from safetycli.protocol import Item, Phase, Protocol
@@ -42,6 +42,12 @@ MARK = "[{lang}] "  # before a text shown in the protocol's main language instea
 WARNING = "warning: "
 _TOP_KEYS = ("translates", "lang", "each_firearm", "title", "summary", "context", "phases", "items")
 _ITEM_KEYS = ("ask", "why", "options")
+
+
+def _quoted(text: str, limit: int = 300) -> str:
+    """The new source text, whole enough for a translator to work from, on one line."""
+    said = visible(text)
+    return said if len(said) <= limit else said[: limit - 3] + "..."
 
 
 def language_name(lang: str) -> str:
@@ -257,8 +263,8 @@ class _Checker:
     def error(self, loc: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
         self.doc.problem(loc, message, key=key)
 
-    def warn(self, loc: tuple[str | int, ...], message: str) -> None:
-        line, col = self.doc.where(loc)
+    def warn(self, loc: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        line, col = self.doc.where(loc, key=key)
         self.warnings.append(Problem(self.doc.path, line, col, WARNING + message))
 
     def unknown_keys(
@@ -300,7 +306,7 @@ class _Checker:
             self.warn(
                 (*loc, main) if main in value else loc,
                 f"{what}: the {language_name(main)} changed since it was translated "
-                f'(now "{shown(source)}"): it is shown in {language_name(main)} until the '
+                f'(now "{_quoted(source)}"): it is shown in {language_name(main)} until the '
                 f"translation and `{main}:` are updated",
             )
             return None
@@ -342,7 +348,7 @@ class _Checker:
         for name in protocol.context:
             if name not in facts:
                 where = ("context",) if "context" in data else ()
-                self.warn(where, f"fact `{name}`: its question is not translated")
+                self.warn(where, f"fact `{name}`: its question is not translated", key=True)
         fact_texts = {
             name: said
             for name, value in facts.items()
@@ -367,6 +373,7 @@ class _Checker:
                 self.warn(
                     ("phases",) if "phases" in data else (),
                     f"phase `{phase.id}`: its title is not translated",
+                    key=True,
                 )
         items_raw = self.section("items", data, [i.id for _, i in protocol.items()], "item")
         items: dict[str, ItemText] = {}
@@ -377,6 +384,7 @@ class _Checker:
                     f"item `{item.id}` (phase `{phase.id}`) is not translated into "
                     f"{language_name(self.lang)}: it is shown in {language_name(self.main)}, "
                     f"marked {MARK.format(lang=self.main).strip()}",
+                    key=True,
                 )
                 continue
             items[item.id] = self.item(("items", item.id), items_raw[item.id], item)
