@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,13 @@ def shipped_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "checklists"
 
 
-def protocol_files(folder: Path) -> list[Path]:
-    """The protocols in a folder: its YAML files, less the translations beside them
-    (`firearm-scene.es.yaml`, translation.py)."""
-    from safetycli.translation import is_translation_file
+# `firearm-scene.es.yaml`: a protocol's file name, a language, the YAML suffix (translation.py).
+TRANSLATION_FILE = re.compile(r"^(?P<stem>[^.]+)\.(?P<lang>[a-z]{2,3})\.ya?ml$")
 
-    return [p for p in yaml_files(folder) if not is_translation_file(p)]
+
+def protocol_files(folder: Path) -> list[Path]:
+    """The protocols in a folder: its YAML files, less the translations beside them."""
+    return [p for p in yaml_files(folder) if not TRANSLATION_FILE.match(p.name)]
 
 
 def yaml_files(folder: Path) -> list[Path]:

@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli import perfirearm
+from safetycli.protocache import TRANSLATION_FILE
 from safetycli.yamlsource import Problem, YamlDoc, load_yaml, read_source, shown, visible
 
 if TYPE_CHECKING:
     from safetycli.protocol import Item, Phase, Protocol
 
 LANG_RE = re.compile(r"^[a-z]{2,3}$")  # a BCP 47 primary language tag: `en`, `es`
-# `firearm-scene.es.yaml`: the protocol's file name, the language, the YAML suffix.
-FILE_RE = re.compile(r"^(?P<stem>[^.]+)\.(?P<lang>[a-z]{2,3})\.ya?ml$")
+FILE_RE = TRANSLATION_FILE  # `firearm-scene.es.yaml`
 TEXT_MAX = 2000
 LANGUAGES = {"en": "English", "es": "Spanish"}  # names for messages; any code is accepted
 MARK = "[{lang}] "  # before a text shown in the protocol's main language instead of the person's
@@ -208,21 +208,6 @@ def phase_title(protocol: Protocol, phase: Phase, lang: str | None) -> tuple[str
     return (said, False) if said else (phase.title, True)
 
 
-def fact_text(protocol: Protocol, name: str, lang: str | None) -> tuple[str, bool]:
-    """A start-of-run fact's question in `lang`, and whether it fell back."""
-    ask = protocol.context[name].ask
-    found = _translation(protocol, lang)
-    if found is None:
-        return ask, (lang or protocol.lang) != protocol.lang
-    said = found.facts.get(name)
-    return (said, False) if said else (ask, True)
-
-
-def marked(text: str, fallback: bool, main: str) -> str:
-    """`[en] text` where a person reading another language is shown the main language."""
-    return MARK.format(lang=main) + text if fallback else text
-
-
 def answer_from(item: Item, shown_text: Shown, typed: str) -> str:
     """A choice typed in the person's words (or its number) as the option the log records: the
     main-language option. Anything else is handed on as typed, for the usual checks."""
@@ -258,7 +243,6 @@ class _Checker:
         self.main = protocol.lang
         self.lang = lang
         self.warnings: list[Problem] = []
-        self.where_items = ("items",)
 
     def error(self, loc: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
         self.doc.problem(loc, message, key=key)
