@@ -484,3 +484,49 @@ def test_an_old_log_without_languages_still_shows_and_verifies(tmp_path: Path) -
     table = cli.invoke(app, ["log", "show", run, "--home", str(home)])
     assert table.exit_code == 0 and "ready" in table.stdout
     assert cli.invoke(app, ["verify", "--home", str(home)]).exit_code == 0
+
+
+def test_the_hold_panel_says_the_failed_check_in_the_language_of_everyone_signed_in(
+    tmp_path: Path,
+) -> None:
+    home = _workspace_with_walk(tmp_path)
+    with Ledger.open(home / "log.db") as ledger:
+        crew.set_lang(ledger, ACTOR[0], "es", PRODUCER)
+    answers = tmp_path / "a.yaml"
+    answers.write_text(
+        "signers:\n"
+        f"  armorer: {{name: {ARMORER[0]}, pin: '{ARMORER[1]}'}}\n"
+        f"  actor: {{name: {ACTOR[0]}, pin: '{ACTOR[1]}'}}\n"
+        "answers: {shown-clear: yes, state: EMPTY, briefed: yes, hand-back: yes}\n"
+        "witnesses: {shown-clear: {actor: no}}\n",
+        encoding="utf-8",
+    )
+    answers.chmod(0o600)
+    held = CliRunner().invoke(
+        app,
+        ["run", "lang-walk", "--scene", "7", "--day", DAY, "--answers", str(answers)],
+        env={"SAFETYCLI_HOME": str(home), "COLUMNS": "200"},
+    )
+    assert held.exit_code == 3, held.output
+    text = " ".join(held.stdout.split())
+    assert "What failed: Armorer showed the firearm clear to the actor?" in text
+    assert "[es] ¿El armero le mostró al actor el arma descargada?" in text
+    # The actor's refusal is recorded with what the actor read.
+    detail = json.loads(
+        CliRunner()
+        .invoke(
+            app,
+            [
+                "log",
+                "show",
+                re.search(r"r-[0-9a-f]{6}", held.output).group(0),  # type: ignore[union-attr]
+                "--format",
+                "json",
+                "--home",
+                str(home),
+            ],
+        )
+        .stdout
+    )
+    (witness,) = detail["signoffs"][0]["witnesses"]
+    assert (witness["ok"], witness["lang"]) == (False, "es")
