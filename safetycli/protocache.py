@@ -187,7 +187,7 @@ def listing(workspace_checklists: Path | None) -> tuple[list[dict[str, Any]], in
         return kept
     from safetycli.catalog import load_catalog
 
-    catalog = load_catalog(workspace_checklists)
+    catalog = load_catalog(workspace_checklists, translations=True)
     rows, problems = rows_of(catalog), len(catalog.problems)
     if key is not None and key == _key(workspace_checklists):  # unchanged while we loaded
         _write(path, key, {"rows": rows, "problems": problems})

@@ -242,13 +242,26 @@ class Protocol(_Strict):
     lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
 
     _origin: ProtocolSource | None = PrivateAttr(default=None)
-    _translations: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # None until `with_translations` read them: most commands load every protocol and use one.
+    _translations: dict[str, Any] | None = PrivateAttr(default=None)
     _labels: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def translations(self) -> dict[str, Translation]:
-        """Its checked translations, by language (none for a protocol built by hand)."""
-        return self._translations
+        """Its checked translations, by language (none until `with_translations` read them)."""
+        return self._translations or {}
+
+    def with_translations(self) -> list[Problem]:
+        """Read and check the translations beside its file, once (translation.py); the
+        problems found, if any, and then it has none: a protocol whose translation is broken
+        must not run, as one with a problem in its own file does not."""
+        if self._translations is not None:
+            return []
+        from safetycli import translation
+
+        found, problems, _ = translation.load_for(self)
+        self._translations = {} if problems else found
+        return problems
 
     def firearm_label(self, serial: str | None) -> str | None:
         """How a run's firearm is named in questions (`for_firearms`); None: each firearm."""
@@ -999,11 +1012,13 @@ def validate_doc(
 def check_file(
     path: Path, *, shipped: bool = False, roles: Mapping[str, str] | None = None
 ) -> tuple[Protocol | None, list[Problem]]:
-    """Load and validate one protocol file and its translations. OSError propagates: an
-    unreadable path is not a problem *in* a protocol, and the CLI reports it with a different
-    exit code."""
-    protocol, problems, _ = check_with_warnings(path, shipped=shipped, roles=roles)
-    return protocol, problems
+    """Load and validate one protocol file (its translations are read when it is about to be
+    used: `Protocol.with_translations`). OSError propagates: an unreadable path is not a
+    problem *in* a protocol, and the CLI reports it with a different exit code."""
+    raw = read_source(path)
+    doc = load_yaml(path, raw)
+    protocol = validate_doc(doc, shipped=shipped, raw=raw, roles=roles)
+    return protocol, list(doc.problems)
 
 
 def check_with_warnings(

@@ -530,3 +530,17 @@ def test_the_hold_panel_says_the_failed_check_in_the_language_of_everyone_signed
     )
     (witness,) = detail["signoffs"][0]["witnesses"]
     assert (witness["ok"], witness["lang"]) == (False, "es")
+
+
+def test_a_protocol_whose_translation_is_broken_does_not_run(tmp_path: Path) -> None:
+    home = make_workspace(tmp_path / "ws")
+    _write(home / "checklists", es=WALK_ES.replace("BLANKS: FOGUEO", "BLANKS: VACÍA"))
+    cli = CliRunner()
+    for args in (["checklists", "show", "lang-walk"], ["run", "lang-walk", "--scene", "7"]):
+        refused = cli.invoke(app, [*args, "--home", str(home)])
+        assert refused.exit_code == 2, refused.output
+        assert "problems in its translations" in refused.stderr
+        assert "Traceback" not in refused.output
+    listed = cli.invoke(app, ["checklists", "list", "--format", "json", "--home", str(home)])
+    assert "lang-walk" not in [row["id"] for row in json.loads(listed.stdout)]
+    assert "problem(s) in protocol files" in listed.stderr
