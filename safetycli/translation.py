@@ -311,8 +311,11 @@ class _Checker:
         if data.get("lang") != self.lang:
             self.error(("lang",), f"write `lang: {self.lang}`: the language its file name says")
         each = data.get("each_firearm")
-        if each is not None and (not isinstance(each, str) or not each.strip()):
+        if each is not None and not isinstance(each, str):
             self.error(("each_firearm",), '`each_firearm` is the words for "each firearm"')
+            each = None
+        elif isinstance(each, str) and not each.strip():  # left for the translator
+            self.warn(("each_firearm",), "`each_firearm` is not translated yet", key=True)
             each = None
         title = (
             self.pair(("title",), data["title"], protocol.title, "the title")
@@ -541,3 +544,83 @@ def signature_texts(
     shown_items = [(item, item_text(protocol, item, lang)) for item in items]
     fallback = tuple(item.id for item, one in shown_items if one.fallback)
     return lang or protocol.lang, text_sha256(one for _, one in shown_items), fallback
+
+
+# --- what a translator receives ----------------------------------------------------------------
+
+
+def draft(protocol: Protocol, lang: str) -> str:
+    """The translation file for `lang`, ready for a translator: every crew-facing text of the
+    protocol with its current source beside the place for the translation. What the file
+    beside the protocol already translates from that same source is kept; a text whose source
+    changed since is emptied, its old translation kept in a comment above it to work from (kept
+    as it was, it would pass for a translation of the new words); the rest is empty. Plain text,
+    written line by line, so the comments survive; every string is a JSON string, which YAML
+    reads as a double-quoted scalar."""
+    import json
+
+    main = protocol.lang
+    path = dict(files_for(protocol.origin.path)).get(lang)
+    old: dict[str, Any] = {}
+    if path is not None:
+        loaded = load_yaml(path).data
+        old = loaded if isinstance(loaded, dict) else {}
+
+    def q(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
+
+    def section(key: str) -> dict[str, Any]:
+        value = old.get(key)
+        return value if isinstance(value, dict) else {}
+
+    out = [
+        f"# {language_name(lang)} translation of {protocol.origin.path.name} "
+        f"(`safetycli checklists translate {protocol.id} --lang {lang}`).",
+        f"# Write the {language_name(lang)} under each `{main}:` text, as `{lang}:`; change "
+        "nothing else. An empty one",
+        f"# is shown in {language_name(main)}, marked [{main}]; `safetycli checklists validate` "
+        "lists what is left.",
+        f"translates: {protocol.id}",
+        f"lang: {lang}",
+    ]
+
+    def pair(indent: str, key: str, source: str, before: Any) -> None:
+        said = ""
+        if isinstance(before, dict) and isinstance(before.get(lang), str):
+            if before.get(main) == source:
+                said = before[lang]
+            elif before[lang].strip():
+                was = f"{q(before[lang])} (from {q(str(before.get(main, '')))})"
+                out.append(f"{indent}# outdated, was: {was}")
+        out.append(f"{indent}{key}:")
+        out.append(f"{indent}  {main}: {q(source)}")
+        out.append(f"{indent}  {lang}: {q(said)}")
+
+    if protocol.per_firearm:
+        each = old.get("each_firearm")
+        out.append(f"each_firearm: {q(each if isinstance(each, str) else '')}")
+    pair("", "title", protocol.title, old.get("title"))
+    pair("", "summary", protocol.summary, old.get("summary"))
+    if protocol.context:
+        out.append("context:")
+        for name, fact in protocol.context.items():
+            pair("  ", name, fact.ask, section("context").get(name))
+    out.append("phases:")
+    for phase in protocol.phases:
+        pair("  ", phase.id, phase.title, section("phases").get(phase.id))
+    out.append("items:")
+    for _, item in protocol.items():
+        before = section("items").get(item.id)
+        before = before if isinstance(before, dict) else {}
+        out.append(f"  {item.id}:")
+        pair("    ", "ask", item.ask, before.get("ask"))
+        if item.why is not None:
+            pair("    ", "why", item.why, before.get("why"))
+        if item.options:
+            options = before.get("options")
+            options = options if isinstance(options, dict) else {}
+            out.append("    options:")
+            for option in item.options:
+                said = options.get(option)
+                out.append(f"      {q(option)}: {q(said if isinstance(said, str) else '')}")
+    return "\n".join(out) + "\n"

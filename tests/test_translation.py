@@ -544,3 +544,90 @@ def test_a_protocol_whose_translation_is_broken_does_not_run(tmp_path: Path) -> 
     listed = cli.invoke(app, ["checklists", "list", "--format", "json", "--home", str(home)])
     assert "lang-walk" not in [row["id"] for row in json.loads(listed.stdout)]
     assert "problem(s) in protocol files" in listed.stderr
+
+
+# --- what a translator receives ------------------------------------------------------------------
+
+
+def test_translate_keeps_what_is_current_empties_what_changed_and_shows_the_old_words(
+    tmp_path: Path,
+) -> None:
+    home = _workspace_with_walk(tmp_path)
+    main = home / "checklists" / "lang-walk.yaml"
+    main.write_text(
+        main.read_text(encoding="utf-8").replace(
+            "ask: Actor briefed on where the muzzle points?",
+            "ask: Actor briefed on where the muzzle points, and on the stand-off distance?",
+        ),
+        encoding="utf-8",
+    )
+    cli = CliRunner()
+    out = home / "checklists" / "lang-walk.es.yaml"
+    written = cli.invoke(
+        app,
+        [
+            "checklists",
+            "translate",
+            "lang-walk",
+            "--lang",
+            "es",
+            "-o",
+            str(out),
+            "--home",
+            str(home),
+        ],
+    )
+    assert written.exit_code == 0, written.output
+    text = out.read_text(encoding="utf-8")
+    # The changed question: its old Spanish in a comment to work from, never passed off as
+    # a translation of the new English.
+    assert (
+        '# outdated, was: "¿Se le explicó al actor hacia dónde apunta la boca del cañón?"' in text
+    )
+    import yaml
+
+    data = yaml.safe_load(text)
+    assert data["items"]["briefed"]["ask"] == {
+        "en": "Actor briefed on where the muzzle points, and on the stand-off distance?",
+        "es": "",
+    }
+    assert data["items"]["shown-clear"]["ask"]["es"] == (
+        "¿El armero le mostró al actor el arma descargada?"
+    )
+    assert data["items"]["state"]["options"] == {"EMPTY": "VACÍA", "BLANKS": "FOGUEO"}
+    assert data["items"]["hand-back"]["ask"]["es"] == ""
+    code, listed, _ = _validate(home / "checklists")
+    assert code == 0
+    warned = [line for line in listed.splitlines() if "warning:" in line]
+    assert len(warned) == 3  # the changed question; the untranslated item's ask and why
+    assert any("`briefed` `ask` is not translated" in w for w in warned)
+    assert any("`hand-back` `ask` is not translated" in w for w in warned)
+    assert any("`hand-back` `why` is not translated" in w for w in warned)
+
+
+def test_translate_into_a_new_language_gives_a_file_that_validates_with_warnings_only(
+    tmp_path: Path,
+) -> None:
+    cli = CliRunner()
+    result = cli.invoke(
+        app,
+        ["checklists", "translate", "firearm-scene", "--lang", "fr"],
+        env={"SAFETYCLI_HOME": ""},
+    )
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "fr"
+    folder.mkdir()
+    from safetycli.protocache import shipped_dir
+
+    shutil.copy(shipped_dir() / "firearm-scene.yaml", folder / "firearm-scene.yaml")
+    (folder / "firearm-scene.fr.yaml").write_text(result.stdout, encoding="utf-8")
+    code, out, err = _validate(folder)
+    assert code == 0, out
+    assert "all valid" in err and "warning(s)" in err
+    assert "item `shown-clear` `ask` is not translated into `fr` yet" in out
+    same = cli.invoke(
+        app,
+        ["checklists", "translate", "firearm-scene", "--lang", "en"],
+        env={"SAFETYCLI_HOME": ""},
+    )
+    assert same.exit_code == 2 and "written in English" in same.stderr

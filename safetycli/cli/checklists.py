@@ -98,6 +98,66 @@ def show(
         out.print(line)
 
 
+@app.command("translate")
+def translate(
+    protocol_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")
+    ],
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="The language to translate into (es...).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write it here (replaced whole, once written) instead of printing it.",
+            show_default=False,
+        ),
+    ] = None,
+    home: Home = None,
+) -> None:
+    """The translation file for a translator: every text with its source beside it, what is
+    already translated kept, what changed since emptied (its old translation in a comment)."""
+    from safetycli.crew import check_lang
+    from safetycli.errors import SafetyError
+    from safetycli.translation import draft, language_name
+
+    code = check_lang(lang)
+    protocol = _catalog(home).get(protocol_id)
+    if code == protocol.lang:
+        raise SafetyError(
+            f"{protocol.id} is written in {language_name(code)}: name another language"
+        )
+    text = draft(protocol, code)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    import os
+
+    from safetycli.render.safe import one_line
+
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, output)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise SafetyError(f"cannot write {one_line(output)}: {err.strerror}") from None
+    typer.echo(
+        f"Wrote {one_line(output)}: fill in each empty `{code}:`, then run "
+        "`safetycli checklists validate`.",
+        err=True,
+    )
+
+
 @app.command("validate")
 def validate(
     paths: Annotated[
