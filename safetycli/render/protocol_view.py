@@ -116,9 +116,11 @@ def protocol_lines(protocol: Protocol, lang: str | None = None) -> list[str]:
         lines.append("[bold]Asked at the start[/bold]")
         for name, fact in protocol.context.items():
             answer = {"bool": "yes or no", "int": "a number", "text": "in writing"}
-            kind = answer.get(fact.type, " / ".join(fact.options or []))
+            said = answer.get(fact.type, " / ".join(fact.options or []))
+            # A fact's choices are not translated: marked as the protocol's own words.
+            kind = _in(lang, protocol, said, None) if fact.type == "choice" else markup(said)
             ask = _in(lang, protocol, fact.ask, found and found.facts.get(name))
-            lines.append(f"  {markup(name)}: {ask}  [dim]({markup(kind)})[/dim]")
+            lines.append(f"  {markup(name)}: {ask}  [dim]({kind})[/dim]")
     number = 0
     total = len(protocol.phases)
     for index, phase in enumerate(protocol.phases, start=1):
