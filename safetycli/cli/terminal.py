@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from safetycli import events as ev
-from safetycli import runner
+from safetycli import runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.production import SceneStop
@@ -36,6 +36,7 @@ from safetycli.session import (
     StoppedNotice,
     normalise,
 )
+from safetycli.translation import Shown
 
 HOLD_KEY = "h"  # at any prompt of the walk-through: stop work, with a reason
 
@@ -53,6 +54,29 @@ class TerminalFrontend:
         self.protocol = protocol
         self.zone = zone  # the production's time zone (Workspace.timezone): times on screen
         self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
+
+    # --- whose language ---------------------------------------------------------------------------
+
+    def _lang_for(self, state: RunState, role: str) -> str | None:
+        """Whose language a prompt is in: the language of the person signed in for `role`, as
+        the roster said at their sign-in (None: the protocol's own). Every prompt addressed to
+        one person asks here; a prompt to the room (a skipped check, "another take?", the
+        facts at the start) is in the protocol's own language, and the HOLD panel adds the
+        failed check in the language of everyone signed in."""
+        return runner.lang_of(state, role)
+
+    @staticmethod
+    def _said(text: str, in_main: bool, shown: Shown) -> str:
+        """Protocol text for Rich, marked `[en]` where it stands in for a missing translation."""
+        if in_main and shown.lang != shown.main:
+            return f"[dim]\\[{shown.main}][/dim] {markup(text)}"
+        return markup(text)
+
+    def _phase_title(self, protocol: Protocol, phase: Any, lang: str | None) -> str:
+        title, in_main = translation.phase_title(protocol, phase, lang)
+        if in_main and lang and lang != protocol.lang:
+            return f"\\[{protocol.lang}] {markup(title)}"
+        return markup(title)
 
     # --- the hold key -----------------------------------------------------------------------------
 
@@ -129,8 +153,9 @@ class TerminalFrontend:
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         item = step.item
+        shown = translation.item_text(protocol, item, self._lang_for(state, step.role))
         if step.meaning == "performed":
-            self._header(step, protocol)
+            self._header(step, protocol, shown)
         who = f"{visible(step.name)} ({role_name(step.role)})"
         if step.meaning == "witnessed":
             self.out.print(
@@ -143,7 +168,7 @@ class TerminalFrontend:
                 f"  Read-back: {markup(step.name)} ({role_name(step.role)}), "
                 "say back what you were told."
             )
-            return self._value(step, f"{who}: what you heard", allow_na=False)
+            return self._value(step, f"{who}: what you heard", allow_na=False, shown=shown)
         # With a read-back to follow, the signer's answer is typed hidden: the actor must say
         # back what they heard, not read it off the screen.
         if item.readback:
@@ -151,7 +176,11 @@ class TerminalFrontend:
                 "  [dim]Typed hidden: it is said back without being read off the screen.[/dim]"
             )
         return self._value(
-            step, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
+            step,
+            who,
+            allow_na=item.allow_na and not item.critical,
+            hidden=bool(item.readback),
+            shown=shown,
         )
 
     def batch(
@@ -163,7 +192,9 @@ class TerminalFrontend:
         each read-back typed hidden, one by one."""
         self.who = Signer(batch.name, batch.role)
         who = f"{visible(batch.name)} ({role_name(batch.role)})"
-        self._batch_header(batch, state, protocol)
+        lang = self._lang_for(state, batch.role)
+        shown = {ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks}
+        self._batch_header(batch, state, protocol, lang)
         keys: list[tuple[int, Ask]] = []
         rest: list[tuple[int, Ask]] = []
         places = batch.places
@@ -171,8 +202,9 @@ class TerminalFrontend:
         for n, ask in enumerate(batch.asks, 1):
             if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
                 take = f" · {word} {ask.take}" if ask.take else ""
-                self.out.print(f"  [bold cyan]{markup(ask.phase.title)}{take}[/bold cyan]")
-            self._listed(n, ask)
+                title = self._phase_title(protocol, ask.phase, lang)
+                self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
+            self._listed(n, ask, shown[ask.item.id])
             one_key = ask.meaning == "witnessed" or (
                 ask.meaning == "performed"
                 and ask.item.kind == "confirm"
@@ -183,7 +215,15 @@ class TerminalFrontend:
             yield from self._keys_line(batch, who, keys)
         for n, ask in rest:
             if ask.meaning == "read-back":
-                yield ask, self._value(ask, f"{who}, {n}: say back what you heard", allow_na=False)
+                yield (
+                    ask,
+                    self._value(
+                        ask,
+                        f"{who}, {n}: say back what you heard",
+                        allow_na=False,
+                        shown=shown[ask.item.id],
+                    ),
+                )
                 continue
             item = ask.item
             hidden = bool(item.readback)
@@ -192,7 +232,12 @@ class TerminalFrontend:
                     f"  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
                 )
             allow_na = item.allow_na and not item.critical
-            yield ask, self._value(ask, f"{who}, {n}", allow_na=allow_na, hidden=hidden)
+            yield (
+                ask,
+                self._value(
+                    ask, f"{who}, {n}", allow_na=allow_na, hidden=hidden, shown=shown[ask.item.id]
+                ),
+            )
 
     def _keys_line(
         self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]]
@@ -225,7 +270,9 @@ class TerminalFrontend:
             if key == "n":
                 return
 
-    def _batch_header(self, batch: runner.Batch, state: RunState, protocol: Protocol) -> None:
+    def _batch_header(
+        self, batch: runner.Batch, state: RunState, protocol: Protocol, lang: str | None
+    ) -> None:
         number, total = runner.run_progress(protocol, state)
         word = protocol_take(protocol)
         if batch.phase.repeat == "after_break":  # its number counts breaks, not takes
@@ -235,9 +282,10 @@ class TerminalFrontend:
             if len(batch.places) > 1:  # at cut: this take's checks after, the next's before
                 where += f" and {word} {batch.places[-1][1]}"
             where += f" · check {number} of {total}"
-        title = markup(batch.phase.title)
+        title = self._phase_title(protocol, batch.phase, lang)
         if len(batch.places) > 1:
-            title = f"On cut: {title.lower()}, then {markup(batch.places[-1][0].title).lower()}"
+            then = self._phase_title(protocol, batch.places[-1][0], lang)
+            title = f"On cut: {title.lower()}, then {then.lower()}"
         self.out.print()
         self.out.rule(f"[bold]{title}[/bold]{where}", style="cyan")
         count = len(batch.asks)
@@ -248,7 +296,7 @@ class TerminalFrontend:
             + f" ({HOLD_KEY} at any prompt stops work)"
         )
 
-    def _listed(self, n: int, ask: Ask) -> None:
+    def _listed(self, n: int, ask: Ask, shown: Shown) -> None:
         item = ask.item
         if ask.meaning == "witnessed":
             what = f"you witness it (done by the {role_name(item.by)})"
@@ -266,13 +314,15 @@ class TerminalFrontend:
             if item.readback:
                 what += " · said back by " + ", ".join(role_name(r) for r in item.readback)
         stops = " · [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
-        self.out.print(
-            f"  [bold]{n}.[/bold] {markup(item.question)} [dim]\\[{markup(item.id)}][/dim]"
-        )
+        question = self._said(shown.question, shown.question_main, shown)
+        self.out.print(f"  [bold]{n}.[/bold] {question} [dim]\\[{markup(item.id)}][/dim]")
         self.out.print(f"     [dim]{what}[/dim]{stops}")
 
-    def _value(self, step: Ask, who: str, *, allow_na: bool, hidden: bool = False) -> Answer:
-        """Asked until it is an answer: a typo is explained and asked again, never a crash."""
+    def _value(
+        self, step: Ask, who: str, *, allow_na: bool, shown: Shown, hidden: bool = False
+    ) -> Answer:
+        """Asked until it is an answer: a typo is explained and asked again, never a crash. A
+        choice is listed in the person's words, and typed in them or by its number."""
         item = step.item
         na = " (or na)" if allow_na else ""
         while True:
@@ -281,9 +331,11 @@ class TerminalFrontend:
             elif item.kind == "count":
                 raw = self._prompt(f"{who}: the number{na}", hide_input=hidden)
             elif item.kind == "choice":
-                for i, option in enumerate(item.options or [], 1):
-                    self.out.print(f"    {i}. {markup(option)}")
+                for i, option in enumerate(shown.options, 1):
+                    in_main = shown.options_main[i - 1] if shown.options_main else False
+                    self.out.print(f"    {i}. {self._said(option, in_main, shown)}")
                 raw = self._prompt(f"{who}: number or name{na}", hide_input=hidden)
+                raw = translation.answer_from(item, shown, raw)
             else:
                 raw = self._prompt(f"{who}: your answer{na}", hide_input=hidden)
             if allow_na and raw.strip().lower() in ("na", "n/a"):
@@ -294,7 +346,8 @@ class TerminalFrontend:
             try:
                 return normalise(step, raw)
             except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
-                self.out.print(f"[yellow]{markup(_in_words(item, str(err)))}[/yellow]")
+                said = _in_words(item, str(err), shown.question)
+                self.out.print(f"[yellow]{markup(said)}[/yellow]")
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         word = protocol_take(self.protocol)
@@ -318,18 +371,16 @@ class TerminalFrontend:
         # No default: a stray Enter must not start a duplicate run.
         return typer.confirm("Start another run of this checklist anyway?", default=None)
 
-    def _header(self, step: Ask, protocol: Protocol) -> None:
+    def _header(self, step: Ask, protocol: Protocol, shown: Shown) -> None:
         number, total = runner.position(protocol, step)
         if step.phase.repeat == "after_break":  # its number counts breaks, not takes
             take = f" · break {step.take}"
         else:
             take = f" · take {step.take}" if step.take else ""
         self.out.print()
-        self.out.rule(
-            f"[bold]{markup(step.phase.title)}[/bold]{take} · check {number} of {total}",
-            style="cyan",
-        )
-        self.out.print(f"[bold]{markup(step.item.question)}[/bold]")
+        title = self._phase_title(protocol, step.phase, shown.lang)
+        self.out.rule(f"[bold]{title}[/bold]{take} · check {number} of {total}", style="cyan")
+        self.out.print(f"[bold]{self._said(shown.question, shown.question_main, shown)}[/bold]")
         notes = [f"signs: {role_name(step.role)} {markup(step.name)}"]
         if step.item.witness:
             notes.append("witnessed by: " + ", ".join(role_name(r) for r in step.item.witness))
@@ -422,9 +473,35 @@ class TerminalFrontend:
         roles = runner.clearing_roles(self.protocol, state)
         if kind is not None:
             incident = incident or "ID"
-        hold_panel(self.out, state, hold, roles, zone=self.zone, incident=incident)
+        hold_panel(
+            self.out,
+            state,
+            hold,
+            roles,
+            zone=self.zone,
+            incident=incident,
+            translated=self._failed_in_langs(state, hold),
+        )
         if kind is not None:
             freeze_panel(self.out, kind, incident or "ID")
+
+    def _failed_in_langs(self, state: RunState, hold: runner.Hold | None) -> list[tuple[str, str]]:
+        """The failed check's question in the language of each person signed in who reads
+        another than the protocol's: a hold is said to the whole set."""
+        if hold is None or hold.key is None or self.protocol is None:
+            return []
+        walked = runner.walked(self.protocol, state)
+        try:
+            item = walked.item(hold.key[2])
+        except KeyError:
+            return []
+        langs = sorted({lang for lang in state.langs.values() if lang and lang != walked.lang})
+        out = []
+        for lang in langs:
+            shown = translation.item_text(walked, item, lang)
+            if not shown.question_main:
+                out.append((lang, shown.question))
+        return out
 
 
 def protocol_take(protocol: Protocol | None) -> str:
@@ -433,9 +510,9 @@ def protocol_take(protocol: Protocol | None) -> str:
     return getattr(protocol, "take_word", None) or "take"
 
 
-def _in_words(item: Any, message: str) -> str:
-    """A typo's message naming the check by its question, not its id."""
-    return message.replace(f"`{item.id}`", f'"{item.question}"')
+def _in_words(item: Any, message: str, question: str | None = None) -> str:
+    """A typo's message naming the check by its question (as the person reads it), not its id."""
+    return message.replace(f"`{item.id}`", f'"{question or item.question}"')
 
 
 def _at(at: str, day: str | None, zone: str) -> str:
@@ -470,15 +547,19 @@ def hold_panel(
     *,
     zone: str = "UTC",
     incident: str | None = None,
+    translated: list[tuple[str, str]] | None = None,
 ) -> None:
-    """The full-width red panel nobody can miss: what failed, who raised it and when (in the
-    production's `zone`), who clears it."""
+    """The full-width red panel nobody can miss: what failed (and the failed check in the other
+    languages of the crew signed in, `translated`: (language, question)), who raised it and
+    when (in the production's `zone`), who clears it."""
     if hold is None:
         return
     body = Text()
     body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
     body.append("What failed: ")
     body.append(visible(hold.reason) + "\n")
+    for lang, question in translated or []:
+        body.append(f"  [{lang}] {visible(question)}\n")
     _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
     roles = " and ".join(role_name(r) for r in clear_roles)
     if incident:  # the hold goes with the incident it recorded: closing that clears both
