@@ -611,6 +611,10 @@ class CrewPinSet(_RosterChange):
     KIND = ev.CREW_PIN_SET
     pin_fingerprint: str
     confirmed_by: str | None = _added(None)
+    # The fingerprint of the PIN this one replaces, as the writing laptop's roster had it (issue
+    # 15): two laptops that changed one person's PIN apart replace the same one, and that is
+    # shown as an exception (rostermerge.change_conflicts). Absent from older events.
+    replaces: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -623,6 +627,7 @@ class CrewRecovered(Declared):
     name: str
     pin_fingerprint: str
     code_fingerprint: str
+    replaces: str | None = _added(None)  # as on `crew.pin-set`
 
 
 @dataclass(frozen=True, kw_only=True)

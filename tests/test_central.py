@@ -23,6 +23,8 @@ from safetycli.central import sync as central_sync
 from safetycli.central.store import CentralStore
 from safetycli.ledger import Ledger
 from tests.walk_helpers import (
+    ACTOR,
+    ARMORER,
     CLEAR_PINS,
     CLEARERS,
     add_crew,
@@ -904,3 +906,154 @@ def test_a_wrapped_secret_opens_only_with_its_own_code() -> None:
         text = wrapped if bad is other else wrapped.replace("Night Unit", "Day Unit")
         with pytest.raises(SafetyError, match="does not open"):
             join.unwrap(bad, text)
+
+
+# --- what else crosses laptops: incidents, custody; conflicts shown, never resolved -------------
+
+ARMORER_PIN = f"{ARMORER[1]}\n"
+CLOSERS = ["--by", f"armorer={ARMORER[0]}", "--by", f"producer={PRODUCER_NAME}"]
+
+
+def three_laptops(cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path) -> list[Path]:
+    """Laptop A, and B and C joined from it (one roster, one production secret); all synced."""
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    c = joined(cli, tmp_path / "c", central, a)
+    for ws in (a, b, c):
+        sync(cli, ws, central)
+    return [a, b, c]
+
+
+def armory(cli: CliRunner, ws: Path, *args: str, expect: int = 0) -> Result:
+    """An armory command on that laptop, signed by the armorer (PIN on stdin)."""
+    result = invoke(cli, ["armory", *args, "--home", str(ws), "--pin-stdin"], input=ARMORER_PIN)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def with_a_firearm(cli: CliRunner, a: Path, central: str, *others: Path) -> None:
+    """On A: the armorer's permit recorded (a producer's PIN), firearm 4471 taken into the
+    inventory and the storage opened; A synced, then the others."""
+    ok(
+        cli,
+        ["crew", "qualify", ARMORER[0], "--kind", "armorer-permit", "--id", "P-1"]
+        + ["--expires", "2030-12-31", "--home", str(a), "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    armory(cli, a, *"add firearm --serial 4471 --make Colt --model SAA --kind real".split())
+    armory(cli, a, "unlock")
+    for ws in (a, *others):
+        sync(cli, ws, central)
+
+
+def firearms_on(cli: CliRunner, ws: Path) -> dict[str, dict[str, Any]]:
+    listed = json.loads(ok(cli, ["armory", "list", "--home", str(ws), "--format", "json"]).stdout)
+    return {f["serial"]: f for f in listed["firearms"]}
+
+
+def test_a_stopping_incident_on_laptop_a_stops_firearm_work_on_b_and_closing_it_on_b_lifts_it(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    a, b, c = three_laptops(cli, laptop, central, tmp_path)
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = [
+        "run",
+        "firearm-scene",
+        "--scene",
+        "14",
+        "--day",
+        "2026-11-23",
+        "--answers",
+        str(answers),
+    ]
+    report = ok(
+        cli,
+        ["incident", "report", "--home", str(a), "--kind", "misfire", "--text", "click, no bang"],
+    )
+    incident = report.stdout.split("Incident ")[1].split()[0]
+    for ws in (a, b, c):
+        sync(cli, ws, central)
+    on(b, monkeypatch)
+    stopped = one_line_error(invoke(cli, run))
+    assert incident in stopped and "misfire" in stopped
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"], i["device"]) for i in listed] == [
+        (incident, "open", device_of(a))
+    ]
+
+    # B's armorer and producer close it there; B works again at once, A and C once synced.
+    with cheap_pins():
+        ok(
+            cli,
+            ["incident", "close", incident, "--action", "firing pin replaced", *CLOSERS]
+            + ["--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    assert invoke(cli, run).exit_code == 0
+    on(c, monkeypatch)
+    assert incident in one_line_error(invoke(cli, run))  # C has not heard yet
+    for ws in (b, a, c):
+        sync(cli, ws, central)
+    for ws in (a, c):
+        on(ws, monkeypatch)
+        assert invoke(cli, run).exit_code == 0
+        ok(cli, ["verify"])
+
+
+def test_a_firearm_issued_on_unit_a_is_out_on_b_which_refuses_to_issue_it_and_names_the_device(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    with_a_firearm(cli, a, central, b)
+    armory(cli, a, "issue", "4471")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    seen = firearms_on(cli, b)["4471"]
+    assert (seen["where"], seen["holder"], seen["device"]) == ("armorer", ARMORER[0], device_of(a))
+    table = ok(cli, ["armory", "list", "--home", str(b)]).stdout
+    assert device_of(a) in table
+    refused = one_line_error(armory(cli, b, "issue", "4471", expect=2))
+    assert "4471 is already out" in refused and device_of(a) in refused
+    assert "out on another unit" in one_line_error(
+        invoke(
+            cli,
+            ["armory", "hand-over", "4471", "--to", ACTOR[0], "--home", str(b), "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{ACTOR[1]}\n",
+        )
+    )
+    # Back in storage on A: B may issue it, and A sees it out on B.
+    armory(cli, a, "return", "4471")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    armory(cli, b, "issue", "4471")
+    sync(cli, b, central)
+    sync(cli, a, central)
+    assert firearms_on(cli, a)["4471"]["device"] == device_of(b)
+    assert "already out" in one_line_error(armory(cli, a, "issue", "4471", expect=2))
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_one_firearm_issued_on_two_units_offline_is_an_exception_everywhere(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    a, b, c = three_laptops(cli, laptop, central, tmp_path)
+    with_a_firearm(cli, a, central, b)  # one storage: opened on A is open on B
+    # Both offline: each unit's armorer takes the same firearm out.
+    armory(cli, a, "issue", "4471")
+    armory(cli, b, "issue", "4471")
+    sync(cli, a, central)
+    said = sync(cli, b, central).stdout
+    assert "EXCEPTION: firearm 4471 was issued on device" in said
+    assert device_of(a) in said and device_of(b) in said
+    assert "EXCEPTION: firearm 4471" in sync(cli, a, central).stdout
+    assert "EXCEPTION: firearm 4471" in sync(cli, c, central).stdout
+    listed = json.loads(ok(cli, ["armory", "list", "--home", str(c), "--format", "json"]).stdout)
+    assert any("firearm 4471" in line for line in listed["exceptions"])
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert any(line.startswith("firearm 4471 was issued") for line in office["exceptions"])

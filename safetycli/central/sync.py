@@ -39,7 +39,7 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)  # crew.removal_conflicts
+    conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -177,8 +177,22 @@ def sync(
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     if not result.alarms:
-        result.conflicts = _roster(ledger, "removal_conflicts") or []
+        result.conflicts = [
+            *(_roster(ledger, "removal_conflicts") or []),
+            *(_roster(ledger, "change_conflicts") or []),
+            *_custody(ledger),
+        ]
     return result
+
+
+def _custody(ledger: Ledger) -> list[str]:
+    """Custody two units recorded apart (one firearm issued on both), now that both are here."""
+    from safetycli import armory
+
+    try:
+        return armory.load(ledger).conflicts
+    except SafetyError:
+        return []
 
 
 def _roster(ledger: Ledger, what: str) -> Any:

@@ -352,7 +352,8 @@ def close(
             raise SafetyError(f"incident {found.id} was closed meanwhile: nothing was recorded")
         events = [incidents.close(now, action, closers)]
         cleared_run = None
-        if now.run is not None and now.item is not None:
+        # A run of this laptop's own: another laptop's run is cleared there, once it syncs.
+        if now.run is not None and now.item is not None and now.device is None:
             state = load_state(ledger, now.run)
             hold = state.open_hold
             if hold is not None and hold.key == now.item:
