@@ -319,7 +319,8 @@ class ArmoryState:
     # Shown as exceptions (`sync`, `status --central`, the central report), never resolved: the
     # fold goes on in its order (time, then device) and the later move stands.
     conflicts: list[str] = field(default_factory=list)
-    home: str | None = None  # this laptop's device id, to name it in a conflict
+    # This laptop's device id, to name it in a conflict; not part of what the state is.
+    home: str | None = field(default=None, compare=False)
 
     def keeps(self, run: str | None, at: str) -> bool:
         return self.keep is None or self.keep(run, at)

@@ -768,6 +768,10 @@ def build_report(
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
         custody = _custody(ledger, starts, f, timezone)
+        # Read from the central store: what two laptops recorded apart (central/conflicts.py).
+        conflicts = getattr(ledger, "conflicts", None)
+        if conflicts is not None:
+            exceptions["between_laptops"] = conflicts(starts)
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -787,6 +791,8 @@ def build_report(
         "roster_changes": len(exceptions["roster"]),
         "answers_file_runs": len(exceptions["answers_file_runs"]),
     }
+    if "between_laptops" in exceptions:
+        counts["between_laptops"] = len(exceptions["between_laptops"])
     head = f"{head_seq}:{head_hash}"
     extra: dict[str, Any] = {}
     if custody is not None:  # only a production that keeps an armory: the others' is as before

@@ -832,6 +832,8 @@ def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
     (shown,) = json.loads(office)["exceptions"]
     assert shown.startswith(f"{NEWCOMER[0]} was removed on device")
     assert "EXCEPTION: " in ok(cli, ["status", "--central", central]).stdout
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert day["exceptions"]["between_laptops"] == [shown]
     # The removal holds everywhere from now on; both logs still verify.
     gone = own_pin_change(cli, b, "1357", "2468")
     assert "on the roster" in one_line_error(gone)
@@ -1057,3 +1059,46 @@ def test_one_firearm_issued_on_two_units_offline_is_an_exception_everywhere(
     assert any("firearm 4471" in line for line in listed["exceptions"])
     office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
     assert any(line.startswith("firearm 4471 was issued") for line in office["exceptions"])
+    # The producer's day report from the server, in every format, opens its exceptions with it.
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert any("firearm 4471" in line for line in day["exceptions"]["between_laptops"])
+    assert day["counts"]["between_laptops"] >= 1
+    for fmt in ("md", "html", "csv"):
+        shown = ok(cli, ["report", "--central", central, "--format", fmt]).stdout
+        assert "firearm 4471 was issued on device" in shown
+    # A laptop's own report stays its own log's: no such section.
+    mine = json.loads(ok(cli, ["report", "--home", str(a), "--format", "json"]).stdout)
+    assert "between_laptops" not in mine["exceptions"]
+
+
+def test_one_persons_pin_changed_or_added_on_two_laptops_apart_is_an_exception_later_stands(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    # Offline: the newcomer changes their PIN on A, then (differently) on B; a producer adds one
+    # new person on each laptop, with different roles.
+    assert own_pin_change(cli, a, "2468", NEWCOMER[1]).exit_code == 0
+    assert own_pin_change(cli, b, "1357", NEWCOMER[1]).exit_code == 0
+    for ws, role in ((a, "actor"), (b, "dp")):
+        ok(
+            cli,
+            ["crew", "add", "Lee Twice", "--role", role, "--home", str(ws), "--pin-stdin"],
+            input=f"4242\n{PRODUCER_PIN}\n",
+        )
+    sync(cli, a, central)
+    said = sync(cli, b, central).stdout
+    assert f"EXCEPTION: {NEWCOMER[0]}'s PIN was changed on device {device_of(a)}" in said
+    assert f"and on device {device_of(b)}" in said
+    assert f"EXCEPTION: Lee Twice was added on device {device_of(a)}" in said
+    assert "EXCEPTION: " in sync(cli, a, central).stdout
+    # The defined order holds on both laptops: the later change (B's) stands everywhere.
+    for ws in (a, b):
+        assert "wrong PIN" in one_line_error(own_pin_change(cli, ws, "9753", "2468"))
+    assert own_pin_change(cli, a, "9753", "1357").exit_code == 0
+    listed = json.loads(ok(cli, ["crew", "list", "--home", str(a), "--format", "json"]).stdout)
+    assert next(p["roles"] for p in listed if p["name"] == "Lee Twice") == ["dp"]
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert sum("Lee Twice was added" in line for line in office["exceptions"]) == 1
+    assert sum("PIN was changed" in line for line in office["exceptions"]) == 1
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
