@@ -428,6 +428,20 @@ class RiskAssessed(Declared):
     file: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProtocolPublished(Declared):
+    """One of the production's own protocol files, sent to its other laptops by `sync`
+    (protoshare.py): `text` is the file's exact content, whose sha256 is `sha256`; `file` its name
+    in the workspace's checklists folder."""
+
+    KIND = ev.PROTOCOL_PUBLISHED
+    protocol: str
+    version: int
+    sha256: str
+    file: str
+    text: str
+
+
 # --- the armory: custody of every firearm and every round (armory.py folds these) ----------------
 #
 # Each is written in one transaction with the `auth.ok` of every person whose PIN approved it, right

@@ -27,6 +27,7 @@ from tests.walk_helpers import (
     ARMORER,
     CLEAR_PINS,
     CLEARERS,
+    FIRST_AD,
     add_crew,
     cheap_pins,
     invoke,
@@ -1101,4 +1102,64 @@ def test_one_persons_pin_changed_or_added_on_two_laptops_apart_is_an_exception_l
     assert sum("Lee Twice was added" in line for line in office["exceptions"]) == 1
     assert sum("PIN was changed" in line for line in office["exceptions"]) == 1
     for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+MINIMAL = Path(__file__).parent / "fixtures" / "protocols" / "valid" / "minimal.yaml"
+
+
+def run_minimal(cli: CliRunner, ws: Path, tmp_path: Path) -> str:
+    """The production's own `minimal` protocol walked on that laptop: the sha256 its run records."""
+    answers = tmp_path / "minimal-answers.yaml"
+    answers.write_text(
+        f'signers:\n  first_ad: {{name: {FIRST_AD[0]}, pin: "{FIRST_AD[1]}"}}\n'
+        "answers:\n  ready: yes\n"
+    )
+    answers.chmod(0o600)
+    args = ["run", "minimal", "--scene", "3", "--day", "2026-11-23", "--home", str(ws)]
+    ok(cli, [*args, "--answers", str(answers)])
+    (run,) = json.loads(ok(cli, ["log", "list", "--home", str(ws), "--format", "json"]).stdout)
+    shown = ok(cli, ["log", "show", run["id"], "--home", str(ws), "--format", "json"]).stdout
+    return str(json.loads(shown)["protocol"]["sha256"])
+
+
+def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_change_travels(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    import hashlib
+
+    a = laptop("a")
+    (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)  # a new laptop gets the production's protocols
+    c = joined(cli, tmp_path / "c", central, a)
+    assert (b / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    sha = hashlib.sha256(MINIMAL.read_bytes()).hexdigest()
+    assert run_minimal(cli, a, tmp_path) == run_minimal(cli, b, tmp_path) == sha
+
+    # Changed on B (its version raised): every laptop runs B's text after syncing.
+    changed = MINIMAL.read_text().replace("version: 1", "version: 2").replace("Ready", "Set")
+    (b / "checklists" / "minimal.yaml").write_text(changed)
+    sync(cli, b, central)
+    said = sync(cli, a, central).stdout
+    assert "Protocol minimal v2 (" in said and f"from device {device_of(b)}" in said
+    assert (a / "checklists" / "minimal.yaml").read_text() == changed
+    shown = json.loads(
+        ok(cli, ["checklists", "show", "minimal", "--home", str(a), "--format", "json"]).stdout
+    )
+    assert "Set to go?" in json.dumps(shown)
+
+    # Changed on A and C apart, both as version 3: the later one stands, and it is an exception.
+    sync(cli, c, central)
+    for ws, word in ((a, "Steady"), (c, "Go")):
+        text = changed.replace("version: 2", "version: 3").replace("Set", word)
+        (ws / "checklists" / "minimal.yaml").write_text(text)
+    sync(cli, a, central)
+    said = sync(cli, c, central).stdout
+    assert "EXCEPTION: protocol minimal version 3 was changed apart on device" in said
+    sync(cli, a, central)
+    assert "Go to go?" in (a / "checklists" / "minimal.yaml").read_text()
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert any(line.startswith("protocol minimal version 3") for line in office["exceptions"])
+    for ws in (a, b, c):
         ok(cli, ["verify", "--home", str(ws)])

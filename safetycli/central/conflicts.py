@@ -5,6 +5,7 @@ offline) that cannot both be true, shown as exceptions and never resolved silent
 - one person's PIN changed, or one person added, on two laptops apart (rostermerge.py): the
   roster keeps its defined order (time, then device) and the later change stands;
 - one firearm issued on two units at once (armory.py's fold over every unit's custody);
+- one protocol changed on two laptops apart, its version the same (protoshare.py);
 - a run continued on a laptop other than the one that started it (its id in two devices' chains
   without that device's own start): its events are never merged with the run's.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from safetycli.events import DEVICE_KEYED, ROSTER_KINDS, RUN_STARTED
+from safetycli.events import DEVICE_KEYED, PROTOCOL_PUBLISHED, ROSTER_KINDS, RUN_STARTED
 
 if TYPE_CHECKING:
     from safetycli.central.reader import CentralReader
@@ -30,8 +31,17 @@ def between_laptops(reader: CentralReader, runs: Iterable[str] | None = None) ->
         *reader.removal_conflicts(),
         *roster_changes(reader),
         *custody(reader),
+        *protocols(reader),
         *continued_runs(reader, runs),
     ]
+
+
+def protocols(reader: CentralReader) -> list[str]:
+    """One protocol changed on two laptops apart without raising its version (protoshare.py)."""
+    from safetycli import protoshare
+
+    known = [protoshare.publication(e, "") for e in reader.events(kinds=(PROTOCOL_PUBLISHED,))]
+    return protoshare.conflicts(known)
 
 
 def roster_changes(reader: CentralReader) -> list[str]:

@@ -33,6 +33,7 @@ from safetycli.events import (
     AUTH_OK,
     INCIDENT_REPORTED,
     PRODUCTION_KINDS,
+    PROTOCOL_PUBLISHED,
     RECOVERY_SET,
     SCENE_HELD,
     Event,
@@ -47,9 +48,10 @@ FILENAME = "foreign.db"
 # approved each (checked again here, rostercheck.py) and the device's key event (from which its
 # changes must follow their approvals in the same transaction). Each laptop's recovery code is its
 # own and stays on it. And armory custody: a firearm issued on one laptop is out on every one
-# (armory.py folds this laptop's custody events with these, by time).
+# (armory.py folds this laptop's custody events with these, by time). And the production's own
+# protocols (protoshare.py).
 ROSTER_PULLED = tuple(k for k in (*AUDITED_KINDS, AUTH_OK) if k != RECOVERY_SET)
-PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED, *ARMORY_KINDS)
+PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED, *ARMORY_KINDS, PROTOCOL_PUBLISHED)
 # A pulled row that stops work (a stop-work on a scene, an incident) counts even without this
 # laptop's seal (rows pulled before seals existed; a forged one only stops work, the safe way);
 # one that lifts a stop or moves custody counts only with it (`events(..., seal=...)`).

@@ -39,6 +39,8 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
+    installed: list[str] = field(default_factory=list)  # protocols brought up to the production's
+    refused: list[str] = field(default_factory=list)  # pulled protocols that were not installed
     conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
 
     def lines(self) -> list[str]:
@@ -47,6 +49,8 @@ class SyncResult:
             f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
             f"to event {seq} ({digest[:16]}).",
             f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            *self.installed,
+            *(f"warning: {line}" for line in self.refused),
             *(f"EXCEPTION: {line}" for line in self.conflicts),
         ]
 
@@ -172,15 +176,22 @@ def sync(
 ) -> SyncResult:
     """Push, then pull. Raises CentralUnreachable (exit 2) when the server cannot be reached or
     the connection is lost; alarms come back in the result (the caller exits 1)."""
+    from safetycli import protoshare
+
+    checklists = ledger.path.parent / "checklists"
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
+        if ledger.key is not None:  # this laptop's own protocols go with its events
+            ledger.append_many(protoshare.to_publish(ledger, checklists))
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     if not result.alarms:
+        result.installed, result.refused = protoshare.install(ledger, checklists)
         result.conflicts = [
             *(_roster(ledger, "removal_conflicts") or []),
             *(_roster(ledger, "change_conflicts") or []),
             *_custody(ledger),
+            *protoshare.conflicts(protoshare.publications(ledger)),
         ]
     return result
 
