@@ -1163,3 +1163,37 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
     assert any(line.startswith("protocol minimal version 3") for line in office["exceptions"])
     for ws in (a, b, c):
         ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_a_joined_laptop_has_its_own_recovery_code_and_a_producer_recovered_there_signs_on_a(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    import re
+
+    a = laptop("a")
+    sync(cli, a, central)
+    b = tmp_path / "b"
+    code = ask_to_join(cli, b, central)
+    assert approve(cli, code, a, central).exit_code == 0
+    done = ok(cli, ["init", "--home", str(b), "--from-central", central])
+    (recovery,) = re.findall(r"Recovery code .*: ([A-Z0-9-]{19})", done.stdout)
+    # The only producer's PIN typed wrong five times on B: locked out there.
+    unlock = ["crew", "unlock", PRODUCER_NAME, "--home", str(b), "--pin-stdin"]
+    for _ in range(5):
+        invoke(cli, unlock, input="0000\n")
+    assert "locked" in one_line_error(invoke(cli, unlock, input=f"{PRODUCER_PIN}\n"))
+    recovered = invoke(
+        cli,
+        ["crew", "recover", PRODUCER_NAME, "--code", recovery, "--home", str(b), "--pin-stdin"],
+        input="2580\n",
+    )
+    assert recovered.exit_code == 0, recovered.output
+    ok(cli, ["verify", "--home", str(b)])
+    roster = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).stdout
+    assert [m["locked"] for m in json.loads(roster) if m["name"] == PRODUCER_NAME] == [False]
+    # The new PIN set with B's code reaches A once both sync: A approves a join with it.
+    sync(cli, b, central)
+    sync(cli, a, central)
+    approved = approve(cli, ask_to_join(cli, tmp_path / "c", central), a, central, "2580")
+    assert approved.exit_code == 0, approved.output
+    ok(cli, ["verify", "--home", str(a)])
