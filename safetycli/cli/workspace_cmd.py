@@ -93,9 +93,9 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
 
     from safetycli import recovery, zones
     from safetycli.central import join
-    from safetycli.cli.recovery_cmd import print_code
     from safetycli.central.store import CentralStore
     from safetycli.central.sync import alarm_error, sync
+    from safetycli.cli.recovery_cmd import print_code
     from safetycli.errors import SafetyError
     from safetycli.events import WorkspaceCreated
     from safetycli.headmark import HeadMarks
