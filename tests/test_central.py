@@ -1197,3 +1197,41 @@ def test_a_joined_laptop_has_its_own_recovery_code_and_a_producer_recovered_ther
     approved = approve(cli, ask_to_join(cli, tmp_path / "c", central), a, central, "2580")
     assert approved.exit_code == 0, approved.output
     ok(cli, ["verify", "--home", str(a)])
+
+
+def test_run_ids_made_after_a_sync_never_collide_across_units_and_a_continued_run_is_shown(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from safetycli import session
+    from safetycli.events import RUN_PAUSED
+
+    laptops = three_laptops(cli, laptop, central, tmp_path)
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "c0ffee")  # the worst luck
+    answers = write_answers(tmp_path / "pass.yaml")
+    for ws in laptops:
+        on(ws, monkeypatch)
+        run_scene(cli, answers, "12A", "2026-11-23")
+        sync(cli, ws, central)
+    runs = _central_list(cli, central, "--day", "2026-11-23")
+    ids = sorted(r["id"] for r in runs)
+    assert len(set(ids)) == 3 and all("@" not in i and i.endswith("-c0ffee") for i in ids)
+    assert {r["device"] for r in runs} == {device_of(ws) for ws in laptops}
+
+    # A's run continued on C (a copied workspace, say): C's chain holds an event of A's run.
+    a, _, c = laptops
+    (of_a,) = [r["id"] for r in runs if r["device"] == device_of(a)]
+    with Ledger.open(c / "log.db", create=False) as ledger:
+        ledger.append(RUN_PAUSED, {"phase": "before-each-take", "take": 1}, run=of_a)
+    sync(cli, c, central)
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    (line,) = [x for x in office["exceptions"] if x.startswith(f"run {of_a}")]
+    assert f"started on device {device_of(a)}" in line
+    assert f"continued on device {device_of(c)}" in line
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert line not in day["exceptions"]["between_laptops"]  # not a run of today's report
+    day = ["report", "--central", central, "--day", "2026-11-23", "--format", "json"]
+    assert line in json.loads(ok(cli, day).stdout)["exceptions"]["between_laptops"]

@@ -114,6 +114,8 @@ _SCHEMA_3 = [
         WHEN OLD.seal IS NOT NULL
         BEGIN SELECT RAISE(ABORT, 'other devices'' events are append-only'); END""",
     "DELETE FROM foreign_heads",
+    # What the server said about this laptop itself: its unit number (run ids `rN-xxxxxx`).
+    "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 SCHEMA_VERSION = 3
 
@@ -223,6 +225,18 @@ class ForeignLog:
                 (device, head_seq, head_hash),
             )
         return len(new), None
+
+    def unit(self) -> int | None:
+        """This laptop's unit number, as the server handed it out at a sync (None: never)."""
+        row = self.db.execute("SELECT value FROM foreign_meta WHERE key = 'unit'").fetchone()
+        return int(row[0]) if row else None
+
+    def set_unit(self, unit: int) -> None:
+        """Kept once: a number never changes (a server that says otherwise is not believed)."""
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO foreign_meta (key, value) VALUES ('unit', ?)", (str(unit),)
+            )
 
     def credential(self, person: str, fp: str) -> str | None:
         """Another device's PIN hash for `person` that the fingerprint `fp` selects."""

@@ -39,6 +39,7 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
+    unit: int | None = None  # this device's unit number on the server: its run ids' prefix
     installed: list[str] = field(default_factory=list)  # protocols brought up to the production's
     refused: list[str] = field(default_factory=list)  # pulled protocols that were not installed
     conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
@@ -76,6 +77,7 @@ def push(
     if alarm is not None:
         result.alarms.append(alarm)
         return result
+    result.unit = store.unit(device)
     # The PIN hashes before the events that name them (as credentials.py orders the two files):
     # a laptop that pulls the events in between finds every hash they select.
     store.put_credentials(device, _roster(ledger, "own_credentials") or [])
@@ -150,6 +152,8 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     if local is None:
         local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
         ledger._foreign = local  # the same open file serves this process's reads
+    if result.unit is not None:
+        local.set_unit(result.unit)
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
     pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
     for other in pulled:
