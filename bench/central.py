@@ -75,6 +75,19 @@ def push_all(units: list[Path], url: str) -> float:
     return time.perf_counter() - begun
 
 
+def conflicts(url: str, day: str) -> float:
+    """What `status --central` and `report --central` add to find the conflicts between laptops
+    (central/conflicts.py): every check over the season, then a day's runs' continuations."""
+    from safetycli.central.reader import open_central
+
+    with open_central(url) as reader:
+        begun = time.perf_counter()
+        reader.conflicts()
+        runs = [s.run for s in reader.run_starts(day_from=day, day_to=day)]
+        reader.conflicts(runs)
+        return time.perf_counter() - begun
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=20)
@@ -126,7 +139,10 @@ def main() -> None:
             measure(
                 "report --day --central", cli("report", "--day", day, "--central", url), args.repeat
             ),
+            # The whole production now, with every conflict between laptops (a season's worth).
+            measure("status --central", cli("status", "--central", url), args.repeat),
         ]
+        print(f"Conflicts between laptops over the season: {conflicts(url, day):.3f} s.\n")
         print(f"Day {day}:\n")
         print("| command | median | runs (s) | peak RSS |")
         print("|---|---|---|---|")
