@@ -859,7 +859,9 @@ def reconcile(state: ArmoryState, run: str | None = None) -> list[Gap]:
     each gap into a hold naming the serial or lot."""
     gaps: list[Gap] = []
     for firearm in state.firearms.values():
-        if firearm.where == LOCKED or (run is not None and firearm.run != run):
+        # A run is this laptop's: another unit's firearm out for a run of the same id is not it.
+        mine = firearm.run == run and firearm.device is None
+        if firearm.where == LOCKED or (run is not None and not mine):
             continue
         gaps.append(
             Gap(
@@ -981,7 +983,7 @@ def _with_the_armorer(state: ArmoryState, run: str | None, own: Collection[str])
     return [
         f
         for f in state.firearms.values()
-        if f.where == ARMORER and f.run == run and ident(f.serial) in named
+        if f.where == ARMORER and f.run == run and f.device is None and ident(f.serial) in named
     ]
 
 

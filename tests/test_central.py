@@ -1235,3 +1235,40 @@ def test_run_ids_made_after_a_sync_never_collide_across_units_and_a_continued_ru
     assert line not in day["exceptions"]["between_laptops"]  # not a run of today's report
     day = ["report", "--central", central, "--day", "2026-11-23", "--format", "json"]
     assert line in json.loads(ok(cli, day).stdout)["exceptions"]["between_laptops"]
+
+
+def test_a_close_slipped_into_foreign_db_without_the_seal_lifts_nothing(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Someone with B's workspace files (not its device key) adds a close of A's incident."""
+    from safetycli.ledger import row_hash
+
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    report = ok(cli, ["incident", "report", "--home", str(a), "--kind", "misfire", "--text", "x"])
+    incident = report.stdout.split("Incident ")[1].split()[0]
+    sync(cli, a, central)
+    sync(cli, b, central)
+    with sqlite3.connect(b / "foreign.db") as db:
+        (seq, at) = db.execute(
+            "SELECT seq, at FROM foreign_events WHERE kind = 'incident.reported'"
+        ).fetchone()
+        data = json.dumps(
+            {"incident": incident, "action": "none", "closed_by": []}, separators=(",", ":")
+        )
+        n, prev = seq + 1000, "0" * 64
+        digest = row_hash(n, at, "incident.closed", None, None, data, prev)
+        db.execute(
+            "INSERT INTO foreign_events (device, seq, at, kind, run, person, data, prev_hash,"
+            " hash) VALUES (?, ?, ?, 'incident.closed', NULL, NULL, ?, ?, ?)",
+            (device_of(a), n, at, data, prev, digest),
+        )
+    on(b, monkeypatch)
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [(incident, "open")]
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)]
+    assert incident in one_line_error(invoke(cli, run))
