@@ -1221,9 +1221,15 @@ def test_run_ids_made_after_a_sync_never_collide_across_units_and_a_continued_ru
     assert len(set(ids)) == 3 and all("@" not in i and i.endswith("-c0ffee") for i in ids)
     assert {r["device"] for r in runs} == {device_of(ws) for ws in laptops}
 
-    # A's run continued on C (a copied workspace, say): C's chain holds an event of A's run.
+    # A's open run continued on C (a copied workspace, say): C's chain holds an event of it.
     a, _, c = laptops
-    (of_a,) = [r["id"] for r in runs if r["device"] == device_of(a)]
+    on(a, monkeypatch)
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "0badd0")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    args = ["run", "firearm-scene", "--scene", "9", "--day", "2026-11-23"]
+    assert invoke(cli, [*args, "--answers", str(partial)]).exit_code == 4
+    sync(cli, a, central)
+    (of_a,) = [r["id"] for r in log_list(cli) if r["id"].endswith("-0badd0")]
     with Ledger.open(c / "log.db", create=False) as ledger:
         ledger.append(RUN_PAUSED, {"phase": "before-each-take", "take": 1}, run=of_a)
     sync(cli, c, central)

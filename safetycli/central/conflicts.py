@@ -24,13 +24,16 @@ if TYPE_CHECKING:
     from safetycli.central.reader import CentralReader
 
 
-def between_laptops(reader: CentralReader, runs: Iterable[str] | None = None) -> list[str]:
-    """Every conflict the server's events show (`runs`: only these runs' continuations, for a
-    report's period; every run when None)."""
+def between_laptops(
+    reader: CentralReader, runs: Iterable[str] | None = None, found: list[str] | None = None
+) -> list[str]:
+    """Every conflict the server's events show. `runs`: only these runs' continuations (a
+    report's period, the set's unfinished runs); every run when None. `found`: the custody
+    conflicts, when the caller already folded every unit's custody (the report does)."""
     return [
         *reader.removal_conflicts(),
         *roster_changes(reader),
-        *custody(reader),
+        *(custody(reader) if found is None else found),
         *protocols(reader),
         *continued_runs(reader, runs),
     ]

@@ -151,7 +151,8 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
     ws = optional_workspace(home_of(home))
     with review_source(ws, central) as source:
         now = set_status(source)
-        conflicts = source.conflicts()
+        # The set now: continuations of the runs not yet ended (a report covers its days').
+        conflicts = source.conflicts(source.unended_runs())
     if fmt is TableOrJson.json:
         now["exceptions"] = conflicts  # conflicts between laptops, shown and never resolved
     _show(now, fmt, ws.zone_or_utc() if ws is not None else "UTC", None)
