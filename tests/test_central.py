@@ -1278,3 +1278,39 @@ def test_a_close_slipped_into_foreign_db_without_the_seal_lifts_nothing(
     answers = write_answers(tmp_path / "pass.yaml")
     run = ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)]
     assert incident in one_line_error(invoke(cli, run))
+
+
+def test_foreign_db_from_before_custody_is_pulled_again_and_its_unsealed_rows_get_their_seal(
+    tmp_path: Path,
+) -> None:
+    """A `foreign.db` at version 2 (stop-work and roster only, rows from version 1 unsealed)
+    migrates: every device is pulled again from its start, a row that comes again unchanged
+    gets this laptop's seal, and a row's content still never changes."""
+    from safetycli.central import foreign
+    from safetycli.ledger import row_hash
+
+    path = tmp_path / "foreign.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in (*foreign._SCHEMA, *foreign._SCHEMA_2):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    data = json.dumps({"scene": "12A"}, separators=(",", ":"))
+    digest = row_hash(1, "2026-11-23T10:00:00Z", "scene.held", None, None, data, "0" * 64)
+    row = (1, "2026-11-23T10:00:00Z", "scene.held", None, None, data, "0" * 64, digest, None)
+    db.execute(
+        "INSERT INTO foreign_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", ("d1", *row)
+    )
+    db.execute("INSERT INTO foreign_heads VALUES ('d1', 1, ?)", (digest,))
+    db.close()
+
+    log = foreign.ForeignLog.open(path)
+    assert log.heads() == {}  # pulled again from its start
+    seal = lambda device, seq, h: f"seal:{device}:{seq}:{h}"  # noqa: E731
+    assert log.unsealed("d1", 1, seal)
+    assert log.add("d1", 1, digest, [row], seal=seal) == (0, None)  # nothing taken twice
+    assert not log.unsealed("d1", 1, seal)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("UPDATE foreign_events SET seal = 'other'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("UPDATE foreign_events SET data = '{}'")
+    log.close()
