@@ -138,6 +138,7 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
     """Bring this laptop's protocol files to the production's newest: (what was installed,
     what was refused), one line each."""
     from safetycli.catalog import load_catalog
+    from safetycli.filemodes import make_private_dir, write_private_text
     from safetycli.protocache import protocol_files, shipped_dir
     from safetycli.protocol import check_file
 
@@ -161,8 +162,8 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
                 continue
         staged = target.with_name(f".{target.name}.pulled")
         try:
-            checklists.mkdir(mode=0o700, exist_ok=True)
-            staged.write_bytes(pub.text.encode("utf-8"))
+            make_private_dir(checklists)
+            write_private_text(staged, pub.text)  # 0600, as every workspace file
             protocol, problems = check_file(staged, roles=_roles(checklists))
             if protocol is None or protocol.id != pid:
                 why = problems[0].message if problems else "not the protocol it names"

@@ -1134,6 +1134,7 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
     b = joined(cli, tmp_path / "b", central, a)  # a new laptop gets the production's protocols
     c = joined(cli, tmp_path / "c", central, a)
     assert (b / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    assert (b / "checklists" / "minimal.yaml").stat().st_mode & 0o777 == 0o600
     sha = hashlib.sha256(MINIMAL.read_bytes()).hexdigest()
     assert run_minimal(cli, a, tmp_path) == run_minimal(cli, b, tmp_path) == sha
 
