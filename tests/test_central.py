@@ -1315,3 +1315,47 @@ def test_foreign_db_from_before_custody_is_pulled_again_and_its_unsealed_rows_ge
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         log.db.execute("UPDATE foreign_events SET data = '{}'")
     log.close()
+
+
+def test_a_runs_misfire_closed_on_another_laptop_is_cleared_on_its_own_laptop_after_sync(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    misfire = write_answers(tmp_path / "m.yaml", answers={"no-misfire": False})
+    on(a, monkeypatch)
+    args = ["run", "firearm-scene", "--scene", "5", "--day", "2026-11-23", "--answers"]
+    assert invoke(cli, [*args, str(misfire)]).exit_code == 3
+    (run,) = [r["id"] for r in log_list(cli)]
+    (incident,) = [
+        i["id"] for i in json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    ]
+    sync(cli, a, central)
+    sync(cli, b, central)
+    with cheap_pins():
+        ok(
+            cli,
+            ["incident", "close", incident, "--action", "round replaced", "--home", str(b)]
+            + [*CLOSERS, "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    sync(cli, b, central)
+    sync(cli, a, central)
+    # On A the incident is closed; the run's own hold is lifted there by the kind's roles.
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [(incident, "closed")]
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", run, "--note", "closed on the office laptop", *CLOSERS, "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    assert (
+        invoke(
+            cli, ["resume", run, "--answers", str(write_answers(tmp_path / "ok.yaml"))]
+        ).exit_code
+        == 0
+    )
