@@ -1058,6 +1058,10 @@ def test_one_firearm_issued_on_two_units_offline_is_an_exception_everywhere(
     assert "EXCEPTION: firearm 4471" in sync(cli, c, central).stdout
     listed = json.loads(ok(cli, ["armory", "list", "--home", str(c), "--format", "json"]).stdout)
     assert any("firearm 4471" in line for line in listed["exceptions"])
+    # The set board of each laptop keeps showing it between syncs.
+    assert "EXCEPTION: firearm 4471" in ok(cli, ["status", "--home", str(c)]).stdout
+    board = json.loads(ok(cli, ["status", "--home", str(a), "--format", "json"]).stdout)
+    assert any(line.startswith("firearm 4471 was issued") for line in board["exceptions"])
     office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
     assert any(line.startswith("firearm 4471 was issued") for line in office["exceptions"])
     # The producer's day report from the server, in every format, opens its exceptions with it.

@@ -18,10 +18,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from safetycli.errors import SafetyError
 from safetycli.events import DEVICE_KEYED, PROTOCOL_PUBLISHED, ROSTER_KINDS, RUN_STARTED
 
 if TYPE_CHECKING:
     from safetycli.central.reader import CentralReader
+    from safetycli.ledger import Ledger
+
+
+def on_laptop(ledger: Ledger) -> list[str]:
+    """The same conflicts as this laptop sees them, its own events with those it pulled (none
+    when it never synced): what `sync` prints and `status` keeps showing. A part that cannot be
+    read (a roster that does not verify: its commands say why) is left out, never a failure."""
+    if ledger.foreign() is None:
+        return []
+    from safetycli import armory, crew, protoshare
+
+    lines: list[str] = []
+    for part in (
+        crew.removal_conflicts,
+        crew.change_conflicts,
+        lambda led: armory.load(led).conflicts,
+        lambda led: protoshare.conflicts(protoshare.publications(led)),
+    ):
+        try:
+            lines += part(ledger)
+        except SafetyError:
+            continue
+    return lines
 
 
 def between_laptops(

@@ -190,24 +190,11 @@ def sync(
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     if not result.alarms:
+        from safetycli.central.conflicts import on_laptop
+
         result.installed, result.refused = protoshare.install(ledger, checklists)
-        result.conflicts = [
-            *(_roster(ledger, "removal_conflicts") or []),
-            *(_roster(ledger, "change_conflicts") or []),
-            *_custody(ledger),
-            *protoshare.conflicts(protoshare.publications(ledger)),
-        ]
+        result.conflicts = on_laptop(ledger)
     return result
-
-
-def _custody(ledger: Ledger) -> list[str]:
-    """Custody two units recorded apart (one firearm issued on both), now that both are here."""
-    from safetycli import armory
-
-    try:
-        return armory.load(ledger).conflicts
-    except SafetyError:
-        return []
 
 
 def _roster(ledger: Ledger, what: str) -> Any:
