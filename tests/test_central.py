@@ -988,6 +988,7 @@ def test_a_stopping_incident_on_laptop_a_stops_firearm_work_on_b_and_closing_it_
     assert [(i["id"], i["status"], i["device"]) for i in listed] == [
         (incident, "open", device_of(a))
     ]
+    assert device_of(a) in ok(cli, ["incident", "list"]).stdout
 
     # B's armorer and producer close it there; B works again at once, A and C once synced.
     with cheap_pins():
