@@ -1128,6 +1128,12 @@ def run_minimal(cli: CliRunner, ws: Path, tmp_path: Path) -> str:
     return str(json.loads(shown)["protocol"]["sha256"])
 
 
+def publish(cli: CliRunner, ws: Path, *ids: str, pin: str = PRODUCER_PIN) -> Result:
+    """A producer sends that laptop's own protocols to the production, with their PIN."""
+    args = ["checklists", "publish", *ids, "--home", str(ws), "--pin-stdin"]
+    return invoke(cli, args, input=f"{pin}\n")
+
+
 def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_change_travels(
     cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
 ) -> None:
@@ -1135,6 +1141,13 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
 
     a = laptop("a")
     (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    said = sync(cli, a, central).stdout  # not sent without a producer's PIN
+    assert "checklists publish minimal" in said
+    assert "wrong PIN" in one_line_error(publish(cli, a, pin="0000"))
+    sent = publish(cli, a)
+    assert sent.exit_code == 0, sent.output
+    assert "Published minimal v1" in sent.stdout
+    assert "nothing to publish" in one_line_error(publish(cli, a))
     sync(cli, a, central)
     b = joined(cli, tmp_path / "b", central, a)  # a new laptop gets the production's protocols
     c = joined(cli, tmp_path / "c", central, a)
@@ -1143,9 +1156,14 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
     sha = hashlib.sha256(MINIMAL.read_bytes()).hexdigest()
     assert run_minimal(cli, a, tmp_path) == run_minimal(cli, b, tmp_path) == sha
 
-    # Changed on B (its version raised): every laptop runs B's text after syncing.
+    # Changed on B (its version raised): B's own until a producer publishes it; then every
+    # laptop runs B's text after syncing.
     changed = MINIMAL.read_text().replace("version: 1", "version: 2").replace("Ready", "Set")
     (b / "checklists" / "minimal.yaml").write_text(changed)
+    sync(cli, b, central)
+    assert "Protocol minimal v2" not in sync(cli, a, central).stdout
+    assert (a / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    assert publish(cli, b, "minimal").exit_code == 0
     sync(cli, b, central)
     said = sync(cli, a, central).stdout
     assert "Protocol minimal v2 (" in said and f"from device {device_of(b)}" in said
@@ -1155,11 +1173,18 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
     )
     assert "Set to go?" in json.dumps(shown)
 
-    # Changed on A and C apart, both as version 3: the later one stands, and it is an exception.
+    # A file changed here and not published is never written over.
     sync(cli, c, central)
+    local = changed.replace("Set", "Mine")
+    (c / "checklists" / "minimal.yaml").write_text(local)
+    assert "changed here and not published" in sync(cli, c, central).stdout
+    assert (c / "checklists" / "minimal.yaml").read_text() == local
+
+    # Published on A and C apart, both as version 3: the later one stands, and it is an exception.
     for ws, word in ((a, "Steady"), (c, "Go")):
         text = changed.replace("version: 2", "version: 3").replace("Set", word)
         (ws / "checklists" / "minimal.yaml").write_text(text)
+        assert publish(cli, ws).exit_code == 0
     sync(cli, a, central)
     said = sync(cli, c, central).stdout
     assert "EXCEPTION: protocol minimal version 3 was changed apart on device" in said
@@ -1169,6 +1194,34 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
     assert any(line.startswith("protocol minimal version 3") for line in office["exceptions"])
     for ws in (a, b, c):
         ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_a_publication_without_a_producers_approval_is_never_installed(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    """Someone with laptop A (its files and its key, not a producer's PIN) writes a publication
+    straight into A's log: the other laptops never install it."""
+    from safetycli import protoshare
+
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        ledger.append_many(protoshare.unsent(ledger, a / "checklists"))
+    sync(cli, a, central)
+    sync(cli, b, central)
+    assert not (b / "checklists" / "minimal.yaml").exists()  # the join's approval is not it
+    # Published properly; then a second text slipped in right after, under the same approval.
+    assert publish(cli, a).exit_code == 0
+    changed = MINIMAL.read_text().replace("version: 1", "version: 2")
+    (a / "checklists" / "minimal.yaml").write_text(changed)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        ledger.append_many(protoshare.unsent(ledger, a / "checklists"))
+    sync(cli, a, central)
+    sync(cli, b, central)
+    assert (b / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    ok(cli, ["verify", "--home", str(a)])
 
 
 def test_a_joined_laptop_has_its_own_recovery_code_and_a_producer_recovered_there_signs_on_a(

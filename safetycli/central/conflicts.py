@@ -15,11 +15,12 @@ device's events; `status --central` and `report --central` show them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
-from safetycli.events import DEVICE_KEYED, PROTOCOL_PUBLISHED, ROSTER_KINDS, RUN_STARTED
+from safetycli.events import DEVICE_KEYED, PROTOCOL_PUBLISHED, ROSTER_KINDS, RUN_STARTED, Event
 
 if TYPE_CHECKING:
     from safetycli.central.reader import CentralReader
@@ -67,8 +68,20 @@ def protocols(reader: CentralReader) -> list[str]:
     """One protocol changed on two laptops apart without raising its version (protoshare.py)."""
     from safetycli import protoshare
 
-    known = [protoshare.publication(e, "") for e in reader.events(kinds=(PROTOCOL_PUBLISHED,))]
-    return protoshare.conflicts(known)
+    known = []
+    for e in reader.events(kinds=(PROTOCOL_PUBLISHED,)):
+        with reader.conn.cursor() as cur:  # its approval: the events just before it
+            cur.execute(
+                "SELECT device, seq, at, kind, run, person, data, prev_hash, hash FROM events"
+                " WHERE device = %s AND seq >= %s AND seq < %s ORDER BY seq",
+                (e.device, e.seq - 64, e.seq),
+            )
+            before = [
+                Event(int(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[0])
+                for r in cur
+            ]
+        known.append(protoshare.publication(e, "", before))
+    return protoshare.conflicts([p for p in known if p.approved_by is not None])
 
 
 def roster_changes(reader: CentralReader) -> list[str]:

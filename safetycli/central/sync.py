@@ -185,14 +185,13 @@ def sync(
     checklists = ledger.path.parent / "checklists"
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
-        if ledger.key is not None:  # this laptop's own protocols go with its events
-            ledger.append_many(protoshare.to_publish(ledger, checklists))
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     if not result.alarms:
         from safetycli.central.conflicts import on_laptop
 
         result.installed, result.refused = protoshare.install(ledger, checklists)
+        result.refused += protoshare.not_sent(ledger, checklists)
         result.conflicts = on_laptop(ledger)
     return result
 
