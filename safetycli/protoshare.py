@@ -110,10 +110,9 @@ def publications(ledger: Ledger) -> list[Publication]:
                 for b in foreign.window(e.device, e.seq, _WINDOW)
                 if seal is None or not foreign.unsealed(b.device, b.seq, seal)
             ]
-            # Pulled kinds only: the events between are not here, so a gap ends the run.
-            run = [b for b in before if b.seq >= e.seq - len(before)]
-            contiguous = []
-            for b in reversed(run):
+            # Only the pulled kinds are here: a number missing before it ends the run.
+            contiguous: list[Event] = []
+            for b in reversed(before):
                 if b.seq != (contiguous[-1].seq if contiguous else e.seq) - 1:
                     break
                 contiguous.append(b)
