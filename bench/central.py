@@ -75,6 +75,18 @@ def push_all(units: list[Path], url: str) -> float:
     return time.perf_counter() - begun
 
 
+def conflicts(url: str) -> tuple[float, int]:
+    """What `status --central` adds to find the conflicts between laptops (central/conflicts.py,
+    every unit's custody folded over the season; the report reuses its own custody fold), and
+    how many it found."""
+    from safetycli.central.reader import open_central
+
+    with open_central(url) as reader:
+        begun = time.perf_counter()
+        found = reader.conflicts(reader.unended_runs())
+        return time.perf_counter() - begun, len(found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=20)
@@ -126,7 +138,12 @@ def main() -> None:
             measure(
                 "report --day --central", cli("report", "--day", day, "--central", url), args.repeat
             ),
+            # The whole production now, with every conflict between laptops (a season's worth).
+            measure("status --central", cli("status", "--central", url), args.repeat),
         ]
+        took, found = conflicts(url)
+        print(f"Conflicts between laptops, as `status --central` finds them: {took:.3f} s")
+        print(f"({found:,} found: every unit's season has the same serials).\n")
         print(f"Day {day}:\n")
         print("| command | median | runs (s) | peak RSS |")
         print("|---|---|---|---|")

@@ -170,11 +170,15 @@ class Firearm:
     run: str | None = None
     spans: list[Span] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
+    # The laptop that recorded its last move, when another one did (pulled through the central
+    # store); None for this laptop. Its `run` is then a run of that laptop.
+    device: str | None = None
 
     def _move(self, event: Event, where: str, holder: str | None, run: str | None) -> None:
         if self.spans:
             self.spans[-1].until = event.at
         self.where, self.holder, self.run = where, holder, run
+        self.device = event.device
         self.spans.append(Span(where, holder, run, event.at))
 
     def as_json(self) -> dict[str, Any]:
@@ -187,7 +191,7 @@ class Firearm:
             "make": self.make,
             "model": self.model,
             "since": self.spans[-1].since if self.spans else self.added_at,
-        }
+        } | ({} if self.device is None else {"device": self.device})
 
 
 @dataclass
@@ -311,20 +315,33 @@ class ArmoryState:
     # Which moves to keep, by (run, at): a report keeps only its period's (`in_period`); the
     # positions, counts and storage, what every gap is judged from, are folded in full either way.
     keep: Callable[[str | None, str], bool] | None = field(default=None, compare=False, repr=False)
+    # Custody that two laptops recorded apart (each offline): one firearm issued on two units.
+    # Shown as exceptions (`sync`, `status --central`, the central report), never resolved: the
+    # fold goes on in its order (time, then device) and the later move stands.
+    conflicts: list[str] = field(default_factory=list)
+    # This laptop's device id, to name it in a conflict; not part of what the state is.
+    home: str | None = field(default=None, compare=False)
 
     def keeps(self, run: str | None, at: str) -> bool:
         return self.keep is None or self.keep(run, at)
 
     def apply(self, event: Event) -> None:
         if event.kind in ev.INCIDENT_KINDS:
-            self.last_seq = max(self.last_seq, event.seq)
+            if event.device is None:  # numbers of other devices' chains are not this log's
+                self.last_seq = max(self.last_seq, event.seq)
             self.incidents.apply(event)
             return
         mutate = _MUTATORS.get(event.kind)
         if mutate is None:
             return
-        self.last_seq = max(self.last_seq, event.seq)
+        if event.device is None:
+            self.last_seq = max(self.last_seq, event.seq)
         mutate(self, event, event.data)
+
+    def unit(self, device: str | None) -> str:
+        """A device as a conflict names it."""
+        name = device or self.home
+        return f"device {name}" if name else "this laptop"
 
     def ahead(self, move: ev.Declared) -> NewEvent:
         """Fold a move not yet written (the walk-through's, worked out before its append), so
@@ -353,7 +370,7 @@ class ArmoryState:
             "firearms": [f.as_json() for f in self.firearms.values()],
             "lots": [lot.as_json() for lot in self.lots.values()],
             "storage": self.storage.as_json(),
-        }
+        } | ({"exceptions": list(self.conflicts)} if self.conflicts else {})
 
 
 # --- the fold: one mutator per custody kind -------------------------------------------------------
@@ -361,6 +378,7 @@ class ArmoryState:
 
 def _added_firearm(state: ArmoryState, event: Event, data: dict[str, Any]) -> None:
     firearm = Firearm(data["serial"], data["make"], data["model"], data["kind"], event.at)
+    firearm.device = event.device
     firearm.spans.append(Span(LOCKED, None, None, event.at))
     if state.keeps(None, event.at):
         firearm.moves.append(Move(event.seq, event.at, "added", data["by"], "into storage"))
@@ -395,6 +413,14 @@ def _firearm_move(where: str, what: str) -> Any:
         if firearm is None:
             return
         by = data["by"]
+        if what == "issued" and not data.get("from_cart") and firearm.where != LOCKED:
+            if event.device != firearm.device:  # one laptop never writes this (issue refuses)
+                state.conflicts.append(
+                    f"firearm {firearm.serial} was issued on {state.unit(event.device)} at "
+                    f"{event.at} while {where_text(firearm)} on {state.unit(firearm.device)} "
+                    f"since {firearm.spans[-1].since if firearm.spans else firearm.added_at}: "
+                    "two units recorded it out at once; the armorer finds where it is"
+                )
         run = data.get("for_run") if where == ARMORER and what == "issued" else firearm.run
         came_from = firearm.run  # a return belongs to the run the firearm comes back from
         if where == LOCKED:
@@ -481,10 +507,29 @@ def load(
     """The armory now (or as of event `upto`), from its own events through the kind index: a
     season's custody events, however long the log around them. `keep`: which moves to keep
     (`ArmoryState.keep`); all when None."""
-    state = ArmoryState(keep=keep)
-    for event in source.events(kinds=(*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)):
-        if upto is not None and event.seq > upto:
+    kinds = (*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)
+    state = ArmoryState(keep=keep, home=getattr(source, "device", None))
+    local: list[Event] = []
+    theirs: list[Event] = []
+    for event in source.events(kinds=kinds):
+        if event.device is not None:  # read from the central store: every unit's
+            theirs.append(event)
+        elif upto is None or event.seq <= upto:
+            local.append(event)
+        else:
             break
+    foreign = getattr(source, "foreign", None)
+    pulled = foreign() if callable(foreign) and upto is None else None
+    if pulled is not None:  # other laptops' custody, pulled by sync (central/foreign.py)
+        key = getattr(source, "key", None)
+        theirs += pulled.events(kinds, key.foreign_seal if key is not None else None)
+    if not theirs:
+        for event in local:
+            state.apply(event)
+        return state
+    from safetycli.central.foreign import merged
+
+    for event in merged(local, theirs, state.home):
         state.apply(event)
     return state
 
@@ -511,7 +556,10 @@ def _lot(state: ArmoryState, lot: str) -> Lot:
 def where_text(firearm: Firearm) -> str:
     """Where a firearm is, in words: `locked in storage`, `with the armorer Sam Ortiz`, `with
     Alex Kim`, and the run it went out for."""
-    run = f" (out for run {firearm.run})" if firearm.run else ""
+    on = f" of device {firearm.device}" if firearm.device is not None else ""
+    run = f" (out for run {firearm.run}{on})" if firearm.run else ""
+    if firearm.device is not None and not firearm.run and firearm.where != LOCKED:
+        run = f" (recorded on device {firearm.device})"
     if firearm.where == LOCKED:
         return "locked in storage"
     if firearm.where == ARMORER:
@@ -609,7 +657,11 @@ def issue(
             continue
         seen.add(ident(firearm.serial))
         state.not_frozen([firearm.serial], "firearm")
-        on_cart = firearm.where == ARMORER and (firearm.run is None or firearm.run in finished)
+        # Only this laptop's cart: a firearm another unit took out is with that unit's armorer.
+        mine = firearm.device is None
+        on_cart = (
+            mine and firearm.where == ARMORER and (firearm.run is None or firearm.run in finished)
+        )
         if on_cart and run is not None:
             out.append(ev.FirearmIssued(serial=firearm.serial, by=by, for_run=run, from_cart=True))
             continue
@@ -639,6 +691,11 @@ def hand_over(state: ArmoryState, serial: str, by: str, to: str) -> ev.FirearmHa
         raise SafetyError(
             f"firearm {firearm.serial} is with {firearm.holder}: the armorer takes it back "
             f"before handing it to anyone (safetycli armory take-back {firearm.serial})"
+        )
+    if firearm.device is not None:
+        raise SafetyError(
+            f"firearm {firearm.serial} is out on another unit ({where_text(firearm)}): it is "
+            "handed over on that unit's laptop, or returned and issued here"
         )
     if fold_name(to) == fold_name(by):
         raise SafetyError("the armorer hands a firearm to someone else: --to names who receives it")
@@ -802,7 +859,9 @@ def reconcile(state: ArmoryState, run: str | None = None) -> list[Gap]:
     each gap into a hold naming the serial or lot."""
     gaps: list[Gap] = []
     for firearm in state.firearms.values():
-        if firearm.where == LOCKED or (run is not None and firearm.run != run):
+        # A run is this laptop's: another unit's firearm out for a run of the same id is not it.
+        mine = firearm.run == run and firearm.device is None
+        if firearm.where == LOCKED or (run is not None and not mine):
             continue
         gaps.append(
             Gap(
@@ -924,7 +983,7 @@ def _with_the_armorer(state: ArmoryState, run: str | None, own: Collection[str])
     return [
         f
         for f in state.firearms.values()
-        if f.where == ARMORER and f.run == run and ident(f.serial) in named
+        if f.where == ARMORER and f.run == run and f.device is None and ident(f.serial) in named
     ]
 
 

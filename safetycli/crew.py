@@ -302,6 +302,27 @@ def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
     return out
 
 
+def roster_events(ledger: Ledger) -> list[Event]:
+    """The roster's events as the roster is folded from them: this laptop's merged with the
+    production's other laptops' (rostermerge.py), each checked (`_checked_roster_events`)."""
+    return _checked_roster_events(ledger)
+
+
+def current_fingerprint(ledger: Ledger, name: str) -> str | None:
+    """The fingerprint of `name`'s PIN as this laptop's roster has it: what a new one replaces."""
+    entry = _replay(ledger).get(_key(name))
+    return entry.fingerprint if entry is not None else None
+
+
+def change_conflicts(ledger: Ledger) -> list[str]:
+    """One person's PIN changed, or one person added, on two laptops apart (each offline): the
+    roster keeps its defined order (time, then device) and the later change stands, but it is
+    shown, never resolved silently."""
+    here = ledger.device or "this laptop"
+    merged = [e for e in _checked_roster_events(ledger) if e.kind in ROSTER_KINDS]
+    return rostermerge.change_conflicts(merged, here)
+
+
 def removal_conflicts(ledger: Ledger) -> list[str]:
     """People removed on one laptop who signed on another after the removal (both pulled): shown
     as exceptions, never resolved silently (the signature stays in its log as it was made)."""
@@ -663,7 +684,13 @@ def set_pin(
     _commit(
         ledger,
         proofs,
-        ev.CrewPinSet(name=member.name, by=by, pin_fingerprint=fp, confirmed_by=confirmed_by),
+        ev.CrewPinSet(
+            name=member.name,
+            by=by,
+            pin_fingerprint=fp,
+            confirmed_by=confirmed_by,
+            replaces=current_fingerprint(ledger, member.name),
+        ),
         credential=(member.name, encoded),
     )
     entry = _replay(ledger).get(_key(member.name))

@@ -446,6 +446,20 @@ class RiskAssessed(Declared):
     file: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProtocolPublished(Declared):
+    """One of the production's own protocol files, sent to its other laptops by `sync`
+    (protoshare.py): `text` is the file's exact content, whose sha256 is `sha256`; `file` its name
+    in the workspace's checklists folder."""
+
+    KIND = ev.PROTOCOL_PUBLISHED
+    protocol: str
+    version: int
+    sha256: str
+    file: str
+    text: str
+
+
 # --- the armory: custody of every firearm and every round (armory.py folds these) ----------------
 #
 # Each is written in one transaction with the `auth.ok` of every person whose PIN approved it, right
@@ -630,6 +644,10 @@ class CrewPinSet(_RosterChange):
     KIND = ev.CREW_PIN_SET
     pin_fingerprint: str
     confirmed_by: str | None = _added(None)
+    # The fingerprint of the PIN this one replaces, as the writing laptop's roster had it (issue
+    # 15): two laptops that changed one person's PIN apart replace the same one, and that is
+    # shown as an exception (rostermerge.change_conflicts). Absent from older events.
+    replaces: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -642,6 +660,7 @@ class CrewRecovered(Declared):
     name: str
     pin_fingerprint: str
     code_fingerprint: str
+    replaces: str | None = _added(None)  # as on `crew.pin-set`
 
 
 @dataclass(frozen=True, kw_only=True)

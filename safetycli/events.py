@@ -45,6 +45,9 @@ INCIDENT_CLOSED = "incident.closed"
 INCIDENT_RELEASED = "incident.released"
 # The safety advisor's written risk assessment for a scene (its text, or a file's sha256).
 RISK_ASSESSED = "advisor.risk-assessed"
+# One of the production's own protocol files, as a laptop's `sync` sends it to the others
+# (protoshare.py): its exact text, so every laptop runs the same bytes and records the same sha256.
+PROTOCOL_PUBLISHED = "protocol.published"
 
 # --- the armory: custody of every firearm and every round (armory.py folds these) -------------
 ARMORY_FIREARM_ADDED = "armory.firearm-added"
@@ -155,6 +158,7 @@ KINDS = frozenset(
         *ARMORY_KINDS,
         *ROSTER_KINDS,
         *AUTH_KINDS,
+        PROTOCOL_PUBLISHED,
     )
 )
 

@@ -105,6 +105,9 @@ class Incident:
     closed_at: str | None = None
     closed_by: list[dict[str, Any]] | None = None
     action: str | None = None
+    # The laptop it was reported on, when another one (pulled through the central store); None
+    # for this laptop's own: its `run` and `item` are then that laptop's.
+    device: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -182,7 +185,7 @@ class Incident:
             "closed_at": self.closed_at,
             "closed_by": self.closed_by,
             "action": self.action,
-        }
+        } | ({} if self.device is None else {"device": self.device})
 
 
 @dataclass
@@ -190,9 +193,17 @@ class Register:
     """Every incident, in the order reported: a fold over `incident.*` events."""
 
     incidents: dict[str, Incident] = field(default_factory=dict)
+    # A release or close read before the report it names: another laptop's events come in no
+    # common order with this one's (an incident reported on A and closed on B is read on B as its
+    # own close, then A's report), so it waits for its report rather than being lost.
+    _waiting: dict[str, list[Event]] = field(default_factory=dict, repr=False, compare=False)
 
     def apply(self, event: Event) -> None:
         data = event.data
+        later = event.kind in (ev.INCIDENT_RELEASED, ev.INCIDENT_CLOSED)
+        if later and data.get("incident") not in self.incidents:
+            self._waiting.setdefault(str(data.get("incident")), []).append(event)
+            return
         if event.kind == ev.INCIDENT_REPORTED:
             item = data.get("item")
             self.incidents[data["id"]] = Incident(
@@ -210,7 +221,10 @@ class Register:
                 authenticated=bool(data.get("authenticated")),
                 closers=tuple(data.get("closers", ())),
                 item=(item[0], item[1], item[2]) if item else None,
+                device=event.device,
             )
+            for later in self._waiting.pop(data["id"], []):
+                self.apply(later)
         elif event.kind == ev.INCIDENT_RELEASED:
             found = self.incidents.get(data["incident"])
             if found is not None and found.is_open and found.released_at is None:

@@ -699,7 +699,8 @@ class Ledger:
         yield from self.events(kinds=PRODUCTION_KINDS)
         foreign = self.foreign()
         if foreign is not None:
-            yield from foreign.events(PRODUCTION_KINDS)
+            seal = self.key.foreign_seal if self.key is not None else None
+            yield from foreign.events(PRODUCTION_KINDS, seal)
 
     def foreign(self) -> Any:
         """The other devices' events this laptop pulled (a `central.foreign.ForeignLog`), or

@@ -68,7 +68,7 @@ def held(source: Source) -> dict[tuple[str, str], Qualification]:
     """The qualification in force for each (person, kind): the newest recorded, through the
     kind index (a few events a production)."""
     out: dict[tuple[str, str], Qualification] = {}
-    for event in source.events(kinds=[CREW_QUALIFIED]):
+    for event in _recorded(source):
         data = event.data
         q = Qualification(
             name=str(data["name"]),
@@ -80,6 +80,18 @@ def held(source: Source) -> dict[tuple[str, str], Qualification]:
         )
         out[(fold_name(q.name), q.kind)] = q
     return out
+
+
+def _recorded(source: Source) -> Iterable[Event]:
+    """The qualifications recorded: on a laptop that pulled the production's other laptops'
+    roster (central/foreign.py), those of the merged roster, in its order and checked as it is
+    (a permit recorded on A lets the armorer sign on B); else the log's own."""
+    foreign = getattr(source, "foreign", None)
+    if callable(foreign) and foreign() is not None:
+        from safetycli import crew
+
+        return [e for e in crew.roster_events(source) if e.kind == CREW_QUALIFIED]  # type: ignore[arg-type]
+    return source.events(kinds=[CREW_QUALIFIED])
 
 
 def today() -> str:

@@ -116,7 +116,10 @@ def recover(ledger: Ledger, name: str, code: str, new_pin: str) -> tuple[crew.Me
             raise _Moved()
 
     used = CrewRecovered(
-        name=member.name, pin_fingerprint=crew.fingerprint(encoded), code_fingerprint=current
+        name=member.name,
+        pin_fingerprint=crew.fingerprint(encoded),
+        code_fingerprint=current,
+        replaces=crew.current_fingerprint(ledger, member.name),
     ).new()
     # The spent code and the next one in one transaction: a crash cannot leave the production
     # without a code. The next code's hash is stored first (an unused row until its event lands).

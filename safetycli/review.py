@@ -780,7 +780,12 @@ def build_report(
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
-        custody = _custody(ledger, starts, f, timezone)
+        custody, apart = _custody(ledger, starts, f, timezone)
+        # Read from the central store: what two laptops recorded apart (central/conflicts.py);
+        # the custody fold above already found the custody ones.
+        conflicts = getattr(ledger, "conflicts", None)
+        if conflicts is not None:
+            exceptions["between_laptops"] = conflicts(starts, custody=apart)
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -800,6 +805,8 @@ def build_report(
         "roster_changes": len(exceptions["roster"]),
         "answers_file_runs": len(exceptions["answers_file_runs"]),
     }
+    if "between_laptops" in exceptions:
+        counts["between_laptops"] = len(exceptions["between_laptops"])
     head = f"{head_seq}:{head_hash}"
     extra: dict[str, Any] = {}
     if custody is not None:  # only a production that keeps an armory: the others' is as before
@@ -979,15 +986,16 @@ def _summary_part(
 
 def _custody(
     ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, list[str]]:
     """The armory's part of the report (armory.custody_report), read in the same snapshot. The
     whole season's custody is folded (the gaps are as of the head), but only the period's moves
-    are kept: the others are never shown."""
+    are kept: the others are never shown. With it, the custody two units recorded apart, which
+    the same fold finds (a report read from the central store shows them)."""
     from safetycli import armory
 
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
     state = armory.load(ledger, keep=keep)
-    return armory.custody_report(state, runs, f.day_from, f.day_to, zone)
+    return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
 
 
 def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:

@@ -91,6 +91,7 @@ class RosterAudit:
         self.people: dict[str, _Person] = {}
         self.code: tuple[str, int] | None = None  # the usable recovery code: fingerprint, seq
         self.ever_added = False
+        self.had_code = False  # this laptop's own recovery code was ever set (they are not pulled)
         self.keyed = False
         # Other devices of the production (their events pulled, central/foreign.py): from each
         # one's key event on, its changes follow their approvals in the same transaction.
@@ -174,6 +175,8 @@ class RosterAudit:
             return self._approved(event, window, [(by, _PRODUCER)])
         if why == "init":
             return None if not self.ever_added else "a recovery code set as at `init` later on"
+        if why == "join":  # a laptop that joined a production (its roster is pulled): its first
+            return None if not self.had_code else "a recovery code set as at a join later on"
         if why == "used":
             last = window[-1] if window else None
             if self._strict(event):
@@ -241,6 +244,7 @@ class RosterAudit:
             return
         if kind == RECOVERY_SET:
             self.code = (str(data.get("code_fingerprint", "")), event.seq)
+            self.had_code = True
             return
         name = str(data.get("name", ""))
         key = fold_name(name)

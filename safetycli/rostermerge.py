@@ -108,3 +108,53 @@ def removal_conflicts(
                 f"{device} at {at}"
             )
     return lines
+
+
+def change_conflicts(merged: Iterable[Event], here: str) -> list[str]:
+    """Changes to one person made on two devices apart, in the merged roster (`events`, time then
+    device): a PIN set on one device replacing a PIN another device had already replaced (both
+    replaced the same one: neither knew of the other), or a person added on two devices (neither
+    saw the other's, or it would have refused the second). The later one stands, as the order
+    says; each such pair is one line, for `sync`, `status --central` and the central report."""
+    from safetycli.events import CREW_ADDED, CREW_PIN_SET, CREW_RECOVERED, CREW_REMOVED
+
+    # person -> (fingerprint now, fingerprint before it, the event that set it)
+    pins: dict[str, tuple[str, str | None, Event]] = {}
+    added: dict[str, Event] = {}
+    lines: list[str] = []
+    for event in merged:
+        data = event.data
+        name = str(data.get("name", ""))
+        key = fold_name(name)
+        device = event.device or here
+        if event.kind == CREW_ADDED:
+            other = added.get(key)
+            if other is not None and (other.device or here) != device:
+                lines.append(
+                    f"{name} was added on device {other.device or here} at {other.at} "
+                    f"(roles {', '.join(other.data.get('roles', ()))}) and again on device "
+                    f"{device} at {event.at} (roles {', '.join(data.get('roles', ()))}): the "
+                    "later stands; a producer checks their roles and PIN"
+                )
+            added[key] = event
+            pins[key] = (str(data.get("pin_fingerprint", "")), None, event)
+        elif event.kind == CREW_REMOVED:
+            added.pop(key, None)
+        elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
+            replaces = data.get("replaces")
+            known = pins.get(key)
+            new = str(data.get("pin_fingerprint", ""))
+            if (
+                replaces is not None
+                and known is not None
+                and known[1] == replaces
+                and replaces != known[0]
+                and (known[2].device or here) != device
+            ):
+                lines.append(
+                    f"{name}'s PIN was changed on device {known[2].device or here} at "
+                    f"{known[2].at} and on device {device} at {event.at}, each without the "
+                    f"other: the later (device {device}'s) stands; {name} signs with that one"
+                )
+            pins[key] = (new, replaces, event)
+    return lines

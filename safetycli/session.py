@@ -210,8 +210,14 @@ def load_state(ledger: Ledger, run_id: str) -> RunState:
 
 
 def new_run_id(ledger: Ledger) -> str:
+    """`r-` and six hex digits; on a laptop that synced with a central server, `rN-` with its
+    unit number there (one per device, handed out by the server), so a run id made on one laptop
+    never collides with another's."""
+    foreign = ledger.foreign()
+    unit = foreign.unit() if foreign is not None else None
+    prefix = "r-" if unit is None else f"r{unit}-"
     while True:
-        run_id = "r-" + secrets.token_hex(3)
+        run_id = prefix + secrets.token_hex(3)
         if next(ledger.events(run=run_id), None) is None:
             return run_id
 

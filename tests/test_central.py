@@ -23,8 +23,11 @@ from safetycli.central import sync as central_sync
 from safetycli.central.store import CentralStore
 from safetycli.ledger import Ledger
 from tests.walk_helpers import (
+    ACTOR,
+    ARMORER,
     CLEAR_PINS,
     CLEARERS,
+    FIRST_AD,
     add_crew,
     cheap_pins,
     invoke,
@@ -830,6 +833,8 @@ def test_a_person_removed_on_one_laptop_who_signs_on_another_is_an_exception(
     (shown,) = json.loads(office)["exceptions"]
     assert shown.startswith(f"{NEWCOMER[0]} was removed on device")
     assert "EXCEPTION: " in ok(cli, ["status", "--central", central]).stdout
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert day["exceptions"]["between_laptops"] == [shown]
     # The removal holds everywhere from now on; both logs still verify.
     gone = own_pin_change(cli, b, "1357", "2468")
     assert "on the roster" in one_line_error(gone)
@@ -904,3 +909,511 @@ def test_a_wrapped_secret_opens_only_with_its_own_code() -> None:
         text = wrapped if bad is other else wrapped.replace("Night Unit", "Day Unit")
         with pytest.raises(SafetyError, match="does not open"):
             join.unwrap(bad, text)
+
+
+# --- what else crosses laptops: incidents, custody; conflicts shown, never resolved -------------
+
+ARMORER_PIN = f"{ARMORER[1]}\n"
+CLOSERS = ["--by", f"armorer={ARMORER[0]}", "--by", f"producer={PRODUCER_NAME}"]
+
+
+def three_laptops(cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path) -> list[Path]:
+    """Laptop A, and B and C joined from it (one roster, one production secret); all synced."""
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    c = joined(cli, tmp_path / "c", central, a)
+    for ws in (a, b, c):
+        sync(cli, ws, central)
+    return [a, b, c]
+
+
+def armory(cli: CliRunner, ws: Path, *args: str, expect: int = 0) -> Result:
+    """An armory command on that laptop, signed by the armorer (PIN on stdin)."""
+    result = invoke(cli, ["armory", *args, "--home", str(ws), "--pin-stdin"], input=ARMORER_PIN)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def with_a_firearm(cli: CliRunner, a: Path, central: str, *others: Path) -> None:
+    """On A: the armorer's permit recorded (a producer's PIN), firearm 4471 taken into the
+    inventory and the storage opened; A synced, then the others."""
+    ok(
+        cli,
+        ["crew", "qualify", ARMORER[0], "--kind", "armorer-permit", "--id", "P-1"]
+        + ["--expires", "2030-12-31", "--home", str(a), "--pin-stdin"],
+        input=f"{PRODUCER_PIN}\n",
+    )
+    armory(cli, a, *"add firearm --serial 4471 --make Colt --model SAA --kind real".split())
+    armory(cli, a, "unlock")
+    for ws in (a, *others):
+        sync(cli, ws, central)
+
+
+def firearms_on(cli: CliRunner, ws: Path) -> dict[str, dict[str, Any]]:
+    listed = json.loads(ok(cli, ["armory", "list", "--home", str(ws), "--format", "json"]).stdout)
+    return {f["serial"]: f for f in listed["firearms"]}
+
+
+def test_a_stopping_incident_on_laptop_a_stops_firearm_work_on_b_and_closing_it_on_b_lifts_it(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    a, b, c = three_laptops(cli, laptop, central, tmp_path)
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = [
+        "run",
+        "firearm-scene",
+        "--scene",
+        "14",
+        "--day",
+        "2026-11-23",
+        "--answers",
+        str(answers),
+    ]
+    report = ok(
+        cli,
+        ["incident", "report", "--home", str(a), "--kind", "misfire", "--text", "click, no bang"],
+    )
+    incident = report.stdout.split("Incident ")[1].split()[0]
+    for ws in (a, b, c):
+        sync(cli, ws, central)
+    on(b, monkeypatch)
+    stopped = one_line_error(invoke(cli, run))
+    assert incident in stopped and "misfire" in stopped
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"], i["device"]) for i in listed] == [
+        (incident, "open", device_of(a))
+    ]
+    assert device_of(a) in ok(cli, ["incident", "list"]).stdout
+
+    # B's armorer and producer close it there; B works again at once, A and C once synced.
+    with cheap_pins():
+        ok(
+            cli,
+            ["incident", "close", incident, "--action", "firing pin replaced", *CLOSERS]
+            + ["--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    assert invoke(cli, run).exit_code == 0
+    on(c, monkeypatch)
+    assert incident in one_line_error(invoke(cli, run))  # C has not heard yet
+    for ws in (b, a, c):
+        sync(cli, ws, central)
+    for ws in (a, c):
+        on(ws, monkeypatch)
+        assert invoke(cli, run).exit_code == 0
+        ok(cli, ["verify"])
+
+
+def test_a_firearm_issued_on_unit_a_is_out_on_b_which_refuses_to_issue_it_and_names_the_device(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    with_a_firearm(cli, a, central, b)
+    armory(cli, a, "issue", "4471")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    seen = firearms_on(cli, b)["4471"]
+    assert (seen["where"], seen["holder"], seen["device"]) == ("armorer", ARMORER[0], device_of(a))
+    table = ok(cli, ["armory", "list", "--home", str(b)]).stdout
+    assert device_of(a) in table
+    refused = one_line_error(armory(cli, b, "issue", "4471", expect=2))
+    assert "4471 is already out" in refused and device_of(a) in refused
+    assert "out on another unit" in one_line_error(
+        invoke(
+            cli,
+            ["armory", "hand-over", "4471", "--to", ACTOR[0], "--home", str(b), "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{ACTOR[1]}\n",
+        )
+    )
+    # Back in storage on A: B may issue it, and A sees it out on B.
+    armory(cli, a, "return", "4471")
+    sync(cli, a, central)
+    sync(cli, b, central)
+    armory(cli, b, "issue", "4471")
+    sync(cli, b, central)
+    sync(cli, a, central)
+    assert firearms_on(cli, a)["4471"]["device"] == device_of(b)
+    assert "already out" in one_line_error(armory(cli, a, "issue", "4471", expect=2))
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_one_firearm_issued_on_two_units_offline_is_an_exception_everywhere(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    a, b, c = three_laptops(cli, laptop, central, tmp_path)
+    with_a_firearm(cli, a, central, b)  # one storage: opened on A is open on B
+    # Both offline: each unit's armorer takes the same firearm out.
+    armory(cli, a, "issue", "4471")
+    armory(cli, b, "issue", "4471")
+    sync(cli, a, central)
+    said = sync(cli, b, central).stdout
+    assert "EXCEPTION: firearm 4471 was issued on device" in said
+    assert device_of(a) in said and device_of(b) in said
+    assert "EXCEPTION: firearm 4471" in sync(cli, a, central).stdout
+    assert "EXCEPTION: firearm 4471" in sync(cli, c, central).stdout
+    listed = json.loads(ok(cli, ["armory", "list", "--home", str(c), "--format", "json"]).stdout)
+    assert any("firearm 4471" in line for line in listed["exceptions"])
+    # The set board of each laptop keeps showing it between syncs.
+    assert "EXCEPTION: firearm 4471" in ok(cli, ["status", "--home", str(c)]).stdout
+    board = json.loads(ok(cli, ["status", "--home", str(a), "--format", "json"]).stdout)
+    assert any(line.startswith("firearm 4471 was issued") for line in board["exceptions"])
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert any(line.startswith("firearm 4471 was issued") for line in office["exceptions"])
+    # The producer's day report from the server, in every format, opens its exceptions with it.
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert any("firearm 4471" in line for line in day["exceptions"]["between_laptops"])
+    assert day["counts"]["between_laptops"] >= 1
+    for fmt in ("md", "html", "csv"):
+        shown = ok(cli, ["report", "--central", central, "--format", fmt]).stdout
+        assert "firearm 4471 was issued on device" in shown
+    # A laptop's own report stays its own log's: no such section.
+    mine = json.loads(ok(cli, ["report", "--home", str(a), "--format", "json"]).stdout)
+    assert "between_laptops" not in mine["exceptions"]
+
+
+def test_one_persons_pin_changed_or_added_on_two_laptops_apart_is_an_exception_later_stands(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a, b = newcomer_on_two_laptops(cli, laptop, central, tmp_path)
+    # Offline: the newcomer changes their PIN on A, then (differently) on B; a producer adds one
+    # new person on each laptop, with different roles.
+    assert own_pin_change(cli, a, "2468", NEWCOMER[1]).exit_code == 0
+    assert own_pin_change(cli, b, "1357", NEWCOMER[1]).exit_code == 0
+    for ws, role in ((a, "actor"), (b, "dp")):
+        ok(
+            cli,
+            ["crew", "add", "Lee Twice", "--role", role, "--home", str(ws), "--pin-stdin"],
+            input=f"4242\n{PRODUCER_PIN}\n",
+        )
+    sync(cli, a, central)
+    said = sync(cli, b, central).stdout
+    assert f"EXCEPTION: {NEWCOMER[0]}'s PIN was changed on device {device_of(a)}" in said
+    assert f"and on device {device_of(b)}" in said
+    assert f"EXCEPTION: Lee Twice was added on device {device_of(a)}" in said
+    assert "EXCEPTION: " in sync(cli, a, central).stdout
+    # The defined order holds on both laptops: the later change (B's) stands everywhere.
+    for ws in (a, b):
+        assert "wrong PIN" in one_line_error(own_pin_change(cli, ws, "9753", "2468"))
+    assert own_pin_change(cli, a, "9753", "1357").exit_code == 0
+    listed = json.loads(ok(cli, ["crew", "list", "--home", str(a), "--format", "json"]).stdout)
+    assert next(p["roles"] for p in listed if p["name"] == "Lee Twice") == ["dp"]
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert sum("Lee Twice was added" in line for line in office["exceptions"]) == 1
+    assert sum("PIN was changed" in line for line in office["exceptions"]) == 1
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+MINIMAL = Path(__file__).parent / "fixtures" / "protocols" / "valid" / "minimal.yaml"
+
+
+def run_minimal(cli: CliRunner, ws: Path, tmp_path: Path) -> str:
+    """The production's own `minimal` protocol walked on that laptop: the sha256 its run records."""
+    answers = tmp_path / "minimal-answers.yaml"
+    answers.write_text(
+        f'signers:\n  first_ad: {{name: {FIRST_AD[0]}, pin: "{FIRST_AD[1]}"}}\n'
+        "answers:\n  ready: yes\n"
+    )
+    answers.chmod(0o600)
+    args = ["run", "minimal", "--scene", "3", "--day", "2026-11-23", "--home", str(ws)]
+    ok(cli, [*args, "--answers", str(answers)])
+    (run,) = json.loads(ok(cli, ["log", "list", "--home", str(ws), "--format", "json"]).stdout)
+    shown = ok(cli, ["log", "show", run["id"], "--home", str(ws), "--format", "json"]).stdout
+    return str(json.loads(shown)["protocol"]["sha256"])
+
+
+def publish(cli: CliRunner, ws: Path, *ids: str, pin: str = PRODUCER_PIN) -> Result:
+    """A producer sends that laptop's own protocols to the production, with their PIN."""
+    args = ["checklists", "publish", *ids, "--home", str(ws), "--pin-stdin"]
+    return invoke(cli, args, input=f"{pin}\n")
+
+
+def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_change_travels(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    import hashlib
+
+    a = laptop("a")
+    (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    said = sync(cli, a, central).stdout  # not sent without a producer's PIN
+    assert "checklists publish minimal" in said
+    assert "wrong PIN" in one_line_error(publish(cli, a, pin="0000"))
+    sent = publish(cli, a)
+    assert sent.exit_code == 0, sent.output
+    assert "Published minimal v1" in sent.stdout
+    assert "nothing to publish" in one_line_error(publish(cli, a))
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)  # a new laptop gets the production's protocols
+    c = joined(cli, tmp_path / "c", central, a)
+    assert (b / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    assert (b / "checklists" / "minimal.yaml").stat().st_mode & 0o777 == 0o600
+    sha = hashlib.sha256(MINIMAL.read_bytes()).hexdigest()
+    assert run_minimal(cli, a, tmp_path) == run_minimal(cli, b, tmp_path) == sha
+
+    # Changed on B (its version raised): B's own until a producer publishes it; then every
+    # laptop runs B's text after syncing.
+    changed = MINIMAL.read_text().replace("version: 1", "version: 2").replace("Ready", "Set")
+    (b / "checklists" / "minimal.yaml").write_text(changed)
+    sync(cli, b, central)
+    assert "Protocol minimal v2" not in sync(cli, a, central).stdout
+    assert (a / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    assert publish(cli, b, "minimal").exit_code == 0
+    sync(cli, b, central)
+    said = sync(cli, a, central).stdout
+    assert "Protocol minimal v2 (" in said and f"from device {device_of(b)}" in said
+    assert (a / "checklists" / "minimal.yaml").read_text() == changed
+    shown = json.loads(
+        ok(cli, ["checklists", "show", "minimal", "--home", str(a), "--format", "json"]).stdout
+    )
+    assert "Set to go?" in json.dumps(shown)
+
+    # A file changed here and not published is never written over.
+    sync(cli, c, central)
+    local = changed.replace("Set", "Mine")
+    (c / "checklists" / "minimal.yaml").write_text(local)
+    assert "changed here and not published" in sync(cli, c, central).stdout
+    assert (c / "checklists" / "minimal.yaml").read_text() == local
+
+    # Published on A and C apart, both as version 3: the later one stands, and it is an exception.
+    for ws, word in ((a, "Steady"), (c, "Go")):
+        text = changed.replace("version: 2", "version: 3").replace("Set", word)
+        (ws / "checklists" / "minimal.yaml").write_text(text)
+        assert publish(cli, ws).exit_code == 0
+    sync(cli, a, central)
+    said = sync(cli, c, central).stdout
+    assert "EXCEPTION: protocol minimal version 3 was changed apart on device" in said
+    sync(cli, a, central)
+    assert "Go to go?" in (a / "checklists" / "minimal.yaml").read_text()
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert any(line.startswith("protocol minimal version 3") for line in office["exceptions"])
+    for ws in (a, b, c):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
+def test_a_publication_without_a_producers_approval_is_never_installed(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    """Someone with laptop A (its files and its key, not a producer's PIN) writes a publication
+    straight into A's log: the other laptops never install it."""
+    from safetycli import protoshare
+
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        ledger.append_many(protoshare.unsent(ledger, a / "checklists"))
+    sync(cli, a, central)
+    sync(cli, b, central)
+    assert not (b / "checklists" / "minimal.yaml").exists()  # the join's approval is not it
+    # Published properly; then a second text slipped in right after, under the same approval.
+    assert publish(cli, a).exit_code == 0
+    changed = MINIMAL.read_text().replace("version: 1", "version: 2")
+    (a / "checklists" / "minimal.yaml").write_text(changed)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        ledger.append_many(protoshare.unsent(ledger, a / "checklists"))
+    sync(cli, a, central)
+    sync(cli, b, central)
+    assert (b / "checklists" / "minimal.yaml").read_bytes() == MINIMAL.read_bytes()
+    ok(cli, ["verify", "--home", str(a)])
+
+
+def test_a_joined_laptop_has_its_own_recovery_code_and_a_producer_recovered_there_signs_on_a(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    import re
+
+    a = laptop("a")
+    sync(cli, a, central)
+    b = tmp_path / "b"
+    code = ask_to_join(cli, b, central)
+    assert approve(cli, code, a, central).exit_code == 0
+    done = ok(cli, ["init", "--home", str(b), "--from-central", central])
+    (recovery,) = re.findall(r"Recovery code .*: ([A-Z0-9-]{19})", done.stdout)
+    # The only producer's PIN typed wrong five times on B: locked out there.
+    unlock = ["crew", "unlock", PRODUCER_NAME, "--home", str(b), "--pin-stdin"]
+    for _ in range(5):
+        invoke(cli, unlock, input="0000\n")
+    assert "locked" in one_line_error(invoke(cli, unlock, input=f"{PRODUCER_PIN}\n"))
+    recovered = invoke(
+        cli,
+        ["crew", "recover", PRODUCER_NAME, "--code", recovery, "--home", str(b), "--pin-stdin"],
+        input="2580\n",
+    )
+    assert recovered.exit_code == 0, recovered.output
+    ok(cli, ["verify", "--home", str(b)])
+    roster = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).stdout
+    assert [m["locked"] for m in json.loads(roster) if m["name"] == PRODUCER_NAME] == [False]
+    # The new PIN set with B's code reaches A once both sync: A approves a join with it.
+    sync(cli, b, central)
+    sync(cli, a, central)
+    approved = approve(cli, ask_to_join(cli, tmp_path / "c", central), a, central, "2580")
+    assert approved.exit_code == 0, approved.output
+    ok(cli, ["verify", "--home", str(a)])
+
+
+def test_run_ids_made_after_a_sync_never_collide_across_units_and_a_continued_run_is_shown(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from safetycli import session
+    from safetycli.events import RUN_PAUSED
+
+    laptops = three_laptops(cli, laptop, central, tmp_path)
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "c0ffee")  # the worst luck
+    answers = write_answers(tmp_path / "pass.yaml")
+    for ws in laptops:
+        on(ws, monkeypatch)
+        run_scene(cli, answers, "12A", "2026-11-23")
+        sync(cli, ws, central)
+    runs = _central_list(cli, central, "--day", "2026-11-23")
+    ids = sorted(r["id"] for r in runs)
+    assert len(set(ids)) == 3 and all("@" not in i and i.endswith("-c0ffee") for i in ids)
+    assert {r["device"] for r in runs} == {device_of(ws) for ws in laptops}
+
+    # A's open run continued on C (a copied workspace, say): C's chain holds an event of it.
+    a, _, c = laptops
+    on(a, monkeypatch)
+    monkeypatch.setattr(session.secrets, "token_hex", lambda n: "0badd0")
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    args = ["run", "firearm-scene", "--scene", "9", "--day", "2026-11-23"]
+    assert invoke(cli, [*args, "--answers", str(partial)]).exit_code == 4
+    sync(cli, a, central)
+    (of_a,) = [r["id"] for r in log_list(cli) if r["id"].endswith("-0badd0")]
+    with Ledger.open(c / "log.db", create=False) as ledger:
+        ledger.append(RUN_PAUSED, {"phase": "before-each-take", "take": 1}, run=of_a)
+    sync(cli, c, central)
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    (line,) = [x for x in office["exceptions"] if x.startswith(f"run {of_a}")]
+    assert f"started on device {device_of(a)}" in line
+    assert f"continued on device {device_of(c)}" in line
+    day = json.loads(ok(cli, ["report", "--central", central, "--format", "json"]).stdout)
+    assert line not in day["exceptions"]["between_laptops"]  # not a run of today's report
+    day = ["report", "--central", central, "--day", "2026-11-23", "--format", "json"]
+    assert line in json.loads(ok(cli, day).stdout)["exceptions"]["between_laptops"]
+
+
+def test_a_close_slipped_into_foreign_db_without_the_seal_lifts_nothing(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Someone with B's workspace files (not its device key) adds a close of A's incident."""
+    from safetycli.ledger import row_hash
+
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    report = ok(cli, ["incident", "report", "--home", str(a), "--kind", "misfire", "--text", "x"])
+    incident = report.stdout.split("Incident ")[1].split()[0]
+    sync(cli, a, central)
+    sync(cli, b, central)
+    with sqlite3.connect(b / "foreign.db") as db:
+        (seq, at) = db.execute(
+            "SELECT seq, at FROM foreign_events WHERE kind = 'incident.reported'"
+        ).fetchone()
+        data = json.dumps(
+            {"incident": incident, "action": "none", "closed_by": []}, separators=(",", ":")
+        )
+        n, prev = seq + 1000, "0" * 64
+        digest = row_hash(n, at, "incident.closed", None, None, data, prev)
+        db.execute(
+            "INSERT INTO foreign_events (device, seq, at, kind, run, person, data, prev_hash,"
+            " hash) VALUES (?, ?, ?, 'incident.closed', NULL, NULL, ?, ?, ?)",
+            (device_of(a), n, at, data, prev, digest),
+        )
+    on(b, monkeypatch)
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [(incident, "open")]
+    answers = write_answers(tmp_path / "pass.yaml")
+    run = ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)]
+    assert incident in one_line_error(invoke(cli, run))
+
+
+def test_foreign_db_from_before_custody_is_pulled_again_and_its_unsealed_rows_get_their_seal(
+    tmp_path: Path,
+) -> None:
+    """A `foreign.db` at version 2 (stop-work and roster only, rows from version 1 unsealed)
+    migrates: every device is pulled again from its start, a row that comes again unchanged
+    gets this laptop's seal, and a row's content still never changes."""
+    from safetycli.central import foreign
+    from safetycli.ledger import row_hash
+
+    path = tmp_path / "foreign.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in (*foreign._SCHEMA, *foreign._SCHEMA_2):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    data = json.dumps({"scene": "12A"}, separators=(",", ":"))
+    digest = row_hash(1, "2026-11-23T10:00:00Z", "scene.held", None, None, data, "0" * 64)
+    row = (1, "2026-11-23T10:00:00Z", "scene.held", None, None, data, "0" * 64, digest, None)
+    db.execute(
+        "INSERT INTO foreign_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", ("d1", *row)
+    )
+    db.execute("INSERT INTO foreign_heads VALUES ('d1', 1, ?)", (digest,))
+    db.close()
+
+    log = foreign.ForeignLog.open(path)
+    assert log.heads() == {}  # pulled again from its start
+    seal = lambda device, seq, h: f"seal:{device}:{seq}:{h}"  # noqa: E731
+    assert log.unsealed("d1", 1, seal)
+    assert log.add("d1", 1, digest, [row], seal=seal) == (0, None)  # nothing taken twice
+    assert not log.unsealed("d1", 1, seal)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("UPDATE foreign_events SET seal = 'other'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        log.db.execute("UPDATE foreign_events SET data = '{}'")
+    log.close()
+
+
+def test_a_runs_misfire_closed_on_another_laptop_is_cleared_on_its_own_laptop_after_sync(
+    cli: CliRunner,
+    central: str,
+    laptop: Laptop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    a, b, _ = three_laptops(cli, laptop, central, tmp_path)
+    misfire = write_answers(tmp_path / "m.yaml", answers={"no-misfire": False})
+    on(a, monkeypatch)
+    args = ["run", "firearm-scene", "--scene", "5", "--day", "2026-11-23", "--answers"]
+    assert invoke(cli, [*args, str(misfire)]).exit_code == 3
+    (run,) = [r["id"] for r in log_list(cli)]
+    (incident,) = [
+        i["id"] for i in json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    ]
+    sync(cli, a, central)
+    sync(cli, b, central)
+    with cheap_pins():
+        ok(
+            cli,
+            ["incident", "close", incident, "--action", "round replaced", "--home", str(b)]
+            + [*CLOSERS, "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    sync(cli, b, central)
+    sync(cli, a, central)
+    # On A the incident is closed; the run's own hold is lifted there by the kind's roles.
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert [(i["id"], i["status"]) for i in listed] == [(incident, "closed")]
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", run, "--note", "closed on the office laptop", *CLOSERS, "--pin-stdin"],
+            input=f"{ARMORER[1]}\n{PRODUCER_PIN}\n",
+        )
+    assert (
+        invoke(
+            cli, ["resume", run, "--answers", str(write_answers(tmp_path / "ok.yaml"))]
+        ).exit_code
+        == 0
+    )

@@ -435,6 +435,7 @@ def test_a_locked_producer_cannot_approve(crewed: Ledger) -> None:
 
 
 def test_set_pin_with_the_old_pin(crewed: Ledger) -> None:
+    before = crew.fingerprint(stored_hash(crewed, SAM))
     crew.set_pin(crewed, SAM, "5820", old_pin=SAM_PIN)
     with pytest.raises(AuthError):
         sign(crewed, SAM, SAM_PIN)
@@ -444,6 +445,8 @@ def test_set_pin_with_the_old_pin(crewed: Ledger) -> None:
         "name": SAM,
         "by": SAM,
         "pin_fingerprint": crew.fingerprint(stored_hash(crewed, SAM)),
+        # The PIN it replaces: two laptops changing one PIN apart are told apart by it.
+        "replaces": before,
     }
 
 

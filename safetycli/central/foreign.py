@@ -18,15 +18,26 @@ exactly what they were, and a laptop that never syncs has no such file (nothing 
 
 from __future__ import annotations
 
+import heapq
 import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from safetycli.errors import SafetyError
-from safetycli.events import AUTH_OK, PRODUCTION_KINDS, RECOVERY_SET, Event
+from safetycli.events import (
+    ARMORY_KINDS,
+    AUTH_OK,
+    INCIDENT_REPORTED,
+    PRODUCTION_KINDS,
+    PROTOCOL_PUBLISHED,
+    RECOVERY_SET,
+    SCENE_HELD,
+    Event,
+)
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
 from safetycli.rostercheck import AUDITED_KINDS
@@ -36,9 +47,15 @@ FILENAME = "foreign.db"
 # laptop holds 12A on every laptop once synced), and the roster: its changes, the `auth.ok` that
 # approved each (checked again here, rostercheck.py) and the device's key event (from which its
 # changes must follow their approvals in the same transaction). Each laptop's recovery code is its
-# own and stays on it. Incidents' own data and armory custody are the next kinds to come.
+# own and stays on it. And armory custody: a firearm issued on one laptop is out on every one
+# (armory.py folds this laptop's custody events with these, by time). And the production's own
+# protocols (protoshare.py).
 ROSTER_PULLED = tuple(k for k in (*AUDITED_KINDS, AUTH_OK) if k != RECOVERY_SET)
-PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED)
+PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED, *ARMORY_KINDS, PROTOCOL_PUBLISHED)
+# A pulled row that stops work (a stop-work on a scene, an incident) counts even without this
+# laptop's seal (rows pulled before seals existed; a forged one only stops work, the safe way);
+# one that lifts a stop or moves custody counts only with it (`events(..., seal=...)`).
+STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED})
 
 _COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
 _SCHEMA = [
@@ -85,7 +102,22 @@ _SCHEMA_2 = [
     # already here are kept, never taken twice).
     "DELETE FROM foreign_heads",
 ]
-SCHEMA_VERSION = 2
+# Version 3: armory custody is pulled too, so every device is pulled again from its start; a row
+# pulled before seals existed gets its seal when it comes again unchanged (the only change a row
+# ever takes: a seal where there was none).
+_SCHEMA_3 = [
+    "DROP TRIGGER foreign_no_update",
+    """CREATE TRIGGER foreign_no_update BEFORE UPDATE OF device, seq, at, kind, run, person, data,
+        prev_hash, hash, mac ON foreign_events
+        BEGIN SELECT RAISE(ABORT, 'other devices'' events are append-only'); END""",
+    """CREATE TRIGGER foreign_seal_once BEFORE UPDATE OF seal ON foreign_events
+        WHEN OLD.seal IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'other devices'' events are append-only'); END""",
+    "DELETE FROM foreign_heads",
+    # What the server said about this laptop itself: its unit number (run ids `rN-xxxxxx`).
+    "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+SCHEMA_VERSION = 3
 
 
 class ForeignLog:
@@ -116,6 +148,9 @@ class ForeignLog:
                         db.execute(statement)
                 if version < 2:
                     for statement in _SCHEMA_2:
+                        db.execute(statement)
+                if version < 3:
+                    for statement in _SCHEMA_3:
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
@@ -157,21 +192,27 @@ class ForeignLog:
                     f"the server's chain of device {device} went back (it held event {known[0]}, "
                     f"it now ends at {head_seq}): nothing of it was taken"
                 )
-            new = []
+            new, resealed = [], []
             for row in rows:
                 seq, at, kind, run, person, data, prev, digest, _mac = row
                 if row_hash(seq, at, kind, run, person, data, prev) != digest:
                     return 0, f"event {seq} of device {device} does not match its hash"
                 had = self.db.execute(
-                    "SELECT hash FROM foreign_events WHERE device = ? AND seq = ?", (device, seq)
+                    "SELECT hash, seal FROM foreign_events WHERE device = ? AND seq = ?",
+                    (device, seq),
                 ).fetchone()
                 if had is not None and had[0] != digest:
                     return 0, f"the server changed event {seq} of device {device}"
                 if had is None:
                     new.append((device, *row, seal(device, seq, digest) if seal else None))
+                elif had[1] is None and seal is not None:
+                    resealed.append((seal(device, seq, digest), device, seq))
             self.db.executemany(
                 f"INSERT INTO foreign_events ({_COLUMNS}, seal) VALUES ({', '.join('?' * 11)})",
                 new,
+            )
+            self.db.executemany(
+                "UPDATE foreign_events SET seal = ? WHERE device = ? AND seq = ?", resealed
             )
             self.db.executemany(
                 "INSERT OR IGNORE INTO foreign_credentials (device, person, fingerprint, secret)"
@@ -184,6 +225,18 @@ class ForeignLog:
                 (device, head_seq, head_hash),
             )
         return len(new), None
+
+    def unit(self) -> int | None:
+        """This laptop's unit number, as the server handed it out at a sync (None: never)."""
+        row = self.db.execute("SELECT value FROM foreign_meta WHERE key = 'unit'").fetchone()
+        return int(row[0]) if row else None
+
+    def set_unit(self, unit: int) -> None:
+        """Kept once: a number never changes (a server that says otherwise is not believed)."""
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO foreign_meta (key, value) VALUES ('unit', ?)", (str(unit),)
+            )
 
     def credential(self, person: str, fp: str) -> str | None:
         """Another device's PIN hash for `person` that the fingerprint `fp` selects."""
@@ -209,23 +262,46 @@ class ForeignLog:
             self._read(" WHERE device = ? AND seq >= ? AND seq < ?", (device, seq - size, seq))
         )
 
-    def events(self, kinds: Iterable[str]) -> Iterator[Event]:
+    def events(
+        self, kinds: Iterable[str], seal: Callable[[str, int, str], str] | None = None
+    ) -> Iterator[Event]:
         """Other devices' events of these kinds, each checked against its hash as it is read (a
-        row edited in this file is refused where it is read, as in the laptop's log)."""
+        row edited in this file is refused where it is read, as in the laptop's log). Given this
+        laptop's `seal`, a row without it (slipped into this file by someone without the device
+        key) is left out unless it only stops work (`STOPPING`)."""
         kinds = list(kinds)
-        yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds)
+        yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds, seal)
 
-    def _read(self, where: str, args: Iterable[Any]) -> Iterator[Event]:
+    def _read(
+        self,
+        where: str,
+        args: Iterable[Any],
+        seal: Callable[[str, int, str], str] | None = None,
+    ) -> Iterator[Event]:
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM foreign_events{where} ORDER BY device, seq", list(args)
+            f"SELECT {_COLUMNS}, seal FROM foreign_events{where} ORDER BY device, seq", list(args)
         )
-        for device, seq, at, kind, run, person, data, prev, digest, _mac in cursor:
+        for device, seq, at, kind, run, person, data, prev, digest, _mac, sealed in cursor:
             if row_hash(seq, at, kind, run, person, data, prev) != digest:
                 raise SafetyError(
                     f"event {seq} of device {device} in {self.path} was changed after it was "
                     "pulled: keep the workspace as it is and tell the producer"
                 )
+            if seal is not None and kind not in STOPPING:
+                if sealed is None or not hmac.compare_digest(
+                    str(sealed), seal(device, seq, digest)
+                ):
+                    continue
             yield Event(seq, at, kind, run, person, json.loads(data), prev, digest, device=device)
+
+
+def merged(local: Iterable[Event], theirs: Iterable[Event], here: str | None) -> Iterator[Event]:
+    """This laptop's events and other devices' (pulled) in one order: by time (UTC, as each
+    device wrote it), then device id, each device's own events always in its own chain's order
+    (a merge of the per-device streams, never a sort that could reorder one device's events when
+    its clock went back). The order custody and the roster are folded in across laptops."""
+    streams = [list(local)] + [list(g) for _, g in groupby(theirs, key=lambda e: e.device)]
+    return heapq.merge(*streams, key=lambda e: (e.at, e.device or here or ""))
 
 
 def path_of(log_path: Path) -> Path:

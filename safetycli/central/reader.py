@@ -91,6 +91,14 @@ class CentralReader:
             lines += removal_conflicts(mine, theirs)
         return lines
 
+    def conflicts(
+        self, runs: Iterable[str] | None = None, custody: list[str] | None = None
+    ) -> list[str]:
+        """Every conflict between laptops the server's events show (central/conflicts.py)."""
+        from safetycli.central.conflicts import between_laptops
+
+        return between_laptops(self, runs, custody)
+
     # --- runs --------------------------------------------------------------------------------
 
     def _run(self, run: str) -> tuple[str, str | None]:

@@ -120,10 +120,24 @@ def _m3_credentials_joins(cur: psycopg.Cursor) -> None:
     )
 
 
+def _m4_device_units(cur: psycopg.Cursor) -> None:
+    # Each device's unit number, handed out once by the server (a sequence: never two devices one
+    # number): a laptop that knows its number makes run ids `rN-xxxxxx`, so a run id of one
+    # device never collides with another's (issue 15). Devices already known get theirs now.
+    cur.execute("CREATE SEQUENCE device_units")
+    cur.execute("ALTER TABLE devices ADD COLUMN unit integer UNIQUE")
+    cur.execute(
+        "UPDATE devices SET unit = n.unit FROM (SELECT device, nextval('device_units') AS unit"
+        " FROM (SELECT device FROM devices ORDER BY registered_at, device) o) n"
+        " WHERE devices.device = n.device"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("create devices, events and alarms", _m1_devices_events_alarms),
     ("index run starts by shooting day", _m2_run_start_days),
     ("credentials and join requests", _m3_credentials_joins),
+    ("unit numbers for devices", _m4_device_units),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -198,6 +198,20 @@ class CentralStore:
                 return alarm
         return None
 
+    def unit(self, device: str) -> int:
+        """The device's unit number: handed out at its first ask, the same ever after."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "UPDATE devices SET unit = nextval('device_units') WHERE device = %s"
+                " AND unit IS NULL",
+                (device,),
+            )
+            cur.execute("SELECT unit FROM devices WHERE device = %s", (device,))
+            row = cur.fetchone()
+        if row is None or row[0] is None:
+            raise ValueError(f"device {device} is not registered")  # sync registers first
+        return int(row[0])
+
     def head(self, device: str) -> tuple[int, str]:
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT head_seq, head_hash FROM devices WHERE device = %s", (device,))

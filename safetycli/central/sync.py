@@ -39,7 +39,10 @@ class SyncResult:
     pulled: int = 0
     devices: int = 0  # other devices the pull looked at
     alarms: list[Alarm] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)  # crew.removal_conflicts
+    unit: int | None = None  # this device's unit number on the server: its run ids' prefix
+    installed: list[str] = field(default_factory=list)  # protocols brought up to the production's
+    refused: list[str] = field(default_factory=list)  # pulled protocols that were not installed
+    conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -47,6 +50,8 @@ class SyncResult:
             f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
             f"to event {seq} ({digest[:16]}).",
             f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            *self.installed,
+            *(f"warning: {line}" for line in self.refused),
             *(f"EXCEPTION: {line}" for line in self.conflicts),
         ]
 
@@ -72,6 +77,7 @@ def push(
     if alarm is not None:
         result.alarms.append(alarm)
         return result
+    result.unit = store.unit(device)
     # The PIN hashes before the events that name them (as credentials.py orders the two files):
     # a laptop that pulls the events in between finds every hash they select.
     store.put_credentials(device, _roster(ledger, "own_credentials") or [])
@@ -146,6 +152,8 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     if local is None:
         local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
         ledger._foreign = local  # the same open file serves this process's reads
+    if result.unit is not None:
+        local.set_unit(result.unit)
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
     pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
     for other in pulled:
@@ -172,12 +180,19 @@ def sync(
 ) -> SyncResult:
     """Push, then pull. Raises CentralUnreachable (exit 2) when the server cannot be reached or
     the connection is lost; alarms come back in the result (the caller exits 1)."""
+    from safetycli import protoshare
+
+    checklists = ledger.path.parent / "checklists"
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
         result = push(ledger, store, batch=batch, progress=progress)
         pull(ledger, store, result)
     if not result.alarms:
-        result.conflicts = _roster(ledger, "removal_conflicts") or []
+        from safetycli.central.conflicts import on_laptop
+
+        result.installed, result.refused = protoshare.install(ledger, checklists)
+        result.refused += protoshare.not_sent(ledger, checklists)
+        result.conflicts = on_laptop(ledger)
     return result
 
 

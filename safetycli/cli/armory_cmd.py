@@ -411,6 +411,10 @@ def list_(
     firearms = [
         {**f.as_json(), "since": shown(f.as_json()["since"])} for f in state.firearms.values()
     ]
+    # Custody pulled from the production's other laptops: which unit recorded each last move.
+    units = ["device"] if any(f.device is not None for f in state.firearms.values()) else []
+    for record in firearms:
+        record.setdefault("device", "this laptop")
     lots = []
     for lot in state.lots.values():
         record = lot.as_json()
@@ -418,14 +422,16 @@ def list_(
         lots.append(record)
     if fmt is ListFormat.csv:
         rows = [{"what": "firearm", "id": f["serial"], **f} for f in firearms]
-        rows += [{"what": "lot", "id": r["lot"], "kind": r["type"], **r} for r in lots]
-        header = ["what", "id", "kind", "where", "holder", "run", "on_hand", "out"]
+        rows += [
+            {"what": "lot", "id": r["lot"], "kind": r["type"], "device": "", **r} for r in lots
+        ]
+        header = ["what", "id", "kind", "where", "holder", "run", *units, "on_hand", "out"]
         emit_listing(fmt, "Armory", header, rows)
         return
     emit_listing(
         fmt,
         "Firearms",
-        ["serial", "make", "model", "kind", "where", "holder", "run", "since"],
+        ["serial", "make", "model", "kind", "where", "holder", "run", *units, "since"],
         firearms,
     )
     emit_listing(
@@ -440,6 +446,8 @@ def list_(
             f"Storage: {what} since {_t(store.at)} by {store.by}; keys: "
             f"{', '.join(store.keys) or 'nobody named'}."
         )
+    for line in state.conflicts:
+        _say(f"EXCEPTION: {line}")
 
 
 @app.command("show")

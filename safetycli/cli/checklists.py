@@ -286,3 +286,51 @@ def orphan_message(path: Path) -> str:
         f"a translation of `{stem}`, but no {stem}.yaml is beside it: put it next to the "
         "protocol it translates, or rename it"
     )
+
+
+@app.command("publish")
+def publish(
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID]...",
+            help="The production's own protocols to send (default: every one not yet sent).",
+            show_default=False,
+        ),
+    ] = None,
+    approve_by: Annotated[
+        str | None,
+        typer.Option(
+            "--approve-by",
+            metavar="PRODUCER",
+            help="The producer approving (default: the only producer on the roster).",
+            show_default=False,
+        ),
+    ] = None,
+    pin_stdin: Annotated[
+        bool, typer.Option("--pin-stdin", help="Read the producer's PIN from stdin.")
+    ] = False,
+    home: Home = None,
+) -> None:
+    """A producer sends this laptop's own protocols to the production's other laptops, with
+    their PIN: each laptop installs the text at its next `safetycli sync`, so every laptop runs
+    the same bytes (raise `version` when changing one). 0 sent; 2 nothing to send or refused."""
+    from safetycli import protoshare
+    from safetycli.cli.common import workspace
+    from safetycli.cli.crew import _Pins, _producer
+    from safetycli.render.safe import one_line
+
+    ws = workspace(home)
+    with ws.open_log() as ledger:
+        sent = protoshare.to_send(ledger, ws.checklists, list(ids or ()))  # before any PIN
+        producer = _producer(ledger, approve_by)
+        pin = _Pins(pin_stdin).existing(producer, "producer")
+        protoshare.publish(ledger, sent, (producer, pin))
+    for event in sent:
+        d = event.data
+        typer.echo(
+            one_line(
+                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}), approved by "
+                f"{producer}: the other laptops take it at their next sync."
+            )
+        )

@@ -210,11 +210,17 @@ def list_(
     with open_log(workspace(home), reading=True) as ledger:
         register = production.load(ledger).incidents
     now = datetime.now(UTC)
-    shown = sorted(register.incidents.values(), key=lambda i: (not i.is_open, -i.seq))
+    # Newest first by time: numbers are per laptop once other laptops' incidents are pulled.
+    newest = sorted(register.incidents.values(), key=lambda i: (i.at, i.seq), reverse=True)
+    shown = sorted(newest, key=lambda i: not i.is_open)
     if open_only:
         shown = [i for i in shown if i.is_open]
     rows = [_row(i, now) for i in shown]
-    header = ["id", "kind", "status", "age", "involved", "by", "must_close", "text"]
+    # Reported on another laptop of the production (pulled by sync): which one.
+    units = ["device"] if any(i.device is not None for i in shown) else []
+    for row in rows if units and fmt is not ListFormat.json else ():
+        row.setdefault("device", "this laptop")
+    header = ["id", "kind", "status", "age", "involved", "by", *units, "must_close", "text"]
     emit_listing(fmt, "Incidents", header, rows)
     if fmt is ListFormat.table:
         for line in register.repeated_misfires():
@@ -352,7 +358,8 @@ def close(
             raise SafetyError(f"incident {found.id} was closed meanwhile: nothing was recorded")
         events = [incidents.close(now, action, closers)]
         cleared_run = None
-        if now.run is not None and now.item is not None:
+        # A run of this laptop's own: another laptop's run is cleared there, once it syncs.
+        if now.run is not None and now.item is not None and now.device is None:
             state = load_state(ledger, now.run)
             hold = state.open_hold
             if hold is not None and hold.key == now.item:

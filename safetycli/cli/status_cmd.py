@@ -138,7 +138,19 @@ def status(
             warning = producer_warning(ledger)
         except SafetyError as err:  # a roster that does not verify: the board still shows
             warning = f"warning: {err.message}"
+        apart = None
+        if ledger.foreign() is not None:  # a laptop that syncs: what two laptops did apart
+            from safetycli.central.conflicts import on_laptop
+
+            apart = on_laptop(ledger)
+    if apart is not None and fmt is TableOrJson.json:
+        now["exceptions"] = apart
     _show(now, fmt, zone, warning)
+    if apart and fmt is not TableOrJson.json:
+        from safetycli.render.safe import one_line
+
+        for line in apart:
+            typer.echo(one_line(f"EXCEPTION: {line}"))
 
 
 def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
@@ -151,7 +163,8 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
     ws = optional_workspace(home_of(home))
     with review_source(ws, central) as source:
         now = set_status(source)
-        conflicts = source.removal_conflicts()
+        # The set now: continuations of the runs not yet ended (a report covers its days').
+        conflicts = source.conflicts(source.unended_runs())
     if fmt is TableOrJson.json:
         now["exceptions"] = conflicts  # conflicts between laptops, shown and never resolved
     _show(now, fmt, ws.zone_or_utc() if ws is not None else "UTC", None)

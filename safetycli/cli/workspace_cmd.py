@@ -91,10 +91,11 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
     """`init --from-central URL`: ask to join (a code to approve), then, once approved, set up."""
     from dataclasses import replace
 
-    from safetycli import zones
+    from safetycli import recovery, zones
     from safetycli.central import join
     from safetycli.central.store import CentralStore
     from safetycli.central.sync import alarm_error, sync
+    from safetycli.cli.recovery_cmd import print_code
     from safetycli.errors import SafetyError
     from safetycli.events import WorkspaceCreated
     from safetycli.headmark import HeadMarks
@@ -140,6 +141,10 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
     HeadMarks(ws.root).reset()
     with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
+        # Its own recovery code: a producer locked out on this laptop gets back in here (the
+        # codes are each laptop's own, never pulled; recovery.py).
+        code = recovery.issue(ledger, "join")
+        print_code(code)  # now: a first sync that fails must not lose it
         key_file = ledger.key.path if ledger.key is not None else None
         write_central(ws, waiting.url)
         waiting.path.unlink(missing_ok=True)  # spent: the server no longer holds its approval

@@ -97,6 +97,13 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
             "",
         ]
     lines += ["## Exceptions", ""]
+    if "between_laptops" in ex:  # read from the central store: every unit's
+        _section(
+            lines,
+            "Conflicts between laptops",
+            ["What two laptops recorded apart"],
+            [[md(line)] for line in ex["between_laptops"]],
+        )
     _section(
         lines,
         "Incidents and complaints",
@@ -515,6 +522,8 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             status=f"{fmt.answer(c['was'])} -> {fmt.answer(c['answer'])}",
             note=c["note"],
         )
+    for line in ex.get("between_laptops", []):  # only read from the central store
+        yield row("between-laptops", {}, detail=line)
     for g in ex.get("custody", []):  # only a production that keeps an armory has these
         yield row("custody", g, item=g["subject"], status=g["what"], detail=g["text"])
     for r in ex["roster"]:

@@ -1,0 +1,306 @@
+"""The production's own protocols across its laptops: sent as events, installed as files.
+
+A run records the sha256 of the exact YAML the crew saw, so a protocol must travel as its bytes,
+never re-written. A producer sends one with their PIN (`safetycli checklists publish ID`): a
+`protocol.published` event (its text, version and sha256) written in this laptop's log in the
+same transaction as the producer's `auth.ok`, as a roster change is; the push sends it like any
+other event and the other laptops pull it into `foreign.db`. A publication counts only with that
+approval (the `auth.ok` of someone who is a producer on this laptop's roster, right before it;
+for a pulled one, sealed as it landed): a protocol edited on one laptop changes the production's
+only when a producer says so.
+
+Then, at each sync, for each protocol id the newest approved publication (highest `version`, then
+time, then device) is the production's: where this laptop's file holds a text the production
+published before (or none), it is replaced with the newest (checked first, as `checklists
+validate` would; never a shipped id), so a run of it records the same sha256 on every laptop;
+what the file held before is in a log already. A file changed here and not published is left as
+it is, and `sync` says so, with the command that publishes it.
+
+Two laptops that published one protocol apart without raising its version: the latest is
+installed, as the order says, and the pair is shown as an exception (`sync`, `status`, `status
+--central` and the central report).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from safetycli.errors import SafetyError
+from safetycli.events import AUTH_OK, PROTOCOL_PUBLISHED, Event, NewEvent
+
+if TYPE_CHECKING:
+    from safetycli.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class Publication:
+    protocol: str
+    version: int
+    sha256: str
+    file: str
+    text: str
+    at: str
+    device: str  # the laptop that sent it ("" for this laptop's own, before it is named)
+    approved_by: str | None = None  # the producer whose `auth.ok` came with it
+
+    def order(self) -> tuple[int, str, str]:
+        return (self.version, self.at, self.device)
+
+
+def publication(event: Event, here: str, before: list[Event]) -> Publication:
+    """The publication `event`, approved by the producer whose `auth.ok` is right before it
+    (`before`: the events just before it in its device's chain; others it sent with it between)."""
+    d = event.data
+    return Publication(
+        str(d["protocol"]),
+        int(d["version"]),
+        str(d["sha256"]),
+        str(d["file"]),
+        str(d["text"]),
+        event.at,
+        event.device or here,
+        approver(before, str(d["protocol"])),
+    )
+
+
+def approver(before: list[Event], protocol: str) -> str | None:
+    """Who approved a publication of `protocol`: the producer's `auth.ok` that opens the unbroken
+    run of publications it is in (one PIN sends several protocols at once), written to publish
+    that very protocol, once; or None. An approval written for anything else (a join, a roster
+    change) or spent on this protocol already approves nothing more."""
+    between: set[str] = set()
+    for e in reversed(before):
+        if e.kind == PROTOCOL_PUBLISHED:
+            between.add(str(e.data.get("protocol")))
+            continue
+        if e.kind != AUTH_OK or e.data.get("role") != "producer" or protocol in between:
+            return None
+        purpose = str(e.data.get("purpose", ""))
+        named = purpose.removeprefix(PURPOSE).split(", ") if purpose.startswith(PURPOSE) else []
+        return str(e.data.get("name")) if protocol in named else None
+    return None
+
+
+PURPOSE = "publish "
+_WINDOW = 64  # protocols one PIN may send at once
+
+
+def publications(ledger: Ledger) -> list[Publication]:
+    """Every approved publication this laptop knows: its own, and those it pulled (with its
+    seal), each approved by someone who is a producer on this laptop's roster."""
+    from safetycli import crew
+
+    here = ledger.device or ""
+    out = [
+        publication(e, here, ledger.window(e.seq, _WINDOW))
+        for e in ledger.events(kinds=(PROTOCOL_PUBLISHED,))
+    ]
+    foreign = ledger.foreign()
+    if foreign is not None:
+        seal = ledger.key.foreign_seal if ledger.key is not None else None
+        for e in foreign.events((PROTOCOL_PUBLISHED,), seal):
+            assert e.device is not None
+            before = [
+                b
+                for b in foreign.window(e.device, e.seq, _WINDOW)
+                if seal is None or not foreign.unsealed(b.device, b.seq, seal)
+            ]
+            # Only the pulled kinds are here: a number missing before it ends the run.
+            contiguous: list[Event] = []
+            for b in reversed(before):
+                if b.seq != (contiguous[-1].seq if contiguous else e.seq) - 1:
+                    break
+                contiguous.append(b)
+            out.append(publication(e, here, list(reversed(contiguous))))
+    producer: dict[str, bool] = {}
+    for name in {p.approved_by for p in out if p.approved_by is not None}:
+        try:
+            producer[name] = crew.find(ledger, name).has_role("producer")
+        except SafetyError:  # not on this laptop's roster (or it does not verify)
+            producer[name] = False
+    return [p for p in out if p.approved_by is not None and producer[p.approved_by]]
+
+
+def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
+    """This laptop's own valid protocol files whose text no producer has published yet."""
+    from safetycli.catalog import load_catalog
+    from safetycli.events import ProtocolPublished
+
+    sent = {p.sha256 for p in publications(ledger)}
+    out = []
+    for protocol in load_catalog(checklists).protocols.values():
+        source = protocol.origin
+        if source.shipped or source.sha256 in sent:
+            continue
+        try:
+            text = source.path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # `checklists validate` names a file that cannot be read
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != source.sha256:
+            continue  # changed while being read
+        out.append(
+            ProtocolPublished(
+                protocol=protocol.id,
+                version=int(protocol.version),
+                sha256=source.sha256,
+                file=source.path.name,
+                text=text,
+            ).new()
+        )
+    return out
+
+
+def to_send(ledger: Ledger, checklists: Path, ids: list[str]) -> list[NewEvent]:
+    """The publications a producer is asked to approve (`ids`, or every protocol of this
+    laptop's own not yet sent); refused in one line, before any PIN, when there is none."""
+    waiting = {e.data["protocol"]: e for e in unsent(ledger, checklists)}
+    chosen = list(waiting) if not ids else ids
+    missing = [i for i in chosen if i not in waiting]
+    if missing or not chosen:
+        named = ", ".join(missing) if missing else "none"
+        raise SafetyError(
+            f"nothing to publish ({named}): a workspace protocol whose text is not the "
+            "production's yet (see `safetycli checklists list`)"
+        )
+    return [waiting[i] for i in chosen]
+
+
+def publish(ledger: Ledger, events: list[NewEvent], approver: tuple[str, str]) -> None:
+    """A producer sends them with their PIN: the `auth.ok` and the publications in one
+    transaction (`approver` finds it right before them)."""
+    from safetycli import crew
+
+    name, pin = approver
+    ids = ", ".join(str(e.data["protocol"]) for e in events)
+    _, ok = crew.prove(ledger, name, pin, role="producer", purpose=f"{PURPOSE}{ids}")
+    ledger.append_many([ok, *events])
+
+
+def not_sent(ledger: Ledger, checklists: Path) -> list[str]:
+    """One line for each protocol of this laptop's own that the production has no text of yet
+    (a new one): `install` speaks of those changed here over a published one."""
+    known = {p.protocol for p in publications(ledger)}
+    return [
+        f"protocol {e.data['protocol']} is this laptop's only: a producer sends it to the "
+        f"production's other laptops with `safetycli checklists publish {e.data['protocol']}`"
+        for e in unsent(ledger, checklists)
+        if e.data["protocol"] not in known
+    ]
+
+
+def newest(known: Iterable[Publication]) -> dict[str, Publication]:
+    """The production's protocol for each id: the highest version, then the latest, then device."""
+    out: dict[str, Publication] = {}
+    for p in known:
+        if p.protocol not in out or p.order() > out[p.protocol].order():
+            out[p.protocol] = p
+    return out
+
+
+def conflicts(known: Iterable[Publication]) -> list[str]:
+    """One protocol changed on two laptops apart: one version, two texts, two devices."""
+    seen: dict[tuple[str, int], list[Publication]] = {}
+    for p in sorted(known, key=Publication.order):
+        seen.setdefault((p.protocol, p.version), []).append(p)
+    lines = []
+    for (protocol, version), pubs in seen.items():
+        texts = {p.sha256 for p in pubs}
+        devices = {p.device for p in pubs}
+        if len(texts) > 1 and len(devices) > 1:
+            last = pubs[-1]
+            others = ", ".join(
+                f"device {p.device} at {p.at} ({p.sha256[:12]})"
+                for p in pubs[:-1]
+                if p.sha256 != last.sha256
+            )
+            lines.append(
+                f"protocol {protocol} version {version} was changed apart on {others} and on "
+                f"device {last.device} at {last.at} ({last.sha256[:12]}): the latest is the "
+                "production's; raise the version when changing a protocol"
+            )
+    return lines
+
+
+def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
+    """Bring this laptop's protocol files to the production's newest: (what was installed,
+    what was refused), one line each."""
+    from safetycli.catalog import load_catalog
+    from safetycli.filemodes import make_private_dir, write_private_text
+    from safetycli.protocache import protocol_files, shipped_dir
+    from safetycli.protocol import check_file
+
+    catalog = load_catalog(checklists)
+    shipped = {p.stem for p in protocol_files(shipped_dir())}
+    shipped |= {pid for pid, p in catalog.protocols.items() if p.origin.shipped}
+    done: list[str] = []
+    refused: list[str] = []
+    known = publications(ledger)
+    texts = {p.sha256 for p in known}
+    for pid, pub in sorted(newest(known).items()):
+        have = catalog.protocols.get(pid)
+        if pid in shipped or (have is not None and have.origin.sha256 == pub.sha256):
+            continue
+        if have is not None and have.origin.sha256 not in texts:
+            refused.append(
+                f"protocol {pid} was changed here and not published, so the production's "
+                f"(v{pub.version} from device {pub.device}) was not installed: a producer "
+                f"publishes this one (safetycli checklists publish {pid}), or delete "
+                f"{have.origin.path} to take the production's"
+            )
+            continue
+        if hashlib.sha256(pub.text.encode("utf-8")).hexdigest() != pub.sha256:
+            refused.append(f"protocol {pid} from device {pub.device}: its text is not its sha256")
+            continue
+        target = have.origin.path if have is not None else checklists / _file_name(pub)
+        if have is None and target.exists():  # that name holds another protocol here
+            target = checklists / f"{pid}.yaml"
+            if target.exists():
+                refused.append(f"protocol {pid} was not installed: {target} holds another one")
+                continue
+        staged = target.with_name(f".{target.name}.pulled")
+        try:
+            make_private_dir(checklists)
+            write_private_text(staged, pub.text)  # 0600, as every workspace file
+            protocol, problems = check_file(staged, roles=_roles(checklists))
+            if protocol is None or protocol.id != pid:
+                why = problems[0].message if problems else "not the protocol it names"
+                refused.append(
+                    f"protocol {pid} v{pub.version} from device {pub.device} was not installed: "
+                    f"{why}"
+                )
+                continue
+            os.replace(staged, target)
+        except OSError as err:
+            refused.append(f"protocol {pid} was not installed in {target}: {err.strerror}")
+            continue
+        finally:
+            staged.unlink(missing_ok=True)
+        done.append(
+            f"Protocol {pid} v{pub.version} ({pub.sha256[:12]}) from device {pub.device} is "
+            f"now {target}"
+        )
+    return done, refused
+
+
+def _file_name(pub: Publication) -> str:
+    """The name the sending laptop gave it, when it is a plain file name; else the id's."""
+    name = Path(pub.file).name
+    if name == pub.file and name.endswith((".yaml", ".yml")) and not name.startswith("."):
+        return name
+    return f"{pub.protocol}.yaml"
+
+
+def _roles(checklists: Path) -> dict[str, str]:
+    """The production's own roles, as `checklists validate` reads them for this workspace."""
+    from safetycli.errors import SafetyError
+    from safetycli.workspace import Workspace
+
+    try:
+        return Workspace(checklists.parent).roles()
+    except (SafetyError, OSError):
+        return {}
