@@ -305,6 +305,8 @@ class ArmoryState:
     lots: dict[str, Lot] = field(default_factory=dict)
     storage: Storage = field(default_factory=Storage)
     last_seq: int = 0
+    # The last custody event folded (`last_seq` counts the incidents too): what a snapshot is of.
+    custody_seq: int = 0
     # The incident register: an open unplanned discharge or injury freezes what it involves, and
     # every custody event on a frozen firearm or lot is refused (incidents.py).
     incidents: Register = field(default_factory=lambda: _register())
@@ -324,6 +326,7 @@ class ArmoryState:
         if mutate is None:
             return
         self.last_seq = max(self.last_seq, event.seq)
+        self.custody_seq = max(self.custody_seq, event.seq)
         mutate(self, event, event.data)
 
     def ahead(self, move: ev.Declared) -> NewEvent:
@@ -485,6 +488,92 @@ def load(
     for event in source.events(kinds=(*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)):
         if upto is not None and event.seq > upto:
             break
+        state.apply(event)
+    return state
+
+
+# --- the armory now, from a sealed checkpoint (custodyview.py keeps it) ---------------------------
+
+
+class Checkpointed(Source, Interface):
+    def custody_checkpoint(self) -> tuple[int, dict[str, Any]] | None: ...
+
+
+def snapshot(state: ArmoryState) -> dict[str, Any]:
+    """The custody fold as data, without its history (moves, past spans) or the incident
+    register: what every check, `armory list` and the rules read, and what custodyview.py seals
+    and stores. Two states with the same snapshot judge every custody check alike; in the
+    firearms' and lots' own order, so a listing from either is the same."""
+    store = state.storage
+    return {
+        "seq": state.custody_seq,
+        "firearms": [
+            [
+                f.serial,
+                f.make,
+                f.model,
+                f.kind,
+                f.added_at,
+                f.where,
+                f.holder,
+                f.run,
+                f.spans[-1].since if f.spans else f.added_at,
+            ]
+            for f in state.firearms.values()
+        ],
+        "lots": [
+            [
+                lot.lot,
+                lot.type,
+                lot.load,
+                lot.received,
+                lot.added_at,
+                [[run, c.issued, c.fired, c.returned, c.spoiled] for run, c in lot.by_run.items()],
+                [[c.day, list(c.methods), c.by, c.at, c.rounds] for c in lot.checks],
+            ]
+            for lot in state.lots.values()
+        ],
+        "storage": [store.locked, store.by, store.at, list(store.keys)],
+    }
+
+
+def restore(body: dict[str, Any]) -> ArmoryState:
+    """The state a `snapshot` describes (history empty: each firearm's current span only)."""
+    state = ArmoryState(last_seq=int(body["seq"]), custody_seq=int(body["seq"]))
+    for serial, make, model, kind, added_at, where, holder, run, since in body["firearms"]:
+        firearm = Firearm(serial, make, model, kind, added_at, where, holder, run)
+        firearm.spans.append(Span(where, holder, run, since))
+        state.firearms[ident(serial)] = firearm
+    for name, type_, load_, received, added_at, by_run, checks in body["lots"]:
+        lot = Lot(name, type_, load_, int(received), added_at)
+        for run, issued, fired, returned, spoiled in by_run:
+            lot.by_run[run] = Counts(int(issued), int(fired), int(returned), int(spoiled))
+        for day, methods, by, at, rounds in checks:
+            lot.checks.append(DummyCheck(day, tuple(methods), by, at, int(rounds)))
+        state.lots[ident(name)] = lot
+    locked, by, at, keys = body["storage"]
+    state.storage = Storage(bool(locked), by, at, tuple(keys))
+    return state
+
+
+def current(source: Source) -> ArmoryState:
+    """The armory now, for the checks, the rules and `armory list`: from the sealed checkpoint
+    when the source keeps one that holds (`custody_checkpoint`: a snapshot as of some event,
+    its MAC and that event's hash checked), plus the custody events after it and the incident
+    register; else the full fold (`load`). The same state either way, without the history
+    (`armory show` and the report's moves fold the log: `load`)."""
+    point = getattr(source, "custody_checkpoint", None)
+    found = point() if point is not None else None
+    if found is None:
+        return load(source)
+    seq, body = found
+    try:
+        state = restore(body)
+    except (KeyError, TypeError, ValueError):
+        return load(source)
+    for event in source.events(kinds=ev.ARMORY_KINDS, after=seq):
+        state.apply(event)
+    for event in source.events(kinds=ev.INCIDENT_KINDS):
         state.apply(event)
     return state
 
