@@ -307,6 +307,9 @@ class ArmoryState:
     last_seq: int = 0
     # The last custody event folded (`last_seq` counts the incidents too): what a snapshot is of.
     custody_seq: int = 0
+    # The latest time among the custody events folded (UTC ISO-8601; "" before any): a report
+    # may start from a snapshot only if none of its events can belong to the report's period.
+    custody_at: str = ""
     # The incident register: an open unplanned discharge or injury freezes what it involves, and
     # every custody event on a frozen firearm or lot is refused (incidents.py).
     incidents: Register = field(default_factory=lambda: _register())
@@ -327,6 +330,7 @@ class ArmoryState:
             return
         self.last_seq = max(self.last_seq, event.seq)
         self.custody_seq = max(self.custody_seq, event.seq)
+        self.custody_at = max(self.custody_at, event.at)
         mutate(self, event, event.data)
 
     def ahead(self, move: ev.Declared) -> NewEvent:
@@ -507,6 +511,7 @@ def snapshot(state: ArmoryState) -> dict[str, Any]:
     store = state.storage
     return {
         "seq": state.custody_seq,
+        "at": state.custody_at,
         "firearms": [
             [
                 f.serial,
@@ -539,7 +544,8 @@ def snapshot(state: ArmoryState) -> dict[str, Any]:
 
 def restore(body: dict[str, Any]) -> ArmoryState:
     """The state a `snapshot` describes (history empty: each firearm's current span only)."""
-    state = ArmoryState(last_seq=int(body["seq"]), custody_seq=int(body["seq"]))
+    seq = int(body["seq"])
+    state = ArmoryState(last_seq=seq, custody_seq=seq, custody_at=str(body["at"]))
     for serial, make, model, kind, added_at, where, holder, run, since in body["firearms"]:
         firearm = Firearm(serial, make, model, kind, added_at, where, holder, run)
         firearm.spans.append(Span(where, holder, run, since))
@@ -571,6 +577,38 @@ def current(source: Source) -> ArmoryState:
         state = restore(body)
     except (KeyError, TypeError, ValueError):
         return load(source)
+    for event in source.events(kinds=ev.ARMORY_KINDS, after=seq):
+        state.apply(event)
+    for event in source.events(kinds=ev.INCIDENT_KINDS):
+        state.apply(event)
+    return state
+
+
+def for_period(
+    source: Source,
+    keep: Callable[[str | None, str], bool],
+    day_from: str | None,
+    first_seq: int | None,
+) -> ArmoryState:
+    """The armory now, keeping only a report's moves (`keep`: `in_period`), as `load(source,
+    keep=keep)` gives it. From a sealed snapshot when the source keeps one that no kept move
+    can be in: all its custody events more than a day before the period (UTC; `in_period`
+    keeps none of those but a period run's) and before the period's first run started
+    (`first_seq`: a run's custody comes after its start). Then only the season's custody
+    since the day before the period is read, however long the season."""
+    point = getattr(source, "custody_before", None)
+    found = None
+    if point is not None and day_from is not None:
+        low = (date.fromisoformat(day_from) - timedelta(days=1)).isoformat()
+        found = point(low, first_seq)
+    if found is None:
+        return load(source, keep=keep)
+    seq, body = found
+    try:
+        state = restore(body)
+    except (KeyError, TypeError, ValueError):
+        return load(source, keep=keep)
+    state.keep = keep
     for event in source.events(kinds=ev.ARMORY_KINDS, after=seq):
         state.apply(event)
     for event in source.events(kinds=ev.INCIDENT_KINDS):

@@ -1,11 +1,14 @@
 """The armory as a sealed checkpoint: the custody fold kept with the log, so the custody checks
 of a walk-through, the armory's rules and `armory list` do not refold a season (issue 14).
 
-`custody_view` holds one row: the armory's snapshot (`armory.snapshot`: positions, counts, the
-storage; no history) as of event `seq`, the chain hash of that event, and a MAC under the
-device key over the three. The ledger refreshes it inside the transaction of every append that
-writes a custody event (the row and the events commit together or not at all), builds it when a
-keyed log is opened without one, and `verify --repair-views` builds it again.
+`custody_view` holds the armory's snapshot (`armory.snapshot`: positions, counts, the storage;
+no history) as of event `seq`, the chain hash of that event, and a MAC under the device key over
+the three: one row per day of custody (the UTC date of the newest custody event folded), the
+newest for "now", the earlier ones so a period's report can start from the day before its
+period instead of the season's first event (`before`). The ledger refreshes today's row inside
+the transaction of every append that writes a custody event (the rows and the events commit
+together or not at all), builds them when a keyed log is opened without any, and `verify
+--repair-views` builds them again.
 
 Why sealed rather than a plain table like `run_view`: the walk-through trusts it. A firearm
 shown as locked while a performer still holds it would pass a "firearms back" check, so a row an
@@ -31,15 +34,17 @@ from typing import TYPE_CHECKING, Any
 from safetycli.events import ARMORY_KINDS, Event
 
 if TYPE_CHECKING:
+    from safetycli.armory import ArmoryState
     from safetycli.devicekey import DeviceKey
 
 CREATE = """CREATE TABLE IF NOT EXISTS custody_view (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    day TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL,
     state TEXT NOT NULL,
     mac TEXT NOT NULL
 )"""
+_ROWS = "SELECT day, seq, hash, state, mac FROM custody_view"
 
 # Custody events after `seq` (exclusive), in log order, each checked against its own hash.
 Events = Callable[[int], Iterator[Event]]
@@ -58,24 +63,19 @@ def _text(body: dict[str, Any]) -> str:
 
 def exists(db: sqlite3.Connection) -> bool:
     try:
-        return db.execute("SELECT 1 FROM custody_view").fetchone() is not None
+        return db.execute("SELECT 1 FROM custody_view LIMIT 1").fetchone() is not None
     except sqlite3.OperationalError:
         return False
 
 
-def read(db: sqlite3.Connection, key: DeviceKey | None) -> tuple[int, dict[str, Any]] | None:
-    """(seq, snapshot) when the row holds: its MAC under this device's key, and event `seq`
-    still in the log with the hash it names. None otherwise (no key, no row, an edited row, a
-    row of another log): the caller folds the log."""
-    if key is None:
-        return None
-    try:
-        row = db.execute("SELECT seq, hash, state, mac FROM custody_view").fetchone()
-    except sqlite3.OperationalError:
-        return None
+def _holds(
+    db: sqlite3.Connection, key: DeviceKey, row: tuple[Any, ...] | None
+) -> tuple[int, dict[str, Any]] | None:
+    """(seq, snapshot) of a row whose MAC holds and whose event is still in the log with the
+    hash it names; None for anything else (an edited row, a row of another log)."""
     if row is None:
         return None
-    seq, digest, text, mac = row
+    _, seq, digest, text, mac = row
     if not isinstance(seq, int) or not all(isinstance(v, str) for v in (digest, text, mac)):
         return None
     if not hmac.compare_digest(mac, _mac(key, seq, digest, text)):
@@ -90,26 +90,66 @@ def read(db: sqlite3.Connection, key: DeviceKey | None) -> tuple[int, dict[str, 
     return (seq, body) if isinstance(body, dict) else None
 
 
+def read(db: sqlite3.Connection, key: DeviceKey | None) -> tuple[int, dict[str, Any]] | None:
+    """The newest row, when it holds: (seq, snapshot). None otherwise (no key, no row, an edited
+    row): the caller folds the log."""
+    if key is None:
+        return None
+    try:
+        row = db.execute(f"{_ROWS} ORDER BY seq DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return _holds(db, key, row)
+
+
+def before(
+    db: sqlite3.Connection, key: DeviceKey | None, day: str, seq: int | None
+) -> tuple[int, dict[str, Any]] | None:
+    """The newest row that holds, as of an event before `seq` (None: any), whose custody events
+    all happened before `day` (UTC date, by the snapshot's own sealed time, not the row's key).
+    None when there is none: the caller folds the log from its start."""
+    if key is None:
+        return None
+    where, params = "day < ?", [day]
+    if seq is not None:
+        where, params = f"{where} AND seq < ?", [day, seq]
+    try:
+        row = db.execute(f"{_ROWS} WHERE {where} ORDER BY seq DESC LIMIT 1", params).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    found = _holds(db, key, row)
+    if found is None or str(found[1].get("at", ""))[:10] >= day:
+        return None
+    return found
+
+
 def _write(
     db: sqlite3.Connection, key: DeviceKey, seq: int, digest: str, body: dict[str, Any]
 ) -> None:
     text = _text(body)
     db.execute(CREATE)
     db.execute(
-        "INSERT INTO custody_view (id, seq, hash, state, mac) VALUES (1, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+        "INSERT INTO custody_view (day, seq, hash, state, mac) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (day) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
         " state = excluded.state, mac = excluded.mac",
-        (seq, digest, text, _mac(key, seq, digest, text)),
+        (str(body.get("at", ""))[:10], seq, digest, text, _mac(key, seq, digest, text)),
     )
 
 
-def _fold(start: tuple[int, dict[str, Any]] | None, events: Events) -> dict[str, Any]:
+def _fold(
+    db: sqlite3.Connection, key: DeviceKey, state: ArmoryState, events: Iterator[Event]
+) -> Event | None:
+    """Fold `events` into `state`, sealing the day's row at the last custody event of each day
+    they pass (a bulk append, a rebuild); returns the last event folded."""
     from safetycli import armory
 
-    state = armory.ArmoryState() if start is None else armory.restore(start[1])
-    for event in events(0 if start is None else start[0]):
+    last: Event | None = None
+    for event in events:
+        if last is not None and event.at[:10] > state.custody_at[:10]:
+            _write(db, key, last.seq, last.hash, armory.snapshot(state))
         state.apply(event)
-    return armory.snapshot(state)
+        last = event
+    return last
 
 
 def follow(
@@ -120,37 +160,70 @@ def follow(
     events: Events,
 ) -> None:
     """After an append (inside its transaction): when it wrote a custody event, seal the armory
-    as of the new head. From the row when it holds, else from the whole custody log (a row
-    edited meanwhile is replaced by the truth, never built upon)."""
+    as of the new head, in the row of its day. From the newest row when it holds, else from the
+    whole custody log (a row edited meanwhile is replaced by the truth, never built upon)."""
+    from safetycli import armory
+
     if key is None or not any(kind in ARMORY_KINDS for kind in kinds):
         return
-    _write(db, key, *head, _fold(read(db, key), events))
+    start = read(db, key)
+    state = armory.ArmoryState() if start is None else armory.restore(start[1])
+    _fold(db, key, state, events(0 if start is None else start[0]))
+    _write(db, key, *head, armory.snapshot(state))
 
 
-def rebuild(
-    db: sqlite3.Connection, key: DeviceKey | None, head: tuple[int, str], events: Events
-) -> None:
-    """Seal the armory as of `head`, folded from the whole custody log (inside the caller's
-    write transaction). Nothing without a key: an unsealed row would never be believed."""
+def rebuild(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> None:
+    """Every day's row again, folded from the whole custody log in one pass (inside the
+    caller's write transaction): each sealed as of that day's last custody event. Nothing
+    without a key: an unsealed row would never be believed."""
+    from safetycli import armory
+
     if key is None:
         return
-    _write(db, key, *head, _fold(None, events))
+    db.execute(CREATE)
+    db.execute("DELETE FROM custody_view")
+    state = armory.ArmoryState()
+    last = _fold(db, key, state, events(0))
+    if last is not None:
+        _write(db, key, last.seq, last.hash, armory.snapshot(state))
 
 
 def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> list[str]:
-    """Where the sealed armory is not the log's own fold, each as a sentence; empty when it is,
-    or when there is nothing to check (no device key here, no row yet)."""
+    """Where a sealed row is not the log's own fold as of its event, each as a sentence; empty
+    when every row is, or when there is nothing to check (no device key here, no row). One pass
+    over the custody log, however many rows."""
+    from safetycli import armory
+
     if key is None or not exists(db):
         return []
-    found = read(db, key)
-    if found is None:
-        return [
-            "the armory checkpoint (custody_view) does not hold: edited or replaced behind the"
-            " log's back; every check folds the log instead until it is rebuilt"
-            " (verify --repair-views)"
-        ]
-    seq, body = found
-    want = _fold(None, lambda after: (e for e in events(after) if e.seq <= seq))
-    if _text(want) != _text(body):
-        return [f"the armory checkpoint (custody_view) as of event {seq} is not the log's fold"]
-    return []
+    out: list[str] = []
+    wanted: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for row in db.execute(f"{_ROWS} ORDER BY seq").fetchall():
+        found = _holds(db, key, row)
+        if found is None:
+            out.append(
+                f"the armory checkpoint of {row[0] or 'no custody'} (custody_view) does not hold:"
+                " edited or replaced behind the log's back; the checks fold the log instead"
+                " until it is rebuilt (verify --repair-views)"
+            )
+        else:
+            wanted.setdefault(found[0], []).append((str(row[0]), found[1]))
+    state = armory.ArmoryState()
+
+    def compare(seq: int) -> None:
+        for day, body in wanted.pop(seq, []):
+            if _text(armory.snapshot(state)) != _text(body):
+                out.append(
+                    f"the armory checkpoint of {day or 'no custody'} (custody_view) as of event"
+                    f" {seq} is not the log's fold"
+                )
+
+    for seq in [s for s in wanted if s <= 0]:
+        compare(seq)
+    for event in events(0):
+        for seq in sorted(s for s in wanted if s < event.seq):
+            compare(seq)
+        state.apply(event)
+    for seq in sorted(wanted):
+        compare(seq)
+    return out

@@ -486,7 +486,7 @@ class Ledger:
             return
         try:
             with transaction(db):
-                custodyview.rebuild(db, self.key, self.head(), self._custody_events)
+                custodyview.rebuild(db, self.key, self._custody_events)
         except (sqlite3.DatabaseError, LogDamaged):
             pass
 
@@ -494,6 +494,11 @@ class Ledger:
         """The armory's sealed snapshot and the event it is as of, when it holds
         (custodyview.py); `armory.current` folds only the custody events after it."""
         return custodyview.read(self.db, self.key)
+
+    def custody_before(self, day: str, seq: int | None) -> tuple[int, dict[str, Any]] | None:
+        """A sealed snapshot none of whose custody events happened on `day` or later, or at or
+        after event `seq` (custodyview.py): where a period's report can start folding."""
+        return custodyview.before(self.db, self.key, day, seq)
 
     def head_unsealed(self, seq: int | None = None, digest: str | None = None) -> bool:
         """Whether the newest event (from the device key on) lacks this device's MAC: someone
@@ -913,7 +918,7 @@ class Ledger:
                 runview.rebuild(self.db)
             custody = custodyview.problems(self.db, self.key, self._custody_events)
             if custody:
-                custodyview.rebuild(self.db, self.key, self.head(), self._custody_events)
+                custodyview.rebuild(self.db, self.key, self._custody_events)
         return wrong + custody
 
     def run_view_problems(self) -> list[str]:

@@ -743,7 +743,11 @@ def build_report(
 
     f = RunFilter(day_from=filters.day_from, day_to=filters.day_to)
     with ledger.snapshot() as (head_seq, head_hash):
-        starts = [s.run for s in _starts(ledger, f, newest_first=False)]
+        starts: list[str] = []
+        first: int | None = None  # the period's first run start: its custody comes after it
+        for start in _starts(ledger, f, newest_first=False):
+            starts.append(start.run)
+            first = start.seq if first is None else min(first, start.seq)
         exceptions: dict[str, Any] = {
             "incidents": _incidents(ledger, f),
             "holds": [],
@@ -767,7 +771,7 @@ def build_report(
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
-        custody = _custody(ledger, starts, f, timezone)
+        custody = _custody(ledger, starts, f, timezone, first)
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -965,15 +969,16 @@ def _summary_part(
 
 
 def _custody(
-    ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
+    ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str, first_seq: int | None
 ) -> dict[str, Any] | None:
     """The armory's part of the report (armory.custody_report), read in the same snapshot. The
-    whole season's custody is folded (the gaps are as of the head), but only the period's moves
-    are kept: the others are never shown."""
+    custody is as of the head (the gaps are), but only the period's moves are kept: the others
+    are never shown. It starts from the sealed snapshot of the day before the period where the
+    log keeps one (`armory.for_period`), not from the season's first custody event."""
     from safetycli import armory
 
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
-    state = armory.load(ledger, keep=keep)
+    state = armory.for_period(ledger, keep, f.day_from, first_seq)
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone)
 
 

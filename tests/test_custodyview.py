@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,62 @@ def test_verify_names_an_edited_checkpoint_and_repair_views_seals_the_truth(
     with Ledger.open(stocked / "log.db") as ledger:
         assert ledger.custody_checkpoint() is not None
         same_as_replay(ledger)
+
+
+DAYS = [f"2026-03-0{d}" for d in range(2, 9)]
+
+period_log = st.lists(
+    st.tuples(
+        st.sampled_from(ev.ARMORY_KINDS),
+        st.integers(0, 1),
+        st.integers(0, len(RUNS) - 1),
+        st.integers(1, 5),
+        st.integers(0, len(DAYS) - 1),  # the day it happened
+        st.integers(0, 23),  # the hour (UTC)
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(period_log, st.integers(1, 15), st.sampled_from(["UTC", "Pacific/Kiritimati"]))
+def test_a_period_report_from_a_day_snapshot_is_the_full_fold(
+    tmp_path_factory: pytest.TempPathFactory,
+    specs: list[tuple[str, int, int, int, int, int]],
+    batch: int,
+    zone: str,
+) -> None:
+    """The report's custody part started from the sealed snapshot before the period
+    (`armory.for_period`) is the one folded from the season's first custody event, for any
+    period, runs and zone; and the snapshots are used where one exists."""
+    path = tmp_path_factory.mktemp("period") / "log.db"
+    keyed(path)
+    timed = sorted(
+        ((f"{DAYS[day]}T{hour:02d}:00:00.000000Z", n), _custody(kind, target, run, count))
+        for n, (kind, target, run, count, day, hour) in enumerate(specs)
+    )
+    with Ledger.open(path) as ledger:
+        ledger.append_bulk(((at, new) for (at, _), new in timed), batch=batch)
+        used = 0
+        for low, high in [(a, b) for a in DAYS for b in DAYS if a <= b]:
+            for runs in ([], ["r-1"], ["r-1", "r-2"]):
+                firsts = [
+                    e.seq
+                    for e in ledger.events(kinds=ev.ARMORY_KINDS)
+                    if e.data.get("for_run") in runs
+                ]
+                first = min(firsts, default=None)
+                keep = armory.in_period(set(runs), low, high, zone)
+                want = armory.custody_report(armory.load(ledger, keep=keep), runs, low, high, zone)
+                state = armory.for_period(ledger, keep, low, first)
+                assert armory.custody_report(state, runs, low, high, zone) == want
+                prior = (date.fromisoformat(low) - timedelta(days=1)).isoformat()
+                used += ledger.custody_before(prior, first) is not None
+        assert ledger.run_view_problems() == []
+    if timed[0][0][0][:10] < DAYS[-3]:
+        assert used  # the snapshot of an earlier day served some period
