@@ -45,6 +45,8 @@ CREATE = """CREATE TABLE IF NOT EXISTS custody_view (
     mac TEXT NOT NULL
 )"""
 _ROWS = "SELECT day, seq, hash, state, mac FROM custody_view"
+# The newest row, chosen on the small columns: sorting whole rows would read every snapshot.
+_NEWEST = "rowid = (SELECT rowid FROM custody_view ORDER BY seq DESC LIMIT 1)"
 
 # Custody events after `seq` (exclusive), in log order, each checked against its own hash.
 Events = Callable[[int], Iterator[Event]]
@@ -96,7 +98,7 @@ def read(db: sqlite3.Connection, key: DeviceKey | None) -> tuple[int, dict[str, 
     if key is None:
         return None
     try:
-        row = db.execute(f"{_ROWS} ORDER BY seq DESC LIMIT 1").fetchone()
+        row = db.execute(f"{_ROWS} WHERE {_NEWEST}", ()).fetchone()
     except sqlite3.OperationalError:
         return None
     return _holds(db, key, row)
@@ -113,8 +115,9 @@ def before(
     where, params = "day < ?", [day]
     if seq is not None:
         where, params = f"{where} AND seq < ?", [day, seq]
+    newest = _NEWEST.replace("custody_view", f"custody_view WHERE {where}")
     try:
-        row = db.execute(f"{_ROWS} WHERE {where} ORDER BY seq DESC LIMIT 1", params).fetchone()
+        row = db.execute(f"{_ROWS} WHERE {newest}", params).fetchone()
     except sqlite3.OperationalError:
         return None
     found = _holds(db, key, row)
