@@ -43,6 +43,7 @@ from safetycli.storage import ReviewSource, RunStart
 if TYPE_CHECKING:
     from safetycli.lifecycle import Hold
     from safetycli.runner import RunState
+    from safetycli.runspool import RunSpool
 
 STATUSES = ("open", "held", "complete", "aborted")
 # A run's failed PINs and lock-outs (a successful sign-in is no exception).
@@ -733,9 +734,12 @@ def build_report(
     timezone: str = "UTC",
     generated_at: str | None = None,
     progress: Progress | None = None,
+    spool: bool = False,
 ) -> dict[str, Any]:
     """The producer's report for a day or a period: exceptions first, then every run in order
-    with its signers, and the log's head so a printed copy anchors the chain.
+    with its signers, and the log's head so a printed copy anchors the chain. `spool`: the runs
+    kept on disk as they are made (`runspool.RunSpool`, iterable like the list it replaces), so
+    a season's report holds one run at a time; the caller closes it.
 
     Read inside one read transaction: the head printed at the foot is exactly the log the report
     was made from, even while the crew keeps signing on another laptop."""
@@ -762,7 +766,7 @@ def build_report(
             "roster": [],
             "answers_file_runs": [],
         }
-        runs: list[dict[str, Any]] = []
+        runs: list[dict[str, Any]] | RunSpool = [] if not spool else _spool()
         totals = dict.fromkeys(STATUSES, 0)
         for part in _report_parts(ledger, starts, progress):
             _collect(part, exceptions, runs)
@@ -1042,7 +1046,15 @@ def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+def _spool() -> RunSpool:
+    from safetycli.runspool import RunSpool
+
+    return RunSpool()
+
+
+def _collect(
+    d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]] | RunSpool
+) -> None:
     """Add one run's part (`_report_parts`) to the report's exceptions and runs."""
     ref = _run_ref(d)
     for hold in d["holds"]:
