@@ -31,7 +31,7 @@ from safetycli import events as ev
 from safetycli import perfirearm
 from safetycli.errors import SafetyError
 from safetycli.events import Event, NewEvent
-from safetycli.names import fold_name
+from safetycli.names import fold_name, ident
 from safetycli.render.safe import one_line
 
 if TYPE_CHECKING:
@@ -84,12 +84,6 @@ def clean(value: str, what: str) -> str:
     if any(unicodedata.category(c) in _BAD for c in text):
         raise SafetyError(f"the {what} `{one_line(text)}` has a control or invisible character")
     return text
-
-
-def ident(text: str) -> str:
-    """How serials and lots are compared: case and spaces ignored, as people read them off a
-    receiver or a box (`a 12934` is `A12934`); dashes and letters count."""
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def check_round_type(text: str) -> str:
