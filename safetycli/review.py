@@ -869,7 +869,45 @@ def _report_part(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "signoffs": len(d["signoffs"])}
 
 
+# Runs a report reads at once: the signature counts and outcomes of a window are held until its
+# runs are handed on, so a season is read a few weeks at a time, in flat memory.
+_WINDOW = 400
+
+
+def _windows(starts: list[str], size: int | None = None) -> Iterator[list[str]]:
+    """`starts` cut into runs of about `size` (`_WINDOW`), in order, never parting a run listed
+    twice (started twice) from its other listing."""
+    size = size or _WINDOW
+    last = {run: i for i, run in enumerate(starts)}
+    begin, end = 0, -1
+    for i, run in enumerate(starts):
+        end = max(end, last[run])
+        if i == end and i + 1 - begin >= size:
+            yield starts[begin : i + 1]
+            begin = i + 1
+    if begin < len(starts):
+        yield starts[begin:]
+
+
 def _report_parts(
+    ledger: ReviewSource, starts: list[str], progress: Progress | None
+) -> Iterator[dict[str, Any]]:
+    """Each run's part of the report, in the order of `starts` (`_window_parts`), a window of
+    runs at a time."""
+    done = 0
+    for window in _windows(starts):
+        tick = None
+        if progress is not None:
+            offset = done
+
+            def tick(n: int, _: int, offset: int = offset) -> None:
+                progress(offset + n, len(starts))
+
+        yield from _window_parts(ledger, window, tick)
+        done += len(window)
+
+
+def _window_parts(
     ledger: ReviewSource, starts: list[str], progress: Progress | None
 ) -> Iterator[dict[str, Any]]:
     """Each run's part of the report, in the order of `starts`: exactly what `run_detail`

@@ -84,3 +84,31 @@ def test_the_cli_writes_the_same_report_to_a_file_and_to_the_screen(
             )
         assert first == second
         assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_windows_keep_the_order_and_a_run_listed_twice_together() -> None:
+    starts = ["a", "b", "c", "b", "d", "e", "f", "g"]
+    cut = list(review._windows(starts, 2))
+    assert [run for window in cut for run in window] == starts
+    assert ["b", "c", "b"] in cut or any({"b"} <= set(w) and w.count("b") == 2 for w in cut)
+    assert all(len(w) >= 2 for w in cut[:-1]) and len(cut) > 2
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_a_report_read_a_few_runs_at_a_time_is_the_same(
+    prod: Production, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs read a window at a time (to keep a season's report in flat memory): the same data
+    as all at once, for windows that cut the period anywhere."""
+    filters = review.RunFilter()
+    with Ledger.open(prod.db) as ledger:
+        at_once = review.build_report(ledger, filters, generated_at=GENERATED_AT)
+        monkeypatch.setattr(review, "_WINDOW", window)
+        ticks: list[tuple[int, int]] = []
+        windowed = review.build_report(
+            ledger, filters, generated_at=GENERATED_AT, progress=lambda n, t: ticks.append((n, t))
+        )
+    assert windowed == at_once
+    assert render.to_json(windowed) == render.to_json(at_once)
+    total = len(at_once["runs"])
+    assert ticks[-1] == (total, total) and [n for n, _ in ticks] == sorted(n for n, _ in ticks)
