@@ -423,31 +423,58 @@ def _unsigned_sentence(report: dict[str, Any]) -> str:
 
 
 def to_json(report: dict[str, Any]) -> str:
+    if isinstance(report["runs"], list):
+        return to_json_whole(report)
     return "".join(json_chunks(report))
 
 
 _RUNS_HERE = "\x00runs\x00"
 
 
-def json_chunks(report: dict[str, Any]) -> Iterator[str]:
-    """`to_json` in pieces: the report with its runs left out, then each run printed as the
-    whole would print it (two levels in: every line four more spaces), then the rest; the same
-    text as printing the whole at once."""
+def json_chunks(report: dict[str, Any], size: int = 1 << 16) -> Iterator[str]:
+    """`to_json` in pieces of about `size` characters: the encoder's own pieces, with each run
+    printed where the runs go as the whole would print it (two levels in: every line four more
+    spaces); the same text as printing the whole at once, never all of it in memory."""
     runs = report["runs"]
-    if isinstance(runs, list) or not runs:
-        yield json_text(json.dumps({**report, "runs": list(runs)}, indent=2, ensure_ascii=False))
-        yield "\n"
+    if isinstance(runs, list):
+        yield to_json_whole(report)
         return
-    text = json.dumps({**report, "runs": _RUNS_HERE}, indent=2, ensure_ascii=False)
-    # Unambiguous: a quote inside any string is printed escaped, so only the key itself matches.
-    before, after = text.split(f'"runs": {json.dumps(_RUNS_HERE)}', 1)
-    yield json_text(before) + '"runs": ['
+    marker = json.dumps(_RUNS_HERE)
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+    buffer: list[str] = []
+    held = 0
+    recent = ("", "")
+
+    def take(piece: str) -> Iterator[str]:
+        nonlocal buffer, held
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield json_text("".join(buffer))
+            buffer, held = [], 0
+
+    for part in encoder.iterencode({**report, "runs": _RUNS_HERE}):
+        if part == marker and recent == ('"runs"', ": "):  # the report's own key, no value
+            for piece in _runs_json_parts(runs):
+                yield from take(piece)
+        else:
+            yield from take(part)
+        recent = (recent[1], part)
+    buffer.append("\n")
+    yield json_text("".join(buffer))
+
+
+def _runs_json_parts(runs: Any) -> Iterator[str]:
     first = True
     for run in runs:
         body = json.dumps(run, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-        yield json_text(("\n    " if first else ",\n    ") + body)
+        yield ("[\n    " if first else ",\n    ") + body
         first = False
-    yield json_text("\n  ]" + after) + "\n"
+    yield "[]" if first else "\n  ]"
+
+
+def to_json_whole(report: dict[str, Any]) -> str:
+    return json_text(json.dumps(report, indent=2, ensure_ascii=False)) + "\n"
 
 
 CSV_HEADER = [
