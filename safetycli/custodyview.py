@@ -194,14 +194,14 @@ def rebuild(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> No
 def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> list[str]:
     """Where a sealed row is not the log's own fold as of its event, each as a sentence; empty
     when every row is, or when there is nothing to check (no device key here, no row). One pass
-    over the custody log, however many rows."""
+    over the custody log, however many rows; each row held as the digest of its snapshot."""
     from safetycli import armory
 
     if key is None or not exists(db):
         return []
     out: list[str] = []
-    wanted: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for row in db.execute(f"{_ROWS} ORDER BY seq").fetchall():
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    for row in db.execute(f"{_ROWS} ORDER BY seq"):
         found = _holds(db, key, row)
         if found is None:
             out.append(
@@ -210,23 +210,27 @@ def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> l
                 " until it is rebuilt (verify --repair-views)"
             )
         else:
-            wanted.setdefault(found[0], []).append((str(row[0]), found[1]))
+            wanted.setdefault(found[0], []).append((str(row[0]), _digest(found[1])))
     state = armory.ArmoryState()
+    pending = sorted(wanted)
 
     def compare(seq: int) -> None:
-        for day, body in wanted.pop(seq, []):
-            if _text(armory.snapshot(state)) != _text(body):
+        now = _digest(armory.snapshot(state))
+        for day, digest in wanted[seq]:
+            if digest != now:
                 out.append(
                     f"the armory checkpoint of {day or 'no custody'} (custody_view) as of event"
                     f" {seq} is not the log's fold"
                 )
 
-    for seq in [s for s in wanted if s <= 0]:
-        compare(seq)
     for event in events(0):
-        for seq in sorted(s for s in wanted if s < event.seq):
-            compare(seq)
+        while pending and pending[0] < event.seq:
+            compare(pending.pop(0))
         state.apply(event)
-    for seq in sorted(wanted):
+    for seq in pending:
         compare(seq)
     return out
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(_text(body).encode("utf-8")).hexdigest()

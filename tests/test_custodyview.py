@@ -343,3 +343,26 @@ def test_a_period_report_from_a_day_snapshot_is_the_full_fold(
         assert ledger.run_view_problems() == []
     if timed[0][0][0][:10] < DAYS[-3]:
         assert used  # the snapshot of an earlier day served some period
+
+
+def test_verify_names_a_sealed_row_that_is_not_the_fold_and_repair_seals_the_truth(
+    tmp_path: Path,
+) -> None:
+    """A row sealed with this log's own key but not the log's fold (a bug, or whoever holds the
+    key): verify compares every row with the fold and names it; the repair puts the fold back."""
+    path = tmp_path / "log.db"
+    _stocked_log(path)
+    with Ledger.open(path) as ledger:
+        assert ledger.key is not None
+        seq, digest = ledger.head()
+        state = armory.current(ledger)
+        state.firearms["4471"].where = armory.LOCKED
+        custodyview._write(ledger.db, ledger.key, seq, digest, armory.snapshot(state))
+        problems = ledger.run_view_problems()
+        assert problems == [
+            f"the armory checkpoint of {state.custody_at[:10]} (custody_view) as of event {seq}"
+            " is not the log's fold"
+        ]
+        assert ledger.repair_run_view() == problems
+        assert ledger.run_view_problems() == []
+        same_as_replay(ledger)
