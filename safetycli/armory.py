@@ -493,10 +493,6 @@ def load(
 # --- the armory now, from a sealed checkpoint (custodyview.py keeps it) ---------------------------
 
 
-class Checkpointed(Source, Interface):
-    def custody_checkpoint(self) -> tuple[int, dict[str, Any]] | None: ...
-
-
 def snapshot(state: ArmoryState) -> dict[str, Any]:
     """The custody fold as data, without its history (moves, past spans) or the incident
     register: what every check, `armory list` and the rules read, and what custodyview.py seals
