@@ -75,21 +75,25 @@ def _holds(
 ) -> tuple[int, dict[str, Any]] | None:
     """(seq, snapshot) of a row whose MAC holds and whose event is still in the log with the
     hash it names; None for anything else (an edited row, a row of another log)."""
-    if row is None:
+    if row is None or not _sealed(db, key, row):
         return None
-    _, seq, digest, text, mac = row
-    if not isinstance(seq, int) or not all(isinstance(v, str) for v in (digest, text, mac)):
-        return None
-    if not hmac.compare_digest(mac, _mac(key, seq, digest, text)):
-        return None
-    found = db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
-    if found is None or found[0] != digest:
-        return None
+    _, seq, _, text, _ = row
     try:
         body = json.loads(text)
     except ValueError:
         return None
     return (seq, body) if isinstance(body, dict) else None
+
+
+def _sealed(db: sqlite3.Connection, key: DeviceKey, row: tuple[Any, ...]) -> bool:
+    """Whether a row's MAC holds and its event is still in the log with the hash it names."""
+    _, seq, digest, text, mac = row
+    if not isinstance(seq, int) or not all(isinstance(v, str) for v in (digest, text, mac)):
+        return False
+    if not hmac.compare_digest(mac, _mac(key, seq, digest, text)):
+        return False
+    found = db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    return found is not None and found[0] == digest
 
 
 def read(db: sqlite3.Connection, key: DeviceKey | None) -> tuple[int, dict[str, Any]] | None:
@@ -194,7 +198,8 @@ def rebuild(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> No
 def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> list[str]:
     """Where a sealed row is not the log's own fold as of its event, each as a sentence; empty
     when every row is, or when there is nothing to check (no device key here, no row). One pass
-    over the custody log, however many rows; each row held as the digest of its snapshot."""
+    over the custody log, however many rows; each row held as the digest of its text, never
+    decoded."""
     from safetycli import armory
 
     if key is None or not exists(db):
@@ -202,15 +207,14 @@ def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> l
     out: list[str] = []
     wanted: dict[int, list[tuple[str, str]]] = {}
     for row in db.execute(f"{_ROWS} ORDER BY seq"):
-        found = _holds(db, key, row)
-        if found is None:
+        if not _sealed(db, key, row):
             out.append(
                 f"the armory checkpoint of {row[0] or 'no custody'} (custody_view) does not hold:"
                 " edited or replaced behind the log's back; the checks fold the log instead"
                 " until it is rebuilt (verify --repair-views)"
             )
-        else:
-            wanted.setdefault(found[0], []).append((str(row[0]), _digest(found[1])))
+        else:  # as written: the canonical text of the snapshot (`_write`)
+            wanted.setdefault(row[1], []).append((str(row[0]), _sha(row[3])))
     state = armory.ArmoryState()
     pending = sorted(wanted)
 
@@ -233,4 +237,8 @@ def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> l
 
 
 def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(_text(body).encode("utf-8")).hexdigest()
+    return _sha(_text(body))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
