@@ -2,24 +2,28 @@
 
 The report opens with what only the last run settles (the counts, every exception), and lists
 the runs after it: held in a list, a season's 4,500 runs were a quarter of the report's memory.
-`RunSpool` takes each run as `build_report` makes it (`append`), writes it as one JSON line to an
-unnamed private temporary file (created 0600 and unlinked at once on Linux: gone when the
-process ends, however it ends), and hands them back in order each time it is iterated, as a list
-would. The renderers take it or a list alike (`render/report.py`); their output is the same.
+`RunSpool` takes each run as `build_report` makes it (`append`), writes it (pickled, with its
+length before it) to an unnamed private temporary file (created 0600 and unlinked at once on
+Linux: no other process can name it, and it is gone when the process ends, however it ends), and
+hands them back in order each time it is iterated, as a list would. The renderers take it or a
+list alike (`render/report.py`); their output is the same.
 
-A run's part is JSON data already (the JSON report prints it), so a line read back is the run
-as made: same keys in the same order, same values.
+Pickle rather than JSON lines: a run comes back exactly as made (tuples, key order), and it is
+several times faster both ways (JSON cost a season's report 0.3 s). Only this process ever wrote
+the file, so reading it back trusts nothing it did not write itself.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import pickle
+import struct
 import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 _CHUNK = 1 << 16
+_LENGTH = struct.Struct("<Q")
 
 
 class RunSpool:
@@ -31,11 +35,9 @@ class RunSpool:
         self.started: list[str | None] = []
 
     def append(self, run: dict[str, Any]) -> None:
-        line = json.dumps(run, ensure_ascii=False, separators=(",", ":")).encode(
-            "utf-8", "surrogatepass"
-        )
-        self._file.write(line + b"\n")
-        self._size += len(line) + 1
+        body = pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.write(_LENGTH.pack(len(body)) + body)
+        self._size += _LENGTH.size + len(body)
         self._count += 1
         self.started.append(run.get("started_at"))
 
@@ -50,18 +52,25 @@ class RunSpool:
         position (`pread`), so two at once do not disturb each other."""
         self._file.flush()
         fd = self._file.fileno()
-        offset, rest = 0, b""
-        while offset < self._size:
-            chunk = os.pread(fd, min(_CHUNK, self._size - offset), offset)
-            if not chunk:
-                break
-            offset += len(chunk)
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                yield json.loads(line.decode("utf-8", "surrogatepass"))
-        if rest:
-            yield json.loads(rest.decode("utf-8", "surrogatepass"))
+        offset, held = 0, b""
+        while offset < self._size or held:
+            if offset < self._size and len(held) < _CHUNK:
+                chunk = os.pread(fd, min(_CHUNK, self._size - offset), offset)
+                if not chunk:
+                    raise OSError("the report's temporary file was cut short")
+                offset += len(chunk)
+                held += chunk
+                continue
+            (length,) = _LENGTH.unpack_from(held)
+            end = _LENGTH.size + length
+            while len(held) < end:  # a run longer than what is held: read the rest of it
+                chunk = os.pread(fd, min(end - len(held), self._size - offset), offset)
+                if not chunk:
+                    raise OSError("the report's temporary file was cut short")
+                offset += len(chunk)
+                held += chunk
+            yield pickle.loads(held[_LENGTH.size : end])
+            held = held[end:]
 
     def close(self) -> None:
         self._file.close()
