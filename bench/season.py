@@ -2,6 +2,7 @@
 
     python bench/season.py                      # 1,000,000 events, measured at 100k and at 1M
     python bench/season.py --events 200000 --stages 50000,200000 --keep /tmp/season
+    python bench/season.py --measure /tmp/season --repeat 5   # again, on the kept workspace
 
 The season has an armory too (20 firearms, 50 lots of dummies and blanks, permits and safety
 cards on the roster): each shooting day the armorer unlocks storage, checks the day's dummy lots,
@@ -625,6 +626,92 @@ def progress(done: int, total: int, begun: float) -> None:
     sys.stderr.flush()
 
 
+def time_commands(
+    root: Path, db_path: Path, day: str, repeat: int, verify_cli: bool
+) -> list[Timing]:
+    """Every command of the tables, each in fresh processes, against the workspace at `root`."""
+    home_args = ("--home", str(root))
+    out = root / "report.html"
+    timings = [
+        measure("log list --day", cli("log", "list", "--day", day, *home_args), repeat),
+        measure("report --day (md)", cli("report", "--day", day, *home_args), repeat),
+        measure(
+            "report --day --format html -o",
+            cli("report", "--day", day, "--format", "html", "-o", str(out), *home_args),
+            repeat,
+        ),
+        # Issue 14: what a production asks of the whole season, flat in its length.
+        measure("status", cli("status", *home_args), repeat),
+        measure("log list", cli("log", "list", *home_args), repeat),
+        measure(
+            f"log list --person {PERSON}",
+            cli("log", "list", "--person", PERSON, *home_args),
+            repeat,
+        ),
+        measure(
+            "report --from --to (the day's month)",
+            cli("report", "--from", day[:8] + "01", "--to", day, *home_args),
+            repeat,
+        ),
+        measure(
+            "report --from --to (the whole season)",
+            cli("report", "--from", SEASON_START.date().isoformat(), "--to", day, *home_args),
+            repeat,
+        ),
+        measure("checklists list", cli("checklists", "list", *home_args), repeat),
+        measure("armory list", cli("armory", "list", *home_args), repeat),
+        measure(
+            "armory list --format json",
+            cli("armory", "list", "--format", "json", *home_args),
+            repeat,
+        ),
+        measure("armory show SN4400", cli("armory", "show", "SN4400", *home_args), repeat),
+        measure("safetycli --help", cli("--help"), repeat),
+    ]
+    if verify_cli:
+        timings.append(measure("verify", cli("verify", *home_args), repeat))
+    else:
+        code = f"from safetycli.ledger import Ledger; Ledger.open({str(db_path)!r}).verify()"
+        timings.append(measure("verify (Ledger.verify)", [sys.executable, "-c", code], repeat))
+    return timings
+
+
+def measure_kept(home: Path, repeat: int) -> None:
+    """The same tables for a workspace built before (a season kept with --keep, or a copy of
+    one): the last full shooting day is the one before its last."""
+    os.environ.setdefault("SAFETYCLI_KEY_DIR", str(home.parent / f"{home.name}-keys"))
+    os.environ.setdefault("SAFETYCLI_STATE_DIR", str(home.parent / f"{home.name}-state"))
+    db_path = home / "log.db"
+    db = sqlite3.connect(db_path)
+    days = [
+        d
+        for (d,) in db.execute(
+            "SELECT DISTINCT json_extract(data, '$.day') FROM events WHERE kind = 'run.started'"
+        )
+    ]
+    day = sorted(days)[-2]
+    events = db.execute("SELECT max(seq) FROM events").fetchone()[0]
+    runs = db.execute(
+        "SELECT count(*) FROM events WHERE kind = 'run.started'"
+        " AND json_extract(data, '$.day') = ?",
+        (day,),
+    ).fetchone()[0]
+    custody = db.execute("SELECT count(*) FROM events WHERE kind LIKE 'armory.%'").fetchone()[0]
+    db.close()
+    print(f"# Season kept at {home}\n\nMachine: {machine()}\n")
+    timings = time_commands(home, db_path, day, repeat, has_verify_command())
+    print(
+        f"## {events:,} events (day {day}: {runs} runs; {custody:,} custody events in the season; "
+        f"log {db_path.stat().st_size / 2**20:,.0f} MiB)\n"
+    )
+    print("| command | median | runs (s) | peak RSS |")
+    print("|---|---|---|---|")
+    for t in timings:
+        runs_s = ", ".join(f"{s:.3f}" for s in t.seconds)
+        print(f"| `{t.what}` | {t.median:.3f} s | {runs_s} | {t.rss_mb:.0f} MB |")
+    print(f"\nload average after: {Path('/proc/loadavg').read_text().split()[:3]}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -634,7 +721,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command per stage")
     parser.add_argument("--keep", type=Path, help="build the workspace here and keep it")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--measure",
+        type=Path,
+        help="time the commands on a workspace kept before (--keep), without building one",
+    )
     args = parser.parse_args()
+    if args.measure is not None:
+        measure_kept(args.measure, args.repeat)
+        return
     stages = sorted({min(int(s), args.events) for s in args.stages.split(",")} | {args.events})
 
     tmp = None
@@ -676,60 +771,7 @@ def main() -> None:
                     (day,),
                 )
             )
-            home_args = ("--home", str(ws.root))
-            out = Path(ws.root) / "report.html"
-            timings = [
-                measure(
-                    "log list --day", cli("log", "list", "--day", day, *home_args), args.repeat
-                ),
-                measure("report --day (md)", cli("report", "--day", day, *home_args), args.repeat),
-                measure(
-                    "report --day --format html -o",
-                    cli("report", "--day", day, "--format", "html", "-o", str(out), *home_args),
-                    args.repeat,
-                ),
-                # Issue 14: what a production asks of the whole season, flat in its length.
-                measure("status", cli("status", *home_args), args.repeat),
-                measure("log list", cli("log", "list", *home_args), args.repeat),
-                measure(
-                    f"log list --person {PERSON}",
-                    cli("log", "list", "--person", PERSON, *home_args),
-                    args.repeat,
-                ),
-                measure(
-                    "report --from --to (the day's month)",
-                    cli("report", "--from", day[:8] + "01", "--to", day, *home_args),
-                    args.repeat,
-                ),
-                measure(
-                    "report --from --to (the whole season)",
-                    cli(
-                        "report", "--from", SEASON_START.date().isoformat(), "--to", day, *home_args
-                    ),
-                    args.repeat,
-                ),
-                measure("checklists list", cli("checklists", "list", *home_args), args.repeat),
-                measure("armory list", cli("armory", "list", *home_args), args.repeat),
-                measure(
-                    "armory list --format json",
-                    cli("armory", "list", "--format", "json", *home_args),
-                    args.repeat,
-                ),
-                measure(
-                    "armory show SN4400", cli("armory", "show", "SN4400", *home_args), args.repeat
-                ),
-                measure("safetycli --help", cli("--help"), args.repeat),
-            ]
-            if verify_cli:
-                timings.append(measure("verify", cli("verify", *home_args), args.repeat))
-            else:
-                code = (
-                    "from safetycli.ledger import Ledger; "
-                    f"Ledger.open({str(ws.db_path)!r}).verify()"
-                )
-                timings.append(
-                    measure("verify (Ledger.verify)", [sys.executable, "-c", code], args.repeat)
-                )
+            timings = time_commands(ws.root, ws.db_path, day, args.repeat, verify_cli)
             results.append((stage, day, timings, rate, runs_that_day, ws.db_path.stat().st_size))
             print(
                 f"## {stage:,} events (day {day}: {runs_that_day} runs, "

@@ -31,7 +31,7 @@ from safetycli import events as ev
 from safetycli import perfirearm
 from safetycli.errors import SafetyError
 from safetycli.events import Event, NewEvent
-from safetycli.names import fold_name
+from safetycli.names import fold_name, ident
 from safetycli.render.safe import one_line
 
 if TYPE_CHECKING:
@@ -84,12 +84,6 @@ def clean(value: str, what: str) -> str:
     if any(unicodedata.category(c) in _BAD for c in text):
         raise SafetyError(f"the {what} `{one_line(text)}` has a control or invisible character")
     return text
-
-
-def ident(text: str) -> str:
-    """How serials and lots are compared: case and spaces ignored, as people read them off a
-    receiver or a box (`a 12934` is `A12934`); dashes and letters count."""
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def check_round_type(text: str) -> str:
@@ -309,6 +303,11 @@ class ArmoryState:
     lots: dict[str, Lot] = field(default_factory=dict)
     storage: Storage = field(default_factory=Storage)
     last_seq: int = 0
+    # The last custody event folded (`last_seq` counts the incidents too): what a snapshot is of.
+    custody_seq: int = 0
+    # The latest time among the custody events folded (UTC ISO-8601; "" before any): a report
+    # may start from a snapshot only if none of its events can belong to the report's period.
+    custody_at: str = ""
     # The incident register: an open unplanned discharge or injury freezes what it involves, and
     # every custody event on a frozen firearm or lot is refused (incidents.py).
     incidents: Register = field(default_factory=lambda: _register())
@@ -334,8 +333,10 @@ class ArmoryState:
         mutate = _MUTATORS.get(event.kind)
         if mutate is None:
             return
-        if event.device is None:
+        if event.device is None:  # the snapshot is of this log's own custody (custodyview.py)
             self.last_seq = max(self.last_seq, event.seq)
+            self.custody_seq = max(self.custody_seq, event.seq)
+            self.custody_at = max(self.custody_at, event.at)
         mutate(self, event, event.data)
 
     def unit(self, device: str | None) -> str:
@@ -530,6 +531,136 @@ def load(
     from safetycli.central.foreign import merged
 
     for event in merged(local, theirs, state.home):
+        state.apply(event)
+    return state
+
+
+# --- the armory now, from a sealed checkpoint (custodyview.py keeps it) ---------------------------
+
+
+def _pulled(source: Source) -> bool:
+    """Whether other laptops' custody was pulled here (sync): the sealed snapshot is of this
+    log's custody alone, and theirs merges into it by time, not after it, so a laptop that
+    syncs folds the merged custody in full (`load`)."""
+    foreign = getattr(source, "foreign", None)
+    pulled = foreign() if callable(foreign) else None
+    if pulled is None:
+        return False
+    key = getattr(source, "key", None)
+    kinds = (*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)
+    theirs = pulled.events(kinds, key.foreign_seal if key is not None else None)
+    return next(iter(theirs), None) is not None
+
+
+def snapshot(state: ArmoryState) -> dict[str, Any]:
+    """The custody fold as data, without its history (moves, past spans) or the incident
+    register: what every check, `armory list` and the rules read, and what custodyview.py seals
+    and stores. Two states with the same snapshot judge every custody check alike; in the
+    firearms' and lots' own order, so a listing from either is the same."""
+    store = state.storage
+    return {
+        "seq": state.custody_seq,
+        "at": state.custody_at,
+        "firearms": [
+            [
+                f.serial,
+                f.make,
+                f.model,
+                f.kind,
+                f.added_at,
+                f.where,
+                f.holder,
+                f.run,
+                f.spans[-1].since if f.spans else f.added_at,
+            ]
+            for f in state.firearms.values()
+        ],
+        "lots": [
+            [
+                lot.lot,
+                lot.type,
+                lot.load,
+                lot.received,
+                lot.added_at,
+                [[run, c.issued, c.fired, c.returned, c.spoiled] for run, c in lot.by_run.items()],
+                [[c.day, list(c.methods), c.by, c.at, c.rounds] for c in lot.checks],
+            ]
+            for lot in state.lots.values()
+        ],
+        "storage": [store.locked, store.by, store.at, list(store.keys)],
+    }
+
+
+def restore(body: dict[str, Any]) -> ArmoryState:
+    """The state a `snapshot` describes (history empty: each firearm's current span only)."""
+    seq = int(body["seq"])
+    state = ArmoryState(last_seq=seq, custody_seq=seq, custody_at=str(body["at"]))
+    for serial, make, model, kind, added_at, where, holder, run, since in body["firearms"]:
+        firearm = Firearm(serial, make, model, kind, added_at, where, holder, run)
+        firearm.spans.append(Span(where, holder, run, since))
+        state.firearms[ident(serial)] = firearm
+    for name, type_, load_, received, added_at, by_run, checks in body["lots"]:
+        lot = Lot(name, type_, load_, int(received), added_at)
+        for run, issued, fired, returned, spoiled in by_run:
+            lot.by_run[run] = Counts(int(issued), int(fired), int(returned), int(spoiled))
+        for day, methods, by, at, rounds in checks:
+            lot.checks.append(DummyCheck(day, tuple(methods), by, at, int(rounds)))
+        state.lots[ident(name)] = lot
+    locked, by, at, keys = body["storage"]
+    state.storage = Storage(bool(locked), by, at, tuple(keys))
+    return state
+
+
+def current(source: Source) -> ArmoryState:
+    """The armory now, for the checks, the rules and `armory list`: from the sealed checkpoint
+    when the source keeps one that holds (`custody_checkpoint`: a snapshot as of some event,
+    its MAC and that event's hash checked), plus the custody events after it and the incident
+    register; else the full fold (`load`). The same state either way, without the history
+    (`armory show` and the report's moves fold the log: `load`)."""
+    point = getattr(source, "custody_checkpoint", None)
+    found = point() if point is not None and not _pulled(source) else None
+    if found is None:
+        return load(source)
+    seq, body = found
+    try:
+        state = restore(body)
+    except (KeyError, TypeError, ValueError):
+        return load(source)
+    for event in source.events(kinds=ev.ARMORY_KINDS, after=seq):
+        state.apply(event)
+    for event in source.events(kinds=ev.INCIDENT_KINDS):
+        state.apply(event)
+    return state
+
+
+def for_period(
+    source: Source,
+    keep: Callable[[str | None, str], bool],
+    day_from: str | None,
+    first_seq: int | None,
+) -> ArmoryState:
+    """The armory now, keeping only a report's moves (`keep`: `in_period`), as `load(source,
+    keep=keep)` gives it. From a sealed snapshot when the source keeps one that no kept move
+    can be in: all its custody events more than a day before the period (UTC; `in_period`
+    keeps none of those but a period run's) and before the period's first run started
+    (`first_seq`: a run's custody comes after its start). Then only the season's custody
+    since the day before the period is read, however long the season."""
+    point = getattr(source, "custody_before", None)
+    found = None
+    if point is not None and day_from is not None and not _pulled(source):
+        low = (date.fromisoformat(day_from) - timedelta(days=1)).isoformat()
+        found = point(low, first_seq)
+    if found is None:
+        return load(source, keep=keep)
+    seq, body = found
+    try:
+        state = restore(body)
+    except (KeyError, TypeError, ValueError):
+        return load(source, keep=keep)
+    state.keep = keep
+    for event in source.events(kinds=ev.ARMORY_KINDS, after=seq):
+        state.apply(event)
+    for event in source.events(kinds=ev.INCIDENT_KINDS):
         state.apply(event)
     return state
 

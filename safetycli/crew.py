@@ -20,7 +20,6 @@ at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
 import hmac
 import os
@@ -161,6 +160,8 @@ def check_roles(roles: Iterable[str], extra: Mapping[str, str] | None = None) ->
     for role in roles:
         role = role.strip()
         if role not in vocabulary:
+            import difflib  # only for a typo: not worth loading on every command
+
             near = difflib.get_close_matches(role.lower(), list(vocabulary), n=1)
             hint = f" (did you mean `{near[0]}`?)" if near else ""
             raise SafetyError(

@@ -259,7 +259,7 @@ class Register:
 
     def frozen(self) -> dict[str, Incident]:
         """Each frozen serial and lot (as the armory compares them) -> the incident freezing it."""
-        from safetycli.armory import ident
+        from safetycli.names import ident
 
         out: dict[str, Incident] = {}
         for incident in self.open():
@@ -270,7 +270,7 @@ class Register:
 
     def misfires_of(self, serial: str, at: str) -> list[Incident]:
         """Misfires reported for this firearm in the week up to `at` (open or closed)."""
-        from safetycli.armory import ident
+        from safetycli.names import ident
 
         end = _when(at)
         return [
@@ -283,7 +283,7 @@ class Register:
 
     def repeated_misfires(self) -> list[str]:
         """One line per firearm with two or more misfires reported within a week of each other."""
-        from safetycli.armory import ident
+        from safetycli.names import ident
 
         lines: dict[str, str] = {}
         for incident in self.incidents.values():
@@ -456,8 +456,8 @@ def frozen_line(name: str, incident: Incident) -> str:
 
 def check_not_frozen(frozen: dict[str, Incident], names: Iterable[str], what: str) -> None:
     """Refuse a custody event on anything an open incident freezes."""
-    from safetycli.armory import ident
     from safetycli.errors import SafetyError
+    from safetycli.names import ident
 
     for name in names:
         incident = frozen.get(ident(name))

@@ -30,12 +30,13 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
-from safetycli import devicekey, runview
+from safetycli import custodyview, devicekey, runview
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
 from safetycli.errors import SafetyError
 from safetycli.events import (
+    ARMORY_KINDS,
     CREW_ADDED,
     CREW_PIN_SET,
     DEVICE_KEYED,
@@ -254,6 +255,12 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
     runview.rebuild(db)
 
 
+def _m7_custody_view(db: sqlite3.Connection) -> None:
+    # The armory's sealed checkpoint (custodyview.py). Made empty here: it is sealed with the
+    # device key, which the log names only after it is open; `Ledger.open` builds it.
+    db.execute(custodyview.CREATE)
+
+
 def _restore_run_view(db: sqlite3.Connection) -> None:
     """A log whose run-status table was dropped by hand gets it back, built from the log: it is
     derived data, and every append writes to it (without it, no sign-off could be recorded)."""
@@ -272,6 +279,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("move credentials out of the log", _m4_drop_credentials),
     ("add the device MAC", _m5_device_mac),
     ("keep each run's status", _m6_run_view),
+    ("seal the armory's state", _m7_custody_view),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _DROP_CREDENTIALS = 3  # the index of `_m4_drop_credentials`
@@ -426,6 +434,7 @@ class Ledger:
         ledger = cls(db, path, credentials)
         try:
             ledger._find_key()
+            ledger._seal_custody()
         except BaseException:
             ledger.close()
             raise
@@ -456,6 +465,40 @@ class Ledger:
             )
         else:
             self.key = key
+
+    def _custody_events(self, after: int) -> Iterator[Event]:
+        return self.events(kinds=ARMORY_KINDS, after=after)
+
+    def _seal_custody(self) -> None:
+        """A keyed log with custody events and no armory checkpoint (a workspace from before
+        it, or its row deleted by hand) gets one, folded from the log (custodyview.py). A log
+        that cannot be written now (read-only, busy) is read by folding, as before."""
+        db = self.db
+        if self.key is None or custodyview.exists(db) or self.head_unsealed():
+            return
+        marks = _marks(ARMORY_KINDS)
+        if (
+            db.execute(
+                f"SELECT 1 FROM events WHERE kind IN ({marks}) LIMIT 1", ARMORY_KINDS
+            ).fetchone()
+            is None
+        ):
+            return
+        try:
+            with transaction(db):
+                custodyview.rebuild(db, self.key, self._custody_events)
+        except (sqlite3.DatabaseError, LogDamaged):
+            pass
+
+    def custody_checkpoint(self) -> tuple[int, dict[str, Any]] | None:
+        """The armory's sealed snapshot and the event it is as of, when it holds
+        (custodyview.py); `armory.current` folds only the custody events after it."""
+        return custodyview.read(self.db, self.key)
+
+    def custody_before(self, day: str, seq: int | None) -> tuple[int, dict[str, Any]] | None:
+        """A sealed snapshot none of whose custody events happened on `day` or later, or at or
+        after event `seq` (custodyview.py): where a period's report can start folding."""
+        return custodyview.before(self.db, self.key, day, seq)
 
     def head_unsealed(self, seq: int | None = None, digest: str | None = None) -> bool:
         """Whether the newest event (from the device key on) lacks this device's MAC: someone
@@ -597,8 +640,17 @@ class Ledger:
                         )
                     )
                     prev = digest
-                # In the same transaction: the run-status table commits with the events.
+                # In the same transaction: the run-status table commits with the events, and so
+                # does the armory's sealed checkpoint when a custody event is among them.
                 runview.apply(db, ((e.seq, e.at, e.kind, e.run) for e in out))
+                if out:
+                    custodyview.follow(
+                        db,
+                        self.key,
+                        (e.kind for e in out),
+                        (out[-1].seq, out[-1].hash),
+                        self._custody_events,
+                    )
         except sqlite3.DatabaseError as err:
             raise unwritable(err, stop=stop) from None
         except LogDamaged as err:
@@ -865,12 +917,18 @@ class Ledger:
                 self.db.execute("DROP TABLE IF EXISTS run_view")
                 self.db.execute(runview.CREATE)
                 runview.rebuild(self.db)
-        return wrong
+            custody = custodyview.problems(self.db, self.key, self._custody_events)
+            if custody:
+                custodyview.rebuild(self.db, self.key, self._custody_events)
+        return wrong + custody
 
     def run_view_problems(self) -> list[str]:
-        """Where the run-status table is not the log's fold (verify reports each)."""
+        """Where the run-status table or the armory's checkpoint is not the log's fold (verify
+        reports each)."""
         with transaction(self.db, write=False):
-            return runview.mismatches(self.db)
+            return runview.mismatches(self.db) + custodyview.problems(
+                self.db, self.key, self._custody_events
+            )
 
     def crew_names(self) -> Iterator[str]:
         for (name,) in self.db.execute(
@@ -1183,6 +1241,10 @@ class Ledger:
                     prev = rows[-1][7]
                 db.executemany(_INSERT, rows)
                 runview.apply(db, (row[:4] for row in rows))
+                if rows:
+                    custodyview.follow(
+                        db, self.key, (row[2] for row in rows), (seq, prev), self._custody_events
+                    )
             if rows and self.after_append is not None:
                 self.after_append(seq, prev)
             if len(rows) < batch:

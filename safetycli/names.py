@@ -1,7 +1,8 @@
-"""How two spellings of a person's name are found to be the same person.
+"""How two spellings of a person's name, or of a serial or lot, are found to be the same.
 
-Kept apart from crew.py (which opens the ledger) so that reports and reviews can fold names the
-way the roster does without importing the roster.
+Kept apart from crew.py (which opens the ledger) and armory.py (some fifty dataclasses and its
+rules) so that reports, reviews and `status` can compare names the way the roster and the
+armory do without importing either.
 """
 
 from __future__ import annotations
@@ -14,3 +15,9 @@ def fold_name(name: str) -> str:
     letters, so `Ｓam` cannot sit on the roster next to `Sam`, and single spaces make
     `Sam  Ortiz` the same person as `Sam Ortiz`."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def ident(text: str) -> str:
+    """How serials and lots are compared: case and spaces ignored, as people read them off a
+    receiver or a box (`a 12934` is `A12934`); dashes and letters count."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())

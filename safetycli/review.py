@@ -43,6 +43,7 @@ from safetycli.storage import ReviewSource, RunStart
 if TYPE_CHECKING:
     from safetycli.lifecycle import Hold
     from safetycli.runner import RunState
+    from safetycli.runspool import RunSpool
 
 STATUSES = ("open", "held", "complete", "aborted")
 # A run's failed PINs and lock-outs (a successful sign-in is no exception).
@@ -746,9 +747,12 @@ def build_report(
     timezone: str = "UTC",
     generated_at: str | None = None,
     progress: Progress | None = None,
+    spool: bool = False,
 ) -> dict[str, Any]:
     """The producer's report for a day or a period: exceptions first, then every run in order
-    with its signers, and the log's head so a printed copy anchors the chain.
+    with its signers, and the log's head so a printed copy anchors the chain. `spool`: the runs
+    kept on disk as they are made (`runspool.RunSpool`, iterable like the list it replaces), so
+    a season's report holds one run at a time; the caller closes it.
 
     Read inside one read transaction: the head printed at the foot is exactly the log the report
     was made from, even while the crew keeps signing on another laptop."""
@@ -756,7 +760,11 @@ def build_report(
 
     f = RunFilter(day_from=filters.day_from, day_to=filters.day_to)
     with ledger.snapshot() as (head_seq, head_hash):
-        starts = [s.run for s in _starts(ledger, f, newest_first=False)]
+        starts: list[str] = []
+        first: int | None = None  # the period's first run start: its custody comes after it
+        for start in _starts(ledger, f, newest_first=False):
+            starts.append(start.run)
+            first = start.seq if first is None else min(first, start.seq)
         exceptions: dict[str, Any] = {
             "incidents": _incidents(ledger, f),
             "holds": [],
@@ -771,7 +779,7 @@ def build_report(
             "roster": [],
             "answers_file_runs": [],
         }
-        runs: list[dict[str, Any]] = []
+        runs: list[dict[str, Any]] | RunSpool = [] if not spool else _spool()
         totals = dict.fromkeys(STATUSES, 0)
         for part in _report_parts(ledger, starts, progress):
             _collect(part, exceptions, runs)
@@ -780,7 +788,7 @@ def build_report(
         # changing a PIN), on the calendar days (UTC) of the period.
         for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
             _outside(event, exceptions)
-        custody, apart = _custody(ledger, starts, f, timezone)
+        custody, apart = _custody(ledger, starts, f, timezone, first)
         # Read from the central store: what two laptops recorded apart (central/conflicts.py);
         # the custody fold above already found the custody ones.
         conflicts = getattr(ledger, "conflicts", None)
@@ -881,7 +889,45 @@ def _report_part(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "signoffs": len(d["signoffs"])}
 
 
+# Runs a report reads at once: the signature counts and outcomes of a window are held until its
+# runs are handed on, so a season is read a few weeks at a time, in flat memory.
+_WINDOW = 400
+
+
+def _windows(starts: list[str], size: int | None = None) -> Iterator[list[str]]:
+    """`starts` cut into runs of about `size` (`_WINDOW`), in order, never parting a run listed
+    twice (started twice) from its other listing."""
+    size = size or _WINDOW
+    last = {run: i for i, run in enumerate(starts)}
+    begin, end = 0, -1
+    for i, run in enumerate(starts):
+        end = max(end, last[run])
+        if i == end and i + 1 - begin >= size:
+            yield starts[begin : i + 1]
+            begin = i + 1
+    if begin < len(starts):
+        yield starts[begin:]
+
+
 def _report_parts(
+    ledger: ReviewSource, starts: list[str], progress: Progress | None
+) -> Iterator[dict[str, Any]]:
+    """Each run's part of the report, in the order of `starts` (`_window_parts`), a window of
+    runs at a time."""
+    done = 0
+    for window in _windows(starts):
+        tick = None
+        if progress is not None:
+            offset = done
+
+            def tick(n: int, _: int, offset: int = offset) -> None:
+                progress(offset + n, len(starts))
+
+        yield from _window_parts(ledger, window, tick)
+        done += len(window)
+
+
+def _window_parts(
     ledger: ReviewSource, starts: list[str], progress: Progress | None
 ) -> Iterator[dict[str, Any]]:
     """Each run's part of the report, in the order of `starts`: exactly what `run_detail`
@@ -985,16 +1031,18 @@ def _summary_part(
 
 
 def _custody(
-    ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str
+    ledger: ReviewSource, runs: list[str], f: RunFilter, zone: str, first_seq: int | None
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The armory's part of the report (armory.custody_report), read in the same snapshot. The
-    whole season's custody is folded (the gaps are as of the head), but only the period's moves
-    are kept: the others are never shown. With it, the custody two units recorded apart, which
-    the same fold finds (a report read from the central store shows them)."""
+    custody is as of the head (the gaps are), but only the period's moves are kept: the others
+    are never shown. It starts from the sealed snapshot of the day before the period where the
+    log keeps one (`armory.for_period`), not from the season's first custody event. With it, the
+    custody two units recorded apart, which the same fold finds (a report read from the central
+    store shows them)."""
     from safetycli import armory
 
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
-    state = armory.load(ledger, keep=keep)
+    state = armory.for_period(ledger, keep, f.day_from, first_seq)
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
 
 
@@ -1058,7 +1106,15 @@ def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _collect(d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+def _spool() -> RunSpool:
+    from safetycli.runspool import RunSpool
+
+    return RunSpool()
+
+
+def _collect(
+    d: dict[str, Any], exceptions: dict[str, Any], runs: list[dict[str, Any]] | RunSpool
+) -> None:
     """Add one run's part (`_report_parts`) to the report's exceptions and runs."""
     ref = _run_ref(d)
     for hold in d["holds"]:

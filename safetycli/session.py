@@ -278,7 +278,7 @@ def start_run(
     if outgoing and outgoing.firearms:
         from safetycli import armory
 
-        firearms = armory.labels(armory.load(ledger), outgoing.firearms)
+        firearms = armory.labels(armory.current(ledger), outgoing.firearms)
         context[ARMORY_FACT] = True  # its firearms are the armory's record, not a list typed
     started = runner.start(protocol, run_id, scene, day, context, mode, firearms)
     if outgoing:
@@ -296,7 +296,7 @@ def check_outgoing(
     and the run starts as it always has (its `firearms-listed` is the record)."""
     from safetycli import armory
 
-    state = armory.load(ledger)
+    state = armory.current(ledger)
     if not armory.has_inventory(state) or not takes_firearms_out(protocol):
         if outgoing:
             where = (
@@ -343,7 +343,7 @@ def _start_with_custody(
     from safetycli import armory
     from safetycli.render.safe import one_line
 
-    custody = armory.load(ledger)
+    custody = armory.current(ledger)
     armory.going_out(custody, outgoing, "-", run_id, day, finished_runs(ledger, custody))
     candidates = [m.name for m in crew.roster(ledger) if m.has_role("armorer")]
     try:
@@ -362,10 +362,10 @@ def _start_with_custody(
     )
 
     def guard() -> None:
-        now = armory.load(ledger)
+        now = armory.current(ledger)
         armory.going_out(now, outgoing, member.name, run_id, day, finished_runs(ledger, now))
 
-    custody = armory.load(ledger)
+    custody = armory.current(ledger)
     events = armory.going_out(
         custody, outgoing, member.name, run_id, day, finished_runs(ledger, custody)
     )
@@ -614,7 +614,7 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
         if self._found is None:
             from safetycli import armory
 
-            state = armory.load(self._ledger)
+            state = armory.current(self._ledger)
             self._found = armory.verdicts(state, self._checks, self._run, self._own)
         return self._found
 
@@ -627,7 +627,7 @@ class _Verdicts(Mapping[str, "armory.Verdict"]):
         right after "blanks returned", is judged with those returned."""
         from safetycli import armory
 
-        state = armory.load(self._ledger)
+        state = armory.current(self._ledger)
         for move, count in pending:
             try:
                 moved = armory.rounds_moved(state, move, count, "-", self._run or "", "")
@@ -937,7 +937,7 @@ def _custody_moved(
         return []
     from safetycli import armory
 
-    custody = armory.load(ledger)
+    custody = armory.current(ledger)
     out: list[NewEvent] = []
 
     def record(moves: list[Any]) -> None:
@@ -1027,7 +1027,7 @@ def out_for_run(ledger: Ledger, run_id: str | None) -> tuple[list[str], list[str
     """The firearms and lots the armory has out for `run_id` (every one out, for None)."""
     from safetycli import armory
 
-    state = armory.load(ledger)
+    state = armory.current(ledger)
     firearms = [
         f.serial
         for f in state.firearms.values()

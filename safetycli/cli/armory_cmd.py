@@ -200,7 +200,7 @@ def _record(
 
     def guard() -> None:
         try:
-            recheck(armory.load(ledger))
+            recheck(armory.current(ledger))
         except SafetyError as err:
             raise _Moved(err.message) from None
 
@@ -233,7 +233,7 @@ def _act(
     armorer, the declared events and the events as written."""
     from safetycli import armory, qualifications
 
-    state = armory.load(ledger) if state is None else state
+    state = armory.current(ledger) if state is None else state
     rule(state, "-")
     armorer = _armorer(ledger, by, pin_stdin, doing)
     if receiver is not None:
@@ -403,7 +403,7 @@ def list_(
     from safetycli.cli.common import emit_listing, open_log, print_json, workspace
 
     with open_log(_in_zone(workspace(home)), reading=True) as ledger:
-        state = armory.load(ledger)
+        state = armory.current(ledger)
     if fmt is ListFormat.json:
         print_json(state.as_json())
         return
@@ -548,7 +548,7 @@ def reconcile(
 
     with open_log(_in_zone(workspace(home)), reading=True) as ledger:
         run = _check_run(ledger, run, going_out=False)
-        state = armory.load(ledger)
+        state = armory.current(ledger)
     gaps = armory.reconcile(state, run)
     if fmt is TableOrJson.json:
         print_json({"ok": not gaps, "run": run, "gaps": [g.as_json() for g in gaps]})
@@ -600,7 +600,7 @@ def _storage(
     rule = armory.lock if locking else armory.unlock
     verb = "lock" if locking else "unlock"
     with _open(home) as ledger:
-        state = armory.load(ledger)
+        state = armory.current(ledger)
         rule(state, "-", [])  # nothing to do: said before anyone is asked
         armorer = _armorer(ledger, by, pin_stdin, f"{verb}s the storage")
         keys = _keys(ledger, key_holder, armorer)
@@ -613,7 +613,7 @@ def _storage(
             lambda _e: f"{verb} the storage",
             state=state,
         )
-        after = armory.load(ledger)
+        after = armory.current(ledger)
     _say(f"Storage {verb}ed by {armorer} at {_when(written)}; keys: {', '.join(keys)}.")
     if locking:
         for gap in armory.reconcile(after):
@@ -663,7 +663,7 @@ def hand_over(
     from safetycli import armory, crew
 
     with _open(home) as ledger:
-        state = armory.load(ledger)
+        state = armory.current(ledger)
         armory.hand_over(state, serial, "-", "--")  # where it is, before who receives it
         receiver = crew.find(ledger, to).name
         armorer, (event,), written = _act(
@@ -785,7 +785,7 @@ def _rounds_command(action: str, doc: str) -> None:
                 ),
                 lambda e: f"{action} {count} rounds of lot {e.lot}",
             )
-            found = armory.load(ledger).lot(lot)
+            found = armory.current(ledger).lot(lot)
         verb = {"issue": "issued", "fire": "fired", "return": "returned", "spoil": "spoiled"}
         for_run = f" for run {checked_run}" if checked_run else ""
         assert found is not None

@@ -235,11 +235,14 @@ def print_segments(lines: Iterable[list[tuple[str, str]]]) -> None:
         con.print(Text.assemble(*line), soft_wrap=False)
 
 
-def write_output(text: str, path: Path | None) -> None:
+def write_output(text: str | Iterable[str], path: Path | None) -> None:
     """To the file named by -o (written whole, then moved into place, so a half-written report
-    never exists), or to standard output."""
+    never exists), or to standard output. Pieces (a report made a run at a time) are written
+    as they come."""
+    chunks = [text] if isinstance(text, str) else text
     if path is None:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         sys.stdout.flush()
         return
     from safetycli.errors import SafetyError
@@ -247,11 +250,15 @@ def write_output(text: str, path: Path | None) -> None:
     path = path.expanduser()
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as out:
+            out.writelines(chunks)
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise SafetyError(f"cannot write {path}: {err.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # --- PINs typed unseen ----------------------------------------------------------------------------

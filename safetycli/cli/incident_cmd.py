@@ -171,7 +171,7 @@ def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[li
     """Serials and lots as the armory spells them, where it knows them; as typed otherwise."""
     from safetycli import armory
 
-    state = armory.load(ledger)
+    state = armory.current(ledger)
     named_firearms = []
     for serial in firearms:
         found = state.firearm(serial)

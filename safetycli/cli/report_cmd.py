@@ -60,20 +60,25 @@ def report(
         if sys.stderr.isatty():
             progress = stack.enter_context(_progress_bar())
         production = ws.production if ws is not None else ledger.production()
+        # The runs wait on disk (runspool.py) and are written out one at a time: a season's
+        # report holds one run, not thousands.
         data = build_report(
-            ledger, filters, production=production, timezone=zone, progress=progress
+            ledger, filters, production=production, timezone=zone, progress=progress, spool=True
         )
     from safetycli.render import report as render
 
-    if fmt is ReportFormat.json:
-        text = render.to_json(data)
-    elif fmt is ReportFormat.html:
-        text = render.to_html(data, zone)
-    elif fmt is ReportFormat.csv:
-        text = render.to_csv(data)
-    else:
-        text = render.to_markdown(data, zone)
-    write_output(text, output)
+    try:
+        if fmt is ReportFormat.json:
+            chunks = render.json_chunks(data)
+        elif fmt is ReportFormat.html:
+            chunks = render.html_chunks(data, zone)
+        elif fmt is ReportFormat.csv:
+            chunks = render.csv_chunks(data)
+        else:
+            chunks = render.markdown_chunks(data, zone)
+        write_output(chunks, output)
+    finally:
+        data["runs"].close()
     if output is not None:
         typer.echo(f"Report written to {output}", err=True)
 

@@ -231,7 +231,7 @@ def _outgoing(
         serials += frontend.file.firearms
         lots += frontend.file.rounds
     elif not serials and not lots and takes_firearms_out(protocol):
-        if armory.has_inventory(armory.load(ledger)):
+        if armory.has_inventory(armory.current(ledger)):
             said = str(typer.prompt("Firearms going out, by serial (space between)", default=""))
             serials = said.split()
             said = str(typer.prompt("Rounds going out, LOT=COUNT (space between)", default=""))

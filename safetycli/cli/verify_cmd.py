@@ -55,8 +55,9 @@ def verify(
         bool,
         typer.Option(
             "--repair-views",
-            help="When the log holds and only the run-status table (derived from it, for"
-            " listings) disagrees with it, rebuild that table from the log and say what changed.",
+            help="When the log holds and only the run-status table or the armory checkpoint"
+            " (derived from it) disagrees with it, rebuild them from the log and say what"
+            " changed.",
         ),
     ] = False,
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
@@ -162,9 +163,18 @@ def _repair_lines(repaired: list[str] | None) -> list[str]:
     if not repaired:
         return ["The run-status table already agrees with the log: nothing to repair."]
     count = len(repaired)
+    armory = [line for line in repaired if "armory checkpoint" in line]
+    what = " and ".join(
+        name
+        for name, found in (
+            ("the run-status table", len(armory) < count),
+            ("the armory checkpoint", armory),
+        )
+        if found
+    )
     return [
         *(f"REPAIRED: {line}" for line in repaired),
-        f"Rebuilt the run-status table from the log ({count} difference"
+        f"Rebuilt {what} from the log ({count} difference"
         f"{'s' if count > 1 else ''} put right; the log itself was not touched).",
     ]
 

@@ -59,7 +59,11 @@ def _check(e: dict[str, Any]) -> str:
 def zone_line(report: dict[str, Any], zone: str) -> str:
     """`America/Denver (UTC-6)`: the zone every time on the page is in, named once, with its
     offset on the days shown (when the report was made if it shows no run)."""
-    moments = [run["started_at"] for run in report["runs"]] or [report["generated_at"]]
+    runs = report["runs"]
+    started = getattr(runs, "started", None)  # a spool keeps them (runspool.py)
+    moments = (started if started is not None else [run["started_at"] for run in runs]) or [
+        report["generated_at"]
+    ]
     return fmt.zone_label(zone, moments)
 
 
@@ -71,6 +75,11 @@ def _run_cell(e: dict[str, Any]) -> str:
 
 def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
     """The report as Markdown, every time in `zone` (the workspace's `timezone`)."""
+    return "".join(markdown_chunks(report, zone))
+
+
+def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
+    """`to_markdown` in pieces, a run at a time, for writing as the runs are read back."""
     ex = report["exceptions"]
     c = report["counts"]
     production = f"{md(report['production'])}: " if report["production"] else ""
@@ -312,7 +321,9 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
     lines += ["", "## Runs", ""]
     if not report["runs"]:
         lines.append("No runs in this period.")
+    yield "\n".join(lines)
     for n, run in enumerate(report["runs"], 1):
+        lines = []
         p = run["protocol"]
         ended = _when(run, "ended_at", zone) or "not ended"
         lines.append(
@@ -333,8 +344,9 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
             lines.append("")
             lines.append(f"Also held or cleared a hold: {md(fmt.whos(run['also_signed']))}")
         lines.append("")
+        yield "\n" + "\n".join(lines)
     head = f"{report['head']['seq']}:{report['head']['hash']}"
-    lines += [
+    lines = [
         "---",
         "",
         f"Log head: event {report['head']['seq']}, hash `{head.split(':')[1]}`.",
@@ -344,7 +356,7 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
         f"    {report['verify_command']}",
         "",
     ]
-    return "\n".join(lines)
+    yield "\n" + "\n".join(lines)
 
 
 def _custody_markdown(lines: list[str], report: dict[str, Any], zone: str) -> None:
@@ -418,6 +430,57 @@ def _unsigned_sentence(report: dict[str, Any]) -> str:
 
 
 def to_json(report: dict[str, Any]) -> str:
+    if isinstance(report["runs"], list):
+        return to_json_whole(report)
+    return "".join(json_chunks(report))
+
+
+_RUNS_HERE = "\x00runs\x00"
+
+
+def json_chunks(report: dict[str, Any], size: int = 1 << 16) -> Iterator[str]:
+    """`to_json` in pieces of about `size` characters: the encoder's own pieces, with each run
+    printed where the runs go as the whole would print it (two levels in: every line four more
+    spaces); the same text as printing the whole at once, never all of it in memory."""
+    runs = report["runs"]
+    if isinstance(runs, list):
+        yield to_json_whole(report)
+        return
+    marker = json.dumps(_RUNS_HERE)
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+    buffer: list[str] = []
+    held = 0
+    recent = ("", "")
+
+    def take(piece: str) -> Iterator[str]:
+        nonlocal buffer, held
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield json_text("".join(buffer))
+            buffer, held = [], 0
+
+    for part in encoder.iterencode({**report, "runs": _RUNS_HERE}):
+        if part == marker and recent == ('"runs"', ": "):  # the report's own key, no value
+            for piece in _runs_json_parts(runs):
+                yield from take(piece)
+        else:
+            yield from take(part)
+        recent = (recent[1], part)
+    buffer.append("\n")
+    yield json_text("".join(buffer))
+
+
+def _runs_json_parts(runs: Any) -> Iterator[str]:
+    first = True
+    for run in runs:
+        body = json.dumps(run, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield ("[\n    " if first else ",\n    ") + body
+        first = False
+    yield "[]" if first else "\n  ]"
+
+
+def to_json_whole(report: dict[str, Any]) -> str:
     return json_text(json.dumps(report, indent=2, ensure_ascii=False)) + "\n"
 
 
@@ -585,14 +648,25 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
 
 
 def to_csv(report: dict[str, Any]) -> str:
+    return "".join(csv_chunks(report))
+
+
+def csv_chunks(report: dict[str, Any], rows: int = 500) -> Iterator[str]:
+    """`to_csv` in pieces of `rows` rows."""
     import csv
     import io
+    import itertools
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(report))
-    return buffer.getvalue()
+    every = csv_rows(report)
+    while batch := list(itertools.islice(every, rows)):
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
 
 
 # --- HTML ----------------------------------------------------------------------------------------
@@ -646,8 +720,13 @@ def environment(zone: str = "UTC") -> Any:
 
 def to_html(report: dict[str, Any], zone: str = "UTC") -> str:
     """The report as one HTML page, every time in `zone` (the workspace's `timezone`)."""
+    return "".join(html_chunks(report, zone))
+
+
+def html_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
+    """`to_html` in pieces, as Jinja2 makes them (`generate`)."""
     template = environment(zone).get_template("report.html.j2")
-    return template.render(
+    return template.generate(
         r=report,
         zone_line=zone_line(report, zone),
         title=TITLE,
