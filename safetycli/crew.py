@@ -46,6 +46,7 @@ from safetycli.events import (
     Event,
     NewEvent,
 )
+from safetycli.i18n import _, ngettext
 from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
@@ -394,10 +395,9 @@ def producers(ledger: Ledger) -> list[Member]:
 
 
 def _unlock_hint(name: str) -> str:
-    return (
-        f"{name} is locked after {LOCK_AFTER} wrong PINs: "
-        f"a producer must run `safetycli crew unlock {name}`"
-    )
+    return _(
+        "{name} is locked after {n} wrong PINs: a producer must run `safetycli crew unlock {name}`"
+    ).format(name=name, n=LOCK_AFTER)
 
 
 def authenticate(
@@ -480,10 +480,15 @@ def prove(
         lockout.record_lock(ledger, who, run)
         failures = lockout.failures(ledger, who)
         if failures >= LOCK_AFTER:
-            raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
+            locked = _("wrong PIN for {name}: {hint}").format(name=who, hint=_unlock_hint(who))
+            raise AuthError(locked, LOCKED)
         left = LOCK_AFTER - failures
-        tries = "try" if left == 1 else "tries"
-        raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
+        wrong = ngettext(
+            "wrong PIN for {name} ({n} try left before lock-out)",
+            "wrong PIN for {name} ({n} tries left before lock-out)",
+            left,
+        )
+        raise AuthError(wrong.format(name=who, n=left), WRONG_PIN)
     # Admitted while fewer than five tries were wrong or pending: this was one of the five.
     ok = ev.AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt).new()
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at), ok

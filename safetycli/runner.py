@@ -39,6 +39,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safetycli import i18n
 from safetycli.conditions import DAY, RUN, parse_expect, parse_when
 from safetycli.errors import SafetyError
 from safetycli.events import (
@@ -653,16 +654,23 @@ def check_answer(item: Item, value: Any) -> Any:
             return True
         if text in ("n", "no", "false", "refuse", "refused"):
             return False
-        raise SafetyError(f"`{item.id}` needs yes or no, not {value!r}")
+        raise SafetyError(
+            i18n._("`{id}` needs yes or no, not {value}").format(id=item.id, value=repr(value))
+        )
     if item.kind == "count":
+        whole = i18n._("`{id}` needs a whole number, not {value}")
         if isinstance(value, bool):
-            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}")
+            raise SafetyError(whole.format(id=item.id, value=repr(value)))
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}") from None
+            raise SafetyError(whole.format(id=item.id, value=repr(value))) from None
         if number < 0:
-            raise SafetyError(f"`{item.id}` needs a count of zero or more, not {number}")
+            raise SafetyError(
+                i18n._("`{id}` needs a count of zero or more, not {value}").format(
+                    id=item.id, value=number
+                )
+            )
         return number
     if item.kind == "choice":
         options = item.options or []
@@ -672,10 +680,14 @@ def check_answer(item: Item, value: Any) -> Any:
                 return option
         if text.isdigit() and 1 <= int(text) <= len(options):
             return options[int(text) - 1]
-        raise SafetyError(f"`{item.id}` needs one of: {', '.join(options)}; not {value!r}")
+        raise SafetyError(
+            i18n._("`{id}` needs one of: {options}; not {value}").format(
+                id=item.id, options=", ".join(options), value=repr(value)
+            )
+        )
     text = str(value).strip()
     if not text:
-        raise SafetyError(f"`{item.id}` needs a written answer")
+        raise SafetyError(i18n._("`{id}` needs a written answer").format(id=item.id))
     return check_length(text, f"the answer to `{item.id}`", TEXT_MAX)
 
 
@@ -1123,7 +1135,7 @@ def check_answer_confirm(value: Any) -> bool:
         return True
     if text in ("n", "no", "false"):
         return False
-    raise SafetyError(f"a witness answers yes or no, not {value!r}")
+    raise SafetyError(i18n._("a witness answers yes or no, not {value}").format(value=repr(value)))
 
 
 def another_take(state: RunState, step: AnotherTake, more: bool) -> list[NewEvent]:
