@@ -39,9 +39,9 @@ format: $(STAMP)
 # (hatch_build.py); this target compiles them too, so a new translation shows at once.
 CATALOG := safetycli/locale/safetycli.pot
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -c Translators: --sort-output --add-location=file \
+	$(BIN)/pybabel extract -F babel.cfg -c Translators: --sort-output --add-location=file -w 100 \
 		--project safetycli --version 0.1.0 -o $(CATALOG) safetycli
-	$(BIN)/pybabel update -i $(CATALOG) -d safetycli/locale -D safetycli --add-location=file \
+	$(BIN)/pybabel update -i $(CATALOG) -d safetycli/locale -D safetycli -w 100 \
 		--ignore-obsolete
 	$(BIN)/pybabel compile -d safetycli/locale -D safetycli --statistics
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import Home, PinStdin
-from safetycli.i18n import _
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.armory import Outgoing
@@ -483,7 +483,7 @@ def _clear_run(
             defaults={**state.signers, **state.signed_in},
         )
         runner.check_clearers(None, state, clearers)
-        prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing="clear the hold")
+        prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing=N_("clear the hold"))
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         moved = SafetyError(
             _(
