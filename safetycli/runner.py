@@ -1199,9 +1199,14 @@ def check_holdable(state: RunState, reason: str) -> None:
     """Whether a hold can be raised by hand: checked before anyone types a PIN, so a refusal does
     not cost a try, and again when the hold is written."""
     if state.status != OPEN:
-        raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
+        raise SafetyError(
+            i18n._("run {run} is {status}: only an open run can be held").format(
+                run=state.run_id,
+                status=i18n._(state.status),  # a status word (render.fmt)
+            )
+        )
     if not reason.strip():
-        raise SafetyError("a hold needs a reason: --reason TEXT")
+        raise SafetyError(i18n._("a hold needs a reason: --reason TEXT"))
     check_length(reason, "a hold's reason")
 
 
@@ -1282,9 +1287,14 @@ def check_clearable(state: RunState, note: str) -> Hold:
     clears, and again when the clearance is written."""
     hold = state.open_hold
     if hold is None or state.status != HELD:
-        raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
+        raise SafetyError(
+            i18n._("run {run} is {status}, not held: nothing to clear").format(
+                run=state.run_id,
+                status=i18n._(state.status),  # a status word (render.fmt)
+            )
+        )
     if not note.strip():
-        raise SafetyError("clearing a hold needs a note: what was found and what was done")
+        raise SafetyError(i18n._("clearing a hold needs a note: what was found and what was done"))
     check_length(note, "a note")
     return hold
 
