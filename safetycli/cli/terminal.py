@@ -683,7 +683,7 @@ def freeze_panel(out: Console, kind: str, incident: str) -> None:
     spec = KINDS[kind]
     body = Text()
     body.append(
-        _("INCIDENT RECORDED: {kind} ({incident}).").format(kind=spec.label, incident=incident)
+        _("INCIDENT RECORDED: {kind} ({incident}).").format(kind=_(spec.label), incident=incident)
         + "\n\n",
         style="bold",
     )
@@ -731,7 +731,7 @@ def scene_panel(
         )
         body.append(
             _("Open {kind} {id}: {text}").format(
-                kind=incident.spec.label, id=incident.id, text=visible(incident.text)
+                kind=_(incident.spec.label), id=incident.id, text=visible(incident.text)
             )
             + "\n"
         )
