@@ -89,7 +89,7 @@ class TerminalFrontend:
     def fact(self, name: str, fact: Fact) -> Any:
         question = visible(fact.ask)
         if fact.type == "bool":
-            return typer.confirm(question, default=None)
+            return _confirm(question)
         if fact.type == "int":
             return typer.prompt(question, type=int)
         if fact.type == "choice":
@@ -151,7 +151,7 @@ class TerminalFrontend:
             self.out.print(
                 _("  Witness: {name} ({role}), did you see this yourself?").format(**said)
             )
-            return typer.confirm(_("{who}: seen and confirmed").format(who=who), default=None)
+            return _confirm(_("{who}: seen and confirmed").format(who=who))
         if step.meaning == "read-back":
             self.out.print(
                 _("  Read-back: {name} ({role}), say back what you were told.").format(**said)
@@ -363,7 +363,7 @@ class TerminalFrontend:
             ).format(scene=markup(scene), runs=listed, run=open_runs[-1])
         )
         # No default: a stray Enter must not start a duplicate run.
-        return typer.confirm(_("Start another run of this checklist anyway?"), default=None)
+        return _confirm(_("Start another run of this checklist anyway?"))
 
     def _header(self, step: Ask, protocol: Protocol) -> None:
         number, total = runner.position(protocol, step)
@@ -559,6 +559,17 @@ def _keys(typed: str) -> str:
     if not typed or not set(typed) <= yes | no | {"y", "n"}:
         return typed
     return "".join("y" if key in yes or key == "y" else "n" for key in typed)
+
+
+def _confirm(question: str) -> bool:
+    """Yes or no with no default (a stray Enter decides nothing), as Click's confirm, but in the
+    interface's words: `s` and `sí` are yes to a Spanish reader, y and yes always are."""
+    while True:
+        raw = str(typer.prompt(_("{question} [y/n]").format(question=question)))
+        word = _yes_no_word(raw)
+        if word in ("yes", "no"):
+            return word == "yes"
+        typer.echo(_("Error: invalid input"), err=True)
 
 
 def _yes_no_word(raw: str) -> str:
