@@ -90,13 +90,29 @@ def use(lang: str | None) -> None:
     if code == SOURCE:
         _lang, _catalog = SOURCE, None
         return
-    import gettext  # only for another language: English start-up never pays for it
-
-    found = gettext.translation(DOMAIN, LOCALE_DIR, languages=[code], fallback=True)
-    if type(found) is gettext.NullTranslations:  # no compiled catalog: say it in English
+    found = _loaded.get(code) or _load(code)
+    if found is None:  # no compiled catalog (a broken install): say it in English
         _lang, _catalog = SOURCE, None
         return
     _lang, _catalog = code, found
+
+
+_loaded: dict[str, NullTranslations] = {}
+
+
+def _load(code: str) -> NullTranslations | None:
+    """The compiled catalog, read straight from its known place: `gettext.translation` would
+    search every spelling of the locale and copy the result, 3 to 7 ms of a command's start on
+    a busy laptop against 1 ms for this."""
+    import gettext  # only for another language: English start-up never pays for it
+
+    try:
+        with (LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as mo:
+            found = gettext.GNUTranslations(mo)
+    except Exception:  # noqa: BLE001 - missing or damaged: the words fall back to English
+        return None
+    _loaded[code] = found
+    return found
 
 
 def current() -> str:

@@ -119,6 +119,21 @@ def test_spanish_yes_and_no_keys_never_overlap_nor_take_the_hold_key() -> None:
     assert terminal._keys("ssn") == "ssn"  # English: `s` is no answer, asked again
 
 
+def test_a_missing_or_damaged_catalog_speaks_english_rather_than_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HOLD must show whatever the install lost: no catalog, or a corrupt one, is English."""
+    monkeypatch.setattr(i18n, "_loaded", {})
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.use("es")
+    assert i18n.current() == "en" and _("HOLD") == "HOLD"
+    damaged = tmp_path / "es" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"not a catalog")
+    i18n.use("es")
+    assert i18n.current() == "en"
+
+
 # --- choosing the language -----------------------------------------------------------------------
 
 
