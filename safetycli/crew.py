@@ -376,7 +376,9 @@ def _shown(name: str) -> str:
 
 
 def _not_found(name: str) -> SafetyError:
-    return SafetyError(f"nobody called {_shown(name)} on the roster: see `safetycli crew list`")
+    return SafetyError(
+        _("nobody called {name} on the roster: see `safetycli crew list`").format(name=_shown(name))
+    )
 
 
 def find(ledger: Ledger, name: str) -> Member:
