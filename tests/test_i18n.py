@@ -377,3 +377,24 @@ def test_a_walk_in_spanish_asks_in_spanish_and_the_hold_panel_says_alto(tmp_path
     assert failed in text
     assert "STOP WORK" not in text and "your PIN" not in text
     assert os.environ.get(i18n.ENV) is None  # the test's own process stayed English
+
+
+def test_log_show_reads_in_spanish_and_its_json_does_not_change(
+    prod: Production, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = prod.runs["held-cleared"]
+    english = prod.invoke(["log", "show", run_id])
+    as_json = prod.invoke(["log", "show", run_id, "--format", "json"])
+    monkeypatch.setenv(i18n.ENV, "es")
+    spanish = prod.invoke(["log", "show", run_id])
+    assert english.exit_code == spanish.exit_code == 0
+    with speaking("es"):
+        roll_call = _("Roll call: ")
+        cleared = _("{HOLD} cleared by {who}: {note} · work stopped {stopped}")
+        cleared_words = cleared.split("{who}")[0].replace("{HOLD}", _("HOLD"))
+    assert roll_call in spanish.stdout and "Roll call: " not in spanish.stdout
+    assert cleared_words in spanish.stdout
+    assert "Roll call: " in english.stdout
+    # The people and what they wrote are the same in both.
+    assert "Sam Ortiz" in english.stdout and "Sam Ortiz" in spanish.stdout
+    assert prod.invoke(["log", "show", run_id, "--format", "json"]).stdout == as_json.stdout
