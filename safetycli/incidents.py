@@ -424,13 +424,28 @@ def release(incident: Incident, note: str, people: Sequence[Signer]) -> NewEvent
 
 
 def stop_line(incident: Incident) -> str:
-    """One line for a refusal: firearm work is held by this incident, and how to lift it."""
-    where = f" ({incident.involved()})" if incident.involved() else ""
-    return (
-        f"firearm work is held: open {incident.spec.label} {incident.id}{where}: "
-        f"{incident.text}; no firearm protocol starts or goes on until the "
-        f"{incident.closers_text()} close it: {incident.close_command()}"
-    )
+    """One line for a refusal: firearm work is held by this incident, and how to lift it; in
+    the reader's language (`closers_text` stays English: JSON carries it)."""
+    from safetycli.i18n import _
+    from safetycli.roles import spoken
+
+    said = {
+        "kind": _(incident.spec.label),
+        "id": incident.id,
+        "involved": incident.involved(),
+        "text": incident.text,
+        "closers": _(" and ").join(spoken(r) for r in incident.closers),
+        "command": incident.close_command(),
+    }
+    if incident.involved():
+        return _(
+            "firearm work is held: open {kind} {id} ({involved}): {text}; no firearm protocol "
+            "starts or goes on until the {closers} close it: {command}"
+        ).format(**said)
+    return _(
+        "firearm work is held: open {kind} {id}: {text}; no firearm protocol starts or goes on "
+        "until the {closers} close it: {command}"
+    ).format(**said)
 
 
 def frozen_line(name: str, incident: Incident) -> str:

@@ -756,7 +756,7 @@ def scene_panel(
         )
         body.append(
             _("To close: {roles}, each in person with their PIN:").format(
-                roles=incident.closers_text()
+                roles=_and([role_name(r) for r in incident.closers])
             )
             + "\n"
         )
