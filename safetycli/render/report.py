@@ -231,7 +231,7 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
             [
                 _run_cell(a),
                 md(_when(a, "started_at", zone)),
-                md(a["status"].upper()),
+                md(fmt.status(a["status"]).upper()),
             ]
             for a in ex["answers_file_runs"]
         ],
@@ -274,7 +274,7 @@ def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
             [
                 _run_cell(u),
                 md(u["protocol"]),
-                f"**{md(u['status'].upper())}**",
+                f"**{md(fmt.status(u['status']).upper())}**",
                 md(_when(u, "started_at", zone)),
                 str(u["signoffs"]),
                 md(u["why"] or _("left open: resume it or abort it")),
