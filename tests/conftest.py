@@ -57,6 +57,23 @@ def _private_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _english_by_default() -> Iterator[None]:
+    """The tool's own words in English for the whole session, module fixtures included (they
+    run before `_isolated`), whatever the developer's locale: tests that want Spanish say so."""
+    names = ("SAFETYCLI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+    old = {name: os.environ.pop(name, None) for name in names}
+    os.environ["LANG"] = "C.UTF-8"
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
