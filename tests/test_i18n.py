@@ -398,3 +398,26 @@ def test_log_show_reads_in_spanish_and_its_json_does_not_change(
     # The people and what they wrote are the same in both.
     assert "Sam Ortiz" in english.stdout and "Sam Ortiz" in spanish.stdout
     assert prod.invoke(["log", "show", run_id, "--format", "json"]).stdout == as_json.stdout
+
+
+def test_no_function_binds_the_translation_marker_it_calls() -> None:
+    """`_` is both gettext's marker and Python's throwaway name: a function that unpacks into
+    `_` (`for _, item in ...`, `with x as (_, y)`) and also calls `_("...")` crashes at that
+    call. Ruff catches a loop over an imported `_`, not every such binding."""
+    import ast
+
+    wrong = []
+    for path in sorted((REPO / "safetycli").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == "_"]
+            binds = any(isinstance(n.ctx, ast.Store) for n in names)
+            calls = any(
+                isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == "_"
+                for c in ast.walk(node)
+            )
+            if binds and calls:
+                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
+    assert wrong == []
