@@ -175,12 +175,13 @@ def check_roles(roles: Iterable[str], extra: Mapping[str, str] | None = None) ->
 def validate_pin(pin: str) -> None:
     """4 to 12 digits, not one digit repeated: long enough to survive a few guesses before the
     lock-out, short enough to type with gloves on."""
+    said = {"least": PIN_MIN, "most": PIN_MAX, "n": len(pin)}
     if not _PIN_RE.fullmatch(pin):
-        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits, 0-9 only")
+        raise SafetyError(_("a PIN is {least} to {most} digits, 0-9 only").format(**said))
     if not PIN_MIN <= len(pin) <= PIN_MAX:
-        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits (this one has {len(pin)})")
+        raise SafetyError(_("a PIN is {least} to {most} digits (this one has {n})").format(**said))
     if len(set(pin)) == 1:
-        raise SafetyError("a PIN cannot be one digit repeated: choose another")
+        raise SafetyError(_("a PIN cannot be one digit repeated: choose another"))
 
 
 def hash_pin(pin: str, pepper: bytes | None = None) -> str:
