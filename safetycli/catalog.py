@@ -22,10 +22,17 @@ class Catalog:
     files: list[Path] = field(default_factory=list)
 
     def get(self, protocol_id: str) -> Protocol:
+        """The protocol, with its translations read and checked (a broken one refuses it)."""
         if protocol_id in self.protocols:
-            return self.protocols[protocol_id]
+            protocol = self.protocols[protocol_id]
+            if protocol.with_translations():
+                raise SafetyError(
+                    f"protocol `{protocol_id}` has problems in its translations: run "
+                    "`safetycli checklists validate`"
+                )
+            return protocol
         for problem in self.problems:
-            if Path(problem.path).stem == protocol_id:
+            if Path(problem.path).name.split(".")[0] == protocol_id:  # or its translation
                 raise SafetyError(
                     f"protocol `{protocol_id}` has problems: run `safetycli checklists validate`"
                 )
@@ -39,9 +46,12 @@ class Catalog:
         )
 
 
-def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
+def load_catalog(
+    workspace_checklists: Path | None = None, *, translations: bool = False
+) -> Catalog:
     """Every protocol the tool would load. Files with problems are left out (their problems are
-    in `problems`); nothing here raises for a bad or unreadable file.
+    in `problems`); nothing here raises for a bad or unreadable file. Translations are read
+    for the one protocol `get` returns, or with `translations`, for all (the listing).
 
     The workspace's own protocols may use the production's own roles, read from the
     config.toml beside their folder: every caller gets them without having to pass them."""
@@ -72,6 +82,14 @@ def load_catalog(workspace_checklists: Path | None = None) -> Catalog:
                     id_clash(path, protocol, catalog.protocols[protocol.id].origin.path)
                 )
                 continue
+            if translations:  # every translation too (the listing); else each one on `get`
+                try:
+                    found = protocol.with_translations()
+                except OSError as err:
+                    found = [Problem(str(path), 1, 1, f"cannot read: {err.strerror}")]
+                if found:
+                    catalog.problems.extend(found)
+                    continue
             catalog.protocols[protocol.id] = protocol
     return catalog
 

@@ -38,6 +38,7 @@ from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_OK,
     CREW_ADDED,
+    CREW_LANG_SET,
     CREW_PIN_SET,
     CREW_RECOVERED,
     CREW_REMOVED,
@@ -106,6 +107,7 @@ class Member:
     locked: bool
     failures: int = 0  # wrong PINs in a row since the last reset
     added_at: str = ""
+    lang: str | None = None  # the language they read protocols in; None: each protocol's own
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -124,6 +126,7 @@ class _Entry:
     set_seq: int = 0  # the event that set the fingerprint
     device: str | None = None  # the device whose event set it (None: this laptop)
     removed: tuple[str, str] | None = None  # when and on which device they were removed
+    lang: str | None = None
 
 
 # --- names, roles and PINs --------------------------------------------------------------------
@@ -264,6 +267,7 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
                 added_seq=order,
                 added_at=event.at,
                 device=event.device,
+                lang=data.get("lang"),
             )
         elif entry is None or not entry.active:
             continue
@@ -275,6 +279,8 @@ def _replay(ledger: Ledger) -> dict[str, _Entry]:
             role = str(data.get("role", ""))
             if role and role not in entry.roles:
                 entry.roles = (*entry.roles, role)
+        elif event.kind == CREW_LANG_SET:
+            entry.lang = data.get("lang")
         elif event.kind == CREW_REMOVED:
             others = [e for e in entries.values() if e.active and "producer" in e.roles]
             if "producer" in entry.roles and all(e is entry for e in others):
@@ -360,6 +366,7 @@ def _member(ledger: Ledger, entry: _Entry) -> Member:
         locked=failures >= LOCK_AFTER,
         failures=failures,
         added_at=entry.added_at,
+        lang=entry.lang,
     )
 
 
@@ -578,6 +585,7 @@ def add_member(
     pin: str,
     approver: tuple[str, str] | None,
     extra: Mapping[str, str] | None = None,
+    lang: str | None = None,
 ) -> Member:
     """Add someone to the roster. The first member is a producer who needs no approval; everyone
     after needs a producer's name and PIN. A removed person can be added again, with a new PIN.
@@ -591,7 +599,11 @@ def add_member(
         approved_by, proofs = by.name, [ok]
     encoded = hash_pin(pin, ledger.pepper)
     added = ev.CrewAdded(
-        name=clean, roles=checked, approved_by=approved_by, pin_fingerprint=fingerprint(encoded)
+        name=clean,
+        roles=checked,
+        approved_by=approved_by,
+        pin_fingerprint=fingerprint(encoded),
+        lang=check_lang(lang) if lang is not None else None,
     )
 
     def still_first() -> None:
@@ -734,6 +746,40 @@ def add_role(
         raise SafetyError(
             f"{member.name} was not given the role {checked}: the roster changed at the same "
             "moment; see `safetycli crew list` and try again"
+        )
+    return _member(ledger, entry)
+
+
+def check_lang(lang: str) -> str:
+    """A language code (`es`), or one line saying what one looks like."""
+    from safetycli.translation import check_lang as checked
+
+    try:
+        return checked(lang)
+    except ValueError as err:
+        raise SafetyError(str(err)) from None
+
+
+def check_set_lang(ledger: Ledger, name: str, lang: str) -> tuple[Member, str]:
+    """The member and the language, refused before anyone types a PIN."""
+    member = find(ledger, name)
+    code = check_lang(lang)
+    if member.lang == code:
+        raise SafetyError(f"{member.name} already reads protocols in {code}: nothing to change")
+    return member, code
+
+
+def set_lang(ledger: Ledger, name: str, lang: str, approver: tuple[str, str] | None) -> Member:
+    """Someone reads protocols in another language from now on: a roster change, approved by a
+    producer's PIN, because the language decides what a person's signature says they read."""
+    member, code = check_set_lang(ledger, name, lang)
+    by, ok = _approve(ledger, approver, f"changing {member.name}'s language to {code}")
+    _commit(ledger, [ok], ev.CrewLangSet(name=member.name, by=by.name, lang=code))
+    entry = _replay(ledger).get(_key(member.name))
+    if entry is None or not entry.active or entry.lang != code:
+        raise SafetyError(
+            f"{member.name}'s language was not changed: the roster changed at the same moment; "
+            "see `safetycli crew list` and try again"
         )
     return _member(ledger, entry)
 

@@ -168,6 +168,9 @@ class SignedIn(_InRun):
     PERSON = "name"
     name: str
     role: str
+    # The language the walk-through addresses them in for the sitting (the roster's, at sign-in);
+    # absent when they read the protocol's own language, and in older logs.
+    lang: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,6 +204,9 @@ class ItemPerformed(_AtItem):
     role: str
     ok: bool
     reason: str | None
+    # What they read, as on a sign-off (`ItemSignedOff`); absent from older logs.
+    lang: str | None = _added(None)
+    text_sha256: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,6 +216,9 @@ class ItemWitnessed(_AtItem):
     name: str
     role: str
     ok: bool
+    # What they read, as on a sign-off (`ItemSignedOff`); absent from older logs.
+    lang: str | None = _added(None)
+    text_sha256: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,6 +230,9 @@ class ItemReadBack(_AtItem):
     answer: Any
     ok: bool
     reason: str | None
+    # What they read, as on a sign-off (`ItemSignedOff`); absent from older logs.
+    lang: str | None = _added(None)
+    text_sha256: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +252,12 @@ class ItemSignedOff(_InRun):
     role: str
     items: tuple[dict[str, Any], ...] = _parsed(tuple)
     pin: str | None = None
+    # What the person read (translation.py): the language, the sha256 of the questions and
+    # options as shown, and the checks shown in the protocol's main language for want of a
+    # translation. Absent from older logs.
+    lang: str | None = _added(None)
+    text_sha256: str | None = _added(None)
+    fallback: tuple[str, ...] = field(default=(), metadata={"added": True, "parse": tuple})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -591,6 +609,7 @@ class CrewAdded(Declared):
     roles: tuple[str, ...] = _parsed(tuple)
     approved_by: str | None
     pin_fingerprint: str
+    lang: str | None = _added(None)  # the language they read protocols in; None: each one's own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -653,6 +672,15 @@ class CrewRoleAdded(_RosterChange):
 
     KIND = ev.CREW_ROLE_ADDED
     role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrewLangSet(_RosterChange):
+    """`name` reads protocols in `lang` from now on, approved `by` a producer with their PIN:
+    what a person is shown decides what their signature proves, so nobody changes it alone."""
+
+    KIND = ev.CREW_LANG_SET
+    lang: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -74,6 +74,8 @@ CREW_REMOVED = "crew.removed"
 CREW_ROLE_ADDED = "crew.role-added"
 # A permit or training card with its expiry (qualifications.py), approved by a producer.
 CREW_QUALIFIED = "crew.qualified"
+# The language someone reads protocols in (translation.py), changed after they were added.
+CREW_LANG_SET = "crew.lang-set"
 AUTH_OK = "auth.ok"
 AUTH_FAILED = "auth.failed"
 AUTH_LOCKED = "auth.locked"
@@ -100,6 +102,7 @@ ROSTER_KINDS = (
     CREW_RECOVERED,
     CREW_ROLE_ADDED,
     CREW_QUALIFIED,
+    CREW_LANG_SET,
 )
 AUTH_KINDS = (AUTH_OK, AUTH_FAILED, AUTH_LOCKED, AUTH_ATTEMPT)
 
@@ -219,6 +222,8 @@ def expand(event: Event) -> list[Event]:
             continue
         at = {"phase": data["phase"], "take": data["take"], "item": entry["item"]}
         signed: dict[str, Any] = {**at, **who, "ok": True, "signed_off": event.seq}
+        if "lang" in data:  # what the person read (translation.py); absent from older logs
+            signed |= {"lang": data["lang"], "text_sha256": data.get("text_sha256")}
         if kind != ITEM_WITNESSED:
             signed |= {"answer": entry["answer"], "reason": None}
         out.append(

@@ -10,6 +10,8 @@ that must not read like a routine error: the crew must stop by voice, now.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from safetycli.errors import SafetyError
 from safetycli.i18n import N_, _
@@ -93,6 +95,19 @@ def hold_not_recorded(err: Exception) -> Exception:
         assert isinstance(err, SafetyError)
         return LogUnwritable(f"{_(HOLD_NOT_RECORDED)}. {_capital(err.message)}", stop=True)
     return err
+
+
+@contextmanager
+def loud_if_stop(stop: bool) -> Iterator[None]:
+    """Around a stop-work command's whole use of the log (opening it too): when `stop`, any
+    failure of the log is said as a hold that was not recorded, whatever step it hit."""
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - re-raised, loud or as it was
+        loud = hold_not_recorded(err) if stop else err
+        if loud is err:
+            raise
+        raise loud from None
 
 
 def _capital(line: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,17 @@ def shipped_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "checklists"
 
 
+# `firearm-scene.es.yaml`: a protocol's file name, a language, the YAML suffix (translation.py).
+TRANSLATION_FILE = re.compile(r"^(?P<stem>[^.]+)\.(?P<lang>[a-z]{2,3})\.ya?ml$")
+
+
 def protocol_files(folder: Path) -> list[Path]:
+    """The protocols in a folder: its YAML files, less the translations beside them."""
+    return [p for p in yaml_files(folder) if not TRANSLATION_FILE.match(p.name)]
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Every YAML file in a folder: protocols and their translations."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -74,7 +85,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
     try:
         for folder, shipped in sources:
             digest.update(f"\nfolder {folder} {shipped}\n".encode())
-            for path in protocol_files(folder):
+            for path in yaml_files(folder):  # a translation's problems change the listing
                 content = hashlib.sha256(path.read_bytes()).hexdigest()
                 digest.update(f"{path}\0{content}\n".encode())
     except OSError:
@@ -176,7 +187,7 @@ def listing(workspace_checklists: Path | None) -> tuple[list[dict[str, Any]], in
         return kept
     from safetycli.catalog import load_catalog
 
-    catalog = load_catalog(workspace_checklists)
+    catalog = load_catalog(workspace_checklists, translations=True)
     rows, problems = rows_of(catalog), len(catalog.problems)
     if key is not None and key == _key(workspace_checklists):  # unchanged while we loaded
         _write(path, key, {"rows": rows, "problems": problems})

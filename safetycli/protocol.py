@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,9 @@ from safetycli import perfirearm
 from safetycli.conditions import DAY, FALSE_WORDS, TRUE_WORDS, parse_expect, parse_when
 from safetycli.roles import known as known_roles
 from safetycli.yamlsource import EMPTY_FILE, Problem, YamlDoc, load_yaml, read_source, shown
+
+if TYPE_CHECKING:
+    from safetycli.translation import Translation
 
 ID_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 NAME_RE = r"^[a-z][a-z0-9_]*$"
@@ -234,8 +237,35 @@ class Protocol(_Strict):
     # a take, or a run-through (a rehearsal): "another run-through?".
     take_word: Literal["take", "run-through"] = "take"
     phases: list[Phase] = Field(min_length=1)
+    # The language it is written in; translations beside it (`firearm-scene.es.yaml`,
+    # translation.py) give its crew-facing words in others.
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
 
     _origin: ProtocolSource | None = PrivateAttr(default=None)
+    # None until `with_translations` read them: most commands load every protocol and use one.
+    _translations: dict[str, Any] | None = PrivateAttr(default=None)
+    _labels: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def translations(self) -> dict[str, Translation]:
+        """Its checked translations, by language (none until `with_translations` read them)."""
+        return self._translations or {}
+
+    def with_translations(self) -> list[Problem]:
+        """Read and check the translations beside its file, once (translation.py); the
+        problems found, if any, and then it has none: a protocol whose translation is broken
+        must not run, as one with a problem in its own file does not."""
+        if self._translations is not None:
+            return []
+        from safetycli import translation
+
+        found, problems, _ = translation.load_for(self)
+        self._translations = {} if problems else found
+        return problems
+
+    def firearm_label(self, serial: str | None) -> str | None:
+        """How a run's firearm is named in questions (`for_firearms`); None: each firearm."""
+        return None if serial is None else self._labels.get(serial, serial)
 
     @property
     def origin(self) -> ProtocolSource:
@@ -288,6 +318,8 @@ class Protocol(_Strict):
             phases.append(phase.model_copy(update={"items": items}))
         out = self.model_copy(update={"phases": phases})
         out._origin = self._origin
+        out._translations = self._translations
+        out._labels = dict(firearms)
         return out
 
 
@@ -299,6 +331,13 @@ class ProtocolSource:
     sha256: str
     shipped: bool
     id_pos: tuple[int, int] = (1, 1)  # line, column of its `id:` value, for messages about it
+
+    def files(self, translations: Mapping[str, Translation]) -> dict[str, Any]:
+        """What a run records of the files the crew read: `sha256` of this file, and beside
+        it, only when there are any, the sha256 of each translation loaded with it."""
+        if not translations:
+            return {}
+        return {"translations": {lang: t.sha256 for lang, t in sorted(translations.items())}}
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -973,9 +1012,30 @@ def validate_doc(
 def check_file(
     path: Path, *, shipped: bool = False, roles: Mapping[str, str] | None = None
 ) -> tuple[Protocol | None, list[Problem]]:
-    """Load and validate one protocol file. OSError propagates: an unreadable path is not a
+    """Load and validate one protocol file (its translations are read when it is about to be
+    used: `Protocol.with_translations`). OSError propagates: an unreadable path is not a
     problem *in* a protocol, and the CLI reports it with a different exit code."""
     raw = read_source(path)
     doc = load_yaml(path, raw)
     protocol = validate_doc(doc, shipped=shipped, raw=raw, roles=roles)
     return protocol, list(doc.problems)
+
+
+def check_with_warnings(
+    path: Path, *, shipped: bool = False, roles: Mapping[str, str] | None = None
+) -> tuple[Protocol | None, list[Problem], list[Problem]]:
+    """(the protocol, its problems, its warnings): the file and every translation beside it
+    (translation.py). A problem in a translation refuses the protocol as one in the file does;
+    what is only untranslated or out of date is a warning, and reads in the main language."""
+    from safetycli import translation
+
+    raw = read_source(path)
+    doc = load_yaml(path, raw)
+    protocol = validate_doc(doc, shipped=shipped, raw=raw, roles=roles)
+    if protocol is None:
+        return None, list(doc.problems), []
+    found, problems, warnings = translation.load_for(protocol)
+    if problems:
+        return None, problems, warnings
+    protocol._translations = found
+    return protocol, [], warnings

@@ -586,12 +586,23 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                 "outcome": None,
                 "reason": data.get("reason"),
                 "after_break": after_break,
+                # The language the signer read and the sha256 of the text shown (translation.py);
+                # null in logs written before they were recorded.
+                "lang": data.get("lang"),
+                "text_sha256": data.get("text_sha256"),
             }
             signoffs.append(entry)
             open_items[key] = entry
         elif event.kind == ev.ITEM_WITNESSED and key in open_items:
             open_items[key]["witnesses"].append(
-                {"name": data["name"], "role": data["role"], "ok": data["ok"], "at": event.at}
+                {
+                    "name": data["name"],
+                    "role": data["role"],
+                    "ok": data["ok"],
+                    "at": event.at,
+                    "lang": data.get("lang"),
+                    "text_sha256": data.get("text_sha256"),
+                }
             )
         elif event.kind == ev.ITEM_READ_BACK and key in open_items:
             open_items[key]["readbacks"].append(
@@ -601,6 +612,8 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
                     "answer": data["answer"],
                     "ok": data["ok"],
                     "at": event.at,
+                    "lang": data.get("lang"),
+                    "text_sha256": data.get("text_sha256"),
                 }
             )
         elif event.kind == ev.ITEM_DONE:

@@ -29,6 +29,7 @@ from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_OK,
     CREW_ADDED,
+    CREW_LANG_SET,
     CREW_PIN_SET,
     CREW_QUALIFIED,
     CREW_RECOVERED,
@@ -152,7 +153,7 @@ class RosterAudit:
             elif self._strict(event):
                 return f"a producer reset {name}'s PIN without the person's or a second producer's"
             return self._approved(event, window, needed)
-        if kind in (CREW_UNLOCKED, CREW_REMOVED, CREW_ROLE_ADDED, CREW_QUALIFIED):
+        if kind in (CREW_UNLOCKED, CREW_REMOVED, CREW_ROLE_ADDED, CREW_QUALIFIED, CREW_LANG_SET):
             return self._approved(event, window, [(data.get("by"), _PRODUCER)])
         return None
 

@@ -120,6 +120,8 @@ class RunState:
     firearms: tuple[tuple[str, str], ...] = ()
     started_at: str | None = None
     signed_in: dict[str, str] = field(default_factory=dict)  # role -> name
+    # role -> the language its signer reads, from their sign-in (None: the protocol's own)
+    langs: dict[str, str | None] = field(default_factory=dict)
     clear_roles: list[str] = field(default_factory=list)  # who clears a hold, fixed at start
     progress: dict[Key, Attempt] = field(default_factory=dict)
     takes: dict[str, int] = field(default_factory=dict)  # group -> current take
@@ -225,6 +227,7 @@ class RunState:
             self.started_at = event.at
         elif kind == RUN_SIGNED_IN:
             self.signed_in[data["role"]] = data["name"]
+            self.langs[data["role"]] = data.get("lang")
             self.signers[data["role"]] = data["name"]
             self.roles_of.setdefault(fold_name(data["name"]), data["role"])
         elif kind == RUN_RESUMED:
@@ -906,6 +909,7 @@ def answer(
             role=signer.role,
             ok=failure is None,
             reason=failure,
+            **_read(protocol, state, step),
         ).new()
         if failure is not None:
             out_of_bounds = item.kind == "count"
@@ -920,7 +924,9 @@ def answer(
     by = Signer(performer.get("name", ""), performer.get("role", item.by))
     if step.meaning == "witnessed":
         ok = check_answer_confirm(value)
-        event = ItemWitnessed(**_at(state, step), **signer.as_json(), ok=ok).new()
+        event = ItemWitnessed(
+            **_at(state, step), **signer.as_json(), ok=ok, **_read(protocol, state, step)
+        ).new()
         if not ok:
             reason = f"{role_name(step.role)} {step.name} did not confirm it"
             return [
@@ -942,7 +948,12 @@ def answer(
             else f"read-back mismatch: {role_name(step.role)} said {heard}, not {step.answer}"
         )
         event = ItemReadBack(
-            **_at(state, step), **signer.as_json(), answer=heard, ok=ok, reason=reason
+            **_at(state, step),
+            **signer.as_json(),
+            answer=heard,
+            ok=ok,
+            reason=reason,
+            **_read(protocol, state, step),
         ).new()
         if not ok:
             return [
@@ -956,6 +967,12 @@ def answer(
         ]
         last = not remaining
     return [event, *(_done(state, step, "confirmed", None, by, protocol) if last else [])]
+
+
+def _read(protocol: Protocol, state: RunState, step: Ask) -> dict[str, Any]:
+    """A signature's language and text hash (`read_by`), for a check answered on its own."""
+    lang, text_sha256, _ = read_by(protocol, state, step.role, [step.item.id])
+    return {"lang": lang, "text_sha256": text_sha256}
 
 
 def _provisional(
@@ -1076,6 +1093,9 @@ def sign_batch(
             if place_of.get((entry["item"], _meaning_of(entry))) == (phase.id, take)
         ]
         if mine:
+            lang, text_sha256, fallback = read_by(
+                protocol, state, batch.role, [entry["item"] for entry in mine]
+            )
             signed.append(
                 ItemSignedOff(
                     run=state.run_id,
@@ -1085,9 +1105,35 @@ def sign_batch(
                     role=batch.role,
                     items=tuple(mine),
                     pin=pin,
+                    lang=lang,
+                    text_sha256=text_sha256,
+                    fallback=fallback,
                 ).new()
             )
     return [*signed, *outcomes]
+
+
+def lang_of(state: RunState, role: str) -> str | None:
+    """The language the signer for `role` reads in this sitting (None: the protocol's own)."""
+    return state.langs.get(role)
+
+
+def read_by(
+    protocol: Protocol, state: RunState, role: str, item_ids: list[str]
+) -> tuple[str, str, tuple[str, ...]]:
+    """What the signer for `role` read of these checks (translation.py): their language, the
+    sha256 of the questions and options shown, and the checks shown in the protocol's own
+    language for want of a translation. The frontend shows the same text from the same
+    function, so the hash is of what was on the screen."""
+    from safetycli.translation import signature_texts
+
+    items = []
+    for item_id in item_ids:
+        try:
+            items.append(protocol.item(item_id))
+        except KeyError:
+            continue
+    return signature_texts(protocol, items, lang_of(state, role))
 
 
 def _meaning_of(entry: dict[str, Any]) -> str:
@@ -1165,7 +1211,12 @@ def start(
 ) -> list[NewEvent]:
     started = RunStarted(
         run=run_id,
-        protocol={"id": protocol.id, "version": protocol.version, "sha256": protocol.origin.sha256},
+        protocol={
+            "id": protocol.id,
+            "version": protocol.version,
+            "sha256": protocol.origin.sha256,
+            **protocol.origin.files(protocol.translations),
+        },
         scene=scene,
         day=day,
         context=context,
@@ -1177,9 +1228,11 @@ def start(
     return [started.new()]
 
 
-def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
+def sign_in(state: RunState, role: str, name: str, lang: str | None = None) -> list[NewEvent]:
     """One person signs for one role in a run, across every sitting: someone who signed as the
-    armorer before lunch cannot come back as the 1st AD and witness their own check."""
+    armorer before lunch cannot come back as the 1st AD and witness their own check. `lang` is
+    the language the roster says they read: their checks are shown, and signed, in it for the
+    rest of the sitting."""
     for other_role, other in state.signed_in.items():
         if fold_name(other) == fold_name(name) and other_role != role:
             raise SafetyError(
@@ -1192,7 +1245,7 @@ def sign_in(state: RunState, role: str, name: str) -> list[NewEvent]:
             f"{name} signed for {role_name(earlier)} earlier in this run: one person signs for "
             "one role in a run, so every two-person check has two people"
         )
-    return [SignedIn(run=state.run_id, name=name, role=role).new()]
+    return [SignedIn(run=state.run_id, name=name, role=role, lang=lang).new()]
 
 
 def check_holdable(state: RunState, reason: str) -> None:

@@ -487,7 +487,7 @@ def _sign_in(
                     )
                 )
             _may_sign_as(ledger, member.name, role, receives)
-            runner.sign_in(state, role, member.name)
+            runner.sign_in(state, role, member.name, member.lang)
             pin = frontend.pin(member.name, role, "sign-in")
             crew.authenticate(
                 ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
@@ -499,7 +499,7 @@ def _sign_in(
                 raise
             frontend.refused(err.message)
             continue
-        ledger.append_many(runner.sign_in(state, role, member.name))
+        ledger.append_many(runner.sign_in(state, role, member.name, member.lang))
         frontend.show(SignedInNotice(member.name, role))
         return
 
@@ -518,6 +518,14 @@ def drive(ledger: Ledger, protocol: Protocol, run_id: str, frontend: Frontend) -
         raise SafetyError(
             f"run {run_id} used {protocol.id} v{state.protocol.get('version')} with different "
             "text than the protocol file has now; finish it with the text it started with"
+        )
+    recorded = state.protocol.get("translations")
+    if recorded is not None and recorded != protocol.origin.files(protocol.translations).get(
+        "translations"
+    ):
+        raise SafetyError(
+            f"run {run_id} used {protocol.id} v{state.protocol.get('version')} with translations "
+            "that have changed since (or are gone); finish it with the files it started with"
         )
     protocol = runner.walked(protocol, state)
     receiving = receivers(protocol)

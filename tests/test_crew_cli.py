@@ -76,8 +76,20 @@ def test_first_member_then_approved_members(cli: CliRunner, home: Path) -> None:
     )
     assert out == "Added Sam Ortiz to the roster as armorer, actor.\n"
     assert roster_json(cli) == [
-        {"name": "Pat Producer", "roles": ["producer"], "locked": False, "status": "active"},
-        {"name": "Sam Ortiz", "roles": ["armorer", "actor"], "locked": False, "status": "active"},
+        {
+            "name": "Pat Producer",
+            "roles": ["producer"],
+            "locked": False,
+            "status": "active",
+            "lang": None,
+        },
+        {
+            "name": "Sam Ortiz",
+            "roles": ["armorer", "actor"],
+            "locked": False,
+            "status": "active",
+            "lang": None,
+        },
     ]
 
 
@@ -152,11 +164,11 @@ def test_list_formats_show_no_hashes(cli: CliRunner, crewed: Path) -> None:
         assert "Sam Ortiz" in out and "armorer" in out
         assert "scrypt" not in out and "$" not in out and "fingerprint" not in out
     assert ok(cli, ["crew", "list"]).splitlines() == [
-        "name\troles\tstatus",
-        "Pat Producer\tproducer\tactive",
-        "Sam Ortiz\tarmorer\tactive",
+        "name\troles\tstatus\tlang",
+        "Pat Producer\tproducer\tactive\t",
+        "Sam Ortiz\tarmorer\tactive\t",
     ]
-    assert ok(cli, ["crew", "list", "-f", "csv"]).splitlines()[0] == "name,roles,status"
+    assert ok(cli, ["crew", "list", "-f", "csv"]).splitlines()[0] == "name,roles,status,lang"
 
 
 def test_csv_and_table_output_keep_names_as_data(cli: CliRunner, crewed: Path) -> None:
@@ -193,6 +205,7 @@ def test_lockout_and_only_a_producer_unlocks(cli: CliRunner, crewed: Path) -> No
         "roles": ["armorer"],
         "locked": True,
         "status": "locked",
+        "lang": None,
     }
     assert "Sam Ortiz\tarmorer\tlocked" in ok(cli, ["crew", "list"])
     assert (

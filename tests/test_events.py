@@ -304,6 +304,12 @@ SAMPLES: list[tuple[events.Declared, NewEvent]] = [
         NewEvent("crew.removed", {"name": "Sam Ortiz", "by": "Pat"}, person="Sam Ortiz"),
     ),
     (
+        events.CrewLangSet(name="Alex Kim", by="Pat", lang="es"),
+        NewEvent(
+            "crew.lang-set", {"name": "Alex Kim", "by": "Pat", "lang": "es"}, person="Alex Kim"
+        ),
+    ),
+    (
         events.CrewRoleAdded(name="Sam Ortiz", by="Pat", role="pyrotechnician"),
         NewEvent(
             "crew.role-added",
@@ -834,6 +840,7 @@ def _armory_episode(home: Path) -> None:
     with Ledger.open(home / "log.db") as ledger:
         crew.qualify(ledger, CREW["armorer"][0], "armorer-permit", "EFP-1", "2099-12-31", PRODUCER)
         crew.qualify(ledger, CREW["actor"][0], "safety-course", "SC-2", "2099-12-31", PRODUCER)
+        crew.set_lang(ledger, CREW["actor"][0], "es", PRODUCER)  # the actor reads Spanish
     pin = f"{CREW['armorer'][1]}\n"
     steps: list[tuple[list[str], str]] = [
         ("add firearm --serial 4471 --make Colt --model SAA --kind real".split(), pin),

@@ -233,6 +233,15 @@ def assert_refused_everywhere(cli: CliRunner, home: Path, answers: Path, words: 
     line = one_line(held, 2)
     assert line.startswith("THE HOLD WAS NOT RECORDED: stop work by voice now. ")
     assert words in line.lower()
+    # A live round found is a stop-work too, anonymous or not: said as loudly as a hold.
+    found = ["incident", "report", "--kind", "live-round-found", "--text", "in the dummy box"]
+    line = one_line(invoke(cli, [*found, "--anonymous"]), 2)
+    assert line.startswith("THE HOLD WAS NOT RECORDED: stop work by voice now. ")
+    assert words in line.lower()
+    # A near miss stops nothing: its failure is the plain line.
+    near = ["incident", "report", "--kind", "near-miss", "--text", "muzzle swept", "--anonymous"]
+    line = one_line(invoke(cli, near), 2)
+    assert words in line.lower() and "NOT RECORDED" not in line
     result = invoke(cli, ["verify"])
     assert result.exit_code == 1 and "LOG ALTERED" in result.stdout, result.output
     assert words in result.stdout.lower()

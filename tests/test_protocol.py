@@ -195,7 +195,7 @@ def test_key_with_control_characters_is_shown_as_escapes() -> None:
     assert shown == [
         "f.yaml:2:1: unknown key `a\\x0ab\\x1b[2J`: allowed here: "
         "id, title, version, summary, sources, roles, context, hold, pause_minutes, scope, "
-        "take_word, phases"
+        "take_word, phases, lang"
     ]
 
 

@@ -84,10 +84,13 @@ def test_a_complete_run_exits_0_and_the_log_has_every_signoff(
     detail = log_show(cli, run_id)
     assert set(detail) >= SHOW_KEYS
     shipped = (shipped_dir() / "firearm-scene.yaml").read_bytes()
+    spanish = (shipped_dir() / "firearm-scene.es.yaml").read_bytes()
+    # The exact files the crew could read: the protocol, and its Spanish beside it.
     assert detail["protocol"] == {
         "id": "firearm-scene",
         "version": protocol().version,
         "sha256": hashlib.sha256(shipped).hexdigest(),
+        "translations": {"es": hashlib.sha256(spanish).hexdigest()},
     }
     assert (detail["status"], detail["scene"], detail["day"]) == ("complete", "12A", DAY)
     assert detail["context"] == BLANKS

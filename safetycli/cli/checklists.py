@@ -60,19 +60,102 @@ def show(
         str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")
     ],
     fmt: Annotated[TableOrJson, FormatOption()] = TableOrJson.table,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="Show the crew's words in this language (es...), where translated; the rest "
+            "is marked with the protocol's own language.",
+            show_default=False,
+        ),
+    ] = None,
     home: Home = None,
 ) -> None:
     """The protocol as the crew will see it: phases, questions, who signs, what stops work."""
     from safetycli.cli.common import console, print_json
     from safetycli.render.protocol_view import protocol_json, protocol_lines
 
+    code = None
+    if lang is not None:
+        from safetycli.crew import check_lang
+
+        code = check_lang(lang)
     protocol = _catalog(home).get(protocol_id)
+    if code is not None and code != protocol.lang and code not in protocol.translations:
+        from safetycli.translation import language_name
+
+        typer.echo(
+            f"note: {protocol.id} has no {language_name(code)} translation: shown in "
+            f"{language_name(protocol.lang)}, marked [{protocol.lang}]",
+            err=True,
+        )
     if fmt is TableOrJson.json:
-        print_json(protocol_json(protocol))
+        print_json(protocol_json(protocol, code))
         return
     out = console()
-    for line in protocol_lines(protocol):
+    for line in protocol_lines(protocol, code):
         out.print(line)
+
+
+@app.command("translate")
+def translate(
+    protocol_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Protocol id, e.g. firearm-scene.")
+    ],
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="The language to translate into (es...).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write it here (replaced whole, once written) instead of printing it.",
+            show_default=False,
+        ),
+    ] = None,
+    home: Home = None,
+) -> None:
+    """The translation file for a translator: every text with its source beside it, what is
+    already translated kept, what changed since emptied (its old translation in a comment)."""
+    from safetycli.crew import check_lang
+    from safetycli.errors import SafetyError
+    from safetycli.translation import draft, language_name
+
+    code = check_lang(lang)
+    protocol = _catalog(home).get(protocol_id)
+    if code == protocol.lang:
+        raise SafetyError(
+            f"{protocol.id} is written in {language_name(code)}: name another language"
+        )
+    text = draft(protocol, code)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    import os
+
+    from safetycli.render.safe import one_line
+
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, output)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise SafetyError(f"cannot write {one_line(output)}: {err.strerror}") from None
+    typer.echo(
+        f"Wrote {one_line(output)}: fill in each empty `{code}:`, then run "
+        "`safetycli checklists validate`.",
+        err=True,
+    )
 
 
 @app.command("validate")
@@ -85,13 +168,19 @@ def validate(
 ) -> None:
     """Check protocol files; print `path:line:col: message` for every problem.
 
-    Exit 0 when all are valid, 1 when problems were found, 2 when a path cannot be read."""
+    Translations beside them (`ID.es.yaml`) are checked too; untranslated or outdated words are
+    warnings.
+
+    Exit 0 when all are valid (warnings or not), 1 when problems were found, 2 when a path
+    cannot be read."""
     from safetycli.catalog import id_clash
     from safetycli.errors import SafetyError
-    from safetycli.protocache import protocol_files, shipped_dir
-    from safetycli.protocol import check_file
+    from safetycli.protocache import protocol_files, shipped_dir, yaml_files
+    from safetycli.protocol import check_with_warnings
     from safetycli.render.safe import one_line
+    from safetycli.translation import is_translation_file, main_file
     from safetycli.workspace import optional_workspace
+    from safetycli.yamlsource import Problem
 
     unreadable = 0
 
@@ -113,6 +202,7 @@ def validate(
             ws = None
     problems = 0
     bad_files = 0
+    warnings = 0
     roles: dict[str, str] = {}
     if ws is not None:
         try:
@@ -127,11 +217,15 @@ def validate(
         try:
             if target.is_dir():
                 found = protocol_files(target)
-                if paths and not found:
+                orphans = [p for p in yaml_files(target) if p not in found and not main_file(p)]
+                if paths and not found and not orphans:
                     typer.echo(f"note: no .yaml or .yml files in {one_line(target)}", err=True)
-                files += found
+                files += found + orphans
             elif target.is_file():
-                files.append(target)
+                # A translation is checked with its protocol, beside it.
+                files.append(
+                    (main_file(target) or target) if is_translation_file(target) else target
+                )
             elif target.exists():
                 cannot_read(target, "not a regular file or folder")
             else:
@@ -146,22 +240,34 @@ def validate(
         if key in seen:  # named twice (a file and its folder): check it once
             continue
         seen.add(key)
+        if is_translation_file(path):  # no protocol file beside it to translate
+            found = [Problem(str(path), 1, 1, orphan_message(path))]
+            for problem in found:
+                typer.echo(str(problem))
+            problems += 1
+            bad_files += 1
+            continue
         try:
-            protocol, found = check_file(path, shipped=shipped in key.parents, roles=roles)
+            protocol, found, warned = check_with_warnings(
+                path, shipped=shipped in key.parents, roles=roles
+            )
         except OSError as err:
             cannot_read(path, err.strerror)
             continue
+        warnings += len(warned)
         if protocol is not None and protocol.id in ids:
             found = [id_clash(path, protocol, ids[protocol.id])]
         elif protocol is not None:
             ids[protocol.id] = path
-        for problem in found:
+        for problem in sorted([*found, *warned], key=lambda p: (p.path, p.line, p.col)):
             typer.echo(str(problem))
         problems += len(found)
         bad_files += bool(found)
 
     checked = f"checked {len(seen)} file(s)"
     verdict = f"{problems} problem(s) in {bad_files} file(s)" if problems else "all valid"
+    if warnings:  # untranslated or outdated words: shown in the main language, never refused
+        verdict += f"; {warnings} warning(s)"
     if unreadable:
         verdict += f"; {unreadable} path(s) could not be read"
     typer.echo(f"{checked}: {verdict}", err=True)
@@ -169,3 +275,14 @@ def validate(
         raise typer.Exit(2)
     if problems:
         raise typer.Exit(1)
+
+
+def orphan_message(path: Path) -> str:
+    from safetycli.translation import FILE_RE
+
+    found = FILE_RE.match(path.name)
+    stem = found["stem"] if found else path.stem
+    return (
+        f"a translation of `{stem}`, but no {stem}.yaml is beside it: put it next to the "
+        "protocol it translates, or rename it"
+    )

@@ -30,6 +30,16 @@ ApproveBy = Annotated[
     ),
 ]
 MemberName = Annotated[str, typer.Argument(metavar="NAME", help="The crew member's name.")]
+Lang = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="LANG",
+        help="The language they read protocols in (en, es...): each check addressed to them is "
+        "shown in it, where the protocol is translated.",
+        show_default=False,
+    ),
+]
 
 
 class _Pins:
@@ -129,6 +139,7 @@ def add(
         ),
     ],
     approve_by: ApproveBy = None,
+    lang: Lang = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
@@ -138,18 +149,21 @@ def add(
     from safetycli.render.safe import one_line
 
     own = _own_roles(home)
+    code = crew.check_lang(lang) if lang is not None else None
     with _open(home) as ledger:
         clean, roles, first = crew.check_add(ledger, name, role, own)
         producer = None if first else _producer(ledger, approve_by)
         pins = _Pins(pin_stdin)
         pin = pins.new(clean)
         approver = None if producer is None else (producer, pins.existing(producer, "producer"))
-        member = crew.add_member(ledger, clean, roles, pin, approver, own)
+        member = crew.add_member(ledger, clean, roles, pin, approver, own, lang=code)
         warning = crew.producer_warning(ledger)
+    if member.lang:
+        said = _("Added {name} to the roster as {roles}, reading protocols in {lang}.")
+    else:
+        said = _("Added {name} to the roster as {roles}.")
     typer.echo(
-        _("Added {name} to the roster as {roles}.").format(
-            name=one_line(member.name), roles=_roles_text(member.roles)
-        )
+        said.format(name=one_line(member.name), roles=_roles_text(member.roles), lang=member.lang)
     )
     if first:
         typer.echo(
@@ -177,10 +191,12 @@ def list_(
             "roles": list(m.roles),
             "locked": m.locked,
             "status": "locked" if m.locked else "active",
+            # The language they read protocols in; null: each protocol's own language.
+            "lang": m.lang,
         }
         for m in members
     ]
-    emit_listing(fmt, "Crew", ["name", "roles", "status"], records)
+    emit_listing(fmt, "Crew", ["name", "roles", "status", "lang"], records)
     if not members:
         typer.echo(
             "nobody on the roster yet: add the producer first: "
@@ -220,6 +236,35 @@ def add_role(
             name=one_line(member.name), roles=_roles_text(member.roles)
         )
     )
+
+
+@app.command("edit")
+def edit(
+    name: MemberName,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="The language they read protocols in from now on (en, es...).",
+            show_default=False,
+        ),
+    ],
+    approve_by: ApproveBy = None,
+    pin_stdin: PinStdin = False,
+    home: Home = None,
+) -> None:
+    """Change the language someone reads protocols in (a producer's PIN: it decides what their
+    signature says they read). With --pin-stdin: line 1 the approving producer's PIN."""
+    from safetycli import crew
+    from safetycli.render.safe import one_line
+
+    with _open(home) as ledger:
+        member, code = crew.check_set_lang(ledger, name, lang)
+        producer = _producer(ledger, approve_by)
+        approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
+        member = crew.set_lang(ledger, member.name, code, approver)
+    typer.echo(f"{one_line(member.name)} reads protocols in {member.lang} from now on.")
 
 
 @app.command("roles")

@@ -99,6 +99,7 @@ def report(
     from safetycli import incidents, production
     from safetycli.cli.common import workspace
     from safetycli.errors import SafetyError
+    from safetycli.logfailures import loud_if_stop
     from safetycli.render.safe import one_line
     from safetycli.session import has_advisor, out_for_run
 
@@ -112,8 +113,7 @@ def report(
         authenticated=False,
         closers=(),
     )
-    ws = workspace(home)
-    with ws.open_log() as ledger:
+    with loud_if_stop(spec.stops), workspace(home).open_log() as ledger:
         scene_name = " ".join(scene.split()) if scene else None
         firearms = [s.strip() for s in firearm or [] if s.strip()]
         lots = [s.strip() for s in lot or [] if s.strip()]

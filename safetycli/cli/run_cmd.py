@@ -332,13 +332,13 @@ def hold(
             )
         )
     from safetycli.limits import REASON_MAX, cut
-    from safetycli.logfailures import hold_not_recorded
+    from safetycli.logfailures import loud_if_stop
 
     reason, was_cut = cut(reason)
     if was_cut:  # stopping work is never refused for its wording: the reason is cut, not lost
         typer.echo(_("The reason was cut to {n} characters.").format(n=REASON_MAX), err=True)
 
-    try:
+    with loud_if_stop(True):
         if scene is not None:
             from safetycli.cli.scene_cmd import hold_scene
 
@@ -346,11 +346,6 @@ def hold(
             return
         assert run_id is not None
         _hold_run(run_id, reason, by, pin_stdin, home)
-    except Exception as err:  # noqa: BLE001 - a hold the log could not take is said loudly
-        loud = hold_not_recorded(err)
-        if loud is err:
-            raise
-        raise loud from None
 
 
 def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: Path | None) -> None:

@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from safetycli import events as ev
-from safetycli import runner
+from safetycli import runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.i18n import N_, _, ngettext
@@ -37,6 +37,7 @@ from safetycli.session import (
     StoppedNotice,
     normalise,
 )
+from safetycli.translation import Shown
 
 HOLD_KEY = "h"  # at any prompt of the walk-through: stop work, with a reason
 
@@ -54,6 +55,29 @@ class TerminalFrontend:
         self.protocol = protocol
         self.zone = zone  # the production's time zone (Workspace.timezone): times on screen
         self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
+
+    # --- whose language ---------------------------------------------------------------------------
+
+    def _lang_for(self, state: RunState, role: str) -> str | None:
+        """Whose language a prompt is in: the language of the person signed in for `role`, as
+        the roster said at their sign-in (None: the protocol's own). Every prompt addressed to
+        one person asks here; a prompt to the room (a skipped check, "another take?", the
+        facts at the start) is in the protocol's own language, and the HOLD panel adds the
+        failed check in the language of everyone signed in."""
+        return runner.lang_of(state, role)
+
+    @staticmethod
+    def _said(text: str, in_main: bool, shown: Shown) -> str:
+        """Protocol text for Rich, marked `[en]` where it stands in for a missing translation."""
+        if in_main and shown.lang != shown.main:
+            return f"[dim]\\[{shown.main}][/dim] {markup(text)}"
+        return markup(text)
+
+    def _phase_title(self, protocol: Protocol, phase: Any, lang: str | None) -> str:
+        title, in_main = translation.phase_title(protocol, phase, lang)
+        if in_main and lang and lang != protocol.lang:
+            return f"\\[{protocol.lang}] {markup(title)}"
+        return markup(title)
 
     # --- the hold key -----------------------------------------------------------------------------
 
@@ -143,8 +167,9 @@ class TerminalFrontend:
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         item = step.item
+        shown = translation.item_text(protocol, item, self._lang_for(state, step.role))
         if step.meaning == "performed":
-            self._header(step, protocol)
+            self._header(step, protocol, shown)
         who = _person(step.name, step.role)
         said = {"name": markup(step.name), "role": role_name(step.role)}
         if step.meaning == "witnessed":
@@ -156,7 +181,9 @@ class TerminalFrontend:
             self.out.print(
                 _("  Read-back: {name} ({role}), say back what you were told.").format(**said)
             )
-            return self._value(step, _("{who}: what you heard").format(who=who), allow_na=False)
+            return self._value(
+                step, _("{who}: what you heard").format(who=who), allow_na=False, shown=shown
+            )
         # With a read-back to follow, the signer's answer is typed hidden: the actor must say
         # back what they heard, not read it off the screen.
         if item.readback:
@@ -164,7 +191,11 @@ class TerminalFrontend:
                 _("  [dim]Typed hidden: it is said back without being read off the screen.[/dim]")
             )
         return self._value(
-            step, who, allow_na=item.allow_na and not item.critical, hidden=bool(item.readback)
+            step,
+            who,
+            allow_na=item.allow_na and not item.critical,
+            hidden=bool(item.readback),
+            shown=shown,
         )
 
     def batch(
@@ -176,7 +207,9 @@ class TerminalFrontend:
         each read-back typed hidden, one by one."""
         self.who = Signer(batch.name, batch.role)
         who = _person(batch.name, batch.role)
-        self._batch_header(batch, state, protocol)
+        lang = self._lang_for(state, batch.role)
+        shown = {ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks}
+        self._batch_header(batch, state, protocol, lang)
         keys: list[tuple[int, Ask]] = []
         rest: list[tuple[int, Ask]] = []
         places = batch.places
@@ -184,8 +217,9 @@ class TerminalFrontend:
         for n, ask in enumerate(batch.asks, 1):
             if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
                 take = f" · {word} {ask.take}" if ask.take else ""  # a number: no sentence
-                self.out.print(f"  [bold cyan]{markup(ask.phase.title)}{take}[/bold cyan]")
-            self._listed(n, ask)
+                title = self._phase_title(protocol, ask.phase, lang)
+                self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
+            self._listed(n, ask, shown[ask.item.id])
             one_key = ask.meaning == "witnessed" or (
                 ask.meaning == "performed"
                 and ask.item.kind == "confirm"
@@ -197,7 +231,7 @@ class TerminalFrontend:
         for n, ask in rest:
             if ask.meaning == "read-back":
                 prompt = _("{who}, {n}: say back what you heard").format(who=who, n=n)
-                yield ask, self._value(ask, prompt, allow_na=False)
+                yield ask, self._value(ask, prompt, allow_na=False, shown=shown[ask.item.id])
                 continue
             item = ask.item
             hidden = bool(item.readback)
@@ -211,7 +245,11 @@ class TerminalFrontend:
             yield (
                 ask,
                 self._value(
-                    ask, _("{who}, {n}").format(who=who, n=n), allow_na=allow_na, hidden=hidden
+                    ask,
+                    _("{who}, {n}").format(who=who, n=n),
+                    allow_na=allow_na,
+                    hidden=hidden,
+                    shown=shown[ask.item.id],
                 ),
             )
 
@@ -250,7 +288,9 @@ class TerminalFrontend:
             if key == "n":
                 return
 
-    def _batch_header(self, batch: runner.Batch, state: RunState, protocol: Protocol) -> None:
+    def _batch_header(
+        self, batch: runner.Batch, state: RunState, protocol: Protocol, lang: str | None
+    ) -> None:
         number, total = runner.run_progress(protocol, state)
         word = protocol_take(protocol)
         if batch.phase.repeat == "after_break":  # its number counts breaks, not takes
@@ -260,10 +300,11 @@ class TerminalFrontend:
             if len(batch.places) > 1:  # at cut: this take's checks after, the next's before
                 where += _(" and {take} {n}").format(take=word, n=batch.places[-1][1])
             where += _(" · check {number} of {total}").format(number=number, total=total)
-        title = markup(batch.phase.title)
+        title = self._phase_title(protocol, batch.phase, lang)
         if len(batch.places) > 1:
+            then = self._phase_title(protocol, batch.places[-1][0], lang)
             title = _("On cut: {after}, then {before}").format(
-                after=title.lower(), before=markup(batch.places[-1][0].title).lower()
+                after=title.lower(), before=then.lower()
             )
         self.out.print()
         self.out.rule(f"[bold]{title}[/bold]{where}", style="cyan")
@@ -287,7 +328,7 @@ class TerminalFrontend:
             )
         self.out.print(line.format(**said))
 
-    def _listed(self, n: int, ask: Ask) -> None:
+    def _listed(self, n: int, ask: Ask, shown: Shown) -> None:
         item = ask.item
         if ask.meaning == "witnessed":
             what = _("you witness it (done by the {role})").format(role=role_name(item.by))
@@ -306,20 +347,25 @@ class TerminalFrontend:
         stops = (
             " · [bold red]" + _("STOPS WORK IF IT FAILS") + "[/bold red]" if item.critical else ""
         )
-        self.out.print(
-            f"  [bold]{n}.[/bold] {markup(item.question)} [dim]\\[{markup(item.id)}][/dim]"
-        )
+        question = self._said(shown.question, shown.question_main, shown)
+        self.out.print(f"  [bold]{n}.[/bold] {question} [dim]\\[{markup(item.id)}][/dim]")
         self.out.print(f"     [dim]{what}[/dim]{stops}")
 
-    def _value(self, step: Ask, who: str, *, allow_na: bool, hidden: bool = False) -> Answer:
-        """Asked until it is an answer: a typo is explained and asked again, never a crash."""
+    def _value(
+        self, step: Ask, who: str, *, allow_na: bool, shown: Shown, hidden: bool = False
+    ) -> Answer:
+        """Asked until it is an answer: a typo is explained and asked again, never a crash. A
+        choice is listed in the person's words, and typed in them or by its number."""
         item = step.item
         prompts = NA_PROMPTS if allow_na else PROMPTS
         while True:
             if item.kind == "choice":
-                for i, option in enumerate(item.options or [], 1):
-                    self.out.print(f"    {i}. {markup(option)}")
+                for i, option in enumerate(shown.options, 1):
+                    in_main = shown.options_main[i - 1] if shown.options_main else False
+                    self.out.print(f"    {i}. {self._said(option, in_main, shown)}")
             raw = self._prompt(_(prompts[item.kind]).format(who=who), hide_input=hidden)
+            if item.kind == "choice":
+                raw = translation.answer_from(item, shown, raw)
             if allow_na and raw.strip().lower() in ("na", "n/a", _("na")):
                 reason = self._prompt(_("Why does it not apply here?"))
                 if reason.strip():
@@ -330,7 +376,8 @@ class TerminalFrontend:
             try:
                 return normalise(step, raw)
             except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
-                self.out.print(f"[yellow]{markup(_in_words(item, str(err)))}[/yellow]")
+                said = _in_words(item, str(err), shown.question)
+                self.out.print(f"[yellow]{markup(said)}[/yellow]")
 
     def another_take(self, step: runner.AnotherTake) -> bool:
         word = protocol_take(self.protocol)
@@ -365,16 +412,17 @@ class TerminalFrontend:
         # No default: a stray Enter must not start a duplicate run.
         return _confirm(_("Start another run of this checklist anyway?"))
 
-    def _header(self, step: Ask, protocol: Protocol) -> None:
+    def _header(self, step: Ask, protocol: Protocol, shown: Shown) -> None:
         number, total = runner.position(protocol, step)
         if step.phase.repeat == "after_break":  # its number counts breaks, not takes
             take = _(" · break {n}").format(n=step.take)
         else:
             take = _(" · take {n}").format(n=step.take) if step.take else ""
         self.out.print()
+        title = self._phase_title(protocol, step.phase, shown.lang)
         check = _(" · check {number} of {total}").format(number=number, total=total)
-        self.out.rule(f"[bold]{markup(step.phase.title)}[/bold]{take}{check}", style="cyan")
-        self.out.print(f"[bold]{markup(step.item.question)}[/bold]")
+        self.out.rule(f"[bold]{title}[/bold]{take}{check}", style="cyan")
+        self.out.print(f"[bold]{self._said(shown.question, shown.question_main, shown)}[/bold]")
         notes = [
             _("signs: {role} {name}").format(role=role_name(step.role), name=markup(step.name))
         ]
@@ -495,9 +543,35 @@ class TerminalFrontend:
         roles = runner.clearing_roles(self.protocol, state)
         if kind is not None:
             incident = incident or "ID"
-        hold_panel(self.out, state, hold, roles, zone=self.zone, incident=incident)
+        hold_panel(
+            self.out,
+            state,
+            hold,
+            roles,
+            zone=self.zone,
+            incident=incident,
+            translated=self._failed_in_langs(state, hold),
+        )
         if kind is not None:
             freeze_panel(self.out, kind, incident or "ID")
+
+    def _failed_in_langs(self, state: RunState, hold: runner.Hold | None) -> list[tuple[str, str]]:
+        """The failed check's question in the language of each person signed in who reads
+        another than the protocol's: a hold is said to the whole set."""
+        if hold is None or hold.key is None or self.protocol is None:
+            return []
+        walked = runner.walked(self.protocol, state)
+        try:
+            item = walked.item(hold.key[2])
+        except KeyError:
+            return []
+        langs = sorted({lang for lang in state.langs.values() if lang and lang != walked.lang})
+        out = []
+        for lang in langs:
+            shown = translation.item_text(walked, item, lang)
+            if not shown.question_main:
+                out.append((lang, shown.question))
+        return out
 
 
 def protocol_take(protocol: Protocol | None) -> str:
@@ -588,9 +662,9 @@ def _status_word(status: str) -> str:
     return said(status)
 
 
-def _in_words(item: Any, message: str) -> str:
-    """A typo's message naming the check by its question, not its id."""
-    return message.replace(f"`{item.id}`", f'"{item.question}"')
+def _in_words(item: Any, message: str, question: str | None = None) -> str:
+    """A typo's message naming the check by its question (as the person reads it), not its id."""
+    return message.replace(f"`{item.id}`", f'"{question or item.question}"')
 
 
 def _at(at: str, day: str | None, zone: str) -> str:
@@ -631,14 +705,18 @@ def hold_panel(
     *,
     zone: str = "UTC",
     incident: str | None = None,
+    translated: list[tuple[str, str]] | None = None,
 ) -> None:
-    """The full-width red panel nobody can miss: what failed, who raised it and when (in the
-    production's `zone`), who clears it."""
+    """The full-width red panel nobody can miss: what failed (and the failed check in the other
+    languages of the crew signed in, `translated`: (language, question)), who raised it and
+    when (in the production's `zone`), who clears it."""
     if hold is None:
         return
     body = Text()
     body.append(_("STOP WORK. Nothing proceeds until the hold is cleared.") + "\n\n", style="bold")
     body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
+    for lang, question in translated or []:
+        body.append(f"  [{lang}] {visible(question)}\n")
     _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
     roles = _and(role_name(r) for r in clear_roles)
     if incident:  # the hold goes with the incident it recorded: closing that clears both

@@ -46,8 +46,8 @@ def item_people(item: Item) -> list[str]:
     return people
 
 
-def item_answer(item: Item) -> list[str]:
-    """What the answer looks like, and what fails it."""
+def item_answer(item: Item, options: list[str] | None = None) -> list[str]:
+    """What the answer looks like, and what fails it (`options`: as the reader sees them)."""
     if item.kind == "count":
         bounds = []
         if isinstance(item.expect, str):
@@ -60,9 +60,10 @@ def item_answer(item: Item) -> list[str]:
             bounds.append(f"at most {item.max}")
         notes = ["answer: a number" + (f" ({', '.join(bounds)})" if bounds else "")]
     elif item.kind == "choice":
-        notes = ["answer: one of " + " / ".join(item.options or [])]
+        said = dict(zip(item.options or [], options or item.options or [], strict=False))
+        notes = ["answer: one of " + " / ".join(said.values())]
         if item.fail_on:
-            notes.append("fails on " + " / ".join(item.fail_on))
+            notes.append("fails on " + " / ".join(said.get(f, f) for f in item.fail_on))
     elif item.kind == "text":
         notes = ["answer: in writing"]
     else:
@@ -84,14 +85,28 @@ def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
     return item_people(item) + item_answer(item) + ([condition] if condition else [])
 
 
-def protocol_lines(protocol: Protocol) -> list[str]:
-    """Rich-markup lines; every piece of YAML text is escaped."""
+def _in(lang: str | None, protocol: Protocol, text: str | None, said: str | None) -> str:
+    """Protocol text for Rich in the reader's language: the translation, else the main
+    language's words marked `[en]` when another language was asked for."""
+    if said:
+        return markup(said)
+    wanted = lang and lang != protocol.lang
+    return (f"\\[{protocol.lang}] " if wanted else "") + markup(text or "")
+
+
+def protocol_lines(protocol: Protocol, lang: str | None = None) -> list[str]:
+    """Rich-markup lines; every piece of YAML text is escaped. With `lang`, the crew's words
+    (title, summary, questions, options, why) in that language where translated, marked with
+    the protocol's own language where not (translation.py)."""
+    from safetycli import translation
+
+    found = protocol.translations.get(lang or "")
     clearers = protocol.hold.cleared_by
     clear = "clears" if len(clearers) == 1 else "each clear"
     lines = [
-        f"[bold]{markup(protocol.title)}[/bold]  ({markup(protocol.id)}, version "
-        f"{protocol.version})",
-        markup(protocol.summary),
+        f"[bold]{_in(lang, protocol, protocol.title, found and found.title)}[/bold]  "
+        f"({markup(protocol.id)}, version {protocol.version})",
+        _in(lang, protocol, protocol.summary, found and found.summary),
         f"Roles: {markup(_roles(protocol.roles))}",
         "[bold red]STOPS WORK[/bold red] marks a check that stops all work if it fails, until "
         f"{markup(_roles(clearers))} {clear} the hold with their PIN.",
@@ -101,8 +116,11 @@ def protocol_lines(protocol: Protocol) -> list[str]:
         lines.append("[bold]Asked at the start[/bold]")
         for name, fact in protocol.context.items():
             answer = {"bool": "yes or no", "int": "a number", "text": "in writing"}
-            kind = answer.get(fact.type, " / ".join(fact.options or []))
-            lines.append(f"  {markup(name)}: {markup(fact.ask)}  [dim]({markup(kind)})[/dim]")
+            said = answer.get(fact.type, " / ".join(fact.options or []))
+            # A fact's choices are not translated: marked as the protocol's own words.
+            kind = _in(lang, protocol, said, None) if fact.type == "choice" else markup(said)
+            ask = _in(lang, protocol, fact.ask, found and found.facts.get(name))
+            lines.append(f"  {markup(name)}: {ask}  [dim]({kind})[/dim]")
     number = 0
     total = len(protocol.phases)
     for index, phase in enumerate(protocol.phases, start=1):
@@ -113,19 +131,31 @@ def protocol_lines(protocol: Protocol) -> list[str]:
         if phase.when:
             extras.append(f"only when {condition_text(protocol, phase.when)}")
         tail = f"  ({markup('; '.join(extras))})" if extras else ""
-        heading = f"Phase {index} of {total}: {markup(phase.title)}"
+        title = _in(lang, protocol, phase.title, found and found.phases.get(phase.id))
+        heading = f"Phase {index} of {total}: {title}"
         lines.append(f"[bold underline]{heading}[/bold underline]{tail}")
         for item in phase.items:
             number += 1
             stop = "  [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
             condition = item_condition(item, protocol)
             when = f"  [bold]({markup(condition)})[/bold]" if condition else ""
-            lines.append(f"  {number:>2}. {markup(item.question)}{when}{stop}")
+            shown = translation.item_text(protocol, item, lang)
+            question = _in(
+                lang, protocol, item.question, None if shown.question_main else shown.question
+            )
+            lines.append(f"  {number:>2}. {question}{when}{stop}")
             people = "; ".join(item_people(item))
             lines.append(f"      {markup(people)}  [dim]{markup(f'[{item.id}]')}[/dim]")
-            lines.append(f"      [dim]{markup('; '.join(item_answer(item)))}[/dim]")
+            options = list(shown.options)
+            if any(shown.options_main) and lang and lang != protocol.lang:
+                options = [
+                    f"[{protocol.lang}] {o}" if main else o
+                    for o, main in zip(shown.options, shown.options_main, strict=False)
+                ]
+            lines.append(f"      [dim]{markup('; '.join(item_answer(item, options)))}[/dim]")
             if item.why:
-                lines.append(f"      [dim]why: {markup(item.why)}[/dim]")
+                why = _in(lang, protocol, item.why, None if shown.why_main else shown.why)
+                lines.append(f"      [dim]why: {why}[/dim]")
             if item.source:
                 lines.append(f"      [dim]source: {markup(item.source)}[/dim]")
     lines.append("")
@@ -133,8 +163,27 @@ def protocol_lines(protocol: Protocol) -> list[str]:
     return lines
 
 
-def protocol_json(protocol: Protocol) -> dict[str, Any]:
+def protocol_json(protocol: Protocol, lang: str | None = None) -> dict[str, Any]:
+    """The protocol as its file says, with `translations` (language -> sha256 of each file);
+    with `lang`, each item also carries `shown`: its words in that language (`fallback`: some
+    in the protocol's own, for want of a translation)."""
+    from safetycli import translation
+
     data = protocol.model_dump(mode="json")
     data["sha256"] = protocol.origin.sha256
     data["origin"] = "shipped" if protocol.origin.shipped else "workspace"
+    data["translations"] = {k: t.sha256 for k, t in sorted(protocol.translations.items())}
+    if lang is not None:
+        data["shown_lang"] = lang
+        for phase, raw in zip(protocol.phases, data["phases"], strict=True):
+            title, in_main = translation.phase_title(protocol, phase, lang)
+            raw["shown"] = {"title": title, "fallback": in_main}
+            for item, raw_item in zip(phase.items, raw["items"], strict=True):
+                shown = translation.item_text(protocol, item, lang)
+                raw_item["shown"] = {
+                    "question": shown.question,
+                    "options": list(shown.options),
+                    "why": shown.why,
+                    "fallback": shown.fallback,
+                }
     return data
