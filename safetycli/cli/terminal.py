@@ -8,6 +8,7 @@ text is escaped before Rich sees it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import typer
@@ -19,7 +20,7 @@ from safetycli import events as ev
 from safetycli import runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
-from safetycli.i18n import N_, _, ngettext
+from safetycli.i18n import N_, _, ngettext, shipped, speaking
 from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
@@ -55,6 +56,12 @@ class TerminalFrontend:
         self.protocol = protocol
         self.zone = zone  # the production's time zone (Workspace.timezone): times on screen
         self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
+        self._langs: dict[str, str | None] = {}  # role -> the language its signer reads
+
+    def _voice(self, lang: str | None) -> AbstractContextManager[None]:
+        """The tool's own words in the language of the person a prompt is for (their roster
+        language, when we ship it); otherwise as chosen for the laptop (i18n.resolve)."""
+        return speaking(lang) if shipped(lang) else nullcontext()
 
     # --- whose language ---------------------------------------------------------------------------
 
@@ -143,6 +150,11 @@ class TerminalFrontend:
 
     def pin(self, name: str, role: str, why: str) -> str:
         self.who = Signer(name, role)
+        # At sign-in nobody knows yet what this person reads; after, their language.
+        with self._voice(None if why == "sign-in" else self._langs.get(role)):
+            return self._pin(name, role, why)
+
+    def _pin(self, name: str, role: str, why: str) -> str:
         said = {"name": visible(name), "role": role_name(role)}
         if why == "sign-in":
             return self._prompt(_("{name}, your PIN").format(**said), hide_input=True)
@@ -166,8 +178,14 @@ class TerminalFrontend:
         self.out.print(_("[bold red]Refused:[/bold red] {message}").format(message=markup(message)))
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
+        lang = self._lang_for(state, step.role)
+        self._langs[step.role] = lang
+        with self._voice(lang):
+            return self._answer(step, protocol, lang)
+
+    def _answer(self, step: Ask, protocol: Protocol, lang: str | None) -> Answer:
         item = step.item
-        shown = translation.item_text(protocol, item, self._lang_for(state, step.role))
+        shown = translation.item_text(protocol, item, lang)
         if step.meaning == "performed":
             self._header(step, protocol, shown)
         who = _person(step.name, step.role)
@@ -206,58 +224,70 @@ class TerminalFrontend:
         each number, choice or text in turn (an answer to be said back is typed hidden), and
         each read-back typed hidden, one by one."""
         self.who = Signer(batch.name, batch.role)
-        who = _person(batch.name, batch.role)
         lang = self._lang_for(state, batch.role)
-        shown = {ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks}
-        self._batch_header(batch, state, protocol, lang)
-        keys: list[tuple[int, Ask]] = []
-        rest: list[tuple[int, Ask]] = []
-        places = batch.places
-        word = protocol_take(protocol)
-        for n, ask in enumerate(batch.asks, 1):
-            if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
-                take = f" · {word} {ask.take}" if ask.take else ""  # a number: no sentence
-                title = self._phase_title(protocol, ask.phase, lang)
-                self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
-            self._listed(n, ask, shown[ask.item.id])
-            one_key = ask.meaning == "witnessed" or (
-                ask.meaning == "performed"
-                and ask.item.kind == "confirm"
-                and not (ask.item.allow_na and not ask.item.critical)
-            )
-            (keys if one_key else rest).append((n, ask))
-        if keys:
-            yield from self._keys_line(batch, who, keys)
-        for n, ask in rest:
-            if ask.meaning == "read-back":
-                prompt = _("{who}, {n}: say back what you heard").format(who=who, n=n)
-                yield ask, self._value(ask, prompt, allow_na=False, shown=shown[ask.item.id])
-                continue
-            item = ask.item
-            hidden = bool(item.readback)
-            if hidden:
-                self.out.print(
-                    _(
-                        "  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
-                    ).format(n=n)
+        self._langs[batch.role] = lang
+        # The tool's words in this person's language too; switched around what is shown and
+        # asked, never across a yield (the session acts between two answers).
+        with self._voice(lang):
+            who = _person(batch.name, batch.role)
+            shown = {
+                ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks
+            }
+            self._batch_header(batch, state, protocol, lang)
+            keys: list[tuple[int, Ask]] = []
+            rest: list[tuple[int, Ask]] = []
+            places = batch.places
+            word = protocol_take(protocol)
+            for n, ask in enumerate(batch.asks, 1):
+                if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
+                    take = f" · {word} {ask.take}" if ask.take else ""  # a number: no sentence
+                    title = self._phase_title(protocol, ask.phase, lang)
+                    self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
+                self._listed(n, ask, shown[ask.item.id])
+                one_key = ask.meaning == "witnessed" or (
+                    ask.meaning == "performed"
+                    and ask.item.kind == "confirm"
+                    and not (ask.item.allow_na and not ask.item.critical)
                 )
-            allow_na = item.allow_na and not item.critical
-            yield (
-                ask,
-                self._value(
-                    ask,
-                    _("{who}, {n}").format(who=who, n=n),
-                    allow_na=allow_na,
-                    hidden=hidden,
-                    shown=shown[ask.item.id],
-                ),
+                (keys if one_key else rest).append((n, ask))
+        if keys:
+            yield from self._keys_line(batch, who, keys, lang)
+        for n, ask in rest:
+            with self._voice(lang):
+                answer = self._rest(ask, n, who, shown[ask.item.id])
+            yield ask, answer
+
+    def _rest(self, ask: Ask, n: int, who: str, shown: Shown) -> Answer:
+        """A number, a choice, a text or a read-back of a batch, on its own line."""
+        if ask.meaning == "read-back":
+            prompt = _("{who}, {n}: say back what you heard").format(who=who, n=n)
+            return self._value(ask, prompt, allow_na=False, shown=shown)
+        item = ask.item
+        hidden = bool(item.readback)
+        if hidden:
+            self.out.print(
+                _(
+                    "  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
+                ).format(n=n)
             )
+        allow_na = item.allow_na and not item.critical
+        prompt = _("{who}, {n}").format(who=who, n=n)
+        return self._value(ask, prompt, allow_na=allow_na, hidden=hidden, shown=shown)
 
     def _keys_line(
-        self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]]
+        self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]], lang: str | None
     ) -> Iterator[tuple[Ask, Answer]]:
         """The yes-or-no checks on one line, one key each, in the order listed: `yyy`. Answers
         up to and including a first `n` are handed on at once, so a "no" stops work now."""
+        with self._voice(lang):
+            typed = self._keys_typed(who, keys)
+        for key, (_n, ask) in zip(typed, keys, strict=False):
+            yield ask, key == "y"
+            if key == "n":
+                return
+
+    def _keys_typed(self, who: str, keys: list[tuple[int, Ask]]) -> str:
+        """The line of keys, asked until it is one y or n for each check (or a first n)."""
         numbers = ", ".join(str(n) for n, _ in keys)
         count = len(keys)
         said = {"who": who, "numbers": numbers, "count": count}
@@ -271,9 +301,9 @@ class TerminalFrontend:
             if count == 1 and typed in ("yes", "no"):
                 typed = typed[0]
             if len(typed) == count and set(typed) <= {"y", "n"}:
-                break
+                return typed
             if set(typed) <= {"y", "n"} and "n" in typed[:count]:
-                break  # a "no" stops work at once: the keys after it do not matter
+                return typed[: typed.index("n") + 1]  # a "no" stops work at once: not the rest
             self.out.print(
                 ngettext(
                     "[yellow]Type {count} key, y or n, one for each of check {numbers} in order "
@@ -283,10 +313,6 @@ class TerminalFrontend:
                     count,
                 ).format(**said)
             )
-        for key, (_n, ask) in zip(typed, keys, strict=True):
-            yield ask, key == "y"
-            if key == "n":
-                return
 
     def _batch_header(
         self, batch: runner.Batch, state: RunState, protocol: Protocol, lang: str | None
