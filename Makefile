@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench bench-season bench-central clean
+.PHONY: run test lint format catalogs bench bench-season bench-central clean
 
 STAMP := $(VENV)/.installed
 
@@ -32,6 +32,18 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format safetycli tests bench
 	$(BIN)/ruff check --fix safetycli tests bench
+
+# For translators: gather every message of the tool (Python and the report's template) into the
+# template safetycli/locale/safetycli.pot and merge it into each language's .po, where new and
+# changed messages wait (empty or fuzzy) for a translator. The .mo files are compiled by the build
+# (hatch_build.py); this target compiles them too, so a new translation shows at once.
+CATALOG := safetycli/locale/safetycli.pot
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -c Translators: --sort-output --add-location=file -w 100 \
+		--project safetycli --version 0.1.0 -o $(CATALOG) safetycli
+	$(BIN)/pybabel update -i $(CATALOG) -d safetycli/locale -D safetycli -w 100 \
+		--ignore-obsolete
+	$(BIN)/pybabel compile -d safetycli/locale -D safetycli --statistics
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py

@@ -46,6 +46,7 @@ from safetycli.events import (
     Event,
     NewEvent,
 )
+from safetycli.i18n import _, ngettext
 from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name
@@ -178,12 +179,13 @@ def check_roles(roles: Iterable[str], extra: Mapping[str, str] | None = None) ->
 def validate_pin(pin: str) -> None:
     """4 to 12 digits, not one digit repeated: long enough to survive a few guesses before the
     lock-out, short enough to type with gloves on."""
+    said = {"least": PIN_MIN, "most": PIN_MAX, "n": len(pin)}
     if not _PIN_RE.fullmatch(pin):
-        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits, 0-9 only")
+        raise SafetyError(_("a PIN is {least} to {most} digits, 0-9 only").format(**said))
     if not PIN_MIN <= len(pin) <= PIN_MAX:
-        raise SafetyError(f"a PIN is {PIN_MIN} to {PIN_MAX} digits (this one has {len(pin)})")
+        raise SafetyError(_("a PIN is {least} to {most} digits (this one has {n})").format(**said))
     if len(set(pin)) == 1:
-        raise SafetyError("a PIN cannot be one digit repeated: choose another")
+        raise SafetyError(_("a PIN cannot be one digit repeated: choose another"))
 
 
 def hash_pin(pin: str, pepper: bytes | None = None) -> str:
@@ -404,7 +406,9 @@ def _shown(name: str) -> str:
 
 
 def _not_found(name: str) -> SafetyError:
-    return SafetyError(f"nobody called {_shown(name)} on the roster: see `safetycli crew list`")
+    return SafetyError(
+        _("nobody called {name} on the roster: see `safetycli crew list`").format(name=_shown(name))
+    )
 
 
 def find(ledger: Ledger, name: str) -> Member:
@@ -423,10 +427,9 @@ def producers(ledger: Ledger) -> list[Member]:
 
 
 def _unlock_hint(name: str) -> str:
-    return (
-        f"{name} is locked after {LOCK_AFTER} wrong PINs: "
-        f"a producer must run `safetycli crew unlock {name}`"
-    )
+    return _(
+        "{name} is locked after {n} wrong PINs: a producer must run `safetycli crew unlock {name}`"
+    ).format(name=name, n=LOCK_AFTER)
 
 
 def authenticate(
@@ -509,10 +512,15 @@ def prove(
         lockout.record_lock(ledger, who, run)
         failures = lockout.failures(ledger, who)
         if failures >= LOCK_AFTER:
-            raise AuthError(f"wrong PIN for {who}: {_unlock_hint(who)}", LOCKED)
+            locked = _("wrong PIN for {name}: {hint}").format(name=who, hint=_unlock_hint(who))
+            raise AuthError(locked, LOCKED)
         left = LOCK_AFTER - failures
-        tries = "try" if left == 1 else "tries"
-        raise AuthError(f"wrong PIN for {who} ({left} {tries} left before lock-out)", WRONG_PIN)
+        wrong = ngettext(
+            "wrong PIN for {name} ({n} try left before lock-out)",
+            "wrong PIN for {name} ({n} tries left before lock-out)",
+            left,
+        )
+        raise AuthError(wrong.format(name=who, n=left), WRONG_PIN)
     # Admitted while fewer than five tries were wrong or pending: this was one of the five.
     ok = ev.AuthOk(run=run, name=who, role=role, purpose=purpose, attempt=attempt).new()
     return Member(who, entry.roles, active=True, locked=False, added_at=entry.added_at), ok

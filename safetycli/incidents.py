@@ -26,6 +26,7 @@ from typing import Any
 
 from safetycli import events as ev
 from safetycli.events import Event, NewEvent, Signer
+from safetycli.i18n import N_  # labels are shown translated (cli/terminal.py)
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,17 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.id: k
     for k in (
-        Kind("misfire", "misfire", True, False, ("armorer", "producer")),
-        Kind("unplanned-discharge", "unplanned discharge", True, True, ("producer", "armorer")),
-        Kind("injury", "injury", True, True, ("producer", "armorer")),
-        Kind("near-miss", "near miss", False, False, ("producer", "first_ad")),
-        Kind("unidentified-round", "unidentified round", True, False, ("armorer", "producer")),
-        Kind("live-round-found", "live round found", True, False, ("producer", "armorer")),
-        Kind("complaint", "safety complaint", True, False, ("producer", "armorer")),
+        Kind("misfire", N_("misfire"), True, False, ("armorer", "producer")),
+        Kind("unplanned-discharge", N_("unplanned discharge"), True, True, ("producer", "armorer")),
+        Kind("injury", N_("injury"), True, True, ("producer", "armorer")),
+        Kind("near-miss", N_("near miss"), False, False, ("producer", "first_ad")),
+        Kind("unidentified-round", N_("unidentified round"), True, False, ("armorer", "producer")),
+        Kind("live-round-found", N_("live round found"), True, False, ("producer", "armorer")),
+        Kind("complaint", N_("safety complaint"), True, False, ("producer", "armorer")),
         # Raised only by the safety advisor (`advisor halt`), never by `incident report`.
-        Kind("advisor-halt", "safety advisor's halt", True, False, ("safety_advisor", "producer")),
+        Kind(
+            "advisor-halt", N_("safety advisor's halt"), True, False, ("safety_advisor", "producer")
+        ),
     )
 }
 REPORTABLE = tuple(k for k in KINDS if k != "advisor-halt")
@@ -435,13 +438,28 @@ def release(incident: Incident, note: str, people: Sequence[Signer]) -> NewEvent
 
 
 def stop_line(incident: Incident) -> str:
-    """One line for a refusal: firearm work is held by this incident, and how to lift it."""
-    where = f" ({incident.involved()})" if incident.involved() else ""
-    return (
-        f"firearm work is held: open {incident.spec.label} {incident.id}{where}: "
-        f"{incident.text}; no firearm protocol starts or goes on until the "
-        f"{incident.closers_text()} close it: {incident.close_command()}"
-    )
+    """One line for a refusal: firearm work is held by this incident, and how to lift it; in
+    the reader's language (`closers_text` stays English: JSON carries it)."""
+    from safetycli.i18n import _
+    from safetycli.roles import spoken
+
+    said = {
+        "kind": _(incident.spec.label),
+        "id": incident.id,
+        "involved": incident.involved(),
+        "text": incident.text,
+        "closers": _(" and ").join(spoken(r) for r in incident.closers),
+        "command": incident.close_command(),
+    }
+    if incident.involved():
+        return _(
+            "firearm work is held: open {kind} {id} ({involved}): {text}; no firearm protocol "
+            "starts or goes on until the {closers} close it: {command}"
+        ).format(**said)
+    return _(
+        "firearm work is held: open {kind} {id}: {text}; no firearm protocol starts or goes on "
+        "until the {closers} close it: {command}"
+    ).format(**said)
 
 
 def frozen_line(name: str, incident: Incident) -> str:

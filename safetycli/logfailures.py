@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from safetycli.errors import SafetyError
+from safetycli.i18n import N_, _
 from safetycli.storage import LogDamaged, LogUnwritable, LogWentBack
 
-HOLD_NOT_RECORDED = "THE HOLD WAS NOT RECORDED: stop work by voice now"
+# Translated where it is said: the one line that must reach everyone.
+HOLD_NOT_RECORDED = N_("THE HOLD WAS NOT RECORDED: stop work by voice now")
 
 _EVIDENCE = (
     "keep the workspace folder as it is (evidence), run `safetycli verify` and tell the producer"
@@ -71,12 +73,14 @@ def describe(err: sqlite3.Error, *, writing: bool = True) -> str:
 def unwritable(err: sqlite3.Error, *, stop: bool) -> LogUnwritable:
     """The error for a write that failed; `stop`: the write was a hold or a stop-work."""
     line = describe(err, writing=True)
-    return LogUnwritable(f"{HOLD_NOT_RECORDED}. {_capital(line)}" if stop else line, stop=stop)
+    return LogUnwritable(f"{_(HOLD_NOT_RECORDED)}. {_capital(line)}" if stop else line, stop=stop)
 
 
 def refused(reason: str, *, stop: bool) -> LogUnwritable:
     """A write refused before it was tried (the log went backwards or vanished)."""
-    return LogUnwritable(f"{HOLD_NOT_RECORDED}. {_capital(reason)}" if stop else reason, stop=stop)
+    return LogUnwritable(
+        f"{_(HOLD_NOT_RECORDED)}. {_capital(reason)}" if stop else reason, stop=stop
+    )
 
 
 def hold_not_recorded(err: Exception) -> Exception:
@@ -86,10 +90,10 @@ def hold_not_recorded(err: Exception) -> Exception:
     if isinstance(err, LogUnwritable) and err.stop:
         return err
     if isinstance(err, sqlite3.Error):
-        return LogUnwritable(f"{HOLD_NOT_RECORDED}. {_capital(describe(err))}", stop=True)
+        return LogUnwritable(f"{_(HOLD_NOT_RECORDED)}. {_capital(describe(err))}", stop=True)
     if isinstance(err, LogUnwritable | LogWentBack | LogDamaged):
         assert isinstance(err, SafetyError)
-        return LogUnwritable(f"{HOLD_NOT_RECORDED}. {_capital(err.message)}", stop=True)
+        return LogUnwritable(f"{_(HOLD_NOT_RECORDED)}. {_capital(err.message)}", stop=True)
     return err
 
 

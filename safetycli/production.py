@@ -203,30 +203,41 @@ class SceneStop:
             from safetycli.incidents import stop_line
 
             return stop_line(self.incident)
+        from safetycli.i18n import _  # a refusal people read, in their language
+
+        said = {
+            "day": self.day,
+            "run": self.run,
+            "scene": self.scene,
+            "reason": self.reason,
+            "command": self.clear_command,
+        }
         if self.run is not None and self.day is not None:
-            return (
-                f"{self.day} is held: the day's run {self.run} is on hold ({self.reason}); no "
-                f"run of that day starts or goes on until that hold is cleared: "
-                f"{self.clear_command}"
-            )
+            return _(
+                "{day} is held: the day's run {run} is on hold ({reason}); no run of that day "
+                "starts or goes on until that hold is cleared: {command}"
+            ).format(**said)
         if self.run is not None:
-            return (
-                f"scene {self.scene} is held: run {self.run} is on hold ({self.reason}); nothing "
-                f"starts or goes on in this scene until that hold is cleared: {self.clear_command}"
-            )
-        from safetycli.roles import role_name
+            return _(
+                "scene {scene} is held: run {run} is on hold ({reason}); nothing starts or goes "
+                "on in this scene until that hold is cleared: {command}"
+            ).format(**said)
+        from safetycli.roles import spoken
 
         who = ""
         if self.raised_by:
             role = self.raised_by.get("role")
-            who = f" by {self.raised_by.get('name')}" + (f" ({role_name(role)})" if role else "")
+            name = self.raised_by.get("name")
+            if role:
+                who = _(" by {name} ({role})").format(name=name, role=spoken(role))
+            else:
+                who = _(" by {name}").format(name=name)
             if not self.authenticated:
-                who += ", no PIN"
-        return (
-            f"scene {self.scene} is held: stop-work called{who} ({self.reason}); nothing starts "
-            f"or goes on in this scene until the armorer and the 1st AD clear it: "
-            f"{self.clear_command}"
-        )
+                who += _(", no PIN")
+        return _(
+            "scene {scene} is held: stop-work called{who} ({reason}); nothing starts or goes on "
+            "in this scene until the armorer and the 1st AD clear it: {command}"
+        ).format(who=who, **said)
 
 
 @dataclass(frozen=True)

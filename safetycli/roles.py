@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from safetycli.i18n import N_, _
+
 ROLES: dict[str, str] = {
     "producer": (
         "Producer / UPM: hires a qualified armorer with enough days and staff, names the safety "
@@ -49,6 +51,28 @@ def describe(role: str, extra: Mapping[str, str] | None = None) -> str:
 # How people say a role on set: the same words on the screen, in `checklists show` and in reports.
 _SPOKEN = {"first_ad": "1st AD"}
 _WORDS = {"ad": "AD", "dp": "DP", "upm": "UPM"}
+
+
+# The shipped roles in the reader's language (spoken below); a production's own roles are its
+# own words and are shown as it spells them.
+_SAID = {
+    # Translators: the roles on a film set, as short as people say them on set.
+    "producer": N_("producer"),
+    "armorer": N_("armorer"),
+    "first_ad": N_("1st AD"),
+    "actor": N_("actor"),
+    "dp": N_("DP"),
+    "safety_advisor": N_("safety advisor"),
+    "safety_rep": N_("safety rep"),
+    "stunt_coordinator": N_("stunt coordinator"),
+}
+
+
+def spoken(role: str) -> str:
+    """A role as the reader says it, in the interface's language: for what is shown, never for
+    what is recorded (the log keeps `role_name`'s English, whoever walked the run)."""
+    said = _SAID.get(role)
+    return _(said) if said is not None else role_name(role)
 
 
 def role_name(role: str) -> str:

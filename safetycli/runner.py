@@ -39,6 +39,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safetycli import i18n
 from safetycli.conditions import DAY, RUN, parse_expect, parse_when
 from safetycli.errors import SafetyError
 from safetycli.events import (
@@ -656,16 +657,23 @@ def check_answer(item: Item, value: Any) -> Any:
             return True
         if text in ("n", "no", "false", "refuse", "refused"):
             return False
-        raise SafetyError(f"`{item.id}` needs yes or no, not {value!r}")
+        raise SafetyError(
+            i18n._("`{id}` needs yes or no, not {value}").format(id=item.id, value=repr(value))
+        )
     if item.kind == "count":
+        whole = i18n._("`{id}` needs a whole number, not {value}")
         if isinstance(value, bool):
-            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}")
+            raise SafetyError(whole.format(id=item.id, value=repr(value)))
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise SafetyError(f"`{item.id}` needs a whole number, not {value!r}") from None
+            raise SafetyError(whole.format(id=item.id, value=repr(value))) from None
         if number < 0:
-            raise SafetyError(f"`{item.id}` needs a count of zero or more, not {number}")
+            raise SafetyError(
+                i18n._("`{id}` needs a count of zero or more, not {value}").format(
+                    id=item.id, value=number
+                )
+            )
         return number
     if item.kind == "choice":
         options = item.options or []
@@ -675,10 +683,14 @@ def check_answer(item: Item, value: Any) -> Any:
                 return option
         if text.isdigit() and 1 <= int(text) <= len(options):
             return options[int(text) - 1]
-        raise SafetyError(f"`{item.id}` needs one of: {', '.join(options)}; not {value!r}")
+        raise SafetyError(
+            i18n._("`{id}` needs one of: {options}; not {value}").format(
+                id=item.id, options=", ".join(options), value=repr(value)
+            )
+        )
     text = str(value).strip()
     if not text:
-        raise SafetyError(f"`{item.id}` needs a written answer")
+        raise SafetyError(i18n._("`{id}` needs a written answer").format(id=item.id))
     return check_length(text, f"the answer to `{item.id}`", TEXT_MAX)
 
 
@@ -1169,7 +1181,7 @@ def check_answer_confirm(value: Any) -> bool:
         return True
     if text in ("n", "no", "false"):
         return False
-    raise SafetyError(f"a witness answers yes or no, not {value!r}")
+    raise SafetyError(i18n._("a witness answers yes or no, not {value}").format(value=repr(value)))
 
 
 def another_take(state: RunState, step: AnotherTake, more: bool) -> list[NewEvent]:
@@ -1240,9 +1252,14 @@ def check_holdable(state: RunState, reason: str) -> None:
     """Whether a hold can be raised by hand: checked before anyone types a PIN, so a refusal does
     not cost a try, and again when the hold is written."""
     if state.status != OPEN:
-        raise SafetyError(f"run {state.run_id} is {state.status}: only an open run can be held")
+        raise SafetyError(
+            i18n._("run {run} is {status}: only an open run can be held").format(
+                run=state.run_id,
+                status=i18n._(state.status),  # a status word (render.fmt)
+            )
+        )
     if not reason.strip():
-        raise SafetyError("a hold needs a reason: --reason TEXT")
+        raise SafetyError(i18n._("a hold needs a reason: --reason TEXT"))
     check_length(reason, "a hold's reason")
 
 
@@ -1323,9 +1340,14 @@ def check_clearable(state: RunState, note: str) -> Hold:
     clears, and again when the clearance is written."""
     hold = state.open_hold
     if hold is None or state.status != HELD:
-        raise SafetyError(f"run {state.run_id} is {state.status}, not held: nothing to clear")
+        raise SafetyError(
+            i18n._("run {run} is {status}, not held: nothing to clear").format(
+                run=state.run_id,
+                status=i18n._(state.status),  # a status word (render.fmt)
+            )
+        )
     if not note.strip():
-        raise SafetyError("clearing a hold needs a note: what was found and what was done")
+        raise SafetyError(i18n._("clearing a hold needs a note: what was found and what was done"))
     check_length(note, "a note")
     return hold
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
-from safetycli import crew, days, production, runner
+from safetycli import crew, days, i18n, production, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.conditions import DAY, parse_expect
 from safetycli.errors import SafetyError
@@ -37,6 +37,7 @@ from safetycli.events import (
 from safetycli.ledger import Ledger, RunMoved
 from safetycli.perfirearm import PUT_AWAY
 from safetycli.protocol import ARMORY_FACT, Fact, Item, Protocol
+from safetycli.roles import spoken
 from safetycli.runner import Ask, NotApplicable, RunState
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def check_start(
     either way."""
     scene = " ".join(scene.split())
     if not scene:
-        raise SafetyError("--scene needs the scene's name or number, e.g. --scene 12A")
+        raise SafetyError(i18n._("--scene needs the scene's name or number, e.g. --scene 12A"))
     stops = production.scene_stops(ledger, scene, day, firearms=firearm_work(protocol))
     if stops:
         raise SafetyError(stops[0].line())
@@ -244,8 +245,10 @@ def check_start(
     open_ids = [s.run for s in production.open_runs(ledger, scene, protocol.id, day=whole_day)]
     if open_ids and not frontend.second_run(open_ids, scene):
         raise SafetyError(
-            f"not started: resume the open run with `safetycli resume {open_ids[-1]}`, or end it "
-            f"with `safetycli abort {open_ids[-1]} --reason ...`"
+            i18n._(
+                "not started: resume the open run with `safetycli resume {run}`, or end it with "
+                "`safetycli abort {run} --reason ...`"
+            ).format(run=open_ids[-1])
         )
     return scene
 
@@ -386,28 +389,35 @@ def check_roster(
     """Every role the run needs (`roles`, by default every role its facts call for) has someone
     on the roster who can sign for it now: otherwise the roll call would wait for a person who
     does not exist. One line says who to add or unlock."""
-    from safetycli.roles import role_name
-
     members = crew.roster(ledger)
     for role in roles if roles is not None else runner.roles_needed(protocol, context):
         able = [m for m in members if m.has_role(role)]
+        said = {"role": spoken(role), "id": role, "protocol": protocol.id}
         if not able:
             raise SafetyError(
-                f"nobody on the roster can sign as {role_name(role)}, and `{protocol.id}` needs "
-                f'one: a producer adds someone with `safetycli crew add "NAME" --role {role}`'
+                i18n._(
+                    "nobody on the roster can sign as {role}, and `{protocol}` needs one: a "
+                    'producer adds someone with `safetycli crew add "NAME" --role {id}`'
+                ).format(**said)
             )
         if all(m.locked for m in able):
             names = ", ".join(m.name for m in able)
             raise SafetyError(
-                f"everyone on the roster as {role_name(role)} ({names}) is locked out after wrong "
-                f'PINs: a producer unlocks them with `safetycli crew unlock "NAME"`'
+                i18n._(
+                    "everyone on the roster as {role} ({names}) is locked out after wrong PINs: "
+                    'a producer unlocks them with `safetycli crew unlock "NAME"`'
+                ).format(names=names, **said)
             )
         if role == "armorer":
             from safetycli import qualifications
 
             why = [qualifications.armorer_problem(ledger, m.name) for m in able]
             if all(why):
-                raise SafetyError(f"nobody can sign in as the armorer: {'; '.join(map(str, why))}")
+                raise SafetyError(
+                    i18n._("nobody can sign in as the armorer: {why}").format(
+                        why="; ".join(map(str, why))
+                    )
+                )
 
 
 def authenticate(
@@ -436,14 +446,17 @@ def _may_sign_as(ledger: Ledger, name: str, role: str, receives: bool = False) -
     if role != "armorer" and not receives:
         return
     from safetycli import qualifications
-    from safetycli.roles import role_name
 
     if role == "armorer":
         why = qualifications.armorer_problem(ledger, name)
     else:
         why = qualifications.receiver_problem(ledger, name)
     if why is not None:
-        raise SafetyError(f"{name} cannot sign in as the {role_name(role)}: {why}")
+        raise SafetyError(
+            i18n._("{name} cannot sign in as the {role}: {why}").format(
+                name=name, role=spoken(role), why=why
+            )
+        )
 
 
 def receivers(protocol: Protocol) -> set[str]:
@@ -474,7 +487,11 @@ def _sign_in(
             # asked: a typo in a name should not cost anyone a PIN try.
             member = crew.find(ledger, name)
             if role not in member.roles:
-                raise SafetyError(f"{member.name} is not on the roster as {role}")
+                raise SafetyError(
+                    i18n._("{name} is not on the roster as {role}").format(
+                        name=member.name, role=role
+                    )
+                )
             _may_sign_as(ledger, member.name, role, receives)
             runner.sign_in(state, role, member.name, member.lang)
             pin = frontend.pin(member.name, role, "sign-in")
@@ -834,8 +851,10 @@ def _still_may_sign(ledger: Ledger, name: str) -> None:
     member = crew.find(ledger, name)  # refuses someone removed since they signed in
     if member.locked:
         raise SafetyError(
-            f"{member.name} is locked out after wrong PINs and cannot sign: a producer must run "
-            f"`safetycli crew unlock {member.name}`"
+            i18n._(
+                "{name} is locked out after wrong PINs and cannot sign: a producer must run "
+                "`safetycli crew unlock {name}`"
+            ).format(name=member.name)
         )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
 from safetycli.filemodes import make_private_dir, tighten_workspace, write_private_text
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.headmark import HeadMarks, Mark
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 DIRNAME = ".safetycli"
 ENV_HOME = "SAFETYCLI_HOME"
-NO_WORKSPACE = "no workspace here: run `safetycli init` (or pass --home DIR)"
+NO_WORKSPACE = N_("no workspace here: run `safetycli init` (or pass --home DIR)")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,17 @@ class Workspace:
                 f'{self.config_path}: `timezone` must be a zone name such as "America/Denver"'
             )
         return value.strip()
+
+    @property
+    def language(self) -> str | None:
+        """config.toml's `language` (`es`): the interface's language for everyone at this
+        laptop unless SAFETYCLI_LANG or `--lang` says otherwise (i18n.resolve). Anything else
+        than a string is no preference: a broken setting must never stop a command."""
+        try:
+            value = self.config().get("language")
+        except SafetyError:
+            return None
+        return value if isinstance(value, str) else None
 
     def zone_or_utc(self) -> str:
         """The zone, or UTC when config.toml's `timezone` is broken: for what must show whatever
@@ -203,12 +215,14 @@ def find_workspace(home: Path | str | None = None) -> Workspace:
             return Workspace(path.resolve())
         if _is_workspace(path / DIRNAME):
             return Workspace((path / DIRNAME).resolve())
-        raise SafetyError(f"no workspace at {path}: run `safetycli init --home {path}`")
+        raise SafetyError(
+            _("no workspace at {path}: run `safetycli init --home {path}`").format(path=path)
+        )
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if _is_workspace(folder / DIRNAME):
             return Workspace(folder / DIRNAME)
-    raise SafetyError(NO_WORKSPACE)
+    raise SafetyError(_(NO_WORKSPACE))
 
 
 def optional_workspace(home: Path | str | None = None) -> Workspace | None:

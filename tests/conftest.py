@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from safetycli import crew
+from safetycli import crew, i18n
 from safetycli.cli import app
 from tests.walk_helpers import CHEAP_SCRYPT_N, add_crew
 
@@ -27,7 +27,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     # High-water marks outside the workspace (headmark.py) go to this test's own folder.
     monkeypatch.setenv("SAFETYCLI_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
+    # The tool's own words in English unless a test says otherwise, whatever this machine's
+    # locale (i18n.resolve reads it), and back to English after a test that switched.
+    for name in ("SAFETYCLI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     yield
+    i18n.use(None)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -44,6 +50,23 @@ def _private_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
     finally:
         os.umask(old_umask)
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _english_by_default() -> Iterator[None]:
+    """The tool's own words in English for the whole session, module fixtures included (they
+    run before `_isolated`), whatever the developer's locale: tests that want Spanish say so."""
+    names = ("SAFETYCLI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+    old = {name: os.environ.pop(name, None) for name in names}
+    os.environ["LANG"] = "C.UTF-8"
+    try:
+        yield
+    finally:
         for name, value in old.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -283,6 +283,34 @@ PROMPTS = {
     "answer": WHO + r", (?P<n>\d+): number or name: $",
     "done": r"COMPLETE: every check of run",
 }
+
+
+def _in_spanish() -> dict[str, str]:
+    """The same prompts as a Spanish reader sees them (the tool's own words follow each
+    person's language too), from the catalog: `-es` kinds, answered as their English ones."""
+    from safetycli import i18n
+
+    def pattern(message: str) -> str:
+        fields = {"numbers": r"[\d, ]+", "count": r"\d+", "n": r"\d+"}
+        text = re.escape(message.removeprefix("{who}"))
+        return re.sub(r"\\\{(\w+)\\\}", lambda m: fields.get(m.group(1), ".+?"), text)
+
+    one, many = (
+        "{who}: check {numbers}, y or n for each, one key each ({count} key)",
+        "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+    )
+    with i18n.speaking("es"):
+        keys = "|".join(pattern(i18n.ngettext(one, many, n)) for n in (1, 2))
+        choose = pattern(i18n._("{who}: number or name"))
+        said_back = pattern(i18n._("{who}, {n}: say back what you heard"))
+    return {
+        "keys-es": WHO + f"(?:{keys}): $",
+        "read-back-es": WHO + r", \d+" + said_back.split(r"\d+", 1)[1] + choose + ": $",
+        "answer-es": WHO + r", \d+" + choose + ": $",
+    }
+
+
+PROMPTS.update(_in_spanish())
 LISTED = re.compile(r"^  (\d+)\. (?:\[en\] )?(.+?) \[([a-z-]+)\]\s*$", re.M)
 OPTION = re.compile(r"^    \d+\. (?:\[en\] )?(.+?)\s*$", re.M)
 
@@ -304,7 +332,7 @@ def _walk(home: Path) -> tuple[str, dict[str, str]]:
     transcript = ""
     parts: dict[str, str] = {}
     while True:
-        kind = kinds[child.expect([PROMPTS[k] for k in kinds])]
+        kind = kinds[child.expect([PROMPTS[k] for k in kinds])].removesuffix("-es")
         before = child.before or ""
         transcript += before + str(child.after)
         groups = child.match.groupdict()
@@ -318,7 +346,9 @@ def _walk(home: Path) -> tuple[str, dict[str, str]]:
             child.waitnoecho(timeout=5)
             child.sendline(PINS[groups["name"].strip()])
         elif kind == "keys":
-            child.sendline("y" * len(groups["numbers"].split(",")))
+            keys = re.search(r"(\d+) (?:keys?|teclas?)\)", str(child.after))
+            assert keys is not None
+            child.sendline("y" * int(keys.group(1)))
         elif kind == "answer":
             child.sendline("EMPTY")
         elif kind == "read-back":
@@ -360,6 +390,13 @@ def test_armorer_in_english_actor_in_spanish_and_the_log_proves_what_each_read(
     assert "VACÍA" in actor and "FOGUEO" in actor
     assert "[en] Actor knows to hand it back on cut?" in actor
     assert "Armorer showed the firearm clear" not in actor
+    # The tool's own words around each list follow the person too (the interface half).
+    from safetycli import i18n
+
+    with i18n.speaking("es"):
+        witness_es = i18n._("you witness it (done by the {role})").split("{")[0]
+    assert "you do it: y or n" in armorer and witness_es not in armorer
+    assert witness_es in actor and "you witness it" not in actor
 
     run_id = re.search(r"Run (r-[0-9a-f]{6}) started", transcript).group(1)  # type: ignore[union-attr]
     result = CliRunner().invoke(

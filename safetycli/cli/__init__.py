@@ -25,6 +25,7 @@ from safetycli.cli import (
     verify_cmd,
     workspace_cmd,
 )
+from safetycli.i18n import _
 
 
 class _LazyGroup(TyperGroup):
@@ -112,14 +113,19 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except SafetyError as err:
-            typer.echo(f"error: {visible(err.message)}", err=True)
+            typer.echo(_error(visible(err.message)), err=True)
             raise typer.Exit(err.exit_code) from None
         except typer.Abort:
             # Ctrl-C or end of input at a question. Click would print "Aborted!" and exit 1,
             # which here means "problems found"; a walk-through handles its own pause (exit 4).
             typer.echo(
-                "\nerror: stopped at a question (Ctrl-C or end of input): the command did not "
-                "finish; run it again",
+                "\n"
+                + _error(
+                    _(
+                        "stopped at a question (Ctrl-C or end of input): the command did not "
+                        "finish; run it again"
+                    )
+                ),
                 err=True,
             )
             raise typer.Exit(2) from None
@@ -132,8 +138,14 @@ class _Group(TyperGroup):
                 raise
             from safetycli.logfailures import describe
 
-            typer.echo(f"error: {describe(err, writing=False)}", err=True)
+            typer.echo(_error(describe(err, writing=False)), err=True)
             raise typer.Exit(2) from None
+
+
+def _error(message: str) -> str:
+    """`error: ...`: the prefix scripts look for stays English in every language (grep for it
+    in a cron job's mail works on a Spanish set too); the message is in the reader's."""
+    return f"error: {message}"
 
 
 app = typer.Typer(
@@ -175,9 +187,13 @@ def _root(
 ) -> None:
     """Options for every command. `--home` here stands in for each command's own `--home`
     (common.py), so `safetycli --home X status` and `safetycli status --home X` are one thing."""
+    from safetycli import i18n
     from safetycli.cli.common import set_home_before
 
     set_home_before(home)
+    # The interface's language from the environment; a workspace's config.toml may say more
+    # once the command finds its workspace (common.workspace).
+    i18n.use(i18n.resolve())
 
 
 app.add_typer(checklists.app, name="checklists")
@@ -200,17 +216,21 @@ def main() -> None:
     try:
         app()
     except SafetyError as err:
-        typer.echo(f"error: {visible(err.message)}", err=True)
+        typer.echo(_error(visible(err.message)), err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
-        typer.echo("interrupted: nothing was lost; anything confirmed is in the log", err=True)
+        typer.echo(_("interrupted: nothing was lost; anything confirmed is in the log"), err=True)
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the last line of defence: never a traceback
         if os.environ.get("SAFETYCLI_DEBUG"):
             raise
         typer.echo(
-            f"error: internal error ({type(err).__name__}); nothing recorded was lost. "
-            "Set SAFETYCLI_DEBUG=1 to see details and report it.",
+            _error(
+                _(
+                    "internal error ({kind}); nothing recorded was lost. Set SAFETYCLI_DEBUG=1 "
+                    "to see details and report it."
+                ).format(kind=type(err).__name__)
+            ),
             err=True,
         )
         sys.exit(70)

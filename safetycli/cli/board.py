@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from safetycli.i18n import _, ngettext
+
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
@@ -49,10 +51,10 @@ def watch(
             from rich.live import Live
 
             with Live(console=out, screen=True, auto_refresh=False) as live:
-                for _, lines, warning in _ticks(ledger, interval, lines_of):
+                for _changed, lines, warning in _ticks(ledger, interval, lines_of):
                     live.update(_board(production, lines, warning, interval, zone), refresh=True)
     except KeyboardInterrupt:
-        out.print("Set board closed.")
+        out.print(_("Set board closed."))
 
 
 def _ticks(
@@ -70,7 +72,7 @@ def _ticks(
         head = ledger.head()[0]
         changed = head != seen
         if changed:  # something happened on set: read it again, once
-            with ledger.snapshot() as (seen, _):
+            with ledger.snapshot() as (seen, _hash):
                 lines = lines_of(set_status(ledger))
                 warning = producer_warning(ledger)
         yield changed, lines, warning
@@ -84,29 +86,43 @@ def _board(
     from rich.panel import Panel
     from rich.text import Text
 
+    from safetycli.cli.status_cmd import held_word
     from safetycli.render.safe import one_line
 
-    held = sum(1 for is_held, _, _ in lines if is_held)
+    held = sum(1 for line in lines if line[0])
     from safetycli.render.fmt import clock
 
     now = clock(datetime.now(UTC).isoformat(), zone=zone)[-8:]
     every = f"{interval:g} s"
     title = Text.assemble(
-        ("SET BOARD", "bold"),
+        (_("SET BOARD"), "bold"),
         f"  {one_line(production)}" if production else "",
-        (f"  updated {now} {zone}, every {every} · Ctrl-C closes", "dim"),
+        (
+            "  "
+            + _("updated {time} {zone}, every {every} · Ctrl-C closes").format(
+                time=now, zone=zone, every=every
+            ),
+            "dim",
+        ),
     )
     parts: list[RenderableType] = [title, Text("")]
     if held:
-        stopped = "WORK IS STOPPED" + (f" ({held} held)" if held > 1 else "")
+        if held > 1:
+            stopped = _("WORK IS STOPPED ({n} held)").format(n=held)
+        else:
+            stopped = _("WORK IS STOPPED")
         parts.append(Panel(Text(stopped, style="bold white on red", justify="center"), style="red"))
     elif lines:
-        runs = f"{len(lines)} run{'s' if len(lines) > 1 else ''} open"
-        parts.append(Text(f"Nothing held · {runs}", style="bold green"))
+        runs = ngettext("{n} run open", "{n} runs open", len(lines)).format(n=len(lines))
+        parts.append(Text(_("Nothing held · {runs}").format(runs=runs), style="bold green"))
     else:
-        parts.append(Text("No open or held runs, and no scene held.", style="bold green"))
+        parts.append(Text(_("No open or held runs, and no scene held."), style="bold green"))
     for is_held, head, details in lines:
-        label = Text(" HELD ", style="bold white on red") if is_held else Text("open", "bold")
+        label = (
+            Text(f" {held_word()} ", style="bold white on red")
+            if is_held
+            else Text(_("open"), "bold")
+        )
         parts.append(Text.assemble(label, " ", one_line(head)))
         parts.extend(Text(f"   {one_line(detail)}") for detail in details)
     if warning:

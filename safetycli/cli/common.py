@@ -93,9 +93,14 @@ def console(stderr: bool = False) -> Console:
 
 
 def workspace(home: Path | None) -> Workspace:
+    """The workspace, and from here on its language (`language` in config.toml) when neither
+    SAFETYCLI_LANG nor a command's `--lang` said otherwise (i18n.resolve)."""
+    from safetycli import i18n
     from safetycli.workspace import find_workspace
 
-    return find_workspace(home_of(home))
+    found = find_workspace(home_of(home))
+    i18n.use(i18n.resolve(configured=found.language))
+    return found
 
 
 def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from safetycli.cli.common import Home, PinStdin
+from safetycli.i18n import N_
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +88,7 @@ def correct(
             what="a correction is agreed",
             defaults={**state.signers, **state.signed_in},
         )
-        prove_all(ledger, signers, "correct an answer", run_id, pin_stdin, doing="correct it")
+        prove_all(ledger, signers, "correct an answer", run_id, pin_stdin, doing=N_("correct it"))
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         target = runner.correction_target(protocol, state, item_id, take)
         outside, seen = look_outside(ledger, protocol, state)

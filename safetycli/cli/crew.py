@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, hidden_prompt, home_of
+from safetycli.i18n import _
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -71,7 +72,8 @@ class _Pins:
             pin = self._read(f"the new PIN for {one_line(name)}")
         else:
             pin = hidden_prompt(
-                f"New PIN for {one_line(name)} (4-12 digits)", confirmation_prompt="Type it again"
+                _("New PIN for {name} (4-12 digits)").format(name=one_line(name)),
+                confirmation_prompt=_("Type it again"),
             )
         validate_pin(pin)
         return pin
@@ -82,7 +84,8 @@ class _Pins:
         if self.from_stdin:
             what = f"the {why}" if why.endswith("PIN") else f"{why}'s PIN"
             return self._read(f"{what} ({one_line(name)})")
-        return hidden_prompt(f"PIN for {one_line(name)} ({why})")
+        # Translators: {why} is whose PIN it is, in English words ("producer", "current PIN").
+        return hidden_prompt(_("PIN for {name} ({why})").format(name=one_line(name), why=_(why)))
 
 
 def _open(home: Path | None) -> "Ledger":
@@ -155,9 +158,12 @@ def add(
         approver = None if producer is None else (producer, pins.existing(producer, "producer"))
         member = crew.add_member(ledger, clean, roles, pin, approver, own, lang=code)
         warning = crew.producer_warning(ledger)
-    reads = f", reading protocols in {member.lang}" if member.lang else ""
+    if member.lang:
+        said = _("Added {name} to the roster as {roles}, reading protocols in {lang}.")
+    else:
+        said = _("Added {name} to the roster as {roles}.")
     typer.echo(
-        f"Added {one_line(member.name)} to the roster as {_roles_text(member.roles)}{reads}."
+        said.format(name=one_line(member.name), roles=_roles_text(member.roles), lang=member.lang)
     )
     if first:
         typer.echo(
@@ -225,7 +231,11 @@ def add_role(
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
         member = crew.add_role(ledger, member.name, checked, approver, own)
-    typer.echo(f"{one_line(member.name)} is now on the roster as {_roles_text(member.roles)}.")
+    typer.echo(
+        _("{name} is now on the roster as {roles}.").format(
+            name=one_line(member.name), roles=_roles_text(member.roles)
+        )
+    )
 
 
 @app.command("edit")
@@ -320,7 +330,7 @@ def set_pin(
         else:
             old = pins.existing(member.name, "current PIN")
             member = crew.set_pin(ledger, member.name, pin, old_pin=old, approver=approver)
-    typer.echo(f"New PIN set for {one_line(member.name)}.")
+    typer.echo(_("New PIN set for {name}.").format(name=one_line(member.name)))
 
 
 @app.command("unlock")
@@ -340,7 +350,7 @@ def unlock(
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
         member = crew.unlock(ledger, member.name, approver)
-    typer.echo(f"Unlocked {one_line(member.name)}: they can sign again.")
+    typer.echo(_("Unlocked {name}: they can sign again.").format(name=one_line(member.name)))
 
 
 @app.command("remove")

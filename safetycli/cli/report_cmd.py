@@ -34,6 +34,16 @@ def report(
     ] = None,
     fmt: Annotated[ReportFormat, FormatOption()] = ReportFormat.md,
     output: OutputFile = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="LANG",
+            help="The report's language for md and html: en or es (default: SAFETYCLI_LANG, "
+            "the workspace's language, else your locale). JSON and CSV stay English.",
+            show_default=False,
+        ),
+    ] = None,
     central: CentralOption = None,
     home: Home = None,
 ) -> None:
@@ -44,13 +54,25 @@ def report(
     production's server."""
     import sys
 
+    from safetycli import i18n
     from safetycli.cli.central_opt import review_source
     from safetycli.cli.common import workspace, write_output
     from safetycli.review import RunFilter, build_report
     from safetycli.workspace import optional_workspace
 
     # The production office reads the server without a laptop's workspace of its own.
+    if lang is not None and i18n.shipped(lang) is None:
+        from safetycli.errors import SafetyError
+
+        raise SafetyError(
+            i18n._("--lang {lang}: the report is written in {languages}").format(
+                lang=lang, languages=", ".join(i18n.SHIPPED)
+            )
+        )
     ws = workspace(home) if central is None else optional_workspace(home)
+    # JSON keys and CSV columns and codes are read by programs: the same in every language.
+    machine = fmt in (ReportFormat.json, ReportFormat.csv)
+    said = i18n.SOURCE if machine else i18n.resolve(lang, ws.language if ws else None)
     zone = ws.timezone if ws is not None else "UTC"
     if day is None and from_day is None and to_day is None:
         day = _today(zone)
@@ -68,19 +90,20 @@ def report(
     from safetycli.render import report as render
 
     try:
-        if fmt is ReportFormat.json:
-            chunks = render.json_chunks(data)
-        elif fmt is ReportFormat.html:
-            chunks = render.html_chunks(data, zone)
-        elif fmt is ReportFormat.csv:
-            chunks = render.csv_chunks(data)
-        else:
-            chunks = render.markdown_chunks(data, zone)
-        write_output(chunks, output)
+        with i18n.speaking(said):  # the chunks are made as they are written: both inside
+            if fmt is ReportFormat.json:
+                chunks = render.json_chunks(data)
+            elif fmt is ReportFormat.html:
+                chunks = render.html_chunks(data, zone)
+            elif fmt is ReportFormat.csv:
+                chunks = render.csv_chunks(data)
+            else:
+                chunks = render.markdown_chunks(data, zone)
+            write_output(chunks, output)
     finally:
         data["runs"].close()
     if output is not None:
-        typer.echo(f"Report written to {output}", err=True)
+        typer.echo(i18n._("Report written to {path}").format(path=output), err=True)
 
 
 def _today(zone: str) -> str:

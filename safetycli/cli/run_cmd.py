@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import Home, PinStdin
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.armory import Outgoing
@@ -67,8 +68,10 @@ def _frontend(
 
         if not terminal_for_pins():  # asked before a run starts, not at the first PIN
             raise SafetyError(
-                "no terminal here to type PINs unseen: walk through at a terminal, or answer "
-                "from a file with --answers FILE"
+                _(
+                    "no terminal here to type PINs unseen: walk through at a terminal, or answer "
+                    "from a file with --answers FILE"
+                )
             )
         return TerminalFrontend(console(), protocol, zone)
     from safetycli.answers import check_against, load_answers
@@ -106,26 +109,29 @@ def _walk(
 
     again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
     if isinstance(frontend, FileFrontend):
-        frontend.resume_hint = f"resume with: {again}"
+        frontend.resume_hint = _("resume with: {command}").format(command=again)
     try:
         state = drive(ledger, protocol, run_id, frontend)
     except (KeyboardInterrupt, EOFError, typer.Abort):
         typer.echo(
-            f"\nPaused: run {run_id} is left open and nothing confirmed is lost. "
-            f"Continue with: {again}",
+            "\n"
+            + _(
+                "Paused: run {run} is left open and nothing confirmed is lost. "
+                "Continue with: {command}"
+            ).format(run=run_id, command=again),
             err=True,
         )
         raise typer.Exit(EXIT_OPEN) from None
     except SafetyError as err:
         if err.exit_code == EXIT_OPEN:
-            typer.echo(f"Left open: {err.message}", err=True)
+            typer.echo(_("Left open: {why}").format(why=err.message), err=True)
             raise typer.Exit(EXIT_OPEN) from None
-        raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
+        raise SafetyError(_left_open(err.message, run_id, again)) from None
     except sqlite3.DatabaseError as err:  # a read that failed (a damaged page, a disk error)
         from safetycli.logfailures import describe
 
         message = describe(err, writing=False)
-        raise SafetyError(f"{message} (run {run_id} is left open: {again})") from None
+        raise SafetyError(_left_open(message, run_id, again)) from None
     if isinstance(frontend, FileFrontend):
         if state.scene_stop is not None:
             scene_panel(console(), state.scene_stop, resume=run_id, zone=zone)
@@ -133,11 +139,21 @@ def _walk(
             found = incident_of(ledger, state)
             TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold, found)
         else:
-            typer.echo(f"Run {run_id}: {state.status}")
+            from safetycli.cli.terminal import _status_word
+
+            typer.echo(
+                _("Run {run}: {status}").format(run=run_id, status=_status_word(state.status))
+            )
     if state.status == "held" or state.scene_stop is not None:
         raise typer.Exit(EXIT_HELD)
     if state.status != "complete":
         raise typer.Exit(EXIT_OPEN)
+
+
+def _left_open(message: str, run_id: str, again: str) -> str:
+    return _("{problem} (run {run} is left open: {command})").format(
+        problem=message, run=run_id, command=again
+    )
 
 
 def run(
@@ -186,7 +202,9 @@ def run(
             outgoing = _outgoing(ledger, protocol, frontend, firearms, rounds, day_text)
             if answers is None:
                 console().rule(
-                    f"[bold]{markup(protocol.title)}[/bold] · scene {markup(scene)} · {day_text}"
+                    _("[bold]{title}[/bold] · scene {scene} · {day}").format(
+                        title=markup(protocol.title), scene=markup(scene), day=day_text
+                    )
                 )
             run_id = start_run(
                 ledger,
@@ -203,11 +221,15 @@ def run(
             # and click's own "Aborted!" would exit 1, which means "problems found".
             typer.echo("")  # end the prompt's line
             raise SafetyError(
-                "stopped before the run started: nothing was recorded (facts can be given "
-                "with --set KEY=VALUE)"
+                _(
+                    "stopped before the run started: nothing was recorded (facts can be given "
+                    "with --set KEY=VALUE)"
+                )
             ) from None
         if answers is None:
-            console().print(f"Run [bold]{run_id}[/bold] started. Ctrl-C pauses it safely.")
+            console().print(
+                _("Run [bold]{run}[/bold] started. Ctrl-C pauses it safely.").format(run=run_id)
+            )
         _walk(ledger, protocol, run_id, frontend, answers, zone)
 
 
@@ -232,9 +254,9 @@ def _outgoing(
         lots += frontend.file.rounds
     elif not serials and not lots and takes_firearms_out(protocol):
         if armory.has_inventory(armory.current(ledger)):
-            said = str(typer.prompt("Firearms going out, by serial (space between)", default=""))
+            said = str(typer.prompt(_("Firearms going out, by serial (space between)"), default=""))
             serials = said.split()
-            said = str(typer.prompt("Rounds going out, LOT=COUNT (space between)", default=""))
+            said = str(typer.prompt(_("Rounds going out, LOT=COUNT (space between)"), default=""))
             lots = [armory.parse_rounds(text) for text in said.split()]
     outgoing = armory.Outgoing(tuple(serials), tuple(lots))
     return check_outgoing(ledger, protocol, outgoing, day)
@@ -258,7 +280,9 @@ def resume(
         if state.status == "aborted":
             reason = (state.aborted or {}).get("reason", "")
             raise SafetyError(
-                f"run {run_id} was aborted ({reason}): it cannot be resumed; start a new run"
+                _("run {run} was aborted ({reason}): it cannot be resumed; start a new run").format(
+                    run=run_id, reason=reason
+                )
             )
         protocol = _protocol(ws, state.protocol["id"])
         others = production.scene_stops(
@@ -275,7 +299,7 @@ def resume(
             resume_run(ledger, run_id)
         except LogUnwritable as err:  # a lock held too long, a full disk: try again later
             again = f"safetycli resume {run_id}" + (f" --answers {answers}" if answers else "")
-            raise SafetyError(f"{err.message} (run {run_id} is left open: {again})") from None
+            raise SafetyError(_left_open(err.message, run_id, again)) from None
         _walk(ledger, protocol, run_id, frontend, answers, zone)
 
 
@@ -302,15 +326,17 @@ def hold(
 
     if (run_id is None) == (scene is None):
         raise SafetyError(
-            "name the run (safetycli hold RUN_ID --reason ...) or the scene "
-            "(safetycli hold --scene 12A --reason ...), one of the two"
+            _(
+                "name the run (safetycli hold RUN_ID --reason ...) or the scene "
+                "(safetycli hold --scene 12A --reason ...), one of the two"
+            )
         )
     from safetycli.limits import REASON_MAX, cut
     from safetycli.logfailures import loud_if_stop
 
     reason, was_cut = cut(reason)
     if was_cut:  # stopping work is never refused for its wording: the reason is cut, not lost
-        typer.echo(f"The reason was cut to {REASON_MAX} characters.", err=True)
+        typer.echo(_("The reason was cut to {n} characters.").format(n=REASON_MAX), err=True)
 
     with loud_if_stop(True):
         if scene is not None:
@@ -335,7 +361,7 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
     with _open_run(home, run_id) as (ws, ledger, state):
         runner.check_holdable(state, reason)  # before any PIN: a refusal must not cost a try
         if pin_stdin and not by:
-            raise SafetyError("with --pin-stdin, say who you are with --by NAME")
+            raise SafetyError(_("with --pin-stdin, say who you are with --by NAME"))
         signer, member = stopper(ledger, by, state.signed_in)
         authenticated = member is not None and maybe_prove(
             ledger, member, signer.role, run_id, pin_stdin
@@ -381,8 +407,10 @@ def clear(
 
     if (run_id is None) == (scene is None):
         raise SafetyError(
-            "name the run (safetycli clear RUN_ID --note ...) or the scene "
-            "(safetycli clear --scene 12A --note ...), one of the two"
+            _(
+                "name the run (safetycli clear RUN_ID --note ...) or the scene "
+                "(safetycli clear --scene 12A --note ...), one of the two"
+            )
         )
     if scene is not None:
         from safetycli.cli.scene_cmd import clear_scene
@@ -421,14 +449,22 @@ def _clear_run(
 
     named = parse_by(by)
     # The roles the run recorded when it started: editing the protocol file cannot change them.
-    with _open_run(home, run_id) as (_, ledger, state):
+    with _open_run(home, run_id) as (_ws, ledger, state):
         shown = runner.check_clearable(state, note)
         _no_open_incident(ledger, run_id)
         raiser = shown.raised_by or {}
+        if raiser:
+            line = _("Hold on run {run}: {reason} (raised by {name}, {role})")
+        else:
+            line = _("Hold on run {run}: {reason}")
         typer.echo(
             one_line(
-                f"Hold on run {run_id}: {shown.reason}"
-                + (f" (raised by {raiser['name']}, {fmt.role(raiser['role'])})" if raiser else "")
+                line.format(
+                    run=run_id,
+                    reason=shown.reason,
+                    name=raiser.get("name"),
+                    role=fmt.role(raiser.get("role")),
+                )
             )
         )
         # Who clears for each role (named, else signed in, else asked), all checked before
@@ -442,11 +478,13 @@ def _clear_run(
             defaults={**state.signers, **state.signed_in},
         )
         runner.check_clearers(None, state, clearers)
-        prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing="clear the hold")
+        prove_all(ledger, clearers, "clear hold", run_id, pin_stdin, doing=N_("clear the hold"))
         state = load_state(ledger, run_id)  # as it is now, after the time it took to type PINs
         moved = SafetyError(
-            f"run {run_id} changed while the PINs were typed: nothing was cleared; "
-            "look at it again (safetycli status) and clear again"
+            _(
+                "run {run} changed while the PINs were typed: nothing was cleared; "
+                "look at it again (safetycli status) and clear again"
+            ).format(run=run_id)
         )
         if state.open_hold is None or state.open_hold.seq != shown.seq:
             raise moved
@@ -457,7 +495,9 @@ def _clear_run(
             )
         except RunMoved:
             raise moved from None
-    typer.echo(f"Hold cleared on run {run_id}. Continue with: safetycli resume {run_id}")
+    typer.echo(
+        _("Hold cleared on run {run}. Continue with: safetycli resume {run}").format(run=run_id)
+    )
 
 
 ABORT_ROLES = ("first_ad", "producer")
@@ -484,16 +524,23 @@ def abort(
     with _open_run(home, run_id) as (ws, ledger, state):
         runner.check_abortable(state)  # before any PIN: a refusal must not cost a try
         if not reason.strip():
-            raise SafetyError("aborting a run needs a reason: --reason TEXT")
+            raise SafetyError(_("aborting a run needs a reason: --reason TEXT"))
         check_length(reason, "a reason")
-        member = crew.find(ledger, by or typer.prompt("Your name"))
+        member = crew.find(ledger, by or typer.prompt(_("Your name")))
         role = next((r for r in ABORT_ROLES if r in member.roles), None)
         if role is None:
             raise SafetyError(
-                f"{member.name} cannot abort a run: only a 1st AD or a producer can "
-                "(anyone can stop work with `safetycli hold`)"
+                _(
+                    "{name} cannot abort a run: only a 1st AD or a producer can "
+                    "(anyone can stop work with `safetycli hold`)"
+                ).format(name=member.name)
             )
-        prove(ledger, member.name, role, "abort", run_id, pin_stdin, f"{member.name}, your PIN")
+        prompt = _("{name}, your PIN").format(name=member.name)
+        prove(ledger, member.name, role, "abort", run_id, pin_stdin, prompt)
         state = load_state(ledger, run_id)
         ledger.append_many(runner.abort(state, runner.Signer(member.name, role), reason.strip()))
-    typer.echo(f"Run {run_id} aborted by {member.name} ({role}). Its record stays in the log.")
+    typer.echo(
+        _("Run {run} aborted by {name} ({role}). Its record stays in the log.").format(
+            run=run_id, name=member.name, role=role
+        )
+    )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from safetycli.i18n import _
+
 
 def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: str | None) -> None:
     """Anyone may stop work, on the roster or not, locked out or not: no PIN is asked, and the
@@ -43,7 +45,13 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
         scene_panel(console(), stop, zone=ws.zone_or_utc())
         running = production.open_runs(ledger, held.data["scene"])
     if running:
-        typer.echo(one_line(f"Every run of scene {held.data['scene']} stops at its next step."))
+        typer.echo(
+            one_line(
+                _("Every run of scene {scene} stops at its next step.").format(
+                    scene=held.data["scene"]
+                )
+            )
+        )
 
 
 def clear_scene(
@@ -63,7 +71,13 @@ def clear_scene(
         holds = production.check_scene_clearable(state, scene, note)
         for hold in holds:
             who = hold.raised_by.get("name")
-            typer.echo(one_line(f"Stop-work on scene {hold.scene}: {hold.reason} (by {who})"))
+            typer.echo(
+                one_line(
+                    _("Stop-work on scene {scene}: {reason} (by {who})").format(
+                        scene=hold.scene, reason=hold.reason, who=who
+                    )
+                )
+            )
         clearers = who_acts(
             ledger,
             production.SCENE_CLEAR_ROLES,
@@ -77,11 +91,13 @@ def clear_scene(
             (h.device, h.seq) for h in holds
         ]:
             raise SafetyError(
-                f"the stop-work on scene {scene} changed while the PINs were typed: nothing was "
-                "cleared; look at it again (safetycli status) and clear again"
+                _(
+                    "the stop-work on scene {scene} changed while the PINs were typed: nothing "
+                    "was cleared; look at it again (safetycli status) and clear again"
+                ).format(scene=scene)
             )
         ledger.append_many(production.clear_scene(now, scene, note, clearers))
         waiting = [start.run for start in production.open_runs(ledger, scene)]
-    typer.echo(one_line(f"Stop-work on scene {holds[0].scene} cleared."))
+    typer.echo(one_line(_("Stop-work on scene {scene} cleared.").format(scene=holds[0].scene)))
     for run_id in waiting:
-        typer.echo(f"Continue with: safetycli resume {run_id}")
+        typer.echo(_("Continue with: safetycli resume {run}").format(run=run_id))

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from safetycli.i18n import _
+from safetycli.roles import spoken
+
 if TYPE_CHECKING:
     from safetycli.crew import Member
     from safetycli.events import Signer
@@ -61,7 +64,8 @@ def who_acts(
             # As at the roll call: the only person on the roster for the role is offered.
             able = [m.name for m in crew.roster(ledger) if m.has_role(role)]
             offer = able[0] if len(able) == 1 else None
-            name = str(typer.prompt(f"{role_name(role)}: your name", default=offer))
+            prompt = _("{role}: your name").format(role=spoken(role))
+            name = str(typer.prompt(prompt, default=offer))
         member = crew.find(ledger, name)
         if not member.has_role(role):
             raise SafetyError(f"{member.name} is not on the roster as {role_name(role)}")
@@ -107,7 +111,7 @@ def prove(
         except crew.AuthError as err:
             if pin_stdin or err.final:
                 raise
-            typer.echo(f"Refused: {err.message}", err=True)
+            typer.echo(_("Refused: {message}").format(message=err.message), err=True)
 
 
 def prove_all(
@@ -121,10 +125,11 @@ def prove_all(
 ) -> None:
     """Each signer's PIN in turn, asked as "NAME (role), your PIN to DOING"; the log records
     `purpose` with each attempt."""
-    from safetycli.roles import role_name
-
     for signer in signers:
-        prompt = f"{signer.name} ({role_name(signer.role)}), your PIN to {doing}"
+        # Translators: {doing} is what the PINs approve, e.g. "clear the hold".
+        prompt = _("{name} ({role}), your PIN to {doing}").format(
+            name=signer.name, role=spoken(signer.role), doing=_(doing)
+        )
         prove(ledger, signer.name, signer.role, purpose, run_id, pin_stdin, prompt)
 
 
@@ -182,7 +187,10 @@ def maybe_prove(
         except crew.AuthError as err:
             if pin_stdin or err.final:
                 typer.echo(
-                    f"Refused: {err.message}; the hold is recorded as not PIN-checked", err=True
+                    _("Refused: {message}; the hold is recorded as not PIN-checked").format(
+                        message=err.message
+                    ),
+                    err=True,
                 )
                 return False
-            typer.echo(f"Refused: {err.message}", err=True)
+            typer.echo(_("Refused: {message}").format(message=err.message), err=True)

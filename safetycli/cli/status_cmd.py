@@ -10,6 +10,10 @@ import typer
 
 from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, TableOrJson, home_of
+from safetycli.i18n import N_, _
+
+# What an incident involves, as the status line names it (translated where shown).
+INVOLVES = {"scene": N_("scene"), "run": N_("run"), "firearm": N_("firearm"), "lot": N_("lot")}
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +28,7 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
     out: list[tuple[bool, str, list[str]]] = []
     for incident in now.get("incidents", []):
         where = [
-            f"{k} {', '.join(v) if isinstance(v, list) else v}"
+            f"{_(INVOLVES[k])} {', '.join(v) if isinstance(v, list) else v}"
             for k, v in (
                 ("scene", incident["scene"]),
                 ("run", incident["run"]),
@@ -33,48 +37,58 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
             )
             if v
         ]
-        stops = "stops all firearm work" if incident["stops_firearm_work"] else "open"
-        details = [f"what: {incident['text']}"]
+        stops = _("stops all firearm work") if incident["stops_firearm_work"] else _("open")
+        details = [_("what: {text}").format(text=incident["text"])]
         frozen = incident["frozen"] and (incident["firearms"] or incident["lots"])
         if where:
-            details.append(("FROZEN: " if frozen else "involves: ") + "; ".join(where))
-        details.append(f"close: {incident['close']} ({incident['must_close']})")
-        out.append(
-            (
-                bool(incident["stops_firearm_work"]),
-                f"INCIDENT {incident['id']}  {incident['kind']}  open {incident['age']}  {stops}",
-                details,
+            line = _("FROZEN: {what}") if frozen else _("involves: {what}")
+            details.append(line.format(what="; ".join(where)))
+        details.append(
+            _("close: {command} ({who})").format(
+                command=incident["close"], who=incident["must_close"]
             )
         )
+        head = _("INCIDENT {id}  {kind}  open {age}  {stops}").format(
+            id=incident["id"], kind=incident["kind"], age=incident["age"], stops=stops
+        )
+        out.append((bool(incident["stops_firearm_work"]), head, details))
     for warning in now.get("warnings", []):
-        out.append((True, f"WARNING  {warning}", []))
+        out.append((True, _("WARNING  {text}").format(text=warning), []))
     for hold in now["scene_holds"]:
         who = hold["raised_by"] or {}
         role = f" ({fmt.role(who['role'])})" if who.get("role") else ""
-        checked = "" if hold["authenticated"] else ", no PIN"
-        out.append(
-            (
-                True,
-                f"scene {hold['scene']}  stop-work since "
-                f"{fmt.stamp(hold['raised_at'], zone)} {zone}",
-                [
-                    f"hold: {hold['reason']} (by {who.get('name')}{role}{checked})",
-                    f'clear: safetycli clear --scene "{hold["scene"]}" --note "..." '
-                    "(armorer and 1st AD)",
-                ],
-            )
+        said = {"reason": hold["reason"], "name": who.get("name"), "role": role}
+        if hold["authenticated"]:
+            by = _("hold: {reason} (by {name}{role})").format(**said)
+        else:
+            by = _("hold: {reason} (by {name}{role}, no PIN)").format(**said)
+        head = _("scene {scene}  stop-work since {at} {zone}").format(
+            scene=hold["scene"], at=fmt.stamp(hold["raised_at"], zone), zone=zone
         )
+        clear = _('clear: safetycli clear --scene "{scene}" --note "..." ({roles})').format(
+            scene=hold["scene"],
+            roles=_("{one} and {other}").format(
+                one=fmt.role("armorer"), other=fmt.role("first_ad")
+            ),
+        )
+        out.append((True, head, [by, clear]))
     for entry in now["runs"]:
         signed = ", ".join(f"{n} ({fmt.role(r)})" for r, n in entry["signed_in"].items())
-        signed = signed or "nobody yet"
+        signed = signed or _("nobody yet")
         details = []
         if entry["hold"]:
             since = fmt.stamp(entry["hold"]["raised_at"], zone)
-            details.append(f"hold: {entry['hold']['reason']} (since {since} {zone})")
+            details.append(
+                _("hold: {reason} (since {at} {zone})").format(
+                    reason=entry["hold"]["reason"], at=since, zone=zone
+                )
+            )
         elif entry["scene_stop"]:
             details.append(entry["scene_stop"])
-        details.append(f"signed in: {signed}")
-        head = f"{entry['id']}  {entry['protocol']}  scene {entry['scene']}  {entry['day']}"
+        details.append(_("signed in: {names}").format(names=signed))
+        head = _("{run}  {protocol}  scene {scene}  {day}").format(
+            run=entry["id"], protocol=entry["protocol"], scene=entry["scene"], day=entry["day"]
+        )
         out.append((bool(entry["scene_held"]), head, details))
     return out
 
@@ -173,6 +187,12 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
             typer.echo(one_line(f"EXCEPTION: {line}"))
 
 
+def held_word() -> str:
+    """The mark of a stopped scene or run on the status lines and the board."""
+    # Translators: the loud mark on a run or scene where work is stopped; short, capitals.
+    return _("HELD")
+
+
 def _show(now: dict[str, Any], fmt: TableOrJson, zone: str, warning: str | None) -> None:
     from safetycli.cli.common import print_json, stdout_is_terminal
     from safetycli.errors import SafetyError
@@ -185,15 +205,17 @@ def _show(now: dict[str, Any], fmt: TableOrJson, zone: str, warning: str | None)
         lines = _lines(now, zone)
     except SafetyError as err:  # a zone the tz database does not know: still show the set
         lines = _lines(now)
-        typer.echo(f"warning: {err.message}; times below are UTC", err=True)
+        typer.echo(
+            _("warning: {problem}; times below are UTC").format(problem=err.message), err=True
+        )
     if warning:
         typer.echo(warning, err=True)
     if not lines:
-        typer.echo("No open or held runs, and no scene held.")
+        typer.echo(_("No open or held runs, and no scene held."))
         return
     if not stdout_is_terminal():  # plain text for pipes and scripts; Rich only for people
         for held, head, details in lines:
-            typer.echo(one_line(f"{'HELD' if held else 'open'}  {head}"))
+            typer.echo(one_line(f"{held_word() if held else _('open')}  {head}"))
             for detail in details:
                 typer.echo(one_line(f"   {detail}"))
         return
@@ -202,7 +224,11 @@ def _show(now: dict[str, Any], fmt: TableOrJson, zone: str, warning: str | None)
 
     out = console()
     for held, head, details in lines:
-        label = "[bold white on red] HELD [/bold white on red]" if held else "[bold]open[/bold]"
+        label = (
+            f"[bold white on red] {held_word()} [/bold white on red]"
+            if held
+            else f"[bold]{_('open')}[/bold]"
+        )
         out.print(f"{label} {markup(head)}")
         for detail in details:
             out.print(f"   {markup(detail)}")

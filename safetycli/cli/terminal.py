@@ -8,6 +8,7 @@ text is escaped before Rich sees it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import typer
@@ -19,10 +20,11 @@ from safetycli import events as ev
 from safetycli import runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
+from safetycli.i18n import N_, _, ngettext, shipped, speaking
 from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
-from safetycli.roles import role_name
+from safetycli.roles import spoken as role_name
 from safetycli.runner import Ask, NotApplicable, RunState
 from safetycli.session import (
     Answer,
@@ -40,11 +42,11 @@ from safetycli.translation import Shown
 
 HOLD_KEY = "h"  # at any prompt of the walk-through: stop work, with a reason
 
-OUTCOME_MARKS = {
-    "confirmed": ("OK", "green"),
-    "refused": ("REFUSED", "bold red"),
-    "not-applicable": ("N/A", "yellow"),
-    "skipped-by-condition": ("SKIPPED", "dim"),
+OUTCOME_MARKS = {  # translated where shown
+    "confirmed": (N_("OK"), "green"),
+    "refused": (N_("REFUSED"), "bold red"),
+    "not-applicable": (N_("N/A"), "yellow"),
+    "skipped-by-condition": (N_("SKIPPED"), "dim"),
 }
 
 
@@ -54,6 +56,12 @@ class TerminalFrontend:
         self.protocol = protocol
         self.zone = zone  # the production's time zone (Workspace.timezone): times on screen
         self.who: Signer | None = None  # whom the prompt on screen is for (a hold names them)
+        self._langs: dict[str, str | None] = {}  # role -> the language its signer reads
+
+    def _voice(self, lang: str | None) -> AbstractContextManager[None]:
+        """The tool's own words in the language of the person a prompt is for (their roster
+        language, when we ship it); otherwise as chosen for the laptop (i18n.resolve)."""
+        return speaking(lang) if shipped(lang) else nullcontext()
 
     # --- whose language ---------------------------------------------------------------------------
 
@@ -89,7 +97,9 @@ class TerminalFrontend:
                 return raw
             reason = str(
                 typer.prompt(
-                    "HOLD: what is wrong? (Enter alone goes back)", default="", show_default=False
+                    _("HOLD: what is wrong? (Enter alone goes back)"),
+                    default="",
+                    show_default=False,
                 )
             )
             if reason.strip():
@@ -98,19 +108,19 @@ class TerminalFrontend:
     def _yes_no(self, text: str) -> bool:
         """Yes or no, with no default (a stray Enter decides nothing), or the hold key."""
         while True:
-            raw = self._prompt(f"{text} [y/n]").strip().lower()
-            if raw in ("y", "yes"):
+            raw = self._prompt(_("{question} [y/n]").format(question=text)).strip().lower()
+            if raw in ("y", "yes") or raw in _yes_words():
                 return True
-            if raw in ("n", "no"):
+            if raw in ("n", "no") or raw in _no_words():
                 return False
-            self.out.print("[yellow]Type y or n (or h to stop work).[/yellow]")
+            self.out.print(_("[yellow]Type y or n (or h to stop work).[/yellow]"))
 
     # --- input ------------------------------------------------------------------------------------
 
     def fact(self, name: str, fact: Fact) -> Any:
         question = visible(fact.ask)
         if fact.type == "bool":
-            return typer.confirm(question, default=None)
+            return _confirm(question)
         if fact.type == "int":
             return typer.prompt(question, type=int)
         if fact.type == "choice":
@@ -118,62 +128,85 @@ class TerminalFrontend:
             for i, option in enumerate(options, 1):
                 self.out.print(f"  {i}. {markup(option)}")
             while True:
-                raw = typer.prompt(f"{question} (number or name)")
+                raw = typer.prompt(_("{question} (number or name)").format(question=question))
                 for i, option in enumerate(options, 1):
                     if raw.strip().lower() in (option.lower(), str(i)):
                         return option
-                self.out.print(f"[yellow]Choose one of 1 to {len(options)}.[/yellow]")
+                self.out.print(
+                    _("[yellow]Choose one of 1 to {last}.[/yellow]").format(last=len(options))
+                )
         return typer.prompt(question)
 
     def sign_in(self, role: str, candidates: list[str]) -> str:
         default = candidates[0] if len(candidates) == 1 else None
-        hint = f" (on the roster: {', '.join(candidates)})" if len(candidates) > 1 else ""
         self.who = None
-        return self._prompt(f"{role_name(role)}: your name{visible(hint)}", default=default)
+        if len(candidates) > 1:
+            text = _("{role}: your name (on the roster: {names})").format(
+                role=role_name(role), names=visible(", ".join(candidates))
+            )
+        else:
+            text = _("{role}: your name").format(role=role_name(role))
+        return self._prompt(text, default=default)
 
     def pin(self, name: str, role: str, why: str) -> str:
         self.who = Signer(name, role)
+        # At sign-in nobody knows yet what this person reads; after, their language.
+        with self._voice(None if why == "sign-in" else self._langs.get(role)):
+            return self._pin(name, role, why)
+
+    def _pin(self, name: str, role: str, why: str) -> str:
+        said = {"name": visible(name), "role": role_name(role)}
         if why == "sign-in":
-            return self._prompt(f"{visible(name)}, your PIN", hide_input=True)
+            return self._prompt(_("{name}, your PIN").format(**said), hide_input=True)
         if why == "sign-off":
             return self._prompt(
-                f"{visible(name)} ({role_name(role)}), your PIN to sign these", hide_input=True
+                _("{name} ({role}), your PIN to sign these").format(**said), hide_input=True
             )
         if why == "take-out":
             return self._prompt(
-                f"{visible(name)} ({role_name(role)}), your PIN to take these out of the armory",
+                _("{name} ({role}), your PIN to take these out of the armory").format(**said),
                 hide_input=True,
             )
         return self._prompt(
-            f"{visible(name)} ({role_name(role)}), PIN for this {why}", hide_input=True
+            # Translators: {why} is what the PIN is for, in English words from the log
+            # ("witness", "clear hold").
+            _("{name} ({role}), PIN for this {why}").format(**said, why=why),
+            hide_input=True,
         )
 
     def refused(self, message: str) -> None:
-        self.out.print(f"[bold red]Refused:[/bold red] {markup(message)}")
+        self.out.print(_("[bold red]Refused:[/bold red] {message}").format(message=markup(message)))
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
+        lang = self._lang_for(state, step.role)
+        self._langs[step.role] = lang
+        with self._voice(lang):
+            return self._answer(step, protocol, lang)
+
+    def _answer(self, step: Ask, protocol: Protocol, lang: str | None) -> Answer:
         item = step.item
-        shown = translation.item_text(protocol, item, self._lang_for(state, step.role))
+        shown = translation.item_text(protocol, item, lang)
         if step.meaning == "performed":
             self._header(step, protocol, shown)
-        who = f"{visible(step.name)} ({role_name(step.role)})"
+        who = _person(step.name, step.role)
+        said = {"name": markup(step.name), "role": role_name(step.role)}
         if step.meaning == "witnessed":
             self.out.print(
-                f"  Witness: {markup(step.name)} ({role_name(step.role)}), "
-                "did you see this yourself?"
+                _("  Witness: {name} ({role}), did you see this yourself?").format(**said)
             )
-            return typer.confirm(f"{who}: seen and confirmed", default=None)
+            return _confirm(_("{who}: seen and confirmed").format(who=who))
         if step.meaning == "read-back":
             self.out.print(
-                f"  Read-back: {markup(step.name)} ({role_name(step.role)}), "
-                "say back what you were told."
+                _("  Read-back: {name} ({role}), say back what you were told.").format(**said)
             )
-            return self._value(step, f"{who}: what you heard", allow_na=False, shown=shown)
+            return self._value(
+                step, _("{who}: what you heard").format(who=who), allow_na=False, shown=shown
+            )
         # With a read-back to follow, the signer's answer is typed hidden: the actor must say
         # back what they heard, not read it off the screen.
         if item.readback:
             self.out.print(
-                "  [dim]Typed hidden: it is said back without being read off the screen.[/dim]"
+                _("  [dim]Typed hidden: it is said back without being read off the screen.[/dim]")
             )
         return self._value(
             step,
@@ -191,84 +224,95 @@ class TerminalFrontend:
         each number, choice or text in turn (an answer to be said back is typed hidden), and
         each read-back typed hidden, one by one."""
         self.who = Signer(batch.name, batch.role)
-        who = f"{visible(batch.name)} ({role_name(batch.role)})"
         lang = self._lang_for(state, batch.role)
-        shown = {ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks}
-        self._batch_header(batch, state, protocol, lang)
-        keys: list[tuple[int, Ask]] = []
-        rest: list[tuple[int, Ask]] = []
-        places = batch.places
-        word = protocol_take(protocol)
-        for n, ask in enumerate(batch.asks, 1):
-            if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
-                take = f" · {word} {ask.take}" if ask.take else ""
-                title = self._phase_title(protocol, ask.phase, lang)
-                self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
-            self._listed(n, ask, shown[ask.item.id])
-            one_key = ask.meaning == "witnessed" or (
-                ask.meaning == "performed"
-                and ask.item.kind == "confirm"
-                and not (ask.item.allow_na and not ask.item.critical)
-            )
-            (keys if one_key else rest).append((n, ask))
+        self._langs[batch.role] = lang
+        # The tool's words in this person's language too; switched around what is shown and
+        # asked, never across a yield (the session acts between two answers).
+        with self._voice(lang):
+            who = _person(batch.name, batch.role)
+            shown = {
+                ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks
+            }
+            self._batch_header(batch, state, protocol, lang)
+            keys: list[tuple[int, Ask]] = []
+            rest: list[tuple[int, Ask]] = []
+            places = batch.places
+            word = protocol_take(protocol)
+            for n, ask in enumerate(batch.asks, 1):
+                if len(places) > 1 and (n == 1 or batch.asks[n - 2].phase.id != ask.phase.id):
+                    take = f" · {word} {ask.take}" if ask.take else ""  # a number: no sentence
+                    title = self._phase_title(protocol, ask.phase, lang)
+                    self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
+                self._listed(n, ask, shown[ask.item.id])
+                one_key = ask.meaning == "witnessed" or (
+                    ask.meaning == "performed"
+                    and ask.item.kind == "confirm"
+                    and not (ask.item.allow_na and not ask.item.critical)
+                )
+                (keys if one_key else rest).append((n, ask))
         if keys:
-            yield from self._keys_line(batch, who, keys)
+            yield from self._keys_line(batch, who, keys, lang)
         for n, ask in rest:
-            if ask.meaning == "read-back":
-                yield (
-                    ask,
-                    self._value(
-                        ask,
-                        f"{who}, {n}: say back what you heard",
-                        allow_na=False,
-                        shown=shown[ask.item.id],
-                    ),
-                )
-                continue
-            item = ask.item
-            hidden = bool(item.readback)
-            if hidden:
-                self.out.print(
-                    f"  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
-                )
-            allow_na = item.allow_na and not item.critical
-            yield (
-                ask,
-                self._value(
-                    ask, f"{who}, {n}", allow_na=allow_na, hidden=hidden, shown=shown[ask.item.id]
-                ),
+            with self._voice(lang):
+                answer = self._rest(ask, n, who, shown[ask.item.id])
+            yield ask, answer
+
+    def _rest(self, ask: Ask, n: int, who: str, shown: Shown) -> Answer:
+        """A number, a choice, a text or a read-back of a batch, on its own line."""
+        if ask.meaning == "read-back":
+            prompt = _("{who}, {n}: say back what you heard").format(who=who, n=n)
+            return self._value(ask, prompt, allow_na=False, shown=shown)
+        item = ask.item
+        hidden = bool(item.readback)
+        if hidden:
+            self.out.print(
+                _(
+                    "  [dim]{n}: typed hidden, to be said back, not read off the screen.[/dim]"
+                ).format(n=n)
             )
+        allow_na = item.allow_na and not item.critical
+        prompt = _("{who}, {n}").format(who=who, n=n)
+        return self._value(ask, prompt, allow_na=allow_na, hidden=hidden, shown=shown)
 
     def _keys_line(
-        self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]]
+        self, batch: runner.Batch, who: str, keys: list[tuple[int, Ask]], lang: str | None
     ) -> Iterator[tuple[Ask, Answer]]:
         """The yes-or-no checks on one line, one key each, in the order listed: `yyy`. Answers
         up to and including a first `n` are handed on at once, so a "no" stops work now."""
-        numbers = ", ".join(str(n) for n, _ in keys)
-        count = len(keys)
-        label = f"check {numbers}" if count == 1 else f"checks {numbers}"
-        keys_word = "key" if count == 1 else "keys"
-        while True:
-            raw = (
-                self._prompt(f"{who}: {label}, y or n for each, one key each ({count} {keys_word})")
-                .strip()
-                .lower()
-            )
-            typed = raw.replace(" ", "")
-            if count == 1 and typed in ("yes", "no"):
-                typed = typed[0]
-            if len(typed) == count and set(typed) <= {"y", "n"}:
-                break
-            if set(typed) <= {"y", "n"} and "n" in typed[:count]:
-                break  # a "no" stops work at once: the keys after it do not matter
-            self.out.print(
-                f"[yellow]Type {count} key{'s' if count > 1 else ''}, y or n, one for each "
-                f"of {label} in order (h stops work).[/yellow]"
-            )
-        for key, (_, ask) in zip(typed, keys, strict=True):
+        with self._voice(lang):
+            typed = self._keys_typed(who, keys)
+        for key, (_n, ask) in zip(typed, keys, strict=False):
             yield ask, key == "y"
             if key == "n":
                 return
+
+    def _keys_typed(self, who: str, keys: list[tuple[int, Ask]]) -> str:
+        """The line of keys, asked until it is one y or n for each check (or a first n)."""
+        numbers = ", ".join(str(n) for n, _ in keys)
+        count = len(keys)
+        said = {"who": who, "numbers": numbers, "count": count}
+        while True:
+            prompt = ngettext(
+                "{who}: check {numbers}, y or n for each, one key each ({count} key)",
+                "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+                count,
+            ).format(**said)
+            typed = _keys(self._prompt(prompt).strip().lower().replace(" ", ""))
+            if count == 1 and typed in ("yes", "no"):
+                typed = typed[0]
+            if len(typed) == count and set(typed) <= {"y", "n"}:
+                return typed
+            if set(typed) <= {"y", "n"} and "n" in typed[:count]:
+                return typed[: typed.index("n") + 1]  # a "no" stops work at once: not the rest
+            self.out.print(
+                ngettext(
+                    "[yellow]Type {count} key, y or n, one for each of check {numbers} in order "
+                    "(h stops work).[/yellow]",
+                    "[yellow]Type {count} keys, y or n, one for each of checks {numbers} in "
+                    "order (h stops work).[/yellow]",
+                    count,
+                ).format(**said)
+            )
 
     def _batch_header(
         self, batch: runner.Batch, state: RunState, protocol: Protocol, lang: str | None
@@ -276,44 +320,59 @@ class TerminalFrontend:
         number, total = runner.run_progress(protocol, state)
         word = protocol_take(protocol)
         if batch.phase.repeat == "after_break":  # its number counts breaks, not takes
-            where = f" · break {batch.take}"
+            where = _(" · break {n}").format(n=batch.take)
         else:
             where = f" · {word} {batch.take}" if batch.take else ""
             if len(batch.places) > 1:  # at cut: this take's checks after, the next's before
-                where += f" and {word} {batch.places[-1][1]}"
-            where += f" · check {number} of {total}"
+                where += _(" and {take} {n}").format(take=word, n=batch.places[-1][1])
+            where += _(" · check {number} of {total}").format(number=number, total=total)
         title = self._phase_title(protocol, batch.phase, lang)
         if len(batch.places) > 1:
             then = self._phase_title(protocol, batch.places[-1][0], lang)
-            title = f"On cut: {title.lower()}, then {then.lower()}"
+            title = _("On cut: {after}, then {before}").format(
+                after=title.lower(), before=then.lower()
+            )
         self.out.print()
         self.out.rule(f"[bold]{title}[/bold]{where}", style="cyan")
         count = len(batch.asks)
-        self.out.print(
-            f"[bold]{markup(batch.name)} ({role_name(batch.role)})[/bold]: "
-            f"{count} check{'s' if count > 1 else ''} for you to sign"
-            + (", with your PIN once" if batch.needs_pin else "")
-            + f" ({HOLD_KEY} at any prompt stops work)"
-        )
+        said = {"name": markup(batch.name), "role": role_name(batch.role), "count": count}
+        if batch.needs_pin:
+            line = ngettext(
+                "[bold]{name} ({role})[/bold]: {count} check for you to sign, with your PIN "
+                "once (h at any prompt stops work)",
+                "[bold]{name} ({role})[/bold]: {count} checks for you to sign, with your PIN "
+                "once (h at any prompt stops work)",
+                count,
+            )
+        else:
+            line = ngettext(
+                "[bold]{name} ({role})[/bold]: {count} check for you to sign (h at any prompt "
+                "stops work)",
+                "[bold]{name} ({role})[/bold]: {count} checks for you to sign (h at any prompt "
+                "stops work)",
+                count,
+            )
+        self.out.print(line.format(**said))
 
     def _listed(self, n: int, ask: Ask, shown: Shown) -> None:
         item = ask.item
         if ask.meaning == "witnessed":
-            what = f"you witness it (done by the {role_name(item.by)})"
+            what = _("you witness it (done by the {role})").format(role=role_name(item.by))
         elif ask.meaning == "read-back":
-            what = f"you say back what the {role_name(item.by)} announced"
+            what = _("you say back what the {role} announced").format(role=role_name(item.by))
         else:
-            what = {
-                "confirm": "you do it: y or n",
-                "count": "you do it: the number",
-                "choice": "you do it: choose one",
-                "text": "you write it",
-            }[item.kind]
+            what = _(KIND_HINTS[item.kind])
             if item.witness:
-                what += " · witnessed by " + ", ".join(role_name(r) for r in item.witness)
+                what += _(" · witnessed by {roles}").format(
+                    roles=", ".join(role_name(r) for r in item.witness)
+                )
             if item.readback:
-                what += " · said back by " + ", ".join(role_name(r) for r in item.readback)
-        stops = " · [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
+                what += _(" · said back by {roles}").format(
+                    roles=", ".join(role_name(r) for r in item.readback)
+                )
+        stops = (
+            " · [bold red]" + _("STOPS WORK IF IT FAILS") + "[/bold red]" if item.critical else ""
+        )
         question = self._said(shown.question, shown.question_main, shown)
         self.out.print(f"  [bold]{n}.[/bold] {question} [dim]\\[{markup(item.id)}][/dim]")
         self.out.print(f"     [dim]{what}[/dim]{stops}")
@@ -324,25 +383,22 @@ class TerminalFrontend:
         """Asked until it is an answer: a typo is explained and asked again, never a crash. A
         choice is listed in the person's words, and typed in them or by its number."""
         item = step.item
-        na = " (or na)" if allow_na else ""
+        prompts = NA_PROMPTS if allow_na else PROMPTS
         while True:
-            if item.kind == "confirm":
-                raw = self._prompt(f"{who}: yes or no{na}", hide_input=hidden)
-            elif item.kind == "count":
-                raw = self._prompt(f"{who}: the number{na}", hide_input=hidden)
-            elif item.kind == "choice":
+            if item.kind == "choice":
                 for i, option in enumerate(shown.options, 1):
                     in_main = shown.options_main[i - 1] if shown.options_main else False
                     self.out.print(f"    {i}. {self._said(option, in_main, shown)}")
-                raw = self._prompt(f"{who}: number or name{na}", hide_input=hidden)
+            raw = self._prompt(_(prompts[item.kind]).format(who=who), hide_input=hidden)
+            if item.kind == "choice":
                 raw = translation.answer_from(item, shown, raw)
-            else:
-                raw = self._prompt(f"{who}: your answer{na}", hide_input=hidden)
-            if allow_na and raw.strip().lower() in ("na", "n/a"):
-                reason = self._prompt("Why does it not apply here?")
+            if allow_na and raw.strip().lower() in ("na", "n/a", _("na")):
+                reason = self._prompt(_("Why does it not apply here?"))
                 if reason.strip():
                     return NotApplicable(reason)
                 continue
+            if item.kind == "confirm":
+                raw = _yes_no_word(raw)
             try:
                 return normalise(step, raw)
             except Exception as err:  # noqa: BLE001 - a typo is asked again, never a crash
@@ -353,42 +409,58 @@ class TerminalFrontend:
         word = protocol_take(self.protocol)
         if len(step.phases) > 1:  # asked at cut, so that one sitting covers after and before
             self.out.print(
-                f"\n[bold]{word.capitalize()} {step.take}: the checks before it are done.[/bold] "
-                "On cut:"
+                "\n"
+                + _("[bold]{Take} {n}: the checks before it are done.[/bold] On cut:").format(
+                    Take=_capital(word), n=step.take
+                )
             )
         else:
-            self.out.print(f"\n[bold]{word.capitalize()} {step.take} is done.[/bold]")
+            self.out.print(
+                "\n"
+                + _("[bold]{Take} {n} is done.[/bold]").format(Take=_capital(word), n=step.take)
+            )
         self.who = None
         # No default: a stray Enter must not wrap the takes and skip the next take's checks.
-        return self._yes_no(f"1st AD: another {word}? (no wraps the scene)")
+        return self._yes_no(
+            _("{role}: another {take}? (no wraps the scene)").format(
+                role=role_name("first_ad"), take=word
+            )
+        )
 
     def second_run(self, open_runs: list[str], scene: str) -> bool:
         listed = ", ".join(open_runs)
         self.out.print(
-            f"[bold yellow]Still open for scene {markup(scene)}:[/bold yellow] {listed}. "
-            f"To carry on there: safetycli resume {open_runs[-1]}"
+            _(
+                "[bold yellow]Still open for scene {scene}:[/bold yellow] {runs}. "
+                "To carry on there: safetycli resume {run}"
+            ).format(scene=markup(scene), runs=listed, run=open_runs[-1])
         )
         # No default: a stray Enter must not start a duplicate run.
-        return typer.confirm("Start another run of this checklist anyway?", default=None)
+        return _confirm(_("Start another run of this checklist anyway?"))
 
     def _header(self, step: Ask, protocol: Protocol, shown: Shown) -> None:
         number, total = runner.position(protocol, step)
         if step.phase.repeat == "after_break":  # its number counts breaks, not takes
-            take = f" · break {step.take}"
+            take = _(" · break {n}").format(n=step.take)
         else:
-            take = f" · take {step.take}" if step.take else ""
+            take = _(" · take {n}").format(n=step.take) if step.take else ""
         self.out.print()
         title = self._phase_title(protocol, step.phase, shown.lang)
-        self.out.rule(f"[bold]{title}[/bold]{take} · check {number} of {total}", style="cyan")
+        check = _(" · check {number} of {total}").format(number=number, total=total)
+        self.out.rule(f"[bold]{title}[/bold]{take}{check}", style="cyan")
         self.out.print(f"[bold]{self._said(shown.question, shown.question_main, shown)}[/bold]")
-        notes = [f"signs: {role_name(step.role)} {markup(step.name)}"]
+        notes = [
+            _("signs: {role} {name}").format(role=role_name(step.role), name=markup(step.name))
+        ]
         if step.item.witness:
-            notes.append("witnessed by: " + ", ".join(role_name(r) for r in step.item.witness))
+            roles = ", ".join(role_name(r) for r in step.item.witness)
+            notes.append(_("witnessed by: {roles}").format(roles=roles))
         if step.item.readback:
-            notes.append("read back by: " + ", ".join(role_name(r) for r in step.item.readback))
+            roles = ", ".join(role_name(r) for r in step.item.readback)
+            notes.append(_("read back by: {roles}").format(roles=roles))
         self.out.print("  " + " · ".join(notes))
         if step.item.critical:
-            self.out.print("  [bold red]STOPS WORK IF IT FAILS[/bold red]")
+            self.out.print("  [bold red]" + _("STOPS WORK IF IT FAILS") + "[/bold red]")
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -396,12 +468,21 @@ class TerminalFrontend:
         match notice:
             case RollCallNotice(roles=roles):
                 said = ", ".join(role_name(r) for r in roles)
-                self.out.print(f"\n[bold]Sign in:[/bold] {said}, your checks come next.")
+                self.out.print(
+                    "\n"
+                    + _("[bold]Sign in:[/bold] {roles}, your checks come next.").format(roles=said)
+                )
             case SignedInNotice(name=name, role=role):
-                self.out.print(f"  [green]Signed in:[/green] {markup(name)} as {role_name(role)}")
+                self.out.print(
+                    _("  [green]Signed in:[/green] {name} as {role}").format(
+                        name=markup(name), role=role_name(role)
+                    )
+                )
             case SkippedNotice(step=step):
                 self.out.print(
-                    f"  [dim]Skipped: {markup(step.item.question)} ({markup(step.reason)})[/dim]"
+                    _("  [dim]Skipped: {question} ({reason})[/dim]").format(
+                        question=markup(step.item.question), reason=markup(step.reason)
+                    )
                 )
             case EventNotice(event=event):
                 self._event(event.kind, event.data)
@@ -412,20 +493,26 @@ class TerminalFrontend:
             case StoppedNotice(status="complete", state=state):
                 self.out.print(
                     Panel(
-                        Text(f"COMPLETE: every check of run {state.run_id} is done and signed."),
+                        Text(
+                            _("COMPLETE: every check of run {run} is done and signed.").format(
+                                run=state.run_id
+                            )
+                        ),
                         style="bold green",
                         expand=True,
                     )
                 )
             case StoppedNotice(status="aborted", state=state):
-                self.out.print(f"[bold]Run {state.run_id} was aborted.[/bold]")
+                self.out.print(_("[bold]Run {run} was aborted.[/bold]").format(run=state.run_id))
             case MovedNotice(now=now):
                 if isinstance(now, runner.Stopped) and now.scene is not None:
-                    why = f"scene {visible(now.scene.scene)} is held now"
+                    why = _("scene {scene} is held now").format(scene=visible(now.scene.scene))
                     if now.scene.incident is not None:
-                        why = f"incident {now.scene.incident.id} stops all firearm work now"
+                        why = _("incident {id} stops all firearm work now").format(
+                            id=now.scene.incident.id
+                        )
                 elif isinstance(now, runner.Stopped):
-                    why = f"the run is {now.status} now"
+                    why = _("the run is {status} now").format(status=_status_word(now.status))
                 elif (
                     isinstance(now, Ask | runner.Batch) and now.phase.repeat == "after_break"
                 ) or (
@@ -433,12 +520,14 @@ class TerminalFrontend:
                     and now.batch is not None
                     and now.batch.phase.repeat == "after_break"
                 ):
-                    why = "it stood still too long: the checks after a break come first"
+                    why = _("it stood still too long: the checks after a break come first")
                 else:
-                    why = "it was answered elsewhere"
+                    why = _("it was answered elsewhere")
                 self.out.print(
-                    f"[bold yellow]Not recorded:[/bold yellow] the run moved on while that answer "
-                    f"was given ({why})."
+                    _(
+                        "[bold yellow]Not recorded:[/bold yellow] the run moved on while that "
+                        "answer was given ({why})."
+                    ).format(why=why)
                 )
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
@@ -446,20 +535,27 @@ class TerminalFrontend:
         if kind == ev.ITEM_SIGNED_OFF:
             count = len(data["items"])
             self.out.print(
-                f"  [green]Signed:[/green] {markup(data['name'])} ({role_name(data['role'])}), "
-                f"{count} check{'s' if count != 1 else ''}"
+                ngettext(
+                    "  [green]Signed:[/green] {name} ({role}), {count} check",
+                    "  [green]Signed:[/green] {name} ({role}), {count} checks",
+                    count,
+                ).format(name=markup(data["name"]), role=role_name(data["role"]), count=count)
             )
         elif kind == ev.ITEM_DONE:
             if data["outcome"] in ("skipped-by-condition", "confirmed"):
                 return  # said by the SkippedNotice; a confirmation by the sign-off's line
             label, style = OUTCOME_MARKS[data["outcome"]]
             reason = f": {markup(data['reason'])}" if data.get("reason") else ""
-            self.out.print(f"  [{style}]{label}[/{style}]{reason}")
+            self.out.print(f"  [{style}]{_(label)}[/{style}]{reason}")
         elif kind == ev.TAKE_NEXT:
             word = protocol_take(self.protocol)
-            self.out.print(f"\n[bold]{word.capitalize()} {data['take']}[/bold]")
+            self.out.print(f"\n[bold]{_capital(word)} {data['take']}[/bold]")
         elif kind == ev.TAKES_WRAPPED:
-            self.out.print(f"  Wrapped after {data['takes']} {protocol_take(self.protocol)}(s).")
+            self.out.print(
+                _("  Wrapped after {n} {take}(s).").format(
+                    n=data["takes"], take=protocol_take(self.protocol)
+                )
+            )
 
     def hold_panel(
         self, state: RunState, hold: runner.Hold | None, incident: str | None = None
@@ -506,8 +602,90 @@ class TerminalFrontend:
 
 def protocol_take(protocol: Protocol | None) -> str:
     """What the protocol calls one pass through its per-take phases: a take, or a run-through
-    (a rehearsal)."""
-    return getattr(protocol, "take_word", None) or "take"
+    (a rehearsal); in the interface's language when it is one of the words the tool knows."""
+    word = getattr(protocol, "take_word", None) or "take"
+    said = TAKE_WORDS.get(word)
+    return _(said) if said is not None else word
+
+
+# Translators: a "take" is one filmed attempt at a shot; a "run-through" is one rehearsal pass.
+TAKE_WORDS = {"take": N_("take"), "run-through": N_("run-through")}
+
+# What a person types for each kind of check, and the same when "na" is allowed.
+PROMPTS = {
+    "confirm": N_("{who}: yes or no"),
+    "count": N_("{who}: the number"),
+    "choice": N_("{who}: number or name"),
+    "text": N_("{who}: your answer"),
+}
+NA_PROMPTS = {
+    "confirm": N_("{who}: yes or no (or na)"),
+    "count": N_("{who}: the number (or na)"),
+    "choice": N_("{who}: number or name (or na)"),
+    "text": N_("{who}: your answer (or na)"),
+}
+KIND_HINTS = {
+    "confirm": N_("you do it: y or n"),
+    "count": N_("you do it: the number"),
+    "choice": N_("you do it: choose one"),
+    "text": N_("you write it"),
+}
+
+
+def _person(name: str, role: str) -> str:
+    return _("{name} ({role})").format(name=visible(name), role=role_name(role))
+
+
+def _capital(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def _yes_words() -> set[str]:
+    """Yes in the interface's language too (`s`, `sí`), beside y and yes, which always work."""
+    # Translators: the words for yes that a person may type, separated by spaces, lower case.
+    return set(_("y yes").split())
+
+
+def _no_words() -> set[str]:
+    # Translators: the words for no that a person may type, separated by spaces, lower case.
+    return set(_("n no").split())
+
+
+def _keys(typed: str) -> str:
+    """One-key answers typed in the interface's language, as y and n: `ssn` -> `yyn`. Only when
+    the language's keys are single letters other than h (the hold key is never an answer)."""
+    yes = {w for w in _yes_words() if len(w) == 1} - {HOLD_KEY}
+    no = {w for w in _no_words() if len(w) == 1} - {HOLD_KEY}
+    if not typed or not set(typed) <= yes | no | {"y", "n"}:
+        return typed
+    return "".join("y" if key in yes or key == "y" else "n" for key in typed)
+
+
+def _confirm(question: str) -> bool:
+    """Yes or no with no default (a stray Enter decides nothing), as Click's confirm, but in the
+    interface's words: `s` and `sí` are yes to a Spanish reader, y and yes always are."""
+    while True:
+        raw = str(typer.prompt(_("{question} [y/n]").format(question=question)))
+        word = _yes_no_word(raw)
+        if word in ("yes", "no"):
+            return word == "yes"
+        typer.echo(_("Error: invalid input"), err=True)
+
+
+def _yes_no_word(raw: str) -> str:
+    """A yes or no in the interface's language, as the runner reads it (yes, no)."""
+    word = raw.strip().lower()
+    if word in _yes_words():
+        return "yes"
+    if word in _no_words():
+        return "no"
+    return raw
+
+
+def _status_word(status: str) -> str:
+    from safetycli.render.fmt import status as said
+
+    return said(status)
 
 
 def _in_words(item: Any, message: str, question: str | None = None) -> str:
@@ -531,12 +709,18 @@ def _raised(body: Text, raised_by: dict[str, Any] | None, authenticated: bool, a
     in the production's time, so the AD can say it to the set and to the producer."""
     if raised_by:
         role = raised_by.get("role")
-        body.append(f"Raised by: {visible(str(raised_by.get('name')))}")
-        body.append(f" ({role_name(role)})" if role else " (not on the roster)")
-        body.append("" if authenticated else ", without a PIN")
-        body.append(f" at {at}\n")
+        said = {"name": visible(str(raised_by.get("name"))), "at": at}
+        if role and authenticated:
+            line = _("Raised by: {name} ({role}) at {at}")
+        elif role:
+            line = _("Raised by: {name} ({role}), without a PIN at {at}")
+        elif authenticated:
+            line = _("Raised by: {name} (not on the roster) at {at}")
+        else:
+            line = _("Raised by: {name} (not on the roster), without a PIN at {at}")
+        body.append(line.format(**said, role=role_name(role) if role else "") + "\n")
     else:
-        body.append(f"Raised at {at}\n")
+        body.append(_("Raised at {at}").format(at=at) + "\n")
 
 
 def hold_panel(
@@ -555,21 +739,55 @@ def hold_panel(
     if hold is None:
         return
     body = Text()
-    body.append("STOP WORK. Nothing proceeds until the hold is cleared.\n\n", style="bold")
-    body.append("What failed: ")
-    body.append(visible(hold.reason) + "\n")
+    body.append(_("STOP WORK. Nothing proceeds until the hold is cleared.") + "\n\n", style="bold")
+    body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
     for lang, question in translated or []:
         body.append(f"  [{lang}] {visible(question)}\n")
     _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
-    roles = " and ".join(role_name(r) for r in clear_roles)
+    roles = _and(role_name(r) for r in clear_roles)
     if incident:  # the hold goes with the incident it recorded: closing that clears both
-        body.append(f"To clear: {roles} close incident {incident}, each with their PIN:\n")
-        body.append(f'  safetycli incident close {incident} --action "what was done"\n')
+        body.append(
+            _("To clear: {roles} close incident {incident}, each with their PIN:").format(
+                roles=roles, incident=incident
+            )
+            + "\n"
+        )
+        body.append(
+            "  "
+            + _('safetycli incident close {incident} --action "what was done"').format(
+                incident=incident
+            )
+            + "\n"
+        )
     else:
-        body.append(f"To clear: {roles}, each in person with their PIN:\n")
-        body.append(f'  safetycli clear {state.run_id} --note "what was found and done"\n')
-    body.append(f"then:  safetycli resume {state.run_id}")
-    out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+        body.append(
+            _("To clear: {roles}, each in person with their PIN:").format(roles=roles) + "\n"
+        )
+        body.append(
+            "  "
+            + _('safetycli clear {run} --note "what was found and done"').format(run=state.run_id)
+            + "\n"
+        )
+    body.append(_("then:  safetycli resume {run}").format(run=state.run_id))
+    out.print(Panel(body, title=_hold_title(), **PANEL))
+
+
+# The panel that stops work: white on red, full width, with room around the words.
+PANEL: dict[str, Any] = {"style": "bold white on red", "expand": True, "padding": (1, 2)}
+
+
+def _hold_title() -> str:
+    """ "HOLD", and in another language its word beside the English one: on a mixed set the
+    English word is the one called out loud, and nobody may mistake the panel for another."""
+    # Translators: the title of the red panel that stops all work; keep it short and loud.
+    said = _("HOLD")
+    return said if said == "HOLD" else f"{said} · HOLD"
+
+
+def _and(words: Iterator[str] | list[str]) -> str:
+    """`armorer and 1st AD`: a list of roles joined as the language joins them."""
+    # Translators: the word joining the last two of a list ("armorer and 1st AD").
+    return _(" and ").join(words)
 
 
 def freeze_panel(out: Console, kind: str, incident: str) -> None:
@@ -579,21 +797,38 @@ def freeze_panel(out: Console, kind: str, incident: str) -> None:
 
     spec = KINDS[kind]
     body = Text()
-    body.append(f"INCIDENT RECORDED: {spec.label} ({incident}).\n\n", style="bold")
+    body.append(
+        _("INCIDENT RECORDED: {kind} ({incident}).").format(kind=_(spec.label), incident=incident)
+        + "\n\n",
+        style="bold",
+    )
     if spec.freezes:
         body.append(
-            "Armorer: LEAVE EVERYTHING UNTOUCHED. Do not unload, clear, hand over, return or "
-            "count any firearm or round of this scene: keep it pointed safe, where it is, until "
-            "it has been examined and the freeze released. The armory refuses every custody "
-            "event on them until then:\n"
-            f'  safetycli incident release {incident} --note "who examined what"\n'
+            _(
+                "Armorer: LEAVE EVERYTHING UNTOUCHED. Do not unload, clear, hand over, return or "
+                "count any firearm or round of this scene: keep it pointed safe, where it is, "
+                "until it has been examined and the freeze released. The armory refuses every "
+                "custody event on them until then:"
+            )
+            + "\n  "
+            + _('safetycli incident release {incident} --note "who examined what"').format(
+                incident=incident
+            )
+            + "\n"
         )
     body.append(
-        "No firearm work starts or goes on anywhere in the production until "
-        f"{' and '.join(role_name(r) for r in spec.closed_by)} close it, with what was done:\n"
-        f'  safetycli incident close {incident} --action "what was done"'
+        _(
+            "No firearm work starts or goes on anywhere in the production until {roles} close "
+            "it, with what was done:"
+        ).format(roles=_and([role_name(r) for r in spec.closed_by]))
+        + "\n  "
+        + _('safetycli incident close {incident} --action "what was done"').format(
+            incident=incident
+        )
     )
-    out.print(Panel(body, title="INCIDENT", style="bold white on red", expand=True, padding=(1, 2)))
+    # Translators: the title of the red panel after an incident was recorded.
+    said = _("INCIDENT")
+    out.print(Panel(body, title=said if said == "INCIDENT" else f"{said} · INCIDENT", **PANEL))
 
 
 def scene_panel(
@@ -606,31 +841,55 @@ def scene_panel(
     if stop.incident is not None:
         incident = stop.incident
         body.append(
-            "STOP WORK: no firearm work anywhere until this incident is closed.\n\n", style="bold"
+            _("STOP WORK: no firearm work anywhere until this incident is closed.") + "\n\n",
+            style="bold",
         )
-        body.append(f"Open {incident.spec.label} {incident.id}: {visible(incident.text)}\n")
+        body.append(
+            _("Open {kind} {id}: {text}").format(
+                kind=_(incident.spec.label), id=incident.id, text=visible(incident.text)
+            )
+            + "\n"
+        )
         if incident.involved():
-            body.append(f"Involved: {visible(incident.involved())}\n")
-        body.append(f"Reported by: {visible(incident.who)} at {_at(incident.at, None, zone)}\n")
-        body.append(f"To close: {incident.closers_text()}, each in person with their PIN:\n")
+            body.append(_("Involved: {what}").format(what=visible(incident.involved())) + "\n")
+        body.append(
+            _("Reported by: {name} at {at}").format(
+                name=visible(incident.who), at=_at(incident.at, None, zone)
+            )
+            + "\n"
+        )
+        body.append(
+            _("To close: {roles}, each in person with their PIN:").format(
+                roles=_and([role_name(r) for r in incident.closers])
+            )
+            + "\n"
+        )
         body.append(f"  {visible(incident.close_command())}\n")
         if resume:
-            body.append(f"then:  safetycli resume {resume}")
-        out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+            body.append(_("then:  safetycli resume {run}").format(run=resume))
+        out.print(Panel(body, title=_hold_title(), **PANEL))
         return
     body.append(
-        f"STOP WORK on scene {visible(stop.scene)}. Nothing proceeds until it is cleared.\n\n",
+        _("STOP WORK on scene {scene}. Nothing proceeds until it is cleared.").format(
+            scene=visible(stop.scene)
+        )
+        + "\n\n",
         style="bold",
     )
     if stop.run is not None:
-        body.append(f"Run {stop.run} of this scene is on hold: ")
+        line = _("Run {run} of this scene is on hold: {reason}")
     else:
-        body.append("Stop-work called on the scene: ")
-    body.append(visible(stop.reason) + "\n")
+        line = _("Stop-work called on the scene: {reason}")
+    body.append(line.format(run=stop.run, reason=visible(stop.reason)) + "\n")
     _raised(body, stop.raised_by, stop.authenticated, _at(stop.raised_at, None, zone))
-    who = "whoever clears that run's holds" if stop.run else "armorer and 1st AD"
-    body.append(f"To clear: {who}, each in person with their PIN:\n")
+    if stop.run:
+        line = _("To clear: whoever clears that run's holds, each in person with their PIN:")
+    else:
+        line = _("To clear: {roles}, each in person with their PIN:").format(
+            roles=_and([role_name("armorer"), role_name("first_ad")])
+        )
+    body.append(line + "\n")
     body.append(f"  {visible(stop.clear_command)}\n")
     if resume:
-        body.append(f"then:  safetycli resume {resume}")
-    out.print(Panel(body, title="HOLD", style="bold white on red", expand=True, padding=(1, 2)))
+        body.append(_("then:  safetycli resume {run}").format(run=resume))
+    out.print(Panel(body, title=_hold_title(), **PANEL))

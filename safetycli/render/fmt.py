@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from safetycli.roles import role_name
+from safetycli.i18n import N_, _, ngettext
+from safetycli.roles import spoken
 
 
 def _local(at: str, zone: str) -> tuple[str, str]:
@@ -70,7 +71,7 @@ def zone_label(zone: str, moments: list[str | None]) -> str:
 def duration(seconds: float | None) -> str:
     """How long work stopped, as a person says it."""
     if seconds is None:
-        return "still stopped"
+        return _("still stopped")
     whole = int(round(seconds))
     if whole < 60:
         return f"{whole} s"
@@ -82,7 +83,7 @@ def duration(seconds: float | None) -> str:
 
 def role(role_id: str | None) -> str:
     """A role as people say it (`first_ad` -> `1st AD`); empty for none."""
-    return role_name(role_id) if role_id else ""
+    return spoken(role_id) if role_id else ""
 
 
 def who(person: dict[str, Any] | None, *, ids: bool = False) -> str:
@@ -113,14 +114,14 @@ def signed_in(sign_ins: list[dict[str, Any]]) -> list[str]:
     """`Dana Reyes (1st AD, 2 sittings)`, one entry per person and role."""
     out = []
     for r, name, n in roll_call(sign_ins):
-        more = f", {n} sittings" if n > 1 else ""
+        more = ", " + ngettext("{n} sitting", "{n} sittings", n).format(n=n) if n > 1 else ""
         out.append(f"{name} ({role(r)}{more})")
     return out
 
 
 def answer(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return "" if value is None else str(value)
 
 
@@ -153,7 +154,7 @@ def check(entry: dict[str, Any]) -> tuple[str, str]:
     longer on this laptop) the ids, and `whole run` for a hold raised by hand; small print
     empty then."""
     if not entry.get("item"):
-        return "whole run", ""
+        return _("whole run"), ""
     question = entry.get("question")
     if not question:
         return item_ref(entry), ""
@@ -163,22 +164,39 @@ def check(entry: dict[str, Any]) -> tuple[str, str]:
 def period(report: dict[str, Any]) -> str:
     lo, hi = report["period"]["from"], report["period"]["to"]
     if lo is None and hi is None:
-        return "whole log"
+        return _("whole log")
     if lo == hi:
         return str(lo)
-    return f"{lo or 'start'} to {hi or 'now'}"
+    return _("{start} to {end}").format(start=lo or _("start"), end=hi or _("now"))
 
 
 def pin_reason(reason: str | None) -> str:
     """The crew module's refusal codes, in words."""
-    return {
-        "wrong-pin": "wrong PIN",
-        "unknown-name": "name not on the roster",
-        "removed": "removed from the roster",
-        "role": "not on the roster for that role",
-        "locked": "tried while locked out",
-        "stored-pin-mismatch": "stored PIN does not match the log",
-    }.get(reason or "", reason or "")
+    said = PIN_REASONS.get(reason or "")
+    return _(said) if said is not None else reason or ""
+
+
+PIN_REASONS = {
+    "wrong-pin": N_("wrong PIN"),
+    "unknown-name": N_("name not on the roster"),
+    "removed": N_("removed from the roster"),
+    "role": N_("not on the roster for that role"),
+    "locked": N_("tried while locked out"),
+    "stored-pin-mismatch": N_("stored PIN does not match the log"),
+}
+
+# A run's status as people read it; the log, JSON and CSV keep the English code.
+STATUSES = {
+    "open": N_("open"),
+    "held": N_("held"),
+    "complete": N_("complete"),
+    "aborted": N_("aborted"),
+}
+
+
+def status(code: str) -> str:
+    said = STATUSES.get(code)
+    return _(said) if said is not None else code
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -12,10 +12,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from safetycli.i18n import N_, _, ngettext
 from safetycli.render import fmt
 from safetycli.render.safe import csv_cell, json_text, md
 
-TITLE = "Firearm safety report"
+TITLE = N_("Firearm safety report")  # in the reader's language where shown
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _section(lines: list[str], title: str, header: list[str], rows: list[list[str]]) -> None:
     lines.append(f"### {title} ({len(rows)})")
     lines.append("")
-    lines.extend(_table(header, rows) if rows else ["None."])
+    lines.extend(_table(header, rows) if rows else [_("None.")])
     lines.append("")
 
 
@@ -69,8 +70,8 @@ def zone_line(report: dict[str, Any], zone: str) -> str:
 
 def _run_cell(e: dict[str, Any]) -> str:
     if e.get("run") is None:
-        return "outside any run"
-    return f"{md(e['run'])} · scene {md(e['scene'])}"
+        return _("outside any run")
+    return _("{run} · scene {scene}").format(run=md(e["run"]), scene=md(e["scene"]))
 
 
 def to_markdown(report: dict[str, Any], zone: str = "UTC") -> str:
@@ -83,62 +84,74 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     ex = report["exceptions"]
     c = report["counts"]
     production = f"{md(report['production'])}: " if report["production"] else ""
+    runs = ngettext("{n} run", "{n} runs", c["runs"]).format(n=c["runs"])
+    signatures = ngettext("{n} signature", "{n} signatures", c["signatures"])
     lines = [
-        f"# {TITLE}: {production}{md(fmt.period(report))}",
+        f"# {_(TITLE)}: {production}{md(fmt.period(report))}",
         "",
-        f"{fmt.count(c['runs'], 'run')}: {c['complete']} complete, {c['held']} held, "
-        f"{c['open']} open, {c['aborted']} aborted. {fmt.count(c['signatures'], 'signature')}. "
-        f"Times in {md(zone_line(report, zone))}. "
-        f"Made {md(fmt.clock(report['generated_at'], zone=zone))} from the log up to event "
-        f"{report['head']['seq']}.",
+        _(
+            "{runs}: {complete} complete, {held} held, {open} open, {aborted} aborted. "
+            "{signatures}. Times in {zone}. Made {made} from the log up to event {seq}."
+        ).format(
+            runs=runs,
+            complete=c["complete"],
+            held=c["held"],
+            open=c["open"],
+            aborted=c["aborted"],
+            signatures=signatures.format(n=c["signatures"]),
+            zone=md(zone_line(report, zone)),
+            made=md(fmt.clock(report["generated_at"], zone=zone)),
+            seq=report["head"]["seq"],
+        ),
         "",
     ]
     opened = [i for i in ex.get("incidents", []) if i["status"] == "open"]
     if opened:
-        lines += [
-            f"**{fmt.count(len(opened), 'open incident')}**: "
-            + "; ".join(
-                f"{md(i['id'])} {md(i['kind'])}, open {md(i['age'])}, closed by the "
-                f"{md(i['must_close'])}"
-                for i in opened
+        counted = ngettext("{n} open incident", "{n} open incidents", len(opened))
+        listed = "; ".join(
+            _("{id} {kind}, open {age}, closed by the {who}").format(
+                id=md(i["id"]), kind=md(i["kind"]), age=md(i["age"]), who=md(i["must_close"])
             )
-            + ".",
-            "",
-        ]
-    lines += ["## Exceptions", ""]
+            for i in opened
+        )
+        lines += [f"**{counted.format(n=len(opened))}**: {listed}.", ""]
+    lines += ["## " + _("Exceptions"), ""]
     if "between_laptops" in ex:  # read from the central store: every unit's
         _section(
             lines,
-            "Conflicts between laptops",
-            ["What two laptops recorded apart"],
+            _("Conflicts between laptops"),
+            [_("What two laptops recorded apart")],
             [[md(line)] for line in ex["between_laptops"]],
         )
     _section(
         lines,
-        "Incidents and complaints",
+        _("Incidents and complaints"),
         [
-            "Incident",
-            "Kind",
-            "Status",
-            "Reported",
-            "By",
-            "What happened",
-            "Involved",
-            "Closed by",
-            "Action",
+            _("Incident"),
+            _("Kind"),
+            _("Status"),
+            _("Reported"),
+            _("By"),
+            _("What happened"),
+            _("Involved"),
+            _("Closed by"),
+            _("Action"),
         ],
         [
             [
                 md(i["id"]),
                 md(i["kind"]),
                 (
-                    f"**OPEN {md(i['age'])}**: the {md(i['must_close'])} close it"
-                    + (", firearm work stopped" if i["stops_firearm_work"] else "")
+                    (
+                        _("**OPEN {age}**: the {who} close it, firearm work stopped")
+                        if i["stops_firearm_work"]
+                        else _("**OPEN {age}**: the {who} close it")
+                    ).format(age=md(i["age"]), who=md(i["must_close"]))
                 )
                 if i["status"] == "open"
-                else "closed",
+                else _("closed"),
                 md(_when(i, "reported_at", zone)),
-                md(fmt.who(i["reported_by"])) if i["reported_by"] else "anonymous",
+                md(fmt.who(i["reported_by"])) if i["reported_by"] else _("anonymous"),
                 md(i["text"]) + "".join(f" **{md(w)}**" for w in i["warnings"]),
                 md(_involved(i)),
                 md(fmt.whos(i["closed_by"])) if i["closed_by"] else "",
@@ -149,16 +162,26 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Holds: work stopped",
-        ["Run", "Item", "Raised", "By", "Reason", "Cleared", "Cleared by", "Note", "Stopped"],
+        _("Holds: work stopped"),
+        [
+            _("Run"),
+            _("Item"),
+            _("Raised"),
+            _("By"),
+            _("Reason"),
+            _("Cleared"),
+            _("Cleared by"),
+            _("Note"),
+            _("Stopped"),
+        ],
         [
             [
                 _run_cell(h),
                 _check(h),
                 md(_when(h, "raised_at", zone)),
-                md(fmt.who(h["raised_by"])) + ("" if h.get("authenticated", True) else " (no PIN)"),
+                md(fmt.who(h["raised_by"])) + ("" if h.get("authenticated", True) else _no_pin()),
                 md(h["reason"]),
-                md(_when(h, "cleared_at", zone)) or "**NOT CLEARED**",
+                md(_when(h, "cleared_at", zone)) or _not_cleared(),
                 md(fmt.whos(h["cleared_by"])),
                 md(h["note"]),
                 md(fmt.duration(h["stopped_seconds"])),
@@ -168,15 +191,24 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Stop-work on a scene",
-        ["Scene", "Raised", "By", "Reason", "Cleared", "Cleared by", "Note", "Stopped"],
+        _("Stop-work on a scene"),
+        [
+            _("Scene"),
+            _("Raised"),
+            _("By"),
+            _("Reason"),
+            _("Cleared"),
+            _("Cleared by"),
+            _("Note"),
+            _("Stopped"),
+        ],
         [
             [
-                f"scene {md(h['scene'])}",
+                _("scene {scene}").format(scene=md(h["scene"])),
                 md(_when(h, "raised_at", zone)),
-                md(fmt.who(h["raised_by"])) + ("" if h["authenticated"] else " (no PIN)"),
+                md(fmt.who(h["raised_by"])) + ("" if h["authenticated"] else _no_pin()),
                 md(h["reason"]),
-                md(_when(h, "cleared_at", zone)) or "**NOT CLEARED**",
+                md(_when(h, "cleared_at", zone)) or _not_cleared(),
                 md(fmt.whos(h["cleared_by"])),
                 md(h["note"]),
                 md(fmt.duration(h["stopped_seconds"])),
@@ -186,8 +218,8 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Corrections: answers put right afterwards",
-        ["Run", "Item", "At", "Was", "Now", "Agreed by", "Note"],
+        _("Corrections: answers put right afterwards"),
+        [_("Run"), _("Item"), _("At"), _("Was"), _("Now"), _("Agreed by"), _("Note")],
         [
             [
                 _run_cell(c),
@@ -203,27 +235,27 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Roster changes and PIN resets",
-        ["At", "Who", "What"],
+        _("Roster changes and PIN resets"),
+        [_("At"), _("Who"), _("What")],
         [[md(_when(r, "at", zone)), md(r["name"]), md(r["what"])] for r in ex["roster"]],
     )
     _section(
         lines,
-        "Runs answered from a file, not at the keyboard",
-        ["Run", "Started", "Status"],
+        _("Runs answered from a file, not at the keyboard"),
+        [_("Run"), _("Started"), _("Status")],
         [
             [
                 _run_cell(a),
                 md(_when(a, "started_at", zone)),
-                md(a["status"].upper()),
+                md(fmt.status(a["status"]).upper()),
             ]
             for a in ex["answers_file_runs"]
         ],
     )
     _section(
         lines,
-        "Refused items",
-        ["Run", "Item", "At", "Signed by", "Why"],
+        _("Refused items"),
+        [_("Run"), _("Item"), _("At"), _("Signed by"), _("Why")],
         [
             [
                 _run_cell(r),
@@ -237,8 +269,8 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Not applicable",
-        ["Run", "Item", "At", "Marked by", "Reason"],
+        _("Not applicable"),
+        [_("Run"), _("Item"), _("At"), _("Marked by"), _("Reason")],
         [
             [
                 _run_cell(n),
@@ -252,24 +284,24 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Runs left open or aborted",
-        ["Run", "Protocol", "Status", "Started", "Sign-offs", "Why"],
+        _("Runs left open or aborted"),
+        [_("Run"), _("Protocol"), _("Status"), _("Started"), _("Sign-offs"), _("Why")],
         [
             [
                 _run_cell(u),
                 md(u["protocol"]),
-                f"**{md(u['status'].upper())}**",
+                f"**{md(fmt.status(u['status']).upper())}**",
                 md(_when(u, "started_at", zone)),
                 str(u["signoffs"]),
-                md(u["why"] or "left open: resume it or abort it"),
+                md(u["why"] or _("left open: resume it or abort it")),
             ]
             for u in ex["unfinished"]
         ],
     )
     _section(
         lines,
-        "Failed PIN attempts",
-        ["Run", "At", "Who", "For", "What happened"],
+        _("Failed PIN attempts"),
+        [_("Run"), _("At"), _("Who"), _("For"), _("What happened")],
         [
             [
                 _run_cell(p),
@@ -283,8 +315,8 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     )
     _section(
         lines,
-        "Lock-outs",
-        ["Run", "At", "Who", "What happened"],
+        _("Lock-outs"),
+        [_("Run"), _("At"), _("Who"), _("What happened")],
         [
             [
                 _run_cell(lock),
@@ -296,15 +328,17 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         ],
     )
     check = ex["not_signed_in"]
-    lines.append("### Signatures by someone not signed in for the item")
+    lines.append("### " + _("Signatures by someone not signed in for the item"))
     lines.append("")
     found = len(check["found"])
-    lines.append((f"**{found} found.** " if found else "") + _unsigned_sentence(report))
+    lines.append(
+        (_("**{n} found.** ").format(n=found) if found else "") + _unsigned_sentence(report)
+    )
     if check["found"]:
         lines.append("")
         lines.extend(
             _table(
-                ["Run", "Item", "At", "Signed as", "Meaning"],
+                [_("Run"), _("Item"), _("At"), _("Signed as"), _("Meaning")],
                 [
                     [
                         _run_cell(u),
@@ -318,40 +352,60 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
             )
         )
     _custody_markdown(lines, report, zone)
-    lines += ["", "## Runs", ""]
+    lines += ["", "## " + _("Runs"), ""]
     if not report["runs"]:
-        lines.append("No runs in this period.")
+        lines.append(_("No runs in this period."))
     yield "\n".join(lines)
     for n, run in enumerate(report["runs"], 1):
         lines = []
         p = run["protocol"]
-        ended = _when(run, "ended_at", zone) or "not ended"
+        ended = _when(run, "ended_at", zone) or _("not ended")
         lines.append(
-            f"### {n}. {md(run['day'])} · scene {md(run['scene'])} · {md(p.get('id'))} "
-            f"v{md(p.get('version'))} · {md(run['status'].upper())}"
+            _("### {n}. {day} · scene {scene} · {protocol} v{version} · {status}").format(
+                n=n,
+                day=md(run["day"]),
+                scene=md(run["scene"]),
+                protocol=md(p.get("id")),
+                version=md(p.get("version")),
+                status=md(fmt.status(run["status"]).upper()),
+            )
         )
         lines.append("")
+        signoffs = ngettext("{n} sign-off", "{n} sign-offs", run["signoffs"])
+        holds = ngettext("{n} hold", "{n} holds", run["holds"])
         lines.append(
-            f"Run `{md(run['id'])}`, {md(fmt.clock(run['started_at'], run['day'], zone))} to "
-            f"{md(ended)}; {fmt.count(run['signoffs'], 'sign-off')}, "
-            f"{fmt.count(run['holds'], 'hold')}. "
-            f"Protocol sha256 {md(str(p.get('sha256', ''))[:16])}."
+            _(
+                "Run `{run}`, {start} to {end}; {signoffs}, {holds}. Protocol sha256 {sha256}."
+            ).format(
+                run=md(run["id"]),
+                start=md(fmt.clock(run["started_at"], run["day"], zone)),
+                end=md(ended),
+                signoffs=signoffs.format(n=run["signoffs"]),
+                holds=holds.format(n=run["holds"]),
+                sha256=md(str(p.get("sha256", ""))[:16]),
+            )
         )
         lines.append("")
         signers = "; ".join(md(s) for s in fmt.signed_in(run["signers"]))
-        lines.append(f"Signed in: {signers or 'nobody'}")
+        lines.append(_("Signed in: {names}").format(names=signers or _("nobody")))
         if run["also_signed"]:
             lines.append("")
-            lines.append(f"Also held or cleared a hold: {md(fmt.whos(run['also_signed']))}")
+            lines.append(
+                _("Also held or cleared a hold: {names}").format(
+                    names=md(fmt.whos(run["also_signed"]))
+                )
+            )
         lines.append("")
         yield "\n" + "\n".join(lines)
     head = f"{report['head']['seq']}:{report['head']['hash']}"
     lines = [
         "---",
         "",
-        f"Log head: event {report['head']['seq']}, hash `{head.split(':')[1]}`.",
+        _("Log head: event {seq}, hash `{hash}`.").format(
+            seq=report["head"]["seq"], hash=head.split(":")[1]
+        ),
         "",
-        "Keep this report. To prove later that nothing up to here was rewritten, run:",
+        _("Keep this report. To prove later that nothing up to here was rewritten, run:"),
         "",
         f"    {report['verify_command']}",
         "",
@@ -368,15 +422,15 @@ def _custody_markdown(lines: list[str], report: dict[str, Any], zone: str) -> No
     gaps = report["exceptions"]["custody"]
     _section(
         lines,
-        "Custody: counts that did not add up",
-        ["Firearm or lot", "What"],
+        _("Custody: counts that did not add up"),
+        [_("Firearm or lot"), _("What")],
         [[md(g["subject"]), md(g["text"])] for g in gaps],
     )
-    lines += ["## Custody", ""]
+    lines += ["## " + _("Custody"), ""]
     _section(
         lines,
-        "Firearms: every hand-over",
-        ["Firearm", "When", "What", "By", "Detail", "Run"],
+        _("Firearms: every hand-over"),
+        [_("Firearm"), _("When"), _("What"), _("By"), _("Detail"), _("Run")],
         [
             [
                 md(f["serial"]),
@@ -392,13 +446,22 @@ def _custody_markdown(lines: list[str], report: dict[str, Any], zone: str) -> No
     )
     _section(
         lines,
-        "Rounds: each lot's counts",
-        ["Lot", "Type", "Run", "Issued", "Fired", "Returned", "Spoiled", "Out"],
+        _("Rounds: each lot's counts"),
+        [
+            _("Lot"),
+            _("Type"),
+            _("Run"),
+            _("Issued"),
+            _("Fired"),
+            _("Returned"),
+            _("Spoiled"),
+            _("Out"),
+        ],
         [
             [
                 md(lot["lot"]),
                 md(lot["type"]),
-                md(c["run"] or "(the day)"),
+                md(c["run"] or _("(the day)")),
                 str(c["issued"]),
                 str(c["fired"]),
                 str(c["returned"]),
@@ -415,15 +478,23 @@ def _unsigned_sentence(report: dict[str, Any]) -> str:
     check = report["exceptions"]["not_signed_in"]
     runs = report["counts"]["runs"]
     if check["found"]:
-        return (
-            f"Among {check['checked']} signatures in {runs} runs, these were made by someone not "
-            "on the run's roll call for that role: the log records them, but the walk-through "
+        return _(
+            "Among {signatures} signatures in {runs} runs, these were made by someone not on "
+            "the run's roll call for that role: the log records them, but the walk-through "
             "should never have let them happen. Find out how."
-        )
-    return (
-        f"None found: each of the {check['checked']} signatures in {runs} runs was checked "
-        "against the run's roll call (who signed in, for which role, before signing)."
-    )
+        ).format(signatures=check["checked"], runs=runs)
+    return _(
+        "None found: each of the {signatures} signatures in {runs} runs was checked against "
+        "the run's roll call (who signed in, for which role, before signing)."
+    ).format(signatures=check["checked"], runs=runs)
+
+
+def _no_pin() -> str:
+    return " " + _("(no PIN)")
+
+
+def _not_cleared() -> str:
+    return "**" + _("NOT CLEARED") + "**"
 
 
 # --- JSON and CSV --------------------------------------------------------------------------------
@@ -700,7 +771,11 @@ def environment(zone: str = "UTC") -> Any:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Old-style callables: ours fill `{name}` placeholders, as the Python side's messages do,
+    # so both share one catalog; each value is escaped and made visible like any `{{ }}`.
+    env.install_gettext_callables(_html_gettext, _html_ngettext, newstyle=False)
     env.filters.update(
         clock=functools.partial(fmt.clock, zone=zone),
         when=lambda e, key: _when(e, key, zone),
@@ -714,8 +789,29 @@ def environment(zone: str = "UTC") -> Any:
         answer=fmt.answer,
         role=fmt.role,
         roll_call=fmt.roll_call,
+        status=fmt.status,
     )
     return env
+
+
+def _html_gettext(message: str, **values: Any) -> Any:
+    """`{{ _("by {who}", who=name) }}`: the message in the reader's language, its values each
+    escaped and made visible as the finaliser does for `{{ name }}`; the result is Markup."""
+    return _filled(_(message), values)
+
+
+def _html_ngettext(singular: str, plural: str, n: int, *, bold: bool = False, **values: Any) -> Any:
+    """The same, with `{n}` the count (in bold with `bold`, as the report's summary shows it)."""
+    from markupsafe import Markup
+
+    number = Markup(f"<b>{int(n)}</b>") if bold else int(n)
+    return _filled(ngettext(singular, plural, n), {"n": number, **values})
+
+
+def _filled(message: str, values: dict[str, Any]) -> Any:
+    from markupsafe import Markup, escape
+
+    return Markup(escape(message)).format(**{k: _finalize(v) for k, v in values.items()})
 
 
 def to_html(report: dict[str, Any], zone: str = "UTC") -> str:
@@ -726,10 +822,13 @@ def to_html(report: dict[str, Any], zone: str = "UTC") -> str:
 def html_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     """`to_html` in pieces, as Jinja2 makes them (`generate`)."""
     template = environment(zone).get_template("report.html.j2")
+    from safetycli import i18n
+
     return template.generate(
+        lang=i18n.current(),
         r=report,
         zone_line=zone_line(report, zone),
-        title=TITLE,
+        title=_(TITLE),
         period=fmt.period(report),
         unsigned_sentence=_unsigned_sentence(report),
     )

@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 
 from safetycli import events
+from safetycli.i18n import N_, _
 from safetycli.render import fmt
 from safetycli.render.safe import one_line
 
@@ -27,6 +28,28 @@ _OUTCOME_STYLE = {
 
 def _t(value: Any, style: str = "") -> Segment:
     return (one_line("" if value is None else value), style)
+
+
+def _said(message: str, style: str = "", **values: Any) -> Line:
+    """A whole sentence in the reader's language as segments: its words in `style`, each
+    `{placeholder}` filled with a value (plain text in `style`, one segment, or a list of them),
+    so a translation can move a styled name or answer anywhere in the sentence."""
+    import string
+
+    line: Line = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(message):
+        if literal:
+            line.append(_t(literal, style))
+        if field is None:
+            continue
+        value = values[field]
+        if isinstance(value, list):
+            line.extend(value)
+        elif isinstance(value, tuple):
+            line.append(value)
+        else:
+            line.append(_t(value, style))
+    return line
 
 
 def _who(name: Any, role: Any) -> list[Segment]:
@@ -53,26 +76,32 @@ def timeline(detail: dict[str, Any], zone: str = "UTC") -> list[Line]:
     d = detail
     day = d["day"]
     p = d["protocol"]
+    start = fmt.clock(d["started_at"], day, zone)
+    if d["ended_at"]:
+        when = _said(
+            _("started {start}, ended {end}"), start=start, end=fmt.clock(d["ended_at"], day, zone)
+        )
+    else:
+        when = _said(_("started {start}, not ended"), start=start)
     lines: list[Line] = [
+        _said(
+            _("Run {run}: {protocol} v{version} · scene {scene} · day {day} · {status}"),
+            run=_t(d["id"], "bold"),
+            protocol=p.get("id"),
+            version=p.get("version"),
+            scene=_t(d["scene"], "bold"),
+            day=d["day"],
+            status=_t(fmt.status(d["status"]).upper(), _status_style(d["status"])),
+        ),
         [
-            _t("Run ", "bold"),
-            _t(d["id"], "bold"),
-            _t(f": {p.get('id')} v{p.get('version')} · scene "),
-            _t(d["scene"], "bold"),
-            _t(f" · day {d['day']} · "),
-            _t(d["status"].upper(), _status_style(d["status"])),
-        ],
-        [
-            _t(f"started {fmt.clock(d['started_at'], day, zone)}"),
-            _t(f", ended {fmt.clock(d['ended_at'], day, zone)}" if d["ended_at"] else ""),
-            _t("" if d["ended_at"] else ", not ended"),
-            _t(f" · times in {fmt.zone_label(zone, [d['started_at']])}"),
-            _t(f" · protocol sha256 {str(p.get('sha256', ''))[:16]}", "dim"),
+            *when,
+            *_said(_(" · times in {zone}"), zone=fmt.zone_label(zone, [d["started_at"]])),
+            *_said(_(" · protocol sha256 {sha256}"), "dim", sha256=str(p.get("sha256", ""))[:16]),
         ],
     ]
     if d["context"]:
         facts = ", ".join(f"{k}={fmt.answer(v)}" for k, v in d["context"].items())
-        lines.append([_t("facts: "), _t(facts)])
+        lines.append(_said(_("facts: {facts}"), facts=facts))
     lines.append([])
     open_holds: deque[str] = deque()
     scene_raised = {h["seq"]: h["raised_at"] for h in d.get("scene_holds", [])}
@@ -94,140 +123,151 @@ def _event_line(
 ) -> Line | None:
     kind = e["kind"]
     if kind == events.RUN_STARTED:
-        return [_t("run started")]
+        return [_t(_("run started"))]
     if kind == events.RUN_SIGNED_IN:
-        return [_t("signed in  "), *_who(e["name"], e["role"])]
+        return _said(_("signed in  {who}"), who=_who(e["name"], e["role"]))
     if kind == events.ITEM_PERFORMED:
-        line = [
-            _t("performed  "),
-            *_where(e),
-            _t(" = "),
-            _t(fmt.answer(e["answer"]), "bold"),
-            _t(" · by "),
-            *_who(e["name"], e["role"]),
-        ]
+        line = _said(
+            _("performed  {check} = {answer} · by {who}"),
+            check=_where(e),
+            answer=_t(fmt.answer(e["answer"]), "bold"),
+            who=_who(e["name"], e["role"]),
+        )
         if not e.get("ok", True):
             line.append(_t(f" · {e.get('reason')}", "red"))
         return line
     if kind == events.ITEM_WITNESSED:
-        return [
-            _t("  witnessed by "),
-            *_who(e["name"], e["role"]),
-            _t(": "),
-            _t("yes", "green") if e["ok"] else _t("NO", "bold red"),
-        ]
+        return _said(
+            _("  witnessed by {who}: {answer}"),
+            who=_who(e["name"], e["role"]),
+            answer=_t(_("yes"), "green") if e["ok"] else _t(_("NO"), "bold red"),
+        )
     if kind == events.ITEM_READ_BACK:
-        line = [
-            _t("  read back by "),
-            *_who(e["name"], e["role"]),
-            _t(": "),
-            _t(fmt.answer(e["answer"]), "bold"),
-        ]
+        line = _said(
+            _("  read back by {who}: {answer}"),
+            who=_who(e["name"], e["role"]),
+            answer=_t(fmt.answer(e["answer"]), "bold"),
+        )
         if not e.get("ok", True):
             line.append(_t(f" · {e.get('reason')}", "bold red"))
         return line
     if kind == events.ITEM_DONE:
         outcome = e["outcome"]
-        line = [_t(f"{outcome:<10} ", _OUTCOME_STYLE.get(outcome, "")), *_where(e)]
+        line = [_t(f"{_outcome(outcome):<10} ", _OUTCOME_STYLE.get(outcome, "")), *_where(e)]
         if outcome in ("not-applicable", "refused") and e.get("reason"):
             line.append(_t(f": {e['reason']}", _OUTCOME_STYLE[outcome]))
         if outcome == "not-applicable" and e.get("by"):
-            line += [_t(" · by "), *_who(e["by"].get("name"), e["by"].get("role"))]
+            line += _said(_(" · by {who}"), who=_who(e["by"].get("name"), e["by"].get("role")))
         return line
     if kind == events.HOLD_RAISED:
         open_holds.append(e["at"])
         by = e.get("raised_by") or {}
-        where = _where(e) if e.get("item") else [_t("whole run")]
-        return [
-            _t("HOLD", "bold white on red"),
-            _t(" raised on "),
-            *where,
-            _t(" by "),
-            *_who(by.get("name", "?"), by.get("role")),
-            _t(": "),
-            _t(e["reason"], "bold red"),
-        ]
+        where = _where(e) if e.get("item") else [_t(_("whole run"))]
+        return _said(
+            _("{HOLD} raised on {check} by {who}: {reason}"),
+            HOLD=_t(_("HOLD"), "bold white on red"),
+            check=where,
+            who=_who(by.get("name", "?"), by.get("role")),
+            reason=_t(e["reason"], "bold red"),
+        )
     if kind == events.HOLD_CLEARED:
         raised = open_holds.popleft() if open_holds else None
         stopped = fmt.duration(_seconds(raised, e["at"])) if raised else "?"
-        line: Line = [_t("HOLD cleared", "bold green"), _t(" by "), *_whos(e.get("cleared_by"))]
-        return [*line, _t(": "), _t(e["note"]), _t(f" · work stopped {stopped}", "bold")]
+        return _said(
+            _("{HOLD} cleared by {who}: {note} · work stopped {stopped}"),
+            HOLD=_t(_("HOLD"), "bold green"),
+            who=_whos(e.get("cleared_by")),
+            note=e["note"],
+            stopped=_t(stopped, "bold"),
+        )
     if kind == events.SCENE_HELD:
         by = e.get("raised_by") or {}
-        return [
-            _t("STOP-WORK", "bold white on red"),
-            _t(" on scene "),
-            _t(e["scene"], "bold"),
-            _t(" by "),
-            *_who(by.get("name", "?"), by.get("role")),
-            _t("" if e.get("authenticated") else " (no PIN)"),
-            _t(": "),
-            _t(e["reason"], "bold red"),
-        ]
+        if e.get("authenticated"):
+            said = _("{STOP} on scene {scene} by {who}: {reason}")
+        else:
+            said = _("{STOP} on scene {scene} by {who} (no PIN): {reason}")
+        return _said(
+            said,
+            STOP=_t(_("STOP-WORK"), "bold white on red"),
+            scene=_t(e["scene"], "bold"),
+            who=_who(by.get("name", "?"), by.get("role")),
+            reason=_t(e["reason"], "bold red"),
+        )
     if kind == events.SCENE_CLEARED:
         raised = scene_raised.get(e["hold"])
         stopped = fmt.duration(_seconds(raised, e["at"])) if raised else "?"
-        return [
-            _t("STOP-WORK", "bold green"),
-            _t(" on scene "),
-            _t(e["scene"], "bold"),
-            _t(" cleared by "),
-            *_whos(e.get("cleared_by")),
-            _t(": "),
-            _t(e["note"]),
-            _t(f" · work stopped {stopped}", "bold"),
-        ]
+        return _said(
+            _("{STOP} on scene {scene} cleared by {who}: {note} · work stopped {stopped}"),
+            STOP=_t(_("STOP-WORK"), "bold green"),
+            scene=_t(e["scene"], "bold"),
+            who=_whos(e.get("cleared_by")),
+            note=e["note"],
+            stopped=_t(stopped, "bold"),
+        )
     if kind == events.ITEM_CORRECTED:
-        line = [
-            _t("CORRECTED ", "bold yellow"),
-            *_where(e),
-            _t(f": {fmt.answer(e['was'])} -> "),
-            _t(fmt.answer(e["answer"]), "bold"),
-            _t(" · agreed by "),
-            *_whos(e.get("by")),
-            _t(": "),
-            _t(e["note"]),
-        ]
+        line = _said(
+            _("{CORRECTED} {check}: {was} -> {now} · agreed by {who}: {note}"),
+            CORRECTED=_t(_("CORRECTED"), "bold yellow"),
+            check=_where(e),
+            was=fmt.answer(e["was"]),
+            now=_t(fmt.answer(e["answer"]), "bold"),
+            who=_whos(e.get("by")),
+            note=e["note"],
+        )
         if e.get("recheck"):
             asked = ", ".join(str(k[2]) for k in e["recheck"])
-            line.append(_t(f" · asked again: {asked}", "dim"))
+            line += _said(_(" · asked again: {checks}"), "dim", checks=asked)
         return line
     if kind == events.RUN_RESUMED:
-        return [_t("resumed: a new sitting (everyone signs in again)")]
+        return [_t(_("resumed: a new sitting (everyone signs in again)"))]
     if kind == events.RUN_PAUSED:
-        return [_t(f"paused {e['minutes']} min: the after-break checks come first", "bold")]
+        return _said(_("paused {n} min: the after-break checks come first"), "bold", n=e["minutes"])
     if kind == events.TAKE_NEXT:
-        return [_t(f"take {e['take']} called ({e['group']})", "bold")]
+        return _said(_("take {n} called ({group})"), "bold", n=e["take"], group=e["group"])
     if kind == events.TAKES_WRAPPED:
-        return [_t(f"takes wrapped after take {e['takes']} ({e['group']})")]
+        return _said(_("takes wrapped after take {n} ({group})"), n=e["takes"], group=e["group"])
     if kind == events.RUN_COMPLETED:
-        return [_t("run COMPLETE", "bold green")]
+        return [_t(_("run COMPLETE"), "bold green")]
     if kind == events.RUN_ABORTED:
         by = e.get("by") or {}
-        return [
-            _t("run ABORTED", "bold white on red"),
-            _t(" by "),
-            *_who(by.get("name", "?"), by.get("role")),
-            _t(": "),
-            _t(e.get("reason")),
-        ]
+        return _said(
+            _("{ABORTED} by {who}: {reason}"),
+            ABORTED=_t(_("run ABORTED"), "bold white on red"),
+            who=_who(by.get("name", "?"), by.get("role")),
+            reason=e.get("reason"),
+        )
     if kind == events.AUTH_FAILED:
-        return [
-            _t("PIN refused", "bold red"),
-            _t(" "),
-            *_who(e.get("name", e.get("person")), e.get("role")),
-            _t(f" for {e.get('purpose')}: {fmt.pin_reason(e.get('reason'))}"),
-        ]
+        return _said(
+            _("{REFUSED} {who} for {purpose}: {why}"),
+            REFUSED=_t(_("PIN refused"), "bold red"),
+            who=_who(e.get("name", e.get("person")), e.get("role")),
+            purpose=e.get("purpose"),
+            why=fmt.pin_reason(e.get("reason")),
+        )
     if kind == events.AUTH_LOCKED:
-        return [
-            _t("LOCKED OUT", "bold white on red"),
-            _t(" "),
-            *_who(e.get("name", e.get("person")), None),
-            _t(f" after {e.get('failures')} wrong PINs"),
-        ]
+        return _said(
+            _("{LOCKED} {who} after {n} wrong PINs"),
+            LOCKED=_t(_("LOCKED OUT"), "bold white on red"),
+            who=_who(e.get("name", e.get("person")), None),
+            n=e.get("failures"),
+        )
     if kind in (events.AUTH_OK, events.AUTH_ATTEMPT):
         return None
     return [_t(kind, "dim")]
+
+
+def _outcome(code: str) -> str:
+    """An item's outcome as people read it; the log, JSON and CSV keep the code."""
+    said = OUTCOMES.get(code)
+    return _(said) if said is not None else code
+
+
+OUTCOMES = {
+    "confirmed": N_("confirmed"),
+    "refused": N_("refused"),
+    "not-applicable": N_("not-applicable"),
+    "skipped-by-condition": N_("skipped-by-condition"),
+}
 
 
 def _seconds(start: str, end: str) -> float | None:
@@ -243,84 +283,129 @@ def _summary(d: dict[str, Any], zone: str) -> list[Line]:
         return fmt.clock(when, d["day"], zone)
 
     if d["signed_in"]:
-        line: Line = [_t("Roll call: ", "bold")]
+        line: Line = [_t(_("Roll call: "), "bold")]
         for n, (role, name, sittings) in enumerate(fmt.roll_call(d["signed_in"])):
-            more = f", {sittings} sittings" if sittings > 1 else ""
-            line += [_t("; " if n else ""), _t(name, "bold"), _t(f" ({fmt.role(role)}{more})")]
+            if sittings > 1:
+                said = _("{name} ({role}, {n} sittings)")
+            else:
+                said = _("{name} ({role})")
+            line += [_t("; " if n else "")]
+            line += _said(said, name=_t(name, "bold"), role=fmt.role(role), n=sittings)
         lines.append(line)
+
+    def cleared(h: dict[str, Any]) -> Line:
+        if not h["cleared_at"]:
+            return [_t(_("NOT CLEARED"), "bold white on red")]
+        return _said(
+            _("cleared {at} by {who}: {note}"),
+            at=at(h["cleared_at"]),
+            who=fmt.whos(h["cleared_by"]),
+            note=h["note"],
+        )
+
+    def stopped(h: dict[str, Any]) -> Line:
+        return _said(_(" · work stopped {time}"), "bold", time=fmt.duration(h["stopped_seconds"]))
+
     if d["holds"]:
-        lines.append([_t(f"Holds ({len(d['holds'])}):", "bold")])
+        lines.append(_said(_("Holds ({n}):"), "bold", n=len(d["holds"])))
         for h in d["holds"]:
-            cleared: Line = (
-                [
-                    _t(f"cleared {at(h['cleared_at'])} by {fmt.whos(h['cleared_by'])}: "),
-                    _t(h["note"]),
-                ]
-                if h["cleared_at"]
-                else [_t("NOT CLEARED", "bold white on red")]
-            )
             lines.append(
                 [
-                    _t(f"  {fmt.item_ref(h)}: raised {at(h['raised_at'])} "),
-                    _t(f"by {fmt.who(h['raised_by'])}: "),
-                    _t(h["reason"], "red"),
+                    *_said(
+                        _("  {check}: raised {at} by {who}: {reason}"),
+                        check=fmt.item_ref(h),
+                        at=at(h["raised_at"]),
+                        who=fmt.who(h["raised_by"]),
+                        reason=_t(h["reason"], "red"),
+                    ),
                     _t(" · "),
-                    *cleared,
-                    _t(f" · work stopped {fmt.duration(h['stopped_seconds'])}", "bold"),
+                    *cleared(h),
+                    *stopped(h),
                 ]
             )
     if d.get("scene_holds"):
-        lines.append([_t(f"Stop-work on scene {d['scene']} ({len(d['scene_holds'])}):", "bold")])
-        for h in d["scene_holds"]:
-            checked = "" if h["authenticated"] else " (no PIN)"
-            cleared: Line = (
-                [
-                    _t(f"cleared {at(h['cleared_at'])} by {fmt.whos(h['cleared_by'])}: "),
-                    _t(h["note"]),
-                ]
-                if h["cleared_at"]
-                else [_t("NOT CLEARED", "bold white on red")]
+        lines.append(
+            _said(
+                _("Stop-work on scene {scene} ({n}):"),
+                "bold",
+                scene=d["scene"],
+                n=len(d["scene_holds"]),
             )
+        )
+        for h in d["scene_holds"]:
+            if h["authenticated"]:
+                raised = _("  raised {at} by {who}: {reason}")
+            else:
+                raised = _("  raised {at} by {who} (no PIN): {reason}")
             lines.append(
                 [
-                    _t(f"  raised {at(h['raised_at'])} by {fmt.who(h['raised_by'])}{checked}: "),
-                    _t(h["reason"], "red"),
+                    *_said(
+                        raised,
+                        at=at(h["raised_at"]),
+                        who=fmt.who(h["raised_by"]),
+                        reason=_t(h["reason"], "red"),
+                    ),
                     _t(" · "),
-                    *cleared,
-                    _t(f" · work stopped {fmt.duration(h['stopped_seconds'])}", "bold"),
+                    *cleared(h),
+                    *stopped(h),
                 ]
             )
     if d.get("corrections"):
-        lines.append([_t(f"Corrections ({len(d['corrections'])}):", "bold")])
+        lines.append(_said(_("Corrections ({n}):"), "bold", n=len(d["corrections"])))
         for c in d["corrections"]:
             lines.append(
-                [
-                    _t(f"  {fmt.item_ref(c)}: {fmt.answer(c['was'])} -> "),
-                    _t(fmt.answer(c["answer"]), "bold"),
-                    _t(f" by {fmt.whos(c['by'])}: "),
-                    _t(c["note"]),
-                ]
+                _said(
+                    _("  {check}: {was} -> {now} by {who}: {note}"),
+                    check=fmt.item_ref(c),
+                    was=fmt.answer(c["was"]),
+                    now=_t(fmt.answer(c["answer"]), "bold"),
+                    who=fmt.whos(c["by"]),
+                    note=c["note"],
+                )
             )
     if d["not_applicable"]:
-        lines.append([_t(f"Not applicable ({len(d['not_applicable'])}):", "bold")])
+        lines.append(_said(_("Not applicable ({n}):"), "bold", n=len(d["not_applicable"])))
         for o in d["not_applicable"]:
-            lines.append([_t(f"  {fmt.item_ref(o)} by {fmt.who(o['by'])}: "), _t(o["reason"])])
+            lines.append(
+                _said(
+                    _("  {check} by {who}: {reason}"),
+                    check=fmt.item_ref(o),
+                    who=fmt.who(o["by"]),
+                    reason=o["reason"],
+                )
+            )
     failed = [f for f in d["failed_pins"] if f["kind"] == events.AUTH_FAILED]
     locked = [f for f in d["failed_pins"] if f["kind"] == events.AUTH_LOCKED]
     if failed or locked:
         lines.append(
-            [_t(f"Failed PIN attempts: {len(failed)}; lock-outs: {len(locked)}", "bold red")]
+            _said(
+                _("Failed PIN attempts: {failed}; lock-outs: {locked}"),
+                "bold red",
+                failed=len(failed),
+                locked=len(locked),
+            )
         )
     if d["not_signed_in"]:
         lines.append(
-            [_t(f"Signatures by someone not signed in: {len(d['not_signed_in'])}", "bold red")]
+            _said(
+                _("Signatures by someone not signed in: {n}"), "bold red", n=len(d["not_signed_in"])
+            )
         )
         for u in d["not_signed_in"]:
             lines.append(
-                [_t(f"  {at(u['at'])} {fmt.item_ref(u)} {u['meaning']} by {fmt.who(u)}", "red")]
+                _said(
+                    _("  {at} {check} {meaning} by {who}"),
+                    "red",
+                    at=at(u["at"]),
+                    check=fmt.item_ref(u),
+                    meaning=u["meaning"],
+                    who=fmt.who(u),
+                )
             )
     else:
         lines.append(
-            [_t(f"All {d['signatures']} signatures were by people signed in for their role.")]
+            _said(
+                _("All {n} signatures were by people signed in for their role."), n=d["signatures"]
+            )
         )
     return lines
