@@ -637,30 +637,50 @@ def test_without_postgresql_the_server_fixture_says_what_to_install(
 def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands_it_once(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safetycli.central import store as store_module
+    import threading
 
     a = laptop("a")
     total = len(local_rows(a))
     monkeypatch.setattr(central_sync, "BATCH", 4)
-    real_hash = store_module.row_hash
-    checked = []
+    real_ingest = CentralStore.ingest
+    calls = []
 
-    def cut_while_checking(*args: Any) -> str:
-        checked.append(args[0])
-        if len(checked) == 6:  # inside the second batch's transaction, before its COPY
+    def cut_inside(store: CentralStore, device: str, rows: Any) -> Any:
+        """The second batch: the server is inside its transaction (waiting for the device's row,
+        which another session holds) when the connection is cut."""
+        calls.append(device)
+        if len(calls) != 2:
+            return real_ingest(store, device, rows)
+        me = store.conn.info.backend_pid
+        holder = psycopg.connect(central)
+        holder.execute("SELECT 1 FROM devices WHERE device = %s FOR UPDATE", (device,))
+
+        def cut() -> None:
             with psycopg.connect(central, autocommit=True) as admin:
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-        return real_hash(*args)
+                for _ in range(500):
+                    waiting = admin.execute(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (me,)
+                    ).fetchone()
+                    if waiting and waiting[0] == "Lock":
+                        break
+                    threading.Event().wait(0.01)
+                admin.execute("SELECT pg_terminate_backend(%s)", (me,))
+            holder.rollback()
+            holder.close()
 
-    monkeypatch.setattr(store_module, "row_hash", cut_while_checking)
+        cutter = threading.Thread(target=cut)
+        cutter.start()
+        try:
+            return real_ingest(store, device, rows)
+        finally:
+            cutter.join()
+
+    monkeypatch.setattr(CentralStore, "ingest", cut_inside)
     line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
     assert line.startswith("cannot reach the central server")
     assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
 
-    monkeypatch.setattr(store_module, "row_hash", real_hash)
+    monkeypatch.setattr(CentralStore, "ingest", real_ingest)
     sync(cli, a, central)
     assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
     assert len(server_rows(central)) == total

@@ -31,7 +31,6 @@ from typing import Any, Self
 from safetycli import devicekey
 from safetycli.central import CentralUnreachable, redact
 from safetycli.central import schema as central_schema
-from safetycli.events import DEVICE_KEYED
 from safetycli.ledger import row_hash
 from safetycli.storage import GENESIS
 
@@ -175,27 +174,23 @@ class CentralStore:
     def register(
         self, device: str, central_key: bytes, key_id: str, production: str | None
     ) -> Alarm | None:
-        """Make the device known with its central key, the first time it syncs (trust on first use:
-        `init --from-central` will have a producer's PIN approve it). A device id the server
-        knows under another key is refused with an alarm: two laptops claim one chain."""
+        """Make the device known with its central key, the first time it syncs. A device id the
+        server knows under another key is refused with an alarm (the server records it): two
+        laptops claim one chain."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO devices (device, central_key, key_id, production)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (device) DO NOTHING",
+                "SELECT safetycli_register(%s, %s, %s, %s)",
                 (device, central_key.hex(), key_id, production),
             )
-            cur.execute("SELECT key_id FROM devices WHERE device = %s", (device,))
             (known,) = cur.fetchone() or (None,)
-            if known is not None and known != key_id:
-                alarm = Alarm(
-                    device,
-                    None,
-                    "key",
-                    f"the server knows device {device} under another key ({known}, this laptop "
-                    f"has {key_id}): two laptops claim one device; nothing was taken",
-                )
-                self._raise_alarm(cur, alarm)
-                return alarm
+        if known is not None and known != key_id:
+            return Alarm(
+                device,
+                None,
+                "key",
+                f"the server knows device {device} under another key ({known}, this laptop "
+                f"has {key_id}): two laptops claim one device; nothing was taken",
+            )
         return None
 
     def head(self, device: str) -> tuple[int, str]:
@@ -215,79 +210,23 @@ class CentralStore:
     # --- taking events in ---------------------------------------------------------------------
 
     def ingest(self, device: str, rows: Sequence[Row]) -> Ingested:
-        """Check and store a device's events (in order, from at most its head on the server);
-        all of it, or the part before the first event that does not hold, with an alarm."""
+        """Hand a device's events (in order, from at most its head on the server) to the
+        server's `safetycli_ingest`, which checks them and stores all of them, or the part
+        before the first that does not hold with an alarm, in one transaction. One call a
+        batch, its rows one JSON array (made and read in C at both ends: a season of rows
+        quoted one by one in Python costs more than checking them)."""
+        body = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "SELECT head_seq, head_hash, central_key, key_id, keyed_from FROM devices"
-                " WHERE device = %s FOR UPDATE",
-                (device,),
+                "SELECT stored, already, head_seq, head_hash, alarm_seq, alarm_what, alarm_reason"
+                " FROM safetycli_ingest(%s, %s::jsonb)",
+                (device, body),
             )
-            found = cur.fetchone()
-            if found is None:
-                raise ValueError(f"device {device} is not registered")  # sync registers first
-            head_seq, head_hash, mac_hex, key_id, keyed_from = found
-            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
-            result = Ingested(head_seq=int(head_seq), head_hash=str(head_hash))
-            stored = self._stored_hashes(cur, device, [r[0] for r in rows if r[0] <= head_seq])
-            accepted: list[Row] = []
-            seq, prev = result.head_seq, result.head_hash
-            for row in rows:
-                n, digest = row[0], row[7]
-                problem: tuple[str, str] | None = None
-                if n <= result.head_seq and row_hash(*row[:7]) == digest:
-                    if stored.get(n) == digest:
-                        result.already += 1
-                        continue
-                    problem = (
-                        "equivocation",
-                        "the device sent a different event for a number the server already "
-                        "holds (equivocation: its log was rewritten, or two laptops share it)",
-                    )
-                elif row[2] == DEVICE_KEYED and n == seq + 1:
-                    named = json.loads(row[5])
-                    if named.get("device") != device or named.get("key_id") != key_id:
-                        problem = ("key", "its key event names another device key")
-                    keyed_from = n  # from here on every event carries the device's MAC
-                problem = problem or broken(device, row, seq, prev, mac_key, keyed_from)
-                if problem is not None:
-                    result.alarm = Alarm(device, n, *problem)
-                    break
-                accepted.append(row)
-                seq, prev = n, digest
-            if accepted:
-                with cur.copy(
-                    f"COPY events (device, {_COLUMNS}) FROM STDIN"
-                ) as copy:  # COPY: the fastest way in, a season at a time
-                    for row in accepted:
-                        copy.write_row((device, *row))
-                cur.execute(
-                    "UPDATE devices SET head_seq = %s, head_hash = %s, keyed_from = %s,"
-                    " pushed_at = now() WHERE device = %s",
-                    (seq, prev, keyed_from, device),
-                )
-                result.stored = len(accepted)
-            result.head_seq, result.head_hash = seq, prev
-            if result.alarm is not None:
-                self._raise_alarm(cur, result.alarm)
-        return result
-
-    @staticmethod
-    def _stored_hashes(cur: Any, device: str, seqs: list[int]) -> dict[int, str]:
-        if not seqs:
-            return {}
-        cur.execute(
-            "SELECT seq, hash FROM events WHERE device = %s AND seq = ANY(%s)", (device, seqs)
-        )
-        return {int(n): str(h) for n, h in cur}
-
-    @staticmethod
-    def _raise_alarm(cur: Any, alarm: Alarm) -> None:
-        cur.execute(
-            "INSERT INTO alarms (device, seq, what, reason) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            (alarm.device, alarm.seq, alarm.what, alarm.reason),
-        )
+            row = cur.fetchone()
+        assert row is not None  # the function always returns its one row
+        stored, already, head_seq, head_hash, alarm_seq, what, reason = row
+        alarm = None if what is None else Alarm(device, alarm_seq, what, reason)
+        return Ingested(int(stored), int(already), int(head_seq), str(head_hash), alarm)
 
     def alarms(self, device: str | None = None) -> list[Alarm]:
         with self.conn.transaction(), self.conn.cursor() as cur:
