@@ -869,6 +869,15 @@ def test_a_laptop_set_up_on_its_own_keeps_its_roster_to_itself(
     refused = own_pin_change(cli, b, "2468", NEWCOMER[1])
     assert "nobody called Mo Newcomer" in one_line_error(refused)
     ok(cli, ["verify", "--home", str(b)])
+    # B never even took A's roster, its sign-ins or its PIN hashes (another production's); a
+    # stop-work raised on A still reaches B.
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
+    sync(cli, b, central)
+    pulled = sqlite3.connect(b / "foreign.db")
+    kinds = {k for (k,) in pulled.execute("SELECT DISTINCT kind FROM foreign_events")}
+    assert kinds == {"scene.held"}
+    assert pulled.execute("SELECT count(*) FROM foreign_credentials").fetchone() == (0,)
+    pulled.close()
 
 
 def test_a_roster_event_slipped_into_foreign_db_does_not_count(

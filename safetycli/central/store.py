@@ -31,6 +31,7 @@ from typing import Any, Self
 from safetycli import devicekey
 from safetycli.central import CentralUnreachable, redact
 from safetycli.central import schema as central_schema
+from safetycli.events import DEVICE_KEYED
 from safetycli.ledger import row_hash
 from safetycli.storage import GENESIS
 
@@ -239,12 +240,23 @@ class CentralStore:
 
     # --- handing events out -------------------------------------------------------------------
 
-    def pull(self, me: str, after: dict[str, int], kinds: Iterable[str]) -> list[Pulled]:
+    def pull(
+        self,
+        me: str,
+        after: dict[str, int],
+        kinds: Iterable[str],
+        shared: Iterable[str] = (),
+    ) -> list[Pulled]:
         """Every other device's events of these `kinds` numbered after `after[device]`, up to
         its head, all read in one snapshot. Per-device numbers, not an arrival order: a device's
         events commit in order with its head, so a cursor per device never skips one that a
-        concurrent sync commits later."""
-        kinds = list(kinds)
+        concurrent sync commits later. The `shared` kinds (the roster's) and the PIN hashes come
+        only from devices of this one's production secret (their key events name the same
+        `pepper_id`): another production's roster means nothing here, and a laptop of a big
+        production would otherwise pull every other unit's sign-ins. A device whose secret is
+        not known yet (no key event on the server) gives everything, as before."""
+        kinds, shared = list(kinds), set(shared)
+        own_kinds = [k for k in kinds if k not in shared]
         out: list[Pulled] = []
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -254,21 +266,38 @@ class CentralStore:
                 (me,),
             )
             heads = cur.fetchall()
+            secrets = self._pepper_ids(cur) if shared else {}
             for device, head_seq, head_hash in heads:
                 since = after.get(device, 0)
+                other = secrets.get(me) is not None and secrets.get(device) not in (
+                    None,
+                    secrets[me],
+                )
                 cur.execute(
                     f"SELECT {_COLUMNS} FROM events WHERE device = %s AND kind = ANY(%s)"
                     " AND seq > %s AND seq <= %s ORDER BY seq",
-                    (device, kinds, since, head_seq),
+                    (device, own_kinds if other else kinds, since, head_seq),
                 )
                 rows = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in cur]
-                cur.execute(
-                    "SELECT person, fingerprint, secret FROM credentials WHERE device = %s",
-                    (device,),
-                )
-                creds = [(str(p), str(f), str(s)) for p, f, s in cur]
+                creds: list[tuple[str, str, str]] = []
+                if not other:
+                    cur.execute(
+                        "SELECT person, fingerprint, secret FROM credentials WHERE device = %s",
+                        (device,),
+                    )
+                    creds = [(str(p), str(f), str(s)) for p, f, s in cur]
                 out.append(Pulled(device, int(head_seq), str(head_hash), rows, creds))
         return out
+
+    @staticmethod
+    def _pepper_ids(cur: Any) -> dict[str, str | None]:
+        """Each device's production secret id, from its newest key event on the server."""
+        cur.execute(
+            "SELECT DISTINCT ON (device) device, (data::jsonb) ->> 'pepper_id' FROM events"
+            " WHERE kind = %s ORDER BY device, seq DESC",
+            (DEVICE_KEYED,),
+        )
+        return {str(d): p for d, p in cur.fetchall()}
 
     # --- credentials and joining ----------------------------------------------------------------
 

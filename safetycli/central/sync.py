@@ -147,7 +147,9 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
         local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
         ledger._foreign = local  # the same open file serves this process's reads
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
-    pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
+    pulled = store.pull(
+        result.device, cursors, foreign_log.PULLED_KINDS, shared=foreign_log.ROSTER_PULLED
+    )
     for other in pulled:
         result.devices += 1
         count, refused = local.add(
