@@ -348,6 +348,14 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
     cur.execute(f"GRANT INSERT, UPDATE ON {s}.joins TO PUBLIC")
 
 
+def _m5_run_starts_by_run(cur: psycopg.Cursor) -> None:
+    # Which devices started a run id (the same id made on two laptops is two runs, `RUN@DEVICE`),
+    # and a listed run's start: one seek instead of a run's every event.
+    cur.execute(
+        "CREATE INDEX events_started_run ON events (run, device) WHERE kind = 'run.started'"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("create devices, events and alarms", _m1_devices_events_alarms),
     ("index run starts by shooting day", _m2_run_start_days),
@@ -356,6 +364,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
         "checks in the server: ingest and registration functions, the laptops' privileges",
         _m4_checks_in_the_server,
     ),
+    ("index run starts by run", _m5_run_starts_by_run),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
