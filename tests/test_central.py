@@ -8,6 +8,7 @@ Under `make test` they never skip.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from tests.walk_helpers import (
 )
 
 Laptop = Callable[[str], Path]
+_real_token_hex = secrets.token_hex
 
 
 @pytest.fixture
@@ -519,6 +521,67 @@ def test_the_central_day_report_and_log_show_cover_every_unit(
         shown["signoffs"]
         == json.loads(ok(cli, ["log", "show", runs["40"], "--format", "json"]).stdout)["signoffs"]
     )
+
+
+def _day_report(cli: CliRunner, *where: str) -> dict[str, Any]:
+    args = ["report", "--day", "2026-11-23", "--format", "json", *where]
+    return dict(json.loads(ok(cli, args).stdout))
+
+
+def test_the_central_day_report_says_of_each_run_what_its_own_laptops_report_says(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Held, open, refused and complete runs on two laptops, one run id made on both: the
+    central report is each laptop's own report, unit by unit, with the collided id named by
+    its device, and no run is replayed to make it (each device's runs are summarised over
+    that device's chain, as a laptop's report summarises its own)."""
+    from safetycli import review, session
+
+    a, b = laptop("a"), laptop("b")
+    day = ["--day", "2026-11-23"]
+    passing = write_answers(tmp_path / "pass.yaml")
+    failing = write_answers(tmp_path / "fail.yaml", answers={"meeting-held": False})
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    for ws, plan in (
+        (a, [("12A", passing, 0), ("14", failing, 3), ("15", passing, 0)]),
+        (b, [("40", partial, 4), ("41", passing, 0)]),
+    ):
+        on(ws, monkeypatch)
+        for scene, answers, code in plan:
+            made = (lambda n: "c0ffee") if scene in ("15", "41") else _real_token_hex
+            monkeypatch.setattr(session.secrets, "token_hex", made)  # 15 and 41: one run id
+            args = ["run", "firearm-scene", "--scene", scene, *day, "--answers", str(answers)]
+            assert invoke(cli, args).exit_code == code
+        sync(cli, ws, central)
+    own = {ws: _day_report(cli, "--home", str(ws)) for ws in (a, b)}
+    monkeypatch.delenv("SAFETYCLI_HOME")
+    replays = []
+    real_detail = review.run_detail
+    monkeypatch.setattr(
+        review, "run_detail", lambda *a, **k: replays.append(a[1]) or real_detail(*a, **k)
+    )
+    merged = _day_report(cli, "--central", central)
+    assert replays == []
+
+    def named(ws: Path, run: str) -> str:
+        return f"{run}@{device_of(ws)}" if run == "r-c0ffee" else run
+
+    expected = [{**r, "id": named(ws, r["id"])} for ws in (a, b) for r in own[ws]["runs"]]
+    assert sorted(merged["runs"], key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+    for bucket in ("holds", "refused", "unfinished", "failed_pins"):
+        mine = [
+            {**e, "run": named(ws, e["run"])}
+            for ws in (a, b)
+            for e in own[ws]["exceptions"][bucket]
+        ]
+        assert sorted(map(json.dumps, merged["exceptions"][bucket])) == sorted(
+            map(json.dumps, mine)
+        ), bucket
+    assert merged["counts"]["held"] == 1 and merged["counts"]["open"] == 1
+    assert {r["id"] for r in merged["runs"]} >= {
+        f"r-c0ffee@{device_of(a)}",
+        f"r-c0ffee@{device_of(b)}",
+    }
 
 
 def test_status_central_shows_a_stop_work_raised_on_any_laptop_and_every_units_open_runs(
