@@ -275,6 +275,106 @@ def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
         assert other is not None and other.what == "key"
 
 
+def _as_role(url: str, role: str) -> str:
+    """The same server, as another login role (the laptops'; the cluster trusts its socket)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+        # The tests' fixture makes the schema anew, without the default schema's USAGE grant.
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    user = url.split("://", 1)[1].split("@", 1)[0]
+    return url.replace(f"://{user}@", f"://{role}@", 1)
+
+
+def test_the_laptops_role_syncs_through_the_servers_checks_and_cannot_write_around_them(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)  # the database's owner sets the tables up
+    crew = _as_role(central, "crew_laptops")
+    pushed = sync(cli, b, crew)
+    assert f"Pushed {len(local_rows(b))} event(s)" in pushed.stdout
+    assert [(s, h) for _, s, h in server_rows(central, device_of(b))] == local_rows(b)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        for sql in (
+            "INSERT INTO events (device, seq, at, kind, data, prev_hash, hash)"
+            " VALUES ('x', 1, 'now', 'crew.added', '{}', 'p', 'h')",
+            "UPDATE devices SET head_seq = 0",
+            "DELETE FROM alarms",
+            "SELECT central_key FROM devices",
+            "INSERT INTO devices (device) VALUES ('x')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        # What it may do goes through the server's checks: a forged event is refused there.
+        row = _rows_of(b)[-1]
+        forged = [(*row[:5], row[5].replace("}", ',"x":1}', 1), *row[6:])]
+        (what,) = conn.execute(
+            "SELECT alarm_what FROM safetycli_ingest(%s, %s::jsonb)",
+            (device_of(b), json.dumps(forged)),
+        ).fetchone()
+        assert what == "altered"
+    # An older schema cannot be brought up to date by that role: one line says who can.
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("DELETE FROM safetycli_schema WHERE version = %s", (schema.SCHEMA_VERSION,))
+    line = one_line_error(invoke(cli, ["sync", "--home", str(b), "--central", crew]))
+    assert "may not change them" in line and "owner" in line
+
+
+_AWKWARD = [
+    'quote " and back\\slash',
+    "".join(chr(c) for c in range(1, 32)) + "\x7f",
+    "line\u2028separator \u00e9t\u00e9 \u0915\u094d\u0937 \U0001f52b",
+    "tab\tnew\nline\rcr\x08bs\x0cff",
+    "",
+]
+
+
+def test_the_server_hashes_awkward_text_exactly_as_the_laptop_does(
+    central: str, tmp_path: Path
+) -> None:
+    """Names and notes are anything the crew typed: the server's canonical text of an event
+    (PostgreSQL's JSON escaping) must be the laptop's (Python's), or a real event would be
+    refused as altered."""
+    from safetycli import devicekey
+    from safetycli.ledger import canonical_json, row_hash
+    from safetycli.storage import GENESIS
+
+    key = devicekey.DeviceKey("dev-awk", b"k" * 32, b"p" * 32, tmp_path / "k")
+    rows, prev = [], GENESIS
+    for seq, text in enumerate(_AWKWARD * 2, 1):
+        data = canonical_json({"note": text, text or "empty": [text, 1.5, None, True]})
+        run, person = (text, text) if seq % 2 else (None, None)
+        digest = row_hash(
+            seq, f"2026-11-23T10:00:{seq:02d}Z", "note." + text, run, person, data, prev
+        )
+        mac = devicekey.mac_of(key.central_key, "dev-awk", seq, digest)
+        rows.append(
+            (
+                seq,
+                f"2026-11-23T10:00:{seq:02d}Z",
+                "note." + text,
+                run,
+                person,
+                data,
+                prev,
+                digest,
+                mac,
+            )
+        )
+        prev = digest
+    with CentralStore.connect(central) as store:
+        store.migrate()
+        assert store.register("dev-awk", key.central_key, key.key_id, "Night Unit") is None
+        with store.conn.transaction():  # as if its key event had been taken in already
+            store.conn.execute("UPDATE devices SET keyed_from = 1 WHERE device = 'dev-awk'")
+        result = store.ingest("dev-awk", rows)
+        assert (result.stored, result.alarm) == (len(rows), None)
+        changed = [(*rows[-1][:3], rows[-1][3], "someone else", *rows[-1][5:])]
+        refused = store.ingest("dev-awk", changed)
+        assert refused.alarm is not None and refused.alarm.what == "altered"
+
+
 def test_the_server_schema_is_migrated_from_nothing_once_and_a_newer_one_is_refused(
     central: str,
 ) -> None:
