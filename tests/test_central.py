@@ -573,6 +573,18 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     )
     assert f"device {device_of(a)}: {len(local_rows(a))} events" in altered.stdout
 
+    # ...and the MAC of laptop A's newest event (its hash and link whole): the server checks it
+    # under A's central key, which the laptops' role cannot read, and says so to that role.
+    last = len(local_rows(a))
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute(
+            "UPDATE events SET mac = %s WHERE device = %s AND seq = %s",
+            ("0" * 32, device_of(a), last),
+        )
+    forged = invoke(cli, ["verify", "--central", _as_role(central, "crew_laptops")])
+    assert forged.exit_code == 1, forged.output
+    assert f"event {last}: its device MAC is not this device's (forged)" in forged.stdout
+
 
 def test_verify_central_fails_while_an_alarm_stands(
     cli: CliRunner, central: str, laptop: Laptop

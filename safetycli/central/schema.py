@@ -330,6 +330,21 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
             RETURN known;
         END $fn$"""
     )
+    # `verify --central` for any role: the first event from the device's key event on whose MAC
+    # does not hold under its central key, which only the owner may read.
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_first_bad_mac(p_device text,
+            OUT seq bigint, OUT no_mac boolean)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+            SELECT e.seq, e.mac IS NULL FROM {s}.events AS e
+            JOIN {s}.devices AS d ON d.device = e.device
+            WHERE e.device = p_device AND d.keyed_from IS NOT NULL AND e.seq >= d.keyed_from
+            AND (e.mac IS NULL OR d.central_key IS NULL OR e.mac <> left(encode({crypto}.hmac(
+                convert_to(p_device || ':' || e.seq::text || ':' || e.hash, 'UTF8'),
+                decode(d.central_key, 'hex'), 'sha256'), 'hex'), 32))
+            ORDER BY e.seq LIMIT 1
+        $fn$"""
+    )
     # The laptops' role (any role but the owner): read everything but the devices' keys, write
     # only through the functions, and the two tables sync and joining fill.
     cur.execute(

@@ -1,34 +1,34 @@
-"""The server side of the central store: connect, migrate, take in a device's events, hand out
-what other laptops pull, record alarms.
+"""The laptop's connection to the central store: connect, migrate, hand a device's events to
+the server, take out what other laptops pull, read alarms.
 
-Taking in (`ingest`) is where each device's chain is checked, event by event, before anything of
-it is stored: numbered after the device's head on the server, linked to it (`prev_hash`), its hash
-recomputed from its content (`ledger.row_hash`), and from the device's key event on its MAC under
-the central key the device registered (derived one way from its device key: the server can check
-a laptop's events, never make that laptop's own MACs). An event the server already holds must
-come again unchanged. The first event that does not hold stops the batch: the events before it
-(a valid chain) are kept, it and everything after it are refused, and an alarm row says which
-device, which event and why.
-Nothing of a refused chain is ever merged; other devices are not touched.
+The server checks what it takes in, not this client (schema.py, `safetycli_ingest`, a function
+that runs as the tables' owner; the laptops' database role may only read and call it): each
+event numbered after the device's head on the server, linked to it (`prev_hash`), its hash
+recomputed from its content with the canonical text of `ledger.py`, and from the device's key
+event on its MAC under the central key the device registered (derived one way from its device
+key: the server can check a laptop's events, never make that laptop's own MACs). An event the
+server already holds must come again unchanged. The first event that does not hold stops the
+batch: the events before it (a valid chain) are kept, it and everything after it are refused,
+and the server records an alarm saying which device, which event and why. Nothing of a refused
+chain is ever merged; other devices are not touched.
 
-Concurrency: the device's row is locked (`SELECT ... FOR UPDATE`) for the whole batch, so two
-syncs of one laptop (two shells, a retry while the first still runs) serialise on that device's
-head, the PostgreSQL counterpart of the laptop's `BEGIN IMMEDIATE`; different devices never wait
-for each other. A batch and the head it moves commit together, so a connection cut anywhere
-leaves the server at a batch boundary, and the next sync sends from the head it finds: each event
-lands exactly once.
+Concurrency: the function locks the device's row (`SELECT ... FOR UPDATE`) for the whole batch,
+so two syncs of one laptop (two shells, a retry while the first still runs) serialise on that
+device's head, the PostgreSQL counterpart of the laptop's `BEGIN IMMEDIATE`; different devices
+never wait for each other. A batch and the head it moves commit together, so a connection cut
+anywhere leaves the server at a batch boundary, and the next sync sends from the head it finds:
+each event lands exactly once.
 """
+
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from safetycli import devicekey
 from safetycli.central import CentralUnreachable, redact
 from safetycli.central import schema as central_schema
 from safetycli.events import DEVICE_KEYED
@@ -86,31 +86,18 @@ class DeviceHead:
     registered: bool  # whether the server knows its MAC key
 
 
-def broken(
-    device: str,
-    row: Row,
-    seq: int,
-    prev: str,
-    mac_key: bytes | None,
-    keyed_from: int | None,
-) -> tuple[str, str] | None:
-    """Why `row` cannot follow event `seq` (hash `prev`) in the device's chain, as (what, why),
-    or None: its content must match its hash, it must be the next number and link to the event
-    before it, and from the device's key event on it must carry a MAC under the device's central
-    key (`mac_key` here). The one
-    definition the server checks each pushed event with and `verify --central` each stored one."""
-    n, at, kind, run, person, data, prev_hash, digest, mac = row
+def broken(row: Row, seq: int, prev: str) -> tuple[str, str] | None:
+    """Why `row` cannot follow event `seq` (hash `prev`) in a device's chain as the server holds
+    it, as (what, why), or None: its content must match its hash, it must be the next number and
+    link to the event before it. `verify --central` walks each chain with it; the MACs, and
+    every check on what comes in, are the server's own (schema.py, `safetycli_ingest`)."""
+    n, at, kind, run, person, data, prev_hash, digest, _ = row
     if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
         return "altered", "its content does not match its hash (altered)"
     if n != seq + 1:
         return "fork", f"the chain jumps from event {seq} to {n}"
     if prev_hash != prev:
         return "fork", f"it does not link to event {seq} (a forked chain)"
-    if keyed_from is not None and n >= keyed_from:
-        if mac_key is None or mac is None:
-            return "unsealed", "it carries no device MAC"
-        if not hmac.compare_digest(mac, devicekey.mac_of(mac_key, device, n, digest)):
-            return "unsealed", "its device MAC is not this device's (forged)"
     return None
 
 
@@ -387,20 +374,19 @@ def verify_devices(
 ) -> list[DeviceVerdict]:
     """Every device's chain as the server holds it, in one snapshot and flat memory (a
     server-side cursor): numbered from 1 without a gap, each linked to the one before, each hash
-    recomputed, each MAC from the key event on checked under the device's key, and the chain
-    ending exactly at the head the server recorded for the device."""
+    recomputed, each MAC from the key event on checked under the device's key (by the server,
+    `safetycli_first_bad_mac`: only the tables' owner reads the keys), and the chain ending
+    exactly at the head the server recorded for the device."""
     conn = store.conn
     out: list[DeviceVerdict] = []
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         devices = conn.execute(
-            "SELECT device, head_seq, head_hash, central_key, keyed_from FROM devices"
-            " ORDER BY device"
+            "SELECT device, head_seq, head_hash FROM devices ORDER BY device"
         ).fetchall()
         total = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
         done = 0
-        for device, head_seq, head_hash, mac_hex, keyed_from in devices:
-            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
+        for device, head_seq, head_hash in devices:
             seq, prev, bad, why = 0, GENESIS, None, None
             with conn.cursor(name="verify_device") as cur:
                 cur.itersize = 5_000
@@ -411,13 +397,25 @@ def verify_devices(
                     done += 1
                     if bad is not None:
                         continue
-                    problem = broken(device, row, seq, prev, mac_key, keyed_from)
+                    problem = broken(row, seq, prev)
                     if problem is None:
                         seq, prev = row[0], row[7]
                     else:
                         bad, why = seq + 1, f"event {seq + 1}: {problem[1]}"
                     if progress and done % 5_000 == 0:
                         progress(done, total)
+            found = conn.execute(
+                "SELECT seq, no_mac FROM safetycli_first_bad_mac(%s)", (device,)
+            ).fetchone()
+            if found is not None and found[0] is not None and (bad is None or found[0] < bad):
+                bad = int(found[0])
+                seq = bad - 1
+                what = (
+                    "it carries no device MAC"
+                    if found[1]
+                    else ("its device MAC is not this device's (forged)")
+                )
+                why = f"event {bad}: {what}"
             if bad is None and (seq, prev) != (int(head_seq), str(head_hash)):
                 bad = min(seq, int(head_seq)) + 1
                 why = (
