@@ -37,6 +37,7 @@ from safetycli.events import (
     SIGNED_OFF_AS,
     Event,
 )
+from safetycli.ledger import canonical_json
 from safetycli.storage import RunStart
 
 _EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
@@ -56,6 +57,7 @@ class CentralReader:
         # A day's runs' lifecycle events, fetched with their starts in one query (`run_starts`
         # with days): a listing asks each run's status in turn, each a round trip otherwise.
         self._lifecycles: dict[str, list[tuple[str, str]]] = {}
+        self._listed: list[RunStart] = []
         self._production: list[Event] | None = None
 
     def production(self) -> str:
@@ -201,7 +203,7 @@ class CentralReader:
             params.append(protocol)
         starts = self._starts(" AND ".join(where), params, newest_first)
         if (day_from is not None or day_to is not None) and len(starts) <= PREFETCH_RUNS:
-            self._prefetch_lifecycles(starts)
+            self._listed = starts  # their lifecycles are fetched together when one is asked
         return iter(starts)
 
     def _starts(self, where: str, params: list[Any], newest_first: bool) -> list[RunStart]:
@@ -332,6 +334,9 @@ class CentralReader:
         return [s for s in starts if s.run in wanted or s.run.partition("@")[0] in wanted]
 
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        if run not in self._lifecycles and any(s.run == run for s in self._listed):
+            self._prefetch_lifecycles(self._listed)
+            self._listed = []
         if run in self._lifecycles:
             return iter(self._lifecycles[run])
         return ((e.kind, e.at) for e in self.events(run=run, kinds=LIFECYCLE_KINDS))
@@ -426,9 +431,20 @@ class DeviceView:
         return self._between("kind = ANY(%s) AND seq BETWEEN %s AND %s", [list(kinds), first, last])
 
     def outcomes_between(self, outcomes: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        outcomes = list(outcomes)
+        # The canonical text holds `"outcome":"refused"` as it is whenever the outcome is
+        # refused: a cheap search first, the parse only for the few it finds.
+        found = " OR ".join(["strpos(data, %s) > 0"] * len(outcomes)) or "false"
         return self._between(
-            "kind = %s AND seq BETWEEN %s AND %s AND (data::jsonb) ->> 'outcome' = ANY(%s)",
-            [ITEM_DONE, first, last, list(outcomes)],
+            f"kind = %s AND seq BETWEEN %s AND %s AND ({found})"
+            " AND (data::jsonb) ->> 'outcome' = ANY(%s)",
+            [
+                ITEM_DONE,
+                first,
+                last,
+                *(f'"outcome":{canonical_json(o)}' for o in outcomes),
+                outcomes,
+            ],
         )
 
     def signature_tally(

@@ -20,7 +20,6 @@ anywhere leaves the server at a batch boundary, and the next sync sends from the
 each event lands exactly once.
 """
 
-
 from __future__ import annotations
 
 import json
