@@ -286,6 +286,44 @@ def _as_role(url: str, role: str) -> str:
     return url.replace(f"://{user}@", f"://{role}@", 1)
 
 
+def test_a_server_of_the_first_schema_takes_the_checks_in_and_its_devices_go_on_syncing(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server set up before the checks moved into it (schema 3, filled as the sync client
+    then filled it): migrated, its devices keep their chains and push on, checked there."""
+    a = laptop("a")
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key = ledger.key
+        assert key is not None
+    rows = _rows_of(a)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    with psycopg.connect(central) as conn:
+        schema.migrate(conn)
+        keyed = next(r[0] for r in rows if r[2] == "device.keyed")
+        conn.execute(
+            "INSERT INTO devices (device, central_key, key_id, production, head_seq, head_hash,"
+            " keyed_from) VALUES (%s, %s, %s, 'Night Unit', %s, %s, %s)",
+            (device_of(a), key.central_key.hex(), key.key_id, rows[-1][0], rows[-1][7], keyed),
+        )
+        with conn.cursor().copy(
+            "COPY events (device, seq, at, kind, run, person, data, prev_hash, hash, mac)"
+            " FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((device_of(a), *row))
+    monkeypatch.undo()
+    ok(cli, ["hold", "--home", str(a), "--scene", "12A", "--reason", "smoke", "--by", "X"])
+    pushed = sync(cli, a, central)
+    assert "Pushed 1 event(s)" in pushed.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    with psycopg.connect(central) as conn:
+        (version,) = conn.execute("SELECT max(version) FROM safetycli_schema").fetchone()
+        (approved,) = conn.execute("SELECT approved_by FROM devices").fetchone()
+    assert version == schema.SCHEMA_VERSION and approved is not None
+    assert alarms(central) == []
+
+
 def test_the_laptops_role_syncs_through_the_servers_checks_and_cannot_write_around_them(
     cli: CliRunner, central: str, laptop: Laptop
 ) -> None:
