@@ -287,11 +287,13 @@ def _as_role(url: str, role: str) -> str:
 
 
 def test_a_server_of_the_first_schema_takes_the_checks_in_and_its_devices_go_on_syncing(
-    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A server set up before the checks moved into it (schema 3, filled as the sync client
     then filled it): migrated, its devices keep their chains and push on, checked there."""
     a = laptop("a")
+    answers = ["--answers", str(write_answers(tmp_path / "pass.yaml"))]
+    ok(cli, ["run", "firearm-scene", "--home", str(a), "--scene", "8", *answers])
     with Ledger.open(a / "log.db", create=False) as ledger:
         key = ledger.key
         assert key is not None
@@ -322,6 +324,17 @@ def test_a_server_of_the_first_schema_takes_the_checks_in_and_its_devices_go_on_
         (approved,) = conn.execute("SELECT approved_by FROM devices").fetchone()
     assert version == schema.SCHEMA_VERSION and approved is not None
     assert alarms(central) == []
+    # The signature table (filled by the migration from the events it found, then by each push)
+    # is the laptop's own count.
+    ok(cli, ["run", "firearm-scene", "--home", str(a), "--scene", "9", *answers])
+    sync(cli, a, central)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        counted = sorted(ledger.signature_tally(1, ledger.head()[0]))
+    with psycopg.connect(central) as conn:
+        kept = conn.execute(
+            "SELECT run, name, role, first_seq, signatures, performed FROM signatures"
+        ).fetchall()
+    assert counted and sorted(kept) == counted
 
 
 def test_the_laptops_role_syncs_through_the_servers_checks_and_cannot_write_around_them(
@@ -687,6 +700,7 @@ def test_the_central_day_report_says_of_each_run_what_its_own_laptops_report_say
     that device's chain, as a laptop's report summarises its own)."""
     from safetycli import review, session
 
+    monkeypatch.setattr(central_sync, "BATCH", 7)  # a run's signatures over several batches
     a, b = laptop("a"), laptop("b")
     day = ["--day", "2026-11-23"]
     passing = write_answers(tmp_path / "pass.yaml")

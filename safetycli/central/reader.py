@@ -26,15 +26,12 @@ from safetycli.events import (
     HOLD_CLEARED,
     HOLD_RAISED,
     ITEM_DONE,
-    ITEM_PERFORMED,
-    ITEM_SIGNED_OFF,
     LIFECYCLE_KINDS,
     PRODUCTION_KINDS,
     RUN_ABORTED,
     RUN_COMPLETED,
     RUN_SIGNED_IN,
     RUN_STARTED,
-    SIGNED_OFF_AS,
     Event,
 )
 from safetycli.ledger import canonical_json
@@ -450,35 +447,16 @@ class DeviceView:
     def signature_tally(
         self, first: int, last: int
     ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
-        """As `Ledger.signature_tally`, counted in the server: a sign-off as the signatures it
-        stands for (`events.expand`), an older per-item signature as one."""
-        meanings = list(SIGNED_OFF_AS)
-        kinds = list(SIGNED_OFF_AS.values())
-        # Each event's JSON parsed once (a materialised step): the cast written three times
-        # would be three parses of every sign-off.
-        sql = (
-            "WITH signed AS MATERIALIZED (SELECT run, seq, kind, data::jsonb AS j FROM events"
-            " WHERE device = %s AND kind = ANY(%s) AND seq BETWEEN %s AND %s"
-            " AND run IS NOT NULL)"
-            " SELECT run, name, role, min(seq), count(*), count(*) FILTER"
-            " (WHERE meaning = 'performed') FROM ("
-            " SELECT s.run, s.seq, s.j ->> 'name' AS name, s.j ->> 'role' AS role,"
-            " i.value ->> 'meaning' AS meaning"
-            " FROM signed AS s CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN"
-            " jsonb_typeof(s.j -> 'items') = 'array' THEN s.j -> 'items' ELSE '[]'::jsonb END)"
-            " AS i WHERE s.kind = %s AND i.value ->> 'meaning' = ANY(%s)"
-            " UNION ALL"
-            " SELECT s.run, s.seq, s.j ->> 'name', s.j ->> 'role',"
-            " CASE s.kind WHEN %s THEN 'performed' ELSE '' END"
-            " FROM signed AS s WHERE s.kind <> %s"
-            ") AS t GROUP BY run, name, role"
-        )
-        params = [
-            *(self.device, [ITEM_SIGNED_OFF, *kinds], first, last),
-            *(ITEM_SIGNED_OFF, meanings, ITEM_PERFORMED, ITEM_SIGNED_OFF),
-        ]
+        """As `Ledger.signature_tally`, for this device's runs of the report, from the server's
+        signature table (kept by the ingest function with the events it counts: schema.py). A
+        report's numbers `first`..`last` span each of its runs whole, so a run's tally over them
+        is its tally."""
         with self.reader.conn.cursor() as cur:
-            cur.execute(sql, params)
+            cur.execute(
+                "SELECT run, name, role, first_seq, signatures, performed FROM signatures"
+                " WHERE device = %s AND run = ANY(%s) AND first_seq BETWEEN %s AND %s",
+                (self.device, list(self.shown), first, last),
+            )
             rows = cur.fetchall()
         for run, name, role, seq, count, performed in rows:
             yield self.shown.get(run, run), name, role, int(seq), int(count), int(performed)

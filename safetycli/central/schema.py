@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
-from safetycli.events import DEVICE_KEYED
+from safetycli.events import DEVICE_KEYED, ITEM_PERFORMED, ITEM_SIGNED_OFF, SIGNED_OFF_AS
 from safetycli.storage import GENESIS
 
 if TYPE_CHECKING:
@@ -141,6 +141,37 @@ _EVENT_TEXT = """'{"at":' || to_json(i.at)::text || ',"data":' || i.data || ',"k
     || ',"run":' || coalesce(to_json(i.run)::text, 'null') || ',"seq":' || i.seq::text || '}'"""
 
 
+# Who signed what in each run, counted as `Ledger.signature_tally` counts it (a sign-off as the
+# signatures it stands for, an older per-item signature as one), from the rows of `{rows}`
+# (columns seq, kind, run, data): what the server's signature table adds up. (No alias here may
+# be a name of the ingest function's variables: PL/pgSQL would read it as the variable.)
+_SIGNATURES = """SELECT t.run, t.name, t.role, min(t.seq) AS first_seq, count(*) AS signatures,
+        count(*) FILTER (WHERE t.meaning = 'performed') AS performed
+    FROM (
+        SELECT so.run, so.seq, so.j ->> 'name' AS name, so.j ->> 'role' AS role,
+            i.value ->> 'meaning' AS meaning
+        FROM (SELECT x.run, x.seq, x.data::jsonb AS j FROM {rows} AS x
+              WHERE x.kind = '{signed_off}' AND x.run IS NOT NULL) AS so
+        CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(so.j -> 'items') = 'array'
+            THEN so.j -> 'items' ELSE '[]'::jsonb END) AS i
+        WHERE i.value ->> 'meaning' IN ({meanings})
+        UNION ALL
+        SELECT x.run, x.seq, x.data::jsonb ->> 'name', x.data::jsonb ->> 'role',
+            CASE x.kind WHEN '{performed}' THEN 'performed' ELSE '' END
+        FROM {rows} AS x WHERE x.kind IN ({per_item}) AND x.run IS NOT NULL
+    ) AS t GROUP BY t.run, t.name, t.role"""
+
+
+def _signatures_of(rows: str) -> str:
+    return _SIGNATURES.format(
+        rows=rows,
+        signed_off=ITEM_SIGNED_OFF,
+        performed=ITEM_PERFORMED,
+        meanings=", ".join(f"'{m}'" for m in SIGNED_OFF_AS),
+        per_item=", ".join(f"'{k}'" for k in SIGNED_OFF_AS.values()),
+    )
+
+
 def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
     """The server checks what it takes in itself. Before this, the sync client checked each
     device's chain inside the server's transaction, so anyone with the database password could
@@ -182,6 +213,28 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
     cur.execute(
         f"UPDATE {s}.devices SET approved_at = registered_at,"
         " approved_by = 'its first sync (before approvals were asked)'"
+    )
+    # Who signed what in each run of each device (`_SIGNATURES`): what a report counts, kept by
+    # the ingest function with the events, so a day's report never parses every sign-off.
+    cur.execute(
+        f"""CREATE TABLE {s}.signatures (
+            device text NOT NULL,
+            run text NOT NULL,
+            name text,
+            role text,
+            first_seq bigint NOT NULL,
+            signatures bigint NOT NULL,
+            performed bigint NOT NULL
+        )"""
+    )
+    cur.execute(
+        f"CREATE UNIQUE INDEX signatures_key ON {s}.signatures"
+        " (device, run, (coalesce(name, '')), (coalesce(role, '')))"
+    )
+    cur.execute(
+        f"INSERT INTO {s}.signatures (device, run, name, role, first_seq, signatures, performed)"
+        f" SELECT d.device, c.* FROM {s}.devices AS d CROSS JOIN LATERAL"
+        f" ({_signatures_of(f'(SELECT * FROM {s}.events AS e WHERE e.device = d.device)')}) AS c"
     )
     cur.execute(
         f"""CREATE FUNCTION {s}.safetycli_json_field(body text, field text) RETURNS text
@@ -262,6 +315,16 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
                     ok.hash, ok.mac
                 FROM ok WHERE ok.seq > d.head_seq ORDER BY ok.ord
                 RETURNING 1
+            ), tally AS (
+                -- The signature table, kept in the same statement as the events it counts.
+                INSERT INTO {s}.signatures AS g
+                    (device, run, name, role, first_seq, signatures, performed)
+                SELECT p_device, c.run, c.name, c.role, c.first_seq, c.signatures, c.performed
+                FROM ({_signatures_of("(SELECT * FROM ok WHERE ok.seq > d.head_seq)")}) AS c
+                ON CONFLICT (device, run, (coalesce(name, '')), (coalesce(role, '')))
+                DO UPDATE SET first_seq = least(g.first_seq, excluded.first_seq),
+                    signatures = g.signatures + excluded.signatures,
+                    performed = g.performed + excluded.performed
             ), last AS (
                 SELECT ok.seq, ok.hash FROM ok WHERE ok.seq > d.head_seq
                 ORDER BY ok.ord DESC LIMIT 1
@@ -348,11 +411,11 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
     # The laptops' role (any role but the owner): read everything but the devices' keys, write
     # only through the functions, and the two tables sync and joining fill.
     cur.execute(
-        f"REVOKE ALL ON {s}.events, {s}.devices, {s}.alarms, {s}.credentials,"
+        f"REVOKE ALL ON {s}.events, {s}.devices, {s}.alarms, {s}.credentials, {s}.signatures,"
         f" {s}.joins, {s}.safetycli_schema FROM PUBLIC"
     )
     cur.execute(
-        f"GRANT SELECT ON {s}.events, {s}.alarms, {s}.credentials, {s}.joins,"
+        f"GRANT SELECT ON {s}.events, {s}.alarms, {s}.credentials, {s}.joins, {s}.signatures,"
         f" {s}.safetycli_schema TO PUBLIC"
     )
     cur.execute(
