@@ -448,13 +448,15 @@ class DeviceView:
         self, first: int, last: int
     ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
         """As `Ledger.signature_tally`, for this device's runs of the report, from the server's
-        signature table (kept by the ingest function with the events it counts: schema.py). A
+        signature table (rows added by the ingest function with each batch it counts: schema.py,
+        summed here). A
         report's numbers `first`..`last` span each of its runs whole, so a run's tally over them
         is its tally."""
         with self.reader.conn.cursor() as cur:
             cur.execute(
-                "SELECT run, name, role, first_seq, signatures, performed FROM signatures"
-                " WHERE device = %s AND run = ANY(%s) AND first_seq BETWEEN %s AND %s",
+                "SELECT run, name, role, min(first_seq), sum(signatures), sum(performed)"
+                " FROM signatures WHERE device = %s AND run = ANY(%s)"
+                " GROUP BY run, name, role HAVING min(first_seq) BETWEEN %s AND %s",
                 (self.device, list(self.shown), first, last),
             )
             rows = cur.fetchall()
