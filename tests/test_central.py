@@ -1026,6 +1026,21 @@ def asking_to_join(
     return a, c, ask_to_join(cli, c, central)
 
 
+def test_a_laptop_joins_and_syncs_through_the_laptops_role(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    """Joining writes join requests and PIN hashes, never events: the laptops' role may."""
+    a = laptop("a")
+    sync(cli, a, central)  # the owner sets the tables up
+    crew = _as_role(central, "crew_laptops")
+    b = joined(cli, tmp_path / "b", crew, a)
+    add_newcomer(cli, a)
+    sync(cli, a, crew)
+    sync(cli, b, crew)
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert NEWCOMER[0] in listed
+
+
 def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
 ) -> None:
