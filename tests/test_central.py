@@ -638,6 +638,27 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     assert f"event {last}: its device MAC is not this device's (forged)" in forged.stdout
 
 
+def test_verify_central_names_a_run_whose_signature_count_on_the_server_was_changed(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The signature table the central report counts from is derived from the events: verify
+    re-derives it, and a row edited on the server (the chain untouched) is named."""
+    a = laptop("a")
+    on(a, monkeypatch)
+    run_scene(cli, write_answers(tmp_path / "pass.yaml"), "12A", "2026-11-23")
+    (run,) = [r["id"] for r in log_list(cli)]
+    sync(cli, a, central)
+    ok(cli, ["verify", "--central", central])
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("UPDATE signatures SET signatures = signatures + 1 WHERE run = %s", (run,))
+    changed = invoke(cli, ["verify", "--central", central, "--format", "json"])
+    assert changed.exit_code == 1, changed.output
+    (device,) = json.loads(changed.stdout)["devices"]
+    assert device["signature_table_differs"] == [run] and device["first_bad_seq"] is None
+    text = invoke(cli, ["verify", "--central", central]).stdout
+    assert f"signature table differs from its events for run(s) {run}" in text
+
+
 def test_verify_central_fails_while_an_alarm_stands(
     cli: CliRunner, central: str, laptop: Laptop
 ) -> None:

@@ -164,7 +164,8 @@ _SIGNATURES = """SELECT t.run, t.name, t.role, min(t.seq) AS first_seq, count(*)
     ) AS t GROUP BY t.run, t.name, t.role"""
 
 
-def _signatures_of(rows: str) -> str:
+def signatures_of(rows: str) -> str:
+    """`_SIGNATURES` over `rows` (a table or a parenthesised query with the events' columns)."""
     return _SIGNATURES.format(
         rows=rows,
         signed_off=ITEM_SIGNED_OFF,
@@ -233,7 +234,7 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
     cur.execute(
         f"INSERT INTO {s}.signatures (device, run, name, role, first_seq, signatures, performed)"
         f" SELECT d.device, c.* FROM {s}.devices AS d CROSS JOIN LATERAL"
-        f" ({_signatures_of(f'(SELECT * FROM {s}.events AS e WHERE e.device = d.device)')}) AS c"
+        f" ({signatures_of(f'(SELECT * FROM {s}.events AS e WHERE e.device = d.device)')}) AS c"
     )
     cur.execute(
         f"""CREATE FUNCTION {s}.safetycli_json_field(body text, field text) RETURNS text
@@ -320,7 +321,7 @@ def _m4_checks_in_the_server(cur: psycopg.Cursor) -> None:
                 INSERT INTO {s}.signatures
                     (device, run, name, role, first_seq, signatures, performed)
                 SELECT p_device, c.run, c.name, c.role, c.first_seq, c.signatures, c.performed
-                FROM ({_signatures_of("(SELECT * FROM ok WHERE ok.seq > d.head_seq)")}) AS c
+                FROM ({signatures_of("(SELECT * FROM ok WHERE ok.seq > d.head_seq)")}) AS c
             ), last AS (
                 SELECT ok.seq, ok.hash FROM ok WHERE ok.seq > d.head_seq
                 ORDER BY ok.ord DESC LIMIT 1

@@ -351,10 +351,13 @@ class DeviceVerdict:
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    # Runs whose rows in the server's signature table (what the central report counts) are not
+    # what the device's events add up to: derived data edited, or kept wrong.
+    tally_differs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.first_bad_seq is None
+        return self.first_bad_seq is None and not self.tally_differs
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -365,6 +368,7 @@ class DeviceVerdict:
             "head": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
+            "signature_table_differs": list(self.tally_differs),
         }
 
 
@@ -421,7 +425,26 @@ def verify_devices(
                     f"the chain ends at event {seq}, but the server recorded its head as event "
                     f"{head_seq}: events were removed or added behind its back"
                 )
-            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why))
+            differs = _tally_differs(conn, device) if bad is None else ()
+            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why, differs))
     if progress:
         progress(total, total)
     return out
+
+
+def _tally_differs(conn: Any, device: str) -> tuple[str, ...]:
+    """Runs of the device whose signature-table rows differ from its events' count (both ways),
+    by the one definition the ingest function keeps the table with (schema.signatures_of)."""
+    counted = central_schema.signatures_of(
+        "(SELECT * FROM events AS e WHERE e.device = %(device)s)"
+    )
+    kept = (
+        "SELECT run, name, role, min(first_seq), sum(signatures), sum(performed)"
+        " FROM signatures WHERE device = %(device)s GROUP BY run, name, role"
+    )
+    rows = conn.execute(
+        f"SELECT DISTINCT run FROM (({counted}) EXCEPT ({kept})"
+        f" UNION ALL (({kept}) EXCEPT ({counted}))) AS d ORDER BY run",
+        {"device": device},
+    ).fetchall()
+    return tuple(str(run) for (run,) in rows)
