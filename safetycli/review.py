@@ -23,6 +23,7 @@ the log, and results stream: nothing loads the whole log.
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -912,8 +913,28 @@ def _windows(starts: list[str], size: int | None = None) -> Iterator[list[str]]:
 def _report_parts(
     ledger: ReviewSource, starts: list[str], progress: Progress | None
 ) -> Iterator[dict[str, Any]]:
-    """Each run's part of the report, in the order of `starts` (`_window_parts`), a window of
-    runs at a time."""
+    """Each run's part of the report, in the order of `starts`: from the one chain of a
+    laptop's log, or, for a store of several chains (the central store), from each chain's
+    runs summarised over that chain and merged back into the order of `starts`."""
+    from safetycli.storage import Partitioned
+
+    if not isinstance(ledger, Partitioned):
+        yield from _windowed_parts(ledger, starts, progress)
+        return
+    streams = [
+        zip(places, _windowed_parts(view, [starts[i] for i in places], None), strict=True)
+        for view, places in ledger.partitions(starts)
+    ]
+    for turn, (_, part) in enumerate(heapq.merge(*streams, key=lambda pair: pair[0]), 1):
+        yield part
+        if progress is not None:
+            progress(turn, len(starts))
+
+
+def _windowed_parts(
+    ledger: ReviewSource, starts: list[str], progress: Progress | None
+) -> Iterator[dict[str, Any]]:
+    """`_chain_parts` a window of runs at a time (`_windows`), so memory stays flat."""
     done = 0
     for window in _windows(starts):
         tick = None
@@ -923,11 +944,11 @@ def _report_parts(
             def tick(n: int, _: int, offset: int = offset) -> None:
                 progress(offset + n, len(starts))
 
-        yield from _window_parts(ledger, window, tick)
+        yield from _chain_parts(ledger, window, tick)
         done += len(window)
 
 
-def _window_parts(
+def _chain_parts(
     ledger: ReviewSource, starts: list[str], progress: Progress | None
 ) -> Iterator[dict[str, Any]]:
     """Each run's part of the report, in the order of `starts`: exactly what `run_detail`

@@ -313,3 +313,15 @@ class ProductionReader(Protocol):
 @runtime_checkable
 class ReviewSource(RunReader, ReviewIndex, Snapshot, ProductionReader, Protocol):
     """Everything review reads: lists, one run in full, the set now, the report."""
+
+
+@runtime_checkable
+class Partitioned(Protocol):
+    """A store of several chains (the central store: one per device), whose event numbers mean
+    something only within one chain. A report summarises each chain's runs over that chain
+    (`ReviewIndex.run_span` and the `*_between` questions), then merges them in order."""
+
+    def partitions(self, runs: list[str]) -> list[tuple[ReviewSource, list[int]]]:
+        """One view per chain the `runs` (in the report's order) were recorded in, each with
+        the places of its runs in `runs`."""
+        ...

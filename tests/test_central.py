@@ -8,6 +8,7 @@ Under `make test` they never skip.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from tests.walk_helpers import (
 )
 
 Laptop = Callable[[str], Path]
+_real_token_hex = secrets.token_hex
 
 
 @pytest.fixture
@@ -276,6 +278,158 @@ def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
         assert other is not None and other.what == "key"
 
 
+def _as_role(url: str, role: str) -> str:
+    """The same server, as another login role (the laptops'; the cluster trusts its socket)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+        # The tests' fixture makes the schema anew, without the default schema's USAGE grant.
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    user = url.split("://", 1)[1].split("@", 1)[0]
+    return url.replace(f"://{user}@", f"://{role}@", 1)
+
+
+def test_a_server_of_the_first_schema_takes_the_checks_in_and_its_devices_go_on_syncing(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A server set up before the checks moved into it (schema 3, filled as the sync client
+    then filled it): migrated, its devices keep their chains and push on, checked there."""
+    a = laptop("a")
+    answers = ["--answers", str(write_answers(tmp_path / "pass.yaml"))]
+    ok(cli, ["run", "firearm-scene", "--home", str(a), "--scene", "8", *answers])
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        key = ledger.key
+        assert key is not None
+    rows = _rows_of(a)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    with psycopg.connect(central) as conn:
+        schema.migrate(conn)
+        keyed = next(r[0] for r in rows if r[2] == "device.keyed")
+        conn.execute(
+            "INSERT INTO devices (device, central_key, key_id, production, head_seq, head_hash,"
+            " keyed_from) VALUES (%s, %s, %s, 'Night Unit', %s, %s, %s)",
+            (device_of(a), key.central_key.hex(), key.key_id, rows[-1][0], rows[-1][7], keyed),
+        )
+        with conn.cursor().copy(
+            "COPY events (device, seq, at, kind, run, person, data, prev_hash, hash, mac)"
+            " FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((device_of(a), *row))
+    monkeypatch.undo()
+    ok(cli, ["hold", "--home", str(a), "--scene", "12A", "--reason", "smoke", "--by", "X"])
+    pushed = sync(cli, a, central)
+    assert "Pushed 1 event(s)" in pushed.stdout
+    assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
+    with psycopg.connect(central) as conn:
+        (version,) = conn.execute("SELECT max(version) FROM safetycli_schema").fetchone()
+        (approved,) = conn.execute("SELECT approved_by FROM devices").fetchone()
+    assert version == schema.SCHEMA_VERSION and approved is not None
+    assert alarms(central) == []
+    # The signature table (filled by the migration from the events it found, then by each push)
+    # is the laptop's own count.
+    ok(cli, ["run", "firearm-scene", "--home", str(a), "--scene", "9", *answers])
+    sync(cli, a, central)
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        counted = sorted(ledger.signature_tally(1, ledger.head()[0]))
+    with psycopg.connect(central) as conn:
+        kept = conn.execute(
+            "SELECT run, name, role, min(first_seq), sum(signatures)::int, sum(performed)::int"
+            " FROM signatures GROUP BY run, name, role"
+        ).fetchall()
+    assert counted and sorted(kept) == counted
+
+
+def test_the_laptops_role_syncs_through_the_servers_checks_and_cannot_write_around_them(
+    cli: CliRunner, central: str, laptop: Laptop
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)  # the database's owner sets the tables up
+    crew = _as_role(central, "crew_laptops")
+    pushed = sync(cli, b, crew)
+    assert f"Pushed {len(local_rows(b))} event(s)" in pushed.stdout
+    assert [(s, h) for _, s, h in server_rows(central, device_of(b))] == local_rows(b)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        for sql in (
+            "INSERT INTO events (device, seq, at, kind, data, prev_hash, hash)"
+            " VALUES ('x', 1, 'now', 'crew.added', '{}', 'p', 'h')",
+            "UPDATE devices SET head_seq = 0",
+            "DELETE FROM alarms",
+            "SELECT central_key FROM devices",
+            "INSERT INTO devices (device) VALUES ('x')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        # What it may do goes through the server's checks: a forged event is refused there.
+        row = _rows_of(b)[-1]
+        forged = [(*row[:5], row[5].replace("}", ',"x":1}', 1), *row[6:])]
+        (what,) = conn.execute(
+            "SELECT alarm_what FROM safetycli_ingest(%s, %s::jsonb)",
+            (device_of(b), json.dumps(forged)),
+        ).fetchone()
+        assert what == "altered"
+    # An older schema cannot be brought up to date by that role: one line says who can.
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("DELETE FROM safetycli_schema WHERE version = %s", (schema.SCHEMA_VERSION,))
+    line = one_line_error(invoke(cli, ["sync", "--home", str(b), "--central", crew]))
+    assert "may not change them" in line and "owner" in line
+
+
+_AWKWARD = [
+    'quote " and back\\slash',
+    "".join(chr(c) for c in range(1, 32)) + "\x7f",
+    "line\u2028separator \u00e9t\u00e9 \u0915\u094d\u0937 \U0001f52b",
+    "tab\tnew\nline\rcr\x08bs\x0cff",
+    "",
+]
+
+
+def test_the_server_hashes_awkward_text_exactly_as_the_laptop_does(
+    central: str, tmp_path: Path
+) -> None:
+    """Names and notes are anything the crew typed: the server's canonical text of an event
+    (PostgreSQL's JSON escaping) must be the laptop's (Python's), or a real event would be
+    refused as altered."""
+    from safetycli import devicekey
+    from safetycli.ledger import canonical_json, row_hash
+    from safetycli.storage import GENESIS
+
+    key = devicekey.DeviceKey("dev-awk", b"k" * 32, b"p" * 32, tmp_path / "k")
+    rows, prev = [], GENESIS
+    for seq, text in enumerate(_AWKWARD * 2, 1):
+        data = canonical_json({"note": text, text or "empty": [text, 1.5, None, True]})
+        run, person = (text, text) if seq % 2 else (None, None)
+        digest = row_hash(
+            seq, f"2026-11-23T10:00:{seq:02d}Z", "note." + text, run, person, data, prev
+        )
+        mac = devicekey.mac_of(key.central_key, "dev-awk", seq, digest)
+        rows.append(
+            (
+                seq,
+                f"2026-11-23T10:00:{seq:02d}Z",
+                "note." + text,
+                run,
+                person,
+                data,
+                prev,
+                digest,
+                mac,
+            )
+        )
+        prev = digest
+    with CentralStore.connect(central) as store:
+        store.migrate()
+        assert store.register("dev-awk", key.central_key, key.key_id, "Night Unit") is None
+        with store.conn.transaction():  # as if its key event had been taken in already
+            store.conn.execute("UPDATE devices SET keyed_from = 1 WHERE device = 'dev-awk'")
+        result = store.ingest("dev-awk", rows)
+        assert (result.stored, result.alarm) == (len(rows), None)
+        changed = [(*rows[-1][:3], rows[-1][3], "someone else", *rows[-1][5:])]
+        refused = store.ingest("dev-awk", changed)
+        assert refused.alarm is not None and refused.alarm.what == "altered"
+
+
 def test_the_server_schema_is_migrated_from_nothing_once_and_a_newer_one_is_refused(
     central: str,
 ) -> None:
@@ -474,6 +628,39 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     )
     assert f"device {device_of(a)}: {len(local_rows(a))} events" in altered.stdout
 
+    # ...and the MAC of laptop A's newest event (its hash and link whole): the server checks it
+    # under A's central key, which the laptops' role cannot read, and says so to that role.
+    last = len(local_rows(a))
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute(
+            "UPDATE events SET mac = %s WHERE device = %s AND seq = %s",
+            ("0" * 32, device_of(a), last),
+        )
+    forged = invoke(cli, ["verify", "--central", _as_role(central, "crew_laptops")])
+    assert forged.exit_code == 1, forged.output
+    assert f"event {last}: its device MAC is not this device's (forged)" in forged.stdout
+
+
+def test_verify_central_names_a_run_whose_signature_count_on_the_server_was_changed(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The signature table the central report counts from is derived from the events: verify
+    re-derives it, and a row edited on the server (the chain untouched) is named."""
+    a = laptop("a")
+    on(a, monkeypatch)
+    run_scene(cli, write_answers(tmp_path / "pass.yaml"), "12A", "2026-11-23")
+    (run,) = [r["id"] for r in log_list(cli)]
+    sync(cli, a, central)
+    ok(cli, ["verify", "--central", central])
+    with psycopg.connect(central, autocommit=True) as admin:
+        admin.execute("UPDATE signatures SET signatures = signatures + 1 WHERE run = %s", (run,))
+    changed = invoke(cli, ["verify", "--central", central, "--format", "json"])
+    assert changed.exit_code == 1, changed.output
+    (device,) = json.loads(changed.stdout)["devices"]
+    assert device["signature_table_differs"] == [run] and device["first_bad_seq"] is None
+    text = invoke(cli, ["verify", "--central", central]).stdout
+    assert f"signature table differs from its events for run(s) {run}" in text
+
 
 def test_verify_central_fails_while_an_alarm_stands(
     cli: CliRunner, central: str, laptop: Laptop
@@ -522,6 +709,68 @@ def test_the_central_day_report_and_log_show_cover_every_unit(
         shown["signoffs"]
         == json.loads(ok(cli, ["log", "show", runs["40"], "--format", "json"]).stdout)["signoffs"]
     )
+
+
+def _day_report(cli: CliRunner, *where: str) -> dict[str, Any]:
+    args = ["report", "--day", "2026-11-23", "--format", "json", *where]
+    return dict(json.loads(ok(cli, args).stdout))
+
+
+def test_the_central_day_report_says_of_each_run_what_its_own_laptops_report_says(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Held, open, refused and complete runs on two laptops, one run id made on both: the
+    central report is each laptop's own report, unit by unit, with the collided id named by
+    its device, and no run is replayed to make it (each device's runs are summarised over
+    that device's chain, as a laptop's report summarises its own)."""
+    from safetycli import review, session
+
+    monkeypatch.setattr(central_sync, "BATCH", 7)  # a run's signatures over several batches
+    a, b = laptop("a"), laptop("b")
+    day = ["--day", "2026-11-23"]
+    passing = write_answers(tmp_path / "pass.yaml")
+    failing = write_answers(tmp_path / "fail.yaml", answers={"meeting-held": False})
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    for ws, plan in (
+        (a, [("12A", passing, 0), ("14", failing, 3), ("15", passing, 0)]),
+        (b, [("40", partial, 4), ("41", passing, 0)]),
+    ):
+        on(ws, monkeypatch)
+        for scene, answers, code in plan:
+            made = (lambda n: "c0ffee") if scene in ("15", "41") else _real_token_hex
+            monkeypatch.setattr(session.secrets, "token_hex", made)  # 15 and 41: one run id
+            args = ["run", "firearm-scene", "--scene", scene, *day, "--answers", str(answers)]
+            assert invoke(cli, args).exit_code == code
+        sync(cli, ws, central)
+    own = {ws: _day_report(cli, "--home", str(ws)) for ws in (a, b)}
+    monkeypatch.delenv("SAFETYCLI_HOME")
+    replays = []
+    real_detail = review.run_detail
+    monkeypatch.setattr(
+        review, "run_detail", lambda *a, **k: replays.append(a[1]) or real_detail(*a, **k)
+    )
+    merged = _day_report(cli, "--central", central)
+    assert replays == []
+
+    def named(ws: Path, run: str) -> str:
+        return f"{run}@{device_of(ws)}" if run == "r-c0ffee" else run
+
+    expected = [{**r, "id": named(ws, r["id"])} for ws in (a, b) for r in own[ws]["runs"]]
+    assert sorted(merged["runs"], key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+    for bucket in ("holds", "refused", "unfinished", "failed_pins"):
+        mine = [
+            {**e, "run": named(ws, e["run"])}
+            for ws in (a, b)
+            for e in own[ws]["exceptions"][bucket]
+        ]
+        assert sorted(map(json.dumps, merged["exceptions"][bucket])) == sorted(
+            map(json.dumps, mine)
+        ), bucket
+    assert merged["counts"]["held"] == 1 and merged["counts"]["open"] == 1
+    assert {r["id"] for r in merged["runs"]} >= {
+        f"r-c0ffee@{device_of(a)}",
+        f"r-c0ffee@{device_of(b)}",
+    }
 
 
 def test_status_central_shows_a_stop_work_raised_on_any_laptop_and_every_units_open_runs(
@@ -640,30 +889,50 @@ def test_without_postgresql_the_server_fixture_says_what_to_install(
 def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands_it_once(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safetycli.central import store as store_module
+    import threading
 
     a = laptop("a")
     total = len(local_rows(a))
     monkeypatch.setattr(central_sync, "BATCH", 4)
-    real_hash = store_module.row_hash
-    checked = []
+    real_ingest = CentralStore.ingest
+    calls = []
 
-    def cut_while_checking(*args: Any) -> str:
-        checked.append(args[0])
-        if len(checked) == 6:  # inside the second batch's transaction, before its COPY
+    def cut_inside(store: CentralStore, device: str, rows: Any) -> Any:
+        """The second batch: the server is inside its transaction (waiting for the device's row,
+        which another session holds) when the connection is cut."""
+        calls.append(device)
+        if len(calls) != 2:
+            return real_ingest(store, device, rows)
+        me = store.conn.info.backend_pid
+        holder = psycopg.connect(central)
+        holder.execute("SELECT 1 FROM devices WHERE device = %s FOR UPDATE", (device,))
+
+        def cut() -> None:
             with psycopg.connect(central, autocommit=True) as admin:
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-        return real_hash(*args)
+                for _ in range(500):
+                    waiting = admin.execute(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (me,)
+                    ).fetchone()
+                    if waiting and waiting[0] == "Lock":
+                        break
+                    threading.Event().wait(0.01)
+                admin.execute("SELECT pg_terminate_backend(%s)", (me,))
+            holder.rollback()
+            holder.close()
 
-    monkeypatch.setattr(store_module, "row_hash", cut_while_checking)
+        cutter = threading.Thread(target=cut)
+        cutter.start()
+        try:
+            return real_ingest(store, device, rows)
+        finally:
+            cutter.join()
+
+    monkeypatch.setattr(CentralStore, "ingest", cut_inside)
     line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
     assert line.startswith("cannot reach the central server")
     assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
 
-    monkeypatch.setattr(store_module, "row_hash", real_hash)
+    monkeypatch.setattr(CentralStore, "ingest", real_ingest)
     sync(cli, a, central)
     assert [(s, h) for _, s, h in server_rows(central)] == local_rows(a)
     assert len(server_rows(central)) == total
@@ -781,6 +1050,21 @@ def asking_to_join(
     return a, c, ask_to_join(cli, c, central)
 
 
+def test_a_laptop_joins_and_syncs_through_the_laptops_role(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    """Joining writes join requests and PIN hashes, never events: the laptops' role may."""
+    a = laptop("a")
+    sync(cli, a, central)  # the owner sets the tables up
+    crew = _as_role(central, "crew_laptops")
+    b = joined(cli, tmp_path / "b", crew, a)
+    add_newcomer(cli, a)
+    sync(cli, a, crew)
+    sync(cli, b, crew)
+    listed = ok(cli, ["crew", "list", "--home", str(b), "--format", "json"]).output
+    assert NEWCOMER[0] in listed
+
+
 def test_a_join_is_refused_with_a_wrong_pin_or_a_wrong_code(
     cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
 ) -> None:
@@ -854,6 +1138,15 @@ def test_a_laptop_set_up_on_its_own_keeps_its_roster_to_itself(
     refused = own_pin_change(cli, b, "2468", NEWCOMER[1])
     assert "nobody called Mo Newcomer" in one_line_error(refused)
     ok(cli, ["verify", "--home", str(b)])
+    # B never even took A's roster, its sign-ins or its PIN hashes (another production's); a
+    # stop-work raised on A still reaches B.
+    stop_work_synced(cli, a, central, "12A", "smell of smoke")
+    sync(cli, b, central)
+    pulled = sqlite3.connect(b / "foreign.db")
+    kinds = {k for (k,) in pulled.execute("SELECT DISTINCT kind FROM foreign_events")}
+    assert kinds == {"scene.held"}
+    assert pulled.execute("SELECT count(*) FROM foreign_credentials").fetchone() == (0,)
+    pulled.close()
 
 
 def test_a_roster_event_slipped_into_foreign_db_does_not_count(

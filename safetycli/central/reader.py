@@ -25,6 +25,7 @@ from safetycli.events import (
     DEVICE_KEYED,
     HOLD_CLEARED,
     HOLD_RAISED,
+    ITEM_DONE,
     LIFECYCLE_KINDS,
     PRODUCTION_KINDS,
     RUN_ABORTED,
@@ -33,6 +34,7 @@ from safetycli.events import (
     RUN_STARTED,
     Event,
 )
+from safetycli.ledger import canonical_json
 from safetycli.storage import RunStart
 
 _EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
@@ -49,9 +51,10 @@ class CentralReader:
         self.store = store
         self.conn = store.conn
         self._devices: dict[str, str | None] = {}  # shown run id -> its device
-        # A day's runs' events, fetched with their starts in one query (`run_starts` with days):
-        # review asks about each run in turn, and each question would be a round trip.
-        self._runs: dict[str, list[Event]] = {}
+        # A day's runs' lifecycle events, fetched with their starts in one query (`run_starts`
+        # with days): a listing asks each run's status in turn, each a round trip otherwise.
+        self._lifecycles: dict[str, list[tuple[str, str]]] = {}
+        self._listed: list[RunStart] = []
         self._production: list[Event] | None = None
 
     def production(self) -> str:
@@ -155,9 +158,6 @@ class CentralReader:
     ) -> Iterator[Event]:
         """Events in each device's order, devices one after another. `after` is a number in
         one device's chain: it means something only with a run, whose events are one device's."""
-        if run is not None and run in self._runs and person is None and after == 0:
-            wanted = None if kinds is None else set(kinds)
-            return iter([e for e in self._runs[run] if wanted is None or e.kind in wanted])
         where, params = ["seq > %s"], [after]
         if run is not None:
             clause, values = self._where_run(run)
@@ -206,6 +206,14 @@ class CentralReader:
         if protocol is not None:
             where.append("((data::jsonb) -> 'protocol' ->> 'id') = %s")
             params.append(protocol)
+        starts = self._starts(" AND ".join(where), params, newest_first)
+        if (day_from is not None or day_to is not None) and len(starts) <= PREFETCH_RUNS:
+            self._listed = starts  # their lifecycles are fetched together when one is asked
+        return iter(starts)
+
+    def _starts(self, where: str, params: list[Any], newest_first: bool) -> list[RunStart]:
+        """The run starts `where` selects, each under the id it is shown by (`RUN@DEVICE` for
+        an id two devices made: the run-start index says which, one seek each)."""
         order = "DESC" if newest_first else "ASC"
         shared = (
             "(SELECT count(DISTINCT o.device) FROM events o WHERE o.run = e.run"
@@ -214,30 +222,64 @@ class CentralReader:
         with self.conn.cursor() as cur:
             cur.execute(
                 f"SELECT run, device, seq, at, data, {shared} FROM events e"
-                f" WHERE {' AND '.join(where)} ORDER BY {_DAY} {order}, at {order}, device",
+                f" WHERE {where} ORDER BY {_DAY} {order}, at {order}, device",
                 params,
             )
             rows = cur.fetchall()
-        shown_as = {}
-        for run, device, _, _, _, collides in rows:
+        out = []
+        for run, device, seq, at, data, collides in rows:
             shown = f"{run}@{device}" if collides else run
             self._devices[shown] = device
-            shown_as[(run, device)] = shown
-        if (day_from is not None or day_to is not None) and len(rows) <= PREFETCH_RUNS:
-            self._prefetch(" AND ".join(where), params, shown_as)
-        for run, device, seq, at, data, _ in rows:
-            yield RunStart(shown_as[(run, device)], int(seq), at, json.loads(data))
+            out.append(RunStart(shown, int(seq), at, json.loads(data)))
+        return out
 
-    def _prefetch(self, where: str, params: list[Any], shown_as: dict[Any, str]) -> None:
-        """Every event of these runs, in one query (a day's: memory stays a day's)."""
-        runs: dict[str, list[Event]] = {shown: [] for shown in shown_as.values()}
-        sql = (
-            f"SELECT {_EVENT} FROM events WHERE (run, device) IN"
-            f" (SELECT run, device FROM events WHERE {where}) ORDER BY device, seq"
-        )
-        for event in self._rows(sql, params):
-            runs[shown_as[(event.run, event.device)]].append(event)
-        self._runs.update(runs)
+    def _prefetch_lifecycles(self, starts: list[RunStart]) -> None:
+        """The lifecycle events of these runs, in one query (a day's: memory stays a day's)."""
+        shown_as = {(s.run.partition("@")[0], self._devices[s.run]): s.run for s in starts}
+        found: dict[str, list[tuple[str, str]]] = {shown: [] for shown in shown_as.values()}
+        runs = [run for run, _ in shown_as]
+        devices = [device for _, device in shown_as]
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT e.run, e.device, e.kind, e.at FROM events e"
+                " JOIN unnest(%s::text[], %s::text[]) AS w(run, device)"
+                " ON e.run = w.run AND e.device = w.device"
+                " WHERE e.kind = ANY(%s) ORDER BY e.device, e.seq",
+                (runs, devices, list(LIFECYCLE_KINDS)),
+            )
+            for run, device, kind, at in cur:
+                found[shown_as[(run, device)]].append((kind, at))
+        self._lifecycles.update(found)
+
+    def partitions(self, runs: list[str]) -> list[tuple[DeviceView, list[int]]]:
+        """The runs of a report (shown ids, in the report's order) by the device that recorded
+        each, with their places in that order: review summarises each device's runs over that
+        device's own chain (`run_span` and the `*_between` questions number events per chain),
+        as it does a laptop's log, instead of replaying every run."""
+        places: dict[str, list[int]] = {}
+        plain_of: dict[str, dict[str, str]] = {}
+        for i, run in enumerate(runs):
+            plain, device = self._run(run)
+            places.setdefault(device or "", []).append(i)
+            plain_of.setdefault(device or "", {})[plain] = run
+        spans: dict[str, dict[str, tuple[int, int]]] = {device: {} for device in places}
+        pairs = [(plain, device) for device, named in plain_of.items() for plain in named]
+        with self.conn.cursor() as cur:
+            # Two seeks of the run index a run (min and max of its numbers), not its every event.
+            cur.execute(
+                "SELECT w.device, w.run,"
+                " (SELECT min(e.seq) FROM events e WHERE e.run = w.run AND e.device = w.device),"
+                " (SELECT max(e.seq) FROM events e WHERE e.run = w.run AND e.device = w.device)"
+                " FROM unnest(%s::text[], %s::text[]) AS w(run, device)",
+                ([p for p, _ in pairs], [d for _, d in pairs]),
+            )
+            for device, run, first, last in cur:
+                if first is not None:
+                    spans[device][plain_of[device][run]] = (int(first), int(last))
+        return [
+            (DeviceView(self, device, spans[device], plain_of[device]), places[device])
+            for device in sorted(places)
+        ]
 
     # -- what the listings and the stop board ask of a log since issue 14 (ledger.py has the
     # SQLite side); the server keeps no run-status table, so `run_status` folds the log.
@@ -292,9 +334,16 @@ class CentralReader:
         wanted = set(runs)
         if not wanted:
             return []
-        return [s for s in self.run_starts() if s.run in wanted or s.run.split("@")[0] in wanted]
+        plain = sorted({run.partition("@")[0] for run in wanted})
+        starts = self._starts("kind = %s AND run = ANY(%s)", [RUN_STARTED, plain], True)
+        return [s for s in starts if s.run in wanted or s.run.partition("@")[0] in wanted]
 
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
+        if run not in self._lifecycles and any(s.run == run for s in self._listed):
+            self._prefetch_lifecycles(self._listed)
+            self._listed = []
+        if run in self._lifecycles:
+            return iter(self._lifecycles[run])
         return ((e.kind, e.at) for e in self.events(run=run, kinds=LIFECYCLE_KINDS))
 
     def crew_names(self) -> Iterator[str]:
@@ -344,6 +393,83 @@ class CentralReader:
             text = "\n".join(f"{d}:{s}:{h}" for d, s, h in heads)
             total = sum(int(s) for _, s, _ in heads)
             yield total, hashlib.sha256(text.encode()).hexdigest()
+
+
+class DeviceView:
+    """One device's chain inside the central store, as review's per-chain summary of a report
+    reads a laptop's log: `run_span` and the `*_between` questions in that device's numbers,
+    answered through the kind index for that device alone; every other question is the whole
+    store's (`CentralReader`). Runs are named as the store shows them (`RUN@DEVICE` for an id
+    two devices made)."""
+
+    def __init__(
+        self,
+        reader: CentralReader,
+        device: str,
+        spans: dict[str, tuple[int, int]],
+        shown: dict[str, str],
+    ) -> None:
+        self.reader = reader
+        self.device = device
+        self.spans = spans
+        self.shown = shown  # run id in this device's chain -> the id the store shows
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+    def run_span(self, run: str) -> tuple[int, int] | None:
+        return self.spans.get(run)
+
+    def _between(self, where: str, params: list[Any]) -> Iterator[Event]:
+        with self.reader.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {_EVENT} FROM events WHERE device = %s AND {where} ORDER BY seq",
+                [self.device, *params],
+            )
+            for device, seq, at, kind, run, person, data, prev, digest in cur:
+                shown = self.shown.get(run, run) if run is not None else None
+                yield Event(
+                    int(seq), at, kind, shown, person, json.loads(data), prev, digest, device=device
+                )
+
+    def events_between(self, kinds: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        return self._between("kind = ANY(%s) AND seq BETWEEN %s AND %s", [list(kinds), first, last])
+
+    def outcomes_between(self, outcomes: Iterable[str], first: int, last: int) -> Iterator[Event]:
+        outcomes = list(outcomes)
+        # The canonical text holds `"outcome":"refused"` as it is whenever the outcome is
+        # refused: a cheap search first, the parse only for the few it finds.
+        found = " OR ".join(["strpos(data, %s) > 0"] * len(outcomes)) or "false"
+        return self._between(
+            f"kind = %s AND seq BETWEEN %s AND %s AND ({found})"
+            " AND (data::jsonb) ->> 'outcome' = ANY(%s)",
+            [
+                ITEM_DONE,
+                first,
+                last,
+                *(f'"outcome":{canonical_json(o)}' for o in outcomes),
+                outcomes,
+            ],
+        )
+
+    def signature_tally(
+        self, first: int, last: int
+    ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
+        """As `Ledger.signature_tally`, for this device's runs of the report, from the server's
+        signature table (rows added by the ingest function with each batch it counts: schema.py,
+        summed here). A
+        report's numbers `first`..`last` span each of its runs whole, so a run's tally over them
+        is its tally."""
+        with self.reader.conn.cursor() as cur:
+            cur.execute(
+                "SELECT run, name, role, min(first_seq), sum(signatures), sum(performed)"
+                " FROM signatures WHERE device = %s AND run = ANY(%s)"
+                " GROUP BY run, name, role HAVING min(first_seq) BETWEEN %s AND %s",
+                (self.device, list(self.shown), first, last),
+            )
+            rows = cur.fetchall()
+        for run, name, role, seq, count, performed in rows:
+            yield self.shown.get(run, run), name, role, int(seq), int(count), int(performed)
 
 
 @contextmanager

@@ -1,34 +1,33 @@
-"""The server side of the central store: connect, migrate, take in a device's events, hand out
-what other laptops pull, record alarms.
+"""The laptop's connection to the central store: connect, migrate, hand a device's events to
+the server, take out what other laptops pull, read alarms.
 
-Taking in (`ingest`) is where each device's chain is checked, event by event, before anything of
-it is stored: numbered after the device's head on the server, linked to it (`prev_hash`), its hash
-recomputed from its content (`ledger.row_hash`), and from the device's key event on its MAC under
-the central key the device registered (derived one way from its device key: the server can check
-a laptop's events, never make that laptop's own MACs). An event the server already holds must
-come again unchanged. The first event that does not hold stops the batch: the events before it
-(a valid chain) are kept, it and everything after it are refused, and an alarm row says which
-device, which event and why.
-Nothing of a refused chain is ever merged; other devices are not touched.
+The server checks what it takes in, not this client (schema.py, `safetycli_ingest`, a function
+that runs as the tables' owner; the laptops' database role may only read and call it): each
+event numbered after the device's head on the server, linked to it (`prev_hash`), its hash
+recomputed from its content with the canonical text of `ledger.py`, and from the device's key
+event on its MAC under the central key the device registered (derived one way from its device
+key: the server can check a laptop's events, never make that laptop's own MACs). An event the
+server already holds must come again unchanged. The first event that does not hold stops the
+batch: the events before it (a valid chain) are kept, it and everything after it are refused,
+and the server records an alarm saying which device, which event and why. Nothing of a refused
+chain is ever merged; other devices are not touched.
 
-Concurrency: the device's row is locked (`SELECT ... FOR UPDATE`) for the whole batch, so two
-syncs of one laptop (two shells, a retry while the first still runs) serialise on that device's
-head, the PostgreSQL counterpart of the laptop's `BEGIN IMMEDIATE`; different devices never wait
-for each other. A batch and the head it moves commit together, so a connection cut anywhere
-leaves the server at a batch boundary, and the next sync sends from the head it finds: each event
-lands exactly once.
+Concurrency: the function locks the device's row (`SELECT ... FOR UPDATE`) for the whole batch,
+so two syncs of one laptop (two shells, a retry while the first still runs) serialise on that
+device's head, the PostgreSQL counterpart of the laptop's `BEGIN IMMEDIATE`; different devices
+never wait for each other. A batch and the head it moves commit together, so a connection cut
+anywhere leaves the server at a batch boundary, and the next sync sends from the head it finds:
+each event lands exactly once.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from safetycli import devicekey
 from safetycli.central import CentralUnreachable, redact
 from safetycli.central import schema as central_schema
 from safetycli.events import DEVICE_KEYED
@@ -86,31 +85,18 @@ class DeviceHead:
     registered: bool  # whether the server knows its MAC key
 
 
-def broken(
-    device: str,
-    row: Row,
-    seq: int,
-    prev: str,
-    mac_key: bytes | None,
-    keyed_from: int | None,
-) -> tuple[str, str] | None:
-    """Why `row` cannot follow event `seq` (hash `prev`) in the device's chain, as (what, why),
-    or None: its content must match its hash, it must be the next number and link to the event
-    before it, and from the device's key event on it must carry a MAC under the device's central
-    key (`mac_key` here). The one
-    definition the server checks each pushed event with and `verify --central` each stored one."""
-    n, at, kind, run, person, data, prev_hash, digest, mac = row
+def broken(row: Row, seq: int, prev: str) -> tuple[str, str] | None:
+    """Why `row` cannot follow event `seq` (hash `prev`) in a device's chain as the server holds
+    it, as (what, why), or None: its content must match its hash, it must be the next number and
+    link to the event before it. `verify --central` walks each chain with it; the MACs, and
+    every check on what comes in, are the server's own (schema.py, `safetycli_ingest`)."""
+    n, at, kind, run, person, data, prev_hash, digest, _ = row
     if row_hash(n, at, kind, run, person, data, prev_hash) != digest:
         return "altered", "its content does not match its hash (altered)"
     if n != seq + 1:
         return "fork", f"the chain jumps from event {seq} to {n}"
     if prev_hash != prev:
         return "fork", f"it does not link to event {seq} (a forked chain)"
-    if keyed_from is not None and n >= keyed_from:
-        if mac_key is None or mac is None:
-            return "unsealed", "it carries no device MAC"
-        if not hmac.compare_digest(mac, devicekey.mac_of(mac_key, device, n, digest)):
-            return "unsealed", "its device MAC is not this device's (forged)"
     return None
 
 
@@ -175,38 +161,29 @@ class CentralStore:
     def register(
         self, device: str, central_key: bytes, key_id: str, production: str | None
     ) -> Alarm | None:
-        """Make the device known with its central key, the first time it syncs (trust on first use:
-        `init --from-central` will have a producer's PIN approve it). A device id the server
-        knows under another key is refused with an alarm: two laptops claim one chain."""
+        """Make the device known with its central key, the first time it syncs. A device id the
+        server knows under another key is refused with an alarm (the server records it): two
+        laptops claim one chain."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO devices (device, central_key, key_id, production)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (device) DO NOTHING",
+                "SELECT safetycli_register(%s, %s, %s, %s)",
                 (device, central_key.hex(), key_id, production),
             )
-            cur.execute("SELECT key_id FROM devices WHERE device = %s", (device,))
             (known,) = cur.fetchone() or (None,)
-            if known is not None and known != key_id:
-                alarm = Alarm(
-                    device,
-                    None,
-                    "key",
-                    f"the server knows device {device} under another key ({known}, this laptop "
-                    f"has {key_id}): two laptops claim one device; nothing was taken",
-                )
-                self._raise_alarm(cur, alarm)
-                return alarm
+        if known is not None and known != key_id:
+            return Alarm(
+                device,
+                None,
+                "key",
+                f"the server knows device {device} under another key ({known}, this laptop "
+                f"has {key_id}): two laptops claim one device; nothing was taken",
+            )
         return None
 
     def unit(self, device: str) -> int:
         """The device's unit number: handed out at its first ask, the same ever after."""
         with self.conn.transaction(), self.conn.cursor() as cur:
-            cur.execute(
-                "UPDATE devices SET unit = nextval('device_units') WHERE device = %s"
-                " AND unit IS NULL",
-                (device,),
-            )
-            cur.execute("SELECT unit FROM devices WHERE device = %s", (device,))
+            cur.execute("SELECT safetycli_unit(%s)", (device,))  # schema.py, migration 7
             row = cur.fetchone()
         if row is None or row[0] is None:
             raise ValueError(f"device {device} is not registered")  # sync registers first
@@ -229,79 +206,23 @@ class CentralStore:
     # --- taking events in ---------------------------------------------------------------------
 
     def ingest(self, device: str, rows: Sequence[Row]) -> Ingested:
-        """Check and store a device's events (in order, from at most its head on the server);
-        all of it, or the part before the first event that does not hold, with an alarm."""
+        """Hand a device's events (in order, from at most its head on the server) to the
+        server's `safetycli_ingest`, which checks them and stores all of them, or the part
+        before the first that does not hold with an alarm, in one transaction. One call a
+        batch, its rows one JSON array (made and read in C at both ends: a season of rows
+        quoted one by one in Python costs more than checking them)."""
+        body = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "SELECT head_seq, head_hash, central_key, key_id, keyed_from FROM devices"
-                " WHERE device = %s FOR UPDATE",
-                (device,),
+                "SELECT stored, already, head_seq, head_hash, alarm_seq, alarm_what, alarm_reason"
+                " FROM safetycli_ingest(%s, %s::jsonb)",
+                (device, body),
             )
-            found = cur.fetchone()
-            if found is None:
-                raise ValueError(f"device {device} is not registered")  # sync registers first
-            head_seq, head_hash, mac_hex, key_id, keyed_from = found
-            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
-            result = Ingested(head_seq=int(head_seq), head_hash=str(head_hash))
-            stored = self._stored_hashes(cur, device, [r[0] for r in rows if r[0] <= head_seq])
-            accepted: list[Row] = []
-            seq, prev = result.head_seq, result.head_hash
-            for row in rows:
-                n, digest = row[0], row[7]
-                problem: tuple[str, str] | None = None
-                if n <= result.head_seq and row_hash(*row[:7]) == digest:
-                    if stored.get(n) == digest:
-                        result.already += 1
-                        continue
-                    problem = (
-                        "equivocation",
-                        "the device sent a different event for a number the server already "
-                        "holds (equivocation: its log was rewritten, or two laptops share it)",
-                    )
-                elif row[2] == DEVICE_KEYED and n == seq + 1:
-                    named = json.loads(row[5])
-                    if named.get("device") != device or named.get("key_id") != key_id:
-                        problem = ("key", "its key event names another device key")
-                    keyed_from = n  # from here on every event carries the device's MAC
-                problem = problem or broken(device, row, seq, prev, mac_key, keyed_from)
-                if problem is not None:
-                    result.alarm = Alarm(device, n, *problem)
-                    break
-                accepted.append(row)
-                seq, prev = n, digest
-            if accepted:
-                with cur.copy(
-                    f"COPY events (device, {_COLUMNS}) FROM STDIN"
-                ) as copy:  # COPY: the fastest way in, a season at a time
-                    for row in accepted:
-                        copy.write_row((device, *row))
-                cur.execute(
-                    "UPDATE devices SET head_seq = %s, head_hash = %s, keyed_from = %s,"
-                    " pushed_at = now() WHERE device = %s",
-                    (seq, prev, keyed_from, device),
-                )
-                result.stored = len(accepted)
-            result.head_seq, result.head_hash = seq, prev
-            if result.alarm is not None:
-                self._raise_alarm(cur, result.alarm)
-        return result
-
-    @staticmethod
-    def _stored_hashes(cur: Any, device: str, seqs: list[int]) -> dict[int, str]:
-        if not seqs:
-            return {}
-        cur.execute(
-            "SELECT seq, hash FROM events WHERE device = %s AND seq = ANY(%s)", (device, seqs)
-        )
-        return {int(n): str(h) for n, h in cur}
-
-    @staticmethod
-    def _raise_alarm(cur: Any, alarm: Alarm) -> None:
-        cur.execute(
-            "INSERT INTO alarms (device, seq, what, reason) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            (alarm.device, alarm.seq, alarm.what, alarm.reason),
-        )
+            row = cur.fetchone()
+        assert row is not None  # the function always returns its one row
+        stored, already, head_seq, head_hash, alarm_seq, what, reason = row
+        alarm = None if what is None else Alarm(device, alarm_seq, what, reason)
+        return Ingested(int(stored), int(already), int(head_seq), str(head_hash), alarm)
 
     def alarms(self, device: str | None = None) -> list[Alarm]:
         with self.conn.transaction(), self.conn.cursor() as cur:
@@ -314,12 +235,23 @@ class CentralStore:
 
     # --- handing events out -------------------------------------------------------------------
 
-    def pull(self, me: str, after: dict[str, int], kinds: Iterable[str]) -> list[Pulled]:
+    def pull(
+        self,
+        me: str,
+        after: dict[str, int],
+        kinds: Iterable[str],
+        shared: Iterable[str] = (),
+    ) -> list[Pulled]:
         """Every other device's events of these `kinds` numbered after `after[device]`, up to
         its head, all read in one snapshot. Per-device numbers, not an arrival order: a device's
         events commit in order with its head, so a cursor per device never skips one that a
-        concurrent sync commits later."""
-        kinds = list(kinds)
+        concurrent sync commits later. The `shared` kinds (the roster's) and the PIN hashes come
+        only from devices of this one's production secret (their key events name the same
+        `pepper_id`): another production's roster means nothing here, and a laptop of a big
+        production would otherwise pull every other unit's sign-ins. A device whose secret is
+        not known yet (no key event on the server) gives everything, as before."""
+        kinds, shared = list(kinds), set(shared)
+        own_kinds = [k for k in kinds if k not in shared]
         out: list[Pulled] = []
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -329,21 +261,38 @@ class CentralStore:
                 (me,),
             )
             heads = cur.fetchall()
+            secrets = self._pepper_ids(cur) if shared else {}
             for device, head_seq, head_hash in heads:
                 since = after.get(device, 0)
+                other = secrets.get(me) is not None and secrets.get(device) not in (
+                    None,
+                    secrets[me],
+                )
                 cur.execute(
                     f"SELECT {_COLUMNS} FROM events WHERE device = %s AND kind = ANY(%s)"
                     " AND seq > %s AND seq <= %s ORDER BY seq",
-                    (device, kinds, since, head_seq),
+                    (device, own_kinds if other else kinds, since, head_seq),
                 )
                 rows = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in cur]
-                cur.execute(
-                    "SELECT person, fingerprint, secret FROM credentials WHERE device = %s",
-                    (device,),
-                )
-                creds = [(str(p), str(f), str(s)) for p, f, s in cur]
+                creds: list[tuple[str, str, str]] = []
+                if not other:
+                    cur.execute(
+                        "SELECT person, fingerprint, secret FROM credentials WHERE device = %s",
+                        (device,),
+                    )
+                    creds = [(str(p), str(f), str(s)) for p, f, s in cur]
                 out.append(Pulled(device, int(head_seq), str(head_hash), rows, creds))
         return out
+
+    @staticmethod
+    def _pepper_ids(cur: Any) -> dict[str, str | None]:
+        """Each device's production secret id, from its newest key event on the server."""
+        cur.execute(
+            "SELECT DISTINCT ON (device) device, (data::jsonb) ->> 'pepper_id' FROM events"
+            " WHERE kind = %s ORDER BY device, seq DESC",
+            (DEVICE_KEYED,),
+        )
+        return {str(d): p for d, p in cur.fetchall()}
 
     # --- credentials and joining ----------------------------------------------------------------
 
@@ -411,10 +360,13 @@ class DeviceVerdict:
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    # Runs whose rows in the server's signature table (what the central report counts) are not
+    # what the device's events add up to: derived data edited, or kept wrong.
+    tally_differs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.first_bad_seq is None
+        return self.first_bad_seq is None and not self.tally_differs
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -425,6 +377,7 @@ class DeviceVerdict:
             "head": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
+            "signature_table_differs": list(self.tally_differs),
         }
 
 
@@ -433,20 +386,19 @@ def verify_devices(
 ) -> list[DeviceVerdict]:
     """Every device's chain as the server holds it, in one snapshot and flat memory (a
     server-side cursor): numbered from 1 without a gap, each linked to the one before, each hash
-    recomputed, each MAC from the key event on checked under the device's key, and the chain
-    ending exactly at the head the server recorded for the device."""
+    recomputed, each MAC from the key event on checked under the device's key (by the server,
+    `safetycli_first_bad_mac`: only the tables' owner reads the keys), and the chain ending
+    exactly at the head the server recorded for the device."""
     conn = store.conn
     out: list[DeviceVerdict] = []
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         devices = conn.execute(
-            "SELECT device, head_seq, head_hash, central_key, keyed_from FROM devices"
-            " ORDER BY device"
+            "SELECT device, head_seq, head_hash FROM devices ORDER BY device"
         ).fetchall()
         total = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
         done = 0
-        for device, head_seq, head_hash, mac_hex, keyed_from in devices:
-            mac_key = bytes.fromhex(mac_hex) if mac_hex else None
+        for device, head_seq, head_hash in devices:
             seq, prev, bad, why = 0, GENESIS, None, None
             with conn.cursor(name="verify_device") as cur:
                 cur.itersize = 5_000
@@ -457,20 +409,51 @@ def verify_devices(
                     done += 1
                     if bad is not None:
                         continue
-                    problem = broken(device, row, seq, prev, mac_key, keyed_from)
+                    problem = broken(row, seq, prev)
                     if problem is None:
                         seq, prev = row[0], row[7]
                     else:
                         bad, why = seq + 1, f"event {seq + 1}: {problem[1]}"
                     if progress and done % 5_000 == 0:
                         progress(done, total)
+            found = conn.execute(
+                "SELECT seq, no_mac FROM safetycli_first_bad_mac(%s)", (device,)
+            ).fetchone()
+            if found is not None and found[0] is not None and (bad is None or found[0] < bad):
+                bad = int(found[0])
+                seq = bad - 1
+                what = (
+                    "it carries no device MAC"
+                    if found[1]
+                    else ("its device MAC is not this device's (forged)")
+                )
+                why = f"event {bad}: {what}"
             if bad is None and (seq, prev) != (int(head_seq), str(head_hash)):
                 bad = min(seq, int(head_seq)) + 1
                 why = (
                     f"the chain ends at event {seq}, but the server recorded its head as event "
                     f"{head_seq}: events were removed or added behind its back"
                 )
-            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why))
+            differs = _tally_differs(conn, device) if bad is None else ()
+            out.append(DeviceVerdict(device, seq, int(head_seq), str(head_hash), bad, why, differs))
     if progress:
         progress(total, total)
     return out
+
+
+def _tally_differs(conn: Any, device: str) -> tuple[str, ...]:
+    """Runs of the device whose signature-table rows differ from its events' count (both ways),
+    by the one definition the ingest function keeps the table with (schema.signatures_of)."""
+    counted = central_schema.signatures_of(
+        "(SELECT * FROM events AS e WHERE e.device = %(device)s)"
+    )
+    kept = (
+        "SELECT run, name, role, min(first_seq), sum(signatures), sum(performed)"
+        " FROM signatures WHERE device = %(device)s GROUP BY run, name, role"
+    )
+    rows = conn.execute(
+        f"SELECT DISTINCT run FROM (({counted}) EXCEPT ({kept})"
+        f" UNION ALL (({kept}) EXCEPT ({counted}))) AS d ORDER BY run",
+        {"device": device},
+    ).fetchall()
+    return tuple(str(run) for (run,) in rows)

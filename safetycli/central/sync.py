@@ -155,7 +155,9 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     if result.unit is not None:
         local.set_unit(result.unit)
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
-    pulled = store.pull(result.device, cursors, foreign_log.PULLED_KINDS)
+    pulled = store.pull(
+        result.device, cursors, foreign_log.PULLED_KINDS, shared=foreign_log.ROSTER_PULLED
+    )
     for other in pulled:
         result.devices += 1
         count, refused = local.add(

@@ -72,6 +72,12 @@ def verify_central(url: str, as_json: bool) -> int:
         return 0 if ok else 1
     for v in verdicts:
         state = "intact" if v.ok else f"ALTERED at event {v.first_bad_seq}: {v.reason}"
+        if v.first_bad_seq is None and v.tally_differs:
+            state = (
+                "its chain holds, but the server's signature table differs from its events for "
+                f"run(s) {', '.join(v.tally_differs)}: the central report's signature counts "
+                "for them are wrong"
+            )
         typer.echo(
             visible(
                 f"device {v.device}: {v.events} events, head {v.head_seq}:"
