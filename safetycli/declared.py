@@ -450,7 +450,7 @@ class RiskAssessed(Declared):
 class ProtocolPublished(Declared):
     """One of the production's own protocol files, sent to its other laptops by `sync`
     (protoshare.py): `text` is the file's exact content, whose sha256 is `sha256`; `file` its name
-    in the workspace's checklists folder."""
+    in the workspace's checklists folder; `translations` the translation files beside it."""
 
     KIND = ev.PROTOCOL_PUBLISHED
     protocol: str
@@ -458,6 +458,8 @@ class ProtocolPublished(Declared):
     sha256: str
     file: str
     text: str
+    # Its translation files, sent with it: {lang: {"file", "sha256", "text"}}, each exact.
+    translations: dict[str, dict[str, str]] | None = _added(None)
 
 
 # --- the armory: custody of every firearm and every round (armory.py folds these) ----------------

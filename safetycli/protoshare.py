@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from safetycli.events import AUTH_OK, PROTOCOL_PUBLISHED, Event, NewEvent
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
+    from safetycli.protocol import Protocol
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,19 @@ class Publication:
     at: str
     device: str  # the laptop that sent it ("" for this laptop's own, before it is named)
     approved_by: str | None = None  # the producer whose `auth.ok` came with it
+    # Its translation files (`translation.py`), sent with it: {lang: {"file", "sha256", "text"}}.
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def order(self) -> tuple[int, str, str]:
         return (self.version, self.at, self.device)
+
+    def ident(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """What was sent: the protocol's text and each translation's, by their sha256."""
+        return (self.sha256, _shas(self.translations))
+
+
+def _shas(translations: dict[str, dict[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((lang, str(t.get("sha256"))) for lang, t in translations.items()))
 
 
 def publication(event: Event, here: str, before: list[Event]) -> Publication:
@@ -65,7 +76,23 @@ def publication(event: Event, here: str, before: list[Event]) -> Publication:
         event.at,
         event.device or here,
         approver(before, str(d["protocol"])),
+        _translations(d.get("translations")),
     )
+
+
+def _translations(value: object) -> dict[str, dict[str, str]]:
+    """The translations a publication carries, as far as they are well-formed (a sending laptop
+    of an older safetycli sent none)."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for lang, entry in value.items():
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in _KEYS):
+            out[str(lang)] = {k: str(entry[k]) for k in _KEYS}
+    return out
+
+
+_KEYS = ("file", "sha256", "text")
 
 
 def approver(before: list[Event], protocol: str) -> str | None:
@@ -131,18 +158,18 @@ def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
     from safetycli.catalog import load_catalog
     from safetycli.events import ProtocolPublished
 
-    sent = {p.sha256 for p in publications(ledger)}
+    sent = {p.ident() for p in publications(ledger)}
     out = []
     for protocol in load_catalog(checklists).protocols.values():
         source = protocol.origin
-        if source.shipped or source.sha256 in sent:
+        if source.shipped:
             continue
-        try:
-            text = source.path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # `checklists validate` names a file that cannot be read
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != source.sha256:
-            continue  # changed while being read
+        text = _text_of(source.path, source.sha256)
+        if text is None:
+            continue  # unreadable, or changed while read: `checklists validate` names it
+        translations = _translation_files(protocol)
+        if (source.sha256, _shas(translations)) in sent:
+            continue
         out.append(
             ProtocolPublished(
                 protocol=protocol.id,
@@ -150,8 +177,37 @@ def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
                 sha256=source.sha256,
                 file=source.path.name,
                 text=text,
+                translations=translations or None,
             ).new()
         )
+    return out
+
+
+def _text_of(path: Path, sha256: str | None = None) -> str | None:
+    """A file's exact text (None when unreadable, or when it is no longer `sha256`)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if sha256 is not None and hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
+        return None
+    return text
+
+
+def _translation_files(protocol: Protocol) -> dict[str, dict[str, str]]:
+    """The translation files beside a protocol that check against it (warnings allowed: words
+    not yet translated are shown in the protocol's language, marked), as sent with it."""
+    from safetycli import translation
+
+    out: dict[str, dict[str, str]] = {}
+    for lang, path in translation.files_for(protocol.origin.path):
+        text = _text_of(path)
+        if text is None:
+            continue
+        raw = text.encode("utf-8")
+        if translation.check(path, protocol, lang, raw).translation is None:
+            continue  # `checklists validate` names its problems
+        out[lang] = {"file": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "text": text}
     return out
 
 
@@ -243,7 +299,10 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
     texts = {p.sha256 for p in known}
     for pid, pub in sorted(newest(known).items()):
         have = catalog.protocols.get(pid)
-        if pid in shipped or (have is not None and have.origin.sha256 == pub.sha256):
+        if pid in shipped:
+            continue
+        if have is not None and have.origin.sha256 == pub.sha256:
+            _install_translations(pub, have, have.origin.path, known, done, refused)
             continue
         if have is not None and have.origin.sha256 not in texts:
             refused.append(
@@ -284,7 +343,63 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
             f"Protocol {pid} v{pub.version} ({pub.sha256[:12]}) from device {pub.device} is "
             f"now {target}"
         )
+        _install_translations(pub, protocol, target, known, done, refused)
     return done, refused
+
+
+def _install_translations(
+    pub: Publication,
+    protocol: Protocol,
+    main: Path,
+    known: list[Publication],
+    done: list[str],
+    refused: list[str],
+) -> None:
+    """The translation files sent with the production's protocol, written beside this laptop's
+    file of it (named after that file, as `translation.files_for` finds them), each checked
+    against it first; one changed here and not published is never written over."""
+    from safetycli import translation
+    from safetycli.filemodes import write_private_text
+
+    here = dict(translation.files_for(main))
+    for lang, sent in sorted(pub.translations.items()):
+        target = here.get(lang, main.with_name(f"{main.stem}.{lang}.yaml"))
+        text = _text_of(target) if target.exists() else None
+        mine = hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
+        if mine == sent["sha256"]:
+            continue
+        published = {
+            p.translations[lang]["sha256"]
+            for p in known
+            if p.protocol == pub.protocol and lang in p.translations
+        }
+        what = f"the {translation.language_name(lang)} of protocol {pub.protocol}"
+        if target.exists() and mine not in published:
+            refused.append(
+                f"{what} was changed here and not published, so the production's was not "
+                f"installed: a producer publishes it (safetycli checklists publish "
+                f"{pub.protocol}), or delete {target} to take the production's"
+            )
+            continue
+        raw = sent["text"].encode("utf-8")
+        if hashlib.sha256(raw).hexdigest() != sent["sha256"]:
+            refused.append(f"{what} from device {pub.device}: its text is not its sha256")
+            continue
+        if translation.check(target, protocol, lang, raw).translation is None:
+            refused.append(f"{what} from device {pub.device} was not installed: it does not check")
+            continue
+        staged = target.with_name(f".{target.name}.pulled")
+        try:
+            write_private_text(staged, sent["text"])
+            os.replace(staged, target)
+        except OSError as err:
+            refused.append(f"{what} was not installed in {target}: {err.strerror}")
+            continue
+        finally:
+            staged.unlink(missing_ok=True)
+        done.append(
+            f"The {translation.language_name(lang)} of protocol {pub.protocol} is now {target}"
+        )
 
 
 def _file_name(pub: Publication) -> str:

@@ -1489,6 +1489,67 @@ def test_the_productions_own_protocols_reach_every_laptop_byte_for_byte_and_a_ch
         ok(cli, ["verify", "--home", str(ws)])
 
 
+MINIMAL_ES = """translates: minimal
+lang: es
+title:
+  en: "Smallest valid protocol"
+  es: "Protocolo válido más pequeño"
+summary:
+  en: "One phase, one item."
+  es: "Una fase, una comprobación."
+phases:
+  only-phase:
+    en: "The only phase"
+    es: "La única fase"
+items:
+  ready:
+    ask:
+      en: "Ready to go?"
+      es: "¿Listos?"
+    why:
+      en: "The smallest thing that can stop work."
+      es: "Lo más pequeño que puede detener el trabajo."
+"""
+
+
+def test_a_protocols_translation_travels_with_it_and_a_change_to_it_alone_is_published(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    """A Spanish-reading actor on laptop B reads the production's own protocol in Spanish, as on
+    A: the translation is sent with the protocol, byte for byte, and a later change to the
+    translation alone is a publication of its own; one changed on B alone is never overwritten."""
+    a = laptop("a")
+    (a / "checklists" / "minimal.yaml").write_bytes(MINIMAL.read_bytes())
+    (a / "checklists" / "minimal.es.yaml").write_text(MINIMAL_ES)
+    assert "with its translations (es)" in publish(cli, a).stdout
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    assert (b / "checklists" / "minimal.es.yaml").read_text() == MINIMAL_ES
+    assert (b / "checklists" / "minimal.es.yaml").stat().st_mode & 0o777 == 0o600
+    shown = ok(cli, ["checklists", "show", "minimal", "--lang", "es", "--home", str(b)]).stdout
+    assert "¿Listos?" in shown
+
+    better = MINIMAL_ES.replace("¿Listos?", "¿Todo listo?")
+    (a / "checklists" / "minimal.es.yaml").write_text(better)
+    sent = publish(cli, a)
+    assert sent.exit_code == 0, sent.output
+    sync(cli, a, central)
+    said = sync(cli, b, central).stdout
+    assert "minimal" in said and "minimal.es.yaml" in said
+    assert (b / "checklists" / "minimal.es.yaml").read_text() == better
+
+    # Changed on B and not published: left as it is, and sync says so.
+    mine = better.replace("¿Todo listo?", "¿Preparados?")
+    (b / "checklists" / "minimal.es.yaml").write_text(mine)
+    (a / "checklists" / "minimal.es.yaml").write_text(better.replace("¿Todo listo?", "¿Vamos?"))
+    assert publish(cli, a).exit_code == 0
+    sync(cli, a, central)
+    assert "changed here and not published" in sync(cli, b, central).stdout
+    assert (b / "checklists" / "minimal.es.yaml").read_text() == mine
+    for ws in (a, b):
+        ok(cli, ["verify", "--home", str(ws)])
+
+
 def test_a_publication_without_a_producers_approval_is_never_installed(
     cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
 ) -> None:

@@ -328,9 +328,11 @@ def publish(
         protoshare.publish(ledger, sent, (producer, pin))
     for event in sent:
         d = event.data
+        langs = ", ".join(sorted(d.get("translations") or {}))
+        with_them = f" with its translations ({langs})" if langs else ""
         typer.echo(
             one_line(
-                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}), approved by "
-                f"{producer}: the other laptops take it at their next sync."
+                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}){with_them}, "
+                f"approved by {producer}: the other laptops take it at their next sync."
             )
         )
