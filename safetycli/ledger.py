@@ -24,13 +24,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
 from safetycli import custodyview, devicekey, runview
+from safetycli.chainscan import Span, scan
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
@@ -69,8 +70,6 @@ from safetycli.storage import (
 )
 
 BUSY_TIMEOUT_MS = 15_000
-# verify reads in batches: memory stays flat however long the log grows.
-VERIFY_BATCH = 1_000
 # Below this many events one process verifies faster than starting workers would.
 PARALLEL_MIN_EVENTS = 250_000
 MAX_WORKERS = 8
@@ -1065,7 +1064,7 @@ class Ledger:
             spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress)
         if spans is None:
             tick = (lambda done: progress(done, total)) if progress else None
-            spans = [_scan(self.db, None, None, prefix, tick)]
+            spans = [scan(self.db, None, None, prefix, tick)]
         chain, match = _join(spans)
         if seal is not None:
             chain = self._against_macs(chain, seal)
@@ -1254,25 +1253,6 @@ class Ledger:
 # --- verify internals: scan ranges of the log, in this process or in workers, then join ---------
 
 
-@dataclass
-class _Span:
-    """What one pass over a range of sequence numbers found. The first row's number and link are
-    judged by `_join`, which knows where the range before it ended."""
-
-    first_seq: int | None = None
-    first_prev: str | None = None
-    count: int = 0  # rows that hold, from the first one
-    last_seq: int = 0
-    last_hash: str | None = None
-    bad_seq: int | None = None
-    reason: str | None = None
-    match: int | None = None  # first seq whose hash starts with the expected head (no SEQ given)
-
-
-def _lenient_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
 @dataclass(frozen=True)
 class _Seal:
     """What verify needs to check device MACs: the key, the device, and the first MACed seq."""
@@ -1280,106 +1260,6 @@ class _Seal:
     mac_key: bytes
     device: str
     keyed_from: int
-
-
-def _batches(db: sqlite3.Connection, lo: int | None, hi: int | None) -> Iterator[list[Any]]:
-    """Rows with lo < seq <= hi (None: no bound), in seq order and in batches.
-
-    Text that is not UTF-8 (only a raw edit writes that) makes sqlite3 fail a whole batch; that
-    batch is read again with a lenient decoder so the hash check names the exact event."""
-    last = lo
-    lenient = False
-    try:
-        while True:
-            where = []
-            params: list[int] = []
-            if last is not None:
-                where.append("seq > ?")
-                params.append(last)
-            if hi is not None:
-                where.append("seq <= ?")
-                params.append(hi)
-            sql = f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq"
-            cursor = db.execute(sql, params)
-            try:
-                while batch := cursor.fetchmany(VERIFY_BATCH):
-                    yield batch
-                    last = batch[-1][0]
-                return
-            except sqlite3.OperationalError as err:
-                if lenient or "decode" not in str(err):
-                    raise
-                lenient = True
-                db.text_factory = _lenient_text
-    finally:
-        if lenient:
-            db.text_factory = str
-
-
-def _scan(
-    db: sqlite3.Connection,
-    lo: int | None,
-    hi: int | None,
-    prefix: str | None,
-    tick: Callable[[int], None] | None,
-) -> _Span:
-    """Check every row in the range: numbered in turn, linked to the row before, hash recomputed
-    from the canonical event. Stops at the first row that does not hold."""
-    span = _Span()
-    expected = 1 if lo is None else lo + 1
-    seq = expected
-    prev = ""
-    count = 0
-    match: int | None = None
-    sha256 = hashlib.sha256
-    quote = encode_basestring
-
-    def stop(bad_seq: int, why: str) -> _Span:
-        span.count, span.match, span.bad_seq, span.reason = count, match, bad_seq, why
-        if count:
-            span.last_seq, span.last_hash = bad_seq - 1, prev
-        return span
-
-    batches = _batches(db, lo, hi)
-    try:
-        for batch in batches:
-            if span.first_seq is None:
-                expected = span.first_seq = batch[0][0]
-                prev = span.first_prev = batch[0][6]
-            for seq, at, kind, run, person, data, stored_prev, digest in batch:
-                if seq != expected:
-                    return stop(expected, f"event {expected} is missing")
-                if stored_prev != prev:
-                    return stop(
-                        seq,
-                        f"event {seq} does not follow event {seq - 1}: one of them was inserted,"
-                        " replaced or removed",
-                    )
-                # _event_text, inlined: this line runs once per event.
-                text = (
-                    f'{prev}{{"at":{quote(at)},"data":{data},"kind":{quote(kind)},'
-                    f'"person":{"null" if person is None else quote(person)},'
-                    f'"run":{"null" if run is None else quote(run)},"seq":{seq}}}'
-                )
-                if sha256(text.encode("utf-8")).hexdigest() != digest:
-                    return stop(seq, f"event {seq} was altered after it was written")
-                if match is None and prefix is not None and digest.startswith(prefix):
-                    match = seq
-                prev = digest
-                expected += 1
-                count += 1
-            span.count, span.last_seq, span.last_hash, span.match = count, seq, prev, match
-            if tick:
-                tick(count)
-    except (TypeError, ValueError):
-        # A field of a type safetycli never writes (a blob, a number), or text that is not
-        # UTF-8: only a raw edit of the file puts those there.
-        return stop(seq, f"event {seq} was altered after it was written")
-    except sqlite3.DatabaseError as err:
-        return stop(expected, f"event {expected} cannot be read: the log file is damaged ({err})")
-    finally:
-        batches.close()  # puts the connection's text decoding back, whatever happened
-    return span
 
 
 def _edited(seq: int) -> str:
@@ -1396,7 +1276,7 @@ def _unsealed(seq: int) -> str:
     )
 
 
-def _join(spans: list[_Span]) -> tuple[VerifyResult, int | None]:
+def _join(spans: list[Span]) -> tuple[VerifyResult, int | None]:
     """Join consecutive ranges into one answer, exactly as one pass over the log would give."""
     prev, expected, count, match = GENESIS, 1, 0, None
 
@@ -1444,7 +1324,7 @@ def _auto_workers(total: int) -> int:
 # Run with `python -P -c`: no current folder on sys.path, so the workers import this very package.
 _WORKER_CODE = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from safetycli.ledger import _worker; _worker(sys.argv[2:])"
+    "from safetycli.chainscan import worker; worker(sys.argv[2:])"
 )
 
 
@@ -1455,7 +1335,7 @@ def _scan_parallel(
     prefix: str | None,
     total: int,
     progress: Callable[[int, int], None] | None,
-) -> list[_Span] | None:
+) -> list[Span] | None:
     """Split the numbers 1..max(seq) into equal ranges, one worker process each. Returns None
     if any worker cannot run or answer: the caller then checks in this process, so a missing
     interpreter or a sandbox makes verify slower, never wrong."""
@@ -1488,6 +1368,7 @@ def _scan_parallel(
                 "" if lo is None else str(lo),
                 "" if hi is None else str(hi),
                 prefix or "",
+                str(BUSY_TIMEOUT_MS),
             ]
             proc = subprocess.Popen(
                 argv,
@@ -1499,7 +1380,7 @@ def _scan_parallel(
             )
             procs.append(proc)
             threading.Thread(target=pump, args=(i, proc.stdout), daemon=True).start()
-        spans: list[_Span | None] = [None] * workers
+        spans: list[Span | None] = [None] * workers
         done = [0] * workers
         running = workers
         while running:
@@ -1511,7 +1392,7 @@ def _scan_parallel(
                 if progress:
                     progress(sum(done), total)
             elif line.startswith("r "):
-                spans[i] = _Span(**json.loads(line[2:]))
+                spans[i] = Span(**json.loads(line[2:]))
         if any(proc.wait() != 0 for proc in procs):
             return None
         if any(span is None for span in spans):
@@ -1524,23 +1405,3 @@ def _scan_parallel(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-
-
-def _worker(argv: list[str]) -> None:
-    """One verify worker process: check one range, print progress and the result as lines."""
-    path, lo, hi, prefix = argv
-    db = sqlite3.connect(
-        Path(path).as_uri() + "?mode=ro",
-        uri=True,
-        isolation_level=None,
-        timeout=BUSY_TIMEOUT_MS / 1000,
-    )
-    out = sys.stdout
-
-    def tick(done: int) -> None:
-        out.write(f"p {done}\n")
-        out.flush()
-
-    span = _scan(db, int(lo) if lo else None, int(hi) if hi else None, prefix or None, tick)
-    out.write(f"r {json.dumps(asdict(span))}\n")
-    out.flush()

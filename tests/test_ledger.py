@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from safetycli import chainscan
 from safetycli import ledger as ledger_module
 from safetycli.credentials import fingerprint
 from safetycli.errors import SafetyError
@@ -313,7 +314,7 @@ def test_value_safetycli_never_writes_is_named(
 def test_text_that_is_not_utf8_is_named_exactly_across_batches(
     log_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ledger_module, "VERIFY_BATCH", 5)  # event 8 sits mid-way in batch 6-10
+    monkeypatch.setattr(chainscan, "VERIFY_BATCH", 5)  # event 8 sits mid-way in batch 6-10
     with shell(log_path) as db:
         db.execute("UPDATE events SET run = CAST(x'c3' AS TEXT) WHERE seq = 8")
     with Ledger.open(log_path) as ledger:
@@ -439,6 +440,30 @@ def test_workers_really_split_the_log(log_path: Path) -> None:
     assert [(s.first_seq, s.last_seq, s.count) for s in spans] == [(1, 4, 4), (5, 8, 4), (9, 12, 4)]
 
 
+def test_the_scan_reads_the_columns_the_ledger_writes() -> None:
+    assert chainscan.SELECT == ledger_module._SELECT
+
+
+def test_a_verify_worker_loads_the_scan_alone(log_path: Path) -> None:
+    """A worker's start is on the critical path of every long verify: it imports the chain scan
+    and the standard library, not the ledger with its views, keys and migrations; and it gives
+    the same answer as the scan in this process."""
+    code = (
+        f"{ledger_module._WORKER_CODE}; "
+        "print('m', sorted(m for m in sys.modules if m.startswith('safetycli')))"
+    )
+    root = str(Path(ledger_module.__file__).resolve().parent.parent)
+    argv = [sys.executable, "-P", "-c", code, root, str(log_path), "", "", "", "15000"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "m ['safetycli', 'safetycli.chainscan']"
+    result = json.loads(next(line for line in lines if line.startswith("r "))[2:])
+    with Ledger.open(log_path) as ledger:
+        here = chainscan.scan(ledger.db, None, None, None, None)
+    assert result == {**here.__dict__}
+    assert result["count"] == N and result["bad_seq"] is None
+
+
 def test_progress_reaches_the_total(log_path: Path, workers: int) -> None:
     calls: list[tuple[int, int]] = []
     with Ledger.open(log_path) as ledger:
@@ -448,7 +473,7 @@ def test_progress_reaches_the_total(log_path: Path, workers: int) -> None:
 
 def test_verify_reads_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Constant memory: the log is never read whole (every batch is reported to progress)."""
-    monkeypatch.setattr(ledger_module, "VERIFY_BATCH", 5)
+    monkeypatch.setattr(chainscan, "VERIFY_BATCH", 5)
     fill(tmp_path / "log.db")
     calls: list[int] = []
     with Ledger.open(tmp_path / "log.db") as ledger:

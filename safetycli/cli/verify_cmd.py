@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from safetycli.devicekey import DeviceKey
     from safetycli.headmark import Mark
     from safetycli.ledger import Ledger
-    from safetycli.storage import Verifier, VerifyResult
+    from safetycli.storage import Problem, Verifier, VerifyResult
     from safetycli.workspace import Workspace
 
 
@@ -102,14 +102,17 @@ def verify(
 
         try:
             with Ledger.open(path, create=False) as ledger:
-                from safetycli.audit import IntegrityCheck
+                from safetycli.audit import AuditBeside, IntegrityCheck
 
+                # SQLite's check and the meaning checks run beside the chain scan (audit.py).
                 integrity = IntegrityCheck(path)
                 integrity.start()
+                beside = AuditBeside(path)
+                beside.start()
                 result = _check(ledger, expect_head, key)
                 if result.ok and mark is not None:
                     result = _against_mark(ledger, result, mark)
-                result = _with_audit(ledger, result, integrity.result())
+                result = _with_audit(result, beside.result(ledger, integrity.result()))
                 result = _with_device(ws, ledger, result, mark)
                 if repair_views:
                     result, repaired = _repair_views(ledger, result)
@@ -202,13 +205,11 @@ def _with_device(
     return replace(result, ok=False, problems=(*result.problems, Problem(None, mismatch)))
 
 
-def _with_audit(ledger: "Ledger", result: "VerifyResult", integrity: list[str]) -> "VerifyResult":
+def _with_audit(result: "VerifyResult", found: "list[Problem]") -> "VerifyResult":
     """The meaning checks (audit.py), added to what the chain said."""
     from dataclasses import replace
 
-    from safetycli.audit import audit
-
-    problems = tuple(audit(ledger, integrity))
+    problems = tuple(found)
     if not problems:
         return result
     return replace(result, ok=False, problems=problems)

@@ -1,0 +1,166 @@
+"""The chain scan of `verify`: every row of a range of the log numbered in turn, linked to the
+row before and its hash recomputed from the canonical event. `Ledger.verify` runs it in this
+process or in worker processes (`python -P -c`, one range each) and joins their answers.
+
+A module of its own, importing the standard library only, so a worker starts in about half the
+time (it imported the whole ledger, with its migrations, views and device keys, for this one
+loop): that start is on the critical path of every long verify. The canonical text below is
+`ledger._event_text`, inlined: every test that verifies an intact log holds the two to the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import Any
+
+# verify reads in batches: memory stays flat however long the log grows.
+VERIFY_BATCH = 1_000
+# The columns a scanned row is read in: `ledger._SELECT`'s (a test holds them equal).
+SELECT = "SELECT seq, at, kind, run, person, data, prev_hash, hash FROM events"
+
+
+@dataclass
+class Span:
+    """What one pass over a range of sequence numbers found. The first row's number and link are
+    judged by `ledger._join`, which knows where the range before it ended."""
+
+    first_seq: int | None = None
+    first_prev: str | None = None
+    count: int = 0  # rows that hold, from the first one
+    last_seq: int = 0
+    last_hash: str | None = None
+    bad_seq: int | None = None
+    reason: str | None = None
+    match: int | None = None  # first seq whose hash starts with the expected head (no SEQ given)
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def batches_of(db: sqlite3.Connection, lo: int | None, hi: int | None) -> Iterator[list[Any]]:
+    """Rows with lo < seq <= hi (None: no bound), in seq order and in batches.
+
+    Text that is not UTF-8 (only a raw edit writes that) makes sqlite3 fail a whole batch; that
+    batch is read again with a lenient decoder so the hash check names the exact event."""
+    last = lo
+    lenient = False
+    try:
+        while True:
+            where = []
+            params: list[int] = []
+            if last is not None:
+                where.append("seq > ?")
+                params.append(last)
+            if hi is not None:
+                where.append("seq <= ?")
+                params.append(hi)
+            sql = f"{SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq"
+            cursor = db.execute(sql, params)
+            try:
+                while batch := cursor.fetchmany(VERIFY_BATCH):
+                    yield batch
+                    last = batch[-1][0]
+                return
+            except sqlite3.OperationalError as err:
+                if lenient or "decode" not in str(err):
+                    raise
+                lenient = True
+                db.text_factory = _lenient_text
+    finally:
+        if lenient:
+            db.text_factory = str
+
+
+def scan(
+    db: sqlite3.Connection,
+    lo: int | None,
+    hi: int | None,
+    prefix: str | None,
+    tick: Callable[[int], None] | None,
+) -> Span:
+    """Check every row in the range: numbered in turn, linked to the row before, hash recomputed
+    from the canonical event. Stops at the first row that does not hold."""
+    span = Span()
+    expected = 1 if lo is None else lo + 1
+    seq = expected
+    prev = ""
+    count = 0
+    match: int | None = None
+    sha256 = hashlib.sha256
+    quote = encode_basestring
+
+    def stop(bad_seq: int, why: str) -> Span:
+        span.count, span.match, span.bad_seq, span.reason = count, match, bad_seq, why
+        if count:
+            span.last_seq, span.last_hash = bad_seq - 1, prev
+        return span
+
+    batches = batches_of(db, lo, hi)
+    try:
+        for batch in batches:
+            if span.first_seq is None:
+                expected = span.first_seq = batch[0][0]
+                prev = span.first_prev = batch[0][6]
+            for seq, at, kind, run, person, data, stored_prev, digest in batch:
+                if seq != expected:
+                    return stop(expected, f"event {expected} is missing")
+                if stored_prev != prev:
+                    return stop(
+                        seq,
+                        f"event {seq} does not follow event {seq - 1}: one of them was inserted,"
+                        " replaced or removed",
+                    )
+                # _event_text, inlined: this line runs once per event.
+                text = (
+                    f'{prev}{{"at":{quote(at)},"data":{data},"kind":{quote(kind)},'
+                    f'"person":{"null" if person is None else quote(person)},'
+                    f'"run":{"null" if run is None else quote(run)},"seq":{seq}}}'
+                )
+                if sha256(text.encode("utf-8")).hexdigest() != digest:
+                    return stop(seq, f"event {seq} was altered after it was written")
+                if match is None and prefix is not None and digest.startswith(prefix):
+                    match = seq
+                prev = digest
+                expected += 1
+                count += 1
+            span.count, span.last_seq, span.last_hash, span.match = count, seq, prev, match
+            if tick:
+                tick(count)
+    except (TypeError, ValueError):
+        # A field of a type safetycli never writes (a blob, a number), or text that is not
+        # UTF-8: only a raw edit of the file puts those there.
+        return stop(seq, f"event {seq} was altered after it was written")
+    except sqlite3.DatabaseError as err:
+        return stop(expected, f"event {expected} cannot be read: the log file is damaged ({err})")
+    finally:
+        batches.close()  # puts the connection's text decoding back, whatever happened
+    return span
+
+
+def worker(argv: list[str]) -> None:
+    """One verify worker process: check one range, print progress and the result as lines."""
+    path, lo, hi, prefix, timeout_ms = argv
+    db = sqlite3.connect(
+        Path(path).as_uri() + "?mode=ro",
+        uri=True,
+        isolation_level=None,
+        timeout=int(timeout_ms) / 1000,
+    )
+    out = sys.stdout
+
+    def tick(done: int) -> None:
+        out.write(f"p {done}\n")
+        out.flush()
+
+    span = scan(db, int(lo) if lo else None, int(hi) if hi else None, prefix or None, tick)
+    out.write(f"r {json.dumps(asdict(span))}\n")
+    out.flush()
