@@ -60,9 +60,87 @@ def on(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFETYCLI_HOME", str(ws))
 
 
+# Laptops that synced as approved devices, by device id: a later laptop of the same test is let
+# in from one of them (ids are unique, so a past test's laptops are never on this test's server).
+_APPROVED: dict[str, Path] = {}
+
+
 def sync(cli: CliRunner, ws: Path, url: str, *, expect: int = 0) -> Result:
-    result = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+    """`safetycli sync` on that laptop, let into the server first as a production lets a laptop
+    set up on its own in: the server's first by the producer's PIN at its sync; any other after
+    its first sync (which waits for approval) by the producer on an approved laptop."""
+    device = device_of(ws)
+    extra: list[str] = []
+    if approved_by(url, device) is None:
+        approvers = [_APPROVED[d] for d in approved_devices(url) if d in _APPROVED]
+        if not approvers:
+            extra = ["--approve-by", PRODUCER_NAME, "--pin-stdin"]
+        else:
+            waiting = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+            assert waiting.exit_code == 2, waiting.output
+            assert device in one_line_error(waiting)
+            done = approve_device(cli, approvers[0], device, url)
+            assert done.exit_code == 0, done.output
+    args = ["sync", "--home", str(ws), "--central", url, *extra]
+    result = invoke(cli, args, input=f"{PRODUCER_PIN}\n" if extra else None)
     assert result.exit_code == expect, result.output
+    if approved_by(url, device) is not None:
+        _APPROVED[device] = ws
+    return result
+
+
+def let_in(url: str, ws: Path) -> None:
+    """The server's first laptop registered and approved as `sync --approve-by` does it, without
+    pushing anything: for tests of the push itself."""
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        key, device = ledger.key, ledger.device
+        assert key is not None and device is not None
+    with CentralStore.connect(url) as store:
+        store.migrate()
+        assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first(device, PRODUCER_NAME) is None
+    _APPROVED[device] = ws
+
+
+def approved_by(url: str, device: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        if not approved_devices(url):
+            return None
+        if not _has_approvals(conn):
+            return "the server predates approvals: its migration lets its devices in"
+        row = conn.execute(
+            "SELECT approved_by FROM devices WHERE device = %s AND approved_at IS NOT NULL",
+            (device,),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _has_approvals(conn: psycopg.Connection[Any]) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'devices'"
+            " AND column_name = 'approved_at'"
+        ).fetchone()
+        is not None
+    )
+
+
+def approved_devices(url: str) -> list[str]:
+    """The server's approved devices (of an older schema: all it knows)."""
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('devices') IS NULL").fetchone() == (True,):
+            return []  # a blank server: not yet migrated
+        where = "WHERE approved_at IS NOT NULL" if _has_approvals(conn) else ""
+        rows = conn.execute(f"SELECT device FROM devices {where}").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def approve_device(
+    cli: CliRunner, approver: Path, device: str, url: str, pin: str | None = None
+) -> Result:
+    """A producer on the approved laptop `approver` lets `device` in with their PIN."""
+    args = ["join", "approve-device", device, "--home", str(approver), "--central", url]
+    result = invoke(cli, [*args, "--pin-stdin"], input=f"{pin or PRODUCER_PIN}\n")
     return result
 
 
@@ -139,6 +217,7 @@ def test_a_sync_cut_halfway_and_started_again_lands_every_event_exactly_once(
         return real_ingest(self, device, rows)
 
     monkeypatch.setattr(CentralStore, "ingest", cut_after_first_batch)
+    let_in(central, a)
     cut = invoke(cli, ["sync", "--home", str(a), "--central", central])
     line = one_line_error(cut)
     assert line.startswith(f"cannot reach the central server {central}")
@@ -169,6 +248,7 @@ def test_the_server_comes_from_the_environment_or_the_config_and_none_is_one_lin
     assert nothing.startswith("no central server named: give --central URL")
 
     monkeypatch.setenv("SAFETYCLI_CENTRAL", central)
+    let_in(central, a)
     assert "Synced with" in ok(cli, ["sync", "--home", str(a)]).stdout
     monkeypatch.delenv("SAFETYCLI_CENTRAL")
     config = a / "config.toml"
@@ -199,6 +279,8 @@ def test_an_event_altered_after_it_was_pushed_is_refused_with_an_alarm_and_other
 ) -> None:
     a, b = laptop("a"), laptop("b")
     sync(cli, a, central)
+    sync(cli, b, central)  # let in from laptop A while A was sound
+    sync(cli, a, central)  # with the producer's sign-in that approved B
     head_seq = local_rows(a)[-1][0]
     # The newest event, pushed already, now says something else (its hash and MAC left alone).
     _raw_edit(
@@ -263,6 +345,7 @@ def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
     with CentralStore.connect(central) as store:
         store.migrate()
         assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first(device, PRODUCER_NAME) is None
         half = len(rows) // 2
         # A valid chain whose MAC was made without the key: refused at that event.
         forged = [*rows[:half], (*rows[half][:8], "0" * 32)]
@@ -421,6 +504,7 @@ def test_the_server_hashes_awkward_text_exactly_as_the_laptop_does(
     with CentralStore.connect(central) as store:
         store.migrate()
         assert store.register("dev-awk", key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first("dev-awk", PRODUCER_NAME) is None
         with store.conn.transaction():  # as if its key event had been taken in already
             store.conn.execute("UPDATE devices SET keyed_from = 1 WHERE device = 'dev-awk'")
         result = store.ingest("dev-awk", rows)
@@ -602,6 +686,7 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     a, b = laptop("a"), laptop("b")
     sync(cli, a, central)
     sync(cli, b, central)
+    sync(cli, a, central)  # with the producer's sign-in that let B in
     intact = ok(cli, ["verify", "--central", central, "--format", "json"])
     report = json.loads(intact.stdout)
     assert report["ok"] is True and report["alarms"] == []
@@ -928,6 +1013,7 @@ def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands
             cutter.join()
 
     monkeypatch.setattr(CentralStore, "ingest", cut_inside)
+    let_in(central, a)
     line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
     assert line.startswith("cannot reach the central server")
     assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
