@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
-from safetycli.central import redact, schema
+from safetycli.central import approval, join, redact, schema
 from safetycli.central import sync as central_sync
 from safetycli.central.store import CentralStore
 from safetycli.ledger import Ledger
@@ -1796,3 +1796,138 @@ def test_a_runs_misfire_closed_on_another_laptop_is_cleared_on_its_own_laptop_af
         ).exit_code
         == 0
     )
+
+
+# --- letting devices in: no trust on first use (issue 15) -------------------------------------
+
+
+def _plain_sync(cli: CliRunner, ws: Path, url: str, *extra: str, pin: str | None = None) -> Result:
+    args = ["sync", "--home", str(ws), "--central", url, *extra]
+    return invoke(cli, args, input=None if pin is None else f"{pin}\n")
+
+
+def _key_of(ws: Path) -> Any:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        assert ledger.key is not None
+        return ledger.key
+
+
+def test_a_laptop_set_up_on_its_own_waits_until_a_producer_approves_it_on_an_approved_laptop(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    line = one_line_error(_plain_sync(cli, b, central))
+    assert f"device {device_of(b)} is waiting for a producer's approval" in line
+    assert f"safetycli join approve-device {device_of(b)}" in line
+    assert server_rows(central, device_of(b)) == []  # nothing of it taken
+    assert "wrong PIN" in one_line_error(approve_device(cli, a, device_of(b), central, "0000"))
+    assert approved_by(central, device_of(b)) is None
+    unknown = one_line_error(approve_device(cli, a, "0123456789abcdef", central))
+    assert "knows no device 0123456789abcdef" in unknown
+
+    done = approve_device(cli, a, device_of(b), central)
+    assert done.exit_code == 0, done.output
+    assert f"Approved device {device_of(b)}" in done.stdout
+    pushed = _plain_sync(cli, b, central)
+    assert pushed.exit_code == 0, pushed.output
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+    who = approved_by(central, device_of(b))
+    assert who is not None and PRODUCER_NAME in who and device_of(a) in who
+
+
+def test_the_first_laptop_is_approved_by_a_producers_pin_and_later_ones_are_not(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    assert "waiting for a producer's approval" in one_line_error(_plain_sync(cli, a, central))
+    first = ["--approve-by", PRODUCER_NAME, "--pin-stdin"]
+    assert "wrong PIN" in one_line_error(_plain_sync(cli, a, central, *first, pin="0000"))
+    assert approved_by(central, device_of(a)) is None and server_rows(central) == []
+
+    assert _plain_sync(cli, a, central, *first, pin=PRODUCER_PIN).exit_code == 0
+    who = approved_by(central, device_of(a))
+    assert who is not None and PRODUCER_NAME in who
+    # The server has an approved laptop now: a producer's PIN on a new laptop is not enough.
+    line = one_line_error(_plain_sync(cli, b, central, *first, pin=PRODUCER_PIN))
+    assert "already has approved laptops" in line
+    assert f"safetycli join approve-device {device_of(b)}" in line
+    assert approved_by(central, device_of(b)) is None
+    assert server_rows(central, device_of(b)) == []
+
+
+def test_the_database_password_alone_lets_no_device_in(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    """Whoever has the laptops' database login, but no approved laptop's key, cannot approve a
+    device, however they call the server; a laptop not approved itself cannot either."""
+    a, b, c = laptop("a"), laptop("b"), laptop("c")
+    sync(cli, a, central)
+    crew = _as_role(central, "crew_laptops")
+    for ws in (b, c):
+        assert _plain_sync(cli, ws, crew).exit_code == 2  # registered, waiting
+    key_b = _key_of(b)
+    forged = approval.device_mac(b"\x01" * 32, device_of(b), key_b.key_id)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        (refused,) = conn.execute(
+            "SELECT safetycli_approve(%s, %s, %s, 'Mallory', %s)",
+            (device_of(b), key_b.key_id, device_of(a), forged),
+        ).fetchone()
+        assert refused is not None and "MAC" in refused
+        (first,) = conn.execute(
+            "SELECT safetycli_approve_first(%s, 'Mallory')", (device_of(b),)
+        ).fetchone()
+        assert first is not None
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE devices SET approved_at = now()")
+    not_approved = one_line_error(approve_device(cli, c, device_of(b), crew))
+    assert "not itself approved" in not_approved
+    assert approved_by(central, device_of(b)) is None
+    assert _plain_sync(cli, b, crew).exit_code == 2
+    assert server_rows(central, device_of(b)) == []
+    # The same call with the approved laptop's own key goes through: the MAC is what counts.
+    real = approval.device_mac(_key_of(a).central_key, device_of(b), key_b.key_id)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        (refused,) = conn.execute(
+            "SELECT safetycli_approve(%s, %s, %s, %s, %s)",
+            (device_of(b), key_b.key_id, device_of(a), PRODUCER_NAME, real),
+        ).fetchone()
+    assert refused is None and approved_by(central, device_of(b)) is not None
+
+
+def test_a_joined_laptop_is_approved_through_its_join_once(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    new = tmp_path / "b"
+    code = ask_to_join(cli, new, central)
+    assert approve(cli, code, a, central).exit_code == 0
+    assert (
+        "Joined Night Unit"
+        in ok(cli, ["init", "--home", str(new), "--from-central", central]).stdout
+    )
+    who = approved_by(central, device_of(new))
+    assert who is not None and "its join" in who and device_of(a) in who
+    assert len(server_rows(central, device_of(new))) == len(local_rows(new))
+    # The join's token, shown again by another device, lets nothing more in.
+    c = laptop("c")
+    key_c = _key_of(c)
+    with CentralStore.connect(central) as store:
+        token = approval.join_token(join.normal(code))
+        assert (
+            store.register(device_of(c), key_c.central_key, key_c.key_id, None, join_token=token)
+            is None
+        )
+        assert store.approved(device_of(c)) is None
+        # A join approval the database login makes up, without an approved laptop's key, is refused.
+        store.join_request("f" * 32)
+        forged = store.join_approve(
+            "f" * 32, "{}", (approval.token_hash("t"), device_of(a), "Mallory", "0" * 64)
+        )
+    assert forged is not None and "MAC" in forged
+    with psycopg.connect(central) as conn:
+        (wrapped,) = conn.execute(
+            "SELECT wrapped FROM joins WHERE request = %s", ("f" * 32,)
+        ).fetchone()
+    assert wrapped is None  # nothing of the refused approval posted
