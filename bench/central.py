@@ -70,6 +70,34 @@ def build(root: Path, devices: int, events: int) -> list[tuple[Path, list[str]]]
     return out
 
 
+def approve_all(units: list[Path], url: str) -> None:
+    """Let every laptop into the server first (not timed), as a production does: the first by its
+    producer (`sync --approve-by`: the server only records the name), every other by the first
+    laptop's MAC over its id (`join approve-device`), which the server checks."""
+    from safetycli.central import approval
+    from safetycli.central.store import CentralStore
+    from safetycli.ledger import Ledger
+
+    keys = []
+    for home in units:
+        with Ledger.open(home / "log.db", create=False) as ledger:
+            assert ledger.key is not None and ledger.device is not None
+            keys.append(ledger.key)
+    with CentralStore.connect(url) as store:
+        store.migrate()
+        first = keys[0]
+        for key in keys:
+            store.register(key.device, key.central_key, key.key_id, "Central benchmark")
+        refused = store.approve_first(first.device, "Bench Producer")
+        for key in keys[1:]:
+            mac = approval.device_mac(first.central_key, key.device, key.key_id)
+            refused = refused or store.approve(
+                key.device, key.key_id, first.device, "Bench Producer", mac
+            )
+        if refused is not None:
+            raise SystemExit(f"the server did not let the laptops in: {refused}")
+
+
 def push_all(units: list[Path], url: str) -> float:
     """Every device syncs at once; the wall time until the last one is done."""
     begun = time.perf_counter()
@@ -139,6 +167,7 @@ def main() -> None:
         units = build(root, args.devices, args.events)
         print(f"Built {args.devices} laptops' logs in {time.perf_counter() - begun:.0f} s.\n")
 
+        approve_all([home for home, _ in units], url)
         took = push_all([home for home, _ in units], url)
         total = (args.events // args.devices) * args.devices
         print(f"Ingest: {total:,} events from {args.devices} devices at once in {took:.1f} s: ")
