@@ -129,6 +129,27 @@ def conflicts(url: str) -> tuple[float, int]:
         return time.perf_counter() - begun, len(found)
 
 
+def first_pull(url: str, home: Path) -> tuple[float, int, list[tuple[str, int]]]:
+    """What the server hands one laptop that has pulled nothing yet (every other device's events
+    of the pulled kinds, `foreign.PULLED_KINDS`), its time, and the kinds that make it up: how
+    much of a sync is the pull, and of what."""
+    from collections import Counter
+
+    from safetycli.central import foreign
+    from safetycli.central.store import CentralStore
+    from safetycli.ledger import Ledger
+
+    with Ledger.open(home / "log.db", create=False) as ledger:
+        me = ledger.device
+    assert me is not None
+    with CentralStore.connect(url) as store:
+        begun = time.perf_counter()
+        pulled = store.pull(me, {}, foreign.PULLED_KINDS, shared=foreign.ROSTER_PULLED)
+        took = time.perf_counter() - begun
+    kinds = Counter(row[2] for other in pulled for row in other.rows)
+    return took, sum(kinds.values()), kinds.most_common(4)
+
+
 def settle(url: str) -> None:
     import psycopg
 
@@ -202,6 +223,10 @@ def main() -> None:
             # The whole production now, with every conflict between laptops (a season's worth).
             measure("status --central", cli("status", "--central", url), args.repeat),
         ]
+        took, count, kinds = first_pull(url, units[0][0])
+        top = ", ".join(f"{kind} {n:,}" for kind, n in kinds)
+        print(f"A laptop's first pull (nothing pulled yet): {count:,} events in {took:.2f} s")
+        print(f"(most: {top}).\n")
         took, found = conflicts(url)
         print(f"Conflicts between laptops, as `status --central` finds them: {took:.3f} s")
         print(f"({found:,} found: every unit's season has the same serials).\n")
