@@ -1931,3 +1931,32 @@ def test_a_joined_laptop_is_approved_through_its_join_once(
             "SELECT wrapped FROM joins WHERE request = %s", ("f" * 32,)
         ).fetchone()
     assert wrapped is None  # nothing of the refused approval posted
+
+
+def test_the_first_laptop_is_approved_at_a_real_terminal_with_the_pin_never_shown(
+    laptop: Laptop, central: str
+) -> None:
+    import pexpect
+
+    from tests.walk_helpers import safetycli_argv, subprocess_env
+
+    a = laptop("a")
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], "sync", "--central", central, "--approve-by", PRODUCER_NAME],
+        env=subprocess_env(a),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
+    child.expect(f"PIN for {PRODUCER_NAME}")
+    child.waitnoecho()
+    child.sendline(PRODUCER_PIN)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert "Synced with" in str(child.before) and PRODUCER_PIN not in str(child.before)
+    who = approved_by(central, device_of(a))
+    assert who is not None and PRODUCER_NAME in who
+    assert len(server_rows(central, device_of(a))) == len(local_rows(a))
