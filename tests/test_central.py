@@ -1825,6 +1825,7 @@ def test_a_laptop_set_up_on_its_own_waits_until_a_producer_approves_it_on_an_app
     assert approved_by(central, device_of(b)) is None
     unknown = one_line_error(approve_device(cli, a, "0123456789abcdef", central))
     assert "knows no device 0123456789abcdef" in unknown
+    assert "knows no device" in one_line_error(approve_device(cli, a, "x\nerror: forged", central))
 
     done = approve_device(cli, a, device_of(b), central)
     assert done.exit_code == 0, done.output

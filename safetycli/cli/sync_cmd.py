@@ -144,7 +144,9 @@ def join_approve_device(
     from safetycli.central.store import CentralStore
     from safetycli.cli.common import workspace
     from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
 
+    shown = one_line(device)  # typed text: never a second line or a control character
     ws = workspace(home)
     url = central_url(central, ws.config())
     with ws.open_log() as ledger:
@@ -157,15 +159,18 @@ def join_approve_device(
         key_id = store.key_id_of(device)
         if key_id is None:
             raise SafetyError(
-                f"the server knows no device {device}: check the id its `sync` printed, or sync "
+                f"the server knows no device {shown}: check the id its `sync` printed, or sync "
                 "it once first"
             )
         mac = approval.device_mac(key.central_key, device, key_id)
         refused = store.approve(device, key_id, me, producer, mac)
     if refused is not None:
-        raise SafetyError(f"device {device} not approved: {refused}")
+        raise SafetyError(f"device {shown} not approved: {one_line(refused)}")
     typer.echo(
-        f"Approved device {device} (key {key_id}) by {producer}: it now syncs with the production."
+        one_line(
+            f"Approved device {device} (key {key_id}) by {producer}: it now syncs with the "
+            "production."
+        )
     )
 
 
