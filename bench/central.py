@@ -70,6 +70,34 @@ def build(root: Path, devices: int, events: int) -> list[tuple[Path, list[str]]]
     return out
 
 
+def approve_all(units: list[Path], url: str) -> None:
+    """Let every laptop into the server first (not timed), as a production does: the first by its
+    producer (`sync --approve-by`: the server only records the name), every other by the first
+    laptop's MAC over its id (`join approve-device`), which the server checks."""
+    from safetycli.central import approval
+    from safetycli.central.store import CentralStore
+    from safetycli.ledger import Ledger
+
+    keys = []
+    for home in units:
+        with Ledger.open(home / "log.db", create=False) as ledger:
+            assert ledger.key is not None and ledger.device is not None
+            keys.append(ledger.key)
+    with CentralStore.connect(url) as store:
+        store.migrate()
+        first = keys[0]
+        for key in keys:
+            store.register(key.device, key.central_key, key.key_id, "Central benchmark")
+        refused = store.approve_first(first.device, "Bench Producer")
+        for key in keys[1:]:
+            mac = approval.device_mac(first.central_key, key.device, key.key_id)
+            refused = refused or store.approve(
+                key.device, key.key_id, first.device, "Bench Producer", mac
+            )
+        if refused is not None:
+            raise SystemExit(f"the server did not let the laptops in: {refused}")
+
+
 def push_all(units: list[Path], url: str) -> float:
     """Every device syncs at once; the wall time until the last one is done."""
     begun = time.perf_counter()
@@ -99,6 +127,27 @@ def conflicts(url: str) -> tuple[float, int]:
         begun = time.perf_counter()
         found = reader.conflicts(reader.unended_runs())
         return time.perf_counter() - begun, len(found)
+
+
+def first_pull(url: str, home: Path) -> tuple[float, int, list[tuple[str, int]]]:
+    """What the server hands one laptop that has pulled nothing yet (every other device's events
+    of the pulled kinds, `foreign.PULLED_KINDS`), its time, and the kinds that make it up: how
+    much of a sync is the pull, and of what."""
+    from collections import Counter
+
+    from safetycli.central import foreign
+    from safetycli.central.store import CentralStore
+    from safetycli.ledger import Ledger
+
+    with Ledger.open(home / "log.db", create=False) as ledger:
+        me = ledger.device
+    assert me is not None
+    with CentralStore.connect(url) as store:
+        begun = time.perf_counter()
+        pulled = store.pull(me, {}, foreign.PULLED_KINDS, shared=foreign.ROSTER_PULLED)
+        took = time.perf_counter() - begun
+    kinds = Counter(row[2] for other in pulled for row in other.rows)
+    return took, sum(kinds.values()), kinds.most_common(4)
 
 
 def settle(url: str) -> None:
@@ -139,6 +188,7 @@ def main() -> None:
         units = build(root, args.devices, args.events)
         print(f"Built {args.devices} laptops' logs in {time.perf_counter() - begun:.0f} s.\n")
 
+        approve_all([home for home, _ in units], url)
         took = push_all([home for home, _ in units], url)
         total = (args.events // args.devices) * args.devices
         print(f"Ingest: {total:,} events from {args.devices} devices at once in {took:.1f} s: ")
@@ -173,6 +223,10 @@ def main() -> None:
             # The whole production now, with every conflict between laptops (a season's worth).
             measure("status --central", cli("status", "--central", url), args.repeat),
         ]
+        took, count, kinds = first_pull(url, units[0][0])
+        top = ", ".join(f"{kind} {n:,}" for kind, n in kinds)
+        print(f"A laptop's first pull (nothing pulled yet): {count:,} events in {took:.2f} s")
+        print(f"(most: {top}).\n")
         took, found = conflicts(url)
         print(f"Conflicts between laptops, as `status --central` finds them: {took:.3f} s")
         print(f"({found:,} found: every unit's season has the same serials).\n")

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
-from safetycli.central import redact, schema
+from safetycli.central import approval, join, redact, schema
 from safetycli.central import sync as central_sync
 from safetycli.central.store import CentralStore
 from safetycli.ledger import Ledger
@@ -60,9 +60,87 @@ def on(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFETYCLI_HOME", str(ws))
 
 
+# Laptops that synced as approved devices, by device id: a later laptop of the same test is let
+# in from one of them (ids are unique, so a past test's laptops are never on this test's server).
+_APPROVED: dict[str, Path] = {}
+
+
 def sync(cli: CliRunner, ws: Path, url: str, *, expect: int = 0) -> Result:
-    result = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+    """`safetycli sync` on that laptop, let into the server first as a production lets a laptop
+    set up on its own in: the server's first by the producer's PIN at its sync; any other after
+    its first sync (which waits for approval) by the producer on an approved laptop."""
+    device = device_of(ws)
+    extra: list[str] = []
+    if approved_by(url, device) is None:
+        approvers = [_APPROVED[d] for d in approved_devices(url) if d in _APPROVED]
+        if not approvers:
+            extra = ["--approve-by", PRODUCER_NAME, "--pin-stdin"]
+        else:
+            waiting = invoke(cli, ["sync", "--home", str(ws), "--central", url])
+            assert waiting.exit_code == 2, waiting.output
+            assert device in one_line_error(waiting)
+            done = approve_device(cli, approvers[0], device, url)
+            assert done.exit_code == 0, done.output
+    args = ["sync", "--home", str(ws), "--central", url, *extra]
+    result = invoke(cli, args, input=f"{PRODUCER_PIN}\n" if extra else None)
     assert result.exit_code == expect, result.output
+    if approved_by(url, device) is not None:
+        _APPROVED[device] = ws
+    return result
+
+
+def let_in(url: str, ws: Path) -> None:
+    """The server's first laptop registered and approved as `sync --approve-by` does it, without
+    pushing anything: for tests of the push itself."""
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        key, device = ledger.key, ledger.device
+        assert key is not None and device is not None
+    with CentralStore.connect(url) as store:
+        store.migrate()
+        assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first(device, PRODUCER_NAME) is None
+    _APPROVED[device] = ws
+
+
+def approved_by(url: str, device: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        if not approved_devices(url):
+            return None
+        if not _has_approvals(conn):
+            return "the server predates approvals: its migration lets its devices in"
+        row = conn.execute(
+            "SELECT approved_by FROM devices WHERE device = %s AND approved_at IS NOT NULL",
+            (device,),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _has_approvals(conn: psycopg.Connection[Any]) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'devices'"
+            " AND column_name = 'approved_at'"
+        ).fetchone()
+        is not None
+    )
+
+
+def approved_devices(url: str) -> list[str]:
+    """The server's approved devices (of an older schema: all it knows)."""
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('devices') IS NULL").fetchone() == (True,):
+            return []  # a blank server: not yet migrated
+        where = "WHERE approved_at IS NOT NULL" if _has_approvals(conn) else ""
+        rows = conn.execute(f"SELECT device FROM devices {where}").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def approve_device(
+    cli: CliRunner, approver: Path, device: str, url: str, pin: str | None = None
+) -> Result:
+    """A producer on the approved laptop `approver` lets `device` in with their PIN."""
+    args = ["join", "approve-device", device, "--home", str(approver), "--central", url]
+    result = invoke(cli, [*args, "--pin-stdin"], input=f"{pin or PRODUCER_PIN}\n")
     return result
 
 
@@ -139,6 +217,7 @@ def test_a_sync_cut_halfway_and_started_again_lands_every_event_exactly_once(
         return real_ingest(self, device, rows)
 
     monkeypatch.setattr(CentralStore, "ingest", cut_after_first_batch)
+    let_in(central, a)
     cut = invoke(cli, ["sync", "--home", str(a), "--central", central])
     line = one_line_error(cut)
     assert line.startswith(f"cannot reach the central server {central}")
@@ -169,6 +248,7 @@ def test_the_server_comes_from_the_environment_or_the_config_and_none_is_one_lin
     assert nothing.startswith("no central server named: give --central URL")
 
     monkeypatch.setenv("SAFETYCLI_CENTRAL", central)
+    let_in(central, a)
     assert "Synced with" in ok(cli, ["sync", "--home", str(a)]).stdout
     monkeypatch.delenv("SAFETYCLI_CENTRAL")
     config = a / "config.toml"
@@ -199,6 +279,8 @@ def test_an_event_altered_after_it_was_pushed_is_refused_with_an_alarm_and_other
 ) -> None:
     a, b = laptop("a"), laptop("b")
     sync(cli, a, central)
+    sync(cli, b, central)  # let in from laptop A while A was sound
+    sync(cli, a, central)  # with the producer's sign-in that approved B
     head_seq = local_rows(a)[-1][0]
     # The newest event, pushed already, now says something else (its hash and MAC left alone).
     _raw_edit(
@@ -263,6 +345,7 @@ def test_the_store_refuses_a_forged_mac_a_gap_and_a_foreign_key_event(
     with CentralStore.connect(central) as store:
         store.migrate()
         assert store.register(device, key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first(device, PRODUCER_NAME) is None
         half = len(rows) // 2
         # A valid chain whose MAC was made without the key: refused at that event.
         forged = [*rows[:half], (*rows[half][:8], "0" * 32)]
@@ -421,6 +504,7 @@ def test_the_server_hashes_awkward_text_exactly_as_the_laptop_does(
     with CentralStore.connect(central) as store:
         store.migrate()
         assert store.register("dev-awk", key.central_key, key.key_id, "Night Unit") is None
+        assert store.approve_first("dev-awk", PRODUCER_NAME) is None
         with store.conn.transaction():  # as if its key event had been taken in already
             store.conn.execute("UPDATE devices SET keyed_from = 1 WHERE device = 'dev-awk'")
         result = store.ingest("dev-awk", rows)
@@ -602,6 +686,7 @@ def test_verify_central_checks_every_device_chain_and_reports_alarms(
     a, b = laptop("a"), laptop("b")
     sync(cli, a, central)
     sync(cli, b, central)
+    sync(cli, a, central)  # with the producer's sign-in that let B in
     intact = ok(cli, ["verify", "--central", central, "--format", "json"])
     report = json.loads(intact.stdout)
     assert report["ok"] is True and report["alarms"] == []
@@ -928,6 +1013,7 @@ def test_a_connection_cut_inside_a_batch_keeps_nothing_of_it_and_the_retry_lands
             cutter.join()
 
     monkeypatch.setattr(CentralStore, "ingest", cut_inside)
+    let_in(central, a)
     line = one_line_error(invoke(cli, ["sync", "--home", str(a), "--central", central]))
     assert line.startswith("cannot reach the central server")
     assert [seq for _, seq, _ in server_rows(central)] == [1, 2, 3, 4]  # the first batch only
@@ -1771,3 +1857,168 @@ def test_a_runs_misfire_closed_on_another_laptop_is_cleared_on_its_own_laptop_af
         ).exit_code
         == 0
     )
+
+
+# --- letting devices in: no trust on first use (issue 15) -------------------------------------
+
+
+def _plain_sync(cli: CliRunner, ws: Path, url: str, *extra: str, pin: str | None = None) -> Result:
+    args = ["sync", "--home", str(ws), "--central", url, *extra]
+    return invoke(cli, args, input=None if pin is None else f"{pin}\n")
+
+
+def _key_of(ws: Path) -> Any:
+    with Ledger.open(ws / "log.db", create=False) as ledger:
+        assert ledger.key is not None
+        return ledger.key
+
+
+def test_a_laptop_set_up_on_its_own_waits_until_a_producer_approves_it_on_an_approved_laptop(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    sync(cli, a, central)
+    line = one_line_error(_plain_sync(cli, b, central))
+    assert f"device {device_of(b)} is waiting for a producer's approval" in line
+    assert f"safetycli join approve-device {device_of(b)}" in line
+    assert server_rows(central, device_of(b)) == []  # nothing of it taken
+    assert "wrong PIN" in one_line_error(approve_device(cli, a, device_of(b), central, "0000"))
+    assert approved_by(central, device_of(b)) is None
+    unknown = one_line_error(approve_device(cli, a, "0123456789abcdef", central))
+    assert "knows no device 0123456789abcdef" in unknown
+    assert "knows no device" in one_line_error(approve_device(cli, a, "x\nerror: forged", central))
+
+    done = approve_device(cli, a, device_of(b), central)
+    assert done.exit_code == 0, done.output
+    assert f"Approved device {device_of(b)}" in done.stdout
+    pushed = _plain_sync(cli, b, central)
+    assert pushed.exit_code == 0, pushed.output
+    assert len(server_rows(central, device_of(b))) == len(local_rows(b))
+    who = approved_by(central, device_of(b))
+    assert who is not None and PRODUCER_NAME in who and device_of(a) in who
+
+
+def test_the_first_laptop_is_approved_by_a_producers_pin_and_later_ones_are_not(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    a, b = laptop("a"), laptop("b")
+    assert "waiting for a producer's approval" in one_line_error(_plain_sync(cli, a, central))
+    first = ["--approve-by", PRODUCER_NAME, "--pin-stdin"]
+    assert "wrong PIN" in one_line_error(_plain_sync(cli, a, central, *first, pin="0000"))
+    assert approved_by(central, device_of(a)) is None and server_rows(central) == []
+
+    assert _plain_sync(cli, a, central, *first, pin=PRODUCER_PIN).exit_code == 0
+    who = approved_by(central, device_of(a))
+    assert who is not None and PRODUCER_NAME in who
+    # The server has an approved laptop now: a producer's PIN on a new laptop is not enough.
+    line = one_line_error(_plain_sync(cli, b, central, *first, pin=PRODUCER_PIN))
+    assert "already has approved laptops" in line
+    assert f"safetycli join approve-device {device_of(b)}" in line
+    assert approved_by(central, device_of(b)) is None
+    assert server_rows(central, device_of(b)) == []
+
+
+def test_the_database_password_alone_lets_no_device_in(
+    cli: CliRunner, laptop: Laptop, central: str
+) -> None:
+    """Whoever has the laptops' database login, but no approved laptop's key, cannot approve a
+    device, however they call the server; a laptop not approved itself cannot either."""
+    a, b, c = laptop("a"), laptop("b"), laptop("c")
+    sync(cli, a, central)
+    crew = _as_role(central, "crew_laptops")
+    for ws in (b, c):
+        assert _plain_sync(cli, ws, crew).exit_code == 2  # registered, waiting
+    key_b = _key_of(b)
+    forged = approval.device_mac(b"\x01" * 32, device_of(b), key_b.key_id)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        (refused,) = conn.execute(
+            "SELECT safetycli_approve(%s, %s, %s, 'Mallory', %s)",
+            (device_of(b), key_b.key_id, device_of(a), forged),
+        ).fetchone()
+        assert refused is not None and "MAC" in refused
+        (first,) = conn.execute(
+            "SELECT safetycli_approve_first(%s, 'Mallory')", (device_of(b),)
+        ).fetchone()
+        assert first is not None
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE devices SET approved_at = now()")
+    not_approved = one_line_error(approve_device(cli, c, device_of(b), crew))
+    assert "not itself approved" in not_approved
+    assert approved_by(central, device_of(b)) is None
+    assert _plain_sync(cli, b, crew).exit_code == 2
+    assert server_rows(central, device_of(b)) == []
+    # The same call with the approved laptop's own key goes through: the MAC is what counts.
+    real = approval.device_mac(_key_of(a).central_key, device_of(b), key_b.key_id)
+    with psycopg.connect(crew, autocommit=True) as conn:
+        (refused,) = conn.execute(
+            "SELECT safetycli_approve(%s, %s, %s, %s, %s)",
+            (device_of(b), key_b.key_id, device_of(a), PRODUCER_NAME, real),
+        ).fetchone()
+    assert refused is None and approved_by(central, device_of(b)) is not None
+
+
+def test_a_joined_laptop_is_approved_through_its_join_once(
+    cli: CliRunner, laptop: Laptop, central: str, tmp_path: Path
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    new = tmp_path / "b"
+    code = ask_to_join(cli, new, central)
+    assert approve(cli, code, a, central).exit_code == 0
+    assert (
+        "Joined Night Unit"
+        in ok(cli, ["init", "--home", str(new), "--from-central", central]).stdout
+    )
+    who = approved_by(central, device_of(new))
+    assert who is not None and "its join" in who and device_of(a) in who
+    assert len(server_rows(central, device_of(new))) == len(local_rows(new))
+    # The join's token, shown again by another device, lets nothing more in.
+    c = laptop("c")
+    key_c = _key_of(c)
+    with CentralStore.connect(central) as store:
+        token = approval.join_token(join.normal(code))
+        assert (
+            store.register(device_of(c), key_c.central_key, key_c.key_id, None, join_token=token)
+            is None
+        )
+        assert store.approved(device_of(c)) is None
+        # A join approval the database login makes up, without an approved laptop's key, is refused.
+        store.join_request("f" * 32)
+        forged = store.join_approve(
+            "f" * 32, "{}", (approval.token_hash("t"), device_of(a), "Mallory", "0" * 64)
+        )
+    assert forged is not None and "MAC" in forged
+    with psycopg.connect(central) as conn:
+        (wrapped,) = conn.execute(
+            "SELECT wrapped FROM joins WHERE request = %s", ("f" * 32,)
+        ).fetchone()
+    assert wrapped is None  # nothing of the refused approval posted
+
+
+def test_the_first_laptop_is_approved_at_a_real_terminal_with_the_pin_never_shown(
+    laptop: Laptop, central: str
+) -> None:
+    import pexpect
+
+    from tests.walk_helpers import safetycli_argv, subprocess_env
+
+    a = laptop("a")
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], "sync", "--central", central, "--approve-by", PRODUCER_NAME],
+        env=subprocess_env(a),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
+    child.expect(f"PIN for {PRODUCER_NAME}")
+    child.waitnoecho()
+    child.sendline(PRODUCER_PIN)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert "Synced with" in str(child.before) and PRODUCER_PIN not in str(child.before)
+    who = approved_by(central, device_of(a))
+    assert who is not None and PRODUCER_NAME in who
+    assert len(server_rows(central, device_of(a))) == len(local_rows(a))

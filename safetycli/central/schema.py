@@ -464,6 +464,154 @@ def _m7_unit_function(cur: psycopg.Cursor) -> None:
     cur.execute(f"GRANT SELECT (unit) ON {s}.devices TO PUBLIC")
 
 
+def _m8_device_approvals(cur: psycopg.Cursor) -> None:
+    """No trust on first use (issue 15): a new device registers *pending*, and `safetycli_ingest`
+    refuses it until it is approved, in one of three ways the server can check or record:
+
+    - by an approved device of the production (`safetycli_approve`): the approving laptop's MAC,
+      under its central key, over the new device's id and key id, which the server checks with
+      the one-way central key it holds (whoever has only the database password cannot make it);
+    - through its join (`safetycli_approve_join`, then `safetycli_register` with a token): the
+      approving laptop posts, besides the wrapped secret, the hash of a token derived from the
+      join code and its MAC over it; the new laptop, which alone has the code, shows the token
+      at its first sync;
+    - the first laptop of the server (`safetycli_approve_first`), by a producer's PIN checked on
+      that laptop: the server can only record who it was, and refuses once any device is
+      approved."""
+    s = _schema_of(cur)
+    cur.execute(
+        "SELECT quote_ident(n.nspname) FROM pg_extension x JOIN pg_namespace n"
+        " ON n.oid = x.extnamespace WHERE x.extname = 'pgcrypto'"
+    )
+    crypto = str((cur.fetchone() or (s,))[0])
+    # The MAC an approved device makes over `message`, as central/approval.py makes it.
+    mac = (
+        "encode({crypto}.hmac(convert_to({message}, 'UTF8'), decode(a.central_key, 'hex'),"
+        " 'sha256'), 'hex')"
+    )
+    device_mac = mac.format(
+        crypto=crypto, message="'safetycli approve:' || p_device || ':' || p_key_id"
+    )
+    join_mac = mac.format(
+        crypto=crypto, message="'safetycli join:' || p_request || ':' || p_token_hash"
+    )
+    cur.execute(
+        f"""CREATE TABLE {s}.join_approvals (
+            request text PRIMARY KEY,
+            token_hash text NOT NULL UNIQUE,
+            by_device text NOT NULL,
+            by_name text NOT NULL,
+            approved_at timestamptz NOT NULL DEFAULT now(),
+            used_by text
+        )"""
+    )
+    cur.execute(f"REVOKE ALL ON {s}.join_approvals FROM PUBLIC")
+    cur.execute(f"DROP FUNCTION {s}.safetycli_register(text, text, text, text)")
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_register(
+            p_device text, p_central_key text, p_key_id text, p_production text, p_token text,
+            OUT known text, OUT approved_by text)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+        DECLARE
+            j record;
+        BEGIN
+            INSERT INTO {s}.devices (device, central_key, key_id, production)
+                VALUES (p_device, p_central_key, p_key_id, p_production)
+                ON CONFLICT (device) DO NOTHING;
+            SELECT v.key_id, v.approved_by INTO known, approved_by
+                FROM {s}.devices AS v WHERE v.device = p_device FOR UPDATE;
+            IF known IS DISTINCT FROM p_key_id THEN
+                INSERT INTO {s}.alarms (device, seq, what, reason)
+                    VALUES (p_device, NULL, 'key', format('the server knows device %s under '
+                        'another key (%s, this laptop has %s): two laptops claim one device; '
+                        'nothing was taken', p_device, known, p_key_id))
+                    ON CONFLICT DO NOTHING;
+                RETURN;
+            END IF;
+            IF approved_by IS NULL AND p_token IS NOT NULL THEN
+                SELECT * INTO j FROM {s}.join_approvals AS a
+                    WHERE a.token_hash = encode(sha256(convert_to(p_token, 'UTF8')), 'hex')
+                    AND a.used_by IS NULL FOR UPDATE;
+                IF FOUND THEN
+                    approved_by := format('%s on device %s (its join)', j.by_name, j.by_device);
+                    UPDATE {s}.join_approvals AS a SET used_by = p_device
+                        WHERE a.request = j.request;
+                    UPDATE {s}.devices AS v SET approved_at = now(),
+                        approved_by = format('%s on device %s (its join)', j.by_name, j.by_device)
+                        WHERE v.device = p_device;
+                END IF;
+            END IF;
+        END $fn$"""
+    )
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_approve(
+            p_device text, p_key_id text, p_by_device text, p_by_name text, p_mac text)
+        RETURNS text
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+        DECLARE
+            a record;
+            t record;
+        BEGIN
+            SELECT * INTO a FROM {s}.devices AS v WHERE v.device = p_by_device;
+            IF NOT FOUND OR a.approved_at IS NULL THEN
+                RETURN format('the approving device %s is not itself approved', p_by_device);
+            END IF;
+            SELECT * INTO t FROM {s}.devices AS v WHERE v.device = p_device FOR UPDATE;
+            IF NOT FOUND THEN
+                RETURN format('the server knows no device %s: it syncs once first', p_device);
+            ELSIF t.key_id IS DISTINCT FROM p_key_id THEN
+                RETURN format('device %s is known under key %s, not %s', p_device, t.key_id,
+                              p_key_id);
+            ELSIF t.approved_at IS NOT NULL THEN
+                RETURN NULL;  -- already approved: nothing to do
+            ELSIF p_mac IS DISTINCT FROM {device_mac} THEN
+                RETURN format('the approval does not carry device %s''s MAC', p_by_device);
+            END IF;
+            UPDATE {s}.devices SET approved_at = now(),
+                approved_by = format('%s on device %s', p_by_name, p_by_device)
+                WHERE device = p_device;
+            RETURN NULL;
+        END $fn$"""
+    )
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_approve_join(
+            p_request text, p_token_hash text, p_by_device text, p_by_name text, p_mac text)
+        RETURNS text
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+        DECLARE
+            a record;
+        BEGIN
+            SELECT * INTO a FROM {s}.devices AS v WHERE v.device = p_by_device;
+            IF NOT FOUND OR a.approved_at IS NULL THEN
+                RETURN format('the approving device %s is not itself approved', p_by_device);
+            ELSIF p_mac IS DISTINCT FROM {join_mac} THEN
+                RETURN format('the approval does not carry device %s''s MAC', p_by_device);
+            END IF;
+            INSERT INTO {s}.join_approvals (request, token_hash, by_device, by_name)
+                VALUES (p_request, p_token_hash, p_by_device, p_by_name)
+                ON CONFLICT DO NOTHING;
+            RETURN NULL;
+        END $fn$"""
+    )
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_approve_first(p_device text, p_by_name text)
+        RETURNS text
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+        BEGIN
+            -- One at a time: two first laptops at once are not both the first.
+            LOCK TABLE {s}.devices IN SHARE ROW EXCLUSIVE MODE;
+            IF EXISTS (SELECT 1 FROM {s}.devices AS v WHERE v.approved_at IS NOT NULL
+                       AND v.device <> p_device) THEN
+                RETURN 'the server already has approved laptops';
+            END IF;
+            UPDATE {s}.devices SET approved_at = now(),
+                approved_by = format('%s (producer''s PIN on the first laptop)', p_by_name)
+                WHERE device = p_device AND approved_at IS NULL;
+            RETURN NULL;
+        END $fn$"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("create devices, events and alarms", _m1_devices_events_alarms),
     ("index run starts by shooting day", _m2_run_start_days),
@@ -475,6 +623,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ),
     ("index run starts by run", _m6_run_starts_by_run),
     ("unit numbers through a function", _m7_unit_function),
+    ("devices wait for approval: no trust on first use", _m8_device_approvals),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -159,17 +159,24 @@ class CentralStore:
     # --- devices ------------------------------------------------------------------------------
 
     def register(
-        self, device: str, central_key: bytes, key_id: str, production: str | None
+        self,
+        device: str,
+        central_key: bytes,
+        key_id: str,
+        production: str | None,
+        *,
+        join_token: str | None = None,
     ) -> Alarm | None:
-        """Make the device known with its central key, the first time it syncs. A device id the
-        server knows under another key is refused with an alarm (the server records it): two
+        """Make the device known with its central key, the first time it syncs: pending until
+        approved (`approved`), at once when it shows the token of an approved join. A device id
+        the server knows under another key is refused with an alarm (the server records it): two
         laptops claim one chain."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
-                "SELECT safetycli_register(%s, %s, %s, %s)",
-                (device, central_key.hex(), key_id, production),
+                "SELECT known, approved_by FROM safetycli_register(%s, %s, %s, %s, %s)",
+                (device, central_key.hex(), key_id, production, join_token),
             )
-            (known,) = cur.fetchone() or (None,)
+            (known, _by) = cur.fetchone() or (None, None)
         if known is not None and known != key_id:
             return Alarm(
                 device,
@@ -179,6 +186,41 @@ class CentralStore:
                 f"has {key_id}): two laptops claim one device; nothing was taken",
             )
         return None
+
+    def approved(self, device: str) -> str | None:
+        """Who approved the device (None: pending, or unknown)."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT approved_by FROM devices WHERE device = %s AND approved_at IS NOT NULL",
+                (device,),
+            )
+            row = cur.fetchone()
+        return None if row is None else str(row[0])
+
+    def key_id_of(self, device: str) -> str | None:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("SELECT key_id FROM devices WHERE device = %s", (device,))
+            row = cur.fetchone()
+        return None if row is None else str(row[0])
+
+    def approve(
+        self, device: str, key_id: str, by_device: str, by_name: str, mac: str
+    ) -> str | None:
+        """An approved device lets `device` in (central/approval.py); why not (None: done)."""
+        return self._call(
+            "SELECT safetycli_approve(%s, %s, %s, %s, %s)",
+            (device, key_id, by_device, by_name, mac),
+        )
+
+    def approve_first(self, device: str, by_name: str) -> str | None:
+        """The server's first laptop, approved by a producer's PIN checked on it; why not."""
+        return self._call("SELECT safetycli_approve_first(%s, %s)", (device, by_name))
+
+    def _call(self, sql: str, params: tuple[str, ...]) -> str | None:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     def unit(self, device: str) -> int:
         """The device's unit number: handed out at its first ask, the same ever after."""
@@ -312,8 +354,12 @@ class CentralStore:
                 "INSERT INTO joins (request) VALUES (%s) ON CONFLICT DO NOTHING", (request,)
             )
 
-    def join_approve(self, request: str, wrapped: str) -> str | None:
-        """Post the wrapped secret for a pending request; why not (None: posted)."""
+    def join_approve(
+        self, request: str, wrapped: str, registration: tuple[str, str, str, str]
+    ) -> str | None:
+        """Post the wrapped secret for a pending request, with the registration the new laptop's
+        first sync shows (token hash, approving device, producer, that device's MAC: checked by
+        the server, which keeps it out of the laptops' reach); why not (None: posted)."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(
                 "SELECT wrapped, taken_at FROM joins WHERE request = %s FOR UPDATE", (request,)
@@ -325,6 +371,12 @@ class CentralStore:
                 )
             if row[0] is not None or row[1] is not None:
                 return "this join code was already approved: the new laptop asks for a new one"
+            cur.execute(
+                "SELECT safetycli_approve_join(%s, %s, %s, %s, %s)", (request, *registration)
+            )
+            (refused,) = cur.fetchone() or (None,)
+            if refused is not None:
+                return str(refused)
             cur.execute(
                 "UPDATE joins SET wrapped = %s, approved_at = now() WHERE request = %s",
                 (wrapped, request),

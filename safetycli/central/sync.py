@@ -62,6 +62,8 @@ def push(
     *,
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    approved_by: str | None = None,
+    join_token: str | None = None,
 ) -> SyncResult:
     batch = batch or BATCH
     device, key = ledger.device, ledger.key
@@ -73,10 +75,11 @@ def push(
         )
     result = SyncResult(device)
     production = _production(ledger)
-    alarm = store.register(device, key.central_key, key.key_id, production)
+    alarm = store.register(device, key.central_key, key.key_id, production, join_token=join_token)
     if alarm is not None:
         result.alarms.append(alarm)
         return result
+    _approved(store, device, approved_by)
     result.unit = store.unit(device)
     # The PIN hashes before the events that name them (as credentials.py orders the two files):
     # a laptop that pulls the events in between finds every hash they select.
@@ -117,6 +120,24 @@ def push(
         if result.alarms:
             break
     return result
+
+
+def _approved(store: CentralStore, device: str, producer: str | None) -> None:
+    """Go on only as a device the server has approved; a producer named (their PIN checked by
+    the caller) approves the server's first laptop."""
+    from safetycli.central import approval
+
+    if store.approved(device) is not None:
+        return
+    if producer is not None:
+        refused = store.approve_first(device, producer)
+        if refused is not None:
+            raise SafetyError(
+                f"{refused}, so this one is approved from one of them: a producer runs "
+                f"`safetycli join approve-device {device}` there, then sync again here"
+            )
+        return
+    raise SafetyError(approval.waiting_line(device))
 
 
 def _for_the_server(
@@ -179,15 +200,27 @@ def sync(
     *,
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    approved_by: str | None = None,
+    join_token: str | None = None,
 ) -> SyncResult:
     """Push, then pull. Raises CentralUnreachable (exit 2) when the server cannot be reached or
-    the connection is lost; alarms come back in the result (the caller exits 1)."""
+    the connection is lost; alarms come back in the result (the caller exits 1). A device the
+    server has not approved pushes nothing (one line saying what to do, exit 2): `approved_by`,
+    a producer whose PIN the caller checked, approves the server's first laptop; `join_token`
+    shows the approval of this laptop's join."""
     from safetycli import protoshare
 
     checklists = ledger.path.parent / "checklists"
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
-        result = push(ledger, store, batch=batch, progress=progress)
+        result = push(
+            ledger,
+            store,
+            batch=batch,
+            progress=progress,
+            approved_by=approved_by,
+            join_token=join_token,
+        )
         pull(ledger, store, result)
     if not result.alarms:
         from safetycli.central.conflicts import on_laptop

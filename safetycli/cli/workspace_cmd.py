@@ -92,7 +92,7 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
     from dataclasses import replace
 
     from safetycli import recovery, zones
-    from safetycli.central import join
+    from safetycli.central import approval, join
     from safetycli.central.store import CentralStore
     from safetycli.central.sync import alarm_error, sync
     from safetycli.cli.recovery_cmd import print_code
@@ -149,7 +149,7 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
         write_central(ws, waiting.url)
         waiting.path.unlink(missing_ok=True)  # spent: the server no longer holds its approval
         try:
-            result = sync(ledger, waiting.url)
+            result = sync(ledger, waiting.url, join_token=approval.join_token(waiting.code))
         except SafetyError as err:
             raise SafetyError(
                 f"joined {production} at {ws.root}, but its first sync failed ({err.message}): "
