@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, hidden_prompt, home_of
-from safetycli.i18n import _
+from safetycli.i18n import _, language_name
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -163,7 +163,11 @@ def add(
     else:
         said = _("Added {name} to the roster as {roles}.")
     typer.echo(
-        said.format(name=one_line(member.name), roles=_roles_text(member.roles), lang=member.lang)
+        said.format(
+            name=one_line(member.name),
+            roles=_roles_text(member.roles),
+            lang=language_name(member.lang) if member.lang else "",
+        )
     )
     if first:
         typer.echo(
