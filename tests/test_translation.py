@@ -224,6 +224,18 @@ def test_show_in_spanish_marks_what_is_untranslated(tmp_path: Path) -> None:
     assert "[en] Actor knows to hand it back on cut?" in text
     english = cli.invoke(app, ["checklists", "show", "lang-walk", "--home", str(home)]).stdout
     assert "[en]" not in english and "VACÍA" not in english
+    # The view's own words follow --lang too: who signs, who witnesses, what the answer is.
+    from safetycli import i18n
+    from safetycli.roles import spoken
+
+    with i18n.speaking("es"):
+        signs = i18n._("signed by {roles}").format(roles=spoken("armorer"))
+        witness = i18n._("witnessed by {roles}").format(roles=spoken("actor"))
+        phase = i18n._("Phase {n} of {total}: {title}").format(n=1, total=1, title="Entrega")
+    assert signs != "signed by armorer"
+    for said in (signs, witness, phase):
+        assert said in text and said not in english
+    assert "signed by armorer" in english and "signed by" not in text
     shown = json.loads(
         cli.invoke(
             app,
@@ -634,7 +646,7 @@ def test_a_protocol_whose_translation_is_broken_does_not_run(tmp_path: Path) -> 
         assert "Traceback" not in refused.output
     listed = cli.invoke(app, ["checklists", "list", "--format", "json", "--home", str(home)])
     assert "lang-walk" not in [row["id"] for row in json.loads(listed.stdout)]
-    assert "problem(s) in protocol files" in listed.stderr
+    assert "1 problem in protocol files" in listed.stderr
 
 
 # --- what a translator receives ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
+from safetycli.i18n import _
 
 if TYPE_CHECKING:
     from safetycli.armory import ArmoryState
@@ -151,7 +152,12 @@ def _armorer(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> s
 
 
 def _proof(
-    ledger: "Ledger", name: str, role: str | None, purpose: str, pin_stdin: bool
+    ledger: "Ledger",
+    name: str,
+    role: str | None,
+    purpose: str,
+    pin_stdin: bool,
+    said: str | None = None,
 ) -> "NewEvent":
     """One person's PIN, proven but not written: its `auth.ok` goes into the same transaction as
     the custody event it approves. At the keyboard a typo is asked again (each try recorded)."""
@@ -161,25 +167,25 @@ def _proof(
 
     title = f"{name} ({role_name(role)})" if role else name
     while True:
-        pin = read_pin(pin_stdin, f"{title}, your PIN to {purpose}")
+        pin = read_pin(pin_stdin, said or f"{title}, your PIN to {purpose}")
         try:
-            _, ok = crew.prove(ledger, name, pin, role=role, purpose=f"armory: {purpose}")
+            ok = crew.prove(ledger, name, pin, role=role, purpose=f"armory: {purpose}")[1]
             return ok
         except crew.AuthError as err:
             if pin_stdin or err.final:
                 raise
-            typer.echo(f"Refused: {err.message}", err=True)
+            typer.echo(_("Refused: {why}").format(why=err.message), err=True)
 
 
 def _proofs(
-    ledger: "Ledger", people: Sequence[tuple[str, str | None, str]], pin_stdin: bool
+    ledger: "Ledger", people: Sequence[tuple[str, str | None, str, str | None]], pin_stdin: bool
 ) -> "list[NewEvent]":
     """Each (name, role, purpose) in turn. When a later PIN is refused, the earlier ones were
     right: their tries are settled (written) so they do not count towards a lock-out."""
     done: list[NewEvent] = []
-    for name, role, purpose in people:
+    for name, role, purpose, said in people:
         try:
-            done.append(_proof(ledger, name, role, purpose, pin_stdin))
+            done.append(_proof(ledger, name, role, purpose, pin_stdin, said))
         except BaseException:
             if done:
                 ledger.append_many(done)
@@ -240,10 +246,15 @@ def _act(
         qualifications.require_receiver(ledger, receiver)
     made = rule(state, armorer)
     events = made if isinstance(made, list) else [made]
-    people: list[tuple[str, str | None, str]] = [(armorer, "armorer", purpose(events[0]))]
-    if receiver is not None:
+    people: list[tuple[str, str | None, str, str | None]] = [
+        (armorer, "armorer", purpose(events[0]), None)
+    ]
+    if receiver is not None:  # the receiver reads the prompt; the log keeps the English purpose
         serial = events[0].serial
-        people.append((receiver, None, f"confirm you receive {serial} from {armorer}"))
+        said = _("{name}, your PIN to confirm you receive {serial} from {armorer}").format(
+            name=receiver, serial=serial, armorer=armorer
+        )
+        people.append((receiver, None, f"confirm you receive {serial} from {armorer}", said))
     proofs = _proofs(ledger, people, pin_stdin)
     written = _record(ledger, proofs, events, lambda state: rule(state, armorer))
     return armorer, events, written
@@ -676,7 +687,11 @@ def hand_over(
             receiver=receiver,
             state=state,
         )
-    _say(f"Firearm {event.serial} handed to {receiver} by {armorer} at {_when(written)}.")
+    _say(
+        _("Firearm {serial} handed to {receiver} by {armorer} at {at}.").format(
+            serial=event.serial, receiver=receiver, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("take-back")
@@ -699,7 +714,11 @@ def take_back(
             lambda state, who: armory.take_back(state, serial, who),
             lambda e: f"take {e.serial} back from {e.holder}",
         )
-    _say(f"Firearm {event.serial} back with the armorer {armorer} at {_when(written)}.")
+    _say(
+        _("Firearm {serial} back with the armorer {armorer} at {at}.").format(
+            serial=event.serial, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("return")
