@@ -106,6 +106,28 @@ def test_a_firearm_issued_to_two_open_runs_at_once_is_refused(
     }
 
 
+def test_a_hand_over_and_take_back_are_said_in_the_readers_language(
+    cli: CliRunner, stocked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Spanish laptop the actor confirms receipt and everyone reads the hand-over in
+    Spanish; the custody recorded is the same as in English."""
+    from safetycli import i18n
+
+    armorer(cli, "issue", "4471")
+    monkeypatch.setenv(i18n.ENV, "es")
+    args = ["armory", "hand-over", "4471", "--to", ACTOR[0], "--pin-stdin"]
+    handed = ok(cli, args, input=f"{ARMORER[1]}\n{ACTOR[1]}\n").stdout
+    back = ok(cli, ["armory", "take-back", "4471", "--pin-stdin"], input=PIN).stdout
+    with i18n.speaking("es"):
+        handed_words = i18n._("Firearm {serial} handed to {receiver} by {armorer} at {at}.")
+        back_words = i18n._("Firearm {serial} back with the armorer {armorer} at {at}.")
+    assert handed_words.startswith("Arma") and back_words.startswith("Arma")
+    assert handed_words.split("{receiver}")[0].format(serial="4471") + ACTOR[0] in handed
+    assert back_words.split("{armorer}")[0].format(serial="4471") + ARMORER[0] in back
+    assert "handed to" not in handed and "back with" not in back
+    assert _firearm(cli, "4471")["holder"] == ARMORER[0]  # the custody is the same as in English
+
+
 def test_a_firearm_handed_to_someone_cannot_be_handed_to_another(
     cli: CliRunner, stocked: Path
 ) -> None:
