@@ -262,6 +262,15 @@ def test_crew_add_lang_shows_in_list_and_a_change_needs_a_producer(tmp_path: Pat
         input=f"3141\n{PRODUCER[1]}\n",
     )
     assert added.exit_code == 0, added.output
+    assert "reading protocols in Spanish (es)." in added.stdout  # the language, named in words
+    in_spanish = cli.invoke(
+        app,
+        ["crew", "add", "Rosa Díaz", "--role", "actor", "--lang", "es", "--pin-stdin", *args],
+        input=f"3142\n{PRODUCER[1]}\n",
+        env={"SAFETYCLI_LANG": "es"},
+    )
+    assert in_spanish.exit_code == 0, in_spanish.output
+    assert "español (es)" in in_spanish.stdout and "Spanish" not in in_spanish.stdout
     listed = json.loads(cli.invoke(app, ["crew", "list", "-f", "json", *args]).stdout)
     langs = {m["name"]: m["lang"] for m in listed}
     assert langs["Lupe Ortega"] == "es" and langs[ARMORER[0]] is None
@@ -280,6 +289,7 @@ def test_crew_add_lang_shows_in_list_and_a_change_needs_a_producer(tmp_path: Pat
         input=f"{PRODUCER[1]}\n",
     )
     assert changed.exit_code == 0, changed.output
+    assert "reads protocols in Spanish (es) from now on" in changed.stdout
     after = json.loads(cli.invoke(app, ["crew", "list", "-f", "json", *args]).stdout)
     assert {m["name"]: m["lang"] for m in after}[ARMORER[0]] == "es"
     assert cli.invoke(app, ["verify", *args]).exit_code == 0  # the change was approved
