@@ -358,8 +358,17 @@ def add_firearm(
             lambda e: f"add firearm {e.serial}",
         )
     _say(
-        f"Added firearm {event.serial} ({event.make} {event.model}, {event.kind}) to the "
-        f"inventory, in locked storage ({armorer}, {_when(written)})."
+        _(
+            "Added firearm {serial} ({make} {model}, {kind}) to the inventory, in locked "
+            "storage ({armorer}, {at})."
+        ).format(
+            serial=event.serial,
+            make=event.make,
+            model=event.model,
+            kind=event.kind,
+            armorer=armorer,
+            at=_when(written),
+        )
     )
 
 
@@ -393,10 +402,21 @@ def add_rounds(
             lambda state, who: armory.add_rounds(state, lot, round_type, load, count, who),
             lambda e: f"add lot {e.lot}",
         )
-    what = f"{event.type}, {event.load} load" if event.load else event.type
+    if event.load:
+        said = _(
+            "Added lot {lot}: {count} rounds ({type}, {load} load) into storage ({armorer}, {at})."
+        )
+    else:
+        said = _("Added lot {lot}: {count} rounds ({type}) into storage ({armorer}, {at}).")
     _say(
-        f"Added lot {event.lot}: {event.count} rounds ({what}) into storage "
-        f"({armorer}, {_when(written)})."
+        said.format(
+            lot=event.lot,
+            count=event.count,
+            type=event.type,
+            load=event.load,
+            armorer=armorer,
+            at=_when(written),
+        )
     )
 
 
@@ -450,15 +470,16 @@ def list_(
     )
     store = state.storage
     if store.at is None:
-        _say("Storage: locked (never opened).")
+        _say(_("Storage: locked (never opened)."))
     else:
-        what = "locked" if store.locked else "UNLOCKED"
-        _say(
-            f"Storage: {what} since {_t(store.at)} by {store.by}; keys: "
-            f"{', '.join(store.keys) or 'nobody named'}."
-        )
+        if store.locked:
+            said = _("Storage: locked since {at} by {by}; keys: {keys}.")
+        else:
+            said = _("Storage: UNLOCKED since {at} by {by}; keys: {keys}.")
+        keys = ", ".join(store.keys) or _("nobody named")
+        _say(said.format(at=_t(store.at), by=store.by, keys=keys))
     for line in state.conflicts:
-        _say(f"EXCEPTION: {line}")
+        _say(_("EXCEPTION: {text}").format(text=line))
 
 
 @app.command("show")
@@ -564,11 +585,17 @@ def reconcile(
     if fmt is TableOrJson.json:
         print_json({"ok": not gaps, "run": run, "gaps": [g.as_json() for g in gaps]})
     elif not gaps:
-        scope = f"run {run}" if run else "the armory"
-        _say(
-            f"Everything is accounted for in {scope}: every firearm in storage, every round "
-            "counted."
-        )
+        if run:
+            said = _(
+                "Everything is accounted for in run {run}: every firearm in storage, every "
+                "round counted."
+            )
+        else:
+            said = _(
+                "Everything is accounted for in the armory: every firearm in storage, every "
+                "round counted."
+            )
+        _say(said.format(run=run))
     else:
         for gap in gaps:
             _say(gap.text)
@@ -615,7 +642,7 @@ def _storage(
         rule(state, "-", [])  # nothing to do: said before anyone is asked
         armorer = _armorer(ledger, by, pin_stdin, f"{verb}s the storage")
         keys = _keys(ledger, key_holder, armorer)
-        armorer, _, written = _act(
+        armorer, _events, written = _act(
             ledger,
             armorer,
             pin_stdin,
@@ -625,10 +652,14 @@ def _storage(
             state=state,
         )
         after = armory.current(ledger)
-    _say(f"Storage {verb}ed by {armorer} at {_when(written)}; keys: {', '.join(keys)}.")
+    if locking:
+        said = _("Storage locked by {armorer} at {at}; keys: {keys}.")
+    else:
+        said = _("Storage unlocked by {armorer} at {at}; keys: {keys}.")
+    _say(said.format(armorer=armorer, at=_when(written), keys=", ".join(keys)))
     if locking:
         for gap in armory.reconcile(after):
-            _say(f"Still out: {gap.text}")
+            _say(_("Still out: {what}").format(what=gap.text))
 
 
 @app.command("issue")
@@ -654,8 +685,11 @@ def issue(
             lambda _e: f"issue {', '.join(serials)}",
         )
     names = ", ".join(e.serial for e in events)
-    for_run = f" for run {run}" if run else ""
-    _say(f"Issued {names} to the armorer {armorer}{for_run} at {_when(written)}.")
+    if run:
+        said = _("Issued {names} to the armorer {armorer} for run {run} at {at}.")
+    else:
+        said = _("Issued {names} to the armorer {armorer} at {at}.")
+    _say(said.format(names=names, armorer=armorer, run=run, at=_when(written)))
 
 
 @app.command("hand-over")
@@ -742,7 +776,11 @@ def return_(
             lambda _e: f"return {', '.join(serials)} to storage",
         )
     names = ", ".join(e.serial for e in events)
-    _say(f"Returned {names} to storage ({armorer}, {_when(written)}).")
+    _say(
+        _("Returned {names} to storage ({armorer}, {at}).").format(
+            names=names, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("check-dummies")
@@ -794,7 +832,7 @@ def _rounds_command(action: str, doc: str) -> None:
         shooting_day = _day(day)
         with _open(home) as ledger:
             checked_run = _check_run(ledger, run, going_out=action == "issue")
-            armorer, _, written = _act(
+            armorer, _events, written = _act(
                 ledger,
                 by,
                 pin_stdin,
