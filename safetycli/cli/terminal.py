@@ -759,10 +759,16 @@ def hold_panel(
         body.append(
             _("STOP WORK. Nothing proceeds until the hold is cleared.") + "\n\n", style="bold"
         )
-        body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
+        own = dict(translated or []).get(current())
+        if own is not None:  # the failed check in this block's words, then the log's record
+            body.append(_("What failed: {reason}").format(reason=visible(own)) + "\n")
+            said = _("as recorded: {reason}").format(reason=visible(hold.reason))
+            body.append(f"  {said}\n")
+        else:
+            body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
         for lang, question in translated or []:
-            # In its own language's block; a language we do not speak, in the first block.
-            if lang == current() or (lang not in langs and current() == langs[0]):
+            # A language we do not speak: its words for the check, in the first block.
+            if lang not in langs and current() == langs[0]:
                 body.append(f"  [{lang}] {visible(question)}\n")
         _raised(body, hold.raised_by, hold.authenticated, at)
         roles = _and(role_name(r) for r in clear_roles)
