@@ -413,6 +413,21 @@ def test_a_qualification_nobody_approved_does_not_verify(cli: CliRunner, crewed:
     assert "does not verify" in message
 
 
+def test_crew_qualify_says_what_it_recorded_in_the_readers_language(
+    cli: CliRunner, crewed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import i18n
+
+    monkeypatch.setenv(i18n.ENV, "es")
+    args = ["crew", "qualify", ACTOR[0], "--kind", "safety-course", "--id", "C-77"]
+    said = ok(cli, [*args, "--expires", VALID, "--pin-stdin"], f"{PRODUCER[1]}\n").stdout
+    with i18n.speaking("es"):
+        expected = i18n._(
+            "Recorded the firearms safety course card {number} of {name}, valid through {expires}."
+        ).format(number="C-77", name=ACTOR[0], expires=VALID)
+    assert expected.startswith("Registrada") and expected in said
+
+
 def test_crew_qualify_needs_a_producer_and_a_date_ahead(cli: CliRunner, crewed: Path) -> None:
     args = ["crew", "qualify", ACTOR[0], "--kind", "safety-course", "--id", "C-77"]
     past = refused(cli, [*args, "--expires", "2020-01-01", "--pin-stdin"], f"{PRODUCER[1]}\n")
