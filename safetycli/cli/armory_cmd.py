@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
-from safetycli.i18n import _
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.armory import ArmoryState
@@ -514,8 +514,16 @@ def show(
                 }
             )
             return
-        _say(f"Firearm {firearm.serial}: {firearm.make} {firearm.model} ({firearm.kind})")
-        _say(f"Now: {armory.where_text(firearm)}, since {t(firearm.spans[-1].since)}")
+        _say(
+            _("Firearm {serial}: {make} {model} ({kind})").format(
+                serial=firearm.serial, make=firearm.make, model=firearm.model, kind=firearm.kind
+            )
+        )
+        _say(
+            _("Now: {where}, since {at}").format(
+                where=armory.where_text(firearm), at=t(firearm.spans[-1].since)
+            )
+        )
         spans = [
             {
                 "from": t(s.since),
@@ -549,13 +557,23 @@ def show(
         )
         return
     total = lot.total()
-    _say(f"Lot {lot.lot}: {lot.describe()}")
+    _say(_("Lot {lot}: {what}").format(lot=lot.lot, what=lot.describe()))
     _say(
-        f"Received {lot.received}; in storage {lot.on_hand}; out {total.out} (issued "
-        f"{total.issued}, fired {total.fired}, returned {total.returned}, spoiled {total.spoiled})"
+        _(
+            "Received {received}; in storage {on_hand}; out {out} (issued {issued}, fired "
+            "{fired}, returned {returned}, spoiled {spoiled})"
+        ).format(
+            received=lot.received,
+            on_hand=lot.on_hand,
+            out=total.out,
+            issued=total.issued,
+            fired=total.fired,
+            returned=total.returned,
+            spoiled=total.spoiled,
+        )
     )
     for gap in armory.lot_gaps(lot):
-        _say(f"Not accounted for: {gap.text}")
+        _say(_("Not accounted for: {what}").format(what=gap.text))
     header = ["run", "issued", "fired", "returned", "spoiled", "out"]
     emit_listing(table, "Per run", header, runs)
     if lot.type == "dummy":
@@ -812,9 +830,50 @@ def check_dummies(
             lambda e: f"record the check of dummy lot {e.lot}",
         )
     _say(
-        f"Dummy lot {event.lot}: {event.rounds} rounds checked ({', '.join(event.methods)}) by "
-        f"{armorer} at {_when(written)}, for {shooting_day}."
+        _(
+            "Dummy lot {lot}: {rounds} rounds checked ({methods}) by {armorer} at {at}, for {day}."
+        ).format(
+            lot=event.lot,
+            rounds=event.rounds,
+            methods=", ".join(event.methods),
+            armorer=armorer,
+            at=_when(written),
+            day=shooting_day,
+        )
     )
+
+
+# What a rounds command recorded, without and with a run: whole sentences for translators.
+ROUNDS_SAID = {
+    "issue": (
+        N_("Lot {lot}: {count} issued ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} issued for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "fire": (
+        N_("Lot {lot}: {count} fired ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} fired for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "return": (
+        N_("Lot {lot}: {count} returned ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} returned for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "spoil": (
+        N_("Lot {lot}: {count} spoiled ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} spoiled for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+}
 
 
 def _rounds_command(action: str, doc: str) -> None:
@@ -843,12 +902,18 @@ def _rounds_command(action: str, doc: str) -> None:
                 lambda e: f"{action} {count} rounds of lot {e.lot}",
             )
             found = armory.current(ledger).lot(lot)
-        verb = {"issue": "issued", "fire": "fired", "return": "returned", "spoil": "spoiled"}
-        for_run = f" for run {checked_run}" if checked_run else ""
         assert found is not None
+        said = ROUNDS_SAID[action][checked_run is not None]
         _say(
-            f"Lot {found.lot}: {count} {verb[action]}{for_run} ({armorer}, {_when(written)}); "
-            f"now {found.on_hand} in storage, {found.counts(checked_run).out} out{for_run}."
+            _(said).format(
+                lot=found.lot,
+                count=count,
+                run=checked_run,
+                armorer=armorer,
+                at=_when(written),
+                on_hand=found.on_hand,
+                out=found.counts(checked_run).out,
+            )
         )
 
     command.__doc__ = doc
