@@ -413,6 +413,41 @@ def test_a_qualification_nobody_approved_does_not_verify(cli: CliRunner, crewed:
     assert "does not verify" in message
 
 
+@pytest.mark.slow
+def test_the_armorer_is_asked_for_their_pin_in_their_language_at_a_terminal(
+    cli: CliRunner, stocked: Path
+) -> None:
+    """At a real terminal on a Spanish laptop the armorer reads what their PIN signs in
+    Spanish, and the firearm is issued as in English."""
+    import pexpect
+
+    from safetycli import i18n
+    from safetycli.roles import spoken
+    from tests.walk_helpers import safetycli_argv, subprocess_env
+
+    with i18n.speaking("es"):
+        prompt = i18n._("{name} ({role}), your PIN to issue {serials}").format(
+            name=ARMORER[0], role=spoken("armorer"), serials="4471"
+        )
+    assert "su PIN" in prompt
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], "armory", "issue", "4471"],
+        env={**subprocess_env(stocked), i18n.ENV: "es"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    child.expect_exact(prompt)
+    child.waitnoecho(timeout=5)
+    child.sendline(ARMORER[1])
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert _firearm(cli, "4471")["where"] == "armorer"  # issued, as in English
+
+
 def test_crew_qualify_says_what_it_recorded_in_the_readers_language(
     cli: CliRunner, crewed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -230,13 +230,16 @@ def _act(
     purpose: "Callable[[Any], str]",
     receiver: str | None = None,
     state: "ArmoryState | None" = None,
+    said: "Callable[[Any, str, str], str] | None" = None,
 ) -> tuple[str, list[Any], list["Event"]]:
     """One custody command, the same way every time: the rule checked against the armory as it
     is (with no armorer yet: bad input and impossible custody are refused before anyone is
     asked anything), the armorer named and their permit checked, the receiver's card checked,
     each PIN proven, then the events written with those proofs if the rule still holds under
-    the write lock. `rule(state, armorer)` returns the event or events to write. Returns the
-    armorer, the declared events and the events as written."""
+    the write lock. `rule(state, armorer)` returns the event or events to write; `purpose` is
+    what the log records the armorer's PIN was for (English), `said(event, name, role)` the
+    armorer's prompt in the reader's language. Returns the armorer, the declared events and
+    the events as written."""
     from safetycli import armory, qualifications
 
     state = armory.current(ledger) if state is None else state
@@ -246,8 +249,13 @@ def _act(
         qualifications.require_receiver(ledger, receiver)
     made = rule(state, armorer)
     events = made if isinstance(made, list) else [made]
+    prompt = None
+    if said is not None:
+        from safetycli.roles import spoken
+
+        prompt = said(events[0], armorer, spoken("armorer"))
     people: list[tuple[str, str | None, str, str | None]] = [
-        (armorer, "armorer", purpose(events[0]), None)
+        (armorer, "armorer", purpose(events[0]), prompt)
     ]
     if receiver is not None:  # the receiver reads the prompt; the log keeps the English purpose
         serial = events[0].serial
@@ -356,6 +364,9 @@ def add_firearm(
             "changes the inventory",
             lambda state, who: armory.add_firearm(state, serial, make, model, kind, who),
             lambda e: f"add firearm {e.serial}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to add firearm {serial}"
+            ).format(name=name, role=role, serial=e.serial),
         )
     _say(
         _(
@@ -401,6 +412,9 @@ def add_rounds(
             "changes the inventory",
             lambda state, who: armory.add_rounds(state, lot, round_type, load, count, who),
             lambda e: f"add lot {e.lot}",
+            said=lambda e, name, role: _("{name} ({role}), your PIN to add lot {lot}").format(
+                name=name, role=role, lot=e.lot
+            ),
         )
     if event.load:
         said = _(
@@ -668,6 +682,11 @@ def _storage(
             lambda state, who: rule(state, who, keys),
             lambda _e: f"{verb} the storage",
             state=state,
+            said=lambda _e, name, role: (
+                _("{name} ({role}), your PIN to lock the storage")
+                if locking
+                else _("{name} ({role}), your PIN to unlock the storage")
+            ).format(name=name, role=role),
         )
         after = armory.current(ledger)
     if locking:
@@ -701,6 +720,9 @@ def issue(
             "issues firearms",
             lambda state, who: armory.issue(state, serials, who, run),
             lambda _e: f"issue {', '.join(serials)}",
+            said=lambda _e, name, role: _("{name} ({role}), your PIN to issue {serials}").format(
+                name=name, role=role, serials=", ".join(serials)
+            ),
         )
     names = ", ".join(e.serial for e in events)
     if run:
@@ -736,6 +758,9 @@ def hand_over(
             "hands a firearm over",
             lambda state, who: armory.hand_over(state, serial, who, receiver),
             lambda e: f"hand {e.serial} to {receiver}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to hand {serial} to {receiver}"
+            ).format(name=name, role=role, serial=e.serial, receiver=receiver),
             receiver=receiver,
             state=state,
         )
@@ -765,6 +790,9 @@ def take_back(
             "takes a firearm back",
             lambda state, who: armory.take_back(state, serial, who),
             lambda e: f"take {e.serial} back from {e.holder}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to take {serial} back from {holder}"
+            ).format(name=name, role=role, serial=e.serial, holder=e.holder),
         )
     _say(
         _("Firearm {serial} back with the armorer {armorer} at {at}.").format(
@@ -792,6 +820,9 @@ def return_(
             "returns firearms",
             lambda state, who: armory.return_(state, serials, who),
             lambda _e: f"return {', '.join(serials)} to storage",
+            said=lambda _e, name, role: _(
+                "{name} ({role}), your PIN to return {serials} to storage"
+            ).format(name=name, role=role, serials=", ".join(serials)),
         )
     names = ", ".join(e.serial for e in events)
     _say(
@@ -828,6 +859,9 @@ def check_dummies(
             "checks dummies",
             lambda state, who: armory.check_dummies(state, lot, method, who, shooting_day),
             lambda e: f"record the check of dummy lot {e.lot}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to record the check of dummy lot {lot}"
+            ).format(name=name, role=role, lot=e.lot),
         )
     _say(
         _(
@@ -876,6 +910,15 @@ ROUNDS_SAID = {
 }
 
 
+# The armorer's PIN prompt for each rounds action.
+ROUNDS_PIN = {
+    "issue": N_("{name} ({role}), your PIN to issue {count} rounds of lot {lot}"),
+    "fire": N_("{name} ({role}), your PIN to record {count} rounds of lot {lot} fired"),
+    "return": N_("{name} ({role}), your PIN to return {count} rounds of lot {lot}"),
+    "spoil": N_("{name} ({role}), your PIN to record {count} rounds of lot {lot} spoiled"),
+}
+
+
 def _rounds_command(action: str, doc: str) -> None:
     def command(
         lot: LotOpt,
@@ -900,6 +943,9 @@ def _rounds_command(action: str, doc: str) -> None:
                     state, action, lot, count, who, checked_run, shooting_day
                 ),
                 lambda e: f"{action} {count} rounds of lot {e.lot}",
+                said=lambda e, name, role: _(ROUNDS_PIN[action]).format(
+                    name=name, role=role, count=count, lot=e.lot
+                ),
             )
             found = armory.current(ledger).lot(lot)
         assert found is not None
