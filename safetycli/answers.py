@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from safetycli import perfirearm
 from safetycli.errors import EXIT_OPEN, SafetyError
 from safetycli.filemodes import refuse_if_readable_by_others
+from safetycli.i18n import _
 from safetycli.yamlsource import YamlDoc, load_yaml
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def _mapping(af: AnswersFile, data: dict[str, Any], key: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise af.fail((key,), f"`{key}` must be a mapping of names to values")
+        raise af.fail((key,), _("`{key}` must be a mapping of names to values").format(key=key))
     return value
 
 
@@ -84,10 +85,10 @@ def _pin(af: AnswersFile, role: str, value: Any) -> str:
         typed = af.typed(loc)
         if typed == str(value):
             return typed
-        raise af.fail(
-            loc, f'YAML reads this PIN as the number {value}; put it in quotes: pin: "{typed}"'
-        )
-    raise af.fail(loc, f'the PIN for `{role}` is digits in quotes, e.g. pin: "4821"')
+        said = _('YAML reads this PIN as the number {value}; put it in quotes: pin: "{typed}"')
+        raise af.fail(loc, said.format(value=value, typed=typed))
+    said = _('the PIN for `{role}` is digits in quotes, e.g. pin: "4821"')
+    raise af.fail(loc, said.format(role=role))
 
 
 def load_answers(path: Path) -> AnswersFile:
@@ -97,37 +98,40 @@ def load_answers(path: Path) -> AnswersFile:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise SafetyError(f"cannot read answers file {path}: {err.strerror}") from None
+        said = _("cannot read answers file {path}: {why}")
+        raise SafetyError(said.format(path=path, why=err.strerror)) from None
     doc = load_yaml(path, raw)
     if doc.problems:
         raise SafetyError(str(doc.problems[0]))
     af = AnswersFile(str(path), doc, raw.decode("utf-8", "replace").splitlines())
     data = doc.data
     if not isinstance(data, dict):
-        raise af.fail((), "an answers file is a mapping with `signers:` and `answers:`")
+        raise af.fail((), _("an answers file is a mapping with `signers:` and `answers:`"))
     for key in data:
         if key not in TOP_KEYS:
-            raise af.fail((key,), f"unknown key `{key}`; allowed: {', '.join(TOP_KEYS)}", key=True)
+            said = _("unknown key `{key}`; allowed: {allowed}")
+            raise af.fail((key,), said.format(key=key, allowed=", ".join(TOP_KEYS)), key=True)
     af.context = _mapping(af, data, "context")
     for role, signer in _mapping(af, data, "signers").items():
         if not isinstance(signer, dict) or "name" not in signer or "pin" not in signer:
-            raise af.fail(("signers", role), f"signer `{role}` needs `name:` and `pin:`")
+            said = _("signer `{role}` needs `name:` and `pin:`")
+            raise af.fail(("signers", role), said.format(role=role))
         extra = sorted(set(signer) - {"name", "pin"}, key=str)
         if extra:
-            raise af.fail(
-                ("signers", role, extra[0]), f"unknown key `{extra[0]}` for `{role}`", key=True
-            )
+            said = _("unknown key `{key}` for `{role}`").format(key=extra[0], role=role)
+            raise af.fail(("signers", role, extra[0]), said, key=True)
         af.signers[role] = (str(signer["name"]), _pin(af, role, signer["pin"]))
     af.answers = _mapping(af, data, "answers")
     takes = data.get("takes", 1)
     if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 200:
-        raise af.fail(("takes",), "`takes` must be a whole number from 1 to 200")
+        raise af.fail(("takes",), _("`takes` must be a whole number from 1 to 200"))
     af.takes = takes
     for key in ("readbacks", "witnesses"):
         table = _mapping(af, data, key)
         for item_id, by_role in table.items():
             if not isinstance(by_role, dict):
-                raise af.fail((key, item_id), f"`{key}.{item_id}` must map roles to answers")
+                said = _("`{key}.{item}` must map roles to answers")
+                raise af.fail((key, item_id), said.format(key=key, item=item_id))
         setattr(af, key, table)
     _outgoing(af, _mapping(af, data, "armory"))
     return af
@@ -136,24 +140,26 @@ def load_answers(path: Path) -> AnswersFile:
 def _outgoing(af: AnswersFile, table: dict[str, Any]) -> None:
     for key in table:
         if key not in ("firearms", "rounds"):
-            raise af.fail(("armory", key), f"unknown key `{key}`; allowed: firearms, rounds")
+            said = _("unknown key `{key}`; allowed: {allowed}")
+            raise af.fail(("armory", key), said.format(key=key, allowed="firearms, rounds"))
     firearms = table.get("firearms", [])
     if not isinstance(firearms, list):
-        raise af.fail(("armory", "firearms"), "`armory.firearms` is a list of serials")
+        raise af.fail(("armory", "firearms"), _("`armory.firearms` is a list of serials"))
     af.firearms = [str(serial) for serial in firearms]
     rounds = table.get("rounds", {})
     if not isinstance(rounds, dict):
-        raise af.fail(("armory", "rounds"), "`armory.rounds` maps each lot to a count")
+        raise af.fail(("armory", "rounds"), _("`armory.rounds` maps each lot to a count"))
     for lot, count in rounds.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise af.fail(("armory", "rounds", lot), f"lot {lot}: a count of 1 or more")
+            said = _("lot {lot}: a count of 1 or more").format(lot=lot)
+            raise af.fail(("armory", "rounds", lot), said)
         af.rounds.append((str(lot), count))
 
 
 def check_against(answers: AnswersFile, protocol: Protocol) -> None:
     """Every item and role the file names must exist in the protocol: a misspelt witness who
     was meant to refuse would otherwise be read as the default "yes", and the run would pass."""
-    items = {item.id: item for _, item in protocol.items()}
+    items = {item.id: item for _phase, item in protocol.items()}
     for item_id in [*answers.answers, *answers.witnesses, *answers.readbacks]:
         base, serial = perfirearm.split_id(str(item_id))
         if serial and base in items and items[base].per_firearm:
@@ -161,8 +167,12 @@ def check_against(answers: AnswersFile, protocol: Protocol) -> None:
 
     def unknown_item(section: str, item_id: str) -> SafetyError:
         near = difflib.get_close_matches(str(item_id), list(items), n=1)
-        hint = f"; did you mean `{near[0]}`?" if near else ""
-        return answers.fail((section, item_id), f"`{protocol.id}` has no item `{item_id}`{hint}")
+        if near:
+            said = _("`{protocol}` has no item `{item}`; did you mean `{near}`?")
+        else:
+            said = _("`{protocol}` has no item `{item}`")
+        said = said.format(protocol=protocol.id, item=item_id, near=near[0] if near else "")
+        return answers.fail((section, item_id), said)
 
     for item_id in answers.answers:
         if item_id not in items:
@@ -174,10 +184,13 @@ def check_against(answers: AnswersFile, protocol: Protocol) -> None:
             allowed = getattr(items[item_id], kind)
             for role in by_role:
                 if role not in allowed:
-                    who = ", ".join(allowed) or "nobody"
+                    if kind == "witness":
+                        said = _("`{item}` has no witness `{role}` (its witness: {who})")
+                    else:
+                        said = _("`{item}` has no readback `{role}` (its readback: {who})")
+                    who = ", ".join(allowed) or _("nobody")
                     raise answers.fail(
-                        (section, item_id, role),
-                        f"`{item_id}` has no {kind} `{role}` (its {kind}: {who})",
+                        (section, item_id, role), said.format(item=item_id, role=role, who=who)
                     )
 
 

@@ -150,3 +150,25 @@ def N_(message: str) -> str:  # noqa: N802 - the name extraction tools look for
     """Marks a message for extraction where it is defined (a table at import time); it is
     translated with `_` where it is shown, in the language of that moment."""
     return message
+
+
+# Translators: a language's name, as a reader of the language you translate into says it.
+NAMES = {"en": N_("English"), "es": N_("Spanish")}
+
+
+def language_name(code: str) -> str:
+    """`Spanish (es)` to an English reader, `español (es)` to a Spanish one: a code alone is
+    not what a crew member calls their language. A language we have no name for is its code."""
+    name = NAMES.get(code)
+    return f"{_(name)} ({code})" if name is not None else code
+
+
+def with_everyone(langs: Iterator[str | None] | list[str | None]) -> list[str]:
+    """The interface language now, then each other shipped language in `langs` once, in
+    order: what is said to the whole set (a HOLD) is said in each of them."""
+    out = [_lang]
+    for lang in langs:
+        code = shipped(lang)
+        if code is not None and code not in out:
+            out.append(code)
+    return out

@@ -1152,15 +1152,18 @@ def _collect(
         )
     if d["status"] != "complete":
         why = None
+        stopped = None  # who stopped it and their reason: for the words shown (render.fmt.why)
         if d["status"] == "aborted" and d["aborted"]:
             by = d["aborted"].get("by") or {}
             role = role_name(by["role"]) if by.get("role") else "?"
             why = f"aborted by {by.get('name', '?')} ({role}): " + str(
                 d["aborted"].get("reason", "")
             )
+            stopped = {"by": by or None, "reason": str(d["aborted"].get("reason", ""))}
         elif d["status"] == "held":
             open_hold = next(h for h in d["holds"] if h["cleared_at"] is None)
             why = f"held: {open_hold['reason']}"
+            stopped = {"by": open_hold.get("raised_by"), "reason": open_hold["reason"]}
         exceptions["unfinished"].append(
             {
                 **ref,
@@ -1168,6 +1171,7 @@ def _collect(
                 "started_at": d["started_at"],
                 "ended_at": d["ended_at"],
                 "why": why,
+                "stopped": stopped,
                 "signoffs": d["signoffs"],
             }
         )

@@ -106,6 +106,28 @@ def test_a_firearm_issued_to_two_open_runs_at_once_is_refused(
     }
 
 
+def test_a_hand_over_and_take_back_are_said_in_the_readers_language(
+    cli: CliRunner, stocked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Spanish laptop the actor confirms receipt and everyone reads the hand-over in
+    Spanish; the custody recorded is the same as in English."""
+    from safetycli import i18n
+
+    armorer(cli, "issue", "4471")
+    monkeypatch.setenv(i18n.ENV, "es")
+    args = ["armory", "hand-over", "4471", "--to", ACTOR[0], "--pin-stdin"]
+    handed = ok(cli, args, input=f"{ARMORER[1]}\n{ACTOR[1]}\n").stdout
+    back = ok(cli, ["armory", "take-back", "4471", "--pin-stdin"], input=PIN).stdout
+    with i18n.speaking("es"):
+        handed_words = i18n._("Firearm {serial} handed to {receiver} by {armorer} at {at}.")
+        back_words = i18n._("Firearm {serial} back with the armorer {armorer} at {at}.")
+    assert handed_words.startswith("Arma") and back_words.startswith("Arma")
+    assert handed_words.split("{receiver}")[0].format(serial="4471") + ACTOR[0] in handed
+    assert back_words.split("{armorer}")[0].format(serial="4471") + ARMORER[0] in back
+    assert "handed to" not in handed and "back with" not in back
+    assert _firearm(cli, "4471")["holder"] == ARMORER[0]  # the custody is the same as in English
+
+
 def test_a_firearm_handed_to_someone_cannot_be_handed_to_another(
     cli: CliRunner, stocked: Path
 ) -> None:
@@ -389,6 +411,56 @@ def test_a_qualification_nobody_approved_does_not_verify(cli: CliRunner, crewed:
     assert result.exit_code == 1 and "crew.qualified" in result.output
     message = refused(cli, ["armory", "unlock", "--pin-stdin"], PIN)
     assert "does not verify" in message
+
+
+@pytest.mark.slow
+def test_the_armorer_is_asked_for_their_pin_in_their_language_at_a_terminal(
+    cli: CliRunner, stocked: Path
+) -> None:
+    """At a real terminal on a Spanish laptop the armorer reads what their PIN signs in
+    Spanish, and the firearm is issued as in English."""
+    import pexpect
+
+    from safetycli import i18n
+    from safetycli.roles import spoken
+    from tests.walk_helpers import safetycli_argv, subprocess_env
+
+    with i18n.speaking("es"):
+        prompt = i18n._("{name} ({role}), your PIN to issue {serials}").format(
+            name=ARMORER[0], role=spoken("armorer"), serials="4471"
+        )
+    assert "su PIN" in prompt
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], "armory", "issue", "4471"],
+        env={**subprocess_env(stocked), i18n.ENV: "es"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    child.expect_exact(prompt)
+    child.waitnoecho(timeout=5)
+    child.sendline(ARMORER[1])
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert _firearm(cli, "4471")["where"] == "armorer"  # issued, as in English
+
+
+def test_crew_qualify_says_what_it_recorded_in_the_readers_language(
+    cli: CliRunner, crewed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import i18n
+
+    monkeypatch.setenv(i18n.ENV, "es")
+    args = ["crew", "qualify", ACTOR[0], "--kind", "safety-course", "--id", "C-77"]
+    said = ok(cli, [*args, "--expires", VALID, "--pin-stdin"], f"{PRODUCER[1]}\n").stdout
+    with i18n.speaking("es"):
+        expected = i18n._(
+            "Recorded the firearms safety course card {number} of {name}, valid through {expires}."
+        ).format(number="C-77", name=ACTOR[0], expires=VALID)
+    assert expected.startswith("Registrada") and expected in said
 
 
 def test_crew_qualify_needs_a_producer_and_a_date_ahead(cli: CliRunner, crewed: Path) -> None:

@@ -222,7 +222,7 @@ def test_list_still_lists_the_good_ones_and_warns_about_the_rest(
         "minimal",
     ]
     assert result.stderr == (
-        "warning: 7 problem(s) in protocol files; run `safetycli checklists validate`\n"
+        "warning: 7 problems in protocol files; run `safetycli checklists validate`\n"
     )
 
 

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from safetycli import crew, i18n
 from safetycli.cli import app
 from safetycli.i18n import _, speaking
+from safetycli.roles import spoken
 from tests.reviewdata import HOSTILE_DAY, IMG, Production, add_hostile, build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -237,6 +238,25 @@ def test_report_lang_es_html_is_spanish_escaped_and_says_its_language(
     assert "<img" not in html and "<script" not in html
     assert "&lt;img src=x onerror=" in html and IMG[0] not in html
     assert "\x1b" not in html and "\\x1b[2J" in html
+
+
+def test_why_a_run_is_unfinished_is_said_in_spanish_with_what_people_wrote_as_written(
+    prod: Production,
+) -> None:
+    spanish = report(prod, *PERIOD, "--lang", "es")
+    with speaking("es"):
+        held = _("held: {reason}").format(reason="State of the firearm -- answered NOT VERIFIED")
+        aborted = _("aborted by {name} ({role}): {reason}").format(
+            name="Dana Reyes", role=spoken("first_ad"), reason="Actor locked out; scene cut"
+        )
+        left_open = _("left open: resume it or abort it")
+    assert held.startswith("parado: ") and "(1er AD)" in aborted
+    for said in (held, aborted, left_open):
+        assert said in spanish
+    assert "aborted by" not in spanish and "left open:" not in spanish
+    as_json = json.loads(report(prod, *PERIOD, "--format", "json", "--lang", "es"))
+    whys = {u["why"] for u in as_json["exceptions"]["unfinished"]}
+    assert "aborted by Dana Reyes (1st AD): Actor locked out; scene cut" in whys
 
 
 def test_json_and_csv_stay_the_same_in_every_language(prod: Production) -> None:

@@ -298,6 +298,58 @@ def test_status_opens_with_open_incidents(cli: CliRunner, crewed: Path) -> None:
     assert [i["id"] for i in data["incidents"]] == [incident_id]
 
 
+def test_status_and_the_report_say_an_incidents_age_and_closers_in_the_readers_language(
+    cli: CliRunner, crewed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who must close an incident and how long it has been open are shown in Spanish to a
+    Spanish reader; the JSON keeps the English a program reads."""
+    from safetycli import i18n
+    from safetycli.roles import spoken
+
+    incident_id = report(cli, "--kind", "injury", "--text", "actor's hand cut")
+    as_json = ok(cli, ["status", "--format", "json"]).stdout
+    monkeypatch.setenv(i18n.ENV, "es")
+    with i18n.speaking("es"):
+        closers = i18n._(" and ").join(spoken(r) for r in ("producer", "armorer"))
+        age = i18n._("{n}m").format(n=0)
+    assert closers == "productor y armero" and age == "0 min"
+    status = ok(cli, ["status"]).stdout
+    assert incident_id in status and closers in status and age in status
+    assert "producer and armorer" not in status
+    md = ok(cli, ["report", "--format", "md"]).stdout
+    opening = next(line for line in md.splitlines() if incident_id in line)
+    assert closers in opening and age in opening
+    assert ok(cli, ["status", "--format", "json"]).stdout == as_json
+    assert json.loads(as_json)["incidents"][0]["must_close"] == "producer and armorer"
+
+
+def test_an_incident_is_reported_shown_and_closed_in_the_readers_language(
+    cli: CliRunner, crewed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Spanish reader reporting an injury is told in Spanish that firearm work stops and who
+    closes it; what they wrote stays as written."""
+    from safetycli import i18n
+    from safetycli.roles import spoken
+
+    monkeypatch.setenv(i18n.ENV, "es")
+    reported = ok(cli, ["incident", "report", "--kind", "injury", "--text", "hand cut"]).stdout
+    incident_id = ID.search(reported).group(0)  # type: ignore[union-attr]
+    with i18n.speaking("es"):
+        closers = i18n._(" and ").join(spoken(r) for r in ("producer", "armorer"))
+        stop = i18n._(
+            "STOP: no firearm protocol starts or goes on until the {roles} close it: {command}"
+        ).split("{roles}")[0]
+        kind = i18n._("injury")
+        what = i18n._("What happened: {text}").format(text="hand cut")
+        closed = i18n._("Incident {id} closed. Its stop and freeze are lifted.")
+    assert stop.startswith("ALTO") and kind != "injury"
+    assert stop in reported and closers in reported and kind in reported
+    assert "STOP:" not in reported
+    assert what in ok(cli, ["incident", "show", incident_id]).stdout
+    args, pins = close_args(incident_id, PRODUCER_SIGNS, ARMORER_SIGNS)
+    assert closed.format(id=incident_id) in ok(cli, args, input=pins).stdout
+
+
 def test_list_shows_open_incidents_first_with_who_closes(cli: CliRunner, crewed: Path) -> None:
     old = report(cli, "--kind", "misfire", "--text", "click")
     close(cli, old, ARMORER_SIGNS, PRODUCER_SIGNS)

@@ -45,7 +45,7 @@ def test_the_list_follows_every_change_to_the_files(cli: CliRunner, home: Path) 
     ours.write_text("id: ours\n", encoding="utf-8")  # now broken: left out, with a warning
     rows, warned = listed(cli)
     assert "ours" not in [r[0] for r in rows]
-    assert "problem(s) in protocol files" in warned
+    assert "problems in protocol files" in warned
     assert listed(cli) == (rows, warned)  # the warning comes from the cache too
 
 

@@ -788,6 +788,23 @@ def test_a_misspelt_witness_or_read_back_in_an_answers_file_is_refused(
     assert log_list(cli) == before  # refused before anything was written
 
 
+def test_an_answers_file_error_is_said_in_the_readers_language_at_the_same_place(
+    cli: CliRunner, crewed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import i18n
+
+    answers = write_answers(tmp_path / "typo.yaml", witnesses={"shown-clr": {"dp": False}})
+    english = refused(cli, ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)])
+    monkeypatch.setenv(i18n.ENV, "es")
+    spanish = refused(cli, ["run", "firearm-scene", "--scene", "1", "--answers", str(answers)])
+    with i18n.speaking("es"):
+        said = i18n._("`{protocol}` has no item `{item}`; did you mean `{near}`?").format(
+            protocol="firearm-scene", item="shown-clr", near="shown-clear"
+        )
+    assert said != english.split(": ", 1)[1] and spanish.endswith(said), spanish
+    assert spanish.split(": ", 1)[0] == english.split(": ", 1)[0]  # file:line:col, the same
+
+
 def test_counts_that_do_not_add_up_stop_work(cli: CliRunner, crewed: Path, tmp_path: Path) -> None:
     """PROTOCOL-FACTS: any count that does not add up is a hold. Six loaded, two fired, none
     unfired: four blanks are unaccounted for, whatever anyone answers to a yes/no about it."""

@@ -113,3 +113,47 @@ def test_each_notice_reads_as_the_crew_sees_it() -> None:
         "Not recorded: the run moved on while that answer was given (it was answered elsewhere).",
         "Run r-test was aborted.",
     ]
+
+
+# --- the red panels on a mixed set ----------------------------------------------------------------
+
+
+def _panel_text(draw: Any) -> str:
+    out = io.StringIO()
+    draw(Console(file=out, width=100, color_system=None))
+    return " ".join(out.getvalue().replace("│", " ").split())
+
+
+def test_the_incident_and_scene_stop_panels_are_said_in_each_language_of_the_set() -> None:
+    """A walk-through's INCIDENT and scene stop-work panels, like the HOLD panel, say their
+    words in the laptop's language and then in each other language of the people signed in."""
+    from safetycli import i18n
+    from safetycli.cli.terminal import freeze_panel, scene_panel
+    from safetycli.production import SceneStop
+
+    stop = SceneStop(
+        scene="7",
+        reason="smoke near the cart",
+        raised_by={"name": "Sam Ortiz", "role": "armorer"},
+        authenticated=True,
+        raised_at="2026-11-23T21:40:02.000000Z",
+    )
+    both = ["en", "es"]
+    scene = _panel_text(lambda c: scene_panel(c, stop, resume="r-1a2b3c", langs=both))
+    freeze = _panel_text(lambda c: freeze_panel(c, "misfire", "i-1a2b3c", langs=both))
+    alone = _panel_text(lambda c: scene_panel(c, stop, resume="r-1a2b3c"))
+    english = {
+        "scene": "STOP WORK on scene {scene}. Nothing proceeds until it is cleared.",
+        "incident": "INCIDENT RECORDED: {kind} ({incident}).",
+    }
+    with i18n.speaking("es"):
+        spanish = {key: i18n._(words).split("{")[0] for key, words in english.items()}
+    assert spanish != {key: words.split("{")[0] for key, words in english.items()}
+    for key, text in (("scene", scene), ("incident", freeze)):
+        said_en, said_es = english[key].split("{")[0], spanish[key]
+        assert said_en in text and said_es in text, text
+        assert text.index(said_en) < text.index("español (es)") < text.index(said_es)
+    assert "ALTO" in scene.split("STOP WORK")[0]  # the title carries both words
+    assert "smoke near the cart" in scene  # what a person wrote, as written, in each block
+    assert scene.count("smoke near the cart") == 2
+    assert spanish["scene"] not in alone and "español" not in alone

@@ -22,6 +22,7 @@ from safetycli import crew
 from safetycli.cli import app
 from safetycli.ledger import Ledger
 from safetycli.protocol import check_with_warnings
+from safetycli.roles import spoken as role_name
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
@@ -223,6 +224,18 @@ def test_show_in_spanish_marks_what_is_untranslated(tmp_path: Path) -> None:
     assert "[en] Actor knows to hand it back on cut?" in text
     english = cli.invoke(app, ["checklists", "show", "lang-walk", "--home", str(home)]).stdout
     assert "[en]" not in english and "VACÍA" not in english
+    # The view's own words follow --lang too: who signs, who witnesses, what the answer is.
+    from safetycli import i18n
+    from safetycli.roles import spoken
+
+    with i18n.speaking("es"):
+        signs = i18n._("signed by {roles}").format(roles=spoken("armorer"))
+        witness = i18n._("witnessed by {roles}").format(roles=spoken("actor"))
+        phase = i18n._("Phase {n} of {total}: {title}").format(n=1, total=1, title="Entrega")
+    assert signs != "signed by armorer"
+    for said in (signs, witness, phase):
+        assert said in text and said not in english
+    assert "signed by armorer" in english and "signed by" not in text
     shown = json.loads(
         cli.invoke(
             app,
@@ -249,6 +262,15 @@ def test_crew_add_lang_shows_in_list_and_a_change_needs_a_producer(tmp_path: Pat
         input=f"3141\n{PRODUCER[1]}\n",
     )
     assert added.exit_code == 0, added.output
+    assert "reading protocols in Spanish (es)." in added.stdout  # the language, named in words
+    in_spanish = cli.invoke(
+        app,
+        ["crew", "add", "Rosa Díaz", "--role", "actor", "--lang", "es", "--pin-stdin", *args],
+        input=f"3142\n{PRODUCER[1]}\n",
+        env={"SAFETYCLI_LANG": "es"},
+    )
+    assert in_spanish.exit_code == 0, in_spanish.output
+    assert "español (es)" in in_spanish.stdout and "Spanish" not in in_spanish.stdout
     listed = json.loads(cli.invoke(app, ["crew", "list", "-f", "json", *args]).stdout)
     langs = {m["name"]: m["lang"] for m in listed}
     assert langs["Lupe Ortega"] == "es" and langs[ARMORER[0]] is None
@@ -267,6 +289,7 @@ def test_crew_add_lang_shows_in_list_and_a_change_needs_a_producer(tmp_path: Pat
         input=f"{PRODUCER[1]}\n",
     )
     assert changed.exit_code == 0, changed.output
+    assert "reads protocols in Spanish (es) from now on" in changed.stdout
     after = json.loads(cli.invoke(app, ["crew", "list", "-f", "json", *args]).stdout)
     assert {m["name"]: m["lang"] for m in after}[ARMORER[0]] == "es"
     assert cli.invoke(app, ["verify", *args]).exit_code == 0  # the change was approved
@@ -315,9 +338,11 @@ LISTED = re.compile(r"^  (\d+)\. (?:\[en\] )?(.+?) \[([a-z-]+)\]\s*$", re.M)
 OPTION = re.compile(r"^    \d+\. (?:\[en\] )?(.+?)\s*$", re.M)
 
 
-def _walk(home: Path) -> tuple[str, dict[str, str]]:
+def _walk(home: Path, refuse: str | None = None) -> tuple[str, dict[str, str]]:
     """Walk lang-walk at a pseudo-terminal: the armorer answers EMPTY, the actor reads it back
-    in Spanish. Returns the transcript and, per person, the part of it addressed to them."""
+    in Spanish. Returns the transcript and, per person, the part of it addressed to them.
+    `refuse`: that person answers no to every check on their one-key line, and the walk is
+    expected to stop on a HOLD (exit 3) instead of completing."""
     argv = safetycli_argv()
     child = pexpect.spawn(
         argv[0],
@@ -328,11 +353,17 @@ def _walk(home: Path) -> tuple[str, dict[str, str]]:
         dimensions=(50, 160),
     )
     child.delaybeforesend = None
-    kinds = list(PROMPTS)
+    kinds = list(PROMPTS) if refuse is None else [k for k in PROMPTS if k != "done"]
     transcript = ""
     parts: dict[str, str] = {}
     while True:
-        kind = kinds[child.expect([PROMPTS[k] for k in kinds])].removesuffix("-es")
+        index = child.expect([*(PROMPTS[k] for k in kinds), pexpect.EOF])
+        if index == len(kinds):  # the run stopped (on a hold) before it completed
+            transcript += child.before or ""
+            child.close()
+            assert refuse is not None and child.exitstatus == 3, transcript
+            return transcript, parts
+        kind = kinds[index].removesuffix("-es")
         before = child.before or ""
         transcript += before + str(child.after)
         groups = child.match.groupdict()
@@ -348,7 +379,7 @@ def _walk(home: Path) -> tuple[str, dict[str, str]]:
         elif kind == "keys":
             keys = re.search(r"(\d+) (?:keys?|teclas?)\)", str(child.after))
             assert keys is not None
-            child.sendline("y" * int(keys.group(1)))
+            child.sendline(("n" if refuse == groups["name"].strip() else "y") * int(keys.group(1)))
         elif kind == "answer":
             child.sendline("EMPTY")
         elif kind == "read-back":
@@ -424,6 +455,56 @@ def test_armorer_in_english_actor_in_spanish_and_the_log_proves_what_each_read(
         == hashlib.sha256((home / "checklists" / "lang-walk.es.yaml").read_bytes()).hexdigest()
     )
     assert CliRunner().invoke(app, ["verify", "--home", str(home)]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_a_hold_on_a_mixed_set_is_said_in_english_and_in_spanish(tmp_path: Path) -> None:
+    """The armorer reads English, the actor Spanish; the actor refuses to confirm the critical
+    check: the red panel's words (stop work, what failed, who clears it and how) are on screen
+    in both languages, the laptop's first, each block under its language's own name."""
+    from safetycli import i18n
+
+    home = _workspace_with_walk(tmp_path)
+    with Ledger.open(home / "log.db") as ledger:
+        crew.set_lang(ledger, ACTOR[0], "es", PRODUCER)
+    transcript, _ = _walk(home, refuse=ACTOR[0])
+    panel = " ".join(transcript.replace("│", " ").split()).split("HOLD · ALTO", 1)
+    assert len(panel) == 2, transcript  # the title: the laptop's word, then the actor's
+    said = panel[1]
+    english = {
+        "stop": "STOP WORK. Nothing proceeds until the hold is cleared.",
+        "failed": "What failed: Armorer showed the firearm clear to the actor?",
+        "clear": "To clear: armorer, each in person with their PIN:",
+    }
+    with i18n.speaking("es"):
+        spanish = {
+            "stop": i18n._(english["stop"]),
+            "failed": i18n._("What failed: {reason}").split("{")[0],
+            "clear": i18n._("To clear: {roles}, each in person with their PIN:").format(
+                roles=role_name("armorer")
+            ),
+            "note": i18n._('safetycli clear {run} --note "what was found and done"').split(
+                " --note"
+            )[1],
+        }
+    assert spanish["stop"] != english["stop"] and spanish["note"] != ' "what was found and done"'
+    for words in english.values():
+        assert words in said, said
+    for words in spanish.values():
+        assert words in said, said
+    # The laptop's language first, then the actor's, under its own name; the failed check in
+    # the actor's words in the actor's block.
+    assert (
+        said.index(english["stop"]) < said.index("── español (es) ──") < said.index(spanish["stop"])
+    )
+    with i18n.speaking("es"):
+        failed = i18n._("What failed: {reason}").format(
+            reason="¿El armero le mostró al actor el arma descargada?"
+        )
+        recorded = i18n._("as recorded: {reason}").format(
+            reason="Armorer showed the firearm clear to the actor?"
+        )
+    assert said.index(spanish["stop"]) < said.index(failed) < said.index(recorded)
 
 
 def test_a_changed_translation_refuses_to_resume_a_run_that_started_with_the_old_one(
@@ -547,7 +628,13 @@ def test_the_hold_panel_says_the_failed_check_in_the_language_of_everyone_signed
     assert held.exit_code == 3, held.output
     text = " ".join(held.stdout.split())
     assert "What failed: Armorer showed the firearm clear to the actor?" in text
-    assert "[es] ¿El armero le mostró al actor el arma descargada?" in text
+    from safetycli import i18n
+
+    with i18n.speaking("es"):
+        failed = i18n._("What failed: {reason}").format(
+            reason="¿El armero le mostró al actor el arma descargada?"
+        )
+    assert failed in text  # the actor's block names the check in the actor's words
     # The actor's refusal is recorded with what the actor read.
     detail = json.loads(
         CliRunner()
@@ -580,7 +667,7 @@ def test_a_protocol_whose_translation_is_broken_does_not_run(tmp_path: Path) -> 
         assert "Traceback" not in refused.output
     listed = cli.invoke(app, ["checklists", "list", "--format", "json", "--home", str(home)])
     assert "lang-walk" not in [row["id"] for row in json.loads(listed.stdout)]
-    assert "problem(s) in protocol files" in listed.stderr
+    assert "1 problem in protocol files" in listed.stderr
 
 
 # --- what a translator receives ------------------------------------------------------------------

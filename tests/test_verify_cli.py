@@ -96,6 +96,27 @@ def test_altered_log_says_what_to_do(cli: CliRunner, log: Path) -> None:
     ]
 
 
+def test_a_spanish_producer_reads_the_verdict_in_spanish_and_json_does_not_change(
+    cli: CliRunner, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import i18n
+
+    as_json = run(cli, "--format", "json")[1]
+    edit(log, 6, "data", '{"i":5}')
+    altered_json = run(cli, "--format", "json")[1]
+    monkeypatch.setenv(i18n.ENV, "es")
+    code, out, _ = run(cli)
+    with i18n.speaking("es"):
+        altered = i18n._("LOG ALTERED at event {seq}: {why}").split("{seq}")[0]
+        todo = i18n._(
+            "What to do: copy {path} somewhere safe exactly as it is now (it is evidence), and "
+            "tell the producer and the safety rep before anyone relies on this log."
+        ).format(path=log.resolve())
+    assert code == 1 and altered.startswith("REGISTRO ALTERADO")
+    assert out.startswith(altered + "6: ") and todo in out and "What to do" not in out
+    assert run(cli, "--format", "json")[1] == altered_json != as_json
+
+
 def test_printed_head_is_confirmed(cli: CliRunner, log: Path) -> None:
     code, out, _ = run(cli, "--expect-head", f"7:{head_of(log, 7)}")
     assert code == 0

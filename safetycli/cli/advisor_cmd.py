@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetycli.cli.common import Home, PinStdin
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -26,6 +27,12 @@ By = Annotated[
 ]
 
 
+PROMPTS = {
+    "halt firearm work": N_("{name} (safety advisor), your PIN to halt firearm work"),
+    "record a risk assessment": N_("{name} (safety advisor), your PIN to record a risk assessment"),
+}
+
+
 def _advisor(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> str:
     """The advisor's roster name, proven by their PIN."""
     from safetycli import crew
@@ -38,7 +45,12 @@ def _advisor(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> s
     (signer,) = who_acts(
         ledger, ["safety_advisor"], named, pin_stdin=pin_stdin, what=f"{doing} is done"
     )
-    prompt = f"{signer.name} (safety advisor), your PIN to {doing}"
+    said = PROMPTS.get(doing)  # the log keeps `doing` in English; the advisor reads theirs
+    prompt = (
+        _(said).format(name=signer.name)
+        if said
+        else f"{signer.name} (safety advisor), your PIN to {doing}"
+    )
     prove(ledger, signer.name, "safety_advisor", f"advisor: {doing}", None, pin_stdin, prompt)
     return signer.name
 
@@ -63,8 +75,10 @@ def halt(
         incident_id = incidents.fresh_id(production.load(ledger).incidents)
         ledger.append_many([incidents.halt(incident_id, reason, advisor)])
         found = production.load(ledger).incidents.find(incident_id)
-    typer.echo(one_line(f"HALT {found.id} recorded by {advisor}: {found.text}"))
-    typer.echo(one_line(f"No firearm protocol starts or goes on until: {found.close_command()}"))
+    said = _("HALT {id} recorded by {advisor}: {text}")
+    typer.echo(one_line(said.format(id=found.id, advisor=advisor, text=found.text)))
+    said = _("No firearm protocol starts or goes on until: {command}")
+    typer.echo(one_line(said.format(command=found.close_command())))
 
 
 @app.command("assess")
@@ -108,5 +122,9 @@ def assess(
     with workspace(home).open_log() as ledger:
         advisor = _advisor(ledger, by, pin_stdin, "record a risk assessment")
         ledger.append_many([incidents.assess(scene, advisor, text, digest, name)])
-    what = f"file {name} (sha256 {digest})" if digest else "text"
-    typer.echo(one_line(f"Risk assessment for scene {' '.join(scene.split())} recorded: {what}."))
+    if digest:
+        said = _("Risk assessment for scene {scene} recorded: file {name} (sha256 {digest}).")
+    else:
+        said = _("Risk assessment for scene {scene} recorded: text.")
+    scene_said = " ".join(scene.split())
+    typer.echo(one_line(said.format(scene=scene_said, name=name, digest=digest)))

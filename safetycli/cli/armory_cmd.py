@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
+from safetycli.i18n import N_, _
 
 if TYPE_CHECKING:
     from safetycli.armory import ArmoryState
@@ -151,7 +152,12 @@ def _armorer(ledger: "Ledger", by: str | None, pin_stdin: bool, doing: str) -> s
 
 
 def _proof(
-    ledger: "Ledger", name: str, role: str | None, purpose: str, pin_stdin: bool
+    ledger: "Ledger",
+    name: str,
+    role: str | None,
+    purpose: str,
+    pin_stdin: bool,
+    said: str | None = None,
 ) -> "NewEvent":
     """One person's PIN, proven but not written: its `auth.ok` goes into the same transaction as
     the custody event it approves. At the keyboard a typo is asked again (each try recorded)."""
@@ -161,25 +167,25 @@ def _proof(
 
     title = f"{name} ({role_name(role)})" if role else name
     while True:
-        pin = read_pin(pin_stdin, f"{title}, your PIN to {purpose}")
+        pin = read_pin(pin_stdin, said or f"{title}, your PIN to {purpose}")
         try:
-            _, ok = crew.prove(ledger, name, pin, role=role, purpose=f"armory: {purpose}")
+            ok = crew.prove(ledger, name, pin, role=role, purpose=f"armory: {purpose}")[1]
             return ok
         except crew.AuthError as err:
             if pin_stdin or err.final:
                 raise
-            typer.echo(f"Refused: {err.message}", err=True)
+            typer.echo(_("Refused: {why}").format(why=err.message), err=True)
 
 
 def _proofs(
-    ledger: "Ledger", people: Sequence[tuple[str, str | None, str]], pin_stdin: bool
+    ledger: "Ledger", people: Sequence[tuple[str, str | None, str, str | None]], pin_stdin: bool
 ) -> "list[NewEvent]":
     """Each (name, role, purpose) in turn. When a later PIN is refused, the earlier ones were
     right: their tries are settled (written) so they do not count towards a lock-out."""
     done: list[NewEvent] = []
-    for name, role, purpose in people:
+    for name, role, purpose, said in people:
         try:
-            done.append(_proof(ledger, name, role, purpose, pin_stdin))
+            done.append(_proof(ledger, name, role, purpose, pin_stdin, said))
         except BaseException:
             if done:
                 ledger.append_many(done)
@@ -224,13 +230,16 @@ def _act(
     purpose: "Callable[[Any], str]",
     receiver: str | None = None,
     state: "ArmoryState | None" = None,
+    said: "Callable[[Any, str, str], str] | None" = None,
 ) -> tuple[str, list[Any], list["Event"]]:
     """One custody command, the same way every time: the rule checked against the armory as it
     is (with no armorer yet: bad input and impossible custody are refused before anyone is
     asked anything), the armorer named and their permit checked, the receiver's card checked,
     each PIN proven, then the events written with those proofs if the rule still holds under
-    the write lock. `rule(state, armorer)` returns the event or events to write. Returns the
-    armorer, the declared events and the events as written."""
+    the write lock. `rule(state, armorer)` returns the event or events to write; `purpose` is
+    what the log records the armorer's PIN was for (English), `said(event, name, role)` the
+    armorer's prompt in the reader's language. Returns the armorer, the declared events and
+    the events as written."""
     from safetycli import armory, qualifications
 
     state = armory.current(ledger) if state is None else state
@@ -240,10 +249,20 @@ def _act(
         qualifications.require_receiver(ledger, receiver)
     made = rule(state, armorer)
     events = made if isinstance(made, list) else [made]
-    people: list[tuple[str, str | None, str]] = [(armorer, "armorer", purpose(events[0]))]
-    if receiver is not None:
+    prompt = None
+    if said is not None:
+        from safetycli.roles import spoken
+
+        prompt = said(events[0], armorer, spoken("armorer"))
+    people: list[tuple[str, str | None, str, str | None]] = [
+        (armorer, "armorer", purpose(events[0]), prompt)
+    ]
+    if receiver is not None:  # the receiver reads the prompt; the log keeps the English purpose
         serial = events[0].serial
-        people.append((receiver, None, f"confirm you receive {serial} from {armorer}"))
+        said = _("{name}, your PIN to confirm you receive {serial} from {armorer}").format(
+            name=receiver, serial=serial, armorer=armorer
+        )
+        people.append((receiver, None, f"confirm you receive {serial} from {armorer}", said))
     proofs = _proofs(ledger, people, pin_stdin)
     written = _record(ledger, proofs, events, lambda state: rule(state, armorer))
     return armorer, events, written
@@ -345,10 +364,22 @@ def add_firearm(
             "changes the inventory",
             lambda state, who: armory.add_firearm(state, serial, make, model, kind, who),
             lambda e: f"add firearm {e.serial}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to add firearm {serial}"
+            ).format(name=name, role=role, serial=e.serial),
         )
     _say(
-        f"Added firearm {event.serial} ({event.make} {event.model}, {event.kind}) to the "
-        f"inventory, in locked storage ({armorer}, {_when(written)})."
+        _(
+            "Added firearm {serial} ({make} {model}, {kind}) to the inventory, in locked "
+            "storage ({armorer}, {at})."
+        ).format(
+            serial=event.serial,
+            make=event.make,
+            model=event.model,
+            kind=event.kind,
+            armorer=armorer,
+            at=_when(written),
+        )
     )
 
 
@@ -381,11 +412,25 @@ def add_rounds(
             "changes the inventory",
             lambda state, who: armory.add_rounds(state, lot, round_type, load, count, who),
             lambda e: f"add lot {e.lot}",
+            said=lambda e, name, role: _("{name} ({role}), your PIN to add lot {lot}").format(
+                name=name, role=role, lot=e.lot
+            ),
         )
-    what = f"{event.type}, {event.load} load" if event.load else event.type
+    if event.load:
+        said = _(
+            "Added lot {lot}: {count} rounds ({type}, {load} load) into storage ({armorer}, {at})."
+        )
+    else:
+        said = _("Added lot {lot}: {count} rounds ({type}) into storage ({armorer}, {at}).")
     _say(
-        f"Added lot {event.lot}: {event.count} rounds ({what}) into storage "
-        f"({armorer}, {_when(written)})."
+        said.format(
+            lot=event.lot,
+            count=event.count,
+            type=event.type,
+            load=event.load,
+            armorer=armorer,
+            at=_when(written),
+        )
     )
 
 
@@ -439,15 +484,16 @@ def list_(
     )
     store = state.storage
     if store.at is None:
-        _say("Storage: locked (never opened).")
+        _say(_("Storage: locked (never opened)."))
     else:
-        what = "locked" if store.locked else "UNLOCKED"
-        _say(
-            f"Storage: {what} since {_t(store.at)} by {store.by}; keys: "
-            f"{', '.join(store.keys) or 'nobody named'}."
-        )
+        if store.locked:
+            said = _("Storage: locked since {at} by {by}; keys: {keys}.")
+        else:
+            said = _("Storage: UNLOCKED since {at} by {by}; keys: {keys}.")
+        keys = ", ".join(store.keys) or _("nobody named")
+        _say(said.format(at=_t(store.at), by=store.by, keys=keys))
     for line in state.conflicts:
-        _say(f"EXCEPTION: {line}")
+        _say(_("EXCEPTION: {text}").format(text=line))
 
 
 @app.command("show")
@@ -482,8 +528,16 @@ def show(
                 }
             )
             return
-        _say(f"Firearm {firearm.serial}: {firearm.make} {firearm.model} ({firearm.kind})")
-        _say(f"Now: {armory.where_text(firearm)}, since {t(firearm.spans[-1].since)}")
+        _say(
+            _("Firearm {serial}: {make} {model} ({kind})").format(
+                serial=firearm.serial, make=firearm.make, model=firearm.model, kind=firearm.kind
+            )
+        )
+        _say(
+            _("Now: {where}, since {at}").format(
+                where=armory.where_text(firearm), at=t(firearm.spans[-1].since)
+            )
+        )
         spans = [
             {
                 "from": t(s.since),
@@ -517,13 +571,23 @@ def show(
         )
         return
     total = lot.total()
-    _say(f"Lot {lot.lot}: {lot.describe()}")
+    _say(_("Lot {lot}: {what}").format(lot=lot.lot, what=lot.describe()))
     _say(
-        f"Received {lot.received}; in storage {lot.on_hand}; out {total.out} (issued "
-        f"{total.issued}, fired {total.fired}, returned {total.returned}, spoiled {total.spoiled})"
+        _(
+            "Received {received}; in storage {on_hand}; out {out} (issued {issued}, fired "
+            "{fired}, returned {returned}, spoiled {spoiled})"
+        ).format(
+            received=lot.received,
+            on_hand=lot.on_hand,
+            out=total.out,
+            issued=total.issued,
+            fired=total.fired,
+            returned=total.returned,
+            spoiled=total.spoiled,
+        )
     )
     for gap in armory.lot_gaps(lot):
-        _say(f"Not accounted for: {gap.text}")
+        _say(_("Not accounted for: {what}").format(what=gap.text))
     header = ["run", "issued", "fired", "returned", "spoiled", "out"]
     emit_listing(table, "Per run", header, runs)
     if lot.type == "dummy":
@@ -553,11 +617,17 @@ def reconcile(
     if fmt is TableOrJson.json:
         print_json({"ok": not gaps, "run": run, "gaps": [g.as_json() for g in gaps]})
     elif not gaps:
-        scope = f"run {run}" if run else "the armory"
-        _say(
-            f"Everything is accounted for in {scope}: every firearm in storage, every round "
-            "counted."
-        )
+        if run:
+            said = _(
+                "Everything is accounted for in run {run}: every firearm in storage, every "
+                "round counted."
+            )
+        else:
+            said = _(
+                "Everything is accounted for in the armory: every firearm in storage, every "
+                "round counted."
+            )
+        _say(said.format(run=run))
     else:
         for gap in gaps:
             _say(gap.text)
@@ -604,7 +674,7 @@ def _storage(
         rule(state, "-", [])  # nothing to do: said before anyone is asked
         armorer = _armorer(ledger, by, pin_stdin, f"{verb}s the storage")
         keys = _keys(ledger, key_holder, armorer)
-        armorer, _, written = _act(
+        armorer, _events, written = _act(
             ledger,
             armorer,
             pin_stdin,
@@ -612,12 +682,21 @@ def _storage(
             lambda state, who: rule(state, who, keys),
             lambda _e: f"{verb} the storage",
             state=state,
+            said=lambda _e, name, role: (
+                _("{name} ({role}), your PIN to lock the storage")
+                if locking
+                else _("{name} ({role}), your PIN to unlock the storage")
+            ).format(name=name, role=role),
         )
         after = armory.current(ledger)
-    _say(f"Storage {verb}ed by {armorer} at {_when(written)}; keys: {', '.join(keys)}.")
+    if locking:
+        said = _("Storage locked by {armorer} at {at}; keys: {keys}.")
+    else:
+        said = _("Storage unlocked by {armorer} at {at}; keys: {keys}.")
+    _say(said.format(armorer=armorer, at=_when(written), keys=", ".join(keys)))
     if locking:
         for gap in armory.reconcile(after):
-            _say(f"Still out: {gap.text}")
+            _say(_("Still out: {what}").format(what=gap.text))
 
 
 @app.command("issue")
@@ -641,10 +720,16 @@ def issue(
             "issues firearms",
             lambda state, who: armory.issue(state, serials, who, run),
             lambda _e: f"issue {', '.join(serials)}",
+            said=lambda _e, name, role: _("{name} ({role}), your PIN to issue {serials}").format(
+                name=name, role=role, serials=", ".join(serials)
+            ),
         )
     names = ", ".join(e.serial for e in events)
-    for_run = f" for run {run}" if run else ""
-    _say(f"Issued {names} to the armorer {armorer}{for_run} at {_when(written)}.")
+    if run:
+        said = _("Issued {names} to the armorer {armorer} for run {run} at {at}.")
+    else:
+        said = _("Issued {names} to the armorer {armorer} at {at}.")
+    _say(said.format(names=names, armorer=armorer, run=run, at=_when(written)))
 
 
 @app.command("hand-over")
@@ -673,10 +758,17 @@ def hand_over(
             "hands a firearm over",
             lambda state, who: armory.hand_over(state, serial, who, receiver),
             lambda e: f"hand {e.serial} to {receiver}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to hand {serial} to {receiver}"
+            ).format(name=name, role=role, serial=e.serial, receiver=receiver),
             receiver=receiver,
             state=state,
         )
-    _say(f"Firearm {event.serial} handed to {receiver} by {armorer} at {_when(written)}.")
+    _say(
+        _("Firearm {serial} handed to {receiver} by {armorer} at {at}.").format(
+            serial=event.serial, receiver=receiver, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("take-back")
@@ -698,8 +790,15 @@ def take_back(
             "takes a firearm back",
             lambda state, who: armory.take_back(state, serial, who),
             lambda e: f"take {e.serial} back from {e.holder}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to take {serial} back from {holder}"
+            ).format(name=name, role=role, serial=e.serial, holder=e.holder),
         )
-    _say(f"Firearm {event.serial} back with the armorer {armorer} at {_when(written)}.")
+    _say(
+        _("Firearm {serial} back with the armorer {armorer} at {at}.").format(
+            serial=event.serial, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("return")
@@ -721,9 +820,16 @@ def return_(
             "returns firearms",
             lambda state, who: armory.return_(state, serials, who),
             lambda _e: f"return {', '.join(serials)} to storage",
+            said=lambda _e, name, role: _(
+                "{name} ({role}), your PIN to return {serials} to storage"
+            ).format(name=name, role=role, serials=", ".join(serials)),
         )
     names = ", ".join(e.serial for e in events)
-    _say(f"Returned {names} to storage ({armorer}, {_when(written)}).")
+    _say(
+        _("Returned {names} to storage ({armorer}, {at}).").format(
+            names=names, armorer=armorer, at=_when(written)
+        )
+    )
 
 
 @app.command("check-dummies")
@@ -753,11 +859,64 @@ def check_dummies(
             "checks dummies",
             lambda state, who: armory.check_dummies(state, lot, method, who, shooting_day),
             lambda e: f"record the check of dummy lot {e.lot}",
+            said=lambda e, name, role: _(
+                "{name} ({role}), your PIN to record the check of dummy lot {lot}"
+            ).format(name=name, role=role, lot=e.lot),
         )
     _say(
-        f"Dummy lot {event.lot}: {event.rounds} rounds checked ({', '.join(event.methods)}) by "
-        f"{armorer} at {_when(written)}, for {shooting_day}."
+        _(
+            "Dummy lot {lot}: {rounds} rounds checked ({methods}) by {armorer} at {at}, for {day}."
+        ).format(
+            lot=event.lot,
+            rounds=event.rounds,
+            methods=", ".join(event.methods),
+            armorer=armorer,
+            at=_when(written),
+            day=shooting_day,
+        )
     )
+
+
+# What a rounds command recorded, without and with a run: whole sentences for translators.
+ROUNDS_SAID = {
+    "issue": (
+        N_("Lot {lot}: {count} issued ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} issued for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "fire": (
+        N_("Lot {lot}: {count} fired ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} fired for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "return": (
+        N_("Lot {lot}: {count} returned ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} returned for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+    "spoil": (
+        N_("Lot {lot}: {count} spoiled ({armorer}, {at}); now {on_hand} in storage, {out} out."),
+        N_(
+            "Lot {lot}: {count} spoiled for run {run} ({armorer}, {at}); now {on_hand} in "
+            "storage, {out} out for run {run}."
+        ),
+    ),
+}
+
+
+# The armorer's PIN prompt for each rounds action.
+ROUNDS_PIN = {
+    "issue": N_("{name} ({role}), your PIN to issue {count} rounds of lot {lot}"),
+    "fire": N_("{name} ({role}), your PIN to record {count} rounds of lot {lot} fired"),
+    "return": N_("{name} ({role}), your PIN to return {count} rounds of lot {lot}"),
+    "spoil": N_("{name} ({role}), your PIN to record {count} rounds of lot {lot} spoiled"),
+}
 
 
 def _rounds_command(action: str, doc: str) -> None:
@@ -775,7 +934,7 @@ def _rounds_command(action: str, doc: str) -> None:
         shooting_day = _day(day)
         with _open(home) as ledger:
             checked_run = _check_run(ledger, run, going_out=action == "issue")
-            armorer, _, written = _act(
+            armorer, _events, written = _act(
                 ledger,
                 by,
                 pin_stdin,
@@ -784,14 +943,23 @@ def _rounds_command(action: str, doc: str) -> None:
                     state, action, lot, count, who, checked_run, shooting_day
                 ),
                 lambda e: f"{action} {count} rounds of lot {e.lot}",
+                said=lambda e, name, role: _(ROUNDS_PIN[action]).format(
+                    name=name, role=role, count=count, lot=e.lot
+                ),
             )
             found = armory.current(ledger).lot(lot)
-        verb = {"issue": "issued", "fire": "fired", "return": "returned", "spoil": "spoiled"}
-        for_run = f" for run {checked_run}" if checked_run else ""
         assert found is not None
+        said = ROUNDS_SAID[action][checked_run is not None]
         _say(
-            f"Lot {found.lot}: {count} {verb[action]}{for_run} ({armorer}, {_when(written)}); "
-            f"now {found.on_hand} in storage, {found.counts(checked_run).out} out{for_run}."
+            _(said).format(
+                lot=found.lot,
+                count=count,
+                run=checked_run,
+                armorer=armorer,
+                at=_when(written),
+                on_hand=found.on_hand,
+                out=found.counts(checked_run).out,
+            )
         )
 
     command.__doc__ = doc

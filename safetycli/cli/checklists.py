@@ -5,6 +5,7 @@ start, `--help` included, and string annotations make it evaluate each one again
 per three commands; bench/startup.py).
 """
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +19,7 @@ from safetycli.cli.common import (
     TableOrJson,
     home_of,
 )
+from safetycli.i18n import _, language_name, ngettext, shipped, speaking
 
 if TYPE_CHECKING:
     from safetycli.catalog import Catalog
@@ -48,8 +50,11 @@ def list_(fmt: ListFormatOpt = ListFormat.table, home: Home = None) -> None:
     emit_listing(fmt, "Protocols", ["id", "version", "title", "items", "origin"], rows)
     if problems:
         typer.echo(
-            f"warning: {problems} problem(s) in protocol files; "
-            "run `safetycli checklists validate`",
+            ngettext(
+                "warning: {n} problem in protocol files; run `safetycli checklists validate`",
+                "warning: {n} problems in protocol files; run `safetycli checklists validate`",
+                problems,
+            ).format(n=problems),
             err=True,
         )
 
@@ -82,20 +87,25 @@ def show(
 
         code = check_lang(lang)
     protocol = _catalog(home).get(protocol_id)
-    if code is not None and code != protocol.lang and code not in protocol.translations:
-        from safetycli.translation import language_name
-
-        typer.echo(
-            f"note: {protocol.id} has no {language_name(code)} translation: shown in "
-            f"{language_name(protocol.lang)}, marked [{protocol.lang}]",
-            err=True,
-        )
-    if fmt is TableOrJson.json:
-        print_json(protocol_json(protocol, code))
-        return
-    out = console()
-    for line in protocol_lines(protocol, code):
-        out.print(line)
+    # The view's own words in the language asked for, when we ship it: the page is printed
+    # for the reader of that language (as `report --lang`).
+    with speaking(code) if shipped(code) else nullcontext():
+        if code is not None and code != protocol.lang and code not in protocol.translations:
+            typer.echo(
+                _("note: {id} has no {lang} translation: shown in {main}, marked [{code}]").format(
+                    id=protocol.id,
+                    lang=language_name(code),
+                    main=language_name(protocol.lang),
+                    code=protocol.lang,
+                ),
+                err=True,
+            )
+        if fmt is TableOrJson.json:
+            print_json(protocol_json(protocol, code))
+            return
+        out = console()
+        for line in protocol_lines(protocol, code):
+            out.print(line)
 
 
 @app.command("translate")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, hidden_prompt, home_of
-from safetycli.i18n import _
+from safetycli.i18n import _, language_name
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -110,14 +110,18 @@ def _producer(ledger: "Ledger", approve_by: str | None) -> str:
         names = [m.name for m in crew.producers(ledger)]
         if len(names) != 1:
             raise SafetyError(
-                f"there are {len(names)} producers on the roster: name the one approving "
-                "with --approve-by PRODUCER"
+                _(
+                    "there are {n} producers on the roster: name the one approving with "
+                    "--approve-by PRODUCER"
+                ).format(n=len(names))
             )
         return names[0]
     member = crew.find(ledger, approve_by)
     if not member.has_role("producer"):
         raise SafetyError(
-            f"{member.name} is not on the roster as producer: only a producer approves"
+            _("{name} is not on the roster as producer: only a producer approves").format(
+                name=member.name
+            )
         )
     return member.name
 
@@ -163,11 +167,18 @@ def add(
     else:
         said = _("Added {name} to the roster as {roles}.")
     typer.echo(
-        said.format(name=one_line(member.name), roles=_roles_text(member.roles), lang=member.lang)
+        said.format(
+            name=one_line(member.name),
+            roles=_roles_text(member.roles),
+            lang=language_name(member.lang) if member.lang else "",
+        )
     )
     if first:
         typer.echo(
-            "Next: add the crew, each approved by the producer: safetycli crew add NAME --role ROLE"
+            _(
+                "Next: add the crew, each approved by the producer: "
+                "safetycli crew add NAME --role ROLE"
+            )
         )
     if warning:
         typer.echo(warning, err=True)
@@ -199,8 +210,10 @@ def list_(
     emit_listing(fmt, "Crew", ["name", "roles", "status", "lang"], records)
     if not members:
         typer.echo(
-            "nobody on the roster yet: add the producer first: "
-            "safetycli crew add NAME --role producer",
+            _(
+                "nobody on the roster yet: add the producer first: "
+                "safetycli crew add NAME --role producer"
+            ),
             err=True,
         )
     if warning:
@@ -264,7 +277,11 @@ def edit(
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
         member = crew.set_lang(ledger, member.name, code, approver)
-    typer.echo(f"{one_line(member.name)} reads protocols in {member.lang} from now on.")
+    typer.echo(
+        _("{name} reads protocols in {lang} from now on.").format(
+            name=one_line(member.name), lang=language_name(member.lang) if member.lang else ""
+        )
+    )
 
 
 @app.command("roles")
@@ -371,7 +388,9 @@ def remove(
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
         member = crew.remove(ledger, member.name, approver)
     typer.echo(
-        f"Removed {one_line(member.name)} from the roster: their past signatures stay in the log."
+        _("Removed {name} from the roster: their past signatures stay in the log.").format(
+            name=one_line(member.name)
+        )
     )
 
 

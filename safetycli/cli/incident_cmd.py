@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin, TableOrJson
+from safetycli.i18n import _
 
 if TYPE_CHECKING:
     from safetycli.events import Signer
@@ -28,6 +29,18 @@ def _say(text: str) -> None:
     from safetycli.render.safe import one_line
 
     typer.echo(one_line(text))
+
+
+def _closed_by(found: "Incident") -> str:
+    """The roles that close an incident, as the reader says them (`productor y armero`)."""
+    from safetycli.roles import spoken
+
+    # Translators: the word joining the last two of a list ("armorer and 1st AD").
+    return _(" and ").join(spoken(r) for r in found.closers)
+
+
+def _kind(found: "Incident") -> str:
+    return _(found.spec.label)
 
 
 def _who(ledger: "Ledger", by: str | None, anonymous: bool) -> tuple[str | None, str | None]:
@@ -147,24 +160,34 @@ def report(
         ledger.append_many([event])
         after = production.load(ledger).incidents
     found = after.find(incident_id)
-    by_whom = "anonymously" if found.reported_by is None else f"by {found.who}"
-    _say(f"Incident {found.id} recorded: {found.spec.label}, reported {by_whom}.")
+    if found.reported_by is None:
+        said = _("Incident {id} recorded: {kind}, reported anonymously.")
+    else:
+        said = _("Incident {id} recorded: {kind}, reported by {who}.")
+    _say(said.format(id=found.id, kind=_kind(found), who=found.who))
     if found.stops:
         _say(
-            f"STOP: no firearm protocol starts or goes on until the {found.closers_text()} "
-            f"close it: {found.close_command()}"
+            _(
+                "STOP: no firearm protocol starts or goes on until the {roles} close it: {command}"
+            ).format(roles=_closed_by(found), command=found.close_command())
         )
     else:
-        _say(f"To close it: the {found.closers_text()}: {found.close_command()}")
+        _say(
+            _("To close it: the {roles}: {command}").format(
+                roles=_closed_by(found), command=found.close_command()
+            )
+        )
     if found.freezes and (found.firearms or found.lots):
         what = ", ".join([*found.firearms, *found.lots])
         _say(
-            f"FROZEN: {what}: leave everything exactly as it is: no unloading, hand-over, "
-            "return or count until the incident is closed."
+            _(
+                "FROZEN: {what}: leave everything exactly as it is: no unloading, hand-over, "
+                "return or count until the incident is closed."
+            ).format(what=what)
         )
     for line in after.repeated_misfires():
         if any(s in line for s in found.firearms):
-            _say(f"WARNING: {line}")
+            _say(_("WARNING: {text}").format(text=line))
 
 
 def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[list[str], list[str]]:
@@ -237,33 +260,42 @@ def show(
     once closed, who closed it and what was done."""
     from safetycli import production
     from safetycli.cli.common import open_log, print_json, workspace
-    from safetycli.roles import role_name
+    from safetycli.roles import spoken
 
     with open_log(workspace(home), reading=True) as ledger:
         found = production.load(ledger).incidents.find(incident_id)
     if fmt is TableOrJson.json:
         print_json(found.as_json())
         return
-    state = "OPEN" if found.is_open else "closed"
-    _say(f"Incident {found.id}: {found.spec.label} ({state})")
-    _say(f"What happened: {found.text}")
-    if found.involved():
-        _say(f"Involved: {found.involved()}")
-    _say(f"Reported by: {found.who}, at {found.at}")
-    if found.stops:
-        _say("Stops firearm work while open: yes")
-    if found.frozen_now:
-        _say("Freezes what it involves: yes, until released or closed")
-    elif found.released_at:
-        _say(f"Freeze released at {found.released_at}: {found.release_note}")
     if found.is_open:
-        _say(f"Must close it: {found.closers_text()}: {found.close_command()}")
+        head = _("Incident {id}: {kind} (OPEN)")
     else:
-        names = ", ".join(
-            f"{c['name']} ({role_name(str(c['role']))})" for c in found.closed_by or []
+        head = _("Incident {id}: {kind} (closed)")
+    _say(head.format(id=found.id, kind=_kind(found)))
+    _say(_("What happened: {text}").format(text=found.text))
+    if found.involved():
+        _say(_("Involved: {what}").format(what=found.involved()))
+    _say(_("Reported by: {name}, at {at}").format(name=found.who, at=found.at))
+    if found.stops:
+        _say(_("Stops firearm work while open: yes"))
+    if found.frozen_now:
+        _say(_("Freezes what it involves: yes, until released or closed"))
+    elif found.released_at:
+        _say(
+            _("Freeze released at {at}: {note}").format(
+                at=found.released_at, note=found.release_note
+            )
         )
-        _say(f"Closed at {found.closed_at} by {names}")
-        _say(f"Action: {found.action}")
+    if found.is_open:
+        _say(
+            _("Must close it: {roles}: {command}").format(
+                roles=_closed_by(found), command=found.close_command()
+            )
+        )
+    else:
+        names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
+        _say(_("Closed at {at} by {names}").format(at=found.closed_at, names=names))
+        _say(_("Action: {action}").format(action=found.action))
 
 
 def _closers(
@@ -323,8 +355,10 @@ def release(
 
         ledger.append_many([incidents.release(found, note, people)], guard=still_frozen)
     _say(
-        f"Freeze of incident {found.id} released: its firearms and rounds may be made safe and "
-        f"locked up. Firearm work stays stopped until it is closed: {found.close_command()}"
+        _(
+            "Freeze of incident {id} released: its firearms and rounds may be made safe and "
+            "locked up. Firearm work stays stopped until it is closed: {command}"
+        ).format(id=found.id, command=found.close_command())
     )
 
 
@@ -351,7 +385,11 @@ def close(
     with workspace(home).open_log() as ledger:
         found = production.load(ledger).incidents.find(incident_id)
         incidents.check_closable(found, action)
-        _say(f"Incident {found.id}: {found.spec.label}: {found.text}")
+        _say(
+            _("Incident {id}: {kind}: {text}").format(
+                id=found.id, kind=_kind(found), text=found.text
+            )
+        )
         closers = _closers(ledger, found, by, pin_stdin, "close the incident")
         now = production.load(ledger).incidents.find(found.id)
         if not now.is_open:
@@ -367,13 +405,21 @@ def close(
                     events += runner.clear_hold(None, state, closers, action)
                     cleared_run = now.run
                 except SafetyError as err:
-                    _say(f"Run {now.run} stays on hold ({err.message}): safetycli clear {now.run}")
+                    _say(
+                        _("Run {run} stays on hold ({why}): safetycli clear {run}").format(
+                            run=now.run, why=err.message
+                        )
+                    )
 
         def still_open() -> None:  # under the write lock: two closes never both land
             if not production.load(ledger).incidents.find(found.id).is_open:
                 raise SafetyError(f"incident {found.id} was closed meanwhile: nothing recorded")
 
         ledger.append_many(events, guard=still_open)
-    _say(f"Incident {found.id} closed. Its stop and freeze are lifted.")
+    _say(_("Incident {id} closed. Its stop and freeze are lifted.").format(id=found.id))
     if cleared_run is not None:
-        _say(f"Hold cleared on run {cleared_run}. Continue with: safetycli resume {cleared_run}")
+        _say(
+            _("Hold cleared on run {run}. Continue with: safetycli resume {run}").format(
+                run=cleared_run
+            )
+        )

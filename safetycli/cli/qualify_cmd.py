@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from safetycli.cli.common import FormatOption, Home, ListFormat, PinStdin
+from safetycli.i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +50,7 @@ def qualify(
     producer's PIN."""
     from safetycli import crew
     from safetycli.cli.crew import _open, _Pins, _producer
-    from safetycli.qualifications import KINDS, check_new
+    from safetycli.qualifications import ARMORER_PERMIT, KINDS, SAFETY_COURSE, check_new
     from safetycli.render.safe import one_line
 
     with _open(home) as ledger:
@@ -58,9 +59,15 @@ def qualify(
         producer = _producer(ledger, approve_by)
         approver = (producer, _Pins(pin_stdin).existing(producer, "producer"))
         crew.qualify(ledger, member.name, kind, number, expires, approver)
-    typer.echo(
-        one_line(f"Recorded the {KINDS[kind]} {number} of {member.name}, valid through {expires}.")
-    )
+    if kind == ARMORER_PERMIT:
+        said = _("Recorded the armorer's permit {number} of {name}, valid through {expires}.")
+    elif kind == SAFETY_COURSE:
+        said = _(
+            "Recorded the firearms safety course card {number} of {name}, valid through {expires}."
+        )
+    else:  # a kind added later, before its message: said in English
+        said = f"Recorded the {KINDS[kind]} {{number}} of {{name}}, valid through {{expires}}."
+    typer.echo(one_line(said.format(number=number, name=member.name, expires=expires)))
 
 
 def qualifications(

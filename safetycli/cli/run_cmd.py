@@ -103,7 +103,7 @@ def _walk(
     import sqlite3
 
     from safetycli.cli.common import console
-    from safetycli.cli.terminal import TerminalFrontend, scene_panel
+    from safetycli.cli.terminal import TerminalFrontend, scene_panel, set_langs
     from safetycli.errors import EXIT_HELD, EXIT_OPEN, SafetyError
     from safetycli.session import FileFrontend, drive, incident_of
 
@@ -134,7 +134,9 @@ def _walk(
         raise SafetyError(_left_open(message, run_id, again)) from None
     if isinstance(frontend, FileFrontend):
         if state.scene_stop is not None:
-            scene_panel(console(), state.scene_stop, resume=run_id, zone=zone)
+            scene_panel(
+                console(), state.scene_stop, resume=run_id, zone=zone, langs=set_langs(state)
+            )
         elif state.status == "held":
             found = incident_of(ledger, state)
             TerminalFrontend(console(), protocol, zone).hold_panel(state, state.open_hold, found)

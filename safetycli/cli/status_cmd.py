@@ -45,11 +45,11 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
             details.append(line.format(what="; ".join(where)))
         details.append(
             _("close: {command} ({who})").format(
-                command=incident["close"], who=incident["must_close"]
+                command=incident["close"], who=fmt.closers(incident)
             )
         )
         head = _("INCIDENT {id}  {kind}  open {age}  {stops}").format(
-            id=incident["id"], kind=incident["kind"], age=incident["age"], stops=stops
+            id=incident["id"], kind=incident["kind"], age=fmt.age(incident["age"]), stops=stops
         )
         out.append((bool(incident["stops_firearm_work"]), head, details))
     for warning in now.get("warnings", []):

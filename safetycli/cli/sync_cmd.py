@@ -12,6 +12,7 @@ import typer
 from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import Home, PinStdin
 from safetycli.cli.crew import ApproveBy
+from safetycli.i18n import _
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -69,7 +70,7 @@ def sync(
         typer.echo(f"alarm: {alarm.line()}", err=True)
     if result.alarms:
         raise alarm_error(result)
-    typer.echo(f"Synced with {redact(url)}.")
+    typer.echo(_("Synced with {url}.").format(url=redact(url)))
 
 
 join_app = typer.Typer(
@@ -117,10 +118,12 @@ def join_approve(
         store.migrate()
         refused = store.join_approve(request, wrapped, registration)
     if refused is not None:
-        raise SafetyError(f"not approved: {refused}")
+        raise SafetyError(_("not approved: {why}").format(why=refused))
     typer.echo(
-        f"Approved by {producer}: the new laptop now runs `safetycli init --from-central URL` "
-        "again to finish joining."
+        _(
+            "Approved by {producer}: the new laptop now runs `safetycli init --from-central URL` "
+            "again to finish joining."
+        ).format(producer=producer)
     )
 
 

@@ -7,7 +7,7 @@ text is escaped before Rich sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -20,7 +20,16 @@ from safetycli import events as ev
 from safetycli import runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
-from safetycli.i18n import N_, _, ngettext, shipped, speaking
+from safetycli.i18n import (
+    N_,
+    _,
+    current,
+    language_name,
+    ngettext,
+    shipped,
+    speaking,
+    with_everyone,
+)
 from safetycli.production import SceneStop
 from safetycli.protocol import Fact, Protocol
 from safetycli.render.safe import markup, visible
@@ -487,7 +496,9 @@ class TerminalFrontend:
             case EventNotice(event=event):
                 self._event(event.kind, event.data)
             case StoppedNotice(scene=SceneStop() as stop, state=state):
-                scene_panel(self.out, stop, resume=state.run_id, zone=self.zone)
+                scene_panel(
+                    self.out, stop, resume=state.run_id, zone=self.zone, langs=set_langs(state)
+                )
             case StoppedNotice(status="held", state=state, hold=hold, incident=incident):
                 self.hold_panel(state, hold, incident)
             case StoppedNotice(status="complete", state=state):
@@ -579,7 +590,7 @@ class TerminalFrontend:
             translated=self._failed_in_langs(state, hold),
         )
         if kind is not None:
-            freeze_panel(self.out, kind, incident or "ID")
+            freeze_panel(self.out, kind, incident or "ID", langs=set_langs(state))
 
     def _failed_in_langs(self, state: RunState, hold: runner.Hold | None) -> list[tuple[str, str]]:
         """The failed check's question in the language of each person signed in who reads
@@ -591,9 +602,10 @@ class TerminalFrontend:
             item = walked.item(hold.key[2])
         except KeyError:
             return []
-        langs = sorted({lang for lang in state.langs.values() if lang and lang != walked.lang})
         out = []
-        for lang in langs:
+        for lang in dict.fromkeys(_signed_in_langs(state)):
+            if not lang or lang == walked.lang:
+                continue
             shown = translation.item_text(walked, item, lang)
             if not shown.question_main:
                 out.append((lang, shown.question))
@@ -735,53 +747,109 @@ def hold_panel(
 ) -> None:
     """The full-width red panel nobody can miss: what failed (and the failed check in the other
     languages of the crew signed in, `translated`: (language, question)), who raised it and
-    when (in the production's `zone`), who clears it."""
+    when (in the production's `zone`), who clears it; said in the laptop's language, then again
+    in each other language of the people signed in (a hold is said to the whole set)."""
     if hold is None:
         return
+    langs = set_langs(state)
+    at = _at(hold.raised_at, state.day or None, zone)  # a time, the same in every language
+
+    def said() -> Text:
+        body = Text()
+        body.append(
+            _("STOP WORK. Nothing proceeds until the hold is cleared.") + "\n\n", style="bold"
+        )
+        own = dict(translated or []).get(current())
+        if own is not None:  # the failed check in this block's words, then the log's record
+            body.append(_("What failed: {reason}").format(reason=visible(own)) + "\n")
+            said = _("as recorded: {reason}").format(reason=visible(hold.reason))
+            body.append(f"  {said}\n")
+        else:
+            body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
+        for lang, question in translated or []:
+            # A language we do not speak: its words for the check, in the first block.
+            if lang not in langs and current() == langs[0]:
+                body.append(f"  [{lang}] {visible(question)}\n")
+        _raised(body, hold.raised_by, hold.authenticated, at)
+        roles = _and(role_name(r) for r in clear_roles)
+        if incident:  # the hold goes with the incident it recorded: closing that clears both
+            body.append(
+                _("To clear: {roles} close incident {incident}, each with their PIN:").format(
+                    roles=roles, incident=incident
+                )
+                + "\n"
+            )
+            body.append(
+                "  "
+                + _('safetycli incident close {incident} --action "what was done"').format(
+                    incident=incident
+                )
+                + "\n"
+            )
+        else:
+            body.append(
+                _("To clear: {roles}, each in person with their PIN:").format(roles=roles) + "\n"
+            )
+            body.append(
+                "  "
+                + _('safetycli clear {run} --note "what was found and done"').format(
+                    run=state.run_id
+                )
+                + "\n"
+            )
+        body.append(_("then:  safetycli resume {run}").format(run=state.run_id))
+        return body
+
+    out.print(Panel(_in_each(langs, said), title=_hold_title(langs), **PANEL))
+
+
+def _signed_in_langs(state: RunState) -> list[str | None]:
+    """The roster language of each person signed in to the run now, in the order they signed in."""
+    return [state.langs.get(role) for role in state.signed_in]
+
+
+def set_langs(state: RunState | None) -> list[str]:
+    """The languages a panel to the whole set is said in: the laptop's, then each other shipped
+    language of the people signed in to the run, once."""
+    return with_everyone(_signed_in_langs(state) if state is not None else [])
+
+
+def _in_each(langs: list[str], said: Callable[[], Text]) -> Text:
+    """The panel's words in each language of `langs` in turn, each after a rule naming its
+    language in its own words (`── español (es) ──`): nobody reads a HOLD in a language they
+    may not fully understand, and nobody has to guess which block is theirs."""
+    if len(langs) <= 1:
+        return said()
     body = Text()
-    body.append(_("STOP WORK. Nothing proceeds until the hold is cleared.") + "\n\n", style="bold")
-    body.append(_("What failed: {reason}").format(reason=visible(hold.reason)) + "\n")
-    for lang, question in translated or []:
-        body.append(f"  [{lang}] {visible(question)}\n")
-    _raised(body, hold.raised_by, hold.authenticated, _at(hold.raised_at, state.day or None, zone))
-    roles = _and(role_name(r) for r in clear_roles)
-    if incident:  # the hold goes with the incident it recorded: closing that clears both
-        body.append(
-            _("To clear: {roles} close incident {incident}, each with their PIN:").format(
-                roles=roles, incident=incident
-            )
-            + "\n"
-        )
-        body.append(
-            "  "
-            + _('safetycli incident close {incident} --action "what was done"').format(
-                incident=incident
-            )
-            + "\n"
-        )
-    else:
-        body.append(
-            _("To clear: {roles}, each in person with their PIN:").format(roles=roles) + "\n"
-        )
-        body.append(
-            "  "
-            + _('safetycli clear {run} --note "what was found and done"').format(run=state.run_id)
-            + "\n"
-        )
-    body.append(_("then:  safetycli resume {run}").format(run=state.run_id))
-    out.print(Panel(body, title=_hold_title(), **PANEL))
+    for n, lang in enumerate(langs):
+        with speaking(lang):
+            if n:
+                body.append("\n\n")
+            body.append(f"── {language_name(lang)} ──\n", style="bold")
+            body.append_text(said())
+    return body
 
 
 # The panel that stops work: white on red, full width, with room around the words.
 PANEL: dict[str, Any] = {"style": "bold white on red", "expand": True, "padding": (1, 2)}
 
 
-def _hold_title() -> str:
-    """ "HOLD", and in another language its word beside the English one: on a mixed set the
-    English word is the one called out loud, and nobody may mistake the panel for another."""
+def _hold_title(langs: list[str] | None = None) -> str:
+    """ "HOLD" in each language of the panel, the laptop's first, and always the English word
+    too: on a mixed set the English word is the one called out loud, and nobody may mistake the
+    panel for another (`ALTO · HOLD`, `HOLD · ALTO`)."""
     # Translators: the title of the red panel that stops all work; keep it short and loud.
-    said = _("HOLD")
-    return said if said == "HOLD" else f"{said} · HOLD"
+    return _loud(N_("HOLD"), langs)
+
+
+def _loud(word: str, langs: list[str] | None) -> str:
+    """A panel's title word in each language of `langs` (the interface's alone by default),
+    then the English word when none of them said it."""
+    said: list[str] = []
+    for lang in langs or [current()]:
+        with speaking(lang):
+            said.append(_(word))
+    return " · ".join(dict.fromkeys([*said, word]))
 
 
 def _and(words: Iterator[str] | list[str]) -> str:
@@ -790,9 +858,22 @@ def _and(words: Iterator[str] | list[str]) -> str:
     return _(" and ").join(words)
 
 
-def freeze_panel(out: Console, kind: str, incident: str) -> None:
+def freeze_panel(out: Console, kind: str, incident: str, *, langs: list[str] | None = None) -> None:
     """After a "no" to a check that records an incident: the incident is in the register, and
-    nothing is to be touched (the post-incident freeze), instead of the usual unload and count."""
+    nothing is to be touched (the post-incident freeze), instead of the usual unload and count.
+    Said in each of `langs` (set_langs), as the HOLD panel is."""
+    langs = langs or [current()]
+    out.print(
+        Panel(
+            _in_each(langs, lambda: _freeze_words(kind, incident)),
+            # Translators: the title of the red panel after an incident was recorded.
+            title=_loud(N_("INCIDENT"), langs),
+            **PANEL,
+        )
+    )
+
+
+def _freeze_words(kind: str, incident: str) -> Text:
     from safetycli.incidents import KINDS
 
     spec = KINDS[kind]
@@ -826,17 +907,25 @@ def freeze_panel(out: Console, kind: str, incident: str) -> None:
             incident=incident
         )
     )
-    # Translators: the title of the red panel after an incident was recorded.
-    said = _("INCIDENT")
-    out.print(Panel(body, title=said if said == "INCIDENT" else f"{said} · INCIDENT", **PANEL))
+    return body
 
 
 def scene_panel(
-    out: Console, stop: SceneStop, *, resume: str | None = None, zone: str = "UTC"
+    out: Console,
+    stop: SceneStop,
+    *,
+    resume: str | None = None,
+    zone: str = "UTC",
+    langs: list[str] | None = None,
 ) -> None:
     """The same red panel for a scene held from beyond this run: a stop-work called on the set,
-    or another run of the scene on hold."""
+    or another run of the scene on hold. Said in each of `langs` (set_langs), as a HOLD is."""
+    langs = langs or [current()]
+    said = _in_each(langs, lambda: _scene_words(stop, resume, zone))
+    out.print(Panel(said, title=_hold_title(langs), **PANEL))
 
+
+def _scene_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
     body = Text()
     if stop.incident is not None:
         incident = stop.incident
@@ -867,8 +956,7 @@ def scene_panel(
         body.append(f"  {visible(incident.close_command())}\n")
         if resume:
             body.append(_("then:  safetycli resume {run}").format(run=resume))
-        out.print(Panel(body, title=_hold_title(), **PANEL))
-        return
+        return body
     body.append(
         _("STOP WORK on scene {scene}. Nothing proceeds until it is cleared.").format(
             scene=visible(stop.scene)
@@ -892,4 +980,4 @@ def scene_panel(
     body.append(f"  {visible(stop.clear_command)}\n")
     if resume:
         body.append(_("then:  safetycli resume {run}").format(run=resume))
-    out.print(Panel(body, title=_hold_title(), **PANEL))
+    return body

@@ -18,6 +18,7 @@ import typer
 from safetycli.cli.central_opt import CentralOption
 from safetycli.cli.common import FormatOption, Home, TableOrJson
 from safetycli.errors import SafetyError
+from safetycli.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from safetycli.devicekey import DeviceKey
@@ -237,74 +238,108 @@ def _progress(stack: ExitStack) -> Callable[[int, int], None] | None:
 def _summary(result: "VerifyResult", expect_head: str | None, path: Path) -> list[str]:
     head = f"{result.head_seq}:{result.head}"
     if result.ok:
-        noun = "event" if result.events == 1 else "events"
-        lines = [f"Log intact: {result.events} {noun}, head {head}"]
+        lines = [
+            ngettext(
+                "Log intact: {n} event, head {head}",
+                "Log intact: {n} events, head {head}",
+                result.events,
+            ).format(n=result.events, head=head)
+        ]
         if expect_head:
             lines.append(
-                f"It contains the head you gave ({expect_head}): nothing up to it changed."
+                _("It contains the head you gave ({head}): nothing up to it changed.").format(
+                    head=expect_head
+                )
             )
         lines.extend(_device_lines(result))
         return lines
     if result.first_bad_seq is None:
         return _not_vouched(result, path)
     bad = result.first_bad_seq
-    lines = [f"LOG ALTERED at event {bad}: {result.reason}"]
+    lines = [_("LOG ALTERED at event {seq}: {why}").format(seq=bad, why=result.reason)]
     if bad is not None and bad > result.events:
         if result.events:
-            held = "Event 1 checks" if result.events == 1 else f"Events 1-{result.events} check"
-            lines.append(f"{held} out; from event {bad} on, this log cannot be trusted.")
-    else:
-        since = (
-            "the head you gave was printed: that report is the true record"
-            if expect_head
-            else "its high-water mark was written"
-        )
+            held = ngettext(
+                "Event 1 checks out; from event {seq} on, this log cannot be trusted.",
+                "Events 1-{n} check out; from event {seq} on, this log cannot be trusted.",
+                result.events,
+            )
+            lines.append(held.format(n=result.events, seq=bad))
+    elif expect_head:
         lines.append(
-            f"The chain holds on its own (head {head}), so it was rewritten with fresh hashes"
-            f" after {since}."
+            _(
+                "The chain holds on its own (head {head}), so it was rewritten with fresh hashes "
+                "after the head you gave was printed: that report is the true record."
+            ).format(head=head)
         )
-    lines.extend(f"PROBLEM: {problem.reason}" for problem in result.problems)
+    else:
+        lines.append(
+            _(
+                "The chain holds on its own (head {head}), so it was rewritten with fresh hashes "
+                "after its high-water mark was written."
+            ).format(head=head)
+        )
+    lines.extend(_("PROBLEM: {why}").format(why=problem.reason) for problem in result.problems)
     lines.append(_what_to_do(path))
     return lines
 
 
 def _what_to_do(path: Path) -> str:
-    return (
-        f"What to do: copy {path} somewhere safe exactly as it is now (it is evidence), and tell"
-        " the producer and the safety rep before anyone relies on this log."
-    )
+    return _(
+        "What to do: copy {path} somewhere safe exactly as it is now (it is evidence), and tell "
+        "the producer and the safety rep before anyone relies on this log."
+    ).format(path=path)
 
 
 def _device_lines(result: "VerifyResult") -> list[str]:
     if result.device is None:
-        return ["This log has no device key yet (written before keys): its chain is all there is."]
+        return [
+            _("This log has no device key yet (written before keys): its chain is all there is.")
+        ]
     if result.macs_from is None or result.macs_from <= 1:
-        return [f"Every event carries device {result.device}'s MAC."]
+        return [_("Every event carries device {device}'s MAC.").format(device=result.device)]
     return [
-        f"Every event from event {result.macs_from} on carries device {result.device}'s MAC "
-        f"(events 1-{result.macs_from - 1} were written before the log had a key)."
+        _(
+            "Every event from event {seq} on carries device {device}'s MAC (events 1-{before} "
+            "were written before the log had a key)."
+        ).format(seq=result.macs_from, device=result.device, before=result.macs_from - 1)
     ]
 
 
 def _not_vouched(result: "VerifyResult", path: Path) -> list[str]:
     """The chain holds, but the MACs could not be checked or the events' meaning does not."""
     head = f"{result.head_seq}:{result.head}"
-    noun = "event" if result.events == 1 else "events"
+    chain = ngettext("{n} event, head {head}", "{n} events, head {head}", result.events).format(
+        n=result.events, head=head
+    )
     lines: list[str] = []
     if result.problems:
         count = len(result.problems)
         lines.append(
-            f"LOG DOES NOT HOLD: {count} problem{'s' if count > 1 else ''} in what it says "
-            f"(the chain itself holds: {result.events} {noun}, head {head})"
+            ngettext(
+                "LOG DOES NOT HOLD: {count} problem in what it says (the chain itself holds: "
+                "{chain})",
+                "LOG DOES NOT HOLD: {count} problems in what it says (the chain itself holds: "
+                "{chain})",
+                count,
+            ).format(count=count, chain=chain)
         )
-        lines.extend(f"PROBLEM: {problem.reason}" for problem in result.problems)
+        lines.extend(_("PROBLEM: {why}").format(why=problem.reason) for problem in result.problems)
     if result.unchecked:
         if not lines:
-            lines.append(f"The chain holds: {result.events} {noun}, head {head}.")
-        lines.append(f"DEVICE MACS NOT CHECKED: {result.unchecked}.")
+            lines.append(
+                ngettext(
+                    "The chain holds: {n} event, head {head}.",
+                    "The chain holds: {n} events, head {head}.",
+                    result.events,
+                ).format(n=result.events, head=head)
+            )
+        lines.append(_("DEVICE MACS NOT CHECKED: {why}.").format(why=result.unchecked))
         lines.append(
-            "Without them nobody can tell whether events were added by someone holding only the"
-            " log file: run verify on the set laptop, or give a copy of its key with --key."
+            _(
+                "Without them nobody can tell whether events were added by someone holding only "
+                "the log file: run verify on the set laptop, or give a copy of its key with --key."
+            )
         )
     lines.append(_what_to_do(path))
     return lines

@@ -202,3 +202,42 @@ def status(code: str) -> str:
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """`1 hold`, `2 holds`."""
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+# How long an incident has been open, as incidents.age writes it (`3h`) for JSON and CSV.
+AGE_UNITS = {
+    # Translators: an incident open for this many days, hours, minutes; short, as on a board.
+    "d": N_("{n}d"),
+    "h": N_("{n}h"),
+    "m": N_("{n}m"),
+}
+
+
+def age(text: str) -> str:
+    """`3h` in the reader's units (`3 h`); JSON and CSV keep incidents.age's own."""
+    unit = AGE_UNITS.get(text[-1:]) if text[:-1].isdigit() else None
+    return _(unit).format(n=text[:-1]) if unit is not None else text
+
+
+def closers(incident: dict[str, Any]) -> str:
+    """Who must close an incident, as the reader says the roles (`armorer and 1st AD`): the
+    `must_close` of JSON and CSV is recorded English."""
+    roles = incident.get("closed_by_roles")
+    if not roles:
+        return str(incident.get("must_close", ""))
+    # Translators: the word joining the last two of a list ("armorer and 1st AD").
+    return _(" and ").join(spoken(r) for r in roles)
+
+
+def why(entry: dict[str, Any]) -> str:
+    """Why a run is unfinished, in the reader's language (review's `why` is the English that
+    JSON and CSV keep); what people and protocols wrote stays as written."""
+    stopped = entry.get("stopped")
+    if not stopped:
+        return _("left open: resume it or abort it") if not entry.get("why") else entry["why"]
+    if entry.get("status") == "held":
+        return _("held: {reason}").format(reason=stopped.get("reason", ""))
+    by = stopped.get("by") or {}
+    return _("aborted by {name} ({role}): {reason}").format(
+        name=by.get("name", "?"), role=role(by.get("role")) or "?", reason=stopped.get("reason", "")
+    )

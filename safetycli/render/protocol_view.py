@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from safetycli.i18n import _, ngettext
 from safetycli.protocol import Item, Protocol, parse_when
 from safetycli.render.safe import markup
-from safetycli.roles import role_name
+from safetycli.roles import spoken
 
 
 def _roles(roles: list[str]) -> str:
-    names = [role_name(r) for r in roles]
+    names = [spoken(r) for r in roles]
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    # Translators: the word joining the last two of a list ("armorer and 1st AD").
+    return ", ".join(names[:-1]) + _(" and ") + names[-1]
 
 
 def condition_text(protocol: Protocol, expr: str) -> str:
@@ -22,27 +24,36 @@ def condition_text(protocol: Protocol, expr: str) -> str:
     if cond is None:  # cannot happen for a validated protocol
         return expr
     if cond.fact == "armory":  # set by the tool (protocol.ARMORY_FACT)
-        took = "took no firearms" if cond.negate else "took firearms"
-        return f"the run {took} out of the production's armory"
+        if cond.negate:
+            return _("the run took no firearms out of the production's armory")
+        return _("the run took firearms out of the production's armory")
     fact = protocol.context.get(cond.fact)
     if cond.op is not None:
-        return f"{cond.fact} is {'not ' if cond.op == '!=' else ''}{cond.value}"
+        line = _("{fact} is not {value}") if cond.op == "!=" else _("{fact} is {value}")
+        return line.format(fact=cond.fact, value=cond.value)
     kind = fact.type if fact is not None else "bool"
-    said = {"bool": ("yes", "no"), "int": ("more than 0", "0")}.get(kind, ("given", "not given"))
-    return f"{cond.fact} is {said[1] if cond.negate else said[0]}"
+    said = {
+        "bool": (_("{fact} is yes"), _("{fact} is no")),
+        "int": (_("{fact} is more than 0"), _("{fact} is 0")),
+    }.get(kind, (_("{fact} is given"), _("{fact} is not given")))
+    return (said[1] if cond.negate else said[0]).format(fact=cond.fact)
 
 
 def item_people(item: Item) -> list[str]:
     """Who signs, and who must be there in person."""
-    people = [f"signed by {role_name(item.by)}"]
+    from safetycli.incidents import KINDS
+
+    people = [_("signed by {roles}").format(roles=spoken(item.by))]
     if item.witness:
-        people.append(f"witnessed by {_roles(item.witness)}")
+        people.append(_("witnessed by {roles}").format(roles=_roles(item.witness)))
     if item.readback:
-        people.append(f"read back by {_roles(item.readback)}")
+        people.append(_("read back by {roles}").format(roles=_roles(item.readback)))
     if item.incident:
-        people.append(f"a failing answer records an incident ({item.incident.replace('-', ' ')})")
+        kind = KINDS.get(item.incident)
+        said = _(kind.label) if kind is not None else item.incident.replace("-", " ")
+        people.append(_("a failing answer records an incident ({kind})").format(kind=said))
     if item.cleared_by or item.incident:
-        people.append(f"its hold cleared by {_roles(item.clear_roles([]))}")
+        people.append(_("its hold cleared by {roles}").format(roles=_roles(item.clear_roles([]))))
     return people
 
 
@@ -51,32 +62,37 @@ def item_answer(item: Item, options: list[str] | None = None) -> list[str]:
     if item.kind == "count":
         bounds = []
         if isinstance(item.expect, str):
-            bounds.append(f"must add up: {item.expect}")
+            bounds.append(_("must add up: {sum}").format(sum=item.expect))
         elif item.expect is not None:
-            bounds.append(f"must be {item.expect}")
+            bounds.append(_("must be {n}").format(n=item.expect))
         if item.min is not None:
-            bounds.append(f"at least {item.min}")
+            bounds.append(_("at least {n}").format(n=item.min))
         if item.max is not None:
-            bounds.append(f"at most {item.max}")
-        notes = ["answer: a number" + (f" ({', '.join(bounds)})" if bounds else "")]
+            bounds.append(_("at most {n}").format(n=item.max))
+        if bounds:
+            notes = [_("answer: a number ({bounds})").format(bounds=", ".join(bounds))]
+        else:
+            notes = [_("answer: a number")]
     elif item.kind == "choice":
         said = dict(zip(item.options or [], options or item.options or [], strict=False))
-        notes = ["answer: one of " + " / ".join(said.values())]
+        notes = [_("answer: one of {options}").format(options=" / ".join(said.values()))]
         if item.fail_on:
-            notes.append("fails on " + " / ".join(said.get(f, f) for f in item.fail_on))
+            failing = " / ".join(said.get(f, f) for f in item.fail_on)
+            notes.append(_("fails on {options}").format(options=failing))
     elif item.kind == "text":
-        notes = ["answer: in writing"]
+        notes = [_("answer: in writing")]
     else:
-        notes = ["answer: yes or no"]
+        notes = [_("answer: yes or no")]
     if item.allow_na:
-        notes.append("may be marked not applicable, with a reason")
+        notes.append(_("may be marked not applicable, with a reason"))
     return notes
 
 
 def item_condition(item: Item, protocol: Protocol | None = None) -> str | None:
     if not item.when:
         return None
-    return "only when " + (condition_text(protocol, item.when) if protocol else item.when)
+    said = condition_text(protocol, item.when) if protocol else item.when
+    return _("only when {condition}").format(condition=said)
 
 
 def item_notes(item: Item, protocol: Protocol | None = None) -> list[str]:
@@ -102,20 +118,27 @@ def protocol_lines(protocol: Protocol, lang: str | None = None) -> list[str]:
 
     found = protocol.translations.get(lang or "")
     clearers = protocol.hold.cleared_by
-    clear = "clears" if len(clearers) == 1 else "each clear"
     lines = [
-        f"[bold]{_in(lang, protocol, protocol.title, found and found.title)}[/bold]  "
-        f"({markup(protocol.id)}, version {protocol.version})",
+        _("[bold]{title}[/bold]  ({id}, version {version})").format(
+            title=_in(lang, protocol, protocol.title, found and found.title),
+            id=markup(protocol.id),
+            version=protocol.version,
+        ),
         _in(lang, protocol, protocol.summary, found and found.summary),
-        f"Roles: {markup(_roles(protocol.roles))}",
-        "[bold red]STOPS WORK[/bold red] marks a check that stops all work if it fails, until "
-        f"{markup(_roles(clearers))} {clear} the hold with their PIN.",
+        _("Roles: {roles}").format(roles=markup(_roles(protocol.roles))),
+        ngettext(
+            "[bold red]STOPS WORK[/bold red] marks a check that stops all work if it fails, "
+            "until {roles} clears the hold with their PIN.",
+            "[bold red]STOPS WORK[/bold red] marks a check that stops all work if it fails, "
+            "until {roles} each clear the hold with their PIN.",
+            len(clearers),
+        ).format(roles=markup(_roles(clearers))),
     ]
     if protocol.context:
         lines.append("")
-        lines.append("[bold]Asked at the start[/bold]")
+        lines.append(_("[bold]Asked at the start[/bold]"))
         for name, fact in protocol.context.items():
-            answer = {"bool": "yes or no", "int": "a number", "text": "in writing"}
+            answer = {"bool": _("yes or no"), "int": _("a number"), "text": _("in writing")}
             said = answer.get(fact.type, " / ".join(fact.options or []))
             # A fact's choices are not translated: marked as the protocol's own words.
             kind = _in(lang, protocol, said, None) if fact.type == "choice" else markup(said)
@@ -127,16 +150,17 @@ def protocol_lines(protocol: Protocol, lang: str | None = None) -> list[str]:
         lines.append("")
         extras = []
         if phase.repeat == "per_take":
-            extras.append("repeated for every take")
+            extras.append(_("repeated for every take"))
         if phase.when:
-            extras.append(f"only when {condition_text(protocol, phase.when)}")
+            said = condition_text(protocol, phase.when)
+            extras.append(_("only when {condition}").format(condition=said))
         tail = f"  ({markup('; '.join(extras))})" if extras else ""
         title = _in(lang, protocol, phase.title, found and found.phases.get(phase.id))
-        heading = f"Phase {index} of {total}: {title}"
+        heading = _("Phase {n} of {total}: {title}").format(n=index, total=total, title=title)
         lines.append(f"[bold underline]{heading}[/bold underline]{tail}")
         for item in phase.items:
             number += 1
-            stop = "  [bold red]STOPS WORK IF IT FAILS[/bold red]" if item.critical else ""
+            stop = "  " + _("[bold red]STOPS WORK IF IT FAILS[/bold red]") if item.critical else ""
             condition = item_condition(item, protocol)
             when = f"  [bold]({markup(condition)})[/bold]" if condition else ""
             shown = translation.item_text(protocol, item, lang)
@@ -155,11 +179,12 @@ def protocol_lines(protocol: Protocol, lang: str | None = None) -> list[str]:
             lines.append(f"      [dim]{markup('; '.join(item_answer(item, options)))}[/dim]")
             if item.why:
                 why = _in(lang, protocol, item.why, None if shown.why_main else shown.why)
-                lines.append(f"      [dim]why: {why}[/dim]")
+                lines.append("      " + _("[dim]why: {why}[/dim]").format(why=why))
             if item.source:
-                lines.append(f"      [dim]source: {markup(item.source)}[/dim]")
+                said = _("[dim]source: {source}[/dim]").format(source=markup(item.source))
+                lines.append("      " + said)
     lines.append("")
-    lines.append("Sources: " + markup("; ".join(protocol.sources)))
+    lines.append(_("Sources: {sources}").format(sources=markup("; ".join(protocol.sources))))
     return lines
 
 

@@ -110,7 +110,10 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         counted = ngettext("{n} open incident", "{n} open incidents", len(opened))
         listed = "; ".join(
             _("{id} {kind}, open {age}, closed by the {who}").format(
-                id=md(i["id"]), kind=md(i["kind"]), age=md(i["age"]), who=md(i["must_close"])
+                id=md(i["id"]),
+                kind=md(i["kind"]),
+                age=md(fmt.age(i["age"])),
+                who=md(fmt.closers(i)),
             )
             for i in opened
         )
@@ -146,7 +149,7 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
                         _("**OPEN {age}**: the {who} close it, firearm work stopped")
                         if i["stops_firearm_work"]
                         else _("**OPEN {age}**: the {who} close it")
-                    ).format(age=md(i["age"]), who=md(i["must_close"]))
+                    ).format(age=md(fmt.age(i["age"])), who=md(fmt.closers(i)))
                 )
                 if i["status"] == "open"
                 else _("closed"),
@@ -293,7 +296,7 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
                 f"**{md(fmt.status(u['status']).upper())}**",
                 md(_when(u, "started_at", zone)),
                 str(u["signoffs"]),
-                md(u["why"] or _("left open: resume it or abort it")),
+                md(fmt.why(u)),
             ]
             for u in ex["unfinished"]
         ],
@@ -790,6 +793,9 @@ def environment(zone: str = "UTC") -> Any:
         role=fmt.role,
         roll_call=fmt.roll_call,
         status=fmt.status,
+        age=fmt.age,
+        closers=fmt.closers,
+        why=fmt.why,
     )
     return env
 
