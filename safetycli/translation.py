@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetycli import perfirearm
+from safetycli.i18n import NAMES
 from safetycli.protocache import TRANSLATION_FILE
 from safetycli.yamlsource import Problem, YamlDoc, load_yaml, read_source, shown, visible
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 LANG_RE = re.compile(r"^[a-z]{2,3}$")  # a BCP 47 primary language tag: `en`, `es`
 FILE_RE = TRANSLATION_FILE  # `firearm-scene.es.yaml`
 TEXT_MAX = 2000
-LANGUAGES = {"en": "English", "es": "Spanish"}  # names for messages; any code is accepted
 MARK = "[{lang}] "  # before a text shown in the protocol's main language instead of the person's
 WARNING = "warning: "
 _TOP_KEYS = ("translates", "lang", "each_firearm", "title", "summary", "context", "phases", "items")
@@ -51,7 +51,9 @@ def _quoted(text: str, limit: int = 300) -> str:
 
 
 def language_name(lang: str) -> str:
-    return LANGUAGES.get(lang, f"`{lang}`")
+    """The language's English name, as the validator's findings (which stay English) say it;
+    `i18n.language_name` is the one in the reader's words. Any code is accepted."""
+    return NAMES.get(lang, f"`{lang}`")
 
 
 def check_lang(value: str) -> str:
