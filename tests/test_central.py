@@ -1995,6 +1995,40 @@ def test_a_joined_laptop_is_approved_through_its_join_once(
     assert wrapped is None  # nothing of the refused approval posted
 
 
+def test_a_joined_laptop_whose_first_sync_is_cut_gets_in_at_its_next_sync_by_its_join(
+    cli: CliRunner,
+    laptop: Laptop,
+    central: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from safetycli.central import CentralUnreachable
+
+    a = laptop("a")
+    sync(cli, a, central)
+    new = tmp_path / "b"
+    code = ask_to_join(cli, new, central)
+    assert approve(cli, code, a, central).exit_code == 0
+
+    def cut(*_args: Any, **_kwargs: Any) -> None:
+        raise CentralUnreachable("the connection to the server was lost")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(central_sync, "sync", cut)
+        failed = invoke(cli, ["init", "--home", str(new), "--from-central", central])
+    assert failed.exit_code == 2
+    assert "safetycli sync" in one_line_error(failed)
+    assert approved_by(central, device_of(new)) is None
+    # No producer needed again: the laptop's next sync shows its join and is let in.
+    again = invoke(cli, ["sync", "--home", str(new)])
+    assert again.exit_code == 0, again.output
+    who = approved_by(central, device_of(new))
+    assert who is not None and "its join" in who
+    assert len(server_rows(central, device_of(new))) == len(local_rows(new))
+    assert join.pending(new) is None  # spent once it let the laptop in
+    assert invoke(cli, ["sync", "--home", str(new)]).exit_code == 0
+
+
 def test_the_first_laptop_is_approved_at_a_real_terminal_with_the_pin_never_shown(
     laptop: Laptop, central: str
 ) -> None:

@@ -45,7 +45,7 @@ def sync(
     holds (server: --central URL, else SAFETYCLI_CENTRAL, else `central` in config.toml): 0
     synced; 1 alarm (a forked or altered chain refused); 2 server unreachable, or this laptop
     not yet approved. With --pin-stdin: line 1 the producer's PIN."""
-    from safetycli.central import central_url, redact
+    from safetycli.central import approval, central_url, join, redact
     from safetycli.central.sync import alarm_error
     from safetycli.central.sync import sync as run_sync
     from safetycli.cli.common import workspace
@@ -53,6 +53,8 @@ def sync(
 
     ws = workspace(home)
     url = central_url(central, ws.config())
+    # A joined laptop whose first sync failed still holds its join: its token lets it in now.
+    joining = join.pending(ws.root)
     with ExitStack() as stack:
         ledger = stack.enter_context(ws.open_log())
         producer = None
@@ -63,7 +65,10 @@ def sync(
             url,
             progress=bar_on_stderr(stack, "Pushing events"),
             approved_by=producer,
+            join_token=None if joining is None else approval.join_token(joining.code),
         )
+    if joining is not None and not result.alarms:
+        joining.path.unlink(missing_ok=True)  # this laptop is in: the join is spent
     for line in result.lines():
         typer.echo(line)
     for alarm in result.alarms[1:]:

@@ -147,7 +147,8 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
         print_code(code)  # now: a first sync that fails must not lose it
         key_file = ledger.key.path if ledger.key is not None else None
         write_central(ws, waiting.url)
-        waiting.path.unlink(missing_ok=True)  # spent: the server no longer holds its approval
+        # The pending join is kept until a sync gets this laptop in: its token is what lets it
+        # in, and a first sync cut by the network must not leave it waiting for a producer.
         try:
             result = sync(ledger, waiting.url, join_token=approval.join_token(waiting.code))
         except SafetyError as err:
@@ -156,6 +157,8 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
                 "run `safetycli sync` there",
                 err.exit_code,
             ) from None
+        if not result.alarms:
+            waiting.path.unlink(missing_ok=True)  # spent: this laptop is in
     typer.echo(f"Joined {production}: workspace created at {ws.root}")
     for line in result.lines():
         typer.echo(line)
