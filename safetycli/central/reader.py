@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 from safetycli.central.store import CentralStore
@@ -63,6 +64,26 @@ class CentralReader:
             cur.execute("SELECT production FROM devices WHERE production IS NOT NULL LIMIT 1")
             row = cur.fetchone()
         return str(row[0]) if row else ""
+
+    def waiting_laptops(self) -> list[dict[str, Any]]:
+        """The devices that registered and are not let in yet (schema.py, migration 8), the
+        longest waiting first, each with the command that lets it in."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT device, production, key_id, registered_at FROM devices"
+                " WHERE approved_at IS NULL ORDER BY registered_at, device"
+            )
+            rows = cur.fetchall()
+        return [
+            {
+                "device": str(device),
+                "production": production,
+                "key": key_id,
+                "asked_at": asked.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "approve": f"safetycli join approve-device {device}",
+            }
+            for device, production, key_id, asked in rows
+        ]
 
     def removal_conflicts(self) -> list[str]:
         """A person removed on one laptop who signed on another laptop of the same production

@@ -340,9 +340,12 @@ def publish(
         d = event.data
         langs = ", ".join(sorted(d.get("translations") or {}))
         with_them = f" with its translations ({langs})" if langs else ""
+        roles = ", ".join(sorted(d.get("roles") or {}))
+        with_roles = f" and the production's roles it names ({roles})" if roles else ""
         typer.echo(
             one_line(
-                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}){with_them}, "
-                f"approved by {producer}: the other laptops take it at their next sync."
+                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}){with_them}"
+                f"{with_roles}, approved by {producer}: the other laptops take it at their next "
+                "sync."
             )
         )
