@@ -263,14 +263,31 @@ def publish(ledger: Ledger, events: list[NewEvent], approver: tuple[str, str]) -
 
 def not_sent(ledger: Ledger, checklists: Path) -> list[str]:
     """One line for each protocol of this laptop's own that the production has no text of yet
-    (a new one): `install` speaks of those changed here over a published one."""
-    known = {p.protocol for p in publications(ledger)}
-    return [
-        f"protocol {e.data['protocol']} is this laptop's only: a producer sends it to the "
-        f"production's other laptops with `safetycli checklists publish {e.data['protocol']}`"
-        for e in unsent(ledger, checklists)
-        if e.data["protocol"] not in known
-    ]
+    (a new one), or whose published text went without a role of the production's own it names
+    (published by an older safetycli): `install` speaks of those changed here over a published
+    one, and a role defined otherwise is a conflict (`role_conflicts`)."""
+    known = publications(ledger)
+    texts: dict[tuple[str, str], set[str]] = {}
+    for p in known:
+        texts.setdefault((p.protocol, p.sha256), set()).update(p.roles)
+    lines = []
+    for e in unsent(ledger, checklists):
+        pid = str(e.data["protocol"])
+        publish = f"`safetycli checklists publish {pid}`"
+        if all(p.protocol != pid for p in known):
+            lines.append(
+                f"protocol {pid} is this laptop's only: a producer sends it to the production's "
+                f"other laptops with {publish}"
+            )
+            continue
+        sent = texts.get((pid, str(e.data["sha256"])))
+        missing = sorted(set(e.data.get("roles") or {}) - sent) if sent is not None else []
+        if missing:
+            lines.append(
+                f"protocol {pid} went to the production's other laptops without the role(s) "
+                f"{', '.join(missing)} it names: a producer sends them with it, {publish}"
+            )
+    return lines
 
 
 def newest(known: Iterable[Publication]) -> dict[str, Publication]:

@@ -178,6 +178,40 @@ def test_a_received_role_is_never_written_into_config_toml_and_an_edit_of_the_de
     assert roles_on(cli, b) == roles_on(cli, a)
 
 
+def test_a_protocol_published_before_roles_travelled_is_named_until_it_is_sent_again(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    """A protocol an older safetycli published went without its roles: the receiving laptop
+    cannot load it, and sync on the sending laptop says what to do until a producer does it."""
+    from dataclasses import replace
+
+    from safetycli import protoshare
+    from safetycli.ledger import Ledger
+    from tests.test_central import PRODUCER_NAME
+
+    a = laptop("a")
+    sync(cli, a, central)
+    b = joined(cli, tmp_path / "b", central, a)
+    with (a / "config.toml").open("a", encoding="utf-8") as config:
+        config.write(ROLES_TABLE)
+    (a / "checklists" / "pyro-effect.yaml").write_text(EFFECT.format(pyro="pyrotechnician"))
+    with Ledger.open(a / "log.db", create=False) as ledger:
+        sent = protoshare.to_send(ledger, a / "checklists", [])
+        bare = [replace(e, data={k: v for k, v in e.data.items() if k != "roles"}) for e in sent]
+        protoshare.publish(ledger, bare, (PRODUCER_NAME, PRODUCER_PIN))
+    said = sync(cli, a, central).stdout
+    assert "without the role(s) medic, pyrotechnician" in said
+    assert "checklists publish pyro-effect" in said
+    said = sync(cli, b, central).stdout
+    assert "pyro-effect" in said and not (b / "checklists" / "pyro-effect.yaml").exists()
+
+    again = publish(cli, a)
+    assert again.exit_code == 0, again.output
+    assert "without the role" not in sync(cli, a, central).stdout
+    assert "Protocol pyro-effect v1" in sync(cli, b, central).stdout
+    assert set(roles_on(cli, b)) == {"medic", "pyrotechnician"}
+
+
 # --- laptops waiting for approval ----------------------------------------------------------------
 
 
