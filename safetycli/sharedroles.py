@@ -37,6 +37,17 @@ if TYPE_CHECKING:
     from safetycli.protoshare import Publication
 
 FILENAME = "received-roles.toml"
+
+
+class ReceivedRolesError(SafetyError):
+    """The derived file cannot be read or does not check: `path` names it, so a listing of
+    problems points at it rather than at config.toml."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 _SHOWN = 80  # what a role does, as a conflict line quotes it
 
 
@@ -128,16 +139,16 @@ def read(root: Path) -> dict[str, str]:
     except FileNotFoundError:
         return {}
     except OSError as err:
-        raise SafetyError(f"cannot read {path}: {err.strerror}") from None
+        raise ReceivedRolesError(path, f"cannot read {path}: {err.strerror}") from None
     again = "`safetycli sync` writes it again"
     try:
         table = tomllib.loads(text).get("roles")
     except tomllib.TOMLDecodeError as err:
-        raise SafetyError(f"cannot read {path}: {err}; {again}") from None
+        raise ReceivedRolesError(path, f"cannot read {path}: {err}; {again}") from None
     try:
         return production_roles(table, str(path))
     except SafetyError as err:
-        raise SafetyError(f"{err.message}; {again}") from None
+        raise ReceivedRolesError(path, f"{err.message}; {again}") from None
 
 
 def write(root: Path, received: Mapping[str, Received]) -> bool:

@@ -178,6 +178,19 @@ def test_a_received_role_is_never_written_into_config_toml_and_an_edit_of_the_de
     assert roles_on(cli, b) == roles_on(cli, a)
 
 
+def test_a_broken_received_roles_file_is_one_line_naming_it_and_the_protocols_are_still_checked(
+    cli: CliRunner, laptop: Laptop
+) -> None:
+    a = laptop("a")
+    (a / "received-roles.toml").write_text('[roles]\narmourer = "Keeps the guns"\n')
+    message = one_line_error(invoke(cli, ["crew", "roles", "--home", str(a)]))
+    assert "received-roles.toml" in message and "sync" in message
+    checked = invoke(cli, ["checklists", "validate", "--home", str(a)])
+    assert checked.exit_code == 1
+    (problem,) = [x for x in checked.stdout.splitlines() if "armourer" in x]
+    assert problem.startswith(f"{a / 'received-roles.toml'}:1:1:")
+
+
 def test_a_protocol_published_before_roles_travelled_is_named_until_it_is_sent_again(
     cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
 ) -> None:

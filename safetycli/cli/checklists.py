@@ -218,7 +218,8 @@ def validate(
         try:
             roles = ws.roles()
         except SafetyError as err:  # the protocols are still checked, against the shipped roles
-            typer.echo(f"{one_line(ws.config_path)}:1:1: {err.message.split(': ', 1)[-1]}")
+            where = getattr(err, "path", ws.config_path)  # config.toml, or received-roles.toml
+            typer.echo(f"{one_line(where)}:1:1: {err.message.split(': ', 1)[-1]}")
             problems += 1
             bad_files += 1
     shipped = shipped_dir().resolve()
