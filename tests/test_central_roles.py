@@ -264,3 +264,24 @@ def test_status_central_lists_a_laptop_waiting_for_approval_until_it_is_let_in(
     assert "WAITING" not in ok(cli, ["status", "--home", str(b)]).stdout
     mine = json.loads(ok(cli, ["status", "--home", str(b), "--format", "json"]).stdout)
     assert mine["waiting_for_approval"] is None
+
+
+def test_status_central_lists_a_laptop_asking_to_join_until_its_code_is_approved(
+    cli: CliRunner, central: str, laptop: Laptop, tmp_path: Path
+) -> None:
+    from tests.test_central import approve, ask_to_join
+
+    a = laptop("a")
+    sync(cli, a, central)
+    code = ask_to_join(cli, tmp_path / "c", central)
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    (entry,) = office["waiting_joins"]
+    assert entry["asked_at"].endswith("Z") and entry["approve"] == "safetycli join approve CODE"
+    assert office["waiting_laptops"] == []  # it has no device yet
+    board = ok(cli, ["status", "--central", central]).stdout
+    (line,) = [x for x in board.splitlines() if x.startswith("WAITING:")]
+    assert "asked to join" in line and "safetycli join approve CODE" in line
+    assert code.replace("-", "") not in board.replace("-", "")  # the server never knew it
+    assert approve(cli, code, a, central).exit_code == 0
+    office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
+    assert office["waiting_joins"] == []

@@ -202,14 +202,24 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
         # The set now: continuations of the runs not yet ended (a report covers its days').
         conflicts = source.conflicts(source.unended_runs())
         waiting = source.waiting_laptops()
+        joins = source.waiting_joins()
     zone = ws.zone_or_utc() if ws is not None else "UTC"
     if fmt is TableOrJson.json:
         now["exceptions"] = conflicts  # conflicts between laptops, shown and never resolved
         now["waiting_laptops"] = waiting  # devices that asked to sync, not yet let in
+        now["waiting_joins"] = joins  # new laptops that asked to join, their code not approved
     _show(now, fmt, zone, None)
     if fmt is not TableOrJson.json:
         for laptop in waiting:
             typer.echo(one_line(f"WAITING: {_waiting_laptop(laptop, zone)}"))
+        for asked in joins:
+            typer.echo(
+                one_line(
+                    f"WAITING: a new laptop asked to join at {_at(asked['asked_at'], zone)}: "
+                    "a producer types the join code its screen shows, `safetycli join approve "
+                    "CODE`, on an approved laptop"
+                )
+            )
         for line in conflicts:
             typer.echo(one_line(f"EXCEPTION: {line}"))
 
