@@ -41,7 +41,8 @@ def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
     return make
 
 
-OTHER_MEDIC = '[roles]\nmedic = "Paramedic on call by radio, at the unit base"\n'
+# A control character in a role's line (a CSI that would clear the screen): shown as text.
+OTHER_MEDIC = '[roles]\nmedic = "Paramedic on call by radio, at the unit base\\u009b2J"\n'
 
 
 def roles_on(cli: CliRunner, ws: Path) -> dict[str, str]:
@@ -132,13 +133,14 @@ def test_a_laptops_own_different_role_is_kept_and_shown_as_an_exception(
     said = sync(cli, c, central).stdout
     conflict = [x for x in said.splitlines() if x.startswith("EXCEPTION: role medic")]
     assert len(conflict) == 1 and "Paramedic on call" in conflict[0]
+    assert "\x9b" not in said
     assert "Set medic" in conflict[0] and f"device {device_of(a)}" in conflict[0]
     assert (c / "config.toml").read_text() == mine
     roles = roles_on(cli, c)
     assert roles["medic"].startswith("Paramedic") and roles["pyrotechnician"].startswith("Licensed")
     assert "all valid" in ok(cli, ["checklists", "validate", "--home", str(c)]).stderr
     board = ok(cli, ["status", "--home", str(c)]).stdout
-    assert "EXCEPTION: role medic" in board
+    assert "EXCEPTION: role medic" in board and "\x9b" not in board
     status = json.loads(ok(cli, ["status", "--home", str(c), "--format", "json"]).stdout)
     assert any(line.startswith("role medic") for line in status["exceptions"])
 

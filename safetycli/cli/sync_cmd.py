@@ -64,8 +64,10 @@ def sync(
             progress=bar_on_stderr(stack, "Pushing events"),
             approved_by=producer,
         )
-    for line in result.lines():
-        typer.echo(line)
+    from safetycli.render.safe import one_line
+
+    for line in result.lines():  # they quote what laptops wrote (role lines, ids): data
+        typer.echo(one_line(line))
     for alarm in result.alarms[1:]:
         typer.echo(f"alarm: {alarm.line()}", err=True)
     if result.alarms:
