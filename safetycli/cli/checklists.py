@@ -323,9 +323,10 @@ def publish(
     ] = False,
     home: Home = None,
 ) -> None:
-    """A producer sends this laptop's own protocols to the production's other laptops, with
-    their PIN: each laptop installs the text at its next `safetycli sync`, so every laptop runs
-    the same bytes (raise `version` when changing one). 0 sent; 2 nothing to send or refused."""
+    """A producer sends this laptop's own protocols, with the production's own roles they name,
+    to the production's other laptops, with their PIN: each laptop installs the text at its next
+    `safetycli sync`, so every laptop runs the same bytes (raise `version` when changing one).
+    0 sent; 2 nothing to send or refused."""
     from safetycli import protoshare
     from safetycli.cli.common import workspace
     from safetycli.cli.crew import _Pins, _producer
