@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from safetycli.protoshare import Publication
 from tests.test_central import (
     PRODUCER_PIN,
     Laptop,
@@ -287,3 +288,37 @@ def test_status_central_lists_a_laptop_asking_to_join_until_its_code_is_approved
     assert approve(cli, code, a, central).exit_code == 0
     office = json.loads(ok(cli, ["status", "--central", central, "--format", "json"]).stdout)
     assert office["waiting_joins"] == []
+
+
+# --- the derived file and the fold, without a server ---------------------------------------------
+
+
+def _pub(protocol: str, device: str, at: str, **roles: str) -> Publication:
+    return Publication(protocol, 1, "0" * 64, f"{protocol}.yaml", "", at, device, "P", {}, roles)
+
+
+def test_awkward_role_lines_are_written_and_read_back_exactly(tmp_path: Path) -> None:
+    from safetycli import sharedroles
+
+    does = 'Fires the "big" one \\ checks it after: 🎆 ñ\x7f done'
+    sent = _pub("fx", "d1", "2026-11-25T10:00Z", fx=does)
+    received, conflicts, refused = sharedroles.fold([sent])
+    assert not conflicts and not refused
+    assert sharedroles.write(tmp_path, received)
+    assert sharedroles.read(tmp_path) == {"fx": does}
+    assert not sharedroles.write(tmp_path, received)  # unchanged: not written again
+    assert sharedroles.write(tmp_path, {}) and not (tmp_path / sharedroles.FILENAME).exists()
+
+
+def test_the_later_definition_stands_and_only_two_laptops_apart_is_a_conflict() -> None:
+    from safetycli import sharedroles
+
+    first = _pub("a", "d1", "2026-11-25T10:00Z", medic="One")
+    own_change = _pub("b", "d1", "2026-11-25T11:00Z", medic="Two")
+    other = _pub("c", "d2", "2026-11-25T12:00Z", medic="Three")
+    shipped = _pub("d", "d2", "2026-11-25T13:00Z", armourer="Keeps the guns")
+    received, conflicts, refused = sharedroles.fold([other, own_change, first, shipped])
+    assert received["medic"].does == "Three" and received["medic"].device == "d2"
+    (line,) = conflicts  # d1 changing its own line is not a conflict; d2's differing is
+    assert '"Two"' in line and '"Three"' in line
+    assert "armourer" not in received and "armorer" in refused[0]
