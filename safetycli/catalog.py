@@ -105,7 +105,8 @@ def _own_roles(root: Path, catalog: Catalog) -> dict[str, str]:
     try:
         return workspace.roles()
     except SafetyError as err:
-        catalog.problems.append(Problem(str(workspace.config_path), 1, 1, err.message))
+        where = getattr(err, "path", workspace.config_path)  # or received-roles.toml
+        catalog.problems.append(Problem(str(where), 1, 1, err.message))
         return {}
 
 

@@ -460,6 +460,9 @@ class ProtocolPublished(Declared):
     text: str
     # Its translation files, sent with it: {lang: {"file", "sha256", "text"}}, each exact.
     translations: dict[str, dict[str, str]] | None = _added(None)
+    # The production's own roles it names (config.toml's [roles] where it was sent): {id: what
+    # the role does}, so a laptop without them can run it (sharedroles.py).
+    roles: dict[str, str] | None = _added(None)
 
 
 # --- the armory: custody of every firearm and every round (armory.py folds these) ----------------

@@ -4,9 +4,9 @@ Loading the catalog reads, parses and validates every protocol file (YAML with p
 pydantic models, the semantic checks): about 50 ms of every `checklists list`. The list only
 shows a few facts of each valid protocol and how many problems the files have, so those are
 kept in one small file, keyed by the sha256 of every protocol file's bytes (with its path and
-whether it is shipped), of the workspace's config.toml (its own roles change what is valid) and
-the tool's version. Any change to any of them is a different key: the catalog is loaded in full
-and the file written again.
+whether it is shipped), of the workspace's config.toml and received-roles.toml (its own roles
+change what is valid) and the tool's version. Any change to any of them is a different key: the
+catalog is loaded in full and the file written again.
 
 Trust. The cache lives in the user's private state folder (0700, as the high-water marks), is
 written 0600 and read only when it belongs to this user and nobody else may write it; its key
@@ -75,13 +75,15 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
     sources = [(shipped_dir(), True)]
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
-        config = workspace_checklists.parent / "config.toml"
-        try:
-            digest.update(b"config " + hashlib.sha256(config.read_bytes()).digest())
-        except FileNotFoundError:
-            digest.update(b"no config")
-        except OSError:
-            return None
+        # Its roles: config.toml's own, and those received with the production's protocols.
+        for name in ("config.toml", "received-roles.toml"):
+            try:
+                content = (workspace_checklists.parent / name).read_bytes()
+                digest.update(name.encode() + hashlib.sha256(content).digest())
+            except FileNotFoundError:
+                digest.update(b"no " + name.encode())
+            except OSError:
+                return None
     try:
         for folder, shipped in sources:
             digest.update(f"\nfolder {folder} {shipped}\n".encode())

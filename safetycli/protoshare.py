@@ -50,13 +50,23 @@ class Publication:
     approved_by: str | None = None  # the producer whose `auth.ok` came with it
     # Its translation files (`translation.py`), sent with it: {lang: {"file", "sha256", "text"}}.
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The production's own roles it names, as the sending laptop defined them (sharedroles.py).
+    roles: dict[str, str] = field(default_factory=dict)
 
     def order(self) -> tuple[int, str, str]:
         return (self.version, self.at, self.device)
 
-    def ident(self) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """What was sent: the protocol's text and each translation's, by their sha256."""
-        return (self.sha256, _shas(self.translations))
+    def ident(self) -> Ident:
+        """What was sent: the protocol's text and each translation's, by their sha256, and the
+        roles that went with it."""
+        return (self.sha256, _shas(self.translations), _pairs(self.roles))
+
+
+Ident = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
+def _pairs(roles: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(roles.items()))
 
 
 def _shas(translations: dict[str, dict[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -77,7 +87,16 @@ def publication(event: Event, here: str, before: list[Event]) -> Publication:
         event.device or here,
         approver(before, str(d["protocol"])),
         _translations(d.get("translations")),
+        _roles_sent(d.get("roles")),
     )
+
+
+def _roles_sent(value: object) -> dict[str, str]:
+    """The roles a publication carries, as far as they are well-formed (one sent by an older
+    safetycli carries none); each is checked as config.toml's when it is taken (sharedroles)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
 
 def _translations(value: object) -> dict[str, dict[str, str]]:
@@ -159,6 +178,7 @@ def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
     from safetycli.events import ProtocolPublished
 
     sent = {p.ident() for p in publications(ledger)}
+    defined = _roles(checklists)
     out = []
     for protocol in load_catalog(checklists).protocols.values():
         source = protocol.origin
@@ -168,7 +188,10 @@ def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
         if text is None:
             continue  # unreadable, or changed while read: `checklists validate` names it
         translations = _translation_files(protocol)
-        if (source.sha256, _shas(translations)) in sent:
+        # The production's own roles it names go with it: a laptop without them could not
+        # load it (shipped roles are everyone's already).
+        roles = {r: defined[r] for r in sorted(protocol.roles) if r in defined}
+        if (source.sha256, _shas(translations), _pairs(roles)) in sent:
             continue
         out.append(
             ProtocolPublished(
@@ -178,6 +201,7 @@ def unsent(ledger: Ledger, checklists: Path) -> list[NewEvent]:
                 file=source.path.name,
                 text=text,
                 translations=translations or None,
+                roles=roles or None,
             ).new()
         )
     return out
@@ -239,14 +263,31 @@ def publish(ledger: Ledger, events: list[NewEvent], approver: tuple[str, str]) -
 
 def not_sent(ledger: Ledger, checklists: Path) -> list[str]:
     """One line for each protocol of this laptop's own that the production has no text of yet
-    (a new one): `install` speaks of those changed here over a published one."""
-    known = {p.protocol for p in publications(ledger)}
-    return [
-        f"protocol {e.data['protocol']} is this laptop's only: a producer sends it to the "
-        f"production's other laptops with `safetycli checklists publish {e.data['protocol']}`"
-        for e in unsent(ledger, checklists)
-        if e.data["protocol"] not in known
-    ]
+    (a new one), or whose published text went without a role of the production's own it names
+    (published by an older safetycli): `install` speaks of those changed here over a published
+    one, and a role defined otherwise is a conflict (`role_conflicts`)."""
+    known = publications(ledger)
+    texts: dict[tuple[str, str], set[str]] = {}
+    for p in known:
+        texts.setdefault((p.protocol, p.sha256), set()).update(p.roles)
+    lines = []
+    for e in unsent(ledger, checklists):
+        pid = str(e.data["protocol"])
+        publish = f"`safetycli checklists publish {pid}`"
+        if all(p.protocol != pid for p in known):
+            lines.append(
+                f"protocol {pid} is this laptop's only: a producer sends it to the production's "
+                f"other laptops with {publish}"
+            )
+            continue
+        sent = texts.get((pid, str(e.data["sha256"])))
+        missing = sorted(set(e.data.get("roles") or {}) - sent) if sent is not None else []
+        if missing:
+            lines.append(
+                f"protocol {pid} went to the production's other laptops without the role(s) "
+                f"{', '.join(missing)} it names: a producer sends them with it, {publish}"
+            )
+    return lines
 
 
 def newest(known: Iterable[Publication]) -> dict[str, Publication]:
@@ -290,12 +331,14 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
     from safetycli.protocache import protocol_files, shipped_dir
     from safetycli.protocol import check_file
 
-    catalog = load_catalog(checklists)
     shipped = {p.stem for p in protocol_files(shipped_dir())}
-    shipped |= {pid for pid, p in catalog.protocols.items() if p.origin.shipped}
     done: list[str] = []
     refused: list[str] = []
     known = publications(ledger)
+    # The roles first: the protocols that name them are checked against them below.
+    refused += take_roles(checklists.parent, known, shipped)
+    catalog = load_catalog(checklists)
+    shipped |= {pid for pid, p in catalog.protocols.items() if p.origin.shipped}
     texts = {p.sha256 for p in known}
     for pid, pub in sorted(newest(known).items()):
         have = catalog.protocols.get(pid)
@@ -345,6 +388,34 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
         )
         _install_translations(pub, protocol, target, known, done, refused)
     return done, refused
+
+
+def take_roles(root: Path, known: list[Publication], shipped: set[str]) -> list[str]:
+    """Write the roles of the production's protocols into the workspace's derived file
+    (sharedroles.py); one line for each role refused, or for the file not written."""
+    from safetycli import sharedroles
+
+    production = [p for pid, p in newest(known).items() if pid not in shipped]
+    received, _, refused = sharedroles.fold(production)
+    try:
+        sharedroles.write(root, received)
+    except OSError as err:
+        refused.append(
+            f"the production's roles were not written to {sharedroles.path_of(root)}: "
+            f"{err.strerror}"
+        )
+    return refused
+
+
+def role_conflicts(known: Iterable[Publication], own: dict[str, str] | None = None) -> list[str]:
+    """Roles the production's protocols define apart on two laptops, and (`own`: this laptop's
+    config.toml's roles) roles this laptop defines otherwise than the production."""
+    from safetycli import sharedroles
+
+    received, conflicts, _ = sharedroles.fold(newest(known).values())
+    if own is not None:
+        conflicts += sharedroles.against_config(received, own)
+    return conflicts
 
 
 def _install_translations(

@@ -89,8 +89,14 @@ class Workspace:
             return "UTC"
 
     def roles(self) -> dict[str, str]:
-        """The production's own roles (config.toml's `[roles]`, see roles.py), checked; empty
-        when it declares none."""
+        """The production's own roles, checked: those received with its published protocols
+        (sharedroles.py), under config.toml's own, which win; empty when there are none."""
+        from safetycli import sharedroles
+
+        return {**sharedroles.read(self.root), **self.own_roles()}
+
+    def own_roles(self) -> dict[str, str]:
+        """The roles this workspace's config.toml declares (`[roles]`, see roles.py), checked."""
         from safetycli.roles import production_roles
 
         return production_roles(self.config().get("roles"), str(self.config_path))
@@ -108,7 +114,14 @@ class Workspace:
         from safetycli.storage import LogEmpty, LogWentBack
 
         tighten_workspace(
-            self.root, ("config.toml", "log.head", "credentials.db", "credentials.db-journal")
+            self.root,
+            (
+                "config.toml",
+                "log.head",
+                "credentials.db",
+                "credentials.db-journal",
+                "received-roles.toml",
+            ),
         )
         marks = HeadMarks(self.root)
         # The mark is read before the log: it is written after each commit, so read in this

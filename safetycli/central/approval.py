@@ -16,6 +16,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from safetycli.errors import SafetyError
+
+
+class WaitingForApproval(SafetyError):
+    """The server has not let this device in yet: nothing of it was pushed (exit 2, not an alarm:
+    nothing was refused as forged). Sync notes it on the laptop, so `status` can say so offline."""
+
+    def __init__(self, device: str, message: str) -> None:
+        super().__init__(message)
+        self.device = device
+
 
 def _mac(central_key: bytes, message: str) -> str:
     return hmac.digest(central_key, message.encode(), "sha256").hex()
@@ -35,6 +46,15 @@ def token_hash(token: str) -> str:
 
 def join_mac(central_key: bytes, request: str, hashed: str) -> str:
     return _mac(central_key, f"safetycli join:{request}:{hashed}")
+
+
+def waiting_status(device: str, since: str) -> str:
+    """The one line plain `status` shows while this laptop's last sync was told to wait."""
+    return (
+        f"this laptop (device {device}) has waited for a producer's approval since its sync "
+        f"at {since}: nothing of it reaches the production's other laptops until a producer runs "
+        f"`safetycli join approve-device {device}` on an approved laptop; then `safetycli sync`"
+    )
 
 
 def waiting_line(device: str) -> str:

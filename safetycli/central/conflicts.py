@@ -6,6 +6,8 @@ offline) that cannot both be true, shown as exceptions and never resolved silent
   roster keeps its defined order (time, then device) and the later change stands;
 - one firearm issued on two units at once (armory.py's fold over every unit's custody);
 - one protocol changed on two laptops apart, its version the same (protoshare.py);
+- one of the production's own roles defined apart on two laptops, as their published protocols
+  carry it, or otherwise in this laptop's config.toml than the production's (sharedroles.py);
 - a run continued on a laptop other than the one that started it (its id in two devices' chains
   without that device's own start): its events are never merged with the run's.
 
@@ -33,20 +35,34 @@ def on_laptop(ledger: Ledger) -> list[str]:
     read (a roster that does not verify: its commands say why) is left out, never a failure."""
     if ledger.foreign() is None:
         return []
-    from safetycli import armory, crew, protoshare
+    from safetycli import armory, crew
 
     lines: list[str] = []
     for part in (
         crew.removal_conflicts,
         crew.change_conflicts,
         lambda led: armory.load(led).conflicts,
-        lambda led: protoshare.conflicts(protoshare.publications(led)),
+        _protocols_on_laptop,
     ):
         try:
             lines += part(ledger)
         except SafetyError:
             continue
     return lines
+
+
+def _protocols_on_laptop(ledger: Ledger) -> list[str]:
+    """Protocols and roles published apart, and roles this laptop's config.toml defines otherwise
+    than the production (left out when config.toml cannot be read: its commands say why)."""
+    from safetycli import protoshare
+    from safetycli.workspace import Workspace
+
+    known = protoshare.publications(ledger)
+    try:
+        own: dict[str, str] | None = Workspace(ledger.path.parent).own_roles()
+    except SafetyError:
+        own = None
+    return protoshare.conflicts(known) + protoshare.role_conflicts(known, own)
 
 
 def between_laptops(
@@ -65,7 +81,8 @@ def between_laptops(
 
 
 def protocols(reader: CentralReader) -> list[str]:
-    """One protocol changed on two laptops apart without raising its version (protoshare.py)."""
+    """One protocol changed on two laptops apart without raising its version, and one role its
+    protocols carry defined apart (protoshare.py)."""
     from safetycli import protoshare
 
     known = []
@@ -81,7 +98,8 @@ def protocols(reader: CentralReader) -> list[str]:
                 for r in cur
             ]
         known.append(protoshare.publication(e, "", before))
-    return protoshare.conflicts([p for p in known if p.approved_by is not None])
+    approved = [p for p in known if p.approved_by is not None]
+    return protoshare.conflicts(approved) + protoshare.role_conflicts(approved)
 
 
 def roster_changes(reader: CentralReader) -> list[str]:

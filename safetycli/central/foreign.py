@@ -238,6 +238,23 @@ class ForeignLog:
                 "INSERT OR IGNORE INTO foreign_meta (key, value) VALUES ('unit', ?)", (str(unit),)
             )
 
+    def waiting(self) -> str | None:
+        """When this laptop's first sync that was told to wait for approval ran (None: its last
+        sync got in, or none was told)."""
+        row = self.db.execute("SELECT value FROM foreign_meta WHERE key = 'waiting'").fetchone()
+        return str(row[0]) if row else None
+
+    def set_waiting(self, since: str | None) -> None:
+        """Note that a sync was told to wait (the first time is kept), or that one got in."""
+        with transaction(self.db):
+            if since is None:
+                self.db.execute("DELETE FROM foreign_meta WHERE key = 'waiting'")
+            else:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO foreign_meta (key, value) VALUES ('waiting', ?)",
+                    (since,),
+                )
+
     def credential(self, person: str, fp: str) -> str | None:
         """Another device's PIN hash for `person` that the fingerprint `fp` selects."""
         row = self.db.execute(

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 from safetycli.central.store import CentralStore
@@ -42,6 +43,7 @@ _DAY = "((data::jsonb) ->> 'day')"  # the expression migration 2 indexes
 # A list or report of shooting days fetches its runs' events with their starts, up to this many
 # runs (a few days of twenty units); a longer period asks run by run, its memory flat.
 PREFETCH_RUNS = 3_000
+JOIN_SHOWN_DAYS = 7  # `status --central` lists join requests this recent
 
 
 class CentralReader:
@@ -63,6 +65,47 @@ class CentralReader:
             cur.execute("SELECT production FROM devices WHERE production IS NOT NULL LIMIT 1")
             row = cur.fetchone()
         return str(row[0]) if row else ""
+
+    def waiting_laptops(self) -> list[dict[str, Any]]:
+        """The devices that registered and are not let in yet (schema.py, migration 8), the
+        longest waiting first, each with the command that lets it in."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT device, production, key_id, registered_at FROM devices"
+                " WHERE approved_at IS NULL ORDER BY registered_at, device"
+            )
+            rows = cur.fetchall()
+        return [
+            {
+                "device": str(device),
+                "production": production,
+                "key": key_id,
+                "asked_at": asked.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "approve": f"safetycli join approve-device {device}",
+            }
+            for device, production, key_id, asked in rows
+        ]
+
+    def waiting_joins(self) -> list[dict[str, Any]]:
+        """New laptops that asked to join (`init --from-central`) in the last `JOIN_SHOWN_DAYS`
+        and whose code no producer approved yet. The server never sees a code (join.py), so
+        each is only a time: the producer reads the code off that laptop's screen. Older
+        requests are left out: a code nobody typed in a week was given up, and the server keeps
+        every request."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT requested_at FROM joins WHERE approved_at IS NULL AND taken_at IS NULL"
+                " AND requested_at > now() - make_interval(days => %s) ORDER BY requested_at",
+                (JOIN_SHOWN_DAYS,),
+            )
+            rows = cur.fetchall()
+        return [
+            {
+                "asked_at": asked.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "approve": "safetycli join approve CODE",
+            }
+            for (asked,) in rows
+        ]
 
     def removal_conflicts(self) -> list[str]:
         """A person removed on one laptop who signed on another laptop of the same production

@@ -43,6 +43,7 @@ class SyncResult:
     installed: list[str] = field(default_factory=list)  # protocols brought up to the production's
     refused: list[str] = field(default_factory=list)  # pulled protocols that were not installed
     conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
+    approved: bool = False  # the server let this device in: it pushed (or had nothing to push)
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -80,6 +81,7 @@ def push(
         result.alarms.append(alarm)
         return result
     _approved(store, device, approved_by)
+    result.approved = True
     result.unit = store.unit(device)
     # The PIN hashes before the events that name them (as credentials.py orders the two files):
     # a laptop that pulls the events in between finds every hash they select.
@@ -132,12 +134,13 @@ def _approved(store: CentralStore, device: str, producer: str | None) -> None:
     if producer is not None:
         refused = store.approve_first(device, producer)
         if refused is not None:
-            raise SafetyError(
+            raise approval.WaitingForApproval(
+                device,
                 f"{refused}, so this one is approved from one of them: a producer runs "
-                f"`safetycli join approve-device {device}` there, then sync again here"
+                f"`safetycli join approve-device {device}` there, then sync again here",
             )
         return
-    raise SafetyError(approval.waiting_line(device))
+    raise approval.WaitingForApproval(device, approval.waiting_line(device))
 
 
 def _for_the_server(
@@ -169,12 +172,11 @@ def _for_the_server(
 
 def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
     """Other devices' events this laptop needs, into `foreign.db` beside its log."""
-    local = ledger.foreign()
-    if local is None:
-        local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
-        ledger._foreign = local  # the same open file serves this process's reads
+    local = _foreign_of(ledger)
     if result.unit is not None:
         local.set_unit(result.unit)
+    if result.approved:
+        local.set_waiting(None)
     cursors = {device: seq for device, (seq, _) in local.heads().items()}
     pulled = store.pull(
         result.device, cursors, foreign_log.PULLED_KINDS, shared=foreign_log.ROSTER_PULLED
@@ -194,6 +196,15 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
             result.alarms.append(Alarm(other.device, None, "pull", refused))
 
 
+def _foreign_of(ledger: Ledger) -> foreign_log.ForeignLog:
+    """The laptop's `foreign.db`, made at its first sync."""
+    local = ledger.foreign()
+    if local is None:
+        local = foreign_log.ForeignLog.open(foreign_log.path_of(ledger.path))
+        ledger._foreign = local  # the same open file serves this process's reads
+    return local
+
+
 def sync(
     ledger: Ledger,
     url: str,
@@ -209,18 +220,25 @@ def sync(
     a producer whose PIN the caller checked, approves the server's first laptop; `join_token`
     shows the approval of this laptop's join."""
     from safetycli import protoshare
+    from safetycli.central.approval import WaitingForApproval
+    from safetycli.ledger import now_utc
 
     checklists = ledger.path.parent / "checklists"
     with CentralStore.connect(url) as store, store.talking():
         store.migrate()
-        result = push(
-            ledger,
-            store,
-            batch=batch,
-            progress=progress,
-            approved_by=approved_by,
-            join_token=join_token,
-        )
+        try:
+            result = push(
+                ledger,
+                store,
+                batch=batch,
+                progress=progress,
+                approved_by=approved_by,
+                join_token=join_token,
+            )
+        except WaitingForApproval:
+            # Noted on the laptop: its `status` says so, offline, until a sync gets in.
+            _foreign_of(ledger).set_waiting(now_utc())
+            raise
         pull(ledger, store, result)
     if not result.alarms:
         from safetycli.central.conflicts import on_laptop

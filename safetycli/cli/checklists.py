@@ -218,7 +218,8 @@ def validate(
         try:
             roles = ws.roles()
         except SafetyError as err:  # the protocols are still checked, against the shipped roles
-            typer.echo(f"{one_line(ws.config_path)}:1:1: {err.message.split(': ', 1)[-1]}")
+            where = getattr(err, "path", ws.config_path)  # config.toml, or received-roles.toml
+            typer.echo(f"{one_line(where)}:1:1: {err.message.split(': ', 1)[-1]}")
             problems += 1
             bad_files += 1
     shipped = shipped_dir().resolve()
@@ -322,9 +323,10 @@ def publish(
     ] = False,
     home: Home = None,
 ) -> None:
-    """A producer sends this laptop's own protocols to the production's other laptops, with
-    their PIN: each laptop installs the text at its next `safetycli sync`, so every laptop runs
-    the same bytes (raise `version` when changing one). 0 sent; 2 nothing to send or refused."""
+    """A producer sends this laptop's own protocols, with the production's own roles they name,
+    to the production's other laptops, with their PIN: each laptop installs the text at its next
+    `safetycli sync`, so every laptop runs the same bytes (raise `version` when changing one).
+    0 sent; 2 nothing to send or refused."""
     from safetycli import protoshare
     from safetycli.cli.common import workspace
     from safetycli.cli.crew import _Pins, _producer
@@ -340,9 +342,12 @@ def publish(
         d = event.data
         langs = ", ".join(sorted(d.get("translations") or {}))
         with_them = f" with its translations ({langs})" if langs else ""
+        roles = ", ".join(sorted(d.get("roles") or {}))
+        with_roles = f" and the production's roles it names ({roles})" if roles else ""
         typer.echo(
             one_line(
-                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}){with_them}, "
-                f"approved by {producer}: the other laptops take it at their next sync."
+                f"Published {d['protocol']} v{d['version']} ({d['sha256'][:12]}){with_them}"
+                f"{with_roles}, approved by {producer}: the other laptops take it at their next "
+                "sync."
             )
         )

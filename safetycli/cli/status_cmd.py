@@ -153,18 +153,40 @@ def status(
         except SafetyError as err:  # a roster that does not verify: the board still shows
             warning = f"warning: {err.message}"
         apart = None
+        waiting: dict[str, str] | None = None
         if ledger.foreign() is not None:  # a laptop that syncs: what two laptops did apart
             from safetycli.central.conflicts import on_laptop
 
             apart = on_laptop(ledger)
+            waiting = _waiting(ledger)
     if apart is not None and fmt is TableOrJson.json:
         now["exceptions"] = apart
+        now["waiting_for_approval"] = waiting
     _show(now, fmt, zone, warning)
-    if apart and fmt is not TableOrJson.json:
+    if fmt is not TableOrJson.json:
         from safetycli.render.safe import one_line
 
-        for line in apart:
+        if waiting is not None:
+            from safetycli.central.approval import waiting_status
+
+            since = _at(waiting["since"], zone)
+            typer.echo(one_line(f"WAITING: {waiting_status(waiting['device'], since)}"))
+        for line in apart or ():
             typer.echo(one_line(f"EXCEPTION: {line}"))
+
+
+def _waiting(ledger: Any) -> dict[str, str] | None:
+    """This laptop waiting for a producer's approval, as its last sync was told (none: it got
+    in, or it never synced): plain `status` says so without reaching the server."""
+    since = ledger.foreign().waiting()
+    if since is None or ledger.device is None:
+        return None
+    device = str(ledger.device)
+    return {
+        "device": device,
+        "since": since,
+        "approve": f"safetycli join approve-device {device}",
+    }
 
 
 def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
@@ -179,12 +201,48 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
         now = set_status(source)
         # The set now: continuations of the runs not yet ended (a report covers its days').
         conflicts = source.conflicts(source.unended_runs())
+        waiting = source.waiting_laptops()
+        joins = source.waiting_joins()
+    zone = ws.zone_or_utc() if ws is not None else "UTC"
     if fmt is TableOrJson.json:
         now["exceptions"] = conflicts  # conflicts between laptops, shown and never resolved
-    _show(now, fmt, ws.zone_or_utc() if ws is not None else "UTC", None)
+        now["waiting_laptops"] = waiting  # devices that asked to sync, not yet let in
+        now["waiting_joins"] = joins  # new laptops that asked to join, their code not approved
+    _show(now, fmt, zone, None)
     if fmt is not TableOrJson.json:
+        for laptop in waiting:
+            typer.echo(one_line(f"WAITING: {_waiting_laptop(laptop, zone)}"))
+        for asked in joins:
+            typer.echo(
+                one_line(
+                    f"WAITING: a new laptop asked to join at {_at(asked['asked_at'], zone)}: "
+                    "a producer types the join code its screen shows, `safetycli join approve "
+                    "CODE`, on an approved laptop"
+                )
+            )
         for line in conflicts:
             typer.echo(one_line(f"EXCEPTION: {line}"))
+
+
+def _waiting_laptop(laptop: dict[str, Any], zone: str) -> str:
+    """One laptop that asked to sync and is not let in, in plain words, with what lets it in."""
+    named = f'"{laptop["production"]}", ' if laptop["production"] else ""
+    return (
+        f"device {laptop['device']} ({named}key {laptop['key']}) asked to sync with the "
+        f"production at {_at(laptop['asked_at'], zone)} and is not let in: if it is one of "
+        f"the production's laptops, a producer runs `{laptop['approve']}` on an approved laptop"
+    )
+
+
+def _at(at: str, zone: str) -> str:
+    """A time in the production's zone, named; in UTC when the zone is not known."""
+    from safetycli.errors import SafetyError
+    from safetycli.render import fmt
+
+    try:
+        return f"{fmt.stamp(at, zone)} {zone}"
+    except SafetyError:
+        return f"{fmt.stamp(at)} UTC"
 
 
 def held_word() -> str:

@@ -50,6 +50,7 @@ def sync(
     from safetycli.central.sync import sync as run_sync
     from safetycli.cli.common import workspace
     from safetycli.cli.progress import bar_on_stderr
+    from safetycli.render.safe import one_line
 
     ws = workspace(home)
     url = central_url(central, ws.config())
@@ -69,8 +70,8 @@ def sync(
         )
     if joining is not None and not result.alarms:
         joining.path.unlink(missing_ok=True)  # this laptop is in: the join is spent
-    for line in result.lines():
-        typer.echo(line)
+    for line in result.lines():  # they quote what laptops wrote (role lines, ids): data
+        typer.echo(one_line(line))
     for alarm in result.alarms[1:]:
         typer.echo(f"alarm: {alarm.line()}", err=True)
     if result.alarms:

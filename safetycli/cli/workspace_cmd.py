@@ -159,9 +159,11 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
             ) from None
         if not result.alarms:
             waiting.path.unlink(missing_ok=True)  # spent: this laptop is in
+    from safetycli.render.safe import one_line
+
     typer.echo(f"Joined {production}: workspace created at {ws.root}")
-    for line in result.lines():
-        typer.echo(line)
+    for line in result.lines():  # they quote what other laptops wrote: data
+        typer.echo(one_line(line))
     if key_file is not None:
         typer.echo(
             f"Device key: {key_file} (outside the workspace; it holds the production secret). "
