@@ -1063,7 +1063,7 @@ def _custody(
     from safetycli import armory
 
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
-    state = armory.for_period(ledger, keep, f.day_from, first_seq)
+    state = armory.for_period(ledger, keep, f.day_from, first_seq, zone)
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
 
 
