@@ -217,6 +217,9 @@ def test_each_days_report_from_a_starting_point_is_the_full_folds(
     # An earlier day again: the newest point that begins before it.
     assert from_point(reader, DAYS[2], zone) == full_fold(reader, DAYS[2], zone)
     assert used[-1] is True
+    # `status --central`'s conflicts: from the newest point whatever its day.
+    assert custodypoint.conflicts(reader) == armory.load(reader).conflicts
+    assert used[-1] is True
 
 
 def test_a_laptop_that_syncs_late_with_older_custody_starts_the_fold_over(
@@ -232,12 +235,15 @@ def test_a_laptop_that_syncs_late_with_older_custody_starts_the_fold_over(
     assert any("device dddd" in line for line in want[1])
     assert from_point(reader, day, "UTC") == want
     assert used == [False, False]
+    # The report that refused the point left a new one, with the late unit in it.
+    assert custodypoint.conflicts(reader) == want[1]
+    assert used[-1] is True
     # A unit the point knows, late with a day already past: the same.
     from_point(reader, day, "UTC")
     server.add("bbbb", season("bbbb", DAYS[1:2], skew=0, seed=11)[5:])
     want = full_fold(reader, day, "UTC")
     assert from_point(reader, day, "UTC") == want
-    assert used == [False, False, True, False]
+    assert used[3:] == [True, False]
     # Custody that sorts after the point (today's) keeps it.
     server.add("aaaa", season("aaaa", DAYS[4:], skew=0, seed=12)[5:])
     assert from_point(reader, day, "UTC") == full_fold(reader, day, "UTC")

@@ -102,9 +102,11 @@ def roster_changes(reader: CentralReader) -> list[str]:
 
 
 def custody(reader: CentralReader) -> list[str]:
-    from safetycli import armory
+    """One firearm issued on two units at once, over every unit's custody (armory.py's fold),
+    from the reading computer's sealed starting point when one holds (custodypoint.py)."""
+    from safetycli.central import custodypoint
 
-    return armory.load(reader).conflicts
+    return custodypoint.conflicts(reader)
 
 
 def continued_runs(reader: CentralReader, runs: Iterable[str] | None = None) -> list[str]:

@@ -92,11 +92,33 @@ def period_start(day_from: str, zone: str) -> str:
 def for_period(reader: CentralReader, keep: Keep, day_from: str | None, zone: str) -> ArmoryState:
     """The armory as of the head with only the report's moves kept (`keep`), the same state
     `armory.load(reader, keep=keep)` folds; from a starting point when one holds, and leaving
-    one at the start of this period for the next report."""
+    one at the start of this period for the next report. A period open at its start keeps
+    moves from the first event on: no starting point can stand for it."""
+    if day_from is None:
+        from safetycli import armory
+
+        return armory.load(reader, keep=keep)
+    return _fold(reader, keep, period_start(day_from, zone))
+
+
+def conflicts(reader: CentralReader) -> list[str]:
+    """Every unit's custody conflicts as of the head (`status --central`), as `armory.load`
+    finds them: from the newest starting point that holds, whatever its period (no moves are
+    kept, and a starting point carries the conflicts found before it)."""
+    return _fold(reader, _no_moves, None).conflicts
+
+
+def _no_moves(run: str | None, at: str) -> bool:
+    return False
+
+
+def _fold(reader: CentralReader, keep: Keep, cutoff: str | None) -> ArmoryState:
+    """From the newest starting point that holds for `keep` and begins by `cutoff` (None: any,
+    and none is left behind), else from every unit's first custody event; given a cutoff, a
+    starting point there is left for the next report (when none begins there already)."""
     from safetycli import armory
 
-    cutoff = None if day_from is None else period_start(day_from, zone)
-    key = _key() if cutoff is not None else None
+    key = _key()
     folder = _folder(reader.store.url)
     found = _usable(reader, folder, key, keep, cutoff) if key is not None else None
     touched: set[str | None] = set()
@@ -293,16 +315,14 @@ def _read(path: Path, key: bytes) -> Point | None:
 def _usable(
     reader: CentralReader, folder: Path, key: bytes, keep: Keep, cutoff: str | None
 ) -> tuple[Point, ArmoryState, list[Event]] | None:
-    """The newest starting point that holds for this report, its state, and the custody events
-    after it; None when none does."""
-    if cutoff is None:
-        return None
+    """The newest starting point that holds for this report (`keep`, beginning by `cutoff`;
+    None: any), its state, and the custody events after it; None when none does."""
     tried = 0
     for path in _files(folder):
         if tried == _TRIED:
             break
         point = _read(path, key)
-        if point is None or point.cutoff > cutoff:
+        if point is None or (cutoff is not None and point.cutoff > cutoff):
             continue
         if any(keep(run, point.upto[0]) for run in point.runs):
             continue  # a move the report shows would be inside it
