@@ -98,24 +98,27 @@ def for_period(reader: CentralReader, keep: Keep, day_from: str | None, zone: st
         from safetycli import armory
 
         return armory.load(reader, keep=keep)
-    return _fold(reader, keep, period_start(day_from, zone))
+    start = period_start(day_from, zone)
+    return _fold(reader, keep, start, start)
 
 
 def conflicts(reader: CentralReader) -> list[str]:
     """Every unit's custody conflicts as of the head (`status --central`), as `armory.load`
     finds them: from the newest starting point that holds, whatever its period (no moves are
-    kept, and a starting point carries the conflicts found before it)."""
-    return _fold(reader, _no_moves, None).conflicts
+    kept, and a starting point carries the conflicts found before it); leaving one at the start
+    of today (UTC) for the next look at the set."""
+    today = datetime.now(UTC).date().isoformat()
+    return _fold(reader, _no_moves, None, period_start(today, "UTC")).conflicts
 
 
 def _no_moves(run: str | None, at: str) -> bool:
     return False
 
 
-def _fold(reader: CentralReader, keep: Keep, cutoff: str | None) -> ArmoryState:
-    """From the newest starting point that holds for `keep` and begins by `cutoff` (None: any,
-    and none is left behind), else from every unit's first custody event; given a cutoff, a
-    starting point there is left for the next report (when none begins there already)."""
+def _fold(reader: CentralReader, keep: Keep, cutoff: str | None, leave: str) -> ArmoryState:
+    """From the newest starting point that holds for `keep` and begins by `cutoff` (None: any),
+    else from every unit's first custody event; a starting point at `leave` is left for the
+    next reader (unless the one it started from begins there or later)."""
     from safetycli import armory
 
     key = _key()
@@ -141,22 +144,22 @@ def _fold(reader: CentralReader, keep: Keep, cutoff: str | None) -> ArmoryState:
         for event in _merged(_incidents_upto(reader, point.covered)):
             state.apply(event)
     seen = dict(point.seen) if point is not None else {}
-    write = key is not None and cutoff is not None and (point is None or point.cutoff < cutoff)
+    write = key is not None and (point is None or point.cutoff < leave)
     cut: tuple[dict[str, Any], dict[str, int], Position, list[str | None]] | None = None
     for event in _merged(events):
         device = str(event.device)
-        if write and cut is None and event.at >= str(cutoff):
+        if write and cut is None and event.at >= leave:
             cut = (_snapshot(state), dict(covered), upto, _sorted(touched))
         state.apply(event)
         covered[device] = event.seq
         upto = max(upto, (event.at, device))
     for event in events:  # each device's in its own order: its last is its newest
         seen[str(event.device)] = (event.seq, event.hash)
-    if write and key is not None and cutoff is not None:
+    if write and key is not None:
         if cut is None:
             cut = (_snapshot(state), covered, upto, _sorted(touched))
         body, done, upto, runs = cut
-        _save(folder, key, Point(cutoff, upto, done, seen, runs, body))
+        _save(folder, key, Point(leave, upto, done, seen, runs, body))
     state.keep = keep
     return state
 
