@@ -18,7 +18,8 @@ password could forge. Here a stale, foreign or edited file is never believed, on
 A starting point is the armory (`armory.snapshot`, with each firearm's device and the conflicts
 found so far) as of a place in the merged custody (`foreign.merged`'s order: time, then device,
 each device's events in its own order): just before the first event at or after its `cutoff`,
-the start of a report's first day in the production's zone. It records each device's last
+the start of a report's first day in the production's zone (`status --central`, which needs
+only the conflicts, leaves one at the start of today, UTC). It records each device's last
 number folded (`covered`), the last custody number of each device the server then held and
 that event's hash (`seen`), the greatest (time, device) folded (`upto`), and every run a folded
 move was filed under (`runs`). A report takes it only when all of these hold; otherwise it
@@ -36,6 +37,8 @@ folds every unit's custody from the start, exactly as `armory.load` does:
   custody older than `upto` fails this (its events belong inside): the fold starts over.
 
 Then the answer is the full fold's, byte for byte (tests/test_central_custody.py compares them).
+The incident register is not in a starting point: the incident events before it are folded
+first (the report reads its incidents itself; custody rules are a laptop's, not the reader's).
 """
 
 from __future__ import annotations
