@@ -316,3 +316,25 @@ def test_the_central_report_is_byte_for_byte_the_same_from_a_starting_point(
     assert used == [False, True]
     assert "SN-SHARED" in first
     assert again == first
+
+
+def test_a_state_folder_or_key_folder_that_cannot_be_written_only_means_a_full_fold(
+    reader: CentralReader, used: list[bool], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetycli import filemodes
+
+    def refuse(*_: Any) -> None:
+        raise PermissionError("read-only")
+
+    day = DAYS[3]
+    want = full_fold(reader, day, "UTC")
+    with monkeypatch.context() as full:
+        full.setattr(filemodes, "write_private_text", refuse)
+        assert from_point(reader, day, "UTC") == want
+        assert from_point(reader, day, "UTC") == want
+    assert points(tmp_path) == []
+    with monkeypatch.context() as keyless:
+        keyless.setenv("SAFETYCLI_KEY_DIR", str(tmp_path / "not-a-folder"))
+        (tmp_path / "not-a-folder").write_text("a file where the key folder would be")
+        assert from_point(reader, day, "UTC") == want
+    assert points(tmp_path) == [] and used == [False, False]
