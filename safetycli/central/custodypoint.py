@@ -221,22 +221,12 @@ def _key() -> bytes | None:
     """The reader key, made on first use; None when it cannot be read or made (no starting
     point is then kept or believed: every report folds from the start)."""
     from safetycli.devicekey import key_dir
-    from safetycli.filemodes import FILE_MODE, make_private_dir
 
     path = key_dir() / KEY_FILE
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        import secrets
-
-        text = secrets.token_hex(32)
-        try:
-            make_private_dir(path.parent)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        except OSError:
-            return None  # another report made it at this moment, or the folder is read-only
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text + "\n")
+        text = _new_key(path)
     except (OSError, UnicodeDecodeError):
         return None
     try:
@@ -244,6 +234,30 @@ def _key() -> bytes | None:
     except ValueError:
         return None
     return key if len(key) == 32 else None
+
+
+def _new_key(path: Path) -> str:
+    """Written whole under a temporary name and linked into place: never a half-written key,
+    and of two reports making it at once, the second takes the first's ("" when none can be
+    made: the folder is read-only)."""
+    import secrets
+
+    from safetycli.filemodes import make_private_dir, write_private_text
+
+    text = secrets.token_hex(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        make_private_dir(path.parent)
+        write_private_text(tmp, text + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            text = path.read_text(encoding="ascii").strip()
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text
 
 
 def _mac(key: bytes, text: str) -> str:
