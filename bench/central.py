@@ -33,7 +33,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from season import Season, cli, machine, measure
+from season import _LAUNCHER as LAUNCHER
+from season import Season, Timing, cli, machine, measure
 
 from safetycli.workspace import init_workspace
 
@@ -150,6 +151,28 @@ def first_pull(url: str, home: Path) -> tuple[float, int, list[tuple[str, int]]]
     return took, sum(kinds.values()), kinds.most_common(4)
 
 
+def first_report(argv: list[str], repeat: int) -> Timing:
+    """`report --day --central` as the first report on a computer (or after a laptop synced
+    older custody late): no sealed custody starting point (central/custodypoint.py), so every
+    unit's custody is folded from its first event. The points are removed before each run; the
+    `report --day --central` line above is the steady state, from the point its warm-up left."""
+    from safetycli.central import custodypoint
+    from safetycli.headmark import state_dir
+
+    seconds, peak = [], 0
+    for _ in range(repeat):  # after `measure` above: the bytecode is cached
+        shutil.rmtree(state_dir() / custodypoint.FOLDER, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", LAUNCHER, *argv], capture_output=True, text=True
+        )
+        took, maxrss, code = done.stdout.split()
+        if int(code) != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {code}: {done.stderr}")
+        seconds.append(float(took))
+        peak = max(peak, int(maxrss))
+    return Timing("report --day --central, no starting point", seconds, peak / 1024)
+
+
 def settle(url: str) -> None:
     import psycopg
 
@@ -220,6 +243,7 @@ def main() -> None:
             measure(
                 "report --day --central", cli("report", "--day", day, "--central", url), args.repeat
             ),
+            first_report(cli("report", "--day", day, "--central", url), args.repeat),
             # The whole production now, with every conflict between laptops (a season's worth).
             measure("status --central", cli("status", "--central", url), args.repeat),
         ]

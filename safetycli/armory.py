@@ -638,13 +638,19 @@ def for_period(
     keep: Callable[[str | None, str], bool],
     day_from: str | None,
     first_seq: int | None,
+    zone: str = "UTC",
 ) -> ArmoryState:
     """The armory now, keeping only a report's moves (`keep`: `in_period`), as `load(source,
     keep=keep)` gives it. From a sealed snapshot when the source keeps one that no kept move
     can be in: all its custody events more than a day before the period (UTC; `in_period`
     keeps none of those but a period run's) and before the period's first run started
     (`first_seq`: a run's custody comes after its start). Then only the season's custody
-    since the day before the period is read, however long the season."""
+    since the day before the period is read, however long the season. The central store's
+    reader keeps its own starting points (`custody_for_period`: central/custodypoint.py)."""
+    central = getattr(source, "custody_for_period", None)
+    if central is not None:
+        folded: ArmoryState = central(keep, day_from, zone)
+        return folded
     point = getattr(source, "custody_before", None)
     found = None
     if point is not None and day_from is not None and not _pulled(source):

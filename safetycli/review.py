@@ -989,10 +989,10 @@ def _chain_parts(
         last = max(span[1] for span in known.values())
         for event in ledger.outcomes_between(_SHOWN_OUTCOMES, first, last):
             if event.run in known:
-                seen.setdefault(event.run, _Seen()).outcomes.append(event)
+                _seen(seen, event.run).outcomes.append(event)
         for run, name, role, seq, count, performed in ledger.signature_tally(first, last):
             if run in known:
-                seen.setdefault(run, _Seen()).signed.append((name, role, seq, count, performed))
+                _seen(seen, run).signed.append((name, role, seq, count, performed))
         ending = sorted((span[1], run) for run, span in known.items())
         done = 0
         for event in ledger.events_between(_PART_KINDS, first, last):
@@ -1001,10 +1001,19 @@ def _chain_parts(
                 done += 1
                 yield from ready()
             if event.run in known:
-                seen.setdefault(event.run, _Seen()).take(event)
+                _seen(seen, event.run).take(event)
         for _, run_id in ending[done:]:
             settle(run_id)
     yield from ready()
+
+
+def _seen(seen: dict[str, _Seen], run: str) -> _Seen:
+    """The run's `_Seen`, made on its first event only (`setdefault` would make one for every
+    event: a day of twenty units is 9,000 of them for 900 runs)."""
+    found = seen.get(run)
+    if found is None:
+        found = seen[run] = _Seen()
+    return found
 
 
 def _summary_part(
@@ -1063,7 +1072,7 @@ def _custody(
     from safetycli import armory
 
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
-    state = armory.for_period(ledger, keep, f.day_from, first_seq)
+    state = armory.for_period(ledger, keep, f.day_from, first_seq, zone)
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
 
 

@@ -120,9 +120,11 @@ def roster_changes(reader: CentralReader) -> list[str]:
 
 
 def custody(reader: CentralReader) -> list[str]:
-    from safetycli import armory
+    """One firearm issued on two units at once, over every unit's custody (armory.py's fold),
+    from the reading computer's sealed starting point when one holds (custodypoint.py)."""
+    from safetycli.central import custodypoint
 
-    return armory.load(reader).conflicts
+    return custodypoint.conflicts(reader)
 
 
 def continued_runs(reader: CentralReader, runs: Iterable[str] | None = None) -> list[str]:
@@ -130,6 +132,19 @@ def continued_runs(reader: CentralReader, runs: Iterable[str] | None = None) -> 
     wanted = None if runs is None else sorted({r.split("@")[0] for r in runs})
     where = "run IS NOT NULL" + ("" if wanted is None else " AND run = ANY(%s)")
     with reader.conn.cursor() as cur:
+        if wanted:
+            # Only a run id in two devices' chains can be one: its first and last device by the
+            # run index are two seeks, where grouping every event of a day's runs reads them
+            # all (0.1 s of a central day report).
+            cur.execute(
+                "SELECT w.run FROM unnest(%s::text[]) AS w(run) WHERE"
+                " (SELECT min(e.device) FROM events e WHERE e.run = w.run) <>"
+                " (SELECT max(e.device) FROM events e WHERE e.run = w.run)",
+                (wanted,),
+            )
+            wanted = [str(run) for (run,) in cur.fetchall()]
+        if wanted is not None and not wanted:
+            return []
         cur.execute(
             f"SELECT run, device, min(at), bool_or(kind = %s) FROM events WHERE {where}"
             " GROUP BY run, device HAVING count(*) > 0 ORDER BY run, device",

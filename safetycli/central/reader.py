@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetycli.central.store import CentralStore
 from safetycli.events import (
@@ -37,6 +37,9 @@ from safetycli.events import (
 )
 from safetycli.ledger import canonical_json
 from safetycli.storage import RunStart
+
+if TYPE_CHECKING:
+    from safetycli.armory import ArmoryState
 
 _EVENT = "device, seq, at, kind, run, person, data, prev_hash, hash"
 _DAY = "((data::jsonb) ->> 'day')"  # the expression migration 2 indexes
@@ -144,6 +147,15 @@ class CentralReader:
         from safetycli.central.conflicts import between_laptops
 
         return between_laptops(self, runs, custody)
+
+    def custody_for_period(
+        self, keep: Callable[[str | None, str], bool], day_from: str | None, zone: str
+    ) -> ArmoryState:
+        """A report's custody (`armory.for_period`) from the reading machine's own sealed
+        starting point when one holds: central/custodypoint.py."""
+        from safetycli.central import custodypoint
+
+        return custodypoint.for_period(self, keep, day_from, zone)
 
     # --- runs --------------------------------------------------------------------------------
 
