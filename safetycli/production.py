@@ -375,16 +375,26 @@ class StopBoard:
     (5 s for `status` at a million events). Held runs are folded from the holds and aborts
     alone, read once through the kind index (not a lifecycle query per run ever held)."""
 
-    def __init__(self, source: Source) -> None:
-        state = load(source)
-        self.scene_holds = state.open_scene_holds()
+    def __init__(
+        self,
+        source: Source,
+        *,
+        state: ProductionState | None = None,
+        held: Mapping[str, Lifecycle] | None = None,
+    ) -> None:
+        """`state` and `held`: `load(source)` and `held_runs(source)` when the caller has read
+        them already (the set status reads each once, for the board and for its own list)."""
+        state = load(source) if state is None else state
+        self.scene_holds = [(scene_key(h.scene), h) for h in state.open_scene_holds()]
         self.incidents = state.incidents
-        self.held: list[tuple[Any, SceneStop]] = []
-        held = held_runs(source)
+        # (scene key, run start, what it stops): the key made once, not once per scene asked.
+        self.held: list[tuple[str, Any, SceneStop]] = []
+        held = held_runs(source) if held is None else held
         for first in source.starts_of(held):  # newest first, as `scene_stops` lists them
             hold = held[first.run].open_hold
             day_wide = first.data.get("scope") == DAY
-            self.held.append((first, _run_stop(first, hold, day_wide=day_wide)))
+            stop = _run_stop(first, hold, day_wide=day_wide)
+            self.held.append((scene_key(first.data["scene"]), first, stop))
 
     def for_scene(
         self,
@@ -397,13 +407,13 @@ class StopBoard:
         """What `scene_stops` says for this scene, from what was read once."""
         key = scene_key(scene)
         stops = [incident_stop(i) for i in self.incidents.stopping()] if firearms else []
-        stops += [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
+        stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
-        for start, stop in self.held:
+        for held_key, start, stop in self.held:
             if start.run == except_run:
                 continue
-            if scene_key(start.data["scene"]) == key:
+            if held_key == key:
                 stops.append(replace(stop, day=None))
             elif day is not None and stop.day == day:
                 others.append(stop)

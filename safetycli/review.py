@@ -670,17 +670,22 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
     """The set now: every stop-work on a scene, then the open and held runs with their hold (or
     what holds their scene) and who is signed in for each role.
 
-    Only the runs still open or held are replayed; the rest are ruled out by the log's kind
-    index (completions, aborts, holds), so a quiet set never loads the runner at all."""
+    Only the runs still open or held are replayed, so a quiet set never loads the runner at
+    all. Which runs those are costs one row per run not yet ended (`open_runs`: the run-status
+    table, not every start and end of the season) and the season's holds and aborts, read from
+    the log once for this list and for what stops each scene."""
     from safetycli import production
 
     found = production.load(ledger)
     stops = [h.as_json() for h in found.open_scene_holds()]
-    board = production.StopBoard(ledger)
+    held = production.held_runs(ledger)
+    board = production.StopBoard(ledger, state=found, held=held)
     out = []
-    # Candidates from the log itself, never from the run-status table: runs neither completed
-    # nor aborted, and runs with a hold still on. Each is replayed, so its status is exact.
-    for start in ledger.starts_of(ledger.unended_runs() | set(production.held_runs(ledger))):
+    # Candidates: the runs not yet ended, and every run the log itself says is held, so a row
+    # of the run-status table edited to "complete" cannot take a hold off the board. Each is
+    # replayed from the log: a run the table wrongly lists as open is ruled out there, and the
+    # status, hold and names shown are the log's.
+    for start in ledger.starts_of(ledger.open_runs() | set(held)):
         from safetycli.runner import replay
 
         # Only what the board shows: the start, sign-ins (a resume ends a sitting's), holds

@@ -104,6 +104,25 @@ def replayed(ledger: Ledger) -> dict[str, tuple[str, int, str | None]]:
     return out
 
 
+def assert_board_is_a_full_replay(ledger: Ledger) -> None:
+    """`status` (its runs from the run-status table and the log's holds, each replayed from the
+    board's kinds only) shows exactly the runs a replay of every event of every run says are
+    open or held, newest shooting day first, with their status, hold and who is signed in; and
+    the table's runs not yet ended are exactly the log's."""
+    from safetycli import review
+
+    starts = sorted(ledger.run_starts(), key=lambda s: (s.data["day"], s.seq), reverse=True)
+    full = [runner.replay(s.run, ledger.events(run=s.run)) for s in starts]
+    live = [state for state in full if state.status in ("open", "held")]
+    board = review.set_status(ledger)["runs"]
+    assert [(e["id"], e["status"]) for e in board] == [(s.run_id, s.status) for s in live]
+    for entry, state in zip(board, live, strict=True):
+        assert entry["signed_in"] == state.signed_in
+        hold = state.open_hold
+        assert (entry["hold"] or {}).get("raised_at") == (hold.raised_at if hold else None)
+    assert ledger.open_runs() == ledger.unended_runs()
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -136,6 +155,7 @@ def test_the_projection_is_a_full_replay_after_kills_at_random_points(
         got = {run: ledger.run_status(run) for run in want}
         assert got == want
         assert ledger.run_view_problems() == []
+        assert_board_is_a_full_replay(ledger)
         table = runview.stored(ledger.db)
         ledger.rebuild_run_view()
         assert runview.stored(ledger.db) == table

@@ -305,6 +305,10 @@ class CentralReader:
             [RUN_STARTED, [RUN_COMPLETED, RUN_ABORTED]],
         )
 
+    def open_runs(self) -> set[str]:
+        """The server keeps no run-status table: the runs not yet ended, from the events."""
+        return self.unended_runs()
+
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
         """(seq, at, kind, run, data) of every hold raised or cleared and every abort, each
         unit's in its own order."""
