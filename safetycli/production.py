@@ -273,6 +273,7 @@ class Source(Interface):
     ) -> Iterator[Any]: ...
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]: ...
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]: ...
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]: ...
     def starts_of(self, runs: Iterable[str]) -> list[Any]: ...
 
 
@@ -307,6 +308,15 @@ def held_runs(source: Source) -> dict[str, Lifecycle]:
     for seq, at, kind, run, data in source.hold_events():
         folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
     return {run: fold for run, fold in folds.items() if fold.status == HELD}
+
+
+def held_run_ids(source: Source) -> set[str]:
+    """The runs `held_runs` gives, folded from the kinds alone (no hold's data decoded): for a
+    caller that folds those runs again anyway (the set status)."""
+    folds: dict[str, Lifecycle] = {}
+    for seq, at, kind, run in source.hold_kinds():
+        folds.setdefault(run, Lifecycle()).apply(kind, seq, at)
+    return {run for run, fold in folds.items() if fold.status == HELD}
 
 
 def _run_stop(start: Any, hold: Any, *, day_wide: bool) -> SceneStop:
@@ -380,10 +390,11 @@ class StopBoard:
         source: Source,
         *,
         state: ProductionState | None = None,
-        held: Mapping[str, Lifecycle] | None = None,
+        held: Mapping[str, Any] | None = None,
     ) -> None:
-        """`state` and `held`: `load(source)` and `held_runs(source)` when the caller has read
-        them already (the set status reads each once, for the board and for its own list)."""
+        """`state` and `held`: `load(source)` and `held_runs(source)` when the caller has them
+        already (the set status folds each held run for its own list: any fold of a run's
+        holds and aborts with an `open_hold` serves)."""
         state = load(source) if state is None else state
         self.scene_holds = [(scene_key(h.scene), h) for h in state.open_scene_holds()]
         self.incidents = state.incidents

@@ -90,15 +90,20 @@ def set_status(source: ReviewSource) -> dict[str, Any]:
 
     found = production.load(source)
     stops = [h.as_json() for h in found.open_scene_holds()]
-    held = production.held_runs(source)
+    # Candidates: the runs not yet ended, and every run the log itself says is held (its holds
+    # and aborts, folded without their data), so a row of the run-status table edited to
+    # "complete" cannot take a hold off the board. Each is folded from its own events in the
+    # log: a run the table wrongly lists as open is ruled out there, and the status, hold and
+    # names shown are the log's. The held ones are also what stops their scenes.
+    candidates = source.open_runs() | production.held_run_ids(source)
+    runs = [
+        fold(start.run, source.events(run=start.run, kinds=BOARD_KINDS))
+        for start in source.starts_of(candidates)
+    ]
+    held = {run.run_id: run for run in runs if run.status == HELD}
     board = production.StopBoard(source, state=found, held=held)
     out = []
-    # Candidates: the runs not yet ended, and every run the log itself says is held, so a row
-    # of the run-status table edited to "complete" cannot take a hold off the board. Each is
-    # folded from the log: a run the table wrongly lists as open is ruled out there, and the
-    # status, hold and names shown are the log's.
-    for start in source.starts_of(source.open_runs() | set(held)):
-        run = fold(start.run, source.events(run=start.run, kinds=BOARD_KINDS))
+    for run in runs:
         if run.status not in (OPEN, HELD):
             continue
         hold = run.open_hold

@@ -223,6 +223,10 @@ class ReviewIndex(Protocol):
         aborted, in log order, read from the log itself."""
         ...
 
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
+        """(seq, at, kind, run) of the events `hold_events` gives, without their data."""
+        ...
+
     def runs_by(self, names: Iterable[str]) -> set[str]:
         """Runs with an event whose `person` is one of these names."""
         ...

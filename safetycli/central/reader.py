@@ -320,6 +320,9 @@ class CentralReader:
         for e in self._rows(sql, [kinds]):
             yield e.seq, e.at, e.kind, str(e.run), e.data
 
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
+        return ((seq, at, kind, run) for seq, at, kind, run, _ in self.hold_events())
+
     def runs_by(self, names: Iterable[str]) -> set[str]:
         return self._run_ids(
             "SELECT DISTINCT run FROM events WHERE person = ANY(%s)", [list(names)]
