@@ -4,6 +4,7 @@ replay by the runner says about everything the board prints."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,33 @@ print(sorted(m for m in ("safetycli.runner", "safetycli.declared", "safetycli.re
     shown, loaded = done.stdout.splitlines()
     assert shown == "[('r-1', 'open', {'armorer': 'Sam Ortiz'})]"
     assert loaded == "[]"
+
+
+def test_running_status_builds_no_other_command(tmp_path: Path) -> None:
+    """The root builds a command only when it is used: `status` imports none of the other
+    commands' modules (each costs its import and Typer's reading of its options at every
+    start-up), while `--help` still lists every one."""
+    env = {
+        **os.environ,
+        "SAFETYCLI_HOME": str(tmp_path / "ws"),
+        "SAFETYCLI_STATE_DIR": str(tmp_path / "state"),
+        "SAFETYCLI_KEY_DIR": str(tmp_path / "keys"),
+    }
+    cli = [sys.executable, "-m", "safetycli"]
+    made = subprocess.run([*cli, "init"], capture_output=True, text=True, env=env)
+    assert made.returncode == 0, made.stderr
+    code = """
+import sys
+from safetycli.cli import app
+try:
+    app(["status"])
+except SystemExit as done:
+    assert done.code == 0, done.code
+print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("safetycli.cli.")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "['central_opt', 'common', 'status_cmd']"
+    listed = subprocess.run([*cli, "--help"], capture_output=True, text=True, env=env)
+    for name in ("init", "run", "status", "report", "verify", "checklists", "crew", "log"):
+        assert f"\n  {name} " in listed.stdout
