@@ -126,17 +126,23 @@ def _typer_like_root() -> typer.Typer:
     )
 
 
-def _build(name: str) -> Any:
-    """Typer's click command for root command (or group) `name`, from its module alone."""
+def _build(name: str, built: dict[str, Any]) -> Any:
+    """Typer's click command for root command (or group) `name`, from its module alone. A
+    module's commands are built together, once per root (`built`: module -> its group), so
+    `--help` builds `run_cmd`'s five commands once, not once for each."""
     import importlib
 
-    module = importlib.import_module(_BUILT_BY[name])
-    holder = _typer_like_root()
-    if hasattr(module, "register"):
-        module.register(holder)
-    else:
-        holder.add_typer(module.app, name=name)
-    return typer.main.get_group(holder).commands[name]
+    where = _BUILT_BY[name]
+    group = built.get(where)
+    if group is None:
+        module = importlib.import_module(where)
+        holder = _typer_like_root()
+        if hasattr(module, "register"):
+            module.register(holder)
+        else:
+            holder.add_typer(module.app, name=name)
+        group = built[where] = typer.main.get_group(holder)
+    return group.commands[name]
 
 
 class _Group(TyperGroup):
@@ -147,8 +153,9 @@ class _Group(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         pending: dict[str, Callable[[], Any]] = {}
+        built: dict[str, Any] = {}
         for name in _BUILT_BY:
-            pending[name] = lambda name=name: _build(name)  # type: ignore[misc]
+            pending[name] = lambda name=name: _build(name, built)  # type: ignore[misc]
         for name, (module, text) in _LAZY.items():
             pending[name] = lambda name=name, module=module, text=text: _LazyGroup(
                 name, module, text
