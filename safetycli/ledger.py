@@ -856,14 +856,17 @@ class Ledger:
     def open_runs(self) -> set[str]:
         """Runs started and neither completed nor aborted, from the run-status table: one row per
         run not yet ended, where `unended_runs` reads every start and end of the season (30 to
-        50 ms at a million events). For `status`, which replays each from the log."""
-        return {
-            run
-            for (run,) in self.db.execute(
+        50 ms at a million events). For `status`, which folds each from the log. A table that
+        cannot be read (its schema edited by hand) costs the board speed, not its runs: they
+        come from the log, and `verify` names the table."""
+        try:
+            rows = self.db.execute(
                 "SELECT run FROM run_view WHERE start_seq IS NOT NULL AND NOT completed"
                 " AND NOT aborted"
-            )
-        }
+            ).fetchall()
+        except sqlite3.DatabaseError:
+            return self.unended_runs()
+        return {run for (run,) in rows}
 
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
         """(seq, at, kind, run, data) of every hold raised or cleared on a run and every abort,

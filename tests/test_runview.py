@@ -226,6 +226,24 @@ def test_an_edited_projection_cannot_hide_a_hold(prod_home: Path) -> None:
     assert f"run-status table says run {held[0]} is complete" in verify.stdout
 
 
+def test_status_shows_the_set_without_a_readable_projection(prod_home: Path) -> None:
+    """The run-status table replaced by hand with one `status` cannot read: the board still
+    lists every open and held run (from the log), the same as before; `verify` names it."""
+    home = prod_home
+    before = cli(home, "status", "--format", "json")
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.stdout)["runs"]
+    db = sqlite3.connect(home / "log.db")
+    db.execute("DROP TABLE run_view")
+    db.execute("CREATE TABLE run_view (run TEXT PRIMARY KEY, note TEXT)")
+    db.commit()
+    db.close()
+    after = cli(home, "status", "--format", "json")
+    assert after.exit_code == 0, after.output
+    assert after.stdout == before.stdout
+    assert cli(home, "verify").exit_code == 1
+
+
 def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:
     """`log list` as it was before the projection: every start, each run asked in turn who took
     part and folded for its status (the fold `RunState` replays with)."""
