@@ -104,6 +104,8 @@ class _Commands(MutableMapping[str, Any]):
             self._order.append(name)
 
     def __delitem__(self, name: str) -> None:
+        if name not in self._order:
+            raise KeyError(name)
         self._order.remove(name)
         self._pending.pop(name, None)
         self._built.pop(name, None)
