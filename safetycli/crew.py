@@ -855,8 +855,10 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
 
 def producer_warning(ledger: Ledger) -> str | None:
     """One line while the roster has exactly one producer: a producer who locks themselves out,
-    or leaves, needs another one (or the recovery code) before anyone can be added or unlocked."""
-    names = [m.name for m in producers(ledger)]
+    or leaves, needs another one (or the recovery code) before anyone can be added or unlocked.
+    From the checked roster alone: who is locked out does not change the count (`status` asks
+    this on every call, and a lock-out count is a query per person)."""
+    names = [e.name for e in _replay(ledger).values() if e.active and "producer" in e.roles]
     if len(names) != 1:
         return None
     return (

@@ -28,10 +28,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from safetycli import custodyview, devicekey, runview
-from safetycli.chainscan import Span, scan
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
@@ -68,6 +67,9 @@ from safetycli.storage import (
     VerifyResult,
     parse_head,
 )
+
+if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
+    from safetycli.chainscan import Span
 
 BUSY_TIMEOUT_MS = 15_000
 # Below this many events one process verifies faster than starting workers would.
@@ -759,6 +761,10 @@ class Ledger:
         again at each call until found (one stat): a walk-through that began before the
         laptop's first sync still sees the stop-work that sync pulls."""
         if self._foreign is None:
+            # The file's name is `central.foreign.FILENAME`; looked for before that module is
+            # imported, so a laptop that never synced does not load the central code to learn so.
+            if not self.path.with_name("foreign.db").exists():
+                return None
             from safetycli.central import foreign
 
             self._foreign = foreign.open_if_present(self.path)
@@ -847,6 +853,21 @@ class Ledger:
             )
         }
 
+    def open_runs(self) -> set[str]:
+        """Runs started and neither completed nor aborted, from the run-status table: one row per
+        run not yet ended, where `unended_runs` reads every start and end of the season (30 to
+        50 ms at a million events). For `status`, which folds each from the log. A table that
+        cannot be read (its schema edited by hand) costs the board speed, not its runs: they
+        come from the log, and `verify` names the table."""
+        try:
+            rows = self.db.execute(
+                "SELECT run FROM run_view WHERE start_seq IS NOT NULL AND NOT completed"
+                " AND NOT aborted"
+            ).fetchall()
+        except sqlite3.DatabaseError:
+            return self.unended_runs()
+        return {run for (run,) in rows}
+
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
         """(seq, at, kind, run, data) of every hold raised or cleared on a run and every abort,
         in log order, through the kind index: a few per held run, however long the log."""
@@ -859,6 +880,18 @@ class Ledger:
         while batch := cursor.fetchmany(500):
             for seq, at, kind, run, data in batch:
                 yield seq, at, kind, run, json.loads(data)
+
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
+        """`hold_events` without the data: (seq, at, kind, run), enough to tell which runs are
+        held now, without decoding every hold of the season."""
+        kinds = (HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED)
+        cursor = self.db.execute(
+            f"SELECT seq, at, kind, run FROM events WHERE kind IN ({_marks(kinds)})"
+            " AND run IS NOT NULL ORDER BY seq",
+            kinds,
+        )
+        while batch := cursor.fetchmany(1000):
+            yield from batch
 
     def runs_by(self, names: Iterable[str]) -> set[str]:
         """Runs with an event by any of these people (the person index)."""
@@ -1064,6 +1097,8 @@ class Ledger:
             spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress)
         if spans is None:
             tick = (lambda done: progress(done, total)) if progress else None
+            from safetycli.chainscan import scan
+
             spans = [scan(self.db, None, None, prefix, tick)]
         chain, match = _join(spans)
         if seal is not None:
@@ -1392,6 +1427,8 @@ def _scan_parallel(
                 if progress:
                     progress(sum(done), total)
             elif line.startswith("r "):
+                from safetycli.chainscan import Span
+
                 spans[i] = Span(**json.loads(line[2:]))
         if any(proc.wait() != 0 for proc in procs):
             return None

@@ -273,6 +273,7 @@ class Source(Interface):
     ) -> Iterator[Any]: ...
     def lifecycle(self, run: str) -> Iterator[tuple[str, str]]: ...
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]: ...
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]: ...
     def starts_of(self, runs: Iterable[str]) -> list[Any]: ...
 
 
@@ -307,6 +308,15 @@ def held_runs(source: Source) -> dict[str, Lifecycle]:
     for seq, at, kind, run, data in source.hold_events():
         folds.setdefault(run, Lifecycle()).apply(kind, seq, at, data)
     return {run: fold for run, fold in folds.items() if fold.status == HELD}
+
+
+def held_run_ids(source: Source) -> set[str]:
+    """The runs `held_runs` gives, folded from the kinds alone (no hold's data decoded): for a
+    caller that folds those runs again anyway (the set status)."""
+    folds: dict[str, Lifecycle] = {}
+    for seq, at, kind, run in source.hold_kinds():
+        folds.setdefault(run, Lifecycle()).apply(kind, seq, at)
+    return {run for run, fold in folds.items() if fold.status == HELD}
 
 
 def _run_stop(start: Any, hold: Any, *, day_wide: bool) -> SceneStop:
@@ -375,16 +385,27 @@ class StopBoard:
     (5 s for `status` at a million events). Held runs are folded from the holds and aborts
     alone, read once through the kind index (not a lifecycle query per run ever held)."""
 
-    def __init__(self, source: Source) -> None:
-        state = load(source)
-        self.scene_holds = state.open_scene_holds()
+    def __init__(
+        self,
+        source: Source,
+        *,
+        state: ProductionState | None = None,
+        held: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`state` and `held`: `load(source)` and `held_runs(source)` when the caller has them
+        already (the set status folds each held run for its own list: any fold of a run's
+        holds and aborts with an `open_hold` serves)."""
+        state = load(source) if state is None else state
+        self.scene_holds = [(scene_key(h.scene), h) for h in state.open_scene_holds()]
         self.incidents = state.incidents
-        self.held: list[tuple[Any, SceneStop]] = []
-        held = held_runs(source)
+        # (scene key, run start, what it stops): the key made once, not once per scene asked.
+        self.held: list[tuple[str, Any, SceneStop]] = []
+        held = held_runs(source) if held is None else held
         for first in source.starts_of(held):  # newest first, as `scene_stops` lists them
             hold = held[first.run].open_hold
             day_wide = first.data.get("scope") == DAY
-            self.held.append((first, _run_stop(first, hold, day_wide=day_wide)))
+            stop = _run_stop(first, hold, day_wide=day_wide)
+            self.held.append((scene_key(first.data["scene"]), first, stop))
 
     def for_scene(
         self,
@@ -397,13 +418,13 @@ class StopBoard:
         """What `scene_stops` says for this scene, from what was read once."""
         key = scene_key(scene)
         stops = [incident_stop(i) for i in self.incidents.stopping()] if firearms else []
-        stops += [_called_stop(h) for h in self.scene_holds if scene_key(h.scene) == key]
+        stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
-        for start, stop in self.held:
+        for held_key, start, stop in self.held:
             if start.run == except_run:
                 continue
-            if scene_key(start.data["scene"]) == key:
+            if held_key == key:
                 stops.append(replace(stop, day=None))
             elif day is not None and stop.day == day:
                 others.append(stop)

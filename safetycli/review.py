@@ -66,9 +66,6 @@ _MEANING = {
 }
 
 Progress = Callable[[int, int], None]
-# What `status` replays of an open run: all that its status, its hold and who is signed in
-# come from (runner.RunState.apply: only sign-ins and a resume change `signed_in`).
-_BOARD_KINDS = (ev.RUN_STARTED, ev.RUN_SIGNED_IN, ev.RUN_RESUMED, *ev.LIFECYCLE_KINDS)
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -667,53 +664,10 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
 
 
 def set_status(ledger: ReviewSource) -> dict[str, Any]:
-    """The set now: every stop-work on a scene, then the open and held runs with their hold (or
-    what holds their scene) and who is signed in for each role.
+    """The set now (`safetycli status`): in setnow.py, which `status` loads without review."""
+    from safetycli.setnow import set_status as now
 
-    Only the runs still open or held are replayed; the rest are ruled out by the log's kind
-    index (completions, aborts, holds), so a quiet set never loads the runner at all."""
-    from safetycli import production
-
-    found = production.load(ledger)
-    stops = [h.as_json() for h in found.open_scene_holds()]
-    board = production.StopBoard(ledger)
-    out = []
-    # Candidates from the log itself, never from the run-status table: runs neither completed
-    # nor aborted, and runs with a hold still on. Each is replayed, so its status is exact.
-    for start in ledger.starts_of(ledger.unended_runs() | set(production.held_runs(ledger))):
-        from safetycli.runner import replay
-
-        # Only what the board shows: the start, sign-ins (a resume ends a sitting's), holds
-        # and ends; a run's checks are most of its events, and the board names none of them.
-        state = replay(start.run, ledger.events(run=start.run, kinds=_BOARD_KINDS))
-        if state.status not in ("open", "held"):
-            continue
-        hold = state.open_hold
-        scene_stops = board.for_scene(
-            state.scene, state.day, except_run=state.run_id, firearms=True
-        )
-        out.append(
-            {
-                **summary(state),
-                "scene_held": bool(scene_stops) or hold is not None,
-                "signed_in": dict(state.signed_in),
-                "hold": None
-                if hold is None
-                else {
-                    "reason": hold.reason,
-                    "raised_at": hold.raised_at,
-                    "raised_by": hold.raised_by,
-                    "item": hold.key[2] if hold.key else None,
-                },
-                "scene_stop": scene_stops[0].line() if scene_stops else None,
-            }
-        )
-    return {
-        "incidents": open_incidents(found.incidents),
-        "warnings": found.incidents.repeated_misfires(),
-        "scene_holds": stops,
-        "runs": out,
-    }
+    return now(ledger)
 
 
 def open_incidents(register: Any, now: datetime | None = None) -> list[dict[str, Any]]:

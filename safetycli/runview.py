@@ -10,9 +10,10 @@ builds it from the log, and `rebuild` does so again at any time.
 It is derived data, never trusted over the log:
 - `verify` folds the log again (`expected`, through the kind index) and names every run whose
   row disagrees (`mismatches`): an insider who edits the table to hide a hold is reported;
-- only listings read it (`log list`, a period's summaries). What stops work never does: `status`,
-  the scene checks before every step and `run`/`resume` refusals read the log itself, so a row
-  edited from "held" to "complete" cannot let anybody past a hold.
+- only listings read it (`log list`, a period's summaries, and `status` for which runs are not
+  yet ended). What stops work never does: the holds `status` shows, the scene checks before
+  every step and `run`/`resume` refusals read the log itself, so a row edited from "held" to
+  "complete" cannot let anybody past a hold, nor take it off the board.
 
 Storage-side (SQLite) code, called by ledger.py only; review reads it through the store.
 """

@@ -212,9 +212,19 @@ class ReviewIndex(Protocol):
         """Runs started and neither completed nor aborted, read from the log itself."""
         ...
 
+    def open_runs(self) -> set[str]:
+        """At least every run started and neither completed nor aborted, from the store's
+        run-status projection where it keeps one: `status` replays each from the log, so a run
+        listed here that has ended is ruled out there."""
+        ...
+
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
         """(seq, at, kind, run, data) of every hold raised or cleared on a run and every run
         aborted, in log order, read from the log itself."""
+        ...
+
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
+        """(seq, at, kind, run) of the events `hold_events` gives, without their data."""
         ...
 
     def runs_by(self, names: Iterable[str]) -> set[str]:

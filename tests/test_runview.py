@@ -104,6 +104,25 @@ def replayed(ledger: Ledger) -> dict[str, tuple[str, int, str | None]]:
     return out
 
 
+def assert_board_is_a_full_replay(ledger: Ledger) -> None:
+    """`status` (its runs from the run-status table and the log's holds, each replayed from the
+    board's kinds only) shows exactly the runs a replay of every event of every run says are
+    open or held, newest shooting day first, with their status, hold and who is signed in; and
+    the table's runs not yet ended are exactly the log's."""
+    from safetycli import review
+
+    starts = sorted(ledger.run_starts(), key=lambda s: (s.data["day"], s.seq), reverse=True)
+    full = [runner.replay(s.run, ledger.events(run=s.run)) for s in starts]
+    live = [state for state in full if state.status in ("open", "held")]
+    board = review.set_status(ledger)["runs"]
+    assert [(e["id"], e["status"]) for e in board] == [(s.run_id, s.status) for s in live]
+    for entry, state in zip(board, live, strict=True):
+        assert entry["signed_in"] == state.signed_in
+        hold = state.open_hold
+        assert (entry["hold"] or {}).get("raised_at") == (hold.raised_at if hold else None)
+    assert ledger.open_runs() == ledger.unended_runs()
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -136,6 +155,7 @@ def test_the_projection_is_a_full_replay_after_kills_at_random_points(
         got = {run: ledger.run_status(run) for run in want}
         assert got == want
         assert ledger.run_view_problems() == []
+        assert_board_is_a_full_replay(ledger)
         table = runview.stored(ledger.db)
         ledger.rebuild_run_view()
         assert runview.stored(ledger.db) == table
@@ -204,6 +224,24 @@ def test_an_edited_projection_cannot_hide_a_hold(prod_home: Path) -> None:
     verify = cli(home, "verify")
     assert verify.exit_code == 1
     assert f"run-status table says run {held[0]} is complete" in verify.stdout
+
+
+def test_status_shows_the_set_without_a_readable_projection(prod_home: Path) -> None:
+    """The run-status table replaced by hand with one `status` cannot read: the board still
+    lists every open and held run (from the log), the same as before; `verify` names it."""
+    home = prod_home
+    before = cli(home, "status", "--format", "json")
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.stdout)["runs"]
+    db = sqlite3.connect(home / "log.db")
+    db.execute("DROP TABLE run_view")
+    db.execute("CREATE TABLE run_view (run TEXT PRIMARY KEY, note TEXT)")
+    db.commit()
+    db.close()
+    after = cli(home, "status", "--format", "json")
+    assert after.exit_code == 0, after.output
+    assert after.stdout == before.stdout
+    assert cli(home, "verify").exit_code == 1
 
 
 def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:

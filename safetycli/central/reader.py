@@ -360,6 +360,10 @@ class CentralReader:
             [RUN_STARTED, [RUN_COMPLETED, RUN_ABORTED]],
         )
 
+    def open_runs(self) -> set[str]:
+        """The server keeps no run-status table: the runs not yet ended, from the events."""
+        return self.unended_runs()
+
     def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
         """(seq, at, kind, run, data) of every hold raised or cleared and every abort, each
         unit's in its own order."""
@@ -370,6 +374,9 @@ class CentralReader:
         )
         for e in self._rows(sql, [kinds]):
             yield e.seq, e.at, e.kind, str(e.run), e.data
+
+    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
+        return ((seq, at, kind, run) for seq, at, kind, run, _ in self.hold_events())
 
     def runs_by(self, names: Iterable[str]) -> set[str]:
         return self._run_ids(

@@ -6,25 +6,13 @@ so `safetycli --help` starts as fast as a bare Typer app.
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from safetycli.cli import (
-    checklists,
-    correct_cmd,
-    crew,
-    log_cmd,
-    report_cmd,
-    run_cmd,
-    status_cmd,
-    sync_cmd,
-    verify_cmd,
-    workspace_cmd,
-)
 from safetycli.i18n import _
 
 
@@ -70,6 +58,95 @@ _LAZY = {
 }
 
 
+# The root's commands and groups, in the order `safetycli --help` lists them, each with the
+# module that makes it: a module with `register(app)` adds its commands, the others are a group
+# (their `app`). None of them is imported, nor built by Typer, until it is used (`_Commands`).
+_BUILT_BY = {
+    "init": "safetycli.cli.workspace_cmd",
+    "run": "safetycli.cli.run_cmd",
+    "resume": "safetycli.cli.run_cmd",
+    "hold": "safetycli.cli.run_cmd",
+    "clear": "safetycli.cli.run_cmd",
+    "abort": "safetycli.cli.run_cmd",
+    "correct": "safetycli.cli.correct_cmd",
+    "status": "safetycli.cli.status_cmd",
+    "report": "safetycli.cli.report_cmd",
+    "verify": "safetycli.cli.verify_cmd",
+    "sync": "safetycli.cli.sync_cmd",
+    "checklists": "safetycli.cli.checklists",
+    "crew": "safetycli.cli.crew",
+    "log": "safetycli.cli.log_cmd",
+    "join": "safetycli.cli.sync_cmd",
+}
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root group's commands, each imported and built by Typer only when asked for: running
+    `status` builds `status`, not the thirty-odd commands of the tool (about 12 ms of every
+    start-up when all were built: Typer reads each command's signature and makes its options).
+    `--help` and the usage errors' suggestions ask for every one, or only their names."""
+
+    def __init__(self, pending: dict[str, Callable[[], Any]]) -> None:
+        self._order = list(pending)
+        self._pending = dict(pending)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            make = self._pending.pop(name)  # KeyError: no such command
+            self._built[name] = make()
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._pending.pop(name, None)
+        self._built[name] = command
+        if name not in self._order:
+            self._order.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._order:
+            raise KeyError(name)
+        self._order.remove(name)
+        self._pending.pop(name, None)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+def _typer_like_root() -> typer.Typer:
+    """An app with the root's settings: what a command is built under decides its help's shape
+    (plain, no Rich) and its errors' handling, as if Typer had built it in the root."""
+    return typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode=None,
+    )
+
+
+def _build(name: str, built: dict[str, Any]) -> Any:
+    """Typer's click command for root command (or group) `name`, from its module alone. A
+    module's commands are built together, once per root (`built`: module -> its group), so
+    `--help` builds `run_cmd`'s five commands once, not once for each."""
+    import importlib
+
+    where = _BUILT_BY[name]
+    group = built.get(where)
+    if group is None:
+        module = importlib.import_module(where)
+        holder = _typer_like_root()
+        if hasattr(module, "register"):
+            module.register(holder)
+        else:
+            holder.add_typer(module.app, name=name)
+        group = built[where] = typer.main.get_group(holder)
+    return group.commands[name]
+
+
 class _Group(TyperGroup):
     """Every command runs inside this group's invoke: the one place where a domain error becomes
     its line on stderr and its exit code, the same from the console script and under CliRunner.
@@ -77,8 +154,18 @@ class _Group(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        pending: dict[str, Callable[[], Any]] = {}
+        built: dict[str, Any] = {}
+        for name in _BUILT_BY:
+            pending[name] = lambda name=name: _build(name, built)  # type: ignore[misc]
         for name, (module, text) in _LAZY.items():
-            self.commands[name] = _LazyGroup(name, module, text)
+            pending[name] = lambda name=name, module=module, text=text: _LazyGroup(
+                name, module, text
+            )
+        commands = _Commands(pending)
+        for name, command in self.commands.items():  # any Typer built itself
+            commands[name] = command
+        self.commands = commands
 
     def main(
         self,
@@ -194,18 +281,6 @@ def _root(
     # The interface's language from the environment; a workspace's config.toml may say more
     # once the command finds its workspace (common.workspace).
     i18n.use(i18n.resolve())
-
-
-app.add_typer(checklists.app, name="checklists")
-app.add_typer(crew.app, name="crew")
-app.add_typer(log_cmd.app, name="log")
-workspace_cmd.register(app)
-run_cmd.register(app)
-correct_cmd.register(app)
-status_cmd.register(app)
-report_cmd.register(app)
-verify_cmd.register(app)
-sync_cmd.register(app)
 
 
 def main() -> None:

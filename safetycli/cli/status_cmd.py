@@ -122,7 +122,7 @@ def status(
     from the production's server."""
     from safetycli.cli.common import stdout_is_terminal, workspace
     from safetycli.errors import SafetyError
-    from safetycli.review import set_status
+    from safetycli.setnow import set_status
 
     if central is not None:
         if watch:

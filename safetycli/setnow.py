@@ -1,0 +1,144 @@
+"""The set now (`safetycli status`): every stop-work on a scene, the open incidents, then each
+run still open or held with its hold (or what holds its scene) and who is signed in.
+
+A module of its own, kept light, because the 1st AD asks it all day and a monitor redraws it:
+it loads neither the runner nor the event types the runner writes (`declared.py`, tens of
+milliseconds at start) nor the producer's review. A run on the board is folded from the few
+kinds the board shows (`BoardRun`), the same fold the runner applies to those kinds; a test
+holds the two equal on any sequence of events, and on every run of a real production.
+
+Which runs to show grows only with the runs still open: one row each from the run-status table
+(runview.py), plus every run the log itself says is held. What is held and what stops work is
+read from the log, never from that table, so a row edited by hand cannot take a hold off the
+board; each run shown is folded from its own events in the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from safetycli.events import LIFECYCLE_KINDS, RUN_RESUMED, RUN_SIGNED_IN, RUN_STARTED, Event
+from safetycli.lifecycle import HELD, OPEN, Hold, Lifecycle
+
+if TYPE_CHECKING:
+    from safetycli.storage import ReviewSource
+
+# What the board reads of a run: its start, its sign-ins (a resume ends a sitting's), its holds
+# and its end. A run's checks are most of its events, and the board names none of them.
+BOARD_KINDS = (RUN_STARTED, RUN_SIGNED_IN, RUN_RESUMED, *LIFECYCLE_KINDS)
+
+
+@dataclass
+class BoardRun:
+    """A run as the board shows it: `runner.RunState`'s fold of `BOARD_KINDS` (the attributes
+    keep its names), without the rest of the walk-through."""
+
+    run_id: str
+    protocol: dict[str, Any] = field(default_factory=dict)
+    scene: str = ""
+    day: str = ""
+    started_at: str | None = None
+    signed_in: dict[str, str] = field(default_factory=dict)  # role -> name, this sitting
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+    @property
+    def holds(self) -> list[Hold]:
+        return self.lifecycle.holds
+
+    @property
+    def open_hold(self) -> Hold | None:
+        return self.lifecycle.open_hold
+
+    @property
+    def ended_at(self) -> str | None:
+        return self.lifecycle.ended_at
+
+    @property
+    def status(self) -> str:
+        return self.lifecycle.status
+
+    def apply(self, event: Event) -> None:
+        data = event.data
+        if event.kind == RUN_STARTED:
+            self.protocol = data["protocol"]
+            self.scene = data["scene"]
+            self.day = data["day"]
+            self.started_at = event.at
+        elif event.kind == RUN_SIGNED_IN:
+            self.signed_in[data["role"]] = data["name"]
+        elif event.kind == RUN_RESUMED:
+            # Sign-ins last one sitting: whoever picks the run up again signs in again.
+            self.signed_in = {}
+        else:
+            self.lifecycle.apply(event.kind, event.seq, event.at, data)
+
+
+def fold(run_id: str, events: Iterable[Event]) -> BoardRun:
+    """The board's view of one run from its events (any kinds: the others change nothing)."""
+    run = BoardRun(run_id)
+    for event in events:
+        if event.kind in BOARD_KINDS:
+            run.apply(event)
+    return run
+
+
+def set_status(source: ReviewSource) -> dict[str, Any]:
+    """The set now, as `status` prints it and `--format json` gives it."""
+    from safetycli import production
+
+    found = production.load(source)
+    stops = [h.as_json() for h in found.open_scene_holds()]
+    # Candidates: the runs not yet ended, and every run the log itself says is held (its holds
+    # and aborts, folded without their data), so a row of the run-status table edited to
+    # "complete" cannot take a hold off the board. Each is folded from its own events in the
+    # log: a run the table wrongly lists as open is ruled out there, and the status, hold and
+    # names shown are the log's. The held ones are also what stops their scenes.
+    candidates = source.open_runs() | production.held_run_ids(source)
+    runs = [
+        fold(start.run, source.events(run=start.run, kinds=BOARD_KINDS))
+        for start in source.starts_of(candidates)
+    ]
+    held = {run.run_id: run for run in runs if run.status == HELD}
+    board = production.StopBoard(source, state=found, held=held)
+    out = []
+    for run in runs:
+        if run.status not in (OPEN, HELD):
+            continue
+        hold = run.open_hold
+        scene_stops = board.for_scene(run.scene, run.day, except_run=run.run_id, firearms=True)
+        out.append(
+            {
+                "id": run.run_id,
+                "protocol": run.protocol.get("id"),
+                "scene": run.scene,
+                "day": run.day,
+                "status": run.status,
+                "started_at": run.started_at,
+                "ended_at": run.ended_at,
+                "holds": len(run.holds),
+                "scene_held": bool(scene_stops) or hold is not None,
+                "signed_in": dict(run.signed_in),
+                "hold": None
+                if hold is None
+                else {
+                    "reason": hold.reason,
+                    "raised_at": hold.raised_at,
+                    "raised_by": hold.raised_by,
+                    "item": hold.key[2] if hold.key else None,
+                },
+                "scene_stop": scene_stops[0].line() if scene_stops else None,
+            }
+        )
+    incidents: list[dict[str, Any]] = []
+    if found.incidents.open():  # the report's own words for them; loaded only when needed
+        from safetycli.review import open_incidents
+
+        incidents = open_incidents(found.incidents)
+    return {
+        "incidents": incidents,
+        "warnings": found.incidents.repeated_misfires(),
+        "scene_holds": stops,
+        "runs": out,
+    }
