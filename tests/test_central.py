@@ -568,6 +568,63 @@ def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_t
     assert len(log_list(cli)) == before + 1
 
 
+def test_a_run_held_on_laptop_a_holds_its_scene_on_laptop_b_until_it_is_cleared_on_a(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The HOLD a failed check raises (not only a stop-work called on the scene) stops the
+    scene on every laptop once synced: a second laptop must not be a way round it."""
+    a, b = laptop("a"), laptop("b")
+    held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    passing = write_answers(tmp_path / "pass.yaml")
+    rehearsal = write_answers(tmp_path / "rehearsal.yaml", "rehearsal")
+    run = ["run", "firearm-scene", "--scene", "12A", "--day", "2026-11-23"]
+    on(b, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(partial)]).exit_code == 4  # B's own, left open
+    (open_on_b,) = [r["id"] for r in log_list(cli)]
+    on(a, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
+    (held_on_a,) = [r["id"] for r in log_list(cli)]
+    sync(cli, a, central)
+    sync(cli, b, central)
+
+    on(b, monkeypatch)
+    for args in (
+        [
+            "run",
+            "rehearsal",
+            "--scene",
+            "Sc 12a",
+            "--set",
+            "real_firearm=yes",
+            "--answers",
+            str(rehearsal),
+        ],
+        ["resume", open_on_b, "--answers", str(passing)],
+    ):
+        line = one_line_error(invoke(cli, args))
+        assert line.startswith(f"scene 12A is held: run {held_on_a} is on hold"), line
+        assert device_of(a) in line  # where it can be cleared
+    board = json.loads(ok(cli, ["status", "--format", "json"]).stdout)
+    (elsewhere,) = board["held_on_other_laptops"]
+    assert (elsewhere["run"], elsewhere["device"]) == (held_on_a, device_of(a))
+    assert "Safety meeting" in ok(cli, ["status"]).stdout  # the hold's reason, on B's board
+
+    # Cleared on A, where the run is; once both laptops synced, B's scene goes on.
+    on(a, monkeypatch)
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", held_on_a, "--note", "met again", *CLEARERS, "--pin-stdin"],
+            input=CLEAR_PINS,
+        )
+    sync(cli, a, central)
+    sync(cli, b, central)
+    on(b, monkeypatch)
+    assert json.loads(ok(cli, ["status", "--format", "json"]).stdout)["held_on_other_laptops"] == []
+    assert invoke(cli, ["resume", open_on_b, "--answers", str(passing)]).exit_code == 0
+
+
 def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
 ) -> None:

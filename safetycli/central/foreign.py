@@ -25,22 +25,30 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetycli.errors import SafetyError
 from safetycli.events import (
     ARMORY_KINDS,
     AUTH_OK,
+    HOLD_CLEARED,
+    HOLD_RAISED,
     INCIDENT_REPORTED,
     PRODUCTION_KINDS,
     PROTOCOL_PUBLISHED,
     RECOVERY_SET,
+    RUN_ABORTED,
+    RUN_STARTED,
     SCENE_HELD,
     Event,
 )
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
 from safetycli.rostercheck import AUDITED_KINDS
+
+if TYPE_CHECKING:
+    from safetycli.lifecycle import Hold
+    from safetycli.storage import RunStart
 
 FILENAME = "foreign.db"
 # What a laptop takes from the other devices: stop-work on a scene (a hold on 12A raised on any
@@ -51,11 +59,22 @@ FILENAME = "foreign.db"
 # (armory.py folds this laptop's custody events with these, by time). And the production's own
 # protocols (protoshare.py).
 ROSTER_PULLED = tuple(k for k in (*AUDITED_KINDS, AUTH_OK) if k != RECOVERY_SET)
-PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED, *ARMORY_KINDS, PROTOCOL_PUBLISHED)
-# A pulled row that stops work (a stop-work on a scene, an incident) counts even without this
-# laptop's seal (rows pulled before seals existed; a forged one only stops work, the safe way);
-# one that lifts a stop or moves custody counts only with it (`events(..., seal=...)`).
-STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED})
+# And each run's holds, with its start (its scene and day) and its abort: a run held on one
+# laptop holds its scene on every laptop, as it does on its own (a second laptop must not be a
+# way round a hold); only its own laptop clears it, since only that one holds the run.
+RUN_HOLD_KINDS = (RUN_STARTED, HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED)
+PULLED_KINDS = (
+    *PRODUCTION_KINDS,
+    *ROSTER_PULLED,
+    *ARMORY_KINDS,
+    PROTOCOL_PUBLISHED,
+    *RUN_HOLD_KINDS,
+)
+# A pulled row that stops work (a stop-work on a scene, an incident, a run's hold and the start
+# that places it) counts even without this laptop's seal (rows pulled before seals existed; a
+# forged one only stops work, the safe way); one that lifts a stop or moves custody counts only
+# with it (`events(..., seal=...)`).
+STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED, HOLD_RAISED, RUN_STARTED})
 
 _COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
 _SCHEMA = [
@@ -117,7 +136,9 @@ _SCHEMA_3 = [
     # What the server said about this laptop itself: its unit number (run ids `rN-xxxxxx`).
     "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
-SCHEMA_VERSION = 3
+# Version 4: each run's holds are pulled too (`RUN_HOLD_KINDS`): every device again from its start.
+_SCHEMA_4 = ["DELETE FROM foreign_heads"]
+SCHEMA_VERSION = 4
 
 
 class ForeignLog:
@@ -151,6 +172,9 @@ class ForeignLog:
                         db.execute(statement)
                 if version < 3:
                     for statement in _SCHEMA_3:
+                        db.execute(statement)
+                if version < 4:
+                    for statement in _SCHEMA_4:
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
@@ -271,6 +295,31 @@ class ForeignLog:
         key) is left out unless it only stops work (`STOPPING`)."""
         kinds = list(kinds)
         yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds, seal)
+
+    def held_runs(
+        self, seal: Callable[[str, int, str], str] | None = None
+    ) -> list[tuple[str, RunStart, Hold]]:
+        """Other laptops' runs on hold now, each as (device, its start, its open hold): their
+        holds, clearances and aborts folded per run as the laptop's own are (`Lifecycle`),
+        through the kind index (a few rows per run ever held), then the start of each one still
+        held. A clearance or an abort counts only with this laptop's seal (`events`)."""
+        from safetycli.lifecycle import HELD, Lifecycle
+        from safetycli.storage import RunStart
+
+        folds: dict[tuple[str, str], Lifecycle] = {}
+        for e in self.events((HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED), seal):
+            if e.run is not None and e.device is not None:
+                folds.setdefault((e.device, e.run), Lifecycle()).apply(e.kind, e.seq, e.at, e.data)
+        out = []
+        for (device, run), fold in folds.items():
+            hold = fold.open_hold
+            if fold.status != HELD or hold is None:
+                continue
+            where = " WHERE kind = ? AND device = ? AND run = ?"
+            start = next(self._read(where, (RUN_STARTED, device, run), seal), None)
+            if start is not None:
+                out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
+        return out
 
     def _read(
         self,
