@@ -325,6 +325,35 @@ def test_a_forked_chain_from_a_cloned_laptop_is_refused_as_equivocation(
     assert len(server_rows(central, device_of(b))) == len(local_rows(b))
 
 
+def test_a_laptop_put_back_from_an_older_copy_that_went_on_is_an_alarm_on_the_server(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A laptop's log restored from an older copy (its marks deleted too) that wrote on: the
+    server holds more of its chain than the laptop, and a different event where they overlap.
+    Not only this laptop's sync says so: the server records it, so the producer's `verify
+    --central` and report see it, and the laptop's own stop-work stuck on it is looked for."""
+    a = laptop("a")
+    sync(cli, a, central)
+    older = tmp_path / "a-older"
+    shutil.copytree(a, older)
+    on(a, monkeypatch)
+    for scene in ("12A", "12B"):
+        ok(cli, ["hold", "--scene", scene, "--reason", "smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    shutil.rmtree(a)
+    shutil.copytree(older, a)
+    shutil.rmtree(tmp_path / "state")  # the marks outside the workspace, deleted as well
+    ok(cli, ["hold", "--scene", "14", "--reason", "cart unattended", "--by", "A Visitor"])
+    pushed = server_rows(central)
+
+    refused = sync(cli, a, central, expect=1)
+    assert "nothing of it was merged" in refused.stderr
+    assert server_rows(central) == pushed
+    ((device, seq, what),) = alarms(central)
+    assert (device, seq, what) == (device_of(a), local_rows(a)[-1][0], "equivocation")
+    assert invoke(cli, ["verify", "--central", central]).exit_code == 1
+
+
 def _rows_of(ws: Path) -> list[tuple[Any, ...]]:
     """The laptop's events as sync sends them (MACs under the device's central key)."""
     with Ledger.open(ws / "log.db", create=False) as ledger:
