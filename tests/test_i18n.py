@@ -441,3 +441,21 @@ def test_no_function_binds_the_translation_marker_it_calls() -> None:
             if binds and calls:
                 wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
     assert wrong == []
+
+
+def test_a_checks_take_is_said_in_the_readers_words_in_the_report_and_log_show(
+    prod: Production, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small print under a check ("state-announced, take 1") is words a producer reads,
+    not ids: in Spanish it says "toma"; the CSV keeps the log's words (the test above)."""
+    english = report(prod, *PERIOD)
+    spanish = report(prod, *PERIOD, "--lang", "es")
+    taken = re.findall(r"\(([a-z-]+), take (\d+)\)", english)
+    assert taken
+    for item, n in taken:
+        assert f"({item}, toma {n})" in spanish
+    assert ", take " not in spanish
+    run = prod.runs["held"]
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")
+    shown = prod.invoke(["log", "show", run]).stdout
+    assert re.search(r" toma \d+ · ", shown) and " take " not in shown

@@ -133,6 +133,16 @@ def take(entry: dict[str, Any]) -> str:
     return f"{'break' if entry.get('after_break') else 'take'} {entry['take']}"
 
 
+def take_said(entry: dict[str, Any]) -> str:
+    """`take 2` or `break 1` as `take` says it, in the reader's language: for people (`log
+    show`, a report's small print); `take` keeps the log's words for what programs read."""
+    if not entry.get("take"):
+        return ""
+    if entry.get("after_break"):
+        return _("break {n}").format(n=entry["take"])
+    return _("take {n}").format(n=entry["take"])
+
+
 def item_ref(entry: dict[str, Any]) -> str:
     """`phase / item (take 2)`, `phase / item (break 1)`, or `whole run` for a hold raised by
     hand: the ids a machine reads (CSV, `log show`)."""
@@ -144,7 +154,7 @@ def item_ref(entry: dict[str, Any]) -> str:
 
 def item_id(entry: dict[str, Any]) -> str:
     """`shown-clear, take 2`: the small print under a check's question."""
-    number = take(entry)
+    number = take_said(entry)
     return f"{entry.get('item')}" + (f", {number}" if number else "")
 
 

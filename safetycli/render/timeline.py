@@ -58,7 +58,7 @@ def _who(name: Any, role: Any) -> list[Segment]:
 
 def _where(e: dict[str, Any]) -> list[Segment]:
     """`phase take 2 · item`, or `phase break 1 · item` for an after-break check."""
-    take = fmt.take(e)
+    take = fmt.take_said(e)
     return [_t(f"{e.get('phase')}{' ' + take if take else ''} · "), _t(e.get("item"), "bold")]
 
 
