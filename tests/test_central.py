@@ -693,6 +693,63 @@ def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
     assert "was changed after it was pulled" in line
 
 
+def test_a_pulled_stop_work_deleted_from_foreign_db_is_refused_not_forgotten(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Someone with laptop B's workspace deletes the stop-work B pulled from A (its triggers
+    dropped): B must not run the scene as if A had never stopped it."""
+    a, b = laptop("a"), laptop("b")
+    stop_work_synced(cli, a, central, "12A", "smoke")
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_delete")
+    assert db.execute("DELETE FROM foreign_events WHERE kind = 'scene.held'").rowcount == 1
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    answers = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(
+        invoke(cli, ["run", "firearm-scene", "--scene", "12A", "--answers", str(answers)])
+    )
+    assert "foreign.db" in line and "deleted, changed or added" in line
+    assert invoke(cli, ["status"]).exit_code == 2
+
+
+def test_a_held_runs_start_moved_to_another_scene_in_foreign_db_is_refused(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The start of A's held run, pulled to B, rewritten (hash made again) to name another
+    scene: B must not take 12A as free."""
+    from safetycli.ledger import row_hash
+
+    a, b = laptop("a"), laptop("b")
+    on(a, monkeypatch)
+    held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
+    run = ["run", "firearm-scene", "--scene", "12A", "--day", "2026-11-23"]
+    assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
+    sync(cli, a, central)
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_update")
+    row = db.execute(
+        "SELECT device, seq, at, kind, run, person, data, prev_hash FROM foreign_events"
+        " WHERE kind = 'run.started'"
+    ).fetchone()
+    data = row[6].replace('"scene":"12A"', '"scene":"99"')
+    assert data != row[6]
+    digest = row_hash(row[1], row[2], row[3], row[4], row[5], data, row[7])
+    db.execute(
+        "UPDATE foreign_events SET data = ?, hash = ? WHERE device = ? AND seq = ?",
+        (data, digest, row[0], row[1]),
+    )
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    passing = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(invoke(cli, [*run, "--answers", str(passing)]))
+    assert "foreign.db" in line and "nothing was done" in line
+
+
 def test_sync_has_help_and_is_in_the_command_list(cli: CliRunner) -> None:
     result = ok(cli, ["sync", "--help"])
     assert "--central" in result.stdout

@@ -18,6 +18,7 @@ exactly what they were, and a laptop that never syncs has no such file (nothing 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import hmac
 import json
@@ -70,11 +71,11 @@ PULLED_KINDS = (
     PROTOCOL_PUBLISHED,
     *RUN_HOLD_KINDS,
 )
-# A pulled row that stops work (a stop-work on a scene, an incident, a run's hold and the start
-# that places it) counts even without this laptop's seal (rows pulled before seals existed; a
-# forged one only stops work, the safe way); one that lifts a stop or moves custody counts only
-# with it (`events(..., seal=...)`).
-STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED, HOLD_RAISED, RUN_STARTED})
+# A pulled row that stops work (a stop-work on a scene, an incident, a run's hold) counts even
+# without this laptop's seal (rows pulled before seals existed; a forged one only stops work, the
+# safe way); one that lifts a stop, moves custody or places a held run (its start: which scene)
+# counts only with it (`events(..., seal=...)`).
+STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED, HOLD_RAISED})
 
 _COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
 _SCHEMA = [
@@ -137,7 +138,15 @@ _SCHEMA_3 = [
     "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 # Version 4: each run's holds are pulled too (`RUN_HOLD_KINDS`): every device again from its start.
-_SCHEMA_4 = ["DELETE FROM foreign_heads"]
+# And a digest of each device's rows that stop work (`STOPPING`: their numbers and hashes), sealed
+# with the device key as each pull lands (`stops`, `seal`): rows are never deleted or changed
+# (triggers), so a digest that no longer holds means someone with the workspace deleted, changed or
+# added one (a stop-work pulled from another laptop, say), and readers of stop-work refuse.
+_SCHEMA_4 = [
+    "DELETE FROM foreign_heads",
+    "ALTER TABLE foreign_heads ADD COLUMN stops TEXT",
+    "ALTER TABLE foreign_heads ADD COLUMN seal TEXT",
+]
 SCHEMA_VERSION = 4
 
 
@@ -243,12 +252,46 @@ class ForeignLog:
                 " VALUES (?, ?, ?, ?)",
                 [(device, *c) for c in credentials],
             )
+            stops = self._stops(device).get(device, _EMPTY)
             self.db.execute(
-                "INSERT INTO foreign_heads (device, seq, hash) VALUES (?, ?, ?)"
-                " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (device, head_seq, head_hash),
+                "INSERT INTO foreign_heads (device, seq, hash, stops, seal) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+                " stops = excluded.stops, seal = excluded.seal",
+                (device, head_seq, head_hash, stops, _stops_seal(seal, device, head_seq, stops)),
             )
         return len(new), None
+
+    def _stops(self, only: str | None = None) -> dict[str, str]:
+        """Per device (or `only` that one), the sha256 of its rows that stop work (number and
+        hash, in order), read through the kind index: a few per held run, stop-work or
+        incident, however long the season."""
+        kinds = sorted(STOPPING)
+        which = "" if only is None else " AND device = ?"
+        digests: dict[str, Any] = {}
+        for device, seq, digest in self.db.execute(
+            f"SELECT device, seq, hash FROM foreign_events WHERE kind IN"
+            f" ({','.join('?' * len(kinds))}){which} ORDER BY device, seq",
+            [*kinds, *([] if only is None else [only])],
+        ):
+            digests.setdefault(device, hashlib.sha256()).update(f"{seq}:{digest}\n".encode())
+        return {device: h.hexdigest() for device, h in digests.items()}
+
+    def check_kept(self, seal: Callable[[str, int, str], str]) -> None:
+        """Refuse to read stop-work on when a device's rows that stop work are not those this
+        laptop sealed at its last pull: one was deleted (a stop-work or hold of another laptop
+        gone quietly), changed or slipped in. A digest or seal edited in place fails too."""
+        now = self._stops()
+        for device, seq, stops, sealed in self.db.execute(
+            "SELECT device, seq, stops, seal FROM foreign_heads WHERE stops IS NOT NULL"
+        ):
+            if now.get(device, _EMPTY) != stops or not hmac.compare_digest(
+                str(sealed), str(_stops_seal(seal, device, seq, stops))
+            ):
+                raise SafetyError(
+                    f"the stop-work, holds and incidents pulled from device {device} into "
+                    f"{self.path} are not those pulled (rows were deleted, changed or added); "
+                    "nothing was done. Keep the workspace as it is and tell the producer"
+                )
 
     def unit(self) -> int | None:
         """This laptop's unit number, as the server handed it out at a sync (None: never)."""
@@ -294,6 +337,8 @@ class ForeignLog:
         laptop's `seal`, a row without it (slipped into this file by someone without the device
         key) is left out unless it only stops work (`STOPPING`)."""
         kinds = list(kinds)
+        if seal is not None and STOPPING.intersection(kinds):
+            self.check_kept(seal)  # what stops work must not vanish quietly
         yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds, seal)
 
     def held_runs(
@@ -317,8 +362,13 @@ class ForeignLog:
                 continue
             where = " WHERE kind = ? AND device = ? AND run = ?"
             start = next(self._read(where, (RUN_STARTED, device, run), seal), None)
-            if start is not None:
-                out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
+            if start is None:  # pulled before its hold, in the same chain: deleted or changed
+                raise SafetyError(
+                    f"run {run} of device {device} is on hold, but its start in {self.path} is "
+                    "missing or not as pulled: nothing was done. Keep the workspace as it is "
+                    "and tell the producer"
+                )
+            out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
         return out
 
     def _read(
@@ -342,6 +392,16 @@ class ForeignLog:
                 ):
                     continue
             yield Event(seq, at, kind, run, person, json.loads(data), prev, digest, device=device)
+
+
+_EMPTY = hashlib.sha256().hexdigest()
+
+
+def _stops_seal(
+    seal: Callable[[str, int, str], str] | None, device: str, seq: int, stops: str
+) -> str | None:
+    """The seal over the digest of `device`'s rows that stop work, as of its head `seq`."""
+    return None if seal is None else seal(device, seq, f"stops:{stops}")
 
 
 def merged(local: Iterable[Event], theirs: Iterable[Event], here: str | None) -> Iterator[Event]:
