@@ -138,16 +138,15 @@ _SCHEMA_3 = [
     "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 # Version 4: each run's holds are pulled too (`RUN_HOLD_KINDS`): every device again from its start.
-# And a digest of each device's rows that stop work (`STOPPING`: their numbers and hashes), sealed
-# with the device key as each pull lands (`stops`, `seal`): rows are never deleted or changed
-# (triggers), so a digest that no longer holds means someone with the workspace deleted, changed or
-# added one (a stop-work pulled from another laptop, say), and readers of stop-work refuse.
-_SCHEMA_4 = [
-    "DELETE FROM foreign_heads",
-    "ALTER TABLE foreign_heads ADD COLUMN stops TEXT",
-    "ALTER TABLE foreign_heads ADD COLUMN seal TEXT",
-]
-SCHEMA_VERSION = 4
+_SCHEMA_4 = ["DELETE FROM foreign_heads"]
+# Version 5: a digest of each device's rows that stop work (`STOPPING`: their numbers and hashes),
+# sealed with the device key as each pull lands (`stops`, `seal`): rows are never deleted or
+# changed (triggers), so a digest that no longer holds means someone with the workspace deleted,
+# changed or added one (a stop-work pulled from another laptop, say), and readers of stop-work
+# refuse. Every device is pulled again, so each gets its digest.
+_SCHEMA_5 = ["DELETE FROM foreign_heads"]
+_HEADS_5 = {"stops": "TEXT", "seal": "TEXT"}  # added where missing (a file a test build made)
+SCHEMA_VERSION = 5
 
 
 class ForeignLog:
@@ -185,6 +184,13 @@ class ForeignLog:
                 if version < 4:
                     for statement in _SCHEMA_4:
                         db.execute(statement)
+                if version < 5:
+                    for statement in _SCHEMA_5:
+                        db.execute(statement)
+                    have = {row[1] for row in db.execute("PRAGMA table_info(foreign_heads)")}
+                    for column, kind in _HEADS_5.items():
+                        if column not in have:
+                            db.execute(f"ALTER TABLE foreign_heads ADD COLUMN {column} {kind}")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
             raise SafetyError(f"cannot open {path}: {err}") from None
