@@ -12,7 +12,6 @@ Scene names are compared as the crew would: `12a` and ` 12A ` are the same scene
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,20 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _SCENE_WORD = re.compile(r"^(?:scene|sc)(?=\d)")
 
 
+# Letters drawn like digits in a scene number: `l2A` and `I2A` look like `12A`, `1O` like `10`.
+_LOOKS_LIKE_A_DIGIT = str.maketrans({"l": "1", "i": "1", "o": "0"})
+
+
 def scene_key(scene: str) -> str:
     """How scenes are compared, as loosely as the crew writes them: case, spaces and punctuation
     ignored, and a leading "scene" or "sc" before the number dropped, so `12A`, `12a`, `12 A`,
     `12A.` and `Sc 12A` are one scene. A hold must not be got round by spelling the scene
-    differently; two real scenes are never told apart by punctuation alone."""
-    folded = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", scene).casefold())
+    differently, nor by a look-alike of it: accents, Cyrillic or Greek letters drawn like Latin
+    ones (`12А`), letters drawn like digits (`l2A`, `1O`) fold too. Two real scenes are never
+    told apart by punctuation or such look-alikes alone (folding too much only holds more)."""
+    from safetycli.confusables import letters
+
+    folded = _NOT_ALNUM.sub("", letters(scene)).translate(_LOOKS_LIKE_A_DIGIT)
     return _SCENE_WORD.sub("", folded) or " ".join(scene.split()).casefold()
 
 
