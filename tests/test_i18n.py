@@ -459,3 +459,23 @@ def test_a_checks_take_is_said_in_the_readers_words_in_the_report_and_log_show(
     monkeypatch.setenv("SAFETYCLI_LANG", "es")
     shown = prod.invoke(["log", "show", run]).stdout
     assert re.search(r" toma \d+ · ", shown) and " take " not in shown
+
+
+def test_the_spanish_report_says_roster_changes_and_what_a_pin_was_for_in_spanish(
+    prod: Production,
+) -> None:
+    """A roster change ("added as armorer, approved by ...") and what a refused PIN was for
+    ("witness") are the tool's words, not the log's data: the Spanish report says them in
+    Spanish; JSON and CSV keep the English (the test above)."""
+    wide = ["--from", "2026-03-01", "--to", "2099-12-31"]  # the roster was made today
+    english = report(prod, *wide)
+    spanish = report(prod, *wide, "--lang", "es")
+    html = report(prod, *wide, "--lang", "es", "--format", "html")
+    assert "added as" in english and "approved by" in english and "| witness |" in english
+    for text in (spanish, html):
+        assert "added as" not in text and "approved by" not in text
+    with speaking("es"):
+        approved = _("added as {roles}, approved by {by}").split("{roles}")[0]
+        witness = _("witness")
+    assert approved != "added as " and approved in spanish and approved in html
+    assert f"| {witness} |" in spanish and "| witness |" not in spanish
