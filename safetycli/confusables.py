@@ -33,6 +33,15 @@ _LOOK_ALIKES = str.maketrans(
 
 def skeleton(name: str) -> str:
     """What a name looks like, for comparison only (never shown or stored)."""
-    text = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(letters(name).translate(_LOOK_ALIKES).split())
+
+
+def letters(text: str) -> str:
+    """The text case-folded, NFKC, without accents, its Cyrillic and Greek look-alike letters
+    drawn as the Latin ones; digits and `|` left as they are (a scene's `1` is a digit)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    return " ".join(text.translate(_LOOK_ALIKES).split())
+    return text.translate(_LETTERS)
+
+
+_LETTERS = {k: v for k, v in _LOOK_ALIKES.items() if not chr(k).isdigit() and chr(k) != "|"}

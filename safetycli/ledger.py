@@ -701,6 +701,17 @@ class Ledger:
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
 
+    def first_missing(self) -> int | None:
+        """The first event number below the head with no row (rows deleted), or None."""
+        if self.db.execute("SELECT 1 FROM events WHERE seq = 1").fetchone() is None:
+            return 1 if self.head()[0] else None
+        row = self.db.execute(
+            "SELECT e.seq + 1 FROM events AS e WHERE e.seq < (SELECT max(seq) FROM events)"
+            " AND NOT EXISTS (SELECT 1 FROM events AS n WHERE n.seq = e.seq + 1)"
+            " ORDER BY e.seq LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[Event]:
         """Events as stored, each checked against its own hash first: a row edited in place
         (a hold's kind renamed while a run is resumed past it, a PIN try given to nobody) is

@@ -12,7 +12,6 @@ Scene names are compared as the crew would: `12a` and ` 12A ` are the same scene
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,20 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _SCENE_WORD = re.compile(r"^(?:scene|sc)(?=\d)")
 
 
+# Letters drawn like digits in a scene number: `l2A` and `I2A` look like `12A`, `1O` like `10`.
+_LOOKS_LIKE_A_DIGIT = str.maketrans({"l": "1", "i": "1", "o": "0"})
+
+
 def scene_key(scene: str) -> str:
     """How scenes are compared, as loosely as the crew writes them: case, spaces and punctuation
     ignored, and a leading "scene" or "sc" before the number dropped, so `12A`, `12a`, `12 A`,
     `12A.` and `Sc 12A` are one scene. A hold must not be got round by spelling the scene
-    differently; two real scenes are never told apart by punctuation alone."""
-    folded = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", scene).casefold())
+    differently, nor by a look-alike of it: accents, Cyrillic or Greek letters drawn like Latin
+    ones (`12А`), letters drawn like digits (`l2A`, `1O`) fold too. Two real scenes are never
+    told apart by punctuation or such look-alikes alone (folding too much only holds more)."""
+    from safetycli.confusables import letters
+
+    folded = _NOT_ALNUM.sub("", letters(scene)).translate(_LOOKS_LIKE_A_DIGIT)
     return _SCENE_WORD.sub("", folded) or " ".join(scene.split()).casefold()
 
 
@@ -177,6 +184,7 @@ class SceneStop:
     day: str | None = None  # set when a day-wide run (the armory's) holds the whole day
     incident: Incident | None = None  # an open incident holding all firearm work
     hold_device: str | None = None  # another laptop's stop-work: `hold_seq` is in its chain
+    run_device: str | None = None  # another laptop's held run: cleared there, then synced
 
     @property
     def cause(self) -> str:
@@ -187,12 +195,22 @@ class SceneStop:
             return f"scene-hold:{self.hold_device}:{self.hold_seq}"
         if self.hold_seq is not None:
             return f"scene-hold:{self.hold_seq}"
+        if self.run_device is not None:
+            return f"run-hold:{self.run_device}:{self.run}:{self.raised_at}"
         return f"run-hold:{self.run}:{self.raised_at}"
 
     @property
     def clear_command(self) -> str:
         if self.incident is not None:
             return self.incident.close_command()
+        if self.run is not None and self.run_device is not None:
+            from safetycli.i18n import _
+
+            # Translators: where another laptop's held run is cleared; keep the command as it is.
+            return _(
+                'on laptop {device}: safetycli clear {run} --note "what was found and done", '
+                "then sync both laptops"
+            ).format(device=self.run_device, run=self.run)
         if self.run is not None:
             return f'safetycli clear {self.run} --note "what was found and done"'
         return f'safetycli clear --scene "{self.scene}" --note "what was found and done"'
@@ -406,6 +424,15 @@ class StopBoard:
             day_wide = first.data.get("scope") == DAY
             stop = _run_stop(first, hold, day_wide=day_wide)
             self.held.append((scene_key(first.data["scene"]), first, stop))
+        self.held += [
+            (scene_key(first.data["scene"]), first, stop) for first, stop in _held_elsewhere(source)
+        ]
+
+    @property
+    def elsewhere(self) -> list[tuple[Any, SceneStop]]:
+        """The other laptops' held runs (pulled by sync), each holding its scene here too: its
+        start and the stop it makes."""
+        return [(start, stop) for _, start, stop in self.held if stop.run_device is not None]
 
     def for_scene(
         self,
@@ -422,13 +449,29 @@ class StopBoard:
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
         for held_key, start, stop in self.held:
-            if start.run == except_run:
+            if start.run == except_run and stop.run_device is None:
                 continue
             if held_key == key:
                 stops.append(replace(stop, day=None))
             elif day is not None and stop.day == day:
                 others.append(stop)
         return (*stops, *others)
+
+
+def _held_elsewhere(source: Source) -> list[tuple[Any, SceneStop]]:
+    """The runs other laptops hold (pulled by sync into `foreign.db`), as what stops their scene
+    (and day) here: none for a laptop that never synced, or a source without pulled events."""
+    foreign = getattr(source, "foreign", None)
+    pulled = foreign() if callable(foreign) else None
+    if pulled is None:
+        return []
+    key = getattr(source, "key", None)
+    seal = key.foreign_seal if key is not None else None
+    out = []
+    for device, first, hold in pulled.held_runs(seal):
+        stop = _run_stop(first, hold, day_wide=first.data.get("scope") == DAY)
+        out.append((first, replace(stop, run_device=device)))
+    return out
 
 
 def unfinished_on(source: Source, day: str, *, except_run: str | None = None) -> tuple[str, ...]:

@@ -1190,7 +1190,23 @@ def _outside(event: Event, exceptions: dict[str, Any]) -> None:
     elif event.kind == ev.CREW_UNLOCKED:
         exceptions["lockouts"].append({**entry, "reason": f"unlocked by {data.get('by', '?')}"})
     else:
-        exceptions["roster"].append({**entry, "what": _roster_change(event)})
+        exceptions["roster"].append(
+            {**entry, "what": _roster_change(event), "change": _roster_words(event)}
+        )
+
+
+def _roster_words(event: Event) -> dict[str, Any]:
+    """What `_roster_change` says, as its parts (role ids, who approved), so a report in
+    another language can say it in its words (`fmt.roster_change`)."""
+    data = event.data
+    if event.kind == ev.CREW_ADDED:
+        return {"roles": list(data.get("roles", [])), "by": data.get("approved_by")}
+    if event.kind == ev.CREW_PIN_SET:
+        by = data.get("by")
+        return {"by": by if by and by != data.get("name") else None}
+    if event.kind == ev.CREW_ROLE_ADDED:
+        return {"roles": [str(data.get("role", "?"))], "by": data.get("by", "?")}
+    return {"by": data.get("by", "?")}
 
 
 def _roster_change(event: Event) -> str:

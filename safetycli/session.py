@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -420,14 +421,36 @@ def check_roster(
                 )
 
 
+def _voice(lang: str | None) -> AbstractContextManager[None]:
+    """The tool's words in one person's language (when shipped): why their PIN was refused is
+    said to them, in the words they read their checks in."""
+    return i18n.speaking(lang) if i18n.shipped(lang) else nullcontext()
+
+
+def _reads(frontend: Frontend, role: str, lang: str | None) -> None:
+    """Tell a frontend that can follow it which language the person signing in for `role`
+    reads, before their PIN is asked (scripted frontends have no screen to say it on)."""
+    reads = getattr(frontend, "reads", None)
+    if callable(reads):
+        reads(role, lang)
+
+
 def authenticate(
-    ledger: Ledger, frontend: Frontend, name: str, role: str, why: str, run_id: str
+    ledger: Ledger,
+    frontend: Frontend,
+    name: str,
+    role: str,
+    why: str,
+    run_id: str,
+    lang: str | None = None,
 ) -> None:
-    """Ask for the PIN until it is right; a lock-out (or a scripted frontend) ends the attempt."""
+    """Ask for the PIN until it is right; a lock-out (or a scripted frontend) ends the attempt.
+    `lang`: the language the signer reads (a refusal is said in it)."""
     while True:
         pin = frontend.pin(name, role, why)
         try:
-            crew.authenticate(ledger, name, pin, role=role, purpose=why, run=run_id)
+            with _voice(lang):
+                crew.authenticate(ledger, name, pin, role=role, purpose=why, run=run_id)
             return
         except crew.AuthError as err:
             if err.final:  # locked, removed, tampered: typing again cannot help
@@ -494,10 +517,12 @@ def _sign_in(
                 )
             _may_sign_as(ledger, member.name, role, receives)
             runner.sign_in(state, role, member.name, member.lang)
+            _reads(frontend, role, member.lang)
             pin = frontend.pin(member.name, role, "sign-in")
-            crew.authenticate(
-                ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
-            )
+            with _voice(member.lang):
+                crew.authenticate(
+                    ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
+                )
         except SafetyError as err:
             # At the name prompt a wrong name or role is worth another try; a lock-out or a
             # tampered credential is not.
@@ -777,7 +802,8 @@ def _answer(
         # rather than after the PIN (the answer is not recorded either way).
         if _moved(ledger, protocol, state, step, frontend) is None:
             return None
-        authenticate(ledger, frontend, step.name, step.role, _why(step), state.run_id)
+        lang = runner.lang_of(state, step.role)
+        authenticate(ledger, frontend, step.name, step.role, _why(step), state.run_id, lang)
     return value
 
 
@@ -811,7 +837,8 @@ def _sign_off(
             # now rather than after the PIN (nothing is recorded either way).
             if _moved(ledger, protocol, state, batch, frontend) is None:
                 return None
-            authenticate(ledger, frontend, batch.name, batch.role, "sign-off", state.run_id)
+            lang = runner.lang_of(state, batch.role)
+            authenticate(ledger, frontend, batch.name, batch.role, "sign-off", state.run_id, lang)
     return lambda fresh, now: runner.sign_batch(protocol, fresh, batch, entries, now, pin)
 
 

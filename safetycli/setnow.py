@@ -141,4 +141,19 @@ def set_status(source: ReviewSource) -> dict[str, Any]:
         "warnings": found.incidents.repeated_misfires(),
         "scene_holds": stops,
         "runs": out,
+        # Runs held on the production's other laptops (pulled by sync): each holds its scene
+        # here too, and is cleared on its own laptop.
+        "held_on_other_laptops": [
+            {
+                "run": stop.run,
+                "device": stop.run_device,
+                "scene": stop.scene,
+                "day": start.data.get("day"),
+                "reason": stop.reason,
+                "raised_at": stop.raised_at,
+                "raised_by": stop.raised_by,
+                "clear": stop.clear_command,
+            }
+            for start, stop in board.elsewhere
+        ],
     }

@@ -214,7 +214,10 @@ def test_a_run_on_hold_holds_its_scene_on_any_day_and_in_any_spelling(
     )
     full = write_answers(tmp_path / "full.yaml")
     before = event_count(crewed)
-    for scene, day in (("12A", DAY), ("12a", NEXT_DAY), (" 12A", NEXT_DAY)):
+    # Look-alikes too: Cyrillic А, Greek Α, an accent, a lower-case L and a capital I for 1.
+    look_alikes = ("12\u0410", "12\u0391", "12\u00c1", "l2A", "I2A", "\uff11\uff12A")
+    spellings = [("12A", DAY), ("12a", NEXT_DAY), (" 12A", NEXT_DAY)]
+    for scene, day in [*spellings, *((s, DAY) for s in look_alikes)]:
         message = refused(
             cli, ["run", "firearm-scene", "--scene", scene, "--day", day, "--answers", str(full)]
         )

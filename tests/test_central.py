@@ -325,6 +325,35 @@ def test_a_forked_chain_from_a_cloned_laptop_is_refused_as_equivocation(
     assert len(server_rows(central, device_of(b))) == len(local_rows(b))
 
 
+def test_a_laptop_put_back_from_an_older_copy_that_went_on_is_an_alarm_on_the_server(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A laptop's log restored from an older copy (its marks deleted too) that wrote on: the
+    server holds more of its chain than the laptop, and a different event where they overlap.
+    Not only this laptop's sync says so: the server records it, so the producer's `verify
+    --central` and report see it, and the laptop's own stop-work stuck on it is looked for."""
+    a = laptop("a")
+    sync(cli, a, central)
+    older = tmp_path / "a-older"
+    shutil.copytree(a, older)
+    on(a, monkeypatch)
+    for scene in ("12A", "12B"):
+        ok(cli, ["hold", "--scene", scene, "--reason", "smoke", "--by", "A Visitor"])
+    sync(cli, a, central)
+    shutil.rmtree(a)
+    shutil.copytree(older, a)
+    shutil.rmtree(tmp_path / "state")  # the marks outside the workspace, deleted as well
+    ok(cli, ["hold", "--scene", "14", "--reason", "cart unattended", "--by", "A Visitor"])
+    pushed = server_rows(central)
+
+    refused = sync(cli, a, central, expect=1)
+    assert "nothing of it was merged" in refused.stderr
+    assert server_rows(central) == pushed
+    ((device, seq, what),) = alarms(central)
+    assert (device, seq, what) == (device_of(a), local_rows(a)[-1][0], "equivocation")
+    assert invoke(cli, ["verify", "--central", central]).exit_code == 1
+
+
 def _rows_of(ws: Path) -> list[tuple[Any, ...]]:
     """The laptop's events as sync sends them (MACs under the device's central key)."""
     with Ledger.open(ws / "log.db", create=False) as ledger:
@@ -568,6 +597,63 @@ def test_a_hold_raised_on_laptop_a_stops_scene_12a_on_laptop_b_and_clearing_it_t
     assert len(log_list(cli)) == before + 1
 
 
+def test_a_run_held_on_laptop_a_holds_its_scene_on_laptop_b_until_it_is_cleared_on_a(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The HOLD a failed check raises (not only a stop-work called on the scene) stops the
+    scene on every laptop once synced: a second laptop must not be a way round it."""
+    a, b = laptop("a"), laptop("b")
+    held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    passing = write_answers(tmp_path / "pass.yaml")
+    rehearsal = write_answers(tmp_path / "rehearsal.yaml", "rehearsal")
+    run = ["run", "firearm-scene", "--scene", "12A", "--day", "2026-11-23"]
+    on(b, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(partial)]).exit_code == 4  # B's own, left open
+    (open_on_b,) = [r["id"] for r in log_list(cli)]
+    on(a, monkeypatch)
+    assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
+    (held_on_a,) = [r["id"] for r in log_list(cli)]
+    sync(cli, a, central)
+    sync(cli, b, central)
+
+    on(b, monkeypatch)
+    for args in (
+        [
+            "run",
+            "rehearsal",
+            "--scene",
+            "Sc 12a",
+            "--set",
+            "real_firearm=yes",
+            "--answers",
+            str(rehearsal),
+        ],
+        ["resume", open_on_b, "--answers", str(passing)],
+    ):
+        line = one_line_error(invoke(cli, args))
+        assert line.startswith(f"scene 12A is held: run {held_on_a} is on hold"), line
+        assert device_of(a) in line  # where it can be cleared
+    board = json.loads(ok(cli, ["status", "--format", "json"]).stdout)
+    (elsewhere,) = board["held_on_other_laptops"]
+    assert (elsewhere["run"], elsewhere["device"]) == (held_on_a, device_of(a))
+    assert "Safety meeting" in ok(cli, ["status"]).stdout  # the hold's reason, on B's board
+
+    # Cleared on A, where the run is; once both laptops synced, B's scene goes on.
+    on(a, monkeypatch)
+    with cheap_pins():
+        ok(
+            cli,
+            ["clear", held_on_a, "--note", "met again", *CLEARERS, "--pin-stdin"],
+            input=CLEAR_PINS,
+        )
+    sync(cli, a, central)
+    sync(cli, b, central)
+    on(b, monkeypatch)
+    assert json.loads(ok(cli, ["status", "--format", "json"]).stdout)["held_on_other_laptops"] == []
+    assert invoke(cli, ["resume", open_on_b, "--answers", str(passing)]).exit_code == 0
+
+
 def test_pulled_events_never_enter_the_laptops_own_chain_and_verify_still_holds(
     cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -605,6 +691,63 @@ def test_a_pulled_event_changed_on_the_laptop_is_refused_where_it_is_read(
         invoke(cli, ["run", "firearm-scene", "--scene", "99", "--answers", str(answers)])
     )
     assert "was changed after it was pulled" in line
+
+
+def test_a_pulled_stop_work_deleted_from_foreign_db_is_refused_not_forgotten(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Someone with laptop B's workspace deletes the stop-work B pulled from A (its triggers
+    dropped): B must not run the scene as if A had never stopped it."""
+    a, b = laptop("a"), laptop("b")
+    stop_work_synced(cli, a, central, "12A", "smoke")
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_delete")
+    assert db.execute("DELETE FROM foreign_events WHERE kind = 'scene.held'").rowcount == 1
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    answers = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(
+        invoke(cli, ["run", "firearm-scene", "--scene", "12A", "--answers", str(answers)])
+    )
+    assert "foreign.db" in line and "deleted, changed or added" in line
+    assert invoke(cli, ["status"]).exit_code == 2
+
+
+def test_a_held_runs_start_moved_to_another_scene_in_foreign_db_is_refused(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The start of A's held run, pulled to B, rewritten (hash made again) to name another
+    scene: B must not take 12A as free."""
+    from safetycli.ledger import row_hash
+
+    a, b = laptop("a"), laptop("b")
+    on(a, monkeypatch)
+    held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
+    run = ["run", "firearm-scene", "--scene", "12A", "--day", "2026-11-23"]
+    assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
+    sync(cli, a, central)
+    sync(cli, b, central)
+    db = sqlite3.connect(b / "foreign.db")
+    db.execute("DROP TRIGGER foreign_no_update")
+    row = db.execute(
+        "SELECT device, seq, at, kind, run, person, data, prev_hash FROM foreign_events"
+        " WHERE kind = 'run.started'"
+    ).fetchone()
+    data = row[6].replace('"scene":"12A"', '"scene":"99"')
+    assert data != row[6]
+    digest = row_hash(row[1], row[2], row[3], row[4], row[5], data, row[7])
+    db.execute(
+        "UPDATE foreign_events SET data = ?, hash = ? WHERE device = ? AND seq = ?",
+        (data, digest, row[0], row[1]),
+    )
+    db.commit()
+    db.close()
+    on(b, monkeypatch)
+    passing = write_answers(tmp_path / "pass.yaml")
+    line = one_line_error(invoke(cli, [*run, "--answers", str(passing)]))
+    assert "foreign.db" in line and "nothing was done" in line
 
 
 def test_sync_has_help_and_is_in_the_command_list(cli: CliRunner) -> None:

@@ -303,6 +303,28 @@ def test_a_log_put_back_from_an_older_copy_is_caught(
     assert_refused_everywhere(cli, crewed, answers, "the log went backwards")
 
 
+def test_a_hold_deleted_from_the_middle_of_the_log_lets_nobody_past_it(
+    cli: CliRunner, crewed: Path
+) -> None:
+    """An insider with the workspace deletes a hold from the log (its head and the marks are
+    untouched, so the log did not 'go backwards'): resuming past the hold, syncing it or any
+    other write must be refused, as for a log that lost its end."""
+    held = write_answers(crewed.parent / "held.yaml", answers={"meeting-held": False})
+    run_id = start_run(cli, held, expect=3)
+    answers = write_answers(crewed.parent / "answers.yaml")
+    done = invoke(cli, ["run", "firearm-scene", "--scene", "14", "--answers", str(answers)])
+    assert done.exit_code == 0, done.output  # the hold is no longer the log's last event
+    db = sqlite3.connect(crewed / "log.db", isolation_level=None)
+    db.execute("DROP TRIGGER events_no_delete")
+    assert db.execute("DELETE FROM events WHERE kind = ?", (HOLD_RAISED,)).rowcount == 1
+    db.close()
+    before = file_bytes(crewed, "log.db")
+    line = one_line(invoke(cli, ["resume", run_id, "--answers", str(answers)]), 2)
+    assert "is missing from the log: rows were deleted" in line and "nothing was written" in line
+    assert file_bytes(crewed, "log.db") == before  # nothing of the resume was recorded
+    assert_refused_everywhere(cli, crewed, answers, "missing")
+
+
 def test_the_mark_never_raises_a_false_alarm_and_init_keeps_an_old_one_aside(
     cli: CliRunner, crewed: Path, tmp_path: Path
 ) -> None:

@@ -441,3 +441,41 @@ def test_no_function_binds_the_translation_marker_it_calls() -> None:
             if binds and calls:
                 wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}")
     assert wrong == []
+
+
+def test_a_checks_take_is_said_in_the_readers_words_in_the_report_and_log_show(
+    prod: Production, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small print under a check ("state-announced, take 1") is words a producer reads,
+    not ids: in Spanish it says "toma"; the CSV keeps the log's words (the test above)."""
+    english = report(prod, *PERIOD)
+    spanish = report(prod, *PERIOD, "--lang", "es")
+    taken = re.findall(r"\(([a-z-]+), take (\d+)\)", english)
+    assert taken
+    for item, n in taken:
+        assert f"({item}, toma {n})" in spanish
+    assert ", take " not in spanish
+    run = prod.runs["held"]
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")
+    shown = prod.invoke(["log", "show", run]).stdout
+    assert re.search(r" toma \d+ · ", shown) and " take " not in shown
+
+
+def test_the_spanish_report_says_roster_changes_and_what_a_pin_was_for_in_spanish(
+    prod: Production,
+) -> None:
+    """A roster change ("added as armorer, approved by ...") and what a refused PIN was for
+    ("witness") are the tool's words, not the log's data: the Spanish report says them in
+    Spanish; JSON and CSV keep the English (the test above)."""
+    wide = ["--from", "2026-03-01", "--to", "2099-12-31"]  # the roster was made today
+    english = report(prod, *wide)
+    spanish = report(prod, *wide, "--lang", "es")
+    html = report(prod, *wide, "--lang", "es", "--format", "html")
+    assert "added as" in english and "approved by" in english and "| witness |" in english
+    for text in (spanish, html):
+        assert "added as" not in text and "approved by" not in text
+    with speaking("es"):
+        approved = _("added as {roles}, approved by {by}").split("{roles}")[0]
+        witness = _("witness")
+    assert approved != "added as " and approved in spanish and approved in html
+    assert f"| {witness} |" in spanish and "| witness |" not in spanish

@@ -234,9 +234,10 @@ def test_show_tells_the_story_in_order(prod: Production) -> None:
         "HOLD cleared by Sam Ortiz (armorer), Dana Reyes (1st AD): "
         "Meeting re-held on set with everyone · work stopped",
         "performed  prep · meeting-held = yes · by Dana Reyes (1st AD)",
-        "  witnessed by Sam Ortiz (armorer): yes",
+        # Each witness and read-back names the check it is for, whatever line is above it.
+        "  witnessed prep · meeting-held by Sam Ortiz (armorer): yes",
         "performed  each-take take 1 · state-announced = EMPTY · by Sam Ortiz (armorer)",
-        "  read back by Alex Kim (actor): EMPTY",
+        "  read back each-take take 1 · state-announced by Alex Kim (actor): EMPTY",
         "run COMPLETE",
         "Holds (2):",
         "All 10 signatures were by people signed in for their role.",

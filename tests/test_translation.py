@@ -326,7 +326,9 @@ def _in_spanish() -> dict[str, str]:
         keys = "|".join(pattern(i18n.ngettext(one, many, n)) for n in (1, 2))
         choose = pattern(i18n._("{who}: number or name"))
         said_back = pattern(i18n._("{who}, {n}: say back what you heard"))
+        pin = re.escape(i18n._("{name}, your PIN").removeprefix("{name}"))
     return {
+        "pin-es": r"(?:^|\n)(?P<name>[^\n,]+)" + pin + ": $",
         "keys-es": WHO + f"(?:{keys}): $",
         "read-back-es": WHO + r", \d+" + said_back.split(r"\d+", 1)[1] + choose + ": $",
         "answer-es": WHO + r", \d+" + choose + ": $",
@@ -338,11 +340,15 @@ LISTED = re.compile(r"^  (\d+)\. (?:\[en\] )?(.+?) \[([a-z-]+)\]\s*$", re.M)
 OPTION = re.compile(r"^    \d+\. (?:\[en\] )?(.+?)\s*$", re.M)
 
 
-def _walk(home: Path, refuse: str | None = None) -> tuple[str, dict[str, str]]:
+def _walk(
+    home: Path, refuse: str | None = None, wrong_pin: str | None = None
+) -> tuple[str, dict[str, str]]:
     """Walk lang-walk at a pseudo-terminal: the armorer answers EMPTY, the actor reads it back
     in Spanish. Returns the transcript and, per person, the part of it addressed to them.
     `refuse`: that person answers no to every check on their one-key line, and the walk is
-    expected to stop on a HOLD (exit 3) instead of completing."""
+    expected to stop on a HOLD (exit 3) instead of completing. `wrong_pin`: that person types
+    a wrong PIN once at sign-in before the right one."""
+    mistyped = {wrong_pin} if wrong_pin else set()
     argv = safetycli_argv()
     child = pexpect.spawn(
         argv[0],
@@ -375,7 +381,9 @@ def _walk(home: Path, refuse: str | None = None) -> tuple[str, dict[str, str]]:
             child.sendline("")
         elif kind == "pin":
             child.waitnoecho(timeout=5)
-            child.sendline(PINS[groups["name"].strip()])
+            name = groups["name"].strip()
+            child.sendline("0000" if name in mistyped else PINS[name])
+            mistyped.discard(name)
         elif kind == "keys":
             keys = re.search(r"(\d+) (?:keys?|teclas?)\)", str(child.after))
             assert keys is not None
@@ -410,8 +418,15 @@ def test_armorer_in_english_actor_in_spanish_and_the_log_proves_what_each_read(
     with Ledger.open(home / "log.db") as ledger:
         crew.set_lang(ledger, ACTOR[0], "es", PRODUCER)
 
-    transcript, parts = _walk(home)
+    transcript, parts = _walk(home, wrong_pin=ACTOR[0])
     armorer, actor = parts[ARMORER[0]], parts[ACTOR[0]]
+    # Everything said to the actor alone is in Spanish: the PIN asked at sign-in (once the
+    # name is known, so is the language), why a wrong one was refused, what they signed.
+    assert f"{ACTOR[0]}, su PIN" in transcript and f"{ACTOR[0]}, your PIN" not in transcript
+    assert f"{ARMORER[0]}, your PIN" in transcript
+    assert f"Rechazado: PIN incorrecto para {ACTOR[0]}" in transcript
+    assert f"Firmado: {ACTOR[0]} (actor)" in transcript
+    assert f"Signed: {ACTOR[0]}" not in transcript and f"Signed: {ARMORER[0]}" in transcript
     # The armorer's prompts in English, the actor's in Spanish, with the untranslated check
     # marked as shown in English.
     assert "Armorer showed the firearm clear to the actor?" in armorer

@@ -18,6 +18,7 @@ exactly what they were, and a laptop that never syncs has no such file (nothing 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import hmac
 import json
@@ -25,22 +26,30 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetycli.errors import SafetyError
 from safetycli.events import (
     ARMORY_KINDS,
     AUTH_OK,
+    HOLD_CLEARED,
+    HOLD_RAISED,
     INCIDENT_REPORTED,
     PRODUCTION_KINDS,
     PROTOCOL_PUBLISHED,
     RECOVERY_SET,
+    RUN_ABORTED,
+    RUN_STARTED,
     SCENE_HELD,
     Event,
 )
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
 from safetycli.rostercheck import AUDITED_KINDS
+
+if TYPE_CHECKING:
+    from safetycli.lifecycle import Hold
+    from safetycli.storage import RunStart
 
 FILENAME = "foreign.db"
 # What a laptop takes from the other devices: stop-work on a scene (a hold on 12A raised on any
@@ -51,11 +60,22 @@ FILENAME = "foreign.db"
 # (armory.py folds this laptop's custody events with these, by time). And the production's own
 # protocols (protoshare.py).
 ROSTER_PULLED = tuple(k for k in (*AUDITED_KINDS, AUTH_OK) if k != RECOVERY_SET)
-PULLED_KINDS = (*PRODUCTION_KINDS, *ROSTER_PULLED, *ARMORY_KINDS, PROTOCOL_PUBLISHED)
-# A pulled row that stops work (a stop-work on a scene, an incident) counts even without this
-# laptop's seal (rows pulled before seals existed; a forged one only stops work, the safe way);
-# one that lifts a stop or moves custody counts only with it (`events(..., seal=...)`).
-STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED})
+# And each run's holds, with its start (its scene and day) and its abort: a run held on one
+# laptop holds its scene on every laptop, as it does on its own (a second laptop must not be a
+# way round a hold); only its own laptop clears it, since only that one holds the run.
+RUN_HOLD_KINDS = (RUN_STARTED, HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED)
+PULLED_KINDS = (
+    *PRODUCTION_KINDS,
+    *ROSTER_PULLED,
+    *ARMORY_KINDS,
+    PROTOCOL_PUBLISHED,
+    *RUN_HOLD_KINDS,
+)
+# A pulled row that stops work (a stop-work on a scene, an incident, a run's hold) counts even
+# without this laptop's seal (rows pulled before seals existed; a forged one only stops work, the
+# safe way); one that lifts a stop, moves custody or places a held run (its start: which scene)
+# counts only with it (`events(..., seal=...)`).
+STOPPING = frozenset({SCENE_HELD, INCIDENT_REPORTED, HOLD_RAISED})
 
 _COLUMNS = "device, seq, at, kind, run, person, data, prev_hash, hash, mac"
 _SCHEMA = [
@@ -117,7 +137,16 @@ _SCHEMA_3 = [
     # What the server said about this laptop itself: its unit number (run ids `rN-xxxxxx`).
     "CREATE TABLE foreign_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
-SCHEMA_VERSION = 3
+# Version 4: each run's holds are pulled too (`RUN_HOLD_KINDS`): every device again from its start.
+_SCHEMA_4 = ["DELETE FROM foreign_heads"]
+# Version 5: a digest of each device's rows that stop work (`STOPPING`: their numbers and hashes),
+# sealed with the device key as each pull lands (`stops`, `seal`): rows are never deleted or
+# changed (triggers), so a digest that no longer holds means someone with the workspace deleted,
+# changed or added one (a stop-work pulled from another laptop, say), and readers of stop-work
+# refuse. Every device is pulled again, so each gets its digest.
+_SCHEMA_5 = ["DELETE FROM foreign_heads"]
+_HEADS_5 = {"stops": "TEXT", "seal": "TEXT"}  # added where missing (a file a test build made)
+SCHEMA_VERSION = 5
 
 
 class ForeignLog:
@@ -152,6 +181,16 @@ class ForeignLog:
                 if version < 3:
                     for statement in _SCHEMA_3:
                         db.execute(statement)
+                if version < 4:
+                    for statement in _SCHEMA_4:
+                        db.execute(statement)
+                if version < 5:
+                    for statement in _SCHEMA_5:
+                        db.execute(statement)
+                    have = {row[1] for row in db.execute("PRAGMA table_info(foreign_heads)")}
+                    for column, kind in _HEADS_5.items():
+                        if column not in have:
+                            db.execute(f"ALTER TABLE foreign_heads ADD COLUMN {column} {kind}")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
             raise SafetyError(f"cannot open {path}: {err}") from None
@@ -219,12 +258,46 @@ class ForeignLog:
                 " VALUES (?, ?, ?, ?)",
                 [(device, *c) for c in credentials],
             )
+            stops = self._stops(device).get(device, _EMPTY)
             self.db.execute(
-                "INSERT INTO foreign_heads (device, seq, hash) VALUES (?, ?, ?)"
-                " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (device, head_seq, head_hash),
+                "INSERT INTO foreign_heads (device, seq, hash, stops, seal) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+                " stops = excluded.stops, seal = excluded.seal",
+                (device, head_seq, head_hash, stops, _stops_seal(seal, device, head_seq, stops)),
             )
         return len(new), None
+
+    def _stops(self, only: str | None = None) -> dict[str, str]:
+        """Per device (or `only` that one), the sha256 of its rows that stop work (number and
+        hash, in order), read through the kind index: a few per held run, stop-work or
+        incident, however long the season."""
+        kinds = sorted(STOPPING)
+        which = "" if only is None else " AND device = ?"
+        digests: dict[str, Any] = {}
+        for device, seq, digest in self.db.execute(
+            f"SELECT device, seq, hash FROM foreign_events WHERE kind IN"
+            f" ({','.join('?' * len(kinds))}){which} ORDER BY device, seq",
+            [*kinds, *([] if only is None else [only])],
+        ):
+            digests.setdefault(device, hashlib.sha256()).update(f"{seq}:{digest}\n".encode())
+        return {device: h.hexdigest() for device, h in digests.items()}
+
+    def check_kept(self, seal: Callable[[str, int, str], str]) -> None:
+        """Refuse to read stop-work on when a device's rows that stop work are not those this
+        laptop sealed at its last pull: one was deleted (a stop-work or hold of another laptop
+        gone quietly), changed or slipped in. A digest or seal edited in place fails too."""
+        now = self._stops()
+        for device, seq, stops, sealed in self.db.execute(
+            "SELECT device, seq, stops, seal FROM foreign_heads WHERE stops IS NOT NULL"
+        ):
+            if now.get(device, _EMPTY) != stops or not hmac.compare_digest(
+                str(sealed), str(_stops_seal(seal, device, seq, stops))
+            ):
+                raise SafetyError(
+                    f"the stop-work, holds and incidents pulled from device {device} into "
+                    f"{self.path} are not those pulled (rows were deleted, changed or added); "
+                    "nothing was done. Keep the workspace as it is and tell the producer"
+                )
 
     def unit(self) -> int | None:
         """This laptop's unit number, as the server handed it out at a sync (None: never)."""
@@ -287,7 +360,39 @@ class ForeignLog:
         laptop's `seal`, a row without it (slipped into this file by someone without the device
         key) is left out unless it only stops work (`STOPPING`)."""
         kinds = list(kinds)
+        if seal is not None and STOPPING.intersection(kinds):
+            self.check_kept(seal)  # what stops work must not vanish quietly
         yield from self._read(f" WHERE kind IN ({','.join('?' * len(kinds))})", kinds, seal)
+
+    def held_runs(
+        self, seal: Callable[[str, int, str], str] | None = None
+    ) -> list[tuple[str, RunStart, Hold]]:
+        """Other laptops' runs on hold now, each as (device, its start, its open hold): their
+        holds, clearances and aborts folded per run as the laptop's own are (`Lifecycle`),
+        through the kind index (a few rows per run ever held), then the start of each one still
+        held. A clearance or an abort counts only with this laptop's seal (`events`)."""
+        from safetycli.lifecycle import HELD, Lifecycle
+        from safetycli.storage import RunStart
+
+        folds: dict[tuple[str, str], Lifecycle] = {}
+        for e in self.events((HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED), seal):
+            if e.run is not None and e.device is not None:
+                folds.setdefault((e.device, e.run), Lifecycle()).apply(e.kind, e.seq, e.at, e.data)
+        out = []
+        for (device, run), fold in folds.items():
+            hold = fold.open_hold
+            if fold.status != HELD or hold is None:
+                continue
+            where = " WHERE kind = ? AND device = ? AND run = ?"
+            start = next(self._read(where, (RUN_STARTED, device, run), seal), None)
+            if start is None:  # pulled before its hold, in the same chain: deleted or changed
+                raise SafetyError(
+                    f"run {run} of device {device} is on hold, but its start in {self.path} is "
+                    "missing or not as pulled: nothing was done. Keep the workspace as it is "
+                    "and tell the producer"
+                )
+            out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
+        return out
 
     def _read(
         self,
@@ -310,6 +415,16 @@ class ForeignLog:
                 ):
                     continue
             yield Event(seq, at, kind, run, person, json.loads(data), prev, digest, device=device)
+
+
+_EMPTY = hashlib.sha256().hexdigest()
+
+
+def _stops_seal(
+    seal: Callable[[str, int, str], str] | None, device: str, seq: int, stops: str
+) -> str | None:
+    """The seal over the digest of `device`'s rows that stop work, as of its head `seq`."""
+    return None if seal is None else seal(device, seq, f"stops:{stops}")
 
 
 def merged(local: Iterable[Event], theirs: Iterable[Event], here: str | None) -> Iterator[Event]:

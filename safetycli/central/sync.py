@@ -91,7 +91,18 @@ def push(
     result.server_head = (head_seq, head_hash)
     if head_seq > local_seq:
         # The server holds more of this device than the laptop: the log went back (restored from
-        # an old copy?) or another laptop uses this device id. Never pushed over.
+        # an old copy?) or another laptop uses this device id. Never pushed over. Its last event
+        # goes to the server all the same, which holds that number: a different one there is
+        # recorded as an alarm (equivocation) on the server, where the producer's `verify
+        # --central` and reports see it, not only on this laptop's screen.
+        if local_seq > 0:
+            for stored in ledger.stored_rows(local_seq - 1, 1):
+                rows, _unsealed = _for_the_server(ledger, stored[:1])
+                ingested = store.ingest(device, rows)
+                if ingested.alarm is not None:
+                    result.alarms.append(ingested.alarm)
+                    return result
+                break
         result.alarms.append(
             Alarm(
                 device,

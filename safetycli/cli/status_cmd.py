@@ -72,6 +72,18 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
             ),
         )
         out.append((True, head, [by, clear]))
+    for other in now.get("held_on_other_laptops", []):
+        head = _("{run}  scene {scene}  {day}  on laptop {device}").format(
+            run=other["run"], scene=other["scene"], day=other["day"], device=other["device"]
+        )
+        since = fmt.stamp(other["raised_at"], zone)
+        details = [
+            _("hold: {reason} (since {at} {zone})").format(
+                reason=other["reason"], at=since, zone=zone
+            ),
+            _("clear: {command}").format(command=other["clear"]),
+        ]
+        out.append((True, head, details))
     for entry in now["runs"]:
         signed = ", ".join(f"{n} ({fmt.role(r)})" for r, n in entry["signed_in"].items())
         signed = signed or _("nobody yet")

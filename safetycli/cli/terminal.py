@@ -157,10 +157,14 @@ class TerminalFrontend:
             text = _("{role}: your name").format(role=role_name(role))
         return self._prompt(text, default=default)
 
+    def reads(self, role: str, lang: str | None) -> None:
+        """The person signing in for `role` reads `lang` (their roster language): their PIN
+        prompt, and anything said to them until their checks come, is in it."""
+        self._langs[role] = lang
+
     def pin(self, name: str, role: str, why: str) -> str:
         self.who = Signer(name, role)
-        # At sign-in nobody knows yet what this person reads; after, their language.
-        with self._voice(None if why == "sign-in" else self._langs.get(role)):
+        with self._voice(self._langs.get(role)):
             return self._pin(name, role, why)
 
     def _pin(self, name: str, role: str, why: str) -> str:
@@ -184,7 +188,9 @@ class TerminalFrontend:
         )
 
     def refused(self, message: str) -> None:
-        self.out.print(_("[bold red]Refused:[/bold red] {message}").format(message=markup(message)))
+        with self._voice(self._langs.get(self.who.role) if self.who else None):
+            said = _("[bold red]Refused:[/bold red] {message}")
+        self.out.print(said.format(message=markup(message)))
 
     def answer(self, step: Ask, state: RunState, protocol: Protocol) -> Answer:
         lang = self._lang_for(state, step.role)
@@ -545,13 +551,13 @@ class TerminalFrontend:
         """An event as it lands: an item's outcome, the next take, the takes wrapped."""
         if kind == ev.ITEM_SIGNED_OFF:
             count = len(data["items"])
-            self.out.print(
-                ngettext(
+            with self._voice(data.get("lang")):  # said to the signer, in what they read
+                said = ngettext(
                     "  [green]Signed:[/green] {name} ({role}), {count} check",
                     "  [green]Signed:[/green] {name} ({role}), {count} checks",
                     count,
                 ).format(name=markup(data["name"]), role=role_name(data["role"]), count=count)
-            )
+            self.out.print(said)
         elif kind == ev.ITEM_DONE:
             if data["outcome"] in ("skipped-by-condition", "confirmed"):
                 return  # said by the SkippedNotice; a confirmation by the sign-off's line

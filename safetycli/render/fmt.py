@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from safetycli import events as ev
 from safetycli.i18n import N_, _, ngettext
 from safetycli.roles import spoken
 
@@ -133,6 +134,16 @@ def take(entry: dict[str, Any]) -> str:
     return f"{'break' if entry.get('after_break') else 'take'} {entry['take']}"
 
 
+def take_said(entry: dict[str, Any]) -> str:
+    """`take 2` or `break 1` as `take` says it, in the reader's language: for people (`log
+    show`, a report's small print); `take` keeps the log's words for what programs read."""
+    if not entry.get("take"):
+        return ""
+    if entry.get("after_break"):
+        return _("break {n}").format(n=entry["take"])
+    return _("take {n}").format(n=entry["take"])
+
+
 def item_ref(entry: dict[str, Any]) -> str:
     """`phase / item (take 2)`, `phase / item (break 1)`, or `whole run` for a hold raised by
     hand: the ids a machine reads (CSV, `log show`)."""
@@ -144,7 +155,7 @@ def item_ref(entry: dict[str, Any]) -> str:
 
 def item_id(entry: dict[str, Any]) -> str:
     """`shown-clear, take 2`: the small print under a check's question."""
-    number = take(entry)
+    number = take_said(entry)
     return f"{entry.get('item')}" + (f", {number}" if number else "")
 
 
@@ -168,6 +179,46 @@ def period(report: dict[str, Any]) -> str:
     if lo == hi:
         return str(lo)
     return _("{start} to {end}").format(start=lo or _("start"), end=hi or _("now"))
+
+
+def roster_change(entry: dict[str, Any]) -> str:
+    """A roster change in the reader's words, from its parts (`review._roster_words`); the
+    English sentence the JSON and CSV keep when the parts are not there."""
+    change = entry.get("change")
+    if not isinstance(change, dict):
+        return str(entry.get("what", ""))
+    kind, by = entry.get("kind"), change.get("by")
+    roles = ", ".join(role(r) for r in change.get("roles", []))
+    if kind == ev.CREW_ADDED:
+        if by:
+            return _("added as {roles}, approved by {by}").format(roles=roles, by=by)
+        return _("added as {roles} (the first producer)").format(roles=roles)
+    if kind == ev.CREW_PIN_SET:
+        return _("PIN reset by {by}").format(by=by) if by else _("changed their own PIN")
+    if kind == ev.CREW_ROLE_ADDED:
+        return _("also {role}, approved by {by}").format(role=roles, by=by)
+    if kind == ev.CREW_REMOVED:
+        return _("removed from the roster by {by}").format(by=by)
+    return str(entry.get("what", ""))
+
+
+# What a PIN was asked for in the walk-through, as the log records it (English words).
+PURPOSES = {
+    "sign-in": N_("sign-in"),
+    "sign-off": N_("sign-off"),
+    "witness": N_("witness"),
+    "read-back": N_("read-back"),
+    "critical check": N_("critical check"),
+    "clear hold": N_("clear hold"),
+    "hold": N_("hold"),
+}
+
+
+def purpose(said: str | None) -> str:
+    """What a refused PIN was for, in the reader's words where the walk-through's; others
+    (a roster change being approved, an armory move) as the log says them."""
+    known = PURPOSES.get(said or "")
+    return _(known) if known is not None else said or ""
 
 
 def pin_reason(reason: str | None) -> str:

@@ -240,7 +240,7 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         lines,
         _("Roster changes and PIN resets"),
         [_("At"), _("Who"), _("What")],
-        [[md(_when(r, "at", zone)), md(r["name"]), md(r["what"])] for r in ex["roster"]],
+        [[md(_when(r, "at", zone)), md(r["name"]), md(fmt.roster_change(r))] for r in ex["roster"]],
     )
     _section(
         lines,
@@ -310,7 +310,7 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
                 _run_cell(p),
                 md(_when(p, "at", zone)),
                 md(fmt.who(p)),
-                md(p["purpose"]),
+                md(fmt.purpose(p["purpose"])),
                 md(fmt.pin_reason(p["reason"])),
             ]
             for p in ex["failed_pins"]
@@ -788,6 +788,8 @@ def environment(zone: str = "UTC") -> Any:
         whos=fmt.whos,
         item_ref=fmt.item_ref,
         pin_reason=fmt.pin_reason,
+        roster_change=fmt.roster_change,
+        purpose=fmt.purpose,
         count=fmt.count,
         answer=fmt.answer,
         role=fmt.role,

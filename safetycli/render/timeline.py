@@ -58,7 +58,7 @@ def _who(name: Any, role: Any) -> list[Segment]:
 
 def _where(e: dict[str, Any]) -> list[Segment]:
     """`phase take 2 · item`, or `phase break 1 · item` for an after-break check."""
-    take = fmt.take(e)
+    take = fmt.take_said(e)
     return [_t(f"{e.get('phase')}{' ' + take if take else ''} · "), _t(e.get("item"), "bold")]
 
 
@@ -136,15 +136,19 @@ def _event_line(
         if not e.get("ok", True):
             line.append(_t(f" · {e.get('reason')}", "red"))
         return line
+    # A witness or a read-back names its check: one sitting's signatures are written together,
+    # so the line above is often another check (the witness's own, or the next one performed).
     if kind == events.ITEM_WITNESSED:
         return _said(
-            _("  witnessed by {who}: {answer}"),
+            _("  witnessed {check} by {who}: {answer}"),
+            check=_where(e),
             who=_who(e["name"], e["role"]),
             answer=_t(_("yes"), "green") if e["ok"] else _t(_("NO"), "bold red"),
         )
     if kind == events.ITEM_READ_BACK:
         line = _said(
-            _("  read back by {who}: {answer}"),
+            _("  read back {check} by {who}: {answer}"),
+            check=_where(e),
             who=_who(e["name"], e["role"]),
             answer=_t(fmt.answer(e["answer"]), "bold"),
         )
