@@ -989,10 +989,10 @@ def _chain_parts(
         last = max(span[1] for span in known.values())
         for event in ledger.outcomes_between(_SHOWN_OUTCOMES, first, last):
             if event.run in known:
-                seen.setdefault(event.run, _Seen()).outcomes.append(event)
+                _seen(seen, event.run).outcomes.append(event)
         for run, name, role, seq, count, performed in ledger.signature_tally(first, last):
             if run in known:
-                seen.setdefault(run, _Seen()).signed.append((name, role, seq, count, performed))
+                _seen(seen, run).signed.append((name, role, seq, count, performed))
         ending = sorted((span[1], run) for run, span in known.items())
         done = 0
         for event in ledger.events_between(_PART_KINDS, first, last):
@@ -1001,10 +1001,18 @@ def _chain_parts(
                 done += 1
                 yield from ready()
             if event.run in known:
-                seen.setdefault(event.run, _Seen()).take(event)
+                _seen(seen, event.run).take(event)
         for _, run_id in ending[done:]:
             settle(run_id)
     yield from ready()
+
+
+def _seen(seen: dict[str, _Seen], run: str) -> _Seen:
+    """The run's `_Seen`, made on its first event (`setdefault` would make one per event)."""
+    got = seen.get(run)
+    if got is None:
+        got = seen[run] = _Seen()
+    return got
 
 
 def _summary_part(

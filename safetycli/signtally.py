@@ -1,0 +1,126 @@
+"""Who signed how much in each run, counted from the sign-offs' stored text without decoding it.
+
+A period's report counts every signature of every run (`Ledger.signature_tally`). A sign-off
+(`item.signed-off`) stands for one signature per item it lists with a signing meaning
+(`events.expand`), and a season has some 200,000 of them: decoding each (SQLite's `json_each`,
+or `json.loads`) was a third of a month's report. The log stores each event's data as canonical
+JSON (`ledger.canonical_json`: keys sorted, no spaces, the text the chain hashes), and in that text
+a sign-off's signatures can be counted and its signer read by plain substring search, because:
+
+- a `"` inside a string is always written `\\"`, so every `"` not preceded by a backslash is a
+  string's delimiter; `"meaning":"performed"` (quote, letters, quote, colon) can therefore only
+  be a key `meaning` with the value `performed`, never text inside a name, a note or an answer;
+- the only `meaning` keys of a sign-off are its items' (`declared.ItemSignedOff`: the top level is
+  `fallback`, `items`, `lang`, `name`, `phase`, `pin`, `role`, `take`, `text_sha256`; an item is
+  `answer`, `item`, `meaning`, and an answer is a boolean, a whole number or a text, never an
+  object: `runner.check_answer`), so the count of each pattern is the count of that meaning;
+- keys are sorted, so at the top level `name` is followed by `phase` and `role` by `take` (both
+  always present), and the text between is the value, as JSON.
+
+A row where the markers are not all found, or whose name or role does not read back as a text, is
+decoded and counted item by item instead, as `events.expand` reads it: the answer never depends on
+the shortcut (tests/test_signtally.py compares both on awkward text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from safetycli.events import SIGNED_OFF_AS
+
+_PERFORMED = '"meaning":"performed"'
+_WITNESSED = '"meaning":"witnessed"'
+_READ_BACK = '"meaning":"read-back"'
+_NAME, _PHASE, _ROLE, _TAKE = ',"name":', ',"phase":', ',"role":', ',"take":'
+
+# (run, name, role) -> [first seq, signatures, performed]
+Tally = dict[tuple[str, Any, Any], list[int]]
+
+
+def add_signoffs(tally: Tally, rows: Iterable[tuple[str, int, str]]) -> None:
+    """Count `(run, seq, data text)` of sign-offs, in log order, into `tally`."""
+    # Each signer's text read once, to its name and role; None when it is not as expected, and
+    # each sign-off with it then decoded.
+    signers: dict[str, tuple[str, str] | None] = {}
+    counted: dict[tuple[str, str], list[int]] = {}
+    for run, seq, text in rows:
+        performed = text.count(_PERFORMED)
+        count = performed + text.count(_WITNESSED) + text.count(_READ_BACK)
+        if not count:  # nothing but items not applicable: no signature (`expand`)
+            continue
+        # `"name":...,"role":...`: the signer, as the top level's keys say it.
+        at_name = text.find(_NAME)
+        at_phase = text.find(_PHASE, at_name)
+        at_role = text.find(_ROLE, at_phase)
+        at_take = text.find(_TAKE, at_role)
+        part = ""
+        if 0 <= at_name < at_phase < at_role < at_take:
+            part = text[at_name + 1 : at_phase] + text[at_role:at_take]
+        if part not in signers:
+            signers[part] = _signer(part)
+        if signers[part] is None:
+            name, role, count, performed = _decoded(text)
+            if count:
+                _add(tally, (run, name, role), seq, count, performed)
+            continue
+        got = counted.get((run, part))
+        if got is None:  # the first, as the rows come in log order
+            counted[run, part] = [seq, count, performed]
+        else:
+            got[1] += count
+            got[2] += performed
+    for (run, part), (seq, count, performed) in counted.items():
+        name, role = signers[part] or ("", "")
+        _add(tally, (run, name, role), seq, count, performed)
+
+
+def add_signature(tally: Tally, run: str, seq: int, name: Any, role: Any, performed: bool) -> None:
+    """Count one per-item signature of an older log (`item.performed` and the like)."""
+    _add(tally, (run, name, role), seq, 1, int(performed))
+
+
+def rows(tally: Tally) -> Iterator[tuple[str, Any, Any, int, int, int]]:
+    """(run, name, role, first seq, signatures, performed), as `Ledger.signature_tally` yields."""
+    for (run, name, role), (seq, count, performed) in tally.items():
+        yield run, name, role, seq, count, performed
+
+
+def _signer(part: str) -> tuple[str, str] | None:
+    """The name and role in `part` (`"name":...,"role":...`), or None when it is not exactly
+    that with both a text."""
+    if not part.startswith('"name":'):
+        return None
+    try:
+        data = json.loads("{" + part + "}")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or set(data) != {"name", "role"}:
+        return None
+    name, role = data["name"], data["role"]
+    if isinstance(name, str) and isinstance(role, str):
+        return name, role
+    return None
+
+
+def _decoded(text: str) -> tuple[Any, Any, int, int]:
+    """(name, role, signatures, performed) of a sign-off read item by item, as `expand` does."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        return None, None, 0, 0
+    items = data.get("items")
+    entries = [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+    meanings = [entry.get("meaning") for entry in entries]
+    signed = sum(1 for m in meanings if m in SIGNED_OFF_AS)
+    return data.get("name"), data.get("role"), signed, meanings.count("performed")
+
+
+def _add(tally: Tally, key: tuple[str, Any, Any], seq: int, count: int, performed: int) -> None:
+    got = tally.get(key)
+    if got is None:
+        tally[key] = [seq, count, performed]
+    else:
+        got[0] = min(got[0], seq)
+        got[1] += count
+        got[2] += performed
