@@ -39,17 +39,22 @@ _NAME, _PHASE, _ROLE, _TAKE = ',"name":', ',"phase":', ',"role":', ',"take":'
 Tally = dict[tuple[str, Any, Any], list[int]]
 
 
-def add_signoffs(tally: Tally, rows: Iterable[tuple[str, int, str]]) -> None:
-    """Count `(run, seq, data text)` of sign-offs, in log order, into `tally`."""
-    # Each signer's text read once, to its name and role; None when it is not as expected, and
-    # each sign-off with it then decoded.
-    signers: dict[str, tuple[str, str] | None] = {}
-    counted: dict[tuple[str, str], list[int]] = {}
-    for run, seq, text in rows:
+class SignOffReader:
+    """Reads sign-offs' stored text one at a time (`read`), remembering each signer's text:
+    a season has a few hundred signers and roles, and 200,000 sign-offs."""
+
+    def __init__(self) -> None:
+        # The signer's text (`"name":...,"role":...`) -> (name, role); None when it is not as
+        # expected, and each sign-off with it then decoded.
+        self._signers: dict[str, tuple[str, str] | None] = {}
+
+    def read(self, text: str) -> tuple[Any, Any, int, int] | None:
+        """(name, role, signatures, performed) of one sign-off's data text, as `expand` reads
+        it; None when it stands for no signature (every item not applicable)."""
         performed = text.count(_PERFORMED)
         count = performed + text.count(_WITNESSED) + text.count(_READ_BACK)
-        if not count:  # nothing but items not applicable: no signature (`expand`)
-            continue
+        if not count:
+            return None
         # `"name":...,"role":...`: the signer, as the top level's keys say it.
         at_name = text.find(_NAME)
         at_phase = text.find(_PHASE, at_name)
@@ -58,22 +63,32 @@ def add_signoffs(tally: Tally, rows: Iterable[tuple[str, int, str]]) -> None:
         part = ""
         if 0 <= at_name < at_phase < at_role < at_take:
             part = text[at_name + 1 : at_phase] + text[at_role:at_take]
+        signers = self._signers
         if part not in signers:
             signers[part] = _signer(part)
-        if signers[part] is None:
-            name, role, count, performed = _decoded(text)
-            if count:
-                _add(tally, (run, name, role), seq, count, performed)
+        who = signers[part]
+        if who is None:
+            decoded = _decoded(text)
+            return decoded if decoded[2] else None
+        return who[0], who[1], count, performed
+
+
+def add_signoffs(tally: Tally, rows: Iterable[tuple[str, int, str]]) -> None:
+    """Count `(run, seq, data text)` of sign-offs, in log order, into `tally`."""
+    read = SignOffReader().read
+    for run, seq, text in rows:
+        signed = read(text)
+        if signed is None:
             continue
-        got = counted.get((run, part))
-        if got is None:  # the first, as the rows come in log order
-            counted[run, part] = [seq, count, performed]
+        key = (run, signed[0], signed[1])
+        got = tally.get(key)
+        if got is None:
+            tally[key] = [seq, signed[2], signed[3]]
         else:
-            got[1] += count
-            got[2] += performed
-    for (run, part), (seq, count, performed) in counted.items():
-        name, role = signers[part] or ("", "")
-        _add(tally, (run, name, role), seq, count, performed)
+            if seq < got[0]:
+                got[0] = seq
+            got[1] += signed[2]
+            got[2] += signed[3]
 
 
 def add_signature(tally: Tally, run: str, seq: int, name: Any, role: Any, performed: bool) -> None:
@@ -121,6 +136,7 @@ def _add(tally: Tally, key: tuple[str, Any, Any], seq: int, count: int, performe
     if got is None:
         tally[key] = [seq, count, performed]
     else:
-        got[0] = min(got[0], seq)
+        if seq < got[0]:
+            got[0] = seq
         got[1] += count
         got[2] += performed
