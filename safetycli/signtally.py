@@ -7,15 +7,17 @@ or `json.loads`) was a third of a month's report. The log stores each event's da
 JSON (`ledger.canonical_json`: keys sorted, no spaces, the text the chain hashes), and in that text
 a sign-off's signatures can be counted and its signer read by plain substring search, because:
 
-- a `"` inside a string is always written `\\"`, so every `"` not preceded by a backslash is a
-  string's delimiter; `"meaning":"performed"` (quote, letters, quote, colon) can therefore only
-  be a key `meaning` with the value `performed`, never text inside a name, a note or an answer;
+- a `"` inside a text is always written `\\"`, so a quote right after a letter ends a string:
+  in `"meaning":"performed"` the quote after `meaning`, followed by a colon, ends a key ending in
+  `meaning` (our keys hold no quotes: the key `meaning`), and the one after `performed` ends its
+  value, which the colon's quote began: never text inside a name, a note or an answer;
 - the only `meaning` keys of a sign-off are its items' (`declared.ItemSignedOff`: the top level is
   `fallback`, `items`, `lang`, `name`, `phase`, `pin`, `role`, `take`, `text_sha256`; an item is
   `answer`, `item`, `meaning`, and an answer is a boolean, a whole number or a text, never an
   object: `runner.check_answer`), so the count of each pattern is the count of that meaning;
 - keys are sorted, so at the top level `name` is followed by `phase` and `role` by `take` (both
-  always present), and the text between is the value, as JSON.
+  always present), and the text between is the value, as JSON; and everything after `name` is a
+  flat value, so its last `,"name":` is the top level's, whatever an item may hold.
 
 A row where the markers are not all found, or whose name or role does not read back as a text, is
 decoded and counted item by item instead, as `events.expand` reads it: the answer never depends on
@@ -55,8 +57,9 @@ class SignOffReader:
         count = performed + text.count(_WITNESSED) + text.count(_READ_BACK)
         if not count:
             return None
-        # `"name":...,"role":...`: the signer, as the top level's keys say it.
-        at_name = text.find(_NAME)
+        # `"name":...,"role":...`: the signer, as the top level's keys say it. Its last
+        # `name` key: only flat values (texts, numbers, null) follow it.
+        at_name = text.rfind(_NAME)
         at_phase = text.find(_PHASE, at_name)
         at_role = text.find(_ROLE, at_phase)
         at_take = text.find(_TAKE, at_role)
