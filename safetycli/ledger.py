@@ -1044,30 +1044,33 @@ class Ledger:
     ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
         """(run, name, role, first seq, signatures, performed) for each person and role who
         signed in each run, over the events numbered `first`..`last`: a sign-off counted as the
-        signatures it stands for (`events.expand`), an older per-item signature as one. Counted
-        in SQL, so a season's signatures are never decoded one by one."""
-        meanings = list(SIGNED_OFF_AS)
-        kinds = list(SIGNED_OFF_AS.values())
-        sql = (
-            "SELECT run, name, role, min(seq), count(*), sum(meaning = 'performed') FROM ("
-            " SELECT e.run AS run, e.seq AS seq, json_extract(e.data, '$.name') AS name,"
-            " json_extract(e.data, '$.role') AS role,"
-            " json_extract(j.value, '$.meaning') AS meaning"
-            " FROM events AS e, json_each(e.data, '$.items') AS j"
-            " WHERE e.kind = ? AND e.seq BETWEEN ? AND ? AND e.run IS NOT NULL"
-            f" AND json_extract(j.value, '$.meaning') IN ({_marks(meanings)})"
-            " UNION ALL"
-            " SELECT run, seq, json_extract(data, '$.name'), json_extract(data, '$.role'),"
-            " CASE kind WHEN ? THEN 'performed' ELSE '' END"
-            f" FROM events WHERE kind IN ({_marks(kinds)}) AND seq BETWEEN ? AND ?"
-            " AND run IS NOT NULL"
-            ") GROUP BY run, name, role"
+        signatures it stands for (`events.expand`), an older per-item signature as one. The
+        sign-offs are counted from their canonical text (`signtally`), never decoded one by one:
+        a third of the time `json_each` over each took."""
+        from safetycli import signtally
+
+        tally: signtally.Tally = {}
+        cursor = self.db.execute(
+            "SELECT run, seq, data FROM events"
+            " WHERE kind = ? AND seq BETWEEN ? AND ? AND run IS NOT NULL ORDER BY seq",
+            (ITEM_SIGNED_OFF, first, last),
         )
-        params = (ITEM_SIGNED_OFF, first, last, *meanings, ITEM_PERFORMED, *kinds, first, last)
-        cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(1000):
-            for run, name, role, seq, count, performed in batch:
-                yield run, name, role, int(seq), int(count), int(performed)
+            signtally.add_signoffs(tally, batch)
+        kinds = list(SIGNED_OFF_AS.values())
+        older = self.db.execute(  # one row a signature: a few, where any
+            f"SELECT run, seq, data, kind FROM events WHERE kind IN ({_marks(kinds)})"
+            " AND seq BETWEEN ? AND ? AND run IS NOT NULL",
+            (*kinds, first, last),
+        )
+        for run, seq, text, kind in older:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                data = {}
+            signtally.add_signature(
+                tally, run, seq, data.get("name"), data.get("role"), kind == ITEM_PERFORMED
+            )
+        return signtally.rows(tally)
 
     @contextmanager
     def snapshot(self) -> Iterator[tuple[int, str]]:

@@ -87,7 +87,13 @@ def test_the_crews_log_has_what_the_summary_must_get_right(prod: Production) -> 
 
 # --- logs as they are: any events of a few runs, in any order -----------------------------------
 
-PEOPLE = [("Sam Ortiz", "armorer"), ("Dana Reyes", "first_ad"), ("Lee Park", "actor")]
+PEOPLE = [
+    ("Sam Ortiz", "armorer"),
+    ("Dana Reyes", "first_ad"),
+    ("Lee Park", "actor"),
+    # What the signature count searches the stored text for, as a name (signtally.py).
+    ('Zoë "Z" \\ ,"role":"producer","meaning":"performed"', "actor"),
+]
 # Checks of the shipped scene: once, per take, after a break (whose take counts breaks), and one
 # asked per firearm.
 CHECKS = [

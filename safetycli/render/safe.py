@@ -70,9 +70,16 @@ def csv_cell(value: Any) -> str | int | float:
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&#])")
 
 
+# Any character `md` changes: a text with none of them is written as it is (most are).
+_MD_CHANGES = re.compile(f"[{_C0_C1}{_FORMAT}\n\\\\`*_\\[\\]<>|~&#]")
+
+
 def md(value: Any) -> str:
     """For Markdown: one line, no control characters, every markup character escaped, so a name
     like `<script>` or `[x](y)` reads as typed and a `|` cannot break a table."""
     if value is None:
         return ""
-    return _MARKDOWN.sub(r"\\\1", one_line(value))
+    text = str(value)
+    if _MD_CHANGES.search(text) is None:
+        return text
+    return _MARKDOWN.sub(r"\\\1", one_line(text))
