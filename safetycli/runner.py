@@ -281,12 +281,20 @@ class RunState:
                 self._restart_after(cleared)
 
 
+class UnknownRun(SafetyError):
+    """No run of that id in the log read (a reader of the central store names its own listing)."""
+
+    def __init__(self, run_id: str, listing: str = "safetycli log list") -> None:
+        super().__init__(f"unknown run `{run_id}`: see `{listing}`")
+        self.run_id = run_id
+
+
 def replay(run_id: str, events: Iterable[Event]) -> RunState:
     state = RunState(run_id)
     for event in events:
         state.apply(event)
     if not state.protocol:
-        raise SafetyError(f"unknown run `{run_id}`: see `safetycli log list`")
+        raise UnknownRun(run_id)
     return state
 
 

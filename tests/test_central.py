@@ -813,6 +813,9 @@ def test_the_same_run_id_made_on_two_laptops_is_two_runs_centrally_and_show_asks
     assert line == "run r-c0ffee was made on 2 laptops: say which, " + " or ".join(
         sorted([on_a, on_b])
     )
+    # An id no laptop made: the listing to look in is the central one.
+    line = one_line_error(invoke(cli, ["log", "show", "r-000000", "--central", central]))
+    assert "r-000000" in line and "log list --central" in line
     shown = ok(cli, ["log", "show", on_b, "--central", central, "--format", "json"])
     assert json.loads(shown.stdout)["scene"] == "8"
 

@@ -104,8 +104,15 @@ def show(
     from safetycli.workspace import optional_workspace
 
     ws = workspace(home) if central is None else optional_workspace(home)
+    from safetycli.runner import UnknownRun
+
     with review_source(ws, central) as ledger:
-        detail = run_detail(ledger, run_id.strip())
+        try:
+            detail = run_detail(ledger, run_id.strip())
+        except UnknownRun as err:
+            if central is None:
+                raise
+            raise UnknownRun(err.run_id, "safetycli log list --central URL") from None
         if central is not None:
             detail["device"] = ledger.device_of(run_id.strip())
     if fmt is TableOrJson.json:
