@@ -185,7 +185,7 @@ class _Group(TyperGroup):
         except Exception as err:
             from safetycli.cli.usage import usage_error  # only for a command line that failed
 
-            handled = usage_error(err)
+            handled = usage_error(err, sys.argv[1:] if args is None else list(args))
             if handled is None:
                 raise
             sys.exit(handled)
