@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
+from safetycli.workspace import toml_string
 
 if TYPE_CHECKING:
     from safetycli.protoshare import Publication
@@ -121,12 +122,6 @@ def _quoted(text: str) -> str:
     return json.dumps(text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…", ensure_ascii=False)
 
 
-def _toml_string(text: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's, but TOML wants DEL escaped too and takes
-    no surrogate pairs (so no `ensure_ascii`)."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
 def read(root: Path) -> dict[str, str]:
     """The roles this workspace received (none when it never did), checked as config.toml's."""
     import tomllib
@@ -170,7 +165,7 @@ def write(root: Path, received: Mapping[str, Received]) -> bool:
     ]
     for role, got in sorted(received.items()):
         lines.append(f"# {''.join(c for c in got.source() if c.isprintable())}")
-        lines.append(f"{role} = {_toml_string(got.does)}")
+        lines.append(f"{role} = {toml_string(got.does)}")
     text = "\n".join(lines) + "\n"
     try:
         if path.read_text(encoding="utf-8") == text:

@@ -258,6 +258,30 @@ def optional_workspace(home: Path | str | None = None) -> Workspace | None:
         return None
 
 
+def toml_string(text: str) -> str:
+    """A TOML basic string for a value we write into a workspace file: JSON's escapes are
+    TOML's, but TOML wants DEL escaped too and takes no surrogates (none is a character: each is
+    written as U+FFFD), so a name with either never leaves a file no command can read."""
+    safe = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return json.dumps(safe, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def production_name(typed: str) -> str:
+    """The production's name as `init` records it: one line, single spaces, and no control or
+    invisible character (it heads every report, and config.toml must stay readable)."""
+    import unicodedata
+
+    text = " ".join(unicodedata.normalize("NFC", typed).split())
+    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")]
+    if not text or bad:
+        shown = "".join(f"\\u{ord(c):04x}" if c in bad else c for c in text)
+        raise SafetyError(
+            f"the production's name `{shown}` is empty or has a control or invisible character: "
+            "type it plainly (--production NAME); nothing was created"
+        )
+    return text
+
+
 def init_workspace(home: Path | str | None, production: str, timezone: str = "UTC") -> Workspace:
     """A new workspace: its folders and config.toml (the production's name and time zone, both
     checked by the caller)."""
@@ -271,7 +295,7 @@ def init_workspace(home: Path | str | None, production: str, timezone: str = "UT
         make_private_dir(root / "checklists")
         text = (
             "# safetycli workspace\n"
-            f"production = {json.dumps(production, ensure_ascii=False)}\n"
+            f"production = {toml_string(production)}\n"
             "# Times in reports and on screen; the log keeps UTC. An IANA name (America/Denver).\n"
             f"timezone = {json.dumps(timezone)}\n"
         )

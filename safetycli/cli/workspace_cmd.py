@@ -54,8 +54,9 @@ def init(
     from safetycli.cli.recovery_cmd import print_code
     from safetycli.events import WorkspaceCreated
     from safetycli.headmark import HeadMarks
-    from safetycli.workspace import init_workspace
+    from safetycli.workspace import init_workspace, production_name
 
+    production = production_name(production)
     zone = zones.check(timezone) if timezone is not None else zones.laptop_zone()
     ws = init_workspace(home_of(home), production, zone)
     # The one command that starts a log: a mark an earlier workspace here left behind is kept
