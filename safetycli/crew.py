@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -49,7 +48,7 @@ from safetycli.events import (
 from safetycli.i18n import _, ngettext
 from safetycli.ledger import Ledger
 from safetycli.lockout import LOCK_AFTER, WRONG_PIN
-from safetycli.names import fold_name
+from safetycli.names import fold_name, plain_line, shown_escaped
 from safetycli.render.safe import one_line
 from safetycli.roles import known as known_roles
 from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, RosterUnverified
@@ -82,7 +81,6 @@ MISMATCH = "stored-pin-mismatch"
 _PIN_RE = re.compile(r"[0-9]+")
 # A run of digits typed where a name belongs is probably a PIN in the wrong field: never record it.
 _PIN_LIKE = re.compile(r"[0-9]{4,}")
-_BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 class AuthError(SafetyError):
@@ -138,14 +136,13 @@ def clean_name(name: str) -> str:
     """The name as it will be shown and signed: NFC, single spaces, 1 to 80 characters, and no
     control or invisible format characters (a zero-width space or a right-to-left override
     would let two different people look like the same signer)."""
-    text = " ".join(unicodedata.normalize("NFC", name).split())
+    text, bad = plain_line(name)
     if not text:
         raise SafetyError("a crew member needs a name")
     if len(text) > NAME_MAX:
         raise SafetyError(f"a name can be at most {NAME_MAX} characters (this one has {len(text)})")
-    bad = [c for c in text if unicodedata.category(c) in _BAD_NAME_CATEGORIES]
     if bad:
-        shown = "".join(f"\\u{ord(c):04x}" if c in bad else c for c in text)
+        shown = shown_escaped(text, bad)
         raise SafetyError(
             f"the name `{shown}` contains a control or invisible character "
             f"(U+{ord(bad[0]):04X}): type the name plainly"

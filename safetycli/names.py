@@ -17,6 +17,23 @@ def fold_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+# Control, invisible format (a zero-width space, a right-to-left override), surrogate, private
+# and unassigned characters, and line or paragraph separators: nothing a typed name should hold.
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def plain_line(typed: str) -> tuple[str, list[str]]:
+    """A typed name as it is recorded (NFC, single spaces) and the characters in it that are
+    not plain text (`_HIDDEN`): a crew member's name, the production's."""
+    text = " ".join(unicodedata.normalize("NFC", typed).split())
+    return text, [c for c in text if unicodedata.category(c) in _HIDDEN]
+
+
+def shown_escaped(text: str, bad: list[str]) -> str:
+    """The name with each of its `bad` characters written as `\\uXXXX`, to say where they are."""
+    return "".join(f"\\u{ord(c):04x}" if c in bad else c for c in text)
+
+
 def ident(text: str) -> str:
     """How serials and lots are compared: case and spaces ignored, as people read them off a
     receiver or a box (`a 12934` is `A12934`); dashes and letters count."""

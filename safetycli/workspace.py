@@ -269,12 +269,11 @@ def toml_string(text: str) -> str:
 def production_name(typed: str) -> str:
     """The production's name as `init` records it: one line, single spaces, and no control or
     invisible character (it heads every report, and config.toml must stay readable)."""
-    import unicodedata
+    from safetycli.names import plain_line, shown_escaped
 
-    text = " ".join(unicodedata.normalize("NFC", typed).split())
-    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")]
+    text, bad = plain_line(typed)
     if not text or bad:
-        shown = "".join(f"\\u{ord(c):04x}" if c in bad else c for c in text)
+        shown = shown_escaped(text, bad)
         raise SafetyError(
             f"the production's name `{shown}` is empty or has a control or invisible character: "
             "type it plainly (--production NAME); nothing was created"
