@@ -383,6 +383,10 @@ class SceneCleared(Declared):
     cleared_by: tuple[Signer, ...] = _parsed(_signers)
     # The laptop whose chain `hold` is numbered in, when another laptop raised it (central/).
     hold_device: str | None = _added(None)
+    # The hash of the event `hold` names, for an unverified stop-work of a laptop whose sync the
+    # server refused (unverified.py): a forked chain reuses numbers, so the number alone is not
+    # enough, and such a clearance never lifts a stop-work of the verified record.
+    hold_hash: str | None = _added(None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ from safetycli.lifecycle import HELD, OPEN, Lifecycle
 if TYPE_CHECKING:
     from safetycli.armory import Verdict
     from safetycli.incidents import Incident, Register
+    from safetycli.unverified import UnverifiedStop
 
 DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
 
@@ -112,6 +113,9 @@ class ProductionState:
     assessments: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
     home: str | None = None
+    # Unverified stop-work (of laptops the server refused: unverified.py) lifted, by its device,
+    # number and hash -> the clearance.
+    cleared_unverified: dict[tuple[str, int, str], Event] = field(default_factory=dict)
     _waiting: dict[tuple[str | None, int], Event] = field(default_factory=dict, repr=False)
 
     def apply(self, event: Event) -> None:
@@ -137,6 +141,9 @@ class ProductionState:
             cleared = self._waiting.pop((event.device or self.home, event.seq), None)
             if cleared is not None:
                 self._clear(hold, cleared)
+        elif event.kind == ev.SCENE_CLEARED and data.get("hold_hash"):
+            target_u = (str(data.get("hold_device")), int(data["hold"]), str(data["hold_hash"]))
+            self.cleared_unverified.setdefault(target_u, event)
         elif event.kind == ev.SCENE_CLEARED:
             # The hold's device: named when it was another laptop's, else the clearing one's.
             target = (data.get("hold_device") or event.device or self.home, data["hold"])
@@ -185,12 +192,17 @@ class SceneStop:
     incident: Incident | None = None  # an open incident holding all firearm work
     hold_device: str | None = None  # another laptop's stop-work: `hold_seq` is in its chain
     run_device: str | None = None  # another laptop's held run: cleared there, then synced
+    # A refused laptop's stop-work (unverified.py): the alarm's words; `hold_hash` names it.
+    unverified: str | None = None
+    hold_hash: str | None = None
 
     @property
     def cause(self) -> str:
         """Which stop this is, the same every time it is seen (a run records it once)."""
         if self.incident is not None:
             return f"incident:{self.incident.id}"
+        if self.unverified is not None:
+            return f"unverified:{self.hold_device}:{self.hold_seq}:{self.hold_hash}"
         if self.hold_seq is not None and self.hold_device is not None:
             return f"scene-hold:{self.hold_device}:{self.hold_seq}"
         if self.hold_seq is not None:
@@ -203,6 +215,10 @@ class SceneStop:
     def clear_command(self) -> str:
         if self.incident is not None:
             return self.incident.close_command()
+        if self.unverified is not None:
+            from safetycli.unverified import clear_command
+
+            return clear_command(self.scene)
         if self.run is not None and self.run_device is not None:
             from safetycli.i18n import _
 
@@ -222,6 +238,15 @@ class SceneStop:
 
             return stop_line(self.incident)
         from safetycli.i18n import _  # a refusal people read, in their language
+
+        if self.unverified is not None:
+            # English only for now, as the other central alarms.
+            return (
+                f"scene {self.scene} is held: stop-work from laptop {self.hold_device}, whose "
+                f"sync the server refused ({self.unverified}): not verified, and it stops work "
+                f"all the same ({self.reason}); nothing starts or goes on in this scene until a "
+                f"producer, the armorer and the 1st AD clear it: {self.clear_command}"
+            )
 
         said = {
             "day": self.day,
@@ -427,6 +452,8 @@ class StopBoard:
         self.held += [
             (scene_key(first.data["scene"]), first, stop) for first, stop in _held_elsewhere(source)
         ]
+        # Stop-work of laptops the server refused, not yet cleared by a producer here.
+        self.unverified = open_unverified(source, state)
 
     @property
     def elsewhere(self) -> list[tuple[Any, SceneStop]]:
@@ -446,6 +473,7 @@ class StopBoard:
         key = scene_key(scene)
         stops = [incident_stop(i) for i in self.incidents.stopping()] if firearms else []
         stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
+        stops += [_unverified_stop(u) for u in self.unverified if scene_key(u.scene) == key]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
         for held_key, start, stop in self.held:
@@ -456,6 +484,27 @@ class StopBoard:
             elif day is not None and stop.day == day:
                 others.append(stop)
         return (*stops, *others)
+
+
+def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedStop]:
+    """The unverified stop-work the source holds (unverified.py) not yet cleared."""
+    from safetycli.unverified import pulled
+
+    return [u for u in pulled(source) if u.key not in state.cleared_unverified]
+
+
+def _unverified_stop(u: UnverifiedStop) -> SceneStop:
+    return SceneStop(
+        scene=u.scene,
+        reason=u.reason,
+        raised_by=u.raised_by,
+        authenticated=u.authenticated,
+        raised_at=u.raised_at,
+        hold_seq=u.seq,
+        hold_device=u.device,
+        unverified=u.alarm,
+        hold_hash=u.hash,
+    )
 
 
 def _held_elsewhere(source: Source) -> list[tuple[Any, SceneStop]]:
@@ -579,14 +628,20 @@ def hold_scene(
     return [held.new()]
 
 
-def check_scene_clearable(state: ProductionState, scene: str, note: str) -> list[SceneHold]:
+def check_scene_clearable(
+    state: ProductionState,
+    scene: str,
+    note: str,
+    unverified: Iterable[UnverifiedStop] = (),
+) -> list[SceneHold]:
     """The stop-work holds on `scene` to lift, if the note says what was done: checked before
-    anyone is asked who clears."""
+    anyone is asked who clears. `unverified`: the refused laptops' stop-work on it, still open
+    (`unverified_on`), which the same clearance lifts."""
     from safetycli.errors import SafetyError
     from safetycli.limits import check_length
 
     holds = state.open_scene_holds(scene)
-    if not holds:
+    if not holds and not list(unverified):
         raise SafetyError(
             f"scene {scene} has no stop-work to clear (a run on hold is cleared with "
             "`safetycli clear RUN_ID`; see `safetycli status`)"
@@ -597,15 +652,34 @@ def check_scene_clearable(state: ProductionState, scene: str, note: str) -> list
     return holds
 
 
+def unverified_on(source: Source, state: ProductionState, scene: str) -> list[UnverifiedStop]:
+    """The refused laptops' stop-work on `scene` not yet cleared."""
+    key = scene_key(scene)
+    return [u for u in open_unverified(source, state) if scene_key(u.scene) == key]
+
+
+def clear_roles(unverified: Iterable[UnverifiedStop]) -> tuple[str, ...]:
+    """Who lifts the stop-work on a scene: the armorer and the 1st AD; and a producer too when
+    a refused laptop's stop-work is among it (unverified.py)."""
+    from safetycli.unverified import CLEAR_ROLES
+
+    return CLEAR_ROLES if list(unverified) else SCENE_CLEAR_ROLES
+
+
 def clear_scene(
-    state: ProductionState, scene: str, note: str, clearers: list[ev.Signer]
+    state: ProductionState,
+    scene: str,
+    note: str,
+    clearers: list[ev.Signer],
+    unverified: Iterable[UnverifiedStop] = (),
 ) -> list[ev.NewEvent]:
     """Lift every stop-work on the scene, each clearing role in person."""
     from safetycli.errors import SafetyError
     from safetycli.names import fold_name
 
-    holds = check_scene_clearable(state, scene, note)
-    missing = [r for r in SCENE_CLEAR_ROLES if r not in {c.role for c in clearers}]
+    unverified = list(unverified)
+    holds = check_scene_clearable(state, scene, note, unverified)
+    missing = [r for r in clear_roles(unverified) if r not in {c.role for c in clearers}]
     if missing:
         raise SafetyError(f"a stop-work on a scene is cleared by {', '.join(missing)} too")
     if len({fold_name(c.name) for c in clearers}) != len(clearers):
@@ -619,4 +693,14 @@ def clear_scene(
             hold_device=hold.device,
         ).new()
         for hold in holds
+    ] + [
+        ev.SceneCleared(
+            scene=u.scene,
+            hold=u.seq,
+            note=note.strip(),
+            cleared_by=tuple(clearers),
+            hold_device=u.device,
+            hold_hash=u.hash,
+        ).new()
+        for u in unverified
     ]

@@ -156,4 +156,7 @@ def set_status(source: ReviewSource) -> dict[str, Any]:
             }
             for start, stop in board.elsewhere
         ],
+        # Stop-work of laptops whose sync the server refused (unverified.py): not part of any
+        # verified record, and it stops its scene all the same until a producer clears it.
+        "unverified_stop_work": [u.as_json() for u in board.unverified],
     }

@@ -146,7 +146,32 @@ _SCHEMA_4 = ["DELETE FROM foreign_heads"]
 # refuse. Every device is pulled again, so each gets its digest.
 _SCHEMA_5 = ["DELETE FROM foreign_heads"]
 _HEADS_5 = {"stops": "TEXT", "seal": "TEXT"}  # added where missing (a file a test build made)
-SCHEMA_VERSION = 5
+# Version 6: stop-work of laptops whose sync the server refused (central/schema.py, migration 9),
+# kept apart from the other devices' events: not a record of any chain, and keyed by number and
+# hash (a forked chain reuses numbers). Their digest is sealed at each pull, in `foreign_meta`,
+# as `stops` is for pulled stop-work: a row deleted here is refused where it is read.
+_SCHEMA_6 = [
+    """CREATE TABLE unverified_stops (
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        run TEXT,
+        person TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        alarm TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device, seq, hash)
+    )""",
+    *(
+        f"""CREATE TRIGGER unverified_no_{verb.lower()} BEFORE {verb} ON unverified_stops
+        BEGIN SELECT RAISE(ABORT, 'other devices'' stop-work is append-only'); END"""
+        for verb in ("UPDATE", "DELETE")
+    ),
+]
+SCHEMA_VERSION = 6
 
 
 class ForeignLog:
@@ -191,7 +216,10 @@ class ForeignLog:
                     for column, kind in _HEADS_5.items():
                         if column not in have:
                             db.execute(f"ALTER TABLE foreign_heads ADD COLUMN {column} {kind}")
-                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if version < 6:
+                    for statement in _SCHEMA_6:
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
             raise SafetyError(f"cannot open {path}: {err}") from None
         return cls(db, path)
@@ -298,6 +326,90 @@ class ForeignLog:
                     f"{self.path} are not those pulled (rows were deleted, changed or added); "
                     "nothing was done. Keep the workspace as it is and tell the producer"
                 )
+
+    def add_unverified(
+        self, rows: Iterable[tuple[Any, ...]], seal: Callable[[str, int, str], str] | None
+    ) -> int:
+        """Store the unverified stop-work the server handed out (`store.unverified`), each row
+        checked against its hash, and seal the digest of all of them; how many were new."""
+        rows = list(rows)
+        with transaction(self.db):
+            self._check_unverified(seal)  # never re-seal a table someone edited
+            before = self.db.execute("SELECT count(*) FROM unverified_stops").fetchone()[0]
+            for row in rows:
+                device, seq, at, kind, run, person, data, prev, digest = row[:9]
+                if row_hash(seq, at, kind, run, person, data, prev) != digest:
+                    continue  # the server checked it; one that does not hold is not kept
+                self.db.execute(
+                    "INSERT OR IGNORE INTO unverified_stops (device, seq, hash, at, kind, run,"
+                    " person, data, prev_hash, alarm, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (device, seq, digest, at, kind, run, person, data, prev, row[9], row[10]),
+                )
+            after = self.db.execute("SELECT count(*) FROM unverified_stops").fetchone()[0]
+            digest = self._unverified_digest()
+            sealed = None if seal is None else seal("unverified", after, f"unverified:{digest}")
+            self.db.executemany(
+                "INSERT INTO foreign_meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [("unverified", f"{after}:{digest}"), ("unverified_seal", sealed or "")],
+            )
+        return int(after - before)
+
+    def _unverified_digest(self) -> str:
+        h = hashlib.sha256()
+        for device, seq, digest in self.db.execute(
+            "SELECT device, seq, hash FROM unverified_stops ORDER BY device, seq, hash"
+        ):
+            h.update(f"{device}:{seq}:{digest}\n".encode())
+        return h.hexdigest()
+
+    def _check_unverified(self, seal: Callable[[str, int, str], str] | None) -> None:
+        """Refuse when the unverified stop-work here is not what this laptop sealed at its last
+        pull: a row deleted (a stop-work gone quietly), changed or slipped in."""
+        kept = dict(
+            self.db.execute(
+                "SELECT key, value FROM foreign_meta WHERE key IN ('unverified', 'unverified_seal')"
+            ).fetchall()
+        )
+        count = self.db.execute("SELECT count(*) FROM unverified_stops").fetchone()[0]
+        if "unverified" not in kept:
+            if count == 0:
+                return
+            problem = True
+        else:
+            now = f"{count}:{self._unverified_digest()}"
+            problem = kept["unverified"] != now
+            if seal is not None and not problem:
+                expected = seal("unverified", count, f"unverified:{now.partition(':')[2]}")
+                problem = not hmac.compare_digest(str(kept.get("unverified_seal")), expected)
+        if problem:
+            raise SafetyError(
+                f"the unverified stop-work pulled into {self.path} is not what was pulled (rows "
+                "were deleted, changed or added); nothing was done. Keep the workspace as it is "
+                "and tell the producer"
+            )
+
+    def unverified(
+        self, seal: Callable[[str, int, str], str] | None = None
+    ) -> list[tuple[Event, str, str]]:
+        """Every unverified stop-work pulled (refused laptops' events, with the alarm's words and
+        when the server received each), each checked against its hash as it is read."""
+        self._check_unverified(seal)
+        out = []
+        rows = self.db.execute(
+            "SELECT device, seq, at, kind, run, person, data, prev_hash, hash, alarm, received_at"
+            " FROM unverified_stops ORDER BY device, seq, hash"
+        )
+        for device, seq, at, kind, run, person, data, prev, digest, alarm, received in rows:
+            if row_hash(seq, at, kind, run, person, data, prev) != digest:
+                raise SafetyError(
+                    f"unverified stop-work {seq} of device {device} in {self.path} was changed "
+                    "after it was pulled: keep the workspace as it is and tell the producer"
+                )
+            event = Event(seq, at, kind, run, person, json.loads(data), prev, digest, device)
+            out.append((event, str(alarm), str(received)))
+        return out
 
     def unit(self) -> int | None:
         """This laptop's unit number, as the server handed it out at a sync (None: never)."""

@@ -228,6 +228,16 @@ class CentralReader:
             f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY device, seq", params
         )
 
+    def unverified_stops(self) -> list[tuple[Event, str, str]]:
+        """Stop-work of refused laptops the server keeps beside their alarms (unverified.py),
+        as (event, the alarm's words, when it was received)."""
+        out = []
+        for row in self.store.unverified():
+            device, seq, at, kind, run, person, data, prev, digest, alarm, received = row
+            event = Event(seq, at, kind, run, person, json.loads(data), prev, digest, device)
+            out.append((event, alarm, received))
+        return out
+
     def production_events(self) -> Iterator[Event]:
         """Read once per command: review folds them again for every run it reports on."""
         if self._production is None:

@@ -14,7 +14,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
-from safetycli.events import DEVICE_KEYED, ITEM_PERFORMED, ITEM_SIGNED_OFF, SIGNED_OFF_AS
+from safetycli.events import (
+    DEVICE_KEYED,
+    HOLD_RAISED,
+    INCIDENT_REPORTED,
+    ITEM_PERFORMED,
+    ITEM_SIGNED_OFF,
+    RUN_STARTED,
+    SCENE_HELD,
+    SIGNED_OFF_AS,
+)
 from safetycli.storage import GENESIS
 
 if TYPE_CHECKING:
@@ -612,6 +621,104 @@ def _m8_device_approvals(cur: psycopg.Cursor) -> None:
     )
 
 
+# What a refused laptop may still send: stop-work (the kinds that stop work) and the start of a
+# run it holds (which scene the hold stops). `safetycli_unverified` takes nothing else.
+UNVERIFIED_KINDS = (SCENE_HELD, HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED)
+# The alarms after which a device's events are not taken as a record, yet its stop-work is.
+REFUSING_ALARMS = ("fork", "altered", "equivocation")
+
+
+def _m9_unverified_stop_work(cur: psycopg.Cursor) -> None:
+    """A stop-work written on a laptop whose sync is refused (its chain forked, was rewritten or
+    altered) must still stop the production: a crew member who cannot sign must still be able to
+    stop work. Its events are never taken as a record, so its open stop-work comes beside its
+    alarm, in a table of its own (`unverified_stops`), never into `events`: every other laptop
+    pulls it and stops on it, marked unverified, until a producer clears it on one of them. The
+    function takes only the kinds that stop work (and a held run's start, for its scene), of a
+    device under a standing alarm, each matching its hash and carrying the device's MAC under
+    its central key (the refused laptop still holds its device key: whoever has the database
+    password alone cannot stop a production in a device's name), and never an event the server
+    already holds in the device's chain (that one travels as a record)."""
+    s = _schema_of(cur)
+    cur.execute(
+        "SELECT quote_ident(n.nspname) FROM pg_extension x JOIN pg_namespace n"
+        " ON n.oid = x.extnamespace WHERE x.extname = 'pgcrypto'"
+    )
+    crypto = str((cur.fetchone() or (s,))[0])
+    cur.execute(
+        f"""CREATE TABLE {s}.unverified_stops (
+            device text NOT NULL,
+            seq bigint NOT NULL,
+            hash text NOT NULL,
+            at text NOT NULL,
+            kind text NOT NULL,
+            run text,
+            person text,
+            data text NOT NULL,
+            prev_hash text NOT NULL,
+            alarm bigint NOT NULL,  -- the device's alarm it came beside (alarms.id)
+            received_at timestamptz NOT NULL DEFAULT now(),
+            -- A forked chain reuses numbers: an event is its number and its hash.
+            PRIMARY KEY (device, seq, hash)
+        )"""
+    )
+    cur.execute(
+        f"""CREATE TRIGGER unverified_append_only BEFORE UPDATE OR DELETE ON {s}.unverified_stops
+        FOR EACH ROW EXECUTE FUNCTION {s}.safetycli_append_only()"""
+    )
+    cur.execute(f"REVOKE ALL ON {s}.unverified_stops FROM PUBLIC")
+    cur.execute(f"GRANT SELECT ON {s}.unverified_stops TO PUBLIC")
+    kinds = ", ".join(f"'{k}'" for k in UNVERIFIED_KINDS)
+    refusing = ", ".join(f"'{a}'" for a in REFUSING_ALARMS)
+    cur.execute(
+        f"""CREATE FUNCTION {s}.safetycli_unverified(p_device text, p_rows jsonb)
+        RETURNS bigint
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+        DECLARE
+            d record;
+            v_alarm bigint;
+            v_stored bigint;
+        BEGIN
+            SELECT v.central_key, v.approved_at INTO d FROM {s}.devices AS v
+                WHERE v.device = p_device;
+            IF NOT FOUND OR d.approved_at IS NULL OR d.central_key IS NULL THEN
+                RAISE EXCEPTION 'device % is not an approved device of this production', p_device
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            SELECT a.id INTO v_alarm FROM {s}.alarms AS a
+                WHERE a.device = p_device AND a.what IN ({refusing}) ORDER BY a.id DESC LIMIT 1;
+            IF v_alarm IS NULL THEN
+                RETURN 0;  -- nothing of it refused: its events come in as a record
+            END IF;
+            WITH i AS MATERIALIZED (
+                SELECT (x.v ->> 0)::bigint AS seq, x.v ->> 1 AS at, x.v ->> 2 AS kind,
+                    x.v ->> 3 AS run, x.v ->> 4 AS person, x.v ->> 5 AS data, x.v ->> 6 AS prev,
+                    x.v ->> 7 AS hash, x.v ->> 8 AS mac
+                FROM jsonb_array_elements(p_rows) AS x(v)
+            ), ins AS (
+                INSERT INTO {s}.unverified_stops
+                    (device, seq, hash, at, kind, run, person, data, prev_hash, alarm)
+                SELECT p_device, i.seq, i.hash, i.at, i.kind, i.run, i.person, i.data, i.prev,
+                    v_alarm
+                FROM i
+                WHERE i.kind IN ({kinds})
+                AND (i.kind <> '{RUN_STARTED}' OR EXISTS (SELECT 1 FROM i AS h
+                     WHERE h.kind = '{HOLD_RAISED}' AND h.run = i.run))
+                AND encode(sha256(convert_to(i.prev || {_EVENT_TEXT}, 'UTF8')), 'hex') = i.hash
+                AND i.mac IS NOT NULL AND i.mac = left(encode({crypto}.hmac(
+                    convert_to(p_device || ':' || i.seq::text || ':' || i.hash, 'UTF8'),
+                    decode(d.central_key, 'hex'), 'sha256'), 'hex'), 32)
+                AND NOT EXISTS (SELECT 1 FROM {s}.events AS e
+                    WHERE e.device = p_device AND e.seq = i.seq AND e.hash = i.hash)
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            SELECT count(*) INTO v_stored FROM ins;
+            RETURN v_stored;
+        END $fn$"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("create devices, events and alarms", _m1_devices_events_alarms),
     ("index run starts by shooting day", _m2_run_start_days),
@@ -624,6 +731,7 @@ MIGRATIONS: list[tuple[str, Callable[[psycopg.Cursor], None]]] = [
     ("index run starts by run", _m6_run_starts_by_run),
     ("unit numbers through a function", _m7_unit_function),
     ("devices wait for approval: no trust on first use", _m8_device_approvals),
+    ("stop-work of a refused laptop, kept unverified beside its alarm", _m9_unverified_stop_work),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

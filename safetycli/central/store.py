@@ -37,6 +37,9 @@ from safetycli.storage import GENESIS
 # A stored row, in the order the laptop's log keeps its columns (ledger._WRITTEN).
 Row = tuple[int, str, str, str | None, str | None, str, str, str, str | None]
 _COLUMNS = "seq, at, kind, run, person, data, prev_hash, hash, mac"
+# An unverified stop-work as the server hands it out: (device, seq, at, kind, run, person, data,
+# prev_hash, hash, the alarm's "what: reason", when the server received it).
+UnverifiedRow = tuple[str, int, str, str, str | None, str | None, str, str, str, str, str]
 CONNECT_TIMEOUT_S = 10
 
 
@@ -274,6 +277,33 @@ class CentralStore:
                 (device, device),
             )
             return [Alarm(r[0], None if r[1] is None else int(r[1]), r[2], r[3]) for r in cur]
+
+    def send_unverified(self, device: str, rows: Sequence[Row]) -> int:
+        """A refused device's open stop-work, to be kept beside its alarm as unverified (schema.py,
+        `safetycli_unverified`: the server takes only what stops work, from a device under a
+        standing alarm, each row matching its hash and MAC); how many it stored anew."""
+        if not rows:
+            return 0
+        body = json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"))
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("SELECT safetycli_unverified(%s, %s::jsonb)", (device, body))
+            row = cur.fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def unverified(self, but: str | None = None) -> list[UnverifiedRow]:
+        """Every device's unverified stop-work (but `but`'s own), with the alarm it came beside."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT u.device, u.seq, u.at, u.kind, u.run, u.person, u.data, u.prev_hash,"
+                " u.hash, a.what || ': ' || a.reason, u.received_at::text"
+                " FROM unverified_stops AS u JOIN alarms AS a ON a.id = u.alarm"
+                " WHERE %s::text IS NULL OR u.device <> %s ORDER BY u.device, u.seq, u.hash",
+                (but, but),
+            )
+            return [
+                (str(r[0]), int(r[1]), *(r[2:9]), str(r[9]), str(r[10]))  # type: ignore[misc]
+                for r in cur
+            ]
 
     # --- handing events out -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from safetycli import devicekey
 from safetycli.central import CentralAlarm
 from safetycli.central import foreign as foreign_log
+from safetycli.central.schema import REFUSING_ALARMS
 from safetycli.central.store import Alarm, CentralStore, Row
 from safetycli.errors import SafetyError
 
@@ -44,6 +45,9 @@ class SyncResult:
     refused: list[str] = field(default_factory=list)  # pulled protocols that were not installed
     conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
     approved: bool = False  # the server let this device in: it pushed (or had nothing to push)
+    # This laptop's open stop-work the server kept beside its alarm, unverified (sent, new there)
+    unverified: tuple[int, int] | None = None
+    pulled_unverified: int = 0  # other laptops' unverified stop-work events new here
 
     def lines(self) -> list[str]:
         seq, digest = self.server_head
@@ -51,10 +55,29 @@ class SyncResult:
             f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
             f"to event {seq} ({digest[:16]}).",
             f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            *self._unverified_lines(),
             *self.installed,
             *(f"warning: {line}" for line in self.refused),
             *(f"EXCEPTION: {line}" for line in self.conflicts),
         ]
+
+    def _unverified_lines(self) -> list[str]:
+        out = []
+        if self.unverified is not None:
+            sent, new = self.unverified
+            out.append(
+                f"Sent this laptop's {sent} open stop-work event(s) all the same ({new} new): the "
+                "server keeps them apart as unverified, and every other laptop stops on them "
+                "until a producer clears them there."
+                if sent
+                else "This laptop has no open stop-work to send."
+            )
+        if self.pulled_unverified:
+            out.append(
+                f"HOLD: pulled {self.pulled_unverified} unverified stop-work event(s) of laptops "
+                "whose sync the server refused: they stop work here, see `safetycli status`."
+            )
+        return out
 
 
 def push(
@@ -205,6 +228,34 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
         result.pulled += count
         if refused is not None:
             result.alarms.append(Alarm(other.device, None, "pull", refused))
+    result.pulled_unverified = local.add_unverified(
+        store.unverified(result.device),
+        seal=ledger.key.foreign_seal if ledger.key is not None else None,
+    )
+
+
+def open_stop_rows(ledger: Ledger) -> list[Row]:
+    """This laptop's own stop-work still open (as its own log and what it pulled say): each
+    stop-work on a scene, each held run's open hold with the run's start (which scene it stops),
+    each open incident of a stopping kind that names a scene; as the server takes them (MACs
+    under the central key, made only for rows whose own MAC holds)."""
+    from safetycli import production
+
+    state = production.load(ledger)
+    seqs = {h.seq for h in state.open_scene_holds() if h.device is None}
+    seqs |= {i.seq for i in state.incidents.stopping() if i.device is None and i.scene}
+    held = production.held_runs(ledger)
+    for start in ledger.starts_of(held):
+        hold = held[start.run].open_hold
+        if hold is not None:
+            seqs |= {start.seq, hold.seq}
+    rows: list[Row] = []
+    for seq in sorted(seqs):
+        for stored in ledger.stored_rows(seq - 1, 1):
+            made, _unsealed = _for_the_server(ledger, stored[:1])
+            rows += [r for r in made if r[8] is not None]
+            break
+    return rows
 
 
 def _foreign_of(ledger: Ledger) -> foreign_log.ForeignLog:
@@ -250,6 +301,10 @@ def sync(
             # Noted on the laptop: its `status` says so, offline, until a sync gets in.
             _foreign_of(ledger).set_waiting(now_utc())
             raise
+        if any(a.what in REFUSING_ALARMS for a in result.alarms):
+            # Refused as a record, this laptop's stop-work must still stop the production.
+            rows = open_stop_rows(ledger)
+            result.unverified = (len(rows), store.send_unverified(result.device, rows))
         pull(ledger, store, result)
     if not result.alarms:
         from safetycli.central.conflicts import on_laptop

@@ -68,7 +68,15 @@ def clear_scene(
     ws = workspace(home)
     with ws.open_log() as ledger:
         state = production.load(ledger)
-        holds = production.check_scene_clearable(state, scene, note)
+        unverified = production.unverified_on(ledger, state, scene)
+        holds = production.check_scene_clearable(state, scene, note, unverified)
+        for u in unverified:
+            typer.echo(
+                one_line(
+                    f"Unverified stop-work on scene {u.scene} from laptop {u.device}, whose sync "
+                    f"the server refused ({u.alarm}): {u.reason}"
+                )
+            )
         for hold in holds:
             who = hold.raised_by.get("name")
             typer.echo(
@@ -80,24 +88,26 @@ def clear_scene(
             )
         clearers = who_acts(
             ledger,
-            production.SCENE_CLEAR_ROLES,
+            production.clear_roles(unverified),
             named,
             pin_stdin=pin_stdin,
             what="a stop-work on a scene is cleared",
         )
         prove_all(ledger, clearers, "clear scene hold", None, pin_stdin, doing="clear the hold")
         now = production.load(ledger)  # as it is now, after the time it took to type PINs
+        still = production.unverified_on(ledger, now, scene)
         if [(h.device, h.seq) for h in now.open_scene_holds(scene)] != [
             (h.device, h.seq) for h in holds
-        ]:
+        ] or [u.key for u in still] != [u.key for u in unverified]:
             raise SafetyError(
                 _(
                     "the stop-work on scene {scene} changed while the PINs were typed: nothing "
                     "was cleared; look at it again (safetycli status) and clear again"
                 ).format(scene=scene)
             )
-        ledger.append_many(production.clear_scene(now, scene, note, clearers))
+        ledger.append_many(production.clear_scene(now, scene, note, clearers, still))
         waiting = [start.run for start in production.open_runs(ledger, scene)]
-    typer.echo(one_line(_("Stop-work on scene {scene} cleared.").format(scene=holds[0].scene)))
+    shown = holds[0].scene if holds else unverified[0].scene
+    typer.echo(one_line(_("Stop-work on scene {scene} cleared.").format(scene=shown)))
     for run_id in waiting:
         typer.echo(_("Continue with: safetycli resume {run}").format(run=run_id))

@@ -84,6 +84,20 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
             _("clear: {command}").format(command=other["clear"]),
         ]
         out.append((True, head, details))
+    for u in now.get("unverified_stop_work", []):
+        # English only for now, as the other central alarms.
+        head = (
+            f"scene {u['scene']}  UNVERIFIED {u['kind']} since {fmt.stamp(u['raised_at'], zone)} "
+            f"{zone}  from refused laptop {u['device']}"
+        )
+        who = (u["raised_by"] or {}).get("name") or "someone"
+        details = [
+            f"hold: {u['reason']} (by {who})",
+            f"not verified: the server refused this laptop's sync ({u['alarm']}); it stops "
+            "work all the same",
+            f"clear: {u['clear']}",
+        ]
+        out.append((True, head, details))
     for entry in now["runs"]:
         signed = ", ".join(f"{n} ({fmt.role(r)})" for r, n in entry["signed_in"].items())
         signed = signed or _("nobody yet")

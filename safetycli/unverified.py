@@ -1,0 +1,163 @@
+"""Stop-work from a laptop whose sync the server refused: not trusted as a record, stopped on
+all the same.
+
+A laptop whose chain forked (restored from an older copy and written on), was rewritten or
+altered is refused by the server: none of its events enter the production's log. A crew member
+on it may still have stopped work (a scene held, a run's HOLD, an incident), and a HOLD must be
+impossible to miss, so its sync sends its stop-work still open anyway; the server keeps it beside
+the alarm (central/schema.py, migration 9), every other laptop pulls it (central/foreign.py) and
+stops the scene it names, marked unverified, until a producer clears it on one of them with the
+armorer and the 1st AD (a `scene.cleared` naming its device, number and hash). Stopping work on
+unverified input is the safe direction; lifting it needs the PINs clearing any hold needs, and
+the producer's, whose alarm it is.
+
+Core code: a fold over the pulled rows, no I/O of its own, no Typer or Rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_HELD, Event
+
+# Who lifts an unverified stop-work: the scene's clearing roles, and a producer (the alarm is
+# theirs to look into: the laptop it came from is not trusted as a record).
+CLEAR_ROLES = ("armorer", "first_ad", "producer")
+
+
+@dataclass(frozen=True)
+class UnverifiedStop:
+    """One stop-work of a refused laptop: the event `seq` (with `hash`: a forked chain reuses
+    numbers) of `device`, the scene it stops, and the alarm the server raised on that device."""
+
+    device: str
+    seq: int
+    hash: str
+    kind: str  # scene.held | hold.raised | incident.reported
+    scene: str
+    day: str | None
+    run: str | None
+    reason: str
+    raised_by: dict[str, Any] | None
+    authenticated: bool
+    raised_at: str
+    alarm: str
+    received_at: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.device, self.seq, self.hash)
+
+    @property
+    def what(self) -> str:
+        return {SCENE_HELD: "stop-work", HOLD_RAISED: "run hold", INCIDENT_REPORTED: "incident"}[
+            self.kind
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "seq": self.seq,
+            "hash": self.hash,
+            "kind": self.what,
+            "scene": self.scene,
+            "day": self.day,
+            "run": self.run,
+            "reason": self.reason,
+            "raised_at": self.raised_at,
+            "raised_by": self.raised_by,
+            "authenticated": self.authenticated,
+            "alarm": self.alarm,
+            "received_at": self.received_at,
+            "clear": clear_command(self.scene),
+        }
+
+
+def clear_command(scene: str) -> str:
+    return (
+        f'safetycli clear --scene "{scene}" --note "what was found and done" '
+        "(producer, armorer and 1st AD)"
+    )
+
+
+def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
+    """The stop-work in the pulled rows (event, alarm words, received at): a held run's hold
+    with its start (its scene and day), a stop-work on a scene, an incident naming a scene."""
+    rows = list(rows)
+    starts = {(e.device, e.run): e for e, _, _ in rows if e.kind == RUN_STARTED}
+    out = []
+    for e, alarm, received in rows:
+        data = e.data
+        common = {"alarm": alarm, "received_at": received, "raised_at": e.at}
+        device = str(e.device)
+        if e.kind == SCENE_HELD:
+            out.append(
+                UnverifiedStop(
+                    device,
+                    e.seq,
+                    e.hash,
+                    e.kind,
+                    scene=str(data["scene"]),
+                    day=data.get("day"),
+                    run=None,
+                    reason=str(data["reason"]),
+                    raised_by={"name": data.get("name"), "role": data.get("role")},
+                    authenticated=bool(data.get("authenticated")),
+                    **common,
+                )
+            )
+        elif e.kind == HOLD_RAISED:
+            start = starts.get((e.device, e.run))
+            if start is None:
+                continue  # the server takes a run's hold only with its start
+            out.append(
+                UnverifiedStop(
+                    device,
+                    e.seq,
+                    e.hash,
+                    e.kind,
+                    scene=str(start.data["scene"]),
+                    day=start.data.get("day"),
+                    run=e.run,
+                    reason=str(data.get("reason", "")),
+                    raised_by=data.get("raised_by"),
+                    authenticated=bool(data.get("authenticated", True)),
+                    **common,
+                )
+            )
+        elif e.kind == INCIDENT_REPORTED and data.get("scene"):
+            out.append(
+                UnverifiedStop(
+                    device,
+                    e.seq,
+                    e.hash,
+                    e.kind,
+                    scene=str(data["scene"]),
+                    day=None,
+                    run=data.get("run_id"),
+                    reason=f"incident {data.get('id')} ({data.get('kind')}): {data.get('text')}",
+                    raised_by=None
+                    if data.get("name") is None
+                    else {"name": data.get("name"), "role": data.get("role")},
+                    authenticated=bool(data.get("authenticated")),
+                    **common,
+                )
+            )
+    return out
+
+
+def pulled(source: Any) -> list[UnverifiedStop]:
+    """Every unverified stop-work the source holds, cleared or not: the central store's own
+    table (`status --central`), or what this laptop pulled into `foreign.db`; none for a laptop
+    that never synced."""
+    central = getattr(source, "unverified_stops", None)
+    if callable(central):
+        return fold(central())
+    foreign = getattr(source, "foreign", None)
+    local = foreign() if callable(foreign) else None
+    if local is None:
+        return []
+    key = getattr(source, "key", None)
+    return fold(local.unverified(key.foreign_seal if key is not None else None))
