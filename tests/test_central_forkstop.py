@@ -26,7 +26,6 @@ from safetycli.ledger import Ledger
 from tests.test_central import (
     Laptop,
     device_of,
-    laptop,  # noqa: F401  (a fixture)
     on,
     server_rows,
     sync,
@@ -37,6 +36,7 @@ from tests.walk_helpers import (
     CLEARERS,
     FIRST_AD,
     PRODUCER,
+    add_crew,
     cheap_pins,
     invoke,
     ok,
@@ -45,6 +45,19 @@ from tests.walk_helpers import (
 )
 
 DAY = "2026-11-23"
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
+    """A laptop of the production, as tests/test_central.py makes them."""
+
+    def make(name: str) -> Path:
+        ws = tmp_path / name
+        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
+        add_crew(ws / "log.db")
+        return ws
+
+    return make
 
 
 def unverified_on_server(url: str) -> list[tuple[Any, ...]]:
@@ -156,8 +169,12 @@ def test_a_run_held_on_a_forked_laptop_holds_its_scene_on_b(
     held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
     run = ["run", "firearm-scene", "--scene", "14", "--day", DAY]
     assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
+    report = ["incident", "report", "--kind", "misfire", "--text", "click, no bang"]
+    ok(cli, [*report, "--scene", "15"])
+    ok(cli, [*report, "--text", "no scene named"])  # not sent: it names no scene (README)
     sync(cli, a, central, expect=1)
-    assert sorted(k for _, k, _ in unverified_on_server(central)) == ["hold.raised", "run.started"]
+    kinds = sorted(k for _, k, _ in unverified_on_server(central))
+    assert kinds == ["hold.raised", "incident.reported", "run.started"]
 
     on(b, monkeypatch)
     sync(cli, b, central)
@@ -165,9 +182,12 @@ def test_a_run_held_on_a_forked_laptop_holds_its_scene_on_b(
     line = one_line_error(invoke(cli, [*run, "--answers", str(passing)]))
     assert line.startswith(f"scene 14 is held: stop-work from laptop {device_of(a)}"), line
     assert "Safety meeting" in line  # the failed check's hold, as A raised it
-    (shown,) = board(cli)["unverified_stop_work"]
-    assert (shown["kind"], shown["scene"], shown["device"]) == ("run hold", "14", device_of(a))
-    assert shown["run"] is not None
+    shown = {u["kind"]: u for u in board(cli)["unverified_stop_work"]}
+    assert sorted(shown) == ["incident", "run hold"]
+    assert (shown["run hold"]["scene"], shown["run hold"]["device"]) == ("14", device_of(a))
+    assert shown["run hold"]["run"] is not None
+    incident = one_line_error(invoke(cli, [*run[:3], "15", *run[4:], "--answers", str(passing)]))
+    assert incident.startswith("scene 15 is held") and "click, no bang" in incident
 
 
 def test_the_server_keeps_only_stop_work_of_a_refused_device_with_its_mac(
@@ -182,7 +202,7 @@ def test_the_server_keeps_only_stop_work_of_a_refused_device_with_its_mac(
     assert [r[2] for r in rows] == ["scene.held"]
     with CentralStore.connect(central) as store:
         # B is under no alarm: its events come in as a record, never beside one.
-        assert store.send_unverified(device_of(b), rows) == 0
+        assert store.send_unverified(device_of(b), rows) is None
     forked(cli, a, central, tmp_path)
     ok(cli, ["hold", "--home", str(a), "--scene", "8", "--reason", "smoke", "--by", "A Visitor"])
     sync(cli, a, central, expect=1)

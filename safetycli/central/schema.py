@@ -688,7 +688,7 @@ def _m9_unverified_stop_work(cur: psycopg.Cursor) -> None:
             SELECT a.id INTO v_alarm FROM {s}.alarms AS a
                 WHERE a.device = p_device AND a.what IN ({refusing}) ORDER BY a.id DESC LIMIT 1;
             IF v_alarm IS NULL THEN
-                RETURN 0;  -- nothing of it refused: its events come in as a record
+                RETURN NULL;  -- nothing of it refused: its events come in as a record
             END IF;
             WITH i AS MATERIALIZED (
                 SELECT (x.v ->> 0)::bigint AS seq, x.v ->> 1 AS at, x.v ->> 2 AS kind,

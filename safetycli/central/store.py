@@ -278,17 +278,16 @@ class CentralStore:
             )
             return [Alarm(r[0], None if r[1] is None else int(r[1]), r[2], r[3]) for r in cur]
 
-    def send_unverified(self, device: str, rows: Sequence[Row]) -> int:
+    def send_unverified(self, device: str, rows: Sequence[Row]) -> int | None:
         """A refused device's open stop-work, to be kept beside its alarm as unverified (schema.py,
         `safetycli_unverified`: the server takes only what stops work, from a device under a
-        standing alarm, each row matching its hash and MAC); how many it stored anew."""
-        if not rows:
-            return 0
+        standing alarm, each row matching its hash and MAC); how many it stored anew, None when
+        the server records no alarm that refused the device."""
         body = json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"))
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT safetycli_unverified(%s, %s::jsonb)", (device, body))
             row = cur.fetchone()
-        return 0 if row is None or row[0] is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
 
     def unverified(self, but: str | None = None) -> list[UnverifiedRow]:
         """Every device's unverified stop-work (but `but`'s own), with the alarm it came beside."""

@@ -46,7 +46,7 @@ class SyncResult:
     conflicts: list[str] = field(default_factory=list)  # between laptops: shown, never resolved
     approved: bool = False  # the server let this device in: it pushed (or had nothing to push)
     # This laptop's open stop-work the server kept beside its alarm, unverified (sent, new there)
-    unverified: tuple[int, int] | None = None
+    unverified: tuple[int, int | None] | None = None
     pulled_unverified: int = 0  # other laptops' unverified stop-work events new here
 
     def lines(self) -> list[str]:
@@ -65,13 +65,20 @@ class SyncResult:
         out = []
         if self.unverified is not None:
             sent, new = self.unverified
-            out.append(
-                f"Sent this laptop's {sent} open stop-work event(s) all the same ({new} new): the "
-                "server keeps them apart as unverified, and every other laptop stops on them "
-                "until a producer clears them there."
-                if sent
-                else "This laptop has no open stop-work to send."
-            )
+            if not sent:
+                out.append("This laptop has no open stop-work to send.")
+            elif new is None:
+                out.append(
+                    f"warning: this laptop's {sent} open stop-work event(s) were not taken: the "
+                    "server records no alarm that refused it; tell the producer, and stop work "
+                    "on the other laptops by hand (`safetycli hold --scene ...`)."
+                )
+            else:
+                out.append(
+                    f"Sent this laptop's {sent} open stop-work event(s) all the same ({new} "
+                    "new): the server keeps them apart as unverified, and every other laptop "
+                    "stops on them until a producer clears them there."
+                )
         if self.pulled_unverified:
             out.append(
                 f"HOLD: pulled {self.pulled_unverified} unverified stop-work event(s) of laptops "
@@ -303,8 +310,12 @@ def sync(
             raise
         if any(a.what in REFUSING_ALARMS for a in result.alarms):
             # Refused as a record, this laptop's stop-work must still stop the production.
-            rows = open_stop_rows(ledger)
-            result.unverified = (len(rows), store.send_unverified(result.device, rows))
+            try:
+                rows = open_stop_rows(ledger)
+            except SafetyError as err:  # the alarm must still be said: this goes beside it
+                result.refused.append(f"this laptop's stop-work was not sent: {err.message}")
+            else:
+                result.unverified = (len(rows), store.send_unverified(result.device, rows))
         pull(ledger, store, result)
     if not result.alarms:
         from safetycli.central.conflicts import on_laptop
