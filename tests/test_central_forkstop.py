@@ -25,6 +25,7 @@ from safetycli.central.sync import _foreign_of, open_stop_rows
 from safetycli.ledger import Ledger
 from tests.test_central import (
     Laptop,
+    _as_role,
     device_of,
     on,
     server_rows,
@@ -205,8 +206,17 @@ def test_the_server_keeps_only_stop_work_of_a_refused_device_with_its_mac(
         assert store.send_unverified(device_of(b), rows) is None
     forked(cli, a, central, tmp_path)
     ok(cli, ["hold", "--home", str(a), "--scene", "8", "--reason", "smoke", "--by", "A Visitor"])
-    sync(cli, a, central, expect=1)
+    crew = _as_role(central, "crew_laptops")  # the laptops' role: through the function only
+    sync(cli, a, crew, expect=1)
     assert len(unverified_on_server(central)) == 1
+    with psycopg.connect(crew, autocommit=True) as conn:
+        for sql in (
+            "INSERT INTO unverified_stops (device, seq, hash, at, kind, data, prev_hash, alarm)"
+            " VALUES ('x', 1, 'h', 'now', 'scene.held', '{}', 'p', 1)",
+            "DELETE FROM unverified_stops",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
     with Ledger.open(a / "log.db", create=False) as ledger:
         (row,) = open_stop_rows(ledger)
         everything = [r for batch in ledger.stored_rows(0, 1000) for r in batch]
