@@ -195,6 +195,7 @@ class SceneStop:
     # A refused laptop's stop-work (unverified.py): the alarm's words; `hold_hash` names it.
     unverified: str | None = None
     hold_hash: str | None = None
+    source: UnverifiedStop | None = None
 
     @property
     def cause(self) -> str:
@@ -215,10 +216,8 @@ class SceneStop:
     def clear_command(self) -> str:
         if self.incident is not None:
             return self.incident.close_command()
-        if self.unverified is not None:
-            from safetycli.unverified import clear_command
-
-            return clear_command(self.scene)
+        if self.unverified is not None and self.source is not None:
+            return self.source.clear_command
         if self.run is not None and self.run_device is not None:
             from safetycli.i18n import _
 
@@ -241,11 +240,14 @@ class SceneStop:
 
         if self.unverified is not None:
             # English only for now, as the other central alarms.
+            held, where = f"scene {self.scene} is held", "in this scene"
+            if self.source is not None and self.source.is_incident:
+                held, where = "firearm work is held", "with firearms in any scene"
             return (
-                f"scene {self.scene} is held: stop-work from laptop {self.hold_device}, whose "
-                f"sync the server refused ({self.unverified}): not verified, and it stops work "
-                f"all the same ({self.reason}); nothing starts or goes on in this scene until a "
-                f"producer, the armorer and the 1st AD clear it: {self.clear_command}"
+                f"{held}: stop-work from laptop {self.hold_device}, whose sync the server "
+                f"refused ({self.unverified}): not verified, and it stops work all the same "
+                f"({self.reason}); nothing starts or goes on {where} until it is cleared, a "
+                f"producer among those who clear it: {self.clear_command}"
             )
 
         said = {
@@ -473,7 +475,12 @@ class StopBoard:
         key = scene_key(scene)
         stops = [incident_stop(i) for i in self.incidents.stopping()] if firearms else []
         stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
-        stops += [_unverified_stop(u) for u in self.unverified if scene_key(u.scene) == key]
+        stops += [
+            _unverified_stop(u)
+            for u in self.unverified
+            if (firearms and u.is_incident)
+            or (not u.is_incident and u.scene is not None and scene_key(u.scene) == key)
+        ]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
         for held_key, start, stop in self.held:
@@ -495,7 +502,7 @@ def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedSt
 
 def _unverified_stop(u: UnverifiedStop) -> SceneStop:
     return SceneStop(
-        scene=u.scene,
+        scene=u.scene or "(every scene)",
         reason=u.reason,
         raised_by=u.raised_by,
         authenticated=u.authenticated,
@@ -504,6 +511,7 @@ def _unverified_stop(u: UnverifiedStop) -> SceneStop:
         hold_device=u.device,
         unverified=u.alarm,
         hold_hash=u.hash,
+        source=u,
     )
 
 
@@ -653,17 +661,35 @@ def check_scene_clearable(
 
 
 def unverified_on(source: Source, state: ProductionState, scene: str) -> list[UnverifiedStop]:
-    """The refused laptops' stop-work on `scene` not yet cleared."""
+    """The refused laptops' stop-work on `scene` not yet cleared (not their incidents: those
+    hold every scene's firearm work, and are cleared by name, `unverified_named`)."""
     key = scene_key(scene)
-    return [u for u in open_unverified(source, state) if scene_key(u.scene) == key]
+    return [
+        u
+        for u in open_unverified(source, state)
+        if not u.is_incident and u.scene is not None and scene_key(u.scene) == key
+    ]
+
+
+def unverified_named(source: Source, state: ProductionState, ref: str) -> UnverifiedStop:
+    """The refused laptop's stop-work `DEVICE:SEQ` (as `status` names it), not yet cleared."""
+    from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
+
+    found = [u for u in open_unverified(source, state) if u.ref == ref.strip()]
+    if len(found) != 1:
+        raise SafetyError(
+            f"no unverified stop-work {one_line(ref)} to clear (or two under that name): "
+            "`safetycli status` lists each with the command that clears it"
+        )
+    return found[0]
 
 
 def clear_roles(unverified: Iterable[UnverifiedStop]) -> tuple[str, ...]:
-    """Who lifts the stop-work on a scene: the armorer and the 1st AD; and a producer too when
-    a refused laptop's stop-work is among it (unverified.py)."""
-    from safetycli.unverified import CLEAR_ROLES
-
-    return CLEAR_ROLES if list(unverified) else SCENE_CLEAR_ROLES
+    """Who lifts the stop-work on a scene: the armorer and the 1st AD; and whoever clears each
+    refused laptop's stop-work among it, a producer always (unverified.py)."""
+    roles = [r for u in unverified for r in u.clear_roles]
+    return tuple(dict.fromkeys(roles)) if roles else SCENE_CLEAR_ROLES
 
 
 def clear_scene(
@@ -693,14 +719,42 @@ def clear_scene(
             hold_device=hold.device,
         ).new()
         for hold in holds
-    ] + [
+    ] + clear_unverified(unverified, note, clearers)
+
+
+def check_note(note: str) -> None:
+    """A clearance's note says what was found and what was done."""
+    from safetycli.errors import SafetyError
+    from safetycli.limits import check_length
+
+    if not note.strip():
+        raise SafetyError("clearing a hold needs a note: what was found and what was done")
+    check_length(note, "a note")
+
+
+def clear_unverified(
+    stops: Iterable[UnverifiedStop], note: str, clearers: list[ev.Signer]
+) -> list[ev.NewEvent]:
+    """Lift refused laptops' stop-work: a `scene.cleared` naming each by device, number and
+    hash, by every role `clear_roles` names, each a different person."""
+    from safetycli.errors import SafetyError
+    from safetycli.names import fold_name
+
+    stops = list(stops)
+    check_note(note)
+    missing = [r for r in clear_roles(stops) if r not in {c.role for c in clearers}]
+    if stops and missing:
+        raise SafetyError(f"this stop-work is cleared by {', '.join(missing)} too")
+    if len({fold_name(c.name) for c in clearers}) != len(clearers):
+        raise SafetyError("each clearing role must be a different person")
+    return [
         ev.SceneCleared(
-            scene=u.scene,
+            scene=u.scene or "",
             hold=u.seq,
             note=note.strip(),
             cleared_by=tuple(clearers),
             hold_device=u.device,
             hold_hash=u.hash,
         ).new()
-        for u in unverified
+        for u in stops
     ]

@@ -6,8 +6,9 @@ altered is refused by the server: none of its events enter the production's log.
 on it may still have stopped work (a scene held, a run's HOLD, an incident), and a HOLD must be
 impossible to miss, so its sync sends its stop-work still open anyway; the server keeps it beside
 the alarm (central/schema.py, migration 9), every other laptop pulls it (central/foreign.py) and
-stops the scene it names, marked unverified, until a producer clears it on one of them with the
-armorer and the 1st AD (a `scene.cleared` naming its device, number and hash). Stopping work on
+stops the scene it names (an incident: firearm work in every scene), marked unverified, until a
+producer clears it on one of them with the roles that clear such a stop (a `scene.cleared`
+naming its device, number and hash). Stopping work on
 unverified input is the safe direction; lifting it needs the PINs clearing any hold needs, and
 the producer's, whose alarm it is.
 
@@ -22,8 +23,9 @@ from typing import Any
 
 from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_HELD, Event
 
-# Who lifts an unverified stop-work: the scene's clearing roles, and a producer (the alarm is
-# theirs to look into: the laptop it came from is not trusted as a record).
+# Who lifts an unverified stop-work on a scene: the scene's clearing roles, and a producer (the
+# alarm is theirs to look into: the laptop it came from is not trusted as a record). An
+# unverified incident: the roles its kind closes it with, and a producer.
 CLEAR_ROLES = ("armorer", "first_ad", "producer")
 
 
@@ -36,7 +38,7 @@ class UnverifiedStop:
     seq: int
     hash: str
     kind: str  # scene.held | hold.raised | incident.reported
-    scene: str
+    scene: str | None  # an incident's may be None: it stops firearm work in every scene anyway
     day: str | None
     run: str | None
     reason: str
@@ -45,10 +47,34 @@ class UnverifiedStop:
     raised_at: str
     alarm: str
     received_at: str
+    clear_roles: tuple[str, ...] = CLEAR_ROLES
 
     @property
     def key(self) -> tuple[str, int, str]:
         return (self.device, self.seq, self.hash)
+
+    @property
+    def ref(self) -> str:
+        """How the crew names it to clear it: `clear --unverified DEVICE:SEQ`."""
+        return f"{self.device}:{self.seq}"
+
+    @property
+    def is_incident(self) -> bool:
+        """An incident stops firearm work in every scene, as a verified one of its kind does;
+        the others stop their scene."""
+        return self.kind == INCIDENT_REPORTED
+
+    @property
+    def clear_command(self) -> str:
+        from safetycli.roles import spoken
+
+        roles = ", ".join(spoken(r) for r in self.clear_roles)
+        if self.is_incident or self.scene is None:
+            return (
+                f'safetycli clear --unverified {self.ref} --note "what was found and done" '
+                f"({roles})"
+            )
+        return f'safetycli clear --scene "{self.scene}" --note "what was found and done" ({roles})'
 
     @property
     def what(self) -> str:
@@ -71,15 +97,9 @@ class UnverifiedStop:
             "authenticated": self.authenticated,
             "alarm": self.alarm,
             "received_at": self.received_at,
-            "clear": clear_command(self.scene),
+            "ref": self.ref,
+            "clear": self.clear_command,
         }
-
-
-def clear_command(scene: str) -> str:
-    return (
-        f'safetycli clear --scene "{scene}" --note "what was found and done" '
-        "(producer, armorer and 1st AD)"
-    )
 
 
 def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
@@ -127,14 +147,15 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
                     **common,
                 )
             )
-        elif e.kind == INCIDENT_REPORTED and data.get("scene"):
+        elif e.kind == INCIDENT_REPORTED and _stops(data.get("kind")):
+            closers = tuple(str(r) for r in data.get("closers") or ())
             out.append(
                 UnverifiedStop(
                     device,
                     e.seq,
                     e.hash,
                     e.kind,
-                    scene=str(data["scene"]),
+                    scene=None if data.get("scene") is None else str(data["scene"]),
                     day=None,
                     run=data.get("run_id"),
                     reason=f"incident {data.get('id')} ({data.get('kind')}): {data.get('text')}",
@@ -142,10 +163,20 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
                     if data.get("name") is None
                     else {"name": data.get("name"), "role": data.get("role")},
                     authenticated=bool(data.get("authenticated")),
+                    clear_roles=tuple(dict.fromkeys((*closers, "producer"))),
                     **common,
                 )
             )
     return out
+
+
+def _stops(kind: Any) -> bool:
+    """Whether an incident of this kind stops firearm work (one of a kind this safetycli does not
+    know stops it: the safe way)."""
+    from safetycli.incidents import KINDS
+
+    spec = KINDS.get(str(kind))
+    return spec is None or spec.stops
 
 
 def pulled(source: Any) -> list[UnverifiedStop]:

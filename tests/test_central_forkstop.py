@@ -129,6 +129,8 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
     (shown,) = board(cli)["unverified_stop_work"]
     assert (shown["device"], shown["scene"], shown["kind"]) == (device_of(a), "12A", "stop-work")
     assert "equivocation" in shown["alarm"] and "--scene" in shown["clear"]
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert all(f"`{key}`" in readme for key in shown), "status JSON keys, in the README"
     table = ok(cli, ["status"]).stdout
     assert "UNVERIFIED" in table and device_of(a) in table and "HELD" in table
     # The producer's view of the whole production lists it too.
@@ -170,12 +172,9 @@ def test_a_run_held_on_a_forked_laptop_holds_its_scene_on_b(
     held = write_answers(tmp_path / "held.yaml", answers={"meeting-held": False})
     run = ["run", "firearm-scene", "--scene", "14", "--day", DAY]
     assert invoke(cli, [*run, "--answers", str(held)]).exit_code == 3
-    report = ["incident", "report", "--kind", "misfire", "--text", "click, no bang"]
-    ok(cli, [*report, "--scene", "15"])
-    ok(cli, [*report, "--text", "no scene named"])  # not sent: it names no scene (README)
     sync(cli, a, central, expect=1)
     kinds = sorted(k for _, k, _ in unverified_on_server(central))
-    assert kinds == ["hold.raised", "incident.reported", "run.started"]
+    assert kinds == ["hold.raised", "run.started"]
 
     on(b, monkeypatch)
     sync(cli, b, central)
@@ -183,12 +182,50 @@ def test_a_run_held_on_a_forked_laptop_holds_its_scene_on_b(
     line = one_line_error(invoke(cli, [*run, "--answers", str(passing)]))
     assert line.startswith(f"scene 14 is held: stop-work from laptop {device_of(a)}"), line
     assert "Safety meeting" in line  # the failed check's hold, as A raised it
-    shown = {u["kind"]: u for u in board(cli)["unverified_stop_work"]}
-    assert sorted(shown) == ["incident", "run hold"]
-    assert (shown["run hold"]["scene"], shown["run hold"]["device"]) == ("14", device_of(a))
-    assert shown["run hold"]["run"] is not None
-    incident = one_line_error(invoke(cli, [*run[:3], "15", *run[4:], "--answers", str(passing)]))
-    assert incident.startswith("scene 15 is held") and "click, no bang" in incident
+    (shown,) = board(cli)["unverified_stop_work"]
+    assert (shown["kind"], shown["scene"], shown["device"]) == ("run hold", "14", device_of(a))
+    assert shown["run"] is not None
+    assert invoke(cli, [*run[:3], "15", *run[4:], "--answers", str(passing)]).exit_code == 0
+
+
+def test_a_misfire_on_a_forked_laptop_stops_firearm_work_on_b_until_cleared_by_name(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An incident (a misfire, an advisor's halt) stops firearm work in every scene, as a
+    verified one does; it names no scene to clear, so it is cleared by its name on the board,
+    by the roles that close its kind, a producer among them."""
+    a, b = laptop("a"), laptop("b")
+    for ws in (a, b, a):
+        sync(cli, ws, central)
+    forked(cli, a, central, tmp_path)
+    on(a, monkeypatch)
+    ok(cli, ["incident", "report", "--kind", "misfire", "--text", "click, no bang"])
+    ok(cli, ["incident", "report", "--kind", "near-miss", "--text", "cart unattended"])
+    sync(cli, a, central, expect=1)
+    assert [k for _, k, _ in unverified_on_server(central)] == ["incident.reported"]  # stopping
+
+    on(b, monkeypatch)
+    sync(cli, b, central)
+    passing = write_answers(tmp_path / "pass.yaml")
+    run = ["run", "firearm-scene", "--scene", "40", "--day", DAY, "--answers", str(passing)]
+    line = one_line_error(invoke(cli, run))
+    assert line.startswith(f"firearm work is held: stop-work from laptop {device_of(a)}"), line
+    assert "click, no bang" in line
+    (shown,) = board(cli)["unverified_stop_work"]
+    assert (shown["kind"], shown["scene"]) == ("incident", None)
+    assert f"--unverified {shown['ref']}" in shown["clear"]
+    assert "firearm work, every scene" in ok(cli, ["status"]).stdout
+
+    clear = ["clear", "--unverified", shown["ref"], "--note", "firing pin replaced"]
+    armorer = ["--by", f"armorer={ARMORER[0]}"]
+    with cheap_pins():
+        alone = invoke(cli, [*clear, *armorer, "--pin-stdin"], input=f"{ARMORER[1]}\n")
+        assert alone.exit_code == 2 and "producer" in one_line_error(alone)
+        assert invoke(cli, ["clear", "--unverified", "nope:1", "--note", "x"]).exit_code == 2
+        by = [*armorer, "--by", f"producer={PRODUCER[0]}", "--pin-stdin"]
+        ok(cli, [*clear, *by], input=f"{ARMORER[1]}\n{PRODUCER[1]}\n")
+    assert board(cli)["unverified_stop_work"] == []
+    assert invoke(cli, run).exit_code == 0
 
 
 def test_the_server_keeps_only_stop_work_of_a_refused_device_with_its_mac(

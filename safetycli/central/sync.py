@@ -244,13 +244,13 @@ def pull(ledger: Ledger, store: CentralStore, result: SyncResult) -> None:
 def open_stop_rows(ledger: Ledger) -> list[Row]:
     """This laptop's own stop-work still open (as its own log and what it pulled say): each
     stop-work on a scene, each held run's open hold with the run's start (which scene it stops),
-    each open incident of a stopping kind that names a scene; as the server takes them (MACs
-    under the central key, made only for rows whose own MAC holds)."""
+    each open incident of a stopping kind (an advisor's halt among them); as the server takes
+    them (MACs under the central key, made only for rows whose own MAC holds)."""
     from safetycli import production
 
     state = production.load(ledger)
     seqs = {h.seq for h in state.open_scene_holds() if h.device is None}
-    seqs |= {i.seq for i in state.incidents.stopping() if i.device is None and i.scene}
+    seqs |= {i.seq for i in state.incidents.stopping() if i.device is None}
     held = production.held_runs(ledger)
     for start in ledger.starts_of(held):
         hold = held[start.run].open_hold

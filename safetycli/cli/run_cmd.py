@@ -399,21 +399,36 @@ def clear(
             help="Who clears for a role (default: who is signed in for it in this run).",
         ),
     ] = None,
+    unverified: Annotated[
+        str | None,
+        typer.Option(
+            "--unverified",
+            metavar="DEVICE:SEQ",
+            help="Lift a stop-work of a laptop whose sync the server refused, as `status` "
+            "names it (a producer among those who clear it).",
+        ),
+    ] = None,
     pin_stdin: PinStdin = False,
     home: Home = None,
 ) -> None:
     """Clear a hold: each role the protocol names confirms in person with their PIN. Then
     `safetycli resume RUN_ID` asks the failed check again. With --scene: the armorer and the
-    1st AD lift a stop-work on the scene."""
+    1st AD lift a stop-work on the scene (with a producer when a refused laptop's is among it).
+    With --unverified: a refused laptop's stop-work, by its clearing roles and a producer."""
     from safetycli.errors import SafetyError
 
-    if (run_id is None) == (scene is None):
+    if sum(x is not None for x in (run_id, scene, unverified)) != 1:
         raise SafetyError(
             _(
                 "name the run (safetycli clear RUN_ID --note ...) or the scene "
                 "(safetycli clear --scene 12A --note ...), one of the two"
             )
         )
+    if unverified is not None:
+        from safetycli.cli.scene_cmd import clear_unverified
+
+        clear_unverified(home, unverified, note, by, pin_stdin)
+        return
     if scene is not None:
         from safetycli.cli.scene_cmd import clear_scene
 

@@ -111,3 +111,47 @@ def clear_scene(
     typer.echo(one_line(_("Stop-work on scene {scene} cleared.").format(scene=shown)))
     for run_id in waiting:
         typer.echo(_("Continue with: safetycli resume {run}").format(run=run_id))
+
+
+def clear_unverified(
+    home: Path | None, ref: str, note: str, by: list[str] | None, pin_stdin: bool
+) -> None:
+    """A refused laptop's stop-work, named as `status` names it (`DEVICE:SEQ`), lifted by the
+    roles that clear it, a producer among them, each with their PIN (unverified.py)."""
+    from safetycli import production
+    from safetycli.cli.common import workspace
+    from safetycli.cli.signers import parse_by, prove_all, who_acts
+    from safetycli.errors import SafetyError
+    from safetycli.render.safe import one_line
+
+    named = parse_by(by)
+    ws = workspace(home)
+    with ws.open_log() as ledger:
+        stop = production.unverified_named(ledger, production.load(ledger), ref)
+        production.check_note(note)  # before anyone is asked
+        typer.echo(
+            one_line(
+                f"Unverified {stop.what} from laptop {stop.device}, whose sync the server "
+                f"refused ({stop.alarm}): {stop.reason}"
+            )
+        )
+        clearers = who_acts(
+            ledger,
+            stop.clear_roles,
+            named,
+            pin_stdin=pin_stdin,
+            what="a refused laptop's stop-work is cleared",
+        )
+        prove_all(
+            ledger, clearers, "clear unverified stop-work", None, pin_stdin, doing="clear the hold"
+        )
+        now = production.load(ledger)  # as it is now, after the time it took to type PINs
+        try:
+            production.unverified_named(ledger, now, ref)
+        except SafetyError:
+            raise SafetyError(
+                f"the stop-work {one_line(ref)} was cleared while the PINs were typed: nothing "
+                "more to do (safetycli status)"
+            ) from None
+        ledger.append_many(production.clear_unverified([stop], note, clearers))
+    typer.echo(one_line(f"Unverified stop-work {stop.ref} cleared."))

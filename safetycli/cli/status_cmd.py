@@ -86,8 +86,9 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
         out.append((True, head, details))
     for u in now.get("unverified_stop_work", []):
         # English only for now, as the other central alarms.
+        where = f"scene {u['scene']}" if u["kind"] != "incident" else "firearm work, every scene"
         head = (
-            f"scene {u['scene']}  UNVERIFIED {u['kind']} since {fmt.stamp(u['raised_at'], zone)} "
+            f"{where}  UNVERIFIED {u['kind']} since {fmt.stamp(u['raised_at'], zone)} "
             f"{zone}  from refused laptop {u['device']}"
         )
         who = (u["raised_by"] or {}).get("name") or "someone"
