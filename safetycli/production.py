@@ -676,11 +676,17 @@ def unverified_named(source: Source, state: ProductionState, ref: str) -> Unveri
     from safetycli.errors import SafetyError
     from safetycli.render.safe import one_line
 
-    found = [u for u in open_unverified(source, state) if u.ref == ref.strip()]
-    if len(found) != 1:
+    typed = ref.strip()
+    found = [
+        u for u in open_unverified(source, state) if typed in (u.ref, f"{u.ref}:{u.hash[:12]}")
+    ]
+    if len(found) > 1:  # a chain that forked twice reuses a number: its hash tells them apart
+        named = ", ".join(f"{u.ref}:{u.hash[:12]}" for u in found)
+        raise SafetyError(f"{one_line(typed)} names {len(found)} stop-works: name one of {named}")
+    if not found:
         raise SafetyError(
-            f"no unverified stop-work {one_line(ref)} to clear (or two under that name): "
-            "`safetycli status` lists each with the command that clears it"
+            f"no unverified stop-work {one_line(typed)} to clear: `safetycli status` lists each "
+            "with the command that clears it"
         )
     return found[0]
 

@@ -27,6 +27,7 @@ from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_
 # alarm is theirs to look into: the laptop it came from is not trusted as a record). An
 # unverified incident: the roles its kind closes it with, and a producer.
 CLEAR_ROLES = ("armorer", "first_ad", "producer")
+SCENE_ROLES = CLEAR_ROLES[:2]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
                 )
             )
         elif e.kind == INCIDENT_REPORTED and _stops(data.get("kind")):
-            closers = tuple(str(r) for r in data.get("closers") or ())
+            closers = tuple(str(r) for r in data.get("closers") or _closed_by(data.get("kind")))
             out.append(
                 UnverifiedStop(
                     device,
@@ -168,6 +169,14 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
                 )
             )
     return out
+
+
+def _closed_by(kind: Any) -> tuple[str, ...]:
+    """The roles that close an incident of this kind, when its event names none."""
+    from safetycli.incidents import KINDS
+
+    spec = KINDS.get(str(kind))
+    return SCENE_ROLES if spec is None else spec.closed_by
 
 
 def _stops(kind: Any) -> bool:
