@@ -119,9 +119,17 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
     assert sync(cli, a, central, expect=1)  # sent again: kept once
     assert len(unverified_on_server(central)) == 1
 
-    # B pulls it: its board shows a HOLD naming A and the refusal; 12A does not start there.
+    # B pulls it: its board shows a HOLD naming A and the refusal; 12A does not start there,
+    # nor does B's own run of 12A, left open before the sync, go on.
     on(b, monkeypatch)
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    assert start_12a(cli, partial).exit_code == 4
+    (open_on_b,) = [r["id"] for r in board(cli)["runs"]]
     assert "unverified stop-work" in sync(cli, b, central).stdout
+    resumed = invoke(cli, ["resume", open_on_b, "--answers", str(answers)])
+    assert resumed.exit_code == 2 and device_of(a) in one_line_error(resumed)
+    (on_board,) = board(cli)["runs"]
+    assert on_board["scene_held"] and device_of(a) in on_board["scene_stop"]
     line = one_line_error(start_12a(cli, answers))
     assert line.startswith(f"scene 12A is held: stop-work from laptop {device_of(a)}"), line
     assert "refused" in line and "holster strap loose" in line and "producer" in line
@@ -151,6 +159,7 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
         pins = f"{ARMORER[1]}\n{FIRST_AD[1]}\n{PRODUCER[1]}\n"
         ok(cli, [*clear, "--by", f"producer={PRODUCER[0]}", "--pin-stdin"], input=pins)
     assert board(cli)["unverified_stop_work"] == []
+    assert invoke(cli, ["resume", open_on_b, "--answers", str(answers)]).exit_code == 0
     assert start_12a(cli, answers).exit_code == 0
     # B's clearance travels as B's own event: C, and the central board, are free of it too.
     sync(cli, b, central)
