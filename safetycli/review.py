@@ -240,9 +240,14 @@ def _held_scenes(ledger: ReviewSource) -> set[str]:
     day's list must not read the season."""
     from safetycli import production
 
-    held = {production.scene_key(h.scene) for h in production.load(ledger).open_scene_holds()}
+    state = production.load(ledger)
+    held = {production.scene_key(h.scene) for h in state.open_scene_holds()}
     for start in ledger.starts_of(production.held_runs(ledger)):
         held.add(production.scene_key(start.data["scene"]))
+    # And a refused laptop's stop-work on a scene (unverified.py), as the runner sees it.
+    for u in production.open_unverified(ledger, state):
+        if u.scene is not None and not u.is_incident:
+            held.add(production.scene_key(u.scene))
     return held
 
 

@@ -40,6 +40,7 @@ from tests.walk_helpers import (
     add_crew,
     cheap_pins,
     invoke,
+    log_list,
     ok,
     one_line_error,
     write_answers,
@@ -130,6 +131,7 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
     assert resumed.exit_code == 2 and device_of(a) in one_line_error(resumed)
     (on_board,) = board(cli)["runs"]
     assert on_board["scene_held"] and device_of(a) in on_board["scene_stop"]
+    assert [r["scene_held"] for r in log_list(cli)] == [True]
     line = one_line_error(start_12a(cli, answers))
     assert line.startswith(f"scene 12A is held: stop-work from laptop {device_of(a)}"), line
     assert "refused" in line and "holster strap loose" in line and "producer" in line
@@ -160,6 +162,7 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
         ok(cli, [*clear, "--by", f"producer={PRODUCER[0]}", "--pin-stdin"], input=pins)
     assert board(cli)["unverified_stop_work"] == []
     assert invoke(cli, ["resume", open_on_b, "--answers", str(answers)]).exit_code == 0
+    assert [r["scene_held"] for r in log_list(cli)] == [False]
     assert start_12a(cli, answers).exit_code == 0
     # B's clearance travels as B's own event: C, and the central board, are free of it too.
     sync(cli, b, central)
