@@ -753,7 +753,9 @@ def build_report(
         # the custody fold above already found the custody ones.
         conflicts = getattr(ledger, "conflicts", None)
         if conflicts is not None:
-            exceptions["between_laptops"] = conflicts(starts, custody=apart)
+            exceptions["between_laptops"] = conflicts(starts, custody=apart) + _unverified(
+                ledger, f
+            )
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -1083,6 +1085,34 @@ def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
                     "stopped_seconds": seconds_between(hold.raised_at, hold.cleared_at),
                 }
             )
+    return out
+
+
+def _unverified(ledger: ReviewSource, f: RunFilter) -> list[str]:
+    """Stop-work of laptops whose sync the server refused (unverified.py), raised in the period
+    or still on, each one line: never part of the record, so the producer reads it here, first
+    among the exceptions, beside the conflicts between laptops."""
+    from safetycli import production
+    from safetycli.unverified import pulled
+
+    state = production.load(ledger)
+    out = []
+    for u in pulled(ledger):
+        day = u.day or u.raised_at[:10]
+        inside = (f.day_from is None or day >= f.day_from) and (f.day_to is None or day <= f.day_to)
+        cleared = state.cleared_unverified.get(u.key)
+        if not inside and cleared is not None:
+            continue
+        where = "firearm work in every scene" if u.is_incident else f"scene {u.scene}"
+        who = (u.raised_by or {}).get("name") or "someone"
+        end = "still on"
+        if cleared is not None:
+            names = ", ".join(str(c.get("name")) for c in cleared.data.get("cleared_by") or [])
+            end = f"cleared at {cleared.at} by {names}: {cleared.data.get('note')}"
+        out.append(
+            f"UNVERIFIED {u.what} from laptop {u.device}, whose sync the server refused "
+            f"({u.alarm}): {where}, raised at {u.raised_at} by {who}: {u.reason}; {end}"
+        )
     return out
 
 

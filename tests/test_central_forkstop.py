@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,16 @@ def test_a_stop_work_on_a_forked_laptop_reaches_b_and_c_and_holds_12a_until_a_pr
     assert board(cli)["unverified_stop_work"] == []
     assert start_12a(cli, answers).exit_code == 0
     assert board(cli, "--central", central)["unverified_stop_work"] == []
+    # The producer's report of the production names it, and who lifted it, first among the
+    # exceptions; every format escapes what the refused laptop wrote.
+    today = datetime.now(UTC).date().isoformat()
+    report = ["report", "--central", central, "--day", today]
+    (line,) = json.loads(ok(cli, [*report, "--format", "json"]).stdout)["exceptions"][
+        "between_laptops"
+    ]
+    assert line.startswith(f"UNVERIFIED stop-work from laptop {device_of(a)}")
+    assert "scene 12A" in line and "strap replaced" in line and PRODUCER[0] in line
+    assert "UNVERIFIED stop-work" in ok(cli, [*report, "--format", "md"]).stdout
 
 
 def test_a_run_held_on_a_forked_laptop_holds_its_scene_on_b(
