@@ -264,6 +264,9 @@ def test_the_server_keeps_only_stop_work_of_a_refused_device_with_its_mac(
     with CentralStore.connect(central) as store:
         # B is under no alarm: its events come in as a record, never beside one.
         assert store.send_unverified(device_of(b), rows) is None
+    sync(cli, b, central)
+    with CentralStore.connect(central) as store:  # and once they are in, none is missing
+        assert store.send_unverified(device_of(b), rows) == 0
     forked(cli, a, central, tmp_path)
     ok(cli, ["hold", "--home", str(a), "--scene", "8", "--reason", "smoke", "--by", "A Visitor"])
     crew = _as_role(central, "crew_laptops")  # the laptops' role: through the function only

@@ -688,7 +688,15 @@ def _m9_unverified_stop_work(cur: psycopg.Cursor) -> None:
             SELECT a.id INTO v_alarm FROM {s}.alarms AS a
                 WHERE a.device = p_device AND a.what IN ({refusing}) ORDER BY a.id DESC LIMIT 1;
             IF v_alarm IS NULL THEN
-                RETURN NULL;  -- nothing of it refused: its events come in as a record
+                -- Nothing of it refused here: its events come in as a record. NULL says so,
+                -- unless it sent nothing the server does not hold already (0: nothing to keep).
+                IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_rows) AS x(v)
+                           WHERE NOT EXISTS (SELECT 1 FROM {s}.events AS e
+                               WHERE e.device = p_device AND e.seq = (x.v ->> 0)::bigint
+                               AND e.hash = x.v ->> 7)) THEN
+                    RETURN NULL;
+                END IF;
+                RETURN 0;
             END IF;
             WITH i AS MATERIALIZED (
                 SELECT (x.v ->> 0)::bigint AS seq, x.v ->> 1 AS at, x.v ->> 2 AS kind,

@@ -281,8 +281,9 @@ class CentralStore:
     def send_unverified(self, device: str, rows: Sequence[Row]) -> int | None:
         """A refused device's open stop-work, to be kept beside its alarm as unverified (schema.py,
         `safetycli_unverified`: the server takes only what stops work, from a device under a
-        standing alarm, each row matching its hash and MAC); how many it stored anew, None when
-        the server records no alarm that refused the device."""
+        standing alarm, each row matching its hash and MAC); how many it stored anew. None when
+        the server records no alarm that refused the device and holds not every row sent (the
+        laptop saw a fork the server did not: its stop-work was not taken)."""
         body = json.dumps(list(rows), ensure_ascii=False, separators=(",", ":"))
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT safetycli_unverified(%s, %s::jsonb)", (device, body))

@@ -75,9 +75,9 @@ class SyncResult:
                 )
             else:
                 out.append(
-                    f"Sent this laptop's {sent} open stop-work event(s) all the same ({new} "
-                    "new): the server keeps them apart as unverified, and every other laptop "
-                    "stops on them until a producer clears them there."
+                    f"Sent this laptop's {sent} open stop-work event(s) all the same: the server "
+                    f"keeps those not in its record apart as unverified ({new} new this time), "
+                    "and every other laptop stops on them until a producer clears them there."
                 )
         if self.pulled_unverified:
             out.append(
