@@ -3,6 +3,7 @@ what the pulled rows stop, and that a clearance names exactly one of them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,50 @@ def test_a_clearance_lifts_only_the_stop_work_it_names_by_hash() -> None:
     board.incidents = state.incidents
     assert [s.hold_hash for s in board.for_scene("12a")] == ["forked-again"]
     assert board.for_scene("13") == ()
+
+
+def pulled_into(home: Path, scene: str) -> None:
+    """A refused laptop's stop-work on `scene`, as a sync pulls it into this laptop's foreign.db
+    (sealed with this laptop's key)."""
+    from safetycli.central.foreign import ForeignLog, path_of
+    from safetycli.ledger import Ledger, canonical_json, row_hash
+
+    data = canonical_json(
+        {"scene": scene, "day": None, "reason": "holster strap loose", "name": "A Visitor"}
+        | {"role": None, "authenticated": False}
+    )
+    at, prev = "2026-11-23T10:00:00.000000Z", "0" * 64
+    digest = row_hash(12, at, "scene.held", None, "A Visitor", data, prev)
+    row = (A, 12, at, "scene.held", None, "A Visitor", data, prev, digest, ALARM, at)
+    with Ledger.open(home / "log.db", create=False) as ledger:
+        assert ledger.key is not None
+        foreign = ForeignLog.open(path_of(ledger.path))
+        assert foreign.add_unverified([row], ledger.key.foreign_seal) == 1
+        foreign.close()
+
+
+@pytest.mark.slow
+def test_a_walk_through_at_the_keyboard_stops_when_a_refused_laptops_stop_work_arrives(
+    tmp_path: Path,
+) -> None:
+    from tests.test_interactive import ANSWER, KEYS, NO_FACTS, TAKE_1, Crew, finished, spawn
+    from tests.walk_helpers import make_workspace, protocol
+
+    home = make_workspace(tmp_path / "ws")
+    items = [item for _, item in protocol("firearm-scene").items()]
+    child = spawn(home, "run", "firearm-scene", "--scene", "12A", "--day", "2026-11-23", *NO_FACTS)
+    crew = Crew(child, items)
+    crew.run(TAKE_1)
+    child.expect(KEYS)
+    child.sendline("yy")
+    child.expect(ANSWER)
+    pulled_into(home, "12a")  # the laptop syncs while the armorer is answering
+
+    child.sendline("1")
+    crew.run(r"Nothing proceeds until it is cleared\.")
+    tail, status = finished(child)
+    text = " ".join((crew.transcript + tail).replace("\u2502", " ").split())
+    assert status == 3
+    assert "STOP WORK: scene 12a" in text and f"from laptop {A}" in text
+    assert "refused that laptop's sync" in text and "holster strap loose" in text
+    assert "producer" in text and "safetycli clear --scene" in text

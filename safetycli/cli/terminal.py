@@ -931,6 +931,28 @@ def scene_panel(
     out.print(Panel(said, title=_hold_title(langs), **PANEL))
 
 
+def _unverified_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
+    """A refused laptop's stop-work (unverified.py): where it comes from, and that it stops work
+    though nothing vouches for it. English only for now, as the other central alarms."""
+    u = stop.source
+    assert u is not None
+    body = Text()
+    where = "no firearm work anywhere" if u.is_incident else f"scene {visible(stop.scene)}"
+    body.append(f"STOP WORK: {where}. Nothing proceeds until it is cleared.\n\n", style="bold")
+    body.append(f"Unverified {u.what} from laptop {visible(u.device)}: {visible(u.reason)}\n")
+    body.append(
+        f"The server refused that laptop's sync ({visible(u.alarm)}): not verified, and it "
+        "stops work all the same.\n"
+    )
+    _raised(body, stop.raised_by, stop.authenticated, _at(stop.raised_at, None, zone))
+    roles = ", ".join(role_name(r) for r in u.clear_roles)
+    body.append(f"To clear: {roles}, each in person with their PIN:\n")
+    body.append(f"  {visible(stop.clear_command)}\n")
+    if resume:
+        body.append(_("then:  safetycli resume {run}").format(run=resume))
+    return body
+
+
 def _scene_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
     body = Text()
     if stop.incident is not None:
@@ -963,6 +985,8 @@ def _scene_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
         if resume:
             body.append(_("then:  safetycli resume {run}").format(run=resume))
         return body
+    if stop.source is not None:
+        return _unverified_words(stop, resume, zone)
     body.append(
         _("STOP WORK on scene {scene}. Nothing proceeds until it is cleared.").format(
             scene=visible(stop.scene)
