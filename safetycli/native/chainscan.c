@@ -159,6 +159,19 @@ static const unsigned char *text(sqlite3_stmt *st, int col, size_t *n, int null_
     return s;
 }
 
+/* The number as Python's str(int) writes it (snprintf took a twentieth of the scan). */
+static void put_number(Buf *b, long long value) {
+    char digits[24];
+    int n = 0;
+    unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (value < 0) digits[n++] = '-';
+    while (n) b->p[b->len++] = (unsigned char)digits[--n];
+}
+
 static void put_nullable(Buf *b, const unsigned char *s, size_t n) {
     if (s == NULL) {
         memcpy(b->p + b->len, "null", 4);
@@ -230,9 +243,9 @@ int main(int argc, char **argv) {
         put_nullable(&row, person, n_person);
         puts_(&row, ",\"run\":");
         put_nullable(&row, run, n_run);
-        char tail[40];
-        int t = snprintf(tail, sizeof tail, ",\"seq\":%lld}", seq);
-        put(&row, tail, (size_t)t);
+        puts_(&row, ",\"seq\":");
+        put_number(&row, seq);
+        put(&row, "}", 1);
 
         unsigned char digest[32];
         unsigned int dlen = 0;
