@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format catalogs bench bench-season bench-central clean
+.PHONY: run test test-tools lint format catalogs bench bench-season bench-central clean
 
 STAMP := $(VENV)/.installed
 
-$(STAMP): pyproject.toml
+# The install also builds verify's compiled chain scan (hatch_build.py): again when its source
+# changes.
+$(STAMP): pyproject.toml hatch_build.py safetycli/native/chainscan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -16,14 +18,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m safetycli.demo
 
-# The browser tests need Chromium and the central-store tests PostgreSQL's server: each installed
-# when missing, and under `make test` those tests fail rather than skip if it is not there
-# (SAFETYCLI_REQUIRE_BROWSER, SAFETYCLI_REQUIRE_POSTGRES).
-test: $(STAMP)
-	./scripts/require-test-tools
+# The browser tests need Chromium, the central-store tests PostgreSQL's server, and the compiled
+# chain scan's tests a C compiler (before the install, which builds it): each installed when
+# missing, and under `make test` those tests fail rather than skip if it is not there
+# (SAFETYCLI_REQUIRE_BROWSER, SAFETYCLI_REQUIRE_POSTGRES, SAFETYCLI_REQUIRE_NATIVE).
+test: test-tools $(STAMP)
 	$(BIN)/ruff check safetycli tests bench
 	$(BIN)/ruff format --check safetycli tests bench
-	SAFETYCLI_REQUIRE_BROWSER=1 SAFETYCLI_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+	SAFETYCLI_REQUIRE_BROWSER=1 SAFETYCLI_REQUIRE_POSTGRES=1 SAFETYCLI_REQUIRE_NATIVE=1 \
+		$(BIN)/python -m pytest
+
+test-tools:
+	./scripts/require-test-tools
 
 lint: $(STAMP)
 	$(BIN)/ruff check safetycli tests bench

@@ -131,9 +131,9 @@ def bench_verify(path: Path, count: int) -> dict[str, float]:
 
 
 def _default_workers(count: int) -> int:
-    from safetycli import ledger
+    from safetycli import chainscan, ledger
 
-    return ledger._auto_workers(count)
+    return ledger._auto_workers(count, chainscan.native_helper() is not None)
 
 
 # ru_maxrss survives execve on Linux: a child started from this (large) process would report our

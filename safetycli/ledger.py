@@ -72,8 +72,10 @@ if TYPE_CHECKING:  # the scan is verify's: every other command opens the log wit
     from safetycli.chainscan import Span
 
 BUSY_TIMEOUT_MS = 15_000
-# Below this many events one process verifies faster than starting workers would.
+# Below this many events one process verifies faster than starting Python workers would; a
+# compiled worker starts in a few milliseconds, so it takes over from a few thousand events on.
 PARALLEL_MIN_EVENTS = 250_000
+NATIVE_MIN_EVENTS = 5_000
 MAX_WORKERS = 8
 
 
@@ -1103,12 +1105,16 @@ class Ledger:
             total = self.count()
         except sqlite3.DatabaseError as err:  # e.g. the events table dropped
             return VerifyResult(False, 0, 0, GENESIS, 1, f"the log cannot be read: {err}")
+        from safetycli.chainscan import native_helper
+
+        native = native_helper() if total > 0 and self.path.is_file() else None
         if workers is None:
-            workers = _auto_workers(total)
+            workers = _auto_workers(total, native is not None)
         seal, unchecked = self._seal(key)
         spans = None
-        if workers > 1 and total > 0 and self.path.is_file():
-            spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress)
+        if total > 0 and self.path.is_file():
+            if workers > 1 or (native is not None and total >= NATIVE_MIN_EVENTS):
+                spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress, native)
         if spans is None:
             tick = (lambda done: progress(done, total)) if progress else None
             from safetycli.chainscan import scan
@@ -1360,14 +1366,14 @@ def _join(spans: list[Span]) -> tuple[VerifyResult, int | None]:
     return result(None, None)
 
 
-def _auto_workers(total: int) -> int:
-    if total < PARALLEL_MIN_EVENTS:
+def _auto_workers(total: int, native: bool = False) -> int:
+    if total < (NATIVE_MIN_EVENTS if native else PARALLEL_MIN_EVENTS):
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, total // 100_000))
+    return max(1, min(cores, MAX_WORKERS, total // (20_000 if native else 100_000)))
 
 
 # Run with `python -P -c`: no current folder on sys.path, so the workers import this very package.
@@ -1384,15 +1390,18 @@ def _scan_parallel(
     prefix: str | None,
     total: int,
     progress: Callable[[int, int], None] | None,
+    native: Path | None = None,
 ) -> list[Span] | None:
-    """Split the numbers 1..max(seq) into equal ranges, one worker process each. Returns None
-    if any worker cannot run or answer: the caller then checks in this process, so a missing
-    interpreter or a sandbox makes verify slower, never wrong."""
+    """Split the numbers 1..max(seq) into equal ranges, one worker process each: the compiled
+    scan when there is one (`native`), else Python's. Returns None if any worker cannot run or
+    answer (the compiled one answers only for a range that holds): the caller then checks in
+    this process, so a missing interpreter, a sandbox or an edited row makes verify slower,
+    never wrong."""
     import queue
     import subprocess
     import threading
 
-    if not sys.executable:
+    if native is None and not sys.executable:
         return None
     top = int(db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0)
     bounds: list[int | None] = [None, *(top * i // workers for i in range(1, workers)), None]
@@ -1407,12 +1416,19 @@ def _scan_parallel(
     try:
         for i in range(workers):
             lo, hi = bounds[i], bounds[i + 1]
+            program = (
+                [str(native)]
+                if native is not None
+                else [
+                    sys.executable,
+                    "-P",
+                    "-c",
+                    _WORKER_CODE,
+                    str(Path(__file__).resolve().parent.parent),
+                ]
+            )
             argv = [
-                sys.executable,
-                "-P",
-                "-c",
-                _WORKER_CODE,
-                str(Path(__file__).resolve().parent.parent),
+                *program,
                 str(path.resolve()),
                 "" if lo is None else str(lo),
                 "" if hi is None else str(hi),
