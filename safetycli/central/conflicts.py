@@ -158,7 +158,7 @@ def continued_runs(reader: CentralReader, runs: Iterable[str] | None = None) -> 
     for run, devices in by_run.items():
         if len(devices) < 2:
             continue
-        starters = [d for d, _, s in devices if s]
+        starters = [d for d, _first, s in devices if s]
         for device, first, started in devices:
             if not started:
                 from safetycli.i18n import _
