@@ -80,15 +80,14 @@ class Watch:
         """What the standing is made of, cheaply: the pull's mark, the newest local event of
         each kind the conflicts fold, and config.toml's modification time."""
         ledger = self.ledger
-        newest = tuple(
-            found[0].seq if (found := ledger.latest(kinds=(kind,))) else 0
-            for kind in CONFLICT_KINDS
-        )
+        pulled = pulled_mark(ledger)
+        if pulled is None:  # never synced: nothing more to look at
+            return (None,)
         try:
             config = (ledger.path.parent / "config.toml").stat().st_mtime_ns
         except OSError:
             config = None
-        return (pulled_mark(ledger), newest, config)
+        return (pulled, ledger.newest_of(CONFLICT_KINDS), config)
 
     def now(self) -> tuple[bool, Standing | None]:
         """(whether it changed since the last call, the standing now)."""
