@@ -167,3 +167,20 @@ def test_the_board_of_a_laptop_waiting_for_approval_says_so_until_it_is_let_in(
         assert says["waits"] not in after and "approve-device" not in after
     finally:
         board.close(force=True)
+
+
+def test_a_waiting_laptops_sync_and_plain_status_say_so_in_the_crews_language(
+    cli: CliRunner, central: str, laptop: Laptop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = laptop("a")
+    sync(cli, a, central)
+    w = laptop("w")
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")  # English again after the test (conftest.py)
+    waiting = invoke(cli, ["sync", "--home", str(w), "--central", central])
+    said = one_line_error(waiting)
+    assert waiting.exit_code == 2 and said.startswith(f"el dispositivo {device_of(w)} espera")
+    assert f"`safetycli join approve-device {device_of(w)}`" in said
+    shown = ok(cli, ["status", "--home", str(w)]).stdout
+    (line,) = [x for x in shown.splitlines() if x.startswith("EN ESPERA: ")]
+    assert line.startswith(f"EN ESPERA: este portátil (dispositivo {device_of(w)}) espera")
+    assert "WAITING" not in shown
