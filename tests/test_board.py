@@ -168,3 +168,33 @@ def test_a_syncing_laptops_board_reads_the_set_and_what_laptops_did_apart_only_w
         for _ in range(3):
             assert shown.tick() is False
         assert (len(sets), len(aparts)) == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("lang", "banner", "mark"),
+    [
+        ("en", "1 EXCEPTION BETWEEN LAPTOPS", " EXCEPTION "),
+        ("es", "1 EXCEPCIÓN ENTRE PORTÁTILES", " EXCEPCIÓN "),
+    ],
+)
+def test_the_boards_exception_banner_and_line_show_what_laptops_wrote_as_text(
+    lang: str, banner: str, mark: str
+) -> None:
+    """A role's words from another laptop are data: markup shows as typed, a control character
+    never reaches the monitor."""
+    from rich.console import Console
+
+    from safetycli import i18n
+    from safetycli.central.laptopnow import Standing
+    from safetycli.cli.board import _board
+    from safetycli.cli.status_cmd import standing_lines
+
+    i18n.use(lang)
+    line = 'role medic: this laptop\'s config.toml says "[bold]Medic[/bold]\x1b[2J\x9b2J"'
+    standing = Standing(None, [line])
+    out = Console(width=200, record=True, color_system=None)
+    out.print(_board("Night Unit", [], None, 2.0, "UTC", standing, standing_lines(standing, "UTC")))
+    text = out.export_text()
+    assert banner in text and mark in text
+    assert '"[bold]Medic[/bold]' in text
+    assert "\x1b" not in text and "\x9b" not in text
