@@ -198,3 +198,13 @@ def test_the_boards_exception_banner_and_line_show_what_laptops_wrote_as_text(
     assert banner in text and mark in text
     assert '"[bold]Medic[/bold]' in text
     assert "\x1b" not in text and "\x9b" not in text
+
+
+def test_newest_of_is_the_last_event_of_those_kinds_and_zero_for_none(crewed: Path) -> None:
+    from safetycli.events import CREW_ADDED, SCENE_HELD
+    from safetycli.workspace import find_workspace
+
+    with find_workspace(crewed).open_log() as ledger:
+        added = [e.seq for e in ledger.events(kinds=(CREW_ADDED,))]
+        assert added and ledger.newest_of([CREW_ADDED, SCENE_HELD]) == max(added)
+        assert ledger.newest_of([SCENE_HELD]) == 0 and ledger.newest_of([]) == 0
