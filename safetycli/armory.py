@@ -341,8 +341,10 @@ class ArmoryState:
 
     def unit(self, device: str | None) -> str:
         """A device as a conflict names it."""
+        from safetycli.i18n import _
+
         name = device or self.home
-        return f"device {name}" if name else "this laptop"
+        return _("device {device}").format(device=name) if name else _("this laptop")
 
     def ahead(self, move: ev.Declared) -> NewEvent:
         """Fold a move not yet written (the walk-through's, worked out before its append), so
@@ -416,11 +418,21 @@ def _firearm_move(where: str, what: str) -> Any:
         by = data["by"]
         if what == "issued" and not data.get("from_cart") and firearm.where != LOCKED:
             if event.device != firearm.device:  # one laptop never writes this (issue refuses)
+                from safetycli.i18n import _
+
                 state.conflicts.append(
-                    f"firearm {firearm.serial} was issued on {state.unit(event.device)} at "
-                    f"{event.at} while {where_text(firearm)} on {state.unit(firearm.device)} "
-                    f"since {firearm.spans[-1].since if firearm.spans else firearm.added_at}: "
-                    "two units recorded it out at once; the armorer finds where it is"
+                    _(
+                        "firearm {serial} was issued on {unit} at {at} while {where} on {other} "
+                        "since {since}: two units recorded it out at once; the armorer finds "
+                        "where it is"
+                    ).format(
+                        serial=firearm.serial,
+                        unit=state.unit(event.device),
+                        at=event.at,
+                        where=where_text(firearm),
+                        other=state.unit(firearm.device),
+                        since=firearm.spans[-1].since if firearm.spans else firearm.added_at,
+                    )
                 )
         run = data.get("for_run") if where == ARMORER and what == "issued" else firearm.run
         came_from = firearm.run  # a return belongs to the run the firearm comes back from
@@ -706,15 +718,21 @@ def _lot(state: ArmoryState, lot: str) -> Lot:
 def where_text(firearm: Firearm) -> str:
     """Where a firearm is, in words: `locked in storage`, `with the armorer Sam Ortiz`, `with
     Alex Kim`, and the run it went out for."""
-    on = f" of device {firearm.device}" if firearm.device is not None else ""
-    run = f" (out for run {firearm.run}{on})" if firearm.run else ""
-    if firearm.device is not None and not firearm.run and firearm.where != LOCKED:
-        run = f" (recorded on device {firearm.device})"
+    from safetycli.i18n import _
+
+    run = ""
+    if firearm.run and firearm.device is not None:
+        run = _(" (out for run {run} of device {device})")
+    elif firearm.run:
+        run = _(" (out for run {run})")
+    elif firearm.device is not None and firearm.where != LOCKED:
+        run = _(" (recorded on device {device})")
+    run = run.format(run=firearm.run, device=firearm.device)
     if firearm.where == LOCKED:
-        return "locked in storage"
+        return _("locked in storage")
     if firearm.where == ARMORER:
-        return f"with the armorer {firearm.holder}{run}"
-    return f"with {firearm.holder}{run}"
+        return _("with the armorer {holder}").format(holder=firearm.holder) + run
+    return _("with {holder}").format(holder=firearm.holder) + run
 
 
 def _need_storage_open(state: ArmoryState, doing: str) -> None:

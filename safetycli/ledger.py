@@ -758,6 +758,16 @@ class Ledger:
         sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
         return list(self._rows(sql, (*params, limit)))
 
+    def newest_of(self, kinds: Iterable[str]) -> int:
+        """The number of the newest event of any of these kinds (0: none yet): one seek in the
+        kind index per kind, however long the log (a board asks whether what it shows moved)."""
+        kinds = list(kinds)
+        if not kinds:
+            return 0
+        each = " UNION ALL ".join(["SELECT max(seq) AS m FROM events WHERE kind = ?"] * len(kinds))
+        row = self.db.execute(f"SELECT coalesce(max(m), 0) FROM ({each})", kinds).fetchone()
+        return int(row[0])
+
     def production_events(self) -> Iterator[Event]:
         """Events about the production rather than one run (stop-work on a scene), through the
         kind index: a handful, however long the log. This laptop's own first, then those of the

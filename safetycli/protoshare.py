@@ -309,16 +309,26 @@ def conflicts(known: Iterable[Publication]) -> list[str]:
         texts = {p.sha256 for p in pubs}
         devices = {p.device for p in pubs}
         if len(texts) > 1 and len(devices) > 1:
+            from safetycli.i18n import _
+
             last = pubs[-1]
+            on = _("device {device} at {at} ({sha})")
             others = ", ".join(
-                f"device {p.device} at {p.at} ({p.sha256[:12]})"
+                on.format(device=p.device, at=p.at, sha=p.sha256[:12])
                 for p in pubs[:-1]
                 if p.sha256 != last.sha256
             )
             lines.append(
-                f"protocol {protocol} version {version} was changed apart on {others} and on "
-                f"device {last.device} at {last.at} ({last.sha256[:12]}): the latest is the "
-                "production's; raise the version when changing a protocol"
+                _(
+                    "protocol {protocol} version {version} was changed apart on {others} and on "
+                    "{last}: the latest is the production's; raise the version when changing a "
+                    "protocol"
+                ).format(
+                    protocol=protocol,
+                    version=version,
+                    others=others,
+                    last=on.format(device=last.device, at=last.at, sha=last.sha256[:12]),
+                )
             )
     return lines
 

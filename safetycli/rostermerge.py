@@ -103,9 +103,13 @@ def removal_conflicts(
             continue
         when, where, shown = removal
         if at > when and device != where:
+            from safetycli.i18n import _
+
             lines.append(
-                f"{shown} was removed on device {where} at {when} but signed on device "
-                f"{device} at {at}"
+                _(
+                    "{name} was removed on device {where} at {when} but signed on device "
+                    "{device} at {at}"
+                ).format(name=shown, where=where, when=when, device=device, at=at)
             )
     return lines
 
@@ -121,6 +125,8 @@ def change_conflicts(merged: Iterable[Event], here: str) -> list[str]:
     # person -> (fingerprint now, fingerprint before it, the event that set it)
     pins: dict[str, tuple[str, str | None, Event]] = {}
     added: dict[str, Event] = {}
+    from safetycli.i18n import _
+
     lines: list[str] = []
     for event in merged:
         data = event.data
@@ -131,10 +137,19 @@ def change_conflicts(merged: Iterable[Event], here: str) -> list[str]:
             other = added.get(key)
             if other is not None and (other.device or here) != device:
                 lines.append(
-                    f"{name} was added on device {other.device or here} at {other.at} "
-                    f"(roles {', '.join(other.data.get('roles', ()))}) and again on device "
-                    f"{device} at {event.at} (roles {', '.join(data.get('roles', ()))}): the "
-                    "later stands; a producer checks their roles and PIN"
+                    _(
+                        "{name} was added on device {first} at {first_at} (roles {first_roles}) "
+                        "and again on device {device} at {at} (roles {roles}): the later stands; "
+                        "a producer checks their roles and PIN"
+                    ).format(
+                        name=name,
+                        first=other.device or here,
+                        first_at=other.at,
+                        first_roles=", ".join(other.data.get("roles", ())),
+                        device=device,
+                        at=event.at,
+                        roles=", ".join(data.get("roles", ())),
+                    )
                 )
             added[key] = event
             pins[key] = (str(data.get("pin_fingerprint", "")), None, event)
@@ -152,9 +167,17 @@ def change_conflicts(merged: Iterable[Event], here: str) -> list[str]:
                 and (known[2].device or here) != device
             ):
                 lines.append(
-                    f"{name}'s PIN was changed on device {known[2].device or here} at "
-                    f"{known[2].at} and on device {device} at {event.at}, each without the "
-                    f"other: the later (device {device}'s) stands; {name} signs with that one"
+                    _(
+                        "{name}'s PIN was changed on device {first} at {first_at} and on device "
+                        "{device} at {at}, each without the other: the later (device {device}'s) "
+                        "stands; {name} signs with that one"
+                    ).format(
+                        name=name,
+                        first=known[2].device or here,
+                        first_at=known[2].at,
+                        device=device,
+                        at=event.at,
+                    )
                 )
             pins[key] = (new, replaces, event)
     return lines

@@ -64,7 +64,16 @@ class Received:
     at: str
 
     def source(self) -> str:
+        """Where the definition came from, as received-roles.toml's comment keeps it."""
         return f"protocol {self.protocol} v{self.version} from device {self.device}"
+
+    def shown_source(self) -> str:
+        """Where it came from, in the crew's language (a conflict line)."""
+        from safetycli.i18n import _
+
+        return _("protocol {protocol} v{version} from device {device}").format(
+            protocol=self.protocol, version=self.version, device=self.device
+        )
 
 
 def path_of(root: Path) -> Path:
@@ -93,10 +102,22 @@ def fold(
             new = Received(role, checked, pub.protocol, pub.version, pub.device, pub.at)
             old = standing.get(role)
             if old is not None and old.does != checked and old.device != pub.device:
+                from safetycli.i18n import _
+
                 conflicts.append(
-                    f"role {role} was defined apart: {_quoted(old.does)} ({old.source()} at "
-                    f"{old.at}) and {_quoted(checked)} ({new.source()} at {new.at}): the later "
-                    "stands; a producer makes them one in config.toml and publishes again"
+                    _(
+                        "role {role} was defined apart: {old} ({old_source} at {old_at}) and "
+                        "{new} ({new_source} at {new_at}): the later stands; a producer makes "
+                        "them one in config.toml and publishes again"
+                    ).format(
+                        role=role,
+                        old=_quoted(old.does),
+                        old_source=old.shown_source(),
+                        old_at=old.at,
+                        new=_quoted(checked),
+                        new_source=new.shown_source(),
+                        new_at=new.at,
+                    )
                 )
             standing[role] = new
     return standing, conflicts, refused
@@ -109,11 +130,19 @@ def against_config(received: Mapping[str, Received], own: Mapping[str, str]) -> 
     for role, got in sorted(received.items()):
         mine = own.get(role)
         if mine is not None and mine != got.does:
+            from safetycli.i18n import _
+
             lines.append(
-                f"role {role}: this laptop's config.toml says {_quoted(mine)}, the "
-                f"production's ({got.source()}) says {_quoted(got.does)}: this laptop's stands "
-                "here; make them the same, or delete its line in config.toml to take the "
-                "production's"
+                _(
+                    "role {role}: this laptop's config.toml says {mine}, the production's "
+                    "({source}) says {theirs}: this laptop's stands here; make them the same, or "
+                    "delete its line in config.toml to take the production's"
+                ).format(
+                    role=role,
+                    mine=_quoted(mine),
+                    source=got.shown_source(),
+                    theirs=_quoted(got.does),
+                )
             )
     return lines
 

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 
 from safetycli.errors import SafetyError
+from safetycli.i18n import _
 
 
 class WaitingForApproval(SafetyError):
@@ -49,18 +50,21 @@ def join_mac(central_key: bytes, request: str, hashed: str) -> str:
 
 
 def waiting_status(device: str, since: str) -> str:
-    """The one line plain `status` shows while this laptop's last sync was told to wait."""
-    return (
-        f"this laptop (device {device}) has waited for a producer's approval since its sync "
-        f"at {since}: nothing of it reaches the production's other laptops until a producer runs "
-        f"`safetycli join approve-device {device}` on an approved laptop; then `safetycli sync`"
-    )
+    """The one line plain `status` (and the set board) shows while this laptop's last sync was
+    told to wait, in the crew's language."""
+    # Translators: keep the commands in backquotes as they are.
+    return _(
+        "this laptop (device {device}) has waited for a producer's approval since its sync at "
+        "{since}: nothing of it reaches the production's other laptops until a producer runs "
+        "`safetycli join approve-device {device}` on an approved laptop; then `safetycli sync`"
+    ).format(device=device, since=since)
 
 
 def waiting_line(device: str) -> str:
     """The one line a pending device's sync ends with: what is wrong and what to do."""
-    return (
-        f"device {device} is waiting for a producer's approval: on an approved laptop of the "
-        f"production run `safetycli join approve-device {device}` (or, on the production's "
+    # Translators: keep the commands in backquotes as they are.
+    return _(
+        "device {device} is waiting for a producer's approval: on an approved laptop of the "
+        "production run `safetycli join approve-device {device}` (or, on the production's "
         "first laptop, `safetycli sync --approve-by PRODUCER`), then sync again"
-    )
+    ).format(device=device)

@@ -158,13 +158,17 @@ def continued_runs(reader: CentralReader, runs: Iterable[str] | None = None) -> 
     for run, devices in by_run.items():
         if len(devices) < 2:
             continue
-        starters = [d for d, _, s in devices if s]
+        starters = [d for d, _first, s in devices if s]
         for device, first, started in devices:
             if not started:
-                began = " and ".join(starters) or "no device"
+                from safetycli.i18n import _
+
+                began = _(" and ").join(starters) or _("no device")
                 lines.append(
-                    f"run {run} (started on device {began}) was continued on device {device} "
-                    f"from {first}: its events there are not merged with the run's; the "
-                    "producer reads both (`safetycli log show` on each laptop)"
+                    _(
+                        "run {run} (started on device {began}) was continued on device {device} "
+                        "from {first}: its events there are not merged with the run's; the "
+                        "producer reads both (`safetycli log show` on each laptop)"
+                    ).format(run=run, began=began, device=device, first=first)
                 )
     return lines

@@ -50,15 +50,24 @@ class SyncResult:
     pulled_unverified: int = 0  # other laptops' unverified stop-work events new here
 
     def lines(self) -> list[str]:
+        """What `sync` prints, in the crew's language (what other laptops wrote is data)."""
+        from safetycli.i18n import _
+
         seq, digest = self.server_head
+        # Translators: the marks of sync's lines; the same words `status` prints.
+        warning, exception = _("warning: {line}"), _("EXCEPTION") + ": {line}"
         return [
-            f"Pushed {self.pushed} event(s) of device {self.device}; the server holds its chain "
-            f"to event {seq} ({digest[:16]}).",
-            f"Pulled {self.pulled} event(s) from {self.devices} other device(s).",
+            _(
+                "Pushed {pushed} event(s) of device {device}; the server holds its chain to event "
+                "{seq} ({digest})."
+            ).format(pushed=self.pushed, device=self.device, seq=seq, digest=digest[:16]),
+            _("Pulled {pulled} event(s) from {devices} other device(s).").format(
+                pulled=self.pulled, devices=self.devices
+            ),
             *self._unverified_lines(),
             *self.installed,
-            *(f"warning: {line}" for line in self.refused),
-            *(f"EXCEPTION: {line}" for line in self.conflicts),
+            *(warning.format(line=line) for line in self.refused),
+            *(exception.format(line=line) for line in self.conflicts),
         ]
 
     def _unverified_lines(self) -> list[str]:
@@ -175,11 +184,14 @@ def _approved(store: CentralStore, device: str, producer: str | None) -> None:
     if producer is not None:
         refused = store.approve_first(device, producer)
         if refused is not None:
-            raise approval.WaitingForApproval(
-                device,
-                f"{refused}, so this one is approved from one of them: a producer runs "
-                f"`safetycli join approve-device {device}` there, then sync again here",
+            from safetycli.i18n import _
+
+            # Translators: {refused} says why (the server already has approved laptops).
+            said = _(
+                "{refused}, so this one is approved from one of them: a producer runs "
+                "`safetycli join approve-device {device}` there, then sync again here"
             )
+            raise approval.WaitingForApproval(device, said.format(refused=refused, device=device))
         return
     raise approval.WaitingForApproval(device, approval.waiting_line(device))
 

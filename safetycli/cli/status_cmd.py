@@ -171,7 +171,9 @@ def status(
         from safetycli.cli.board import watch as board
 
         with ws.open_log() as ledger:
-            board(ledger, ws.production, interval, functools.partial(_lines, zone=zone), zone)
+            lines_of = functools.partial(_lines, zone=zone)
+            standing_of = functools.partial(standing_lines, zone=zone)
+            board(ledger, ws.production, interval, lines_of, zone, standing_of)
         return
     with ws.open_log() as ledger:
         now = set_status(ledger)
@@ -179,41 +181,47 @@ def status(
             warning = producer_warning(ledger)
         except SafetyError as err:  # a roster that does not verify: the board still shows
             warning = f"warning: {err.message}"
-        apart = None
-        waiting: dict[str, str] | None = None
-        if ledger.foreign() is not None:  # a laptop that syncs: what two laptops did apart
-            from safetycli.central.conflicts import on_laptop
+        standing = None
+        if ledger.foreign() is not None:  # a laptop that syncs: waiting, and what two did apart
+            from safetycli.central import laptopnow
 
-            apart = on_laptop(ledger)
-            waiting = _waiting(ledger)
-    if apart is not None and fmt is TableOrJson.json:
-        now["exceptions"] = apart
-        now["waiting_for_approval"] = waiting
+            standing = laptopnow.read(ledger)
+    if standing is not None and fmt is TableOrJson.json:
+        now["exceptions"] = standing.exceptions
+        now["waiting_for_approval"] = standing.waiting
     _show(now, fmt, zone, warning)
     if fmt is not TableOrJson.json:
         from safetycli.render.safe import one_line
 
-        if waiting is not None:
-            from safetycli.central.approval import waiting_status
-
-            since = _at(waiting["since"], zone)
-            typer.echo(one_line(f"WAITING: {waiting_status(waiting['device'], since)}"))
-        for line in apart or ():
-            typer.echo(one_line(f"EXCEPTION: {line}"))
+        for word, line in standing_lines(standing, zone):
+            typer.echo(one_line(f"{word}: {line}"))
 
 
-def _waiting(ledger: Any) -> dict[str, str] | None:
-    """This laptop waiting for a producer's approval, as its last sync was told (none: it got
-    in, or it never synced): plain `status` says so without reaching the server."""
-    since = ledger.foreign().waiting()
-    if since is None or ledger.device is None:
-        return None
-    device = str(ledger.device)
-    return {
-        "device": device,
-        "since": since,
-        "approve": f"safetycli join approve-device {device}",
-    }
+def waiting_word() -> str:
+    # Translators: the mark of a line saying a laptop is not let into the production's server
+    # yet; short, capitals (status prints "WAITING: ...").
+    return _("WAITING")
+
+
+def exception_word() -> str:
+    # Translators: the mark of a line saying what two laptops recorded apart that cannot both
+    # be true; short, capitals (status prints "EXCEPTION: ...").
+    return _("EXCEPTION")
+
+
+def standing_lines(standing: Any, zone: str) -> list[tuple[str, str]]:
+    """(mark, line) for what `status` prints under the set of a laptop that syncs (a
+    `laptopnow.Standing`, or None for one that never did): the same on the set board."""
+    if standing is None:
+        return []
+    out: list[tuple[str, str]] = []
+    if standing.waiting is not None:
+        from safetycli.central.approval import waiting_status
+
+        since = _at(standing.waiting["since"], zone)
+        out.append((waiting_word(), waiting_status(standing.waiting["device"], since)))
+    out += [(exception_word(), line) for line in standing.exceptions]
+    return out
 
 
 def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
@@ -238,27 +246,36 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
     _show(now, fmt, zone, None)
     if fmt is not TableOrJson.json:
         for laptop in waiting:
-            typer.echo(one_line(f"WAITING: {_waiting_laptop(laptop, zone)}"))
+            typer.echo(one_line(f"{waiting_word()}: {_waiting_laptop(laptop, zone)}"))
         for asked in joins:
-            typer.echo(
-                one_line(
-                    f"WAITING: a new laptop asked to join at {_at(asked['asked_at'], zone)}: "
-                    "a producer types the join code its screen shows, `safetycli join approve "
-                    "CODE`, on an approved laptop"
-                )
-            )
+            line = _(
+                "a new laptop asked to join at {at}: a producer types the join code its screen "
+                "shows, `safetycli join approve CODE`, on an approved laptop"
+            ).format(at=_at(asked["asked_at"], zone))
+            typer.echo(one_line(f"{waiting_word()}: {line}"))
         for line in conflicts:
-            typer.echo(one_line(f"EXCEPTION: {line}"))
+            typer.echo(one_line(f"{exception_word()}: {line}"))
 
 
 def _waiting_laptop(laptop: dict[str, Any], zone: str) -> str:
     """One laptop that asked to sync and is not let in, in plain words, with what lets it in."""
-    named = f'"{laptop["production"]}", ' if laptop["production"] else ""
-    return (
-        f"device {laptop['device']} ({named}key {laptop['key']}) asked to sync with the "
-        f"production at {_at(laptop['asked_at'], zone)} and is not let in: if it is one of "
-        f"the production's laptops, a producer runs `{laptop['approve']}` on an approved laptop"
-    )
+    said = {
+        "device": laptop["device"],
+        "key": laptop["key"],
+        "at": _at(laptop["asked_at"], zone),
+        "approve": laptop["approve"],
+    }
+    if laptop["production"]:
+        return _(
+            'device {device} ("{production}", key {key}) asked to sync with the production at '
+            "{at} and is not let in: if it is one of the production's laptops, a producer runs "
+            "`{approve}` on an approved laptop"
+        ).format(production=laptop["production"], **said)
+    return _(
+        "device {device} (key {key}) asked to sync with the production at {at} and is not let "
+        "in: if it is one of the production's laptops, a producer runs `{approve}` on an "
+        "approved laptop"
+    ).format(**said)
 
 
 def _at(at: str, zone: str) -> str:

@@ -168,17 +168,23 @@ def join_approve_device(
         key_id = store.key_id_of(device)
         if key_id is None:
             raise SafetyError(
-                f"the server knows no device {shown}: check the id its `sync` printed, or sync "
-                "it once first"
+                _(
+                    "the server knows no device {device}: check the id its `sync` printed, or "
+                    "sync it once first"
+                ).format(device=shown)
             )
         mac = approval.device_mac(key.central_key, device, key_id)
         refused = store.approve(device, key_id, me, producer, mac)
     if refused is not None:
-        raise SafetyError(f"device {shown} not approved: {one_line(refused)}")
+        raise SafetyError(
+            _("device {device} not approved: {why}").format(device=shown, why=one_line(refused))
+        )
     typer.echo(
         one_line(
-            f"Approved device {device} (key {key_id}) by {producer}: it now syncs with the "
-            "production."
+            _(
+                "Approved device {device} (key {key}) by {producer}: it now syncs with the "
+                "production."
+            ).format(device=device, key=key_id, producer=producer)
         )
     )
 
