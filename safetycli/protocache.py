@@ -3,10 +3,12 @@
 Loading the catalog reads, parses and validates every protocol file (YAML with positions, the
 pydantic models, the semantic checks): about 50 ms of every `checklists list`. The list only
 shows a few facts of each valid protocol and how many problems the files have, so those are
-kept in one small file, keyed by the sha256 of every protocol file's bytes (with its path and
-whether it is shipped), of the workspace's config.toml and received-roles.toml (its own roles
-change what is valid) and the tool's version. Any change to any of them is a different key: the
-catalog is loaded in full and the file written again.
+kept in one small file, keyed by a BLAKE2b digest of every protocol file's bytes (with its path
+and whether it is shipped), of the workspace's config.toml and received-roles.toml (its own
+roles change what is valid) and the tool's version. Any change to any of them is a different
+key: the catalog is loaded in full and the file written again. BLAKE2b rather than sha256 only
+because CPython carries it in its own `_blake2` module: `hashlib` loads OpenSSL (about 2 ms of
+every start-up) for its sha256; the digest is as cryptographic either way.
 
 Trust. The cache lives in the user's private state folder (0700, as the high-water marks), is
 written 0600 and read only when it belongs to this user and nobody else may write it; its key
@@ -27,13 +29,17 @@ Light to import: the cache hit must not pay for PyYAML or pydantic.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import stat
 from pathlib import Path
 from typing import Any
+
+try:  # CPython's own BLAKE2 (see above), without hashlib's OpenSSL
+    from _blake2 import blake2b
+except ImportError:  # an interpreter without it: the same digest through hashlib
+    from hashlib import blake2b
 
 SUFFIXES = (".yaml", ".yml")
 FILENAME = "protocol-list.json"
@@ -66,12 +72,17 @@ def yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
+def _digest(data: bytes = b"") -> Any:
+    return blake2b(data, digest_size=32)
+
+
 def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") -> str | None:
-    """The sha256 of everything the listing (or another `purpose`) depends on; None when a file
-    cannot be read (the full load reports it)."""
+    """A digest of everything the listing (or another `purpose`) depends on, recomputed from
+    the files' bytes on every call; None when a file cannot be read (the full load reports
+    it)."""
     from safetycli import __version__
 
-    digest = hashlib.sha256(f"safetycli {__version__} {purpose}\n".encode())
+    digest = _digest(f"safetycli {__version__} {purpose} blake2b-256\n".encode())
     sources = [(shipped_dir(), True)]
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
@@ -79,7 +90,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
         for name in ("config.toml", "received-roles.toml"):
             try:
                 content = (workspace_checklists.parent / name).read_bytes()
-                digest.update(name.encode() + hashlib.sha256(content).digest())
+                digest.update(name.encode() + _digest(content).digest())
             except FileNotFoundError:
                 digest.update(b"no " + name.encode())
             except OSError:
@@ -88,7 +99,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
         for folder, shipped in sources:
             digest.update(f"\nfolder {folder} {shipped}\n".encode())
             for path in yaml_files(folder):  # a translation's problems change the listing
-                content = hashlib.sha256(path.read_bytes()).hexdigest()
+                content = _digest(path.read_bytes()).hexdigest()
                 digest.update(f"{path}\0{content}\n".encode())
     except OSError:
         return None
@@ -96,7 +107,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
 
 
 def _cache_path(name: str = FILENAME) -> Path:
-    from safetycli.headmark import state_dir
+    from safetycli.statedir import state_dir
 
     return state_dir() / name
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from safetycli import protocache
 from safetycli.cli import app
-from safetycli.headmark import state_dir
+from safetycli.statedir import state_dir
 from tests.test_checklists_cli import MINIMAL
 
 
@@ -123,3 +123,27 @@ def test_a_cached_question_is_only_read_for_its_own_key(cli: CliRunner, home: Pa
         path.write_text(json.dumps({**kept, "protocols": forged}), encoding="utf-8")
         path.chmod(0o666)
         assert protocache.questions(own) == expected
+
+
+def test_an_edit_that_keeps_size_and_time_still_changes_the_list(
+    cli: CliRunner, home: Path
+) -> None:
+    """The key is a digest of the files' bytes, read on every call: a change of the same length
+    with the file's times put back (as a copy tool or a careful hand would) is still seen."""
+    own = home / "checklists"
+    own.mkdir(exist_ok=True)
+    ours = own / "ours.yaml"
+    ours.write_text(MINIMAL.replace("id: minimal", "id: ours"), encoding="utf-8")
+    rows, _ = listed(cli)
+    assert ("ours", "Smallest valid protocol", 1) in rows
+    before = ours.stat()
+    ours.write_text(
+        MINIMAL.replace("id: minimal", "id: ours").replace("Smallest", "Smallish"),
+        encoding="utf-8",
+    )
+    os.utime(ours, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = ours.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    rows, _ = listed(cli)
+    assert ("ours", "Smallish valid protocol", 1) in rows
+    assert ("ours", "Smallest valid protocol", 1) not in rows
