@@ -19,7 +19,6 @@ at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -198,6 +197,8 @@ def check_pin(pin: str, encoded: str, pepper: bytes | None = None) -> bool:
     """True only for the PIN that made `encoded`; a malformed or absurd hash is never a match
     (the bounds keep a planted hash from asking for gigabytes of memory), nor is a peppered one
     without the production secret."""
+    import base64  # here, beside the scrypt it precedes: `status` reads the roster, no PIN
+
     try:
         scheme, n_text, r_text, p_text, salt_text, digest_text = encoded.split("$")
         n, r, p = int(n_text), int(r_text), int(p_text)
@@ -226,6 +227,8 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
 
 
 def _b64(raw: bytes) -> str:
+    import base64
+
     return base64.b64encode(raw).decode("ascii")
 
 
