@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,36 @@ def test_an_edit_that_keeps_size_and_time_still_changes_the_list(
     rows, _ = listed(cli)
     assert ("ours", "Smallish valid protocol", 1) in rows
     assert ("ours", "Smallest valid protocol", 1) not in rows
+
+
+def test_the_list_from_its_cache_loads_no_openssl_and_builds_one_command(tmp_path: Path) -> None:
+    """What the listing pays at every start (bench/startup.py): from the cache it neither loads
+    OpenSSL (hashlib: about 4 ms) nor the protocol loader, nor has Typer build the group's other
+    commands; and it lists the same protocols as the first, uncached call."""
+    env = {**os.environ, "SAFETYCLI_STATE_DIR": str(tmp_path / "state")}
+    env.pop("SAFETYCLI_HOME", None)
+    code = """
+import sys
+import typer.main
+from safetycli.cli import app
+built = []
+make = typer.main.get_command_from_info
+def counted(*args, **kw):
+    built.append((args[0] if args else kw["command_info"]).callback.__name__)
+    return make(*args, **kw)
+typer.main.get_command_from_info = counted
+try:
+    app(["checklists", "list", "--format", "json"])
+except SystemExit as done:
+    assert done.code == 0, done.code
+loaded = [m for m in ("_hashlib", "hashlib", "safetycli.headmark", "safetycli.catalog")
+          if m in sys.modules]
+print(built, loaded, file=sys.stderr)
+"""
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert "safetycli.catalog" in first.stderr  # the first call did load the protocols
+    assert again.stderr.splitlines()[-1] == "['list_'] []"
