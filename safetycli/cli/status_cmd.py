@@ -151,7 +151,7 @@ def status(
         )
     ws = workspace(home)
     zone = ws.zone_or_utc()  # the set's view never fails on config.toml: UTC at worst
-    from safetycli.crew import producer_warning
+    from safetycli.roster import producer_warning
 
     if watch:
         import functools
