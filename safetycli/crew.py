@@ -236,7 +236,7 @@ def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
 
 def roster_events(ledger: Ledger) -> list[Event]:
     """The roster's events as the roster is folded from them: this laptop's merged with the
-    production's other laptops' (rostermerge.py), each checked (`_checked_roster_events`)."""
+    production's other laptops' (rostermerge.py), each checked (`roster.checked_events`)."""
     return checked_events(ledger)
 
 

@@ -7,7 +7,7 @@ kept in one small file, keyed by a BLAKE2b digest of every protocol file's bytes
 and whether it is shipped), of the workspace's config.toml and received-roles.toml (its own
 roles change what is valid) and the tool's version. Any change to any of them is a different
 key: the catalog is loaded in full and the file written again. BLAKE2b rather than sha256 only
-because CPython carries it in its own `_blake2` module: `hashlib` loads OpenSSL (about 2 ms of
+because CPython carries it in its own `_blake2` module: `hashlib` loads OpenSSL (about 4 ms of
 every start-up) for its sha256; the digest is as cryptographic either way.
 
 Trust. The cache lives in the user's private state folder (0700, as the high-water marks), is
