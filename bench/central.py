@@ -157,7 +157,7 @@ def first_report(argv: list[str], repeat: int) -> Timing:
     unit's custody is folded from its first event. The points are removed before each run; the
     `report --day --central` line above is the steady state, from the point its warm-up left."""
     from safetycli.central import custodypoint
-    from safetycli.headmark import state_dir
+    from safetycli.statedir import state_dir
 
     seconds, peak = [], 0
     for _ in range(repeat):  # after `measure` above: the bytecode is cached

@@ -31,7 +31,7 @@ from typing import Any
 
 from machine import cpu_model
 
-from safetycli import crew, runner
+from safetycli import crew, roster, runner
 from safetycli.catalog import load_catalog
 from safetycli.ledger import Ledger, migrate
 from safetycli.names import fold_name
@@ -159,7 +159,7 @@ def bench(folder: Path, count: int, pin_count: int) -> dict[str, Any]:
             timed["signoff_pin"].append(clock() - start)
     # The scrypt check alone, so the PIN figure can be read as scrypt + the rest.
     scrypt: list[float] = []
-    stored = ledger.credential(name, crew._replay(ledger)[fold_name(name)].fingerprint) or ""
+    stored = ledger.credential(name, roster.replay(ledger)[fold_name(name)].fingerprint) or ""
     assert crew.check_pin(pin, stored, ledger.pepper)
     for _ in range(pin_count):
         start = clock()

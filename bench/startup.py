@@ -156,11 +156,13 @@ def main() -> None:
                 if args.other:  # the same commands from another tree, side by side
                     other = [args.other]
                     variants["other: safetycli --help"] = ([*other, "--help"], "bare app --help")
+                    # Its own state folder: both trees' protocol caches in one file would each
+                    # miss on the other's key and load every protocol on every call.
+                    own_state = {"SAFETYCLI_STATE_DIR": str(Path(tmp) / "other-state")}
                     for words in (["status"], ["checklists", "list"]):
-                        variants[f"other: safetycli {' '.join(words)}"] = (
-                            [*other, *words],
-                            "bare app, running its command",
-                        )
+                        name = f"other: safetycli {' '.join(words)}"
+                        variants[name] = ([*other, *words], "bare app, running its command")
+                        extra_env[name] = own_state
             else:
                 print(f"skipping status: `safetycli init` failed: {init.stderr.strip()}")
         else:

@@ -19,7 +19,6 @@ at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -28,19 +27,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from safetycli import events as ev  # the declared types load on first use (events.py)
-from safetycli import lockout, rostercheck, rostermerge
+from safetycli import lockout, rostermerge
 from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
 from safetycli.devicekey import pepper_pin
 from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_OK,
-    CREW_ADDED,
-    CREW_LANG_SET,
-    CREW_PIN_SET,
-    CREW_RECOVERED,
-    CREW_REMOVED,
-    CREW_ROLE_ADDED,
     ROSTER_KINDS,
     Event,
     NewEvent,
@@ -51,7 +44,9 @@ from safetycli.lockout import LOCK_AFTER, WRONG_PIN
 from safetycli.names import fold_name, plain_line, shown_escaped
 from safetycli.render.safe import one_line
 from safetycli.roles import known as known_roles
-from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, RosterUnverified
+from safetycli.roster import Entry, checked_events, replay
+from safetycli.roster import producer_warning as producer_warning  # crew's API too
+from safetycli.rostercheck import RosterUnverified as RosterUnverified  # raised by crew's reads
 
 # scrypt cost: about 40 ms and 16 MiB per check on a laptop. Slow enough that guessing a 4-digit
 # PIN offline from a stolen hash takes minutes rather than milliseconds, fast enough that a crew
@@ -108,22 +103,6 @@ class Member:
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
-
-
-@dataclass
-class _Entry:
-    """A roster entry while replaying: carries the fingerprint that Member never shows."""
-
-    name: str
-    roles: tuple[str, ...]
-    active: bool
-    fingerprint: str
-    added_seq: int
-    added_at: str
-    set_seq: int = 0  # the event that set the fingerprint
-    device: str | None = None  # the device whose event set it (None: this laptop)
-    removed: tuple[str, str] | None = None  # when and on which device they were removed
-    lang: str | None = None
 
 
 # --- names, roles and PINs --------------------------------------------------------------------
@@ -198,6 +177,8 @@ def check_pin(pin: str, encoded: str, pepper: bytes | None = None) -> bool:
     """True only for the PIN that made `encoded`; a malformed or absurd hash is never a match
     (the bounds keep a planted hash from asking for gigabytes of memory), nor is a peppered one
     without the production secret."""
+    import base64  # here, beside the scrypt it precedes: `status` reads the roster, no PIN
+
     try:
         scheme, n_text, r_text, p_text, salt_text, digest_text = encoded.split("$")
         n, r, p = int(n_text), int(r_text), int(p_text)
@@ -226,6 +207,8 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
 
 
 def _b64(raw: bytes) -> str:
+    import base64
+
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -237,63 +220,12 @@ def _write(ledger: Ledger, event: ev.Declared, credential: tuple[str, str] | Non
     ledger.append(new.kind, new.data, run=new.run, person=new.person, credential=credential)
 
 
-def _replay(ledger: Ledger) -> dict[str, _Entry]:
-    """Every person ever added (removed ones too, so sign-in can say why it is refused).
-
-    Replay also resolves the races the ledger's API cannot prevent (two processes appending what
-    each checked alone): an unapproved add to a roster that already has people is void, and so is
-    removing the last producer. The process whose write lost notices and says so.
-    """
-    entries: dict[str, _Entry] = {}
-    for order, event in enumerate(_checked_roster_events(ledger), start=1):
-        if event.kind not in ROSTER_KINDS:
-            continue
-        data = event.data
-        name = str(data.get("name", ""))
-        key = _key(name)
-        entry = entries.get(key)
-        if event.kind == CREW_ADDED:
-            anyone = any(e.active for e in entries.values())
-            if anyone and not data.get("approved_by"):
-                continue
-            entries[key] = _Entry(
-                name=name,
-                roles=tuple(data.get("roles", ())),
-                active=True,
-                fingerprint=str(data.get("pin_fingerprint", "")),
-                set_seq=event.seq,
-                added_seq=order,
-                added_at=event.at,
-                device=event.device,
-                lang=data.get("lang"),
-            )
-        elif entry is None or not entry.active:
-            continue
-        elif event.kind in (CREW_PIN_SET, CREW_RECOVERED):
-            entry.fingerprint = str(data.get("pin_fingerprint", ""))
-            entry.set_seq = event.seq
-            entry.device = event.device
-        elif event.kind == CREW_ROLE_ADDED:
-            role = str(data.get("role", ""))
-            if role and role not in entry.roles:
-                entry.roles = (*entry.roles, role)
-        elif event.kind == CREW_LANG_SET:
-            entry.lang = data.get("lang")
-        elif event.kind == CREW_REMOVED:
-            others = [e for e in entries.values() if e.active and "producer" in e.roles]
-            if "producer" in entry.roles and all(e is entry for e in others):
-                continue
-            entry.active = False
-            entry.removed = (event.at, event.device or ledger.device or "")
-    return entries
-
-
 def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
     """The PIN hashes this laptop's own roster events select now (person, fingerprint, hash):
     what sync sends the server for the production's other laptops. Only peppered ones travel
     (an older plain hash would be guessable from the server's copy)."""
     out = []
-    for entry in _replay(ledger).values():
+    for entry in replay(ledger).values():
         if not entry.active or entry.device is not None:
             continue
         stored = ledger.credentials.get(entry.name, entry.fingerprint)
@@ -304,13 +236,13 @@ def own_credentials(ledger: Ledger) -> list[tuple[str, str, str]]:
 
 def roster_events(ledger: Ledger) -> list[Event]:
     """The roster's events as the roster is folded from them: this laptop's merged with the
-    production's other laptops' (rostermerge.py), each checked (`_checked_roster_events`)."""
-    return _checked_roster_events(ledger)
+    production's other laptops' (rostermerge.py), each checked (`roster.checked_events`)."""
+    return checked_events(ledger)
 
 
 def current_fingerprint(ledger: Ledger, name: str) -> str | None:
     """The fingerprint of `name`'s PIN as this laptop's roster has it: what a new one replaces."""
-    entry = _replay(ledger).get(_key(name))
+    entry = replay(ledger).get(_key(name))
     return entry.fingerprint if entry is not None else None
 
 
@@ -319,14 +251,14 @@ def change_conflicts(ledger: Ledger) -> list[str]:
     roster keeps its defined order (time, then device) and the later change stands, but it is
     shown, never resolved silently."""
     here = ledger.device or "this laptop"
-    merged = [e for e in _checked_roster_events(ledger) if e.kind in ROSTER_KINDS]
+    merged = [e for e in checked_events(ledger) if e.kind in ROSTER_KINDS]
     return rostermerge.change_conflicts(merged, here)
 
 
 def removal_conflicts(ledger: Ledger) -> list[str]:
     """People removed on one laptop who signed on another after the removal (both pulled): shown
     as exceptions, never resolved silently (the signature stays in its log as it was made)."""
-    removed = [e for e in _replay(ledger).values() if e.removed is not None]
+    removed = [e for e in replay(ledger).values() if e.removed is not None]
     if not removed:
         return []
     here = ledger.device or "this laptop"
@@ -348,35 +280,7 @@ def removal_conflicts(ledger: Ledger) -> list[str]:
     return rostermerge.removal_conflicts(removals, signed)
 
 
-def _checked_roster_events(ledger: Ledger) -> list[Event]:
-    """The roster's events, refused unless each holds on its own (hash, link, device MAC) and
-    means what it must (rostercheck.py): the CLI never acts on a roster an insider appended to or
-    edited. Checked once per open log while the roster stays as it is."""
-    events = rostermerge.events(ledger)
-    last = rostermerge.marker(events)
-    if ledger.roster_checked == last:
-        return events
-    audit = RosterAudit(ledger.keyed_at)
-    for event in events:
-        window = rostermerge.window(ledger, event, LEGACY_WINDOW)
-        problem = audit.feed(event, window)
-        if event.device is not None:  # checked on the server and in foreign.db (rostermerge)
-            if problem is not None:
-                raise RosterUnverified(
-                    f"device {event.device} " + rostercheck.describe(event, problem)
-                )
-            continue
-        problem = problem or ledger.seal_problem(event.seq)
-        for proof in window if problem is None else ():
-            if proof.kind == AUTH_OK and proof.seq >= event.seq - 2:
-                problem = problem or ledger.seal_problem(proof.seq)
-        if problem is not None:
-            raise RosterUnverified(rostercheck.describe(event, problem))
-    ledger.roster_checked = last
-    return events
-
-
-def _member(ledger: Ledger, entry: _Entry) -> Member:
+def _member(ledger: Ledger, entry: Entry) -> Member:
     failures = lockout.failures(ledger, entry.name) if entry.active else 0
     return Member(
         name=entry.name,
@@ -391,7 +295,7 @@ def _member(ledger: Ledger, entry: _Entry) -> Member:
 
 def roster(ledger: Ledger) -> list[Member]:
     """Active members, in the order they were (last) added."""
-    entries = sorted((e for e in _replay(ledger).values() if e.active), key=lambda e: e.added_seq)
+    entries = sorted((e for e in replay(ledger).values() if e.active), key=lambda e: e.added_seq)
     return [_member(ledger, e) for e in entries]
 
 
@@ -410,7 +314,7 @@ def _not_found(name: str) -> SafetyError:
 
 def find(ledger: Ledger, name: str) -> Member:
     """The active member with this name, matched case-insensitively."""
-    entry = _replay(ledger).get(_key(name))
+    entry = replay(ledger).get(_key(name))
     if entry is None or not entry.active:
         raise _not_found(name)
     return _member(ledger, entry)
@@ -461,7 +365,7 @@ def prove(
 ) -> tuple[Member, NewEvent]:
     """`authenticate` without writing its `auth.ok`: a roster change writes that in the same
     transaction as the change it approves (rostercheck.py checks that it did)."""
-    entry = _replay(ledger).get(_key(name))
+    entry = replay(ledger).get(_key(name))
 
     def refuse(reason: str, message: str, person: str) -> AuthError:
         _write(
@@ -569,7 +473,7 @@ def check_add(
     is the first member (so the CLI can refuse before asking anyone to type a PIN)."""
     clean = clean_name(name)
     checked = check_roles(roles, extra)
-    entries = _replay(ledger)
+    entries = replay(ledger)
     first = not any(e.active for e in entries.values())
     existing = entries.get(_key(clean))
     if existing is not None and existing.active:
@@ -583,7 +487,7 @@ def check_add(
     return clean, checked, first
 
 
-def _refuse_look_alike(name: str, entries: Iterable[_Entry]) -> None:
+def _refuse_look_alike(name: str, entries: Iterable[Entry]) -> None:
     """A name that reads like someone else's on the roster (now or before) is refused: on a
     report nobody could tell who signed."""
     shape = skeleton(name)
@@ -627,7 +531,7 @@ def add_member(
 
     def still_first() -> None:
         # Checked again under the write lock: two "first producers" at once, one loses.
-        if first and any(e.active for e in _replay(ledger).values()):
+        if first and any(e.active for e in replay(ledger).values()):
             raise _Raced()
 
     try:
@@ -637,7 +541,7 @@ def add_member(
             f"{clean} was not added: someone changed the roster at the same moment; "
             "see `safetycli crew list` and try again"
         ) from None
-    entry = _replay(ledger).get(_key(clean))
+    entry = replay(ledger).get(_key(clean))
     if entry is None or not entry.active or entry.fingerprint != added.pin_fingerprint:
         raise SafetyError(
             f"{clean} was not added: someone changed the roster at the same moment; "
@@ -699,7 +603,7 @@ def set_pin(
         ),
         credential=(member.name, encoded),
     )
-    entry = _replay(ledger).get(_key(member.name))
+    entry = replay(ledger).get(_key(member.name))
     if entry is None or not entry.active or entry.fingerprint != fp:
         raise SafetyError(
             f"the PIN for {member.name} was not changed: the roster changed at the same moment; "
@@ -766,7 +670,7 @@ def add_role(
     member, checked = check_add_role(ledger, name, role, extra)
     by, ok = _approve(ledger, approver, f"adding the role {checked} to {member.name}")
     _commit(ledger, [ok], ev.CrewRoleAdded(name=member.name, by=by.name, role=checked))
-    entry = _replay(ledger).get(_key(member.name))
+    entry = replay(ledger).get(_key(member.name))
     if entry is None or not entry.active or checked not in entry.roles:
         raise SafetyError(
             f"{member.name} was not given the role {checked}: the roster changed at the same "
@@ -800,7 +704,7 @@ def set_lang(ledger: Ledger, name: str, lang: str, approver: tuple[str, str] | N
     member, code = check_set_lang(ledger, name, lang)
     by, ok = _approve(ledger, approver, f"changing {member.name}'s language to {code}")
     _commit(ledger, [ok], ev.CrewLangSet(name=member.name, by=by.name, lang=code))
-    entry = _replay(ledger).get(_key(member.name))
+    entry = replay(ledger).get(_key(member.name))
     if entry is None or not entry.active or entry.lang != code:
         raise SafetyError(
             f"{member.name}'s language was not changed: the roster changed at the same moment; "
@@ -841,28 +745,13 @@ def remove(ledger: Ledger, name: str, approver: tuple[str, str] | None) -> Membe
     member = check_remove(ledger, name)
     by, ok = _approve(ledger, approver, f"removing {member.name}")
     _commit(ledger, [ok], ev.CrewRemoved(name=member.name, by=by.name))
-    entry = _replay(ledger).get(_key(member.name))
+    entry = replay(ledger).get(_key(member.name))
     if entry is None or entry.active:
         raise SafetyError(
             f"{member.name} was not removed: they would have been the last producer; "
             "see `safetycli crew list`"
         )
     return Member(entry.name, entry.roles, active=False, locked=False, added_at=entry.added_at)
-
-
-def producer_warning(ledger: Ledger) -> str | None:
-    """One line while the roster has exactly one producer: a producer who locks themselves out,
-    or leaves, needs another one (or the recovery code) before anyone can be added or unlocked.
-    From the checked roster alone: who is locked out does not change the count (`status` asks
-    this on every call, and a lock-out count is a query per person)."""
-    names = [e.name for e in _replay(ledger).values() if e.active and "producer" in e.roles]
-    if len(names) != 1:
-        return None
-    return (
-        f"warning: {one_line(names[0])} is the only producer: add a second one "
-        "(safetycli crew add NAME --role producer) so a lock-out or a lost PIN cannot stop every "
-        "roster change"
-    )
 
 
 def qualify(

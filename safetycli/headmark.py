@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safetycli.filemodes import FILE_MODE, make_private_dir, tighten, write_private_text
+from safetycli.statedir import state_dir
 
-ENV_STATE = "SAFETYCLI_STATE_DIR"
 FILENAME = "log.head"
 
 
@@ -41,16 +41,6 @@ class Mark:
 
     def line(self) -> str:
         return f"{self.seq}:{self.hash[:16]}"
-
-
-def state_dir() -> Path:
-    """Where marks outside any workspace live (tests point it at a temporary folder)."""
-    named = os.environ.get(ENV_STATE)
-    if named:
-        return Path(named).expanduser()
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
-    return base / "safetycli"
 
 
 class HeadMarks:

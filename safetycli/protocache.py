@@ -3,10 +3,12 @@
 Loading the catalog reads, parses and validates every protocol file (YAML with positions, the
 pydantic models, the semantic checks): about 50 ms of every `checklists list`. The list only
 shows a few facts of each valid protocol and how many problems the files have, so those are
-kept in one small file, keyed by the sha256 of every protocol file's bytes (with its path and
-whether it is shipped), of the workspace's config.toml and received-roles.toml (its own roles
-change what is valid) and the tool's version. Any change to any of them is a different key: the
-catalog is loaded in full and the file written again.
+kept in one small file, keyed by a BLAKE2b digest of every protocol file's bytes (with its path
+and whether it is shipped), of the workspace's config.toml and received-roles.toml (its own
+roles change what is valid) and the tool's version. Any change to any of them is a different
+key: the catalog is loaded in full and the file written again. BLAKE2b rather than sha256 only
+because CPython carries it in its own `_blake2` module: `hashlib` loads OpenSSL (about 4 ms of
+every start-up) for its sha256; the digest is as cryptographic either way.
 
 Trust. The cache lives in the user's private state folder (0700, as the high-water marks), is
 written 0600 and read only when it belongs to this user and nobody else may write it; its key
@@ -22,22 +24,42 @@ an entry for any other text is never asked for. Those words are shown, never jud
 that stops work (holds, refusals, the runner) reads them, so a forged entry could at most
 misword a printed question, as a forged listing could at most misword the listing.
 
-Light to import: the cache hit must not pay for PyYAML or pydantic.
+Light to import: the cache hit must not pay for PyYAML or pydantic, nor for `json` (about 1.3
+ms of start-up): the listing's file is lines of tab-separated fields, each text written with
+Python's `unicode_escape` (so no field holds a tab or a line break), read back field by field
+with its type checked; anything else in the file and it is not used. The questions stay JSON:
+only reports read them, and those load `json` anyway.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import stat
 from pathlib import Path
 from typing import Any
 
+try:  # CPython's own BLAKE2 (see above), without hashlib's OpenSSL
+    from _blake2 import blake2b
+except ImportError:  # an interpreter without it: the same digest through hashlib
+    from hashlib import blake2b
+
 SUFFIXES = (".yaml", ".yml")
-FILENAME = "protocol-list.json"
-_FORMAT = 2
+FILENAME = "protocol-list.txt"
+_FORMAT = 3
+# A listing row's fields, in the order `rows_of` makes them and the file keeps them.
+_ROW = (
+    ("id", str),
+    ("title", str),
+    ("version", int),
+    ("summary", str),
+    ("origin", str),
+    ("path", str),
+    ("sha256", str),
+    ("phases", int),
+    ("items", int),
+)
+_HEADER = f"safetycli protocol list {_FORMAT}"
 QUESTIONS_FILENAME = "protocol-questions.json"
 _QUESTIONS_FORMAT = 1
 
@@ -66,12 +88,17 @@ def yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
+def _digest(data: bytes = b"") -> Any:
+    return blake2b(data, digest_size=32)
+
+
 def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") -> str | None:
-    """The sha256 of everything the listing (or another `purpose`) depends on; None when a file
-    cannot be read (the full load reports it)."""
+    """A digest of everything the listing (or another `purpose`) depends on, recomputed from
+    the files' bytes on every call; None when a file cannot be read (the full load reports
+    it)."""
     from safetycli import __version__
 
-    digest = hashlib.sha256(f"safetycli {__version__} {purpose}\n".encode())
+    digest = _digest(f"safetycli {__version__} {purpose} blake2b-256\n".encode())
     sources = [(shipped_dir(), True)]
     if workspace_checklists is not None:
         sources.append((workspace_checklists, False))
@@ -79,7 +106,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
         for name in ("config.toml", "received-roles.toml"):
             try:
                 content = (workspace_checklists.parent / name).read_bytes()
-                digest.update(name.encode() + hashlib.sha256(content).digest())
+                digest.update(name.encode() + _digest(content).digest())
             except FileNotFoundError:
                 digest.update(b"no " + name.encode())
             except OSError:
@@ -88,7 +115,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
         for folder, shipped in sources:
             digest.update(f"\nfolder {folder} {shipped}\n".encode())
             for path in yaml_files(folder):  # a translation's problems change the listing
-                content = hashlib.sha256(path.read_bytes()).hexdigest()
+                content = _digest(path.read_bytes()).hexdigest()
                 digest.update(f"{path}\0{content}\n".encode())
     except OSError:
         return None
@@ -96,7 +123,7 @@ def _key(workspace_checklists: Path | None, purpose: str = f"list {_FORMAT}") ->
 
 
 def _cache_path(name: str = FILENAME) -> Path:
-    from safetycli.headmark import state_dir
+    from safetycli.statedir import state_dir
 
     return state_dir() / name
 
@@ -118,7 +145,9 @@ def _private(path: Path) -> bool:
 
 
 def _kept(path: Path, key: str) -> dict[str, Any] | None:
-    """The cache file's content when it is ours alone and made for exactly this key."""
+    """The questions' cache file's content when it is ours alone and made for exactly this key."""
+    import json
+
     if not _private(path):
         return None
     try:
@@ -130,21 +159,65 @@ def _kept(path: Path, key: str) -> dict[str, Any] | None:
     return kept
 
 
+def listing_text(key: str, rows: list[dict[str, Any]], problems: int) -> str | None:
+    """The listing's cache file: a header, the key, the problems, a line per row; None when a
+    row is not of the shape the file keeps (then nothing is cached)."""
+    lines = [_HEADER, key, str(problems)]
+    for row in rows:
+        if list(row) != [name for name, _ in _ROW]:
+            return None
+        if any(type(row[name]) is not kind for name, kind in _ROW):
+            return None
+        cells = (_escaped(row[n]) if kind is str else str(row[n]) for n, kind in _ROW)
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def listing_of(text: str, key: str) -> tuple[list[dict[str, Any]], int] | None:
+    """The rows and problems a cache file holds for exactly this key; None for anything else."""
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[:2] != [_HEADER, key] or lines[-1] != "":
+        return None
+    rows = []
+    try:
+        problems = int(lines[2])
+        for line in lines[3:-1]:
+            cells = line.split("\t")
+            if len(cells) != len(_ROW):
+                return None
+            rows.append(
+                {
+                    name: _unescaped(cell) if kind is str else int(cell)
+                    for (name, kind), cell in zip(_ROW, cells, strict=True)
+                }
+            )
+    except ValueError:  # a number that is none, a malformed escape, a character beyond ASCII
+        return None
+    return (rows, problems) if problems >= 0 else None
+
+
+def _escaped(text: str) -> str:
+    """ASCII, with no tab or line break: `\\t`, `\\n`, `\\\\`, `\\xe9`, `\\u202e` instead."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _unescaped(cell: str) -> str:
+    return cell.encode("ascii").decode("unicode_escape")
+
+
 def _read(path: Path, key: str) -> tuple[list[dict[str, Any]], int] | None:
-    kept = _kept(path, key)
-    if kept is None:
+    if not _private(path):
         return None
-    rows, problems = kept.get("rows"), kept.get("problems")
-    if not isinstance(rows, list) or not isinstance(problems, int):
+    try:
+        return listing_of(path.read_text(encoding="utf-8"), key)
+    except (OSError, ValueError):
         return None
-    return rows, problems
 
 
-def _write(path: Path, key: str, content: dict[str, Any]) -> None:
+def _write(path: Path, text: str) -> None:
     """Written aside and renamed into place, 0600; a failure only means no cache next time."""
     from safetycli.filemodes import make_private_dir
 
-    text = json.dumps({"key": key, **content})  # rows keep their order
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         make_private_dir(path.parent)
@@ -192,7 +265,9 @@ def listing(workspace_checklists: Path | None) -> tuple[list[dict[str, Any]], in
     catalog = load_catalog(workspace_checklists, translations=True)
     rows, problems = rows_of(catalog), len(catalog.problems)
     if key is not None and key == _key(workspace_checklists):  # unchanged while we loaded
-        _write(path, key, {"rows": rows, "problems": problems})
+        text = listing_text(key, rows, problems)
+        if text is not None:
+            _write(path, text)
     return rows, problems
 
 
@@ -257,5 +332,7 @@ def questions(workspace_checklists: Path | None) -> Questions:
             [pid, sha, sorted(breaks), [[ph, item, ask] for (ph, item), ask in asks.items()]]
             for (pid, sha), (breaks, asks) in found.items()
         ]
-        _write(path, key, {"protocols": entries})
+        import json
+
+        _write(path, json.dumps({"key": key, "protocols": entries}))
     return found

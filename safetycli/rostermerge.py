@@ -8,7 +8,7 @@ secret and could not be checked here anyway); its stop-work is still pulled.
 
 The order: by each event's time (UTC, as its device wrote it), then its device id, each device's
 own events always in their own chain's order (a merge of the per-device streams, never a sort that
-could reorder one device's events when its clock went back). The fold (`crew._replay`) and its
+could reorder one device's events when its clock went back). The fold (`roster.replay`) and its
 meaning checks (`rostercheck.RosterAudit`) run over that one sequence, so a producer added on A
 approves on B, and a person removed on A at 10:02 is removed on B from then on. Every event
 pulled passed its device's chain and MAC checks on the server and its hash check in foreign.db,

@@ -6,9 +6,7 @@ the way git finds `.git/`, so every crew laptop command works from anywhere insi
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +23,35 @@ ENV_HOME = "SAFETYCLI_HOME"
 NO_WORKSPACE = N_("no workspace here: run `safetycli init` (or pass --home DIR)")
 
 
-@dataclass(frozen=True)
 class Workspace:
+    """One workspace folder, immutable; equal to another for the same folder. A plain class
+    rather than a frozen dataclass: every command finds a workspace, and making the dataclass
+    and importing `dataclasses` cost about 1 ms of each start-up (bench/startup.py)."""
+
+    __slots__ = ("root", "production_secret")
     root: Path
     # A joining laptop's production secret (central/join.py): its device key is made with it
     # instead of a fresh one, so PIN hashes made on the production's other laptops check here.
-    production_secret: bytes | None = field(default=None, compare=False, repr=False)
+    production_secret: bytes | None
+
+    def __init__(self, root: Path, production_secret: bytes | None = None) -> None:
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "production_secret", production_secret)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Workspace cannot be changed (tried to set {name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Workspace cannot be changed (tried to delete {name})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other.root == self.root
+
+    def __hash__(self) -> int:
+        return hash(self.root)
+
+    def __repr__(self) -> str:  # never the production secret
+        return f"Workspace(root={self.root!r})"
 
     @property
     def config_path(self) -> Path:
@@ -217,6 +238,8 @@ class Workspace:
             if marks is not None:
                 marks.device = ledger.device
             return
+        import json
+
         text = self.config_path.read_text(encoding="utf-8")
         if not text.endswith("\n"):
             text += "\n"
@@ -262,6 +285,8 @@ def toml_string(text: str) -> str:
     """A TOML basic string for a value we write into a workspace file: JSON's escapes are
     TOML's, but TOML wants DEL escaped too and takes no surrogates (none is a character: each is
     written as U+FFFD), so a name with either never leaves a file no command can read."""
+    import json  # here: the commands that only read a workspace never write TOML
+
     safe = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
     return json.dumps(safe, ensure_ascii=False).replace("\x7f", "\\u007f")
 
@@ -284,6 +309,8 @@ def production_name(typed: str) -> str:
 def init_workspace(home: Path | str | None, production: str, timezone: str = "UTC") -> Workspace:
     """A new workspace: its folders and config.toml (the production's name and time zone, both
     checked by the caller)."""
+    import json
+
     named = home if home is not None else os.environ.get(ENV_HOME) or None
     root = Path(named).expanduser() if named is not None else Path.cwd() / DIRNAME
     if _is_workspace(root):

@@ -211,7 +211,7 @@ def _folder(url: str) -> Path:
     """One folder per server, named by the URL's digest without its password (the file says
     nothing of where the server is; whether it is the same server, the hashes say)."""
     from safetycli.central import redact
-    from safetycli.headmark import state_dir
+    from safetycli.statedir import state_dir
 
     name = hashlib.sha256(redact(url).encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return state_dir() / FOLDER / name

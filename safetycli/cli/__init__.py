@@ -141,10 +141,37 @@ def _build(name: str, built: dict[str, Any]) -> Any:
         holder = _typer_like_root()
         if hasattr(module, "register"):
             module.register(holder)
+            group = built[where] = typer.main.get_group(holder)
         else:
-            holder.add_typer(module.app, name=name)
-        group = built[where] = typer.main.get_group(holder)
+            return _subgroup(module.app, name, holder)
     return group.commands[name]
+
+
+def _subgroup(app: typer.Typer, name: str, holder: typer.Typer) -> Any:
+    """Group `name` (`checklists`, `log`, `crew`) with each of its commands built by Typer only
+    when asked for, as the root's: `checklists list` built all five checklists commands, about
+    1 ms of its start-up. The group itself (its help, its options) is Typer's, made from a copy
+    of the app without its commands."""
+    import copy
+
+    shell = copy.copy(app)
+    shell.registered_commands = []
+    holder.add_typer(shell, name=name)
+    group = typer.main.get_group(holder).commands[name]
+    pending: dict[str, Callable[[], Any]] = {}
+    for info in app.registered_commands:
+        assert info.callback is not None  # Typer's own check, made when it builds them
+        command = info.name or typer.main.get_command_name(info.callback.__name__)
+        pending[command] = lambda info=info: typer.main.get_command_from_info(  # type: ignore[misc]
+            info,
+            pretty_exceptions_short=holder.pretty_exceptions_short,
+            rich_markup_mode=holder.rich_markup_mode,
+        )
+    commands = _Commands(pending)
+    for sub, command in group.commands.items():  # a group of its own, as Typer built it
+        commands[sub] = command
+    group.commands = commands
+    return group
 
 
 class _Group(TyperGroup):

@@ -90,8 +90,6 @@ def init(
 
 def _join(url: str, timezone: str | None, home: Home) -> None:
     """`init --from-central URL`: ask to join (a code to approve), then, once approved, set up."""
-    from dataclasses import replace
-
     from safetycli import recovery, zones
     from safetycli.central import approval, join
     from safetycli.central.store import CentralStore
@@ -100,7 +98,7 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
     from safetycli.errors import SafetyError
     from safetycli.events import WorkspaceCreated
     from safetycli.headmark import HeadMarks
-    from safetycli.workspace import DIRNAME, init_workspace
+    from safetycli.workspace import DIRNAME, Workspace, init_workspace
 
     root = home_of(home) or Path.cwd() / DIRNAME
     root = Path(root).expanduser()
@@ -138,7 +136,7 @@ def _join(url: str, timezone: str | None, home: Home) -> None:
             "command again"
         )
     secret, production = join.unwrap(waiting.code, wrapped)
-    ws = replace(init_workspace(root, production, zone), production_secret=secret)
+    ws = Workspace(init_workspace(root, production, zone).root, production_secret=secret)
     HeadMarks(ws.root).reset()
     with ws.open_log(create=True) as ledger:
         ledger.append_many([WorkspaceCreated(production=production).new()])
