@@ -1377,13 +1377,19 @@ def _join(spans: list[Span]) -> tuple[VerifyResult, int | None]:
 
 
 def _auto_workers(total: int, native: bool = False) -> int:
+    """One worker per core for the Python scan, the longest part of verify. The compiled scan
+    is shorter than SQLite's structure check, which `verify` runs beside it in one thread: it
+    leaves that check a core of its own (on two cores one compiled worker ends verify about a
+    tenth sooner than two, which would take turns with the check)."""
     if total < (NATIVE_MIN_EVENTS if native else PARALLEL_MIN_EVENTS):
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, total // (20_000 if native else 100_000)))
+    if native:
+        return max(1, min(cores - 1, MAX_WORKERS, total // 20_000))
+    return max(1, min(cores, MAX_WORKERS, total // 100_000))
 
 
 # Run with `python -P -c`: no current folder on sys.path, so the workers import this very package.
