@@ -18,35 +18,10 @@ from pathlib import Path
 
 from safetycli import rostermerge
 from safetycli.credentials import fingerprint
-from safetycli.ledger import Ledger, integrity_problems
+from safetycli.ledger import Ledger
 from safetycli.recovery import KEY as RECOVERY_KEY
 from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, describe
 from safetycli.storage import LogDamaged, Problem
-
-
-class IntegrityCheck(threading.Thread):
-    """SQLite's integrity check on its own connection, in a thread: it takes about as long as the
-    chain scan on a season's log, and SQLite releases the GIL, so verify runs the two at once."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(daemon=True)
-        self.path = path
-        self.found: list[str] = []
-
-    def run(self) -> None:
-        try:
-            db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
-        except sqlite3.DatabaseError as err:
-            self.found = [str(err)]
-            return
-        try:
-            self.found = integrity_problems(db)
-        finally:
-            db.close()
-
-    def result(self) -> list[str]:
-        self.join()
-        return self.found
 
 
 class AuditBeside(threading.Thread):

@@ -56,6 +56,7 @@ from safetycli.events import (
     Event,
     NewEvent,
 )
+from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.logfailures import describe, refused, unwritable
 from safetycli.storage import (
@@ -150,17 +151,6 @@ def row_hash(
     central store and a laptop pulling other devices' events check each one on arrival, with
     the chain's one definition."""
     return chain_hash(prev, _event_text(seq, at, kind, run, person, data))
-
-
-def integrity_problems(db: sqlite3.Connection) -> list[str]:
-    """SQLite's own check of the file, indexes included: an index rebuilt without some rows
-    hides them from every query that uses it, while the chain (read in seq order) holds."""
-    try:
-        rows = db.execute("PRAGMA integrity_check(20)").fetchall()
-    except sqlite3.DatabaseError as err:
-        return [str(err)]
-    found = [str(row[0]) for row in rows]
-    return [] if found == ["ok"] else found
 
 
 @contextmanager

@@ -93,7 +93,14 @@ def verify(
     path = ws.db_path
     # Read before the log: the mark never leads the log when read in this order (headmark.py).
     mark = HeadMarks(ws.root).read()
-    if not path.is_file():
+    integrity = None
+    if path.is_file():
+        from safetycli.filecheck import IntegrityCheck
+
+        # SQLite's check first: the longest part, it runs while the rest loads (filecheck.py).
+        integrity = IntegrityCheck(path)
+        integrity.start()
+    if integrity is None:
         why = f"the log file {path} is missing"
         if mark is not None and mark.seq > 0:
             why = vanished(mark, path, "missing")
@@ -103,11 +110,9 @@ def verify(
 
         try:
             with Ledger.open(path, create=False) as ledger:
-                from safetycli.audit import AuditBeside, IntegrityCheck
+                from safetycli.audit import AuditBeside
 
-                # SQLite's check and the meaning checks run beside the chain scan (audit.py).
-                integrity = IntegrityCheck(path)
-                integrity.start()
+                # The meaning checks run beside the chain scan too (audit.py).
                 beside = AuditBeside(path)
                 beside.start()
                 result = _check(ledger, expect_head, key)
