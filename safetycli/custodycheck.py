@@ -36,6 +36,7 @@ from safetycli.events import (
     ARMORY_HANDED_OVER,
     ARMORY_ISSUED,
     ARMORY_KINDS,
+    ARMORY_RETURNED,
     ARMORY_ROUNDS_ISSUED,
     ARMORY_TAKEN_BACK,
     AUTH_KINDS,
@@ -82,11 +83,14 @@ def needed(kind: str, data: Mapping[str, Any]) -> tuple[Needed, ...]:
     return (armorer,)
 
 
-# The custody one command writes after its proofs: one rule's events, all of one kind (a
-# command moving several firearms the same way), except a run's start, which takes its firearms
-# and then its rounds out. A custody event of another kind right after them was not approved by
-# those PINs.
-_TOGETHER = {ARMORY_ISSUED: (ARMORY_ISSUED, ARMORY_ROUNDS_ISSUED)}
+# The custody one command writes after its proofs: one event, except a command that moves
+# several firearms or lots the same way (each once), and a run's start, which takes its firearms
+# and then its rounds out. Anything more after those PINs was not approved by them.
+_TOGETHER = {
+    ARMORY_ISSUED: (ARMORY_ISSUED, ARMORY_ROUNDS_ISSUED),
+    ARMORY_ROUNDS_ISSUED: (ARMORY_ROUNDS_ISSUED,),
+    ARMORY_RETURNED: (ARMORY_RETURNED,),
+}
 
 
 def describe(event: Event, problem: str) -> str:
@@ -105,6 +109,7 @@ class _Write:
     device: str | None
     last: int
     first_kind: str
+    subjects: set[tuple[str, str]]  # (kind, firearm or lot) moved so far in this write
     proofs: list[Event]  # unbroken `auth.ok` run right before (the command form)
     signed: list[Event]  # the run's events right before, read item by item (the walk-through)
 
@@ -155,15 +160,19 @@ class CustodyAudit:
                     break
                 signed.extend(expand(candidate))
                 expected -= 1
-        return _Write(event.device, event.seq, event.kind, proofs, signed)
+        return _Write(event.device, event.seq, event.kind, set(), proofs, signed)
 
     def _by_command(self, event: Event, write: _Write) -> str | None:
-        allowed = _TOGETHER.get(write.first_kind, (write.first_kind,))
-        if event.kind not in allowed:
-            return (
-                f"no PIN proof of its own: it follows the approval of a {write.first_kind} "
-                "without one between"
-            )
+        subject = (event.kind, str(event.data.get("serial") or event.data.get("lot") or ""))
+        again = subject in write.subjects
+        write.subjects.add(subject)
+        allowed = _TOGETHER.get(write.first_kind, ())
+        if len(write.subjects) > 1 or again:
+            if again or event.kind not in allowed:
+                return (
+                    f"no PIN proof of its own: it follows the {write.first_kind} those PINs "
+                    "approved, with none between"
+                )
         for who in needed(event.kind, event.data):
             if not who.name:
                 return "it names no armorer"
