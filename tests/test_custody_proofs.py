@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from safetycli.events import ARMORY_KINDS, AUTH_OK, DEVICE_KEYED, NewEvent
+from safetycli.events import ARMORY_KINDS, AUTH_OK, DEVICE_KEYED, ITEM_DONE, NewEvent
 from safetycli.ledger import Ledger, canonical_json, now_utc, row_hash
 from tests.test_armory import armorer, hand_over, stocked  # noqa: F401  (the fixture)
 from tests.test_per_firearm import _blank_scene
@@ -207,7 +207,8 @@ def _pulled(home: Path, device: str, kinds_data: list[tuple[str, dict[str, Any]]
         text = canonical_json(data)
         person = data.get("name") or data.get("by")
         digest = row_hash(seq, at, kind, None, person, text, prev)
-        rows.append((seq, at, kind, None, person, text, prev, digest, None))
+        if kind != ITEM_DONE:  # a run's signatures are not pulled
+            rows.append((seq, at, kind, None, person, text, prev, digest, None))
         prev = digest
     foreign = ForeignLog.open(path_of(home / "log.db"))
     try:
@@ -215,6 +216,7 @@ def _pulled(home: Path, device: str, kinds_data: list[tuple[str, dict[str, Any]]
     finally:
         foreign.close()
     assert refused is None and stored == len(rows)
+    assert rows[-1][0] == len(kinds_data) + 1
 
 
 def test_a_pulled_devices_custody_event_without_proofs_is_named_with_its_device(
@@ -248,6 +250,27 @@ def test_a_pulled_devices_custody_event_with_its_proof_verifies(
         [
             (AUTH_OK, {"name": BY, "role": "armorer", "purpose": "armory: issue B88120"}),
             ("armory.issued", {"by": BY, "for_run": None, "serial": "B88120"}),
+        ],
+    )
+    code, lines = _verify(cli)
+    assert code == 0, "\n".join(lines)
+
+
+def test_a_pulled_walk_through_move_is_left_to_its_own_laptop(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+) -> None:
+    """The signatures a walk-through wrote its custody after are not pulled: this laptop cannot
+    see them, and does not call the move unproven (that laptop's verify checks it)."""
+    done = {"item": "handed-over@B88120", "outcome": "confirmed"}
+    _pulled(
+        stocked,
+        "d0d0d0d0d0d0d0d0",
+        [
+            (AUTH_OK, {"name": BY, "role": "armorer", "purpose": "armory: issue B88120"}),
+            ("armory.issued", {"by": BY, "for_run": None, "serial": "B88120"}),
+            (ITEM_DONE, done),
+            ("armory.handed-over", {"by": BY, "serial": "B88120", "to": ACTOR[0]}),
         ],
     )
     code, lines = _verify(cli)
