@@ -128,13 +128,15 @@ class CustodyAudit:
     ) -> None:
         self.window = window
         self.holds = holds
-        self.write: _Write | None = None
+        self.writes: dict[str | None, _Write] = {}  # the write each device's last one was in
         self.local: Iterable[Event] = ()  # this laptop's custody events in log order (`over`)
 
     def check(self, event: Event) -> str | None:
-        write = self.write
-        if write is None or write.device != event.device or write.last != event.seq - 1:
-            write = self.write = self._write_before(event)
+        # Per device: the merge may put another laptop's custody between two events of one
+        # write of this laptop (it orders by time).
+        write = self.writes.get(event.device)
+        if write is None or write.last != event.seq - 1:
+            write = self.writes[event.device] = self._write_before(event)
         else:
             write.last = event.seq
         if write.unseen:

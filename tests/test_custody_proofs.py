@@ -275,3 +275,28 @@ def test_a_pulled_walk_through_move_is_left_to_its_own_laptop(
     )
     code, lines = _verify(cli)
     assert code == 0, "\n".join(lines)
+
+
+def test_another_laptops_custody_between_two_events_of_one_write_changes_nothing() -> None:
+    """The merged order is by time: another laptop's custody may fall between two events of
+    one command of this laptop, which are still one write after the same PIN."""
+    from safetycli.custodycheck import CustodyAudit
+    from safetycli.events import Event
+
+    def event(seq: int, kind: str, data: dict[str, Any], device: str | None = None) -> Event:
+        return Event(seq, "", kind, None, None, data, "", "", device)
+
+    ok = {"name": BY, "role": "armorer", "purpose": "armory: issue"}
+    here = [event(10, AUTH_OK, ok)]
+    here += [event(11 + n, "armory.issued", {"by": BY, "serial": s}) for n, s in enumerate("AB")]
+    there = [event(5, AUTH_OK, ok, "x"), event(6, "armory.issued", {"by": BY, "serial": "C"}, "x")]
+    logs = {None: here, "x": there}
+
+    def window(of: Event, size: int) -> list[Event]:
+        return [e for e in logs[of.device] if of.seq - size <= e.seq < of.seq]
+
+    audit = CustodyAudit(window, lambda name, role: True)
+    assert [audit.check(e) for e in (here[1], there[1], here[2])] == [None, None, None]
+    # The same two events of this laptop with no PIN before them are both named.
+    unproven = CustodyAudit(lambda of, size: [], lambda name, role: True)
+    assert all(unproven.check(e) for e in (here[1], here[2]))
