@@ -187,8 +187,10 @@ class CustodyAudit:
                 return "it names no armorer"
             proof = next((ok for ok in write.proofs if _proves(ok, who)), None)
             if proof is None:
-                whose = "the armorer" if not who.receives else "who receives it,"
-                return f"no PIN proof by {whose} {who.name} in the same transaction"
+                whose = (
+                    f"{who.name}, who receives it," if who.receives else f"the armorer {who.name}"
+                )
+                return f"no PIN proof by {whose} in the same transaction"
             if not self.holds(who.name, who.role):
                 return _not_holding(who)
         return None
