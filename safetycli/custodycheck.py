@@ -210,10 +210,10 @@ class CustodyAudit:
                         "it over in the same transaction"
                     )
             elif not _settled(write.signed, who.name, serial if per_firearm else None):
-                what = f"the check of firearm {serial}" if per_firearm else "a check"
+                what = f"no check of firearm {serial}" if per_firearm else "no check"
                 return (
-                    f"no PIN proof by the armorer {who.name}: {what} of run "
-                    f"{write.signed[0].run} confirmed by them in the same transaction"
+                    f"{what} in run {write.signed[0].run} confirmed by the armorer {who.name} "
+                    "in the same transaction"
                 )
             if not self.holds(who.name, who.role):
                 return _not_holding(who)
