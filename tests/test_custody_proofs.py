@@ -300,3 +300,38 @@ def test_another_laptops_custody_between_two_events_of_one_write_changes_nothing
     # The same two events of this laptop with no PIN before them are both named.
     unproven = CustodyAudit(lambda of, size: [], lambda name, role: True)
     assert all(unproven.check(e) for e in (here[1], here[2]))
+
+
+def test_a_walk_through_hand_over_needs_the_receivers_witness_signature_in_its_write() -> None:
+    """The walk-through's proof of a hand-over: the armorer's confirmed check of that firearm
+    and the receiver's signature witnessing it, in the write the move is in."""
+    from safetycli.custodycheck import CustodyAudit
+    from safetycli.events import ITEM_SIGNED_OFF, Event
+
+    item = "handed-over@4471"
+
+    def write(receiver: str) -> list[Event]:
+        signed = {
+            "name": receiver,
+            "role": "actor",
+            "phase": "takes",
+            "take": 1,
+            "items": [{"item": item, "meaning": "witnessed", "answer": True}],
+        }
+        done = {"item": item, "outcome": "confirmed", "by": {"name": BY, "role": "armorer"}}
+        moved = {"by": BY, "serial": "4471", "to": ACTOR[0]}
+        return [
+            Event(20, "", ITEM_SIGNED_OFF, "r-1", receiver, signed, "", ""),
+            Event(21, "", ITEM_DONE, "r-1", None, done, "", ""),
+            Event(22, "", "armory.handed-over", None, BY, moved, "", ""),
+        ]
+
+    def check(events: list[Event]) -> str | None:
+        def window(of: Event, size: int) -> list[Event]:
+            return [e for e in events if of.seq - size <= e.seq < of.seq]
+
+        return CustodyAudit(window, lambda name, role: True).check(events[-1])
+
+    assert check(write(ACTOR[0])) is None
+    problem = check(write(DP[0]))  # someone else witnessed it
+    assert problem is not None and ACTOR[0] in problem
