@@ -24,8 +24,6 @@ from safetycli.recovery import KEY as RECOVERY_KEY
 from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, describe
 from safetycli.storage import LogDamaged, Problem
 
-_CUSTODY = frozenset(ARMORY_KINDS)
-
 
 class IntegrityCheck(threading.Thread):
     """SQLite's integrity check on its own connection, in a thread: it takes about as long as the
@@ -112,6 +110,9 @@ def _structure(integrity: list[str]) -> list[Problem]:
     return [
         Problem(None, f"the log file's structure is damaged (SQLite: {line})") for line in integrity
     ]
+
+
+_CUSTODY = frozenset(ARMORY_KINDS)
 
 
 def meaning(ledger: Ledger) -> list[Problem]:
