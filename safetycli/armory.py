@@ -4,9 +4,9 @@ Custody is what failed on the "Rust" set (live rounds among dummies, nobody coun
 hand-over), so the armory is not a table anyone edits: like the roster, it is the fold of its own
 events (`armory.*`, declared in events.py), read through the kind index, never the whole log. Each
 custody event is written with the `auth.ok` of everyone whose PIN approved it, in one transaction
-(the CLI does that, as for roster changes), and this module's rules are checked twice: before
-anyone types a PIN (a refusal costs no PIN try) and again under the write lock (another laptop
-may have moved the firearm meanwhile).
+(the CLI does that, as for roster changes; `verify` checks it, custodycheck.py), and this
+module's rules are checked twice: before anyone types a PIN (a refusal costs no PIN try) and
+again under the write lock (another laptop may have moved the firearm meanwhile).
 
 Pure: no terminal and no SQL. `load` reads the events from anything with `events(kinds=...)`;
 `fold` takes any events (a full replay ignores the kinds that are not custody), and the two agree

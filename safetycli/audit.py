@@ -16,8 +16,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from safetycli import rostermerge
+from safetycli import custodycheck, rostermerge
 from safetycli.credentials import fingerprint
+from safetycli.events import ARMORY_KINDS
 from safetycli.ledger import Ledger
 from safetycli.recovery import KEY as RECOVERY_KEY
 from safetycli.rostercheck import LEGACY_WINDOW, RosterAudit, describe
@@ -86,14 +87,25 @@ def _structure(integrity: list[str]) -> list[Problem]:
     ]
 
 
+_CUSTODY = frozenset(ARMORY_KINDS)
+
+
 def meaning(ledger: Ledger) -> list[Problem]:
     """What the roster's events mean, the credentials they set, and the derived tables against
     the log. Raises what reading the log raises (`audit` turns it into its verdict)."""
     problems: list[Problem] = []
     roster = RosterAudit(ledger.keyed_at)
+    # Each custody event against its PIN proofs, and the roster as it stood then (custodycheck).
+    custody = custodycheck.over(ledger, roster.holds)
     # The roster as this laptop uses it: its own events with those of the production's other
     # laptops it pulled (rostermerge.py); problems are named for this laptop's own events.
-    for event in rostermerge.events(ledger):
+    for event in rostermerge.stream(ledger, ARMORY_KINDS, custody.local):
+        if event.kind in _CUSTODY:
+            problem = custody.check(event)
+            if problem is not None:
+                seq = None if event.device is not None else event.seq
+                problems.append(Problem(seq, custodycheck.describe(event, problem)))
+            continue
         problem = roster.feed(event, rostermerge.window(ledger, event, LEGACY_WINDOW))
         if event.device is not None:
             if problem is not None:

@@ -1214,6 +1214,32 @@ class Ledger:
         sql = f"{_SELECT} WHERE seq >= ? AND seq < ? ORDER BY seq"
         return list(self._rows(sql, (max(seq - size, 1), seq)))
 
+    def near(
+        self, kinds: Sequence[str], depth: int, keys: Sequence[str], of: str
+    ) -> Iterator[Event]:
+        """Each event of `kinds` and the `depth` events before each, in log order, with only
+        the payload `keys` (read in SQL, the row not decoded), and only for events of `kinds` or
+        of kind `of`: the custody events and what precedes them, where verify looks for their
+        PIN proofs (custodycheck.py), found through the kind index in one statement. Not checked
+        against their hashes: verify's chain scan checks every row."""
+        marks = _marks(kinds)
+        around = " UNION ".join(
+            f"SELECT seq - {d} FROM events WHERE kind IN ({marks})" for d in range(depth + 1)
+        )
+        fields = ", ".join(f"'$.{key}'" for key in keys)
+        sql = (
+            f"SELECT seq, at, kind, run, person, CASE WHEN kind = ? OR kind IN ({marks})"
+            f" THEN json_extract(data, {fields}) END FROM events WHERE seq IN ({around})"
+            " ORDER BY seq"
+        )
+        params = (of, *kinds, *(tuple(kinds) * (depth + 1)))
+        for seq, at, kind, run, person, values in self.db.execute(sql, params):
+            data = {}
+            if values is not None:
+                found = zip(keys, json.loads(values), strict=True)
+                data = {key: value for key, value in found if value is not None}
+            yield Event(int(seq), at, kind, run, person, data, "", "")
+
     def integrity(self) -> list[str]:
         return integrity_problems(self.db)
 

@@ -105,6 +105,12 @@ class RosterAudit:
         person = None if name is None else self._active(name)
         return person is not None and _PRODUCER in person.roles
 
+    def holds(self, name: str, role: str | None) -> bool:
+        """Whether `name` is on the roster now (folded so far), in `role` when one is given:
+        what a custody event's proofs are checked against (custodycheck.py)."""
+        person = self._active(name)
+        return person is not None and (role is None or role in person.roles)
+
     def feed(self, event: Event, window: Sequence[Event]) -> str | None:
         problem = self._check(event, window)
         self._apply(event)

@@ -19,7 +19,7 @@ its approvals are looked for among that device's pulled events, sealed too.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,17 @@ def production_devices(ledger: Ledger) -> set[str]:
 
 def events(ledger: Ledger) -> list[Event]:
     """This laptop's audited roster events merged with the production's other devices'."""
-    local = list(ledger.events(kinds=AUDITED_KINDS))
+    return list(stream(ledger))
+
+
+def stream(
+    ledger: Ledger, also: tuple[str, ...] = (), own: Iterable[Event] = ()
+) -> Iterator[Event]:
+    """`events`, streamed, and with them, in the same order, events of the kinds `also` names
+    (verify's custody events, checked against the roster as it stood): this laptop's given as
+    `own` (in log order), the other devices' only those this laptop sealed as it pulled them
+    (what the armory counts)."""
+    local = heapq.merge(ledger.events(kinds=AUDITED_KINDS), own, key=lambda e: e.seq)
     devices = production_devices(ledger)
     if not devices:
         return local
@@ -54,9 +64,14 @@ def events(ledger: Ledger) -> list[Event]:
     theirs = [e for e in foreign.events(AUDITED_KINDS) if e.device in devices]
     for event in theirs:
         _sealed(ledger, event)
+    if also:
+        assert ledger.key is not None
+        extra = foreign.events(also, ledger.key.foreign_seal)
+        theirs.extend(e for e in extra if e.device in devices)
+        theirs.sort(key=lambda e: (e.device, e.seq))
     here = ledger.device or ""
     streams = [local] + [list(g) for _, g in groupby(theirs, key=lambda e: e.device)]
-    return list(heapq.merge(*streams, key=lambda e: (e.at, e.device or here)))
+    return heapq.merge(*streams, key=lambda e: (e.at, e.device or here))
 
 
 def window(ledger: Ledger, event: Event, size: int) -> list[Event]:

@@ -240,7 +240,7 @@ def _act(
     what the log records the armorer's PIN was for (English), `said(event, name, role)` the
     armorer's prompt in the reader's language. Returns the armorer, the declared events and
     the events as written."""
-    from safetycli import armory, qualifications
+    from safetycli import armory, custodycheck, qualifications
 
     state = armory.current(ledger) if state is None else state
     rule(state, "-")
@@ -254,15 +254,19 @@ def _act(
         from safetycli.roles import spoken
 
         prompt = said(events[0], armorer, spoken("armorer"))
-    people: list[tuple[str, str | None, str, str | None]] = [
-        (armorer, "armorer", purpose(events[0]), prompt)
-    ]
-    if receiver is not None:  # the receiver reads the prompt; the log keeps the English purpose
+    # Whose PINs: the rule `verify` checks them against (custodycheck.needed), asked in order.
+    first = events[0].new()
+    people: list[tuple[str, str | None, str, str | None]] = []
+    for who in custodycheck.needed(first.kind, first.data):
+        if not who.receives:
+            people.append((who.name, who.role, purpose(events[0]), prompt))
+            continue
+        # The receiver reads the prompt; the log keeps the English purpose.
         serial = events[0].serial
         said = _("{name}, your PIN to confirm you receive {serial} from {armorer}").format(
-            name=receiver, serial=serial, armorer=armorer
+            name=who.name, serial=serial, armorer=armorer
         )
-        people.append((receiver, None, f"confirm you receive {serial} from {armorer}", said))
+        people.append((who.name, None, f"confirm you receive {serial} from {armorer}", said))
     proofs = _proofs(ledger, people, pin_stdin)
     written = _record(ledger, proofs, events, lambda state: rule(state, armorer))
     return armorer, events, written
