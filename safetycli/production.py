@@ -239,16 +239,26 @@ class SceneStop:
         from safetycli.i18n import _  # a refusal people read, in their language
 
         if self.unverified is not None:
-            # English only for now, as the other central alarms.
-            held, where = f"scene {self.scene} is held", "in this scene"
+            said = {
+                "scene": self.scene,
+                "device": self.hold_device,
+                "alarm": self.unverified,
+                "reason": self.reason,
+                "command": self.clear_command if self.source is None else self.source.clear_said(),
+            }
             if self.source is not None and self.source.is_incident:
-                held, where = "firearm work is held", "with firearms in any scene"
-            return (
-                f"{held}: stop-work from laptop {self.hold_device}, whose sync the server "
-                f"refused ({self.unverified}): not verified, and it stops work all the same "
-                f"({self.reason}); nothing starts or goes on {where} until it is cleared, a "
-                f"producer among those who clear it: {self.clear_command}"
-            )
+                return _(
+                    "firearm work is held: stop-work from laptop {device}, whose sync the server "
+                    "refused ({alarm}): not verified, and it stops work all the same ({reason}); "
+                    "nothing starts or goes on with firearms in any scene until it is cleared, a "
+                    "producer among those who clear it: {command}"
+                ).format(**said)
+            return _(
+                "scene {scene} is held: stop-work from laptop {device}, whose sync the server "
+                "refused ({alarm}): not verified, and it stops work all the same ({reason}); "
+                "nothing starts or goes on in this scene until it is cleared, a producer among "
+                "those who clear it: {command}"
+            ).format(**said)
 
         said = {
             "day": self.day,
