@@ -72,9 +72,10 @@ class UnverifiedStop:
 
     @property
     def clear_command(self) -> str:
-        from safetycli.roles import spoken
+        """The command that lifts it, as JSON gives it: English in every language."""
+        from safetycli.roles import role_name
 
-        roles = ", ".join(spoken(r) for r in self.clear_roles)
+        roles = ", ".join(role_name(r) for r in self.clear_roles)
         if self.is_incident or self.scene is None:
             return (
                 f'safetycli clear --unverified {self.ref} --note "what was found and done" '

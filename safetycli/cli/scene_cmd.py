@@ -131,16 +131,11 @@ def clear_unverified(
     with ws.open_log() as ledger:
         stop = production.unverified_named(ledger, production.load(ledger), ref)
         production.check_note(note)  # before anyone is asked
-        typer.echo(
-            one_line(
-                _(
-                    "Unverified {what} from laptop {device}, whose sync the server refused "
-                    "({alarm}): {reason}"
-                ).format(
-                    what=stop.what_said, device=stop.device, alarm=stop.alarm, reason=stop.reason
-                )
-            )
-        )
+        said = _(
+            "Unverified {what} from laptop {device}, whose sync the server refused "
+            "({alarm}): {reason}"
+        ).format(what=stop.what_said, device=stop.device, alarm=stop.alarm, reason=stop.reason)
+        typer.echo(one_line(said[:1].upper() + said[1:]))  # a language may put the kind first
         clearers = who_acts(
             ledger,
             stop.clear_roles,

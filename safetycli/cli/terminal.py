@@ -942,12 +942,10 @@ def _unverified_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
     else:
         head = _("STOP WORK on scene {scene}. Nothing proceeds until it is cleared.")
     body.append(head.format(scene=visible(stop.scene)) + "\n\n", style="bold")
-    body.append(
-        _("Unverified {what} from laptop {device}: {reason}").format(
-            what=u.what_said, device=visible(u.device), reason=visible(u.reason)
-        )
-        + "\n"
+    said = _("Unverified {what} from laptop {device}: {reason}").format(
+        what=u.what_said, device=visible(u.device), reason=visible(u.reason)
     )
+    body.append(said[:1].upper() + said[1:] + "\n")  # a language may put the kind first
     body.append(
         _(
             "The server refused that laptop's sync ({alarm}): not verified, and it stops work "
