@@ -148,9 +148,12 @@ def held_word(lang: str) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_status_says_a_refused_laptops_stop_work_in_the_crews_language_and_json_stays(
-    cli: CliRunner, laptop: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+    cli: CliRunner, laptop: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lang: str
 ) -> None:
     says = SAYS[lang]
+    partial = write_answers(tmp_path / "partial.yaml", drop=("meeting-covered",))
+    run = ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(partial)]
+    assert invoke(cli, run).exit_code == 4  # a run of the scene, open on the board
     stop_work_pulled(laptop)
     speak(monkeypatch, lang)
     lines = status_lines(cli)
@@ -164,6 +167,8 @@ def test_status_says_a_refused_laptops_stop_work_in_the_crews_language_and_json_
     assert json.loads(ok(cli, ["status", "--format", "json"]).stdout) == shown
     (u,) = shown["unverified_stop_work"]
     assert u["kind"] == "stop-work"
+    (open_run,) = shown["runs"]
+    assert open_run["scene_held"] and open_run["scene_stop"] == SAYS["en"]["refusal"]
     assert u["clear"] == (
         'safetycli clear --scene "12a" --note "what was found and done" (armorer, 1st AD, producer)'
     )
