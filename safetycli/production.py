@@ -690,13 +690,21 @@ def unverified_named(source: Source, state: ProductionState, ref: str) -> Unveri
     found = [
         u for u in open_unverified(source, state) if typed in (u.ref, f"{u.ref}:{u.hash[:12]}")
     ]
+    from safetycli.i18n import _
+
     if len(found) > 1:  # a chain that forked twice reuses a number: its hash tells them apart
         named = ", ".join(f"{u.ref}:{u.hash[:12]}" for u in found)
-        raise SafetyError(f"{one_line(typed)} names {len(found)} stop-works: name one of {named}")
+        raise SafetyError(
+            _("{ref} names {n} stop-works: name one of {named}").format(
+                ref=one_line(typed), n=len(found), named=named
+            )
+        )
     if not found:
         raise SafetyError(
-            f"no unverified stop-work {one_line(typed)} to clear: `safetycli status` lists each "
-            "with the command that clears it"
+            _(
+                "no unverified stop-work {ref} to clear: `safetycli status` lists each with the "
+                "command that clears it"
+            ).format(ref=one_line(typed))
         )
     return found[0]
 
@@ -760,7 +768,14 @@ def clear_unverified(
     check_note(note)
     missing = [r for r in clear_roles(stops) if r not in {c.role for c in clearers}]
     if stops and missing:
-        raise SafetyError(f"this stop-work is cleared by {', '.join(missing)} too")
+        from safetycli.i18n import _
+        from safetycli.roles import spoken
+
+        raise SafetyError(
+            _("this stop-work is cleared by {roles} too").format(
+                roles=", ".join(spoken(r) for r in missing)
+            )
+        )
     if len({fold_name(c.name) for c in clearers}) != len(clearers):
         raise SafetyError("each clearing role must be a different person")
     return [

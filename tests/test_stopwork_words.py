@@ -62,6 +62,7 @@ SAYS = {
         "incident_said": f"Unverified incident from laptop {A}, whose sync the server refused "
         f"({ALARM}): incident i-7f3a2c (misfire): click, no bang",
         "incident_cleared": f"Unverified stop-work {A}:13 cleared.",
+        "unknown": "no unverified stop-work nope:1 to clear: `safetycli status` lists each",
     },
     "es": {
         "head": f"escena 12a  alto al trabajo SIN VERIFICAR desde 2026-11-23 03:00 {ZONE}  "
@@ -87,6 +88,8 @@ SAYS = {
         "incident_said": f"Incidente sin verificar del portátil {A}, cuya sincronización rechazó "
         f"el servidor ({ALARM}): incident i-7f3a2c (misfire): click, no bang",
         "incident_cleared": f"Alto al trabajo sin verificar {A}:13 levantado.",
+        "unknown": "no hay ningún alto al trabajo sin verificar nope:1 que levantar: "
+        "`safetycli status` muestra cada uno",
     },
 }
 
@@ -224,6 +227,8 @@ def test_a_refused_laptops_misfire_is_said_refused_and_cleared_by_name_in_the_cr
     assert refusal.startswith(says["firearms"]) and "click, no bang" in refusal
     if lang == "es":
         assert not [w for w in ENGLISH if w in refusal], refusal
+    unknown = invoke(cli, ["clear", "--unverified", "nope:1", "--note", "x"])
+    assert one_line_error(unknown).startswith(says["unknown"])
     clear = ["clear", "--unverified", f"{A}:13", "--note", "firing pin replaced"]
     by = ["--by", f"armorer={ARMORER[0]}", "--by", f"producer={PRODUCER[0]}", "--pin-stdin"]
     with cheap_pins():
