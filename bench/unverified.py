@@ -18,7 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from machine import cpu_model
 
@@ -81,6 +83,19 @@ def workspace(root: Path, n: int) -> Path:
     return home
 
 
+def _said(lang: str, board: dict[str, Any]) -> Callable[[Ledger], object]:
+    """The board's lines as `status` prints them, in `lang` (the words looked up in the
+    catalog at every line, as a redraw does), from a board read once."""
+    from safetycli.cli.status_cmd import _lines
+    from safetycli.i18n import speaking
+
+    def said(_ledger: Ledger) -> object:
+        with speaking(lang):
+            return _lines(board, "America/Denver")
+
+    return said
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="0,10,200")
@@ -92,13 +107,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ledgers = {n: Ledger.open(workspace(Path(tmp), n) / "log.db", create=False) for n in counts}
         try:
-            for n, ledger in ledgers.items():
-                assert len(set_status(ledger)["unverified_stop_work"]) == n
+            boards = {n: set_status(ledger) for n, ledger in ledgers.items()}
+            for n, board in boards.items():
+                assert len(board["unverified_stop_work"]) == n
             for _ in range(args.repeat):
                 for n, ledger in ledgers.items():
                     for label, fn in (
                         ("status board (set_status)", set_status),
                         ("unverified stop-work read (pulled)", unverified.pulled),
+                        ("status lines in English (status_cmd._lines)", _said("en", boards[n])),
+                        ("status lines in Spanish (status_cmd._lines)", _said("es", boards[n])),
                     ):
                         start = time.perf_counter()
                         fn(ledger)

@@ -239,16 +239,26 @@ class SceneStop:
         from safetycli.i18n import _  # a refusal people read, in their language
 
         if self.unverified is not None:
-            # English only for now, as the other central alarms.
-            held, where = f"scene {self.scene} is held", "in this scene"
+            said = {
+                "scene": self.scene,
+                "device": self.hold_device,
+                "alarm": self.unverified,
+                "reason": self.reason,
+                "command": self.clear_command if self.source is None else self.source.clear_said(),
+            }
             if self.source is not None and self.source.is_incident:
-                held, where = "firearm work is held", "with firearms in any scene"
-            return (
-                f"{held}: stop-work from laptop {self.hold_device}, whose sync the server "
-                f"refused ({self.unverified}): not verified, and it stops work all the same "
-                f"({self.reason}); nothing starts or goes on {where} until it is cleared, a "
-                f"producer among those who clear it: {self.clear_command}"
-            )
+                return _(
+                    "firearm work is held: stop-work from laptop {device}, whose sync the server "
+                    "refused ({alarm}): not verified, and it stops work all the same ({reason}); "
+                    "nothing starts or goes on with firearms in any scene until it is cleared, a "
+                    "producer among those who clear it: {command}"
+                ).format(**said)
+            return _(
+                "scene {scene} is held: stop-work from laptop {device}, whose sync the server "
+                "refused ({alarm}): not verified, and it stops work all the same ({reason}); "
+                "nothing starts or goes on in this scene until it is cleared, a producer among "
+                "those who clear it: {command}"
+            ).format(**said)
 
         said = {
             "day": self.day,
@@ -680,13 +690,21 @@ def unverified_named(source: Source, state: ProductionState, ref: str) -> Unveri
     found = [
         u for u in open_unverified(source, state) if typed in (u.ref, f"{u.ref}:{u.hash[:12]}")
     ]
+    from safetycli.i18n import _
+
     if len(found) > 1:  # a chain that forked twice reuses a number: its hash tells them apart
         named = ", ".join(f"{u.ref}:{u.hash[:12]}" for u in found)
-        raise SafetyError(f"{one_line(typed)} names {len(found)} stop-works: name one of {named}")
+        raise SafetyError(
+            _("{ref} names {n} stop-works: name one of {named}").format(
+                ref=one_line(typed), n=len(found), named=named
+            )
+        )
     if not found:
         raise SafetyError(
-            f"no unverified stop-work {one_line(typed)} to clear: `safetycli status` lists each "
-            "with the command that clears it"
+            _(
+                "no unverified stop-work {ref} to clear: `safetycli status` lists each with the "
+                "command that clears it"
+            ).format(ref=one_line(typed))
         )
     return found[0]
 
@@ -750,7 +768,14 @@ def clear_unverified(
     check_note(note)
     missing = [r for r in clear_roles(stops) if r not in {c.role for c in clearers}]
     if stops and missing:
-        raise SafetyError(f"this stop-work is cleared by {', '.join(missing)} too")
+        from safetycli.i18n import _
+        from safetycli.roles import spoken
+
+        raise SafetyError(
+            _("this stop-work is cleared by {roles} too").format(
+                roles=", ".join(spoken(r) for r in missing)
+            )
+        )
     if len({fold_name(c.name) for c in clearers}) != len(clearers):
         raise SafetyError("each clearing role must be a different person")
     return [

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from safetycli.errors import SafetyError
 from safetycli.events import AUTH_OK, PROTOCOL_PUBLISHED, Event, NewEvent
+from safetycli.i18n import _, language_name, ngettext
 
 if TYPE_CHECKING:
     from safetycli.ledger import Ledger
@@ -257,7 +258,7 @@ def publish(ledger: Ledger, events: list[NewEvent], approver: tuple[str, str]) -
 
     name, pin = approver
     ids = ", ".join(str(e.data["protocol"]) for e in events)
-    _, ok = crew.prove(ledger, name, pin, role="producer", purpose=f"{PURPOSE}{ids}")
+    _approval, ok = crew.prove(ledger, name, pin, role="producer", purpose=f"{PURPOSE}{ids}")
     ledger.append_many([ok, *events])
 
 
@@ -276,16 +277,23 @@ def not_sent(ledger: Ledger, checklists: Path) -> list[str]:
         publish = f"`safetycli checklists publish {pid}`"
         if all(p.protocol != pid for p in known):
             lines.append(
-                f"protocol {pid} is this laptop's only: a producer sends it to the production's "
-                f"other laptops with {publish}"
+                _(
+                    "protocol {protocol} is this laptop's only: a producer sends it to the "
+                    "production's other laptops with {command}"
+                ).format(protocol=pid, command=publish)
             )
             continue
         sent = texts.get((pid, str(e.data["sha256"])))
         missing = sorted(set(e.data.get("roles") or {}) - sent) if sent is not None else []
         if missing:
             lines.append(
-                f"protocol {pid} went to the production's other laptops without the role(s) "
-                f"{', '.join(missing)} it names: a producer sends them with it, {publish}"
+                ngettext(
+                    "protocol {protocol} went to the production's other laptops without the "
+                    "role {roles} it names: a producer sends it with it, {command}",
+                    "protocol {protocol} went to the production's other laptops without the "
+                    "roles {roles} it names: a producer sends them with it, {command}",
+                    len(missing),
+                ).format(protocol=pid, roles=", ".join(missing), command=publish)
             )
     return lines
 
@@ -309,8 +317,6 @@ def conflicts(known: Iterable[Publication]) -> list[str]:
         texts = {p.sha256 for p in pubs}
         devices = {p.device for p in pubs}
         if len(texts) > 1 and len(devices) > 1:
-            from safetycli.i18n import _
-
             last = pubs[-1]
             on = _("device {device} at {at} ({sha})")
             others = ", ".join(
@@ -359,20 +365,32 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
             continue
         if have is not None and have.origin.sha256 not in texts:
             refused.append(
-                f"protocol {pid} was changed here and not published, so the production's "
-                f"(v{pub.version} from device {pub.device}) was not installed: a producer "
-                f"publishes this one (safetycli checklists publish {pid}), or delete "
-                f"{have.origin.path} to take the production's"
+                _(
+                    "protocol {protocol} was changed here and not published, so the production's "
+                    "(v{version} from device {device}) was not installed: a producer publishes "
+                    "this one (safetycli checklists publish {protocol}), or delete {path} to "
+                    "take the production's"
+                ).format(
+                    protocol=pid, version=pub.version, device=pub.device, path=have.origin.path
+                )
             )
             continue
         if hashlib.sha256(pub.text.encode("utf-8")).hexdigest() != pub.sha256:
-            refused.append(f"protocol {pid} from device {pub.device}: its text is not its sha256")
+            refused.append(
+                _("protocol {protocol} from device {device}: its text is not its sha256").format(
+                    protocol=pid, device=pub.device
+                )
+            )
             continue
         target = have.origin.path if have is not None else checklists / _file_name(pub)
         if have is None and target.exists():  # that name holds another protocol here
             target = checklists / f"{pid}.yaml"
             if target.exists():
-                refused.append(f"protocol {pid} was not installed: {target} holds another one")
+                refused.append(
+                    _("protocol {protocol} was not installed: {path} holds another one").format(
+                        protocol=pid, path=target
+                    )
+                )
                 continue
         staged = target.with_name(f".{target.name}.pulled")
         try:
@@ -380,21 +398,32 @@ def install(ledger: Ledger, checklists: Path) -> tuple[list[str], list[str]]:
             write_private_text(staged, pub.text)  # 0600, as every workspace file
             protocol, problems = check_file(staged, roles=_roles(checklists))
             if protocol is None or protocol.id != pid:
-                why = problems[0].message if problems else "not the protocol it names"
+                why = problems[0].message if problems else _("not the protocol it names")
                 refused.append(
-                    f"protocol {pid} v{pub.version} from device {pub.device} was not installed: "
-                    f"{why}"
+                    _(
+                        "protocol {protocol} v{version} from device {device} was not installed: "
+                        "{problem}"
+                    ).format(protocol=pid, version=pub.version, device=pub.device, problem=why)
                 )
                 continue
             os.replace(staged, target)
         except OSError as err:
-            refused.append(f"protocol {pid} was not installed in {target}: {err.strerror}")
+            refused.append(
+                _("protocol {protocol} was not installed in {path}: {problem}").format(
+                    protocol=pid, path=target, problem=err.strerror
+                )
+            )
             continue
         finally:
             staged.unlink(missing_ok=True)
         done.append(
-            f"Protocol {pid} v{pub.version} ({pub.sha256[:12]}) from device {pub.device} is "
-            f"now {target}"
+            _("Protocol {protocol} v{version} ({sha}) from device {device} is now {path}").format(
+                protocol=pid,
+                version=pub.version,
+                sha=pub.sha256[:12],
+                device=pub.device,
+                path=target,
+            )
         )
         _install_translations(pub, protocol, target, known, done, refused)
     return done, refused
@@ -406,13 +435,14 @@ def take_roles(root: Path, known: list[Publication], shipped: set[str]) -> list[
     from safetycli import sharedroles
 
     production = [p for pid, p in newest(known).items() if pid not in shipped]
-    received, _, refused = sharedroles.fold(production)
+    received, _conflicts, refused = sharedroles.fold(production)
     try:
         sharedroles.write(root, received)
     except OSError as err:
         refused.append(
-            f"the production's roles were not written to {sharedroles.path_of(root)}: "
-            f"{err.strerror}"
+            _("the production's roles were not written to {path}: {problem}").format(
+                path=sharedroles.path_of(root), problem=err.strerror
+            )
         )
     return refused
 
@@ -422,7 +452,7 @@ def role_conflicts(known: Iterable[Publication], own: dict[str, str] | None = No
     config.toml's roles) roles this laptop defines otherwise than the production."""
     from safetycli import sharedroles
 
-    received, conflicts, _ = sharedroles.fold(newest(known).values())
+    received, conflicts, _refused = sharedroles.fold(newest(known).values())
     if own is not None:
         conflicts += sharedroles.against_config(received, own)
     return conflicts
@@ -454,32 +484,55 @@ def _install_translations(
             for p in known
             if p.protocol == pub.protocol and lang in p.translations
         }
-        what = f"the {translation.language_name(lang)} of protocol {pub.protocol}"
+        said = {
+            "language": language_name(lang),
+            "protocol": pub.protocol,
+            "device": pub.device,
+            "path": target,
+        }
         if target.exists() and mine not in published:
             refused.append(
-                f"{what} was changed here and not published, so the production's was not "
-                f"installed: a producer publishes it (safetycli checklists publish "
-                f"{pub.protocol}), or delete {target} to take the production's"
+                _(
+                    "the {language} translation of protocol {protocol} was changed here and not "
+                    "published, so the production's was not installed: a producer publishes it "
+                    "(safetycli checklists publish {protocol}), or delete {path} to take the "
+                    "production's"
+                ).format(**said)
             )
             continue
         raw = sent["text"].encode("utf-8")
         if hashlib.sha256(raw).hexdigest() != sent["sha256"]:
-            refused.append(f"{what} from device {pub.device}: its text is not its sha256")
+            refused.append(
+                _(
+                    "the {language} translation of protocol {protocol} from device {device}: its "
+                    "text is not its sha256"
+                ).format(**said)
+            )
             continue
         if translation.check(target, protocol, lang, raw).translation is None:
-            refused.append(f"{what} from device {pub.device} was not installed: it does not check")
+            refused.append(
+                _(
+                    "the {language} translation of protocol {protocol} from device {device} was "
+                    "not installed: it does not check"
+                ).format(**said)
+            )
             continue
         staged = target.with_name(f".{target.name}.pulled")
         try:
             write_private_text(staged, sent["text"])
             os.replace(staged, target)
         except OSError as err:
-            refused.append(f"{what} was not installed in {target}: {err.strerror}")
+            refused.append(
+                _(
+                    "the {language} translation of protocol {protocol} was not installed in "
+                    "{path}: {problem}"
+                ).format(problem=err.strerror, **said)
+            )
             continue
         finally:
             staged.unlink(missing_ok=True)
         done.append(
-            f"The {translation.language_name(lang)} of protocol {pub.protocol} is now {target}"
+            _("The {language} translation of protocol {protocol} is now {path}").format(**said)
         )
 
 

@@ -97,7 +97,9 @@ def fold(
             try:
                 checked = production_roles({role: does}, where)[role]
             except SafetyError as err:
-                refused.append(f"role not taken: {err.message}")
+                from safetycli.i18n import _
+
+                refused.append(_("role not taken: {problem}").format(problem=err.message))
                 continue
             new = Received(role, checked, pub.protocol, pub.version, pub.device, pub.at)
             old = standing.get(role)

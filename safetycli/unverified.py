@@ -22,12 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_HELD, Event
+from safetycli.i18n import N_, _
 
 # Who lifts an unverified stop-work on a scene: the scene's clearing roles, and a producer (the
 # alarm is theirs to look into: the laptop it came from is not trusted as a record). An
 # unverified incident: the roles its kind closes it with, and a producer.
 CLEAR_ROLES = ("armorer", "first_ad", "producer")
 SCENE_ROLES = CLEAR_ROLES[:2]
+
+# What each kind is, as JSON gives it (`kind`) and as a person reads it (translated where shown).
+# Translators: the kinds of stop-work a refused laptop sends ("UNVERIFIED run hold").
+WHAT = {SCENE_HELD: N_("stop-work"), HOLD_RAISED: N_("run hold"), INCIDENT_REPORTED: N_("incident")}
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,10 @@ class UnverifiedStop:
 
     @property
     def clear_command(self) -> str:
-        from safetycli.roles import spoken
+        """The command that lifts it, as JSON gives it: English in every language."""
+        from safetycli.roles import role_name
 
-        roles = ", ".join(spoken(r) for r in self.clear_roles)
+        roles = ", ".join(role_name(r) for r in self.clear_roles)
         if self.is_incident or self.scene is None:
             return (
                 f'safetycli clear --unverified {self.ref} --note "what was found and done" '
@@ -77,30 +83,65 @@ class UnverifiedStop:
             )
         return f'safetycli clear --scene "{self.scene}" --note "what was found and done" ({roles})'
 
+    def clear_said(self) -> str:
+        """`clear_command` for a person to read and type: the command and its options as typed,
+        the note's hint and the roles in the reader's language (`clear_command` is the English
+        that JSON keeps)."""
+        from safetycli.roles import spoken
+
+        said = {
+            "ref": self.ref,
+            "scene": self.scene,
+            "roles": ", ".join(spoken(r) for r in self.clear_roles),
+        }
+        if self.is_incident or self.scene is None:
+            return _(
+                'safetycli clear --unverified {ref} --note "what was found and done" ({roles})'
+            ).format(**said)
+        return _(
+            'safetycli clear --scene "{scene}" --note "what was found and done" ({roles})'
+        ).format(**said)
+
     @property
     def what(self) -> str:
-        return {SCENE_HELD: "stop-work", HOLD_RAISED: "run hold", INCIDENT_REPORTED: "incident"}[
-            self.kind
-        ]
+        return WHAT[self.kind]
+
+    @property
+    def what_said(self) -> str:
+        """`what` in the reader's words."""
+        return _(self.what)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "seq": self.seq,
-            "hash": self.hash,
-            "kind": self.what,
-            "scene": self.scene,
-            "day": self.day,
-            "run": self.run,
-            "reason": self.reason,
-            "raised_at": self.raised_at,
-            "raised_by": self.raised_by,
-            "authenticated": self.authenticated,
-            "alarm": self.alarm,
-            "received_at": self.received_at,
-            "ref": self.ref,
-            "clear": self.clear_command,
-        }
+        return Shown(
+            self,
+            {
+                "device": self.device,
+                "seq": self.seq,
+                "hash": self.hash,
+                "kind": self.what,
+                "scene": self.scene,
+                "day": self.day,
+                "run": self.run,
+                "reason": self.reason,
+                "raised_at": self.raised_at,
+                "raised_by": self.raised_by,
+                "authenticated": self.authenticated,
+                "alarm": self.alarm,
+                "received_at": self.received_at,
+                "ref": self.ref,
+                "clear": self.clear_command,
+            },
+        )
+
+
+class Shown(dict[str, Any]):
+    """A stop's JSON (English, the contract: `json.dumps` writes it as a plain dict) that keeps
+    the stop it was made from, so `status` and the set board say it in the reader's words
+    (`stop.clear_said()`, its roles) without a key the JSON does not have."""
+
+    def __init__(self, stop: UnverifiedStop, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.stop = stop
 
 
 def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:

@@ -216,7 +216,7 @@ def test_a_protocol_published_before_roles_travelled_is_named_until_it_is_sent_a
         bare = [replace(e, data={k: v for k, v in e.data.items() if k != "roles"}) for e in sent]
         protoshare.publish(ledger, bare, (PRODUCER_NAME, PRODUCER_PIN))
     said = sync(cli, a, central).stdout
-    assert "without the role(s) medic, pyrotechnician" in said
+    assert "without the roles medic, pyrotechnician" in said
     assert "checklists publish pyro-effect" in said
     said = sync(cli, b, central).stdout
     assert "pyro-effect" in said and not (b / "checklists" / "pyro-effect.yaml").exists()

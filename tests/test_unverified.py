@@ -144,6 +144,6 @@ def test_a_walk_through_at_the_keyboard_stops_when_a_refused_laptops_stop_work_a
     tail, status = finished(child)
     text = " ".join((crew.transcript + tail).replace("\u2502", " ").split())
     assert status == 3
-    assert "STOP WORK: scene 12a" in text and f"from laptop {A}" in text
+    assert "STOP WORK on scene 12a" in text and f"from laptop {A}" in text
     assert "refused that laptop's sync" in text and "holster strap loose" in text
     assert "producer" in text and "safetycli clear --scene" in text

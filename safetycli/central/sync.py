@@ -49,9 +49,11 @@ class SyncResult:
     unverified: tuple[int, int | None] | None = None
     pulled_unverified: int = 0  # other laptops' unverified stop-work events new here
 
-    def lines(self) -> list[str]:
-        """What `sync` prints, in the crew's language (what other laptops wrote is data)."""
+    def lines(self, zone: str = "UTC") -> list[str]:
+        """What `sync` prints, in the crew's language (what other laptops wrote is data); the
+        times of the conflicts in the production's `zone`."""
         from safetycli.i18n import _
+        from safetycli.render.fmt import local_times
 
         seq, digest = self.server_head
         # Translators: the marks of sync's lines; the same words `status` prints.
@@ -67,31 +69,52 @@ class SyncResult:
             *self._unverified_lines(),
             *self.installed,
             *(warning.format(line=line) for line in self.refused),
-            *(exception.format(line=line) for line in self.conflicts),
+            *(exception.format(line=local_times(line, zone)) for line in self.conflicts),
         ]
 
     def _unverified_lines(self) -> list[str]:
+        from safetycli.i18n import _, ngettext
+
         out = []
         if self.unverified is not None:
             sent, new = self.unverified
             if not sent:
-                out.append("This laptop has no open stop-work to send.")
+                out.append(_("This laptop has no open stop-work to send."))
             elif new is None:
                 out.append(
-                    f"warning: this laptop's {sent} open stop-work event(s) were not taken: the "
-                    "server records no alarm that refused it; tell the producer, and stop work "
-                    "on the other laptops by hand (`safetycli hold --scene ...`)."
+                    ngettext(
+                        "warning: this laptop's {sent} open stop-work event was not taken: the "
+                        "server records no alarm that refused it; tell the producer, and stop "
+                        "work on the other laptops by hand (`safetycli hold --scene ...`).",
+                        "warning: this laptop's {sent} open stop-work events were not taken: the "
+                        "server records no alarm that refused it; tell the producer, and stop "
+                        "work on the other laptops by hand (`safetycli hold --scene ...`).",
+                        sent,
+                    ).format(sent=sent)
                 )
             else:
                 out.append(
-                    f"Sent this laptop's {sent} open stop-work event(s) all the same: the server "
-                    f"keeps those not in its record apart as unverified ({new} new this time), "
-                    "and every other laptop stops on them until a producer clears them there."
+                    ngettext(
+                        "Sent this laptop's {sent} open stop-work event all the same: the server "
+                        "keeps those not in its record apart as unverified ({new} new this "
+                        "time), and every other laptop stops on them until a producer clears "
+                        "them there.",
+                        "Sent this laptop's {sent} open stop-work events all the same: the "
+                        "server keeps those not in its record apart as unverified ({new} new "
+                        "this time), and every other laptop stops on them until a producer "
+                        "clears them there.",
+                        sent,
+                    ).format(sent=sent, new=new)
                 )
         if self.pulled_unverified:
             out.append(
-                f"HOLD: pulled {self.pulled_unverified} unverified stop-work event(s) of laptops "
-                "whose sync the server refused: they stop work here, see `safetycli status`."
+                ngettext(
+                    "HOLD: pulled {n} unverified stop-work event of laptops whose sync the "
+                    "server refused: it stops work here, see `safetycli status`.",
+                    "HOLD: pulled {n} unverified stop-work events of laptops whose sync the "
+                    "server refused: they stop work here, see `safetycli status`.",
+                    self.pulled_unverified,
+                ).format(n=self.pulled_unverified)
             )
         return out
 
@@ -325,7 +348,11 @@ def sync(
             try:
                 rows = open_stop_rows(ledger)
             except SafetyError as err:  # the alarm must still be said: this goes beside it
-                result.refused.append(f"this laptop's stop-work was not sent: {err.message}")
+                from safetycli.i18n import _
+
+                result.refused.append(
+                    _("this laptop's stop-work was not sent: {problem}").format(problem=err.message)
+                )
             else:
                 result.unverified = (len(rows), store.send_unverified(result.device, rows))
         pull(ledger, store, result)

@@ -73,8 +73,10 @@ def clear_scene(
         for u in unverified:
             typer.echo(
                 one_line(
-                    f"Unverified stop-work on scene {u.scene} from laptop {u.device}, whose sync "
-                    f"the server refused ({u.alarm}): {u.reason}"
+                    _(
+                        "Unverified stop-work on scene {scene} from laptop {device}, whose sync "
+                        "the server refused ({alarm}): {reason}"
+                    ).format(scene=u.scene, device=u.device, alarm=u.alarm, reason=u.reason)
                 )
             )
         for hold in holds:
@@ -129,12 +131,11 @@ def clear_unverified(
     with ws.open_log() as ledger:
         stop = production.unverified_named(ledger, production.load(ledger), ref)
         production.check_note(note)  # before anyone is asked
-        typer.echo(
-            one_line(
-                f"Unverified {stop.what} from laptop {stop.device}, whose sync the server "
-                f"refused ({stop.alarm}): {stop.reason}"
-            )
-        )
+        said = _(
+            "Unverified {what} from laptop {device}, whose sync the server refused "
+            "({alarm}): {reason}"
+        ).format(what=stop.what_said, device=stop.device, alarm=stop.alarm, reason=stop.reason)
+        typer.echo(one_line(said[:1].upper() + said[1:]))  # a language may put the kind first
         clearers = who_acts(
             ledger,
             stop.clear_roles,
@@ -150,8 +151,10 @@ def clear_unverified(
             production.unverified_named(ledger, now, ref)
         except SafetyError:
             raise SafetyError(
-                f"the stop-work {one_line(ref)} was cleared while the PINs were typed: nothing "
-                "more to do (safetycli status)"
+                _(
+                    "the stop-work {ref} was cleared while the PINs were typed: nothing more to "
+                    "do (safetycli status)"
+                ).format(ref=one_line(ref))
             ) from None
         ledger.append_many(production.clear_unverified([stop], note, clearers))
-    typer.echo(one_line(f"Unverified stop-work {stop.ref} cleared."))
+    typer.echo(one_line(_("Unverified stop-work {ref} cleared.").format(ref=stop.ref)))

@@ -6,6 +6,7 @@ signature on every start, and string annotations make it evaluate each one again
 `status` 1.4 -> 0.6 ms).
 """
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,20 +89,7 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
         ]
         out.append((True, head, details))
     for u in now.get("unverified_stop_work", []):
-        # English only for now, as the other central alarms.
-        where = f"scene {u['scene']}" if u["kind"] != "incident" else "firearm work, every scene"
-        head = (
-            f"{where}  UNVERIFIED {u['kind']} since {fmt.stamp(u['raised_at'], zone)} "
-            f"{zone}  from refused laptop {u['device']}"
-        )
-        who = (u["raised_by"] or {}).get("name") or "someone"
-        details = [
-            f"hold: {u['reason']} (by {who})",
-            f"not verified: the server refused this laptop's sync ({u['alarm']}); it stops "
-            "work all the same",
-            f"clear: {u['clear']}",
-        ]
-        out.append((True, head, details))
+        out.append((True, *_unverified(u, zone)))
     for entry in now["runs"]:
         signed = ", ".join(f"{n} ({fmt.role(r)})" for r, n in entry["signed_in"].items())
         signed = signed or _("nobody yet")
@@ -121,6 +109,39 @@ def _lines(now: dict[str, Any], zone: str = "UTC") -> list[tuple[bool, str, list
         )
         out.append((bool(entry["scene_held"]), head, details))
     return out
+
+
+def _unverified(u: dict[str, Any], zone: str) -> tuple[str, list[str]]:
+    """A refused laptop's stop-work (unverified.py), from its JSON: what it stops, that nothing
+    vouches for it, and the command that lifts it with the roles in the reader's words (from the
+    stop itself when the JSON came with it, `unverified.Shown`)."""
+    from safetycli.render import fmt
+
+    kind = str(u["kind"])  # unverified.WHAT's words, translated as shown
+    said = {
+        "scene": u["scene"],
+        "what": _(kind),
+        "at": fmt.stamp(u["raised_at"], zone),
+        "zone": zone,
+        "device": u["device"],
+    }
+    if u["kind"] == "incident":
+        head = _(
+            "firearm work, every scene  UNVERIFIED {what} since {at} {zone}  from refused "
+            "laptop {device}"
+        )
+    else:
+        head = _("scene {scene}  UNVERIFIED {what} since {at} {zone}  from refused laptop {device}")
+    who = (u["raised_by"] or {}).get("name") or _("someone")
+    stop = getattr(u, "stop", None)
+    return head.format(**said), [
+        _("hold: {reason} (by {name})").format(reason=u["reason"], name=who),
+        _(
+            "not verified: the server refused this laptop's sync ({alarm}); it stops work all "
+            "the same"
+        ).format(alarm=u["alarm"]),
+        _("clear: {command}").format(command=stop.clear_said() if stop else u["clear"]),
+    ]
 
 
 def status(
@@ -179,7 +200,8 @@ def status(
             board(ledger, ws.production, interval, lines_of, zone, standing_of)
         return
     with ws.open_log() as ledger:
-        now = set_status(ledger)
+        with _for_programs(fmt):
+            now = set_status(ledger)
         try:
             warning = producer_warning(ledger)
         except SafetyError as err:  # a roster that does not verify: the board still shows
@@ -188,7 +210,8 @@ def status(
         if ledger.foreign() is not None:  # a laptop that syncs: waiting, and what two did apart
             from safetycli.central import laptopnow
 
-            standing = laptopnow.read(ledger)
+            with _for_programs(fmt):
+                standing = laptopnow.read(ledger)
     if standing is not None and fmt is TableOrJson.json:
         now["exceptions"] = standing.exceptions
         now["waiting_for_approval"] = standing.waiting
@@ -198,6 +221,17 @@ def status(
 
         for word, line in standing_lines(standing, zone):
             typer.echo(one_line(f"{word}: {line}"))
+
+
+def _for_programs(fmt: TableOrJson) -> AbstractContextManager[None]:
+    """English while the set is read for `--format json`: the lines it carries (a run's
+    `scene_stop`, the conflicts between laptops) are made as it is read, and JSON is the same
+    in every language, for the programs that read it."""
+    from contextlib import nullcontext
+
+    from safetycli.i18n import SOURCE, speaking
+
+    return speaking(SOURCE) if fmt is TableOrJson.json else nullcontext()
 
 
 def waiting_word() -> str:
@@ -223,7 +257,9 @@ def standing_lines(standing: Any, zone: str) -> list[tuple[str, str]]:
 
         since = _at(standing.waiting["since"], zone)
         out.append((waiting_word(), waiting_status(standing.waiting["device"], since)))
-    out += [(exception_word(), line) for line in standing.exceptions]
+    from safetycli.render.fmt import local_times
+
+    out += [(exception_word(), local_times(line, zone)) for line in standing.exceptions]
     return out
 
 
@@ -235,7 +271,7 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
     from safetycli.workspace import optional_workspace
 
     ws = optional_workspace(home_of(home))
-    with review_source(ws, central) as source:
+    with review_source(ws, central) as source, _for_programs(fmt):
         now = set_status(source)
         # The set now: continuations of the runs not yet ended (a report covers its days').
         conflicts = source.conflicts(source.unended_runs())
@@ -256,8 +292,10 @@ def _central_status(central: str, home: Path | None, fmt: TableOrJson) -> None:
                 "shows, `safetycli join approve CODE`, on an approved laptop"
             ).format(at=_at(asked["asked_at"], zone))
             typer.echo(one_line(f"{waiting_word()}: {line}"))
+        from safetycli.render.fmt import local_times
+
         for line in conflicts:
-            typer.echo(one_line(f"{exception_word()}: {line}"))
+            typer.echo(one_line(f"{exception_word()}: {local_times(line, zone)}"))
 
 
 def _waiting_laptop(laptop: dict[str, Any], zone: str) -> str:

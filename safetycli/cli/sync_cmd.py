@@ -70,7 +70,8 @@ def sync(
         )
     if joining is not None and not result.alarms:
         joining.path.unlink(missing_ok=True)  # this laptop is in: the join is spent
-    for line in result.lines():  # they quote what laptops wrote (role lines, ids): data
+    # They quote what laptops wrote (role lines, ids): data.
+    for line in result.lines(ws.zone_or_utc()):
         typer.echo(one_line(line))
     for alarm in result.alarms[1:]:
         typer.echo(f"alarm: {alarm.line()}", err=True)

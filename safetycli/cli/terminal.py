@@ -933,21 +933,31 @@ def scene_panel(
 
 def _unverified_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
     """A refused laptop's stop-work (unverified.py): where it comes from, and that it stops work
-    though nothing vouches for it. English only for now, as the other central alarms."""
+    though nothing vouches for it."""
     u = stop.source
     assert u is not None
     body = Text()
-    where = "no firearm work anywhere" if u.is_incident else f"scene {visible(stop.scene)}"
-    body.append(f"STOP WORK: {where}. Nothing proceeds until it is cleared.\n\n", style="bold")
-    body.append(f"Unverified {u.what} from laptop {visible(u.device)}: {visible(u.reason)}\n")
+    if u.is_incident:
+        head = _("STOP WORK: no firearm work anywhere. Nothing proceeds until it is cleared.")
+    else:
+        head = _("STOP WORK on scene {scene}. Nothing proceeds until it is cleared.")
+    body.append(head.format(scene=visible(stop.scene)) + "\n\n", style="bold")
+    said = _("Unverified {what} from laptop {device}: {reason}").format(
+        what=u.what_said, device=visible(u.device), reason=visible(u.reason)
+    )
+    body.append(said[:1].upper() + said[1:] + "\n")  # a language may put the kind first
     body.append(
-        f"The server refused that laptop's sync ({visible(u.alarm)}): not verified, and it "
-        "stops work all the same.\n"
+        _(
+            "The server refused that laptop's sync ({alarm}): not verified, and it stops work "
+            "all the same."
+        ).format(alarm=visible(u.alarm))
+        + "\n"
     )
     _raised(body, stop.raised_by, stop.authenticated, _at(stop.raised_at, None, zone))
-    roles = ", ".join(role_name(r) for r in u.clear_roles)
-    body.append(f"To clear: {roles}, each in person with their PIN:\n")
-    body.append(f"  {visible(stop.clear_command)}\n")
+    roles = [role_name(r) for r in u.clear_roles]
+    listed = _and([", ".join(roles[:-1]), roles[-1]]) if len(roles) > 1 else roles[0]
+    body.append(_("To clear: {roles}, each in person with their PIN:").format(roles=listed) + "\n")
+    body.append(f"  {visible(u.clear_said())}\n")
     if resume:
         body.append(_("then:  safetycli resume {run}").format(run=resume))
     return body

@@ -3,6 +3,7 @@ times, durations, people. No escaping here: each output escapes the result its o
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from safetycli import events as ev
@@ -45,6 +46,30 @@ def stamp(at: str | None, zone: str = "UTC") -> str:
         return ""
     date, time = _local(at, zone)
     return f"{date} {time[:5]}"
+
+
+# A time as the log writes it (ledger.now_utc): UTC, ISO-8601, `Z`, to the microsecond at most.
+_LOGGED_TIME = re.compile(
+    r"(?<![\w:.-])\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z(?![\w:])"
+)
+
+
+def local_times(line: str, zone: str = "UTC") -> str:
+    """A line for people with each logged time in it (`2026-03-14T03:40:02.123456Z`) as `stamp`
+    shows it, the zone named (`2026-03-13 20:40 America/Denver`); in UTC when the zone is not in
+    the tz database. For the lines between laptops (central/conflicts.py): they are made deep in
+    folds (the armory's custody, the custody starting points kept on disk) for JSON too, which
+    keeps the log's UTC times, so the reader's zone is applied where a person reads them. Only
+    the log's own spelling of a time is rewritten."""
+    from safetycli.errors import SafetyError
+
+    def said(found: re.Match[str]) -> str:
+        try:
+            return f"{stamp(found.group(), zone)} {zone}"
+        except SafetyError:
+            return f"{stamp(found.group())} UTC"
+
+    return _LOGGED_TIME.sub(said, line)
 
 
 def offset(at: str, zone: str) -> str:

@@ -125,7 +125,7 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
             lines,
             _("Conflicts between laptops"),
             [_("What two laptops recorded apart")],
-            [[md(line)] for line in ex["between_laptops"]],
+            [[md(fmt.local_times(line, zone))] for line in ex["between_laptops"]],
         )
     _section(
         lines,
@@ -787,6 +787,7 @@ def environment(zone: str = "UTC") -> Any:
     env.filters.update(
         clock=functools.partial(fmt.clock, zone=zone),
         when=lambda e, key: _when(e, key, zone),
+        local_times=functools.partial(fmt.local_times, zone=zone),
         check=fmt.check,
         duration=fmt.duration,
         who=fmt.who,
