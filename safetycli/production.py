@@ -492,6 +492,11 @@ class StopBoard:
                 others.append(stop)
         return (*stops, *others)
 
+    def holds(self, scene: str, day: str | None = None) -> bool:
+        """Whether anything holds work on `scene` now, as `status` marks a run `scene_held` and
+        as the runner refuses firearm work: one rule, for `status` and `log list` alike."""
+        return bool(self.for_scene(scene, day, firearms=True))
+
 
 def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedStop]:
     """The unverified stop-work the source holds (unverified.py) not yet cleared."""

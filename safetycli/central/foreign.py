@@ -48,7 +48,7 @@ from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
 from safetycli.rostercheck import AUDITED_KINDS
 
 if TYPE_CHECKING:
-    from safetycli.lifecycle import Hold
+    from safetycli.lifecycle import Hold, Lifecycle
     from safetycli.storage import RunStart
 
 FILENAME = "foreign.db"
@@ -504,6 +504,31 @@ class ForeignLog:
                     "and tell the producer"
                 )
             out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
+        return out
+
+    def run_holds(
+        self, seal: Callable[[str, int, str], str] | None = None
+    ) -> list[tuple[str, RunStart, Lifecycle]]:
+        """Every other laptop's run that was ever held, on hold now or not, each as (device, its
+        start, its holds folded): what held a scene here, for a producer reviewing this
+        laptop's day (elsewhere.py). Through the kind index, a few rows per run ever held; a
+        clearance or an abort counts only with this laptop's seal, as in `held_runs`; a run
+        whose start is not here (or not as pulled) is left out, its hold's scene unknown."""
+        from safetycli.lifecycle import Lifecycle
+        from safetycli.storage import RunStart
+
+        folds: dict[tuple[str, str], Lifecycle] = {}
+        for e in self.events((HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED), seal):
+            if e.run is not None and e.device is not None:
+                folds.setdefault((e.device, e.run), Lifecycle()).apply(e.kind, e.seq, e.at, e.data)
+        out = []
+        for (device, run), fold in folds.items():
+            if not fold.holds:
+                continue
+            where = " WHERE kind = ? AND device = ? AND run = ?"
+            start = next(self._read(where, (RUN_STARTED, device, run), seal), None)
+            if start is not None:
+                out.append((device, RunStart(run, start.seq, start.at, start.data), fold))
         return out
 
     def _read(
