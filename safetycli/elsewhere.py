@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from safetycli.lifecycle import Lifecycle
     from safetycli.production import ProductionState, Source
     from safetycli.unverified import UnverifiedStop
 
@@ -139,10 +140,13 @@ def _unverified(u: UnverifiedStop, state: ProductionState) -> Stopped:
     )
 
 
-def held_runs(source: Source) -> list[Stopped]:
-    """Every hold of the other laptops' runs this laptop pulled, on or cleared: each held its
+def held_runs(source: Source, since: str | None = None, until: str | None = None) -> list[Stopped]:
+    """The holds of the other laptops' runs this laptop pulled, on or cleared: each held its
     run's scene here (its day, for a day-wide run) while it was on. None for a laptop that
-    never synced, or a source that pulls nothing (the central store: those runs are its own)."""
+    never synced, or a source that pulls nothing (the central store: those runs are its own).
+    `since`/`until` (UTC, a date or a time): only runs with a hold still on, or one on at some
+    moment between them, are looked at further (their starts read): a day's review reads the
+    starts of its days' holds, not of every hold of the season."""
     from safetycli.production import DAY
 
     foreign = getattr(source, "foreign", None)
@@ -150,8 +154,21 @@ def held_runs(source: Source) -> list[Stopped]:
     if pulled is None:
         return []
     key = getattr(source, "key", None)
+    seal = key.foreign_seal if key is not None else None
+
+    def near(fold: Lifecycle) -> bool:
+        for h in fold.holds:
+            lifted = h.cleared_at or (fold.ended_at if fold.aborted is not None else None)
+            if lifted is None and fold.aborted is None:
+                return True  # still on
+            if (until is None or h.raised_at <= until) and (
+                since is None or lifted is None or lifted >= since
+            ):
+                return True
+        return False
+
     out = []
-    for device, start, fold in pulled.run_holds(key.foreign_seal if key is not None else None):
+    for device, start, fold in pulled.run_holds(seal, near):
         for hold in fold.holds:
             ended = None
             if hold.cleared_at is None and fold.aborted is not None:
@@ -178,19 +195,35 @@ def held_runs(source: Source) -> list[Stopped]:
     return out
 
 
-def stopped_here(source: Source, state: ProductionState) -> list[Stopped]:
-    """Both kinds, in the order they were raised."""
-    found = unverified(source, state) + held_runs(source)
+def stopped_here(
+    source: Source, state: ProductionState, since: str | None = None, until: str | None = None
+) -> list[Stopped]:
+    """Both kinds, in the order they were raised (`since`/`until`: as `held_runs`)."""
+    found = unverified(source, state) + held_runs(source, since, until)
     return sorted(found, key=lambda s: (s.raised_at, s.device, s.run or ""))
 
 
+def around(day_from: str | None, day_to: str | None) -> tuple[str | None, str | None]:
+    """The UTC window a period's holds were on in, with room for the production's zone and a
+    night shoot past midnight: `held_runs`' `since` and `until` for a report of the period."""
+    from datetime import date, timedelta
+
+    def shift(day: str | None, days: int) -> str | None:
+        return None if day is None else (date.fromisoformat(day) + timedelta(days)).isoformat()
+
+    return shift(day_from, -2), shift(day_to, 3)
+
+
 def in_period(found: Iterable[Stopped], day_from: str | None, day_to: str | None) -> list[Stopped]:
-    """Those of the period (by shooting day, else the day raised), and any still on, whenever
-    raised: as the report lists stop-work called on a scene."""
+    """Those of the period (by shooting day, or the day raised: a run recorded for an earlier
+    day is held when it is held), and any still on, whenever raised: as the report lists
+    stop-work called on a scene."""
     out = []
     for s in found:
-        day = s.shooting_day
-        inside = (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+        days = (s.shooting_day, s.raised_at[:10])
+        inside = any(
+            (day_from is None or d >= day_from) and (day_to is None or d <= day_to) for d in days
+        )
         if inside or s.is_on:
             out.append(s)
     return out

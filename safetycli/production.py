@@ -477,9 +477,8 @@ class StopBoard:
         stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
         stops += [
             _unverified_stop(u)
-            for u in self.unverified
-            if (firearms and u.is_incident)
-            or (not u.is_incident and u.scene is not None and scene_key(u.scene) == key)
+            for u_key, u in self._keyed_unverified()
+            if (firearms and u.is_incident) or (u_key is not None and u_key == key)
         ]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
@@ -491,6 +490,18 @@ class StopBoard:
             elif day is not None and stop.day == day:
                 others.append(stop)
         return (*stops, *others)
+
+    def _keyed_unverified(self) -> list[tuple[str | None, UnverifiedStop]]:
+        """`unverified`, each with its scene's key (None: an incident, firearm work in every
+        scene), made once for a board asked about many scenes (a list of a season's runs)."""
+        kept = self.__dict__.get("_keyed")
+        if kept is None or kept[0] is not self.unverified:
+            keyed = [
+                (None if u.is_incident or u.scene is None else scene_key(u.scene), u)
+                for u in self.unverified
+            ]
+            kept = self.__dict__["_keyed"] = (self.unverified, keyed)
+        return kept[1]
 
     def holds(self, scene: str, day: str | None = None) -> bool:
         """Whether anything holds work on `scene` now, as `status` marks a run `scene_held` and

@@ -409,12 +409,13 @@ def _scene_holds_during(ledger: ReviewSource, state: RunState) -> list[dict[str,
 def _stopped_during(ledger: ReviewSource, state: RunState) -> list[dict[str, Any]]:
     """What other laptops stopped the run's scene with while it was under way (elsewhere.py):
     read from foreign.db, nothing for a laptop that never synced."""
-    from safetycli import elsewhere, production
-
     foreign = getattr(ledger, "foreign", None)
     if not callable(foreign) or foreign() is None:
         return []
-    found = elsewhere.stopped_here(ledger, production.load(ledger))
+    from safetycli import elsewhere, production
+
+    state_now = production.load(ledger)
+    found = elsewhere.stopped_here(ledger, state_now, state.started_at, state.ended_at)
     during = elsewhere.during(found, state.scene, state.day, state.started_at, state.ended_at)
     return [s.as_json() for s in during]
 
@@ -1116,12 +1117,13 @@ def _from_other_laptops(ledger: ReviewSource, f: RunFilter) -> list[dict[str, An
     """What stopped work on this laptop from the others (elsewhere.py), raised in the period or
     still on: None for a laptop that never synced (the report has no such section) and for the
     central store (its runs are every laptop's own; the unverified are among `between_laptops`)."""
-    from safetycli import elsewhere, production
-
     foreign = getattr(ledger, "foreign", None)
     if not callable(foreign) or foreign() is None:
         return None
-    found = elsewhere.stopped_here(ledger, production.load(ledger))
+    from safetycli import elsewhere, production
+
+    since, until = elsewhere.around(f.day_from, f.day_to)
+    found = elsewhere.stopped_here(ledger, production.load(ledger), since, until)
     return [s.as_json() for s in elsewhere.in_period(found, f.day_from, f.day_to)]
 
 
