@@ -227,3 +227,93 @@ def test_a_laptop_that_never_synced_has_no_such_section(cli: CliRunner, home: Pa
     got = json.loads(ok(cli, ["report", "--format", "json"]).stdout)
     assert "from_other_laptops" not in got["exceptions"]
     assert "Stop-work from other laptops" not in ok(cli, ["report", "--format", "md"]).stdout
+
+
+# --- the filters, on another laptop's pulled holds (no server needed) ------------------------
+
+
+class _Pulled:
+    """A laptop's review source as elsewhere.py reads it: its pulled `foreign.db`, no key."""
+
+    key = None
+
+    def __init__(self, foreign: Any) -> None:
+        self._foreign = foreign
+
+    def foreign(self) -> Any:
+        return self._foreign
+
+    def unverified_stops(self) -> list[Any]:
+        return []
+
+
+def other_laptops_season(tmp_path: Path) -> Any:
+    """Laptop X's chain, pulled: runs of scene 12A on three days, each started among other runs'
+    starts (so a start must be found by its run, not as the nearest one), held and cleared;
+    the last still on."""
+    from safetycli.central.foreign import ForeignLog
+    from safetycli.ledger import canonical_json, row_hash
+    from safetycli.storage import GENESIS
+
+    chain: list[tuple[str, str | None, dict[str, Any]]] = []
+    for day, run, still in (("2026-10-01", "rx-1", False), ("2026-10-29", "rx-2", False)) + (
+        ("2026-11-20", "rx-3", True),
+    ):
+        chain.append((f"{day}T09:00:00.000000Z", run, {"scene": "12A", "day": day}))
+        chain.append((f"{day}T09:01:00.000000Z", f"{run}-other", {"scene": "9", "day": day}))
+        hold = {"reason": f"held on {day}", "raised_by": {"name": "Sam", "role": "armorer"}}
+        chain.append((f"{day}T10:00:00.000000Z", run, {"hold": hold}))
+        if not still:
+            chain.append((f"{day}T11:00:00.000000Z", run, {"note": f"ok {day}"}))
+    rows, prev = [], GENESIS
+    for seq, (at, run, data) in enumerate(chain, start=1):
+        if "scene" in data:
+            kind, payload = "run.started", {**data, "protocol": {"id": "p"}, "context": {}}
+        elif "hold" in data:
+            kind, payload = "hold.raised", data["hold"]
+        else:
+            kind = "hold.cleared"
+            payload = {"note": data["note"], "cleared_by": [{"name": "Dana", "role": "first_ad"}]}
+        text = canonical_json(payload)
+        digest = row_hash(seq, at, kind, run, None, text, prev)
+        rows.append((seq, at, kind, run, None, text, prev, digest, None))
+        prev = digest
+    foreign = ForeignLog.open(tmp_path / "foreign.db")
+    assert foreign.add("laptop-x", len(rows), prev, rows) == (len(rows), None)
+    return foreign
+
+
+def test_a_days_review_names_the_other_laptops_holds_of_its_day_and_those_still_on(
+    tmp_path: Path,
+) -> None:
+    from safetycli import elsewhere
+
+    source = _Pulled(other_laptops_season(tmp_path))
+    since, until = elsewhere.around("2026-10-29", "2026-10-29")
+    near = elsewhere.held_runs(source, since, until)  # type: ignore[arg-type]
+    assert {(s.run, s.day) for s in near} == {("rx-2", "2026-10-29"), ("rx-3", "2026-11-20")}
+    day = elsewhere.in_period(near, "2026-10-29", "2026-10-29")
+    assert [(s.run, s.note, s.is_on) for s in day] == [
+        ("rx-2", "ok 2026-10-29", False),
+        ("rx-3", None, True),  # still on: whenever raised
+    ]
+    assert "cleared at 2026-10-29T11:00:00.000000Z by Dana: ok 2026-10-29" in day[0].line
+    every = elsewhere.held_runs(source)  # type: ignore[arg-type]
+    assert [s.run for s in every] == ["rx-1", "rx-2", "rx-3"]
+
+
+def test_a_runs_record_names_only_what_stopped_its_scene_while_it_was_under_way(
+    tmp_path: Path,
+) -> None:
+    from safetycli import elsewhere
+
+    every = elsewhere.held_runs(_Pulled(other_laptops_season(tmp_path)))  # type: ignore[arg-type]
+
+    def during(scene: str, day: str, start: str, end: str | None) -> list[str | None]:
+        return [s.run for s in elsewhere.during(every, scene, day, start, end)]
+
+    assert during("12a", "2026-10-29", "2026-10-29T09:30:00Z", "2026-10-29T10:30:00Z") == ["rx-2"]
+    # Cleared before it started; raised after it ended; another scene: none of them.
+    assert during("12A", "2026-10-29", "2026-10-29T11:30:00Z", None) == ["rx-3"]
+    assert during("12A", "2026-10-29", "2026-10-29T08:00:00Z", "2026-10-29T09:59:00Z") == []
+    assert during("9", "2026-10-29", "2026-10-29T09:30:00Z", None) == []
