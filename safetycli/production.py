@@ -504,9 +504,21 @@ class StopBoard:
         return kept[1]
 
     def holds(self, scene: str, day: str | None = None) -> bool:
-        """Whether anything holds work on `scene` now, as `status` marks a run `scene_held` and
-        as the runner refuses firearm work: one rule, for `status` and `log list` alike."""
-        return bool(self.for_scene(scene, day, firearms=True))
+        """Whether anything holds work on `scene` now: whether `for_scene(scene, day,
+        firearms=True)` names anything, as `status` marks a run `scene_held` and as the runner
+        refuses firearm work; one rule, for `status` and `log list` alike. Answered from sets
+        made once, without building the stops: a season's list asks it for every run."""
+        kept = self.__dict__.get("_holding")
+        if kept is None or kept[0] is not self.unverified:
+            everywhere = bool(self.incidents.stopping()) or any(
+                u.is_incident for u in self.unverified
+            )
+            keys = {k for k, _ in self.scene_holds} | {k for k, _, _ in self.held}
+            keys |= {k for k, _ in self._keyed_unverified() if k is not None}
+            days = {stop.day for _, _, stop in self.held if stop.day is not None}
+            kept = self.__dict__["_holding"] = (self.unverified, everywhere, keys, days)
+        _, everywhere, keys, days = kept
+        return everywhere or scene_key(scene) in keys or (day is not None and day in days)
 
 
 def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedStop]:

@@ -259,7 +259,9 @@ def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:
             continue
         status, holds, ended_at = review._lifecycle(ledger, start.run)
         if f.status is None or status == f.status:
-            scene_held = board.holds(start.data["scene"], start.data["day"])
+            # The rule itself: whatever the board names for the scene, as `status` asks it.
+            scene = start.data["scene"]
+            scene_held = bool(board.for_scene(scene, start.data["day"], firearms=True))
             out.append(review.summary_of(start, status, holds, ended_at, scene_held))
     return out
 
