@@ -487,9 +487,8 @@ class StopBoard:
         stops += [_called_stop(h) for held_key, h in self.scene_holds if held_key == key]
         stops += [
             _unverified_stop(u)
-            for u in self.unverified
-            if (firearms and u.is_incident)
-            or (not u.is_incident and u.scene is not None and scene_key(u.scene) == key)
+            for u_key, u in self._keyed_unverified()
+            if (firearms and u.is_incident) or (u_key is not None and u_key == key)
         ]
         # In `scene_stops`' order: the scene's own held runs, then the day's day-wide ones.
         others = []
@@ -501,6 +500,35 @@ class StopBoard:
             elif day is not None and stop.day == day:
                 others.append(stop)
         return (*stops, *others)
+
+    def _keyed_unverified(self) -> list[tuple[str | None, UnverifiedStop]]:
+        """`unverified`, each with its scene's key (None: an incident, firearm work in every
+        scene), made once for a board asked about many scenes (a list of a season's runs)."""
+        kept = self.__dict__.get("_keyed")
+        if kept is None or kept[0] is not self.unverified:
+            keyed = [
+                (None if u.is_incident or u.scene is None else scene_key(u.scene), u)
+                for u in self.unverified
+            ]
+            kept = self.__dict__["_keyed"] = (self.unverified, keyed)
+        return kept[1]
+
+    def holds(self, scene: str, day: str | None = None) -> bool:
+        """Whether anything holds work on `scene` now: whether `for_scene(scene, day,
+        firearms=True)` names anything, as `status` marks a run `scene_held` and as the runner
+        refuses firearm work; one rule, for `status` and `log list` alike. Answered from sets
+        made once, without building the stops: a season's list asks it for every run."""
+        kept = self.__dict__.get("_holding")
+        if kept is None or kept[0] is not self.unverified:
+            everywhere = bool(self.incidents.stopping()) or any(
+                u.is_incident for u in self.unverified
+            )
+            keys = {k for k, _ in self.scene_holds} | {k for k, _, _ in self.held}
+            keys |= {k for k, _ in self._keyed_unverified() if k is not None}
+            days = {stop.day for _, _, stop in self.held if stop.day is not None}
+            kept = self.__dict__["_holding"] = (self.unverified, everywhere, keys, days)
+        _, everywhere, keys, days = kept
+        return everywhere or scene_key(scene) in keys or (day is not None and day in days)
 
 
 def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedStop]:

@@ -233,22 +233,15 @@ def summary_of(
     }
 
 
-def _held_scenes(ledger: ReviewSource) -> set[str]:
-    """Scenes held now, folded for comparing (`production.scene_key`): under a stop-work called
-    on the set (`hold --scene`), or with a run on hold (a held run stops its whole scene, on any
-    day), as `status` and the runner see them. Read from the log, through the kind index: a
+def _stop_board(ledger: ReviewSource) -> Any:
+    """What holds scenes now, read once for the whole list: `production.StopBoard`, the state
+    `status` shows and the runner acts on (stop-work called on a scene, here or pulled; a run on
+    hold here or on another laptop; a refused laptop's unverified stop-work; an open incident
+    that stops firearm work). Read from the log and foreign.db through their kind indexes: a
     day's list must not read the season."""
     from safetycli import production
 
-    state = production.load(ledger)
-    held = {production.scene_key(h.scene) for h in state.open_scene_holds()}
-    for start in ledger.starts_of(production.held_runs(ledger)):
-        held.add(production.scene_key(start.data["scene"]))
-    # And a refused laptop's stop-work on a scene (unverified.py), as the runner sees it.
-    for u in production.open_unverified(ledger, state):
-        if u.scene is not None and not u.is_incident:
-            held.add(production.scene_key(u.scene))
-    return held
+    return production.StopBoard(ledger)
 
 
 _FEW_RUNS = 1_000
@@ -287,15 +280,13 @@ def run_summaries(
     ledger: ReviewSource, filters: RunFilter | None = None
 ) -> Iterator[dict[str, Any]]:
     """Runs matching the filters, newest shooting day first (then newest start), streamed."""
-    from safetycli.production import scene_key
-
     f = filters or RunFilter()
     names = _names(ledger, f.person) if f.person is not None else None
     by_person = names is not None or f.role is not None
     # One day's few runs are asked one by one; any longer list takes the season-wide set.
     one_day = f.day_from is not None and f.day_from == f.day_to
     among = _runs_with(ledger, names, f.role) if by_person and not one_day else None
-    held_scenes = _held_scenes(ledger)
+    board = _stop_board(ledger)
     starts: Iterable[RunStart]
     if among is not None and len(among) <= _FEW_RUNS:
         # A person's runs: their starts through the run index, not every start of the season.
@@ -310,7 +301,7 @@ def run_summaries(
         status, holds, ended_at = _status(ledger, start.run)
         if f.status is not None and status != f.status:
             continue
-        held_scene = scene_key(start.data["scene"]) in held_scenes
+        held_scene = board.holds(start.data["scene"], start.data["day"])
         yield summary_of(start, status, holds, ended_at, held_scene)
 
 
@@ -413,6 +404,20 @@ def _scene_holds_during(ledger: ReviewSource, state: RunState) -> list[dict[str,
             }
         )
     return out
+
+
+def _stopped_during(ledger: ReviewSource, state: RunState) -> list[dict[str, Any]]:
+    """What other laptops stopped the run's scene with while it was under way (elsewhere.py):
+    read from foreign.db, nothing for a laptop that never synced."""
+    foreign = getattr(ledger, "foreign", None)
+    if not callable(foreign) or foreign() is None:
+        return []
+    from safetycli import elsewhere, production
+
+    state_now = production.load(ledger)
+    found = elsewhere.stopped_here(ledger, state_now, state.started_at, state.ended_at)
+    during = elsewhere.during(found, state.scene, state.day, state.started_at, state.ended_at)
+    return [s.as_json() for s in during]
 
 
 def _scene_hold_story(holds: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -638,6 +643,7 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
             failed_pins.append(_failed_pin(event))
     holds = _hold_entries(state.holds, question, breaks)
     scene_holds = _scene_holds_during(ledger, state)
+    from_others = _stopped_during(ledger, state) if timeline else []
     if timeline and scene_holds:
         story = sorted(story + _scene_hold_story(scene_holds), key=lambda e: e["seq"])
     return {
@@ -662,6 +668,9 @@ def run_detail(ledger: ReviewSource, run_id: str, *, timeline: bool = True) -> d
         "corrections": corrections,
         # Stop-work called on the run's scene while it was under way (`hold --scene`).
         "scene_holds": scene_holds,
+        # What other laptops stopped its scene with while it was under way: their held runs,
+        # and refused laptops' unverified stop-work (elsewhere.py); not events of this log.
+        "stopped_from_other_laptops": from_others,
         # How it was answered: at the keyboard, or from an answers file (training, scripts).
         "mode": events[0].data.get("mode") if events else None,
         "timeline": story,
@@ -756,6 +765,10 @@ def build_report(
             exceptions["between_laptops"] = conflicts(starts, custody=apart) + _unverified(
                 ledger, f
             )
+        else:
+            stopped = _from_other_laptops(ledger, f)
+            if stopped is not None:
+                exceptions["from_other_laptops"] = stopped
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
     exceptions["lockouts"].sort(key=lambda e: e["seq"])
     counts = {
@@ -777,6 +790,8 @@ def build_report(
     }
     if "between_laptops" in exceptions:
         counts["between_laptops"] = len(exceptions["between_laptops"])
+    if "from_other_laptops" in exceptions:
+        counts["from_other_laptops"] = len(exceptions["from_other_laptops"])
     head = f"{head_seq}:{head_hash}"
     extra: dict[str, Any] = {}
     if custody is not None:  # only a production that keeps an armory: the others' is as before
@@ -1092,28 +1107,24 @@ def _unverified(ledger: ReviewSource, f: RunFilter) -> list[str]:
     """Stop-work of laptops whose sync the server refused (unverified.py), raised in the period
     or still on, each one line: never part of the record, so the producer reads it here, first
     among the exceptions, beside the conflicts between laptops."""
-    from safetycli import production
-    from safetycli.unverified import pulled
+    from safetycli import elsewhere, production
 
-    state = production.load(ledger)
-    out = []
-    for u in pulled(ledger):
-        day = u.day or u.raised_at[:10]
-        inside = (f.day_from is None or day >= f.day_from) and (f.day_to is None or day <= f.day_to)
-        cleared = state.cleared_unverified.get(u.key)
-        if not inside and cleared is not None:
-            continue
-        where = "firearm work in every scene" if u.is_incident else f"scene {u.scene}"
-        who = (u.raised_by or {}).get("name") or "someone"
-        end = "still on"
-        if cleared is not None:
-            names = ", ".join(str(c.get("name")) for c in cleared.data.get("cleared_by") or [])
-            end = f"cleared at {cleared.at} by {names}: {cleared.data.get('note')}"
-        out.append(
-            f"UNVERIFIED {u.what} from laptop {u.device}, whose sync the server refused "
-            f"({u.alarm}): {where}, raised at {u.raised_at} by {who}: {u.reason}; {end}"
-        )
-    return out
+    found = elsewhere.unverified(ledger, production.load(ledger))
+    return [s.line for s in elsewhere.in_period(found, f.day_from, f.day_to)]
+
+
+def _from_other_laptops(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]] | None:
+    """What stopped work on this laptop from the others (elsewhere.py), raised in the period or
+    still on: None for a laptop that never synced (the report has no such section) and for the
+    central store (its runs are every laptop's own; the unverified are among `between_laptops`)."""
+    foreign = getattr(ledger, "foreign", None)
+    if not callable(foreign) or foreign() is None:
+        return None
+    from safetycli import elsewhere, production
+
+    since, until = elsewhere.around(f.day_from, f.day_to)
+    found = elsewhere.stopped_here(ledger, production.load(ledger), since, until)
+    return [s.as_json() for s in elsewhere.in_period(found, f.day_from, f.day_to)]
 
 
 def _run_ref(d: dict[str, Any]) -> dict[str, Any]:

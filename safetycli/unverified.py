@@ -18,11 +18,14 @@ Core code: a fold over the pulled rows, no I/O of its own, no Typer or Rich.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_HELD, Event
 from safetycli.i18n import N_, _
+
+if TYPE_CHECKING:
+    from safetycli.incidents import Incident
 
 # Who lifts an unverified stop-work on a scene: the scene's clearing roles, and a producer (the
 # alarm is theirs to look into: the laptop it came from is not trusted as a record). An
@@ -54,6 +57,9 @@ class UnverifiedStop:
     alarm: str
     received_at: str
     clear_roles: tuple[str, ...] = CLEAR_ROLES
+    # The refused laptop's event itself: an incident's register entry is folded from it
+    # (`incident list`), as a pulled verified one is.
+    event: Event | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -152,7 +158,7 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
     out = []
     for e, alarm, received in rows:
         data = e.data
-        common = {"alarm": alarm, "received_at": received, "raised_at": e.at}
+        common = {"alarm": alarm, "received_at": received, "raised_at": e.at, "event": e}
         device = str(e.device)
         if e.kind == SCENE_HELD:
             out.append(
@@ -242,3 +248,31 @@ def pulled(source: Any) -> list[UnverifiedStop]:
         return []
     key = getattr(source, "key", None)
     return fold(local.unverified(key.foreign_seal if key is not None else None))
+
+
+def incidents(source: Any, state: Any) -> list[tuple[UnverifiedStop, Incident]]:
+    """The refused laptops' incidents, each with its register entry folded from its event as a
+    pulled verified one is, closed (by the clearance's note) once `clear --unverified` lifted
+    it here: what `incident list` and `incident show` add to the register, marked unverified.
+    One already in the register (reported before the laptop's chain was refused, and synced
+    then) is the record's, and left to it. `state`: `production.load(source)`."""
+    from safetycli.incidents import Register
+
+    out = []
+    for u in pulled(source):
+        if not u.is_incident or u.event is None:
+            continue
+        register = Register()
+        register.apply(u.event)
+        found = next(iter(register.incidents.values()), None)
+        if found is None or found.id in state.incidents.incidents:
+            continue
+        cleared = state.cleared_unverified.get(u.key)
+        if cleared is not None:
+            found.closed_seq = cleared.seq
+            found.closed_at = cleared.at
+            found.closed_by = list(cleared.data.get("cleared_by") or [])
+            found.action = cleared.data.get("note")
+        found.device = u.device
+        out.append((u, found))
+    return out

@@ -250,7 +250,7 @@ def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:
     from safetycli import review
 
     names = review._names(ledger, f.person) if f.person is not None else None
-    held = review._held_scenes(ledger)
+    board = production.StopBoard(ledger)
     out = []
     for start in review._starts(ledger, f, newest_first=True):
         if (names is not None or f.role is not None) and not review._took_part(
@@ -259,7 +259,9 @@ def reference_list(ledger: Ledger, f: Any) -> list[dict[str, Any]]:
             continue
         status, holds, ended_at = review._lifecycle(ledger, start.run)
         if f.status is None or status == f.status:
-            scene_held = production.scene_key(start.data["scene"]) in held
+            # The rule itself: whatever the board names for the scene, as `status` asks it.
+            scene = start.data["scene"]
+            scene_held = bool(board.for_scene(scene, start.data["day"], firearms=True))
             out.append(review.summary_of(start, status, holds, ended_at, scene_held))
     return out
 

@@ -48,7 +48,7 @@ from safetycli.ledger import BUSY_TIMEOUT_MS, row_hash, transaction
 from safetycli.rostercheck import AUDITED_KINDS
 
 if TYPE_CHECKING:
-    from safetycli.lifecycle import Hold
+    from safetycli.lifecycle import Hold, Lifecycle
     from safetycli.storage import RunStart
 
 FILENAME = "foreign.db"
@@ -495,8 +495,14 @@ class ForeignLog:
             hold = fold.open_hold
             if fold.status != HELD or hold is None:
                 continue
-            where = " WHERE kind = ? AND device = ? AND run = ?"
-            start = next(self._read(where, (RUN_STARTED, device, run), seal), None)
+            # One step back through the kind index from its first hold, not every start of the
+            # device: its start came before its holds in that device's chain.
+            where = " WHERE kind = ? AND device = ? AND seq < ? AND run = ?"
+            first = min(h.seq for h in fold.holds)
+            found = self._read(
+                where, (RUN_STARTED, device, first, run), seal, " ORDER BY seq DESC LIMIT 1"
+            )
+            start = next(found, None)
             if start is None:  # pulled before its hold, in the same chain: deleted or changed
                 raise SafetyError(
                     f"run {run} of device {device} is on hold, but its start in {self.path} is "
@@ -506,14 +512,48 @@ class ForeignLog:
             out.append((device, RunStart(run, start.seq, start.at, start.data), hold))
         return out
 
+    def run_holds(
+        self,
+        seal: Callable[[str, int, str], str] | None = None,
+        keep: Callable[[Lifecycle], bool] | None = None,
+    ) -> list[tuple[str, RunStart, Lifecycle]]:
+        """Other laptops' runs that were ever held, on hold now or not, each as (device, its
+        start, its holds folded): what held a scene here, for a producer reviewing this
+        laptop's day (elsewhere.py). Their holds through the kind index (a few rows per run
+        ever held), folded as in `held_runs`; the start looked up only for the folds `keep`
+        accepts (a day's report asks of its period's few), each by one step back through the
+        kind index from its first hold, never a scan of the device's starts. A run whose start
+        is not here (or not as pulled) is left out: its scene is unknown."""
+        from safetycli.lifecycle import Lifecycle
+        from safetycli.storage import RunStart
+
+        folds: dict[tuple[str, str], Lifecycle] = {}
+        for e in self.events((HOLD_RAISED, HOLD_CLEARED, RUN_ABORTED), seal):
+            if e.run is not None and e.device is not None:
+                folds.setdefault((e.device, e.run), Lifecycle()).apply(e.kind, e.seq, e.at, e.data)
+        out = []
+        for (device, run), fold in folds.items():
+            if not fold.holds or (keep is not None and not keep(fold)):
+                continue
+            first = min(h.seq for h in fold.holds)
+            where = " WHERE kind = ? AND device = ? AND seq < ? AND run = ?"
+            found = self._read(
+                where, (RUN_STARTED, device, first, run), seal, " ORDER BY seq DESC LIMIT 1"
+            )
+            start = next(found, None)
+            if start is not None:
+                out.append((device, RunStart(run, start.seq, start.at, start.data), fold))
+        return out
+
     def _read(
         self,
         where: str,
         args: Iterable[Any],
         seal: Callable[[str, int, str], str] | None = None,
+        order: str = " ORDER BY device, seq",
     ) -> Iterator[Event]:
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS}, seal FROM foreign_events{where} ORDER BY device, seq", list(args)
+            f"SELECT {_COLUMNS}, seal FROM foreign_events{where}{order}", list(args)
         )
         for device, seq, at, kind, run, person, data, prev, digest, _mac, sealed in cursor:
             if row_hash(seq, at, kind, run, person, data, prev) != digest:

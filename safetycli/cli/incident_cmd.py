@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from safetycli.events import Signer
     from safetycli.incidents import Incident
     from safetycli.ledger import Ledger
+    from safetycli.unverified import UnverifiedStop
 
 HELP = "Incidents and complaints: report (no PIN needed), list, show, close with what was done."
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
@@ -206,15 +207,38 @@ def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[li
     return list(dict.fromkeys(named_firearms)), list(dict.fromkeys(named_lots))
 
 
-def _row(incident: "Incident", now: Any) -> dict[str, Any]:
+def _row(
+    incident: "Incident", now: Any, unverified: "UnverifiedStop | None" = None, words: bool = True
+) -> dict[str, Any]:
+    """`unverified`: the refused laptop's stop-work the incident came as (unverified.py): marked
+    so (`words`: in the status a table or CSV shows), with the command that clears it."""
     from safetycli.incidents import age
 
-    return {
+    row = {
         **incident.as_json(),
         "age": age(incident.at, now) if incident.is_open else "",
         "involved": incident.involved(),
         "by": incident.who,
         "must_close": incident.closers_text() if incident.is_open else "",
+    }
+    if unverified is not None:
+        row |= _unverified_keys(incident, unverified)
+        if words:
+            row["status"] += ", UNVERIFIED"
+    return row
+
+
+def _unverified_keys(incident: "Incident", u: "UnverifiedStop") -> dict[str, Any]:
+    """What marks a refused laptop's incident: the alarm, and how it is cleared (a producer
+    among the roles), instead of `incident close`."""
+    return {
+        "unverified": True,
+        "frozen": False,  # custody never waits on an unverified incident: it only stops work
+        "device": u.device,
+        "alarm": u.alarm,
+        "ref": u.ref,
+        "must_close": u.clear_command if incident.is_open else "",
+        "clear": u.clear_command if incident.is_open else None,
     }
 
 
@@ -229,16 +253,21 @@ def list_(
 
     from safetycli import production
     from safetycli.cli.common import emit_listing, open_log, workspace
+    from safetycli.unverified import incidents
 
     with open_log(workspace(home), reading=True) as ledger:
-        register = production.load(ledger).incidents
+        state = production.load(ledger)
+        pairs = incidents(ledger, state)
+    unverified = {id(i): u for u, i in pairs}  # marked unverified, by the entry itself
+    register = state.incidents
     now = datetime.now(UTC)
     # Newest first by time: numbers are per laptop once other laptops' incidents are pulled.
-    newest = sorted(register.incidents.values(), key=lambda i: (i.at, i.seq), reverse=True)
+    every = [*register.incidents.values(), *(i for _, i in pairs)]
+    newest = sorted(every, key=lambda i: (i.at, i.seq), reverse=True)
     shown = sorted(newest, key=lambda i: not i.is_open)
     if open_only:
         shown = [i for i in shown if i.is_open]
-    rows = [_row(i, now) for i in shown]
+    rows = [_row(i, now, unverified.get(id(i)), fmt is not ListFormat.json) for i in shown]
     # Reported on another laptop of the production (pulled by sync): which one.
     units = ["device"] if any(i.device is not None for i in shown) else []
     for row in rows if units and fmt is not ListFormat.json else ():
@@ -260,25 +289,45 @@ def show(
     once closed, who closed it and what was done."""
     from safetycli import production
     from safetycli.cli.common import open_log, print_json, workspace
+    from safetycli.errors import SafetyError
     from safetycli.roles import spoken
+    from safetycli.unverified import incidents
 
+    unverified = None
     with open_log(workspace(home), reading=True) as ledger:
-        found = production.load(ledger).incidents.find(incident_id)
+        state = production.load(ledger)
+        try:
+            found = state.incidents.find(incident_id)
+        except SafetyError:
+            # A refused laptop's incident (unverified.py), named by its id or `DEVICE:SEQ`.
+            typed = incident_id.strip()
+            named = [(u, i) for u, i in incidents(ledger, state) if typed in (i.id, u.ref)]
+            if not named:
+                raise
+            unverified, found = named[0]
     if fmt is TableOrJson.json:
-        print_json(found.as_json())
+        extra = {} if unverified is None else _unverified_keys(found, unverified)
+        print_json(found.as_json() | extra)
         return
     if found.is_open:
         head = _("Incident {id}: {kind} (OPEN)")
     else:
         head = _("Incident {id}: {kind} (closed)")
     _say(head.format(id=found.id, kind=_kind(found)))
+    if unverified is not None:
+        # English only, as the other central alarms.
+        _say(
+            f"UNVERIFIED: reported on laptop {unverified.device}, whose sync the server refused "
+            f"({unverified.alarm}); not part of the production's record, and it stops firearm "
+            "work all the same"
+        )
     _say(_("What happened: {text}").format(text=found.text))
     if found.involved():
         _say(_("Involved: {what}").format(what=found.involved()))
     _say(_("Reported by: {name}, at {at}").format(name=found.who, at=found.at))
     if found.stops:
         _say(_("Stops firearm work while open: yes"))
-    if found.frozen_now:
+    if found.frozen_now and unverified is None:  # only a verified incident freezes custody
         _say(_("Freezes what it involves: yes, until released or closed"))
     elif found.released_at:
         _say(
@@ -286,12 +335,17 @@ def show(
                 at=found.released_at, note=found.release_note
             )
         )
-    if found.is_open:
+    if found.is_open and unverified is not None:
+        _say(f"Must clear it: {unverified.clear_command}")
+    elif found.is_open:
         _say(
             _("Must close it: {roles}: {command}").format(
                 roles=_closed_by(found), command=found.close_command()
             )
         )
+    elif unverified is not None:
+        names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
+        _say(f"Cleared at {found.closed_at} by {names}: {found.action}")
     else:
         names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
         _say(_("Closed at {at} by {names}").format(at=found.closed_at, names=names))

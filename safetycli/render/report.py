@@ -127,6 +127,13 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
             [_("What two laptops recorded apart")],
             [[md(fmt.local_times(line, zone))] for line in ex["between_laptops"]],
         )
+    if "from_other_laptops" in ex:  # a laptop that synced: what other laptops stopped here
+        _section(
+            lines,
+            "Stop-work from other laptops",
+            ["What stopped work here, and who lifted it"],
+            [[md(s["line"])] for s in ex["from_other_laptops"]],
+        )
     _section(
         lines,
         _("Incidents and complaints"),
@@ -662,6 +669,21 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
         )
     for line in ex.get("between_laptops", []):  # only read from the central store
         yield row("between-laptops", {}, detail=line)
+    for o in ex.get("from_other_laptops", []):  # only a laptop that synced
+        by = o["raised_by"] or {}
+        yield row(
+            "from-other-laptops",
+            o,
+            at=o["raised_at"],
+            name=by.get("name"),
+            role=by.get("role"),
+            status=("cleared" if o["cleared_at"] else "not cleared")
+            + (", unverified" if o["source"] == "unverified" else ""),
+            detail=o["line"],
+            cleared_at=o["cleared_at"],
+            cleared_by=fmt.whos(o["cleared_by"], ids=True) if o["cleared_by"] else None,
+            note=o["note"],
+        )
     for g in ex.get("custody", []):  # only a production that keeps an armory has these
         yield row("custody", g, item=g["subject"], status=g["what"], detail=g["text"])
     for r in ex["roster"]:
