@@ -13,9 +13,11 @@ laptop's log: a day's report stays flat in the length of the season. Core code: 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from safetycli.i18n import _
 
 if TYPE_CHECKING:
     from safetycli.lifecycle import Lifecycle
@@ -90,7 +92,65 @@ class Stopped:
             f"{self.raised_at} by {who}: {self.reason}; {end}"
         )
 
-    def as_json(self) -> dict[str, Any]:
+    def said(self, when: Callable[[str], str]) -> str:
+        """`line` for a person: in the reader's language, each time as `when` writes it (the
+        production's zone: the caller's format). `line` stays the English, UTC words that JSON
+        and CSV keep. What people and the server wrote (names, reasons, notes, the alarm) is data,
+        shown as written: each output escapes the result its own way."""
+        said: dict[str, Any] = {
+            "device": self.device,
+            "at": when(self.raised_at),
+            "who": (self.raised_by or {}).get("name") or _("someone"),
+            "reason": self.reason,
+            "scene": self.scene,
+            "day": self.day,
+            "run": self.run,
+        }
+        if self.source == UNVERIFIED:
+            said |= {"what": _(self.what), "alarm": self.alarm}
+            if self.stops_all:
+                stop = _(
+                    "UNVERIFIED {what} from laptop {device}, whose sync the server refused "
+                    "({alarm}): firearm work in every scene, raised at {at} by {who}: {reason}"
+                )
+            else:
+                stop = _(
+                    "UNVERIFIED {what} from laptop {device}, whose sync the server refused "
+                    "({alarm}): scene {scene}, raised at {at} by {who}: {reason}"
+                )
+        elif self.day_wide:
+            stop = _(
+                "run {run} held on laptop {device}: every scene of {day} held here too, raised at "
+                "{at} by {who}: {reason}"
+            )
+        else:
+            stop = _(
+                "run {run} held on laptop {device}: scene {scene} held here too, raised at {at} "
+                "by {who}: {reason}"
+            )
+        if self.cleared_at is not None:
+            end = _("cleared at {at} by {names}: {note}").format(
+                at=when(self.cleared_at),
+                names=", ".join(str(c.get("name")) for c in self.cleared_by or []),
+                note=self.note,
+            )
+        elif self.ended is not None:
+            end = _("its run aborted at {at}").format(at=when(self.ended))
+        elif self.source == UNVERIFIED:
+            end = _("still on")
+        else:
+            end = _("still on: it is cleared on laptop {device}, then both laptops sync").format(
+                device=self.device
+            )
+        # Translators: a stop from another laptop, then how it ended ("...: reason; still on").
+        return _("{stop}; {end}").format(stop=stop.format(**said), end=end)
+
+    def as_json(self) -> Entry:
+        """The entry JSON gives (English, UTC: the contract), carrying the stop itself so a
+        person's output can say it in their words (`said`) without a key JSON does not have."""
+        return Entry(self, self._json())
+
+    def _json(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "device": self.device,
@@ -109,6 +169,27 @@ class Stopped:
             "note": self.note,
             "line": self.line,
         }
+
+
+class Entry(dict[str, Any]):
+    """A stop's JSON (`json.dumps` writes it as a plain dict) that keeps the stop it was made
+    from, as `unverified.Shown` does: the report and `log show` say it through `stop.said`."""
+
+    def __init__(self, stop: Stopped, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.stop = stop
+
+
+class Line(str):
+    """A stop's English `line` (a plain string in JSON) that keeps the stop it was made from:
+    `report --central`'s conflicts between laptops list the unverified ones as lines."""
+
+    stop: Stopped
+
+    def __new__(cls, stop: Stopped) -> Line:
+        made = super().__new__(cls, stop.line)
+        made.stop = stop
+        return made
 
 
 def unverified(source: Source, state: ProductionState) -> list[Stopped]:

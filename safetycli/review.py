@@ -1110,7 +1110,8 @@ def _unverified(ledger: ReviewSource, f: RunFilter) -> list[str]:
     from safetycli import elsewhere, production
 
     found = elsewhere.unverified(ledger, production.load(ledger))
-    return [s.line for s in elsewhere.in_period(found, f.day_from, f.day_to)]
+    # Each its English line (JSON's), keeping the stop for the Markdown and HTML to say.
+    return [elsewhere.Line(s) for s in elsewhere.in_period(found, f.day_from, f.day_to)]
 
 
 def _from_other_laptops(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]] | None:

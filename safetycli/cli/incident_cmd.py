@@ -208,10 +208,11 @@ def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[li
 
 
 def _row(
-    incident: "Incident", now: Any, unverified: "UnverifiedStop | None" = None, words: bool = True
+    incident: "Incident", now: Any, unverified: "UnverifiedStop | None" = None, words: str = ""
 ) -> dict[str, Any]:
     """`unverified`: the refused laptop's stop-work the incident came as (unverified.py): marked
-    so (`words`: in the status a table or CSV shows), with the command that clears it."""
+    so (`words`: how the status a table or CSV shows says it: the reader's word on a table,
+    English in CSV), with the command that clears it (on a table, in the reader's words)."""
     from safetycli.incidents import age
 
     row = {
@@ -224,8 +225,13 @@ def _row(
     if unverified is not None:
         row |= _unverified_keys(incident, unverified)
         if words:
-            row["status"] += ", UNVERIFIED"
+            row["status"] += f", {words}"
+        if words and words != _UNVERIFIED and incident.is_open:
+            row["must_close"] = unverified.clear_said()
     return row
+
+
+_UNVERIFIED = "UNVERIFIED"  # the mark CSV keeps, English as its codes
 
 
 def _unverified_keys(incident: "Incident", u: "UnverifiedStop") -> dict[str, Any]:
@@ -262,12 +268,14 @@ def list_(
     register = state.incidents
     now = datetime.now(UTC)
     # Newest first by time: numbers are per laptop once other laptops' incidents are pulled.
-    every = [*register.incidents.values(), *(i for _, i in pairs)]
+    every = [*register.incidents.values(), *(i for _u, i in pairs)]
     newest = sorted(every, key=lambda i: (i.at, i.seq), reverse=True)
     shown = sorted(newest, key=lambda i: not i.is_open)
     if open_only:
         shown = [i for i in shown if i.is_open]
-    rows = [_row(i, now, unverified.get(id(i)), fmt is not ListFormat.json) for i in shown]
+    # Translators: the mark on a refused laptop's incident in `incident list` ("open, UNVERIFIED").
+    words = {ListFormat.json: "", ListFormat.csv: _UNVERIFIED}.get(fmt, _("UNVERIFIED"))
+    rows = [_row(i, now, unverified.get(id(i)), words) for i in shown]
     # Reported on another laptop of the production (pulled by sync): which one.
     units = ["device"] if any(i.device is not None for i in shown) else []
     for row in rows if units and fmt is not ListFormat.json else ():
@@ -294,7 +302,8 @@ def show(
     from safetycli.unverified import incidents
 
     unverified = None
-    with open_log(workspace(home), reading=True) as ledger:
+    ws = workspace(home)
+    with open_log(ws, reading=True) as ledger:
         state = production.load(ledger)
         try:
             found = state.incidents.find(incident_id)
@@ -315,11 +324,12 @@ def show(
         head = _("Incident {id}: {kind} (closed)")
     _say(head.format(id=found.id, kind=_kind(found)))
     if unverified is not None:
-        # English only, as the other central alarms.
         _say(
-            f"UNVERIFIED: reported on laptop {unverified.device}, whose sync the server refused "
-            f"({unverified.alarm}); not part of the production's record, and it stops firearm "
-            "work all the same"
+            _(
+                "UNVERIFIED: reported on laptop {device}, whose sync the server refused "
+                "({alarm}); not part of the production's record, and it stops firearm work all "
+                "the same"
+            ).format(device=unverified.device, alarm=unverified.alarm)
         )
     _say(_("What happened: {text}").format(text=found.text))
     if found.involved():
@@ -336,7 +346,7 @@ def show(
             )
         )
     if found.is_open and unverified is not None:
-        _say(f"Must clear it: {unverified.clear_command}")
+        _say(_("Must clear it: {command}").format(command=unverified.clear_said()))
     elif found.is_open:
         _say(
             _("Must close it: {roles}: {command}").format(
@@ -345,11 +355,23 @@ def show(
         )
     elif unverified is not None:
         names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
-        _say(f"Cleared at {found.closed_at} by {names}: {found.action}")
+        _say(
+            _("Cleared at {at} by {names}: {note}").format(
+                at=_at(found.closed_at, ws.timezone), names=names, note=found.action
+            )
+        )
     else:
         names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
         _say(_("Closed at {at} by {names}").format(at=found.closed_at, names=names))
         _say(_("Action: {action}").format(action=found.action))
+
+
+def _at(at: str | None, zone: str) -> str:
+    """A logged time as `status` shows it: in the production's zone, named (UTC when the zone
+    is not in the time zone database)."""
+    from safetycli.render.fmt import local_times
+
+    return local_times(at, zone) if at else ""
 
 
 def _closers(

@@ -72,6 +72,18 @@ def local_times(line: str, zone: str = "UTC") -> str:
     return _LOGGED_TIME.sub(said, line)
 
 
+def elsewhere(entry: Any, zone: str = "UTC", day: str | None = None) -> str:
+    """What another laptop stopped work here with (elsewhere.py: a report's entry, a `log show`
+    entry, or `report --central`'s line among the conflicts) in the reader's language, each time
+    as `clock` shows it on `day` (no day: with its date). Its `line`, which JSON and CSV keep,
+    is English with the log's UTC times; an entry that lost its stop (read back from JSON)
+    shows that line with its times in the zone."""
+    stop = getattr(entry, "stop", None)
+    if stop is not None:
+        return str(stop.said(lambda at: clock(at, day, zone)))
+    return local_times(entry if isinstance(entry, str) else str(entry["line"]), zone)
+
+
 def offset(at: str, zone: str) -> str:
     """`UTC-6`, `UTC+5:30`: the zone's offset at that moment (daylight saving moves it)."""
     from datetime import datetime

@@ -125,14 +125,15 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
             lines,
             _("Conflicts between laptops"),
             [_("What two laptops recorded apart")],
-            [[md(fmt.local_times(line, zone))] for line in ex["between_laptops"]],
+            # A refused laptop's stop-work among them in the reader's words (fmt.elsewhere).
+            [[md(fmt.elsewhere(line, zone))] for line in ex["between_laptops"]],
         )
     if "from_other_laptops" in ex:  # a laptop that synced: what other laptops stopped here
         _section(
             lines,
-            "Stop-work from other laptops",
-            ["What stopped work here, and who lifted it"],
-            [[md(s["line"])] for s in ex["from_other_laptops"]],
+            _("Stop-work from other laptops"),
+            [_("What stopped work here, and who lifted it")],
+            [[md(fmt.elsewhere(s, zone))] for s in ex["from_other_laptops"]],
         )
     _section(
         lines,
@@ -810,6 +811,7 @@ def environment(zone: str = "UTC") -> Any:
         clock=functools.partial(fmt.clock, zone=zone),
         when=lambda e, key: _when(e, key, zone),
         local_times=functools.partial(fmt.local_times, zone=zone),
+        elsewhere=functools.partial(fmt.elsewhere, zone=zone),
         check=fmt.check,
         duration=fmt.duration,
         who=fmt.who,

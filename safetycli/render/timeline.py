@@ -355,14 +355,18 @@ def _summary(d: dict[str, Any], zone: str) -> list[Line]:
                 ]
             )
     if d.get("stopped_from_other_laptops"):
-        # English only, as the central alarms whose words these are (elsewhere.py).
         found = d["stopped_from_other_laptops"]
         lines.append(
-            [_t(f"Stop-work from other laptops on scene {d['scene']} ({len(found)}):", "bold")]
+            _said(
+                _("Stop-work from other laptops on scene {scene} ({n}):"),
+                "bold",
+                scene=d["scene"],
+                n=len(found),
+            )
         )
         for s in found:
             style = "red" if s["cleared_at"] is None else ""
-            lines.append([_t("  "), _t(s["line"], style)])
+            lines.append([_t("  "), _t(fmt.elsewhere(s, zone, d["day"]), style)])
     if d.get("corrections"):
         lines.append(_said(_("Corrections ({n}):"), "bold", n=len(d["corrections"])))
         for c in d["corrections"]:
