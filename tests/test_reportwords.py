@@ -272,3 +272,28 @@ def test_other_laptops_stop_work_in_the_readers_language_and_the_productions_zon
     for s in found:
         if s["source"] == "unverified":
             assert " ".join(expected(s, lang).split()) in text, expected(s, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_incident_show_gives_its_times_in_the_productions_zone_named(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """Beside the refused laptop's incident (above), a laptop's own: every time `incident show`
+    gives is read in the production's zone, as `status` gives times; its JSON keeps UTC."""
+    ws = tmp_path / "denver"
+    ok(cli, ["init", "--home", str(ws), "--production", "Night Unit", "--timezone", ZONE])
+    on(ws, monkeypatch)
+    ok(cli, ["incident", "report", "--kind", "misfire", "--text", "click", "--by", "Sam Ortiz"])
+    (listed,) = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    one = json.loads(ok(cli, ["incident", "show", listed["id"], "--format", "json"]).stdout)
+    assert LOGGED.fullmatch(one["reported_at"])
+    monkeypatch.setenv("SAFETYCLI_LANG", lang)
+    told = ok(cli, ["incident", "show", listed["id"]]).stdout
+    at = f"{in_denver(one['reported_at'])[:16]} {ZONE}"
+    said = {
+        "en": ("Reported by: Sam Ortiz", ", at "),
+        "es": ("Notificado por: Sam Ortiz", ", a las "),
+    }
+    (line,) = [t for t in told.splitlines() if t.startswith(said[lang][0])]
+    assert line.endswith(said[lang][1] + at)
+    assert not LOGGED.search(told)

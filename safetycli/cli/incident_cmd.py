@@ -318,6 +318,7 @@ def show(
         extra = {} if unverified is None else _unverified_keys(found, unverified)
         print_json(found.as_json() | extra)
         return
+    zone = ws.timezone  # every time as people read them: in the production's zone, named
     if found.is_open:
         head = _("Incident {id}: {kind} (OPEN)")
     else:
@@ -334,7 +335,7 @@ def show(
     _say(_("What happened: {text}").format(text=found.text))
     if found.involved():
         _say(_("Involved: {what}").format(what=found.involved()))
-    _say(_("Reported by: {name}, at {at}").format(name=found.who, at=found.at))
+    _say(_("Reported by: {name}, at {at}").format(name=found.who, at=_at(found.at, zone)))
     if found.stops:
         _say(_("Stops firearm work while open: yes"))
     if found.frozen_now and unverified is None:  # only a verified incident freezes custody
@@ -342,7 +343,7 @@ def show(
     elif found.released_at:
         _say(
             _("Freeze released at {at}: {note}").format(
-                at=found.released_at, note=found.release_note
+                at=_at(found.released_at, zone), note=found.release_note
             )
         )
     if found.is_open and unverified is not None:
@@ -357,12 +358,12 @@ def show(
         names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
         _say(
             _("Cleared at {at} by {names}: {note}").format(
-                at=_at(found.closed_at, ws.timezone), names=names, note=found.action
+                at=_at(found.closed_at, zone), names=names, note=found.action
             )
         )
     else:
         names = ", ".join(f"{c['name']} ({spoken(str(c['role']))})" for c in found.closed_by or [])
-        _say(_("Closed at {at} by {names}").format(at=found.closed_at, names=names))
+        _say(_("Closed at {at} by {names}").format(at=_at(found.closed_at, zone), names=names))
         _say(_("Action: {action}").format(action=found.action))
 
 
