@@ -68,8 +68,9 @@ class Stopped:
 
     @property
     def line(self) -> str:
-        """One line for a producer: what stopped work, from which laptop, and how it ended. The
-        unverified ones in `report --central`'s words. English only, as the central alarms."""
+        """One line: what stopped work, from which laptop, and how it ended, in English with the
+        log's UTC times: what JSON and CSV keep (the same in every language); people read
+        `said`."""
         who = (self.raised_by or {}).get("name") or "someone"
         end = "still on"
         if self.cleared_at is not None:
