@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from safetycli import storage
 from safetycli.i18n import _
 
 if TYPE_CHECKING:
@@ -231,12 +232,10 @@ def held_runs(source: Source, since: str | None = None, until: str | None = None
     starts of its days' holds, not of every hold of the season."""
     from safetycli.production import DAY
 
-    foreign = getattr(source, "foreign", None)
-    pulled = foreign() if callable(foreign) else None
-    if pulled is None:
+    found = storage.pulled(source)
+    if found is None:
         return []
-    key = getattr(source, "key", None)
-    seal = key.foreign_seal if key is not None else None
+    pulled, seal = found
 
     def near(fold: Lifecycle) -> bool:
         for h in fold.holds:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from safetycli import events as ev
+from safetycli import storage
 from safetycli.events import Event
 from safetycli.lifecycle import HELD, OPEN, Lifecycle
 
@@ -556,12 +557,10 @@ def _unverified_stop(u: UnverifiedStop) -> SceneStop:
 def _held_elsewhere(source: Source) -> list[tuple[Any, SceneStop]]:
     """The runs other laptops hold (pulled by sync into `foreign.db`), as what stops their scene
     (and day) here: none for a laptop that never synced, or a source without pulled events."""
-    foreign = getattr(source, "foreign", None)
-    pulled = foreign() if callable(foreign) else None
-    if pulled is None:
+    found = storage.pulled(source)
+    if found is None:
         return []
-    key = getattr(source, "key", None)
-    seal = key.foreign_seal if key is not None else None
+    pulled, seal = found
     out = []
     for device, first, hold in pulled.held_runs(seal):
         stop = _run_stop(first, hold, day_wide=first.data.get("scope") == DAY)

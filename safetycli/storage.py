@@ -114,6 +114,18 @@ class RunStart:
     data: dict[str, Any]
 
 
+def pulled(source: object) -> tuple[Any, str | None] | None:
+    """What a laptop pulled from the production's other laptops (a `central.foreign.ForeignLog`)
+    and the seal its rows are read with; None for a laptop that never synced, and for a source
+    that pulls nothing (the central store, a reader)."""
+    foreign = getattr(source, "foreign", None)
+    log = foreign() if callable(foreign) else None
+    if log is None:
+        return None
+    key = getattr(source, "key", None)
+    return log, (key.foreign_seal if key is not None else None)
+
+
 def parse_head(text: str) -> tuple[int | None, str]:
     """`HASH` or `SEQ:HASH` (as reports print it); at least 12 hex digits of the hash."""
     seq_text, _, digest = text.strip().rpartition(":")

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safetycli import storage
 from safetycli.events import HOLD_RAISED, INCIDENT_REPORTED, RUN_STARTED, SCENE_HELD, Event
 from safetycli.i18n import N_, _
 
@@ -242,12 +243,11 @@ def pulled(source: Any) -> list[UnverifiedStop]:
     central = getattr(source, "unverified_stops", None)
     if callable(central):
         return fold(central())
-    foreign = getattr(source, "foreign", None)
-    local = foreign() if callable(foreign) else None
-    if local is None:
+    found = storage.pulled(source)
+    if found is None:
         return []
-    key = getattr(source, "key", None)
-    return fold(local.unverified(key.foreign_seal if key is not None else None))
+    local, seal = found
+    return fold(local.unverified(seal))
 
 
 def incidents(source: Any, state: Any) -> list[tuple[UnverifiedStop, Incident]]:
