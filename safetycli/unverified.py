@@ -159,63 +159,56 @@ def fold(rows: Iterable[tuple[Event, str, str]]) -> list[UnverifiedStop]:
     out = []
     for e, alarm, received in rows:
         data = e.data
-        common = {"alarm": alarm, "received_at": received, "raised_at": e.at, "event": e}
-        device = str(e.device)
+        said: dict[str, Any]  # what each kind says of itself
         if e.kind == SCENE_HELD:
-            out.append(
-                UnverifiedStop(
-                    device,
-                    e.seq,
-                    e.hash,
-                    e.kind,
-                    scene=str(data["scene"]),
-                    day=data.get("day"),
-                    run=None,
-                    reason=str(data["reason"]),
-                    raised_by={"name": data.get("name"), "role": data.get("role")},
-                    authenticated=bool(data.get("authenticated")),
-                    **common,
-                )
-            )
+            said = {
+                "scene": str(data["scene"]),
+                "day": data.get("day"),
+                "run": None,
+                "reason": str(data["reason"]),
+                "raised_by": {"name": data.get("name"), "role": data.get("role")},
+                "authenticated": bool(data.get("authenticated")),
+            }
         elif e.kind == HOLD_RAISED:
             start = starts.get((e.device, e.run))
             if start is None:
                 continue  # the server takes a run's hold only with its start
-            out.append(
-                UnverifiedStop(
-                    device,
-                    e.seq,
-                    e.hash,
-                    e.kind,
-                    scene=str(start.data["scene"]),
-                    day=start.data.get("day"),
-                    run=e.run,
-                    reason=str(data.get("reason", "")),
-                    raised_by=data.get("raised_by"),
-                    authenticated=bool(data.get("authenticated", True)),
-                    **common,
-                )
-            )
+            said = {
+                "scene": str(start.data["scene"]),
+                "day": start.data.get("day"),
+                "run": e.run,
+                "reason": str(data.get("reason", "")),
+                "raised_by": data.get("raised_by"),
+                "authenticated": bool(data.get("authenticated", True)),
+            }
         elif e.kind == INCIDENT_REPORTED and _stops(data.get("kind")):
             closers = tuple(str(r) for r in data.get("closers") or _closed_by(data.get("kind")))
-            out.append(
-                UnverifiedStop(
-                    device,
-                    e.seq,
-                    e.hash,
-                    e.kind,
-                    scene=None if data.get("scene") is None else str(data["scene"]),
-                    day=None,
-                    run=data.get("run_id"),
-                    reason=f"incident {data.get('id')} ({data.get('kind')}): {data.get('text')}",
-                    raised_by=None
-                    if data.get("name") is None
-                    else {"name": data.get("name"), "role": data.get("role")},
-                    authenticated=bool(data.get("authenticated")),
-                    clear_roles=tuple(dict.fromkeys((*closers, "producer"))),
-                    **common,
-                )
+            said = {
+                "scene": None if data.get("scene") is None else str(data["scene"]),
+                "day": None,
+                "run": data.get("run_id"),
+                "reason": f"incident {data.get('id')} ({data.get('kind')}): {data.get('text')}",
+                "raised_by": None
+                if data.get("name") is None
+                else {"name": data.get("name"), "role": data.get("role")},
+                "authenticated": bool(data.get("authenticated")),
+                "clear_roles": tuple(dict.fromkeys((*closers, "producer"))),
+            }
+        else:
+            continue
+        out.append(
+            UnverifiedStop(
+                str(e.device),
+                e.seq,
+                e.hash,
+                e.kind,
+                alarm=alarm,
+                received_at=received,
+                raised_at=e.at,
+                event=e,
+                **said,
             )
+        )
     return out
 
 
