@@ -220,11 +220,17 @@ class CustodyAudit:
         return None
 
 
-def over(ledger: Ledger, holds: Callable[[str, str | None], bool]) -> CustodyAudit:
+def over(
+    ledger: Ledger,
+    holds: Callable[[str, str | None], bool],
+    fold: Callable[[Event], None] | None = None,
+) -> CustodyAudit:
     """The audit over this laptop's log and what it pulled; its `local` streams this laptop's
     custody events, for the roster's merge. Another device's events before a custody event
     count only with the seal this laptop made as it pulled them (one slipped into foreign.db by
-    someone with the workspace files alone proves nothing)."""
+    someone with the workspace files alone proves nothing). `fold`, when given, is handed each
+    of this laptop's custody events as it is read, whole (every field, its hash checked): the
+    armory checkpoint's check folds them without reading them again (audit.py)."""
     # This laptop's custody events and the few events before each, read in one statement
     # through the kind index (a custody command writes one or two approvals), streamed: only
     # the custody events and the approvals are decoded, and only the fields looked at.
@@ -233,8 +239,10 @@ def over(ledger: Ledger, holds: Callable[[str, str | None], bool]) -> CustodyAud
 
     def stream() -> Iterator[Event]:
         recent: deque[Event] = deque(maxlen=depth)
-        for event in ledger.near(ARMORY_KINDS, depth, _FIELDS, AUTH_OK):
+        for event in ledger.near(ARMORY_KINDS, depth, _FIELDS, AUTH_OK, whole=fold is not None):
             if event.kind in _CUSTODY:
+                if fold is not None:
+                    fold(event)
                 before[event.seq] = list(recent)
                 yield event
             recent.append(event)
