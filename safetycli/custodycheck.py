@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from safetycli import perfirearm
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from safetycli.ledger import Ledger
 
 ARMORER = "armorer"
+# The few names of a season's approvals and checks, folded once each: verify compares ~35,000
+# of them (a pure function of the text, so remembering it changes no answer).
+_folded = lru_cache(maxsize=4096)(fold_name)
 # What an `auth.ok` typed for the armory says it was for (cli/armory_cmd.py, session.py): a PIN
 # typed to sign in to a run or sign off its checks approves no custody command.
 PURPOSE = "armory: "
@@ -288,7 +292,7 @@ _CUSTODY = frozenset(ARMORY_KINDS)
 
 
 def _proves(ok: Event, who: Needed) -> bool:
-    if fold_name(str(ok.data.get("name", ""))) != fold_name(who.name):
+    if _folded(str(ok.data.get("name", ""))) != _folded(who.name):
         return False
     if not str(ok.data.get("purpose", "")).startswith(PURPOSE):
         return False
@@ -304,7 +308,7 @@ def _settled(signed: Sequence[Event], armorer: object, serial: object) -> list[E
         if event.kind != ITEM_DONE or data.get("outcome") != "confirmed":
             continue
         by = data.get("by") or {}
-        if by.get("role") != ARMORER or fold_name(str(by.get("name", ""))) != fold_name(
+        if by.get("role") != ARMORER or _folded(str(by.get("name", ""))) != _folded(
             str(armorer or "")
         ):
             continue
@@ -318,7 +322,7 @@ def _witnessed(event: Event, name: str, items: set[str]) -> bool:
     return (
         event.kind == ITEM_WITNESSED
         and str(event.data.get("item")) in items
-        and fold_name(str(event.data.get("name", ""))) == fold_name(name)
+        and _folded(str(event.data.get("name", ""))) == _folded(name)
     )
 
 
