@@ -235,9 +235,10 @@ def over(
     someone with the workspace files alone proves nothing). `fold`, when given, is handed each
     of this laptop's custody events as it is read, whole (every field, its hash checked): the
     armory checkpoint's check folds them without reading them again (audit.py)."""
-    # This laptop's custody events and the few events before each, read in one statement
-    # through the kind index (a custody command writes one or two approvals), streamed: only
-    # the custody events and the approvals are decoded, and only the fields looked at.
+    # This laptop's custody events and the approvals right before each (back to the first
+    # other event, at most `depth`), read in one statement through the kind index (a custody
+    # command writes one or two approvals), streamed: only the fields looked at are decoded,
+    # but the custody events themselves when `fold` takes them whole.
     depth = 3
     before: dict[int, list[Event]] = {}
 

@@ -1224,13 +1224,15 @@ class Ledger:
     def near(
         self, kinds: Sequence[str], depth: int, keys: Sequence[str], of: str, *, whole: bool = False
     ) -> Iterator[Event]:
-        """Each event of `kinds` and the `depth` events before each, in log order, with only
-        the payload `keys` (read in SQL, the row not decoded), and only for events of `kinds` or
-        of kind `of`: the custody events and what precedes them, where verify looks for their
-        PIN proofs (custodycheck.py), found through the kind index in one statement. Not checked
-        against their hashes: verify's chain scan checks every row. With `whole`, the events of
-        `kinds` come whole instead (every field, each checked against its hash as `events`
-        does), for a reader that folds them too (the armory checkpoint's check)."""
+        """Each event of `kinds`, in log order, after the events right before it that a reader
+        of its approvals looks at: back from the one just before, at most `depth`, up to and
+        including the first that is not of kind `of` (or up to a missing row), each given once.
+        Only the payload `keys` are read (in SQL, the row not decoded), and only for events of
+        `kinds` or of kind `of`: the custody events and what precedes them, where verify looks
+        for their PIN proofs (custodycheck.py), found through the kind index in one statement.
+        Not checked against their hashes: verify's chain scan checks every row. With `whole`,
+        the events of `kinds` come whole instead (every field, each checked against its hash as
+        `events` does), for a reader that folds them too (the armory checkpoint's check)."""
         # One row per event of `kinds`, the `depth` rows before it joined on (primary key
         # lookups), each before-row given once: 8,661 rows on the kept season, not 26,511. The
         # events are found in the kind index and read in seq order (no sort of whole rows).
