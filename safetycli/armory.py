@@ -582,38 +582,35 @@ def snapshot(state: ArmoryState) -> dict[str, Any]:
     register: what every check, `armory list` and the rules read, and what custodyview.py seals
     and stores. Two states with the same snapshot judge every custody check alike; in the
     firearms' and lots' own order, so a listing from either is the same."""
-    store = state.storage
     return {
         "seq": state.custody_seq,
         "at": state.custody_at,
-        "firearms": [
-            [
-                f.serial,
-                f.make,
-                f.model,
-                f.kind,
-                f.added_at,
-                f.where,
-                f.holder,
-                f.run,
-                f.spans[-1].since if f.spans else f.added_at,
-            ]
-            for f in state.firearms.values()
-        ],
-        "lots": [
-            [
-                lot.lot,
-                lot.type,
-                lot.load,
-                lot.received,
-                lot.added_at,
-                [[run, c.issued, c.fired, c.returned, c.spoiled] for run, c in lot.by_run.items()],
-                [[c.day, list(c.methods), c.by, c.at, c.rounds] for c in lot.checks],
-            ]
-            for lot in state.lots.values()
-        ],
-        "storage": [store.locked, store.by, store.at, list(store.keys)],
+        "firearms": [firearm_row(f) for f in state.firearms.values()],
+        "lots": [lot_row(lot) for lot in state.lots.values()],
+        "storage": storage_row(state.storage),
     }
+
+
+# A snapshot's parts, one function each: custodyview.Canonical encodes them one by one.
+def firearm_row(f: Firearm) -> list[Any]:
+    since = f.spans[-1].since if f.spans else f.added_at
+    return [f.serial, f.make, f.model, f.kind, f.added_at, f.where, f.holder, f.run, since]
+
+
+def lot_row(lot: Lot) -> list[Any]:
+    return [
+        lot.lot,
+        lot.type,
+        lot.load,
+        lot.received,
+        lot.added_at,
+        [[run, c.issued, c.fired, c.returned, c.spoiled] for run, c in lot.by_run.items()],
+        [[c.day, list(c.methods), c.by, c.at, c.rounds] for c in lot.checks],
+    ]
+
+
+def storage_row(store: Storage) -> list[Any]:
+    return [store.locked, store.by, store.at, list(store.keys)]
 
 
 def restore(body: dict[str, Any]) -> ArmoryState:

@@ -95,8 +95,10 @@ def meaning(ledger: Ledger) -> list[Problem]:
     the log. Raises what reading the log raises (`audit` turns it into its verdict)."""
     problems: list[Problem] = []
     roster = RosterAudit(ledger.keyed_at)
-    # Each custody event against its PIN proofs, and the roster as it stood then (custodycheck).
-    custody = custodycheck.over(ledger, roster.holds)
+    # Each custody event against its PIN proofs, and the roster as it stood then (custodycheck);
+    # the same read feeds the armory checkpoint's check (custodyview.py): one pass, not two.
+    checkpoint = ledger.custody_view_check()
+    custody = custodycheck.over(ledger, roster.holds, checkpoint.feed if checkpoint else None)
     # The roster as this laptop uses it: its own events with those of the production's other
     # laptops it pulled (rostermerge.py); problems are named for this laptop's own events.
     for event in rostermerge.stream(ledger, ARMORY_KINDS, custody.local):
@@ -137,6 +139,6 @@ def meaning(ledger: Ledger) -> list[Problem]:
             )
     # The run-status projection (runview.py) is derived data: it must be the log's own fold.
     # An edit to it (a hold made to look cleared in `log list`) is named here, run by run.
-    for line in ledger.run_view_problems():
+    for line in ledger.run_view_problems(checkpoint):
         problems.append(Problem(None, line))
     return problems

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from safetycli import perfirearm
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from safetycli.ledger import Ledger
 
 ARMORER = "armorer"
+# The few names of a season's approvals and checks, folded once each: verify compares ~35,000
+# of them (a pure function of the text, so remembering it changes no answer).
+_folded = lru_cache(maxsize=4096)(fold_name)
 # What an `auth.ok` typed for the armory says it was for (cli/armory_cmd.py, session.py): a PIN
 # typed to sign in to a run or sign off its checks approves no custody command.
 PURPOSE = "armory: "
@@ -220,21 +224,30 @@ class CustodyAudit:
         return None
 
 
-def over(ledger: Ledger, holds: Callable[[str, str | None], bool]) -> CustodyAudit:
+def over(
+    ledger: Ledger,
+    holds: Callable[[str, str | None], bool],
+    fold: Callable[[Event], None] | None = None,
+) -> CustodyAudit:
     """The audit over this laptop's log and what it pulled; its `local` streams this laptop's
     custody events, for the roster's merge. Another device's events before a custody event
     count only with the seal this laptop made as it pulled them (one slipped into foreign.db by
-    someone with the workspace files alone proves nothing)."""
-    # This laptop's custody events and the few events before each, read in one statement
-    # through the kind index (a custody command writes one or two approvals), streamed: only
-    # the custody events and the approvals are decoded, and only the fields looked at.
+    someone with the workspace files alone proves nothing). `fold`, when given, is handed each
+    of this laptop's custody events as it is read, whole (every field, its hash checked): the
+    armory checkpoint's check folds them without reading them again (audit.py)."""
+    # This laptop's custody events and the approvals right before each (back to the first
+    # other event, at most `depth`), read in one statement through the kind index (a custody
+    # command writes one or two approvals), streamed: only the fields looked at are decoded,
+    # but the custody events themselves when `fold` takes them whole.
     depth = 3
     before: dict[int, list[Event]] = {}
 
     def stream() -> Iterator[Event]:
         recent: deque[Event] = deque(maxlen=depth)
-        for event in ledger.near(ARMORY_KINDS, depth, _FIELDS, AUTH_OK):
+        for event in ledger.near(ARMORY_KINDS, depth, _FIELDS, AUTH_OK, whole=fold is not None):
             if event.kind in _CUSTODY:
+                if fold is not None:
+                    fold(event)
                 before[event.seq] = list(recent)
                 yield event
             recent.append(event)
@@ -280,7 +293,7 @@ _CUSTODY = frozenset(ARMORY_KINDS)
 
 
 def _proves(ok: Event, who: Needed) -> bool:
-    if fold_name(str(ok.data.get("name", ""))) != fold_name(who.name):
+    if _folded(str(ok.data.get("name", ""))) != _folded(who.name):
         return False
     if not str(ok.data.get("purpose", "")).startswith(PURPOSE):
         return False
@@ -296,7 +309,7 @@ def _settled(signed: Sequence[Event], armorer: object, serial: object) -> list[E
         if event.kind != ITEM_DONE or data.get("outcome") != "confirmed":
             continue
         by = data.get("by") or {}
-        if by.get("role") != ARMORER or fold_name(str(by.get("name", ""))) != fold_name(
+        if by.get("role") != ARMORER or _folded(str(by.get("name", ""))) != _folded(
             str(armorer or "")
         ):
             continue
@@ -310,7 +323,7 @@ def _witnessed(event: Event, name: str, items: set[str]) -> bool:
     return (
         event.kind == ITEM_WITNESSED
         and str(event.data.get("item")) in items
-        and fold_name(str(event.data.get("name", ""))) == fold_name(name)
+        and _folded(str(event.data.get("name", ""))) == _folded(name)
     )
 
 

@@ -29,6 +29,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from safetycli.events import ARMORY_KINDS, Event
@@ -59,7 +60,7 @@ def _mac(key: DeviceKey, seq: int, digest: str, text: str) -> str:
     return hmac.digest(key.mac_key, message, "sha256").hex()
 
 
-def _text(body: dict[str, Any]) -> str:
+def _text(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -200,40 +201,142 @@ def problems(db: sqlite3.Connection, key: DeviceKey | None, events: Events) -> l
     when every row is, or when there is nothing to check (no device key here, no row). One pass
     over the custody log, however many rows; each row held as the digest of its text, never
     decoded."""
-    from safetycli import armory
-
-    if key is None or not exists(db):
+    check = FoldCheck.over(db, key)
+    if check is None:
         return []
-    out: list[str] = []
-    wanted: dict[int, list[tuple[str, str]]] = {}
-    for row in db.execute(f"{_ROWS} ORDER BY seq"):
-        if not _sealed(db, key, row):
-            out.append(
-                f"the armory checkpoint of {row[0] or 'no custody'} (custody_view) does not hold:"
-                " edited or replaced behind the log's back; the checks fold the log instead"
-                " until it is rebuilt (verify --repair-views)"
-            )
-        else:  # as written: the canonical text of the snapshot (`_write`)
-            wanted.setdefault(row[1], []).append((str(row[0]), _sha(row[3])))
-    state = armory.ArmoryState()
-    pending = sorted(wanted)
+    for event in events(0):
+        check.feed(event)
+    return check.finish()
 
-    def compare(seq: int) -> None:
-        now = _digest(armory.snapshot(state))
-        for day, digest in wanted[seq]:
+
+class FoldCheck:
+    """`problems`, fed the custody events in log order by whoever reads them: verify's custody
+    PIN-proof check reads the same events (custodycheck.py), so the season's custody is read
+    and decoded once for both (issue 14). Each row is compared, at its event, with the canonical
+    text of the fold as it stood then (`Canonical`: the same text `_write` seals, kept piece by
+    piece instead of encoded whole for each of a season's ~180 rows)."""
+
+    def __init__(self, db: sqlite3.Connection, key: DeviceKey) -> None:
+        from safetycli import armory
+
+        self.out: list[str] = []
+        self.wanted: dict[int, list[tuple[str, str]]] = {}
+        for row in db.execute(f"{_ROWS} ORDER BY seq"):
+            if not _sealed(db, key, row):
+                self.out.append(
+                    f"the armory checkpoint of {row[0] or 'no custody'} (custody_view) does not"
+                    " hold: edited or replaced behind the log's back; the checks fold the log"
+                    " instead until it is rebuilt (verify --repair-views)"
+                )
+            else:  # as written: the canonical text of the snapshot (`_write`)
+                self.wanted.setdefault(row[1], []).append((str(row[0]), _sha(row[3])))
+        self.pending = sorted(self.wanted, reverse=True)  # the next row's event last
+        self.state = armory.ArmoryState()
+        self.text = Canonical(self.state)
+
+    @classmethod
+    def over(cls, db: sqlite3.Connection, key: DeviceKey | None) -> FoldCheck | None:
+        """The check of this log's rows; None when there is nothing to check (no device key
+        here, no row)."""
+        if key is None or not exists(db):
+            return None
+        return cls(db, key)
+
+    def feed(self, event: Event) -> None:
+        pending = self.pending
+        while pending and pending[-1] < event.seq:
+            self._compare(pending.pop())
+        self.state.apply(event)
+        self.text.changed(event)
+
+    def finish(self) -> list[str]:
+        """Every problem found (rows as of events after the last one fed are compared with the
+        fold of all of them)."""
+        while self.pending:
+            self._compare(self.pending.pop())
+        # The season's fold let go (a few MB at a million events): verify's run-status check
+        # comes next, and the two together set its peak.
+        from safetycli import armory
+
+        self.state = armory.ArmoryState()
+        self.text = Canonical(self.state)
+        return self.out
+
+    def _compare(self, seq: int) -> None:
+        now = _sha(self.text.text())
+        for day, digest in self.wanted[seq]:
             if digest != now:
-                out.append(
+                self.out.append(
                     f"the armory checkpoint of {day or 'no custody'} (custody_view) as of event"
                     f" {seq} is not the log's fold"
                 )
 
-    for event in events(0):
-        while pending and pending[0] < event.seq:
-            compare(pending.pop(0))
-        state.apply(event)
-    for seq in pending:
-        compare(seq)
-    return out
+
+class Canonical:
+    """`_text(armory.snapshot(state))` of a state being folded, without encoding the whole
+    snapshot each time it is asked: each firearm's and lot's part of the text is kept and made
+    again only after an event that names that firearm or lot (the only one a custody event's
+    mutator changes, armory.py), the storage and the top-level fields every time. Held to the
+    whole encoding at every step of generated folds by tests/test_custodyview.py."""
+
+    def __init__(self, state: ArmoryState) -> None:
+        self.state = state
+        self.firearms: dict[str, str] = {}
+        self.lots: dict[str, str] = {}
+
+    def changed(self, event: Event) -> None:
+        """After `event` was folded into the state: forget the parts it may have changed."""
+        data = event.data
+        try:
+            for name, parts in (("serial", self.firearms), ("lot", self.lots)):
+                value = data.get(name)
+                if value is not None:
+                    parts.pop(_ident(value), None)
+        except Exception:  # noqa: BLE001 - a field the mutators never read this way: start over
+            self.firearms.clear()
+            self.lots.clear()
+
+    def text(self) -> str:
+        from safetycli import armory
+
+        state = self.state
+        firearms, lots = self.firearms, self.lots
+        for name, firearm in state.firearms.items():
+            if name not in firearms:
+                firearms[name] = _text(armory.firearm_row(firearm))
+        for name, lot in state.lots.items():
+            if name not in lots:
+                lots[name] = _text(armory.lot_row(lot))
+        if len(firearms) != len(state.firearms):
+            for gone in set(firearms) - set(state.firearms):
+                del firearms[gone]
+        if len(lots) != len(state.lots):
+            for gone in set(lots) - set(state.lots):
+                del lots[gone]
+        # `_text`'s sorted keys: at, firearms, lots, seq, storage.
+        return "".join(
+            (
+                '{"at":',
+                _text(state.custody_at),
+                ',"firearms":[',
+                ",".join(firearms[name] for name in state.firearms),
+                '],"lots":[',
+                ",".join(lots[name] for name in state.lots),
+                '],"seq":',
+                _text(state.custody_seq),
+                ',"storage":',
+                _text(armory.storage_row(state.storage)),
+                "}",
+            )
+        )
+
+
+@lru_cache(maxsize=4096)
+def _ident(text: str) -> str:
+    """`names.ident`, remembered: a season names a few dozen firearms and lots ~8,700 times."""
+    from safetycli.names import ident
+
+    return ident(text)
 
 
 def _digest(body: dict[str, Any]) -> str:

@@ -967,13 +967,23 @@ class Ledger:
                 custodyview.rebuild(self.db, self.key, self._custody_events)
         return wrong + custody
 
-    def run_view_problems(self) -> list[str]:
+    def run_view_problems(self, checkpoint: custodyview.FoldCheck | None = None) -> list[str]:
         """Where the run-status table or the armory's checkpoint is not the log's fold (verify
-        reports each)."""
+        reports each). `checkpoint`: the armory checkpoint's check already fed this log's
+        custody events (`custody_view_check`), else they are read here."""
+        # The checkpoint's verdict first: its fold is let go before the run-status fold is
+        # made (at a million events each is a few MB; together they set verify's peak).
+        custody = None if checkpoint is None else checkpoint.finish()
         with transaction(self.db, write=False):
-            return runview.mismatches(self.db) + custodyview.problems(
-                self.db, self.key, self._custody_events
-            )
+            wrong = runview.mismatches(self.db)
+            if custody is not None:
+                return wrong + custody
+            return wrong + custodyview.problems(self.db, self.key, self._custody_events)
+
+    def custody_view_check(self) -> custodyview.FoldCheck | None:
+        """The armory checkpoint's check (custodyview.py), to be fed this log's custody events
+        in log order by a reader that reads them anyway; None when there is nothing to check."""
+        return custodyview.FoldCheck.over(self.db, self.key)
 
     def crew_names(self) -> Iterator[str]:
         for (name,) in self.db.execute(
@@ -1215,30 +1225,63 @@ class Ledger:
         return list(self._rows(sql, (max(seq - size, 1), seq)))
 
     def near(
-        self, kinds: Sequence[str], depth: int, keys: Sequence[str], of: str
+        self, kinds: Sequence[str], depth: int, keys: Sequence[str], of: str, *, whole: bool = False
     ) -> Iterator[Event]:
-        """Each event of `kinds` and the `depth` events before each, in log order, with only
-        the payload `keys` (read in SQL, the row not decoded), and only for events of `kinds` or
-        of kind `of`: the custody events and what precedes them, where verify looks for their
-        PIN proofs (custodycheck.py), found through the kind index in one statement. Not checked
-        against their hashes: verify's chain scan checks every row."""
+        """Each event of `kinds`, in log order, after the events right before it that a reader
+        of its approvals looks at: back from the one just before, at most `depth`, up to and
+        including the first that is not of kind `of` (or up to a missing row), each given once.
+        Only the payload `keys` are read (in SQL, the row not decoded), and only for events of
+        `kinds` or of kind `of`: the custody events and what precedes them, where verify looks
+        for their PIN proofs (custodycheck.py), found through the kind index in one statement.
+        Not checked against their hashes: verify's chain scan checks every row. With `whole`,
+        the events of `kinds` come whole instead (every field, each checked against its hash as
+        `events` does), for a reader that folds them too (the armory checkpoint's check)."""
+        # One row per event of `kinds`, the `depth` rows before it joined on (primary key
+        # lookups), each before-row given once: 8,661 rows on the kept season, not 26,511. The
+        # events are found in the kind index and read in seq order (no sort of whole rows).
         marks = _marks(kinds)
-        around = " UNION ".join(
-            f"SELECT seq - {d} FROM events WHERE kind IN ({marks})" for d in range(depth + 1)
+        paths = ", ".join(f"'$.{key}'" for key in keys)
+        fields = "json_extract(%s.data, " + paths + ")"
+        joined = range(depth, 0, -1)  # the row `depth` before first
+        before = "".join(
+            f", p{d}.at, p{d}.kind, p{d}.run, p{d}.person,"
+            f" CASE WHEN p{d}.kind = ? THEN {fields % f'p{d}'} END"
+            for d in joined
         )
-        fields = ", ".join(f"'$.{key}'" for key in keys)
+        join = " ".join(f"LEFT JOIN events AS p{d} ON p{d}.seq = e.seq - {d}" for d in joined)
+        own = "e.data" if whole else fields % "e"
         sql = (
-            f"SELECT seq, at, kind, run, person, CASE WHEN kind = ? OR kind IN ({marks})"
-            f" THEN json_extract(data, {fields}) END FROM events WHERE seq IN ({around})"
-            " ORDER BY seq"
+            f"SELECT e.seq, e.at, e.kind, e.run, e.person, {own}, e.prev_hash, e.hash{before}"
+            f" FROM events AS e {join} WHERE e.seq IN (SELECT seq FROM events WHERE kind IN"
+            f" ({marks})) ORDER BY e.seq"
         )
-        params = (of, *kinds, *(tuple(kinds) * (depth + 1)))
-        for seq, at, kind, run, person, values in self.db.execute(sql, params):
-            data = {}
-            if values is not None:
-                found = zip(keys, json.loads(values), strict=True)
-                data = {key: value for key, value in found if value is not None}
-            yield Event(int(seq), at, kind, run, person, data, "", "")
+        last = 0
+        cursor = self.db.execute(sql, (*([of] * depth), *kinds))
+        while batch := cursor.fetchmany(1000):
+            for row in batch:
+                seq = int(row[0])
+                # Back from the row right before, while they are there and of kind `of`: the
+                # first of another kind ends what a reader looks at, so none before it is made.
+                wanted: list[Event] = []
+                for d in range(1, depth + 1):
+                    i = 8 + 5 * (depth - d)
+                    at, kind, run, person, values = row[i : i + 5]
+                    if at is None or seq - d <= last:
+                        break  # missing, or given already (the previous one or before it)
+                    wanted.append(
+                        Event(seq - d, at, kind, run, person, _fields(keys, values), "", "")
+                    )
+                    if kind != of:
+                        break
+                yield from reversed(wanted)
+                last = seq
+                at, kind, run, person, text, prev, digest = row[1:8]
+                if not whole:
+                    yield Event(seq, at, kind, run, person, _fields(keys, text), "", "")
+                    continue
+                if chain_hash(prev, _event_text(seq, at, kind, run, person, text)) != digest:
+                    raise LogDamaged(_edited(seq))
+                yield Event(seq, at, kind, run, person, json.loads(text), prev, digest)
 
     def integrity(self) -> list[str]:
         return integrity_problems(self.db)
@@ -1341,6 +1384,15 @@ class _Seal:
     mac_key: bytes
     device: str
     keyed_from: int
+
+
+def _fields(keys: Sequence[str], values: str | None) -> dict[str, Any]:
+    """The payload fields `json_extract` read (a JSON array in `keys`' order), the absent left
+    out; empty for a row whose fields were not read."""
+    if values is None:
+        return {}
+    found = zip(keys, json.loads(values), strict=True)
+    return {key: value for key, value in found if value is not None}
 
 
 def _edited(seq: int) -> str:

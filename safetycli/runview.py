@@ -97,12 +97,14 @@ def expected(db: sqlite3.Connection) -> dict[str, tuple[int | None, str, int, st
     folds: dict[str, Lifecycle] = {}
     for seq, at, kind, run in _source(db):
         assert run is not None
+        fold = folds.get(run)  # not setdefault: that would make a Lifecycle for every row
+        if fold is None:
+            fold = folds[run] = Lifecycle()
         if kind == RUN_STARTED:
             starts.setdefault(run, seq)
-            folds.setdefault(run, Lifecycle())
         else:
             starts.setdefault(run, None)
-            folds.setdefault(run, Lifecycle()).apply(kind, seq, at)
+            fold.apply(kind, seq, at)
     return {
         run: (starts[run], fold.status, len(fold.holds), fold.ended_at)
         for run, fold in folds.items()
