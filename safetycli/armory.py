@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
 from safetycli import events as ev
-from safetycli import perfirearm
+from safetycli import perfirearm, storage
 from safetycli.errors import SafetyError
 from safetycli.events import Event, NewEvent
 from safetycli.names import fold_name, ident
@@ -522,8 +522,8 @@ def load(
     (`ArmoryState.keep`); all when None."""
     kinds = (*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)
     state = ArmoryState(keep=keep, home=getattr(source, "device", None))
-    foreign = getattr(source, "foreign", None)
-    if not (callable(foreign) and upto is None and foreign() is not None):
+    found = storage.pulled(source) if upto is None else None
+    if found is None:
         # This log's custody alone, as it is read: a season's 8,000 events were held in a
         # list first (12 MB of a season's report). Events of several devices (the central
         # store's) are merged by time instead: start over below.
@@ -545,10 +545,9 @@ def load(
             local.append(event)
         else:
             break
-    pulled = foreign() if callable(foreign) and upto is None else None
-    if pulled is not None:  # other laptops' custody, pulled by sync (central/foreign.py)
-        key = getattr(source, "key", None)
-        theirs += pulled.events(kinds, key.foreign_seal if key is not None else None)
+    if found is not None:  # other laptops' custody, pulled by sync (central/foreign.py)
+        pulled, seal = found
+        theirs += pulled.events(kinds, seal)
     if not theirs:
         for event in local:
             state.apply(event)
@@ -567,13 +566,11 @@ def _pulled(source: Source) -> bool:
     """Whether other laptops' custody was pulled here (sync): the sealed snapshot is of this
     log's custody alone, and theirs merges into it by time, not after it, so a laptop that
     syncs folds the merged custody in full (`load`)."""
-    foreign = getattr(source, "foreign", None)
-    pulled = foreign() if callable(foreign) else None
-    if pulled is None:
+    found = storage.pulled(source)
+    if found is None:
         return False
-    key = getattr(source, "key", None)
-    kinds = (*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS)
-    theirs = pulled.events(kinds, key.foreign_seal if key is not None else None)
+    pulled, seal = found
+    theirs = pulled.events((*ev.ARMORY_KINDS, *ev.INCIDENT_KINDS), seal)
     return next(iter(theirs), None) is not None
 
 
