@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from safetycli import crew, i18n
 from safetycli.cli import app
-from tests.walk_helpers import CHEAP_SCRYPT_N, add_crew
+from tests.walk_helpers import CHEAP_SCRYPT_N, Laptop, add_crew, laptops
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,3 +126,10 @@ def central(pg_server: str) -> Iterator[str]:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     yield pg_server
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
+    """A new laptop of the production (tests/walk_helpers.py `laptops`); a module whose
+    production is in another zone overrides it."""
+    return laptops(tmp_path, cli)

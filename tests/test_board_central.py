@@ -29,7 +29,6 @@ from tests.test_central import (
     with_a_firearm,
 )
 from tests.walk_helpers import (
-    add_crew,
     invoke,
     ok,
     one_line_error,
@@ -65,20 +64,6 @@ SAYS = {
         "elsewhere": "en el portátil",
     },
 }
-
-
-@pytest.fixture
-def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A new laptop of the production, set up with a plain `init` and its crew (as in
-    tests/test_central.py)."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
 
 
 def _board(home: Path, term: str, lang: str) -> pexpect.spawn:

@@ -11,7 +11,6 @@ import json
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from tests.walk_helpers import (
     CLEAR_PINS,
     CLEARERS,
     FIRST_AD,
-    add_crew,
+    Laptop,  # the central tests import it from here
     cheap_pins,
     invoke,
     log_list,
@@ -38,21 +37,7 @@ from tests.walk_helpers import (
     write_answers,
 )
 
-Laptop = Callable[[str], Path]
 _real_token_hex = secrets.token_hex
-
-
-@pytest.fixture
-def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A new laptop of the production: its own workspace (made with `init`), device key and crew."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
 
 
 def on(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:

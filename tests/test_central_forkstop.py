@@ -38,7 +38,6 @@ from tests.walk_helpers import (
     CLEARERS,
     FIRST_AD,
     PRODUCER,
-    add_crew,
     cheap_pins,
     invoke,
     log_list,
@@ -48,19 +47,6 @@ from tests.walk_helpers import (
 )
 
 DAY = "2026-11-23"
-
-
-@pytest.fixture
-def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A laptop of the production, as tests/test_central.py makes them."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
 
 
 def unverified_on_server(url: str) -> list[tuple[Any, ...]]:

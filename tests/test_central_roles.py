@@ -11,7 +11,6 @@ import json
 import tomllib
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from safetycli.protoshare import Publication
@@ -25,22 +24,7 @@ from tests.test_central import (
     sync,
 )
 from tests.test_production_roles import EFFECT, MEDIC, PYRO, ROLES_TABLE
-from tests.walk_helpers import DAY, FIRST_AD, add_crew, invoke, ok, one_line_error
-
-
-@pytest.fixture
-def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A new laptop of the production, set up with a plain `init` and its crew (as in
-    tests/test_central.py)."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
-
+from tests.walk_helpers import DAY, FIRST_AD, invoke, ok, one_line_error
 
 # A control character in a role's line (a CSI that would clear the screen): shown as text.
 OTHER_MEDIC = '[roles]\nmedic = "Paramedic on call by radio, at the unit base\\u009b2J"\n'

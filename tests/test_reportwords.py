@@ -31,11 +31,11 @@ from tests.walk_helpers import (
     CLEARERS,
     FIRST_AD,
     PRODUCER,
-    add_crew,
     cheap_pins,
     clear_run,
     hold_run,
     invoke,
+    laptops,
     log_list,
     log_show,
     ok,
@@ -95,15 +95,8 @@ SAYS = {
 
 @pytest.fixture
 def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A laptop of the production in Denver, as tests/test_central.py makes them."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit", "--timezone", ZONE])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
+    """Laptops of the production in Denver."""
+    return laptops(tmp_path, cli, ZONE)
 
 
 def in_denver(logged: str, day: str | None = None) -> str:

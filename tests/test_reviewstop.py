@@ -30,7 +30,6 @@ from tests.walk_helpers import (
     CLEARERS,
     FIRST_AD,
     PRODUCER,
-    add_crew,
     cheap_pins,
     clear_run,
     hold_run,
@@ -46,19 +45,6 @@ ON_A = "[bold red]strap[/] <script>alert('a')</script> | *loose*"
 ON_C = "<img src=x onerror=alert(1)> [link](http://x) smoke"
 NAME_C = '=HYPERLINK("http://x") <b>Mallory</b>'
 MISFIRE = "click <i>no bang</i> [red]x[/red]"
-
-
-@pytest.fixture
-def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A laptop of the production, as tests/test_central.py makes them."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit"])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
 
 
 class _Text(HTMLParser):

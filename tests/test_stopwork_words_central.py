@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from tests.test_central import MINIMAL, Laptop, device_of, joined, on, publish, sync
 from tests.test_central_forkstop import forked
-from tests.walk_helpers import add_crew, ok
+from tests.walk_helpers import laptops, ok
 
 pytestmark = pytest.mark.slow
 
@@ -61,15 +61,8 @@ SAYS = {
 
 @pytest.fixture
 def laptop(tmp_path: Path, cli: CliRunner, cheap_scrypt: None) -> Laptop:
-    """A laptop of the production in Denver, as tests/test_central.py makes them."""
-
-    def make(name: str) -> Path:
-        ws = tmp_path / name
-        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit", "--timezone", ZONE])
-        add_crew(ws / "log.db")
-        return ws
-
-    return make
+    """Laptops of the production in Denver."""
+    return laptops(tmp_path, cli, ZONE)
 
 
 def in_denver(logged: str) -> str:

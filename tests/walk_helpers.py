@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -368,3 +368,21 @@ ONE_TAKE_COUNTS = {
     "blanks-fired": 1,
     "blanks-spoiled": 0,
 }
+
+
+# A laptop of the production by name: its own workspace (made with `init`), device key and crew.
+Laptop = Callable[[str], Path]
+
+
+def laptops(root: Path, cli: CliRunner, zone: str | None = None) -> Laptop:
+    """Laptops of one production under `root`, each made as a crew would (`init`, then its
+    crew), in `zone` when given (the central tests' laptops)."""
+    where = [] if zone is None else ["--timezone", zone]
+
+    def make(name: str) -> Path:
+        ws = root / name
+        ok(cli, ["init", "--home", str(ws), "--production", "Night Unit", *where])
+        add_crew(ws / "log.db")
+        return ws
+
+    return make
