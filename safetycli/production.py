@@ -533,7 +533,10 @@ class StopBoard:
 
 
 def open_unverified(source: Source, state: ProductionState) -> list[UnverifiedStop]:
-    """The unverified stop-work the source holds (unverified.py) not yet cleared."""
+    """The unverified stop-work the source holds (unverified.py) not yet cleared. A laptop that
+    never synced has none, and does not load unverified.py to learn so (every `status`)."""
+    if not callable(getattr(source, "unverified_stops", None)) and storage.pulled(source) is None:
+        return []
     from safetycli.unverified import pulled
 
     return [u for u in pulled(source) if u.key not in state.cleared_unverified]
