@@ -254,6 +254,26 @@ def _m7_custody_view(db: sqlite3.Connection) -> None:
     db.execute(custodyview.CREATE)
 
 
+# The three indexes of events by one column: SQLite ends every entry with the row's number, which
+# seq is, so an entry (key, seq) reads in the same order as (key, seq, seq) and every lookup and
+# range of seq still seeks through it. Migration 1 named seq again, a second copy of it in each
+# of 2.4 million entries at a million events, and a copy no query reads: verify's structure
+# check (structcheck.py) reads every field of every entry, and can only vouch for an index whose
+# entries hold nothing a query cannot see.
+LEAN_INDEXES = (
+    ("events_run", "run", " WHERE run IS NOT NULL"),
+    ("events_person", "person", " WHERE person IS NOT NULL"),
+    ("events_kind", "kind", ""),
+)
+
+
+def _m8_lean_indexes(db: sqlite3.Connection) -> None:
+    # Rebuilt in this one transaction (about 2 s at a million events, once).
+    for name, column, where in LEAN_INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+        db.execute(f"CREATE INDEX {name} ON events({column}){where}")
+
+
 def _restore_run_view(db: sqlite3.Connection) -> None:
     """A log whose run-status table was dropped by hand gets it back, built from the log: it is
     derived data, and every append writes to it (without it, no sign-off could be recorded)."""
@@ -273,6 +293,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("add the device MAC", _m5_device_mac),
     ("keep each run's status", _m6_run_view),
     ("seal the armory's state", _m7_custody_view),
+    ("index events by one column each", _m8_lean_indexes),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _DROP_CREDENTIALS = 3  # the index of `_m4_drop_credentials`
