@@ -10,8 +10,10 @@ same bytes.
 
 The same scan compiled (`native/chainscan.c`, built by hatch_build.py where a C compiler, SQLite
 and OpenSSL are at hand) takes the worker's place: the same arguments and lines, about a fifth of
-the time. It answers only for a range whose every row holds and is of the types safetycli
-writes; for anything else it answers nothing, and verify scans in Python, which names the event.
+the time; given a key (`--sums`) it also sums the index entries its rows must have, for verify's
+structure check (structcheck.py), which runs the same program on the indexes. It answers only
+for a range whose every row holds and is of the types safetycli writes; for anything else it
+answers nothing, and verify scans in Python, which names the event.
 """
 
 from __future__ import annotations
@@ -68,6 +70,38 @@ class Span:
     bad_seq: int | None = None
     reason: str | None = None
     match: int | None = None  # first seq whose hash starts with the expected head (no SEQ given)
+    # The compiled scan with a key (structcheck.py): per index of events (run, person, kind),
+    # [entries the range's rows must have there, and two keyed sums over them]. None: not asked,
+    # or the Python scan, which never gives them (verify then runs SQLite's full check).
+    sums: list[list[int]] | None = None
+
+
+@dataclass(frozen=True)
+class RowSums:
+    """What the compiled scan summed over the rows it read: the last event it covered and, per
+    index of events, the entries those rows must have there (count, two keyed sums)."""
+
+    last_seq: int
+    sums: list[list[int]]
+
+
+def joined_sums(spans: list[Span]) -> list[list[int]] | None:
+    """The sums of consecutive ranges added up (counts, and each keyed sum modulo 2^64): what one
+    pass over all of them would give. None when any range has none."""
+    total: list[list[int]] | None = None
+    for span in spans:
+        if span.sums is None:
+            return None
+        if total is None:
+            total = [list(row) for row in span.sums]
+            continue
+        if len(span.sums) != len(total):
+            return None
+        for mine, theirs in zip(total, span.sums, strict=True):
+            mine[0] += theirs[0]
+            mine[1] = (mine[1] + theirs[1]) % 2**64
+            mine[2] = (mine[2] + theirs[2]) % 2**64
+    return total
 
 
 def _lenient_text(raw: bytes) -> str:

@@ -70,7 +70,7 @@ from safetycli.storage import (
 )
 
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
-    from safetycli.chainscan import Span
+    from safetycli.chainscan import RowSums, Span
 
 BUSY_TIMEOUT_MS = 15_000
 # Below this many events one process verifies faster than starting Python workers would; a
@@ -393,6 +393,8 @@ class Ledger:
         self.keyless: str | None = None
         self._key_id = ""
         self._sealed: set[int] = set()
+        # What the last `verify(sums_key=...)`'s compiled scan summed (structcheck.py), or None.
+        self.row_sums: RowSums | None = None
         # The last roster event whose roster crew.py has checked (rostercheck.py) in this open.
         self.roster_checked: int | None = None
         # Other laptops' events pulled from the central store (central/foreign.py), opened on
@@ -1121,6 +1123,7 @@ class Ledger:
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
         key: DeviceKey | None = None,
+        sums_key: bytes | None = None,
     ) -> VerifyResult:
         """Recompute the chain in constant memory; name the first event that does not hold.
 
@@ -1129,7 +1132,10 @@ class Ledger:
         how a million events fit the time budget. `workers` (default: one per core, for a long
         log) changes the speed, never the answer. `progress(done, total)` is called between
         batches, from this thread. From the device key's event on, every event's MAC is checked
-        too, with this laptop's key or the `key` given (a copy of the key file)."""
+        too, with this laptop's key or the `key` given (a copy of the key file). With `sums_key`
+        the compiled scan also sums the index entries of the rows it read (structcheck.py):
+        `row_sums` holds them afterwards, with the last event they cover, or None."""
+        self.row_sums = None
         expect_seq, expect_hash = parse_head(expect_head) if expect_head else (None, None)
         prefix = expect_hash if expect_seq is None else None
         try:
@@ -1145,13 +1151,20 @@ class Ledger:
         spans = None
         if total > 0 and self.path.is_file():
             if workers > 1 or (native is not None and total >= NATIVE_MIN_EVENTS):
-                spans = _scan_parallel(self.path, self.db, workers, prefix, total, progress, native)
+                spans = _scan_parallel(
+                    self.path, self.db, workers, prefix, total, progress, native, sums_key
+                )
         if spans is None:
             tick = (lambda done: progress(done, total)) if progress else None
             from safetycli.chainscan import scan
 
             spans = [scan(self.db, None, None, prefix, tick)]
         chain, match = _join(spans)
+        if sums_key is not None and chain.first_bad_seq is None:
+            from safetycli.chainscan import RowSums, joined_sums
+
+            sums = joined_sums(spans)
+            self.row_sums = None if sums is None else RowSums(chain.head_seq, sums)
         if seal is not None:
             chain = self._against_macs(chain, seal)
         if expect_hash is not None:
@@ -1496,12 +1509,14 @@ def _scan_parallel(
     total: int,
     progress: Callable[[int, int], None] | None,
     native: Path | None = None,
+    sums_key: bytes | None = None,
 ) -> list[Span] | None:
     """Split the numbers 1..max(seq) into equal ranges, one worker process each: the compiled
     scan when there is one (`native`), else Python's. Returns None if any worker cannot run or
     answer (the compiled one answers only for a range that holds): the caller then checks in
     this process, so a missing interpreter, a sandbox or an edited row makes verify slower,
-    never wrong."""
+    never wrong. `sums_key`: the compiled workers also sum index entries under this key, given
+    on their stdin (never in argv, which anyone on the machine can read)."""
     import queue
     import subprocess
     import threading
@@ -1540,15 +1555,21 @@ def _scan_parallel(
                 prefix or "",
                 str(BUSY_TIMEOUT_MS),
             ]
+            keyed = native is not None and sums_key is not None
+            if keyed:
+                argv.append("--sums")
             proc = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if keyed else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
                 encoding="utf-8",
             )
             procs.append(proc)
+            if keyed and proc.stdin is not None and sums_key is not None:
+                proc.stdin.write(sums_key.hex() + "\n")
+                proc.stdin.close()
             threading.Thread(target=pump, args=(i, proc.stdout), daemon=True).start()
         spans: list[Span | None] = [None] * workers
         done = [0] * workers

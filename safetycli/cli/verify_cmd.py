@@ -21,10 +21,9 @@ from safetycli.errors import SafetyError
 from safetycli.i18n import _, ngettext
 
 if TYPE_CHECKING:
-    from safetycli.devicekey import DeviceKey
     from safetycli.headmark import Mark
     from safetycli.ledger import Ledger
-    from safetycli.storage import Problem, Verifier, VerifyResult
+    from safetycli.storage import Problem, VerifyResult
     from safetycli.workspace import Workspace
 
 
@@ -93,14 +92,14 @@ def verify(
     path = ws.db_path
     # Read before the log: the mark never leads the log when read in this order (headmark.py).
     mark = HeadMarks(ws.root).read()
-    integrity = None
+    structure = None
     if path.is_file():
-        from safetycli.filecheck import IntegrityCheck
+        from safetycli.structcheck import StructureCheck
 
-        # SQLite's check first: the longest part, it runs while the rest loads (filecheck.py).
-        integrity = IntegrityCheck(path)
-        integrity.start()
-    if integrity is None:
+        # The file's structure first: it runs while the rest loads (structcheck.py).
+        structure = StructureCheck(path)
+        structure.start()
+    if structure is None:
         why = f"the log file {path} is missing"
         if mark is not None and mark.seq > 0:
             why = vanished(mark, path, "missing")
@@ -115,10 +114,17 @@ def verify(
                 # The meaning checks run beside the chain scan too (audit.py).
                 beside = AuditBeside(path)
                 beside.start()
-                result = _check(ledger, expect_head, key)
+                with ExitStack() as stack:
+                    result = ledger.verify(
+                        expect_head=expect_head,
+                        progress=_progress(stack),
+                        key=key,
+                        sums_key=structure.key,
+                    )
+                integrity = structure.result(ledger.row_sums)
                 if result.ok and mark is not None:
                     result = _against_mark(ledger, result, mark)
-                result = _with_audit(result, beside.result(ledger, integrity.result()))
+                result = _with_audit(result, beside.result(ledger, integrity))
                 result = _with_device(ws, ledger, result, mark)
                 if repair_views:
                     result, repaired = _repair_views(ledger, result)
@@ -186,12 +192,6 @@ def _repair_lines(repaired: list[str] | None) -> list[str]:
         f"Rebuilt {what} from the log ({count} difference"
         f"{'s' if count > 1 else ''} put right; the log itself was not touched).",
     ]
-
-
-def _check(log: "Verifier", expect_head: str | None, key: "DeviceKey | None") -> "VerifyResult":
-    """Verify any store that offers `storage.Verifier` (the central one, too), with a bar."""
-    with ExitStack() as stack:
-        return log.verify(expect_head=expect_head, progress=_progress(stack), key=key)
 
 
 def _with_device(

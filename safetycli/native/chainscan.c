@@ -9,6 +9,15 @@
  *     p COUNT                                    after every 1,000 rows
  *     r {"first_seq": ..., "count": ..., ...}   the range's Span, when every row holds
  *
+ *     chainscan PATH LO HI PREFIX TIMEOUT_MS --sums    the same, and the result gains "sums":
+ *                                                      keyed sums over the index entries the
+ *                                                      rows it read must have (below)
+ *     chainscan --indexes PATH TIMEOUT_MS              the index half of the structure check
+ *     chainscan --prf                                  the keyed function alone (its tests)
+ *
+ * With --sums and --indexes the 16-byte key (32 hex digits, one line) comes on stdin, never in
+ * argv (which every user of the machine can read).
+ *
  * It answers only when it is certain the Python scan would give the same answer: every row of
  * the range holds, each field of the type safetycli writes, its text valid UTF-8. Anything else
  * (an edited row, a gap, a field of another type, text that is not UTF-8, a file SQLite cannot
@@ -33,6 +42,7 @@
 #define TICK 1000
 
 static void unsure(void) { exit(UNSURE); }
+
 
 /* Progress for verify's bar, at once: the parent reads it line by line. */
 static void tick(long long count) {
@@ -62,6 +72,134 @@ static void put(Buf *b, const void *s, size_t n) {
 }
 
 static void puts_(Buf *b, const char *s) { put(b, s, strlen(s)); }
+
+/* ------------------------------------------------------------------------------------------
+ * SipHash-2-4 with its 128-bit output (Aumasson and Bernstein, "SipHash: a fast short-input
+ * PRF", 2012; the 128-bit variant of their reference implementation), written from the
+ * specification. Keyed with a random key per verify, it makes the sums below unforgeable by
+ * someone who edits the file: a set of index entries that is not the table's own has the same
+ * two 64-bit sums only by a chance of about 2^-128 per try, and nobody sees the key. */
+
+static inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+static inline uint64_t load64(const unsigned char *p) {
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+#define SIPROUND                                                                     \
+    do {                                                                             \
+        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);                    \
+        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                       \
+        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                       \
+        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                    \
+    } while (0)
+
+/* SipHash-2-4 of the n bytes at m under key (k0, k1): out[0] alone when wide is 0 (the 64-bit
+ * output of the paper), out[0] and out[1] when wide is 1 (the 128-bit output). */
+static void siphash(const unsigned char *m, size_t n, uint64_t k0, uint64_t k1, int wide,
+                    uint64_t out[2]) {
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    if (wide) v1 ^= 0xee;
+    size_t end = n - n % 8;
+    for (size_t i = 0; i < end; i += 8) {
+        uint64_t w = load64(m + i);
+        v3 ^= w;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= w;
+    }
+    uint64_t last = (uint64_t)(n & 0xff) << 56;
+    for (size_t i = 0; i < n % 8; i++) last |= (uint64_t)m[end + i] << (8 * i);
+    v3 ^= last;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= last;
+    v2 ^= wide ? 0xee : 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    out[0] = v0 ^ v1 ^ v2 ^ v3;
+    if (!wide) return;
+    v1 ^= 0xdd;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* n bytes from 2n lowercase hex digits; 0 when the text is anything else. */
+static int unhex(const char *s, size_t len, unsigned char *out, size_t n) {
+    if (len != 2 * n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+/* The key's line on stdin: 32 hex digits. */
+static void read_key(uint64_t key[2]) {
+    char line[80];
+    if (!fgets(line, sizeof line, stdin)) unsure();
+    size_t len = strcspn(line, "\n");
+    unsigned char raw[16];
+    if (!unhex(line, len, raw, 16)) unsure();
+    key[0] = load64(raw);
+    key[1] = load64(raw + 8);
+}
+
+/* The indexes of events the structure check reads (ledger.LEAN_INDEXES), in the order of the
+ * sums: each entry is (key, rowid), and the key is the named column of the row. */
+#define INDEXES 3
+static const char *const INDEX_NAME[INDEXES] = {"events_run", "events_person", "events_kind"};
+static const char *const INDEX_COLUMN[INDEXES] = {"run", "person", "kind"};
+static const char *const INDEX_WHERE[INDEXES] = {" WHERE run IS NOT NULL",
+                                                 " WHERE person IS NOT NULL", ""};
+
+typedef struct {
+    long long count;
+    uint64_t a, b; /* the two halves of the keyed function, summed modulo 2^64 */
+} Sums;
+
+/* One entry (index i, key bytes, rowid) into the sums: the function of one byte naming the
+ * index, the rowid's eight bytes and the key (the only part of variable length, so the
+ * message says which triple it is). */
+static void add_entry(Sums *sums, const uint64_t key[2], int i, const unsigned char *k, size_t n,
+                      long long rowid, Buf *msg) {
+    msg->len = 0;
+    reserve(msg, n + 9);
+    msg->p[0] = (unsigned char)i;
+    uint64_t r = (uint64_t)rowid;
+    for (int j = 0; j < 8; j++) msg->p[1 + j] = (unsigned char)(r >> (8 * j));
+    if (n) memcpy(msg->p + 9, k, n);
+    uint64_t out[2];
+    siphash(msg->p, n + 9, key[0], key[1], 1, out);
+    sums->count++;
+    sums->a += out[0];
+    sums->b += out[1];
+}
+
+static void put_sums(Buf *out, const Sums sums[INDEXES]) {
+    char num[96];
+    put(out, "[", 1);
+    for (int i = 0; i < INDEXES; i++) {
+        snprintf(num, sizeof num, "%s[%lld, %llu, %llu]", i ? ", " : "", sums[i].count,
+                 (unsigned long long)sums[i].a, (unsigned long long)sums[i].b);
+        puts_(out, num);
+    }
+    put(out, "]", 1);
+}
 
 /* encode_basestring: the seven short escapes, \u00XX for the other control characters. The
  * caller has reserved room for the worst case (six bytes a byte, and the quotes). */
@@ -181,8 +319,14 @@ static void put_nullable(Buf *b, const unsigned char *s, size_t n) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc != 6) unsure();
+static int chain_main(int argc, char **argv) {
+    int with_sums = argc == 7 && strcmp(argv[6], "--sums") == 0;
+    if (argc != 6 && !with_sums) unsure();
+    uint64_t key[2] = {0, 0};
+    Sums sums[INDEXES];
+    memset(sums, 0, sizeof sums);
+    Buf msg = {0};
+    if (with_sums) read_key(key);
     const char *path = argv[1], *lo = argv[2], *hi = argv[3], *prefix = argv[4];
     size_t prefix_len = strlen(prefix);
 
@@ -261,6 +405,13 @@ int main(int argc, char **argv) {
         if (match == 0 && prefix_len && prefix_len <= 64 && memcmp(computed, prefix, prefix_len) == 0)
             match = seq;
         memcpy(prev, computed, 64);
+        if (with_sums) {
+            /* The entries each index must hold for this row (SQLite's integrity_check builds the
+             * same keys from the row): run and person when not NULL, kind always. */
+            if (run) add_entry(&sums[0], key, 0, run, n_run, seq, &msg);
+            if (person) add_entry(&sums[1], key, 1, person, n_person, seq, &msg);
+            add_entry(&sums[2], key, 2, kind, n_kind, seq, &msg);
+        }
         expected++;
         count++;
         last_seq = seq;
@@ -301,10 +452,200 @@ int main(int argc, char **argv) {
     } else {
         puts_(&out, "null");
     }
+    puts_(&out, ", \"sums\": ");
+    if (with_sums)
+        put_sums(&out, sums);
+    else
+        puts_(&out, "null"); /* as the Python worker's line has it */
     puts_(&out, "}\n");
     fwrite(out.p, 1, out.len, stdout);
     if (fflush(stdout) != 0) unsure();
     sqlite3_finalize(st);
     sqlite3_close(db);
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * --indexes: the index half of verify's structure check (safetycli/structcheck.py says what it
+ * proves and why). Each of the three indexes is read in its own order, covering (every field of
+ * every entry, interior cells included: SQLite's cursor visits every cell of an index b-tree in
+ * tree order). It answers "i {...}" only when every entry is (TEXT key, INTEGER rowid), each
+ * strictly after the one before (BINARY: bytes, then length; then rowid), stored as exactly
+ * those two fields (the cells' payload, from dbstat, is what those fields take), and the cells
+ * it read are all the index's cells (dbstat counts them page by page: a scan of a partial
+ * index starts after the NULL keys, a forged one would go unseen). Any doubt: "u WHY" and
+ * UNSURE, and verify runs SQLite's full check. */
+
+static void doubt(const char *why, const char *index) {
+    printf("u %s%s%s\n", why, index ? ": " : "", index ? index : "");
+    fflush(stdout);
+    exit(UNSURE);
+}
+
+static int varint_len(uint64_t v) {
+    int n = 1;
+    while (v > 0x7f && n < 9) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Bytes an integer takes in a record, as SQLite writes it (file format 4: 0 and 1 take none). */
+static int int_len(long long v) {
+    if (v == 0 || v == 1) return 0;
+    if (v >= -128 && v <= 127) return 1;
+    if (v >= -32768 && v <= 32767) return 2;
+    if (v >= -8388608 && v <= 8388607) return 3;
+    if (v >= -2147483648LL && v <= 2147483647LL) return 4;
+    if (v >= -140737488355328LL && v <= 140737488355327LL) return 6;
+    return 8;
+}
+
+/* The payload of the record (TEXT of n bytes, INTEGER rowid) as SQLite writes it: a header
+ * (its own size, then each field's serial type) and the fields. Any other encoding of the same
+ * entry, or a field more, takes more bytes. */
+static long long entry_payload(size_t n, long long rowid) {
+    long long types = varint_len(13 + 2 * (uint64_t)n) + 1; /* an integer's type is one byte */
+    int size_len = 1;
+    while (varint_len((uint64_t)(types + size_len)) > size_len) size_len++;
+    return types + size_len + (long long)n + int_len(rowid);
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) doubt("cannot prepare", sql);
+    return st;
+}
+
+/* SQLite's own plan for the scan must read the index alone, in its order: no sort, no table. */
+static void require_plan(sqlite3 *db, const char *sql, const char *name) {
+    char eqp[512], want[96];
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    snprintf(want, sizeof want, "USING COVERING INDEX %s", name);
+    sqlite3_stmt *st = prepare(db, eqp);
+    int steps = 0, covering = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        steps++;
+        if (!detail || strstr(detail, "TEMP B-TREE")) doubt("a sort in the plan", name);
+        if (strstr(detail, want)) covering = 1;
+    }
+    sqlite3_finalize(st);
+    if (steps != 1 || !covering) doubt("not a covering scan", name);
+}
+
+static int index_main(int argc, char **argv) {
+    if (argc != 4) unsure();
+    uint64_t key[2];
+    read_key(key);
+    sqlite3 *db;
+    if (sqlite3_open_v2(argv[2], &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        doubt("cannot open the log", NULL);
+    sqlite3_busy_timeout(db, atoi(argv[3]));
+    /* One read transaction: the scans, the cell counts and max(seq) see one log. */
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) doubt("cannot begin", NULL);
+    sqlite3_stmt *st = prepare(db, "SELECT max(seq) FROM events");
+    if (sqlite3_step(st) != SQLITE_ROW) doubt("cannot read max(seq)", NULL);
+    int type = sqlite3_column_type(st, 0);
+    if (type != SQLITE_NULL && type != SQLITE_INTEGER) doubt("max(seq) not a number", NULL);
+    long long max_seq = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+
+    Sums sums[INDEXES];
+    memset(sums, 0, sizeof sums);
+    Buf msg = {0}, prev = {0};
+    for (int i = 0; i < INDEXES; i++) {
+        const char *name = INDEX_NAME[i], *column = INDEX_COLUMN[i];
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT %s, rowid FROM events INDEXED BY %s%s ORDER BY %s, rowid",
+                 column, name, INDEX_WHERE[i], column);
+        require_plan(db, sql, name);
+        st = prepare(db, sql);
+        long long payload = 0, prev_rowid = 0;
+        int rc, first = 1;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (sqlite3_column_type(st, 0) != SQLITE_TEXT) doubt("a key that is not text", name);
+            if (sqlite3_column_type(st, 1) != SQLITE_INTEGER) doubt("a rowid not a number", name);
+            const unsigned char *k = sqlite3_column_text(st, 0);
+            size_t n = (size_t)sqlite3_column_bytes(st, 0);
+            long long rowid = sqlite3_column_int64(st, 1);
+            if (!k) doubt("a key that cannot be read", name);
+            if (!first) {
+                size_t common = prev.len < n ? prev.len : n;
+                int cmp = common ? memcmp(prev.p, k, common) : 0;
+                if (cmp == 0) cmp = prev.len < n ? -1 : prev.len > n ? 1 : 0;
+                if (cmp == 0) cmp = prev_rowid < rowid ? -1 : prev_rowid > rowid ? 1 : 0;
+                if (cmp >= 0) doubt("an entry out of order", name);
+            }
+            first = 0;
+            prev.len = 0;
+            put(&prev, k, n);
+            prev_rowid = rowid;
+            payload += entry_payload(n, rowid);
+            add_entry(&sums[i], key, i, k, n, rowid, &msg);
+        }
+        if (rc != SQLITE_DONE) doubt("cannot read the index", name);
+        if (sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0) != 0 ||
+            sqlite3_stmt_status(st, SQLITE_STMTSTATUS_AUTOINDEX, 0) != 0)
+            doubt("the scan sorted", name);
+        sqlite3_finalize(st);
+
+        st = prepare(db,
+                     "SELECT count(*), sum(ncell), sum(payload), sum(pagetype = 'overflow') "
+                     "FROM dbstat WHERE name = ?1");
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) doubt("cannot count the cells", name);
+        long long pages = sqlite3_column_int64(st, 0), cells = sqlite3_column_int64(st, 1);
+        long long stored = sqlite3_column_int64(st, 2), overflow = sqlite3_column_int64(st, 3);
+        sqlite3_finalize(st);
+        if (pages < 1) doubt("no pages", name);
+        if (cells != sums[i].count) doubt("cells the scan did not read", name);
+        if (overflow != 0) doubt("an entry on overflow pages", name);
+        if (stored != payload) doubt("entries stored with more than (key, rowid)", name);
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) doubt("cannot end", NULL);
+    sqlite3_close(db);
+
+    Buf out = {0};
+    char num[48];
+    snprintf(num, sizeof num, "i {\"max_seq\": %lld, \"sums\": ", max_seq);
+    puts_(&out, num);
+    put_sums(&out, sums);
+    puts_(&out, "}\n");
+    fwrite(out.p, 1, out.len, stdout);
+    if (fflush(stdout) != 0) unsure();
+    return 0;
+}
+
+/* --prf: the key's line, then lines "64 HEX" or "128 HEX" (a message); prints each output's
+ * bytes in hex, as the reference implementation's test vectors list them. */
+static int prf_main(void) {
+    char line[4096];
+    if (!fgets(line, sizeof line, stdin)) unsure();
+    unsigned char raw[16];
+    if (!unhex(line, strcspn(line, "\n"), raw, 16)) unsure();
+    uint64_t k0 = load64(raw), k1 = load64(raw + 8);
+    unsigned char m[2048];
+    while (fgets(line, sizeof line, stdin)) {
+        size_t len = strcspn(line, "\n");
+        line[len] = 0;
+        int wide = strncmp(line, "128", 3) == 0;
+        const char *hex = line + (wide ? 3 : 2);
+        if (*hex == ' ') hex++;
+        size_t n = strlen(hex) / 2;
+        if (n > sizeof m || !unhex(hex, strlen(hex), m, n)) unsure();
+        uint64_t out[2];
+        siphash(m, n, k0, k1, wide, out);
+        for (int w = 0; w <= wide; w++)
+            for (int j = 0; j < 8; j++) printf("%02x", (unsigned)(out[w] >> (8 * j)) & 0xff);
+        printf("\n");
+    }
+    return fflush(stdout) == 0 ? 0 : UNSURE;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "--indexes") == 0) return index_main(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "--prf") == 0) return prf_main();
+    return chain_main(argc, argv);
 }
