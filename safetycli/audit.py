@@ -65,7 +65,7 @@ class AuditBeside(threading.Thread):
 
 def audit(ledger: Ledger, integrity: list[str] | None = None) -> list[Problem]:
     """Every problem found; a file too damaged to read is one problem, not a crash.
-    `integrity`: what an `IntegrityCheck` already found (else the check runs here)."""
+    `integrity`: what verify's structure check already found (else the check runs here)."""
     try:
         return [
             *_structure(ledger.integrity() if integrity is None else integrity),

@@ -56,7 +56,7 @@ def _beside(path: Path, ledger: Ledger, integrity: list[str]) -> list[str]:
 
 def test_the_audit_beside_the_scan_finds_what_the_audit_after_it_finds(prod_home: Path) -> None:
     held = _tamper(prod_home)
-    integrity = ["row 7 missing from index events_kind"]  # as an IntegrityCheck reports it
+    integrity = ["row 7 missing from index events_kind"]  # as the structure check reports it
     with Ledger.open(prod_home / "log.db", create=False) as ledger:
         after = [p.reason for p in audit(ledger, integrity)]
         beside = _beside(prod_home / "log.db", ledger, integrity)

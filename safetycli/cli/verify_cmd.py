@@ -1,7 +1,7 @@
 """`safetycli verify`: recompute the log's hash chain and say plainly whether it still holds.
 
 Beyond the chain: every event's device MAC (devicekey.py), what the roster's events mean and the
-stored credentials against them, and SQLite's own check of the file (audit.py).
+stored credentials against them (audit.py), and SQLite's verdict on the file (structcheck.py).
 
 Exit 0 intact, 1 altered (the log is evidence: a missing, replaced or damaged file counts as
 altered, and so does a log whose MACs cannot be checked because its device key is not here),
