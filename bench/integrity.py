@@ -127,8 +127,8 @@ def parts(path: Path, repeat: int) -> None:
 
 def verify(home: Path, repeat: int, before: Path | None) -> None:
     """`safetycli verify` in fresh processes, from cached bytecode: this tree as shipped (one
-    compiled chain worker per core), with one and with two, and the tree before. Each runs without site (-S), the tree then
-    the installed dependencies on its path."""
+    compiled chain worker per core), with one and with two, and the tree before. Each runs
+    without site (-S), the tree then the installed dependencies on its path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     deps = next(p for p in sys.path if p.endswith("site-packages"))
     here = Path(__file__).resolve().parent.parent
