@@ -18,12 +18,12 @@ tripwire for a quiet loss or a careless edit, not proof. The proof is a head pri
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetycli.digests import sha256
 from safetycli.filemodes import FILE_MODE, make_private_dir, tighten, write_private_text
 from safetycli.statedir import state_dir
 
@@ -50,7 +50,7 @@ class HeadMarks:
         root = workspace_root.resolve()
         self.root = root
         self.beside = root / FILENAME
-        key = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        key = sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
         self.outside = state_dir() / f"{key}.head"
         self._outside_ready = False
         # Each mark's file stays open for the life of the command: a sign-off then pays one

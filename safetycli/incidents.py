@@ -18,13 +18,13 @@ Pure: a fold over `incident.*` events and the rules that build them. No terminal
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from safetycli import events as ev
+from safetycli.digests import sha256
 from safetycli.events import Event, NewEvent, Signer
 from safetycli.i18n import N_  # labels are shown translated (cli/terminal.py)
 
@@ -317,7 +317,7 @@ def fold(events: Iterable[Event]) -> Register:
 def new_id(seed: str) -> str:
     """`i-` and six hex digits, from what makes this report unique (the caller's random bytes, or
     the run, the check and the place in the log for one raised by the walk-through)."""
-    return "i-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:6]
+    return "i-" + sha256(seed.encode("utf-8")).hexdigest()[:6]
 
 
 def fresh_id(register: Register) -> str:

@@ -13,9 +13,7 @@ can drop them, which is what the chain is for.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import hmac
 import itertools
 import json
 import os
@@ -34,6 +32,7 @@ from safetycli import custodyview, devicekey, runview
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
+from safetycli.digests import compare_digest, sha256
 from safetycli.errors import SafetyError
 from safetycli.events import (
     ARMORY_KINDS,
@@ -141,7 +140,7 @@ def _chained_row(
 
 
 def chain_hash(prev_hash: str, event_text: str) -> str:
-    return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
+    return sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
 
 def row_hash(
@@ -526,7 +525,7 @@ class Ledger:
             return False
         row = self.db.execute("SELECT mac FROM events WHERE seq = ?", (seq,)).fetchone()
         mac = row[0] if row else None
-        return mac is None or not hmac.compare_digest(str(mac), self.key.mac(seq, digest))
+        return mac is None or not compare_digest(str(mac), self.key.mac(seq, digest))
 
     def reload_key(self) -> None:
         """Find the log's key again (another process keyed it meanwhile)."""
@@ -1190,7 +1189,7 @@ class Ledger:
         if row is None or row[1] is None:
             return False
         expected = devicekey.mac_of(seal.mac_key, seal.device, seq, str(row[0]))
-        return hmac.compare_digest(str(row[1]), expected)
+        return compare_digest(str(row[1]), expected)
 
     def _seal(self, key: DeviceKey | None) -> tuple[_Seal | None, str | None]:
         """The MAC check for verify, or why there can be none."""
@@ -1222,7 +1221,7 @@ class Ledger:
         if self.hash_at(seq - 1) != prev:
             return f"event {seq} does not follow event {seq - 1}: one of them was replaced"
         if self.keyed_at is not None and seq >= self.keyed_at and self.key is not None:
-            if mac is None or not hmac.compare_digest(mac, self.key.mac(seq, digest)):
+            if mac is None or not compare_digest(mac, self.key.mac(seq, digest)):
                 return _unsealed(seq)
         self._sealed.add(seq)
         return None
