@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetycli import events as ev
 from safetycli.digests import sha256
-from safetycli.events import Event, NewEvent, Signer
+from safetycli.events import Event
 from safetycli.i18n import N_  # labels are shown translated (cli/terminal.py)
+
+if TYPE_CHECKING:  # built only by the commands that write (newevent.py)
+    from safetycli.events import NewEvent, Signer
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,6 @@ from safetycli.events import (
     SIGNED_OFF_AS,
     STOP_KINDS,
     Event,
-    NewEvent,
 )
 from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
@@ -70,6 +69,7 @@ from safetycli.storage import (
 
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
     from safetycli.chainscan import Span
+    from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
 
 BUSY_TIMEOUT_MS = 15_000
 # Below this many events one process verifies faster than starting Python workers would; a
@@ -585,6 +585,8 @@ class Ledger:
         credential: tuple[str, str] | None = None,
         guard: Callable[[], None] | None = None,
     ) -> Event:
+        from safetycli.newevent import NewEvent
+
         return self.append_many(
             [NewEvent(kind, data, run, person)], credential=credential, guard=guard
         )[0]

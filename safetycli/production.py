@@ -23,8 +23,8 @@ from safetycli.events import Event
 from safetycli.lifecycle import HELD, OPEN, Lifecycle
 
 if TYPE_CHECKING:
-    from safetycli.armory import Verdict
     from safetycli.incidents import Incident, Register
+    from safetycli.outside import Outside
     from safetycli.unverified import UnverifiedStop
 
 DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
@@ -294,20 +294,6 @@ class SceneStop:
             "scene {scene} is held: stop-work called{who} ({reason}); nothing starts or goes on "
             "in this scene until the armorer and the 1st AD clear it: {command}"
         ).format(who=who, **said)
-
-
-@dataclass(frozen=True)
-class Outside:
-    """What a run must know from beyond its own events, handed to the pure runner as data before
-    each step: stop-work on its scene, and counts the day's other runs recorded (for
-    `expect: today(blanks-issued)`)."""
-
-    stops: tuple[SceneStop, ...] = ()
-    day_totals: Mapping[str, int] = field(default_factory=dict)
-    unfinished_today: tuple[str, ...] = ()  # other runs of the day still open or held
-    # The armory's word on each `custody:` check the protocol names (`armory.verdicts`); empty
-    # when the production keeps no armory, and the crew's counts stand on their own as before.
-    custody: Mapping[str, Verdict] = field(default_factory=dict)
 
 
 # --- reading it from the log ---------------------------------------------------------------------
@@ -620,6 +606,8 @@ def outside(
 ) -> Outside:
     """Everything beyond `run` that it must answer to, read now (`firearms`: the run is firearm
     work, which an open stopping incident holds)."""
+    from safetycli.outside import Outside
+
     items = list(day_items)
     return Outside(
         stops=scene_stops(source, scene, day, except_run=run, firearms=firearms),
@@ -819,3 +807,13 @@ def clear_unverified(
         ).new()
         for u in stops
     ]
+
+
+def __getattr__(name: str) -> Any:
+    """`production.Outside`, defined in outside.py: only the walk-through builds it, and making
+    a frozen dataclass costs about 0.5 ms of every start-up that imports this module (`status`)."""
+    if name == "Outside":
+        from safetycli.outside import Outside
+
+        return Outside
+    raise AttributeError(f"module 'safetycli.production' has no attribute {name!r}")

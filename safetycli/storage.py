@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from safetycli.errors import SafetyError
-from safetycli.events import Event, NewEvent
+from safetycli.events import Event
 
 if TYPE_CHECKING:
     from safetycli.devicekey import DeviceKey
+    from safetycli.events import NewEvent
 
 # The hash an empty log's head has, and the first event's prev_hash: part of the chain's
 # definition, so every store and every verifier agree on it.
