@@ -1578,3 +1578,12 @@ def _scan_parallel(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def __getattr__(name: str) -> Any:
+    """`ledger.NewEvent`, as before: defined in newevent.py, loaded by the commands that write."""
+    if name == "NewEvent":
+        from safetycli.newevent import NewEvent
+
+        return NewEvent
+    raise AttributeError(f"module 'safetycli.ledger' has no attribute {name!r}")

@@ -1,0 +1,67 @@
+"""Plain record classes that behave as the dataclasses they replace, for types made at start-up.
+
+`@dataclass` writes each class's methods as source and compiles each with `exec` when the module
+is imported: 0.3 to 0.8 ms a class on Python 3.11 to 3.13, and `status` imported some twenty
+(bench/README.md, start-up). A class that is built rarely (a head mark, a device key, an incident
+kind) does not need generated code: it lists its fields in `__slots__`, writes its `__init__`,
+and inherits from here what the dataclass gave it, with the same behaviour:
+
+- equality field by field with an instance of the very same class (else `NotImplemented`);
+- `repr` as `Name(field=value, ...)`;
+- `Frozen`: hashing by the fields, and `dataclasses.FrozenInstanceError` on any assignment;
+  `Record` (mutable): unhashable, as a dataclass with `eq` and without `frozen` is;
+- copying and pickling by the fields (through `__init__`, which takes them in order).
+
+tests/test_records.py holds each converted class to a dataclass of the same fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Record:
+    """A mutable record: subclasses set `__slots__` to their fields, in order, and `__init__`."""
+
+    __slots__: tuple[str, ...] = ()
+    __match_args__: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__match_args__ = tuple(cls.__slots__)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()  # type: ignore[attr-defined, no-any-return]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq: mutable, unhashable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._fields())
+
+
+class Frozen(Record):
+    """An immutable record: `__init__` sets its fields with `object.__setattr__`."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self._fields())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")

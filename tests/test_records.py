@@ -1,0 +1,133 @@
+"""The plain records that replaced dataclasses made at start-up (safetycli/records.py) behave as
+those dataclasses did: equality, hashing, repr, immutability, copying and pickling."""
+
+import copy
+import dataclasses
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safetycli.devicekey import DeviceKey
+from safetycli.headmark import Mark
+from safetycli.incidents import KINDS, Kind
+from safetycli.roster import Entry
+from safetycli.rostercheck import Credential, _Person
+from safetycli.storage import RunStart
+
+# Each converted class, the dataclass it was (same fields, same order, same defaults, same
+# frozen-ness), and the arguments of two different instances.
+CASES: list[tuple[type, Any, tuple[Any, ...], tuple[Any, ...]]] = [
+    (
+        Mark,
+        dataclasses.make_dataclass(
+            "Mark",
+            [("seq", int), ("hash", str), ("where", Path), ("device", Any, None)],
+            frozen=True,
+        ),
+        (3, "ab" * 32, Path("/ws/log.head")),
+        (3, "ab" * 32, Path("/ws/log.head"), "dev-1"),
+    ),
+    (
+        DeviceKey,
+        dataclasses.make_dataclass(
+            "DeviceKey", ["device", "mac_key", "pepper", "path"], frozen=True
+        ),
+        ("dev-1", b"k" * 32, b"p" * 32, Path("/keys/dev-1.key")),
+        ("dev-2", b"k" * 32, b"p" * 32, Path("/keys/dev-1.key")),
+    ),
+    (
+        Credential,
+        dataclasses.make_dataclass("Credential", ["key", "fingerprint", "seq"], frozen=True),
+        ("sam ortiz", "0123456789abcdef", 7),
+        ("sam ortiz", "0123456789abcdef", 8),
+    ),
+    (
+        Kind,
+        dataclasses.make_dataclass(
+            "Kind", ["id", "label", "stops", "freezes", "closed_by"], frozen=True
+        ),
+        ("misfire", "misfire", True, False, ("armorer", "producer")),
+        ("misfire", "misfire", True, True, ("armorer", "producer")),
+    ),
+    (
+        RunStart,
+        dataclasses.make_dataclass("RunStart", ["run", "seq", "at", "data"], frozen=True),
+        ("r-1", 4, "2026-03-14T03:40:02Z", {"scene": "12A", "day": "2026-03-13"}),
+        ("r-1", 4, "2026-03-14T03:40:02Z", {"scene": "12B", "day": "2026-03-13"}),
+    ),
+    (
+        _Person,
+        dataclasses.make_dataclass(
+            "_Person",
+            ["name", "roles", "active", "fingerprint", "set_at", ("removed_on", Any, None)],
+        ),
+        ("Sam Ortiz", ("armorer",), True, "00ff", 3),
+        ("Sam Ortiz", ("armorer",), False, "00ff", 3, ""),
+    ),
+    (
+        Entry,
+        dataclasses.make_dataclass(
+            "Entry",
+            [
+                "name",
+                "roles",
+                "active",
+                "fingerprint",
+                "added_seq",
+                "added_at",
+                ("set_seq", int, 0),
+                ("device", Any, None),
+                ("removed", Any, None),
+                ("lang", Any, None),
+            ],
+        ),
+        ("Dana Reyes", ("first_ad",), True, "00ff", 2, "2026-03-14T03:40:02Z"),
+        ("Dana Reyes", ("first_ad",), True, "00ff", 2, "2026-03-14T03:40:02Z", 5, "d", None, "es"),
+    ),
+]
+IDS = [case[0].__name__ for case in CASES]
+
+
+@pytest.mark.parametrize(("cls", "was", "one", "other"), CASES, ids=IDS)
+def test_a_record_behaves_as_its_dataclass(cls: type, was: Any, one: tuple, other: tuple) -> None:
+    a, b = cls(*one), cls(*other)
+    da, db = was(*one), was(*other)
+    assert repr(a) == repr(da) and repr(b) == repr(db)
+    assert (a == cls(*one), a == b, a != b) == (da == was(*one), da == db, da != db)
+    assert a != da and a != one  # never equal to another class, nor to a tuple
+    fields = [f.name for f in dataclasses.fields(was)]
+    assert cls.__match_args__ == tuple(fields)
+    assert [getattr(a, name) for name in fields] == [getattr(da, name) for name in fields]
+    keywords = cls(**{name: getattr(b, name) for name in fields})
+    assert keywords == b
+    assert copy.copy(a) == a and copy.deepcopy(b) == b
+    assert pickle.loads(pickle.dumps(b)) == b
+    frozen = was.__dataclass_params__.frozen
+    try:
+        hashed = hash(da)
+    except TypeError:
+        hashed = None
+    if hashed is None:
+        with pytest.raises(TypeError):
+            hash(a)
+    else:
+        assert hash(a) == hash(cls(*one)) and {a, cls(*one)} == {a}
+    name = fields[0]
+    if frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(a, name, "changed")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(a, name)
+    else:
+        setattr(a, name, "changed")
+        assert getattr(a, name) == "changed"
+    with pytest.raises(AttributeError):
+        object.__setattr__(a, "not_a_field", 1)  # slots: no stray attributes
+
+
+def test_the_incident_kinds_are_as_they_were() -> None:
+    assert KINDS["misfire"] == Kind("misfire", "misfire", True, False, ("armorer", "producer"))
+    assert KINDS["injury"].freezes and not KINDS["near-miss"].stops
+    assert len({*KINDS.values()}) == len(KINDS)  # hashable, as frozen dataclasses were
