@@ -11,6 +11,7 @@ Scene names are compared as the crew would: `12a` and ` 12A ` are the same scene
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,8 +31,11 @@ if TYPE_CHECKING:
 DAY = "day"  # a protocol's `scope: day`: it covers the whole shooting day, not one scene
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
-_SCENE_WORD = re.compile(r"^(?:scene|sc)(?=\d)")
+@functools.cache
+def _scene_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Not alphanumeric; a leading "scene" or "sc" before the number. Compiled on first use: a
+    command that compares no scene (a quiet set's `status`) never pays for them."""
+    return re.compile(r"[\W_]+"), re.compile(r"^(?:scene|sc)(?=\d)")
 
 
 # Letters drawn like digits in a scene number: `l2A` and `I2A` look like `12A`, `1O` like `10`.
@@ -47,8 +51,9 @@ def scene_key(scene: str) -> str:
     told apart by punctuation or such look-alikes alone (folding too much only holds more)."""
     from safetycli.confusables import letters
 
-    folded = _NOT_ALNUM.sub("", letters(scene)).translate(_LOOKS_LIKE_A_DIGIT)
-    return _SCENE_WORD.sub("", folded) or " ".join(scene.split()).casefold()
+    not_alnum, scene_word = _scene_patterns()
+    folded = not_alnum.sub("", letters(scene)).translate(_LOOKS_LIKE_A_DIGIT)
+    return scene_word.sub("", folded) or " ".join(scene.split()).casefold()
 
 
 @dataclass
