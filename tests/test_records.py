@@ -12,8 +12,10 @@ import pytest
 from safetycli.devicekey import DeviceKey
 from safetycli.headmark import Mark
 from safetycli.incidents import KINDS, Kind
+from safetycli.lifecycle import Hold, Lifecycle
 from safetycli.roster import Entry
 from safetycli.rostercheck import Credential, _Person
+from safetycli.setnow import BoardRun
 from safetycli.storage import RunStart
 
 # Each converted class, the dataclass it was (same fields, same order, same defaults, same
@@ -85,6 +87,62 @@ CASES: list[tuple[type, Any, tuple[Any, ...], tuple[Any, ...]]] = [
         ),
         ("Dana Reyes", ("first_ad",), True, "00ff", 2, "2026-03-14T03:40:02Z"),
         ("Dana Reyes", ("first_ad",), True, "00ff", 2, "2026-03-14T03:40:02Z", 5, "d", None, "es"),
+    ),
+]
+HOLD_FIELDS = [
+    "seq",
+    "raised_at",
+    "key",
+    "reason",
+    "raised_by",
+    ("phase", Any, None),
+    ("take", Any, None),
+    ("cleared_seq", Any, None),
+    ("cleared_at", Any, None),
+    ("cleared_by", Any, None),
+    ("note", Any, None),
+    ("authenticated", bool, True),
+    ("also", tuple, ()),
+    ("clear_roles", tuple, ()),
+]
+RAISED = (7, "2026-03-14T03:40:02Z", ("meeting", None, "meeting-held"), "no meeting", None)
+CASES += [
+    (
+        Hold,
+        dataclasses.make_dataclass("Hold", HOLD_FIELDS),
+        RAISED,
+        (*RAISED, "meeting", 2, 9, "2026-03-14T03:50:00Z", [{"name": "Sam"}], "ok", False),
+    ),
+    (
+        Lifecycle,
+        dataclasses.make_dataclass(
+            "Lifecycle",
+            [
+                ("holds", list, dataclasses.field(default_factory=list)),
+                ("completed", bool, False),
+                ("aborted", Any, None),
+                ("ended_at", Any, None),
+            ],
+        ),
+        (),
+        ([Hold(*RAISED)], True, None, "2026-03-14T05:00:00Z"),
+    ),
+    (
+        BoardRun,
+        dataclasses.make_dataclass(
+            "BoardRun",
+            [
+                "run_id",
+                ("protocol", dict, dataclasses.field(default_factory=dict)),
+                ("scene", str, ""),
+                ("day", str, ""),
+                ("started_at", Any, None),
+                ("signed_in", dict, dataclasses.field(default_factory=dict)),
+                ("lifecycle", Lifecycle, dataclasses.field(default_factory=Lifecycle)),
+            ],
+        ),
+        ("r-1",),
+        ("r-1", {"id": "firearm-scene"}, "12A", "2026-03-13", None, {"armorer": "Sam Ortiz"}),
     ),
 ]
 IDS = [case[0].__name__ for case in CASES]
