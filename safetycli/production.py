@@ -22,6 +22,7 @@ from safetycli import events as ev
 from safetycli import storage
 from safetycli.events import Event
 from safetycli.lifecycle import HELD, OPEN, Lifecycle
+from safetycli.records import Record
 
 if TYPE_CHECKING:
     from safetycli.incidents import Incident, Register
@@ -56,12 +57,26 @@ def scene_key(scene: str) -> str:
     return scene_word.sub("", folded) or " ".join(scene.split()).casefold()
 
 
-@dataclass
-class SceneHold:
+class SceneHold(Record):
     """A stop-work on a whole scene, raised on the set with no run id. Whoever raised it may not
     have proven who they are (stop-work never waits for a PIN): `authenticated` says whether they
-    did, and reports show it."""
+    did, and reports show it. A plain record (records.py) with a dataclass's equality and repr:
+    `status` imports this module on every call, and the dataclass cost about 0.5 ms of it."""
 
+    __slots__ = (
+        "seq",
+        "raised_at",
+        "scene",
+        "day",
+        "reason",
+        "raised_by",
+        "authenticated",
+        "cleared_seq",
+        "cleared_at",
+        "cleared_by",
+        "note",
+        "device",
+    )
     seq: int
     raised_at: str
     scene: str
@@ -69,13 +84,41 @@ class SceneHold:
     reason: str
     raised_by: dict[str, Any]
     authenticated: bool
-    cleared_seq: int | None = None
-    cleared_at: str | None = None
-    cleared_by: list[dict[str, str]] | None = None
-    note: str | None = None
+    cleared_seq: int | None
+    cleared_at: str | None
+    cleared_by: list[dict[str, str]] | None
+    note: str | None
     # The laptop that raised it, when another one did (pulled through the central store); None
     # for this laptop's own. Its number is `seq` in that device's chain.
-    device: str | None = None
+    device: str | None
+
+    def __init__(
+        self,
+        seq: int,
+        raised_at: str,
+        scene: str,
+        day: str | None,
+        reason: str,
+        raised_by: dict[str, Any],
+        authenticated: bool,
+        cleared_seq: int | None = None,
+        cleared_at: str | None = None,
+        cleared_by: list[dict[str, str]] | None = None,
+        note: str | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.seq = seq
+        self.raised_at = raised_at
+        self.scene = scene
+        self.day = day
+        self.reason = reason
+        self.raised_by = raised_by
+        self.authenticated = authenticated
+        self.cleared_seq = cleared_seq
+        self.cleared_at = cleared_at
+        self.cleared_by = cleared_by
+        self.note = note
+        self.device = device
 
     @property
     def is_open(self) -> bool:

@@ -11,8 +11,9 @@ import pytest
 
 from safetycli.devicekey import DeviceKey
 from safetycli.headmark import Mark
-from safetycli.incidents import KINDS, Kind
+from safetycli.incidents import KINDS, Incident, Kind
 from safetycli.lifecycle import Hold, Lifecycle
+from safetycli.production import SceneHold
 from safetycli.roster import Entry
 from safetycli.rostercheck import Credential, _Person
 from safetycli.setnow import BoardRun
@@ -143,6 +144,63 @@ CASES += [
         ),
         ("r-1",),
         ("r-1", {"id": "firearm-scene"}, "12A", "2026-03-13", None, {"armorer": "Sam Ortiz"}),
+    ),
+]
+REPORTED = (
+    "i-0a1b2c",
+    12,
+    "2026-03-14T03:40:02Z",
+    "misfire",
+    "click, no bang",
+    "12A",
+    None,
+    ("SN-1",),
+    (),
+    "Sam Ortiz",
+    "armorer",
+    True,
+    ("armorer", "producer"),
+)
+LATER = ("2026-03-14T04:00:00Z", [{"name": "Sam"}], "checked", 20, "2026-03-14T05:00:00Z")
+CASES += [
+    (
+        SceneHold,
+        dataclasses.make_dataclass(
+            "SceneHold",
+            [
+                "seq",
+                "raised_at",
+                "scene",
+                "day",
+                "reason",
+                "raised_by",
+                "authenticated",
+                *((name, Any, None) for name in ("cleared_seq", "cleared_at", "cleared_by")),
+                *((name, Any, None) for name in ("note", "device")),
+            ],
+        ),
+        (4, "2026-03-14T03:40:02Z", "12A", None, "smoke", {"name": "Dana Reyes"}, False),
+        (4, "2026-03-14T03:40:02Z", "12A", None, "smoke", {"name": "Dana Reyes"}, False, 5),
+    ),
+    (
+        Incident,
+        dataclasses.make_dataclass(
+            "Incident",
+            [
+                *"id seq at kind text scene run firearms lots reported_by role".split(),
+                "authenticated",
+                "closers",
+                *(
+                    (name, Any, None)
+                    for name in (
+                        "item released_at released_by release_note closed_seq closed_at "
+                        "closed_by action device"
+                    ).split()
+                ),
+            ],
+        ),
+        REPORTED,
+        (*REPORTED, ("checks", 1, "shown-clear"), *LATER, [{"name": "Pat"}], "fixed", "d-2"),
     ),
 ]
 IDS = [case[0].__name__ for case in CASES]
