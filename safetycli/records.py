@@ -10,7 +10,8 @@ and inherits from here what the dataclass gave it, with the same behaviour:
 - `repr` as `Name(field=value, ...)`;
 - `Frozen`: hashing by the fields, and `dataclasses.FrozenInstanceError` on any assignment;
   `Record` (mutable): unhashable, as a dataclass with `eq` and without `frozen` is;
-- copying and pickling by the fields (through `__init__`, which takes them in order).
+- copying and pickling by the fields (through `__init__`, which takes them in order);
+- `replace(record, **changes)`, as `dataclasses.replace`.
 
 tests/test_records.py holds each converted class to a dataclass of the same fields.
 """
@@ -65,3 +66,12 @@ class Frozen(Record):
         from dataclasses import FrozenInstanceError
 
         raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def replace(record: Record, /, **changes: Any) -> Any:
+    """A copy of `record` with `changes`, as `dataclasses.replace` makes one of a dataclass."""
+    unknown = set(changes) - set(record.__slots__)
+    if unknown:
+        raise TypeError(f"{type(record).__qualname__} has no field {sorted(unknown)[0]!r}")
+    fields = {name: getattr(record, name) for name in record.__slots__}
+    return type(record)(**(fields | changes))

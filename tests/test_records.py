@@ -13,7 +13,8 @@ from safetycli.devicekey import DeviceKey
 from safetycli.headmark import Mark
 from safetycli.incidents import KINDS, Incident, Kind
 from safetycli.lifecycle import Hold, Lifecycle
-from safetycli.production import SceneHold
+from safetycli.production import SceneHold, SceneStop
+from safetycli.records import replace
 from safetycli.roster import Entry
 from safetycli.rostercheck import Credential, _Person
 from safetycli.setnow import BoardRun
@@ -203,6 +204,28 @@ CASES += [
         (*REPORTED, ("checks", 1, "shown-clear"), *LATER, [{"name": "Pat"}], "fixed", "d-2"),
     ),
 ]
+STOP = ("12A", "smoke", {"name": "Dana Reyes", "role": "first_ad"}, False, "2026-03-14T03:40:02Z")
+CASES.append(
+    (
+        SceneStop,
+        dataclasses.make_dataclass(
+            "SceneStop",
+            [
+                *"scene reason raised_by authenticated raised_at".split(),
+                *(
+                    (name, Any, None)
+                    for name in (
+                        "run hold_seq day incident hold_device run_device unverified hold_hash "
+                        "source"
+                    ).split()
+                ),
+            ],
+            frozen=True,
+        ),
+        STOP,
+        (*STOP, "r-1", None, "2026-03-13"),
+    )
+)
 IDS = [case[0].__name__ for case in CASES]
 
 
@@ -247,3 +270,12 @@ def test_the_incident_kinds_are_as_they_were() -> None:
     assert KINDS["misfire"] == Kind("misfire", "misfire", True, False, ("armorer", "producer"))
     assert KINDS["injury"].freezes and not KINDS["near-miss"].stops
     assert len({*KINDS.values()}) == len(KINDS)  # hashable, as frozen dataclasses were
+
+
+def test_replace_is_dataclasses_replace() -> None:
+    stop = SceneStop(*STOP, run="r-1", day="2026-03-13")
+    moved = replace(stop, day=None, run_device="d-2")
+    assert (moved.day, moved.run_device, moved.run, moved.scene) == (None, "d-2", "r-1", "12A")
+    assert stop.day == "2026-03-13" and type(moved) is SceneStop
+    with pytest.raises(TypeError):
+        replace(stop, nowhere=1)
