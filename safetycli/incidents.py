@@ -19,7 +19,6 @@ Pure: a fold over `incident.*` events and the rules that build them. No terminal
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -280,15 +279,25 @@ class Incident(Record):
         } | ({} if self.device is None else {"device": self.device})
 
 
-@dataclass
-class Register:
-    """Every incident, in the order reported: a fold over `incident.*` events."""
+class Register(Record):
+    """Every incident, in the order reported: a fold over `incident.*` events. A plain record
+    (records.py) with a dataclass's equality and repr: `status` makes one on every call."""
 
-    incidents: dict[str, Incident] = field(default_factory=dict)
+    __slots__ = ("incidents", "_waiting")
+    _unshown = _uncompared = ("_waiting",)
+    incidents: dict[str, Incident]
     # A release or close read before the report it names: another laptop's events come in no
     # common order with this one's (an incident reported on A and closed on B is read on B as its
     # own close, then A's report), so it waits for its report rather than being lost.
-    _waiting: dict[str, list[Event]] = field(default_factory=dict, repr=False, compare=False)
+    _waiting: dict[str, list[Event]]
+
+    def __init__(
+        self,
+        incidents: dict[str, Incident] | None = None,
+        _waiting: dict[str, list[Event]] | None = None,
+    ) -> None:
+        self.incidents = {} if incidents is None else incidents
+        self._waiting = {} if _waiting is None else _waiting
 
     def apply(self, event: Event) -> None:
         data = event.data

@@ -6,8 +6,9 @@ is imported: 0.3 to 0.8 ms a class on Python 3.11 to 3.13, and `status` imported
 kind) does not need generated code: it lists its fields in `__slots__`, writes its `__init__`,
 and inherits from here what the dataclass gave it, with the same behaviour:
 
-- equality field by field with an instance of the very same class (else `NotImplemented`);
-- `repr` as `Name(field=value, ...)`;
+- equality field by field with an instance of the very same class (else `NotImplemented`),
+  leaving out the fields named in `_uncompared` (a dataclass field's `compare=False`);
+- `repr` as `Name(field=value, ...)`, leaving out those in `_unshown` (`repr=False`);
 - `Frozen`: hashing by the fields, and `dataclasses.FrozenInstanceError` on any assignment;
   `Record` (mutable): unhashable, as a dataclass with `eq` and without `frozen` is;
 - copying and pickling by the fields (through `__init__`, which takes them in order);
@@ -18,7 +19,7 @@ tests/test_records.py holds each converted class to a dataclass of the same fiel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Record:
@@ -26,6 +27,8 @@ class Record:
 
     __slots__: tuple[str, ...] = ()
     __match_args__: tuple[str, ...] = ()
+    _unshown: ClassVar[tuple[str, ...]] = ()  # fields left out of the repr
+    _uncompared: ClassVar[tuple[str, ...]] = ()  # fields left out of equality (and the hash)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -34,15 +37,21 @@ class Record:
     def _fields(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
 
+    def _compared(self) -> tuple[Any, ...]:
+        if not self._uncompared:
+            return self._fields()
+        return tuple(getattr(self, n) for n in self.__slots__ if n not in self._uncompared)
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._fields() == other._fields()  # type: ignore[attr-defined, no-any-return]
+            return self._compared() == other._compared()  # type: ignore[attr-defined, no-any-return]
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq: mutable, unhashable
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        names = [name for name in self.__slots__ if name not in self._unshown]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{type(self).__qualname__}({shown})"
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -55,7 +64,7 @@ class Frozen(Record):
     __slots__ = ()
 
     def __hash__(self) -> int:  # type: ignore[override]
-        return hash(self._fields())
+        return hash(self._compared())
 
     def __setattr__(self, name: str, value: object) -> None:
         from dataclasses import FrozenInstanceError

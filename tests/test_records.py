@@ -11,9 +11,9 @@ import pytest
 
 from safetycli.devicekey import DeviceKey
 from safetycli.headmark import Mark
-from safetycli.incidents import KINDS, Incident, Kind
+from safetycli.incidents import KINDS, Incident, Kind, Register
 from safetycli.lifecycle import Hold, Lifecycle
-from safetycli.production import SceneHold, SceneStop
+from safetycli.production import ProductionState, SceneHold, SceneStop
 from safetycli.records import replace
 from safetycli.roster import Entry
 from safetycli.rostercheck import Credential, _Person
@@ -226,6 +226,43 @@ CASES.append(
         (*STOP, "r-1", None, "2026-03-13"),
     )
 )
+
+
+def _factory(make: Any, **options: Any) -> Any:
+    return dataclasses.field(default_factory=make, **options)
+
+
+CASES += [
+    (
+        Register,
+        dataclasses.make_dataclass(
+            "Register",
+            [
+                ("incidents", dict, _factory(dict)),
+                ("_waiting", dict, _factory(dict, repr=False, compare=False)),
+            ],
+        ),
+        ({}, {"i-1": []}),  # differ only where equality does not look
+        ({"i-1": Incident(*REPORTED)},),
+    ),
+    (
+        ProductionState,
+        dataclasses.make_dataclass(
+            "ProductionState",
+            [
+                ("scene_holds", list, _factory(list)),
+                ("incidents", Register, _factory(Register)),
+                ("assessments", dict, _factory(dict)),
+                ("last_seq", int, 0),
+                ("home", Any, None),
+                ("cleared_unverified", dict, _factory(dict)),
+                ("_waiting", dict, _factory(dict, repr=False)),
+            ],
+        ),
+        (),
+        ([], Register(), {}, 0, None, {}, {("d-1", 4): None}),  # differ in `_waiting` alone
+    ),
+]
 IDS = [case[0].__name__ for case in CASES]
 
 
