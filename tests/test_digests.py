@@ -35,19 +35,17 @@ def test_hmac_at_the_block_boundaries(size: int) -> None:
 
 
 def test_both_paths_give_hashlibs_digests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first hashes of a process use CPython's SHA-256, the rest OpenSSL's: the same
-    digests before and after the switch, which happens once the process keeps hashing."""
+    """A process's first SHA-256 hashes use CPython's own, the rest OpenSSL's (loaded once
+    the process keeps hashing): the same digests before and after the switch."""
     monkeypatch.setattr(digests, "_hashed", 0)
     monkeypatch.setattr(digests, "_openssl_sha256", None)
-    monkeypatch.setattr(digests, "_openssl_hmac", None)
     key = b"k" * 32
-    for n in range(digests.UPGRADE_AFTER * 2 + 3):
+    for n in range(digests.UPGRADE_AFTER + 3):
         data = f"event {n} ".encode() * (n % 7)
-        if n % 2:
-            assert digests.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
-        else:
+        assert digests.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+        if n % 64 == 0:
             assert digests.hmac_sha256(key, data) == hmac.digest(key, data, "sha256")
-    assert digests._openssl_sha256 is not None  # a process that keeps hashing loads OpenSSL
+        assert (digests._openssl_sha256 is not None) == (n >= digests.UPGRADE_AFTER)
 
 
 @given(a=st.binary(max_size=40), b=st.binary(max_size=40))
