@@ -151,10 +151,12 @@ def set_status(source: ReviewSource) -> dict[str, Any]:
             }
         )
     incidents: list[dict[str, Any]] = []
-    if found.incidents.open():  # the report's own words for them; loaded only when needed
-        from safetycli.review import open_incidents
+    if found.incidents.open():  # the report's own words for them (review.open_incidents)
+        from datetime import UTC, datetime
 
-        incidents = open_incidents(found.incidents)
+        from safetycli.incidents import open_list
+
+        incidents = open_list(found.incidents, datetime.now(UTC))
     return {
         "incidents": incidents,
         "warnings": found.incidents.repeated_misfires(),
