@@ -15,11 +15,11 @@ replaced are deleted after the new event lands (`forget`).
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from safetycli.digests import sha256
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 
 FILENAME = "credentials.db"
@@ -36,7 +36,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS credentials (
 def fingerprint(encoded: str) -> str:
     """What the log keeps of a stored PIN hash: enough to notice a swap and to select the row,
     nothing to guess with (it hashes the salt too, and the salt is not in the log)."""
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
+    return sha256(encoded.encode("utf-8")).hexdigest()[:16]
 
 
 class CredentialStore:

@@ -19,8 +19,6 @@ at once, and a producer's `crew.unlocked` event is all it takes to clear it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +29,7 @@ from safetycli import lockout, rostermerge
 from safetycli.confusables import skeleton
 from safetycli.credentials import fingerprint
 from safetycli.devicekey import pepper_pin
+from safetycli.digests import compare_digest
 from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_OK,
@@ -197,10 +196,12 @@ def check_pin(pin: str, encoded: str, pepper: bytes | None = None) -> bool:
     if not 1 <= p <= 16 or not 16 <= len(expected) <= 64:
         return False
     actual = _scrypt(pin, salt, n, r, p, len(expected))
-    return hmac.compare_digest(actual, expected)
+    return compare_digest(actual, expected)
 
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    import hashlib  # here: listing the crew hashes no PIN, and OpenSSL costs ~3 ms to load
+
     maxmem = 128 * r * (n + p + 2) + 1024 * 1024
     secret = pin.encode("utf-8", "surrogatepass")  # odd bytes on stdin are a wrong PIN, not a crash
     return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
@@ -391,7 +392,7 @@ def prove(
         and (entry.device is not None or entry.set_seq > (ledger.keyed_at or 0))
         and not stored.startswith(f"{_PEPPERED}$")
     )
-    if stored is None or planted or not hmac.compare_digest(fingerprint(stored), entry.fingerprint):
+    if stored is None or planted or not compare_digest(fingerprint(stored), entry.fingerprint):
         raise refuse(
             MISMATCH,
             f"the stored PIN for {who} does not match the log: run `safetycli verify` and tell "

@@ -24,14 +24,13 @@ Storage-side (SQLite) code, called by ledger.py only.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from safetycli.digests import compare_digest, hmac_sha256, sha256
 from safetycli.events import ARMORY_KINDS, Event
 
 if TYPE_CHECKING:
@@ -55,9 +54,9 @@ Events = Callable[[int], Iterator[Event]]
 
 def _mac(key: DeviceKey, seq: int, digest: str, text: str) -> str:
     # Its own prefix: no event's MAC (device:seq:hash) or pulled row's seal can stand for it.
-    body = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    body = sha256(text.encode("utf-8")).hexdigest()
     message = f"custody view of {key.device}:{seq}:{digest}:{body}".encode()
-    return hmac.digest(key.mac_key, message, "sha256").hex()
+    return hmac_sha256(key.mac_key, message).hex()
 
 
 def _text(body: Any) -> str:
@@ -91,7 +90,7 @@ def _sealed(db: sqlite3.Connection, key: DeviceKey, row: tuple[Any, ...]) -> boo
     _, seq, digest, text, mac = row
     if not isinstance(seq, int) or not all(isinstance(v, str) for v in (digest, text, mac)):
         return False
-    if not hmac.compare_digest(mac, _mac(key, seq, digest, text)):
+    if not compare_digest(mac, _mac(key, seq, digest, text)):
         return False
     found = db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
     return found is not None and found[0] == digest
@@ -344,4 +343,4 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256(text.encode("utf-8")).hexdigest()

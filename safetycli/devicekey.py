@@ -19,16 +19,15 @@ as the laptop's account can read this file too (SECURITY.md).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from safetycli.digests import hmac_sha256
 from safetycli.errors import SafetyError
 from safetycli.filemodes import FILE_MODE, make_private_dir, tighten
+from safetycli.records import Frozen
 
 ENV_KEYS = "SAFETYCLI_KEY_DIR"
 # The scheme named in the log: the MAC's algorithm and length, so it can change later.
@@ -52,19 +51,28 @@ def mac_of(mac_key: bytes, device: str, seq: int, digest: str) -> str:
     """The MAC event `seq` (chain hash `digest`) carries: it binds the event to this device and to
     its place in the chain (verify calls this once per event)."""
     message = f"{device}:{seq}:{digest}".encode("utf-8", "surrogateescape")
-    return hmac.digest(mac_key, message, "sha256").hex()[:_MAC_HEX]
+    return hmac_sha256(mac_key, message).hex()[:_MAC_HEX]
 
 
 def key_path(device: str) -> Path:
     return key_dir() / f"{device}.key"
 
 
-@dataclass(frozen=True)
-class DeviceKey:
+class DeviceKey(Frozen):
+    """A device key as loaded. A plain record (records.py), not a dataclass: every command that
+    opens a keyed log loads one, and making the dataclass cost about 0.7 ms of each start-up."""
+
+    __slots__ = ("device", "mac_key", "pepper", "path")
     device: str
     mac_key: bytes
     pepper: bytes
     path: Path
+
+    def __init__(self, device: str, mac_key: bytes, pepper: bytes, path: Path) -> None:
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "mac_key", mac_key)
+        object.__setattr__(self, "pepper", pepper)
+        object.__setattr__(self, "path", path)
 
     def mac(self, seq: int, digest: str) -> str:
         return mac_of(self.mac_key, self.device, seq, digest)
@@ -77,18 +85,18 @@ class DeviceKey:
     @property
     def key_id(self) -> str:
         """What the log says about the key: names it without giving it away."""
-        return hmac.digest(self.mac_key, b"safetycli device key id", "sha256").hex()[:16]
+        return hmac_sha256(self.mac_key, b"safetycli device key id").hex()[:16]
 
     @property
     def central_key(self) -> bytes:
         """The key the production's central store checks this device's events with
         (central/store.py): derived one way from the MAC key, so the server, or whoever reads
         its database, can check what this laptop pushes but cannot make this laptop's own MACs."""
-        return hmac.digest(self.mac_key, b"safetycli central store key", "sha256")
+        return hmac_sha256(self.mac_key, b"safetycli central store key")
 
     @property
     def pepper_id(self) -> str:
-        return hmac.digest(self.pepper, b"safetycli production secret id", "sha256").hex()[:16]
+        return hmac_sha256(self.pepper, b"safetycli production secret id").hex()[:16]
 
 
 def create(workspace: Path, production_secret: bytes | None = None) -> DeviceKey:
@@ -152,5 +160,8 @@ def load_file(path: Path) -> DeviceKey:
 
 def pepper_pin(pin: str, pepper: bytes) -> str:
     """The PIN as scrypt sees it when peppered: HMAC(pepper, PIN), hex."""
+    import hashlib  # PIN hashing (scrypt follows) keeps OpenSSL
+    import hmac
+
     secret = pin.encode("utf-8", "surrogatepass")
     return hmac.new(pepper, secret, hashlib.sha256).hexdigest()

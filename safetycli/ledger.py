@@ -13,9 +13,7 @@ can drop them, which is what the chain is for.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import hmac
 import itertools
 import json
 import os
@@ -34,6 +32,7 @@ from safetycli import custodyview, devicekey, runview
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
+from safetycli.digests import compare_digest, sha256
 from safetycli.errors import SafetyError
 from safetycli.events import (
     ARMORY_KINDS,
@@ -54,7 +53,6 @@ from safetycli.events import (
     SIGNED_OFF_AS,
     STOP_KINDS,
     Event,
-    NewEvent,
 )
 from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
@@ -71,6 +69,7 @@ from safetycli.storage import (
 
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
     from safetycli.chainscan import RowSums, Span
+    from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
 
 BUSY_TIMEOUT_MS = 15_000
 # Below this many events one process verifies faster than starting Python workers would; a
@@ -141,7 +140,7 @@ def _chained_row(
 
 
 def chain_hash(prev_hash: str, event_text: str) -> str:
-    return hashlib.sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
+    return sha256((prev_hash + event_text).encode("utf-8")).hexdigest()
 
 
 def row_hash(
@@ -528,7 +527,7 @@ class Ledger:
             return False
         row = self.db.execute("SELECT mac FROM events WHERE seq = ?", (seq,)).fetchone()
         mac = row[0] if row else None
-        return mac is None or not hmac.compare_digest(str(mac), self.key.mac(seq, digest))
+        return mac is None or not compare_digest(str(mac), self.key.mac(seq, digest))
 
     def reload_key(self) -> None:
         """Find the log's key again (another process keyed it meanwhile)."""
@@ -588,6 +587,8 @@ class Ledger:
         credential: tuple[str, str] | None = None,
         guard: Callable[[], None] | None = None,
     ) -> Event:
+        from safetycli.newevent import NewEvent
+
         return self.append_many(
             [NewEvent(kind, data, run, person)], credential=credential, guard=guard
         )[0]
@@ -1203,7 +1204,7 @@ class Ledger:
         if row is None or row[1] is None:
             return False
         expected = devicekey.mac_of(seal.mac_key, seal.device, seq, str(row[0]))
-        return hmac.compare_digest(str(row[1]), expected)
+        return compare_digest(str(row[1]), expected)
 
     def _seal(self, key: DeviceKey | None) -> tuple[_Seal | None, str | None]:
         """The MAC check for verify, or why there can be none."""
@@ -1235,7 +1236,7 @@ class Ledger:
         if self.hash_at(seq - 1) != prev:
             return f"event {seq} does not follow event {seq - 1}: one of them was replaced"
         if self.keyed_at is not None and seq >= self.keyed_at and self.key is not None:
-            if mac is None or not hmac.compare_digest(mac, self.key.mac(seq, digest)):
+            if mac is None or not compare_digest(mac, self.key.mac(seq, digest)):
                 return _unsealed(seq)
         self._sealed.add(seq)
         return None
@@ -1598,3 +1599,12 @@ def _scan_parallel(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def __getattr__(name: str) -> Any:
+    """`ledger.NewEvent`, as before: defined in newevent.py, loaded by the commands that write."""
+    if name == "NewEvent":
+        from safetycli.newevent import NewEvent
+
+        return NewEvent
+    raise AttributeError(f"module 'safetycli.ledger' has no attribute {name!r}")

@@ -687,18 +687,9 @@ def set_status(ledger: ReviewSource) -> dict[str, Any]:
 def open_incidents(register: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every open incident, oldest first, with its age and who must close it: what `status`
     and the day report open with."""
-    from safetycli.incidents import age
+    from safetycli.incidents import open_list
 
-    when = now or datetime.now(UTC)
-    return [
-        {
-            **incident.as_json(),
-            "age": age(incident.at, when),
-            "must_close": incident.closers_text(),
-            "close": incident.close_command(),
-        }
-        for incident in register.open()
-    ]
+    return open_list(register, now or datetime.now(UTC))
 
 
 # --- the producer's report -----------------------------------------------------------------------

@@ -23,7 +23,6 @@ whose own events do not hold is refused rather than obeyed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from safetycli.errors import SafetyError
 from safetycli.events import (
@@ -42,6 +41,7 @@ from safetycli.events import (
     Event,
 )
 from safetycli.names import fold_name
+from safetycli.records import Frozen, Record
 
 # Every kind whose meaning is checked, in log order.
 AUDITED_KINDS = (*ROSTER_KINDS, RECOVERY_SET, DEVICE_KEYED)
@@ -61,24 +61,48 @@ class RosterUnverified(SafetyError):
         )
 
 
-@dataclass
-class _Person:
+class _Person(Record):
+    """One person while the audit folds the roster (a plain record: records.py)."""
+
+    __slots__ = ("name", "roles", "active", "fingerprint", "set_at", "removed_on")
     name: str
     roles: tuple[str, ...]
     active: bool
     fingerprint: str
     set_at: int
-    removed_on: str | None = None  # the device that removed them ("": this laptop)
+    removed_on: str | None  # the device that removed them ("": this laptop)
+
+    def __init__(
+        self,
+        name: str,
+        roles: tuple[str, ...],
+        active: bool,
+        fingerprint: str,
+        set_at: int,
+        removed_on: str | None = None,
+    ) -> None:
+        self.name = name
+        self.roles = roles
+        self.active = active
+        self.fingerprint = fingerprint
+        self.set_at = set_at
+        self.removed_on = removed_on
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(Frozen):
     """A credential the log says must be stored: whose (`key`), which (`fingerprint`), and the
-    event that set it."""
+    event that set it. A plain record (records.py): only `verify` and the PIN checks make one,
+    and the dataclass cost every command that reads the roster about 0.5 ms of its start-up."""
 
+    __slots__ = ("key", "fingerprint", "seq")
     key: str
     fingerprint: str
     seq: int
+
+    def __init__(self, key: str, fingerprint: str, seq: int) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "fingerprint", fingerprint)
+        object.__setattr__(self, "seq", seq)
 
 
 class RosterAudit:

@@ -16,11 +16,11 @@ board; each run shown is folded from its own events in the log.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from safetycli.events import LIFECYCLE_KINDS, RUN_RESUMED, RUN_SIGNED_IN, RUN_STARTED, Event
 from safetycli.lifecycle import HELD, OPEN, Hold, Lifecycle
+from safetycli.records import Record
 
 if TYPE_CHECKING:
     from safetycli.storage import ReviewSource
@@ -30,18 +30,37 @@ if TYPE_CHECKING:
 BOARD_KINDS = (RUN_STARTED, RUN_SIGNED_IN, RUN_RESUMED, *LIFECYCLE_KINDS)
 
 
-@dataclass
-class BoardRun:
+class BoardRun(Record):
     """A run as the board shows it: `runner.RunState`'s fold of `BOARD_KINDS` (the attributes
-    keep its names), without the rest of the walk-through."""
+    keep its names), without the rest of the walk-through. A plain record (records.py) with a
+    dataclass's equality and repr: the dataclass cost about 0.4 ms of every `status`."""
 
+    __slots__ = ("run_id", "protocol", "scene", "day", "started_at", "signed_in", "lifecycle")
     run_id: str
-    protocol: dict[str, Any] = field(default_factory=dict)
-    scene: str = ""
-    day: str = ""
-    started_at: str | None = None
-    signed_in: dict[str, str] = field(default_factory=dict)  # role -> name, this sitting
-    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    protocol: dict[str, Any]
+    scene: str
+    day: str
+    started_at: str | None
+    signed_in: dict[str, str]  # role -> name, this sitting
+    lifecycle: Lifecycle
+
+    def __init__(
+        self,
+        run_id: str,
+        protocol: dict[str, Any] | None = None,
+        scene: str = "",
+        day: str = "",
+        started_at: str | None = None,
+        signed_in: dict[str, str] | None = None,
+        lifecycle: Lifecycle | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.protocol = {} if protocol is None else protocol
+        self.scene = scene
+        self.day = day
+        self.started_at = started_at
+        self.signed_in = {} if signed_in is None else signed_in
+        self.lifecycle = Lifecycle() if lifecycle is None else lifecycle
 
     @property
     def holds(self) -> list[Hold]:
@@ -132,10 +151,12 @@ def set_status(source: ReviewSource) -> dict[str, Any]:
             }
         )
     incidents: list[dict[str, Any]] = []
-    if found.incidents.open():  # the report's own words for them; loaded only when needed
-        from safetycli.review import open_incidents
+    if found.incidents.open():  # the report's own words for them (review.open_incidents)
+        from datetime import UTC, datetime
 
-        incidents = open_incidents(found.incidents)
+        from safetycli.incidents import open_list
+
+        incidents = open_list(found.incidents, datetime.now(UTC))
     return {
         "incidents": incidents,
         "warnings": found.incidents.repeated_misfires(),

@@ -3,6 +3,7 @@ times, durations, people. No escaping here: each output escapes the result its o
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -49,9 +50,10 @@ def stamp(at: str | None, zone: str = "UTC") -> str:
 
 
 # A time as the log writes it (ledger.now_utc): UTC, ISO-8601, `Z`, to the microsecond at most.
-_LOGGED_TIME = re.compile(
-    r"(?<![\w:.-])\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z(?![\w:])"
-)
+# Compiled on first use: only the lines between laptops carry logged times.
+@functools.cache
+def _logged_time() -> re.Pattern[str]:
+    return re.compile(r"(?<![\w:.-])\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z(?![\w:])")
 
 
 def local_times(line: str, zone: str = "UTC") -> str:
@@ -69,7 +71,7 @@ def local_times(line: str, zone: str = "UTC") -> str:
         except SafetyError:
             return f"{stamp(found.group())} UTC"
 
-    return _LOGGED_TIME.sub(said, line)
+    return _logged_time().sub(said, line)
 
 
 def elsewhere(entry: Any, zone: str = "UTC", day: str | None = None) -> str:
