@@ -63,6 +63,8 @@ class DeviceKey(Frozen):
     opens a keyed log loads one, and making the dataclass cost about 0.7 ms of each start-up."""
 
     __slots__ = ("device", "mac_key", "pepper", "path")
+    # The secrets stay out of its repr: a traceback or a debug print must not carry them.
+    _unshown = ("mac_key", "pepper")
     device: str
     mac_key: bytes
     pepper: bytes

@@ -36,7 +36,14 @@ CASES: list[tuple[type, Any, tuple[Any, ...], tuple[Any, ...]]] = [
     (
         DeviceKey,
         dataclasses.make_dataclass(
-            "DeviceKey", ["device", "mac_key", "pepper", "path"], frozen=True
+            "DeviceKey",
+            [
+                "device",
+                ("mac_key", bytes, dataclasses.field(repr=False)),
+                ("pepper", bytes, dataclasses.field(repr=False)),
+                "path",
+            ],
+            frozen=True,
         ),
         ("dev-1", b"k" * 32, b"p" * 32, Path("/keys/dev-1.key")),
         ("dev-2", b"k" * 32, b"p" * 32, Path("/keys/dev-1.key")),
@@ -316,3 +323,9 @@ def test_replace_is_dataclasses_replace() -> None:
     assert stop.day == "2026-03-13" and type(moved) is SceneStop
     with pytest.raises(TypeError):
         replace(stop, nowhere=1)
+
+
+def test_a_device_key_s_repr_does_not_carry_its_secrets() -> None:
+    key = DeviceKey("dev-1", b"\x01secret-mac-key" * 2, b"\x02pepper" * 4, Path("/keys/dev-1.key"))
+    shown = repr(key)
+    assert "dev-1" in shown and "secret-mac-key" not in shown and "pepper" not in shown
