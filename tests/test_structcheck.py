@@ -48,6 +48,14 @@ SETTINGS = settings(
 )
 
 
+@pytest.fixture(autouse=True)
+def _proof_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold each part of the proof to what it says it checks. verify runs with the
+    proof off (structcheck.PROVE_INDEXES): tests/test_structcheck_attack.py shows a forgery all
+    these parts pass and the statement does not."""
+    monkeypatch.setattr(structcheck, "PROVE_INDEXES", True)
+
+
 @pytest.fixture(scope="module")
 def native() -> Path:
     program = chainscan.native_helper()
@@ -645,7 +653,7 @@ def _verify(home: Path) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_verify_of_an_intact_log_never_runs_the_full_statement(
+def test_verify_of_an_intact_log_never_runs_the_full_statement_with_the_proof_on(
     native: Path, prod_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[Path] = []
@@ -653,6 +661,26 @@ def test_verify_of_an_intact_log_never_runs_the_full_statement(
     code, report = _verify(prod_home)
     assert code == 0 and report["ok"] is True
     assert ran == []
+
+
+def test_verify_as_shipped_runs_the_statement_once_and_gives_the_chain_no_key(
+    native: Path, prod_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(structcheck, "PROVE_INDEXES", False)
+    ran: list[Path] = []
+    monkeypatch.setattr(structcheck, "whole", lambda path: ran.append(path) or [])
+    argvs: list[list[str]] = []
+    popen = subprocess.Popen
+
+    def spy(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        argvs.append([str(a) for a in argv])
+        return popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    code, report = _verify(prod_home)
+    assert code == 0 and report["ok"] is True
+    assert len(ran) == 1  # the statement, once
+    assert argvs and not any("--indexes" in argv or "--sums" in argv for argv in argvs)
 
 
 def test_verify_names_a_forged_index_exactly_as_sqlite_does(native: Path, prod_home: Path) -> None:
