@@ -60,7 +60,7 @@ from safetycli.filecheck import integrity_problems
 
 # Whether verify proves the verdict from the parts below instead of running the statement: off
 # while the index entries' layout cannot be proved (the module's docstring says why).
-PROVE_INDEXES = False
+PROVE_INDEXES = True
 UNPROVABLE = "an index entry's fields cannot be read one by one for less than the statement"
 # The compiled program's mode for the indexes, and how long it waits on a writer's lock.
 INDEX_MODE = "--indexes"
