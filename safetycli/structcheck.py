@@ -63,6 +63,7 @@ from safetycli.filecheck import integrity_problems
 # switch that turned it off while the entries' layout went unread: the module's docstring).
 PROVE_INDEXES = True
 UNPROVABLE = "the proof is switched off"
+WAL_FRAMES = "the log has frames in its -wal"
 # The compiled program's mode for the indexes, and how long it waits on a writer's lock.
 INDEX_MODE = "--indexes"
 BUSY_TIMEOUT_MS = 15_000
@@ -150,6 +151,10 @@ class StructureCheck(threading.Thread):
             return "no compiled program"
         if self.key is None:
             return UNPROVABLE
+        # The walk would doubt (chainscan.c, file_is_snapshot, decides after its snapshot):
+        # start the statement now rather than after this thread's parts (0.4 s at 1M events).
+        if _wal_has_frames(self.path):
+            return WAL_FRAMES
         uri = self.path.resolve().as_uri() + "?mode=ro"
         index_process = subprocess.Popen(
             [str(self.native), INDEX_MODE, str(self.path.resolve()), str(BUSY_TIMEOUT_MS)],
@@ -185,6 +190,13 @@ class StructureCheck(threading.Thread):
             return "events were appended while verify read the log"
         self._indexes = IndexSums(max_seq, found["sums"])
         return None
+
+
+def _wal_has_frames(path: Path) -> bool:
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 def whole(path: Path) -> list[str]:

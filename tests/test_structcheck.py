@@ -712,6 +712,8 @@ def test_a_log_with_frames_in_its_wal_declines(native: Path, log: Path) -> None:
         with Ledger.open(log, create=False) as ledger:
             ledger.append("take.next", {"n": 1}, run="run-wal")
         assert log.with_name(log.name + "-wal").stat().st_size > 0
+        done = _indexes_process(native, log, bytes(16))  # the walk's own check, after its read
+        assert done.returncode == 3 and "-wal" in done.stdout
         lines, check = same_as_sqlite(log)
         assert lines == [] and not check.proved
         assert check.declined is not None and "-wal" in check.declined
