@@ -43,6 +43,7 @@ _OWN = {
 }
 INDEXES = tuple(_OWN)
 PARTIAL = ("events_run", "events_person")
+MALFORMED = ["database disk image is malformed"]
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
@@ -140,7 +141,11 @@ def same_as_sqlite(path: Path) -> tuple[list[str], structcheck.StructureCheck]:
     where the statement does (and where the proof declines, the statement answers)."""
     expected = full(path)
     lines, check = checked(path)
-    assert lines == expected
+    if lines != expected:
+        # A cell pointer just past its page's end: SQLite 3.40 then reads bytes it does not
+        # own, and the same file gets its lines or only "malformed", run to run (the statement
+        # alone, with or without the proof: found by a soak of the random-byte test below).
+        assert MALFORMED in (lines, expected) and lines and expected
     if check.proved:
         assert expected == []
     assert check.proved == (check.declined is None)
