@@ -1480,20 +1480,19 @@ def _join(spans: list[Span]) -> tuple[VerifyResult, int | None]:
 
 
 def _auto_workers(total: int, native: bool = False) -> int:
-    """One worker per core for the Python scan, the longest part of verify. The compiled scan
-    is shorter than SQLite's integrity check, which `verify` runs beside it in one thread (the
-    proof that replaced it is off: structcheck.py): it leaves that check a core of its own (on
-    two cores one compiled worker ends verify about a sixth sooner than two, which take turns
-    with the check: bench/README.md, issue 14)."""
+    """One worker per core: the chain scan is the longest part of verify. (While verify ran
+    SQLite's whole integrity check, one statement longer than the compiled scan, the compiled
+    scan left it a core; the structure check (structcheck.py) is proved from parts shorter than
+    the scan, and on two cores two compiled workers end verify about a fifth sooner than one:
+    bench/README.md, issue 14.)"""
     if total < (NATIVE_MIN_EVENTS if native else PARALLEL_MIN_EVENTS):
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
-    if native:
-        return max(1, min(cores - 1, MAX_WORKERS, total // 20_000))
-    return max(1, min(cores, MAX_WORKERS, total // 100_000))
+    per_worker = 20_000 if native else 100_000
+    return max(1, min(cores, MAX_WORKERS, total // per_worker))
 
 
 # Run with `python -P -c`: no current folder on sys.path, so the workers import this very package.

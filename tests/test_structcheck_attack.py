@@ -9,7 +9,10 @@ reads as (key, rowid) in a covering scan, yet no lookup finds it; another entry 
 given an empty field more keeps the page's payload sum. Every key, rowid, count, order and sum the
 index scan reads stays the table's, so the compiled proof said whole; the statement says rows are
 missing from the index, and every query through it loses them.
-"""
+
+Closed by reading the entries themselves: the compiled program walks each index's pages and
+reads every record field by field (exactly a text key and an integer rowid, and not a byte
+more or less), so each forged entry is a doubt of its layout and the statement answers."""
 
 from __future__ import annotations
 
@@ -89,6 +92,23 @@ def full(path: Path) -> list[str]:
         return integrity_problems(db)
     finally:
         db.close()
+
+
+@pytest.fixture
+def declined(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Why each structure check verify ran declined the proof (empty: it proved, or none ran)."""
+    reasons: list[str] = []
+    decline = structcheck.StructureCheck._decline
+
+    def spy(self: structcheck.StructureCheck, why: str) -> list[str]:
+        reasons.append(why)
+        return decline(self, why)
+
+    monkeypatch.setattr(structcheck.StructureCheck, "_decline", spy)
+    return reasons
+
+
+LAYOUT = "an entry not stored as exactly (key, rowid)"
 
 
 def verify(home: Path) -> tuple[int, dict[str, Any]]:
@@ -242,7 +262,7 @@ def shorten_and_pad(path: Path, index: str, pad: str) -> tuple[int, int]:
 @pytest.mark.parametrize("pad", ["null", "copy"])
 @pytest.mark.parametrize("index", LEAN)
 def test_an_entry_one_byte_short_and_one_a_byte_long_get_sqlite_s_answer(
-    native: Path, home: Path, index: str, pad: str
+    native: Path, home: Path, index: str, pad: str, declined: list[str]
 ) -> None:
     path = home / "log.db"
     short, _ = shorten_and_pad(path, index, pad)
@@ -262,6 +282,7 @@ def test_an_entry_one_byte_short_and_one_a_byte_long_get_sqlite_s_answer(
     code, report = verify(home)
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected
+    assert declined == [f"index process: {LAYOUT}: {index}"]
 
 
 def test_the_check_never_proves_whole_what_the_statement_finds_damaged(
@@ -275,10 +296,21 @@ def test_the_check_never_proves_whole_what_the_statement_finds_damaged(
         ledger.verify(sums_key=check.key)
         lines = check.result(ledger.row_sums)
     assert lines == full(path) != []
-    assert not check.proved
+    assert not check.proved and check.declined == f"index process: {LAYOUT}: events_kind"
 
 
 # --- no false alarm on an intact log ---------------------------------------------------------
+
+
+def test_the_intact_season_is_proved_whole_without_the_statement(
+    native: Path, home: Path, declined: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[Path] = []
+    monkeypatch.setattr(structcheck, "whole", lambda path: ran.append(path) or [])
+    code, report = verify(home)
+    assert (code, report["ok"], report["problems"]) == (0, True, [])
+    assert declined == [] and ran == []
+    assert full(home / "log.db") == []
 
 
 @pytest.fixture(scope="module")
