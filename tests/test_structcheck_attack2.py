@@ -2,13 +2,20 @@
 walks the lean indexes' pages itself: `safetycli verify` must never report a whole file where
 SQLite's `PRAGMA integrity_check` reports anything.
 
-The hole found: a record's header-size varint written in two bytes (0x80, n) instead of one.
+The holes found, each closed by a doubt (the statement then answers):
+
+1. A record's header-size varint written in two bytes (0x80, n) instead of one.
 The walk read it as any varint and found (key, rowid); SQLite's own comparator for an index
 whose first field is text (vdbeRecordCompareString, the one every lookup of these indexes
 uses) takes the header size from the record's first byte and the key's serial type from its
 second, so it reads the entry as a number, and no lookup finds it: integrity_check reports the
 row missing from the index. Closed by accepting only the varints SQLite writes (the shortest
-form) in an entry's header: the entry is then a doubt and the statement answers."""
+form) in an entry's cell and header.
+2. An interior page without cells made the index's root (a free page, and writable_schema for
+the root's number, which the schema check does not compare). quick_check passes it and the walk
+went on to its right-most child; SQLite's cursor calls any page without cells corrupt except a
+leaf root (an empty index) and page 1, so integrity_check answers "malformed". Closed by the
+same rule in the walk."""
 
 from __future__ import annotations
 
@@ -82,3 +89,60 @@ def test_a_header_size_in_a_longer_varint_gets_sqlite_s_answer(
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected
     assert declined == [f"index process: {LAYOUT}: {index}"]
+
+
+EMPTY_PAGE = "a page without cells other than an empty index's root"
+
+
+def _put_page(path: Path, pageno: int, data: bytes) -> None:
+    size, _ = _geometry(path)
+    with path.open("r+b") as file:
+        file.seek((pageno - 1) * size)
+        file.write(data)
+
+
+def empty_root_above(path: Path, index: str) -> None:
+    """The attack: a free page taken off the freelist and made an interior index page with no
+    cell and the index's root as its right-most child; the schema (writable_schema) names it
+    the index's root. Every page is still used once and every entry read in order."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE scratch(x)")
+    db.execute("DROP TABLE scratch")  # its page is now the freelist's one trunk page
+    (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    db.close()
+    head = bytearray(path.read_bytes()[:100])
+    assert int.from_bytes(head[36:40], "big") == 1
+    free = int.from_bytes(head[32:36], "big")
+    size, usable = _geometry(path)
+    page = bytearray(size)
+    page[0] = 0x02  # an interior index page, no cells, no free blocks
+    page[5:7] = (usable % 65536).to_bytes(2, "big")  # its content starts at the page's end
+    page[8:12] = root.to_bytes(4, "big")
+    _put_page(path, free, page)
+    head[32:40] = bytes(8)  # the freelist is empty
+    _put_page(path, 1, head + path.read_bytes()[100:size])
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = ?", (free, index))
+    db.close()
+
+
+@pytest.mark.parametrize("index", LEAN)
+def test_an_index_under_an_empty_interior_root_gets_sqlite_s_answer(
+    native: Path, home: Path, index: str, declined: list[str]
+) -> None:
+    """quick_check passes such a page; SQLite's cursor calls an interior root without cells
+    corrupt (only page 1 may be one), so integrity_check's lookups fail."""
+    path = home / "log.db"
+    empty_root_above(path, index)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    db.close()
+    expected = full(path)
+    assert expected, "integrity_check cannot read the index"
+    code, report = verify(home)
+    assert code == 1 and report["ok"] is False
+    if index == "events_kind":  # verify reads the log through it too, and stops there
+        return
+    assert structure_lines(report) == expected
+    assert declined == [f"index process: {EMPTY_PAGE}: {index}"]

@@ -488,6 +488,7 @@ static void doubt(const char *why, const char *index) {
 #define MAX_DEPTH 20
 /* The reason the attack's entries are refused: tests look for these words. */
 #define NOT_KEY_ROWID "an entry not stored as exactly (key, rowid)"
+#define EMPTY_PAGE "a page without cells other than an empty index's root"
 
 typedef struct {
     sqlite3_file *file; /* the main database file, through SQLite's own handle (see walk_file) */
@@ -609,6 +610,9 @@ static void subtree(Walk *w, unsigned long pageno, int depth) {
     long long head = interior ? 12 : 8, cells = get16(page + 3);
     long long content = get16(page + 5) ? get16(page + 5) : 65536;
     if (head + 2 * cells > content || content > w->usable) doubt("a page's cells out of place", name);
+    /* SQLite's cursor calls any other page without cells corrupt (getAndInitPage, moveToRoot:
+     * an empty interior root is page 1's alone), where quick_check does not. */
+    if (cells == 0 && (interior || depth > 0)) doubt(EMPTY_PAGE, name);
     for (long long i = 0; i < cells; i++) {
         long long at = get16(page + head + 2 * i);
         if (at < content || at >= w->usable) doubt("a cell out of its page's content", name);
