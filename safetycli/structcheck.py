@@ -64,6 +64,7 @@ from safetycli.filecheck import integrity_problems
 PROVE_INDEXES = True
 UNPROVABLE = "the proof is switched off"
 WAL_FRAMES = "the log has frames in its -wal"
+DAY_EMPTY_PAGE = "the day index has a page without cells"
 # The compiled program's mode for the indexes, and how long it waits on a writer's lock.
 INDEX_MODE = "--indexes"
 BUSY_TIMEOUT_MS = 15_000
@@ -80,9 +81,12 @@ _DAY_LOOKUPS = (
     " WHERE e.kind = 'run.started'"
 )
 _DAY_PLAN = "SEARCH x USING INDEX events_started_day (<expr>=? AND seq=? AND rowid=?)"
+# Its pages, cells, payload, overflow pages, and pages without cells that SQLite's cursor would
+# call corrupt (all but an empty index's leaf root: tests/test_structcheck_attack2.py).
 _CELLS = (
-    "SELECT count(*), sum(ncell), sum(payload), sum(pagetype = 'overflow') FROM dbstat"
-    " WHERE name = ?"
+    "SELECT count(*), sum(ncell), sum(payload), sum(pagetype = 'overflow'),"
+    " sum(ncell = 0 AND pagetype != 'overflow' AND (pagetype != 'leaf' OR path != '/'))"
+    " FROM dbstat WHERE name = ?"
 )
 
 
@@ -255,9 +259,11 @@ def _day_index(db: sqlite3.Connection) -> str | None:
             return "a day that is not text"
         expected += _record_payload([(day_type, day_len), _integer(seq), _integer(seq)])
         starts += 1
-    pages, cells, payload, overflow = db.execute(_CELLS, ("events_started_day",)).fetchone()
+    pages, cells, payload, overflow, empty = db.execute(_CELLS, ("events_started_day",)).fetchone()
     if not pages or cells != starts or payload != expected or overflow:
         return "the day index holds other entries than the run starts'"
+    if empty:
+        return DAY_EMPTY_PAGE
     return None
 
 

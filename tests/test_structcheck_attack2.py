@@ -15,7 +15,11 @@ form) in an entry's cell and header.
 the root's number, which the schema check does not compare). quick_check passes it and the walk
 went on to its right-most child; SQLite's cursor calls any page without cells corrupt except a
 leaf root (an empty index) and page 1, so integrity_check answers "malformed". Closed by the
-same rule in the walk."""
+same rule in the walk.
+3. The same page above the day index's root, in a log without run starts: the day index is
+checked through SQLite's own lookups, one per run start, so none read it, and its cells counted
+by dbstat matched; integrity_check counts its entries through a cursor. Closed by dbstat: no
+page of it without cells but an empty leaf root."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from safetycli import structcheck
 from tests import test_structcheck_attack as attack
 from tests.test_structcheck_attack import (
     LAYOUT,
@@ -146,3 +151,19 @@ def test_an_index_under_an_empty_interior_root_gets_sqlite_s_answer(
         return
     assert structure_lines(report) == expected
     assert declined == [f"index process: {EMPTY_PAGE}: {index}"]
+
+
+def test_the_day_index_under_an_empty_interior_root_gets_sqlite_s_answer(
+    native: Path, home: Path, declined: list[str]
+) -> None:
+    """The day index is checked through SQLite's lookups, one per run start: this season has
+    none, so no lookup reads its root; integrity_check counts its entries through a cursor,
+    which calls the root corrupt."""
+    path = home / "log.db"
+    empty_root_above(path, "events_started_day")
+    expected = full(path)
+    assert expected, "integrity_check cannot read the index"
+    code, report = verify(home)
+    assert code == 1 and report["ok"] is False
+    assert structure_lines(report) == expected
+    assert declined == [structcheck.DAY_EMPTY_PAGE]
