@@ -24,7 +24,9 @@ would not answer:
 - the three big indexes of events (`ledger.LEAN_INDEXES`: each entry is exactly (key, rowid)) in
   the compiled program (`native/chainscan.c --indexes`), in its own process from the start:
   each index's b-tree walked from the database file's pages in tree order (interior cells are
-  entries too), every cell inside its page and on no overflow page, no page reached twice;
+  entries too), every cell inside its page and on no overflow page, no page reached twice,
+  no page without cells but an empty index's leaf root, every varint in the shortest form
+  (SQLite's comparators read some as single bytes: tests/test_structcheck_attack2.py);
   every entry's record read field by field, two serial types (text, integer) and a payload of
   exactly those bytes; each entry strictly after the one before, so it is a search tree in which
   every lookup finds every entry; and the entries' count and two sums of a keyed function
@@ -34,7 +36,8 @@ would not answer:
   nothing can change it under the walk), otherwise it doubts;
 - `events_started_day` (a few thousand entries over an expression SQLite 3.40 does not read
   back from the index) as integrity_check checks it: every run start looked up through it, and
-  its cells counted;
+  its cells counted, and no page of it without cells but an empty leaf root (SQLite's cursor
+  calls any other corrupt, and integrity_check counts the entries through one);
 - the schema exactly as the migrations write it (any other table, index or trigger, an edited
   index, a future migration: the full check).
 
