@@ -14,8 +14,8 @@ form) in an entry's cell and header.
 2. An interior page without cells made the index's root (a free page, and writable_schema for
 the root's number, which the schema check does not compare). quick_check passes it and the walk
 went on to its right-most child; SQLite's cursor calls any page without cells corrupt except a
-leaf root (an empty index) and page 1, so integrity_check answers "malformed". Closed by the
-same rule in the walk.
+leaf root (an empty index) and page 1, so integrity_check answers "malformed". The same for a
+leaf without cells under the root. Closed by the same rule in the walk.
 3. The same page above the day index's root, in a log without run starts: the day index is
 checked through SQLite's own lookups, one per run start, so none read it, and its cells counted
 by dbstat matched; integrity_check counts its entries through a cursor. Closed by dbstat: no
@@ -34,9 +34,11 @@ from tests.test_structcheck_attack import (
     LAYOUT,
     LEAN,
     _cells,
+    _encode_varint,
     _fields,
     _geometry,
     _leaf_pages,
+    _varint,
     _write_leaf,
     full,
     structure_lines,
@@ -167,3 +169,77 @@ def test_the_day_index_under_an_empty_interior_root_gets_sqlite_s_answer(
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected
     assert declined == [structcheck.DAY_EMPTY_PAGE]
+
+
+def _take_free_page(path: Path) -> int:
+    """A page made free (a table created and dropped), then taken off the freelist."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE scratch(x)")
+    db.execute("DROP TABLE scratch")  # its page is now the freelist's one trunk page
+    db.close()
+    size, _ = _geometry(path)
+    head = bytearray(path.read_bytes()[:size])
+    assert int.from_bytes(head[36:40], "big") == 1
+    free = int.from_bytes(head[32:36], "big")
+    head[32:40] = bytes(8)  # the freelist is empty
+    _put_page(path, 1, bytes(head))
+    return free
+
+
+def empty_leaf_under_root(path: Path, index: str) -> None:
+    """The attack: the root's right-most leaf gives its last entry to the root, as a new last
+    cell whose left child is that leaf, and the root's right-most child becomes a free page
+    made an index leaf without cells. Every entry stays, in order; every page is used once."""
+    free = _take_free_page(path)
+    db = sqlite3.connect(path)
+    (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()
+    db.close()
+    size, usable = _geometry(path)
+    page = bytearray(_page(path, root))
+    assert page[0] == 0x02, "a two-level index"
+    cells = []
+    for i in range(int.from_bytes(page[3:5], "big")):
+        at = int.from_bytes(page[12 + 2 * i : 14 + 2 * i], "big")
+        payload, used = _varint(page, at + 4)
+        cells.append(bytes(page[at : at + 4 + used + payload]))
+    leaf = int.from_bytes(page[8:12], "big")
+    records = _cells(_page(path, leaf))
+    last = records.pop()
+    _write_leaf(path, leaf, records)
+    cells.append(leaf.to_bytes(4, "big") + _encode_varint(len(last)) + last)
+    end = usable
+    page[12:usable] = bytes(usable - 12)
+    for i, cell in enumerate(cells):
+        end -= len(cell)
+        page[end : end + len(cell)] = cell
+        page[12 + 2 * i : 14 + 2 * i] = end.to_bytes(2, "big")
+    assert 12 + 2 * len(cells) <= end
+    page[1:3] = bytes(2)
+    page[3:5] = len(cells).to_bytes(2, "big")
+    page[5:7] = end.to_bytes(2, "big")
+    page[7] = 0
+    page[8:12] = free.to_bytes(4, "big")
+    _put_page(path, root, bytes(page))
+    empty = bytearray(size)
+    empty[0] = 0x0A
+    empty[5:7] = (usable % 65536).to_bytes(2, "big")
+    _put_page(path, free, bytes(empty))
+
+
+@pytest.mark.parametrize("index", ["events_run", "events_person"])
+def test_an_empty_leaf_under_an_index_s_root_gets_sqlite_s_answer(
+    native: Path, home: Path, index: str, declined: list[str]
+) -> None:
+    """Below the root too: no entry is in the empty leaf, so a lookup need not reach it, but
+    SQLite's cursor calls a page without cells corrupt when it does (integrity_check's count)."""
+    path = home / "log.db"
+    empty_leaf_under_root(path, index)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    db.close()
+    expected = full(path)
+    assert expected, "integrity_check counts the index through a cursor, which cannot"
+    code, report = verify(home)
+    assert code == 1 and report["ok"] is False
+    assert structure_lines(report) == expected
+    assert declined == [f"index process: {EMPTY_PAGE}: {index}"]
