@@ -19,7 +19,14 @@ leaf without cells under the root. Closed by the same rule in the walk.
 3. The same page above the day index's root, in a log without run starts: the day index is
 checked through SQLite's own lookups, one per run start, so none read it, and its cells counted
 by dbstat matched; integrity_check counts its entries through a cursor. Closed by dbstat: no
-page of it without cells but an empty leaf root."""
+page of it without cells but an empty leaf root.
+
+Attempts that held: a rowid in a wider integer (SQLite compares it by value: whole to both, the
+last test); overlapping cells, cells in the pointer array or the free space, free blocks and
+fragment counts (quick_check, which runs on every b-tree the walk reads, or the walk's bounds);
+two pointers to one cell (strict order); index roots swapped, on page 1 or on another tree's page
+(the sums, the walk's page rules, quick_check's "2nd reference"); the day index's entries made
+longer (its lookups and dbstat's payload sum)."""
 
 from __future__ import annotations
 
@@ -243,3 +250,25 @@ def test_an_empty_leaf_under_an_index_s_root_gets_sqlite_s_answer(
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected
     assert declined == [f"index process: {EMPTY_PAGE}: {index}"]
+
+
+@pytest.mark.parametrize("index", ["events_run", "events_kind"])
+def test_a_rowid_in_a_wider_integer_is_whole_to_both(
+    native: Path, home: Path, index: str, declined: list[str]
+) -> None:
+    """An attempt that held: a rowid written in four bytes instead of two. SQLite compares the
+    field by its value, so every lookup finds it and integrity_check says ok; the walk reads
+    the same value, so verify proves the same verdict without the statement."""
+    path = home / "log.db"
+    pageno = _leaf_pages(path, index)[1]
+    records = _cells(_page(path, pageno))
+    record = records[5]
+    header, types = _fields(record)
+    assert types[1] == 2
+    widened = record[header:-2] + b"\x00\x00" + record[-2:]
+    records[5] = bytes([header]) + record[1 : header - 1] + bytes([4]) + widened
+    _write_leaf(path, pageno, records)
+    assert full(path) == []
+    code, report = verify(home)
+    assert (code, report["ok"], report["problems"]) == (0, True, [])
+    assert declined == []
