@@ -119,22 +119,16 @@ def empty_root_above(path: Path, index: str) -> None:
     """The attack: a free page taken off the freelist and made an interior index page with no
     cell and the index's root as its right-most child; the schema (writable_schema) names it
     the index's root. Every page is still used once and every entry read in order."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("CREATE TABLE scratch(x)")
-    db.execute("DROP TABLE scratch")  # its page is now the freelist's one trunk page
+    free = _take_free_page(path)
+    db = sqlite3.connect(path)
     (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()
     db.close()
-    head = bytearray(path.read_bytes()[:100])
-    assert int.from_bytes(head[36:40], "big") == 1
-    free = int.from_bytes(head[32:36], "big")
     size, usable = _geometry(path)
     page = bytearray(size)
     page[0] = 0x02  # an interior index page, no cells, no free blocks
     page[5:7] = (usable % 65536).to_bytes(2, "big")  # its content starts at the page's end
     page[8:12] = root.to_bytes(4, "big")
     _put_page(path, free, page)
-    head[32:40] = bytes(8)  # the freelist is empty
-    _put_page(path, 1, head + path.read_bytes()[100:size])
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA writable_schema = ON")
     db.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = ?", (free, index))
