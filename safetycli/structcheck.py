@@ -24,7 +24,9 @@ would not answer:
 - the three big indexes of events (`ledger.LEAN_INDEXES`: each entry is exactly (key, rowid)) in
   the compiled program (`native/chainscan.c --indexes`), in its own process from the start:
   each index's b-tree walked from the database file's pages in tree order (interior cells are
-  entries too), every cell inside its page and on no overflow page, no page reached twice;
+  entries too), every cell inside its page and on no overflow page, no page reached twice,
+  no page without cells but an empty index's leaf root, every varint in the shortest form
+  (SQLite's comparators read some as single bytes: tests/test_structcheck_attack2.py);
   every entry's record read field by field, two serial types (text, integer) and a payload of
   exactly those bytes; each entry strictly after the one before, so it is a search tree in which
   every lookup finds every entry; and the entries' count and two sums of a keyed function
@@ -34,7 +36,8 @@ would not answer:
   nothing can change it under the walk), otherwise it doubts;
 - `events_started_day` (a few thousand entries over an expression SQLite 3.40 does not read
   back from the index) as integrity_check checks it: every run start looked up through it, and
-  its cells counted;
+  its cells counted, and no page of it without cells but an empty leaf root (SQLite's cursor
+  calls any other corrupt, and integrity_check counts the entries through one);
 - the schema exactly as the migrations write it (any other table, index or trigger, an edited
   index, a future migration: the full check).
 
@@ -64,6 +67,7 @@ from safetycli.filecheck import integrity_problems
 PROVE_INDEXES = True
 UNPROVABLE = "the proof is switched off"
 WAL_FRAMES = "the log has frames in its -wal"
+DAY_EMPTY_PAGE = "the day index has a page without cells"
 # The compiled program's mode for the indexes, and how long it waits on a writer's lock.
 INDEX_MODE = "--indexes"
 BUSY_TIMEOUT_MS = 15_000
@@ -80,9 +84,12 @@ _DAY_LOOKUPS = (
     " WHERE e.kind = 'run.started'"
 )
 _DAY_PLAN = "SEARCH x USING INDEX events_started_day (<expr>=? AND seq=? AND rowid=?)"
+# Its pages, cells, payload, overflow pages, and pages without cells that SQLite's cursor would
+# call corrupt (all but an empty index's leaf root: tests/test_structcheck_attack2.py).
 _CELLS = (
-    "SELECT count(*), sum(ncell), sum(payload), sum(pagetype = 'overflow') FROM dbstat"
-    " WHERE name = ?"
+    "SELECT count(*), sum(ncell), sum(payload), sum(pagetype = 'overflow'),"
+    " sum(ncell = 0 AND pagetype != 'overflow' AND (pagetype != 'leaf' OR path != '/'))"
+    " FROM dbstat WHERE name = ?"
 )
 
 
@@ -255,9 +262,11 @@ def _day_index(db: sqlite3.Connection) -> str | None:
             return "a day that is not text"
         expected += _record_payload([(day_type, day_len), _integer(seq), _integer(seq)])
         starts += 1
-    pages, cells, payload, overflow = db.execute(_CELLS, ("events_started_day",)).fetchone()
+    pages, cells, payload, overflow, empty = db.execute(_CELLS, ("events_started_day",)).fetchone()
     if not pages or cells != starts or payload != expected or overflow:
         return "the day index holds other entries than the run starts'"
+    if empty:
+        return DAY_EMPTY_PAGE
     return None
 
 

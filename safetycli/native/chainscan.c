@@ -488,6 +488,7 @@ static void doubt(const char *why, const char *index) {
 #define MAX_DEPTH 20
 /* The reason the attack's entries are refused: tests look for these words. */
 #define NOT_KEY_ROWID "an entry not stored as exactly (key, rowid)"
+#define EMPTY_PAGE "a page without cells other than an empty index's root"
 
 typedef struct {
     sqlite3_file *file; /* the main database file, through SQLite's own handle (see walk_file) */
@@ -524,6 +525,17 @@ static int get_varint(const unsigned char *p, const unsigned char *end, uint64_t
     return 0;
 }
 
+/* The bytes of the shortest varint of v: the only form SQLite writes. Its lookups read some
+ * varints as bytes (a record's header size as its first byte, the key's serial type as its
+ * second: vdbeRecordCompareString), so an entry is (key, rowid) to them only in that form
+ * (tests/test_structcheck_attack2.py). */
+static int varint_len(uint64_t v) {
+    if (v >> 56) return 9;
+    int n = 1;
+    while (v >>= 7) n++;
+    return n;
+}
+
 static unsigned get16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
 
 static unsigned long get32(const unsigned char *p) {
@@ -548,6 +560,9 @@ static void entry(Walk *w, const unsigned char *p, uint64_t payload) {
     int c = b ? get_varint(p + a + b, p + header, &int_type) : 0;
     /* Exactly two serial types fill the header; the key a text, the rowid an integer. */
     if (!b || !c || (uint64_t)(a + b + c) != header) doubt(NOT_KEY_ROWID, name);
+    /* Each varint in the shortest form, as SQLite writes and its comparators read them. */
+    if (a != varint_len(header) || b != varint_len(text_type) || c != varint_len(int_type))
+        doubt(NOT_KEY_ROWID, name);
     if (text_type < 13 || text_type % 2 == 0) doubt(NOT_KEY_ROWID, name);
     int isize = int_size(int_type);
     if (isize < 0) doubt(NOT_KEY_ROWID, name);
@@ -595,6 +610,9 @@ static void subtree(Walk *w, unsigned long pageno, int depth) {
     long long head = interior ? 12 : 8, cells = get16(page + 3);
     long long content = get16(page + 5) ? get16(page + 5) : 65536;
     if (head + 2 * cells > content || content > w->usable) doubt("a page's cells out of place", name);
+    /* SQLite's cursor calls any other page without cells corrupt (getAndInitPage, moveToRoot:
+     * an empty interior root is page 1's alone), where quick_check does not. */
+    if (cells == 0 && (interior || depth > 0)) doubt(EMPTY_PAGE, name);
     for (long long i = 0; i < cells; i++) {
         long long at = get16(page + head + 2 * i);
         if (at < content || at >= w->usable) doubt("a cell out of its page's content", name);
@@ -607,6 +625,7 @@ static void subtree(Walk *w, unsigned long pageno, int depth) {
         uint64_t payload;
         int used = get_varint(p, end, &payload);
         if (!used) doubt("a cell out of its page's content", name);
+        if (used != varint_len(payload)) doubt(NOT_KEY_ROWID, name);
         if (payload > (uint64_t)w->local_max) doubt("an entry on overflow pages", name);
         if (payload > (uint64_t)(end - p - used)) doubt("a cell out of its page's content", name);
         entry(w, p + used, payload);
