@@ -32,6 +32,7 @@ from safetycli.events import NewEvent
 from safetycli.filecheck import integrity_problems
 from safetycli.ledger import Ledger
 from tests.reviewdata import ENV, build
+from tests.sqlitepages import read_varint as _varint
 
 # (key, ..., rowid) of an index entry as the table says it must be, in seq order.
 _OWN = {
@@ -198,19 +199,6 @@ def _page(path: Path, index: str, pagetype: str) -> tuple[int, int]:
         db.close()
     assert row is not None, f"{index} has no {pagetype} page"
     return int(row[0]), int(size)
-
-
-def _varint(page: bytes, at: int) -> tuple[int, int]:
-    """SQLite's varint at `at`: (value, its length)."""
-    value = 0
-    for i in range(9):
-        byte = page[at + i]
-        if i == 8:
-            return (value << 8) | byte, 9
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, i + 1
-    raise AssertionError("unreachable")
 
 
 def edit_page(path: Path, pageno: int, size: int, edit: Any) -> None:

@@ -32,6 +32,8 @@ from safetycli.events import NewEvent
 from safetycli.filecheck import integrity_problems
 from safetycli.ledger import NATIVE_MIN_EVENTS, Ledger
 from tests.reviewdata import ENV, build
+from tests.sqlitepages import encode_varint as _encode_varint
+from tests.sqlitepages import read_varint as _varint
 
 # Keys that end in an ordinary character whose code is some event's number: a 1-byte rowid.
 KINDS = ("take.next", "item.witnessed", "item.done")  # seq % 3: event 101 is an item.done ('e')
@@ -128,27 +130,6 @@ def structure_lines(report: dict[str, Any]) -> list[str]:
 
 
 # --- raw pages: what a hex editor does ------------------------------------------------------
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value = 0
-    for i in range(9):
-        byte = data[at + i]
-        if i == 8:
-            return (value << 8) | byte, 9
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, i + 1
-    raise AssertionError("unreachable")
-
-
-def _encode_varint(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 def _geometry(path: Path) -> tuple[int, int]:
