@@ -3,7 +3,6 @@ hmac's, bit for bit, on both of its paths; and `status` no longer loads OpenSSL 
 
 import hashlib
 import hmac
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safetycli import digests
+from tests.walk_helpers import subprocess_env
 
 # Keys shorter than SHA-256's 64-byte block, as long as it, and longer (RFC 2104 hashes those).
 keys = st.one_of(
@@ -58,13 +58,7 @@ def test_status_checks_the_log_without_loading_openssl(tmp_path: Path) -> None:
     """`status` opens the log (the head's device MAC, each shown run's chain hashes) and
     prints the board, with no OpenSSL loaded (about 3 ms of its start-up); a command that
     hashes a PIN still loads it."""
-    env = {
-        **os.environ,
-        "SAFETYCLI_HOME": str(tmp_path / "ws"),
-        "SAFETYCLI_STATE_DIR": str(tmp_path / "state"),
-        "SAFETYCLI_KEY_DIR": str(tmp_path / "keys"),
-        "NO_COLOR": "1",
-    }
+    env = subprocess_env(tmp_path / "ws")
     cli = [sys.executable, "-m", "safetycli"]
     made = subprocess.run([*cli, "init"], capture_output=True, text=True, env=env)
     assert made.returncode == 0, made.stderr

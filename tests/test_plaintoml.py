@@ -1,7 +1,6 @@
 """config.toml read without tomllib (safetycli/plaintoml.py) reads what tomllib reads, or leaves
 the file to tomllib; and an edited config.toml is read afresh by the next command."""
 
-import os
 import subprocess
 import sys
 import tomllib
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from safetycli.plaintoml import loads
 from safetycli.workspace import Workspace, init_workspace
+from tests.walk_helpers import subprocess_env
 
 BLANK = st.sampled_from(["", " ", "\t", "  \t"])
 KEY = st.sampled_from(["production", "timezone", "language", "device", "a-b_1", "x", "roles"])
@@ -116,13 +116,7 @@ def test_a_workspace_config_is_read_plain_and_afresh(tmp_path: Path) -> None:
 def test_status_shows_times_in_the_zone_config_toml_says_now(tmp_path: Path) -> None:
     """The zone is the file's as it is when the command runs: edited between two `status`
     runs, the second shows the hold in the new zone."""
-    env = {
-        **os.environ,
-        "SAFETYCLI_HOME": str(tmp_path / "ws"),
-        "SAFETYCLI_STATE_DIR": str(tmp_path / "state"),
-        "SAFETYCLI_KEY_DIR": str(tmp_path / "keys"),
-        "NO_COLOR": "1",
-    }
+    env = subprocess_env(tmp_path / "ws")
     cli = [sys.executable, "-m", "safetycli"]
     made = subprocess.run([*cli, "init"], capture_output=True, text=True, env=env)
     assert made.returncode == 0, made.stderr

@@ -29,9 +29,9 @@ from safetycli import chainscan, crew, structcheck
 from safetycli import ledger as ledger_module
 from safetycli.cli import app
 from safetycli.events import NewEvent
-from safetycli.filecheck import integrity_problems
 from safetycli.ledger import Ledger
 from tests.reviewdata import ENV, build
+from tests.sqlitepages import full
 from tests.sqlitepages import read_varint as _varint
 
 # (key, ..., rowid) of an index entry as the table says it must be, in seq order.
@@ -102,15 +102,6 @@ def log(built: Path, tmp_path: Path) -> Path:
 
 def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None)
-
-
-def full(path: Path) -> list[str]:
-    """SQLite's full integrity_check: what verify ran before, and the answer to match."""
-    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        return integrity_problems(db)
-    finally:
-        db.close()
 
 
 def checked(path: Path, workers: int = 1) -> tuple[list[str], structcheck.StructureCheck]:
@@ -572,18 +563,24 @@ def test_an_edited_row_gets_the_full_check(native: Path, log: Path) -> None:
     assert check.declined == "the chain scan gave no sums"
 
 
-def test_the_key_never_goes_on_a_command_line(
-    native: Path, log: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Anyone on the machine can read a process's arguments: the key goes on stdin."""
-    argvs: list[list[str]] = []
+@pytest.fixture
+def argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The command line of every process started while the test runs."""
+    started: list[list[str]] = []
     popen = subprocess.Popen
 
     def spy(argv: list[str], *args: Any, **kwargs: Any) -> Any:
-        argvs.append([str(a) for a in argv])
+        started.append([str(a) for a in argv])
         return popen(argv, *args, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", spy)
+    return started
+
+
+def test_the_key_never_goes_on_a_command_line(
+    native: Path, log: Path, argvs: list[list[str]]
+) -> None:
+    """Anyone on the machine can read a process's arguments: the key goes on stdin."""
     lines, check = checked(log, workers=2)
     assert lines == [] and check.proved
     assert any("--indexes" in argv for argv in argvs)
@@ -800,19 +797,11 @@ def test_verify_of_an_intact_log_never_runs_the_full_statement_with_the_proof_on
 
 
 def test_verify_with_the_proof_switched_off_runs_the_statement_once_and_gives_no_key(
-    native: Path, prod_home: Path, monkeypatch: pytest.MonkeyPatch
+    native: Path, prod_home: Path, monkeypatch: pytest.MonkeyPatch, argvs: list[list[str]]
 ) -> None:
     monkeypatch.setattr(structcheck, "PROVE_INDEXES", False)
     ran: list[Path] = []
     monkeypatch.setattr(structcheck, "whole", lambda path: ran.append(path) or [])
-    argvs: list[list[str]] = []
-    popen = subprocess.Popen
-
-    def spy(argv: list[str], *args: Any, **kwargs: Any) -> Any:
-        argvs.append([str(a) for a in argv])
-        return popen(argv, *args, **kwargs)
-
-    monkeypatch.setattr(subprocess, "Popen", spy)
     code, report = _verify(prod_home)
     assert code == 0 and report["ok"] is True
     assert len(ran) == 1  # the statement, once

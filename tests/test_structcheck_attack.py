@@ -29,10 +29,10 @@ from typer.testing import CliRunner
 from safetycli import chainscan, crew, structcheck
 from safetycli.cli import app
 from safetycli.events import NewEvent
-from safetycli.filecheck import integrity_problems
 from safetycli.ledger import NATIVE_MIN_EVENTS, Ledger
 from tests.reviewdata import ENV, build
 from tests.sqlitepages import encode_varint as _encode_varint
+from tests.sqlitepages import full, lookup_misses
 from tests.sqlitepages import read_varint as _varint
 
 # Keys that end in an ordinary character whose code is some event's number: a 1-byte rowid.
@@ -85,15 +85,6 @@ def home(season: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "ws"
     shutil.copytree(season, copy)
     return copy
-
-
-def full(path: Path) -> list[str]:
-    """SQLite's full integrity_check of the file: the verdict verify must give."""
-    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        return integrity_problems(db)
-    finally:
-        db.close()
 
 
 @pytest.fixture
@@ -249,17 +240,7 @@ def test_an_entry_one_byte_short_and_one_a_byte_long_get_sqlite_s_answer(
     short, _ = shorten_and_pad(path, index, pad)
     expected = full(path)
     assert expected, "integrity_check finds the forged entries"
-    column = index.removeprefix("events_")
-    db = sqlite3.connect(path)
-    (key,) = db.execute(
-        f"SELECT {column} FROM events NOT INDEXED WHERE seq = ?", (short,)
-    ).fetchone()
-    found = db.execute(
-        f"SELECT count(*) FROM events INDEXED BY {index} WHERE {column} = ? AND seq = ?",
-        (key, short),
-    ).fetchone()
-    db.close()
-    assert found == (0,)  # the event is in the log; a lookup through the index misses it
+    assert lookup_misses(path, index, short)  # the event is in the log; the index hides it
     code, report = verify(home)
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected

@@ -37,6 +37,7 @@ import pytest
 
 from safetycli import structcheck
 from tests import test_structcheck_attack as attack
+from tests.sqlitepages import full, lookup_misses
 from tests.test_structcheck_attack import (
     LAYOUT,
     LEAN,
@@ -47,7 +48,6 @@ from tests.test_structcheck_attack import (
     _leaf_pages,
     _varint,
     _write_leaf,
-    full,
     structure_lines,
     verify,
 )
@@ -88,17 +88,7 @@ def test_a_header_size_in_a_longer_varint_gets_sqlite_s_answer(
     rowid = long_header_size(path, index)
     expected = full(path)
     assert expected, "integrity_check finds the entry missing"
-    column = index.removeprefix("events_")
-    db = sqlite3.connect(path)
-    (key,) = db.execute(
-        f"SELECT {column} FROM events NOT INDEXED WHERE seq = ?", (rowid,)
-    ).fetchone()
-    found = db.execute(
-        f"SELECT count(*) FROM events INDEXED BY {index} WHERE {column} = ? AND seq = ?",
-        (key, rowid),
-    ).fetchone()
-    db.close()
-    assert found == (0,)  # the event is in the log; a lookup through the index misses it
+    assert lookup_misses(path, index, rowid)  # the event is in the log; the index hides it
     code, report = verify(home)
     assert code == 1 and report["ok"] is False
     assert structure_lines(report) == expected
