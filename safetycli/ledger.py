@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -57,6 +56,7 @@ from safetycli.events import (
 from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
 from safetycli.logfailures import describe, refused, unwritable
+from safetycli.records import Frozen, replace
 from safetycli.storage import (
     GENESIS,
     LogDamaged,
@@ -1412,13 +1412,20 @@ class Ledger:
 # --- verify internals: scan ranges of the log, in this process or in workers, then join ---------
 
 
-@dataclass(frozen=True)
-class _Seal:
-    """What verify needs to check device MACs: the key, the device, and the first MACed seq."""
+class _Seal(Frozen):
+    """What verify needs to check device MACs: the key, the device, and the first MACed seq.
+    A plain record (records.py): a dataclass here cost every command that opens the log the
+    `dataclasses` import."""
 
+    __slots__ = ("mac_key", "device", "keyed_from")
     mac_key: bytes
     device: str
     keyed_from: int
+
+    def __init__(self, mac_key: bytes, device: str, keyed_from: int) -> None:
+        object.__setattr__(self, "mac_key", mac_key)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "keyed_from", keyed_from)
 
 
 def _fields(keys: Sequence[str], values: str | None) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from safetycli.errors import SafetyError
@@ -60,13 +59,25 @@ class RunMoved(Exception):
     """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(Frozen):
     """What verify found. `events` and `head` say how far the chain holds together (all of it
     when ok; the events before `first_bad_seq` when an event breaks it). When only an expected
     head is wrong, the chain itself holds: they describe the log as it is now, so the two heads
-    can be compared."""
+    can be compared. A plain record (records.py): every command that opens the log imports this
+    module, and a dataclass here cost each of them the `dataclasses` import."""
 
+    __slots__ = (
+        "ok",
+        "events",
+        "head_seq",
+        "head",
+        "first_bad_seq",
+        "reason",
+        "device",
+        "macs_from",
+        "unchecked",
+        "problems",
+    )
     ok: bool
     events: int
     head_seq: int
@@ -75,12 +86,36 @@ class VerifyResult:
     reason: str | None
     # The device that MACs the log (None: a log from before device keys), and whether every MAC
     # from its key on was checked. `unchecked` says why not (the key is not on this machine).
-    device: str | None = None
-    macs_from: int | None = None
-    unchecked: str | None = None
+    device: str | None
+    macs_from: int | None
+    unchecked: str | None
     # What the events mean, beyond their links (an unapproved roster change, a credential that
     # does not match, a damaged index): each names its event; any makes the log not ok.
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...]
+
+    def __init__(
+        self,
+        ok: bool,
+        events: int,
+        head_seq: int,
+        head: str,
+        first_bad_seq: int | None,
+        reason: str | None,
+        device: str | None = None,
+        macs_from: int | None = None,
+        unchecked: str | None = None,
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "ok", ok)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "head_seq", head_seq)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "first_bad_seq", first_bad_seq)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "macs_from", macs_from)
+        object.__setattr__(self, "unchecked", unchecked)
+        object.__setattr__(self, "problems", problems)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,13 +132,17 @@ class VerifyResult:
         }
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Frozen):
     """One thing verify found wrong in what the log says; `seq` None when it is about no single
-    event (the file's own structure)."""
+    event (the file's own structure). A plain record (records.py), as `VerifyResult` is."""
 
+    __slots__ = ("seq", "reason")
     seq: int | None
     reason: str
+
+    def __init__(self, seq: int | None, reason: str) -> None:
+        object.__setattr__(self, "seq", seq)
+        object.__setattr__(self, "reason", reason)
 
 
 class RunStart(Frozen):
