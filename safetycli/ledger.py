@@ -366,8 +366,8 @@ def _use_wal(db: sqlite3.Connection) -> None:
 class Ledger:
     """One open log. Use as a context manager; every append is durable when it returns.
 
-    The workspace's store: it offers every capability in `storage`; review and verify ask for
-    those protocols, never for this class, so the central store can serve them too."""
+    The workspace's store: it offers every capability in `capabilities.py`; review and verify ask
+    for those protocols, never for this class, so the central store can serve them too."""
 
     def __init__(
         self, db: sqlite3.Connection, path: Path, credentials: CredentialStore | None = None
@@ -820,7 +820,7 @@ class Ledger:
         except sqlite3.DatabaseError:
             return None  # an unreadable credentials file: sign-in says the PIN does not match
 
-    # --- review: what producers ask across a season (storage.ReviewIndex) -----------------------
+    # --- review: what producers ask across a season (capabilities.ReviewIndex) ------------------
 
     def run_starts(
         self,
