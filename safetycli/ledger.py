@@ -27,7 +27,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from safetycli import custodyview, devicekey, runview
+from safetycli import devicekey
 from safetycli.credentials import FILENAME as CREDENTIALS_FILE
 from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
@@ -53,9 +53,7 @@ from safetycli.events import (
     STOP_KINDS,
     Event,
 )
-from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
-from safetycli.logfailures import describe, refused, unwritable
 from safetycli.records import Frozen, replace
 from safetycli.storage import (
     GENESIS,
@@ -68,6 +66,7 @@ from safetycli.storage import (
 )
 
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
+    from safetycli import custodyview
     from safetycli.chainscan import RowSums, Span
     from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
 
@@ -242,6 +241,8 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
     # run instead of folding each run's lifecycle. Built here from the log, so an older
     # workspace has it as soon as it is opened. Derived data: a log whose version number was
     # put back by hand has one already, and gets it afresh.
+    from safetycli import runview
+
     db.execute("DROP TABLE IF EXISTS run_view")
     db.execute(runview.CREATE)
     runview.rebuild(db)
@@ -250,6 +251,8 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
 def _m7_custody_view(db: sqlite3.Connection) -> None:
     # The armory's sealed checkpoint (custodyview.py). Made empty here: it is sealed with the
     # device key, which the log names only after it is open; `Ledger.open` builds it.
+    from safetycli import custodyview
+
     db.execute(custodyview.CREATE)
 
 
@@ -278,6 +281,8 @@ def _restore_run_view(db: sqlite3.Connection) -> None:
     derived data, and every append writes to it (without it, no sign-off could be recorded)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is not None:
         return
+    from safetycli import runview
+
     with transaction(db):
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is None:
             db.execute(runview.CREATE)
@@ -344,6 +349,8 @@ def migrate(db: sqlite3.Connection, credentials: CredentialStore | None = None) 
 
 
 def _unopenable(path: Path, err: sqlite3.Error) -> SafetyError:
+    from safetycli.logfailures import describe
+
     return SafetyError(f"cannot open the log {path}: {describe(err, writing=False)}")
 
 
@@ -423,9 +430,7 @@ class Ledger:
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
         except sqlite3.DatabaseError as err:
-            raise SafetyError(
-                f"cannot open the log {path}: {describe(err, writing=False)}"
-            ) from None
+            raise _unopenable(path, err) from None
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not create and db.execute("PRAGMA user_version").fetchone()[0] == 0:
@@ -439,9 +444,7 @@ class Ledger:
             credentials.close()
             if getattr(err, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
                 raise LogDamaged(f"the log {path} is damaged: {err}") from None
-            raise SafetyError(
-                f"cannot open the log {path}: {describe(err, writing=False)}"
-            ) from None
+            raise _unopenable(path, err) from None
         except BaseException:
             db.close()
             credentials.close()
@@ -489,8 +492,10 @@ class Ledger:
         it, or its row deleted by hand) gets one, folded from the log (custodyview.py). A log
         that cannot be written now (read-only, busy) is read by folding, as before."""
         db = self.db
-        if self.key is None or custodyview.exists(db) or self.head_unsealed():
+        if self.key is None:
             return
+        # First whether there is any custody to seal (the kind index: a production that keeps
+        # no armory never loads custodyview.py), then whether it is sealed already.
         marks = _marks(ARMORY_KINDS)
         if (
             db.execute(
@@ -498,6 +503,10 @@ class Ledger:
             ).fetchone()
             is None
         ):
+            return
+        from safetycli import custodyview
+
+        if custodyview.exists(db) or self.head_unsealed():
             return
         try:
             with transaction(db):
@@ -508,11 +517,15 @@ class Ledger:
     def custody_checkpoint(self) -> tuple[int, dict[str, Any]] | None:
         """The armory's sealed snapshot and the event it is as of, when it holds
         (custodyview.py); `armory.current` folds only the custody events after it."""
+        from safetycli import custodyview
+
         return custodyview.read(self.db, self.key)
 
     def custody_before(self, day: str, seq: int | None) -> tuple[int, dict[str, Any]] | None:
         """A sealed snapshot none of whose custody events happened on `day` or later, or at or
         after event `seq` (custodyview.py): where a period's report can start folding."""
+        from safetycli import custodyview
+
         return custodyview.before(self.db, self.key, day, seq)
 
     def head_unsealed(self, seq: int | None = None, digest: str | None = None) -> bool:
@@ -613,6 +626,9 @@ class Ledger:
         another laptop meanwhile) is never recorded; raises RunMoved instead. `if_no_stop_after`:
         likewise unless a stop-work of any run or scene was written after that seq (through the
         kind index: a few rows, however long the log)."""
+        from safetycli import custodyview, runview
+        from safetycli.logfailures import refused, unwritable
+
         out: list[Event] = []
         db = self.db
         new = list(new)
@@ -874,8 +890,10 @@ class Ledger:
         """(status, holds, ended at) from the run-status table (runview.py): one row, however
         long the log. None for a run it does not have. For listings only: what stops work reads
         the log itself."""
+        from safetycli.runview import STATUS  # once a run of a listing: not through the package
+
         row = self.db.execute(
-            f"SELECT {runview.STATUS}, holds, ended_at FROM run_view WHERE run = ?", (run,)
+            f"SELECT {STATUS}, holds, ended_at FROM run_view WHERE run = ?", (run,)
         ).fetchone()
         return None if row is None else (str(row[0]), int(row[1]), row[2])
 
@@ -971,6 +989,8 @@ class Ledger:
 
     def rebuild_run_view(self) -> None:
         """Fold the whole log into the run-status table again (runview.py)."""
+        from safetycli import runview
+
         with transaction(self.db):
             runview.rebuild(self.db)
 
@@ -980,6 +1000,8 @@ class Ledger:
         rebuilt from the log, in one write transaction, so an append on another laptop lands
         before or after, never half-seen. Writes no event: the table is derived from the log,
         and the log, its head and its MACs are untouched. Empty when there was nothing to do."""
+        from safetycli import custodyview, runview
+
         with transaction(self.db):
             wrong = runview.mismatches(self.db)
             if wrong:
@@ -997,6 +1019,8 @@ class Ledger:
         custody events (`custody_view_check`), else they are read here."""
         # The checkpoint's verdict first: its fold is let go before the run-status fold is
         # made (at a million events each is a few MB; together they set verify's peak).
+        from safetycli import custodyview, runview
+
         custody = None if checkpoint is None else checkpoint.finish()
         with transaction(self.db, write=False):
             wrong = runview.mismatches(self.db)
@@ -1007,6 +1031,8 @@ class Ledger:
     def custody_view_check(self) -> custodyview.FoldCheck | None:
         """The armory checkpoint's check (custodyview.py), to be fed this log's custody events
         in log order by a reader that reads them anyway; None when there is nothing to check."""
+        from safetycli import custodyview
+
         return custodyview.FoldCheck.over(self.db, self.key)
 
     def crew_names(self) -> Iterator[str]:
@@ -1319,6 +1345,8 @@ class Ledger:
                 yield Event(seq, at, kind, run, person, json.loads(text), prev, digest)
 
     def integrity(self) -> list[str]:
+        from safetycli.filecheck import integrity_problems  # verify's: no other command asks
+
         return integrity_problems(self.db)
 
     def gap_after(self, seq: int) -> int | None:
@@ -1385,6 +1413,9 @@ class Ledger:
         the difference. For data generators (bench/season.py writes a million events with it)
         and imports, never for sign-offs: those take their time from the clock, one durable
         transaction each, through `append_many`."""
+        from safetycli import custodyview, runview
+        from safetycli.logfailures import refused
+
         db = self.db
         if self.alarm is not None or self.keyless is not None:
             raise refused(self.alarm or self.keyless or "", stop=False)
