@@ -124,13 +124,6 @@ def print_json(data: Any) -> None:
 # --- shared output options for listing and report commands (one definition, every command) -------
 
 
-class ReportFormat(enum.StrEnum):
-    md = "md"
-    html = "html"
-    json = "json"
-    csv = "csv"
-
-
 ListFormatOpt = Annotated[ListFormat, FormatOption()]
 OutputFile = Annotated[
     Path | None,
