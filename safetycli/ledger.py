@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from safetycli import devicekey
-from safetycli.credentials import FILENAME as CREDENTIALS_FILE
-from safetycli.credentials import CredentialStore
 from safetycli.devicekey import DeviceKey
 from safetycli.digests import compare_digest, sha256
 from safetycli.errors import SafetyError
@@ -68,6 +66,7 @@ from safetycli.storage import (
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
     from safetycli import custodyview
     from safetycli.chainscan import RowSums, Span
+    from safetycli.credentials import CredentialStore
     from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
 
 BUSY_TIMEOUT_MS = 15_000
@@ -381,8 +380,8 @@ class Ledger:
     ) -> None:
         self.db = db
         self.path = path
-        # PIN hashes, in their own file beside the log (credentials.py says why).
-        self.credentials = credentials or CredentialStore(path.with_name(CREDENTIALS_FILE))
+        # PIN hashes, in their own file beside the log (credentials.py says why): `credentials`.
+        self._credentials = credentials
         # Called with the new head after every append has committed: the workspace keeps its
         # high-water mark with it (headmark.py). None for a bare log (benchmarks, tests).
         self.after_append: Callable[[int, str], None] | None = None
@@ -407,6 +406,16 @@ class Ledger:
         # first use.
         self._foreign: Any = None
 
+    @property
+    def credentials(self) -> CredentialStore:
+        """The PIN hashes' store, made on first use: a command that checks no PIN (`status`,
+        the review commands) never loads credentials.py."""
+        if self._credentials is None:
+            from safetycli.credentials import FILENAME, CredentialStore
+
+            self._credentials = CredentialStore(self.path.with_name(FILENAME))
+        return self._credentials
+
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Self:
         """Open the log at `path`, migrating it. Only `create` makes a new file (0600, so its
@@ -419,7 +428,7 @@ class Ledger:
             create_private_file(path)
         for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
             tighten(path.with_name(name), FILE_MODE)
-        credentials = CredentialStore(path.with_name(CREDENTIALS_FILE))
+        credentials: CredentialStore | None = None
         try:
             # mode=rw: SQLite never creates the file; between the check above and here it may
             # have been deleted, and a new empty log must not appear in its place.
@@ -437,17 +446,24 @@ class Ledger:
                 raise LogEmpty(f"the log {path} is empty: it was emptied or replaced")
             _use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
+            if db.execute("PRAGMA user_version").fetchone()[0] <= _DROP_CREDENTIALS:
+                # A log from before migration 4 may hold PIN hashes to move to their own file.
+                from safetycli.credentials import FILENAME, CredentialStore
+
+                credentials = CredentialStore(path.with_name(FILENAME))
             migrate(db, credentials)
             _restore_run_view(db)
         except sqlite3.DatabaseError as err:
             db.close()
-            credentials.close()
+            if credentials is not None:
+                credentials.close()
             if getattr(err, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
                 raise LogDamaged(f"the log {path} is damaged: {err}") from None
             raise _unopenable(path, err) from None
         except BaseException:
             db.close()
-            credentials.close()
+            if credentials is not None:
+                credentials.close()
             raise
         ledger = cls(db, path, credentials)
         try:
@@ -576,7 +592,8 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
-        self.credentials.close()
+        if self._credentials is not None:
+            self._credentials.close()
         if self._foreign:
             self._foreign.close()
         if self.after_close is not None:
