@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from safetycli.cli.central_opt import CentralOption
-from safetycli.cli.common import FormatOption, Home, TableOrJson, home_of
+from safetycli.cli.common import CentralOption, FormatOption, Home, TableOrJson, home_of
 from safetycli.i18n import N_, _
 
 # What an incident involves, as the status line names it (translated where shown).
