@@ -10,8 +10,9 @@ Kept free of I/O and heavy imports: `status` and `--help` import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from safetycli.records import Frozen
 
 if TYPE_CHECKING:  # defined in newevent.py, reached from here (see __getattr__)
     from safetycli.newevent import NewEvent, Signer  # noqa: F401
@@ -170,10 +171,15 @@ class UndeclaredKind(ValueError):
     """An event kind that is not declared here: a programming error, never user input."""
 
 
-@dataclass(frozen=True)
-class Event:
-    """An event as stored: its place in the chain and the chain's hashes."""
+class Event(Frozen):
+    """An event as stored: its place in the chain and the chain's hashes.
 
+    A plain record (records.py) with a frozen dataclass's behaviour, not a dataclass: `status`
+    and `--help` import this module, and `dataclasses` with the class cost about 1.5 ms of each
+    start-up. Reading the log builds one per row (verify, a season's report), so `__init__` sets
+    each slot through its descriptor, faster than the dataclass's `object.__setattr__`."""
+
+    __slots__ = ("seq", "at", "kind", "run", "person", "data", "prev_hash", "hash", "device")
     seq: int
     at: str
     kind: str
@@ -184,7 +190,35 @@ class Event:
     hash: str
     # The device whose chain the event is in, for another laptop's event pulled from the central
     # store (central/foreign.py); None for this laptop's own. Not part of the chained text.
-    device: str | None = None
+    device: str | None
+
+    def __init__(
+        self,
+        seq: int,
+        at: str,
+        kind: str,
+        run: str | None,
+        person: str | None,
+        data: dict[str, Any],
+        prev_hash: str,
+        hash: str,
+        device: str | None = None,
+    ) -> None:
+        _seq(self, seq)
+        _at(self, at)
+        _kind(self, kind)
+        _run(self, run)
+        _person(self, person)
+        _data(self, data)
+        _prev_hash(self, prev_hash)
+        _hash(self, hash)
+        _device(self, device)
+
+
+# Each slot's own setter: `Frozen.__setattr__` refuses every assignment, these go past it.
+_seq, _at, _kind, _run, _person, _data, _prev_hash, _hash, _device = (
+    getattr(Event, name).__set__ for name in Event.__slots__
+)
 
 
 def expand(event: Event) -> list[Event]:

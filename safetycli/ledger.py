@@ -22,15 +22,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from safetycli import custodyview, devicekey, runview
-from safetycli.credentials import FILENAME as CREDENTIALS_FILE
-from safetycli.credentials import CredentialStore
+from safetycli import devicekey
 from safetycli.devicekey import DeviceKey
 from safetycli.digests import compare_digest, sha256
 from safetycli.errors import SafetyError
@@ -54,9 +51,8 @@ from safetycli.events import (
     STOP_KINDS,
     Event,
 )
-from safetycli.filecheck import integrity_problems
 from safetycli.filemodes import FILE_MODE, create_private_file, tighten
-from safetycli.logfailures import describe, refused, unwritable
+from safetycli.records import Frozen, replace
 from safetycli.storage import (
     GENESIS,
     LogDamaged,
@@ -68,7 +64,9 @@ from safetycli.storage import (
 )
 
 if TYPE_CHECKING:  # the scan is verify's: every other command opens the log without it
+    from safetycli import custodyview
     from safetycli.chainscan import RowSums, Span
+    from safetycli.credentials import CredentialStore
     from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
 
 BUSY_TIMEOUT_MS = 15_000
@@ -242,6 +240,8 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
     # run instead of folding each run's lifecycle. Built here from the log, so an older
     # workspace has it as soon as it is opened. Derived data: a log whose version number was
     # put back by hand has one already, and gets it afresh.
+    from safetycli import runview
+
     db.execute("DROP TABLE IF EXISTS run_view")
     db.execute(runview.CREATE)
     runview.rebuild(db)
@@ -250,6 +250,8 @@ def _m6_run_view(db: sqlite3.Connection) -> None:
 def _m7_custody_view(db: sqlite3.Connection) -> None:
     # The armory's sealed checkpoint (custodyview.py). Made empty here: it is sealed with the
     # device key, which the log names only after it is open; `Ledger.open` builds it.
+    from safetycli import custodyview
+
     db.execute(custodyview.CREATE)
 
 
@@ -278,6 +280,8 @@ def _restore_run_view(db: sqlite3.Connection) -> None:
     derived data, and every append writes to it (without it, no sign-off could be recorded)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is not None:
         return
+    from safetycli import runview
+
     with transaction(db):
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'run_view'").fetchone() is None:
             db.execute(runview.CREATE)
@@ -344,6 +348,8 @@ def migrate(db: sqlite3.Connection, credentials: CredentialStore | None = None) 
 
 
 def _unopenable(path: Path, err: sqlite3.Error) -> SafetyError:
+    from safetycli.logfailures import describe
+
     return SafetyError(f"cannot open the log {path}: {describe(err, writing=False)}")
 
 
@@ -366,16 +372,16 @@ def _use_wal(db: sqlite3.Connection) -> None:
 class Ledger:
     """One open log. Use as a context manager; every append is durable when it returns.
 
-    The workspace's store: it offers every capability in `storage`; review and verify ask for
-    those protocols, never for this class, so the central store can serve them too."""
+    The workspace's store: it offers every capability in `capabilities.py`; review and verify ask
+    for those protocols, never for this class, so the central store can serve them too."""
 
     def __init__(
         self, db: sqlite3.Connection, path: Path, credentials: CredentialStore | None = None
     ) -> None:
         self.db = db
         self.path = path
-        # PIN hashes, in their own file beside the log (credentials.py says why).
-        self.credentials = credentials or CredentialStore(path.with_name(CREDENTIALS_FILE))
+        # PIN hashes, in their own file beside the log (credentials.py says why): `credentials`.
+        self._credentials = credentials
         # Called with the new head after every append has committed: the workspace keeps its
         # high-water mark with it (headmark.py). None for a bare log (benchmarks, tests).
         self.after_append: Callable[[int, str], None] | None = None
@@ -400,6 +406,16 @@ class Ledger:
         # first use.
         self._foreign: Any = None
 
+    @property
+    def credentials(self) -> CredentialStore:
+        """The PIN hashes' store, made on first use: a command that checks no PIN (`status`,
+        the review commands) never loads credentials.py."""
+        if self._credentials is None:
+            from safetycli.credentials import FILENAME, CredentialStore
+
+            self._credentials = CredentialStore(self.path.with_name(FILENAME))
+        return self._credentials
+
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Self:
         """Open the log at `path`, migrating it. Only `create` makes a new file (0600, so its
@@ -412,7 +428,7 @@ class Ledger:
             create_private_file(path)
         for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
             tighten(path.with_name(name), FILE_MODE)
-        credentials = CredentialStore(path.with_name(CREDENTIALS_FILE))
+        credentials: CredentialStore | None = None
         try:
             # mode=rw: SQLite never creates the file; between the check above and here it may
             # have been deleted, and a new empty log must not appear in its place.
@@ -423,28 +439,31 @@ class Ledger:
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
         except sqlite3.DatabaseError as err:
-            raise SafetyError(
-                f"cannot open the log {path}: {describe(err, writing=False)}"
-            ) from None
+            raise _unopenable(path, err) from None
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not create and db.execute("PRAGMA user_version").fetchone()[0] == 0:
                 raise LogEmpty(f"the log {path} is empty: it was emptied or replaced")
             _use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
+            if db.execute("PRAGMA user_version").fetchone()[0] <= _DROP_CREDENTIALS:
+                # A log from before migration 4 may hold PIN hashes to move to their own file.
+                from safetycli.credentials import FILENAME, CredentialStore
+
+                credentials = CredentialStore(path.with_name(FILENAME))
             migrate(db, credentials)
             _restore_run_view(db)
         except sqlite3.DatabaseError as err:
             db.close()
-            credentials.close()
+            if credentials is not None:
+                credentials.close()
             if getattr(err, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
                 raise LogDamaged(f"the log {path} is damaged: {err}") from None
-            raise SafetyError(
-                f"cannot open the log {path}: {describe(err, writing=False)}"
-            ) from None
+            raise _unopenable(path, err) from None
         except BaseException:
             db.close()
-            credentials.close()
+            if credentials is not None:
+                credentials.close()
             raise
         ledger = cls(db, path, credentials)
         try:
@@ -489,8 +508,10 @@ class Ledger:
         it, or its row deleted by hand) gets one, folded from the log (custodyview.py). A log
         that cannot be written now (read-only, busy) is read by folding, as before."""
         db = self.db
-        if self.key is None or custodyview.exists(db) or self.head_unsealed():
+        if self.key is None:
             return
+        # First whether there is any custody to seal (the kind index: a production that keeps
+        # no armory never loads custodyview.py), then whether it is sealed already.
         marks = _marks(ARMORY_KINDS)
         if (
             db.execute(
@@ -498,6 +519,10 @@ class Ledger:
             ).fetchone()
             is None
         ):
+            return
+        from safetycli import custodyview
+
+        if custodyview.exists(db) or self.head_unsealed():
             return
         try:
             with transaction(db):
@@ -508,11 +533,15 @@ class Ledger:
     def custody_checkpoint(self) -> tuple[int, dict[str, Any]] | None:
         """The armory's sealed snapshot and the event it is as of, when it holds
         (custodyview.py); `armory.current` folds only the custody events after it."""
+        from safetycli import custodyview
+
         return custodyview.read(self.db, self.key)
 
     def custody_before(self, day: str, seq: int | None) -> tuple[int, dict[str, Any]] | None:
         """A sealed snapshot none of whose custody events happened on `day` or later, or at or
         after event `seq` (custodyview.py): where a period's report can start folding."""
+        from safetycli import custodyview
+
         return custodyview.before(self.db, self.key, day, seq)
 
     def head_unsealed(self, seq: int | None = None, digest: str | None = None) -> bool:
@@ -563,7 +592,8 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
-        self.credentials.close()
+        if self._credentials is not None:
+            self._credentials.close()
         if self._foreign:
             self._foreign.close()
         if self.after_close is not None:
@@ -613,6 +643,9 @@ class Ledger:
         another laptop meanwhile) is never recorded; raises RunMoved instead. `if_no_stop_after`:
         likewise unless a stop-work of any run or scene was written after that seq (through the
         kind index: a few rows, however long the log)."""
+        from safetycli import custodyview, runview
+        from safetycli.logfailures import refused, unwritable
+
         out: list[Event] = []
         db = self.db
         new = list(new)
@@ -820,7 +853,7 @@ class Ledger:
         except sqlite3.DatabaseError:
             return None  # an unreadable credentials file: sign-in says the PIN does not match
 
-    # --- review: what producers ask across a season (storage.ReviewIndex) -----------------------
+    # --- review: what producers ask across a season (capabilities.ReviewIndex) ------------------
 
     def run_starts(
         self,
@@ -874,8 +907,10 @@ class Ledger:
         """(status, holds, ended at) from the run-status table (runview.py): one row, however
         long the log. None for a run it does not have. For listings only: what stops work reads
         the log itself."""
+        from safetycli.runview import STATUS  # once a run of a listing: not through the package
+
         row = self.db.execute(
-            f"SELECT {runview.STATUS}, holds, ended_at FROM run_view WHERE run = ?", (run,)
+            f"SELECT {STATUS}, holds, ended_at FROM run_view WHERE run = ?", (run,)
         ).fetchone()
         return None if row is None else (str(row[0]), int(row[1]), row[2])
 
@@ -971,6 +1006,8 @@ class Ledger:
 
     def rebuild_run_view(self) -> None:
         """Fold the whole log into the run-status table again (runview.py)."""
+        from safetycli import runview
+
         with transaction(self.db):
             runview.rebuild(self.db)
 
@@ -980,6 +1017,8 @@ class Ledger:
         rebuilt from the log, in one write transaction, so an append on another laptop lands
         before or after, never half-seen. Writes no event: the table is derived from the log,
         and the log, its head and its MACs are untouched. Empty when there was nothing to do."""
+        from safetycli import custodyview, runview
+
         with transaction(self.db):
             wrong = runview.mismatches(self.db)
             if wrong:
@@ -997,6 +1036,8 @@ class Ledger:
         custody events (`custody_view_check`), else they are read here."""
         # The checkpoint's verdict first: its fold is let go before the run-status fold is
         # made (at a million events each is a few MB; together they set verify's peak).
+        from safetycli import custodyview, runview
+
         custody = None if checkpoint is None else checkpoint.finish()
         with transaction(self.db, write=False):
             wrong = runview.mismatches(self.db)
@@ -1007,6 +1048,8 @@ class Ledger:
     def custody_view_check(self) -> custodyview.FoldCheck | None:
         """The armory checkpoint's check (custodyview.py), to be fed this log's custody events
         in log order by a reader that reads them anyway; None when there is nothing to check."""
+        from safetycli import custodyview
+
         return custodyview.FoldCheck.over(self.db, self.key)
 
     def crew_names(self) -> Iterator[str]:
@@ -1319,6 +1362,8 @@ class Ledger:
                 yield Event(seq, at, kind, run, person, json.loads(text), prev, digest)
 
     def integrity(self) -> list[str]:
+        from safetycli.filecheck import integrity_problems  # verify's: no other command asks
+
         return integrity_problems(self.db)
 
     def gap_after(self, seq: int) -> int | None:
@@ -1385,6 +1430,9 @@ class Ledger:
         the difference. For data generators (bench/season.py writes a million events with it)
         and imports, never for sign-offs: those take their time from the clock, one durable
         transaction each, through `append_many`."""
+        from safetycli import custodyview, runview
+        from safetycli.logfailures import refused
+
         db = self.db
         if self.alarm is not None or self.keyless is not None:
             raise refused(self.alarm or self.keyless or "", stop=False)
@@ -1412,13 +1460,20 @@ class Ledger:
 # --- verify internals: scan ranges of the log, in this process or in workers, then join ---------
 
 
-@dataclass(frozen=True)
-class _Seal:
-    """What verify needs to check device MACs: the key, the device, and the first MACed seq."""
+class _Seal(Frozen):
+    """What verify needs to check device MACs: the key, the device, and the first MACed seq.
+    A plain record (records.py): a dataclass here cost every command that opens the log the
+    `dataclasses` import."""
 
+    __slots__ = ("mac_key", "device", "keyed_from")
     mac_key: bytes
     device: str
     keyed_from: int
+
+    def __init__(self, mac_key: bytes, device: str, keyed_from: int) -> None:
+        object.__setattr__(self, "mac_key", mac_key)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "keyed_from", keyed_from)
 
 
 def _fields(keys: Sequence[str], values: str | None) -> dict[str, Any]:

@@ -4,8 +4,8 @@ producer's report.
 Everything here is derived from the log; nothing is stored. The JSON shapes of `run_detail` and
 `summary` are a contract (DESIGN.md) that scripts depend on: add keys, never rename or remove them.
 
-Review reads the log only through `storage.ReviewSource`, never through SQL or the SQLite class, so
-the central store can serve it too.
+Review reads the log only through `capabilities.ReviewSource`, never through SQL or the SQLite
+class, so the central store can serve it too.
 
 How it scales. A season's log holds a million events, and a producer asks about one day. So
 listing never replays runs: run starts are found by shooting day, scene and protocol through the
@@ -39,9 +39,10 @@ from safetycli.events import Event
 from safetycli.names import fold_name
 from safetycli.roles import known as known_roles
 from safetycli.roles import role_name
-from safetycli.storage import ReviewSource, RunStart
+from safetycli.storage import RunStart
 
 if TYPE_CHECKING:
+    from safetycli.capabilities import ReviewSource
     from safetycli.lifecycle import Hold
     from safetycli.runner import RunState
     from safetycli.runspool import RunSpool
@@ -883,7 +884,7 @@ def _report_parts(
     """Each run's part of the report, in the order of `starts`: from the one chain of a
     laptop's log, or, for a store of several chains (the central store), from each chain's
     runs summarised over that chain and merged back into the order of `starts`."""
-    from safetycli.storage import Partitioned
+    from safetycli.capabilities import Partitioned
 
     if not isinstance(ledger, Partitioned):
         yield from _windowed_parts(ledger, starts, progress)

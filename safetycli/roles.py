@@ -97,7 +97,8 @@ def role_name(role: str) -> str:
 # without opening the log. Removing a role later makes protocols that use it fail validation and
 # `crew add` refuse it, while everyone's recorded roles stay as the log says.
 
-ROLE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Compiled on first use (`re`'s own cache): only a workspace that declares roles checks one.
+ROLE_ID = r"[a-z][a-z0-9_]{0,63}"
 DOES_MAX = 300
 # A production role this close to a shipped one is a spelling of it (`armourer`), which would
 # let a protocol slip past the "did you mean" check and ask for a role nobody else uses.
@@ -120,7 +121,7 @@ def production_roles(table: object, where: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for role, does in table.items():
         shown = repr(role)[1:-1][:64]
-        if not ROLE_ID.fullmatch(role):
+        if not re.fullmatch(ROLE_ID, role):
             raise SafetyError(
                 f"{where}: role `{shown}` in [roles]: a role id is lowercase letters, digits and "
                 "`_`, starting with a letter (as protocols spell it), e.g. `stunt_performer`"

@@ -23,7 +23,7 @@ from safetycli.lifecycle import HELD, OPEN, Hold, Lifecycle
 from safetycli.records import Record
 
 if TYPE_CHECKING:
-    from safetycli.storage import ReviewSource
+    from safetycli.capabilities import ReviewSource
 
 # What the board reads of a run: its start, its sign-ins (a resume ends a sitting's), its holds
 # and its end. A run's checks are most of its events, and the board names none of them.

@@ -1,30 +1,18 @@
-"""What the rest of safetycli may ask of a log store, split by capability.
+"""The result and error types of the log store's interface, and the chain's genesis hash.
 
-Today the only store is the workspace's SQLite file (`ledger.Ledger`); a central PostgreSQL store
-comes later. Code that reviews or verifies the log types its parameter as one of these protocols,
-never as the SQLite class, so the second store plugs in without touching it. Each protocol is one
-capability (append, read a run, the review indexes, a consistent view, verify), the way
-pyeventsourcing splits its recorders: a consumer names only what it uses, and a store that cannot
-offer a capability (a read-only mirror cannot append) still serves the consumers that do not.
-
-The result and error types of the interface live here too, so a consumer imports nothing of
-SQLite. Kept light: `status` and `--help` import it.
+What the rest of safetycli may ask of a store (append, read a run, the review indexes, a
+consistent view, verify) is declared in `capabilities.py`, split by capability; its consumers
+import it for type checking only. What a consumer handles at run time (the errors a store
+raises, what verify returns, a run's start as lists show it) lives here, so a consumer imports
+nothing of SQLite. Kept light: every command that opens the log imports it, `status` included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any
 
 from safetycli.errors import SafetyError
-from safetycli.events import Event
 from safetycli.records import Frozen
-
-if TYPE_CHECKING:
-    from safetycli.devicekey import DeviceKey
-    from safetycli.events import NewEvent
 
 # The hash an empty log's head has, and the first event's prev_hash: part of the chain's
 # definition, so every store and every verifier agree on it.
@@ -60,13 +48,25 @@ class RunMoved(Exception):
     """`append_many(if_run_at=...)` found the run changed since the caller last read it."""
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(Frozen):
     """What verify found. `events` and `head` say how far the chain holds together (all of it
     when ok; the events before `first_bad_seq` when an event breaks it). When only an expected
     head is wrong, the chain itself holds: they describe the log as it is now, so the two heads
-    can be compared."""
+    can be compared. A plain record (records.py): every command that opens the log imports this
+    module, and a dataclass here cost each of them the `dataclasses` import."""
 
+    __slots__ = (
+        "ok",
+        "events",
+        "head_seq",
+        "head",
+        "first_bad_seq",
+        "reason",
+        "device",
+        "macs_from",
+        "unchecked",
+        "problems",
+    )
     ok: bool
     events: int
     head_seq: int
@@ -75,12 +75,36 @@ class VerifyResult:
     reason: str | None
     # The device that MACs the log (None: a log from before device keys), and whether every MAC
     # from its key on was checked. `unchecked` says why not (the key is not on this machine).
-    device: str | None = None
-    macs_from: int | None = None
-    unchecked: str | None = None
+    device: str | None
+    macs_from: int | None
+    unchecked: str | None
     # What the events mean, beyond their links (an unapproved roster change, a credential that
     # does not match, a damaged index): each names its event; any makes the log not ok.
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...]
+
+    def __init__(
+        self,
+        ok: bool,
+        events: int,
+        head_seq: int,
+        head: str,
+        first_bad_seq: int | None,
+        reason: str | None,
+        device: str | None = None,
+        macs_from: int | None = None,
+        unchecked: str | None = None,
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "ok", ok)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "head_seq", head_seq)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "first_bad_seq", first_bad_seq)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "macs_from", macs_from)
+        object.__setattr__(self, "unchecked", unchecked)
+        object.__setattr__(self, "problems", problems)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,13 +121,17 @@ class VerifyResult:
         }
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Frozen):
     """One thing verify found wrong in what the log says; `seq` None when it is about no single
-    event (the file's own structure)."""
+    event (the file's own structure). A plain record (records.py), as `VerifyResult` is."""
 
+    __slots__ = ("seq", "reason")
     seq: int | None
     reason: str
+
+    def __init__(self, seq: int | None, reason: str) -> None:
+        object.__setattr__(self, "seq", seq)
+        object.__setattr__(self, "reason", reason)
 
 
 class RunStart(Frozen):
@@ -149,210 +177,3 @@ def parse_head(text: str) -> tuple[int | None, str]:
     if not seq_text.isdigit():
         raise SafetyError(f"--expect-head {text!r}: the part before `:` must be a sequence number")
     return int(seq_text), digest
-
-
-@runtime_checkable
-class Appender(Protocol):
-    """Adds events at the end of the one chain, durably; the only way anything is recorded."""
-
-    def head(self) -> tuple[int, str]:
-        """(seq, hash) of the newest event; (0, GENESIS) for an empty log."""
-        ...
-
-    def append(
-        self,
-        kind: str,
-        data: dict[str, Any],
-        *,
-        run: str | None = None,
-        person: str | None = None,
-        credential: tuple[str, str] | None = None,
-        guard: Callable[[], None] | None = None,
-    ) -> Event: ...
-
-    def append_many(
-        self,
-        new: Iterable[NewEvent],
-        *,
-        credential: tuple[str, str] | None = None,
-        if_run_at: tuple[str, int] | None = None,
-        if_no_stop_after: int | None = None,
-        guard: Callable[[], None] | None = None,
-    ) -> list[Event]:
-        """All or none, in order. `guard()` runs under the write lock before anything is
-        written; what it raises aborts the append. `if_run_at=(run, seq)` raises RunMoved unless
-        the run's newest event is still `seq` when the write happens: an answer decided on a
-        stale view of the run (a hold raised from another laptop meanwhile) is never recorded.
-        `if_no_stop_after=seq`
-        raises RunMoved if any stop-work (a hold on any run, a stop on any scene) was written
-        after `seq`: a stop on the scene, or on another run of it, stops this run too."""
-        ...
-
-
-@runtime_checkable
-class RunReader(Protocol):
-    """Reads events in log order, streamed: a run is replayed from its events."""
-
-    def events(
-        self, *, run: str | None = None, kinds: Iterable[str] | None = None, after: int = 0
-    ) -> Iterator[Event]:
-        """Events with seq > `after`, of one run when `run` is given, of these `kinds` when
-        given (through the kind index)."""
-        ...
-
-
-@runtime_checkable
-class ReviewIndex(Protocol):
-    """The questions review asks across a season. Each is answered from an index, so a day's
-    list or report costs what that day holds, not what the whole log holds."""
-
-    def run_starts(
-        self,
-        *,
-        day_from: str | None = None,
-        day_to: str | None = None,
-        scene: str | None = None,
-        protocol: str | None = None,
-        newest_first: bool = True,
-    ) -> Iterator[RunStart]:
-        """Run starts of the shooting days `day_from`..`day_to` (inclusive; None: open), of that
-        scene (case-insensitive) and protocol id, ordered by shooting day, then by start."""
-        ...
-
-    def lifecycle(self, run: str) -> Iterator[tuple[str, str]]:
-        """(kind, at) of the run's `events.LIFECYCLE_KINDS` events, in order: its status
-        without a replay."""
-        ...
-
-    def run_status(self, run: str) -> tuple[str, int, str | None] | None:
-        """(status, holds, ended at) from the store's run-status projection (kept with every
-        append, checked by verify); None when it has no row for the run. Listings only."""
-        ...
-
-    def unended_runs(self) -> set[str]:
-        """Runs started and neither completed nor aborted, read from the log itself."""
-        ...
-
-    def open_runs(self) -> set[str]:
-        """At least every run started and neither completed nor aborted, from the store's
-        run-status projection where it keeps one: `status` replays each from the log, so a run
-        listed here that has ended is ruled out there."""
-        ...
-
-    def hold_events(self) -> Iterator[tuple[int, str, str, str, dict[str, Any]]]:
-        """(seq, at, kind, run, data) of every hold raised or cleared on a run and every run
-        aborted, in log order, read from the log itself."""
-        ...
-
-    def hold_kinds(self) -> Iterator[tuple[int, str, str, str]]:
-        """(seq, at, kind, run) of the events `hold_events` gives, without their data."""
-        ...
-
-    def runs_by(self, names: Iterable[str]) -> set[str]:
-        """Runs with an event whose `person` is one of these names."""
-        ...
-
-    def signed_in_runs(self, role: str, names: Iterable[str] | None = None) -> set[str]:
-        """Runs where someone (one of `names`, when given) signed in for `role`."""
-        ...
-
-    def starts_of(self, runs: Iterable[str]) -> list[RunStart]:
-        """The starts of these runs, newest shooting day first (then newest start)."""
-        ...
-
-    def crew_names(self) -> Iterator[str]:
-        """Every name `crew.added` recorded, once each: the spellings a person filter matches."""
-        ...
-
-    def people_events(self, run: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(kind, data) of the run's sign-ins, holds raised and holds cleared, in order: the
-        events that name who took part in which role."""
-        ...
-
-    def has_events_by(self, run: str, names: Iterable[str]) -> bool:
-        """Whether any event of the run is by one of these people (as its `person`)."""
-        ...
-
-    def outside_runs(
-        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
-    ) -> Iterator[Event]:
-        """Events of these kinds that belong to no run, recorded on the calendar days (UTC)
-        `day_from`..`day_to` (inclusive; None: open), in log order."""
-        ...
-
-    def run_span(self, run: str) -> tuple[int, int] | None:
-        """(first, last) sequence number of the run's events; None for a run with none."""
-        ...
-
-    def events_between(self, kinds: Iterable[str], first: int, last: int) -> Iterator[Event]:
-        """Events of these kinds numbered `first`..`last` (inclusive), in log order, each
-        checked as `RunReader.events` checks it."""
-        ...
-
-    def outcomes_between(self, outcomes: Iterable[str], first: int, last: int) -> Iterator[Event]:
-        """The `item.done` events numbered `first`..`last` whose outcome is one of these, in
-        log order, checked."""
-        ...
-
-    def signature_tally(
-        self, first: int, last: int
-    ) -> Iterator[tuple[str, Any, Any, int, int, int]]:
-        """(run, name, role, first seq, signatures, performed) for each name and role that
-        signed in each run over the events numbered `first`..`last`: the signatures each
-        sign-off stands for (`events.expand`) counted with the per-item ones of older logs."""
-        ...
-
-
-@runtime_checkable
-class Snapshot(Protocol):
-    """A consistent view for a report: everything read inside sees the same log."""
-
-    def snapshot(self) -> AbstractContextManager[tuple[int, str]]:
-        """Enter to get the head of the log the view sees: the head a report prints must be
-        exactly the log it was made from, even while the crew keeps signing elsewhere."""
-        ...
-
-
-@runtime_checkable
-class Verifier(Protocol):
-    """Recomputes the hash chain: the proof that the log was not altered."""
-
-    def verify(
-        self,
-        *,
-        expect_head: str | None = None,
-        progress: Callable[[int, int], None] | None = None,
-        workers: int | None = None,
-        key: DeviceKey | None = None,
-    ) -> VerifyResult:
-        """`expect_head` (`[SEQ:]HASH` from a printed report) also proves nothing up to it was
-        rewritten; `progress(done, total)` is called as it goes; `workers` changes the speed,
-        never the answer; `key` checks the device MACs with a copy of the device key."""
-        ...
-
-
-@runtime_checkable
-class ProductionReader(Protocol):
-    """Facts about the production rather than one run (stop-work on a scene): what the
-    production-wide state (`production.ProductionState`) is folded from."""
-
-    def production_events(self) -> Iterator[Event]:
-        """The events of `events.PRODUCTION_KINDS`, in log order."""
-        ...
-
-
-@runtime_checkable
-class ReviewSource(RunReader, ReviewIndex, Snapshot, ProductionReader, Protocol):
-    """Everything review reads: lists, one run in full, the set now, the report."""
-
-
-@runtime_checkable
-class Partitioned(Protocol):
-    """A store of several chains (the central store: one per device), whose event numbers mean
-    something only within one chain. A report summarises each chain's runs over that chain
-    (`ReviewIndex.run_span` and the `*_between` questions), then merges them in order."""
-
-    def partitions(self, runs: list[str]) -> list[tuple[ReviewSource, list[int]]]:
-        """One view per chain the `runs` (in the report's order) were recorded in, each with
-        the places of its runs in `runs`."""
-        ...

@@ -21,6 +21,15 @@ from hypothesis import strategies as st
 
 from safetycli import chainscan
 from safetycli import ledger as ledger_module
+from safetycli.capabilities import (
+    Appender,
+    ProductionReader,
+    ReviewIndex,
+    ReviewSource,
+    RunReader,
+    Snapshot,
+    Verifier,
+)
 from safetycli.credentials import fingerprint
 from safetycli.errors import SafetyError
 from safetycli.events import (
@@ -45,16 +54,7 @@ from safetycli.ledger import (
     parse_head,
     transaction,
 )
-from safetycli.storage import (
-    Appender,
-    ProductionReader,
-    ReviewIndex,
-    ReviewSource,
-    RunReader,
-    RunStart,
-    Snapshot,
-    Verifier,
-)
+from safetycli.storage import RunStart
 
 N = 12  # with three workers the log splits at 4 and 8: cases at 1, 4, 5, 8, 12 cross every edge
 

@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 
 from safetycli.devicekey import DeviceKey
+from safetycli.events import Event
 from safetycli.headmark import Mark
 from safetycli.incidents import KINDS, Incident, Kind, Register
+from safetycli.ledger import _Seal
 from safetycli.lifecycle import Hold, Lifecycle
 from safetycli.production import ProductionState, SceneHold, SceneStop
 from safetycli.records import replace
 from safetycli.roster import Entry
 from safetycli.rostercheck import Credential, _Person
 from safetycli.setnow import BoardRun
-from safetycli.storage import RunStart
+from safetycli.storage import Problem, RunStart, VerifyResult
 
 # Each converted class, the dataclass it was (same fields, same order, same defaults, same
 # frozen-ness), and the arguments of two different instances.
@@ -268,6 +270,51 @@ CASES += [
         ),
         (),
         ([], Register(), {}, 0, None, {}, {("d-1", 4): None}),  # differ in `_waiting` alone
+    ),
+]
+EVENT = (9, "2026-03-14T03:40:02Z", "item.done", "r-1", "Sam Ortiz", {"item": "shown-clear"})
+CASES.append(
+    (
+        Event,
+        dataclasses.make_dataclass(
+            "Event",
+            [
+                *"seq at kind run person data prev_hash hash".split(),
+                ("device", Any, None),
+            ],
+            frozen=True,
+        ),
+        (*EVENT, "00" * 32, "ab" * 32),
+        (*EVENT, "00" * 32, "ab" * 32, "dev-2"),  # another laptop's copy of the same event
+    )
+)
+PROBLEM = Problem(7, "a credential that does not match")
+CASES += [
+    (
+        Problem,
+        dataclasses.make_dataclass("Problem", ["seq", "reason"], frozen=True),
+        (7, "a credential that does not match"),
+        (None, "the file's structure is damaged"),
+    ),
+    (
+        VerifyResult,
+        dataclasses.make_dataclass(
+            "VerifyResult",
+            [
+                *"ok events head_seq head first_bad_seq reason".split(),
+                *((name, Any, None) for name in ("device", "macs_from", "unchecked")),
+                ("problems", tuple, ()),
+            ],
+            frozen=True,
+        ),
+        (True, 12, 12, "ab" * 32, None, None),
+        (False, 12, 12, "ab" * 32, None, "audit", "dev-1", 3, None, (PROBLEM,)),
+    ),
+    (
+        _Seal,
+        dataclasses.make_dataclass("_Seal", ["mac_key", "device", "keyed_from"], frozen=True),
+        (b"k" * 32, "dev-1", 3),
+        (b"k" * 32, "dev-1", 4),
     ),
 ]
 IDS = [case[0].__name__ for case in CASES]

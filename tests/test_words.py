@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from safetycli.days import parse_day
 from safetycli.errors import SafetyError
-from safetycli.names import fold_name
+from safetycli.names import fold_name, ident
 from safetycli.roles import ROLES, role_name
 
 
@@ -43,3 +47,11 @@ def test_names_fold_case_width_and_spaces() -> None:
     assert fold_name("  Sam   ORTIZ ") == fold_name("sam ortiz") == "sam ortiz"
     assert fold_name("\uff33am") == fold_name("Sam")  # a full-width S is still Sam
     assert fold_name("Sam") != fold_name("Sām")
+
+
+@given(st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
+def test_names_and_serials_fold_as_nfkc_whether_ascii_or_not(typed: str) -> None:
+    """ASCII skips the normalisation (NFKC changes none of it): the same identity either way."""
+    nfkc = unicodedata.normalize("NFKC", typed).casefold()
+    assert fold_name(typed) == " ".join(nfkc.split())
+    assert ident(typed) == "".join(nfkc.split())

@@ -1,7 +1,7 @@
 """The merged production, read from the central store: what `--central URL` review reads.
 
-It offers the same capabilities as the laptop's log (`storage.ReviewSource`), over every device's
-events, so review code runs unchanged. Each event read from here carries its `device`.
+It offers the same capabilities as the laptop's log (`capabilities.ReviewSource`), over every
+device's events, so review code runs unchanged. Each event read from here carries its `device`.
 
 Run ids are made on each laptop (`r-` and six hex digits), so two laptops can make the same one.
 A run id only one device used is shown as it is; one that two devices used is shown as

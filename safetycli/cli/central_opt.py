@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+# The option itself is with the other shared options (common.py), so that `status` builds it
+# without loading this module.
+from safetycli.cli.common import CentralOption as CentralOption
+
 if TYPE_CHECKING:
     from safetycli.workspace import Workspace
-
-CentralOption = Annotated[
-    str | None,
-    typer.Option(
-        "--central",
-        metavar="URL",
-        help="The production's central PostgreSQL (postgresql://user@host/db): read or sync "
-        "every laptop's events there.",
-        show_default=False,
-    ),
-]
 
 
 @contextmanager

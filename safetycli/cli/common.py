@@ -43,6 +43,18 @@ PinStdin = Annotated[
     ),
 ]
 
+# `--central URL` on the review commands and sync (what they do with it: central_opt.py).
+CentralOption = Annotated[
+    str | None,
+    typer.Option(
+        "--central",
+        metavar="URL",
+        help="The production's central PostgreSQL (postgresql://user@host/db): read or sync "
+        "every laptop's events there.",
+        show_default=False,
+    ),
+]
+
 # `--home` given before the command: set by the root callback (cli/__init__.py) on every
 # invocation, so it never outlives the command line that gave it.
 _home_before: list[Path | None] = [None]
@@ -122,13 +134,6 @@ def print_json(data: Any) -> None:
 
 
 # --- shared output options for listing and report commands (one definition, every command) -------
-
-
-class ReportFormat(enum.StrEnum):
-    md = "md"
-    html = "html"
-    json = "json"
-    csv = "csv"
 
 
 ListFormatOpt = Annotated[ListFormat, FormatOption()]

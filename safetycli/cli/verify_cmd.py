@@ -153,8 +153,7 @@ def _repair_views(
     """(the verdict after the repair, what was repaired). Only a log that holds is a source to
     rebuild from: the chain whole, every MAC checked, nothing else wrong but the table. Else the
     verdict stands and nothing is touched (None). The table is derived: no event, no PIN."""
-    from dataclasses import replace
-
+    from safetycli.records import replace
     from safetycli.storage import Problem
 
     wrong = set(ledger.run_view_problems())
@@ -198,8 +197,7 @@ def _with_device(
     ws: "Workspace", ledger: "Ledger", result: "VerifyResult", mark: "Mark | None"
 ) -> "VerifyResult":
     """The log must be the one this workspace's config and mark name (workspace.py)."""
-    from dataclasses import replace
-
+    from safetycli.records import replace
     from safetycli.storage import Problem
 
     try:
@@ -213,7 +211,7 @@ def _with_device(
 
 def _with_audit(result: "VerifyResult", found: "list[Problem]") -> "VerifyResult":
     """The meaning checks (audit.py), added to what the chain said."""
-    from dataclasses import replace
+    from safetycli.records import replace
 
     problems = tuple(found)
     if not problems:

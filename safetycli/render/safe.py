@@ -83,7 +83,7 @@ def csv_cell(value: Any) -> str | int | float:
 # The ASCII characters Markdown (CommonMark/GFM) gives a meaning to inside a line: emphasis, code,
 # links and images (`[`), raw HTML and entities, table cells, strikethrough, a heading's closing
 # `#`. A backslash makes each literal. Values never start a line, so `-`, `+` and `1.` are safe.
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&#])")
+_MARKDOWN = r"([\\`*_\[\]<>|~&#])"  # compiled on first use (`_pattern`): `status` never needs it
 
 
 # Any character `md` changes: a text with none of them is written as it is (most are).
@@ -98,4 +98,4 @@ def md(value: Any) -> str:
     text = str(value)
     if _pattern(_MD_CHANGES).search(text) is None:
         return text
-    return _MARKDOWN.sub(r"\\\1", one_line(text))
+    return _pattern(_MARKDOWN).sub(r"\\\1", one_line(text))
