@@ -1,3 +1,3 @@
-from safetycli.cli import main
+from safetycli.cli import entry
 
-main()
+entry()
