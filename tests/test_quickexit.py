@@ -75,6 +75,7 @@ def test_output_reaches_a_file_and_a_pipe_whole(
     """A run's full record is far more than one write buffer: the last of it is written when
     the process ends, and must arrive in a file (fully buffered) as in a pipe."""
     root, env, answers = scene
+    env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}  # Python's own buffering
     argv = safetycli_argv()
     start = ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(answers)]
     subprocess.run([*argv, *start], env=env, check=True, capture_output=True)
@@ -153,3 +154,41 @@ def test_python_exits_as_it_always_did_when_not_armed_or_not_a_plain_code(tmp_pa
     assert message.returncode == 1 and "stopped: why" in message.stderr
     crashed = _python(PRELUDE + "quickexit.arm()\nraise RuntimeError('boom')\n", tmp_path)
     assert crashed.returncode == 1 and "boom" in crashed.stderr
+
+
+def test_an_exit_callback_registered_before_safetycli_still_runs(tmp_path: Path) -> None:
+    """A `sitecustomize` (coverage of subprocesses, a tracer) registers its callback before
+    safetycli starts: the quick exit would run first and skip it, so Python's exit stays."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import atexit, os\n"
+        "atexit.register(lambda: open(os.environ['QX_MARK'], 'w').write('ran'))\n"
+    )
+    mark = tmp_path / "mark"
+    env = {**os.environ, "PYTHONPATH": str(site), "QX_MARK": str(mark)}
+    done = subprocess.run([*safetycli_argv(), "--version"], env=env, capture_output=True)
+    assert done.returncode == 0
+    assert mark.read_text() == "ran"
+
+
+def test_a_program_that_runs_safetycli_inside_itself_keeps_its_exit(tmp_path: Path) -> None:
+    """`safetycli/__main__.py` run by another program (runpy, a profiler): the program goes on
+    after it, and ends with its own exit code and its own files written."""
+    done = _python(
+        """
+        import runpy, sys
+        sys.argv = ["safetycli", "--version"]
+        try:
+            runpy.run_module("safetycli", run_name="__main__")
+        except SystemExit:
+            pass
+        import os
+        with open(os.path.join(os.environ["QX"], "after"), "w") as out:
+            out.write("went on")
+        sys.exit(5)
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 5, done.stderr
+    assert (tmp_path / "after").read_text() == "went on"

@@ -16,8 +16,10 @@ It does not close what a command left open, and need not: every file is written 
 `with`, and every SQLite connection is closed by its `with` (a connection left open would leave
 the log's write-ahead file behind; tests/test_quickexit.py runs the commands and looks).
 
-Only the console script arms it (`arm`, then `leaving` with the exit code it raises): the demo
-and the tests call `cli.main()` in-process and go on afterwards, so Python's exit stays theirs.
+Only the console script and `python -m safetycli` arm it (`arm`, then `leaving` with the exit
+code it raises), and only as the process's own program: the demo and the tests call
+`cli.main()` in-process and go on afterwards, and a program that runs `safetycli/__main__.py`
+inside itself (runpy, `python -i`, a profiler) keeps its own exit.
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ _code: list[int] = []  # the exit status the process is leaving with, once it is
 
 
 def arm() -> None:
-    """Register the quick exit before anything else can register an atexit callback."""
-    atexit.register(_leave)
+    """Register the quick exit before anything else can register an atexit callback. When
+    something already did (a `sitecustomize`, coverage of subprocesses, a tracer), the quick
+    exit would run before it and skip it: Python's exit stays. (`_ncallbacks` is CPython's;
+    elsewhere, Python's exit stays too.)"""
+    count = getattr(atexit, "_ncallbacks", None)
+    if count is not None and count() == 0:
+        atexit.register(_leave)
 
 
 def leaving(code: object) -> None:
