@@ -120,12 +120,22 @@ def main() -> None:
         # safetycli turns Rich help off (rich_markup_mode=None); so does this like-for-like app.
         plain = Path(tmp) / "bare_typer_app_plain_help.py"
         plain.write_text(BARE_APP.format(options="rich_markup_mode=None"), encoding="utf-8")
+        # safetycli's console script ends without Python's teardown (cli/quickexit.py); this app
+        # does too, so the like-for-like ratio shows what safetycli's own code costs.
+        quick = Path(tmp) / "bare_typer_app_no_teardown.py"
+        quick.write_text(
+            BARE_APP.format(options="").replace(
+                "\napp()\n", "\nimport atexit, os\n\natexit.register(os._exit, 0)\napp()\n"
+            ),
+            encoding="utf-8",
+        )
         # name -> (argv, the bare-app variant it is measured against)
         extra_env: dict[str, dict[str, str]] = {}  # name -> variables of its own
         variants: dict[str, tuple[list[str], str | None]] = {
             "bare app --help": ([sys.executable, str(bare), "--help"], None),
             "bare app, plain help, --help": ([sys.executable, str(plain), "--help"], None),
             "bare app, running its command": ([sys.executable, str(bare)], None),
+            "bare app, running its command, no teardown": ([sys.executable, str(quick)], None),
             "safetycli --help": ([*tool, "--help"], "bare app --help"),
         }
         status_help = subprocess.run([*tool, "status", "--help"], env=env, capture_output=True)
@@ -212,6 +222,14 @@ def main() -> None:
             print(f"{name}: {ratio:.2f}x the {against} ({verdict} the {TARGET:.2f}x target)")
         plain_ratio = medians["safetycli --help"] / medians["bare app, plain help, --help"]
         print(f"safetycli --help: {plain_ratio:.2f}x the bare app with plain help (like for like)")
+        if "safetycli status" in medians:
+            quick_ratio = (
+                medians["safetycli status"] / medians["bare app, running its command, no teardown"]
+            )
+            print(
+                f"safetycli status: {quick_ratio:.2f}x the bare app ending without teardown, as "
+                "safetycli does (like for like: what safetycli's own code costs)"
+            )
 
         if args.importtime:
             for name in names:

@@ -310,6 +310,20 @@ def _root(
     i18n.use(i18n.resolve())
 
 
+def entry() -> None:
+    """The console script and `python -m safetycli`: `main`, then the process ends without
+    Python's teardown (quickexit.py); nothing runs after this in the process."""
+    from safetycli.cli import quickexit
+
+    quickexit.arm()
+    try:
+        main()
+    except SystemExit as done:
+        quickexit.leaving(done.code)
+        raise
+    quickexit.leaving(None)
+
+
 def main() -> None:
     """Entry point: domain errors become one line and their exit code; nothing else leaks."""
     from safetycli.errors import SafetyError
