@@ -1036,17 +1036,12 @@ class Ledger:
         return row is not None
 
     def outside_runs(
-        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+        self, kinds: Iterable[str], *, since: str | None = None, until: str | None = None
     ) -> Iterator[Event]:
         kinds = list(kinds)
         where = [f"kind IN ({_marks(kinds)})", "run IS NULL"]
         params: list[Any] = list(kinds)
-        _and_given(
-            where,
-            params,
-            ("substr(at, 1, 10) >= ?", day_from),
-            ("substr(at, 1, 10) <= ?", day_to),
-        )
+        _and_given(where, params, ("at >= ?", since), ("at < ?", until))
         return self._rows(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
 
     def run_span(self, run: str) -> tuple[int, int] | None:
