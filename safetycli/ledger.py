@@ -383,6 +383,10 @@ class Ledger:
         self.after_close: Callable[[], None] | None = None
         # Set when the log does not reach its high-water mark: every append is then refused.
         self.alarm: str | None = None
+        # What the alarm is, for a report that must carry it in words a producer reads
+        # (`ALARM_KINDS`), and the event the mark says this laptop had written.
+        self.alarm_kind: str | None = None
+        self.alarm_written: int | None = None
         # The device key that MACs every append (devicekey.py), found from the log's
         # `device.keyed` event; `keyed_at` is that event's seq. A keyed log whose key file is
         # missing or wrong sets `keyless`: appends are refused, as after an alarm.

@@ -792,6 +792,9 @@ def build_report(
         extra["custody"] = custody
     return {
         "production": production,
+        # A log that fails its head mark (headmark.py): the report says so at its top, in every
+        # format, so a copy mailed on cannot pass for the record. None for an intact log.
+        "log_alarm": _log_alarm(ledger),
         # The zone the Markdown and HTML show times in; every time here stays UTC.
         "timezone": timezone,
         "period": _period(f),
@@ -1042,6 +1045,20 @@ def _custody(
     keep = armory.in_period(set(runs), f.day_from, f.day_to, zone)
     state = armory.for_period(ledger, keep, f.day_from, first_seq, zone)
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
+
+
+def _log_alarm(ledger: ReviewSource) -> dict[str, Any] | None:
+    """What the log's head mark found when it was opened (workspace.open_log): its kind
+    (headmark's `went-back`, `replaced`, `forged`), the line `verify` and stderr print, and, when
+    it went back, the event this laptop had already written. The central store has none."""
+    line = getattr(ledger, "alarm", None)
+    if line is None:
+        return None
+    return {
+        "kind": getattr(ledger, "alarm_kind", None),
+        "line": line,
+        "written": getattr(ledger, "alarm_written", None),
+    }
 
 
 def _incidents(ledger: ReviewSource, f: RunFilter, zone: str = "UTC") -> list[dict[str, Any]]:
