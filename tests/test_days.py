@@ -20,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from safetycli import days, ledger, session
-from tests.walk_helpers import ARMORER, PRODUCER, add_crew, invoke, ok, write_answers
+from tests.test_armory import PIN, armorer, stocked  # noqa: F401 (stocked: a fixture)
+from tests.walk_helpers import ARMORER, PRODUCER, add_crew, invoke, ok, refused, write_answers
 
 
 class LaptopClock:
@@ -217,3 +218,24 @@ def test_the_days_events_outside_runs_are_read_through_the_kind_index(tmp_path: 
         str(row[3]) for row in sqlite3.connect(ws.db_path).execute(f"EXPLAIN QUERY PLAN {sql}")
     )
     assert "events_kind" in plan and not re.search(r"SCAN events(?! USING)", plan), plan
+
+
+def test_the_armorys_shooting_day_is_the_productions(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    laptop_clock: LaptopClock,
+) -> None:
+    """A dummy check at 20:04 in Denver, on a laptop whose UTC date is already tomorrow, is
+    that evening's; the laptop's date is not a day the armorer can name."""
+    config = stocked / "config.toml"
+    text = re.sub(r'(?m)^timezone = ".*"\n', "", config.read_text())
+    config.write_text(f'timezone = "America/Denver"\n{text}')
+    laptop_clock.set("2030-11-27T03:04:00+00:00")
+    armorer(cli, "check-dummies", "--lot", "D-1", "--method", "rattle")
+    shown = as_json(cli, ["armory", "show", "D-1"])
+    assert [c["day"] for c in shown["checks"]] == ["2030-11-26"]
+    ok(cli, ["armory", "rounds", "issue", "--lot", "D-1", "--count", "6", "--pin-stdin"], PIN)
+    tomorrow = ["armory", "check-dummies", "--lot", "D-1", "--method", "rattle"]
+    assert "--day 2030-11-27" in refused(
+        cli, [*tomorrow, "--day", "2030-11-27", "--pin-stdin"], PIN
+    )
