@@ -383,8 +383,8 @@ class Ledger:
         self.after_close: Callable[[], None] | None = None
         # Set when the log does not reach its high-water mark: every append is then refused.
         self.alarm: str | None = None
-        # What the alarm is, for a report that must carry it in words a producer reads
-        # (`ALARM_KINDS`), and the event the mark says this laptop had written.
+        # What the alarm is (headmark's WENT_BACK, REPLACED, FORGED), for a report that must
+        # carry it in a producer's words, and the event the mark says this laptop had written.
         self.alarm_kind: str | None = None
         self.alarm_written: int | None = None
         # The device key that MACs every append (devicekey.py), found from the log's
