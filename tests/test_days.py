@@ -104,6 +104,9 @@ def test_a_run_its_incident_and_roster_change_fall_on_the_productions_day(
     failing = write_answers(tmp_path / "hold.yaml", answers={"meeting-held": False})
     held = invoke(cli, ["run", "firearm-scene", "--scene", "14", "--answers", str(failing)])
     assert held.exit_code == 3, held.output
+    # The HOLD panel reads the raise on the run's own day: a clock time, no other date.
+    assert re.search(rf"\b\d\d:0[67]:\d\d {re.escape(zone)}", held.stdout), held.stdout
+    assert not re.search(rf"\d\d \d\d:0[67]:\d\d {re.escape(zone)}", held.stdout)
     at_minute(8)  # a misfire, reported and closed
     ok(
         cli,
