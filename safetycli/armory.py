@@ -23,7 +23,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
@@ -1325,9 +1325,10 @@ def in_period(
     the period's runs does (a night shoot past midnight included); any other if it happened on
     one of the period's days in the production's zone. A time more than a day outside the
     period's UTC dates is outside in every zone, and is told so without a time-zone sum."""
+    from safetycli.days import local_day
     from safetycli.zones import zone as tz
 
-    place = tz(zone)
+    tz(zone)  # an unknown zone is one line now, not at the first move read
     low = (date.fromisoformat(day_from) - timedelta(days=1)).isoformat() if day_from else None
     high = (date.fromisoformat(day_to) + timedelta(days=1)).isoformat() if day_to else None
 
@@ -1337,8 +1338,7 @@ def in_period(
         utc_day = at[:10]
         if (low is not None and utc_day < low) or (high is not None and utc_day > high):
             return False
-        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        day = when.astimezone(place).date().isoformat()
+        day = local_day(at, zone)  # the one rule (days.py): the date in the production's zone
         return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
 
     return within

@@ -149,10 +149,11 @@ class ReviewIndex(Protocol):
         ...
 
     def outside_runs(
-        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+        self, kinds: Iterable[str], *, since: str | None = None, until: str | None = None
     ) -> Iterator[Event]:
-        """Events of these kinds that belong to no run, recorded on the calendar days (UTC)
-        `day_from`..`day_to` (inclusive; None: open), in log order."""
+        """Events of these kinds that belong to no run, recorded at `since <= at < until`
+        (logged UTC times compared as text, `days.window` of a period's local days; None:
+        open), in log order."""
         ...
 
     def run_span(self, run: str) -> tuple[int, int] | None:

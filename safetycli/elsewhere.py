@@ -295,16 +295,18 @@ def around(day_from: str | None, day_to: str | None) -> tuple[str | None, str | 
     return shift(day_from, -2), shift(day_to, 3)
 
 
-def in_period(found: Iterable[Stopped], day_from: str | None, day_to: str | None) -> list[Stopped]:
-    """Those of the period (by shooting day, or the day raised: a run recorded for an earlier
-    day is held when it is held), and any still on, whenever raised: as the report lists
-    stop-work called on a scene."""
+def in_period(
+    found: Iterable[Stopped], day_from: str | None, day_to: str | None, zone: str = "UTC"
+) -> list[Stopped]:
+    """Those of the period (by shooting day, or the day raised in the production's zone: a run
+    recorded for an earlier day is held when it is held), and any still on, whenever raised: as
+    the report lists stop-work called on a scene."""
+    from safetycli.days import local_day, within
+
     out = []
     for s in found:
-        days = (s.shooting_day, s.raised_at[:10])
-        inside = any(
-            (day_from is None or d >= day_from) and (day_to is None or d <= day_to) for d in days
-        )
+        days = (s.day, local_day(s.raised_at, zone))
+        inside = any(within(d, day_from, day_to) for d in days)
         if inside or s.is_on:
             out.append(s)
     return out

@@ -140,6 +140,12 @@ def _read(path: Path) -> Mark | None:
     return Mark(seq, digest, path, device if isinstance(device, str) else None)
 
 
+# What an alarm is, as a report names it (`log_alarm.kind` in its JSON): the log ends before an
+# event this laptop wrote (an older copy put back, a deleted -wal); it was replaced or rewritten
+# (another event where the mark's was, another device's key); its newest event carries no valid
+# device MAC (added by someone holding the file alone).
+WENT_BACK, REPLACED, FORGED = "went-back", "replaced", "forged"
+
 # What a command that would write says after the alarm: it refuses, and never starts a new log.
 REFUSED = (
     "nothing was written. Do not run `safetycli init`; keep the workspace folder as it is "

@@ -389,6 +389,10 @@ class Ledger:
         self.after_close: Callable[[], None] | None = None
         # Set when the log does not reach its high-water mark: every append is then refused.
         self.alarm: str | None = None
+        # What the alarm is (headmark's WENT_BACK, REPLACED, FORGED), for a report that must
+        # carry it in a producer's words, and the event the mark says this laptop had written.
+        self.alarm_kind: str | None = None
+        self.alarm_written: int | None = None
         # The device key that MACs every append (devicekey.py), found from the log's
         # `device.keyed` event; `keyed_at` is that event's seq. A keyed log whose key file is
         # missing or wrong sets `keyless`: appends are refused, as after an alarm.
@@ -1079,17 +1083,12 @@ class Ledger:
         return row is not None
 
     def outside_runs(
-        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+        self, kinds: Iterable[str], *, since: str | None = None, until: str | None = None
     ) -> Iterator[Event]:
         kinds = list(kinds)
         where = [f"kind IN ({_marks(kinds)})", "run IS NULL"]
         params: list[Any] = list(kinds)
-        _and_given(
-            where,
-            params,
-            ("substr(at, 1, 10) >= ?", day_from),
-            ("substr(at, 1, 10) <= ?", day_to),
-        )
+        _and_given(where, params, ("at >= ?", since), ("at < ?", until))
         return self._rows(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq", tuple(params))
 
     def run_span(self, run: str) -> tuple[int, int] | None:

@@ -31,9 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safetycli import days, perfirearm
 from safetycli import events as ev
-from safetycli import perfirearm
-from safetycli.days import parse_day
+from safetycli.days import local_day, parse_day, within
 from safetycli.errors import SafetyError
 from safetycli.events import Event
 from safetycli.names import fold_name
@@ -727,7 +727,7 @@ def build_report(
             starts.append(start.run)
             first = start.seq if first is None else min(first, start.seq)
         exceptions: dict[str, Any] = {
-            "incidents": _incidents(ledger, f),
+            "incidents": _incidents(ledger, f, timezone),
             "holds": [],
             "refused": [],
             "not_applicable": [],
@@ -735,7 +735,7 @@ def build_report(
             "failed_pins": [],
             "lockouts": [],
             "not_signed_in": {"checked": 0, "found": []},
-            "scene_holds": _scene_holds(ledger, f),
+            "scene_holds": _scene_holds(ledger, f, timezone),
             "corrections": [],
             "roster": [],
             "answers_file_runs": [],
@@ -746,19 +746,20 @@ def build_report(
             _collect(part, exceptions, runs)
             totals[part["status"]] += 1
         # Failed PINs, lock-outs and unlocks that belong to no run (approving a roster change,
-        # changing a PIN), on the calendar days (UTC) of the period.
-        for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, day_from=f.day_from, day_to=f.day_to):
-            _outside(event, exceptions)
+        # changing a PIN), on the period's days in the production's zone (days.py).
+        since, until = days.window(f.day_from, f.day_to, timezone)
+        for event in ledger.outside_runs(_OUTSIDE_RUN_KINDS, since=since, until=until):
+            _outside(event, exceptions, timezone)
         custody, apart = _custody(ledger, starts, f, timezone, first)
         # Read from the central store: what two laptops recorded apart (central/conflicts.py);
         # the custody fold above already found the custody ones.
         conflicts = getattr(ledger, "conflicts", None)
         if conflicts is not None:
             exceptions["between_laptops"] = conflicts(starts, custody=apart) + _unverified(
-                ledger, f
+                ledger, f, timezone
             )
         else:
-            stopped = _from_other_laptops(ledger, f)
+            stopped = _from_other_laptops(ledger, f, timezone)
             if stopped is not None:
                 exceptions["from_other_laptops"] = stopped
     exceptions["failed_pins"].sort(key=lambda e: e["seq"])
@@ -792,6 +793,9 @@ def build_report(
         extra["custody"] = custody
     return {
         "production": production,
+        # A log that fails its head mark (headmark.py): the report says so at its top, in every
+        # format, so a copy mailed on cannot pass for the record. None for an intact log.
+        "log_alarm": _log_alarm(ledger),
         # The zone the Markdown and HTML show times in; every time here stays UTC.
         "timezone": timezone,
         "period": _period(f),
@@ -1044,10 +1048,25 @@ def _custody(
     return armory.custody_report(state, runs, f.day_from, f.day_to, zone), state.conflicts
 
 
-def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
+def _log_alarm(ledger: ReviewSource) -> dict[str, Any] | None:
+    """What the log's head mark found when it was opened (workspace.open_log): its kind
+    (headmark's `went-back`, `replaced`, `forged`), the line `verify` and stderr print, and, when
+    it went back, the event this laptop had already written. The central store has none."""
+    line = getattr(ledger, "alarm", None)
+    if line is None:
+        return None
+    return {
+        "kind": getattr(ledger, "alarm_kind", None),
+        "line": line,
+        "written": getattr(ledger, "alarm_written", None),
+    }
+
+
+def _incidents(ledger: ReviewSource, f: RunFilter, zone: str = "UTC") -> list[dict[str, Any]]:
     """The incident register's part of the report, what it opens with: every incident still
     open, whenever reported (with its age and who must close it), then those reported or closed
-    in the period; and, on each, a firearm with two misfires within a week."""
+    in the period (their dates in the production's zone); and, on each, a firearm with two
+    misfires within a week."""
     from safetycli import production
 
     register = production.load(ledger).incidents
@@ -1056,11 +1075,9 @@ def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
     out = []
     opened = {i["id"]: i for i in open_incidents(register, now)}
     for incident in sorted(register.incidents.values(), key=lambda i: (not i.is_open, i.seq)):
-        days = [incident.at[:10], (incident.closed_at or "")[:10]]
-        inside = any(
-            d and (f.day_from is None or d >= f.day_from) and (f.day_to is None or d <= f.day_to)
-            for d in days
-        )
+        reported = local_day(incident.at, zone)
+        closed = local_day(incident.closed_at, zone) if incident.closed_at else None
+        inside = within(reported, f.day_from, f.day_to) or within(closed, f.day_from, f.day_to)
         if not (inside or incident.is_open):
             continue
         record = opened.get(incident.id) or {
@@ -1069,22 +1086,22 @@ def _incidents(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
             "must_close": "",
             "close": "",
         }
-        record["day"] = incident.at[:10]
+        record["day"] = reported
         record["warnings"] = [w for w in warnings if any(s in w for s in incident.firearms)]
         out.append(record)
     return out
 
 
-def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
+def _scene_holds(ledger: ReviewSource, f: RunFilter, zone: str = "UTC") -> list[dict[str, Any]]:
     """Stop-work called on a scene: those raised in the period (by their shooting day, or the
-    calendar day they were raised when none was given), and any still on, whenever raised."""
+    date they were raised in the production's zone when none was given), and any still on,
+    whenever raised."""
     from safetycli import production
 
     out = []
     for hold in production.load(ledger).scene_holds:
-        day = hold.day or hold.raised_at[:10]
-        inside = (f.day_from is None or day >= f.day_from) and (f.day_to is None or day <= f.day_to)
-        if inside or hold.is_open:
+        day = hold.day or local_day(hold.raised_at, zone)
+        if within(day, f.day_from, f.day_to) or hold.is_open:
             out.append(
                 {
                     **hold.as_json(),
@@ -1095,7 +1112,7 @@ def _scene_holds(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]]:
     return out
 
 
-def _unverified(ledger: ReviewSource, f: RunFilter) -> list[str]:
+def _unverified(ledger: ReviewSource, f: RunFilter, zone: str = "UTC") -> list[str]:
     """Stop-work of laptops whose sync the server refused (unverified.py), raised in the period
     or still on, each one line: never part of the record, so the producer reads it here, first
     among the exceptions, beside the conflicts between laptops."""
@@ -1103,10 +1120,12 @@ def _unverified(ledger: ReviewSource, f: RunFilter) -> list[str]:
 
     found = elsewhere.unverified(ledger, production.load(ledger))
     # Each its English line (JSON's), keeping the stop for the Markdown and HTML to say.
-    return [elsewhere.Line(s) for s in elsewhere.in_period(found, f.day_from, f.day_to)]
+    return [elsewhere.Line(s) for s in elsewhere.in_period(found, f.day_from, f.day_to, zone)]
 
 
-def _from_other_laptops(ledger: ReviewSource, f: RunFilter) -> list[dict[str, Any]] | None:
+def _from_other_laptops(
+    ledger: ReviewSource, f: RunFilter, zone: str = "UTC"
+) -> list[dict[str, Any]] | None:
     """What stopped work on this laptop from the others (elsewhere.py), raised in the period or
     still on: None for a laptop that never synced (the report has no such section) and for the
     central store (its runs are every laptop's own; the unverified are among `between_laptops`)."""
@@ -1117,7 +1136,7 @@ def _from_other_laptops(ledger: ReviewSource, f: RunFilter) -> list[dict[str, An
 
     since, until = elsewhere.around(f.day_from, f.day_to)
     found = elsewhere.stopped_here(ledger, production.load(ledger), since, until)
-    return [s.as_json() for s in elsewhere.in_period(found, f.day_from, f.day_to)]
+    return [s.as_json() for s in elsewhere.in_period(found, f.day_from, f.day_to, zone)]
 
 
 def _run_ref(d: dict[str, Any]) -> dict[str, Any]:
@@ -1212,11 +1231,11 @@ def _collect(
     )
 
 
-def _outside(event: Event, exceptions: dict[str, Any]) -> None:
+def _outside(event: Event, exceptions: dict[str, Any], zone: str = "UTC") -> None:
     data = event.data
     entry = {
         "run": None,
-        "day": event.at[:10],
+        "day": local_day(event.at, zone),
         "scene": None,
         "protocol": None,
         **_failed_pin(event),

@@ -198,10 +198,11 @@ def parse_sets(protocol: Protocol, sets: list[str]) -> dict[str, Any]:
     return out
 
 
-def parse_day(day: str | None) -> str:
-    """`run --day`, today when not given; the parsing itself is `days.parse_day`, shared with
-    the review commands."""
-    return days.today() if day is None else days.parse_day(day)
+def parse_day(day: str | None, zone: str = "UTC") -> str:
+    """`run --day`; when not given, today in the production's zone (`days.today`), the day its
+    report will file the run's incidents and roster changes under. The parsing itself is
+    `days.parse_day`, shared with the review commands."""
+    return days.today(zone) if day is None else days.parse_day(day)
 
 
 # --- the loop ------------------------------------------------------------------------------------

@@ -142,7 +142,16 @@ class Workspace:
         mark says it held events, or that does not reach the mark, is an alarm: `strict` refuses
         to open it (every command that writes); otherwise it opens with `ledger.alarm` set, for
         commands that only read to show it, and any append is refused."""
-        from safetycli.headmark import REFUSED, HeadMarks, holes, vanished, went_back
+        from safetycli.headmark import (
+            FORGED,
+            REFUSED,
+            REPLACED,
+            WENT_BACK,
+            HeadMarks,
+            holes,
+            vanished,
+            went_back,
+        )
         from safetycli.ledger import Ledger
         from safetycli.storage import LogEmpty, LogWentBack
 
@@ -171,10 +180,11 @@ class Workspace:
         ledger.after_append = marks.record
         ledger.after_close = marks.close
         marks.device = ledger.device
-        alarm = None
+        alarm = kind = None
         with ledger.snapshot() as (head_seq, _):
             if mark is not None:
                 alarm = went_back(mark, head_seq, ledger.hash_at(mark.seq))
+                kind = WENT_BACK if head_seq < mark.seq else REPLACED
             # Rows deleted from the middle (a hold taken out while its run is resumed): counted
             # by the commands that write, where it would let someone past a hold. Counting is a
             # pass over an index (9 ms warm at a million events, most of a second cold), so the
@@ -183,11 +193,16 @@ class Workspace:
                 count = ledger.count()
                 if count < head_seq:
                     alarm = holes(head_seq, count, ledger.first_missing())
-        alarm = alarm or self._device_alarm(ledger, mark)
+        if alarm is None:
+            alarm = self._device_alarm(ledger, mark)
+            kind = FORGED if alarm is not None and ledger.head_unsealed() else REPLACED
         if alarm is not None and strict:
             ledger.close()
             raise LogWentBack(f"{alarm}; {REFUSED}")
         ledger.alarm = alarm
+        if alarm is not None:
+            ledger.alarm_kind = kind
+            ledger.alarm_written = mark.seq if kind == WENT_BACK and mark is not None else None
         if alarm is None and ledger.keyed_at is None and (create or strict):
             try:
                 self._key(ledger, marks)

@@ -31,6 +31,7 @@ from safetycli.capabilities import (
     Verifier,
 )
 from safetycli.credentials import fingerprint
+from safetycli.days import window
 from safetycli.errors import SafetyError
 from safetycli.events import (
     AUTH_FAILED,
@@ -901,8 +902,10 @@ def test_every_method_of_the_interface_works_on_the_sqlite_ledger(tmp_path: Path
         assert index.has_events_by("r-1", ["Sam Ortiz"])
         assert not index.has_events_by("r-1", ["Dana Reyes"])
         day = failed.at[:10]
-        assert list(index.outside_runs([AUTH_FAILED], day_from=day, day_to=day)) == [failed]
-        assert list(index.outside_runs([AUTH_FAILED], day_to="2000-01-01")) == []
+        since, until = window(day, day, "UTC")
+        assert list(index.outside_runs([AUTH_FAILED], since=since, until=until)) == [failed]
+        assert list(index.outside_runs([AUTH_FAILED], until="2000-01-01")) == []
+        assert list(index.outside_runs([AUTH_FAILED], since=until)) == []
         with snapshot.snapshot() as head:
             assert head == (failed.seq, failed.hash)
         result = verifier.verify(expect_head=f"{head[0]}:{head[1]}", progress=None, workers=1)

@@ -440,12 +440,12 @@ class CentralReader:
             return cur.fetchone() is not None
 
     def outside_runs(
-        self, kinds: Iterable[str], *, day_from: str | None = None, day_to: str | None = None
+        self, kinds: Iterable[str], *, since: str | None = None, until: str | None = None
     ) -> Iterator[Event]:
         where, params = ["kind = ANY(%s)", "run IS NULL"], [list(kinds)]
-        for op, value in ((">=", day_from), ("<=", day_to)):
+        for op, value in ((">=", since), ("<", until)):
             if value is not None:
-                where.append(f"substr(at, 1, 10) {op} %s")
+                where.append(f"at {op} %s")
                 params.append(value)
         return self._rows(
             f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY at, device, seq",

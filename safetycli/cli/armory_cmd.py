@@ -61,7 +61,8 @@ Day = Annotated[
     typer.Option(
         "--day",
         metavar="YYYY-MM-DD",
-        help="The shooting day (default today; yesterday for a night shoot past midnight).",
+        help="The shooting day (default today in the production's time zone; yesterday for a "
+        "night shoot past midnight).",
         show_default=False,
     ),
 ]
@@ -296,18 +297,21 @@ def _check_run(ledger: "Ledger", run: str | None, *, going_out: bool) -> str | N
 
 
 def _day(day: str | None) -> str:
-    """The shooting day: today, or yesterday on a night shoot past midnight. Custody is recorded
-    as it happens, so no other day is accepted (a dummy check cannot be dated into the past)."""
+    """The shooting day: today in the production's zone, or yesterday on a night shoot past
+    midnight. Custody is recorded as it happens, so no other day is accepted (a dummy check
+    cannot be dated into the past)."""
     from datetime import date, timedelta
 
     from safetycli.days import parse_day
+    from safetycli.days import today as local_today
     from safetycli.errors import SafetyError
 
+    now = local_today(_zone)  # set when the workspace was opened (`_in_zone`)
     if day is None:
-        return date.today().isoformat()
+        return now
     text = parse_day(day)
-    today = date.today()
-    if text not in (today.isoformat(), (today - timedelta(days=1)).isoformat()):
+    today = date.fromisoformat(now)
+    if text not in (now, (today - timedelta(days=1)).isoformat()):
         raise SafetyError(
             f"--day {text}: custody is recorded as it happens; the shooting day is today or, "
             "on a night shoot past midnight, yesterday"
@@ -854,8 +858,8 @@ def check_dummies(
     the shooting day is not issued. With --pin-stdin: line 1 the armorer's PIN."""
     from safetycli import armory
 
-    shooting_day = _day(day)
     with _open(home) as ledger:
+        shooting_day = _day(day)
         armorer, (event,), written = _act(
             ledger,
             by,
@@ -935,8 +939,8 @@ def _rounds_command(action: str, doc: str) -> None:
     ) -> None:
         from safetycli import armory
 
-        shooting_day = _day(day)
         with _open(home) as ledger:
+            shooting_day = _day(day)
             checked_run = _check_run(ledger, run, going_out=action == "issue")
             armorer, _events, written = _act(
                 ledger,

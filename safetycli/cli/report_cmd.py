@@ -31,7 +31,7 @@ def report(
         typer.Option(
             "--day",
             metavar="YYYY-MM-DD",
-            help="The shooting day (default: today).",
+            help="The shooting day (default: today in the production's time zone).",
             show_default=False,
         ),
     ] = None,
@@ -86,7 +86,9 @@ def report(
     said = i18n.SOURCE if machine else i18n.resolve(lang, ws.language if ws else None)
     zone = ws.timezone if ws is not None else "UTC"
     if day is None and from_day is None and to_day is None:
-        day = _today(zone)
+        from safetycli.days import today
+
+        day = today(zone)  # where the production shoots, as `run` files its runs
     filters = RunFilter.build(day=day, from_day=from_day, to_day=to_day)
     with review_source(ws, central) as ledger, contextlib.ExitStack() as stack:
         progress = None
@@ -115,15 +117,6 @@ def report(
         data["runs"].close()
     if output is not None:
         typer.echo(i18n._("Report written to {path}").format(path=output), err=True)
-
-
-def _today(zone: str) -> str:
-    """Today where the production shoots, not where the laptop's clock was set."""
-    from datetime import UTC, datetime
-
-    from safetycli.zones import zone as tz
-
-    return datetime.now(UTC).astimezone(tz(zone)).date().isoformat()
 
 
 @contextlib.contextmanager

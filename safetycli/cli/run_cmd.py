@@ -164,7 +164,10 @@ def run(
     ],
     scene: Annotated[str, typer.Option("--scene", help="The scene, e.g. 12A.")],
     day: Annotated[
-        str | None, typer.Option("--day", help="Shooting day, YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option(
+            "--day", help="Shooting day, YYYY-MM-DD (default: today in the production's time zone)."
+        ),
     ] = None,
     sets: Annotated[
         list[str] | None,
@@ -193,9 +196,9 @@ def run(
 
     ws = workspace(home)
     protocol = _protocol(ws, protocol_id)
-    day_text = parse_day(day)
-    context = parse_sets(protocol, sets or [])
     zone = ws.zone_or_utc()
+    day_text = parse_day(day, zone)
+    context = parse_sets(protocol, sets or [])
     frontend = _frontend(protocol, answers, context, zone)
     with ws.open_log() as ledger:
         try:

@@ -331,3 +331,36 @@ def why(entry: dict[str, Any]) -> str:
     return _("aborted by {name} ({role}): {reason}").format(
         name=by.get("name", "?"), role=role(by.get("role")) or "?", reason=stopped.get("reason", "")
     )
+
+
+def log_alarm(alarm: dict[str, Any], head_seq: int) -> tuple[str, str, str]:
+    """(headline, what happened, what to do) for a report made from a log that failed its head
+    mark (`review._log_alarm`), in a producer's words: the page must not pass for the record."""
+    kind = alarm.get("kind")
+    if kind == "went-back":
+        written = alarm.get("written")
+        headline = _("ALARM: this log is older than one this laptop already wrote")
+        said = _(
+            "This laptop had already written the log up to event {written}, but this copy ends "
+            "at event {seq}: an older copy of the log was put back, or part of it was deleted. "
+            "Holds, incidents and signatures recorded after event {seq} are missing from this "
+            "report."
+        ).format(written=written if written is not None else "?", seq=head_seq)
+    elif kind == "forged":
+        headline = _("ALARM: someone added to this log outside safetycli")
+        said = _(
+            "The newest event in this log was not written by safetycli on this laptop: someone "
+            "holding the log file added it. Nothing in this report can be trusted."
+        )
+    else:
+        headline = _("ALARM: this log is not the one this laptop wrote")
+        said = _(
+            "The log was replaced or rewritten after this laptop wrote it. Nothing in this "
+            "report can be trusted."
+        )
+    todo = _(
+        "What to do: do not send this report or rely on it. Keep the workspace folder exactly as "
+        "it is (it is evidence), run safetycli verify on this laptop, and tell the producer "
+        "and the safety rep."
+    )
+    return headline, said, todo

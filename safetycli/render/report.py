@@ -18,6 +18,11 @@ from safetycli.render import fmt
 from safetycli.render.safe import csv_cell, json_text, md, visible
 
 TITLE = N_("Firearm safety report")  # in the reader's language where shown
+# Under the head of a log that failed its check: the head is not the log's last word.
+ALARM_HEAD = N_(
+    "This log failed its check (see the ALARM at the top): events after this head may be "
+    "missing or altered, so this head proves nothing about them."
+)
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -106,6 +111,18 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         ),
         "",
     ]
+    if report.get("log_alarm"):  # first, before any count: this page is not the record
+        headline, said, todo = fmt.log_alarm(report["log_alarm"], report["head"]["seq"])
+        lines[1:1] = [
+            "",
+            f"> **{headline}**",
+            ">",
+            f"> {said}",
+            ">",
+            f"> **{todo}**",
+            ">",
+            "> " + _("Found: {line}").format(line=md(report["log_alarm"]["line"])),
+        ]
     opened = [i for i in ex.get("incidents", []) if i["status"] == "open"]
     if opened:
         counted = ngettext("{n} open incident", "{n} open incidents", len(opened))
@@ -422,6 +439,8 @@ def markdown_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         f"    {report['verify_command']}",
         "",
     ]
+    if report.get("log_alarm"):
+        lines[3:3] = ["", f"**{_(ALARM_HEAD)}**"]
     yield "\n" + "\n".join(lines)
 
 
@@ -598,6 +617,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     """One flat table: a row per exception, then a row per run, then the log head. Cells are
     made safe for spreadsheets (`csv_cell`)."""
     ex = report["exceptions"]
+    alarm = report.get("log_alarm")
 
     def row(section: str, e: dict[str, Any], **cells: Any) -> list[Any]:
         base = {
@@ -610,6 +630,14 @@ def csv_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
         base.update(cells)
         return [csv_cell(base.get(k)) for k in CSV_HEADER]
 
+    if alarm:  # the first row: a spreadsheet of a log that went backwards says so at its top
+        yield row(
+            "log-alarm",
+            {},
+            status=alarm["kind"],
+            detail=alarm["line"],
+            note="do not rely on this report: keep the workspace as it is, run safetycli verify",
+        )
     for i in ex.get("incidents", []):
         yield row(
             "incident",
@@ -809,6 +837,7 @@ def environment(zone: str = "UTC") -> Any:
     env.install_gettext_callables(_html_gettext, _html_ngettext, newstyle=False)
     env.filters.update(
         clock=functools.partial(fmt.clock, zone=zone),
+        log_alarm=fmt.log_alarm,
         when=lambda e, key: _when(e, key, zone),
         local_times=functools.partial(fmt.local_times, zone=zone),
         elsewhere=functools.partial(fmt.elsewhere, zone=zone),
@@ -874,4 +903,5 @@ def html_chunks(report: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
         title=_(TITLE),
         period=fmt.period(report),
         unsigned_sentence=_unsigned_sentence(report),
+        alarm_head=_(ALARM_HEAD),
     )
