@@ -16,7 +16,7 @@ handed to one person, which defeats witnessing.
     .venv/bin/python bench/prompts.py [--takes 2] [--json]
 
 The crew recognises the prompts of both walk-throughs: one question at a time (before issue 11)
-and the batch sign-off (each person's list of checks, answered one key each, one PIN).
+and the batch sign-off (each person's list of checks, y or n one letter each, one PIN).
 """
 
 from __future__ import annotations
@@ -196,9 +196,9 @@ class Walk:
             self.take = None
         elif "seen and confirmed" in low:
             self.send("y", who, kind="witness")
-        elif "one key each" in low:
-            # The batch's yes/no checks on one line: one key per check.
-            n = int(re.search(r"\((\d+) keys?\)", line).group(1))  # type: ignore[union-attr]
+        elif "then enter" in low and re.search(r"type \d+ letters?, y or n", line):
+            # The batch's yes/no checks on one line: one letter per check, then Enter.
+            n = int(re.search(r"type (\d+) letters?", line).group(1))  # type: ignore[union-attr]
             self.send("y" * n, who, kind="batch")
         elif "say back" in low:
             item = self.listed_item(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ def test_a_blanks_scene_with_rounds_back_unfired_wraps_at_the_keyboard(
     """Loaded 6, fired 5, 1 back unfired: the wrap completes and the lot adds up."""
     args = ["run", "firearm-scene", "--scene", "2", "--day", DAY]
     child = spawn(stocked, *args, "--firearm", "4471", "--rounds", "B-7=6")
+    child.expect(FACT)
+    child.sendline("yn")  # two keys for one question: told what to type, asked again
+    child.expect(r"Type y or n\.")
+    assert "invalid input" not in (child.before or "")
     for answer in ("y", "n"):  # blanks: yes; dummies: no
         child.expect(FACT)
         child.sendline(answer)
@@ -57,6 +62,8 @@ def test_a_blanks_scene_with_rounds_back_unfired_wraps_at_the_keyboard(
     text = crew.transcript + rest
     assert status == 0, text[-3000:]
     run_id = run_id_of(text)
+    # The one-key line says what to type: a letter per check, then Enter.
+    assert re.search(r"checks? [\d, ]+: type \d+ letters?, y or n[^\n]*, then Enter: ", text)
 
     # At wrap the reconciliation came after the counts it adds up, never on the line before them.
     asked = [item for kind, item, _ in crew.seen if kind in ("answer", "witness") and item]

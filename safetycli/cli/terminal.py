@@ -307,8 +307,8 @@ class TerminalFrontend:
         said = {"who": who, "numbers": numbers, "count": count}
         while True:
             prompt = ngettext(
-                "{who}: check {numbers}, y or n for each, one key each ({count} key)",
-                "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+                "{who}: check {numbers}: type {count} letter, y or n, then Enter",
+                "{who}: checks {numbers}: type {count} letters, y or n for each, then Enter",
                 count,
             ).format(**said)
             typed = _keys(self._prompt(prompt).strip().lower().replace(" ", ""))
@@ -686,7 +686,7 @@ def _confirm(question: str) -> bool:
         word = _yes_no_word(raw)
         if word in ("yes", "no"):
             return word == "yes"
-        typer.echo(_("Error: invalid input"), err=True)
+        typer.echo(_("Type y or n."), err=True)  # `yn` or a typo: say what is asked
 
 
 def _yes_no_word(raw: str) -> str:
