@@ -27,7 +27,16 @@ from safetycli.session import FileFrontend
 from tests.test_armory import stocked  # noqa: F401  (the fixture)
 from tests.test_interactive import FACT, Crew, finished, run_id_of, spawn
 from tests.test_runner import NAMES, Walk
-from tests.walk_helpers import DAY, invoke, log_list, log_show, ok, protocol, write_answers
+from tests.walk_helpers import (
+    DAY,
+    clear_run,
+    invoke,
+    log_list,
+    log_show,
+    ok,
+    protocol,
+    write_answers,
+)
 
 
 def test_a_blanks_scene_with_rounds_back_unfired_wraps_at_the_keyboard(
@@ -273,3 +282,34 @@ def test_a_no_typed_ahead_of_the_counts_stops_work_at_once(
     assert result.exit_code == 3
     (hold,) = log_show(cli, run_id)["holds"]
     assert hold["item"] == "rounds-reconciled" and "answered no" in hold["reason"]
+
+
+def test_a_run_the_old_order_held_at_wrap_is_finished_honestly_after_clear_and_resume(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trial's run as the crew left it (held at wrap on a round in the armorer's hand):
+    cleared and resumed at the keyboard, the same list now completes with the true counts."""
+    with monkeypatch.context() as patched:  # the old order, and no session rule behind it
+        patched.setattr(FileFrontend, "batch", _keys_first)
+        patched.setattr(listorder, "unmet", lambda *_: [])
+        run_id, result = _scene(cli, tmp_path, "2")
+    assert result.exit_code == 3
+    clear_run(cli, run_id, "round was in the armorer's hand")
+    child = spawn(stocked, "resume", run_id)
+    items = [item for _, item in protocol().for_firearms(LABELS).items()]
+    script = {("answer", "blanks-returned"): "1", ("answer", "blanks-fired"): "5"}
+    crew = Crew(child, items, script={**script, ("answer", "blanks-spoiled"): "0"})
+    crew.run(r"COMPLETE: every check of run|STOP WORK")
+    rest, status = finished(child)
+    assert status == 0, (crew.transcript + rest)[-3000:]
+    lot = json.loads(ok(cli, ["armory", "show", "B-7", "--format", "json"]).stdout)
+    (counts,) = [c for c in lot["runs"] if c["run"] == run_id]
+    assert (counts["issued"], counts["fired"], counts["returned"], counts["spoiled"]) == (
+        6,
+        5,
+        1,
+        0,
+    )
