@@ -13,10 +13,13 @@ fewer, as the issue counted it), and per person. Speed is a safety
 property: a walk-through too slow for the minutes between set-ups gets skipped, or the laptop is
 handed to one person, which defeats witnessing.
 
-    .venv/bin/python bench/prompts.py [--takes 2] [--json]
+    .venv/bin/python bench/prompts.py [--takes 2] [--armory] [--json]
+
+`--armory` walks it as a production with an armory does (`--firearm 4471 --rounds B-7=12`):
+each per-firearm check names the firearm, and the wrap is reconciled against the lot.
 
 The crew recognises the prompts of both walk-throughs: one question at a time (before issue 11)
-and the batch sign-off (each person's list of checks, answered one key each, one PIN).
+and the batch sign-off (each person's list of checks, y or n one letter each, one PIN).
 """
 
 from __future__ import annotations
@@ -64,7 +67,12 @@ DONE = re.compile(r"COMPLETE: every check of run|STOP WORK|Paused: run|error: ")
 CHECK = re.compile(r"check (\d+) of (\d+)")
 TAKE = re.compile(r"take (\d+)")
 # The batch sign-off lists each check with its id in small print: "  3. ... [rounds-counted]".
-LISTED = re.compile(r"^  (?P<n>\d+)\. .*?\[(?P<id>[a-z0-9-]+)\]", re.M | re.S)
+LISTED = re.compile(r"^  (?P<n>\d+)\. .*?\[(?P<id>[a-z0-9-]+(?:@[^\]\s]+)?)\]", re.M | re.S)
+FIREARM = ("4471", "firearm 4471 (Colt SAA)")
+# The one-key line, as it says it now and as it did before the wrap fix (for a side-by-side).
+ONE_KEY_LINE = re.compile(
+    r"type (?P<n>\d+) letters?, y or n|one key each \((?P<before>\d+) keys?\)"
+)
 
 
 @dataclass
@@ -196,9 +204,9 @@ class Walk:
             self.take = None
         elif "seen and confirmed" in low:
             self.send("y", who, kind="witness")
-        elif "one key each" in low:
-            # The batch's yes/no checks on one line: one key per check.
-            n = int(re.search(r"\((\d+) keys?\)", line).group(1))  # type: ignore[union-attr]
+        elif keys := ONE_KEY_LINE.search(line):
+            # The batch's yes/no checks on one line: one letter per check, then Enter.
+            n = int(keys.group("n") or keys.group("before"))
             self.send("y" * n, who, kind="batch")
         elif "say back" in low:
             item = self.listed_item(line)
@@ -235,7 +243,7 @@ class Walk:
         return self.item
 
 
-def workspace(root: Path) -> Path:
+def workspace(root: Path, with_armory: bool = False) -> Path:
     saved = crew.SCRYPT_N
     crew.SCRYPT_N = 2**8  # cheap hashes: the bench counts typing, not scrypt
     try:
@@ -244,9 +252,38 @@ def workspace(root: Path) -> Path:
             crew.add_member(ledger, PRODUCER[0], ["producer"], PRODUCER[1], None)
             for role, (name, pin) in CREW.items():
                 crew.add_member(ledger, name, [role], pin, PRODUCER)
+            if with_armory:  # permits and cards in force: the armorer issues, the actor receives
+                for name, kind in (
+                    (CREW["armorer"][0], "armorer-permit"),
+                    (CREW["actor"][0], "safety-course"),
+                    (CREW["dp"][0], "safety-course"),
+                ):
+                    crew.qualify(
+                        ledger, name, kind, f"{kind[:3].upper()}-1", "2099-12-31", PRODUCER
+                    )
     finally:
         crew.SCRYPT_N = saved
+    if with_armory:
+        stock(ws.root)
     return ws.root
+
+
+def stock(home: Path) -> None:
+    """One firearm and a lot of blanks in the armory, the storage open."""
+    from typer.testing import CliRunner
+
+    from safetycli.cli import app
+
+    pin = CREW["armorer"][1] + "\n"
+    for args in (
+        "add firearm --serial 4471 --make Colt --model SAA --kind real".split(),
+        "add rounds --lot B-7 --type blank --load half --count 50".split(),
+        ["unlock", "--key-holder", CREW["armorer"][0]],
+    ):
+        argv = ["armory", *args, "--pin-stdin", "--home", str(home)]
+        result = CliRunner().invoke(app, argv, input=pin)
+        if result.exit_code != 0:
+            raise SystemExit(f"armory {args}: {result.output}")
 
 
 def spawn(home: Path, *args: str) -> pexpect.spawn:
@@ -262,16 +299,19 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
     return child
 
 
-def walk_scene(takes: int) -> Walk:
+def walk_scene(takes: int, with_armory: bool = False) -> Walk:
     """One whole run of the scene with `takes` takes, at the pseudo-terminal."""
     protocol = load_catalog().get("firearm-scene")
+    if with_armory:
+        protocol = protocol.for_firearms((FIREARM,))
     order = [item for _, item in protocol.items()]
+    out = ("--firearm", FIREARM[0], "--rounds", "B-7=12") if with_armory else ()
     with tempfile.TemporaryDirectory() as tmp:
-        home = workspace(Path(tmp) / "ws")
+        home = workspace(Path(tmp) / "ws", with_armory)
         child = spawn(
             home,
             *("run", "firearm-scene", "--scene", "1", "--day", "2026-11-23"),
-            *("--set", "blanks=yes", "--set", "dummies=no"),
+            *("--set", "blanks=yes", "--set", "dummies=no", *out),
         )
         walk = Walk(child, {i.id: i for i in order}, order, takes)
         walk.once = {i.id for p, i in protocol.items() if p.repeat == "once"}
@@ -290,10 +330,11 @@ def minus(a: Tally, b: Tally) -> dict[str, int]:
     }
 
 
-def measure(takes: int) -> dict[str, Any]:
+def measure(takes: int, with_armory: bool = False) -> dict[str, Any]:
     """The scene with `takes` takes; what a take costs is what one more take adds (the same
     scene with one take fewer, walked the same way), as the issue counted it."""
-    walks = {n: walk_scene(n) for n in sorted({1, takes - 1, takes, takes + 1} - {0})}
+    runs = sorted({1, takes - 1, takes, takes + 1} - {0})
+    walks = {n: walk_scene(n, with_armory) for n in runs}
     scene = walks[takes]
     return {
         "machine": {
@@ -303,6 +344,7 @@ def measure(takes: int) -> dict[str, Any]:
             "load": os.getloadavg()[0],
         },
         "takes": takes,
+        "armory": with_armory,
         "total": scene.total.as_json(),
         "runs": {n: w.total.as_json() for n, w in walks.items()},
         "per_extra_take": {
@@ -318,15 +360,19 @@ def measure(takes: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--takes", type=int, default=2)
+    parser.add_argument(
+        "--armory", action="store_true", help="a firearm and blanks from the armory"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = measure(args.takes)
+    result = measure(args.takes, args.armory)
     if args.json:
         print(json.dumps(result, indent=2))
         return
     m = result["machine"]
     print(f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, load {m['load']:.1f}")
-    print("firearm-scene, blanks, no dummies\n")
+    with_armory = ", firearm 4471 and lot B-7 from the armory" if result["armory"] else ""
+    print(f"firearm-scene, blanks, no dummies{with_armory}\n")
     print(f"{'':28} {'prompts':>8} {'keys':>6} {'PINs':>5}")
     rows = [(f"whole run, {n} take(s)", t) for n, t in result["runs"].items()]
     rows += [(f"{k} adds", v) for k, v in result["per_extra_take"].items()]

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from typing import Protocol as Interface
 
-from safetycli import crew, days, i18n, production, runner
+from safetycli import crew, days, i18n, listorder, production, runner
 from safetycli.answers import AnswersFile, Incomplete
 from safetycli.conditions import DAY, parse_expect
 from safetycli.errors import SafetyError
@@ -820,16 +820,34 @@ def _sign_off(
     """One person's batch: each answer in turn; a failing one is recorded at once, alone, and
     nothing else of the batch is asked (stopping work never waits for a PIN); otherwise one
     PIN signs them all, unless the person signed in with their PIN just before (`proven`), in
-    the same sitting. None when the run moved on while the answers were typed."""
+    the same sitting. None when the run moved on while the answers were typed. An answer is
+    judged only with the checks of the list it reads already in (`listorder.unmet`), whatever
+    order the frontend asks them in."""
     _still_may_sign(ledger, batch.name)
     entries: list[tuple[Ask, Answer]] = []
-    for ask, value in frontend.batch(batch, state, protocol):
-        if runner.batch_fails(protocol, state, entries, ask, value, outside):
-            failed = list(entries)
-            return lambda fresh, now: runner.refuse_in_batch(
-                protocol, fresh, failed, ask, value, now
-            )
-        entries.append((ask, value))
+    # Answers given before a check of the list they are judged with (a frontend that asks out of
+    # `listorder.plan`'s order): judged once that check is answered, never on a guess. A "no" is
+    # a no whatever else is typed: it stops work at once.
+    waiting: list[tuple[Ask, Answer]] = []
+    for given in frontend.batch(batch, state, protocol):
+        ask, value = given
+        answered = [a for a, _ in entries]
+        if listorder.unmet(batch.asks, answered, ask) and not _fails_alone(ask, value):
+            waiting.append(given)
+            continue
+        queue = [given]
+        while queue:
+            ask, value = queue.pop(0)
+            if runner.batch_fails(protocol, state, entries, ask, value, outside):
+                failed = list(entries)
+                return lambda fresh, now, ask=ask, value=value: runner.refuse_in_batch(
+                    protocol, fresh, failed, ask, value, now
+                )
+            entries.append((ask, value))
+            answered = [a for a, _ in entries]
+            ready = [w for w in waiting if not listorder.unmet(batch.asks, answered, w[0])]
+            waiting = [w for w in waiting if w not in ready]
+            queue += ready
     pin: str | None = None
     if batch.needs_pin:
         pin = "sign-in" if proven else "sign-off"
@@ -841,6 +859,11 @@ def _sign_off(
             lang = runner.lang_of(state, batch.role)
             authenticate(ledger, frontend, batch.name, batch.role, "sign-off", state.run_id, lang)
     return lambda fresh, now: runner.sign_batch(protocol, fresh, batch, entries, now, pin)
+
+
+def _fails_alone(ask: Ask, value: Answer) -> bool:
+    """An answer that fails its check whatever the rest of the list says (a "no")."""
+    return not isinstance(value, NotApplicable) and runner.judge(ask.item, value) is not None
 
 
 def _hold_from_walk(

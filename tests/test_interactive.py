@@ -46,7 +46,9 @@ NAME = r"(?P<role>[^\n]+): your name(?: \(on the roster: [^)\n]*\))?(?: \[[^\]\n
 SIGN_IN_PIN = r"(?:^|\n)(?P<name>[^\n,]+), your PIN: $"
 PIN = WHO + r", your PIN to sign these: $"
 CLEAR_PIN = WHO + r", your PIN to clear the hold: $"
-KEYS = WHO + r": checks? (?P<numbers>[\d, ]+), y or n for each, one key each \(\d+ keys?\): $"
+KEYS = WHO + (
+    r": checks? (?P<numbers>[\d, ]+): type \d+ letters?, y or n(?: for each)?, then Enter: $"
+)
 READ_BACK = WHO + r", (?P<n>\d+): say back what you heard: [a-z ]+: $"
 ANSWER = (
     WHO + r", (?P<n>\d+): (?P<hint>yes or no|the number|number or name|your answer)"

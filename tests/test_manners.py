@@ -154,7 +154,7 @@ def test_make_run_explains_a_demo_hold_and_exits_0(tmp_path: Path) -> None:
                 r"(?:^|\n)([^\n,]+), your PIN: $",
                 r"\[y/n\]: $",
                 r"yes or no: $",
-                r"one key each \((\d+) keys?\): $",
+                r"type (\d+) letters?, y or n[^\n]*, then Enter: $",
                 pexpect.EOF,
             ]
         )

@@ -259,8 +259,8 @@ def test_a_walk_in_spanish_stopped_by_a_refused_laptops_stop_work_says_alto_in_s
             prompt_pattern(_("{name} ({role}), your PIN to sign these")) + ": $",
         ]
         one, many = (
-            "{who}: check {numbers}, y or n for each, one key each ({count} key)",
-            "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+            "{who}: check {numbers}: type {count} letter, y or n, then Enter",
+            "{who}: checks {numbers}: type {count} letters, y or n for each, then Enter",
         )
         alternatives = (prompt_pattern(i18n.ngettext(one, many, n), str(n)) for n in (1, 2))
         keys = "(?:{}): $".format("|".join(alternatives))

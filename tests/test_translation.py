@@ -301,7 +301,8 @@ WHO = r"(?:^|\n)(?P<name>[^\n(]+) \((?P<role>[^)\n]+)\)"
 PROMPTS = {
     "name": r"(?P<role>[^\n]+): your name(?: \[[^\]\n]*\])?: $",
     "pin": r"(?:^|\n)(?P<name>[^\n,]+), your PIN: $",
-    "keys": WHO + r": checks? (?P<numbers>[\d, ]+), y or n for each, one key each \(\d+ keys?\): $",
+    "keys": WHO
+    + r": checks? (?P<numbers>[\d, ]+): type \d+ letters?, y or n(?: for each)?, then Enter: $",
     "read-back": WHO + r", (?P<n>\d+): say back what you heard: number or name: $",
     "answer": WHO + r", (?P<n>\d+): number or name: $",
     "done": r"COMPLETE: every check of run",
@@ -319,8 +320,8 @@ def _in_spanish() -> dict[str, str]:
         return re.sub(r"\\\{(\w+)\\\}", lambda m: fields.get(m.group(1), ".+?"), text)
 
     one, many = (
-        "{who}: check {numbers}, y or n for each, one key each ({count} key)",
-        "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+        "{who}: check {numbers}: type {count} letter, y or n, then Enter",
+        "{who}: checks {numbers}: type {count} letters, y or n for each, then Enter",
     )
     with i18n.speaking("es"):
         keys = "|".join(pattern(i18n.ngettext(one, many, n)) for n in (1, 2))
@@ -385,7 +386,7 @@ def _walk(
             child.sendline("0000" if name in mistyped else PINS[name])
             mistyped.discard(name)
         elif kind == "keys":
-            keys = re.search(r"(\d+) (?:keys?|teclas?)\)", str(child.after))
+            keys = re.search(r"(\d+) (?:letters?|letras?),", str(child.after))
             assert keys is not None
             child.sendline(("n" if refuse == groups["name"].strip() else "y") * int(keys.group(1)))
         elif kind == "answer":

@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from safetycli import events as ev
-from safetycli import runner, translation
+from safetycli import listorder, runner, translation
 from safetycli.errors import SafetyError
 from safetycli.events import Signer
 from safetycli.i18n import (
@@ -234,10 +234,11 @@ class TerminalFrontend:
     def batch(
         self, batch: runner.Batch, state: RunState, protocol: Protocol
     ) -> Iterator[tuple[Ask, Answer]]:
-        """One person's checks of this phase, listed in the crew's words: the yes-or-no ones
-        (checks they perform, checks they witness) answered on one line, one key each; then
-        each number, choice or text in turn (an answer to be said back is typed hidden), and
-        each read-back typed hidden, one by one."""
+        """One person's checks of this phase, listed in the crew's words, then asked in the
+        order `listorder.plan` gives: the yes-or-no ones (checks they perform, checks they
+        witness) on one line, one key each, except those that wait for a number of the list
+        they are judged with; each number, choice or text in turn (an answer to be said back
+        is typed hidden), and each read-back typed hidden, one by one."""
         self.who = Signer(batch.name, batch.role)
         lang = self._lang_for(state, batch.role)
         self._langs[batch.role] = lang
@@ -249,8 +250,6 @@ class TerminalFrontend:
                 ask.item.id: translation.item_text(protocol, ask.item, lang) for ask in batch.asks
             }
             self._batch_header(batch, state, protocol, lang)
-            keys: list[tuple[int, Ask]] = []
-            rest: list[tuple[int, Ask]] = []
             places = batch.places
             word = protocol_take(protocol)
             for n, ask in enumerate(batch.asks, 1):
@@ -259,18 +258,18 @@ class TerminalFrontend:
                     title = self._phase_title(protocol, ask.phase, lang)
                     self.out.print(f"  [bold cyan]{title}{take}[/bold cyan]")
                 self._listed(n, ask, shown[ask.item.id])
-                one_key = ask.meaning == "witnessed" or (
-                    ask.meaning == "performed"
-                    and ask.item.kind == "confirm"
-                    and not (ask.item.allow_na and not ask.item.critical)
-                )
-                (keys if one_key else rest).append((n, ask))
-        if keys:
-            yield from self._keys_line(batch, who, keys, lang)
-        for n, ask in rest:
+        number = {id(ask): n for n, ask in enumerate(batch.asks, 1)}
+        for part in listorder.plan(batch.asks):
+            if isinstance(part, listorder.Keys):
+                keys = [(number[id(ask)], ask) for ask in part.asks]
+                for ask, answer in self._keys_line(batch, who, keys, lang):
+                    yield ask, answer
+                    if answer is False:
+                        return  # a "no" stops work at once: nothing more of the list is asked
+                continue
             with self._voice(lang):
-                answer = self._rest(ask, n, who, shown[ask.item.id])
-            yield ask, answer
+                answer = self._rest(part, number[id(part)], who, shown[part.item.id])
+            yield part, answer
 
     def _rest(self, ask: Ask, n: int, who: str, shown: Shown) -> Answer:
         """A number, a choice, a text or a read-back of a batch, on its own line."""
@@ -308,8 +307,8 @@ class TerminalFrontend:
         said = {"who": who, "numbers": numbers, "count": count}
         while True:
             prompt = ngettext(
-                "{who}: check {numbers}, y or n for each, one key each ({count} key)",
-                "{who}: checks {numbers}, y or n for each, one key each ({count} keys)",
+                "{who}: check {numbers}: type {count} letter, y or n, then Enter",
+                "{who}: checks {numbers}: type {count} letters, y or n for each, then Enter",
                 count,
             ).format(**said)
             typed = _keys(self._prompt(prompt).strip().lower().replace(" ", ""))
@@ -687,7 +686,7 @@ def _confirm(question: str) -> bool:
         word = _yes_no_word(raw)
         if word in ("yes", "no"):
             return word == "yes"
-        typer.echo(_("Error: invalid input"), err=True)
+        typer.echo(_("Type y or n."), err=True)  # `yn` or a typo: say what is asked
 
 
 def _yes_no_word(raw: str) -> str:
