@@ -348,10 +348,10 @@ def test_a_walk_in_spanish_asks_in_spanish_and_the_hold_panel_says_alto(tmp_path
         again = shown(i18n.ngettext(one, many, 2)).split("}")[1].split("{")[0]  # ": checks "
         retry = shown(
             i18n.ngettext(
-                "[yellow]Type {count} key, y or n, one for each of check {numbers} in order "
-                "(h stops work).[/yellow]",
-                "[yellow]Type {count} keys, y or n, one for each of checks {numbers} in "
-                "order (h stops work).[/yellow]",
+                "[yellow]Type {count} letter, y or n, for check {numbers}, then Enter (h "
+                "stops work).[/yellow]",
+                "[yellow]Type {count} letters, y or n for each of checks {numbers} in order, "
+                "then Enter (h stops work).[/yellow]",
                 2,
             )
         ).split("{")[0]

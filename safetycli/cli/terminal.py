@@ -320,10 +320,10 @@ class TerminalFrontend:
                 return typed[: typed.index("n") + 1]  # a "no" stops work at once: not the rest
             self.out.print(
                 ngettext(
-                    "[yellow]Type {count} key, y or n, one for each of check {numbers} in order "
-                    "(h stops work).[/yellow]",
-                    "[yellow]Type {count} keys, y or n, one for each of checks {numbers} in "
-                    "order (h stops work).[/yellow]",
+                    "[yellow]Type {count} letter, y or n, for check {numbers}, then Enter (h "
+                    "stops work).[/yellow]",
+                    "[yellow]Type {count} letters, y or n for each of checks {numbers} in order, "
+                    "then Enter (h stops work).[/yellow]",
                     count,
                 ).format(**said)
             )
