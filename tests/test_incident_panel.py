@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from safetycli import i18n
+from tests.test_incidents import ADVISOR, advised  # noqa: F401  (the fixture)
 from tests.test_interactive import finished
 from tests.walk_helpers import ARMORER, invoke, ok, safetycli_argv, subprocess_env
 
@@ -126,3 +127,22 @@ def test_an_incident_that_stops_nothing_stays_plain_at_a_terminal(
     # The same at a terminal for a misfire: the panel.
     args = ["incident", "report", "--kind", "misfire", "--text", "click", "--anonymous"]
     assert BOX in invoke(cli, args).stdout
+
+
+def test_the_advisors_halt_at_a_terminal_is_the_same_red_panel(
+    cli: CliRunner,
+    advised: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The safety advisor's halt stops all firearm work too: the same panel, their reason as
+    typed, and the roles and command that close it."""
+    from safetycli.cli import common
+
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    args = ["advisor", "halt", "--reason", "crew exhausted [14h day]", "--pin-stdin"]
+    said = _flat(ok(cli, args, input=f"{ADVISOR[1]}\n").stdout)
+    incident_id = ID.search(said).group(0)  # type: ignore[union-attr]
+    assert BOX in said and "STOP FIREARM WORK" in said
+    assert "What happened: crew exhausted [14h day]" in said
+    assert "To close: safety advisor and producer, each in person with their PIN" in said
+    assert f'safetycli incident close {incident_id} --action "what was done"' in said
