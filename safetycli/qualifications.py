@@ -170,3 +170,57 @@ def armorer_problem(source: Source, name: str, on: str | None = None) -> str | N
     if not quals:
         return None
     return problem(quals, name, ARMORER_PERMIT, on)
+
+
+def cards_needed(roles: Iterable[str], receiving: Iterable[str]) -> dict[str, str]:
+    """The card each of a run's roles needs of whoever signs for it: the armorer a permit,
+    whoever the run's hand-overs give a firearm to a safety course card. Every other role
+    signs without one."""
+    given = set(receiving)
+    out: dict[str, str] = {}
+    for role in roles:
+        if role == "armorer":
+            out[role] = ARMORER_PERMIT
+        elif role in given:
+            out[role] = SAFETY_COURSE
+    return out
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A role of a run that someone who would sign for it lacks the card for. `named`: the
+    person an answers file names for the role (they sign, nobody else); otherwise whoever is on
+    the roster in it, `able` being those who may."""
+
+    role: str
+    kind: str
+    named: str | None
+    lacking: tuple[str, ...]  # why not, one line each (who lacks what, and the command)
+    able: tuple[str, ...]
+
+
+def shortfalls(
+    source: Source,
+    cards: dict[str, str],
+    candidates: dict[str, list[str]],
+    named: dict[str, str],
+    on: str | None = None,
+) -> list[Shortfall]:
+    """Who among a run's signers lacks the card their role needs (`cards_needed`), checked at the
+    run's start, before anything is taken out of the armory or signed: the trial's actor was
+    refused at their sign-in with the firearm already out and five checks signed. The people an
+    answers file names (`named`) are the ones who will sign; for a role it does not name, every
+    roster member in the role (`candidates`) is one who might. Nothing, once the production
+    records no qualifications at all (`armorer_problem`)."""
+    quals = held(source)
+    if not quals:
+        return []
+    out = []
+    for role, kind in cards.items():
+        people = [named[role]] if role in named else candidates.get(role, [])
+        why = {name: problem(quals, name, kind, on) for name in people}
+        lacking = tuple(line for line in why.values() if line is not None)
+        if lacking:
+            able = tuple(name for name, line in why.items() if line is None)
+            out.append(Shortfall(role, kind, named.get(role), lacking, able))
+    return out

@@ -74,6 +74,15 @@ class SignedInNotice:
 
 
 @dataclass(frozen=True)
+class CardsNotice:
+    """Before a run starts at the keyboard: in these roles, some on the roster cannot sign for
+    lack of a card (one line each, naming who and the command that records it), so the 1st AD
+    can see to it before anything is taken out or signed."""
+
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SkippedNotice:
     """An item whose condition is false is about to be recorded as skipped."""
 
@@ -110,7 +119,15 @@ class MovedNotice:
     state: RunState
 
 
-Notice = RollCallNotice | SignedInNotice | SkippedNotice | EventNotice | StoppedNotice | MovedNotice
+Notice = (
+    RollCallNotice
+    | SignedInNotice
+    | CardsNotice
+    | SkippedNotice
+    | EventNotice
+    | StoppedNotice
+    | MovedNotice
+)
 
 
 class HoldRequest(Exception):  # noqa: N818 - a request, not an error
@@ -276,21 +293,33 @@ def start_run(
     for name, fact in protocol.context.items():
         if name not in context:
             context[name] = parse_fact(name, fact, frontend.fact(name, fact))
-    check_roster(ledger, protocol, context)
-    run_id = new_run_id(ledger)
-    mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
     firearms: tuple[tuple[str, str], ...] = ()
     if outgoing and outgoing.firearms:
         from safetycli import armory
 
         firearms = armory.labels(armory.current(ledger), outgoing.firearms)
         context[ARMORY_FACT] = True  # its firearms are the armory's record, not a list typed
+    # As the run will walk it: its firearms' hand-overs name who receives one.
+    walked = protocol.for_firearms(firearms)
+    notes = check_roster(ledger, walked, context, named=signers_named(frontend))
+    if notes:
+        frontend.show(CardsNotice(tuple(notes)))
+    run_id = new_run_id(ledger)
+    mode = "answers-file" if isinstance(frontend, FileFrontend) else "keyboard"
     started = runner.start(protocol, run_id, scene, day, context, mode, firearms)
     if outgoing:
         _start_with_custody(ledger, frontend, started, outgoing, run_id, scene, day)
     else:
         ledger.append_many(started)
     return run_id
+
+
+def signers_named(frontend: Frontend) -> dict[str, str]:
+    """Who an answers file names for each role: known before the run starts, so their cards are
+    checked then. At the keyboard nobody is known until they sign in."""
+    if isinstance(frontend, FileFrontend):
+        return {role: name for role, (name, _) in frontend.file.signers.items()}
+    return {}
 
 
 def check_outgoing(
@@ -387,12 +416,21 @@ def check_roster(
     protocol: Protocol,
     context: dict[str, Any],
     roles: list[str] | None = None,
-) -> None:
+    named: dict[str, str] | None = None,
+    resuming: bool = False,
+) -> list[str]:
     """Every role the run needs (`roles`, by default every role its facts call for) has someone
     on the roster who can sign for it now: otherwise the roll call would wait for a person who
-    does not exist. One line says who to add or unlock."""
+    does not exist. One line says who to add or unlock. `protocol` as the run walks it (its
+    firearms' hand-overs say who receives one).
+
+    The cards the roles need are checked here too, before anything is taken out or signed:
+    refused in one line when the person an answers file names for a role (`named`), or everyone
+    on the roster in it, lacks theirs. Returns what the 1st AD should know before starting
+    (someone in a role who could not sign for it) when the people are not known yet."""
     members = crew.roster(ledger)
-    for role in roles if roles is not None else runner.roles_needed(protocol, context):
+    needed = roles if roles is not None else runner.roles_needed(protocol, context)
+    for role in needed:
         able = [m for m in members if m.has_role(role)]
         said = {"role": spoken(role), "id": role, "protocol": protocol.id}
         if not able:
@@ -410,16 +448,51 @@ def check_roster(
                     'a producer unlocks them with `safetycli crew unlock "NAME"`'
                 ).format(names=names, **said)
             )
-        if role == "armorer":
-            from safetycli import qualifications
+    return _check_cards(ledger, protocol, needed, members, named or {}, resuming)
 
-            why = [qualifications.armorer_problem(ledger, m.name) for m in able]
-            if all(why):
-                raise SafetyError(
-                    i18n._("nobody can sign in as the armorer: {why}").format(
-                        why="; ".join(map(str, why))
-                    )
+
+def _check_cards(
+    ledger: Ledger,
+    protocol: Protocol,
+    needed: list[str],
+    members: list[crew.Member],
+    named: dict[str, str],
+    resuming: bool,
+) -> list[str]:
+    """The cards part of `check_roster`: the refusal, or the notes for the AD."""
+    from safetycli import qualifications
+    from safetycli.names import fold_name
+
+    cards = qualifications.cards_needed(needed, receivers(protocol))
+    if not cards:
+        return []
+    # As the roster spells them; someone not on it is said at their sign-in, as always.
+    spelled = {fold_name(m.name): m.name for m in members}
+    signers = {r: spelled[fold_name(n)] for r, n in named.items() if fold_name(n) in spelled}
+    candidates = {role: [m.name for m in members if m.has_role(role)] for role in cards}
+    notes = []
+    for short in qualifications.shortfalls(ledger, cards, candidates, signers):
+        why = "; ".join(short.lacking)
+        if short.kind == qualifications.SAFETY_COURSE:
+            why = f"do not transfer: {why}"
+        said = {"role": spoken(short.role), "why": why}
+        if short.named is not None:
+            line = i18n._("{name} cannot sign in as the {role}: {why}").format(
+                name=short.named, **said
+            )
+        elif not short.able:
+            line = i18n._("nobody can sign in as the {role}: {why}").format(**said)
+        else:
+            notes.append(
+                i18n._("only {names} can sign in as the {role}: {why}").format(
+                    names=", ".join(short.able), **said
                 )
+            )
+            continue
+        if resuming:
+            raise SafetyError(i18n._("not resumed, nothing recorded: {why}").format(why=line))
+        raise SafetyError(i18n._("not started, nothing recorded: {why}").format(why=line))
+    return notes
 
 
 def _voice(lang: str | None) -> AbstractContextManager[None]:

@@ -243,7 +243,7 @@ def test_armory_is_the_tools_fact_never_a_protocols() -> None:
     assert problems_in(compared) != []
 
 
-def test_someone_without_a_safety_course_card_is_not_signed_in_to_receive_a_firearm(
+def test_someone_whose_safety_course_card_lapsed_is_refused_before_anything_goes_out(
     cli: CliRunner,
     stocked: Path,  # noqa: F811
     tmp_path: Path,
@@ -253,14 +253,14 @@ def test_someone_without_a_safety_course_card_is_not_signed_in_to_receive_a_fire
         crew.qualify(ledger, ACTOR[0], "safety-course", "C-9", "2030-06-30", PRODUCER)
     monkeypatch.setattr(qualifications, "today", lambda: "2030-07-01")  # the armorer's is valid
     path = write_answers(tmp_path / "a.yaml", context=NO_ROUNDS, armory=TWO)
-    run_id, result = start(cli, path, expect=2)
-    assert "do not transfer" in result.stderr and "2030-06-30" in result.stderr
-    assert ACTOR[0] in result.stderr
-    # Nothing was handed to anyone.
-    assert all(m["what"] != "handed over" for m in _show(cli, "4471")["events"])
+    args = ["run", "firearm-scene", "--scene", "12A", "--day", DAY, "--answers", str(path)]
+    line = one_line_error(invoke(cli, args))
+    assert "do not transfer" in line and "2030-06-30" in line and ACTOR[0] in line
+    # Refused at the start: no run, and nothing was taken out, let alone handed to anyone.
+    assert ok(cli, ["log", "list", "--format", "json"]).stdout.strip() == "[]"
+    assert [m["what"] for m in _show(cli, "4471")["events"]] == ["added"]
     # Without hand-overs (no armory), the same person signs in as before: see the tests of runs
     # without an armory, where no qualification is asked of anyone but the armorer.
-    assert log_show(cli, run_id)["status"] == "open"
 
 
 def test_a_shooting_day_with_a_firearm_and_a_dummy_gone_missing_holds_naming_both(

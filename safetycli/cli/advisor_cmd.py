@@ -66,15 +66,22 @@ def halt(
     goes on until the safety advisor and a producer close it (`safetycli incident close`). With
     --pin-stdin: line 1 the advisor's PIN."""
     from safetycli import incidents, production
-    from safetycli.cli.common import workspace
+    from safetycli.cli.common import stdout_is_terminal, workspace
     from safetycli.render.safe import one_line
 
     incidents.halt("i-000000", reason, "-")  # bad input refused before the PIN
-    with workspace(home).open_log() as ledger:
+    ws = workspace(home)
+    with ws.open_log() as ledger:
         advisor = _advisor(ledger, by, pin_stdin, "halt firearm work")
         incident_id = incidents.fresh_id(production.load(ledger).incidents)
         ledger.append_many([incidents.halt(incident_id, reason, advisor)])
         found = production.load(ledger).incidents.find(incident_id)
+    if stdout_is_terminal():  # it stops all firearm work: as loud as an incident that does
+        from safetycli.cli.common import console
+        from safetycli.cli.terminal import incident_panel
+
+        incident_panel(console(), found, zone=ws.zone_or_utc())
+        return
     said = _("HALT {id} recorded by {advisor}: {text}")
     typer.echo(one_line(said.format(id=found.id, advisor=advisor, text=found.text)))
     said = _("No firearm protocol starts or goes on until: {command}")

@@ -111,7 +111,7 @@ def report(
     unplanned discharge or an injury also freezes the firearms and lots involved (with none
     named, every firearm and lot out of storage now)."""
     from safetycli import incidents, production
-    from safetycli.cli.common import workspace
+    from safetycli.cli.common import stdout_is_terminal, workspace
     from safetycli.errors import SafetyError
     from safetycli.logfailures import loud_if_stop
     from safetycli.render.safe import one_line
@@ -127,7 +127,8 @@ def report(
         authenticated=False,
         closers=(),
     )
-    with loud_if_stop(spec.stops), workspace(home).open_log() as ledger:
+    ws = workspace(home)
+    with loud_if_stop(spec.stops), ws.open_log() as ledger:
         scene_name = " ".join(scene.split()) if scene else None
         firearms = [s.strip() for s in firearm or [] if s.strip()]
         lots = [s.strip() for s in lot or [] if s.strip()]
@@ -161,6 +162,16 @@ def report(
         ledger.append_many([event])
         after = production.load(ledger).incidents
     found = after.find(incident_id)
+    repeated = [
+        line for line in after.repeated_misfires() if any(s in line for s in found.firearms)
+    ]
+    if found.stops and stdout_is_terminal():
+        # Someone at the keyboard: as loud as a HOLD. Scripts and pipes keep the lines below.
+        from safetycli.cli.common import console
+        from safetycli.cli.terminal import incident_panel
+
+        incident_panel(console(), found, zone=ws.zone_or_utc(), warnings=repeated)
+        return
     if found.reported_by is None:
         said = _("Incident {id} recorded: {kind}, reported anonymously.")
     else:
@@ -186,9 +197,8 @@ def report(
                 "return or count until the incident is closed."
             ).format(what=what)
         )
-    for line in after.repeated_misfires():
-        if any(s in line for s in found.firearms):
-            _say(_("WARNING: {text}").format(text=line))
+    for line in repeated:
+        _say(_("WARNING: {text}").format(text=line))
 
 
 def _spelled(ledger: "Ledger", firearms: list[str], lots: list[str]) -> tuple[list[str], list[str]]:

@@ -278,7 +278,13 @@ def resume(
     from safetycli import production
     from safetycli.errors import SafetyError
     from safetycli.runner import roles_still_needed, walked
-    from safetycli.session import check_roster, firearm_work, resume_run
+    from safetycli.session import (
+        CardsNotice,
+        check_roster,
+        firearm_work,
+        resume_run,
+        signers_named,
+    )
     from safetycli.storage import LogUnwritable
 
     with _open_run(home, run_id) as (ws, ledger, state):
@@ -298,8 +304,12 @@ def resume(
         zone = ws.zone_or_utc()
         frontend = _frontend(protocol, answers, dict(state.context), zone)
         if state.status == "open":
-            still = roles_still_needed(walked(protocol, state), state)
-            check_roster(ledger, protocol, state.context, still)
+            walking = walked(protocol, state)
+            still = roles_still_needed(walking, state)
+            named = signers_named(frontend)
+            notes = check_roster(ledger, walking, state.context, still, named, resuming=True)
+            if notes:
+                frontend.show(CardsNotice(tuple(notes)))
         try:
             resume_run(ledger, run_id)
         except LogUnwritable as err:  # a lock held too long, a full disk: try again later

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +37,7 @@ from safetycli.roles import spoken as role_name
 from safetycli.runner import Ask, NotApplicable, RunState
 from safetycli.session import (
     Answer,
+    CardsNotice,
     EventNotice,
     HoldRequest,
     MovedNotice,
@@ -48,6 +49,9 @@ from safetycli.session import (
     normalise,
 )
 from safetycli.translation import Shown
+
+if TYPE_CHECKING:
+    from safetycli.incidents import Incident
 
 HOLD_KEY = "h"  # at any prompt of the walk-through: stop work, with a reason
 
@@ -492,6 +496,13 @@ class TerminalFrontend:
                         name=markup(name), role=role_name(role)
                     )
                 )
+            case CardsNotice(lines=lines):
+                for line in lines:
+                    self.out.print(
+                        _("[bold yellow]Before you start:[/bold yellow] {line}").format(
+                            line=markup(line)
+                        )
+                    )
             case SkippedNotice(step=step):
                 self.out.print(
                     _("  [dim]Skipped: {question} ({reason})[/dim]").format(
@@ -912,6 +923,87 @@ def _freeze_words(kind: str, incident: str) -> Text:
             incident=incident
         )
     )
+    return body
+
+
+def incident_panel(
+    out: Console,
+    incident: Incident,
+    *,
+    zone: str = "UTC",
+    warnings: list[str] | None = None,
+    langs: list[str] | None = None,
+) -> None:
+    """`incident report` of a kind that stops firearm work, at a terminal: as loud as a HOLD,
+    since it stops more than a HOLD does (every firearm protocol in the production, until the
+    roles its kind names close it). Two plain lines were read past on the trial set. Said in
+    each of `langs` (the laptop's language by default), as the HOLD panel is."""
+    langs = langs or [current()]
+    out.print(
+        Panel(
+            _in_each(langs, lambda: _incident_words(incident, zone, warnings or [])),
+            # Translators: the title of the red panel after an incident that stops all firearm
+            # work was reported; keep it short and loud.
+            title=_loud(N_("STOP FIREARM WORK"), langs),
+            **PANEL,
+        )
+    )
+
+
+def _incident_words(incident: Incident, zone: str, warnings: list[str]) -> Text:
+    body = Text()
+    body.append(
+        _(
+            "STOP FIREARM WORK: no firearm protocol starts or goes on anywhere in the production "
+            "until this incident is closed."
+        )
+        + "\n\n",
+        style="bold",
+    )
+    body.append(
+        _("Incident {id} recorded: {kind}").format(id=incident.id, kind=_(incident.spec.label))
+        + "\n"
+    )
+    body.append(_("What happened: {text}").format(text=visible(incident.text)) + "\n")
+    if incident.involved():
+        body.append(_("Involved: {what}").format(what=visible(incident.involved())) + "\n")
+    at = _at(incident.at, None, zone)
+    if incident.reported_by is None:
+        body.append(_("Reported anonymously at {at}").format(at=at) + "\n")
+    else:
+        body.append(
+            _("Reported by: {name} at {at}").format(name=visible(incident.who), at=at) + "\n"
+        )
+    body.append(
+        "\n"
+        + _(
+            "Stopped until it is closed: every protocol the armorer signs; a new run is refused "
+            "and an open run stops at its next step."
+        )
+        + "\n"
+    )
+    if incident.frozen_now and (incident.firearms or incident.lots):
+        what = ", ".join([*incident.firearms, *incident.lots])
+        body.append(
+            _(
+                "FROZEN: {what}: leave everything exactly as it is (no unloading, hand-over, "
+                "return or count) until it has been examined and released:"
+            ).format(what=visible(what))
+            + "\n  "
+            + _('safetycli incident release {incident} --note "who examined what"').format(
+                incident=incident.id
+            )
+            + "\n"
+        )
+    body.append(
+        _("To close: {roles}, each in person with their PIN:").format(
+            roles=_and([role_name(r) for r in incident.closers])
+        )
+        + "\n"
+    )
+    body.append(f"  {visible(incident.close_command())}")
+    for line in warnings:
+        body.append("\n" + _("WARNING: {text}").format(text=visible(line)))
     return body
 
 
