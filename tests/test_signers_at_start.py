@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pexpect
 import pytest
 from typer.testing import CliRunner
 
 from safetycli import crew
 from safetycli.ledger import Ledger
 from tests.test_armory import _qualify, armorer
-from tests.test_interactive import FACT, finished, spawn
+from tests.test_cards_at_start import LABELS
+from tests.test_interactive import FACT, HOLD_REASON, KEYS, Crew, finished, spawn
 from tests.walk_helpers import (
     ACTOR,
     CREW,
@@ -27,6 +29,7 @@ from tests.walk_helpers import (
     invoke,
     ok,
     one_line_error,
+    protocol,
     start,
     write_answers,
 )
@@ -187,3 +190,54 @@ def test_at_the_keyboard_a_run_nobody_on_the_roster_can_act_in_stops_before_the_
     assert "PIN" not in rest.replace("--pin-stdin", "")  # nobody was asked for one
     assert _events(stocked) == before
     assert _revolver(cli) == "locked"
+
+
+def _to_the_take_out(child: pexpect.spawn) -> None:
+    for _ in ("blanks", "dummies"):
+        child.expect(FACT)
+        child.sendline("n")
+    child.expect("armorer: your name")
+
+
+@pytest.mark.slow
+def test_at_the_keyboard_a_name_not_in_the_armorers_role_at_the_take_out_records_nothing(
+    cli: CliRunner, stocked: Path
+) -> None:
+    before = _events(stocked)
+    child = spawn(stocked, *RUN, "--firearm", "4471")
+    _to_the_take_out(child)
+    child.sendline(SECOND_DP[0])
+    rest, status = finished(child)
+    line = " ".join(rest.split())
+    assert status == 2 and f"{SECOND_DP[0]} is not on the roster as armorer" in line
+    assert "PIN" not in rest
+    assert _events(stocked) == before
+    assert _revolver(cli) == "locked"
+
+
+@pytest.mark.slow
+def test_at_the_keyboard_a_name_not_in_the_actors_role_is_asked_again_with_nothing_recorded(
+    cli: CliRunner, stocked: Path
+) -> None:
+    """After the take-out, a sign-in names the person: a name not in the role is refused before
+    their PIN is asked (no try recorded against them), and the name is asked again."""
+    child = spawn(stocked, *RUN, "--firearm", "4471")
+    items = [item for _, item in protocol().for_firearms(LABELS).items()]
+    at_set = Crew(child, items, typos={"actor": SECOND_DP[0]})
+    _to_the_take_out(child)
+    child.sendline("")
+    child.expect("your PIN to take these out of the armory")
+    child.waitnoecho(timeout=5)
+    child.sendline(CREW["armorer"][1])
+    at_set.run(rf"Signed in: {ACTOR[0]} as actor")
+    said = " ".join(at_set.transcript.split())
+    assert f"Refused: {SECOND_DP[0]} is not on the roster as actor" in said
+    child.expect(KEYS)
+    child.sendline("h")
+    child.expect(HOLD_REASON)
+    child.sendline("end of the test")
+    rest, status = finished(child)
+    assert status == 3, rest
+    with Ledger.open(stocked / "log.db") as ledger:
+        theirs = [e.kind for e in ledger.events() if e.data.get("name") == SECOND_DP[0]]
+    assert all(not kind.startswith(("auth.", "run.")) for kind in theirs), theirs
