@@ -430,7 +430,10 @@ def check_roster(
     (someone in a role who could not sign for it) when the people are not known yet."""
     members = crew.roster(ledger)
     needed = roles if roles is not None else runner.roles_needed(protocol, context)
+    _check_named(ledger, members, needed, named or {}, resuming)
     for role in needed:
+        if named and role in named:
+            continue  # the person the file names signs: checked just above
         able = [m for m in members if m.has_role(role)]
         said = {"role": spoken(role), "id": role, "protocol": protocol.id}
         if not able:
@@ -449,6 +452,72 @@ def check_roster(
                 ).format(names=names, **said)
             )
     return _check_cards(ledger, protocol, needed, members, named or {}, resuming)
+
+
+def _check_named(
+    ledger: Ledger,
+    members: list[crew.Member],
+    needed: list[str],
+    named: dict[str, str],
+    resuming: bool,
+) -> None:
+    """The people an answers file names for the roles the run needs, each on the roster in their
+    role, not locked out, and one person for one role: otherwise their sign-in would refuse them
+    after the take-out and the checks signed before it (the trial's file named an actor nobody
+    had added). The same rules as `_sign_in` and `runner.sign_in`, asked before anything is
+    recorded; at the keyboard nobody is named, and a wrong name is asked again there."""
+    if not named:
+        return
+    import shlex
+
+    from safetycli.names import fold_name
+    from safetycli.render.safe import one_line
+    from safetycli.roster import replay
+
+    on = {fold_name(m.name): m for m in members}
+    first: dict[str, str] = {}  # each person named, the first role they are named for
+    for role in needed:
+        if role not in named:
+            continue  # left open at their sign-in, as the file frontend says
+        key = fold_name(named[role])
+        member = on.get(key)
+        shown = member.name if member is not None else one_line(named[role])
+        said = {"name": shown, "role": spoken(role), "id": role, "quoted": shlex.quote(shown)}
+        if member is None:
+            if key in replay(ledger):  # removed ones stay in the replay, inactive
+                line = i18n._(
+                    "the answers file names {name} as the {role}, who was taken off the roster: "
+                    "a producer adds them again with `safetycli crew add {quoted} --role {id}`, "
+                    "or the file names someone on it (`safetycli crew list`)"
+                ).format(**said)
+            else:
+                line = i18n._(
+                    "the answers file names {name} as the {role}, who is not on the roster: a "
+                    "producer adds them with `safetycli crew add {quoted} --role {id}`, or the "
+                    "file names someone on it (`safetycli crew list`)"
+                ).format(**said)
+        elif not member.has_role(role):
+            line = i18n._(
+                "the answers file names {name} as the {role}, but the roster has them as {roles} "
+                "only: a producer gives them the role with `safetycli crew add-role {quoted} "
+                "{id}`, or the file names someone who is one (`safetycli crew list`)"
+            ).format(roles=", ".join(spoken(r) for r in member.roles), **said)
+        elif member.locked:
+            line = i18n._(
+                "the answers file names {name} as the {role}, who is locked out after wrong "
+                "PINs: a producer unlocks them with `safetycli crew unlock {quoted}`"
+            ).format(**said)
+        elif first.setdefault(key, role) != role:
+            line = i18n._(
+                "the answers file names {name} as both the {other} and the {role}: one person "
+                "signs for one role in a run, so every two-person check has two people; name "
+                "someone else for one of them"
+            ).format(other=spoken(first[key]), **said)
+        else:
+            continue
+        if resuming:
+            raise SafetyError(i18n._("not resumed, nothing recorded: {why}").format(why=line))
+        raise SafetyError(i18n._("not started, nothing recorded: {why}").format(why=line))
 
 
 def _check_cards(

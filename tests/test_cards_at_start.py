@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from safetycli import crew, qualifications
 from safetycli.ledger import Ledger
 from tests.test_armory import _qualify, armorer
-from tests.test_interactive import FACT, HOLD_REASON, Crew, finished, spawn
+from tests.test_interactive import FACT, HOLD_REASON, KEYS, Crew, finished, spawn
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
@@ -170,7 +170,7 @@ def test_at_the_keyboard_an_actor_without_a_card_stops_the_run_before_the_armore
     child.waitnoecho(timeout=5)
     child.sendline(ARMORER[1])
     crew_at_set.run(rf"Signed in: {ACTOR[0]} as actor")
-    child.expect(r"y or n(?: for each)?, then Enter")  # a one-key line, of one check or more
+    child.expect(KEYS)  # the actor's one-key line
     child.sendline("h")
     child.expect(HOLD_REASON)
     child.sendline("end of the test")
