@@ -5,16 +5,16 @@ Only `verify` reads the whole chain; every other command must stay flat in the l
 dropped the update trigger, rewrote a hold's reason and put the trigger back was caught by
 `verify` alone: `status`, `log list` and every writing command went on as if the log were whole.
 So when `verify` finds the log altered it writes its verdict down (which event, what, when, the
-head it saw), and every command that opens the log reads it (one small file, none at all on a
-laptop where verify never failed) and says so, until a later verify passes and removes it.
+head it saw), and every command that opens the log reads it (one small file; where verify never
+failed, one open that finds nothing) and says so, until a later verify passes and removes it.
 
-The file lives beside the head mark, outside the workspace (headmark.py, statedir.py): a private
-folder, written whole through a temporary file. It is a reminder, not evidence: deleting it (or
-anything else done to it) only stops the reminder, and `verify` still finds the alteration in the
-log. It can only ever add a warning, never take one away or stop a command: a crew member must
-always be able to record a hold. A verdict names its log by the workspace's folder and the hash
-of the log's first event, so another workspace, or a new log made where an old one was, is not
-told about an alteration it never had.
+The file lives beside the head mark, outside the workspace (`HeadMarks.verdict`, statedir.py): a
+private folder, written whole through a temporary file. It is a reminder, not evidence: deleting it
+(or anything else done to it) only stops the reminder, and `verify` still finds the alteration in
+the log. It can only ever add a warning, never take one away or stop a command: a crew member must
+always be able to record a hold. A verdict names its log by the workspace's folder and the hash of
+the log's first event, so another workspace, or a new log made where an old one was, is not told
+about an alteration it never had.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from safetycli.filemodes import make_private_dir, write_private_text
 from safetycli.i18n import _
 from safetycli.records import Frozen
 
-SUFFIX = ".verdict"
 # How many of verify's problems the file keeps: the first says what the line says; the count
 # says whether there were more.
 KEPT = 5
@@ -105,18 +104,20 @@ class Verdict(Frozen):
         }
 
 
-def path_beside(mark: Path) -> Path:
-    """The verdict's file for the head mark outside the workspace at `mark` (`KEY.head`):
-    `KEY.verdict`, the same workspace's key (headmark.HeadMarks.outside)."""
-    return mark.with_suffix(SUFFIX)
-
-
 def read(path: Path) -> Verdict | None:
-    """The verdict at `path`; None when there is none, or none that can be read (a reminder
-    that cannot be read reminds nobody; verify still finds what it said)."""
+    """The verdict at `path` (`HeadMarks.verdict`); None when there is none."""
     try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    return parse(raw)
+
+
+def parse(raw: bytes) -> Verdict | None:
+    """A verdict file's content; None for any that cannot be read as one (a reminder that
+    cannot be read reminds nobody; verify still finds what it said)."""
+    try:
+        data = json.loads(raw)
         found = Verdict(
             data["seq"],
             data["why"],
@@ -126,7 +127,7 @@ def read(path: Path) -> Verdict | None:
             data["first"],
             data["workspace"],
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
     seq = found.seq
     texts = (found.why, found.found_at, found.head, found.first, found.workspace)
@@ -139,11 +140,11 @@ def read(path: Path) -> Verdict | None:
     return found
 
 
-def standing(path: Path, workspace: Path, first: Callable[[], str | None]) -> Verdict | None:
-    """The verdict that applies to this log: the workspace's own, for the log whose first
-    event's hash `first()` gives (asked only when there is a verdict: one indexed row); None
-    for any other, or none."""
-    found = read(path)
+def standing(raw: bytes, workspace: Path, first: Callable[[], str | None]) -> Verdict | None:
+    """The verdict in `raw` if it applies to this log: the workspace's own, for the log whose
+    first event's hash `first()` gives (asked only when there is a verdict: one indexed row);
+    None for any other."""
+    found = parse(raw)
     if found is None or found.workspace != str(workspace):
         return None
     return found if found.first == first() else None

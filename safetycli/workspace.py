@@ -238,14 +238,17 @@ class Workspace:
     def verdict(self, ledger: Ledger, marks: HeadMarks | None = None) -> Verdict | None:
         """verify's standing verdict on this log (verdict.py), or None: read afresh on every
         call, so the set board sees a verify run beside it."""
-        from safetycli import verdict
-
         if marks is None:
             from safetycli.headmark import HeadMarks
 
             marks = HeadMarks(self.root)
-        path = verdict.path_beside(marks.outside)
-        return verdict.standing(path, marks.root, lambda: ledger.hash_at(1))
+        try:
+            raw = marks.verdict.read_bytes()
+        except OSError:  # none (the usual case), or none that can be read: nothing to say
+            return None
+        from safetycli import verdict
+
+        return verdict.standing(raw, marks.root, lambda: ledger.hash_at(1))
 
     def _device_alarm(self, ledger: Ledger, mark: Mark | None = None) -> str | None:
         """The device the config and the mark outside the workspace name must be the one the

@@ -165,7 +165,7 @@ def _remember(ws: "Workspace", ledger: "Ledger", result: "VerifyResult") -> list
     from safetycli.headmark import HeadMarks
 
     marks = HeadMarks(ws.root)
-    path = verdict.path_beside(marks.outside)
+    path = marks.verdict
     if result.ok:
         try:
             was = verdict.clear(path)
