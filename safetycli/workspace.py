@@ -224,9 +224,11 @@ class Workspace:
             # a refusal. One small file read; the log is asked only when there is a verdict.
             ledger.verdict = self.verdict(ledger, marks)
         if self.notice is not None:
-            for line in (ledger.alarm, ledger.verdict and ledger.verdict.line()):
-                if line:
-                    self.notice(line)
+            # One line: a log that fails its head mark says that (verify's verdict on it, if
+            # any, says the same thing from further away).
+            line = ledger.alarm or (ledger.verdict.line() if ledger.verdict else None)
+            if line:
+                self.notice(line)
         if alarm is None and ledger.keyed_at is None and (create or strict):
             try:
                 self._key(ledger, marks)

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from safetycli.ledger import row_hash
+from tests.test_alarm_report import rolled_back  # noqa: F401 - a fixture, used by name
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
@@ -381,3 +382,15 @@ def test_the_armorer_and_the_first_ad_can_still_clear_a_hold(tampered: dict[str,
     assert cleared.returncode == 0 and len(alarms(cleared)) == 1
     shown = json.loads(safetycli(home, "log", "show", run_id, "--format", "json").stdout)
     assert shown["holds"][0]["note"] == "swapped"
+
+
+@pytest.mark.usefixtures("rolled_back")
+def test_a_log_that_went_back_says_its_head_marks_alarm_once(cli: CliRunner) -> None:
+    """An older copy put back: verify failed (and its verdict stands), and the head mark says it
+    too. One ALARM line, the head mark's, which says what happened in its own words."""
+    from tests.walk_helpers import invoke
+
+    result = invoke(cli, ["log", "list"])
+    assert result.exit_code == 0
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("ALARM: ")]
+    assert "went backwards" in line
