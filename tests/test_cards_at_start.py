@@ -170,7 +170,7 @@ def test_at_the_keyboard_an_actor_without_a_card_stops_the_run_before_the_armore
     child.waitnoecho(timeout=5)
     child.sendline(ARMORER[1])
     crew_at_set.run(rf"Signed in: {ACTOR[0]} as actor")
-    child.expect("y or n for each")
+    child.expect(r"y or n(?: for each)?, then Enter")  # a one-key line, of one check or more
     child.sendline("h")
     child.expect(HOLD_REASON)
     child.sendline("end of the test")
