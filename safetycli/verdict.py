@@ -143,11 +143,12 @@ def parse(raw: bytes) -> Verdict | None:
 def standing(raw: bytes, workspace: Path, first: Callable[[], str | None]) -> Verdict | None:
     """The verdict in `raw` if it applies to this log: the workspace's own, for the log whose
     first event's hash `first()` gives (asked only when there is a verdict: one indexed row);
-    None for any other."""
+    None for any other. A log without its first event is no other log: its first event was
+    deleted, and the verdict stands."""
     found = parse(raw)
     if found is None or found.workspace != str(workspace):
         return None
-    return found if found.first == first() else None
+    return found if first() in (found.first, None) else None
 
 
 def record(path: Path, verdict: Verdict) -> None:

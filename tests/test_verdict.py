@@ -394,3 +394,15 @@ def test_a_log_that_went_back_says_its_head_marks_alarm_once(cli: CliRunner) -> 
     assert result.exit_code == 0
     (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("ALARM: ")]
     assert "went backwards" in line
+
+
+def test_deleting_the_first_event_does_not_make_it_another_log(tampered: dict[str, Any]) -> None:
+    """The verdict names its log by the first event's hash; a log whose first event was then
+    deleted is still this one, and still told."""
+    home, seq, db_path = tampered["home"], tampered["seq"], tampered["db"]
+    found_altered(home, seq)
+    with sqlite3.connect(db_path) as db:
+        db.execute("DROP TRIGGER events_no_delete")
+        db.execute("DELETE FROM events WHERE seq = 1")
+    done = safetycli(home, "log", "list")
+    assert done.returncode == 0 and len(alarms(done)) == 1
