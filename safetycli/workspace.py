@@ -248,9 +248,17 @@ class Workspace:
             raw = marks.verdict.read_bytes()
         except OSError:  # none (the usual case), or none that can be read: nothing to say
             return None
+        import sqlite3
+
         from safetycli import verdict
 
-        return verdict.standing(raw, marks.root, lambda: ledger.hash_at(1))
+        def first() -> str | None:
+            try:
+                return ledger.hash_at(1)
+            except sqlite3.DatabaseError:  # an unreadable page: the verdict stands, and a
+                return None  # hold is still written wherever the log can take it
+
+        return verdict.standing(raw, marks.root, first)
 
     def _device_alarm(self, ledger: Ledger, mark: Mark | None = None) -> str | None:
         """The device the config and the mark outside the workspace name must be the one the
