@@ -67,6 +67,13 @@ class HeadMarks:
         self._open: dict[Path, int] = {}
         self.device: str | None = None  # set by the workspace once the log's key is known
 
+    @property
+    def verdict(self) -> Path:
+        """Where `verify`'s standing verdict on this workspace's log is kept (verdict.py),
+        beside the outside mark: named here, so a command reads it without loading that
+        module when there is none."""
+        return self.outside.with_suffix(".verdict")
+
     def read(self) -> Mark | None:
         """The higher of the two marks that can be read; None when neither says anything."""
         marks = [m for m in (_read(self.beside), _read(self.outside)) if m is not None]

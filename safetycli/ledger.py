@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # the scan is verify's: every other command opens the log wit
     from safetycli.chainscan import RowSums, Span
     from safetycli.credentials import CredentialStore
     from safetycli.events import NewEvent  # made by the commands that write (newevent.py)
+    from safetycli.verdict import Verdict
 
 BUSY_TIMEOUT_MS = 15_000
 # Below this many events one process verifies faster than starting Python workers would; a
@@ -393,6 +394,9 @@ class Ledger:
         # carry it in a producer's words, and the event the mark says this laptop had written.
         self.alarm_kind: str | None = None
         self.alarm_written: int | None = None
+        # What the last failing `verify` found, while no verify has passed since (verdict.py):
+        # shown by every command, never a reason to refuse an append.
+        self.verdict: Verdict | None = None
         # The device key that MACs every append (devicekey.py), found from the log's
         # `device.keyed` event; `keyed_at` is that event's seq. A keyed log whose key file is
         # missing or wrong sets `keyless`: appends are refused, as after an alarm.

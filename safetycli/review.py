@@ -1051,10 +1051,23 @@ def _custody(
 def _log_alarm(ledger: ReviewSource) -> dict[str, Any] | None:
     """What the log's head mark found when it was opened (workspace.open_log): its kind
     (headmark's `went-back`, `replaced`, `forged`), the line `verify` and stderr print, and, when
-    it went back, the event this laptop had already written. The central store has none."""
+    it went back, the event this laptop had already written. Else verify's standing verdict
+    (verdict.py): kind `altered`, the event from which nothing can be trusted (`event`, null
+    when what verify found names none), when verify found it and the log's head it read. The
+    central store has neither."""
     line = getattr(ledger, "alarm", None)
     if line is None:
-        return None
+        found = getattr(ledger, "verdict", None)
+        if found is None:
+            return None
+        return {
+            "kind": "altered",
+            "line": found.finding(),
+            "written": None,
+            "event": found.seq,
+            "found_at": found.found_at,
+            "verified_head": found.head,
+        }
     return {
         "kind": getattr(ledger, "alarm_kind", None),
         "line": line,

@@ -7,6 +7,7 @@ the way git finds `.git/`, so every crew laptop command works from anywhere insi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from safetycli.i18n import N_, _
 if TYPE_CHECKING:
     from safetycli.headmark import HeadMarks, Mark
     from safetycli.ledger import Ledger
+    from safetycli.verdict import Verdict
 
 DIRNAME = ".safetycli"
 ENV_HOME = "SAFETYCLI_HOME"
@@ -28,15 +30,29 @@ class Workspace:
     rather than a frozen dataclass: every command finds a workspace, and making the dataclass
     and importing `dataclasses` cost about 1 ms of each start-up (bench/startup.py)."""
 
-    __slots__ = ("root", "production_secret")
+    __slots__ = ("root", "production_secret", "notice")
     root: Path
     # A joining laptop's production secret (central/join.py): its device key is made with it
     # instead of a fresh one, so PIN hashes made on the production's other laptops check here.
     production_secret: bytes | None
+    # Told each alarm about the log when it is opened (the head mark's, when the log is opened
+    # to read what is left, and verify's standing verdict): how the CLI prints its `ALARM:`
+    # lines, for every command, without a core module printing (cli/common.py `workspace`).
+    notice: Callable[[str], None] | None
 
-    def __init__(self, root: Path, production_secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        production_secret: bytes | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "production_secret", production_secret)
+        object.__setattr__(self, "notice", notice)
+
+    def telling(self, notice: Callable[[str], None]) -> Workspace:
+        """This workspace, its alarms told to `notice`."""
+        return Workspace(self.root, self.production_secret, notice)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Workspace cannot be changed (tried to set {name})")
@@ -203,6 +219,16 @@ class Workspace:
         if alarm is not None:
             ledger.alarm_kind = kind
             ledger.alarm_written = mark.seq if kind == WENT_BACK and mark is not None else None
+        if not create:
+            # What verify last found wrong with this log, if anything (verdict.py): shown, never
+            # a refusal. One small file read; the log is asked only when there is a verdict.
+            ledger.verdict = self.verdict(ledger, marks)
+        if self.notice is not None:
+            # One line: a log that fails its head mark says that (verify's verdict on it, if
+            # any, says the same thing from further away).
+            line = ledger.alarm or (ledger.verdict.line() if ledger.verdict else None)
+            if line:
+                self.notice(line)
         if alarm is None and ledger.keyed_at is None and (create or strict):
             try:
                 self._key(ledger, marks)
@@ -210,6 +236,29 @@ class Workspace:
                 ledger.close()
                 raise
         return ledger
+
+    def verdict(self, ledger: Ledger, marks: HeadMarks | None = None) -> Verdict | None:
+        """verify's standing verdict on this log (verdict.py), or None: read afresh on every
+        call, so the set board sees a verify run beside it."""
+        if marks is None:
+            from safetycli.headmark import HeadMarks
+
+            marks = HeadMarks(self.root)
+        try:
+            raw = marks.verdict.read_bytes()
+        except OSError:  # none (the usual case), or none that can be read: nothing to say
+            return None
+        import sqlite3
+
+        from safetycli import verdict
+
+        def first() -> str | None:
+            try:
+                return ledger.hash_at(1)
+            except sqlite3.DatabaseError:  # an unreadable page: the verdict stands, and a
+                return None  # hold is still written wherever the log can take it
+
+        return verdict.standing(raw, marks.root, first)
 
     def _device_alarm(self, ledger: Ledger, mark: Mark | None = None) -> str | None:
         """The device the config and the mark outside the workspace name must be the one the

@@ -409,8 +409,11 @@ def test_a_qualification_nobody_approved_does_not_verify(cli: CliRunner, crewed:
         )
     result = invoke(cli, ["verify"])
     assert result.exit_code == 1 and "crew.qualified" in result.output
-    message = refused(cli, ["armory", "unlock", "--pin-stdin"], PIN)
-    assert "does not verify" in message
+    # verify's verdict stands (its ALARM line first), and the roster is refused all the same.
+    result = invoke(cli, ["armory", "unlock", "--pin-stdin"], PIN)
+    alarm, refusal = result.stderr.splitlines()
+    assert result.exit_code == 2 and alarm.startswith("ALARM: ")
+    assert refusal.startswith("error: ") and "does not verify" in refusal
 
 
 @pytest.mark.slow

@@ -78,6 +78,17 @@ def verify(cli: CliRunner) -> tuple[int, dict[str, Any], str]:
     return result.exit_code, json.loads(result.stdout), text
 
 
+def refused_after_verify(cli: CliRunner, args: list[str]) -> str:
+    """The one-line refusal of a command run after a failing verify: verify's verdict stands
+    (verdict.py), so its ALARM line comes first on stderr, then the refusal itself."""
+    result = invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    alarm, refusal = result.stderr.splitlines()
+    assert alarm.startswith("ALARM: ") and "`safetycli verify` found this log" in alarm
+    assert refusal.startswith("error: "), result.output
+    return refusal.removeprefix("error: ")
+
+
 def armorer_run_refused(cli: CliRunner, tmp_path: Path, armorer: tuple[str, str]) -> str:
     """A walk-through with `armorer` signing as armorer: it must not get anywhere."""
     signers = {**CREW, "armorer": armorer}
@@ -158,7 +169,7 @@ def test_an_insider_with_the_key_who_skips_the_pin_check_is_caught_by_meaning(
     assert code == 1
     assert [p["seq"] for p in report["problems"]] == [added.seq]
     assert f"no PIN-proven approval by {PRODUCER[0]} in the same transaction" in text
-    assert "does not verify" in refused(cli, ["crew", "list"])
+    assert "does not verify" in refused_after_verify(cli, ["crew", "list"])
     assert "does not verify" in armorer_run_refused(cli, tmp_path, EVE)
 
 
@@ -499,7 +510,7 @@ def test_a_sign_in_proof_does_not_approve_a_roster_change(cli: CliRunner, crewed
         )
     code, report, _ = verify(cli)
     assert code == 1 and [p["seq"] for p in report["problems"]] == [changed.seq]
-    assert "does not verify" in refused(cli, ["crew", "list"])
+    assert "does not verify" in refused_after_verify(cli, ["crew", "list"])
 
 
 def test_a_damaged_mac_on_a_roster_event_is_named_by_verify(cli: CliRunner, crewed: Path) -> None:

@@ -93,6 +93,8 @@ def test_altered_log_says_what_to_do(cli: CliRunner, log: Path) -> None:
         "Events 1-5 check out; from event 6 on, this log cannot be trusted.",
         f"What to do: copy {log.resolve()} somewhere safe exactly as it is now (it is evidence),"
         " and tell the producer and the safety rep before anyone relies on this log.",
+        "Until a verify passes, every command on this laptop that opens this log says so"
+        " (ALARM), and work is still recorded.",
     ]
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from safetycli.central.laptopnow import Standing
     from safetycli.ledger import Ledger
+    from safetycli.verdict import Verdict
 
 Lines = list[tuple[bool, str, list[str]]]
 # (mark, line): what `status` prints under the set of a laptop that syncs (WAITING, EXCEPTION).
@@ -40,6 +41,7 @@ def watch(
     lines_of: Any,
     zone: str = "UTC",
     standing_of: Callable[[Standing | None], Marked] | None = None,
+    verdict_of: Callable[[], Verdict | None] | None = None,
 ) -> None:
     """Redraw until Ctrl-C, which ends the board quietly (exit 0): closing the board is the
     normal way to stop watching, not an error. `lines_of` turns `set_status` into the lines
@@ -53,7 +55,7 @@ def watch(
     from safetycli.cli.common import console
 
     out = console()
-    board = Board(ledger, lines_of, standing_of)
+    board = Board(ledger, lines_of, standing_of, verdict_of)
     try:
         if out.is_dumb_terminal:
             for changed in _ticks(board, interval):
@@ -85,6 +87,7 @@ class Board:
         ledger: Ledger,
         lines_of: Any,
         standing_of: Callable[[Standing | None], Marked] | None = None,
+        verdict_of: Callable[[], Verdict | None] | None = None,
     ) -> None:
         from safetycli.central.laptopnow import Watch
 
@@ -96,6 +99,10 @@ class Board:
         self.warning: str | None = None
         self.marked: Marked = []
         self._seen: tuple[int, int | None] | None = None
+        # verify's standing verdict on the log (verdict.py), read again every tick: a verify
+        # run at another terminal shows here at once, and so does the one that clears it.
+        self.verdict_of = verdict_of
+        self.verdict: Verdict | None = None
 
     def tick(self) -> bool:
         """Look at what may have moved; read again what did. Whether anything shown changed."""
@@ -120,7 +127,10 @@ class Board:
         moved, standing = self.standing.now()
         if moved:
             self.marked = self.standing_of(standing) if self.standing_of is not None else []
-        return changed or moved
+        verdict = self.verdict_of() if self.verdict_of is not None else None
+        found = verdict != self.verdict
+        self.verdict = verdict
+        return changed or moved or found
 
     def render(self, production: str, interval: float, zone: str = "UTC") -> RenderableType:
         return _board(
@@ -131,6 +141,7 @@ class Board:
             zone,
             self.standing.standing,
             self.marked,
+            self.verdict,
         )
 
 
@@ -142,6 +153,7 @@ def _board(
     zone: str = "UTC",
     standing: Standing | None = None,
     marked: Marked | None = None,
+    verdict: Verdict | None = None,
 ) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
@@ -167,6 +179,8 @@ def _board(
         ),
     )
     parts: list[RenderableType] = [title, Text("")]
+    if verdict is not None:  # above all: nothing below can be read as the record
+        parts += _log_alarm(verdict)
     if held:
         if held > 1:
             stopped = _("WORK IS STOPPED ({n} held)").format(n=held)
@@ -190,6 +204,23 @@ def _board(
     if warning:
         parts.extend([Text(""), Text(one_line(warning), style="yellow")])
     return Group(*parts)
+
+
+def _log_alarm(verdict: Verdict) -> list[RenderableType]:
+    """verify's standing verdict (verdict.py), as loud as a hold: the board may be all a
+    passer-by reads, and the stderr line of `status` never reaches it."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from safetycli.render.safe import one_line
+
+    # Translators: the set board's banner while verify's verdict stands; short, capitals.
+    banner = _("LOG ALTERED: DO NOT RELY ON IT UNTIL A VERIFY PASSES")
+    return [
+        Panel(Text(banner, style="bold white on red", justify="center"), style="red"),
+        Text.assemble((" ALARM ", "bold white on red"), " ", one_line(verdict.line())),
+        Text(""),
+    ]
 
 
 def _standing(standing: Standing | None, marked: Marked) -> list[RenderableType]:

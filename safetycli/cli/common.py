@@ -112,17 +112,22 @@ def workspace(home: Path | None) -> Workspace:
 
     found = find_workspace(home_of(home))
     i18n.use(i18n.resolve(configured=found.language))
-    return found
+    return found.telling(say_alarm)
+
+
+def say_alarm(line: str) -> None:
+    """An alarm about the log, as every command says it when it opens the log (the workspace
+    calls this, `Workspace.notice`): one line on stderr, `ALARM: ` and what was found."""
+    from safetycli.render.safe import visible
+
+    typer.echo(visible(f"ALARM: {line}"), err=True)
 
 
 def open_log(ws: Workspace, *, reading: bool = False) -> Ledger:
     """The workspace's log for a command. A log that went backwards or vanished (headmark.py)
     is refused by every command that writes; a command that only reads (`log`, `report`) opens
-    what is left, after saying so on stderr: an investigator needs to read it."""
-    ledger = ws.open_log(strict=not reading)
-    if ledger.alarm is not None:
-        typer.echo(f"ALARM: {ledger.alarm}", err=True)
-    return ledger
+    what is left, after saying so on stderr (`say_alarm`): an investigator needs to read it."""
+    return ws.open_log(strict=not reading)
 
 
 def print_json(data: Any) -> None:

@@ -198,11 +198,15 @@ def status(
         with ws.open_log() as ledger:
             lines_of = functools.partial(_lines, zone=zone)
             standing_of = functools.partial(standing_lines, zone=zone)
-            board(ledger, ws.production, interval, lines_of, zone, standing_of)
+            verdict_of = functools.partial(ws.verdict, ledger)
+            board(ledger, ws.production, interval, lines_of, zone, standing_of, verdict_of)
         return
     with ws.open_log() as ledger:
         with _for_programs(fmt):
             now = set_status(ledger)
+            if ledger.verdict is not None and fmt is TableOrJson.json:
+                # A program reads the alarm here; a person read it on stderr (`ALARM:`).
+                now["warnings"].insert(0, f"ALARM: {ledger.verdict.line()}")
         try:
             warning = producer_warning(ledger)
         except SafetyError as err:  # a roster that does not verify: the board still shows

@@ -77,12 +77,15 @@ def verify(
         from safetycli.cli.central_opt import verify_central
 
         raise typer.Exit(verify_central(central, fmt is TableOrJson.json))
+    import sqlite3
+
     from safetycli.headmark import HeadMarks, vanished
     from safetycli.storage import GENESIS, LogDamaged, LogEmpty, VerifyResult, parse_head
 
     if expect_head is not None:
         parse_head(expect_head)  # a mistyped head is bad input (exit 2), before any work
     repaired: list[str] | None = None
+    remembered: list[str] = []  # what this laptop now remembers of the verdict (verdict.py)
     key = None
     if key_file is not None:
         from safetycli.devicekey import load_file
@@ -128,23 +131,94 @@ def verify(
                 result = _with_device(ws, ledger, result, mark)
                 if repair_views:
                     result, repaired = _repair_views(ledger, result)
+                try:
+                    remembered = _remember(ws, ledger, result)
+                except sqlite3.DatabaseError:
+                    pass  # pages verify could not read: every command refuses such a log
         except LogDamaged as err:
             why = err.message
             if isinstance(err, LogEmpty) and mark is not None and mark.seq > 0:
                 why = vanished(mark, path, "empty")
             result = VerifyResult(False, 0, 0, GENESIS, 1, why)
+    from safetycli.render.safe import visible
+
     if fmt is TableOrJson.json:
         shown = result.as_json()
         if repair_views:
             shown["repaired"] = repaired
         print_json(shown)
+        for line in remembered:  # stdout stays the verdict's JSON alone
+            typer.echo(visible(line), err=True)
     else:
-        from safetycli.render.safe import visible
-
         lines = _repair_lines(repaired) if repair_views else []
-        for line in [*lines, *_summary(result, expect_head, path)]:
+        for line in [*lines, *_summary(result, expect_head, path), *remembered]:
             typer.echo(visible(line))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _remember(ws: "Workspace", ledger: "Ledger", result: "VerifyResult") -> list[str]:
+    """Write the verdict down for every later command when the log cannot be trusted, and take
+    it away when it verifies (verdict.py); what to say about it. MACs that could not be checked
+    here (no key on this machine) are not a finding about the log: nothing is written for them.
+    A log verify could not open at all is refused by every command already (no verdict)."""
+    from safetycli import verdict
+    from safetycli.headmark import HeadMarks
+
+    marks = HeadMarks(ws.root)
+    path = marks.verdict
+    if result.ok:
+        try:
+            was = verdict.clear(path)
+        except OSError as err:
+            return [
+                _("The earlier alarm could not be taken away ({path}: {error}).").format(
+                    path=path, error=err.strerror
+                )
+            ]
+        if was is None or was.first != ledger.hash_at(1) or was.workspace != str(marks.root):
+            return []
+        return [
+            _(
+                "The alarm recorded on {when} (from event {seq}) is cleared: this log verifies "
+                "now, and commands no longer warn about it."
+            ).format(when=was.when(), seq=was.seq if was.seq is not None else "?")
+        ]
+    # The earliest event a problem names first: the line says where trust ends.
+    problems = sorted(result.problems, key=lambda p: (p.seq is None, p.seq or 0))
+    if result.first_bad_seq is None and not problems:
+        return []  # the MACs alone were not checked
+    if result.first_bad_seq is not None:
+        seq: int | None = result.first_bad_seq
+        why = result.reason or (problems[0].reason if problems else "")
+        more = len(problems)
+    else:
+        seq, why, more = problems[0].seq, problems[0].reason, len(problems) - 1
+    from safetycli.ledger import now_utc
+
+    found = verdict.Verdict(
+        seq,
+        why,
+        more,
+        now_utc(),
+        "{}:{}".format(*ledger.head()),
+        ledger.hash_at(1) or "",
+        str(marks.root),
+    )
+    try:
+        verdict.record(path, found)
+    except OSError as err:
+        return [
+            _(
+                "This laptop could not write the alarm down for other commands ({path}: "
+                "{error}): until that is fixed, only verify says it."
+            ).format(path=path, error=err.strerror)
+        ]
+    return [
+        _(
+            "Until a verify passes, every command on this laptop that opens this log says so "
+            "(ALARM), and work is still recorded."
+        )
+    ]
 
 
 def _repair_views(

@@ -346,6 +346,23 @@ def log_alarm(alarm: dict[str, Any], head_seq: int) -> tuple[str, str, str]:
             "Holds, incidents and signatures recorded after event {seq} are missing from this "
             "report."
         ).format(written=written if written is not None else "?", seq=head_seq)
+    elif kind == "altered":  # verify's standing verdict (verdict.py)
+        headline = _("ALARM: safetycli verify found this log altered")
+        event = alarm.get("event")
+        when = str(alarm.get("found_at") or "")
+        when = f"{when[:10]} {when[11:16]} UTC"
+        if event is not None:
+            said = _(
+                "On {when}, safetycli verify found event {event} of this log altered after it "
+                "was written, and no verify has passed since. From event {event} on, nothing in "
+                "this report can be trusted: a hold's reason, a count or a signature may not be "
+                "what the crew recorded."
+            ).format(when=when, event=event)
+        else:
+            said = _(
+                "On {when}, safetycli verify found that this log does not hold, and no verify "
+                "has passed since. Nothing in this report can be trusted."
+            ).format(when=when)
     elif kind == "forged":
         headline = _("ALARM: someone added to this log outside safetycli")
         said = _(
