@@ -19,9 +19,11 @@ from tests.test_interactive import FACT, HOLD_REASON, KEYS, Crew, finished, spaw
 from tests.walk_helpers import (
     ACTOR,
     ARMORER,
-    DAY,
     DP,
+    NO_BLANKS,
     PRODUCER,
+    REVOLVER,
+    RUN_12A,
     cheap_pins,
     invoke,
     ok,
@@ -31,10 +33,7 @@ from tests.walk_helpers import (
     write_answers,
 )
 
-NO_ROUNDS = {"blanks": False, "dummies": False}
-REVOLVER = {"firearms": ["4471"]}
 LABELS = (("4471", "firearm 4471 (Colt SAA)"),)
-RUN = ["run", "firearm-scene", "--scene", "12A", "--day", DAY]
 SECOND_ACTOR = ("Lee Chan", "6604")
 
 
@@ -69,8 +68,8 @@ def test_an_answers_file_naming_an_actor_without_a_card_is_refused_before_anythi
     cli: CliRunner, armed: Path, tmp_path: Path
 ) -> None:
     before = _kinds(armed)
-    path = write_answers(tmp_path / "a.yaml", context=NO_ROUNDS, armory=REVOLVER)
-    line = one_line_error(invoke(cli, [*RUN, "--answers", str(path)]))
+    path = write_answers(tmp_path / "a.yaml", context=NO_BLANKS, armory=REVOLVER)
+    line = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
     _says_who_lacks_what(line)
     assert line.startswith("not started, nothing recorded")
     # Nothing reached the log: no run, no PIN tried, no custody, no signature.
@@ -95,8 +94,8 @@ def test_an_expired_card_of_the_named_actor_is_refused_though_another_actor_has_
         crew.qualify(ledger, ACTOR[0], "safety-course", "SC-2", "2030-06-30", PRODUCER)
     monkeypatch.setattr(qualifications, "today", lambda: "2030-07-01")
     before = _kinds(armed)
-    path = write_answers(tmp_path / "a.yaml", context=NO_ROUNDS, armory=REVOLVER)
-    line = one_line_error(invoke(cli, [*RUN, "--answers", str(path)]))
+    path = write_answers(tmp_path / "a.yaml", context=NO_BLANKS, armory=REVOLVER)
+    line = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
     assert ACTOR[0] in line and "expired on 2030-06-30" in line
     assert SECOND_ACTOR[0] not in line
     assert _kinds(armed) == before
@@ -104,7 +103,7 @@ def test_an_expired_card_of_the_named_actor_is_refused_though_another_actor_has_
     other["dp"] = DP
     start(
         cli,
-        write_answers(tmp_path / "b.yaml", context=NO_ROUNDS, armory=REVOLVER, signers=other),
+        write_answers(tmp_path / "b.yaml", context=NO_BLANKS, armory=REVOLVER, signers=other),
         expect=0,
     )
 
@@ -114,7 +113,7 @@ def test_a_run_that_hands_no_firearm_over_asks_no_card_of_the_actor(
 ) -> None:
     """Without firearms taken out of the armory there is no hand-over the log records, and the
     actor signs as before (only the armorer's permit is asked)."""
-    start(cli, write_answers(tmp_path / "a.yaml", context=NO_ROUNDS), expect=0)
+    start(cli, write_answers(tmp_path / "a.yaml", context=NO_BLANKS), expect=0)
 
 
 def test_a_resume_is_refused_when_the_actors_card_lapsed_while_the_run_stood_open(
@@ -123,12 +122,12 @@ def test_a_resume_is_refused_when_the_actors_card_lapsed_while_the_run_stood_ope
     with Ledger.open(armed / "log.db") as ledger:
         crew.qualify(ledger, ACTOR[0], "safety-course", "SC-2", "2030-06-30", PRODUCER)
     partial = write_answers(
-        tmp_path / "a.yaml", context=NO_ROUNDS, armory=REVOLVER, drop=("meeting-covered",)
+        tmp_path / "a.yaml", context=NO_BLANKS, armory=REVOLVER, drop=("meeting-covered",)
     )
     run_id, _ = start(cli, partial, expect=4)  # left open at the safety meeting
     monkeypatch.setattr(qualifications, "today", lambda: "2030-07-01")
     before = _kinds(armed)
-    full = write_answers(tmp_path / "b.yaml", context=NO_ROUNDS, armory=REVOLVER)
+    full = write_answers(tmp_path / "b.yaml", context=NO_BLANKS, armory=REVOLVER)
     line = one_line_error(invoke(cli, ["resume", run_id, "--answers", str(full)]))
     assert line.startswith("not resumed, nothing recorded")
     assert ACTOR[0] in line and "expired on 2030-06-30" in line
@@ -149,7 +148,7 @@ def test_at_the_keyboard_an_actor_without_a_card_stops_the_run_before_the_armore
     cli: CliRunner, armed: Path
 ) -> None:
     before = _kinds(armed)
-    child = spawn(armed, *RUN, "--firearm", "4471")
+    child = spawn(armed, *RUN_12A, "--firearm", "4471")
     _to_the_take_out(child)
     rest, status = finished(child)
     assert status == 2
@@ -160,7 +159,7 @@ def test_at_the_keyboard_an_actor_without_a_card_stops_the_run_before_the_armore
     assert _kinds(armed) == before
     # With the card recorded, the same run takes the revolver out and the actor signs in.
     _qualify_actor(cli)
-    child = spawn(armed, *RUN, "--firearm", "4471")
+    child = spawn(armed, *RUN_12A, "--firearm", "4471")
     items = [item for _, item in protocol().for_firearms(LABELS).items()]
     crew_at_set = Crew(child, items)
     _to_the_take_out(child)
@@ -188,7 +187,7 @@ def test_at_the_keyboard_the_ad_is_told_before_the_start_who_could_not_sign_for_
         crew.add_member(ledger, SECOND_ACTOR[0], ["actor"], SECOND_ACTOR[1], PRODUCER)
         crew.qualify(ledger, SECOND_ACTOR[0], "safety-course", "SC-1", "2030-12-31", PRODUCER)
     before = _kinds(armed)
-    child = spawn(armed, *RUN, "--firearm", "4471")
+    child = spawn(armed, *RUN_12A, "--firearm", "4471")
     _to_the_take_out(child)
     child.expect("armorer: your name")
     said = " ".join((child.before or "").split())

@@ -22,9 +22,11 @@ from tests.test_interactive import FACT, HOLD_REASON, KEYS, Crew, finished, spaw
 from tests.walk_helpers import (
     ACTOR,
     CREW,
-    DAY,
     DP,
+    NO_BLANKS,
     PRODUCER,
+    REVOLVER,
+    RUN_12A,
     cheap_pins,
     invoke,
     ok,
@@ -34,9 +36,6 @@ from tests.walk_helpers import (
     write_answers,
 )
 
-NO_ROUNDS = {"blanks": False, "dummies": False}
-REVOLVER = {"firearms": ["4471"]}
-RUN = ["run", "firearm-scene", "--scene", "12A", "--day", DAY]
 NEWCOMER = ("Robin Vale", "6604")  # not on the roster
 SECOND_DP = ("Lee Chan", "3390")  # on the roster as a DP only
 
@@ -66,7 +65,7 @@ def _revolver(cli: CliRunner) -> str:
 
 def _answers(path: Path, actor: tuple[str, str], **kwargs: object) -> Path:
     signers = {**CREW, "actor": actor}
-    return write_answers(path, context=NO_ROUNDS, armory=REVOLVER, signers=signers, **kwargs)
+    return write_answers(path, context=NO_BLANKS, armory=REVOLVER, signers=signers, **kwargs)
 
 
 def _refused_at_start(cli: CliRunner, home: Path, args: list[str]) -> str:
@@ -89,7 +88,7 @@ def test_an_actor_not_on_the_roster_is_refused_before_anything_is_recorded(
     cli: CliRunner, stocked: Path, tmp_path: Path
 ) -> None:
     path = _answers(tmp_path / "a.yaml", NEWCOMER)
-    line = _refused_at_start(cli, stocked, [*RUN, "--answers", str(path)])
+    line = _refused_at_start(cli, stocked, [*RUN_12A, "--answers", str(path)])
     assert line.startswith("not started, nothing recorded")
     assert NEWCOMER[0] in line and "actor" in line
     assert f"safetycli crew add '{NEWCOMER[0]}' --role actor" in line
@@ -104,7 +103,7 @@ def test_someone_on_the_roster_in_another_role_is_refused_before_anything_is_rec
     cli: CliRunner, stocked: Path, tmp_path: Path
 ) -> None:
     path = _answers(tmp_path / "a.yaml", SECOND_DP)
-    line = _refused_at_start(cli, stocked, [*RUN, "--answers", str(path)])
+    line = _refused_at_start(cli, stocked, [*RUN_12A, "--answers", str(path)])
     assert line.startswith("not started, nothing recorded")
     assert SECOND_DP[0] in line and "actor" in line
     assert f"safetycli crew add-role '{SECOND_DP[0]}' actor" in line
@@ -117,7 +116,7 @@ def test_someone_taken_off_the_roster_is_refused_before_anything_is_recorded(
 ) -> None:
     ok(cli, ["crew", "remove", ACTOR[0], "--pin-stdin"], input=f"{PRODUCER[1]}\n")
     path = _answers(tmp_path / "a.yaml", ACTOR)
-    line = _refused_at_start(cli, stocked, [*RUN, "--answers", str(path)])
+    line = _refused_at_start(cli, stocked, [*RUN_12A, "--answers", str(path)])
     assert line.startswith("not started, nothing recorded")
     assert ACTOR[0] in line and "taken off the roster" in line
     assert f"safetycli crew add '{ACTOR[0]}' --role actor" in line
@@ -131,7 +130,7 @@ def test_one_person_named_for_two_roles_is_refused_before_anything_is_recorded(
     """The run would refuse the DP's second sign-in (one person, one role): said at the start."""
     ok(cli, ["crew", "add-role", DP[0], "actor", "--pin-stdin"], input=f"{PRODUCER[1]}\n")
     path = _answers(tmp_path / "a.yaml", DP)
-    line = _refused_at_start(cli, stocked, [*RUN, "--answers", str(path)])
+    line = _refused_at_start(cli, stocked, [*RUN_12A, "--answers", str(path)])
     assert line.startswith("not started, nothing recorded")
     assert DP[0] in line and "actor" in line and "DP" in line
 
@@ -146,7 +145,7 @@ def test_a_named_signer_locked_out_is_refused_though_another_actor_could_sign(
             with pytest.raises(crew.AuthError):
                 crew.authenticate(ledger, ACTOR[0], "0000", role="actor", purpose="test")
     path = _answers(tmp_path / "a.yaml", ACTOR)
-    line = _refused_at_start(cli, stocked, [*RUN, "--answers", str(path)])
+    line = _refused_at_start(cli, stocked, [*RUN_12A, "--answers", str(path)])
     assert line.startswith("not started, nothing recorded")
     assert ACTOR[0] in line and f"safetycli crew unlock '{ACTOR[0]}'" in line
     _completes(cli, _answers(tmp_path / "b.yaml", SECOND_DP))
@@ -179,7 +178,7 @@ def test_at_the_keyboard_a_run_nobody_on_the_roster_can_act_in_stops_before_the_
     sign for it stops the run before the armorer is asked for a PIN."""
     ok(cli, ["crew", "remove", ACTOR[0], "--pin-stdin"], input=f"{PRODUCER[1]}\n")
     before = _events(stocked)
-    child = spawn(stocked, *RUN, "--firearm", "4471")
+    child = spawn(stocked, *RUN_12A, "--firearm", "4471")
     for _ in ("blanks", "dummies"):
         child.expect(FACT)
         child.sendline("n")
@@ -204,7 +203,7 @@ def test_at_the_keyboard_a_name_not_in_the_armorers_role_at_the_take_out_records
     cli: CliRunner, stocked: Path
 ) -> None:
     before = _events(stocked)
-    child = spawn(stocked, *RUN, "--firearm", "4471")
+    child = spawn(stocked, *RUN_12A, "--firearm", "4471")
     _to_the_take_out(child)
     child.sendline(SECOND_DP[0])
     rest, status = finished(child)
@@ -221,7 +220,7 @@ def test_at_the_keyboard_a_name_not_in_the_actors_role_is_asked_again_with_nothi
 ) -> None:
     """After the take-out, a sign-in names the person: a name not in the role is refused before
     their PIN is asked (no try recorded against them), and the name is asked again."""
-    child = spawn(stocked, *RUN, "--firearm", "4471")
+    child = spawn(stocked, *RUN_12A, "--firearm", "4471")
     items = [item for _, item in protocol().for_firearms(LABELS).items()]
     at_set = Crew(child, items, typos={"actor": SECOND_DP[0]})
     _to_the_take_out(child)

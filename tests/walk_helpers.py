@@ -43,10 +43,13 @@ PINS: dict[str, str] = dict((PRODUCER, *CREW.values()))
 # Facts for the shipped firearm scene: blanks make the longest run (round counts, read-backs).
 BLANKS = {"blanks": True, "dummies": False}
 NO_BLANKS = {"blanks": False, "dummies": False}
+# A scene with the armory's revolver and no rounds (the card and signer checks at a run's start).
+REVOLVER = {"firearms": ["4471"]}
 
 CHEAP_SCRYPT_N = 2**8
 
 DAY = "2026-11-23"  # the shooting day the CLI tests run on
+RUN_12A = ["run", "firearm-scene", "--scene", "12A", "--day", DAY]
 
 
 @contextmanager
