@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from typing import Protocol as Interface
 
 from safetycli import crew, days, i18n, listorder, production, runner
@@ -380,20 +380,22 @@ def _start_with_custody(
     custody = armory.current(ledger)
     armory.going_out(custody, outgoing, "-", run_id, day, finished_runs(ledger, custody))
     candidates = [m.name for m in crew.roster(ledger) if m.has_role("armorer")]
-    try:
-        member = crew.find(ledger, frontend.sign_in("armorer", candidates))
-        if not member.has_role("armorer"):
-            raise SafetyError(f"{member.name} is not on the roster as armorer: only they issue")
-        _may_sign_as(ledger, member.name, "armorer")
+
+    def take_out(member: crew.Member) -> tuple[crew.Member, NewEvent]:
         pin = frontend.pin(member.name, "armorer", "take-out")
+        # Its auth.ok goes in the transaction that takes the firearms out; a wrong PIN's
+        # auth.failed is written at once, as everywhere.
+        return crew.prove(
+            ledger, member.name, pin, role="armorer", purpose="armory: issue for the run"
+        )
+
+    try:
+        member, proof = _until_accepted(ledger, frontend, "armorer", candidates, take_out)
     except HoldRequest as request:  # no run yet to hold: the scene is where stop-work goes
         raise SafetyError(
             "not started, nothing recorded; to stop work on the scene: safetycli hold --scene "
             f'"{one_line(scene)}" --reason "{one_line(request.reason)}"'
         ) from None
-    _, proof = crew.prove(
-        ledger, member.name, pin, role="armorer", purpose="armory: issue for the run"
-    )
 
     def guard() -> None:
         now = armory.current(ledger)
@@ -646,11 +648,43 @@ def _sign_in(
             f"nobody on the roster can sign as {role_name(role)} any more: a producer adds "
             f'someone with `safetycli crew add "NAME" --role {role}`, then resume'
         )
+
+    def signs_in(member: crew.Member) -> crew.Member:
+        # One person for one role is checked before the PIN is asked, as the name is.
+        runner.sign_in(state, role, member.name, member.lang)
+        _reads(frontend, role, member.lang)
+        pin = frontend.pin(member.name, role, "sign-in")
+        with _voice(member.lang):
+            crew.authenticate(
+                ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
+            )
+        return member
+
+    member = _until_accepted(ledger, frontend, role, candidates, signs_in, receives)
+    ledger.append_many(runner.sign_in(state, role, member.name, member.lang))
+    frontend.show(SignedInNotice(member.name, role))
+
+
+Accepted = TypeVar("Accepted")
+
+
+def _until_accepted(
+    ledger: Ledger,
+    frontend: Frontend,
+    role: str,
+    candidates: list[str],
+    accept: Callable[[crew.Member], Accepted],
+    receives: bool = False,
+) -> Accepted:
+    """A person names themselves for `role` until `accept` (what this place checks, then the
+    PIN) takes them: the sign-ins of a run and the armorer's take-out before it ask the same way.
+    The name, the role and the card are checked before the PIN is asked: a typo in a name costs
+    nobody a PIN try and records nothing. A refusal is said in one line and the name asked
+    again; a wrong PIN is recorded and counted towards the lock-out (crew.prove) like any other.
+    A lock-out or a tampered credential ends the attempt: typing again cannot help."""
     while True:
         name = frontend.sign_in(role, candidates)
         try:
-            # The name, the role and one person for one role are checked before the PIN is
-            # asked: a typo in a name should not cost anyone a PIN try.
             member = crew.find(ledger, name)
             if role not in member.roles:
                 raise SafetyError(
@@ -659,23 +693,11 @@ def _sign_in(
                     )
                 )
             _may_sign_as(ledger, member.name, role, receives)
-            runner.sign_in(state, role, member.name, member.lang)
-            _reads(frontend, role, member.lang)
-            pin = frontend.pin(member.name, role, "sign-in")
-            with _voice(member.lang):
-                crew.authenticate(
-                    ledger, member.name, pin, role=role, purpose="sign-in", run=state.run_id
-                )
+            return accept(member)
         except SafetyError as err:
-            # At the name prompt a wrong name or role is worth another try; a lock-out or a
-            # tampered credential is not.
             if isinstance(err, crew.AuthError) and err.reason in FINAL_AT_SIGN_IN:
                 raise
             frontend.refused(err.message)
-            continue
-        ledger.append_many(runner.sign_in(state, role, member.name, member.lang))
-        frontend.show(SignedInNotice(member.name, role))
-        return
 
 
 # What an answered step adds to the log, given the run (and what holds beyond it) as they are at
