@@ -365,7 +365,7 @@ def hold(
 
 def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: Path | None) -> None:
     from safetycli import runner
-    from safetycli.cli.common import console
+    from safetycli.cli.common import console, stdout_is_terminal
     from safetycli.cli.signers import maybe_prove, stopper
     from safetycli.cli.terminal import hold_panel
     from safetycli.errors import SafetyError
@@ -395,6 +395,7 @@ def _hold_run(run_id: str, reason: str, by: str | None, pin_stdin: bool, home: P
             state.open_hold,
             runner.clearing_roles(None, state),
             zone=ws.zone_or_utc(),
+            plain=not stdout_is_terminal(),  # the panel is for people; a pipe gets the lines
         )
 
 

@@ -14,7 +14,7 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
     """Anyone may stop work, on the roster or not, locked out or not: no PIN is asked, and the
     record says so. Every run of the scene stops at its next step."""
     from safetycli import crew, production
-    from safetycli.cli.common import console, workspace
+    from safetycli.cli.common import console, stdout_is_terminal, workspace
     from safetycli.cli.terminal import scene_panel
     from safetycli.days import parse_day
     from safetycli.errors import SafetyError
@@ -42,7 +42,8 @@ def hold_scene(home: Path | None, scene: str, day: str | None, reason: str, by: 
             raised_at=held.at,
             hold_seq=held.seq,
         )
-        scene_panel(console(), stop, zone=ws.zone_or_utc())
+        # The panel is for people; a pipe or a file gets the same words as plain lines.
+        scene_panel(console(), stop, zone=ws.zone_or_utc(), plain=not stdout_is_terminal())
         running = production.open_runs(ledger, held.data["scene"])
     if running:
         typer.echo(

@@ -760,11 +760,13 @@ def hold_panel(
     zone: str = "UTC",
     incident: str | None = None,
     translated: list[tuple[str, str]] | None = None,
+    plain: bool = False,
 ) -> None:
     """The full-width red panel nobody can miss: what failed (and the failed check in the other
     languages of the crew signed in, `translated`: (language, question)), who raised it and
     when (in the production's `zone`), who clears it; said in the laptop's language, then again
-    in each other language of the people signed in (a hold is said to the whole set)."""
+    in each other language of the people signed in (a hold is said to the whole set). `plain`:
+    the same words as plain lines, for a pipe or a file (`stop_said`)."""
     if hold is None:
         return
     langs = set_langs(state)
@@ -816,7 +818,27 @@ def hold_panel(
         body.append(_("then:  safetycli resume {run}").format(run=state.run_id))
         return body
 
-    out.print(Panel(_in_each(langs, said), title=_hold_title(langs), **PANEL))
+    stop_said(out, _hold_title(langs), langs, said, plain=plain)
+
+
+def stop_said(
+    out: Console, title: str, langs: list[str], said: Callable[[], Text], *, plain: bool
+) -> None:
+    """A panel that stops work, as the red box at a terminal; for a pipe or a file (`plain`),
+    the same words as plain lines (its title, then each line of each language's block, a line
+    naming the language between blocks): a script or a log file gets the facts, not 200 columns
+    of box drawing and padding, as `status` and `incident report` print when piped."""
+    if not plain:
+        out.print(Panel(_in_each(langs, said), title=title, **PANEL))
+        return
+    lines = [title]
+    for lang in langs if len(langs) > 1 else [None]:
+        with speaking(lang) if lang else nullcontext():
+            if lang:
+                lines.append(f"-- {language_name(lang)} --")
+            lines += [line.rstrip() for line in said().plain.split("\n") if line.strip()]
+    for line in lines:
+        typer.echo(line, file=out.file)
 
 
 def _signed_in_langs(state: RunState) -> list[str | None]:
@@ -1014,12 +1036,14 @@ def scene_panel(
     resume: str | None = None,
     zone: str = "UTC",
     langs: list[str] | None = None,
+    plain: bool = False,
 ) -> None:
     """The same red panel for a scene held from beyond this run: a stop-work called on the set,
-    or another run of the scene on hold. Said in each of `langs` (set_langs), as a HOLD is."""
+    or another run of the scene on hold. Said in each of `langs` (set_langs), as a HOLD is;
+    `plain`: as plain lines, for a pipe or a file (`stop_said`)."""
     langs = langs or [current()]
-    said = _in_each(langs, lambda: _scene_words(stop, resume, zone))
-    out.print(Panel(said, title=_hold_title(langs), **PANEL))
+    words = lambda: _scene_words(stop, resume, zone)  # noqa: E731 - said once per language
+    stop_said(out, _hold_title(langs), langs, words, plain=plain)
 
 
 def _unverified_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
