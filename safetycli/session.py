@@ -383,7 +383,11 @@ def _start_with_custody(
     try:
         member = crew.find(ledger, frontend.sign_in("armorer", candidates))
         if not member.has_role("armorer"):
-            raise SafetyError(f"{member.name} is not on the roster as armorer: only they issue")
+            raise SafetyError(
+                i18n._("{name} is not on the roster as armorer: only they issue").format(
+                    name=member.name
+                )
+            )
         _may_sign_as(ledger, member.name, "armorer")
         pin = frontend.pin(member.name, "armorer", "take-out")
     except HoldRequest as request:  # no run yet to hold: the scene is where stop-work goes
@@ -543,7 +547,7 @@ def _check_cards(
     for short in qualifications.shortfalls(ledger, cards, candidates, signers):
         why = "; ".join(short.lacking)
         if short.kind == qualifications.SAFETY_COURSE:
-            why = f"do not transfer: {why}"
+            why = i18n._("do not transfer: {why}").format(why=why)
         said = {"role": spoken(short.role), "why": why}
         if short.named is not None:
             line = i18n._("{name} cannot sign in as the {role}: {why}").format(
@@ -643,8 +647,10 @@ def _sign_in(
         from safetycli.roles import role_name
 
         raise SafetyError(
-            f"nobody on the roster can sign as {role_name(role)} any more: a producer adds "
-            f'someone with `safetycli crew add "NAME" --role {role}`, then resume'
+            i18n._(
+                "nobody on the roster can sign as {role} any more: a producer adds "
+                'someone with `safetycli crew add "NAME" --role {id}`, then resume'
+            ).format(role=role_name(role), id=role)
         )
     while True:
         name = frontend.sign_in(role, candidates)

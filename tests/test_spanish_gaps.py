@@ -1,0 +1,154 @@
+"""The screens a crew reads in an emergency, in Spanish (SAFETYCLI_LANG=es), with no English
+sentence left in them: a crew trial in Spanish found "Involved: scene 12A; firearm 4471", the
+repeated-misfire warning, the name prompt of `incident report`, the card refusals at a run's
+start and the take-out refusal still in English. English stays as it was; JSON stays English."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pexpect
+import pytest
+from typer.testing import CliRunner
+
+from safetycli import i18n
+from tests.test_cards_at_start import armed  # noqa: F401  (the fixture)
+from tests.test_incident_panel import _flat, _report_at_a_terminal
+from tests.test_interactive import finished
+from tests.test_signers_at_start import SECOND_DP, _events, _revolver, stocked  # noqa: F401
+from tests.walk_helpers import (
+    ACTOR,
+    NO_BLANKS,
+    REVOLVER,
+    RUN_12A,
+    invoke,
+    ok,
+    one_line_error,
+    safetycli_argv,
+    subprocess_env,
+    write_answers,
+)
+
+MISFIRE = ("--kind", "misfire", "--text", "click, no bang", "--scene", "12A", "--firearm", "4471")
+# English words that must not be left in a Spanish screen.
+ENGLISH = re.compile(
+    r"\b(Involved|firearm|scene|misfires?|reported|take it out|Your name|has no|"
+    r"safety course|do not transfer|not on the roster|only they issue)\b"
+)
+
+
+def _es(text: str) -> str:
+    with i18n.speaking("es"):
+        return i18n._(text)
+
+
+def _spawn(home: Path, *args: str, lang: str = "es") -> pexpect.spawn:
+    argv = safetycli_argv()
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], *args],
+        env={**subprocess_env(home), "SAFETYCLI_LANG": lang},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 120),
+    )
+    child.delaybeforesend = None
+    return child
+
+
+@pytest.mark.slow
+def test_the_stop_firearm_work_panel_names_what_is_involved_and_the_misfires_in_spanish(
+    crewed: Path, cli: CliRunner
+) -> None:
+    ok(cli, ["incident", "report", *MISFIRE, "--anonymous"])  # the first misfire, piped
+    said = _flat(_report_at_a_terminal(crewed, *MISFIRE, "--anonymous", SAFETYCLI_LANG="es"))
+    # The scene and the firearm in Spanish words, and the warning to take it out of service.
+    assert "escena 12A" in said and "arma 4471" in said
+    assert "2 fallos de disparo" in said and "retírela del servicio" in said
+    assert "el armero" in said
+    # The title keeps the English beside the Spanish (as every stop panel does); the rest of
+    # the panel (user text and the commands aside) has no English sentence left.
+    body = said.split("STOP FIREARM WORK", 1)[1]
+    body = body.replace("click, no bang", "").replace("safetycli incident close", "")
+    assert not ENGLISH.search(body), ENGLISH.search(body)
+    # JSON stays English for the scripts that read it.
+    listed = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)
+    assert all("firearm 4471" in row["involved"] for row in listed)
+
+
+@pytest.mark.slow
+def test_the_panel_in_english_is_as_it_was(crewed: Path, cli: CliRunner) -> None:
+    ok(cli, ["incident", "report", *MISFIRE, "--anonymous"])
+    said = _flat(_report_at_a_terminal(crewed, *MISFIRE, "--anonymous"))
+    assert "Involved: scene 12A; firearm 4471" in said
+    assert "firearm 4471: 2 misfires reported within a week" in said
+    assert "take it out of service until the armorer has found why" in said
+
+
+def test_incident_show_and_list_say_what_is_involved_and_the_warning_in_spanish(
+    crewed: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(2):
+        ok(cli, ["incident", "report", *MISFIRE, "--anonymous"])
+    english = ok(cli, ["incident", "list"]).stdout
+    assert "WARNING: firearm 4471: 2 misfires" in " ".join(english.split())
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")
+    listed = " ".join(ok(cli, ["incident", "list"]).stdout.split())
+    assert "AVISO: arma 4471: 2 fallos de disparo" in listed
+    incident_id = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)[0]["id"]
+    shown = ok(cli, ["incident", "show", incident_id]).stdout
+    assert "escena 12A; arma 4471" in shown and "firearm 4471" not in shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_name_prompt_of_an_incident_report_is_in_the_readers_language(
+    crewed: Path, lang: str
+) -> None:
+    child = _spawn(crewed, "incident", "report", "--kind", "near-miss", "--text", "x", lang=lang)
+    prompt = "Your name (Enter to report anonymously)"
+    child.expect_exact(_es(prompt) if lang == "es" else prompt)
+    child.sendline("")
+    rest, status = finished(child)
+    assert status == 0, rest
+    if lang == "es":
+        assert _es(prompt) != prompt and "Your name" not in rest
+
+
+def test_a_card_refused_at_a_runs_start_is_said_in_spanish(
+    cli: CliRunner,
+    armed: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_answers(tmp_path / "a.yaml", context=NO_BLANKS, armory=REVOLVER)
+    english = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
+    assert "has no firearms safety course card on the roster" in english
+    assert "do not transfer" in english
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")
+    line = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
+    assert ACTOR[0] in line and "tarjeta del curso de seguridad con armas" in line
+    assert "no entregar" in line and "--kind safety-course" in line  # the command stays typed
+    assert not ENGLISH.search(line.replace("safety-course", "")), line
+
+
+@pytest.mark.slow
+def test_the_take_out_refuses_someone_not_an_armorer_in_spanish(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+) -> None:
+    before = _events(stocked)
+    facts = ("--set", "blanks=no", "--set", "dummies=no")
+    child = _spawn(stocked, *RUN_12A, "--firearm", "4471", *facts)
+    asked = _es("{role}: your name").replace("{role}", "").strip(": ")
+    assert asked != "your name"
+    child.expect_exact(asked)
+    child.sendline(SECOND_DP[0])
+    rest, status = finished(child)
+    line = " ".join(rest.split())
+    assert status == 2, line
+    assert f"{SECOND_DP[0]} no está en la lista del equipo como armero" in line
+    assert not ENGLISH.search(line.replace(SECOND_DP[0], "")), line
+    assert _events(stocked) == before and _revolver(cli) == "locked"
