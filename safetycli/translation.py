@@ -173,7 +173,7 @@ def item_text(protocol: Protocol, item: Item, lang: str | None) -> Shown:
         question = (
             own.ask.replace(perfirearm.SLOT, any_firearm)
             if label is None
-            else (perfirearm.naming(own.ask, label))
+            else perfirearm.naming(own.ask, perfirearm.label_in(label, wanted))
         )
     else:
         question = item.question

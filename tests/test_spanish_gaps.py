@@ -152,3 +152,22 @@ def test_the_take_out_refuses_someone_not_an_armorer_in_spanish(
     assert f"{SECOND_DP[0]} no está en la lista del equipo como armero" in line
     assert not ENGLISH.search(line.replace(SECOND_DP[0], "")), line
     assert _events(stocked) == before and _revolver(cli) == "locked"
+
+
+def test_a_check_asked_per_firearm_names_the_firearm_in_the_readers_language() -> None:
+    """A Spanish question read "¿El armero abrió firearm 4471...?": the noun is the reader's,
+    the serial, make and model the armory's; English is as it was."""
+    from safetycli import perfirearm
+    from safetycli.translation import item_text
+    from tests.walk_helpers import protocol
+
+    label = perfirearm.label("4471", "Colt", "SAA")
+    walked = protocol().for_firearms((("4471", label),))
+    asked = [item for _, item in walked.items() if item.serial == "4471"]
+    assert asked
+    for item in asked:
+        spanish = item_text(walked, item, "es")
+        assert not spanish.question_main
+        assert "arma 4471 (Colt SAA)" in spanish.question
+        assert "firearm" not in spanish.question
+        assert "firearm 4471 (Colt SAA)" in item_text(walked, item, "en").question
