@@ -259,15 +259,19 @@ class Incident(Record):
             parts.append(_("scene {scene}").format(scene=self.scene))
         if self.run:
             parts.append(_("run {run}").format(run=self.run))
+        # The English is `involved`'s, one word for one or several (status JSON carries the
+        # refusal line these go into); a translation says the plural where its language does.
         if self.firearms:
             parts.append(
-                ngettext("firearm {serials}", "firearms {serials}", len(self.firearms)).format(
+                # Translators: the firearms an incident involves: "firearm 4471, 4472".
+                ngettext("firearm {serials}", "firearm {serials}", len(self.firearms)).format(
                     serials=", ".join(self.firearms)
                 )
             )
         if self.lots:
             parts.append(
-                ngettext("lot {lots}", "lots {lots}", len(self.lots)).format(
+                # Translators: the lots of rounds an incident involves: "lot B-7, B-8".
+                ngettext("lot {lots}", "lot {lots}", len(self.lots)).format(
                     lots=", ".join(self.lots)
                 )
             )
@@ -593,7 +597,7 @@ def stop_line(incident: Incident) -> str:
     said = {
         "kind": _(incident.spec.label),
         "id": incident.id,
-        "involved": incident.involved(),
+        "involved": incident.involved_said(),
         "text": incident.text,
         "closers": _(" and ").join(spoken(r) for r in incident.closers),
         "command": incident.close_command(),

@@ -171,3 +171,32 @@ def test_a_check_asked_per_firearm_names_the_firearm_in_the_readers_language() -
         assert "arma 4471 (Colt SAA)" in spanish.question
         assert "firearm" not in spanish.question
         assert "firearm 4471 (Colt SAA)" in item_text(walked, item, "en").question
+
+
+def test_a_run_refused_by_an_open_incident_names_what_it_involves_in_spanish(
+    crewed: Path, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(cli, ["incident", "report", *MISFIRE, "--firearm", "4472", "--anonymous"])
+    path = write_answers(tmp_path / "a.yaml", context=NO_BLANKS)
+    english = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
+    assert "(scene 12A; firearm 4471, 4472)" in english  # as it was: scripts read it
+    monkeypatch.setenv("SAFETYCLI_LANG", "es")
+    line = one_line_error(invoke(cli, [*RUN_12A, "--answers", str(path)]))
+    assert "escena 12A; armas 4471, 4472" in line
+    assert not ENGLISH.search(line.replace("click, no bang", "")), line
+
+
+def test_what_an_incident_involves_is_said_in_english_exactly_as_the_json_has_it(
+    crewed: Path, cli: CliRunner
+) -> None:
+    from safetycli import production
+    from safetycli.ledger import Ledger
+
+    args = ["incident", "report", *MISFIRE, "--firearm", "4472", "--lot", "B-7", "--anonymous"]
+    ok(cli, args)
+    with Ledger.open(crewed / "log.db") as ledger:
+        (incident,) = production.load(ledger).incidents.incidents.values()
+    assert incident.involved() == "scene 12A; firearm 4471, 4472; lot B-7"
+    assert incident.involved_said() == incident.involved()
+    with i18n.speaking("es"):
+        assert incident.involved_said() == "escena 12A; armas 4471, 4472; lote B-7"
