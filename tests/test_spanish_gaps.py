@@ -97,6 +97,9 @@ def test_incident_show_and_list_say_what_is_involved_and_the_warning_in_spanish(
     monkeypatch.setenv("SAFETYCLI_LANG", "es")
     listed = " ".join(ok(cli, ["incident", "list"]).stdout.split())
     assert "AVISO: arma 4471: 2 fallos de disparo" in listed
+    assert "escena 12A; arma 4471" in listed and "firearm 4471" not in listed
+    csv = ok(cli, ["incident", "list", "--format", "csv"]).stdout
+    assert "scene 12A; firearm 4471" in csv  # spreadsheets keep the English
     incident_id = json.loads(ok(cli, ["incident", "list", "--format", "json"]).stdout)[0]["id"]
     shown = ok(cli, ["incident", "show", incident_id]).stdout
     assert "escena 12A; arma 4471" in shown and "firearm 4471" not in shown

@@ -291,6 +291,8 @@ def list_(
     # Translators: the mark on a refused laptop's incident in `incident list` ("open, UNVERIFIED").
     words = {ListFormat.json: "", ListFormat.csv: _UNVERIFIED}.get(fmt, _("UNVERIFIED"))
     rows = [_row(i, now, unverified.get(id(i)), words) for i in shown]
+    for row, incident in zip(rows, shown, strict=True) if fmt is ListFormat.table else ():
+        row["involved"] = incident.involved_said()  # the reader's words; CSV and JSON English
     # Reported on another laptop of the production (pulled by sync): which one.
     units = ["device"] if any(i.device is not None for i in shown) else []
     for row in rows if units and fmt is not ListFormat.json else ():
