@@ -292,7 +292,10 @@ def start_run(
         scene = check_start(ledger, protocol, frontend, scene, day)
     for name, fact in protocol.context.items():
         if name not in context:
-            context[name] = parse_fact(name, fact, frontend.fact(name, fact))
+            from safetycli.translation import fact_ask
+
+            asked = fact.model_copy(update={"ask": fact_ask(protocol, name, i18n.current())})
+            context[name] = parse_fact(name, fact, frontend.fact(name, asked))
     firearms: tuple[tuple[str, str], ...] = ()
     if outgoing and outgoing.firearms:
         from safetycli import armory

@@ -203,3 +203,29 @@ def test_what_an_incident_involves_is_said_in_english_exactly_as_the_json_has_it
     assert incident.involved_said() == incident.involved()
     with i18n.speaking("es"):
         assert incident.involved_said() == "escena 12A; armas 4471, 4472; lote B-7"
+
+
+@pytest.mark.slow
+def test_the_facts_asked_at_a_runs_start_are_in_the_laptops_language(
+    cli: CliRunner,
+    stocked: Path,  # noqa: F811
+) -> None:
+    """The trial's Spanish laptop asked "Will blanks be fired in this scene?" in English though
+    the shipped protocol has it in Spanish."""
+    child = _spawn(stocked, *RUN_12A, "--firearm", "4471")
+    child.expect_exact("¿Se dispararán cartuchos de fogueo en esta escena? [s/n]")
+    child.sendline("n")
+    child.expect_exact("¿Alguna arma llevará cartuchos inertes en esta escena? [s/n]")
+    child.sendline("n")
+    child.expect("su nombre")
+    child.sendline(SECOND_DP[0])  # refused at the take-out: nothing recorded
+    rest, status = finished(child)
+    assert status == 2 and "Will blanks" not in rest
+    english = _spawn(stocked, *RUN_12A, "--firearm", "4471", lang="en")
+    english.expect_exact("Will blanks be fired in this scene? [y/n]")
+    english.sendline("n")
+    english.expect_exact("Will any firearm hold dummy rounds in this scene? [y/n]")
+    english.sendline("n")
+    english.expect("your name")
+    english.sendline(SECOND_DP[0])
+    assert finished(english)[1] == 2
