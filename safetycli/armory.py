@@ -1277,7 +1277,7 @@ def labels(state: ArmoryState, serials: Sequence[str]) -> tuple[tuple[str, str],
     out: dict[str, tuple[str, str]] = {}
     for serial in serials:
         firearm = _firearm(state, serial)
-        label = f"firearm {firearm.serial} ({firearm.make} {firearm.model})"
+        label = perfirearm.label(firearm.serial, firearm.make, firearm.model)
         out.setdefault(ident(firearm.serial), (firearm.serial, label))
     return tuple(out.values())
 

@@ -237,6 +237,7 @@ class Incident(Record):
         return " and ".join(role_name(r) for r in self.closers)
 
     def involved(self) -> str:
+        """In English: the listing's column and JSON, which scripts read."""
         parts = []
         if self.scene:
             parts.append(f"scene {self.scene}")
@@ -246,6 +247,34 @@ class Incident(Record):
             parts.append("firearm " + ", ".join(self.firearms))
         if self.lots:
             parts.append("lot " + ", ".join(self.lots))
+        return "; ".join(parts)
+
+    def involved_said(self) -> str:
+        """`involved` in the reader's language, for the screens a crew reads: a Spanish
+        sentence with "firearm 4471" in it was read past on the trial set."""
+        from safetycli.i18n import _, ngettext
+
+        parts = []
+        if self.scene:
+            parts.append(_("scene {scene}").format(scene=self.scene))
+        if self.run:
+            parts.append(_("run {run}").format(run=self.run))
+        # The English is `involved`'s, one word for one or several (status JSON carries the
+        # refusal line these go into); a translation says the plural where its language does.
+        if self.firearms:
+            parts.append(
+                # Translators: the firearms an incident involves: "firearm 4471, 4472".
+                ngettext("firearm {serials}", "firearm {serials}", len(self.firearms)).format(
+                    serials=", ".join(self.firearms)
+                )
+            )
+        if self.lots:
+            parts.append(
+                # Translators: the lots of rounds an incident involves: "lot B-7, B-8".
+                ngettext("lot {lots}", "lot {lots}", len(self.lots)).format(
+                    lots=", ".join(self.lots)
+                )
+            )
         return "; ".join(parts)
 
     def close_command(self) -> str:
@@ -383,22 +412,46 @@ class Register(Record):
         ]
 
     def repeated_misfires(self) -> list[str]:
-        """One line per firearm with two or more misfires reported within a week of each other."""
+        """One line per firearm with two or more misfires reported within a week of each other,
+        in English: status and report JSON carry them."""
+        return [
+            f"firearm {serial}: {count} misfires reported within a week ({ids}): "
+            "take it out of service until the armorer has found why"
+            for serial, count, ids in self._repeated()
+        ]
+
+    def repeated_misfires_said(self, serials: Sequence[str] | None = None) -> list[str]:
+        """`repeated_misfires` in the reader's language (the STOP FIREARM WORK panel, the
+        listing's warnings); only those of `serials` when given."""
+        from safetycli.i18n import ngettext
         from safetycli.names import ident
 
-        lines: dict[str, str] = {}
+        wanted = None if serials is None else {ident(s) for s in serials}
+        return [
+            ngettext(
+                "firearm {serial}: {count} misfire reported within a week ({ids}): take it out "
+                "of service until the armorer has found why",
+                "firearm {serial}: {count} misfires reported within a week ({ids}): take it out "
+                "of service until the armorer has found why",
+                count,
+            ).format(serial=serial, count=count, ids=ids)
+            for serial, count, ids in self._repeated()
+            if wanted is None or ident(serial) in wanted
+        ]
+
+    def _repeated(self) -> list[tuple[str, int, str]]:
+        """(serial, misfires in its week, their ids) per firearm misfiring twice in a week."""
+        from safetycli.names import ident
+
+        found: dict[str, tuple[str, int, str]] = {}
         for incident in self.incidents.values():
             if incident.kind != "misfire":
                 continue
             for serial in incident.firearms:
                 week = self.misfires_of(serial, incident.at)
                 if len(week) >= 2:
-                    ids = ", ".join(i.id for i in week)
-                    lines[ident(serial)] = (
-                        f"firearm {serial}: {len(week)} misfires reported within a week ({ids}): "
-                        "take it out of service until the armorer has found why"
-                    )
-        return list(lines.values())
+                    found[ident(serial)] = (serial, len(week), ", ".join(i.id for i in week))
+        return list(found.values())
 
 
 def _when(at: str) -> datetime:
@@ -544,7 +597,7 @@ def stop_line(incident: Incident) -> str:
     said = {
         "kind": _(incident.spec.label),
         "id": incident.id,
-        "involved": incident.involved(),
+        "involved": incident.involved_said(),
         "text": incident.text,
         "closers": _(" and ").join(spoken(r) for r in incident.closers),
         "command": incident.close_command(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 SLOT = "{firearm}"  # in a per-firearm item's `ask`: the firearm it is about
 SEP = "@"  # `shown-clear@SN4471`: never in an item id an author writes (protocol.ID_RE)
 ANY = "each firearm"  # what the slot says where the run names no firearms (no armory)
+NOUN = "firearm "  # how a run's label of a firearm starts (`label`), in the protocol's English
 # The `moves` of one firearm (a per-firearm check); `put-away` puts the run's firearms back in
 # storage; every other `moves` is a count of rounds.
 FIREARM_MOVES = ("hand-over", "take-back")
@@ -24,6 +25,24 @@ def split_id(item_id: str) -> tuple[str, str | None]:
     """`shown-clear@SN4471` -> ("shown-clear", "SN4471"); an item's own id -> (id, None)."""
     base, sep, serial = item_id.partition(SEP)
     return base, (serial if sep else None)
+
+
+def label(serial: str, make: str, model: str) -> str:
+    """What a run's per-firearm checks call a firearm (`firearm SN4471 (Colt SAA)`)."""
+    return f"{NOUN}{serial} ({make} {model})"
+
+
+def label_in(label: str, lang: str | None) -> str:
+    """`label` with its noun in `lang`: a Spanish question read "¿El armero abrió firearm
+    4471...?" on the trial set. The serial, make and model are the armory's, as written."""
+    from safetycli import i18n
+
+    if not label.startswith(NOUN) or not i18n.shipped(lang):
+        return label
+    with i18n.speaking(lang):
+        # Translators: a firearm named in a check's question: "{name}" is its serial number
+        # with make and model, e.g. "firearm 4471 (Colt SAA)".
+        return i18n._("firearm {name}").format(name=label[len(NOUN) :])
 
 
 def naming(ask: str, label: str | None) -> str:

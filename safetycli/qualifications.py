@@ -22,6 +22,7 @@ from typing import Protocol as Interface
 
 from safetycli.errors import SafetyError
 from safetycli.events import CREW_QUALIFIED, Event
+from safetycli.i18n import N_, _
 from safetycli.names import fold_name
 from safetycli.render.safe import one_line
 
@@ -29,8 +30,8 @@ ARMORER_PERMIT = "armorer-permit"
 SAFETY_COURSE = "safety-course"
 # What each is, in the words a refusal uses.
 KINDS = {
-    ARMORER_PERMIT: "armorer's permit",
-    SAFETY_COURSE: "firearms safety course card",
+    ARMORER_PERMIT: N_("armorer's permit"),
+    SAFETY_COURSE: N_("firearms safety course card"),
 }
 NUMBER_MAX = 40
 
@@ -124,14 +125,16 @@ def problem(
 ) -> str | None:
     """Why `name` may not act on `kind` today, or None."""
     q = quals.get((fold_name(name), kind))
-    what = KINDS[kind]
+    what = _(KINDS[kind])  # said at a run's start too, to a crew reading Spanish
     if q is None:
-        return (
-            f"{name} has no {what} on the roster (a producer records it: safetycli crew "
-            f"qualify '{name}' --kind {kind} --id ID --expires YYYY-MM-DD)"
-        )
+        return _(
+            "{name} has no {what} on the roster (a producer records it: safetycli crew "
+            "qualify '{name}' --kind {kind} --id ID --expires YYYY-MM-DD)"
+        ).format(name=name, what=what, kind=kind)
     if not q.valid_on(on or today()):
-        return f"{name}'s {what} {q.number} expired on {q.expires}"
+        return _("{name}'s {what} {number} expired on {expires}").format(
+            name=name, what=what, number=q.number, expires=q.expires
+        )
     return None
 
 
@@ -140,14 +143,14 @@ def require_armorer(source: Source, name: str, on: str | None = None) -> None:
     hook for the walk-through's armorer sign-in (session.py): `armorer_problem` below."""
     why = problem(held(source), name, ARMORER_PERMIT, on)
     if why is not None:
-        raise SafetyError(f"{name} cannot sign as the armorer: {why}")
+        raise SafetyError(_("{name} cannot sign as the armorer: {why}").format(name=name, why=why))
 
 
 def require_receiver(source: Source, name: str, on: str | None = None) -> None:
     """Receiving a firearm needs a valid safety course card: do not transfer otherwise."""
     why = problem(held(source), name, SAFETY_COURSE, on)
     if why is not None:
-        raise SafetyError(f"do not transfer: {why}")
+        raise SafetyError(_("do not transfer: {why}").format(why=why))
 
 
 def receiver_problem(source: Source, name: str, on: str | None = None) -> str | None:
@@ -158,7 +161,7 @@ def receiver_problem(source: Source, name: str, on: str | None = None) -> str | 
     if not quals:
         return None
     why = problem(quals, name, SAFETY_COURSE, on)
-    return None if why is None else f"do not transfer: {why}"
+    return None if why is None else _("do not transfer: {why}").format(why=why)
 
 
 def armorer_problem(source: Source, name: str, on: str | None = None) -> str | None:

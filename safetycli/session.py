@@ -292,7 +292,10 @@ def start_run(
         scene = check_start(ledger, protocol, frontend, scene, day)
     for name, fact in protocol.context.items():
         if name not in context:
-            context[name] = parse_fact(name, fact, frontend.fact(name, fact))
+            from safetycli.translation import fact_ask
+
+            asked = fact.model_copy(update={"ask": fact_ask(protocol, name, i18n.current())})
+            context[name] = parse_fact(name, fact, frontend.fact(name, asked))
     firearms: tuple[tuple[str, str], ...] = ()
     if outgoing and outgoing.firearms:
         from safetycli import armory
@@ -545,7 +548,7 @@ def _check_cards(
     for short in qualifications.shortfalls(ledger, cards, candidates, signers):
         why = "; ".join(short.lacking)
         if short.kind == qualifications.SAFETY_COURSE:
-            why = f"do not transfer: {why}"
+            why = i18n._("do not transfer: {why}").format(why=why)
         said = {"role": spoken(short.role), "why": why}
         if short.named is not None:
             line = i18n._("{name} cannot sign in as the {role}: {why}").format(
@@ -645,8 +648,10 @@ def _sign_in(
         from safetycli.roles import role_name
 
         raise SafetyError(
-            f"nobody on the roster can sign as {role_name(role)} any more: a producer adds "
-            f'someone with `safetycli crew add "NAME" --role {role}`, then resume'
+            i18n._(
+                "nobody on the roster can sign as {role} any more: a producer adds "
+                'someone with `safetycli crew add "NAME" --role {id}`, then resume'
+            ).format(role=role_name(role), id=role)
         )
 
     def signs_in(member: crew.Member) -> crew.Member:
@@ -689,7 +694,7 @@ def _until_accepted(
             if role not in member.roles:
                 raise SafetyError(
                     i18n._("{name} is not on the roster as {role}").format(
-                        name=member.name, role=role
+                        name=member.name, role=spoken(role)
                     )
                 )
             _may_sign_as(ledger, member.name, role, receives)

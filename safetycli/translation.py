@@ -156,6 +156,14 @@ def _translation(protocol: Protocol, lang: str | None) -> Translation | None:
     return protocol.translations.get(lang)
 
 
+def fact_ask(protocol: Protocol, name: str, lang: str | None) -> str:
+    """A fact's question at a run's start, said to the room in the laptop's language where the
+    protocol has it (the trial's Spanish laptop asked about blanks in English); else as written."""
+    found = _translation(protocol, lang)
+    said = found.facts.get(name) if found is not None else None
+    return said or protocol.context[name].ask
+
+
 def item_text(protocol: Protocol, item: Item, lang: str | None) -> Shown:
     """`item` as a person reading `lang` sees it. An item asked per firearm names its firearm
     (or "each firearm", in that language) the way the English does."""
@@ -173,7 +181,7 @@ def item_text(protocol: Protocol, item: Item, lang: str | None) -> Shown:
         question = (
             own.ask.replace(perfirearm.SLOT, any_firearm)
             if label is None
-            else (perfirearm.naming(own.ask, label))
+            else perfirearm.naming(own.ask, perfirearm.label_in(label, wanted))
         )
     else:
         question = item.question

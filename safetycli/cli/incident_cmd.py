@@ -56,7 +56,9 @@ def _who(ledger: "Ledger", by: str | None, anonymous: bool) -> tuple[str | None,
     typed = by
     if typed is None and stdout_is_terminal():
         typed = str(
-            typer.prompt("Your name (Enter to report anonymously)", default="", show_default=False)
+            typer.prompt(
+                _("Your name (Enter to report anonymously)"), default="", show_default=False
+            )
         )
     if not typed or not typed.strip():
         return None, None
@@ -162,15 +164,18 @@ def report(
         ledger.append_many([event])
         after = production.load(ledger).incidents
     found = after.find(incident_id)
-    repeated = [
-        line for line in after.repeated_misfires() if any(s in line for s in found.firearms)
-    ]
+    repeated = after.repeated_misfires_said(found.firearms)
     if found.stops and stdout_is_terminal():
         # Someone at the keyboard: as loud as a HOLD. Scripts and pipes keep the lines below.
         from safetycli.cli.common import console
         from safetycli.cli.terminal import incident_panel
 
-        incident_panel(console(), found, zone=ws.zone_or_utc(), warnings=repeated)
+        incident_panel(
+            console(),
+            found,
+            zone=ws.zone_or_utc(),
+            warnings=lambda: after.repeated_misfires_said(found.firearms),
+        )
         return
     if found.reported_by is None:
         said = _("Incident {id} recorded: {kind}, reported anonymously.")
@@ -286,6 +291,8 @@ def list_(
     # Translators: the mark on a refused laptop's incident in `incident list` ("open, UNVERIFIED").
     words = {ListFormat.json: "", ListFormat.csv: _UNVERIFIED}.get(fmt, _("UNVERIFIED"))
     rows = [_row(i, now, unverified.get(id(i)), words) for i in shown]
+    for row, incident in zip(rows, shown, strict=True) if fmt is ListFormat.table else ():
+        row["involved"] = incident.involved_said()  # the reader's words; CSV and JSON English
     # Reported on another laptop of the production (pulled by sync): which one.
     units = ["device"] if any(i.device is not None for i in shown) else []
     for row in rows if units and fmt is not ListFormat.json else ():
@@ -293,8 +300,8 @@ def list_(
     header = ["id", "kind", "status", "age", "involved", "by", *units, "must_close", "text"]
     emit_listing(fmt, "Incidents", header, rows)
     if fmt is ListFormat.table:
-        for line in register.repeated_misfires():
-            _say(f"WARNING: {line}")
+        for line in register.repeated_misfires_said():
+            _say(_("WARNING: {text}").format(text=line))
 
 
 @app.command("show")
@@ -344,7 +351,7 @@ def show(
         )
     _say(_("What happened: {text}").format(text=found.text))
     if found.involved():
-        _say(_("Involved: {what}").format(what=found.involved()))
+        _say(_("Involved: {what}").format(what=found.involved_said()))
     _say(_("Reported by: {name}, at {at}").format(name=found.who, at=_at(found.at, zone)))
     if found.stops:
         _say(_("Stops firearm work while open: yes"))

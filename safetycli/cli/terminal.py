@@ -953,17 +953,20 @@ def incident_panel(
     incident: Incident,
     *,
     zone: str = "UTC",
-    warnings: list[str] | None = None,
+    warnings: Callable[[], list[str]] | None = None,
     langs: list[str] | None = None,
 ) -> None:
     """`incident report` of a kind that stops firearm work, at a terminal: as loud as a HOLD,
     since it stops more than a HOLD does (every firearm protocol in the production, until the
     roles its kind names close it). Two plain lines were read past on the trial set. Said in
-    each of `langs` (the laptop's language by default), as the HOLD panel is."""
+    each of `langs` (the laptop's language by default), as the HOLD panel is; `warnings` says
+    its lines in the language being spoken."""
     langs = langs or [current()]
     out.print(
         Panel(
-            _in_each(langs, lambda: _incident_words(incident, zone, warnings or [])),
+            _in_each(
+                langs, lambda: _incident_words(incident, zone, warnings() if warnings else [])
+            ),
             # Translators: the title of the red panel after an incident that stops all firearm
             # work was reported; keep it short and loud.
             title=_loud(N_("STOP FIREARM WORK"), langs),
@@ -988,7 +991,7 @@ def _incident_words(incident: Incident, zone: str, warnings: list[str]) -> Text:
     )
     body.append(_("What happened: {text}").format(text=visible(incident.text)) + "\n")
     if incident.involved():
-        body.append(_("Involved: {what}").format(what=visible(incident.involved())) + "\n")
+        body.append(_("Involved: {what}").format(what=visible(incident.involved_said())) + "\n")
     at = _at(incident.at, None, zone)
     if incident.reported_by is None:
         body.append(_("Reported anonymously at {at}").format(at=at) + "\n")
@@ -1093,7 +1096,7 @@ def _scene_words(stop: SceneStop, resume: str | None, zone: str) -> Text:
             + "\n"
         )
         if incident.involved():
-            body.append(_("Involved: {what}").format(what=visible(incident.involved())) + "\n")
+            body.append(_("Involved: {what}").format(what=visible(incident.involved_said())) + "\n")
         body.append(
             _("Reported by: {name} at {at}").format(
                 name=visible(incident.who), at=_at(incident.at, None, zone)
